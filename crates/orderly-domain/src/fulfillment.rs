@@ -1,0 +1,126 @@
+//! The state machine of a fulfillment order (the part of an order shipped from one
+//! location). Exceptions such as a delay are flags beside the state, not states, because a
+//! delayed parcel is still in transit and must keep moving forward.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfillmentState {
+    Pending,
+    Released,
+    Picking,
+    Packed,
+    Shipped,
+    InTransit,
+    OutForDelivery,
+    Delivered,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionFlag {
+    Delayed,
+    DeliveryFailed,
+    Lost,
+    ReturnedToSender,
+}
+
+impl FulfillmentState {
+    /// Whether the warehouse or a carrier may move a fulfillment order from `self` to `to`.
+    /// Carrier scans may skip intermediate states (a parcel can be delivered without an
+    /// out-for-delivery scan) but never go backwards; cancelling stops once goods left.
+    pub fn can_transition_to(self, to: FulfillmentState) -> bool {
+        use FulfillmentState::*;
+        match (self, to) {
+            (Pending, Released) | (Released, Picking) | (Picking, Packed) | (Packed, Shipped) => {
+                true
+            }
+            (Pending | Released | Picking | Packed, Cancelled) => true,
+            (Shipped, InTransit | OutForDelivery | Delivered) => true,
+            (InTransit, OutForDelivery | Delivered) => true,
+            (OutForDelivery, Delivered) => true,
+            _ => false,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            FulfillmentState::Delivered | FulfillmentState::Cancelled
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FulfillmentState::*;
+    use super::*;
+
+    const ALL: [FulfillmentState; 9] = [
+        Pending,
+        Released,
+        Picking,
+        Packed,
+        Shipped,
+        InTransit,
+        OutForDelivery,
+        Delivered,
+        Cancelled,
+    ];
+
+    #[test]
+    fn the_warehouse_path_is_linear() {
+        let path = [
+            Pending,
+            Released,
+            Picking,
+            Packed,
+            Shipped,
+            InTransit,
+            OutForDelivery,
+            Delivered,
+        ];
+        for pair in path.windows(2) {
+            assert!(
+                pair[0].can_transition_to(pair[1]),
+                "{:?} -> {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+        assert!(
+            !Pending.can_transition_to(Picking),
+            "release cannot be skipped"
+        );
+        assert!(
+            !Released.can_transition_to(Shipped),
+            "pick and pack cannot be skipped"
+        );
+    }
+
+    #[test]
+    fn nothing_moves_backwards_or_out_of_a_terminal_state() {
+        for from in ALL {
+            for to in ALL {
+                if from.can_transition_to(to) && to != Cancelled {
+                    assert!(to > from, "{from:?} -> {to:?} goes backwards");
+                }
+                if from.is_terminal() {
+                    assert!(!from.can_transition_to(to), "{from:?} is terminal");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cancel_is_possible_only_before_shipping() {
+        for from in [Pending, Released, Picking, Packed] {
+            assert!(from.can_transition_to(Cancelled));
+        }
+        for from in [Shipped, InTransit, OutForDelivery, Delivered] {
+            assert!(!from.can_transition_to(Cancelled));
+        }
+    }
+}

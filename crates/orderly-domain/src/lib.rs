@@ -1,0 +1,16 @@
+//! The pure core of Orderly: value types, the order aggregate with its state machines,
+//! sourcing and inventory rules. Nothing here touches IO, a clock or randomness; time,
+//! ids and facts from storage come in as arguments, so every decision is reproducible
+//! in a test and replaying a stream always yields the same state.
+
+pub mod actor;
+pub mod fulfillment;
+pub mod geo;
+pub mod inventory;
+pub mod order;
+pub mod payment;
+pub mod returns;
+pub mod sourcing;
+pub mod values;
+
+pub use jiff::Timestamp;

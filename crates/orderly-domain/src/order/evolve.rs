@@ -1,0 +1,110 @@
+//! Folding events into state. `evolve` must be total over every stream `decide` can
+//! produce, and replaying a stream must reproduce the stored snapshot exactly.
+
+use super::error::EvolveError;
+use super::event::OrderEvent;
+use super::state::{Buckets, Order, OrderLine, OrderState};
+use crate::Timestamp;
+
+/// Applies one event recorded at `at` as the stream's `version`.
+pub fn evolve(
+    state: Option<Order>,
+    event: &OrderEvent,
+    at: Timestamp,
+    version: u64,
+) -> Result<Order, EvolveError> {
+    let fail = |reason| EvolveError {
+        event: event.kind(),
+        version,
+        reason,
+    };
+    let mut order = match (state, event) {
+        (None, OrderEvent::OrderPlaced(p)) => Order {
+            id: p.id.clone(),
+            number: p.number.clone(),
+            channel: p.channel.clone(),
+            external_id: p.external_id.clone(),
+            currency: p.currency.clone(),
+            customer: p.customer.clone(),
+            shipping_address: p.shipping_address.clone(),
+            billing_address: p.billing_address.clone(),
+            lines: p
+                .lines
+                .iter()
+                .map(|l| OrderLine {
+                    line_no: l.line_no,
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    buckets: Buckets {
+                        ordered: l.quantity,
+                        ..Buckets::default()
+                    },
+                })
+                .collect(),
+            shipping_amount: p.shipping_amount,
+            tax_amount: p.tax_amount,
+            discount_amount: p.discount_amount,
+            state: OrderState::Pending,
+            payments: Vec::new(),
+            reservations: Vec::new(),
+            holds: Vec::new(),
+            sourcing: None,
+            cancel_reason: None,
+            created_at: at,
+            updated_at: at,
+            version: 0,
+        },
+        (Some(_), OrderEvent::OrderPlaced(_)) => return Err(fail("the order already exists")),
+        (None, _) => return Err(fail("the stream does not start with order_placed")),
+        (Some(mut order), OrderEvent::OrderSourced(s)) => {
+            for r in &s.reservations {
+                let line = order
+                    .lines
+                    .iter_mut()
+                    .find(|l| l.line_no == r.line_no)
+                    .ok_or_else(|| fail("unknown line"))?;
+                line.buckets.allocated += r.quantity;
+            }
+            for b in &s.backorders {
+                let line = order
+                    .lines
+                    .iter_mut()
+                    .find(|l| l.line_no == b.line_no)
+                    .ok_or_else(|| fail("unknown line"))?;
+                line.buckets.backordered += b.quantity;
+            }
+            order.reservations.extend(s.reservations.iter().cloned());
+            order.sourcing = Some(s.rationale.clone());
+            order
+        }
+        (Some(mut order), OrderEvent::OrderCancelled(c)) => {
+            for line in &mut order.lines {
+                let b = &mut line.buckets;
+                b.cancelled += b.allocated + b.backordered;
+                b.allocated = 0;
+                b.backordered = 0;
+                b.released = 0;
+            }
+            order.reservations.clear();
+            order.state = OrderState::Cancelled;
+            order.cancel_reason = Some(c.reason);
+            order
+        }
+    };
+    order.updated_at = at;
+    order.version = version;
+    Ok(order)
+}
+
+/// Folds a whole stream of `(event, at)` pairs, versions counting from 1.
+pub fn replay<'a>(
+    events: impl IntoIterator<Item = (&'a OrderEvent, Timestamp)>,
+) -> Result<Option<Order>, EvolveError> {
+    let mut state = None;
+    for (version, (event, at)) in (1u64..).zip(events) {
+        state = Some(evolve(state, event, at, version)?);
+    }
+    Ok(state)
+}

@@ -1,0 +1,26 @@
+//! The order aggregate: one event stream per order. `decide` turns a command and the facts
+//! it needs into events; `evolve` folds events into the state that is snapshotted. The
+//! customer-facing status is derived from that state in `status`, never stored as truth.
+
+mod command;
+mod decide;
+mod error;
+mod event;
+mod evolve;
+mod state;
+mod status;
+mod validate;
+
+pub use command::{CancelOrder, CancelReason, NewLine, OrderCommand, PlaceContext, PlaceOrder};
+pub use decide::decide;
+pub use error::{EvolveError, FieldIssue, OrderError};
+pub use event::{OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
+pub use evolve::{evolve, replay};
+pub use state::{
+    Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,
+};
+pub use status::{CustomerStatus, FulfillmentSummary, ReturnSummary};
+pub use validate::{Limits, validate_place};
+
+#[cfg(test)]
+mod tests;

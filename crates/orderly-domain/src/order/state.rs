@@ -1,0 +1,218 @@
+//! The order's state as folded from its events; this is what the snapshot stores.
+
+use crate::Timestamp;
+use crate::payment::LedgerEntry;
+use crate::sourcing::Rationale;
+use crate::values::{CountryCode, Currency, Email, Id, Sku};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    Pending,
+    Confirmed,
+    Completed,
+    Cancelled,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Pending => "pending",
+            OrderState::Confirmed => "confirmed",
+            OrderState::Completed => "completed",
+            OrderState::Cancelled => "cancelled",
+        }
+    }
+
+    /// The legal moves of the order machine; holds are not states but a set beside it.
+    pub fn can_transition_to(self, to: OrderState) -> bool {
+        use OrderState::*;
+        matches!(
+            (self, to),
+            (Pending, Confirmed) | (Confirmed, Completed) | (Pending | Confirmed, Cancelled)
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub email: Email,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: CountryCode,
+}
+
+/// Per-line quantities. `ordered = cancelled + backordered + allocated + shipped`;
+/// the other buckets are subsets that later stages move units through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Buckets {
+    pub ordered: u32,
+    pub cancelled: u32,
+    pub allocated: u32,
+    pub backordered: u32,
+    pub released: u32,
+    pub shipped: u32,
+    pub delivered: u32,
+    pub return_requested: u32,
+    pub returned: u32,
+    pub restocked: u32,
+}
+
+impl Buckets {
+    /// Every way the buckets can fail to add up, as human-readable sentences.
+    pub fn violations(&self) -> Vec<String> {
+        let b = self;
+        let mut out = Vec::new();
+        let accounted = b.cancelled + b.backordered + b.allocated + b.shipped;
+        if accounted != b.ordered {
+            out.push(format!(
+                "cancelled {} + backordered {} + allocated {} + shipped {} != ordered {}",
+                b.cancelled, b.backordered, b.allocated, b.shipped, b.ordered
+            ));
+        }
+        for (name, part, whole, whole_name) in [
+            ("released", b.released, b.allocated, "allocated"),
+            ("delivered", b.delivered, b.shipped, "shipped"),
+            (
+                "return_requested",
+                b.return_requested,
+                b.delivered,
+                "delivered",
+            ),
+            (
+                "returned",
+                b.returned,
+                b.return_requested,
+                "return_requested",
+            ),
+            ("restocked", b.restocked, b.returned, "returned"),
+        ] {
+            if part > whole {
+                out.push(format!("{name} {part} > {whole_name} {whole}"));
+            }
+        }
+        out
+    }
+
+    /// Units still meant to reach the customer.
+    pub fn active(&self) -> u32 {
+        self.ordered - self.cancelled.min(self.ordered)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+    pub buckets: Buckets,
+}
+
+/// Stock held at one location for one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub location_id: Id,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    PaymentFailed,
+    FraudReview,
+    HighValueReview,
+    AddressVerification,
+    AwaitingReturnItems,
+    Manual,
+}
+
+/// An active reason that blocks release to the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub reason: HoldReason,
+    pub note: Option<String>,
+    pub placed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: Id,
+    pub number: String,
+    pub channel: Id,
+    pub external_id: Option<String>,
+    pub currency: Currency,
+    pub customer: Customer,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    pub lines: Vec<OrderLine>,
+    pub shipping_amount: i64,
+    pub tax_amount: i64,
+    pub discount_amount: i64,
+    pub state: OrderState,
+    pub payments: Vec<LedgerEntry>,
+    pub reservations: Vec<Reservation>,
+    pub holds: Vec<Hold>,
+    pub sourcing: Option<Rationale>,
+    pub cancel_reason: Option<super::CancelReason>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Number of events folded into this state; the stream's current version.
+    pub version: u64,
+}
+
+impl Order {
+    pub fn subtotal(&self) -> i64 {
+        self.lines
+            .iter()
+            .map(|l| l.unit_price * i64::from(l.quantity))
+            .sum()
+    }
+
+    pub fn total(&self) -> i64 {
+        self.subtotal() + self.shipping_amount + self.tax_amount - self.discount_amount
+    }
+
+    /// Everything wrong with this order's internal consistency (empty when sound).
+    pub fn violations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in &self.lines {
+            if line.buckets.ordered != line.quantity {
+                out.push(format!("line {}: ordered bucket != quantity", line.line_no));
+            }
+            for v in line.buckets.violations() {
+                out.push(format!("line {}: {v}", line.line_no));
+            }
+            let reserved: u32 = self
+                .reservations
+                .iter()
+                .filter(|r| r.line_no == line.line_no)
+                .map(|r| r.quantity)
+                .sum();
+            if reserved != line.buckets.allocated {
+                out.push(format!(
+                    "line {}: reservations hold {reserved} but {} allocated",
+                    line.line_no, line.buckets.allocated
+                ));
+            }
+        }
+        if self.state == OrderState::Cancelled && !self.reservations.is_empty() {
+            out.push("cancelled order still holds reservations".to_owned());
+        }
+        out
+    }
+}

@@ -1,0 +1,391 @@
+//! Where each order line ships from. A single shipment is cheaper and kinder to the
+//! customer than several, so a location that can serve the whole order wins; among those
+//! the nearest to the ship-to address, then the configured priority. Only when no single
+//! location can serve do we split, still whole lines first, and split a line itself last.
+//! The plan records every candidate's score so a person can see why.
+
+use crate::geo::LatLon;
+use crate::values::{Id, Sku};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// What sourcing knows about one location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationFacts {
+    pub id: Id,
+    pub coords: LatLon,
+    pub can_ship: bool,
+    /// Lower numbers are preferred.
+    pub priority: u32,
+}
+
+/// Units available per (SKU, location), read inside the deciding transaction.
+#[derive(Debug, Clone, Default)]
+pub struct StockView {
+    available: HashMap<(Sku, Id), u32>,
+}
+
+impl StockView {
+    pub fn set(&mut self, sku: Sku, location: Id, available: u32) {
+        self.available.insert((sku, location), available);
+    }
+
+    pub fn available(&self, sku: &Sku, location: &Id) -> u32 {
+        // Cloning for the lookup would allocate on the hot path; scan by reference instead.
+        self.available
+            .iter()
+            .find(|((s, l), _)| s == sku && l == location)
+            .map_or(0, |(_, &n)| n)
+    }
+}
+
+/// One order line's demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Demand {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub location_id: Id,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortfall {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// One location serves every line.
+    SingleLocation,
+    /// Several locations, whole lines kept together where possible.
+    Split,
+    /// No location had any of the stock.
+    NoStock,
+}
+
+/// How one candidate location scored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateScore {
+    pub location_id: Id,
+    /// Rounded kilometres to the ship-to address, when both are geocoded.
+    pub distance_km: Option<u32>,
+    pub priority: u32,
+    pub can_serve_all: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rationale {
+    pub strategy: Strategy,
+    pub candidates: Vec<CandidateScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub allocations: Vec<Allocation>,
+    pub shortfalls: Vec<Shortfall>,
+    pub rationale: Rationale,
+}
+
+/// Decides where every unit of `demands` comes from. Deterministic for equal inputs.
+pub fn plan(
+    demands: &[Demand],
+    locations: &[LocationFacts],
+    stock: &StockView,
+    ship_to: Option<LatLon>,
+) -> Plan {
+    let mut candidates: Vec<(&LocationFacts, Option<u32>)> = locations
+        .iter()
+        .filter(|l| l.can_ship)
+        .map(|l| (l, ship_to.map(|to| to.distance_km(l.coords).round() as u32)))
+        .collect();
+    // Nearest first (unknown distance last), then priority, then id for determinism.
+    candidates.sort_by(|(a, da), (b, db)| {
+        (da.unwrap_or(u32::MAX), a.priority, &a.id).cmp(&(
+            db.unwrap_or(u32::MAX),
+            b.priority,
+            &b.id,
+        ))
+    });
+
+    let mut avail: HashMap<(&Sku, &Id), u32> = HashMap::new();
+    for d in demands {
+        for (l, _) in &candidates {
+            avail
+                .entry((&d.sku, &l.id))
+                .or_insert_with(|| stock.available(&d.sku, &l.id));
+        }
+    }
+    let serves_all = |loc: &Id, avail: &HashMap<(&Sku, &Id), u32>| {
+        let mut need: HashMap<&Sku, u32> = HashMap::new();
+        for d in demands {
+            *need.entry(&d.sku).or_default() += d.quantity;
+        }
+        need.iter()
+            .all(|(sku, &n)| avail.get(&(*sku, loc)).copied().unwrap_or(0) >= n)
+    };
+
+    let scores: Vec<CandidateScore> = candidates
+        .iter()
+        .map(|(l, dist)| CandidateScore {
+            location_id: l.id.clone(),
+            distance_km: *dist,
+            priority: l.priority,
+            can_serve_all: serves_all(&l.id, &avail),
+        })
+        .collect();
+
+    if let Some(best) = scores.iter().find(|s| s.can_serve_all) {
+        let allocations = demands
+            .iter()
+            .map(|d| Allocation {
+                line_no: d.line_no,
+                sku: d.sku.clone(),
+                location_id: best.location_id.clone(),
+                quantity: d.quantity,
+            })
+            .collect();
+        return Plan {
+            allocations,
+            shortfalls: Vec::new(),
+            rationale: Rationale {
+                strategy: Strategy::SingleLocation,
+                candidates: scores,
+            },
+        };
+    }
+
+    let mut left: Vec<(usize, u32)> = demands
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (i, d.quantity))
+        .collect();
+    let mut allocations: Vec<Allocation> = Vec::new();
+    // Phase 1: whole lines, each round giving the location that can serve the most of
+    // the remaining lines completely (ties keep the nearest/priority order).
+    loop {
+        let mut best: Option<(&Id, usize)> = None;
+        for (l, _) in &candidates {
+            let whole = left
+                .iter()
+                .filter(|(i, n)| {
+                    *n > 0 && avail.get(&(&demands[*i].sku, &l.id)).copied().unwrap_or(0) >= *n
+                })
+                .count();
+            if whole > 0 && best.is_none_or(|(_, b)| whole > b) {
+                best = Some((&l.id, whole));
+            }
+        }
+        let Some((loc, _)) = best else { break };
+        for (i, n) in left.iter_mut() {
+            if *n > 0 && avail.get(&(&demands[*i].sku, loc)).copied().unwrap_or(0) >= *n {
+                take(demands, &mut allocations, &mut avail, *i, loc, *n);
+                *n = 0;
+            }
+        }
+    }
+    // Phase 2: lines no single location can serve are split, nearest first.
+    for (i, n) in left.iter_mut().filter(|(_, n)| *n > 0) {
+        for (l, _) in &candidates {
+            let have = avail.get(&(&demands[*i].sku, &l.id)).copied().unwrap_or(0);
+            let part = have.min(*n);
+            if part > 0 {
+                take(demands, &mut allocations, &mut avail, *i, &l.id, part);
+                *n -= part;
+            }
+        }
+    }
+    allocations.sort_by(|a, b| (a.line_no, &a.location_id).cmp(&(b.line_no, &b.location_id)));
+    let shortfalls = left
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|&(i, n)| Shortfall {
+            line_no: demands[i].line_no,
+            sku: demands[i].sku.clone(),
+            quantity: n,
+        })
+        .collect();
+    let strategy = if allocations.is_empty() {
+        Strategy::NoStock
+    } else {
+        Strategy::Split
+    };
+    Plan {
+        allocations,
+        shortfalls,
+        rationale: Rationale {
+            strategy,
+            candidates: scores,
+        },
+    }
+}
+
+/// Moves `n` units of demand `i` onto location `loc`.
+fn take<'a>(
+    demands: &'a [Demand],
+    allocations: &mut Vec<Allocation>,
+    avail: &mut HashMap<(&'a Sku, &'a Id), u32>,
+    i: usize,
+    loc: &'a Id,
+    n: u32,
+) {
+    let d = &demands[i];
+    if let Some(a) = avail.get_mut(&(&d.sku, loc)) {
+        *a -= n;
+    }
+    allocations.push(Allocation {
+        line_no: d.line_no,
+        sku: d.sku.clone(),
+        location_id: loc.clone(),
+        quantity: n,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(id: &str, lat: f64, lon: f64, priority: u32) -> LocationFacts {
+        LocationFacts {
+            id: Id::new(id),
+            coords: LatLon {
+                latitude: lat,
+                longitude: lon,
+            },
+            can_ship: true,
+            priority,
+        }
+    }
+
+    fn sku(s: &str) -> Sku {
+        Sku::parse(s).unwrap()
+    }
+
+    fn demand(line_no: u32, s: &str, quantity: u32) -> Demand {
+        Demand {
+            line_no,
+            sku: sku(s),
+            quantity,
+        }
+    }
+
+    fn stock(entries: &[(&str, &str, u32)]) -> StockView {
+        let mut v = StockView::default();
+        for (s, l, n) in entries {
+            v.set(sku(s), Id::new(*l), *n);
+        }
+        v
+    }
+
+    fn east() -> LocationFacts {
+        loc("east", 40.7, -74.0, 2)
+    }
+    fn west() -> LocationFacts {
+        loc("west", 34.0, -118.2, 1)
+    }
+    const AUSTIN: LatLon = LatLon {
+        latitude: 30.27,
+        longitude: -97.74,
+    };
+    const BOSTON: LatLon = LatLon {
+        latitude: 42.36,
+        longitude: -71.06,
+    };
+
+    #[test]
+    fn nearest_single_location_wins_when_both_can_serve() {
+        let s = stock(&[("A", "east", 5), ("A", "west", 5)]);
+        let p = plan(&[demand(1, "A", 2)], &[east(), west()], &s, Some(BOSTON));
+        assert_eq!(p.rationale.strategy, Strategy::SingleLocation);
+        assert_eq!(p.allocations[0].location_id.as_str(), "east");
+    }
+
+    #[test]
+    fn priority_breaks_the_tie_without_an_address_position() {
+        let s = stock(&[("A", "east", 5), ("A", "west", 5)]);
+        let p = plan(&[demand(1, "A", 2)], &[east(), west()], &s, None);
+        assert_eq!(p.allocations[0].location_id.as_str(), "west");
+    }
+
+    #[test]
+    fn a_location_serving_everything_beats_a_nearer_one_that_cannot() {
+        let s = stock(&[("A", "east", 5), ("B", "west", 5), ("A", "west", 5)]);
+        let p = plan(
+            &[demand(1, "A", 1), demand(2, "B", 1)],
+            &[east(), west()],
+            &s,
+            Some(BOSTON),
+        );
+        assert_eq!(p.rationale.strategy, Strategy::SingleLocation);
+        assert!(
+            p.allocations
+                .iter()
+                .all(|a| a.location_id.as_str() == "west")
+        );
+    }
+
+    #[test]
+    fn split_keeps_whole_lines_and_splits_a_line_only_when_needed() {
+        let s = stock(&[
+            ("A", "east", 5),
+            ("B", "west", 5),
+            ("C", "east", 1),
+            ("C", "west", 2),
+        ]);
+        let p = plan(
+            &[demand(1, "A", 2), demand(2, "B", 2), demand(3, "C", 3)],
+            &[east(), west()],
+            &s,
+            Some(AUSTIN),
+        );
+        assert_eq!(p.rationale.strategy, Strategy::Split);
+        assert!(p.shortfalls.is_empty());
+        let at = |line: u32| -> Vec<(String, u32)> {
+            p.allocations
+                .iter()
+                .filter(|a| a.line_no == line)
+                .map(|a| (a.location_id.to_string(), a.quantity))
+                .collect()
+        };
+        assert_eq!(at(1), vec![("east".into(), 2)]);
+        assert_eq!(at(2), vec![("west".into(), 2)]);
+        assert_eq!(at(3), vec![("east".into(), 1), ("west".into(), 2)]);
+    }
+
+    #[test]
+    fn shortfall_is_reported_and_non_shipping_locations_are_ignored() {
+        let mut store = loc("store", 30.27, -97.74, 0);
+        store.can_ship = false;
+        let s = stock(&[("A", "store", 50), ("A", "east", 1)]);
+        let p = plan(&[demand(1, "A", 3)], &[store, east()], &s, Some(AUSTIN));
+        assert_eq!(p.allocations.len(), 1);
+        assert_eq!(p.allocations[0].quantity, 1);
+        assert_eq!(
+            p.shortfalls,
+            vec![Shortfall {
+                line_no: 1,
+                sku: sku("A"),
+                quantity: 2
+            }]
+        );
+        assert_eq!(p.rationale.candidates.len(), 1);
+    }
+
+    #[test]
+    fn two_lines_of_one_sku_share_the_stock() {
+        let s = stock(&[("A", "east", 3)]);
+        let p = plan(&[demand(1, "A", 2), demand(2, "A", 2)], &[east()], &s, None);
+        let total: u32 = p.allocations.iter().map(|a| a.quantity).sum();
+        assert_eq!(total, 3);
+        assert_eq!(p.shortfalls.iter().map(|s| s.quantity).sum::<u32>(), 1);
+    }
+}

@@ -1,0 +1,208 @@
+//! Parse-don't-validate value types. Each has one constructor that checks its input, so a
+//! value that exists is valid and the rest of the code never re-checks it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why a raw value was refused; `code` is the stable API error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidValue {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl InvalidValue {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        InvalidValue {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+macro_rules! string_newtype {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+string_newtype!(
+    /// A stock-keeping unit: 1–64 characters of `A-Z a-z 0-9 - _ .`.
+    Sku
+);
+string_newtype!(
+    /// An email address, lower-cased, with one `@`, a local part and a dotted domain.
+    Email
+);
+string_newtype!(
+    /// An ISO 3166-1 alpha-2 country code, upper-case.
+    CountryCode
+);
+string_newtype!(
+    /// An ISO 4217 currency code, upper-case.
+    Currency
+);
+string_newtype!(
+    /// An opaque identifier such as `ord_0193c0…`; minted by the caller, never parsed.
+    Id
+);
+
+impl Sku {
+    pub fn parse(raw: &str) -> Result<Sku, InvalidValue> {
+        let ok_chars = raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if raw.is_empty() || raw.len() > 64 || !ok_chars {
+            return Err(InvalidValue::new(
+                "invalid_sku",
+                "a SKU is 1-64 characters of letters, digits, '-', '_' or '.'",
+            ));
+        }
+        Ok(Sku(raw.to_owned()))
+    }
+}
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
+        let bad = || InvalidValue::new("invalid_email", format!("'{raw}' is not an email address"));
+        let trimmed = raw.trim();
+        if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = trimmed.split_once('@').ok_or_else(bad)?;
+        let domain_ok = !domain.contains('@')
+            && domain.contains('.')
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-'));
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Email(trimmed.to_ascii_lowercase()))
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes currently assigned.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL \
+BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM \
+DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY \
+HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC \
+LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE \
+NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD \
+SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA \
+UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Active ISO 4217 currency codes.
+const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB \
+BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP \
+GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW \
+KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN \
+NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS \
+SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD \
+XCG XOF XPF YER ZAR ZMW ZWG";
+
+fn is_listed(list: &str, code: &str) -> bool {
+    list.split_ascii_whitespace().any(|c| c == code)
+}
+
+impl CountryCode {
+    pub fn parse(raw: &str) -> Result<CountryCode, InvalidValue> {
+        let upper = raw.trim().to_ascii_uppercase();
+        if upper.len() != 2 || !is_listed(COUNTRIES, &upper) {
+            return Err(InvalidValue::new(
+                "invalid_country",
+                format!("'{raw}' is not an ISO 3166-1 alpha-2 country code"),
+            ));
+        }
+        Ok(CountryCode(upper))
+    }
+}
+
+impl Currency {
+    pub fn parse(raw: &str) -> Result<Currency, InvalidValue> {
+        if raw.len() != 3 || !is_listed(CURRENCIES, raw) {
+            return Err(InvalidValue::new(
+                "invalid_currency",
+                format!("'{raw}' is not an upper-case ISO 4217 currency code"),
+            ));
+        }
+        Ok(Currency(raw.to_owned()))
+    }
+}
+
+impl Id {
+    /// Wraps an id minted elsewhere (ids embed time and randomness, which the domain
+    /// never produces itself).
+    pub fn new(raw: impl Into<String>) -> Id {
+        Id(raw.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sku_accepts_the_usual_shapes_and_refuses_the_rest() {
+        assert!(Sku::parse("TEE-BLK-M").is_ok());
+        assert!(Sku::parse("a.b_c-9").is_ok());
+        for bad in ["", "has space", "emoji🙂", &"X".repeat(65)] {
+            assert_eq!(Sku::parse(bad).unwrap_err().code, "invalid_sku", "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_is_lower_cased_and_needs_a_dotted_domain() {
+        assert_eq!(
+            Email::parse("Ana@Example.COM").unwrap().as_str(),
+            "ana@example.com"
+        );
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
+            assert_eq!(
+                Email::parse(bad).unwrap_err().code,
+                "invalid_email",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn country_and_currency_must_be_assigned_codes() {
+        assert_eq!(CountryCode::parse("us").unwrap().as_str(), "US");
+        assert_eq!(
+            CountryCode::parse("XX").unwrap_err().code,
+            "invalid_country"
+        );
+        assert_eq!(
+            CountryCode::parse("USA").unwrap_err().code,
+            "invalid_country"
+        );
+        assert!(Currency::parse("EUR").is_ok());
+        assert_eq!(Currency::parse("usd").unwrap_err().code, "invalid_currency");
+        assert_eq!(Currency::parse("ABC").unwrap_err().code, "invalid_currency");
+    }
+}
