@@ -1,0 +1,97 @@
+//! Plain rows as stored, independent of API shapes and of the domain's invariants.
+
+use jiff::Timestamp;
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::order::OrderEvent;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRow {
+    pub sku: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub weight_grams: i64,
+    pub category: Option<String>,
+    pub returnable: bool,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: i64,
+}
+
+/// A product to create (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub sku: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub weight_grams: i64,
+    pub category: Option<String>,
+    pub returnable: bool,
+    pub active: bool,
+}
+
+/// Fields to change on a product; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub weight_grams: Option<i64>,
+    pub category: Option<Option<String>>,
+    pub returnable: Option<bool>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryRow {
+    pub sku: String,
+    pub location_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub bin: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovementRow {
+    pub id: i64,
+    pub sku: String,
+    pub location_id: String,
+    pub reason: String,
+    pub delta_on_hand: i64,
+    pub delta_reserved: i64,
+    pub on_hand_after: i64,
+    pub reserved_after: i64,
+    pub order_id: Option<String>,
+    pub note: Option<String>,
+    pub actor: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub seq: i64,
+    pub version: u64,
+    pub event: OrderEvent,
+    pub actor: Actor,
+    pub correlation_id: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub revoked: bool,
+}
+
+/// The stored first response to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub status_code: u16,
+    pub body: Vec<u8>,
+}
