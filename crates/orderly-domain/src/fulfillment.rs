@@ -33,16 +33,17 @@ impl FulfillmentState {
     /// out-for-delivery scan) but never go backwards; cancelling stops once goods left.
     pub fn can_transition_to(self, to: FulfillmentState) -> bool {
         use FulfillmentState::*;
-        match (self, to) {
-            (Pending, Released) | (Released, Picking) | (Picking, Packed) | (Packed, Shipped) => {
-                true
-            }
-            (Pending | Released | Picking | Packed, Cancelled) => true,
-            (Shipped, InTransit | OutForDelivery | Delivered) => true,
-            (InTransit, OutForDelivery | Delivered) => true,
-            (OutForDelivery, Delivered) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Pending, Released)
+                | (Released, Picking)
+                | (Picking, Packed)
+                | (Packed, Shipped)
+                | (Pending | Released | Picking | Packed, Cancelled)
+                | (Shipped, InTransit | OutForDelivery | Delivered)
+                | (InTransit, OutForDelivery | Delivered)
+                | (OutForDelivery, Delivered)
+        )
     }
 
     pub fn is_terminal(self) -> bool {

@@ -3,6 +3,7 @@
 //! status field) means the state can always be recomputed and audited.
 
 use crate::Timestamp;
+use crate::order::MAX_AMOUNT_MINOR;
 use crate::values::Id;
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,7 @@ pub struct LedgerEntry {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
-    #[error("amounts must be greater than zero")]
+    #[error("amounts must be between 1 and 10^13 minor units (zero for a void or expiry)")]
     NonPositiveAmount,
     #[error("payment {0} is already authorized")]
     AlreadyAuthorized(String),
@@ -113,8 +114,12 @@ impl PaymentTotals {
 /// (captured ≤ authorized, refunded ≤ captured, amounts > 0, one ending per authorization).
 pub fn check_append(entries: &[LedgerEntry], entry: &LedgerEntry) -> Result<(), LedgerError> {
     let t = PaymentTotals::of(entries, &entry.payment_id);
+    // A void or expiry releases whatever remains, so it carries no amount of its own.
     let needs_amount = !matches!(entry.kind, EntryKind::Void | EntryKind::Expiry);
-    if needs_amount && entry.amount_minor <= 0 {
+    if needs_amount && !(1..=MAX_AMOUNT_MINOR).contains(&entry.amount_minor) {
+        return Err(LedgerError::NonPositiveAmount);
+    }
+    if !needs_amount && entry.amount_minor != 0 {
         return Err(LedgerError::NonPositiveAmount);
     }
     let pid = || entry.payment_id.to_string();
@@ -162,40 +167,39 @@ pub fn derive_state(entries: &[LedgerEntry]) -> PaymentState {
     ids.sort();
     ids.dedup();
     let mut sum = PaymentTotals::default();
-    let mut all_closed_by = None;
-    let mut any_open = false;
+    let (mut any_open, mut any_void, mut any_expiry) = (false, false, false);
     for id in ids {
         let t = PaymentTotals::of(entries, id);
         sum.authorized += t.authorized;
         sum.captured += t.captured;
         sum.refunded += t.refunded;
         sum.failures += t.failures;
-        if t.authorized > 0 {
-            match t.closed {
-                Some(kind) => all_closed_by = Some(kind),
-                None => any_open = true,
-            }
-        }
+        // "Open" means money could still be captured; a fully captured authorization
+        // is as finished as a voided one.
+        any_open |= t.authorized > 0 && t.open_remaining() > 0;
+        any_void |= t.closed == Some(EntryKind::Void);
+        any_expiry |= t.closed == Some(EntryKind::Expiry);
     }
     if sum.refunded > 0 {
-        return if sum.refunded >= sum.captured {
+        return if sum.refunded >= sum.captured && !any_open {
             PaymentState::Refunded
         } else {
             PaymentState::PartiallyRefunded
         };
     }
     if sum.captured > 0 {
-        return if sum.captured >= sum.authorized || !any_open {
-            PaymentState::Captured
-        } else {
+        return if any_open {
             PaymentState::PartiallyCaptured
+        } else {
+            PaymentState::Captured
         };
     }
     if sum.authorized > 0 {
-        return match (any_open, all_closed_by) {
-            (true, _) => PaymentState::Authorized,
-            (false, Some(EntryKind::Expiry)) => PaymentState::Expired,
-            (false, _) => PaymentState::Voided,
+        return match (any_open, any_void, any_expiry) {
+            (true, _, _) => PaymentState::Authorized,
+            // A customer-side lapse is the more telling fact when both happened.
+            (false, _, true) => PaymentState::Expired,
+            (false, _, false) => PaymentState::Voided,
         };
     }
     PaymentState::Failed
@@ -307,5 +311,208 @@ mod tests {
             given_when(&[], (Capture, 10)),
             Err(LedgerError::NoOpenAuthorization("pay_1".into()))
         );
+    }
+
+    /// Two payments that, between them, captured everything that can still be captured
+    /// (one fully captured, the other voided) should read the same as one payment that
+    /// captured part and voided the rest: `Captured`, not `PartiallyCaptured`.
+    #[test]
+    fn fully_captured_plus_voided_payment_is_captured() {
+        let on = |id: &str, kind: EntryKind, amount: i64| LedgerEntry {
+            payment_id: Id::new(id),
+            ..entry(kind, amount)
+        };
+        let two = [
+            on("pay_1", Authorize, 100),
+            on("pay_1", Capture, 100),
+            on("pay_2", Authorize, 50),
+            on("pay_2", Void, 0),
+        ];
+        let one = [
+            on("pay_1", Authorize, 150),
+            on("pay_1", Capture, 100),
+            on("pay_1", Void, 0),
+        ];
+        assert_eq!(derive_state(&one), PaymentState::Captured);
+        assert_eq!(derive_state(&two), PaymentState::Captured);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const PAYMENTS: [&str; 2] = ["pay_1", "pay_2"];
+
+        fn kind() -> impl Strategy<Value = EntryKind> {
+            prop::sample::select(vec![Authorize, Capture, Void, Expiry, Refund, Failure])
+        }
+
+        /// A minimal model of one payment, used as an oracle for `check_append`.
+        #[derive(Debug, Default, Clone, Copy)]
+        struct Model {
+            authorized: i64,
+            captured: i64,
+            refunded: i64,
+            closed: bool,
+        }
+
+        impl Model {
+            fn accepts(&self, kind: EntryKind, amount: i64) -> bool {
+                match kind {
+                    Authorize => amount > 0 && self.authorized == 0,
+                    Failure => amount > 0,
+                    Capture => {
+                        amount > 0
+                            && self.authorized > 0
+                            && !self.closed
+                            && amount <= self.authorized - self.captured
+                    }
+                    Void | Expiry => {
+                        amount == 0
+                            && self.authorized > 0
+                            && !self.closed
+                            && self.captured < self.authorized
+                    }
+                    Refund => amount > 0 && amount <= self.captured - self.refunded,
+                }
+            }
+
+            fn apply(&mut self, kind: EntryKind, amount: i64) {
+                match kind {
+                    Authorize => self.authorized += amount,
+                    Capture => self.captured += amount,
+                    Refund => self.refunded += amount,
+                    Void | Expiry => self.closed = true,
+                    Failure => {}
+                }
+            }
+        }
+
+        fn check_invariants(entries: &[LedgerEntry]) -> Result<(), TestCaseError> {
+            let mut sum = PaymentTotals::default();
+            let mut any_open = false;
+            let mut closed_by = Vec::new();
+            for pid in PAYMENTS.map(Id::new) {
+                let mine: Vec<&LedgerEntry> =
+                    entries.iter().filter(|e| e.payment_id == pid).collect();
+                let t = PaymentTotals::of(entries, &pid);
+                prop_assert!(0 <= t.refunded && t.refunded <= t.captured, "{pid}: {t:?}");
+                prop_assert!(t.captured <= t.authorized, "{pid}: {t:?}");
+                let count = |k: EntryKind| mine.iter().filter(|e| e.kind == k).count();
+                prop_assert!(count(Authorize) <= 1, "{pid} authorized twice");
+                prop_assert!(count(Void) + count(Expiry) <= 1, "{pid} ended twice");
+                for e in &mine {
+                    if !matches!(e.kind, Void | Expiry) {
+                        prop_assert!(e.amount_minor > 0, "{e:?}");
+                    }
+                }
+                // An ending comes after the authorization, leaves something uncaptured,
+                // and nothing is captured after it.
+                if let Some(end) = mine.iter().position(|e| matches!(e.kind, Void | Expiry)) {
+                    let before = PaymentTotals::of(
+                        &mine[..end].iter().map(|e| (*e).clone()).collect::<Vec<_>>(),
+                        &pid,
+                    );
+                    prop_assert!(before.authorized > 0);
+                    prop_assert!(before.captured < before.authorized);
+                    prop_assert!(mine[end..].iter().all(|e| e.kind != Capture));
+                    closed_by.push(mine[end].kind);
+                } else if t.authorized > t.captured {
+                    // Open means something could still be captured.
+                    any_open = true;
+                }
+                sum.authorized += t.authorized;
+                sum.captured += t.captured;
+                sum.refunded += t.refunded;
+                sum.failures += t.failures;
+            }
+
+            let state = derive_state(entries);
+            prop_assert_eq!(state == PaymentState::Unpaid, entries.is_empty());
+            match state {
+                PaymentState::Unpaid => {}
+                PaymentState::Refunded => {
+                    prop_assert!(sum.captured > 0 && sum.refunded == sum.captured, "{sum:?}");
+                    prop_assert!(!any_open, "refunded while an authorization is open");
+                }
+                PaymentState::PartiallyRefunded => {
+                    prop_assert!(0 < sum.refunded, "{sum:?}");
+                    prop_assert!(sum.refunded < sum.captured || any_open, "{sum:?}");
+                }
+                PaymentState::Captured => {
+                    prop_assert!(sum.captured > 0 && sum.refunded == 0, "{sum:?}");
+                    prop_assert!(sum.captured == sum.authorized || !any_open, "{sum:?}");
+                }
+                PaymentState::PartiallyCaptured => {
+                    prop_assert!(sum.refunded == 0, "{sum:?}");
+                    prop_assert!(0 < sum.captured && sum.captured < sum.authorized, "{sum:?}");
+                    prop_assert!(any_open, "partially captured with nothing open");
+                }
+                PaymentState::Authorized => {
+                    prop_assert!(sum.captured == 0 && sum.refunded == 0, "{sum:?}");
+                    prop_assert!(any_open, "authorized with nothing open");
+                }
+                PaymentState::Voided | PaymentState::Expired => {
+                    prop_assert!(sum.authorized > 0 && sum.captured == 0, "{sum:?}");
+                    prop_assert!(!any_open, "{state:?} with an open authorization");
+                    let kind = if state == PaymentState::Voided {
+                        Void
+                    } else {
+                        Expiry
+                    };
+                    prop_assert!(closed_by.contains(&kind), "{state:?} but {closed_by:?}");
+                }
+                PaymentState::Failed => {
+                    prop_assert!(sum.authorized == 0 && sum.failures > 0, "{sum:?}");
+                }
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn random_ledgers_accept_only_appends_that_keep_the_invariants(
+                ops in vec(
+                    (
+                        0..PAYMENTS.len(),
+                        kind(),
+                        prop_oneof![8 => 1i64..=150, 1 => -10i64..=0, 2 => Just(0i64)],
+                    ),
+                    0..40,
+                )
+            ) {
+                let mut entries: Vec<LedgerEntry> = Vec::new();
+                let mut models = [Model::default(); 2];
+                check_invariants(&entries)?;
+                for (n, (p, kind, amount)) in ops.into_iter().enumerate() {
+                    let e = LedgerEntry {
+                        payment_id: Id::new(PAYMENTS[p]),
+                        kind,
+                        amount_minor: amount,
+                        provider_reference: Some(format!("prov_{n}")),
+                        idempotency_key: format!("key_{n}"),
+                        at: Timestamp::from_second(n as i64).unwrap(),
+                    };
+                    let verdict = check_append(&entries, &e);
+                    prop_assert_eq!(
+                        verdict.is_ok(),
+                        models[p].accepts(kind, amount),
+                        "{:?} {} on {:?}: {:?}",
+                        kind,
+                        amount,
+                        models[p],
+                        verdict
+                    );
+                    if verdict.is_ok() {
+                        models[p].apply(kind, amount);
+                        entries.push(e);
+                        check_invariants(&entries)?;
+                    }
+                }
+            }
+        }
     }
 }

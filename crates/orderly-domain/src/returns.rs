@@ -33,16 +33,16 @@ pub enum Disposition {
 impl ReturnState {
     pub fn can_transition_to(self, to: ReturnState) -> bool {
         use ReturnState::*;
-        match (self, to) {
-            (Requested, Authorized | NeedsReview | Rejected) => true,
-            (NeedsReview, Authorized | Rejected) => true,
-            (Authorized, InTransit | Received | Expired) => true,
-            (InTransit, Received) => true,
-            (Received, Inspected) => true,
-            (Inspected, Completed) => true,
-            (Requested | NeedsReview | Authorized, Cancelled) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Requested, Authorized | NeedsReview | Rejected)
+                | (NeedsReview, Authorized | Rejected)
+                | (Authorized, InTransit | Received | Expired)
+                | (InTransit, Received)
+                | (Received, Inspected)
+                | (Inspected, Completed)
+                | (Requested | NeedsReview | Authorized, Cancelled)
+        )
     }
 
     pub fn is_terminal(self) -> bool {

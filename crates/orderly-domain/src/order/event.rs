@@ -125,7 +125,9 @@ impl OrderEvent {
                 text.push_str(&format!(" ({how})"));
                 let back: u32 = s.backorders.iter().map(|b| b.quantity).sum();
                 if back > 0 {
-                    let skus: Vec<&str> = s.backorders.iter().map(|b| b.sku.as_str()).collect();
+                    let mut skus: Vec<&str> = s.backorders.iter().map(|b| b.sku.as_str()).collect();
+                    skus.sort_unstable();
+                    skus.dedup();
                     text.push_str(&format!(
                         "; backordered {} of {}",
                         units(back),

@@ -20,7 +20,7 @@ pub use state::{
     Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,
 };
 pub use status::{CustomerStatus, FulfillmentSummary, ReturnSummary};
-pub use validate::{Limits, validate_place};
+pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
 mod tests;
