@@ -32,7 +32,10 @@ pub struct CheckReport {
 }
 
 fn v(subject: impl Into<String>, problem: impl Into<String>) -> Violation {
-    Violation { subject: subject.into(), problem: problem.into() }
+    Violation {
+        subject: subject.into(),
+        problem: problem.into(),
+    }
 }
 
 /// Verifies: reserved = sum of open reservations and available ≥ 0 for every inventory
@@ -65,14 +68,26 @@ fn check_inventory(conn: &Connection, report: &mut CheckReport) -> Result<(), St
         let subject = format!("inventory {sku}@{loc}");
         let held = open.remove(&(sku, loc)).unwrap_or(0);
         if held != reserved {
-            report.violations.push(v(&subject, format!("reserved {reserved} but open reservations sum to {held}")));
+            report.violations.push(v(
+                &subject,
+                format!("reserved {reserved} but open reservations sum to {held}"),
+            ));
         }
         if on_hand - reserved < 0 {
-            report.violations.push(v(&subject, format!("available is {} (on hand {on_hand}, reserved {reserved})", on_hand - reserved)));
+            report.violations.push(v(
+                &subject,
+                format!(
+                    "available is {} (on hand {on_hand}, reserved {reserved})",
+                    on_hand - reserved
+                ),
+            ));
         }
     }
     for ((sku, loc), n) in open {
-        report.violations.push(v(format!("inventory {sku}@{loc}"), format!("{n} units reserved at a location with no inventory record")));
+        report.violations.push(v(
+            format!("inventory {sku}@{loc}"),
+            format!("{n} units reserved at a location with no inventory record"),
+        ));
     }
     Ok(())
 }
@@ -80,18 +95,27 @@ fn check_inventory(conn: &Connection, report: &mut CheckReport) -> Result<(), St
 fn check_orders(conn: &Connection, report: &mut CheckReport) -> Result<(), StoreError> {
     let mut open: HashMap<String, Vec<(u32, String, String, u32)>> = HashMap::new();
     let mut stmt = conn.prepare("SELECT order_id, line_no, sku, location_id, quantity FROM reservations WHERE status = 'open'")?;
-    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))? {
+    for row in stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })? {
         let (order, line, sku, loc, q): (String, u32, String, String, u32) = row?;
         open.entry(order).or_default().push((line, sku, loc, q));
     }
-    let mut events_stmt = conn.prepare("SELECT data, at FROM events WHERE stream_id = ?1 ORDER BY version")?;
+    let mut events_stmt =
+        conn.prepare("SELECT data, at FROM events WHERE stream_id = ?1 ORDER BY version")?;
     let mut stmt = conn.prepare(
         "SELECT id, status, order_state, payment_state, fulfillment_state, return_state, total_minor, version, snapshot FROM orders",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            [r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+            [
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ],
             r.get::<_, i64>(6)?,
             r.get::<_, i64>(7)?,
             r.get::<_, String>(8)?,
@@ -104,21 +128,32 @@ fn check_orders(conn: &Connection, report: &mut CheckReport) -> Result<(), Store
         let snapshot: Order = match serde_json::from_str(&snapshot) {
             Ok(o) => o,
             Err(e) => {
-                report.violations.push(v(&subject, format!("snapshot does not parse: {e}")));
+                report
+                    .violations
+                    .push(v(&subject, format!("snapshot does not parse: {e}")));
                 continue;
             }
         };
         let mut events: Vec<(OrderEvent, jiff::Timestamp)> = Vec::new();
-        for e in events_stmt.query_map([&id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        for e in
+            events_stmt.query_map([&id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+        {
             let (data, at) = e?;
             events.push((serde_json::from_str(&data)?, from_ms(at)?));
         }
         report.events += events.len();
         match replay(events.iter().map(|(e, at)| (e, *at))) {
             Ok(Some(replayed)) if replayed == snapshot => {}
-            Ok(Some(_)) => report.violations.push(v(&subject, "replaying its events does not reproduce the snapshot")),
-            Ok(None) => report.violations.push(v(&subject, "has a snapshot but no events")),
-            Err(e) => report.violations.push(v(&subject, format!("events do not replay: {e}"))),
+            Ok(Some(_)) => report.violations.push(v(
+                &subject,
+                "replaying its events does not reproduce the snapshot",
+            )),
+            Ok(None) => report
+                .violations
+                .push(v(&subject, "has a snapshot but no events")),
+            Err(e) => report
+                .violations
+                .push(v(&subject, format!("events do not replay: {e}"))),
         }
         for problem in snapshot.violations() {
             report.violations.push(v(&subject, problem));
@@ -130,23 +165,42 @@ fn check_orders(conn: &Connection, report: &mut CheckReport) -> Result<(), Store
             snapshot.fulfillment_summary().as_str(),
             snapshot.return_summary().as_str(),
         ];
-        if columns.iter().map(String::as_str).ne(derived) || total != snapshot.total() || version != snapshot.version as i64 {
-            report.violations.push(v(&subject, format!("read model {columns:?} disagrees with snapshot {derived:?}")));
+        if columns.iter().map(String::as_str).ne(derived)
+            || total != snapshot.total()
+            || version != snapshot.version as i64
+        {
+            report.violations.push(v(
+                &subject,
+                format!("read model {columns:?} disagrees with snapshot {derived:?}"),
+            ));
         }
         let mut stored = open.remove(&id).unwrap_or_default();
         let mut expected: Vec<(u32, String, String, u32)> = snapshot
             .reservations
             .iter()
-            .map(|r| (r.line_no, r.sku.to_string(), r.location_id.to_string(), r.quantity))
+            .map(|r| {
+                (
+                    r.line_no,
+                    r.sku.to_string(),
+                    r.location_id.to_string(),
+                    r.quantity,
+                )
+            })
             .collect();
         stored.sort();
         expected.sort();
         if stored != expected {
-            report.violations.push(v(&subject, format!("open reservations {stored:?} differ from the order's {expected:?}")));
+            report.violations.push(v(
+                &subject,
+                format!("open reservations {stored:?} differ from the order's {expected:?}"),
+            ));
         }
     }
     for (order, _) in open {
-        report.violations.push(v(format!("order {order}"), "open reservations for an order that does not exist"));
+        report.violations.push(v(
+            format!("order {order}"),
+            "open reservations for an order that does not exist",
+        ));
     }
     Ok(())
 }

@@ -15,8 +15,11 @@ mod writer;
 pub use check::{CheckReport, Violation, check_invariants};
 pub use error::StoreError;
 pub use read::{OrderFilter, Reader};
-pub use rows::{ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch, ProductRow};
-pub use sqlite::{SqliteOptions, Store, Synchronous};
+pub use rows::{
+    ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
+    ProductRow,
+};
+pub use sqlite::{SqliteOptions, Store, Synchronous, migrate};
 pub use write::{EventMeta, WriteTx};
 
 use jiff::Timestamp;
@@ -27,5 +30,6 @@ pub(crate) fn to_ms(t: Timestamp) -> i64 {
 }
 
 pub(crate) fn from_ms(ms: i64) -> Result<Timestamp, StoreError> {
-    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
+    Timestamp::from_millisecond(ms)
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {ms}: {e}")))
 }

@@ -39,7 +39,9 @@ impl<'c> Reader<'c> {
             .prepare_cached("SELECT snapshot FROM orders WHERE id = ?1 OR number = ?1")?
             .query_row([id_or_number], |r| r.get(0))
             .optional()?;
-        snapshot.map(|s| serde_json::from_str(&s).map_err(StoreError::from)).transpose()
+        snapshot
+            .map(|s| serde_json::from_str(&s).map_err(StoreError::from))
+            .transpose()
     }
 
     pub fn orders(&self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
@@ -84,7 +86,8 @@ impl<'c> Reader<'c> {
             let (seq, version, data, actor, correlation_id, at) = row?;
             Ok(EventRow {
                 seq,
-                version: u64::try_from(version).map_err(|_| StoreError::Corrupt("negative version".into()))?,
+                version: u64::try_from(version)
+                    .map_err(|_| StoreError::Corrupt("negative version".into()))?,
                 event: serde_json::from_str(&data)?,
                 actor: serde_json::from_str(&actor)?,
                 correlation_id,
@@ -97,14 +100,20 @@ impl<'c> Reader<'c> {
     pub fn product(&self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         let row = self
             .conn
-            .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
+            ))?
             .query_row([sku], product_from_row)
             .optional()?;
         row.map(finish_product).transpose()
     }
 
     /// Products ordered by SKU, starting after `after_sku`.
-    pub fn products(&self, after_sku: Option<&str>, limit: u32) -> Result<Vec<ProductRow>, StoreError> {
+    pub fn products(
+        &self,
+        after_sku: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProductRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {PRODUCT_COLUMNS} FROM products WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
         ))?;
@@ -129,37 +138,59 @@ impl<'c> Reader<'c> {
         )?;
         let (after_sku, after_loc) = after.unzip();
         let rows = stmt.query_map(params![sku, location, after_sku, after_loc, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, i64>(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, i64>(5)?,
+            ))
         })?;
         rows.map(|row| {
             let (sku, location_id, on_hand, reserved, bin, at) = row?;
-            Ok(InventoryRow { sku, location_id, on_hand, reserved, bin, updated_at: from_ms(at)? })
+            Ok(InventoryRow {
+                sku,
+                location_id,
+                on_hand,
+                reserved,
+                bin,
+                updated_at: from_ms(at)?,
+            })
         })
         .collect()
     }
 
     /// Stock movements of a SKU, newest first, starting before movement id `before_id`.
-    pub fn movements(&self, sku: &str, before_id: Option<i64>, limit: u32) -> Result<Vec<MovementRow>, StoreError> {
+    pub fn movements(
+        &self,
+        sku: &str,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MovementRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
                     order_id, note, actor, at
              FROM stock_movements WHERE sku = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![sku, before_id, limit], |r| {
-            Ok((MovementRow {
-                id: r.get(0)?,
-                sku: r.get(1)?,
-                location_id: r.get(2)?,
-                reason: r.get(3)?,
-                delta_on_hand: r.get(4)?,
-                delta_reserved: r.get(5)?,
-                on_hand_after: r.get(6)?,
-                reserved_after: r.get(7)?,
-                order_id: r.get(8)?,
-                note: r.get(9)?,
-                actor: r.get(10)?,
-                at: Timestamp::UNIX_EPOCH,
-            }, r.get::<_, i64>(11)?))
+            Ok((
+                MovementRow {
+                    id: r.get(0)?,
+                    sku: r.get(1)?,
+                    location_id: r.get(2)?,
+                    reason: r.get(3)?,
+                    delta_on_hand: r.get(4)?,
+                    delta_reserved: r.get(5)?,
+                    on_hand_after: r.get(6)?,
+                    reserved_after: r.get(7)?,
+                    order_id: r.get(8)?,
+                    note: r.get(9)?,
+                    actor: r.get(10)?,
+                    at: Timestamp::UNIX_EPOCH,
+                },
+                r.get::<_, i64>(11)?,
+            ))
         })?;
         rows.map(|r| {
             let (mut row, at) = r?;
@@ -172,14 +203,27 @@ impl<'c> Reader<'c> {
     pub fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = self
             .conn
-            .prepare_cached("SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = ?1")?
+            .prepare_cached(
+                "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = ?1",
+            )?
             .query_row([key_hash], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, bool>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
             })
             .optional()?;
         row.map(|(id, name, role, revoked)| {
-            let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
-            Ok(ApiKeyRow { id, name, role, revoked })
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
+            Ok(ApiKeyRow {
+                id,
+                name,
+                role,
+                revoked,
+            })
         })
         .transpose()
     }

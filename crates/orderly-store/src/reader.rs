@@ -15,7 +15,10 @@ pub(crate) struct ReadPool {
 impl ReadPool {
     pub(crate) fn new(connections: Vec<Connection>) -> Self {
         let permits = Arc::new(Semaphore::new(connections.len()));
-        ReadPool { idle: Arc::new(Mutex::new(connections)), permits }
+        ReadPool {
+            idle: Arc::new(Mutex::new(connections)),
+            permits,
+        }
     }
 
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>

@@ -33,11 +33,20 @@ pub struct SqliteOptions {
 
 impl SqliteOptions {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        SqliteOptions { path: path.into(), synchronous: Synchronous::Full, read_connections: 4, max_batch: 64 }
+        SqliteOptions {
+            path: path.into(),
+            synchronous: Synchronous::Full,
+            read_connections: 4,
+            max_batch: 64,
+        }
     }
 }
 
-fn open_connection(path: &Path, flags: OpenFlags, synchronous: Synchronous) -> Result<Connection, StoreError> {
+fn open_connection(
+    path: &Path,
+    flags: OpenFlags,
+    synchronous: Synchronous,
+) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
     let sync = match synchronous {
@@ -53,8 +62,9 @@ fn open_connection(path: &Path, flags: OpenFlags, synchronous: Synchronous) -> R
 /// Applies pending migrations. Safe to call at every start.
 pub fn migrate(path: &Path) -> Result<usize, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+        })?;
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
     let mut conn = open_connection(path, flags, Synchronous::Full)?;
@@ -75,7 +85,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,11 +101,19 @@ impl Store {
         let writer = Writer::start(write_conn, options.max_batch)?;
         let mut readers = Vec::with_capacity(options.read_connections.max(1));
         for _ in 0..options.read_connections.max(1) {
-            let conn = open_connection(&options.path, OpenFlags::SQLITE_OPEN_READ_ONLY, options.synchronous)?;
+            let conn = open_connection(
+                &options.path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY,
+                options.synchronous,
+            )?;
             conn.pragma_update(None, "query_only", "ON")?;
             readers.push(conn);
         }
-        Ok(Store { writer, reads: ReadPool::new(readers), path: options.path.clone() })
+        Ok(Store {
+            writer,
+            reads: ReadPool::new(readers),
+            path: options.path.clone(),
+        })
     }
 
     pub fn path(&self) -> &Path {

@@ -26,7 +26,9 @@ pub struct WriteTx<'c> {
     conn: &'c Connection,
 }
 
-pub(crate) fn product_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ProductRow, i64, i64)> {
+pub(crate) fn product_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(ProductRow, i64, i64)> {
     Ok((
         ProductRow {
             sku: row.get(0)?,
@@ -46,28 +48,38 @@ pub(crate) fn product_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Pro
     ))
 }
 
-pub(crate) fn finish_product((mut p, created, updated): (ProductRow, i64, i64)) -> Result<ProductRow, StoreError> {
+pub(crate) fn finish_product(
+    (mut p, created, updated): (ProductRow, i64, i64),
+) -> Result<ProductRow, StoreError> {
     p.created_at = from_ms(created)?;
     p.updated_at = from_ms(updated)?;
     Ok(p)
 }
 
-pub(crate) const PRODUCT_COLUMNS: &str =
-    "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
+pub(crate) const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
 
 impl<'c> WriteTx<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
         WriteTx { conn }
     }
 
-    pub fn find_idempotency(&self, principal: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError> {
+    pub fn find_idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT request_hash, status_code, body FROM idempotency_keys
              WHERE principal = ?1 AND key = ?2 AND expires_at > ?3",
         )?;
         Ok(stmt
             .query_row(params![principal, key, to_ms(now)], |r| {
-                Ok(IdempotencyRecord { request_hash: r.get(0)?, status_code: r.get(1)?, body: r.get(2)? })
+                Ok(IdempotencyRecord {
+                    request_hash: r.get(0)?,
+                    status_code: r.get(1)?,
+                    body: r.get(2)?,
+                })
             })
             .optional()?)
     }
@@ -101,31 +113,47 @@ impl<'c> WriteTx<'c> {
 
     /// Deletes idempotency records past their expiry; returns how many.
     pub fn purge_idempotency(&self, now: Timestamp) -> Result<usize, StoreError> {
-        Ok(self.conn.execute("DELETE FROM idempotency_keys WHERE expires_at <= ?1", [to_ms(now)])?)
+        Ok(self.conn.execute(
+            "DELETE FROM idempotency_keys WHERE expires_at <= ?1",
+            [to_ms(now)],
+        )?)
     }
 
-    pub fn order_id_by_external(&self, channel: &str, external_id: &str) -> Result<Option<String>, StoreError> {
+    pub fn order_id_by_external(
+        &self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT id FROM orders WHERE channel = ?1 AND external_id = ?2")?;
-        Ok(stmt.query_row(params![channel, external_id], |r| r.get(0)).optional()?)
+        Ok(stmt
+            .query_row(params![channel, external_id], |r| r.get(0))
+            .optional()?)
     }
 
-    /// Loads an order's snapshot (never a replay).
-    pub fn load_order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let mut stmt = self.conn.prepare_cached("SELECT snapshot FROM orders WHERE id = ?1")?;
-        let snapshot: Option<String> = stmt.query_row([id], |r| r.get(0)).optional()?;
-        snapshot.map(|s| serde_json::from_str(&s).map_err(StoreError::from)).transpose()
+    /// Loads an order's snapshot (never a replay) by id or human number.
+    pub fn load_order(&self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT snapshot FROM orders WHERE id = ?1 OR number = ?1")?;
+        let snapshot: Option<String> = stmt.query_row([id_or_number], |r| r.get(0)).optional()?;
+        snapshot
+            .map(|s| serde_json::from_str(&s).map_err(StoreError::from))
+            .transpose()
     }
 
     /// Catalog facts for the given SKUs (missing SKUs are simply absent).
     pub fn products(&self, skus: &[Sku]) -> Result<Vec<ProductRow>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
+        ))?;
         let mut out = Vec::with_capacity(skus.len());
         for sku in skus {
-            if let Some(row) = stmt.query_row([sku.as_str()], product_from_row).optional()? {
+            if let Some(row) = stmt
+                .query_row([sku.as_str()], product_from_row)
+                .optional()?
+            {
                 out.push(finish_product(row)?);
             }
         }
@@ -134,15 +162,21 @@ impl<'c> WriteTx<'c> {
 
     /// Available units of each SKU at every location that stocks it.
     pub fn stock_view(&self, skus: &[Sku]) -> Result<StockView, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT location_id, on_hand - reserved FROM inventory WHERE sku = ?1")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT location_id, on_hand - reserved FROM inventory WHERE sku = ?1",
+        )?;
         let mut view = StockView::default();
         for sku in skus {
-            let rows = stmt.query_map([sku.as_str()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = stmt.query_map([sku.as_str()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             for row in rows {
                 let (location, available) = row?;
-                view.set(sku.clone(), Id::new(location), u32::try_from(available.max(0)).unwrap_or(u32::MAX));
+                view.set(
+                    sku.clone(),
+                    Id::new(location),
+                    u32::try_from(available.max(0)).unwrap_or(u32::MAX),
+                );
             }
         }
         Ok(view)
@@ -161,7 +195,12 @@ impl<'c> WriteTx<'c> {
 
     /// Appends `events` to the order's stream after `before` (None for a new order),
     /// applies their effects and returns the new state.
-    pub fn append(&self, before: Option<Order>, events: &[OrderEvent], meta: &EventMeta) -> Result<Order, StoreError> {
+    pub fn append(
+        &self,
+        before: Option<Order>,
+        events: &[OrderEvent],
+        meta: &EventMeta,
+    ) -> Result<Order, StoreError> {
         let created = before.is_none();
         let mut state = before;
         let actor_json = serde_json::to_string(&meta.actor)?;
@@ -169,7 +208,8 @@ impl<'c> WriteTx<'c> {
         let at = to_ms(meta.at);
         for event in events {
             let version = state.as_ref().map_or(0, |o| o.version) + 1;
-            let next = evolve(state, event, meta.at, version).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let next = evolve(state, event, meta.at, version)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let data = serde_json::to_string(event)?;
             let inserted = self
                 .conn
@@ -177,10 +217,20 @@ impl<'c> WriteTx<'c> {
                     "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?
-                .execute(params![next.id.as_str(), version as i64, event.kind(), data, actor_json, meta.correlation_id, at]);
+                .execute(params![
+                    next.id.as_str(),
+                    version as i64,
+                    event.kind(),
+                    data,
+                    actor_json,
+                    meta.correlation_id,
+                    at
+                ]);
             if let Err(e) = inserted {
                 return Err(match StoreError::from(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict(format!("order {} changed concurrently", next.id)),
+                    StoreError::Conflict(_) => {
+                        StoreError::Conflict(format!("order {} changed concurrently", next.id))
+                    }
                     other => other,
                 });
             }
@@ -195,7 +245,9 @@ impl<'c> WriteTx<'c> {
                 .execute(params![event.kind(), next.id.as_str(), payload.to_string(), at])?;
             state = Some(next);
         }
-        let order = state.ok_or_else(|| StoreError::Corrupt("append called without events for a new order".into()))?;
+        let order = state.ok_or_else(|| {
+            StoreError::Corrupt("append called without events for a new order".into())
+        })?;
         self.save_read_model(&order, created)?;
         Ok(order)
     }
@@ -234,7 +286,13 @@ impl<'c> WriteTx<'c> {
         Ok(())
     }
 
-    fn project(&self, event: &OrderEvent, order: &Order, actor: &str, at: i64) -> Result<(), StoreError> {
+    fn project(
+        &self,
+        event: &OrderEvent,
+        order: &Order,
+        actor: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
         let oid = order.id.as_str();
         match event {
             OrderEvent::OrderPlaced(_) => {}
@@ -248,12 +306,21 @@ impl<'c> WriteTx<'c> {
                              WHERE sku = ?1 AND location_id = ?2 AND on_hand - reserved >= ?3
                              RETURNING on_hand, reserved",
                         )?
-                        .query_row(params![r.sku.as_str(), r.location_id.as_str(), q, at], |row| {
-                            Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
-                        })
+                        .query_row(
+                            params![r.sku.as_str(), r.location_id.as_str(), q, at],
+                            |row| {
+                                Ok(StockLevel {
+                                    on_hand: row.get(0)?,
+                                    reserved: row.get(1)?,
+                                })
+                            },
+                        )
                         .optional()?
                         .ok_or_else(|| {
-                            StoreError::Conflict(format!("stock of {} at {} changed under the decision", r.sku, r.location_id))
+                            StoreError::Conflict(format!(
+                                "stock of {} at {} changed under the decision",
+                                r.sku, r.location_id
+                            ))
                         })?;
                     self.conn
                         .prepare_cached(
@@ -261,7 +328,18 @@ impl<'c> WriteTx<'c> {
                              VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
                         )?
                         .execute(params![oid, r.line_no, r.sku.as_str(), r.location_id.as_str(), q, at])?;
-                    self.movement(r.sku.as_str(), r.location_id.as_str(), MovementReason::Reservation, 0, q, level, Some(oid), None, actor, at)?;
+                    self.movement(
+                        r.sku.as_str(),
+                        r.location_id.as_str(),
+                        MovementReason::Reservation,
+                        0,
+                        q,
+                        level,
+                        Some(oid),
+                        None,
+                        actor,
+                        at,
+                    )?;
                 }
                 for b in &s.backorders {
                     self.conn
@@ -282,12 +360,34 @@ impl<'c> WriteTx<'c> {
                              WHERE sku = ?1 AND location_id = ?2 AND reserved >= ?3
                              RETURNING on_hand, reserved",
                         )?
-                        .query_row(params![r.sku.as_str(), r.location_id.as_str(), q, at], |row| {
-                            Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
-                        })
+                        .query_row(
+                            params![r.sku.as_str(), r.location_id.as_str(), q, at],
+                            |row| {
+                                Ok(StockLevel {
+                                    on_hand: row.get(0)?,
+                                    reserved: row.get(1)?,
+                                })
+                            },
+                        )
                         .optional()?
-                        .ok_or_else(|| StoreError::Corrupt(format!("reservation of {} at {} missing from inventory", r.sku, r.location_id)))?;
-                    self.movement(r.sku.as_str(), r.location_id.as_str(), MovementReason::Release, 0, -q, level, Some(oid), None, actor, at)?;
+                        .ok_or_else(|| {
+                            StoreError::Corrupt(format!(
+                                "reservation of {} at {} missing from inventory",
+                                r.sku, r.location_id
+                            ))
+                        })?;
+                    self.movement(
+                        r.sku.as_str(),
+                        r.location_id.as_str(),
+                        MovementReason::Release,
+                        0,
+                        -q,
+                        level,
+                        Some(oid),
+                        None,
+                        actor,
+                        at,
+                    )?;
                 }
                 self.conn
                     .prepare_cached("UPDATE reservations SET status = 'released', closed_at = ?2 WHERE order_id = ?1 AND status = 'open'")?
@@ -347,13 +447,16 @@ impl<'c> WriteTx<'c> {
         if n == 0 {
             return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
         }
-        self.product(&p.sku)?.ok_or_else(|| StoreError::Corrupt("inserted product vanished".into()))
+        self.product(&p.sku)?
+            .ok_or_else(|| StoreError::Corrupt("inserted product vanished".into()))
     }
 
     pub fn product(&self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         let row = self
             .conn
-            .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
+            ))?
             .query_row([sku], product_from_row)
             .optional()?;
         row.map(finish_product).transpose()
@@ -368,11 +471,16 @@ impl<'c> WriteTx<'c> {
         expected_version: Option<i64>,
         now: Timestamp,
     ) -> Result<Option<ProductRow>, StoreError> {
-        let Some(cur) = self.product(sku)? else { return Ok(None) };
+        let Some(cur) = self.product(sku)? else {
+            return Ok(None);
+        };
         if let Some(v) = expected_version
             && v != cur.version
         {
-            return Err(StoreError::Conflict(format!("product {sku} is at version {}, not {v}", cur.version)));
+            return Err(StoreError::Conflict(format!(
+                "product {sku} is at version {}, not {v}",
+                cur.version
+            )));
         }
         self.conn.execute(
             "UPDATE products SET name = ?2, price_minor = ?3, currency = ?4, weight_grams = ?5, category = ?6,
@@ -395,8 +503,15 @@ impl<'c> WriteTx<'c> {
     pub fn stock_level(&self, sku: &str, location: &str) -> Result<StockLevel, StoreError> {
         Ok(self
             .conn
-            .prepare_cached("SELECT on_hand, reserved FROM inventory WHERE sku = ?1 AND location_id = ?2")?
-            .query_row([sku, location], |r| Ok(StockLevel { on_hand: r.get(0)?, reserved: r.get(1)? }))
+            .prepare_cached(
+                "SELECT on_hand, reserved FROM inventory WHERE sku = ?1 AND location_id = ?2",
+            )?
+            .query_row([sku, location], |r| {
+                Ok(StockLevel {
+                    on_hand: r.get(0)?,
+                    reserved: r.get(1)?,
+                })
+            })
             .optional()?
             .unwrap_or_default())
     }
@@ -427,8 +542,22 @@ impl<'c> WriteTx<'c> {
             .query_row(params![sku, location, delta, bin, at], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
             })?;
-        let level = StockLevel { on_hand: row.0, reserved: row.1 };
-        self.movement(sku, location, reason, delta, 0, level, None, note, &actor.label(), at)?;
+        let level = StockLevel {
+            on_hand: row.0,
+            reserved: row.1,
+        };
+        self.movement(
+            sku,
+            location,
+            reason,
+            delta,
+            0,
+            level,
+            None,
+            note,
+            &actor.label(),
+            at,
+        )?;
         Ok(InventoryRow {
             sku: sku.to_owned(),
             location_id: location.to_owned(),
@@ -439,7 +568,14 @@ impl<'c> WriteTx<'c> {
         })
     }
 
-    pub fn insert_api_key(&self, id: &str, name: &str, role: Role, key_hash: &str, now: Timestamp) -> Result<(), StoreError> {
+    pub fn insert_api_key(
+        &self,
+        id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, name, role.as_str(), key_hash, to_ms(now)],

@@ -28,7 +28,9 @@ impl Writer {
             .name("orderly-sqlite-writer".into())
             .spawn(move || run(conn, receiver, max_batch.max(1)))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer thread: {e}")))?;
-        Ok(Writer { sender: Arc::new(Mutex::new(Some(sender))) })
+        Ok(Writer {
+            sender: Arc::new(Mutex::new(Some(sender))),
+        })
     }
 
     pub(crate) fn shutdown(&self) {
@@ -67,9 +69,11 @@ impl Writer {
             .send(job)
             .await
             .map_err(|_| E::from(StoreError::Unavailable("the writer has stopped".into())))?;
-        answer
-            .await
-            .map_err(|_| E::from(StoreError::Unavailable("the writer dropped the request".into())))?
+        answer.await.map_err(|_| {
+            E::from(StoreError::Unavailable(
+                "the writer dropped the request".into(),
+            ))
+        })?
     }
 }
 
@@ -113,7 +117,11 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
                 (false, Box::new(|_| {}) as Finish)
             }
         };
-        let end = if ok { "RELEASE cmd" } else { "ROLLBACK TO cmd; RELEASE cmd" };
+        let end = if ok {
+            "RELEASE cmd"
+        } else {
+            "ROLLBACK TO cmd; RELEASE cmd"
+        };
         if let Err(e) = conn.execute_batch(end) {
             tracing::error!(error = %e, "savepoint end failed");
         }

@@ -1,0 +1,166 @@
+//! Request extractors that turn every kind of bad input into a problem+json answer:
+//! bodies (media type, size, syntax, shape), queries, credentials and idempotency keys.
+
+use super::problem::ApiError;
+use crate::app::auth::Principal;
+use crate::app::{AppState, Idempotency};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+/// A JSON body, with the raw bytes kept for idempotency hashing.
+pub struct ApiJson<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let raw = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::MalformedJson(e.body_text())
+                }
+            })?;
+        let value = serde_json::from_slice(&raw).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+            _ => ApiError::MalformedJson(e.to_string()),
+        })?;
+        Ok(ApiJson { value, raw })
+    }
+}
+
+/// Query parameters with problem+json rejections.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| ApiQuery(q))
+            .map_err(|e: QueryRejection| ApiError::InvalidQuery(e.body_text()))
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or(ApiError::Unauthorized)?;
+        app.keys.authenticate(&app.store, token).await
+    }
+}
+
+/// Reads `Idempotency-Key`: 1-255 visible ASCII characters, scoped to the caller and
+/// bound to the exact request (method, path and body bytes).
+pub fn idempotency(
+    headers: &HeaderMap,
+    principal: &Principal,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or(ApiError::InvalidIdempotencyKey(
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        ))?;
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update(b" ");
+    hash.update(path.as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    Ok(Some(Idempotency {
+        principal: principal.key_id.clone(),
+        key: key.to_owned(),
+        request_hash: hex::encode(hash.finalize()),
+    }))
+}
+
+/// The caller's `X-Request-Id` when it is sane, else a fresh one; recorded on events.
+pub fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// A stored or fresh `(status, JSON bytes)` reply as an HTTP response.
+pub fn json_reply((status, body): (u16, Vec<u8>)) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Serializes a DTO to JSON bytes (DTOs always serialize).
+pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// Keyset cursors are opaque to clients: URL-safe base64 of the last key.
+pub fn encode_cursor(key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ApiError::InvalidQuery("cursor is not one this API issued".into()))
+}
+
+/// Page size: default 50, at most 200.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit.unwrap_or(50) {
+        0 => Err(ApiError::InvalidQuery("limit must be at least 1".into())),
+        n => Ok(n.min(200)),
+    }
+}

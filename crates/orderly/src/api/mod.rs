@@ -1,0 +1,82 @@
+//! The JSON API under `/api/v1`: one route table, one OpenAPI document generated from the
+//! handlers' annotations, and problem+json for everything that goes wrong, including
+//! unknown routes, wrong methods and oversized bodies.
+
+pub mod catalog;
+pub mod extract;
+pub mod orders;
+pub mod problem;
+pub mod system;
+
+use crate::app::AppState;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use problem::ApiError;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Orderly", description = "Order management: capture, inventory, timeline."),
+    paths(
+        system::health, system::openapi, system::locations, system::channels, system::create_api_key,
+        catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
+        catalog::list_inventory, catalog::adjust, catalog::movements,
+        orders::create_order, orders::list_orders, orders::get_order, orders::timeline, orders::cancel_order,
+    ),
+    components(schemas(problem::Problem, problem::FieldError)),
+    modifiers(&BearerAuth),
+    tags((name = "orders"), (name = "catalog"), (name = "inventory"), (name = "system"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("API key")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
+    let api = Router::new()
+        .route("/health", get(system::health))
+        .route("/openapi.json", get(system::openapi))
+        .route("/locations", get(system::locations))
+        .route("/channels", get(system::channels))
+        .route("/api-keys", post(system::create_api_key))
+        .route(
+            "/products",
+            get(catalog::list_products).post(catalog::create_product),
+        )
+        .route(
+            "/products/{sku}",
+            get(catalog::get_product).patch(catalog::update_product),
+        )
+        .route("/inventory", get(catalog::list_inventory))
+        .route("/inventory/adjustments", post(catalog::adjust))
+        .route("/inventory/{sku}/movements", get(catalog::movements))
+        .route(
+            "/orders",
+            get(orders::list_orders).post(orders::create_order),
+        )
+        .route("/orders/{id}", get(orders::get_order))
+        .route("/orders/{id}/timeline", get(orders::timeline))
+        .route("/orders/{id}/cancellation", post(orders::cancel_order))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .with_state(app)
+}

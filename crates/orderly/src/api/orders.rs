@@ -1,0 +1,768 @@
+//! `/orders`: capture, lookup, search, timeline and whole-order cancellation.
+
+use super::extract::{
+    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, json_reply,
+    page_limit, to_json,
+};
+use super::problem::{ApiError, Problem};
+use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
+use crate::app::orders::{Origin, PlaceInput};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use jiff::Timestamp;
+use orderly_domain::order::{
+    Address, CancelOrder, CancelReason, Customer, CustomerStatus, FieldIssue, Order, OrderError,
+};
+use orderly_domain::values::{CountryCode, Currency, Email, Sku};
+use orderly_store::OrderFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    #[serde(default)]
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub line1: String,
+    pub line2: Option<String>,
+    #[serde(default)]
+    pub city: String,
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub country: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineIn {
+    #[serde(default)]
+    pub sku: String,
+    pub quantity: i64,
+    /// Price per unit in minor units of the order currency.
+    pub unit_price: i64,
+}
+
+/// How the customer intends to pay; payments are processed by a later component, but the
+/// method is validated now so clients get consistent answers.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentIn {
+    pub method: String,
+    pub provider: Option<String>,
+    pub token: Option<String>,
+}
+
+const PAYMENT_METHODS: [&str; 5] = [
+    "card",
+    "cash_on_delivery",
+    "bank_transfer",
+    "store_credit",
+    "gift_card",
+];
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrderRequest {
+    pub channel: String,
+    /// The order's id in the sales channel; a second create with the same pair returns
+    /// the existing order.
+    pub external_id: Option<String>,
+    pub currency: String,
+    pub customer: CustomerIn,
+    pub shipping_address: AddressDto,
+    /// Defaults to the shipping address.
+    pub billing_address: Option<AddressDto>,
+    pub lines: Vec<LineIn>,
+    #[serde(default)]
+    pub shipping_amount: i64,
+    #[serde(default)]
+    pub tax_amount: i64,
+    #[serde(default)]
+    pub discount_amount: i64,
+    /// Optional: the total the client computed; refused when it differs from ours.
+    pub total_amount: Option<i64>,
+    pub payment: Option<PaymentIn>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketsOut {
+    pub ordered: u32,
+    pub cancelled: u32,
+    pub allocated: u32,
+    pub backordered: u32,
+    pub released: u32,
+    pub shipped: u32,
+    pub delivered: u32,
+    pub return_requested: u32,
+    pub returned: u32,
+    pub restocked: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineReservationOut {
+    pub location_id: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineOut {
+    pub line_no: u32,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+    pub line_total: i64,
+    pub buckets: BucketsOut,
+    /// Where the line's allocated units are held.
+    pub reservations: Vec<LineReservationOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldOut {
+    pub reason: String,
+    pub note: Option<String>,
+    pub placed_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateOut {
+    pub location_id: String,
+    pub distance_km: Option<u32>,
+    pub priority: u32,
+    pub can_serve_all: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcingOut {
+    /// `single_location`, `split` or `no_stock`.
+    pub strategy: String,
+    pub candidates: Vec<CandidateOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub number: String,
+    pub channel: String,
+    pub external_id: Option<String>,
+    /// Customer-facing status derived from the four state machines.
+    pub status: String,
+    pub order_state: String,
+    pub payment_state: String,
+    pub fulfillment_state: String,
+    pub return_state: String,
+    pub currency: String,
+    pub customer: CustomerOut,
+    pub shipping_address: AddressDto,
+    pub billing_address: AddressDto,
+    pub lines: Vec<LineOut>,
+    pub holds: Vec<HoldOut>,
+    pub subtotal_amount: i64,
+    pub shipping_amount: i64,
+    pub tax_amount: i64,
+    pub discount_amount: i64,
+    pub total_amount: i64,
+    pub sourcing: Option<SourcingOut>,
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+fn address_out(a: &Address) -> AddressDto {
+    AddressDto {
+        name: a.name.clone(),
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        city: a.city.clone(),
+        region: a.region.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.to_string(),
+    }
+}
+
+fn enum_str<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+pub fn order_view(o: &Order) -> OrderView {
+    OrderView {
+        id: o.id.to_string(),
+        number: o.number.clone(),
+        channel: o.channel.to_string(),
+        external_id: o.external_id.clone(),
+        status: o.customer_status().as_str().to_owned(),
+        order_state: o.state.as_str().to_owned(),
+        payment_state: o.payment_state().as_str().to_owned(),
+        fulfillment_state: o.fulfillment_summary().as_str().to_owned(),
+        return_state: o.return_summary().as_str().to_owned(),
+        currency: o.currency.to_string(),
+        customer: CustomerOut {
+            email: o.customer.email.to_string(),
+            name: o.customer.name.clone(),
+            phone: o.customer.phone.clone(),
+        },
+        shipping_address: address_out(&o.shipping_address),
+        billing_address: address_out(&o.billing_address),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| {
+                let b = &l.buckets;
+                LineOut {
+                    line_no: l.line_no,
+                    sku: l.sku.to_string(),
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    line_total: l.unit_price * i64::from(l.quantity),
+                    buckets: BucketsOut {
+                        ordered: b.ordered,
+                        cancelled: b.cancelled,
+                        allocated: b.allocated,
+                        backordered: b.backordered,
+                        released: b.released,
+                        shipped: b.shipped,
+                        delivered: b.delivered,
+                        return_requested: b.return_requested,
+                        returned: b.returned,
+                        restocked: b.restocked,
+                    },
+                    reservations: o
+                        .reservations
+                        .iter()
+                        .filter(|r| r.line_no == l.line_no)
+                        .map(|r| LineReservationOut {
+                            location_id: r.location_id.to_string(),
+                            quantity: r.quantity,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+        holds: o
+            .holds
+            .iter()
+            .map(|h| HoldOut {
+                reason: enum_str(&h.reason),
+                note: h.note.clone(),
+                placed_at: h.placed_at.to_string(),
+            })
+            .collect(),
+        subtotal_amount: o.subtotal(),
+        shipping_amount: o.shipping_amount,
+        tax_amount: o.tax_amount,
+        discount_amount: o.discount_amount,
+        total_amount: o.total(),
+        sourcing: o.sourcing.as_ref().map(|s| SourcingOut {
+            strategy: enum_str(&s.strategy),
+            candidates: s
+                .candidates
+                .iter()
+                .map(|c| CandidateOut {
+                    location_id: c.location_id.to_string(),
+                    distance_km: c.distance_km,
+                    priority: c.priority,
+                    can_serve_all: c.can_serve_all,
+                })
+                .collect(),
+        }),
+        cancel_reason: o.cancel_reason.map(|r| r.as_str().to_owned()),
+        created_at: o.created_at.to_string(),
+        updated_at: o.updated_at.to_string(),
+        version: o.version,
+    }
+}
+
+fn render_order(o: &Order) -> Vec<u8> {
+    to_json(&order_view(o))
+}
+
+fn parse_address(a: &AddressDto, path: &str, issues: &mut Vec<FieldIssue>) -> Option<Address> {
+    for (field, value) in [
+        ("name", &a.name),
+        ("line1", &a.line1),
+        ("city", &a.city),
+        ("postal_code", &a.postal_code),
+    ] {
+        if value.trim().is_empty() {
+            issues.push(FieldIssue::new(
+                format!("{path}.{field}"),
+                "required",
+                format!("{field} is required"),
+            ));
+        } else if value.len() > 200 {
+            issues.push(FieldIssue::new(
+                format!("{path}.{field}"),
+                "too_long",
+                "at most 200 characters",
+            ));
+        }
+    }
+    let country = if a.country.trim().is_empty() {
+        issues.push(FieldIssue::new(
+            format!("{path}.country"),
+            "required",
+            "country is required",
+        ));
+        None
+    } else {
+        CountryCode::parse(&a.country)
+            .map_err(|e| {
+                issues.push(FieldIssue::new(
+                    format!("{path}.country"),
+                    e.code,
+                    e.message,
+                ))
+            })
+            .ok()
+    };
+    let non_empty = |s: &Option<String>| {
+        s.as_ref()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    Some(Address {
+        name: a.name.trim().to_owned(),
+        line1: a.line1.trim().to_owned(),
+        line2: non_empty(&a.line2),
+        city: a.city.trim().to_owned(),
+        region: non_empty(&a.region),
+        postal_code: a.postal_code.trim().to_owned(),
+        country: country?,
+    })
+}
+
+/// Turns the request into well-formed domain values, reporting every problem at once.
+fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, ApiError> {
+    let mut issues = Vec::new();
+    let channel = app.config.channel(&req.channel);
+    if channel.is_none() {
+        issues.push(FieldIssue::new(
+            "channel",
+            "unknown_channel",
+            format!("no channel '{}'", req.channel),
+        ));
+    }
+    let currency = match Currency::parse(&req.currency) {
+        Ok(c) => {
+            if let Some(ch) = channel
+                && ch.currency != c.as_str()
+            {
+                issues.push(FieldIssue::new(
+                    "currency",
+                    "currency_mismatch",
+                    format!("channel {} sells in {}", ch.id, ch.currency),
+                ));
+            }
+            Some(c)
+        }
+        Err(e) => {
+            issues.push(FieldIssue::new("currency", e.code, e.message));
+            None
+        }
+    };
+    if let Some(ext) = &req.external_id
+        && (ext.is_empty() || ext.len() > 128)
+    {
+        issues.push(FieldIssue::new(
+            "external_id",
+            "invalid_length",
+            "external_id is 1-128 characters",
+        ));
+    }
+    let email = if req.customer.email.trim().is_empty() {
+        issues.push(FieldIssue::new(
+            "customer.email",
+            "required",
+            "an email address is required",
+        ));
+        None
+    } else {
+        Email::parse(&req.customer.email)
+            .map_err(|e| issues.push(FieldIssue::new("customer.email", e.code, e.message)))
+            .ok()
+    };
+    let shipping = parse_address(&req.shipping_address, "shipping_address", &mut issues);
+    let billing = match &req.billing_address {
+        Some(b) => parse_address(b, "billing_address", &mut issues),
+        None => shipping.clone(),
+    };
+    let max_qty = app.config.limits.max_quantity_per_line;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, l) in req.lines.iter().enumerate() {
+        let sku = Sku::parse(&l.sku).map_err(|e| {
+            issues.push(FieldIssue::new(
+                format!("lines[{i}].sku"),
+                e.code,
+                e.message,
+            ))
+        });
+        let qty = if l.quantity <= 0 {
+            issues.push(FieldIssue::new(
+                format!("lines[{i}].quantity"),
+                "must_be_positive",
+                "quantity must be at least 1",
+            ));
+            None
+        } else if l.quantity > i64::from(max_qty) {
+            issues.push(FieldIssue::new(
+                format!("lines[{i}].quantity"),
+                "quantity_above_maximum",
+                format!("at most {max_qty} units per line"),
+            ));
+            None
+        } else {
+            u32::try_from(l.quantity).ok()
+        };
+        if l.unit_price < 0 {
+            issues.push(FieldIssue::new(
+                format!("lines[{i}].unit_price"),
+                "must_not_be_negative",
+                "unit_price cannot be negative",
+            ));
+        }
+        if let (Ok(sku), Some(qty)) = (sku, qty) {
+            lines.push((sku, qty, l.unit_price));
+        }
+    }
+    for (field, value) in [
+        ("shipping_amount", req.shipping_amount),
+        ("tax_amount", req.tax_amount),
+        ("discount_amount", req.discount_amount),
+    ] {
+        if value < 0 {
+            issues.push(FieldIssue::new(
+                field,
+                "must_not_be_negative",
+                format!("{field} cannot be negative"),
+            ));
+        }
+    }
+    if let Some(p) = &req.payment
+        && !PAYMENT_METHODS.contains(&p.method.as_str())
+    {
+        issues.push(FieldIssue::new(
+            "payment.method",
+            "unknown_payment_method",
+            format!("method is one of {}", PAYMENT_METHODS.join(", ")),
+        ));
+    }
+    let limits = app.config.limits();
+    if req.lines.is_empty() {
+        issues.push(FieldIssue::new(
+            "lines",
+            "required",
+            "an order needs at least one line",
+        ));
+    } else if req.lines.len() > limits.max_lines_per_order as usize {
+        issues.push(FieldIssue::new(
+            "lines",
+            "too_many_lines",
+            format!("at most {} lines", limits.max_lines_per_order),
+        ));
+    }
+    match (issues.is_empty(), currency, email, shipping, billing) {
+        (true, Some(currency), Some(email), Some(shipping_address), Some(billing_address)) => {
+            Ok(PlaceInput {
+                channel: req.channel,
+                external_id: req.external_id,
+                currency,
+                customer: Customer {
+                    email,
+                    name: req.customer.name,
+                    phone: req.customer.phone,
+                },
+                shipping_address,
+                billing_address,
+                lines,
+                shipping_amount: req.shipping_amount,
+                tax_amount: req.tax_amount,
+                discount_amount: req.discount_amount,
+                declared_total: req.total_amount,
+            })
+        }
+        _ => Err(ApiError::Validation(issues)),
+    }
+}
+
+/// Capture an order.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
+    request_body = CreateOrderRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
+    responses(
+        (status = 201, description = "Order created", body = OrderView),
+        (status = 200, description = "An order with this channel and external_id already exists", body = OrderView),
+        (status = 400, description = "Malformed JSON or idempotency key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Same idempotency key in flight", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed, out of stock, or idempotency key reused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn create_order(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: ApiJson<CreateOrderRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::CreateOrders)?;
+    let idem = idempotency(&headers, &principal, "POST", "/api/v1/orders", &body.raw)?;
+    let input = parse_create(body.value, &app)?;
+    let origin = Origin {
+        actor: principal.actor(),
+        correlation_id: correlation_id(&headers),
+    };
+    let reply = app.place_order(input, idem, origin, render_order).await?;
+    Ok(json_reply(reply))
+}
+
+/// An order by id or human number.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "Order id (ord_…) or number (WEB-1001)")),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_order(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let order = app
+        .store
+        .read(move |r| r.order(&id))
+        .await?
+        .ok_or(ApiError::Order(OrderError::NotFound))?;
+    Ok(Json(order_view(&order)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderListQuery {
+    /// Derived status, e.g. `pending_payment` or `cancelled`.
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub email: Option<String>,
+    /// RFC 3339; orders created at or after.
+    pub created_from: Option<String>,
+    /// RFC 3339; orders created before.
+    pub created_to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    pub data: Vec<OrderView>,
+    pub next_cursor: Option<String>,
+}
+
+fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    v.map(|s| {
+        s.parse::<Timestamp>()
+            .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
+    })
+    .transpose()
+}
+
+/// Search orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list_orders(
+    State(app): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<OrderListQuery>,
+) -> Result<Json<OrderPage>, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    if let Some(s) = &q.status
+        && CustomerStatus::parse(s).is_none()
+    {
+        return Err(ApiError::InvalidQuery(format!("unknown status '{s}'")));
+    }
+    let limit = page_limit(q.limit)?;
+    let filter = OrderFilter {
+        status: q.status,
+        channel: q.channel,
+        email: q.email.map(|e| e.trim().to_ascii_lowercase()),
+        created_from: parse_time("created_from", q.created_from)?,
+        created_to: parse_time("created_to", q.created_to)?,
+        before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let mut orders = app.store.read(move |r| r.orders(&filter)).await?;
+    let next_cursor = if orders.len() > limit as usize {
+        orders.truncate(limit as usize);
+        orders.last().map(|o| encode_cursor(o.id.as_str()))
+    } else {
+        None
+    };
+    Ok(Json(OrderPage {
+        data: orders.iter().map(order_view).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub version: u64,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub at: String,
+    /// e.g. `api_key:key_…` or `system:demo`.
+    pub actor: String,
+    pub summary: String,
+    pub correlation_id: String,
+    /// The event's full payload.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    pub data: Vec<TimelineEntry>,
+}
+
+/// Every event of an order, oldest first, each with a one-line summary.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/timeline", tag = "orders",
+    params(("id" = String, Path, description = "Order id or number")),
+    responses((status = 200, body = Timeline), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let events = app
+        .store
+        .read(move |r| match r.order(&id)? {
+            Some(o) => r.events(o.id.as_str()).map(Some),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or(ApiError::Order(OrderError::NotFound))?;
+    let data = events
+        .into_iter()
+        .map(|e| TimelineEntry {
+            version: e.version,
+            type_: e.event.kind().to_owned(),
+            at: e.at.to_string(),
+            actor: e.actor.label(),
+            summary: e.event.summary(),
+            correlation_id: e.correlation_id,
+            data: serde_json::to_value(&e.event)
+                .ok()
+                .and_then(|v| v.get("data").cloned())
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(Json(Timeline { data }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    /// customer_request, out_of_stock, fraud, payment_timeout, duplicate or other.
+    pub reason: String,
+    pub note: Option<String>,
+}
+
+fn parse_reason(s: &str) -> Option<CancelReason> {
+    use CancelReason::*;
+    [
+        CustomerRequest,
+        OutOfStock,
+        Fraud,
+        PaymentTimeout,
+        Duplicate,
+        Other,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == s)
+}
+
+/// Cancel a whole order before anything shipped; its reservations are released.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancellation", tag = "orders",
+    params(("id" = String, Path, description = "Order id or number"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response")),
+    request_body = CancelRequest,
+    responses((status = 200, body = OrderView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already cancelled or shipped", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn cancel_order(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<CancelRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::CancelOrders)?;
+    let idem = idempotency(
+        &headers,
+        &principal,
+        "POST",
+        &format!("/api/v1/orders/{id}/cancellation"),
+        &body.raw,
+    )?;
+    let req = body.value;
+    let reason = parse_reason(&req.reason).ok_or_else(|| {
+        ApiError::Validation(vec![FieldIssue::new(
+            "reason",
+            "unknown_reason",
+            "not a known cancellation reason",
+        )])
+    })?;
+    if req.note.as_ref().is_some_and(|n| n.len() > 1000) {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "note",
+            "too_long",
+            "at most 1000 characters",
+        )]));
+    }
+    let origin = Origin {
+        actor: principal.actor(),
+        correlation_id: correlation_id(&headers),
+    };
+    let cmd = CancelOrder {
+        reason,
+        note: req.note,
+    };
+    Ok(json_reply(
+        app.cancel_order(id, cmd, idem, origin, render_order)
+            .await?,
+    ))
+}

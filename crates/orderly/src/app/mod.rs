@@ -1,0 +1,129 @@
+//! Command handling: what the API, the CLI and (later) workers call to change things.
+//! Each command runs as one closure inside the store's write transaction: read the facts,
+//! decide with the pure domain, append, and record the idempotent response, all at once.
+
+pub mod auth;
+pub mod catalog;
+pub mod orders;
+
+use crate::api::problem::ApiError;
+use crate::config::Config;
+use auth::KeyCache;
+use jiff::Timestamp;
+use orderly_domain::sourcing::LocationFacts;
+use orderly_store::{IdempotencyRecord, Store, WriteTx};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// Everything a request handler needs; shared behind an `Arc`.
+pub struct App {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub keys: KeyCache,
+    pub locations: Vec<LocationFacts>,
+    in_flight: Mutex<HashSet<(String, String)>>,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    pub fn new(store: Store, config: Config) -> App {
+        App {
+            store,
+            locations: config.location_facts(),
+            config: Arc::new(config),
+            keys: KeyCache::default(),
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+/// The current time, truncated to the millisecond precision that storage keeps, so a
+/// snapshot and the replay of its events carry identical timestamps.
+pub fn now() -> Timestamp {
+    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// A new opaque, time-sortable id such as `ord_0193c0d2…`.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// An `Idempotency-Key` as scoped to one principal, with the hash of its request.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub principal: String,
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// A response to store and replay: status and JSON body bytes.
+pub type Reply = (u16, Vec<u8>);
+
+/// Removes an in-flight idempotency key when the request finishes, however it finishes.
+struct InFlightGuard<'a> {
+    app: &'a App,
+    entry: (String, String),
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.app.in_flight.lock() {
+            set.remove(&self.entry);
+        }
+    }
+}
+
+impl App {
+    fn claim(&self, idem: &Idempotency) -> Result<InFlightGuard<'_>, ApiError> {
+        let entry = (idem.principal.clone(), idem.key.clone());
+        let mut set = self
+            .in_flight
+            .lock()
+            .map_err(|_| ApiError::Internal("in-flight set poisoned".into()))?;
+        if !set.insert(entry.clone()) {
+            return Err(ApiError::IdempotencyKeyInFlight);
+        }
+        Ok(InFlightGuard { app: self, entry })
+    }
+
+    /// Runs `command` in the write transaction under an optional idempotency key: a
+    /// completed key replays its first response (or refuses a different request), a key
+    /// in flight is refused, and a new key stores the response in the same transaction as
+    /// the command's effects. Failed commands store nothing, so they may be retried.
+    pub async fn idempotent_write<F>(
+        &self,
+        idem: Option<Idempotency>,
+        command: F,
+    ) -> Result<Reply, ApiError>
+    where
+        F: FnOnce(&mut WriteTx<'_>) -> Result<Reply, ApiError> + Send + 'static,
+    {
+        let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
+        let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
+        self.store
+            .write(move |tx| {
+                let now = now();
+                if let Some(i) = &idem
+                    && let Some(record) = tx.find_idempotency(&i.principal, &i.key, now)?
+                {
+                    if record.request_hash != i.request_hash {
+                        return Err(ApiError::IdempotencyKeyReused);
+                    }
+                    return Ok((record.status_code, record.body));
+                }
+                let (status, body) = command(tx)?;
+                if let Some(i) = &idem {
+                    let record = IdempotencyRecord {
+                        request_hash: i.request_hash.clone(),
+                        status_code: status,
+                        body,
+                    };
+                    tx.save_idempotency(&i.principal, &i.key, &record, now, keep_ms)?;
+                    return Ok((status, record.body));
+                }
+                Ok((status, body))
+            })
+            .await
+    }
+}

@@ -1,0 +1,191 @@
+//! Placing and cancelling orders.
+
+use super::{App, Idempotency, Reply, new_id, now};
+use crate::api::problem::ApiError;
+use orderly_domain::actor::Actor;
+use orderly_domain::order::{
+    Address, CancelOrder, Customer, FieldIssue, NewLine, Order, OrderCommand, OrderError,
+    PlaceContext, PlaceOrder, decide,
+};
+use orderly_domain::values::{Currency, Id, Sku};
+use orderly_store::{EventMeta, WriteTx};
+use std::collections::HashMap;
+
+/// Renders an order as the response body, inside the transaction, so the exact bytes can
+/// be stored for idempotent replay.
+pub type Render = fn(&Order) -> Vec<u8>;
+
+/// A parsed, well-formed order request; catalog and stock facts are checked later, inside
+/// the write transaction.
+#[derive(Debug, Clone)]
+pub struct PlaceInput {
+    pub channel: String,
+    pub external_id: Option<String>,
+    pub currency: Currency,
+    pub customer: Customer,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    pub lines: Vec<(Sku, u32, i64)>,
+    pub shipping_amount: i64,
+    pub tax_amount: i64,
+    pub discount_amount: i64,
+    pub declared_total: Option<i64>,
+}
+
+/// Who asked, and under which request id.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub actor: Actor,
+    pub correlation_id: String,
+}
+
+impl Origin {
+    fn meta(&self) -> EventMeta {
+        EventMeta {
+            actor: self.actor.clone(),
+            correlation_id: self.correlation_id.clone(),
+            at: now(),
+        }
+    }
+}
+
+impl App {
+    /// Creates an order (201), or returns the one already captured for the same channel and
+    /// external id (200).
+    pub async fn place_order(
+        &self,
+        input: PlaceInput,
+        idem: Option<Idempotency>,
+        origin: Origin,
+        render: Render,
+    ) -> Result<Reply, ApiError> {
+        let channel = self
+            .config
+            .channel(&input.channel)
+            .ok_or_else(|| {
+                ApiError::Validation(vec![FieldIssue::new(
+                    "channel",
+                    "unknown_channel",
+                    "no such channel",
+                )])
+            })?
+            .clone();
+        let locations = self.locations.clone();
+        let limits = self.config.limits();
+        let ship_to = self.config.geocode(
+            input.shipping_address.country.as_str(),
+            input.shipping_address.region.as_deref(),
+        );
+        self.idempotent_write(idem, move |tx| {
+            if let Some(ext) = &input.external_id
+                && let Some(id) = tx.order_id_by_external(&channel.id, ext)?
+            {
+                let order = tx
+                    .load_order(&id)?
+                    .ok_or_else(|| ApiError::Internal(format!("order {id} lost")))?;
+                return Ok((200, render(&order)));
+            }
+            let skus: Vec<Sku> = {
+                let mut s: Vec<Sku> = input.lines.iter().map(|(sku, _, _)| sku.clone()).collect();
+                s.sort();
+                s.dedup();
+                s
+            };
+            let names = catalog_names(tx, &skus, &input.lines)?;
+            let stock = tx.stock_view(&skus)?;
+            let number = tx.next_order_number(&channel.id, &channel.number_prefix)?;
+            let cmd = PlaceOrder {
+                id: Id::new(new_id("ord")),
+                number,
+                channel: Id::new(channel.id.clone()),
+                external_id: input.external_id,
+                currency: input.currency,
+                customer: input.customer,
+                shipping_address: input.shipping_address,
+                billing_address: input.billing_address,
+                lines: input
+                    .lines
+                    .into_iter()
+                    .map(|(sku, quantity, unit_price)| {
+                        let name = names.get(&sku).cloned().unwrap_or_default();
+                        NewLine {
+                            sku,
+                            name,
+                            quantity,
+                            unit_price,
+                        }
+                    })
+                    .collect(),
+                shipping_amount: input.shipping_amount,
+                tax_amount: input.tax_amount,
+                discount_amount: input.discount_amount,
+                declared_total: input.declared_total,
+            };
+            let ctx = PlaceContext {
+                locations: &locations,
+                stock: &stock,
+                ship_to,
+                allow_backorders: channel.allow_backorders,
+                limits,
+            };
+            let events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
+            let order = tx.append(None, &events, &origin.meta())?;
+            Ok((201, render(&order)))
+        })
+        .await
+    }
+
+    /// Cancels a whole order that has not shipped, releasing its reservations.
+    pub async fn cancel_order(
+        &self,
+        id_or_number: String,
+        cmd: CancelOrder,
+        idem: Option<Idempotency>,
+        origin: Origin,
+        render: Render,
+    ) -> Result<Reply, ApiError> {
+        self.idempotent_write(idem, move |tx| {
+            let order = tx
+                .load_order(&id_or_number)?
+                .ok_or(ApiError::Order(OrderError::NotFound))?;
+            let events = decide(Some(&order), OrderCommand::Cancel(cmd), None)?;
+            let order = tx.append(Some(order), &events, &origin.meta())?;
+            Ok((200, render(&order)))
+        })
+        .await
+    }
+}
+
+/// Catalog names of the ordered SKUs; unknown or inactive SKUs are field errors.
+fn catalog_names(
+    tx: &WriteTx<'_>,
+    skus: &[Sku],
+    lines: &[(Sku, u32, i64)],
+) -> Result<HashMap<Sku, String>, ApiError> {
+    let products = tx.products(skus)?;
+    let by_sku: HashMap<&str, &orderly_store::ProductRow> =
+        products.iter().map(|p| (p.sku.as_str(), p)).collect();
+    let mut issues = Vec::new();
+    for (i, (sku, _, _)) in lines.iter().enumerate() {
+        match by_sku.get(sku.as_str()) {
+            None => issues.push(FieldIssue::new(
+                format!("lines[{i}].sku"),
+                "unknown_sku",
+                format!("no product {sku}"),
+            )),
+            Some(p) if !p.active => issues.push(FieldIssue::new(
+                format!("lines[{i}].sku"),
+                "inactive_sku",
+                format!("{sku} is not for sale"),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !issues.is_empty() {
+        return Err(ApiError::Validation(issues));
+    }
+    Ok(skus
+        .iter()
+        .filter_map(|s| by_sku.get(s.as_str()).map(|p| (s.clone(), p.name.clone())))
+        .collect())
+}

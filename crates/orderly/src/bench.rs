@@ -1,0 +1,260 @@
+//! `orderly bench capture`: the capture benchmark. It seeds a fresh temporary database,
+//! starts `orderly serve` on it as a child process (so the server's peak RSS is its own),
+//! drives N three-line orders over real HTTP from C concurrent clients, and prints
+//! throughput, latency percentiles, the server's peak RSS and the `orderly check` result.
+
+use crate::app::auth::create_key;
+use crate::app::catalog::AdjustInput;
+use crate::app::orders::Origin;
+use crate::config::Config;
+use crate::startup::Application;
+use anyhow::{Context, bail};
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::inventory::Adjustment;
+use orderly_store::NewProduct;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CaptureArgs {
+    /// Orders to capture.
+    #[arg(long, default_value_t = 50_000)]
+    pub orders: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Lines per order.
+    #[arg(long, default_value_t = 3)]
+    pub lines: usize,
+    /// SQLite synchronous mode of the server: full (durable) or normal.
+    #[arg(long, default_value = "full")]
+    pub synchronous: String,
+}
+
+const STATES: [(&str, &str, &str); 6] = [
+    ("Austin", "TX", "78701"),
+    ("New York", "NY", "10001"),
+    ("San Francisco", "CA", "94105"),
+    ("Chicago", "IL", "60611"),
+    ("Atlanta", "GA", "30303"),
+    ("Seattle", "WA", "98101"),
+];
+
+fn order_body(i: usize, lines: usize, skus: &[(String, i64)]) -> String {
+    let (city, region, postal) = STATES[i % STATES.len()];
+    let lines: Vec<String> = (0..lines)
+        .map(|l| {
+            let (sku, price) = &skus[(i * 7 + l * 13) % skus.len()];
+            format!(
+                r#"{{"sku":"{sku}","quantity":{},"unit_price":{price}}}"#,
+                1 + (i + l) % 3
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"channel":"web","external_id":"bench-{i}","currency":"USD",
+"customer":{{"email":"customer{}@example.com","name":"Bench Customer"}},
+"shipping_address":{{"name":"Bench Customer","line1":"{} Main St","city":"{city}","region":"{region}","postal_code":"{postal}","country":"US"}},
+"lines":[{}],"shipping_amount":500,"tax_amount":0,"discount_amount":0,
+"payment":{{"method":"card","provider":"simulator","token":"tok_visa"}}}}"#,
+        i % 5000,
+        i % 900 + 1,
+        lines.join(",")
+    )
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+}
+
+/// Seeds the demo catalog with ample stock and returns (admin key, [(sku, price)]).
+async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
+    let application = Application::build(config).await?;
+    let app = application.state();
+    let origin = Origin {
+        actor: Actor::system("bench"),
+        correlation_id: "bench-seed".into(),
+    };
+    let mut skus = Vec::new();
+    for (sku, name, price, grams, category) in crate::demo::catalog() {
+        let p = NewProduct {
+            sku: sku.clone(),
+            name,
+            price_minor: price,
+            currency: "USD".into(),
+            weight_grams: grams,
+            category: Some(category.into()),
+            returnable: true,
+            active: true,
+        };
+        app.create_product(p, None, |_| Vec::new()).await?;
+        for location in ["wh-east", "wh-central", "wh-west"] {
+            let input = AdjustInput {
+                sku: sku.clone(),
+                location_id: location.into(),
+                adjustment: Adjustment::Receipt {
+                    quantity: 10_000_000,
+                },
+                bin: None,
+                note: None,
+            };
+            app.adjust_stock(input, None, origin.clone(), |_| Vec::new())
+                .await?;
+        }
+        skus.push((sku, price));
+    }
+    let (_, key) = create_key(&app.store, Role::Integration, "bench").await?;
+    app.store.shutdown();
+    Ok((key, skus))
+}
+
+pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.orders == 0 || args.lines == 0 {
+        bail!("orders, concurrency and lines must be at least 1");
+    }
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let db = dir.path().join("bench.db");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let config_path = dir.path().join("orderly.toml");
+    let overrides = format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}\"\nsynchronous = \"{}\"\n",
+        db.display(),
+        args.synchronous
+    );
+    let demo_without_sections: String = crate::DEMO_CONFIG
+        .split("\n[[locations]]")
+        .skip(1)
+        .fold(String::new(), |acc, part| acc + "\n[[locations]]" + part);
+    std::fs::write(&config_path, format!("{overrides}{demo_without_sections}"))?;
+    let config = Config::load(Some(&config_path), None)?;
+    let (key, skus) = seed(config).await?;
+
+    let exe = std::env::current_exe()?;
+    let mut child = tokio::process::Command::new(exe)
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .env("ORDERLY_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start the server")?;
+    let pid = child.id().context("server exited at once")?;
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let started = Instant::now();
+    loop {
+        if client
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the server did not become healthy in 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    println!(
+        "capturing {} orders of {} lines with {} concurrent clients (synchronous={})",
+        args.orders, args.lines, args.concurrency, args.synchronous
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let skus = Arc::new(skus);
+    let auth = format!("Bearer {key}");
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, next, skus, auth, url) = (
+            client.clone(),
+            next.clone(),
+            skus.clone(),
+            auth.clone(),
+            format!("{base}/orders"),
+        );
+        let (total, lines) = (args.orders, args.lines);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies_us = Vec::new();
+            let mut errors = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = order_body(i, lines, &skus);
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("authorization", &auth)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("bench-{i}"))
+                    .body(body)
+                    .send()
+                    .await;
+                let ok = match res {
+                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                latencies_us.push(t.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies_us, errors)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(args.orders);
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = began.elapsed();
+    latencies.sort_unstable();
+    let rss = peak_rss_kib(pid);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+
+    let ok = args.orders - errors;
+    println!("elapsed:        {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "orders/s:       {:.0} ({ok} created, {errors} failed)",
+        ok as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency ms:     p50 {:.2}  p95 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.95),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 1.0)
+    );
+    match rss {
+        Some(kib) => println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("server peak RSS: unknown (no /proc)"),
+    }
+    println!("orderly check:");
+    crate::cli::check(&db)?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Command-line entry points: serve, migrate, check, keys, bench.
+
+use crate::config::{Config, sqlite_path};
+use crate::startup::{Application, shutdown_signal};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use orderly_domain::actor::Role;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "orderly", version, about = "Orderly order management system")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Configuration file (TOML).
+    #[arg(long, env = "ORDERLY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or a file path. Overrides the configuration.
+    #[arg(long)]
+    pub database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080 (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Run with the built-in demo configuration, catalog, stock and orders.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Verify the stored invariants; exits non-zero naming each violation.
+    Check {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        which: BenchKind,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key and print it (shown once).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// admin, support, warehouse, finance or integration.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchKind {
+    /// Capture orders over HTTP against a server on a fresh temporary database.
+    Capture(crate::bench::CaptureArgs),
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERLY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The configuration for `serve`: the demo's, a file's, or an error saying which is missing.
+fn serve_config(common: &Common, listen: Option<String>, demo: bool) -> anyhow::Result<Config> {
+    if !demo && common.config.is_none() {
+        anyhow::bail!("no configuration: pass --config FILE (or set ORDERLY_CONFIG), or --demo");
+    }
+    let mut config = Config::load(common.config.as_deref(), demo.then_some(crate::DEMO_CONFIG))?;
+    if let Some(db) = &common.database {
+        sqlite_path(db)?;
+        config.database.url = db.clone();
+    }
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    Ok(config)
+}
+
+/// The database file for maintenance commands: `--database`, else the configuration's,
+/// else the default path.
+fn database_path(common: &Common) -> anyhow::Result<PathBuf> {
+    if let Some(db) = &common.database {
+        return sqlite_path(db);
+    }
+    match &common.config {
+        Some(path) => Config::load(Some(path), None)?.database_path(),
+        None => sqlite_path(&crate::config::DatabaseConfig::default().url),
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            common,
+            listen,
+            demo,
+        } => {
+            let config = serve_config(&common, listen, demo)?;
+            runtime()?.block_on(serve(config, demo))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { common } => {
+            let path = database_path(&common)?;
+            let applied = orderly_store::migrate(&path)?;
+            println!("{}: {applied} migration(s) applied", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { common } => check(&database_path(&common)?),
+        Command::Keys {
+            action: KeysAction::Create { common, role, name },
+        } => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
+            let path = database_path(&common)?;
+            runtime()?.block_on(async {
+                let store = orderly_store::Store::open(&orderly_store::SqliteOptions::new(&path))?;
+                let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
+                store.shutdown();
+                println!("created {} key {id}\n{key}", role.as_str());
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which: BenchKind::Capture(args),
+        } => {
+            runtime()?.block_on(crate::bench::capture(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let application = Application::build(config).await?;
+    let addr = application.local_addr()?;
+    if demo {
+        crate::demo::prepare(&application.state(), addr).await?;
+    }
+    tracing::info!(%addr, "orderly listening");
+    application.run_until(shutdown_signal()).await
+}
+
+/// Runs `orderly check` against a database file and prints the report.
+pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    if !path.exists() {
+        anyhow::bail!("database {} does not exist", path.display());
+    }
+    let report = orderly_store::check_invariants(path)?;
+    println!(
+        "checked {} orders ({} events) and {} inventory records in {}",
+        report.orders,
+        report.events,
+        report.inventory_records,
+        path.display()
+    );
+    if report.violations.is_empty() {
+        println!("ok: no invariant violations");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for v in &report.violations {
+            println!("VIOLATION {v}");
+        }
+        println!("{} violation(s)", report.violations.len());
+        Ok(ExitCode::FAILURE)
+    }
+}

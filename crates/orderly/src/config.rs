@@ -1,0 +1,353 @@
+//! Configuration: `orderly.toml` plus `ORDERLY_*` environment overrides (nested keys with
+//! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
+//! stops startup with a message naming the offending key.
+
+use anyhow::bail;
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use orderly_domain::geo::LatLon;
+use orderly_domain::order::Limits;
+use orderly_domain::sourcing::LocationFacts;
+use orderly_domain::values::{CountryCode, Currency, Id};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub idempotency: IdempotencyConfig,
+    pub locations: Vec<LocationConfig>,
+    pub channels: Vec<ChannelConfig>,
+    /// Approximate positions of regions (or whole countries when `region` is omitted), used
+    /// to find the warehouse nearest a ship-to address without calling a geocoder.
+    #[serde(default)]
+    pub geocodes: Vec<GeocodeConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub body_limit_bytes: usize,
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            body_limit_bytes: 1024 * 1024,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` (or a plain path).
+    pub url: String,
+    /// `full` (durable across power loss, the default) or `normal`.
+    pub synchronous: String,
+    pub read_connections: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://data/orderly.db".into(),
+            synchronous: "full".into(),
+            read_connections: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub max_lines_per_order: u32,
+    pub max_quantity_per_line: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_lines_per_order: 100,
+            max_quantity_per_line: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdempotencyConfig {
+    /// How long a key's first response is kept for replay; at least 24 hours.
+    pub retention_hours: u32,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        IdempotencyConfig {
+            retention_hours: 48,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressConfig {
+    pub line1: String,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    pub id: String,
+    pub name: String,
+    pub address: AddressConfig,
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default = "yes")]
+    pub can_ship: bool,
+    /// Lower is preferred when distance does not decide.
+    #[serde(default)]
+    pub priority: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub id: String,
+    pub name: String,
+    /// Prefix of the channel's human order numbers, e.g. `WEB` for `WEB-1001`.
+    pub number_prefix: String,
+    pub currency: String,
+    #[serde(default)]
+    pub allow_backorders: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeocodeConfig {
+    pub country: String,
+    pub region: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Top-level sections that environment variables may override.
+const ENV_SECTIONS: [&str; 4] = ["server", "database", "limits", "idempotency"];
+
+impl Config {
+    /// Loads `path` (or the built-in demo configuration when `demo_toml` is given) with
+    /// `ORDERLY_*` overrides, then validates it.
+    pub fn load(path: Option<&Path>, demo_toml: Option<&str>) -> anyhow::Result<Config> {
+        let mut figment = Figment::new();
+        if let Some(toml) = demo_toml {
+            figment = figment.merge(Toml::string(toml));
+        }
+        if let Some(path) = path {
+            if !path.exists() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let env = Env::prefixed("ORDERLY_")
+            .split("__")
+            .filter(|key| ENV_SECTIONS.iter().any(|s| key.as_str().starts_with(s)));
+        let config: Config = figment.merge(env).extract().map_err(|e| {
+            let key = if e.path.is_empty() {
+                String::from("(top level)")
+            } else {
+                e.path.join(".")
+            };
+            anyhow::anyhow!("invalid configuration at key `{key}`: {}", e.kind)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut problems: Vec<String> = Vec::new();
+        let mut p = |key: String, msg: &str| problems.push(format!("{key}: {msg}"));
+        if self.locations.is_empty() {
+            p("locations".into(), "at least one location is required");
+        }
+        let mut seen = HashSet::new();
+        for (i, l) in self.locations.iter().enumerate() {
+            if l.id.trim().is_empty() || !seen.insert(l.id.as_str()) {
+                p(format!("locations[{i}].id"), "must be non-empty and unique");
+            }
+            if !(-90.0..=90.0).contains(&l.latitude) {
+                p(
+                    format!("locations[{i}].latitude"),
+                    "must be between -90 and 90",
+                );
+            }
+            if !(-180.0..=180.0).contains(&l.longitude) {
+                p(
+                    format!("locations[{i}].longitude"),
+                    "must be between -180 and 180",
+                );
+            }
+            if CountryCode::parse(&l.address.country).is_err() {
+                p(
+                    format!("locations[{i}].address.country"),
+                    "must be an ISO 3166-1 alpha-2 code",
+                );
+            }
+        }
+        if self.channels.is_empty() {
+            p("channels".into(), "at least one channel is required");
+        }
+        let mut seen = HashSet::new();
+        let mut prefixes = HashSet::new();
+        for (i, c) in self.channels.iter().enumerate() {
+            if c.id.trim().is_empty() || !seen.insert(c.id.as_str()) {
+                p(format!("channels[{i}].id"), "must be non-empty and unique");
+            }
+            let prefix_ok = (1..=10).contains(&c.number_prefix.len())
+                && c.number_prefix
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit());
+            if !prefix_ok || !prefixes.insert(c.number_prefix.as_str()) {
+                p(
+                    format!("channels[{i}].number_prefix"),
+                    "must be 1-10 upper-case letters or digits, unique",
+                );
+            }
+            if Currency::parse(&c.currency).is_err() {
+                p(
+                    format!("channels[{i}].currency"),
+                    "must be an ISO 4217 code such as USD",
+                );
+            }
+        }
+        for (i, g) in self.geocodes.iter().enumerate() {
+            if CountryCode::parse(&g.country).is_err() {
+                p(
+                    format!("geocodes[{i}].country"),
+                    "must be an ISO 3166-1 alpha-2 code",
+                );
+            }
+            if !(-90.0..=90.0).contains(&g.latitude) || !(-180.0..=180.0).contains(&g.longitude) {
+                p(format!("geocodes[{i}]"), "latitude/longitude out of range");
+            }
+        }
+        if !(1..=1000).contains(&self.limits.max_lines_per_order) {
+            p(
+                "limits.max_lines_per_order".into(),
+                "must be between 1 and 1000",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.limits.max_quantity_per_line) {
+            p(
+                "limits.max_quantity_per_line".into(),
+                "must be between 1 and 1000000",
+            );
+        }
+        if self.idempotency.retention_hours < 24 {
+            p("idempotency.retention_hours".into(), "must be at least 24");
+        }
+        if !matches!(self.database.synchronous.as_str(), "full" | "normal") {
+            p("database.synchronous".into(), "must be `full` or `normal`");
+        }
+        if !(1..=64).contains(&self.database.read_connections) {
+            p(
+                "database.read_connections".into(),
+                "must be between 1 and 64",
+            );
+        }
+        if self.server.body_limit_bytes < 1024 {
+            p("server.body_limit_bytes".into(), "must be at least 1024");
+        }
+        if let Err(e) = self.database_path() {
+            p("database.url".into(), &e.to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            bail!("invalid configuration:\n  {}", problems.join("\n  "))
+        }
+    }
+
+    /// The SQLite file named by `database.url`.
+    pub fn database_path(&self) -> anyhow::Result<PathBuf> {
+        sqlite_path(&self.database.url)
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_lines_per_order: self.limits.max_lines_per_order,
+            max_quantity_per_line: self.limits.max_quantity_per_line,
+        }
+    }
+
+    pub fn channel(&self, id: &str) -> Option<&ChannelConfig> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    pub fn location_facts(&self) -> Vec<LocationFacts> {
+        self.locations
+            .iter()
+            .map(|l| LocationFacts {
+                id: Id::new(l.id.clone()),
+                coords: LatLon {
+                    latitude: l.latitude,
+                    longitude: l.longitude,
+                },
+                can_ship: l.can_ship,
+                priority: l.priority,
+            })
+            .collect()
+    }
+
+    /// Position of a ship-to address: its region if configured, else its country.
+    pub fn geocode(&self, country: &str, region: Option<&str>) -> Option<LatLon> {
+        let matches_region = |g: &&GeocodeConfig| {
+            g.country.eq_ignore_ascii_case(country)
+                && matches!((g.region.as_deref(), region), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+        };
+        let country_only =
+            |g: &&GeocodeConfig| g.country.eq_ignore_ascii_case(country) && g.region.is_none();
+        self.geocodes
+            .iter()
+            .find(matches_region)
+            .or_else(|| self.geocodes.iter().find(country_only))
+            .map(|g| LatLon {
+                latitude: g.latitude,
+                longitude: g.longitude,
+            })
+    }
+}
+
+/// Parses `sqlite://PATH`, `sqlite:PATH` or a bare path into a file path.
+pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or a file path");
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() {
+        bail!("the database URL names no file");
+    }
+    Ok(PathBuf::from(path))
+}

@@ -1,0 +1,311 @@
+//! `orderly serve --demo`: a working system in one command. On an empty database it
+//! creates a realistic catalog (50 SKUs), stock in three warehouses and a handful of
+//! orders through the same commands the API uses; every start prints a fresh admin key.
+
+use crate::app::AppState;
+use crate::app::auth::create_key;
+use crate::app::catalog::AdjustInput;
+use crate::app::orders::{Origin, PlaceInput};
+use anyhow::Context;
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::inventory::Adjustment;
+use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer};
+use orderly_domain::values::{CountryCode, Currency, Email, Sku};
+use orderly_store::NewProduct;
+use std::net::SocketAddr;
+
+/// (SKU, name, price in cents, grams, category).
+pub fn catalog() -> Vec<(String, String, i64, i64, &'static str)> {
+    let mut out = Vec::new();
+    for (color, cname) in [("BLK", "Black"), ("WHT", "White"), ("NVY", "Navy")] {
+        for size in ["S", "M", "L", "XL"] {
+            out.push((
+                format!("TEE-{color}-{size}"),
+                format!("Classic Tee {cname} {size}"),
+                1999,
+                180,
+                "apparel",
+            ));
+        }
+    }
+    for (color, cname) in [("GRY", "Grey"), ("BLK", "Black")] {
+        for size in ["S", "M", "L", "XL"] {
+            out.push((
+                format!("HOOD-{color}-{size}"),
+                format!("Zip Hoodie {cname} {size}"),
+                5499,
+                650,
+                "apparel",
+            ));
+        }
+    }
+    for (code, name, price) in [
+        ("CLASSIC", "Classic Mug", 1299),
+        ("TRAVEL", "Travel Mug", 2499),
+        ("ESPRESSO", "Espresso Cup", 999),
+    ] {
+        out.push((
+            format!("MUG-{code}"),
+            name.to_owned(),
+            price,
+            400,
+            "kitchen",
+        ));
+    }
+    for (code, name) in [("RED", "Red"), ("BLU", "Blue"), ("BLK", "Black")] {
+        out.push((
+            format!("CAP-{code}"),
+            format!("Baseball Cap {name}"),
+            2299,
+            120,
+            "accessories",
+        ));
+    }
+    for style in ["CREW", "ANKLE"] {
+        for size in ["S", "M", "L"] {
+            out.push((
+                format!("SOCK-{style}-{size}"),
+                format!("Socks {style} {size}"),
+                899,
+                60,
+                "apparel",
+            ));
+        }
+    }
+    for n in 1..=6 {
+        out.push((
+            format!("POSTER-{n:02}"),
+            format!("Art Poster No. {n}"),
+            1500 + 100 * n,
+            200,
+            "decor",
+        ));
+    }
+    for (fmt, rule) in [("A5", "DOT"), ("A5", "LINE"), ("A4", "DOT"), ("A4", "LINE")] {
+        out.push((
+            format!("NOTE-{fmt}-{rule}"),
+            format!("Notebook {fmt} {rule}"),
+            1199,
+            250,
+            "stationery",
+        ));
+    }
+    for ml in [500, 750, 1000] {
+        out.push((
+            format!("BOTTLE-{ml}"),
+            format!("Steel Bottle {ml} ml"),
+            1999 + ml / 50,
+            300,
+            "kitchen",
+        ));
+    }
+    for (code, name) in [("NAT", "Natural"), ("BLK", "Black")] {
+        out.push((
+            format!("TOTE-{code}"),
+            format!("Canvas Tote {name}"),
+            1599,
+            220,
+            "accessories",
+        ));
+    }
+    for n in 1..=3 {
+        out.push((
+            format!("STICKER-PACK{n}"),
+            format!("Sticker Pack {n}"),
+            499,
+            20,
+            "stationery",
+        ));
+    }
+    out
+}
+
+const WAREHOUSES: [&str; 3] = ["wh-east", "wh-central", "wh-west"];
+
+/// Units of catalog item `i` at warehouse `w`: varied, with some SKUs scarce or stocked
+/// in one place only so that sourcing has real choices to make.
+fn stock_units(i: usize, w: usize) -> i64 {
+    let seed = (i * 7 + w * 13) % 17;
+    match (i % 10, w) {
+        (3, 0) | (3, 2) => 0,        // central-only SKUs
+        (7, _) => (seed % 3) as i64, // scarce SKUs
+        _ => 10 + (seed as i64) * 6,
+    }
+}
+
+fn address(
+    name: &str,
+    line1: &str,
+    city: &str,
+    region: &str,
+    postal: &str,
+) -> anyhow::Result<Address> {
+    Ok(Address {
+        name: name.into(),
+        line1: line1.into(),
+        line2: None,
+        city: city.into(),
+        region: Some(region.into()),
+        postal_code: postal.into(),
+        country: CountryCode::parse("US")?,
+    })
+}
+
+/// Seeds an empty database, then creates and prints an admin key and a curl hint.
+pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let empty = app.store.read(|r| r.products(None, 1)).await?.is_empty();
+    if empty {
+        seed(app).await.context("seeding the demo data failed")?;
+    }
+    let (_, key) = create_key(&app.store, Role::Admin, "demo admin").await?;
+    println!(
+        "\nOrderly demo is running at http://{addr}\n\
+         Admin API key (shown once): {key}\n\n\
+         Try:\n  export ORDERLY_KEY={key}\n  \
+         curl -s -H \"Authorization: Bearer $ORDERLY_KEY\" http://{addr}/api/v1/orders\n"
+    );
+    Ok(())
+}
+
+struct DemoOrder {
+    channel: &'static str,
+    email: &'static str,
+    name: &'static str,
+    /// line1, city, region, postal code.
+    street: [&'static str; 4],
+    lines: &'static [(&'static str, u32)],
+}
+
+async fn seed(app: &AppState) -> anyhow::Result<()> {
+    let origin = Origin {
+        actor: Actor::system("demo"),
+        correlation_id: "demo-seed".into(),
+    };
+    let noop_product = |_: &orderly_store::ProductRow| Vec::new();
+    let noop_inventory = |_: &orderly_store::InventoryRow| Vec::new();
+    for (i, (sku, name, price, grams, category)) in catalog().into_iter().enumerate() {
+        let product = NewProduct {
+            sku: sku.clone(),
+            name,
+            price_minor: price,
+            currency: "USD".into(),
+            weight_grams: grams,
+            category: Some(category.into()),
+            returnable: category != "decor",
+            active: true,
+        };
+        app.create_product(product, None, noop_product).await?;
+        for (w, location) in WAREHOUSES.iter().enumerate() {
+            let units = stock_units(i, w);
+            if units > 0 {
+                let input = AdjustInput {
+                    sku: sku.clone(),
+                    location_id: (*location).into(),
+                    adjustment: Adjustment::Receipt { quantity: units },
+                    bin: Some(format!(
+                        "{}-{:02}-{}",
+                        ["A", "B", "C"][w],
+                        i % 40 + 1,
+                        i % 4 + 1
+                    )),
+                    note: Some("opening stock".into()),
+                };
+                app.adjust_stock(input, None, origin.clone(), noop_inventory)
+                    .await?;
+            }
+        }
+    }
+    let orders = [
+        DemoOrder {
+            channel: "web",
+            email: "ana@example.com",
+            name: "Ana Diaz",
+            street: ["1 Main St", "Austin", "TX", "78701"],
+            lines: &[("TEE-BLK-M", 2), ("MUG-CLASSIC", 1)],
+        },
+        DemoOrder {
+            channel: "web",
+            email: "ben@example.com",
+            name: "Ben Okafor",
+            street: ["22 W 34th St", "New York", "NY", "10001"],
+            lines: &[("HOOD-GRY-L", 1)],
+        },
+        DemoOrder {
+            channel: "web",
+            email: "chloe@example.com",
+            name: "Chloe Park",
+            street: ["500 Market St", "San Francisco", "CA", "94105"],
+            lines: &[("CAP-BLU", 1), ("POSTER-02", 2), ("SOCK-CREW-M", 3)],
+        },
+        DemoOrder {
+            channel: "marketplace",
+            email: "dev@example.com",
+            name: "Dev Patel",
+            street: ["9 Lake Shore Dr", "Chicago", "IL", "60611"],
+            lines: &[("NOTE-A5-DOT", 2), ("TEE-NVY-S", 40)],
+        },
+        DemoOrder {
+            channel: "marketplace",
+            email: "eve@example.com",
+            name: "Eve Martin",
+            street: ["77 Peachtree St", "Atlanta", "GA", "30303"],
+            lines: &[("BOTTLE-750", 1), ("TOTE-NAT", 1)],
+        },
+        DemoOrder {
+            channel: "web",
+            email: "ana@example.com",
+            name: "Ana Diaz",
+            street: ["1 Main St", "Austin", "TX", "78701"],
+            lines: &[("STICKER-PACK2", 5)],
+        },
+    ];
+    let mut last_id = None;
+    for (n, o) in orders.iter().enumerate() {
+        let [line1, city, region, postal] = o.street;
+        let ship = address(o.name, line1, city, region, postal)?;
+        let input = PlaceInput {
+            channel: o.channel.into(),
+            external_id: Some(format!("DEMO-{}", 1001 + n)),
+            currency: Currency::parse("USD")?,
+            customer: Customer {
+                email: Email::parse(o.email)?,
+                name: Some(o.name.into()),
+                phone: None,
+            },
+            billing_address: ship.clone(),
+            shipping_address: ship,
+            lines: o
+                .lines
+                .iter()
+                .map(|(sku, q)| Ok((Sku::parse(sku)?, *q, price_of(sku))))
+                .collect::<anyhow::Result<_>>()?,
+            shipping_amount: 500,
+            tax_amount: 0,
+            discount_amount: 0,
+            declared_total: None,
+        };
+        let (_, body) = app
+            .place_order(input, None, origin.clone(), |o| {
+                o.id.as_str().as_bytes().to_vec()
+            })
+            .await?;
+        last_id = Some(String::from_utf8(body)?);
+    }
+    if let Some(id) = last_id {
+        let cmd = CancelOrder {
+            reason: CancelReason::CustomerRequest,
+            note: Some("ordered twice by mistake".into()),
+        };
+        app.cancel_order(id, cmd, None, origin, |_| Vec::new())
+            .await?;
+    }
+    tracing::info!("demo catalog, stock and orders created");
+    Ok(())
+}
+
+fn price_of(sku: &str) -> i64 {
+    catalog()
+        .into_iter()
+        .find(|(s, ..)| s == sku)
+        .map_or(0, |(_, _, price, ..)| price)
+}

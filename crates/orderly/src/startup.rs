@@ -1,0 +1,95 @@
+//! Building and running the server, callable from tests: `Application::build` binds the
+//! listener (port 0 in tests) and opens the store; `run_until` serves until the shutdown
+//! future resolves, finishes in-flight requests, then stops the writer cleanly.
+
+use crate::api;
+use crate::app::{App, AppState};
+use crate::config::Config;
+use anyhow::Context;
+use orderly_store::{SqliteOptions, Store, Synchronous};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub struct Application {
+    listener: TcpListener,
+    app: AppState,
+}
+
+/// Opens the SQLite store the configuration names.
+pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let path = config.database_path()?;
+    let mut options = SqliteOptions::new(&path);
+    options.synchronous = if config.database.synchronous == "normal" {
+        Synchronous::Normal
+    } else {
+        Synchronous::Full
+    };
+    options.read_connections = config.database.read_connections;
+    Store::open(&options).with_context(|| format!("cannot open database {}", path.display()))
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = open_store(&config)?;
+        let listener = TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        Ok(Application {
+            listener,
+            app: Arc::new(App::new(store, config)),
+        })
+    }
+
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> AppState {
+        self.app.clone()
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = api::router(self.app.clone(), self.app.config.server.body_limit_bytes)
+            .layer(TraceLayer::new_for_http());
+        let result = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        self.app.store.shutdown();
+        result.context("server failed")
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
