@@ -57,11 +57,31 @@ impl Application {
     ) -> anyhow::Result<()> {
         let router = api::router(self.app.clone(), self.app.config.server.body_limit_bytes)
             .layer(TraceLayer::new_for_http());
+        let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
         let result = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        housekeeping.abort();
         self.app.store.shutdown();
         result.context("server failed")
+    }
+}
+
+/// Deletes expired idempotency records once an hour (they are kept for the configured
+/// retention, at least 24 hours), so the table does not grow without bound.
+async fn purge_idempotency_keys(app: AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let purged = app
+            .store
+            .write(|tx| tx.purge_idempotency(crate::app::now()))
+            .await;
+        match purged {
+            Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
     }
 }
 
