@@ -351,3 +351,79 @@ pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
     }
     Ok(PathBuf::from(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(extra: &str) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("orderly.toml");
+        std::fs::write(&path, extra)?;
+        Config::load(Some(&path), Some(crate::DEMO_CONFIG))
+    }
+
+    #[test]
+    fn the_demo_configuration_is_valid_and_geocodes_regions() {
+        let c = load_with("").unwrap();
+        assert_eq!(c.locations.len(), 3);
+        assert_eq!(
+            c.channel("web").map(|ch| ch.number_prefix.as_str()),
+            Some("WEB")
+        );
+        let tx = c.geocode("US", Some("tx")).unwrap();
+        assert!((tx.latitude - 31.5).abs() < 0.01);
+        assert!(
+            c.geocode("US", Some("Nowhere")).is_some(),
+            "falls back to the country"
+        );
+        assert!(c.geocode("JP", None).is_none());
+    }
+
+    #[test]
+    fn a_wrong_type_or_unknown_key_is_named() {
+        let err = load_with("[limits]\nmax_lines_per_order = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.max_lines_per_order"), "{err}");
+        let err = load_with("[server]\nlisten_on = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_on"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_every_offending_key() {
+        let err = load_with(
+            "[limits]\nmax_quantity_per_line = 0\n[idempotency]\nretention_hours = 1\n\
+             [[locations]]\nid = \"a\"\nname = \"first\"\nlatitude = 1.0\nlongitude = 0.0\n\
+             address = { line1 = \"x\", city = \"y\", postal_code = \"1\", country = \"US\" }\n\
+             [[locations]]\nid = \"a\"\nname = \"dup\"\nlatitude = 95.0\nlongitude = 0.0\n\
+             address = { line1 = \"x\", city = \"y\", postal_code = \"1\", country = \"XX\" }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "limits.max_quantity_per_line",
+            "idempotency.retention_hours",
+            "locations[1].id",
+            "locations[1].latitude",
+            "locations[1].address.country",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn postgres_urls_are_refused_until_supported() {
+        assert!(sqlite_path("postgres://localhost/db").is_err());
+        assert_eq!(
+            sqlite_path("sqlite://data/x.db").unwrap(),
+            PathBuf::from("data/x.db")
+        );
+        assert_eq!(
+            sqlite_path("/tmp/x.db").unwrap(),
+            PathBuf::from("/tmp/x.db")
+        );
+    }
+}

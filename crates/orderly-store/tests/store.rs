@@ -1,0 +1,219 @@
+//! Store behaviour that the API relies on: group commit keeps failing commands isolated,
+//! appends project events into inventory and reservations, and `check_invariants` names
+//! what is broken.
+
+use jiff::Timestamp;
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::geo::LatLon;
+use orderly_domain::inventory::MovementReason;
+use orderly_domain::order::{
+    Address, Customer, Limits, NewLine, OrderCommand, PlaceContext, PlaceOrder, decide,
+};
+use orderly_domain::sourcing::LocationFacts;
+use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
+use orderly_store::{EventMeta, SqliteOptions, Store, StoreError, check_invariants};
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    (dir, store)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_command_rolls_back_alone_inside_its_group() {
+    let (_dir, store) = open();
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    tx.insert_api_key(
+                        &format!("key_{i}"),
+                        "t",
+                        Role::Support,
+                        &format!("hash_{i}"),
+                        Timestamp::UNIX_EPOCH,
+                    )?;
+                    if i % 3 == 0 {
+                        Err(StoreError::Conflict("refused".into()))
+                    } else {
+                        Ok(i)
+                    }
+                })
+                .await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let result = t.await.unwrap();
+        assert_eq!(result.is_ok(), i % 3 != 0, "command {i}");
+    }
+    for i in 0..200 {
+        let found = store
+            .read(move |r| r.api_key_by_hash(&format!("hash_{i}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.is_some(),
+            i % 3 != 0,
+            "key {i} after the groups committed"
+        );
+    }
+}
+
+fn place(id: &str, number: &str, sku: &str, quantity: u32) -> PlaceOrder {
+    let address = Address {
+        name: "Ana".into(),
+        line1: "1 Main St".into(),
+        line2: None,
+        city: "Austin".into(),
+        region: Some("TX".into()),
+        postal_code: "78701".into(),
+        country: CountryCode::parse("US").unwrap(),
+    };
+    PlaceOrder {
+        id: Id::new(id),
+        number: number.into(),
+        channel: Id::new("web"),
+        external_id: None,
+        currency: Currency::parse("USD").unwrap(),
+        customer: Customer {
+            email: Email::parse("ana@example.com").unwrap(),
+            name: None,
+            phone: None,
+        },
+        shipping_address: address.clone(),
+        billing_address: address,
+        lines: vec![NewLine {
+            sku: Sku::parse(sku).unwrap(),
+            name: sku.into(),
+            quantity,
+            unit_price: 100,
+        }],
+        shipping_amount: 0,
+        tax_amount: 0,
+        discount_amount: 0,
+        declared_total: None,
+    }
+}
+
+/// Receives `on_hand` units of A at `loc`, then places an order for `quantity` of them.
+async fn seed_order(store: &Store, quantity: u32) {
+    store
+        .write(move |tx| {
+            let at = Timestamp::from_second(1_700_000_000).unwrap();
+            let actor = Actor::system("test");
+            tx.adjust_on_hand(
+                "A",
+                "loc",
+                10,
+                MovementReason::Receipt,
+                None,
+                None,
+                &actor,
+                at,
+            )?;
+            let skus = [Sku::parse("A").unwrap()];
+            let stock = tx.stock_view(&skus)?;
+            let locations = [LocationFacts {
+                id: Id::new("loc"),
+                coords: LatLon {
+                    latitude: 30.0,
+                    longitude: -97.0,
+                },
+                can_ship: true,
+                priority: 0,
+            }];
+            let ctx = PlaceContext {
+                locations: &locations,
+                stock: &stock,
+                ship_to: None,
+                allow_backorders: false,
+                limits: Limits {
+                    max_lines_per_order: 10,
+                    max_quantity_per_line: 100,
+                },
+            };
+            let number = tx.next_order_number("web", "WEB")?;
+            assert_eq!(number, "WEB-1001");
+            let events = decide(
+                None,
+                OrderCommand::Place(Box::new(place("ord_1", &number, "A", quantity))),
+                Some(&ctx),
+            )
+            .unwrap();
+            tx.append(
+                None,
+                &events,
+                &EventMeta {
+                    actor,
+                    correlation_id: "c".into(),
+                    at,
+                },
+            )?;
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appending_an_order_reserves_stock_and_check_passes() {
+    let (dir, store) = open();
+    seed_order(&store, 4).await;
+    let inv = store
+        .read(|r| r.inventory(Some("A"), None, None, 10))
+        .await
+        .unwrap();
+    assert_eq!((inv[0].on_hand, inv[0].reserved), (10, 4));
+    let moves = store.read(|r| r.movements("A", None, 10)).await.unwrap();
+    let reasons: Vec<&str> = moves.iter().map(|m| m.reason.as_str()).collect();
+    assert_eq!(reasons, ["reservation", "receipt"]);
+    let order = store.read(|r| r.order("WEB-1001")).await.unwrap().unwrap();
+    assert_eq!(order.lines[0].buckets.allocated, 4);
+    store.shutdown();
+    let report = check_invariants(&dir.path().join("t.db")).unwrap();
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!(
+        (report.orders, report.events, report.inventory_records),
+        (1, 2, 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_each_broken_invariant() {
+    let (dir, store) = open();
+    seed_order(&store, 4).await;
+    store.shutdown();
+    let path = dir.path().join("t.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // A reserved count that no reservation explains, and a snapshot that its events do not
+    // reproduce (its line claims fewer allocated units than its reservations hold).
+    conn.execute("UPDATE inventory SET reserved = 6", [])
+        .unwrap();
+    let snapshot: String = conn
+        .query_row("SELECT snapshot FROM orders", [], |r| r.get(0))
+        .unwrap();
+    let tampered = snapshot.replace("\"allocated\":4", "\"allocated\":3");
+    assert_ne!(snapshot, tampered);
+    conn.execute("UPDATE orders SET snapshot = ?1", [tampered])
+        .unwrap();
+    drop(conn);
+    let report = check_invariants(&path).unwrap();
+    let text: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("inventory A@loc") && t.contains("reserved 6")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("order ord_1") && t.contains("does not reproduce the snapshot")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("reservations hold 4 but 3 allocated")),
+        "{text:?}"
+    );
+}
