@@ -83,10 +83,15 @@ pub enum BenchKind {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERLY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    // `ORDERLY_LOG_FORMAT=json` gives one JSON object per line for log shippers.
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if std::env::var("ORDERLY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

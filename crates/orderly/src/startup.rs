@@ -58,9 +58,27 @@ impl Application {
         let router = api::router(self.app.clone(), self.app.config.server.body_limit_bytes)
             .layer(TraceLayer::new_for_http());
         let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
-        let result = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // In-flight requests get `shutdown_grace_seconds` to finish after the signal;
+        // connections still open after that are dropped rather than holding the exit.
+        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = signalled_tx.send(());
+        };
+        let grace = std::time::Duration::from_secs(self.app.config.server.shutdown_grace_seconds);
+        let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
+        let result = tokio::select! {
+            r = async { serve.await } => r,
+            () = async {
+                match signalled_rx.await {
+                    Ok(()) => tokio::time::sleep(grace).await,
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            } => {
+                tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping open connections");
+                Ok(())
+            }
+        };
         housekeeping.abort();
         self.app.store.shutdown();
         result.context("server failed")
