@@ -5,6 +5,7 @@
 
 mod check;
 mod error;
+mod queries;
 mod read;
 mod reader;
 mod rows;

@@ -2,8 +2,10 @@
 //! last key seen, so a page costs the same wherever it starts.
 
 use crate::error::StoreError;
+use crate::queries::{
+    PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
+};
 use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
-use crate::write::{PRODUCT_COLUMNS, finish_product, product_from_row};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::Role;
@@ -34,14 +36,7 @@ impl<'c> Reader<'c> {
 
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     pub fn order(&self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
-        let snapshot: Option<String> = self
-            .conn
-            .prepare_cached("SELECT snapshot FROM orders WHERE id = ?1 OR number = ?1")?
-            .query_row([id_or_number], |r| r.get(0))
-            .optional()?;
-        snapshot
-            .map(|s| serde_json::from_str(&s).map_err(StoreError::from))
-            .transpose()
+        order_snapshot(self.conn, id_or_number)
     }
 
     pub fn orders(&self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
@@ -98,14 +93,7 @@ impl<'c> Reader<'c> {
     }
 
     pub fn product(&self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
-            ))?
-            .query_row([sku], product_from_row)
-            .optional()?;
-        row.map(finish_product).transpose()
+        product_by_sku(self.conn, sku)
     }
 
     /// Products ordered by SKU, starting after `after_sku`.

@@ -4,12 +4,15 @@
 //! in the same transaction, so they all commit or none do.
 
 use crate::error::StoreError;
+use crate::queries::{
+    PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
+};
 use crate::rows::{IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow};
-use crate::{from_ms, to_ms};
+use crate::to_ms;
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::{MovementReason, StockLevel};
-use orderly_domain::order::{Order, OrderEvent, evolve};
+use orderly_domain::order::{Order, OrderEvent, Reservation, evolve};
 use orderly_domain::sourcing::StockView;
 use orderly_domain::values::{Id, Sku};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,38 +28,6 @@ pub struct EventMeta {
 pub struct WriteTx<'c> {
     conn: &'c Connection,
 }
-
-pub(crate) fn product_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(ProductRow, i64, i64)> {
-    Ok((
-        ProductRow {
-            sku: row.get(0)?,
-            name: row.get(1)?,
-            price_minor: row.get(2)?,
-            currency: row.get(3)?,
-            weight_grams: row.get(4)?,
-            category: row.get(5)?,
-            returnable: row.get(6)?,
-            active: row.get(7)?,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-            version: row.get(10)?,
-        },
-        row.get(8)?,
-        row.get(9)?,
-    ))
-}
-
-pub(crate) fn finish_product(
-    (mut p, created, updated): (ProductRow, i64, i64),
-) -> Result<ProductRow, StoreError> {
-    p.created_at = from_ms(created)?;
-    p.updated_at = from_ms(updated)?;
-    Ok(p)
-}
-
-pub(crate) const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
 
 impl<'c> WriteTx<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
@@ -134,13 +105,7 @@ impl<'c> WriteTx<'c> {
 
     /// Loads an order's snapshot (never a replay) by id or human number.
     pub fn load_order(&self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT snapshot FROM orders WHERE id = ?1 OR number = ?1")?;
-        let snapshot: Option<String> = stmt.query_row([id_or_number], |r| r.get(0)).optional()?;
-        snapshot
-            .map(|s| serde_json::from_str(&s).map_err(StoreError::from))
-            .transpose()
+        order_snapshot(self.conn, id_or_number)
     }
 
     /// Catalog facts for the given SKUs (missing SKUs are simply absent).
@@ -299,47 +264,13 @@ impl<'c> WriteTx<'c> {
             OrderEvent::OrderSourced(s) => {
                 for r in &s.reservations {
                     let q = i64::from(r.quantity);
-                    let level = self
-                        .conn
-                        .prepare_cached(
-                            "UPDATE inventory SET reserved = reserved + ?3, updated_at = ?4
-                             WHERE sku = ?1 AND location_id = ?2 AND on_hand - reserved >= ?3
-                             RETURNING on_hand, reserved",
-                        )?
-                        .query_row(
-                            params![r.sku.as_str(), r.location_id.as_str(), q, at],
-                            |row| {
-                                Ok(StockLevel {
-                                    on_hand: row.get(0)?,
-                                    reserved: row.get(1)?,
-                                })
-                            },
-                        )
-                        .optional()?
-                        .ok_or_else(|| {
-                            StoreError::Conflict(format!(
-                                "stock of {} at {} changed under the decision",
-                                r.sku, r.location_id
-                            ))
-                        })?;
+                    self.move_reserved(r, q, MovementReason::Reservation, oid, actor, at)?;
                     self.conn
                         .prepare_cached(
                             "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
                              VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
                         )?
                         .execute(params![oid, r.line_no, r.sku.as_str(), r.location_id.as_str(), q, at])?;
-                    self.movement(
-                        r.sku.as_str(),
-                        r.location_id.as_str(),
-                        MovementReason::Reservation,
-                        0,
-                        q,
-                        level,
-                        Some(oid),
-                        None,
-                        actor,
-                        at,
-                    )?;
                 }
                 for b in &s.backorders {
                     self.conn
@@ -353,41 +284,7 @@ impl<'c> WriteTx<'c> {
             OrderEvent::OrderCancelled(c) => {
                 for r in &c.released {
                     let q = i64::from(r.quantity);
-                    let level = self
-                        .conn
-                        .prepare_cached(
-                            "UPDATE inventory SET reserved = reserved - ?3, updated_at = ?4
-                             WHERE sku = ?1 AND location_id = ?2 AND reserved >= ?3
-                             RETURNING on_hand, reserved",
-                        )?
-                        .query_row(
-                            params![r.sku.as_str(), r.location_id.as_str(), q, at],
-                            |row| {
-                                Ok(StockLevel {
-                                    on_hand: row.get(0)?,
-                                    reserved: row.get(1)?,
-                                })
-                            },
-                        )
-                        .optional()?
-                        .ok_or_else(|| {
-                            StoreError::Corrupt(format!(
-                                "reservation of {} at {} missing from inventory",
-                                r.sku, r.location_id
-                            ))
-                        })?;
-                    self.movement(
-                        r.sku.as_str(),
-                        r.location_id.as_str(),
-                        MovementReason::Release,
-                        0,
-                        -q,
-                        level,
-                        Some(oid),
-                        None,
-                        actor,
-                        at,
-                    )?;
+                    self.move_reserved(r, -q, MovementReason::Release, oid, actor, at)?;
                 }
                 self.conn
                     .prepare_cached("UPDATE reservations SET status = 'released', closed_at = ?2 WHERE order_id = ?1 AND status = 'open'")?
@@ -398,6 +295,56 @@ impl<'c> WriteTx<'c> {
             }
         }
         Ok(())
+    }
+
+    /// Changes the reserved count of a reservation's stock by `delta`, guarded so that
+    /// reserved stays within 0..=on_hand, and records the movement. A guard that fails
+    /// on a reservation means the stock changed under the decision (retryable); on a
+    /// release it means stored data disagree (corrupt).
+    fn move_reserved(
+        &self,
+        r: &Reservation,
+        delta: i64,
+        reason: MovementReason,
+        order_id: &str,
+        actor: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let (sku, location) = (r.sku.as_str(), r.location_id.as_str());
+        let level = self
+            .conn
+            .prepare_cached(
+                "UPDATE inventory SET reserved = reserved + ?3, updated_at = ?4
+                 WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0 AND reserved + ?3 <= on_hand
+                 RETURNING on_hand, reserved",
+            )?
+            .query_row(params![sku, location, delta, at], |row| {
+                Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
+            })
+            .optional()?;
+        let Some(level) = level else {
+            return Err(if delta > 0 {
+                StoreError::Conflict(format!(
+                    "stock of {sku} at {location} changed under the decision"
+                ))
+            } else {
+                StoreError::Corrupt(format!(
+                    "release of {sku} at {location} exceeds what is reserved"
+                ))
+            });
+        };
+        self.movement(
+            sku,
+            location,
+            reason,
+            0,
+            delta,
+            level,
+            Some(order_id),
+            None,
+            actor,
+            at,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -452,14 +399,7 @@ impl<'c> WriteTx<'c> {
     }
 
     pub fn product(&self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
-            ))?
-            .query_row([sku], product_from_row)
-            .optional()?;
-        row.map(finish_product).transpose()
+        product_by_sku(self.conn, sku)
     }
 
     /// Applies `patch` when the product's version is `expected_version` (if given).

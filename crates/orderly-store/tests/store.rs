@@ -2,6 +2,9 @@
 //! appends project events into inventory and reservations, and `check_invariants` names
 //! what is broken.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::geo::LatLon;

@@ -4,14 +4,11 @@
 //! throughput, latency percentiles, the server's peak RSS and the `orderly check` result.
 
 use crate::app::auth::create_key;
-use crate::app::catalog::AdjustInput;
 use crate::app::orders::Origin;
 use crate::config::Config;
 use crate::startup::Application;
 use anyhow::{Context, bail};
 use orderly_domain::actor::{Actor, Role};
-use orderly_domain::inventory::Adjustment;
-use orderly_store::NewProduct;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -89,34 +86,7 @@ async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
         actor: Actor::system("bench"),
         correlation_id: "bench-seed".into(),
     };
-    let mut skus = Vec::new();
-    for (sku, name, price, grams, category) in crate::demo::catalog() {
-        let p = NewProduct {
-            sku: sku.clone(),
-            name,
-            price_minor: price,
-            currency: "USD".into(),
-            weight_grams: grams,
-            category: Some(category.into()),
-            returnable: true,
-            active: true,
-        };
-        app.create_product(p, None, |_| Vec::new()).await?;
-        for location in ["wh-east", "wh-central", "wh-west"] {
-            let input = AdjustInput {
-                sku: sku.clone(),
-                location_id: location.into(),
-                adjustment: Adjustment::Receipt {
-                    quantity: 10_000_000,
-                },
-                bin: None,
-                note: None,
-            };
-            app.adjust_stock(input, None, origin.clone(), |_| Vec::new())
-                .await?;
-        }
-        skus.push((sku, price));
-    }
+    let skus = crate::demo::create_catalog(&app, &origin, |_, _| 10_000_000).await?;
     let (_, key) = create_key(&app.store, Role::Integration, "bench").await?;
     app.store.shutdown();
     Ok((key, skus))

@@ -176,13 +176,14 @@ struct DemoOrder {
     lines: &'static [(&'static str, u32)],
 }
 
-async fn seed(app: &AppState) -> anyhow::Result<()> {
-    let origin = Origin {
-        actor: Actor::system("demo"),
-        correlation_id: "demo-seed".into(),
-    };
-    let noop_product = |_: &orderly_store::ProductRow| Vec::new();
-    let noop_inventory = |_: &orderly_store::InventoryRow| Vec::new();
+/// Creates the demo catalog with `units(item, warehouse)` units of each item in each
+/// warehouse (none where it answers 0); returns every (SKU, price).
+pub async fn create_catalog(
+    app: &AppState,
+    origin: &Origin,
+    units: impl Fn(usize, usize) -> i64,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut skus = Vec::new();
     for (i, (sku, name, price, grams, category)) in catalog().into_iter().enumerate() {
         let product = NewProduct {
             sku: sku.clone(),
@@ -194,14 +195,14 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             returnable: category != "decor",
             active: true,
         };
-        app.create_product(product, None, noop_product).await?;
+        app.create_product(product, None, |_| Vec::new()).await?;
         for (w, location) in WAREHOUSES.iter().enumerate() {
-            let units = stock_units(i, w);
-            if units > 0 {
+            let quantity = units(i, w);
+            if quantity > 0 {
                 let input = AdjustInput {
                     sku: sku.clone(),
                     location_id: (*location).into(),
-                    adjustment: Adjustment::Receipt { quantity: units },
+                    adjustment: Adjustment::Receipt { quantity },
                     bin: Some(format!(
                         "{}-{:02}-{}",
                         ["A", "B", "C"][w],
@@ -210,11 +211,21 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
                     )),
                     note: Some("opening stock".into()),
                 };
-                app.adjust_stock(input, None, origin.clone(), noop_inventory)
+                app.adjust_stock(input, None, origin.clone(), |_| Vec::new())
                     .await?;
             }
         }
+        skus.push((sku, price));
     }
+    Ok(skus)
+}
+
+async fn seed(app: &AppState) -> anyhow::Result<()> {
+    let origin = Origin {
+        actor: Actor::system("demo"),
+        correlation_id: "demo-seed".into(),
+    };
+    create_catalog(app, &origin, stock_units).await?;
     let orders = [
         DemoOrder {
             channel: "web",
