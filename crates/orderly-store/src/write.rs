@@ -474,13 +474,21 @@ impl<'c> WriteTx<'c> {
         let row = self
             .conn
             .prepare_cached(
-                "INSERT INTO inventory (sku, location_id, on_hand, reserved, bin, updated_at) VALUES (?1, ?2, ?3, 0, ?4, ?5)
-                 ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = on_hand + excluded.on_hand,
+                // SQLite checks CHECK constraints on the candidate row before ON CONFLICT
+                // applies, so the inserted value must itself be valid; a new record can
+                // only start from a receipt (the decision refuses anything else).
+                "INSERT INTO inventory (sku, location_id, on_hand, reserved, bin, updated_at)
+                 VALUES (?1, ?2, MAX(?3, 0), 0, ?4, ?5)
+                 ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = on_hand + ?3,
                    bin = COALESCE(excluded.bin, bin), updated_at = excluded.updated_at
                  RETURNING on_hand, reserved, bin",
             )?
             .query_row(params![sku, location, delta, bin, at], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })?;
         let level = StockLevel {
             on_hand: row.0,

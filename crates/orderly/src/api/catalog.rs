@@ -215,8 +215,10 @@ pub async fn update_product(
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
+    // `If-Match: *` matches any current version (RFC 9110 §13.1.1).
     let expected = match headers.get(header::IF_MATCH) {
         None => None,
+        Some(v) if v.as_bytes().trim_ascii() == b"*" => None,
         Some(v) => Some(
             v.to_str()
                 .ok()

@@ -1,0 +1,384 @@
+//! The shared harness: every test gets its own server on port 0 with a fresh SQLite
+//! database in a temporary directory, an admin key, and helpers that speak real HTTP.
+
+use orderly::app::AppState;
+use orderly::config::Config;
+use orderly::startup::Application;
+use orderly_domain::actor::Role;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT/api/v1`
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub admin_key: String,
+    pub admin_key_id: String,
+    pub db_path: PathBuf,
+    pub state: AppState,
+    /// Dropping the sender stops the server gracefully.
+    _shutdown: oneshot::Sender<()>,
+    pub _dir: TempDir,
+}
+
+/// A response with its body read, so a test can look at it more than once.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Res {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
+            panic!(
+                "response ({}) is not JSON: {e}: {}",
+                self.status,
+                String::from_utf8_lossy(&self.bytes)
+            )
+        })
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts the status, printing the body when it differs; returns the JSON body.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.bytes)
+        );
+        self.json()
+    }
+
+    /// Asserts a problem+json answer with this status and `code`; returns the problem.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> Value {
+        let problem = self.expect(status);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "problem content type"
+        );
+        assert_eq!(problem["code"], code, "problem code in {problem}");
+        assert_eq!(problem["status"], status, "problem status in {problem}");
+        assert!(problem["title"].is_string() && problem["type"].is_string());
+        problem
+    }
+}
+
+/// The field-level error codes of a validation problem, as (field, code) pairs.
+pub fn field_errors(problem: &Value) -> Vec<(String, String)> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or_default().to_owned(),
+                        e["code"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Writes the test's configuration overrides; the demo configuration supplies the rest.
+fn write_config(dir: &Path, synchronous: &str) -> PathBuf {
+    let path = dir.join("orderly.toml");
+    let db = dir.join("t.db");
+    let toml = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\nsynchronous = \"{synchronous}\"\n",
+        db.display()
+    );
+    std::fs::write(&path, toml).expect("write config");
+    path
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after letting the test adjust the loaded configuration.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = write_config(dir.path(), "normal");
+    let mut config =
+        Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");
+    tweak(&mut config);
+    let db_path = config.database_path().expect("database path");
+    let application = Application::build(config).await.expect("build app");
+    let addr = application.local_addr().expect("local addr");
+    let state = application.state();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    let (admin_key_id, admin_key) =
+        orderly::app::auth::create_key(&state.store, Role::Admin, "test")
+            .await
+            .expect("admin key");
+    TestApp {
+        addr,
+        base_url: format!("http://{addr}/api/v1"),
+        client: client(),
+        admin_key,
+        admin_key_id,
+        db_path,
+        state,
+        _shutdown: shutdown,
+        _dir: dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("http client")
+}
+
+pub async fn send(request: RequestBuilder) -> Res {
+    let res = request.send().await.expect("request failed");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await.expect("read body").to_vec();
+    Res {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn enc(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A request to `path` (under `/api/v1`) with the admin key.
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_key)
+    }
+
+    /// A request to `path` with the given key.
+    pub fn req_as(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        send(self.req(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Res {
+        send(self.req(Method::POST, path).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Res {
+        send(self.req(Method::PATCH, path).json(body)).await
+    }
+
+    /// A new API key with `role`; returns (id, secret).
+    pub async fn key(&self, role: Role) -> (String, String) {
+        orderly::app::auth::create_key(&self.state.store, role, role.as_str())
+            .await
+            .expect("create key")
+    }
+
+    pub async fn seed_product(&self, sku: &str, price: i64) -> Value {
+        let body = json!({
+            "sku": sku, "name": format!("Product {sku}"), "price": price, "currency": "USD",
+            "weight_grams": 250, "category": "apparel", "returnable": true, "active": true,
+        });
+        self.post("/products", &body).await.expect(201)
+    }
+
+    pub async fn receive(&self, sku: &str, location: &str, quantity: i64) -> Value {
+        let body =
+            json!({"sku": sku, "location_id": location, "kind": "receipt", "quantity": quantity});
+        self.post("/inventory/adjustments", &body).await.expect(201)
+    }
+
+    /// Stock of `sku` at `location` as the API reports it: (on_hand, reserved, available).
+    pub async fn stock(&self, sku: &str, location: &str) -> (i64, i64, i64) {
+        let page = self
+            .get(&format!(
+                "/inventory?sku={}&location_id={}",
+                enc(sku),
+                enc(location)
+            ))
+            .await
+            .expect(200);
+        match page["data"].as_array().and_then(|rows| rows.first()) {
+            None => (0, 0, 0),
+            Some(row) => (
+                row["on_hand"].as_i64().expect("on_hand"),
+                row["reserved"].as_i64().expect("reserved"),
+                row["available"].as_i64().expect("available"),
+            ),
+        }
+    }
+
+    /// POSTs an order and asserts 201.
+    pub async fn create_order(&self, body: &Value) -> Value {
+        self.post("/orders", body).await.expect(201)
+    }
+
+    /// Every order the list endpoint returns (first page of up to 200).
+    pub async fn all_orders(&self) -> Vec<Value> {
+        let page = self.get("/orders?limit=200").await.expect(200);
+        page["data"].as_array().expect("data").clone()
+    }
+
+    /// Everything a refused request must leave untouched: what the API lists, and the row
+    /// counts of every table a command writes (plus the order-number counters).
+    pub async fn fingerprint(&self) -> Value {
+        let orders = self.get("/orders?limit=200").await.expect(200);
+        let inventory = self.get("/inventory?limit=200").await.expect(200);
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open db");
+        let mut tables = serde_json::Map::new();
+        for (name, sql) in [
+            ("orders", "SELECT COUNT(*) FROM orders"),
+            ("events", "SELECT COUNT(*) FROM events"),
+            ("reservations", "SELECT COUNT(*) FROM reservations"),
+            ("backorders", "SELECT COUNT(*) FROM backorders"),
+            ("movements", "SELECT COUNT(*) FROM stock_movements"),
+            ("outbox", "SELECT COUNT(*) FROM outbox"),
+            ("idempotency", "SELECT COUNT(*) FROM idempotency_keys"),
+            (
+                "counters",
+                "SELECT COALESCE(SUM(last_number), 0) FROM order_counters",
+            ),
+        ] {
+            let n: i64 = conn.query_row(sql, [], |r| r.get(0)).expect("count query");
+            tables.insert(name.into(), n.into());
+        }
+        json!({"orders": orders, "inventory": inventory, "tables": tables})
+    }
+
+    /// Rows in the `orders` table, read straight from the database.
+    pub fn order_rows(&self) -> i64 {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open db");
+        conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
+            .expect("count orders")
+    }
+
+    /// Runs `orderly check` in-process and asserts it finds nothing.
+    pub fn assert_invariants(&self) {
+        let report = orderly_store::check_invariants(&self.db_path).expect("check runs");
+        assert!(
+            report.violations.is_empty(),
+            "invariant violations: {:#?}",
+            report.violations
+        );
+    }
+}
+
+/// A valid order request in the shape of DESIGN.md §10, shipping to Austin, TX, with
+/// `lines` as (sku, quantity, unit price) and 5.00 shipping.
+pub fn order_body(channel: &str, lines: &[(&str, i64, i64)]) -> Value {
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(
+            |(sku, quantity, price)| json!({"sku": sku, "quantity": quantity, "unit_price": price}),
+        )
+        .collect();
+    json!({
+        "channel": channel,
+        "currency": "USD",
+        "customer": {"email": "ana@example.com", "name": "Ana Diaz", "phone": "+1 555 0100"},
+        "shipping_address": {
+            "name": "Ana Diaz", "line1": "1 Main St", "line2": null,
+            "city": "Austin", "region": "TX", "postal_code": "78701", "country": "US"
+        },
+        "billing_address": null,
+        "lines": lines,
+        "shipping_amount": 500, "tax_amount": 0, "discount_amount": 0,
+        "payment": {"method": "card", "provider": "simulator", "token": "tok_visa"}
+    })
+}
+
+/// Changes the ship-to address of an order body.
+pub fn ship_to(body: &mut Value, city: &str, region: &str, postal_code: &str) {
+    let a = &mut body["shipping_address"];
+    a["city"] = json!(city);
+    a["region"] = json!(region);
+    a["postal_code"] = json!(postal_code);
+}
+
+/// (location, quantity) of every reservation of line `line` of an order, sorted.
+pub fn reservations(order: &Value, line: usize) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = order["lines"][line]["reservations"]
+        .as_array()
+        .expect("reservations")
+        .iter()
+        .map(|r| {
+            (
+                r["location_id"].as_str().expect("location").to_owned(),
+                r["quantity"].as_u64().expect("quantity"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// (ordered, allocated, backordered) of line `line` of an order.
+pub fn buckets(order: &Value, line: usize) -> (u64, u64, u64) {
+    let b = &order["lines"][line]["buckets"];
+    let n = |k: &str| b[k].as_u64().unwrap_or_else(|| panic!("bucket {k} in {b}"));
+    (n("ordered"), n("allocated"), n("backordered"))
+}
+
+/// Runs futures concurrently as tasks on the test's runtime; outputs in input order.
+pub async fn join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task panicked"));
+    }
+    out
+}

@@ -1,0 +1,15 @@
+//! The HTTP API integration tests, in one binary: each test spawns the app on port 0 with
+//! a fresh SQLite database and talks real HTTP to it (DESIGN.md §9).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod catalog;
+mod concurrency;
+mod crash;
+mod helpers;
+mod idempotency;
+mod orders;
+mod sourcing;
+mod system;
+mod validation;

@@ -1,0 +1,302 @@
+//! Capture, lookup, search, timeline and cancellation of orders.
+
+use crate::helpers::{TestApp, enc, order_body, reservations, spawn_app};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+/// An app with TEE-BLK-M (19.99) stocked only at wh-central.
+async fn app_with_tee() -> TestApp {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 10).await;
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_order_returns_the_captured_order() {
+    let app = app_with_tee().await;
+    let mut body = order_body("web", &[("TEE-BLK-M", 2, 1999)]);
+    body["external_id"] = json!("A-1001");
+
+    let order = app.create_order(&body).await;
+
+    assert!(order["id"].as_str().unwrap().starts_with("ord_"), "{order}");
+    assert_eq!(order["number"], "WEB-1001");
+    assert_eq!(order["channel"], "web");
+    assert_eq!(order["external_id"], "A-1001");
+    assert_eq!(order["status"], "pending_payment");
+    assert_eq!(order["order_state"], "pending");
+    assert_eq!(order["payment_state"], "unpaid");
+    assert_eq!(order["fulfillment_state"], "unfulfilled");
+    assert_eq!(order["return_state"], "none");
+    assert_eq!(order["currency"], "USD");
+    assert_eq!(order["subtotal_amount"], 3998);
+    assert_eq!(order["total_amount"], 4498);
+    assert_eq!(order["customer"]["email"], "ana@example.com");
+    assert_eq!(
+        order["billing_address"], order["shipping_address"],
+        "billing defaults to shipping"
+    );
+    let line = &order["lines"][0];
+    assert_eq!(line["sku"], "TEE-BLK-M");
+    assert_eq!(line["name"], "Product TEE-BLK-M");
+    assert_eq!(line["line_total"], 3998);
+    assert_eq!(line["buckets"]["ordered"], 2);
+    assert_eq!(line["buckets"]["allocated"], 2);
+    assert_eq!(line["buckets"]["backordered"], 0);
+    assert_eq!(reservations(&order, 0), vec![("wh-central".into(), 2)]);
+    assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 2, 8));
+    app.assert_invariants();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_found_by_id_and_by_number() {
+    let app = app_with_tee().await;
+    let created = app
+        .create_order(&order_body("web", &[("TEE-BLK-M", 1, 1999)]))
+        .await;
+    let id = created["id"].as_str().unwrap();
+
+    let by_id = app.get(&format!("/orders/{id}")).await.expect(200);
+    let by_number = app.get("/orders/WEB-1001").await.expect(200);
+
+    assert_eq!(by_id, created);
+    assert_eq!(by_number, created);
+    app.get("/orders/WEB-9999")
+        .await
+        .expect_problem(404, "order_not_found");
+    app.get("/orders/ord_nope")
+        .await
+        .expect_problem(404, "order_not_found");
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_listed_with_filters() {
+    let app = app_with_tee().await;
+    let mut created = Vec::new();
+    for (channel, email) in [
+        ("web", "ana@example.com"),
+        ("web", "bob@example.com"),
+        ("marketplace", "bob@example.com"),
+        ("web", "cy@example.com"),
+        ("marketplace", "ana@example.com"),
+    ] {
+        let mut body = order_body(channel, &[("TEE-BLK-M", 1, 1999)]);
+        body["customer"]["email"] = json!(email);
+        created.push(app.create_order(&body).await);
+        // Distinct creation milliseconds, so the date filters have a clean boundary.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let id = |i: usize| created[i]["id"].as_str().unwrap().to_owned();
+    let cancel = json!({"reason": "customer_request"});
+    app.post(&format!("/orders/{}/cancellation", id(1)), &cancel)
+        .await
+        .expect(200);
+
+    let list = |query: String| {
+        let app = &app;
+        async move { ids(&app.get(&format!("/orders?{query}")).await.expect(200)) }
+    };
+    // Newest first.
+    assert_eq!(
+        list(String::new()).await,
+        vec![id(4), id(3), id(2), id(1), id(0)]
+    );
+    assert_eq!(list("status=cancelled".into()).await, vec![id(1)]);
+    assert_eq!(
+        list("status=pending_payment".into()).await,
+        vec![id(4), id(3), id(2), id(0)]
+    );
+    assert_eq!(list("channel=marketplace".into()).await, vec![id(4), id(2)]);
+    assert_eq!(
+        list(format!("email={}", enc("Bob@Example.com"))).await,
+        vec![id(2), id(1)]
+    );
+    assert_eq!(
+        list("channel=web&email=ana%40example.com".into()).await,
+        vec![id(0)]
+    );
+    let third_created = created[2]["created_at"].as_str().unwrap();
+    assert_eq!(
+        list(format!("created_from={}", enc(third_created))).await,
+        vec![id(4), id(3), id(2)]
+    );
+    assert_eq!(
+        list(format!("created_to={}", enc(third_created))).await,
+        vec![id(1), id(0)]
+    );
+    let fourth_created = created[3]["created_at"].as_str().unwrap();
+    assert_eq!(
+        list(format!(
+            "created_from={}&created_to={}",
+            enc(third_created),
+            enc(fourth_created)
+        ))
+        .await,
+        vec![id(2)]
+    );
+    app.get("/orders?status=lost")
+        .await
+        .expect_problem(400, "invalid_query");
+    app.get("/orders?created_from=yesterday")
+        .await
+        .expect_problem(400, "invalid_query");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_pagination_walks_every_order_once() {
+    let app = app_with_tee().await;
+    for _ in 0..5 {
+        app.create_order(&order_body("web", &[("TEE-BLK-M", 1, 1999)]))
+            .await;
+    }
+
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("/orders?limit=2&cursor={}", enc(c)),
+            None => "/orders?limit=2".to_owned(),
+        };
+        let page = app.get(&query).await.expect(200);
+        pages.push(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(pages.len() <= 5, "pagination does not end");
+    }
+
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let all: Vec<String> = pages.concat();
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 5, "duplicates");
+    assert_eq!(all, ids(&app.get("/orders").await.expect(200)));
+    app.get("/orders?cursor=%21%21")
+        .await
+        .expect_problem(400, "invalid_query");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_lists_events_oldest_first_with_actor_and_summary() {
+    let app = app_with_tee().await;
+    let order = crate::helpers::send(
+        app.req(reqwest::Method::POST, "/orders")
+            .header("x-request-id", "req-timeline-1")
+            .json(&order_body("web", &[("TEE-BLK-M", 2, 1999)])),
+    )
+    .await
+    .expect(201);
+
+    let timeline = app
+        .get(&format!(
+            "/orders/{}/timeline",
+            order["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+
+    let events = timeline["data"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["order_placed", "order_sourced"]);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["version"], i + 1);
+        assert_eq!(e["actor"], format!("api_key:{}", app.admin_key_id));
+        assert!(!e["summary"].as_str().unwrap().is_empty(), "{e}");
+        assert_eq!(e["correlation_id"], "req-timeline-1");
+        assert!(e["at"].as_str().unwrap().ends_with('Z'), "UTC: {e}");
+    }
+    assert!(events[0]["summary"].as_str().unwrap().contains("WEB-1001"));
+    // The timeline is also reachable by number.
+    assert_eq!(
+        app.get("/orders/WEB-1001/timeline").await.expect(200),
+        timeline
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_releases_the_stock_and_cannot_happen_twice() {
+    let app = app_with_tee().await;
+    let order = app
+        .create_order(&order_body("web", &[("TEE-BLK-M", 3, 1999)]))
+        .await;
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 3, 7));
+
+    let cancel = json!({"reason": "customer_request", "note": "changed their mind"});
+    let cancelled = app
+        .post(&format!("/orders/{id}/cancellation"), &cancel)
+        .await
+        .expect(200);
+
+    assert_eq!(cancelled["status"], "cancelled");
+    assert_eq!(cancelled["order_state"], "cancelled");
+    assert_eq!(cancelled["cancel_reason"], "customer_request");
+    assert_eq!(cancelled["lines"][0]["buckets"]["cancelled"], 3);
+    assert_eq!(cancelled["lines"][0]["buckets"]["allocated"], 0);
+    assert_eq!(reservations(&cancelled, 0), vec![]);
+    assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 0, 10));
+    let timeline = app.get(&format!("/orders/{id}/timeline")).await.expect(200);
+    let last = timeline["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "order_cancelled");
+    assert!(
+        last["summary"]
+            .as_str()
+            .unwrap()
+            .contains("changed their mind")
+    );
+
+    app.post(&format!("/orders/{id}/cancellation"), &cancel)
+        .await
+        .expect_problem(409, "illegal_transition");
+    app.post("/orders/WEB-4242/cancellation", &cancel)
+        .await
+        .expect_problem(404, "order_not_found");
+    app.post(
+        &format!("/orders/{id}/cancellation"),
+        &json!({"reason": "bored"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 0, 10));
+    app.assert_invariants();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_cancellation_with_its_key_replays_the_answer() {
+    let app = app_with_tee().await;
+    let order = app
+        .create_order(&order_body("web", &[("TEE-BLK-M", 1, 1999)]))
+        .await;
+    let id = order["id"].as_str().unwrap();
+    let path = format!("/orders/{id}/cancellation");
+    let cancel = json!({"reason": "fraud"});
+    let keyed = || {
+        app.req(reqwest::Method::POST, &path)
+            .header("idempotency-key", "cancel-1")
+            .json(&cancel)
+    };
+
+    let first = crate::helpers::send(keyed()).await;
+    let retry = crate::helpers::send(keyed()).await;
+
+    assert_eq!(first.expect(200)["status"], "cancelled");
+    assert_eq!(retry.status, 200);
+    assert_eq!(retry.bytes, first.bytes);
+    app.post(&path, &cancel)
+        .await
+        .expect_problem(409, "illegal_transition");
+    let timeline = app.get(&format!("/orders/{id}/timeline")).await;
+    assert_eq!(timeline.expect(200)["data"].as_array().unwrap().len(), 3);
+}
