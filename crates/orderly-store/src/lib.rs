@@ -18,7 +18,7 @@ pub use error::StoreError;
 pub use read::{OrderFilter, Reader};
 pub use rows::{
     ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
-    ProductRow,
+    ProductRow, StoredBody,
 };
 pub use sqlite::{SqliteOptions, Store, Synchronous, migrate};
 pub use write::{EventMeta, WriteTx};

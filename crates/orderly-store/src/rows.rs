@@ -93,5 +93,16 @@ pub struct ApiKeyRow {
 pub struct IdempotencyRecord {
     pub request_hash: String,
     pub status_code: u16,
-    pub body: Vec<u8>,
+    pub body: StoredBody,
+}
+
+/// What the first response carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredBody {
+    Bytes(Vec<u8>),
+    /// The order as it stood at `version` of its stream.
+    OrderAt {
+        order_id: String,
+        version: u64,
+    },
 }

@@ -7,12 +7,14 @@ use crate::error::StoreError;
 use crate::queries::{
     PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
 };
-use crate::rows::{IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow};
+use crate::rows::{
+    IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow, StoredBody,
+};
 use crate::to_ms;
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::{MovementReason, StockLevel};
-use orderly_domain::order::{Order, OrderEvent, Reservation, evolve};
+use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, replay};
 use orderly_domain::sourcing::StockView;
 use orderly_domain::values::{Id, Sku};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -41,18 +43,36 @@ impl<'c> WriteTx<'c> {
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT request_hash, status_code, body FROM idempotency_keys
+            "SELECT request_hash, status_code, body, order_id, order_version FROM idempotency_keys
              WHERE principal = ?1 AND key = ?2 AND expires_at > ?3",
         )?;
-        Ok(stmt
+        let row = stmt
             .query_row(params![principal, key, to_ms(now)], |r| {
-                Ok(IdempotencyRecord {
-                    request_hash: r.get(0)?,
-                    status_code: r.get(1)?,
-                    body: r.get(2)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u16>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
             })
-            .optional()?)
+            .optional()?;
+        Ok(
+            row.map(|(request_hash, status_code, bytes, order_id, version)| {
+                let body = match (order_id, version) {
+                    (Some(order_id), Some(v)) => StoredBody::OrderAt {
+                        order_id,
+                        version: v.unsigned_abs(),
+                    },
+                    _ => StoredBody::Bytes(bytes),
+                };
+                IdempotencyRecord {
+                    request_hash,
+                    status_code,
+                    body,
+                }
+            }),
+        )
     }
 
     pub fn save_idempotency(
@@ -63,23 +83,53 @@ impl<'c> WriteTx<'c> {
         now: Timestamp,
         keep_ms: i64,
     ) -> Result<(), StoreError> {
+        let (bytes, order_id, version): (&[u8], Option<&str>, Option<i64>) = match &record.body {
+            StoredBody::Bytes(b) => (b, None, None),
+            StoredBody::OrderAt { order_id, version } => {
+                (&[], Some(order_id), Some(*version as i64))
+            }
+        };
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, body, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO idempotency_keys
+               (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (principal, key) DO UPDATE SET request_hash = excluded.request_hash,
-               status_code = excluded.status_code, body = excluded.body,
-               created_at = excluded.created_at, expires_at = excluded.expires_at",
+               status_code = excluded.status_code, body = excluded.body, order_id = excluded.order_id,
+               order_version = excluded.order_version, created_at = excluded.created_at,
+               expires_at = excluded.expires_at",
         )?;
         stmt.execute(params![
             principal,
             key,
             record.request_hash,
             record.status_code,
-            record.body,
+            bytes,
+            order_id,
+            version,
             to_ms(now),
             to_ms(now) + keep_ms
         ])?;
         Ok(())
+    }
+
+    /// The order as it stood at `version` of its stream, folded from its events.
+    pub fn order_at(&self, order_id: &str, version: u64) -> Result<Option<Order>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data, at FROM events WHERE stream_id = ?1 AND version <= ?2 ORDER BY version",
+        )?;
+        let rows = stmt.query_map(params![order_id, version as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (data, at) = row?;
+            events.push((
+                serde_json::from_str::<OrderEvent>(&data)?,
+                crate::from_ms(at)?,
+            ));
+        }
+        replay(events.iter().map(|(e, at)| (e, *at)))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// Deletes idempotency records past their expiry; returns how many.

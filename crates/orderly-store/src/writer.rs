@@ -93,6 +93,8 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>, max_batch: usize) {
 }
 
 fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
+    let started = std::time::Instant::now();
+    let size = batch.len();
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = StoreError::from(e);
         tracing::error!(error = %err, "cannot begin write transaction");
@@ -127,11 +129,18 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
         }
         finishes.push(finish);
     }
+    let executed = started.elapsed();
     let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
         tracing::error!(error = %e, "group commit failed; every command in it fails");
         let _ = conn.execute_batch("ROLLBACK");
         StoreError::Unavailable(format!("commit failed: {e}"))
     });
+    tracing::debug!(
+        size,
+        execute_us = executed.as_micros() as u64,
+        commit_us = (started.elapsed() - executed).as_micros() as u64,
+        "group committed"
+    );
     for finish in finishes {
         finish(commit_error.clone());
     }

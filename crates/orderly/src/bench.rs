@@ -119,7 +119,10 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     let mut child = tokio::process::Command::new(exe)
         .args(["serve", "--config"])
         .arg(&config_path)
-        .env("ORDERLY_LOG", "warn")
+        .env(
+            "ORDERLY_LOG",
+            std::env::var("ORDERLY_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the server")?;

@@ -2,10 +2,10 @@
 //! creates a realistic catalog (50 SKUs), stock in three warehouses and a handful of
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
-use crate::app::AppState;
 use crate::app::auth::create_key;
 use crate::app::catalog::AdjustInput;
 use crate::app::orders::{Origin, PlaceInput};
+use crate::app::{AppState, Outcome};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
@@ -295,20 +295,16 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             discount_amount: 0,
             declared_total: None,
         };
-        let (_, body) = app
-            .place_order(input, None, origin.clone(), |o| {
-                o.id.as_str().as_bytes().to_vec()
-            })
-            .await?;
-        last_id = Some(String::from_utf8(body)?);
+        if let Outcome::Order(_, order) = app.place_order(input, None, origin.clone()).await? {
+            last_id = Some(order.id.to_string());
+        }
     }
     if let Some(id) = last_id {
         let cmd = CancelOrder {
             reason: CancelReason::CustomerRequest,
             note: Some("ordered twice by mistake".into()),
         };
-        app.cancel_order(id, cmd, None, origin, |_| Vec::new())
-            .await?;
+        app.cancel_order(id, cmd, None, origin).await?;
     }
     tracing::info!("demo catalog, stock and orders created");
     Ok(())

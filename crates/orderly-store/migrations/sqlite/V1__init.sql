@@ -122,7 +122,12 @@ CREATE TABLE idempotency_keys (
     key           TEXT NOT NULL,
     request_hash  TEXT NOT NULL,
     status_code   INTEGER NOT NULL,
+    -- Either the literal response body, or (for order responses) a reference to the
+    -- order's stream at the version the first response showed: replay folds the events
+    -- up to that version, which keeps the hot path from storing a second copy.
     body          BLOB NOT NULL,
+    order_id      TEXT,
+    order_version INTEGER,
     created_at    INTEGER NOT NULL,
     expires_at    INTEGER NOT NULL,
     PRIMARY KEY (principal, key)

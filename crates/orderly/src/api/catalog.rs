@@ -2,7 +2,7 @@
 //! the movement history that explains every number.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, json_reply,
+    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, outcome_reply,
     page_limit, to_json,
 };
 use super::problem::{ApiError, Problem};
@@ -159,7 +159,7 @@ pub async fn create_product(
         returnable: r.returnable,
         active: r.active,
     };
-    Ok(json_reply(
+    Ok(outcome_reply(
         app.create_product(p, idem, render_product).await?,
     ))
 }
@@ -480,7 +480,7 @@ pub async fn adjust(
         actor: principal.actor(),
         correlation_id: correlation_id(&headers),
     };
-    Ok(json_reply(
+    Ok(outcome_reply(
         app.adjust_stock(input, idem, origin, render_inventory)
             .await?,
     ))

@@ -3,7 +3,7 @@
 
 use super::problem::ApiError;
 use crate::app::auth::Principal;
-use crate::app::{AppState, Idempotency};
+use crate::app::{AppState, Idempotency, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -137,6 +137,16 @@ pub fn correlation_id(headers: &HeaderMap) -> String {
 pub fn json_reply((status, body): (u16, Vec<u8>)) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A command's outcome as an HTTP response; orders are rendered here, off the writer.
+pub fn outcome_reply(outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Body(status, body) => json_reply((status, body)),
+        Outcome::Order(status, order) => {
+            json_reply((status, to_json(&super::orders::order_view(&order))))
+        }
+    }
 }
 
 /// Serializes a DTO to JSON bytes (DTOs always serialize).

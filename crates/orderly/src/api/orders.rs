@@ -1,8 +1,8 @@
 //! `/orders`: capture, lookup, search, timeline and whole-order cancellation.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, json_reply,
-    page_limit, to_json,
+    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, outcome_reply,
+    page_limit,
 };
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
@@ -299,10 +299,6 @@ pub fn order_view(o: &Order) -> OrderView {
     }
 }
 
-fn render_order(o: &Order) -> Vec<u8> {
-    to_json(&order_view(o))
-}
-
 fn parse_address(a: &AddressDto, path: &str, issues: &mut Vec<FieldIssue>) -> Option<Address> {
     for (field, value) in [
         ("name", &a.name),
@@ -541,8 +537,8 @@ pub async fn create_order(
         actor: principal.actor(),
         correlation_id: correlation_id(&headers),
     };
-    let reply = app.place_order(input, idem, origin, render_order).await?;
-    Ok(json_reply(reply))
+    let reply = app.place_order(input, idem, origin).await?;
+    Ok(outcome_reply(reply))
 }
 
 /// An order by id or human number.
@@ -761,8 +757,7 @@ pub async fn cancel_order(
         reason,
         note: req.note,
     };
-    Ok(json_reply(
-        app.cancel_order(id, cmd, idem, origin, render_order)
-            .await?,
+    Ok(outcome_reply(
+        app.cancel_order(id, cmd, idem, origin).await?,
     ))
 }

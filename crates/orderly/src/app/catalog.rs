@@ -1,7 +1,7 @@
 //! Catalog and stock changes made by people and integrations.
 
 use super::orders::Origin;
-use super::{App, Idempotency, Reply, now};
+use super::{App, Idempotency, Outcome, now};
 use crate::api::problem::ApiError;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::FieldIssue;
@@ -23,9 +23,9 @@ impl App {
         p: NewProduct,
         idem: Option<Idempotency>,
         render: fn(&ProductRow) -> Vec<u8>,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<Outcome, ApiError> {
         self.idempotent_write(idem, move |tx| match tx.create_product(&p, now()) {
-            Ok(row) => Ok((201, render(&row))),
+            Ok(row) => Ok(Outcome::Body(201, render(&row))),
             Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
                 code: "product_exists",
                 detail: format!("a product with SKU {} exists", p.sku),
@@ -61,7 +61,7 @@ impl App {
         idem: Option<Idempotency>,
         origin: Origin,
         render: fn(&InventoryRow) -> Vec<u8>,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<Outcome, ApiError> {
         if !self
             .config
             .locations
@@ -94,7 +94,7 @@ impl App {
                 &origin.actor,
                 now(),
             )?;
-            Ok((201, render(&row)))
+            Ok(Outcome::Body(201, render(&row)))
         })
         .await
     }

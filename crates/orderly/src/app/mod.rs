@@ -10,8 +10,9 @@ use crate::api::problem::ApiError;
 use crate::config::Config;
 use auth::KeyCache;
 use jiff::Timestamp;
+use orderly_domain::order::Order;
 use orderly_domain::sourcing::LocationFacts;
-use orderly_store::{IdempotencyRecord, Store, WriteTx};
+use orderly_store::{IdempotencyRecord, Store, StoredBody, WriteTx};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
@@ -57,8 +58,16 @@ pub struct Idempotency {
     pub request_hash: String,
 }
 
-/// A response to store and replay: status and JSON body bytes.
-pub type Reply = (u16, Vec<u8>);
+/// What a command answers, in a form that can be stored for idempotent replay.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A status and literal JSON bytes (stored as they are).
+    Body(u16, Vec<u8>),
+    /// A status and an order. The idempotency record stores only a reference to the
+    /// order's stream version (replay folds the events up to it), and the JSON is rendered
+    /// by the handler, off the writer thread: both keep the hot path lean.
+    Order(u16, Box<Order>),
+}
 
 /// Removes an in-flight idempotency key when the request finishes, however it finishes.
 struct InFlightGuard<'a> {
@@ -95,9 +104,9 @@ impl App {
         &self,
         idem: Option<Idempotency>,
         command: F,
-    ) -> Result<Reply, ApiError>
+    ) -> Result<Outcome, ApiError>
     where
-        F: FnOnce(&mut WriteTx<'_>) -> Result<Reply, ApiError> + Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<Outcome, ApiError> + Send + 'static,
     {
         let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
         let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
@@ -110,20 +119,42 @@ impl App {
                     if record.request_hash != i.request_hash {
                         return Err(ApiError::IdempotencyKeyReused);
                     }
-                    return Ok((record.status_code, record.body));
+                    return replay(tx, record);
                 }
-                let (status, body) = command(tx)?;
+                let outcome = command(tx)?;
                 if let Some(i) = &idem {
+                    let body = match &outcome {
+                        Outcome::Body(_, bytes) => StoredBody::Bytes(bytes.clone()),
+                        Outcome::Order(_, order) => StoredBody::OrderAt {
+                            order_id: order.id.to_string(),
+                            version: order.version,
+                        },
+                    };
+                    let status_code = match &outcome {
+                        Outcome::Body(s, _) | Outcome::Order(s, _) => *s,
+                    };
                     let record = IdempotencyRecord {
                         request_hash: i.request_hash.clone(),
-                        status_code: status,
+                        status_code,
                         body,
                     };
                     tx.save_idempotency(&i.principal, &i.key, &record, now, keep_ms)?;
-                    return Ok((status, record.body));
                 }
-                Ok((status, body))
+                Ok(outcome)
             })
             .await
+    }
+}
+
+/// Rebuilds the first response from its stored record.
+fn replay(tx: &WriteTx<'_>, record: IdempotencyRecord) -> Result<Outcome, ApiError> {
+    match record.body {
+        StoredBody::Bytes(bytes) => Ok(Outcome::Body(record.status_code, bytes)),
+        StoredBody::OrderAt { order_id, version } => {
+            let order = tx.order_at(&order_id, version)?.ok_or_else(|| {
+                ApiError::Internal(format!("idempotent replay: order {order_id} has no events"))
+            })?;
+            Ok(Outcome::Order(record.status_code, Box::new(order)))
+        }
     }
 }

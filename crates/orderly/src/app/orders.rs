@@ -1,19 +1,15 @@
 //! Placing and cancelling orders.
 
-use super::{App, Idempotency, Reply, new_id, now};
+use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
-    Address, CancelOrder, Customer, FieldIssue, NewLine, Order, OrderCommand, OrderError,
-    PlaceContext, PlaceOrder, decide,
+    Address, CancelOrder, Customer, FieldIssue, NewLine, OrderCommand, OrderError, PlaceContext,
+    PlaceOrder, decide,
 };
 use orderly_domain::values::{Currency, Id, Sku};
 use orderly_store::{EventMeta, WriteTx};
 use std::collections::HashMap;
-
-/// Renders an order as the response body, inside the transaction, so the exact bytes can
-/// be stored for idempotent replay.
-pub type Render = fn(&Order) -> Vec<u8>;
 
 /// A parsed, well-formed order request; catalog and stock facts are checked later, inside
 /// the write transaction.
@@ -57,8 +53,7 @@ impl App {
         input: PlaceInput,
         idem: Option<Idempotency>,
         origin: Origin,
-        render: Render,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<Outcome, ApiError> {
         let channel = self
             .config
             .channel(&input.channel)
@@ -83,7 +78,7 @@ impl App {
                 let order = tx
                     .load_order(&id)?
                     .ok_or_else(|| ApiError::Internal(format!("order {id} lost")))?;
-                return Ok((200, render(&order)));
+                return Ok(Outcome::Order(200, Box::new(order)));
             }
             let skus: Vec<Sku> = {
                 let mut s: Vec<Sku> = input.lines.iter().map(|(sku, _, _)| sku.clone()).collect();
@@ -130,7 +125,7 @@ impl App {
             };
             let events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
             let order = tx.append(None, &events, &origin.meta())?;
-            Ok((201, render(&order)))
+            Ok(Outcome::Order(201, Box::new(order)))
         })
         .await
     }
@@ -142,15 +137,14 @@ impl App {
         cmd: CancelOrder,
         idem: Option<Idempotency>,
         origin: Origin,
-        render: Render,
-    ) -> Result<Reply, ApiError> {
+    ) -> Result<Outcome, ApiError> {
         self.idempotent_write(idem, move |tx| {
             let order = tx
                 .load_order(&id_or_number)?
                 .ok_or(ApiError::Order(OrderError::NotFound))?;
             let events = decide(Some(&order), OrderCommand::Cancel(cmd), None)?;
             let order = tx.append(Some(order), &events, &origin.meta())?;
-            Ok((200, render(&order)))
+            Ok(Outcome::Order(200, Box::new(order)))
         })
         .await
     }
