@@ -2,7 +2,7 @@
 //! the movement history that explains every number.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, outcome_reply,
+    ApiJson, ApiQuery, correlation_id, decode_cursor, idempotency, outcome_reply, page_cursor,
     page_limit, to_json,
 };
 use super::problem::{ApiError, Problem};
@@ -295,16 +295,6 @@ pub async fn list_products(
         data: rows.iter().map(product_view).collect(),
         next_cursor,
     }))
-}
-
-/// Cuts a page fetched with one extra row and returns the cursor of its last row.
-fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Option<String> {
-    if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(&key(r)))
-    } else {
-        None
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -169,6 +169,16 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::InvalidQuery("cursor is not one this API issued".into()))
 }
 
+/// Cuts a page fetched with one extra row and returns the cursor of its last row.
+pub fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Option<String> {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    }
+}
+
 /// Page size: default 50, at most 200.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit.unwrap_or(50) {

@@ -1,7 +1,7 @@
 //! `/orders`: capture, lookup, search, timeline and whole-order cancellation.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, encode_cursor, idempotency, outcome_reply,
+    ApiJson, ApiQuery, correlation_id, decode_cursor, idempotency, outcome_reply, page_cursor,
     page_limit,
 };
 use super::problem::{ApiError, Problem};
@@ -617,12 +617,7 @@ pub async fn list_orders(
         limit: limit + 1,
     };
     let mut orders = app.store.read(move |r| r.orders(&filter)).await?;
-    let next_cursor = if orders.len() > limit as usize {
-        orders.truncate(limit as usize);
-        orders.last().map(|o| encode_cursor(o.id.as_str()))
-    } else {
-        None
-    };
+    let next_cursor = page_cursor(&mut orders, limit, |o| o.id.to_string());
     Ok(Json(OrderPage {
         data: orders.iter().map(order_view).collect(),
         next_cursor,

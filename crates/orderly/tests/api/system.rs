@@ -74,3 +74,41 @@ async fn spawn_app_with_web_backorders() -> crate::helpers::TestApp {
     })
     .await
 }
+
+/// `orderly check` (the binary) passes on a sound database and, once a reserved count is
+/// tampered with, exits non-zero naming the broken record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_command_names_violations_and_fails() {
+    let app = crate::helpers::spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 5).await;
+    let order = crate::helpers::order_body("web", &[("TEE-BLK-M", 2, 1999)]);
+    app.create_order(&order).await;
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
+            .args(["check", "--database"])
+            .arg(format!("sqlite://{}", app.db_path.display()))
+            .output()
+            .unwrap()
+    };
+    let ok = run();
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("no invariant violations"));
+
+    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
+    conn.execute(
+        "UPDATE inventory SET reserved = reserved + 1 WHERE sku = 'TEE-BLK-M'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let bad = run();
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        out.contains(
+            "VIOLATION inventory TEE-BLK-M@wh-central: reserved 3 but open reservations sum to 2"
+        ),
+        "{out}"
+    );
+}
