@@ -1,27 +1,26 @@
 //! Persistence for Orderly. Everything a decision touches (events, the order snapshot and
 //! read model, inventory, reservations, the outbox, idempotency records) commits in one
-//! transaction. SQLite is written by one dedicated thread with group commit; reads use a
-//! small pool of read-only connections. PostgreSQL will implement the same operations.
+//! transaction. Commands and queries are written against the `WriteTx` and `Reader`
+//! contracts; SQLite implements them with one writer thread and group commit.
 
 mod check;
 mod error;
-mod queries;
 mod read;
-mod reader;
 mod rows;
 mod sqlite;
-mod write;
-mod writer;
+mod store;
+mod tx;
 
-pub use check::{CheckReport, Violation, check_invariants};
+pub use check::{CheckReport, Violation};
 pub use error::StoreError;
-pub use read::{OrderFilter, Reader};
+pub use read::{OpenReservation, OrderFilter, OrderRow, Reader};
 pub use rows::{
     ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
     ProductRow, StoredBody,
 };
-pub use sqlite::{SqliteOptions, Store, Synchronous, migrate};
-pub use write::{EventMeta, WriteTx};
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
+pub use store::{Retryable, Store};
+pub use tx::{EventMeta, NewEvent, ReservedMove, WriteTx};
 
 use jiff::Timestamp;
 

@@ -1,20 +1,10 @@
-//! Read-only queries, run on the read pool. Lists are keyset-paginated: the cursor is the
-//! last key seen, so a page costs the same wherever it starts.
+//! The read side as a contract, implemented per backend. Lists are keyset-paginated: the
+//! cursor is the last key seen, so a page costs the same wherever it starts.
 
 use crate::error::StoreError;
-use crate::queries::{
-    PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
-};
 use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
-use crate::{from_ms, to_ms};
 use jiff::Timestamp;
-use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
-use rusqlite::{Connection, OptionalExtension, params};
-
-pub struct Reader<'c> {
-    conn: &'c Connection,
-}
 
 /// Filters for listing orders; every field is optional.
 #[derive(Debug, Clone, Default)]
@@ -29,196 +19,61 @@ pub struct OrderFilter {
     pub limit: u32,
 }
 
-impl<'c> Reader<'c> {
-    pub(crate) fn new(conn: &'c Connection) -> Self {
-        Reader { conn }
-    }
+/// An order's read-model row as `orderly check` compares it with the snapshot.
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    pub id: String,
+    /// status, order_state, payment_state, fulfillment_state, return_state.
+    pub states: [String; 5],
+    pub total_minor: i64,
+    pub version: i64,
+    pub snapshot: String,
+}
 
+/// One open reservation row: (order id, line, SKU, location, quantity).
+pub type OpenReservation = (String, u32, String, String, u32);
+
+pub trait Reader {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
-    pub fn order(&self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
-        order_snapshot(self.conn, id_or_number)
-    }
-
-    pub fn orders(&self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT snapshot FROM orders
-             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2)
-               AND (?3 IS NULL OR customer_email = ?3) AND (?4 IS NULL OR created_at >= ?4)
-               AND (?5 IS NULL OR created_at < ?5) AND (?6 IS NULL OR id < ?6)
-             ORDER BY id DESC LIMIT ?7",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                f.status,
-                f.channel,
-                f.email,
-                f.created_from.map(to_ms),
-                f.created_to.map(to_ms),
-                f.before_id,
-                f.limit
-            ],
-            |r| r.get::<_, String>(0),
-        )?;
-        rows.map(|s| Ok(serde_json::from_str(&s?)?)).collect()
-    }
-
+    fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
+    fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError>;
     /// Every event of a stream, oldest first.
-    pub fn events(&self, stream_id: &str) -> Result<Vec<EventRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, version, data, actor, correlation_id, at FROM events WHERE stream_id = ?1 ORDER BY version",
-        )?;
-        let rows = stmt.query_map([stream_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (seq, version, data, actor, correlation_id, at) = row?;
-            Ok(EventRow {
-                seq,
-                version: u64::try_from(version)
-                    .map_err(|_| StoreError::Corrupt("negative version".into()))?,
-                event: serde_json::from_str(&data)?,
-                actor: serde_json::from_str(&actor)?,
-                correlation_id,
-                at: from_ms(at)?,
-            })
-        })
-        .collect()
-    }
-
-    pub fn product(&self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
-        product_by_sku(self.conn, sku)
-    }
-
+    fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError>;
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError>;
     /// Products ordered by SKU, starting after `after_sku`.
-    pub fn products(
-        &self,
+    fn products(
+        &mut self,
         after_sku: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<ProductRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![after_sku, limit], product_from_row)?;
-        rows.map(|r| finish_product(r?)).collect()
-    }
-
+    ) -> Result<Vec<ProductRow>, StoreError>;
     /// Inventory records ordered by (SKU, location), optionally for one SKU or location,
     /// starting after the `(sku, location)` key.
-    pub fn inventory(
-        &self,
+    fn inventory(
+        &mut self,
         sku: Option<&str>,
         location: Option<&str>,
         after: Option<(&str, &str)>,
         limit: u32,
-    ) -> Result<Vec<InventoryRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT sku, location_id, on_hand, reserved, bin, updated_at FROM inventory
-             WHERE (?1 IS NULL OR sku = ?1) AND (?2 IS NULL OR location_id = ?2)
-               AND (?3 IS NULL OR (sku, location_id) > (?3, ?4))
-             ORDER BY sku, location_id LIMIT ?5",
-        )?;
-        let (after_sku, after_loc) = after.unzip();
-        let rows = stmt.query_map(params![sku, location, after_sku, after_loc, limit], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (sku, location_id, on_hand, reserved, bin, at) = row?;
-            Ok(InventoryRow {
-                sku,
-                location_id,
-                on_hand,
-                reserved,
-                bin,
-                updated_at: from_ms(at)?,
-            })
-        })
-        .collect()
-    }
-
+    ) -> Result<Vec<InventoryRow>, StoreError>;
     /// Stock movements of a SKU, newest first, starting before movement id `before_id`.
-    pub fn movements(
-        &self,
+    fn movements(
+        &mut self,
         sku: &str,
         before_id: Option<i64>,
         limit: u32,
-    ) -> Result<Vec<MovementRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-                    order_id, note, actor, at
-             FROM stock_movements WHERE sku = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![sku, before_id, limit], |r| {
-            Ok((
-                MovementRow {
-                    id: r.get(0)?,
-                    sku: r.get(1)?,
-                    location_id: r.get(2)?,
-                    reason: r.get(3)?,
-                    delta_on_hand: r.get(4)?,
-                    delta_reserved: r.get(5)?,
-                    on_hand_after: r.get(6)?,
-                    reserved_after: r.get(7)?,
-                    order_id: r.get(8)?,
-                    note: r.get(9)?,
-                    actor: r.get(10)?,
-                    at: Timestamp::UNIX_EPOCH,
-                },
-                r.get::<_, i64>(11)?,
-            ))
-        })?;
-        rows.map(|r| {
-            let (mut row, at) = r?;
-            row.at = from_ms(at)?;
-            Ok(row)
-        })
-        .collect()
-    }
-
-    pub fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = ?1",
-            )?
-            .query_row([key_hash], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
-            })
-            .optional()?;
-        row.map(|(id, name, role, revoked)| {
-            let role = Role::parse(&role)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
-            Ok(ApiKeyRow {
-                id,
-                name,
-                role,
-                revoked,
-            })
-        })
-        .transpose()
-    }
-
+    ) -> Result<Vec<MovementRow>, StoreError>;
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
     /// Cheap liveness probe of the database.
-    pub fn ping(&self) -> Result<(), StoreError> {
-        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
-        Ok(())
-    }
+    fn ping(&mut self) -> Result<(), StoreError>;
+
+    // For `orderly check`.
+
+    /// Every open reservation.
+    fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError>;
+    /// Read-model rows ordered by id, after `after_id`.
+    fn order_rows(
+        &mut self,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OrderRow>, StoreError>;
 }

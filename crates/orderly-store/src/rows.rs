@@ -1,5 +1,6 @@
 //! Plain rows as stored, independent of API shapes and of the domain's invariants.
 
+use crate::error::StoreError;
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::order::OrderEvent;
@@ -105,4 +106,59 @@ pub enum StoredBody {
         order_id: String,
         version: u64,
     },
+}
+
+impl StoredBody {
+    /// Rebuilds the body from its columns (bytes, order id, order version).
+    pub(crate) fn from_columns(
+        bytes: Vec<u8>,
+        order_id: Option<String>,
+        version: Option<i64>,
+    ) -> StoredBody {
+        match (order_id, version) {
+            (Some(order_id), Some(v)) => StoredBody::OrderAt {
+                order_id,
+                version: v.unsigned_abs(),
+            },
+            _ => StoredBody::Bytes(bytes),
+        }
+    }
+
+    /// The body as columns (bytes, order id, order version).
+    pub(crate) fn columns(&self) -> (&[u8], Option<&str>, Option<i64>) {
+        match self {
+            StoredBody::Bytes(b) => (b, None, None),
+            StoredBody::OrderAt { order_id, version } => {
+                (&[], Some(order_id), Some(*version as i64))
+            }
+        }
+    }
+}
+
+impl ProductPatch {
+    /// `current` with this patch applied, if `expected_version` (when given) is current.
+    pub(crate) fn apply(
+        &self,
+        current: ProductRow,
+        expected_version: Option<i64>,
+    ) -> Result<ProductRow, StoreError> {
+        if let Some(v) = expected_version
+            && v != current.version
+        {
+            return Err(StoreError::Conflict(format!(
+                "product {} is at version {}, not {v}",
+                current.sku, current.version
+            )));
+        }
+        Ok(ProductRow {
+            name: self.name.clone().unwrap_or(current.name),
+            price_minor: self.price_minor.unwrap_or(current.price_minor),
+            currency: self.currency.clone().unwrap_or(current.currency),
+            weight_grams: self.weight_grams.unwrap_or(current.weight_grams),
+            category: self.category.clone().unwrap_or(current.category),
+            returnable: self.returnable.unwrap_or(current.returnable),
+            active: self.active.unwrap_or(current.active),
+            ..current
+        })
+    }
 }

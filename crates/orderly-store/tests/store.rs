@@ -1,5 +1,5 @@
 //! Store behaviour that the API relies on: group commit keeps failing commands isolated,
-//! appends project events into inventory and reservations, and `check_invariants` names
+//! appends project events into inventory and reservations, and `Store::check` names
 //! what is broken.
 
 // Test code: a panic is the failure report.
@@ -14,11 +14,11 @@ use orderly_domain::order::{
 };
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{EventMeta, SqliteOptions, Store, StoreError, check_invariants};
+use orderly_store::{EventMeta, SqliteOptions, Store, StoreError};
 
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    let store = Store::open_sqlite(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
     (dir, store)
 }
 
@@ -162,7 +162,7 @@ async fn seed_order(store: &Store, quantity: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appending_an_order_reserves_stock_and_check_passes() {
-    let (dir, store) = open();
+    let (_dir, store) = open();
     seed_order(&store, 4).await;
     let inv = store
         .read(|r| r.inventory(Some("A"), None, None, 10))
@@ -174,8 +174,7 @@ async fn appending_an_order_reserves_stock_and_check_passes() {
     assert_eq!(reasons, ["reservation", "receipt"]);
     let order = store.read(|r| r.order("WEB-1001")).await.unwrap().unwrap();
     assert_eq!(order.lines[0].buckets.allocated, 4);
-    store.shutdown();
-    let report = check_invariants(&dir.path().join("t.db")).unwrap();
+    let report = store.check().await.unwrap();
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     assert_eq!(
         (report.orders, report.events, report.inventory_records),
@@ -202,7 +201,8 @@ async fn check_names_each_broken_invariant() {
     conn.execute("UPDATE orders SET snapshot = ?1", [tampered])
         .unwrap();
     drop(conn);
-    let report = check_invariants(&path).unwrap();
+    let store = Store::open_sqlite(&SqliteOptions::new(&path)).unwrap();
+    let report = store.check().await.unwrap();
     let text: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
     assert!(
         text.iter()

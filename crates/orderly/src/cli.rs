@@ -48,6 +48,14 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Copy a live SQLite database consistently (the server may keep running).
+    Backup {
+        #[command(flatten)]
+        common: Common,
+        /// The new file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
@@ -147,13 +155,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { common } => check(&database_path(&common)?),
+        Command::Backup { common, to } => {
+            backup(&database_path(&common)?, &to)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keys {
             action: KeysAction::Create { common, role, name },
         } => {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
             let path = database_path(&common)?;
             runtime()?.block_on(async {
-                let store = orderly_store::Store::open(&orderly_store::SqliteOptions::new(&path))?;
+                let store =
+                    orderly_store::Store::open_sqlite(&orderly_store::SqliteOptions::new(&path))?;
                 let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
                 store.shutdown();
                 println!("created {} key {id}\n{key}", role.as_str());
@@ -185,7 +198,12 @@ pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     if !path.exists() {
         anyhow::bail!("database {} does not exist", path.display());
     }
-    let report = orderly_store::check_invariants(path)?;
+    let report = runtime()?.block_on(async {
+        let store = orderly_store::Store::open_sqlite(&orderly_store::SqliteOptions::new(path))?;
+        let report = store.check().await;
+        store.shutdown();
+        report
+    })?;
     println!(
         "checked {} orders ({} events) and {} inventory records in {}",
         report.orders,
@@ -203,4 +221,18 @@ pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         println!("{} violation(s)", report.violations.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `orderly backup`: a consistent copy of a live SQLite database, taken while the server
+/// keeps running (`VACUUM INTO` reads one snapshot).
+fn backup(path: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        anyhow::bail!("database {} does not exist", path.display());
+    }
+    if to.exists() {
+        anyhow::bail!("{} exists; a backup never overwrites a file", to.display());
+    }
+    orderly_store::backup_sqlite(path, to)?;
+    println!("backed up {} to {}", path.display(), to.display());
+    Ok(())
 }

@@ -28,7 +28,7 @@ pub fn open_store(config: &Config) -> anyhow::Result<Store> {
         Synchronous::Full
     };
     options.read_connections = config.database.read_connections;
-    Store::open(&options).with_context(|| format!("cannot open database {}", path.display()))
+    Store::open_sqlite(&options).with_context(|| format!("cannot open database {}", path.display()))
 }
 
 impl Application {

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::inventory::AdjustmentError;
 use orderly_domain::order::{FieldIssue, OrderError};
-use orderly_store::StoreError;
+use orderly_store::{Retryable, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -74,6 +74,8 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("a concurrent change kept winning; retry with the same idempotency key")]
+    Contention(String),
     #[error("the service is temporarily unavailable; retry with the same idempotency key")]
     Unavailable(String),
     #[error("an internal error occurred")]
@@ -84,8 +86,15 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Conflict(m) => ApiError::Contention(m),
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl Retryable for ApiError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::Contention(_))
     }
 }
 
@@ -193,6 +202,11 @@ impl ApiError {
                 "precondition_failed",
                 "Precondition failed",
             ),
+            Contention(_) => (
+                StatusCode::CONFLICT,
+                "concurrent_update",
+                "Concurrent update",
+            ),
             Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -271,7 +285,7 @@ impl IntoResponse for ApiError {
         }
         if matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInFlight
+            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInFlight | ApiError::Contention(_)
         ) {
             response
                 .headers_mut()

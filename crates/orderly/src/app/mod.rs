@@ -103,10 +103,10 @@ impl App {
     pub async fn idempotent_write<F>(
         &self,
         idem: Option<Idempotency>,
-        command: F,
+        mut command: F,
     ) -> Result<Outcome, ApiError>
     where
-        F: FnOnce(&mut WriteTx<'_>) -> Result<Outcome, ApiError> + Send + 'static,
+        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
     {
         let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
         let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
@@ -147,7 +147,7 @@ impl App {
 }
 
 /// Rebuilds the first response from its stored record.
-fn replay(tx: &WriteTx<'_>, record: IdempotencyRecord) -> Result<Outcome, ApiError> {
+fn replay(tx: &mut dyn WriteTx, record: IdempotencyRecord) -> Result<Outcome, ApiError> {
     match record.body {
         StoredBody::Bytes(bytes) => Ok(Outcome::Body(record.status_code, bytes)),
         StoredBody::OrderAt { order_id, version } => {

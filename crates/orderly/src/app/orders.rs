@@ -87,6 +87,8 @@ impl App {
                 s
             };
             let names = catalog_names(tx, &skus, &input.lines)?;
+            // A command may run again after losing a race, so it works on its own copy.
+            let input = input.clone();
             let stock = tx.stock_view(&skus)?;
             let number = tx.next_order_number(&channel.id, &channel.number_prefix)?;
             let cmd = PlaceOrder {
@@ -142,7 +144,7 @@ impl App {
             let order = tx
                 .load_order(&id_or_number)?
                 .ok_or(ApiError::Order(OrderError::NotFound))?;
-            let events = decide(Some(&order), OrderCommand::Cancel(cmd), None)?;
+            let events = decide(Some(&order), OrderCommand::Cancel(cmd.clone()), None)?;
             let order = tx.append(Some(order), &events, &origin.meta())?;
             Ok(Outcome::Order(200, Box::new(order)))
         })
@@ -152,7 +154,7 @@ impl App {
 
 /// Catalog names of the ordered SKUs; unknown or inactive SKUs are field errors.
 fn catalog_names(
-    tx: &WriteTx<'_>,
+    tx: &mut dyn WriteTx,
     skus: &[Sku],
     lines: &[(Sku, u32, i64)],
 ) -> Result<HashMap<Sku, String>, ApiError> {

@@ -262,7 +262,7 @@ async fn receipts_corrections_and_cycle_counts_set_on_hand() {
     );
     assert_eq!(app.stock("TEE-BLK-M", "wh-east").await, (20, 0, 20));
     assert_eq!(movements(&app).await, before, "refusals leave no movement");
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -318,7 +318,7 @@ async fn damage_and_downward_adjustments_reduce_on_hand() {
             ("receipt".into(), 10, 10),
         ]
     );
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +344,7 @@ async fn stock_held_for_orders_cannot_be_adjusted_away() {
 
     assert_eq!(app.stock("TEE-BLK-M", "wh-east").await, (5, 4, 1));
     assert_eq!(movements(&app).await, before);
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

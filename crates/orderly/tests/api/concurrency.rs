@@ -43,7 +43,7 @@ async fn web_orders_never_oversell() {
         numbers, expected,
         "numbers are dense: refusals consume none"
     );
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -65,7 +65,7 @@ async fn marketplace_orders_backorder_beyond_the_stock() {
     assert_eq!(allocated, STOCK as u64);
     assert_eq!(backordered, (ORDERS as u64) - STOCK as u64);
     assert_eq!(app.stock("HOT-1", "wh-central").await, (STOCK, STOCK, 0));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,5 +96,5 @@ async fn concurrent_cancellations_release_the_stock_once() {
         .filter(|m| m["reason"] == "release")
         .count();
     assert_eq!(releases, 1);
-    app.assert_invariants();
+    app.assert_invariants().await;
 }

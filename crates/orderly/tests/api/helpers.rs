@@ -303,8 +303,8 @@ impl TestApp {
     }
 
     /// Runs `orderly check` in-process and asserts it finds nothing.
-    pub fn assert_invariants(&self) {
-        let report = orderly_store::check_invariants(&self.db_path).expect("check runs");
+    pub async fn assert_invariants(&self) {
+        let report = self.state.store.check().await.expect("check runs");
         assert!(
             report.violations.is_empty(),
             "invariant violations: {:#?}",

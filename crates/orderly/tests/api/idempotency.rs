@@ -65,7 +65,7 @@ async fn concurrent_posts_with_one_key_create_one_order() {
         "the replay is byte for byte the first answer"
     );
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (100, 1, 99));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,5 +167,5 @@ async fn concurrent_posts_with_one_external_id_create_one_order() {
     assert_eq!(ids.len(), 1);
     assert_eq!(app.order_rows(), 1);
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (100, 1, 99));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }

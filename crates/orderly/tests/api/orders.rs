@@ -46,7 +46,7 @@ async fn create_order_returns_the_captured_order() {
     assert_eq!(line["buckets"]["backordered"], 0);
     assert_eq!(reservations(&order, 0), vec![("wh-central".into(), 2)]);
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 2, 8));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -270,7 +270,7 @@ async fn cancelling_releases_the_stock_and_cannot_happen_twice() {
     .await
     .expect_problem(422, "validation_failed");
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 0, 10));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,7 +29,7 @@ async fn an_order_to_new_jersey_ships_from_wh_east() {
     ship_to(&mut body, "Reno", "NV", "89501");
     let west = app.create_order(&body).await;
     assert_eq!(reservations(&west, 0), vec![("wh-west".into(), 2)]);
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +53,7 @@ async fn lines_stocked_in_different_warehouses_are_split() {
     assert_eq!(order["lines"][1]["buckets"]["allocated"], 2);
     assert_eq!(app.stock("BOOT-WEST", "wh-west").await, (5, 1, 4));
     assert_eq!(app.stock("HAT-EAST", "wh-east").await, (5, 2, 3));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +71,7 @@ async fn one_line_larger_than_any_warehouse_is_split_across_them() {
     assert_eq!(held, 6);
     assert_eq!(reservations(&order, 0).len(), 2, "{order}");
     assert_eq!(order["lines"][0]["buckets"]["allocated"], 6);
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +102,7 @@ async fn marketplace_backorders_what_nobody_has() {
     assert_eq!(reservations(&order, 0), vec![("wh-central".into(), 3)]);
     assert_eq!(reservations(&order, 1), vec![]);
     assert_eq!(app.stock("LAMP-1", "wh-central").await, (3, 3, 0));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +136,7 @@ async fn web_refuses_an_order_it_cannot_fill_and_reserves_nothing() {
         .create_order(&order_body("web", &[("LAMP-1", 1, 4000)]))
         .await;
     assert_eq!(next["number"], "WEB-1001");
-    app.assert_invariants();
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,5 +160,5 @@ async fn cancelling_a_backordered_order_cancels_every_unit() {
     assert_eq!(cancelled["lines"][0]["buckets"]["cancelled"], 5);
     assert_eq!(cancelled["fulfillment_state"], "cancelled");
     assert_eq!(app.stock("LAMP-1", "wh-central").await, (3, 0, 3));
-    app.assert_invariants();
+    app.assert_invariants().await;
 }

@@ -112,3 +112,57 @@ async fn the_check_command_names_violations_and_fails() {
         "{out}"
     );
 }
+
+/// `orderly backup` copies a live database consistently: the copy holds every order
+/// acknowledged before it started and passes `orderly check`; it never overwrites a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_copies_a_live_database() {
+    let app = crate::helpers::spawn_app().await;
+    app.seed_product("MUG-CLASSIC", 1299).await;
+    app.receive("MUG-CLASSIC", "wh-east", 50).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let order = crate::helpers::order_body("web", &[("MUG-CLASSIC", 1, 1299)]);
+        ids.push(
+            app.create_order(&order).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let to = app._dir.path().join("copy.db");
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
+            .args(["backup", "--database"])
+            .arg(format!("sqlite://{}", app.db_path.display()))
+            .arg("--to")
+            .arg(&to)
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(first.status.success(), "{first:?}");
+    let again = run();
+    assert!(
+        !again.status.success(),
+        "a second backup must not overwrite the first"
+    );
+
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
+        .args(["check", "--database"])
+        .arg(format!("sqlite://{}", to.display()))
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{out}");
+    assert!(out.contains("checked 5 orders"), "{out}");
+    let conn = rusqlite::Connection::open(&to).unwrap();
+    for id in ids {
+        let n: i64 = conn
+            .query_row("SELECT COUNT(*) FROM orders WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 1, "{id} in the backup");
+    }
+}

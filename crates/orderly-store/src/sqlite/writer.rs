@@ -4,8 +4,9 @@
 //! only then answers every caller. Group commit is what makes durable writes fast: the
 //! fsync, not the SQL, is the cost of a commit.
 
+use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::write::WriteTx;
+use crate::tx::WriteTx;
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
@@ -41,13 +42,13 @@ impl Writer {
 
     pub(crate) async fn submit<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(move |conn| {
-            let result = f(&mut WriteTx::new(conn));
+            let result = f(&mut SqliteTx::new(conn));
             let ok = result.is_ok();
             let finish: Finish = Box::new(move |commit_error| {
                 let outcome = match (commit_error, result) {

@@ -1,12 +1,21 @@
-//! Opening a SQLite database: pragmas, migrations, the writer thread and the read pool.
+//! The SQLite backend: pragmas, migrations, the single writer thread with group commit,
+//! the read pool, and online backups.
 
+mod pool;
+mod queries;
+mod read;
+mod write;
+mod writer;
+
+use crate::check::{self, CheckReport};
 use crate::error::StoreError;
 use crate::read::Reader;
-use crate::reader::ReadPool;
-use crate::write::WriteTx;
-use crate::writer::Writer;
+use crate::tx::WriteTx;
+use pool::ReadPool;
+use read::SqliteReader;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use writer::Writer;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -78,25 +87,41 @@ pub fn migrate(path: &Path) -> Result<usize, StoreError> {
     Ok(report.applied_migrations().len())
 }
 
-/// The store handle shared by every request: cheap to clone.
+/// Writes a consistent copy of the database at `path` to `to` (which must not exist)
+/// while other processes keep using it: `VACUUM INTO` reads one snapshot and writes a
+/// compact file. A failed backup leaves no partial file behind.
+pub fn backup(path: &Path, to: &Path) -> Result<(), StoreError> {
+    let conn = open_connection(path, OpenFlags::SQLITE_OPEN_READ_WRITE, Synchronous::Full)?;
+    let target = to
+        .to_str()
+        .ok_or_else(|| StoreError::Database("backup path is not UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [target])
+        .map(|_| ())
+        .map_err(|e| {
+            let _ = std::fs::remove_file(to);
+            StoreError::from(e)
+        })
+}
+
+/// The SQLite store: cheap to clone, shared by every request.
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     writer: Writer,
     reads: ReadPool,
     path: PathBuf,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("SqliteStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Migrates the database and starts the writer thread and read pool.
-    pub fn open(options: &SqliteOptions) -> Result<Store, StoreError> {
+    pub fn open(options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
         migrate(&options.path)?;
         let rw = OpenFlags::SQLITE_OPEN_READ_WRITE;
         let write_conn = open_connection(&options.path, rw, options.synchronous)?;
@@ -112,40 +137,46 @@ impl Store {
             conn.pragma_update(None, "query_only", "ON")?;
             readers.push(conn);
         }
-        Ok(Store {
+        Ok(SqliteStore {
             writer,
             reads: ReadPool::new(readers),
             path: options.path.clone(),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Runs `f` inside the next write transaction, in its own savepoint. Its effects commit
-    /// only if it returns `Ok` and the group's COMMIT succeeds; the answer arrives after
-    /// the commit is durable.
-    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut WriteTx<'_>) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
         self.writer.submit(f).await
     }
 
-    /// Runs read-only queries on a pooled connection, off the async threads.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Reader<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        self.reads.run(move |conn| f(&Reader::new(conn))).await
+        self.reads
+            .run(move |conn| f(&mut SqliteReader::new(conn)))
+            .await
     }
 
-    /// Stops accepting writes and waits for the writer to finish what it has.
-    pub fn shutdown(&self) {
+    /// Runs `orderly check` inside one read transaction: a consistent picture even while
+    /// the server keeps writing.
+    pub(crate) async fn check(&self) -> Result<CheckReport, StoreError> {
+        self.reads
+            .run(|conn| {
+                conn.execute_batch("BEGIN")?;
+                let report = check::run(&mut SqliteReader::new(conn));
+                conn.execute_batch("COMMIT")?;
+                report
+            })
+            .await
+    }
+
+    pub(crate) fn shutdown(&self) {
         self.writer.shutdown();
     }
 }

@@ -1,0 +1,245 @@
+//! `Reader` on SQLite: read-only queries on a pooled connection.
+
+use super::queries::{
+    PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
+};
+use crate::error::StoreError;
+use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
+use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
+use crate::{from_ms, to_ms};
+use jiff::Timestamp;
+use orderly_domain::actor::Role;
+use orderly_domain::order::Order;
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub(crate) struct SqliteReader<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteReader<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        SqliteReader { conn }
+    }
+}
+
+impl Reader for SqliteReader<'_> {
+    /// An order by id (`ord_…`) or human number (`WEB-1001`).
+    fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
+        order_snapshot(self.conn, id_or_number)
+    }
+
+    fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT snapshot FROM orders
+             WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2)
+               AND (?3 IS NULL OR customer_email = ?3) AND (?4 IS NULL OR created_at >= ?4)
+               AND (?5 IS NULL OR created_at < ?5) AND (?6 IS NULL OR id < ?6)
+             ORDER BY id DESC LIMIT ?7",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                f.status,
+                f.channel,
+                f.email,
+                f.created_from.map(to_ms),
+                f.created_to.map(to_ms),
+                f.before_id,
+                f.limit
+            ],
+            |r| r.get::<_, String>(0),
+        )?;
+        rows.map(|s| Ok(serde_json::from_str(&s?)?)).collect()
+    }
+
+    /// Every event of a stream, oldest first.
+    fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, version, data, actor, correlation_id, at FROM events WHERE stream_id = ?1 ORDER BY version",
+        )?;
+        let rows = stmt.query_map([stream_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (seq, version, data, actor, correlation_id, at) = row?;
+            Ok(EventRow {
+                seq,
+                version: u64::try_from(version)
+                    .map_err(|_| StoreError::Corrupt("negative version".into()))?,
+                event: serde_json::from_str(&data)?,
+                actor: serde_json::from_str(&actor)?,
+                correlation_id,
+                at: from_ms(at)?,
+            })
+        })
+        .collect()
+    }
+
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+        product_by_sku(self.conn, sku)
+    }
+
+    /// Products ordered by SKU, starting after `after_sku`.
+    fn products(
+        &mut self,
+        after_sku: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProductRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after_sku, limit], product_from_row)?;
+        rows.map(|r| finish_product(r?)).collect()
+    }
+
+    /// Inventory records ordered by (SKU, location), optionally for one SKU or location,
+    /// starting after the `(sku, location)` key.
+    fn inventory(
+        &mut self,
+        sku: Option<&str>,
+        location: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<InventoryRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT sku, location_id, on_hand, reserved, bin, updated_at FROM inventory
+             WHERE (?1 IS NULL OR sku = ?1) AND (?2 IS NULL OR location_id = ?2)
+               AND (?3 IS NULL OR (sku, location_id) > (?3, ?4))
+             ORDER BY sku, location_id LIMIT ?5",
+        )?;
+        let (after_sku, after_loc) = after.unzip();
+        let rows = stmt.query_map(params![sku, location, after_sku, after_loc, limit], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (sku, location_id, on_hand, reserved, bin, at) = row?;
+            Ok(InventoryRow {
+                sku,
+                location_id,
+                on_hand,
+                reserved,
+                bin,
+                updated_at: from_ms(at)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Stock movements of a SKU, newest first, starting before movement id `before_id`.
+    fn movements(
+        &mut self,
+        sku: &str,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MovementRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
+                    order_id, note, actor, at
+             FROM stock_movements WHERE sku = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![sku, before_id, limit], |r| {
+            Ok((
+                MovementRow {
+                    id: r.get(0)?,
+                    sku: r.get(1)?,
+                    location_id: r.get(2)?,
+                    reason: r.get(3)?,
+                    delta_on_hand: r.get(4)?,
+                    delta_reserved: r.get(5)?,
+                    on_hand_after: r.get(6)?,
+                    reserved_after: r.get(7)?,
+                    order_id: r.get(8)?,
+                    note: r.get(9)?,
+                    actor: r.get(10)?,
+                    at: Timestamp::UNIX_EPOCH,
+                },
+                r.get::<_, i64>(11)?,
+            ))
+        })?;
+        rows.map(|r| {
+            let (mut row, at) = r?;
+            row.at = from_ms(at)?;
+            Ok(row)
+        })
+        .collect()
+    }
+
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = ?1",
+            )?
+            .query_row([key_hash], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(id, name, role, revoked)| {
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
+            Ok(ApiKeyRow {
+                id,
+                name,
+                role,
+                revoked,
+            })
+        })
+        .transpose()
+    }
+
+    /// Cheap liveness probe of the database.
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT order_id, line_no, sku, location_id, quantity FROM reservations WHERE status = 'open'")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.map(|r| Ok(r?)).collect()
+    }
+
+    fn order_rows(
+        &mut self,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OrderRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, status, order_state, payment_state, fulfillment_state, return_state, total_minor, version,
+                    snapshot
+             FROM orders WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_id, limit], |r| {
+            Ok(OrderRow {
+                id: r.get(0)?,
+                states: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                total_minor: r.get(6)?,
+                version: r.get(7)?,
+                snapshot: r.get(8)?,
+            })
+        })?;
+        rows.map(|r| Ok(r?)).collect()
+    }
+}

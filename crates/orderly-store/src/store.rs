@@ -1,0 +1,75 @@
+//! The store handle the application holds: one type over the backends, so command and
+//! query code is written once against `WriteTx` and `Reader`.
+
+use crate::check::CheckReport;
+use crate::error::StoreError;
+use crate::read::Reader;
+use crate::sqlite::{SqliteOptions, SqliteStore};
+use crate::tx::WriteTx;
+
+/// Errors that can tell a lost race (worth retrying with fresh facts) from a final answer.
+pub trait Retryable {
+    fn is_retryable(&self) -> bool;
+}
+
+impl Retryable for StoreError {
+    fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    /// Opens (and migrates) a SQLite database.
+    pub fn open_sqlite(options: &SqliteOptions) -> Result<Store, StoreError> {
+        Ok(Store::Sqlite(SqliteStore::open(options)?))
+    }
+
+    /// Runs `command` inside a write transaction. Its effects commit only if it returns
+    /// `Ok` and the commit succeeds; the answer arrives after the commit is durable. A
+    /// command that loses a race (`is_retryable`) runs again with fresh facts, a bounded
+    /// number of times, so it must not assume it runs once.
+    pub async fn write<T, E, F>(&self, command: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Retryable + Send + 'static,
+    {
+        match self {
+            // One writer sees every change in order, so a SQLite decision cannot race.
+            Store::Sqlite(s) => {
+                let mut command = command;
+                s.write(move |tx| command(tx)).await
+            }
+        }
+    }
+
+    /// Runs read-only queries off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.read(f).await,
+        }
+    }
+
+    /// Verifies every stored invariant in one consistent snapshot.
+    pub async fn check(&self) -> Result<CheckReport, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.check().await,
+        }
+    }
+
+    /// Stops accepting writes and lets queued ones finish.
+    pub fn shutdown(&self) {
+        match self {
+            Store::Sqlite(s) => s.shutdown(),
+        }
+    }
+}

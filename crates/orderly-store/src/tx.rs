@@ -1,0 +1,288 @@
+//! The write side as a contract: what a command may do inside one transaction. Each
+//! backend implements the SQL primitives; the domain-shaped operations built on them
+//! (appending events with all their effects) are written once, here, so SQLite and
+//! PostgreSQL cannot drift apart in what a command does.
+
+use crate::error::StoreError;
+use crate::rows::{IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow};
+use jiff::Timestamp;
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::inventory::{MovementReason, StockLevel};
+use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, replay};
+use orderly_domain::sourcing::{Shortfall, StockView};
+use orderly_domain::values::Sku;
+
+/// Who, when and under which request an event was recorded.
+#[derive(Debug, Clone)]
+pub struct EventMeta {
+    pub actor: Actor,
+    pub correlation_id: String,
+    pub at: Timestamp,
+}
+
+/// One event row as appended.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    pub stream_id: &'a str,
+    pub version: u64,
+    pub kind: &'a str,
+    pub data: &'a str,
+    pub actor: &'a str,
+    pub correlation_id: &'a str,
+    pub at: Timestamp,
+}
+
+/// A stock movement caused by an order (a reservation or its release).
+#[derive(Debug, Clone, Copy)]
+pub struct ReservedMove<'a> {
+    pub reservation: &'a Reservation,
+    pub delta: i64,
+    pub reason: MovementReason,
+    pub order_id: &'a str,
+    pub actor: &'a str,
+    pub at: Timestamp,
+}
+
+impl ReservedMove<'_> {
+    /// The error when the guarded update finds no room: taking stock that is no longer
+    /// there is a lost race (retry with fresh facts); giving back more than is reserved
+    /// means stored data disagree.
+    pub(crate) fn guard_failed(&self) -> StoreError {
+        let r = self.reservation;
+        if self.delta > 0 {
+            StoreError::Conflict(format!(
+                "stock of {} at {} changed under the decision",
+                r.sku, r.location_id
+            ))
+        } else {
+            StoreError::Corrupt(format!(
+                "release of {} at {} exceeds what is reserved",
+                r.sku, r.location_id
+            ))
+        }
+    }
+}
+
+/// Operations inside one write transaction. Errors: `Conflict` means a concurrent change
+/// won (the command may be retried with fresh facts); `Unavailable` means the database
+/// could not be reached.
+pub trait WriteTx {
+    fn find_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    fn save_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+        keep_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Deletes idempotency records past their expiry; returns how many.
+    fn purge_idempotency(&mut self, now: Timestamp) -> Result<usize, StoreError>;
+
+    fn order_id_by_external(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// An order's snapshot (never a replay) by id or human number.
+    fn load_order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
+    /// The events of a stream up to and including `version`, oldest first.
+    fn stream(
+        &mut self,
+        order_id: &str,
+        up_to_version: u64,
+    ) -> Result<Vec<(OrderEvent, Timestamp)>, StoreError>;
+    /// The next human order number of a channel, e.g. `WEB-1001`.
+    fn next_order_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError>;
+
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError>;
+    /// Creates a product; `Conflict` when the SKU exists.
+    fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError>;
+    /// Applies `patch` when the product's version is `expected_version` (if given).
+    /// None when the SKU is unknown; `Conflict` on a stale version.
+    fn update_product(
+        &mut self,
+        sku: &str,
+        patch: &ProductPatch,
+        expected_version: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Option<ProductRow>, StoreError>;
+    /// Available units of each SKU at every location that stocks it.
+    fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError>;
+    fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError>;
+    /// Changes on hand by `delta` (already decided against the current level) and records
+    /// the movement. Creates the inventory record on first receipt.
+    #[allow(clippy::too_many_arguments)]
+    fn adjust_on_hand(
+        &mut self,
+        sku: &str,
+        location: &str,
+        delta: i64,
+        reason: MovementReason,
+        bin: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError>;
+    fn insert_api_key(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    // Primitives of `append`.
+
+    /// Inserts an event; `Conflict` when the stream already has that version.
+    fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError>;
+    /// Changes reserved stock by `delta`, guarded so reserved stays within 0..=on_hand,
+    /// and records the movement. `Conflict` when a reservation no longer fits.
+    fn move_reserved(&mut self, m: ReservedMove<'_>) -> Result<(), StoreError>;
+    fn insert_reservation(
+        &mut self,
+        order_id: &str,
+        r: &Reservation,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    fn insert_backorder(
+        &mut self,
+        order_id: &str,
+        b: &Shortfall,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Marks every open reservation and backorder of an order closed.
+    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError>;
+    fn enqueue_outbox(
+        &mut self,
+        topic: &str,
+        stream_id: &str,
+        payload: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Writes the order's read-model row and snapshot.
+    fn save_read_model(
+        &mut self,
+        order: &Order,
+        snapshot: &str,
+        created: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Catalog facts for the given SKUs (missing SKUs are simply absent).
+    fn products(&mut self, skus: &[Sku]) -> Result<Vec<ProductRow>, StoreError> {
+        let mut out = Vec::with_capacity(skus.len());
+        for sku in skus {
+            if let Some(p) = self.product(sku.as_str())? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The order as it stood at `version` of its stream, folded from its events.
+    fn order_at(&mut self, order_id: &str, version: u64) -> Result<Option<Order>, StoreError> {
+        let events = self.stream(order_id, version)?;
+        replay(events.iter().map(|(e, at)| (e, *at)))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+
+    /// Appends `events` to the order's stream after `before` (None for a new order),
+    /// applies their effects (inventory, reservations, backorders, outbox, read model)
+    /// and returns the new state.
+    fn append(
+        &mut self,
+        before: Option<Order>,
+        events: &[OrderEvent],
+        meta: &EventMeta,
+    ) -> Result<Order, StoreError> {
+        let created = before.is_none();
+        let mut state = before;
+        let actor_json = serde_json::to_string(&meta.actor)?;
+        let actor_label = meta.actor.label();
+        for event in events {
+            let version = state.as_ref().map_or(0, |o| o.version) + 1;
+            let next = evolve(state, event, meta.at, version)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let data = serde_json::to_string(event)?;
+            self.insert_event(NewEvent {
+                stream_id: next.id.as_str(),
+                version,
+                kind: event.kind(),
+                data: &data,
+                actor: &actor_json,
+                correlation_id: &meta.correlation_id,
+                at: meta.at,
+            })?;
+            project(self, event, &next, &actor_label, meta.at)?;
+            let payload = serde_json::json!({
+                "order_id": next.id, "number": next.number, "type": event.kind(), "version": version,
+            });
+            self.enqueue_outbox(
+                event.kind(),
+                next.id.as_str(),
+                &payload.to_string(),
+                meta.at,
+            )?;
+            state = Some(next);
+        }
+        let order = state.ok_or_else(|| {
+            StoreError::Corrupt("append called without events for a new order".into())
+        })?;
+        self.save_read_model(&order, &serde_json::to_string(&order)?, created)?;
+        Ok(order)
+    }
+}
+
+/// The storage effects of one event.
+fn project<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    event: &OrderEvent,
+    order: &Order,
+    actor: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let order_id = order.id.as_str();
+    match event {
+        OrderEvent::OrderPlaced(_) => {}
+        OrderEvent::OrderSourced(s) => {
+            for r in &s.reservations {
+                let delta = i64::from(r.quantity);
+                let reason = MovementReason::Reservation;
+                tx.move_reserved(ReservedMove {
+                    reservation: r,
+                    delta,
+                    reason,
+                    order_id,
+                    actor,
+                    at,
+                })?;
+                tx.insert_reservation(order_id, r, at)?;
+            }
+            for b in &s.backorders {
+                tx.insert_backorder(order_id, b, at)?;
+            }
+        }
+        OrderEvent::OrderCancelled(c) => {
+            for r in &c.released {
+                let delta = -i64::from(r.quantity);
+                let reason = MovementReason::Release;
+                tx.move_reserved(ReservedMove {
+                    reservation: r,
+                    delta,
+                    reason,
+                    order_id,
+                    actor,
+                    at,
+                })?;
+            }
+            tx.close_order_holds(order_id, at)?;
+        }
+    }
+    Ok(())
+}
