@@ -1,10 +1,12 @@
 //! Persistence for Orderly. Everything a decision touches (events, the order snapshot and
 //! read model, inventory, reservations, the outbox, idempotency records) commits in one
 //! transaction. Commands and queries are written against the `WriteTx` and `Reader`
-//! contracts; SQLite implements them with one writer thread and group commit.
+//! contracts; SQLite implements them with one writer thread and group commit, PostgreSQL
+//! with pooled connections shared by many processes.
 
 mod check;
 mod error;
+mod pg;
 mod read;
 mod rows;
 mod sqlite;
@@ -13,6 +15,7 @@ mod tx;
 
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
+pub use pg::{PgOptions, PgStore};
 pub use read::{OpenReservation, OrderFilter, OrderRow, Reader};
 pub use rows::{
     ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,

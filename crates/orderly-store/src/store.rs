@@ -3,6 +3,7 @@
 
 use crate::check::CheckReport;
 use crate::error::StoreError;
+use crate::pg::{PgOptions, PgStore};
 use crate::read::Reader;
 use crate::sqlite::{SqliteOptions, SqliteStore};
 use crate::tx::WriteTx;
@@ -21,12 +22,27 @@ impl Retryable for StoreError {
 #[derive(Clone, Debug)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Store {
     /// Opens (and migrates) a SQLite database.
     pub fn open_sqlite(options: &SqliteOptions) -> Result<Store, StoreError> {
         Ok(Store::Sqlite(SqliteStore::open(options)?))
+    }
+
+    /// Connects to (and migrates) a PostgreSQL database.
+    pub async fn open_postgres(options: &PgOptions) -> Result<Store, StoreError> {
+        Ok(Store::Postgres(PgStore::open(options).await?))
+    }
+
+    /// Makes sure each channel has what numbering its orders needs (a sequence on
+    /// PostgreSQL; nothing on SQLite, whose single writer numbers from a table).
+    pub async fn prepare_channels(&self, channels: &[String]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(()),
+            Store::Postgres(p) => p.prepare_channels(channels).await,
+        }
     }
 
     /// Runs `command` inside a write transaction. Its effects commit only if it returns
@@ -45,6 +61,7 @@ impl Store {
                 let mut command = command;
                 s.write(move |tx| command(tx)).await
             }
+            Store::Postgres(p) => p.write(command).await,
         }
     }
 
@@ -56,6 +73,7 @@ impl Store {
     {
         match self {
             Store::Sqlite(s) => s.read(f).await,
+            Store::Postgres(p) => p.read(f).await,
         }
     }
 
@@ -63,6 +81,7 @@ impl Store {
     pub async fn check(&self) -> Result<CheckReport, StoreError> {
         match self {
             Store::Sqlite(s) => s.check().await,
+            Store::Postgres(p) => p.check().await,
         }
     }
 
@@ -70,6 +89,7 @@ impl Store {
     pub fn shutdown(&self) {
         match self {
             Store::Sqlite(s) => s.shutdown(),
+            Store::Postgres(p) => p.shutdown(),
         }
     }
 }

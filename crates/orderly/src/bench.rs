@@ -228,6 +228,10 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         None => println!("server peak RSS: unknown (no /proc)"),
     }
     println!("orderly check:");
-    crate::cli::check(&db)?;
+    let db = crate::config::DatabaseConfig {
+        url: format!("sqlite://{}", db.display()),
+        ..Default::default()
+    };
+    crate::cli::check_and_report(&db).await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Command-line entry points: serve, migrate, check, keys, bench.
 
-use crate::config::{Config, sqlite_path};
-use crate::startup::{Application, shutdown_signal};
+use crate::config::{Config, DatabaseConfig, DatabaseTarget};
+use crate::startup::{Application, open_store, shutdown_signal};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use orderly_domain::actor::Role;
@@ -116,7 +116,7 @@ fn serve_config(common: &Common, listen: Option<String>, demo: bool) -> anyhow::
     }
     let mut config = Config::load(common.config.as_deref(), demo.then_some(crate::DEMO_CONFIG))?;
     if let Some(db) = &common.database {
-        sqlite_path(db)?;
+        DatabaseTarget::parse(db)?;
         config.database.url = db.clone();
     }
     if let Some(listen) = listen {
@@ -125,16 +125,32 @@ fn serve_config(common: &Common, listen: Option<String>, demo: bool) -> anyhow::
     Ok(config)
 }
 
-/// The database file for maintenance commands: `--database`, else the configuration's,
-/// else the default path.
-fn database_path(common: &Common) -> anyhow::Result<PathBuf> {
-    if let Some(db) = &common.database {
-        return sqlite_path(db);
+/// The database settings for maintenance commands: the configuration file's (when
+/// given) with `--database` overriding its URL, else the defaults.
+fn database_config(common: &Common) -> anyhow::Result<DatabaseConfig> {
+    let mut db = match &common.config {
+        Some(path) => Config::load(Some(path), None)?.database,
+        None => DatabaseConfig::default(),
+    };
+    if let Some(url) = &common.database {
+        DatabaseTarget::parse(url)?;
+        db.url = url.clone();
     }
-    match &common.config {
-        Some(path) => Config::load(Some(path), None)?.database_path(),
-        None => sqlite_path(&crate::config::DatabaseConfig::default().url),
+    Ok(db)
+}
+
+/// Opens the store for a maintenance command, refusing to create a missing SQLite file.
+async fn maintenance_store(
+    db: &DatabaseConfig,
+    create: bool,
+) -> anyhow::Result<orderly_store::Store> {
+    if let DatabaseTarget::Sqlite(path) = DatabaseTarget::parse(&db.url)?
+        && !create
+        && !path.exists()
+    {
+        anyhow::bail!("database {} does not exist", path.display());
     }
+    open_store(db).await
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -149,24 +165,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { common } => {
-            let path = database_path(&common)?;
-            let applied = orderly_store::migrate(&path)?;
-            println!("{}: {applied} migration(s) applied", path.display());
+            let db = database_config(&common)?;
+            runtime()?.block_on(async {
+                maintenance_store(&db, true).await?.shutdown();
+                anyhow::Ok(())
+            })?;
+            println!("{}: schema is up to date", db.url);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { common } => check(&database_path(&common)?),
+        Command::Check { common } => check(&database_config(&common)?),
         Command::Backup { common, to } => {
-            backup(&database_path(&common)?, &to)?;
+            backup(&database_config(&common)?, &to)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
             action: KeysAction::Create { common, role, name },
         } => {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
-            let path = database_path(&common)?;
+            let db = database_config(&common)?;
             runtime()?.block_on(async {
-                let store =
-                    orderly_store::Store::open_sqlite(&orderly_store::SqliteOptions::new(&path))?;
+                let store = maintenance_store(&db, true).await?;
                 let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
                 store.shutdown();
                 println!("created {} key {id}\n{key}", role.as_str());
@@ -193,23 +211,19 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     application.run_until(shutdown_signal()).await
 }
 
-/// Runs `orderly check` against a database file and prints the report.
-pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    if !path.exists() {
-        anyhow::bail!("database {} does not exist", path.display());
-    }
-    let report = runtime()?.block_on(async {
-        let store = orderly_store::Store::open_sqlite(&orderly_store::SqliteOptions::new(path))?;
-        let report = store.check().await;
-        store.shutdown();
-        report
-    })?;
+fn check(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(check_and_report(db))
+}
+
+/// Runs `orderly check` against a database and prints the report.
+pub async fn check_and_report(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
+    let store = maintenance_store(db, false).await?;
+    let report = store.check().await;
+    store.shutdown();
+    let report = report?;
     println!(
         "checked {} orders ({} events) and {} inventory records in {}",
-        report.orders,
-        report.events,
-        report.inventory_records,
-        path.display()
+        report.orders, report.events, report.inventory_records, db.url
     );
     if report.violations.is_empty() {
         println!("ok: no invariant violations");
@@ -225,7 +239,16 @@ pub fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 
 /// `orderly backup`: a consistent copy of a live SQLite database, taken while the server
 /// keeps running (`VACUUM INTO` reads one snapshot).
-fn backup(path: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+fn backup(db: &DatabaseConfig, to: &std::path::Path) -> anyhow::Result<()> {
+    let path = match DatabaseTarget::parse(&db.url)? {
+        DatabaseTarget::Sqlite(path) => path,
+        DatabaseTarget::Postgres(_) => {
+            anyhow::bail!(
+                "backup copies SQLite files; back up PostgreSQL with pg_dump (see the README)"
+            )
+        }
+    };
+    let path = path.as_path();
     if !path.exists() {
         anyhow::bail!("database {} does not exist", path.display());
     }

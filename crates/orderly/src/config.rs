@@ -53,11 +53,20 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH` (or a plain path).
+    /// `sqlite://PATH` (or a plain path), or `postgres://USER@HOST:PORT/DB`.
     pub url: String,
-    /// `full` (durable across power loss, the default) or `normal`.
+    /// SQLite: `full` (durable across power loss, the default) or `normal`.
     pub synchronous: String,
+    /// SQLite: read-only connections beside the writer.
     pub read_connections: usize,
+    /// PostgreSQL: connections per process.
+    pub pool_size: usize,
+    /// PostgreSQL: longest a statement may run before it is cancelled.
+    pub statement_timeout_ms: u64,
+    /// PostgreSQL: `on` (the default: durable at commit), `remote_apply`, `local` or `off`.
+    pub synchronous_commit: String,
+    /// PostgreSQL: longest a request waits for a connection before answering 503.
+    pub connect_timeout_ms: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -66,7 +75,36 @@ impl Default for DatabaseConfig {
             url: "sqlite://data/orderly.db".into(),
             synchronous: "full".into(),
             read_connections: 4,
+            pool_size: 16,
+            statement_timeout_ms: 5_000,
+            synchronous_commit: "on".into(),
+            connect_timeout_ms: 2_000,
         }
+    }
+}
+
+/// Where the data lives, as named by `database.url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// Parses `sqlite://PATH`, `sqlite:PATH`, a bare path, or a `postgres://` /
+    /// `postgresql://` URL.
+    pub fn parse(url: &str) -> anyhow::Result<DatabaseTarget> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            bail!("the database URL names no file");
+        }
+        Ok(DatabaseTarget::Sqlite(PathBuf::from(path)))
     }
 }
 
@@ -268,6 +306,30 @@ impl Config {
         if !matches!(self.database.synchronous.as_str(), "full" | "normal") {
             p("database.synchronous".into(), "must be `full` or `normal`");
         }
+        if !(1..=1000).contains(&self.database.pool_size) {
+            p("database.pool_size".into(), "must be between 1 and 1000");
+        }
+        if !(100..=600_000).contains(&self.database.statement_timeout_ms) {
+            p(
+                "database.statement_timeout_ms".into(),
+                "must be between 100 and 600000",
+            );
+        }
+        if !(100..=60_000).contains(&self.database.connect_timeout_ms) {
+            p(
+                "database.connect_timeout_ms".into(),
+                "must be between 100 and 60000",
+            );
+        }
+        if !matches!(
+            self.database.synchronous_commit.as_str(),
+            "on" | "remote_apply" | "remote_write" | "local" | "off"
+        ) {
+            p(
+                "database.synchronous_commit".into(),
+                "must be on, remote_apply, remote_write, local or off",
+            );
+        }
         if !(1..=64).contains(&self.database.read_connections) {
             p(
                 "database.read_connections".into(),
@@ -277,7 +339,7 @@ impl Config {
         if self.server.body_limit_bytes < 1024 {
             p("server.body_limit_bytes".into(), "must be at least 1024");
         }
-        if let Err(e) = self.database_path() {
+        if let Err(e) = self.database_target() {
             p("database.url".into(), &e.to_string());
         }
         if problems.is_empty() {
@@ -287,9 +349,9 @@ impl Config {
         }
     }
 
-    /// The SQLite file named by `database.url`.
-    pub fn database_path(&self) -> anyhow::Result<PathBuf> {
-        sqlite_path(&self.database.url)
+    /// The database named by `database.url`.
+    pub fn database_target(&self) -> anyhow::Result<DatabaseTarget> {
+        DatabaseTarget::parse(&self.database.url)
     }
 
     pub fn limits(&self) -> Limits {
@@ -335,21 +397,6 @@ impl Config {
                 longitude: g.longitude,
             })
     }
-}
-
-/// Parses `sqlite://PATH`, `sqlite:PATH` or a bare path into a file path.
-pub fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL or a file path");
-    }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    if path.is_empty() {
-        bail!("the database URL names no file");
-    }
-    Ok(PathBuf::from(path))
 }
 
 #[cfg(test)]
@@ -415,15 +462,22 @@ mod tests {
     }
 
     #[test]
-    fn postgres_urls_are_refused_until_supported() {
-        assert!(sqlite_path("postgres://localhost/db").is_err());
+    fn database_urls_name_a_backend() {
+        use DatabaseTarget::*;
+        let parse = |u: &str| DatabaseTarget::parse(u).unwrap();
         assert_eq!(
-            sqlite_path("sqlite://data/x.db").unwrap(),
-            PathBuf::from("data/x.db")
+            parse("postgres://u@h:5432/db"),
+            Postgres("postgres://u@h:5432/db".into())
         );
         assert_eq!(
-            sqlite_path("/tmp/x.db").unwrap(),
-            PathBuf::from("/tmp/x.db")
+            parse("postgresql://h/db"),
+            Postgres("postgresql://h/db".into())
         );
+        assert_eq!(
+            parse("sqlite://data/x.db"),
+            Sqlite(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(parse("/tmp/x.db"), Sqlite(PathBuf::from("/tmp/x.db")));
+        assert!(DatabaseTarget::parse("sqlite://").is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! creates a realistic catalog (50 SKUs), stock in three warehouses and a handful of
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
+use crate::api::problem::ApiError;
 use crate::app::auth::create_key;
 use crate::app::catalog::AdjustInput;
 use crate::app::orders::{Origin, PlaceInput};
@@ -157,7 +158,9 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
     if empty {
         seed(app).await.context("seeding the demo data failed")?;
     }
-    let (_, key) = create_key(&app.store, Role::Admin, "demo admin").await?;
+    let (_, key) = create_key(&app.store, Role::Admin, "demo admin")
+        .await
+        .map_err(explain)?;
     println!(
         "\nOrderly demo is running at http://{addr}\n\
          Admin API key (shown once): {key}\n\n\
@@ -165,6 +168,12 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
          curl -s -H \"Authorization: Bearer $ORDERLY_KEY\" http://{addr}/api/v1/orders\n"
     );
     Ok(())
+}
+
+/// An API error with its internal cause, for the operator starting the demo (clients
+/// never see causes; the person at the console should).
+fn explain(e: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{e}: {e:?}")
 }
 
 struct DemoOrder {
@@ -195,7 +204,9 @@ pub async fn create_catalog(
             returnable: category != "decor",
             active: true,
         };
-        app.create_product(product, None, |_| Vec::new()).await?;
+        app.create_product(product, None, |_| Vec::new())
+            .await
+            .map_err(explain)?;
         for (w, location) in WAREHOUSES.iter().enumerate() {
             let quantity = units(i, w);
             if quantity > 0 {
@@ -212,7 +223,8 @@ pub async fn create_catalog(
                     note: Some("opening stock".into()),
                 };
                 app.adjust_stock(input, None, origin.clone(), |_| Vec::new())
-                    .await?;
+                    .await
+                    .map_err(explain)?;
             }
         }
         skus.push((sku, price));
@@ -295,7 +307,11 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             discount_amount: 0,
             declared_total: None,
         };
-        if let Outcome::Order(_, order) = app.place_order(input, None, origin.clone()).await? {
+        if let Outcome::Order(_, order) = app
+            .place_order(input, None, origin.clone())
+            .await
+            .map_err(explain)?
+        {
             last_id = Some(order.id.to_string());
         }
     }
@@ -304,7 +320,9 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             reason: CancelReason::CustomerRequest,
             note: Some("ordered twice by mistake".into()),
         };
-        app.cancel_order(id, cmd, None, origin).await?;
+        app.cancel_order(id, cmd, None, origin)
+            .await
+            .map_err(explain)?;
     }
     tracing::info!("demo catalog, stock and orders created");
     Ok(())

@@ -4,9 +4,9 @@
 
 use crate::api;
 use crate::app::{App, AppState};
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig, DatabaseTarget};
 use anyhow::Context;
-use orderly_store::{SqliteOptions, Store, Synchronous};
+use orderly_store::{PgOptions, SqliteOptions, Store, Synchronous};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,22 +18,43 @@ pub struct Application {
     app: AppState,
 }
 
-/// Opens the SQLite store the configuration names.
-pub fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let path = config.database_path()?;
-    let mut options = SqliteOptions::new(&path);
-    options.synchronous = if config.database.synchronous == "normal" {
-        Synchronous::Normal
-    } else {
-        Synchronous::Full
-    };
-    options.read_connections = config.database.read_connections;
-    Store::open_sqlite(&options).with_context(|| format!("cannot open database {}", path.display()))
+/// Opens (and migrates) the store the configuration names.
+pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
+    match DatabaseTarget::parse(&db.url)? {
+        DatabaseTarget::Sqlite(path) => {
+            let mut options = SqliteOptions::new(&path);
+            options.synchronous = if db.synchronous == "normal" {
+                Synchronous::Normal
+            } else {
+                Synchronous::Full
+            };
+            options.read_connections = db.read_connections;
+            Store::open_sqlite(&options)
+                .with_context(|| format!("cannot open database {}", path.display()))
+        }
+        DatabaseTarget::Postgres(url) => {
+            let options = PgOptions {
+                url,
+                pool_size: db.pool_size,
+                statement_timeout_ms: db.statement_timeout_ms,
+                synchronous_commit: db.synchronous_commit.clone(),
+                connect_timeout_ms: db.connect_timeout_ms,
+            };
+            Store::open_postgres(&options)
+                .await
+                .context("cannot open the PostgreSQL database")
+        }
+    }
 }
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let store = open_store(&config)?;
+        let store = open_store(&config.database).await?;
+        let channels: Vec<String> = config.channels.iter().map(|c| c.id.clone()).collect();
+        store
+            .prepare_channels(&channels)
+            .await
+            .context("cannot prepare order numbering")?;
         let listener = TcpListener::bind(&config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;

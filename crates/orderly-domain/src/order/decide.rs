@@ -30,6 +30,16 @@ pub fn decide(
     }
 }
 
+/// Gives a freshly decided order its human number. Numbers are drawn after the decision
+/// (which may refuse the order), so that a refused order never consumes one.
+pub fn assign_number(events: &mut [OrderEvent], number: String) {
+    for event in events {
+        if let OrderEvent::OrderPlaced(p) = event {
+            p.number = number.clone();
+        }
+    }
+}
+
 fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, OrderError> {
     let issues = validate_place(&cmd, &ctx.limits);
     if !issues.is_empty() {

@@ -12,7 +12,7 @@ mod status;
 mod validate;
 
 pub use command::{CancelOrder, CancelReason, NewLine, OrderCommand, PlaceContext, PlaceOrder};
-pub use decide::decide;
+pub use decide::{assign_number, decide};
 pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
 pub use evolve::{evolve, replay};

@@ -113,6 +113,9 @@ CREATE TABLE outbox (
     created_at     INTEGER NOT NULL,
     available_at   INTEGER NOT NULL,
     attempts       INTEGER NOT NULL DEFAULT 0,
+    -- A worker's lease: `claimed_by` may deliver the row until `claimed_until`.
+    claimed_by     TEXT,
+    claimed_until  INTEGER,
     delivered_at   INTEGER
 );
 CREATE INDEX outbox_pending ON outbox (available_at) WHERE delivered_at IS NULL;

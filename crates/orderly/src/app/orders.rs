@@ -5,7 +5,7 @@ use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
     Address, CancelOrder, Customer, FieldIssue, NewLine, OrderCommand, OrderError, PlaceContext,
-    PlaceOrder, decide,
+    PlaceOrder, assign_number, decide,
 };
 use orderly_domain::values::{Currency, Id, Sku};
 use orderly_store::{EventMeta, WriteTx};
@@ -90,10 +90,9 @@ impl App {
             // A command may run again after losing a race, so it works on its own copy.
             let input = input.clone();
             let stock = tx.stock_view(&skus)?;
-            let number = tx.next_order_number(&channel.id, &channel.number_prefix)?;
             let cmd = PlaceOrder {
                 id: Id::new(new_id("ord")),
-                number,
+                number: String::new(),
                 channel: Id::new(channel.id.clone()),
                 external_id: input.external_id,
                 currency: input.currency,
@@ -125,7 +124,12 @@ impl App {
                 allow_backorders: channel.allow_backorders,
                 limits,
             };
-            let events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
+            let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
+            // Numbered only once the decision stands, so a refusal never uses a number up.
+            assign_number(
+                &mut events,
+                tx.next_order_number(&channel.id, &channel.number_prefix)?,
+            );
             let order = tx.append(None, &events, &origin.meta())?;
             Ok(Outcome::Order(201, Box::new(order)))
         })

@@ -46,7 +46,7 @@ async fn requests_without_a_valid_key_are_unauthorized() {
             "{name}"
         );
     }
-    assert_eq!(app.order_rows(), 0);
+    assert_eq!(app.order_rows().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +64,7 @@ async fn a_warehouse_key_cannot_create_orders() {
 
     let problem = res.expect_problem(403, "forbidden");
     assert!(problem["detail"].as_str().unwrap().contains("warehouse"));
-    assert_eq!(app.order_rows(), 0);
+    assert_eq!(app.order_rows().await, 0);
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 0, 10));
     // Warehouse staff do adjust stock.
     let adjust =

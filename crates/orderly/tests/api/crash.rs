@@ -1,7 +1,7 @@
 //! No acknowledged order is ever lost: the real binary, durable mode, killed with SIGKILL
 //! under load, then restarted on the same database and checked.
 
-use crate::helpers::{Res, client, order_body, send};
+use crate::helpers::{Res, TestDb, client, fresh_database, order_body, send};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,10 +14,10 @@ const EXE: &str = env!("CARGO_BIN_EXE_orderly");
 const CLIENTS: usize = 8;
 
 /// The demo configuration with this test's database and `synchronous = "full"`.
-fn write_config(dir: &Path, db: &Path) -> PathBuf {
+pub fn write_config(dir: &Path, db: &TestDb) -> PathBuf {
     let overrides = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\nsynchronous = \"full\"\n",
-        db.display()
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{}\"\nsynchronous = \"full\"\n",
+        db.url
     );
     let rest: String = orderly::DEMO_CONFIG
         .split("\n[[locations]]")
@@ -75,10 +75,6 @@ impl Server {
     }
 }
 
-fn database_arg(db: &Path) -> String {
-    format!("sqlite://{}", db.display())
-}
-
 async fn post(http: &reqwest::Client, url: String, key: &str, body: &Value) -> Res {
     send(http.post(url).bearer_auth(key).json(body)).await
 }
@@ -86,11 +82,11 @@ async fn post(http: &reqwest::Client, url: String, key: &str, body: &Value) -> R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_orders_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("crash.db");
+    let db = fresh_database(dir.path()).await;
     let config = write_config(dir.path(), &db);
     let out = std::process::Command::new(EXE)
         .args(["keys", "create", "--role", "admin", "--database"])
-        .arg(database_arg(&db))
+        .arg(&db.url)
         .output()
         .expect("run keys create");
     assert!(out.status.success(), "keys create: {out:?}");
@@ -210,7 +206,7 @@ async fn acknowledged_orders_survive_kill_9() {
 
     let check = std::process::Command::new(EXE)
         .args(["check", "--database"])
-        .arg(database_arg(&db))
+        .arg(&db.url)
         .output()
         .expect("run orderly check");
     let report = String::from_utf8_lossy(&check.stdout);

@@ -20,7 +20,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_key: String,
     pub admin_key_id: String,
-    pub db_path: PathBuf,
+    pub db: TestDb,
     pub state: AppState,
     /// Dropping the sender stops the server gracefully.
     _shutdown: oneshot::Sender<()>,
@@ -99,13 +99,116 @@ pub fn field_errors(problem: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A fresh, empty database for one test: a SQLite file in the test's directory, or a new
+/// PostgreSQL database when `ORDERLY_TEST_DATABASE_URL` names a server (CI sets it).
+pub struct TestDb {
+    pub url: String,
+    /// Set on SQLite, for the tests that work on the file itself.
+    pub sqlite_path: Option<PathBuf>,
+}
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres_base_url() -> Option<String> {
+    std::env::var("ORDERLY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (head, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let authority_end = head[scheme_end..]
+        .find('/')
+        .map_or(head.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &head[..authority_end])
+}
+
+pub async fn fresh_database(dir: &Path) -> TestDb {
+    match postgres_base_url() {
+        Some(base) => {
+            let name = format!("orderly_t_{}", uuid::Uuid::now_v7().simple());
+            let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                .await
+                .expect("connect to ORDERLY_TEST_DATABASE_URL");
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            TestDb {
+                url: with_database(&base, &name),
+                sqlite_path: None,
+            }
+        }
+        None => {
+            let path = dir.join("t.db");
+            TestDb {
+                url: format!("sqlite://{}", path.display()),
+                sqlite_path: Some(path),
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// Runs a query that returns one integer, straight against the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match &self.sqlite_path {
+            Some(path) => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .expect("open db");
+                conn.query_row(sql, [], |r| r.get(0)).expect("count query")
+            }
+            None => self
+                .postgres()
+                .await
+                .query_one(sql, &[])
+                .await
+                .expect("count query")
+                .get(0),
+        }
+    }
+
+    /// Runs a statement straight against the database (to tamper with it).
+    pub async fn execute(&self, sql: &str) {
+        match &self.sqlite_path {
+            Some(path) => {
+                rusqlite::Connection::open(path)
+                    .expect("open db")
+                    .execute_batch(sql)
+                    .expect("statement");
+            }
+            None => self
+                .postgres()
+                .await
+                .batch_execute(sql)
+                .await
+                .expect("statement"),
+        }
+    }
+
+    async fn postgres(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+        tokio::spawn(connection);
+        client
+    }
+}
+
 /// Writes the test's configuration overrides; the demo configuration supplies the rest.
-fn write_config(dir: &Path, synchronous: &str) -> PathBuf {
+pub fn write_config(dir: &Path, db: &TestDb, synchronous: &str) -> PathBuf {
     let path = dir.join("orderly.toml");
-    let db = dir.join("t.db");
     let toml = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"sqlite://{}\"\nsynchronous = \"{synchronous}\"\n",
-        db.display()
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{}\"\nsynchronous = \"{synchronous}\"\n",
+        db.url
     );
     std::fs::write(&path, toml).expect("write config");
     path
@@ -118,11 +221,11 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns the app after letting the test adjust the loaded configuration.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config_path = write_config(dir.path(), "normal");
+    let db = fresh_database(dir.path()).await;
+    let config_path = write_config(dir.path(), &db, "normal");
     let mut config =
         Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");
     tweak(&mut config);
-    let db_path = config.database_path().expect("database path");
     let application = Application::build(config).await.expect("build app");
     let addr = application.local_addr().expect("local addr");
     let state = application.state();
@@ -140,7 +243,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         client: client(),
         admin_key,
         admin_key_id,
-        db_path,
+        db,
         state,
         _shutdown: shutdown,
         _dir: dir,
@@ -262,15 +365,11 @@ impl TestApp {
     }
 
     /// Everything a refused request must leave untouched: what the API lists, and the row
-    /// counts of every table a command writes (plus the order-number counters).
+    /// counts of every table a command writes (plus, on SQLite, the order-number counters;
+    /// PostgreSQL numbers from sequences, which are gap-tolerant by design).
     pub async fn fingerprint(&self) -> Value {
         let orders = self.get("/orders?limit=200").await.expect(200);
         let inventory = self.get("/inventory?limit=200").await.expect(200);
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.db_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open db");
         let mut tables = serde_json::Map::new();
         for (name, sql) in [
             ("orders", "SELECT COUNT(*) FROM orders"),
@@ -280,26 +379,22 @@ impl TestApp {
             ("movements", "SELECT COUNT(*) FROM stock_movements"),
             ("outbox", "SELECT COUNT(*) FROM outbox"),
             ("idempotency", "SELECT COUNT(*) FROM idempotency_keys"),
-            (
-                "counters",
-                "SELECT COALESCE(SUM(last_number), 0) FROM order_counters",
-            ),
         ] {
-            let n: i64 = conn.query_row(sql, [], |r| r.get(0)).expect("count query");
-            tables.insert(name.into(), n.into());
+            tables.insert(name.into(), self.db.count(sql).await.into());
+        }
+        if self.db.sqlite_path.is_some() {
+            let counters = self
+                .db
+                .count("SELECT COALESCE(SUM(last_number), 0) FROM order_counters")
+                .await;
+            tables.insert("counters".into(), counters.into());
         }
         json!({"orders": orders, "inventory": inventory, "tables": tables})
     }
 
     /// Rows in the `orders` table, read straight from the database.
-    pub fn order_rows(&self) -> i64 {
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.db_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .expect("open db");
-        conn.query_row("SELECT COUNT(*) FROM orders", [], |r| r.get(0))
-            .expect("count orders")
+    pub async fn order_rows(&self) -> i64 {
+        self.db.count("SELECT COUNT(*) FROM orders").await
     }
 
     /// Runs `orderly check` in-process and asserts it finds nothing.

@@ -52,7 +52,7 @@ async fn concurrent_posts_with_one_key_create_one_order() {
     let first = bodies.into_iter().next().unwrap();
     let orders = app.all_orders().await;
     assert_eq!(orders.len(), 1);
-    assert_eq!(app.order_rows(), 1);
+    assert_eq!(app.order_rows().await, 1);
     assert_eq!(
         orders[0]["id"].as_str(),
         ids.iter().next().map(String::as_str)
@@ -81,7 +81,7 @@ async fn the_same_key_with_another_body_is_refused() {
         .expect_problem(422, "idempotency_key_reused");
 
     assert_eq!(app.fingerprint().await, before);
-    assert_eq!(app.order_rows(), 1);
+    assert_eq!(app.order_rows().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,7 +100,7 @@ async fn keys_are_scoped_to_the_caller() {
     .expect(201);
 
     assert_ne!(first["id"], second["id"]);
-    assert_eq!(app.order_rows(), 2);
+    assert_eq!(app.order_rows().await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +132,7 @@ async fn the_same_external_id_returns_the_existing_order() {
     assert_eq!(second["id"], first["id"]);
     assert_eq!(third["id"], first["id"]);
     assert_eq!(third["lines"][0]["quantity"], 1);
-    assert_eq!(app.order_rows(), 1);
+    assert_eq!(app.order_rows().await, 1);
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (100, 1, 99));
     // The same external id on another channel is another order.
     body["channel"] = json!("marketplace");
@@ -165,7 +165,7 @@ async fn concurrent_posts_with_one_external_id_create_one_order() {
         .map(|r| r.json()["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 1);
-    assert_eq!(app.order_rows(), 1);
+    assert_eq!(app.order_rows().await, 1);
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (100, 1, 99));
     app.assert_invariants().await;
 }

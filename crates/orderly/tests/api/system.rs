@@ -87,7 +87,7 @@ async fn the_check_command_names_violations_and_fails() {
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
             .args(["check", "--database"])
-            .arg(format!("sqlite://{}", app.db_path.display()))
+            .arg(&app.db.url)
             .output()
             .unwrap()
     };
@@ -95,13 +95,9 @@ async fn the_check_command_names_violations_and_fails() {
     assert!(ok.status.success(), "{ok:?}");
     assert!(String::from_utf8_lossy(&ok.stdout).contains("no invariant violations"));
 
-    let conn = rusqlite::Connection::open(&app.db_path).unwrap();
-    conn.execute(
-        "UPDATE inventory SET reserved = reserved + 1 WHERE sku = 'TEE-BLK-M'",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    app.db
+        .execute("UPDATE inventory SET reserved = reserved + 1 WHERE sku = 'TEE-BLK-M'")
+        .await;
     let bad = run();
     assert_eq!(bad.status.code(), Some(1), "{bad:?}");
     let out = String::from_utf8_lossy(&bad.stdout);
@@ -118,6 +114,10 @@ async fn the_check_command_names_violations_and_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_copies_a_live_database() {
     let app = crate::helpers::spawn_app().await;
+    // PostgreSQL is backed up with pg_dump; `orderly backup` copies SQLite files.
+    let Some(db_path) = app.db.sqlite_path.clone() else {
+        return;
+    };
     app.seed_product("MUG-CLASSIC", 1299).await;
     app.receive("MUG-CLASSIC", "wh-east", 50).await;
     let mut ids = Vec::new();
@@ -134,7 +134,7 @@ async fn backup_copies_a_live_database() {
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
             .args(["backup", "--database"])
-            .arg(format!("sqlite://{}", app.db_path.display()))
+            .arg(format!("sqlite://{}", db_path.display()))
             .arg("--to")
             .arg(&to)
             .output()

@@ -26,10 +26,10 @@ async fn refused(
     code: &str,
 ) -> Value {
     let before = app.fingerprint().await;
-    let rows = app.order_rows();
+    let rows = app.order_rows().await;
     let problem = send(request).await.expect_problem(status, code);
     assert_eq!(app.fingerprint().await, before, "the refusal changed data");
-    assert_eq!(app.order_rows(), rows);
+    assert_eq!(app.order_rows().await, rows);
     problem
 }
 

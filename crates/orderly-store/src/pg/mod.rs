@@ -1,0 +1,335 @@
+//! The PostgreSQL backend, for several `orderly serve` processes on one database.
+//! Commands are the same closures as on SQLite: each runs on a blocking thread in its own
+//! transaction on a pooled connection (statements are awaited with `block_on`, which is
+//! allowed there), so many commands run at once. Races between processes are settled by
+//! the database: guarded stock updates, unique (stream, version) on events, unique
+//! idempotency keys and external ids; the loser gets `Conflict` and is retried with fresh
+//! facts. Order numbers come from one sequence per channel (unique, gap-tolerant).
+
+mod read;
+mod write;
+
+use crate::check::{self, CheckReport};
+use crate::error::StoreError;
+use crate::read::Reader;
+use crate::store::Retryable;
+use crate::tx::WriteTx;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use read::PgReader;
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, NoTls, Row};
+use write::PgTx;
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// Connection settings, from configuration.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    pub url: String,
+    pub pool_size: usize,
+    /// Longest a statement may run before the server cancels it.
+    pub statement_timeout_ms: u64,
+    /// `on` (durable at commit), `remote_apply`, `local`, or `off`.
+    pub synchronous_commit: String,
+    /// Longest a request waits for a pooled connection (or to connect) before a 503.
+    pub connect_timeout_ms: u64,
+}
+
+impl PgOptions {
+    pub fn new(url: impl Into<String>) -> PgOptions {
+        PgOptions {
+            url: url.into(),
+            pool_size: 16,
+            statement_timeout_ms: 5_000,
+            synchronous_commit: "on".into(),
+            connect_timeout_ms: 2_000,
+        }
+    }
+}
+
+/// How many times a command that lost a race runs again before giving up.
+const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+/// Maps a driver error: lost races are `Conflict`, an unreachable or restarting server
+/// is `Unavailable`, the rest are faults.
+pub(crate) fn pg_error(e: tokio_postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let conflict = [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::CHECK_VIOLATION,
+        ];
+        let unavailable = [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::QUERY_CANCELED,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ];
+        if conflict.contains(code) {
+            return StoreError::Conflict(db.message().to_owned());
+        }
+        if unavailable.contains(code) {
+            return StoreError::Unavailable(db.message().to_owned());
+        }
+        return StoreError::Database(format!("{}: {}", code.code(), db.message()));
+    }
+    if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>()) {
+        return StoreError::Unavailable(e.to_string());
+    }
+    StoreError::Database(e.to_string())
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Unavailable(format!("no database connection: {e}"))
+}
+
+/// Statement helpers over one transaction, shared by the write and read sides.
+pub(crate) struct Conn<'a> {
+    tx: &'a deadpool_postgres::Transaction<'a>,
+    handle: &'a Handle,
+}
+
+impl Conn<'_> {
+    pub(crate) fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        self.handle.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
+            self.tx.query(&stmt, params).await.map_err(pg_error)
+        })
+    }
+
+    pub(crate) fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        self.handle.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
+            self.tx.query_opt(&stmt, params).await.map_err(pg_error)
+        })
+    }
+
+    pub(crate) fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        self.handle.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
+            self.tx.execute(&stmt, params).await.map_err(pg_error)
+        })
+    }
+}
+
+/// A column that must hold a value; a mismatch is corrupt data, not a panic.
+pub(crate) fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    i: usize,
+) -> Result<T, StoreError> {
+    row.try_get(i)
+        .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+}
+
+/// Quotes a channel id into the name of its order-number sequence.
+pub(crate) fn sequence_name(channel: &str) -> String {
+    let safe: String = channel
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("\"order_number_{safe}\"")
+}
+
+impl PgStore {
+    /// Connects, migrates (under an advisory lock, so processes starting together do not
+    /// race) and builds the pool.
+    pub async fn open(options: &PgOptions) -> Result<PgStore, StoreError> {
+        let mut config: tokio_postgres::Config = options
+            .url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+        config.options(format!(
+            "-c statement_timeout={} -c synchronous_commit={}",
+            options.statement_timeout_ms, options.synchronous_commit
+        ));
+        config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
+        migrate(&config).await?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let timeout = Some(Duration::from_millis(options.connect_timeout_ms));
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))?;
+        Ok(PgStore { pool })
+    }
+
+    /// Creates the order-number sequences of these channels if they are missing.
+    pub(crate) async fn prepare_channels(&self, channels: &[String]) -> Result<(), StoreError> {
+        let client = self.pool.get().await.map_err(pool_error)?;
+        for channel in channels {
+            let sql = format!(
+                "CREATE SEQUENCE IF NOT EXISTS {} START 1001",
+                sequence_name(channel)
+            );
+            client.batch_execute(&sql).await.map_err(pg_error)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn write<T, E, F>(&self, mut command: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Retryable + Send + 'static,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut client = self.pool.get().await.map_err(|e| E::from(pool_error(e)))?;
+            let handle = Handle::current();
+            let (returned, result) = tokio::task::spawn_blocking(move || {
+                let result = run_write(&handle, &mut client, &mut command);
+                (command, result)
+            })
+            .await
+            .map_err(|e| E::from(StoreError::Unavailable(format!("write task failed: {e}"))))?;
+            command = returned;
+            match result {
+                Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
+                    // Spread the retries of racing commands apart a little.
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read_at(IsolationLevel::ReadCommitted, f).await
+    }
+
+    /// `orderly check` in one REPEATABLE READ snapshot: a consistent picture even while
+    /// other processes keep writing.
+    pub(crate) async fn check(&self) -> Result<CheckReport, StoreError> {
+        self.read_at(IsolationLevel::RepeatableRead, |r| check::run(r))
+            .await
+    }
+
+    async fn read_at<T, F>(&self, isolation: IsolationLevel, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let handle = Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let tx = handle
+                .block_on(
+                    client
+                        .build_transaction()
+                        .isolation_level(isolation)
+                        .read_only(true)
+                        .start(),
+                )
+                .map_err(pg_error)?;
+            let result = f(&mut PgReader::new(Conn {
+                tx: &tx,
+                handle: &handle,
+            }));
+            handle.block_on(tx.commit()).map_err(pg_error)?;
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.pool.close();
+    }
+}
+
+fn run_write<T, E, F>(
+    handle: &Handle,
+    client: &mut deadpool_postgres::Object,
+    command: &mut F,
+) -> Result<T, E>
+where
+    F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
+    E: From<StoreError>,
+{
+    let tx = handle
+        .block_on(client.transaction())
+        .map_err(|e| E::from(pg_error(e)))?;
+    let result = command(&mut PgTx::new(Conn { tx: &tx, handle }));
+    match result {
+        Ok(value) => {
+            handle
+                .block_on(tx.commit())
+                .map_err(|e| E::from(pg_error(e)))?;
+            Ok(value)
+        }
+        Err(e) => {
+            // Dropping the transaction would roll back too; doing it here surfaces nothing
+            // new but returns the connection clean at once.
+            let _ = handle.block_on(tx.rollback());
+            Err(e)
+        }
+    }
+}
+
+/// Applies pending migrations on a dedicated connection, holding an advisory lock so
+/// that processes starting at the same moment migrate one after the other.
+async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
+    let (mut client, connection) = config.connect(NoTls).await.map_err(pg_error)?;
+    let task = tokio::spawn(connection);
+    const LOCK: &str = "SELECT pg_advisory_lock(7212642017)";
+    client.batch_execute(LOCK).await.map_err(pg_error)?;
+    let result = embedded::migrations::runner()
+        .run_async(&mut client)
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")));
+    let _ = client
+        .batch_execute("SELECT pg_advisory_unlock(7212642017)")
+        .await;
+    drop(client);
+    let _ = task.await;
+    result
+}

@@ -1,0 +1,217 @@
+//! `Reader` on PostgreSQL: read-only queries inside a read-only transaction.
+
+use super::write::{PRODUCT_COLUMNS, order_snapshot, product_by_sku, product_row};
+use super::{Conn, col};
+use crate::error::StoreError;
+use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
+use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
+use crate::{from_ms, to_ms};
+use orderly_domain::actor::Role;
+use orderly_domain::order::Order;
+
+pub(crate) struct PgReader<'a> {
+    c: Conn<'a>,
+}
+
+impl<'a> PgReader<'a> {
+    pub(crate) fn new(c: Conn<'a>) -> Self {
+        PgReader { c }
+    }
+}
+
+fn u32_col(row: &tokio_postgres::Row, i: usize) -> Result<u32, StoreError> {
+    let v: i64 = col(row, i)?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {i} out of range: {v}")))
+}
+
+impl Reader for PgReader<'_> {
+    fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
+        order_snapshot(&self.c, id_or_number)
+    }
+
+    fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let rows = self.c.query(
+            "SELECT snapshot FROM orders
+             WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR channel = $2)
+               AND ($3::text IS NULL OR customer_email = $3) AND ($4::bigint IS NULL OR created_at >= $4)
+               AND ($5::bigint IS NULL OR created_at < $5) AND ($6::text IS NULL OR id < $6)
+             ORDER BY id DESC LIMIT $7",
+            &[
+                &f.status,
+                &f.channel,
+                &f.email,
+                &f.created_from.map(to_ms),
+                &f.created_to.map(to_ms),
+                &f.before_id,
+                &i64::from(f.limit),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| Ok(serde_json::from_str(&col::<String>(r, 0)?)?))
+            .collect()
+    }
+
+    fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        let rows = self.c.query(
+            "SELECT seq, version, data, actor, correlation_id, at FROM events WHERE stream_id = $1 ORDER BY version",
+            &[&stream_id],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let version: i64 = col(r, 1)?;
+                Ok(EventRow {
+                    seq: col(r, 0)?,
+                    version: u64::try_from(version)
+                        .map_err(|_| StoreError::Corrupt("negative version".into()))?,
+                    event: serde_json::from_str(&col::<String>(r, 2)?)?,
+                    actor: serde_json::from_str(&col::<String>(r, 3)?)?,
+                    correlation_id: col(r, 4)?,
+                    at: from_ms(col(r, 5)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+        product_by_sku(&self.c, sku)
+    }
+
+    fn products(
+        &mut self,
+        after_sku: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProductRow>, StoreError> {
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1::text IS NULL OR sku > $1) ORDER BY sku LIMIT $2"
+        );
+        let rows = self.c.query(&sql, &[&after_sku, &i64::from(limit)])?;
+        rows.iter().map(product_row).collect()
+    }
+
+    fn inventory(
+        &mut self,
+        sku: Option<&str>,
+        location: Option<&str>,
+        after: Option<(&str, &str)>,
+        limit: u32,
+    ) -> Result<Vec<InventoryRow>, StoreError> {
+        let (after_sku, after_loc) = after.unzip();
+        let rows = self.c.query(
+            "SELECT sku, location_id, on_hand, reserved, bin, updated_at FROM inventory
+             WHERE ($1::text IS NULL OR sku = $1) AND ($2::text IS NULL OR location_id = $2)
+               AND ($3::text IS NULL OR (sku, location_id) > ($3, $4::text))
+             ORDER BY sku, location_id LIMIT $5",
+            &[&sku, &location, &after_sku, &after_loc, &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(InventoryRow {
+                    sku: col(r, 0)?,
+                    location_id: col(r, 1)?,
+                    on_hand: col(r, 2)?,
+                    reserved: col(r, 3)?,
+                    bin: col(r, 4)?,
+                    updated_at: from_ms(col(r, 5)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn movements(
+        &mut self,
+        sku: &str,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MovementRow>, StoreError> {
+        let rows = self.c.query(
+            "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
+                    order_id, note, actor, at
+             FROM stock_movements WHERE sku = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+            &[&sku, &before_id, &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(MovementRow {
+                    id: col(r, 0)?,
+                    sku: col(r, 1)?,
+                    location_id: col(r, 2)?,
+                    reason: col(r, 3)?,
+                    delta_on_hand: col(r, 4)?,
+                    delta_reserved: col(r, 5)?,
+                    on_hand_after: col(r, 6)?,
+                    reserved_after: col(r, 7)?,
+                    order_id: col(r, 8)?,
+                    note: col(r, 9)?,
+                    actor: col(r, 10)?,
+                    at: from_ms(col(r, 11)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let row = self.c.query_opt(
+            "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = $1",
+            &[&key_hash],
+        )?;
+        row.map(|r| {
+            let role: String = col(&r, 2)?;
+            let role = Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
+            Ok(ApiKeyRow {
+                id: col(&r, 0)?,
+                name: col(&r, 1)?,
+                role,
+                revoked: col(&r, 3)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.c.query_opt("SELECT 1", &[])?;
+        Ok(())
+    }
+
+    fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError> {
+        let rows = self.c.query(
+            "SELECT order_id, line_no, sku, location_id, quantity FROM reservations WHERE status = 'open'",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    col(r, 0)?,
+                    u32_col(r, 1)?,
+                    col(r, 2)?,
+                    col(r, 3)?,
+                    u32_col(r, 4)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn order_rows(
+        &mut self,
+        after_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OrderRow>, StoreError> {
+        let rows = self.c.query(
+            "SELECT id, status, order_state, payment_state, fulfillment_state, return_state, total_minor, version,
+                    snapshot
+             FROM orders WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2",
+            &[&after_id, &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(OrderRow {
+                    id: col(r, 0)?,
+                    states: [col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?, col(r, 5)?],
+                    total_minor: col(r, 6)?,
+                    version: col(r, 7)?,
+                    snapshot: col(r, 8)?,
+                })
+            })
+            .collect()
+    }
+}

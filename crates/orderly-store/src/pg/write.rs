@@ -1,0 +1,523 @@
+//! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
+
+use super::{Conn, col, sequence_name};
+use crate::error::StoreError;
+use crate::rows::{
+    IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow, StoredBody,
+};
+use crate::tx::{NewEvent, ReservedMove, WriteTx};
+use crate::{from_ms, to_ms};
+use jiff::Timestamp;
+use orderly_domain::actor::{Actor, Role};
+use orderly_domain::inventory::{MovementReason, StockLevel};
+use orderly_domain::order::{Order, OrderEvent, Reservation};
+use orderly_domain::sourcing::{Shortfall, StockView};
+use orderly_domain::values::{Id, Sku};
+
+pub(crate) struct PgTx<'a> {
+    c: Conn<'a>,
+}
+
+pub(crate) const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
+
+pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, StoreError> {
+    Ok(ProductRow {
+        sku: col(row, 0)?,
+        name: col(row, 1)?,
+        price_minor: col(row, 2)?,
+        currency: col(row, 3)?,
+        weight_grams: col(row, 4)?,
+        category: col(row, 5)?,
+        returnable: col(row, 6)?,
+        active: col(row, 7)?,
+        created_at: from_ms(col(row, 8)?)?,
+        updated_at: from_ms(col(row, 9)?)?,
+        version: col(row, 10)?,
+    })
+}
+
+pub(crate) fn product_by_sku(c: &Conn<'_>, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1");
+    c.query_opt(&sql, &[&sku])?
+        .map(|r| product_row(&r))
+        .transpose()
+}
+
+pub(crate) fn order_snapshot(
+    c: &Conn<'_>,
+    id_or_number: &str,
+) -> Result<Option<Order>, StoreError> {
+    let row = c.query_opt(
+        "SELECT snapshot FROM orders WHERE id = $1 OR number = $1",
+        &[&id_or_number],
+    )?;
+    row.map(|r| Ok(serde_json::from_str(&col::<String>(&r, 0)?)?))
+        .transpose()
+}
+
+struct Movement<'a> {
+    sku: &'a str,
+    location: &'a str,
+    reason: MovementReason,
+    delta_on_hand: i64,
+    delta_reserved: i64,
+    after: StockLevel,
+    order_id: Option<&'a str>,
+    note: Option<&'a str>,
+    actor: &'a str,
+    at: i64,
+}
+
+impl<'a> PgTx<'a> {
+    pub(crate) fn new(c: Conn<'a>) -> Self {
+        PgTx { c }
+    }
+
+    fn movement(&self, m: Movement<'_>) -> Result<(), StoreError> {
+        self.c.execute(
+            "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
+               on_hand_after, reserved_after, order_id, note, actor, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                &m.sku,
+                &m.location,
+                &m.reason.as_str(),
+                &m.delta_on_hand,
+                &m.delta_reserved,
+                &m.after.on_hand,
+                &m.after.reserved,
+                &m.order_id,
+                &m.note,
+                &m.actor,
+                &m.at,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl WriteTx for PgTx<'_> {
+    fn find_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = self.c.query_opt(
+            "SELECT request_hash, status_code, body, order_id, order_version FROM idempotency_keys
+             WHERE principal = $1 AND key = $2 AND expires_at > $3",
+            &[&principal, &key, &to_ms(now)],
+        )?;
+        row.map(|r| {
+            let status: i64 = col(&r, 1)?;
+            Ok(IdempotencyRecord {
+                request_hash: col(&r, 0)?,
+                status_code: u16::try_from(status)
+                    .map_err(|_| StoreError::Corrupt(format!("status {status}")))?,
+                body: StoredBody::from_columns(col(&r, 2)?, col(&r, 3)?, col(&r, 4)?),
+            })
+        })
+        .transpose()
+    }
+
+    fn save_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+        keep_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (bytes, order_id, version) = record.body.columns();
+        // A plain INSERT: when another process stored the same key first, the unique
+        // violation makes this command lose the race and replay the winner's answer.
+        self.c.execute(
+            "INSERT INTO idempotency_keys
+               (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &principal,
+                &key,
+                &record.request_hash,
+                &i64::from(record.status_code),
+                &bytes,
+                &order_id,
+                &version,
+                &to_ms(now),
+                &(to_ms(now) + keep_ms),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn purge_idempotency(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let n = self.c.execute(
+            "DELETE FROM idempotency_keys WHERE expires_at <= $1",
+            &[&to_ms(now)],
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn order_id_by_external(
+        &mut self,
+        channel: &str,
+        external_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = self.c.query_opt(
+            "SELECT id FROM orders WHERE channel = $1 AND external_id = $2",
+            &[&channel, &external_id],
+        )?;
+        row.map(|r| col(&r, 0)).transpose()
+    }
+
+    fn load_order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError> {
+        order_snapshot(&self.c, id_or_number)
+    }
+
+    fn stream(
+        &mut self,
+        order_id: &str,
+        up_to_version: u64,
+    ) -> Result<Vec<(OrderEvent, Timestamp)>, StoreError> {
+        let rows = self.c.query(
+            "SELECT data, at FROM events WHERE stream_id = $1 AND version <= $2 ORDER BY version",
+            &[&order_id, &(up_to_version as i64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    serde_json::from_str(&col::<String>(r, 0)?)?,
+                    from_ms(col(r, 1)?)?,
+                ))
+            })
+            .collect()
+    }
+
+    fn next_order_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError> {
+        let sql = format!(
+            "SELECT nextval('{}')",
+            sequence_name(channel).replace('\'', "''")
+        );
+        let row = self
+            .c
+            .query_opt(&sql, &[])?
+            .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".into()))?;
+        let n: i64 = col(&row, 0)?;
+        Ok(format!("{prefix}-{n}"))
+    }
+
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+        product_by_sku(&self.c, sku)
+    }
+
+    fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
+        let n = self.c.execute(
+            "INSERT INTO products (sku, name, price_minor, currency, weight_grams, category, returnable, active,
+               created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) ON CONFLICT (sku) DO NOTHING",
+            &[&p.sku, &p.name, &p.price_minor, &p.currency, &p.weight_grams, &p.category, &p.returnable, &p.active, &to_ms(now)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
+        }
+        self.product(&p.sku)?
+            .ok_or_else(|| StoreError::Corrupt("inserted product vanished".into()))
+    }
+
+    fn update_product(
+        &mut self,
+        sku: &str,
+        patch: &ProductPatch,
+        expected_version: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Option<ProductRow>, StoreError> {
+        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1 FOR UPDATE");
+        let Some(cur) = self
+            .c
+            .query_opt(&sql, &[&sku])?
+            .map(|r| product_row(&r))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let next = patch.apply(cur, expected_version)?;
+        self.c.execute(
+            "UPDATE products SET name = $2, price_minor = $3, currency = $4, weight_grams = $5, category = $6,
+               returnable = $7, active = $8, updated_at = $9, version = version + 1 WHERE sku = $1",
+            &[
+                &sku,
+                &next.name,
+                &next.price_minor,
+                &next.currency,
+                &next.weight_grams,
+                &next.category,
+                &next.returnable,
+                &next.active,
+                &to_ms(now),
+            ],
+        )?;
+        self.product(sku)
+    }
+
+    fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError> {
+        let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        let rows = self.c.query(
+            "SELECT sku, location_id, on_hand - reserved FROM inventory WHERE sku = ANY($1)",
+            &[&names],
+        )?;
+        let mut view = StockView::default();
+        for r in &rows {
+            let sku: String = col(r, 0)?;
+            let location: String = col(r, 1)?;
+            let available: i64 = col(r, 2)?;
+            let sku = Sku::parse(&sku).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            view.set(
+                sku,
+                Id::new(location),
+                u32::try_from(available.max(0)).unwrap_or(u32::MAX),
+            );
+        }
+        Ok(view)
+    }
+
+    fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError> {
+        // FOR UPDATE: an adjustment decides against this level, so no one may change it
+        // until this transaction ends.
+        let row = self.c.query_opt(
+            "SELECT on_hand, reserved FROM inventory WHERE sku = $1 AND location_id = $2 FOR UPDATE",
+            &[&sku, &location],
+        )?;
+        row.map(|r| {
+            Ok(StockLevel {
+                on_hand: col(&r, 0)?,
+                reserved: col(&r, 1)?,
+            })
+        })
+        .transpose()
+        .map(Option::unwrap_or_default)
+    }
+
+    fn adjust_on_hand(
+        &mut self,
+        sku: &str,
+        location: &str,
+        delta: i64,
+        reason: MovementReason,
+        bin: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError> {
+        let at = to_ms(now);
+        let row = self
+            .c
+            .query_opt(
+                "INSERT INTO inventory (sku, location_id, on_hand, reserved, bin, updated_at)
+                 VALUES ($1, $2, GREATEST($3::bigint, 0), 0, $4, $5)
+                 ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = inventory.on_hand + $3,
+                   bin = COALESCE(EXCLUDED.bin, inventory.bin), updated_at = EXCLUDED.updated_at
+                 RETURNING on_hand, reserved, bin",
+                &[&sku, &location, &delta, &bin, &at],
+            )?
+            .ok_or_else(|| StoreError::Corrupt("upsert returned nothing".into()))?;
+        let (on_hand, reserved, bin): (i64, i64, Option<String>) =
+            (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?);
+        let actor = actor.label();
+        self.movement(Movement {
+            sku,
+            location,
+            reason,
+            delta_on_hand: delta,
+            delta_reserved: 0,
+            after: StockLevel { on_hand, reserved },
+            order_id: None,
+            note,
+            actor: &actor,
+            at,
+        })?;
+        Ok(InventoryRow {
+            sku: sku.to_owned(),
+            location_id: location.to_owned(),
+            on_hand,
+            reserved,
+            bin,
+            updated_at: now,
+        })
+    }
+
+    fn insert_api_key(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.c.execute(
+            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&id, &name, &role.as_str(), &key_hash, &to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError> {
+        let inserted = self.c.execute(
+            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &e.stream_id,
+                &(e.version as i64),
+                &e.kind,
+                &e.data,
+                &e.actor,
+                &e.correlation_id,
+                &to_ms(e.at),
+            ],
+        );
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
+                "order {} changed concurrently",
+                e.stream_id
+            ))),
+            Err(other) => Err(other),
+        }
+    }
+
+    fn move_reserved(&mut self, m: ReservedMove<'_>) -> Result<(), StoreError> {
+        let r = m.reservation;
+        let (sku, location, at) = (r.sku.as_str(), r.location_id.as_str(), to_ms(m.at));
+        let row = self
+            .c
+            .query_opt(
+                "UPDATE inventory SET reserved = reserved + $3, updated_at = $4
+                 WHERE sku = $1 AND location_id = $2 AND reserved + $3 >= 0 AND reserved + $3 <= on_hand
+                 RETURNING on_hand, reserved",
+                &[&sku, &location, &m.delta, &at],
+            )?
+            .ok_or_else(|| m.guard_failed())?;
+        let after = StockLevel {
+            on_hand: col(&row, 0)?,
+            reserved: col(&row, 1)?,
+        };
+        self.movement(Movement {
+            sku,
+            location,
+            reason: m.reason,
+            delta_on_hand: 0,
+            delta_reserved: m.delta,
+            after,
+            order_id: Some(m.order_id),
+            note: None,
+            actor: m.actor,
+            at,
+        })
+    }
+
+    fn insert_reservation(
+        &mut self,
+        order_id: &str,
+        r: &Reservation,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.c.execute(
+            "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'open', $6)",
+            &[
+                &order_id,
+                &i64::from(r.line_no),
+                &r.sku.as_str(),
+                &r.location_id.as_str(),
+                &i64::from(r.quantity),
+                &to_ms(at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn insert_backorder(
+        &mut self,
+        order_id: &str,
+        b: &Shortfall,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.c.execute(
+            "INSERT INTO backorders (order_id, line_no, sku, quantity, status, created_at)
+             VALUES ($1, $2, $3, $4, 'open', $5)",
+            &[
+                &order_id,
+                &i64::from(b.line_no),
+                &b.sku.as_str(),
+                &i64::from(b.quantity),
+                &to_ms(at),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.c.execute(
+            "UPDATE reservations SET status = 'released', closed_at = $2 WHERE order_id = $1 AND status = 'open'",
+            &[&order_id, &to_ms(at)],
+        )?;
+        self.c.execute(
+            "UPDATE backorders SET status = 'cancelled' WHERE order_id = $1 AND status = 'open'",
+            &[&order_id],
+        )?;
+        Ok(())
+    }
+
+    fn enqueue_outbox(
+        &mut self,
+        topic: &str,
+        stream_id: &str,
+        payload: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.c.execute(
+            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $4)",
+            &[&topic, &stream_id, &payload, &to_ms(at)],
+        )?;
+        Ok(())
+    }
+
+    fn save_read_model(
+        &mut self,
+        o: &Order,
+        snapshot: &str,
+        created: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if created {
+            "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state, payment_state,
+               fulfillment_state, return_state, currency, total_minor, created_at, updated_at, version, snapshot)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        } else {
+            "UPDATE orders SET number = $2, channel = $3, external_id = $4, customer_email = $5, status = $6,
+               order_state = $7, payment_state = $8, fulfillment_state = $9, return_state = $10, currency = $11,
+               total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
+             WHERE id = $1"
+        };
+        self.c.execute(
+            sql,
+            &[
+                &o.id.as_str(),
+                &o.number,
+                &o.channel.as_str(),
+                &o.external_id,
+                &o.customer.email.as_str(),
+                &o.customer_status().as_str(),
+                &o.state.as_str(),
+                &o.payment_state().as_str(),
+                &o.fulfillment_summary().as_str(),
+                &o.return_summary().as_str(),
+                &o.currency.as_str(),
+                &o.total(),
+                &to_ms(o.created_at),
+                &to_ms(o.updated_at),
+                &(o.version as i64),
+                &snapshot,
+            ],
+        )?;
+        Ok(())
+    }
+}
