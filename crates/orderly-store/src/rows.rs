@@ -89,6 +89,17 @@ pub struct ApiKeyRow {
     pub revoked: bool,
 }
 
+/// An outbox message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub stream_id: String,
+    pub payload: String,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
 /// The stored first response to an idempotent request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {

@@ -4,7 +4,9 @@
 //! PostgreSQL cannot drift apart in what a command does.
 
 use crate::error::StoreError;
-use crate::rows::{IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow};
+use crate::rows::{
+    IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
+};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::{MovementReason, StockLevel};
@@ -137,6 +139,26 @@ pub trait WriteTx {
         key_hash: &str,
         now: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` undelivered outbox messages that are due and not leased by
+    /// anyone (or whose lease ran out), leasing them to `worker` until `lease_until`.
+    /// Concurrent claimers never get the same message: PostgreSQL skips rows another
+    /// transaction has locked (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+    fn claim_outbox(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+    /// Marks messages delivered, but only those `worker` still holds the lease on; returns
+    /// how many.
+    fn complete_outbox(
+        &mut self,
+        worker: &str,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Result<usize, StoreError>;
 
     // Primitives of `append`.
 

@@ -3,7 +3,7 @@
 use super::{Conn, col, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
-    IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow, StoredBody,
+    IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
 use crate::tx::{NewEvent, ReservedMove, WriteTx};
 use crate::{from_ms, to_ms};
@@ -358,6 +358,52 @@ impl WriteTx for PgTx<'_> {
             &[&id, &name, &role.as_str(), &key_hash, &to_ms(now)],
         )?;
         Ok(())
+    }
+
+    fn claim_outbox(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = self.c.query(
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $3, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE delivered_at IS NULL AND available_at <= $2
+                            AND (claimed_until IS NULL OR claimed_until < $2)
+                          ORDER BY id LIMIT $4
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, topic, stream_id, payload, attempts",
+            &[&worker, &to_ms(now), &to_ms(lease_until), &i64::from(limit)],
+        )?;
+        let mut out: Vec<OutboxRow> = rows
+            .iter()
+            .map(|r| {
+                Ok(OutboxRow {
+                    id: col(r, 0)?,
+                    topic: col(r, 1)?,
+                    stream_id: col(r, 2)?,
+                    payload: col(r, 3)?,
+                    attempts: col(r, 4)?,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    fn complete_outbox(
+        &mut self,
+        worker: &str,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let n = self.c.execute(
+            "UPDATE outbox SET delivered_at = $3 WHERE id = ANY($2) AND claimed_by = $1 AND delivered_at IS NULL",
+            &[&worker, &ids, &to_ms(now)],
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
     fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@
 use super::queries::{order_snapshot, product_by_sku};
 use crate::error::StoreError;
 use crate::rows::{
-    IdempotencyRecord, InventoryRow, NewProduct, ProductPatch, ProductRow, StoredBody,
+    IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
 use crate::tx::{NewEvent, ReservedMove, WriteTx};
 use crate::{from_ms, to_ms};
@@ -331,6 +331,54 @@ impl WriteTx for SqliteTx<'_> {
             params![id, name, role.as_str(), key_hash, to_ms(now)],
         )?;
         Ok(())
+    }
+
+    fn claim_outbox(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE outbox SET claimed_by = ?1, claimed_until = ?3, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE delivered_at IS NULL AND available_at <= ?2
+                            AND (claimed_until IS NULL OR claimed_until < ?2)
+                          ORDER BY id LIMIT ?4)
+             RETURNING id, topic, stream_id, payload, attempts",
+        )?;
+        let rows = stmt.query_map(
+            params![worker, to_ms(now), to_ms(lease_until), limit],
+            |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    topic: r.get(1)?,
+                    stream_id: r.get(2)?,
+                    payload: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            },
+        )?;
+        let mut out: Vec<OutboxRow> = rows.collect::<Result<_, _>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    fn complete_outbox(
+        &mut self,
+        worker: &str,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "UPDATE outbox SET delivered_at = ?3 WHERE id = ?2 AND claimed_by = ?1 AND delivered_at IS NULL",
+        )?;
+        let mut n = 0;
+        for id in ids {
+            n += stmt.execute(params![worker, id, to_ms(now)])?;
+        }
+        Ok(n)
     }
 
     fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError> {

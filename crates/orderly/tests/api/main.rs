@@ -1,5 +1,6 @@
 //! The HTTP API integration tests, in one binary: each test spawns the app on port 0 with
-//! a fresh SQLite database and talks real HTTP to it (DESIGN.md §9).
+//! a fresh database (SQLite, or PostgreSQL when `ORDERLY_TEST_DATABASE_URL` is set) and
+//! talks real HTTP to it (DESIGN.md §9).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,6 +11,7 @@ mod crash;
 mod helpers;
 mod idempotency;
 mod orders;
+mod outbox;
 mod sourcing;
 mod system;
 mod validation;
