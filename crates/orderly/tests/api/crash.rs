@@ -14,7 +14,7 @@ const EXE: &str = env!("CARGO_BIN_EXE_orderly");
 const CLIENTS: usize = 8;
 
 /// The demo configuration with this test's database and `synchronous = "full"`.
-pub fn write_config(dir: &Path, db: &TestDb) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, db: &TestDb) -> PathBuf {
     let overrides = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{}\"\nsynchronous = \"full\"\n",
         db.url
@@ -29,14 +29,45 @@ pub fn write_config(dir: &Path, db: &TestDb) -> PathBuf {
     path
 }
 
-struct Server {
-    child: Child,
-    base_url: String,
+/// Creates an admin key with the binary (`orderly keys create`) and returns the secret.
+pub(crate) fn admin_key(database_url: &str) -> String {
+    let out = std::process::Command::new(EXE)
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "admin",
+            "--database",
+            database_url,
+        ])
+        .output()
+        .expect("run keys create");
+    assert!(out.status.success(), "keys create: {out:?}");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let key = stdout.lines().last().expect("key line").trim().to_owned();
+    assert!(key.starts_with("oly_"), "{stdout}");
+    key
+}
+
+/// Runs `orderly check` with the binary and asserts it passes.
+pub(crate) fn assert_check_passes(database_url: &str) {
+    let check = std::process::Command::new(EXE)
+        .args(["check", "--database", database_url])
+        .output()
+        .expect("run orderly check");
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "orderly check failed:\n{report}");
+    assert!(report.contains("no invariant violations"), "{report}");
+}
+
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base_url: String,
 }
 
 impl Server {
     /// Starts `orderly serve` on a free port and waits until it answers health checks.
-    async fn start(config: &Path) -> Server {
+    pub(crate) async fn start(config: &Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -84,15 +115,7 @@ async fn acknowledged_orders_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_database(dir.path()).await;
     let config = write_config(dir.path(), &db);
-    let out = std::process::Command::new(EXE)
-        .args(["keys", "create", "--role", "admin", "--database"])
-        .arg(&db.url)
-        .output()
-        .expect("run keys create");
-    assert!(out.status.success(), "keys create: {out:?}");
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let key = stdout.lines().last().expect("key line").trim().to_owned();
-    assert!(key.starts_with("oly_"), "{stdout}");
+    let key = admin_key(&db.url);
 
     let mut server = Server::start(&config).await;
     let http = client();
@@ -204,14 +227,7 @@ async fn acknowledged_orders_survive_kill_9() {
         .expect("wait");
     assert!(status.success(), "serve exited with {status}");
 
-    let check = std::process::Command::new(EXE)
-        .args(["check", "--database"])
-        .arg(&db.url)
-        .output()
-        .expect("run orderly check");
-    let report = String::from_utf8_lossy(&check.stdout);
-    assert!(check.status.success(), "orderly check failed:\n{report}");
-    assert!(report.contains("no invariant violations"), "{report}");
+    assert_check_passes(&db.url);
     eprintln!(
         "crash test: {} acknowledged orders survived SIGKILL",
         acked.len()

@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod helpers;
 mod idempotency;
+mod multiprocess;
 mod orders;
 mod outbox;
 mod sourcing;
