@@ -1,11 +1,13 @@
-//! `orderly bench capture`: the capture benchmark. It seeds a fresh temporary database,
-//! starts `orderly serve` on it as a child process (so the server's peak RSS is its own),
-//! drives N three-line orders over real HTTP from C concurrent clients, and prints
-//! throughput, latency percentiles, the server's peak RSS and the `orderly check` result.
+//! `orderly bench capture`: the capture benchmark. It seeds a fresh database (a temporary
+//! SQLite file, or a new database on the PostgreSQL server `--database` names), starts
+//! `--processes` copies of `orderly serve` on it as child processes (so each server's peak
+//! RSS is its own), drives N three-line orders over real HTTP from C concurrent clients
+//! spread over the processes, and prints throughput, latency percentiles, peak RSS and the
+//! `orderly check` result.
 
 use crate::app::auth::create_key;
 use crate::app::orders::Origin;
-use crate::config::Config;
+use crate::config::{Config, DatabaseTarget};
 use crate::startup::Application;
 use anyhow::{Context, bail};
 use orderly_domain::actor::{Actor, Role};
@@ -27,6 +29,13 @@ pub struct CaptureArgs {
     /// SQLite synchronous mode of the server: full (durable) or normal.
     #[arg(long, default_value = "full")]
     pub synchronous: String,
+    /// A PostgreSQL server URL (`postgres://user@host:port/db`): the benchmark creates a
+    /// fresh database there, and drops it afterwards. Default: a temporary SQLite file.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// `orderly serve` processes sharing the database (more than one needs PostgreSQL).
+    #[arg(long, default_value_t = 1)]
+    pub processes: usize,
 }
 
 const STATES: [(&str, &str, &str); 6] = [
@@ -92,33 +101,76 @@ async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
     Ok((key, skus))
 }
 
-pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
-    if args.concurrency == 0 || args.orders == 0 || args.lines == 0 {
-        bail!("orders, concurrency and lines must be at least 1");
-    }
-    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let db = dir.path().join("bench.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let config_path = dir.path().join("orderly.toml");
-    let overrides = format!(
-        "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}\"\nsynchronous = \"{}\"\n",
-        db.display(),
-        args.synchronous
-    );
-    let demo_without_sections: String = crate::DEMO_CONFIG
-        .split("\n[[locations]]")
-        .skip(1)
-        .fold(String::new(), |acc, part| acc + "\n[[locations]]" + part);
-    std::fs::write(&config_path, format!("{overrides}{demo_without_sections}"))?;
-    let config = Config::load(Some(&config_path), None)?;
-    let (key, skus) = seed(config).await?;
+/// The benchmark's database: its URL, and how to clean up after.
+struct BenchDb {
+    url: String,
+    /// (server URL, database name) of a PostgreSQL database to drop at the end.
+    drop_postgres: Option<(String, String)>,
+}
 
-    let exe = std::env::current_exe()?;
-    let mut child = tokio::process::Command::new(exe)
+async fn postgres_admin(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+async fn bench_database(args: &CaptureArgs, dir: &std::path::Path) -> anyhow::Result<BenchDb> {
+    match &args.database {
+        None => {
+            if args.processes > 1 {
+                bail!(
+                    "several processes share a database only on PostgreSQL: pass --database postgres://…"
+                );
+            }
+            Ok(BenchDb {
+                url: format!("sqlite://{}", dir.join("bench.db").display()),
+                drop_postgres: None,
+            })
+        }
+        Some(url) => {
+            if !matches!(DatabaseTarget::parse(url)?, DatabaseTarget::Postgres(_)) {
+                bail!(
+                    "--database takes a PostgreSQL server URL; without it the benchmark uses a temporary SQLite file"
+                );
+            }
+            let name = format!("orderly_bench_{}", uuid::Uuid::now_v7().simple());
+            postgres_admin(url)
+                .await?
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await?;
+            Ok(BenchDb {
+                url: with_database(url, &name),
+                drop_postgres: Some((url.clone(), name)),
+            })
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (head, query) = match url.find('?') {
+        Some(q) => (&url[..q], &url[q..]),
+        None => (url, ""),
+    };
+    let authority_end = head[scheme_end..]
+        .find('/')
+        .map_or(head.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &head[..authority_end])
+}
+
+/// Starts `orderly serve` on `port` and waits until it answers health checks.
+async fn start_server(
+    config: &std::path::Path,
+    port: u16,
+    client: &reqwest::Client,
+) -> anyhow::Result<tokio::process::Child> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--config"])
-        .arg(&config_path)
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
         .env(
             "ORDERLY_LOG",
             std::env::var("ORDERLY_LOG").unwrap_or_else(|_| "warn".into()),
@@ -126,43 +178,84 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         .kill_on_drop(true)
         .spawn()
         .context("cannot start the server")?;
-    let pid = child.id().context("server exited at once")?;
-    let base = format!("http://127.0.0.1:{port}/api/v1");
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()?;
     let started = Instant::now();
     loop {
-        if client
-            .get(format!("{base}/health"))
+        let health = client
+            .get(format!("http://127.0.0.1:{port}/api/v1/health"))
             .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
+            .await;
+        if health.is_ok_and(|r| r.status().is_success()) {
+            return Ok(child);
         }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("the server did not become healthy in 30 s");
+        if child.try_wait()?.is_some() || started.elapsed() > Duration::from_secs(30) {
+            bail!("the server on port {port} did not become healthy");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
 
-    println!(
-        "capturing {} orders of {} lines with {} concurrent clients (synchronous={})",
-        args.orders, args.lines, args.concurrency, args.synchronous
+pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.orders == 0 || args.lines == 0 || args.processes == 0 {
+        bail!("orders, concurrency, lines and processes must be at least 1");
+    }
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let db = bench_database(&args, dir.path()).await?;
+    let config_path = dir.path().join("orderly.toml");
+    let overrides = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{}\"\nsynchronous = \"{}\"\npool_size = 16\n",
+        db.url, args.synchronous
     );
+    let demo_without_sections: String = crate::DEMO_CONFIG
+        .split("\n[[locations]]")
+        .skip(1)
+        .fold(String::new(), |acc, part| acc + "\n[[locations]]" + part);
+    std::fs::write(&config_path, format!("{overrides}{demo_without_sections}"))?;
+    let config = Config::load(Some(&config_path), None)?;
+    let database = config.database.clone();
+    let (key, skus) = seed(config).await?;
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let mut servers = Vec::new();
+    for _ in 0..args.processes {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = start_server(&config_path, port, &client).await?;
+        let pid = child.id().context("server exited at once")?;
+        servers.push((child, pid, format!("http://127.0.0.1:{port}/api/v1/orders")));
+    }
+    let backend = if db.drop_postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "capturing {} orders of {} lines with {} concurrent clients on {} {backend} process(es) (synchronous={})",
+        args.orders,
+        args.lines,
+        args.concurrency,
+        args.processes,
+        if db.drop_postgres.is_some() {
+            "on"
+        } else {
+            args.synchronous.as_str()
+        }
+    );
+    let urls: Vec<String> = servers.iter().map(|(_, _, url)| url.clone()).collect();
     let next = Arc::new(AtomicUsize::new(0));
     let skus = Arc::new(skus);
     let auth = format!("Bearer {key}");
     let began = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
+    for c in 0..args.concurrency {
         let (client, next, skus, auth, url) = (
             client.clone(),
             next.clone(),
             skus.clone(),
             auth.clone(),
-            format!("{base}/orders"),
+            urls[c % urls.len()].clone(),
         );
         let (total, lines) = (args.orders, args.lines);
         tasks.push(tokio::spawn(async move {
@@ -204,11 +297,16 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
     }
     let elapsed = began.elapsed();
     latencies.sort_unstable();
-    let rss = peak_rss_kib(pid);
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    let rss: Vec<Option<u64>> = servers
+        .iter()
+        .map(|(_, pid, _)| peak_rss_kib(*pid))
+        .collect();
+    for (mut child, pid, _) in servers {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        let _ = tokio::time::timeout(Duration::from_secs(20), child.wait()).await;
+    }
 
     let ok = args.orders - errors;
     println!("elapsed:        {:.2} s", elapsed.as_secs_f64());
@@ -223,15 +321,20 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         percentile(&latencies, 0.99),
         percentile(&latencies, 1.0)
     );
-    match rss {
-        Some(kib) => println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("server peak RSS: unknown (no /proc)"),
+    for (i, kib) in rss.iter().enumerate() {
+        match kib {
+            Some(kib) => println!("server {i} peak RSS: {:.1} MiB", *kib as f64 / 1024.0),
+            None => println!("server {i} peak RSS: unknown (no /proc)"),
+        }
     }
     println!("orderly check:");
-    let db = crate::config::DatabaseConfig {
-        url: format!("sqlite://{}", db.display()),
-        ..Default::default()
-    };
-    crate::cli::check_and_report(&db).await?;
+    let result = crate::cli::check_and_report(&database).await;
+    if let Some((server, name)) = db.drop_postgres {
+        postgres_admin(&server)
+            .await?
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .await?;
+    }
+    result?;
     Ok(())
 }

@@ -114,19 +114,6 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let (head, query) = match url.find('?') {
-        Some(q) => (&url[..q], &url[q..]),
-        None => (url, ""),
-    };
-    let authority_end = head[scheme_end..]
-        .find('/')
-        .map_or(head.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &head[..authority_end])
-}
-
 pub async fn fresh_database(dir: &Path) -> TestDb {
     match postgres_base_url() {
         Some(base) => {
@@ -140,7 +127,7 @@ pub async fn fresh_database(dir: &Path) -> TestDb {
                 .await
                 .expect("create test database");
             TestDb {
-                url: with_database(&base, &name),
+                url: orderly::bench::with_database(&base, &name),
                 sqlite_path: None,
             }
         }
