@@ -34,6 +34,21 @@ pub struct NewEvent<'a> {
     pub at: Timestamp,
 }
 
+/// A stock movement row as the backends write it.
+pub(crate) struct Movement<'a> {
+    pub(crate) sku: &'a str,
+    pub(crate) location: &'a str,
+    pub(crate) reason: MovementReason,
+    pub(crate) delta_on_hand: i64,
+    pub(crate) delta_reserved: i64,
+    pub(crate) after: StockLevel,
+    pub(crate) order_id: Option<&'a str>,
+    pub(crate) note: Option<&'a str>,
+    pub(crate) actor: &'a str,
+    /// Milliseconds since the epoch.
+    pub(crate) at: i64,
+}
+
 /// A stock movement caused by an order (a reservation or its release).
 #[derive(Debug, Clone, Copy)]
 pub struct ReservedMove<'a> {
@@ -162,15 +177,16 @@ pub trait WriteTx {
 
     // Primitives of `append`.
 
-    /// Inserts an event; `Conflict` when the stream already has that version.
-    fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError>;
-    /// Changes reserved stock by `delta`, guarded so reserved stays within 0..=on_hand,
-    /// and records the movement. `Conflict` when a reservation no longer fits.
-    fn move_reserved(&mut self, m: ReservedMove<'_>) -> Result<(), StoreError>;
-    fn insert_reservation(
+    /// Inserts events; `Conflict` when the stream already has one of those versions.
+    fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError>;
+    /// Changes reserved stock by each move's `delta`, guarded so reserved stays within
+    /// 0..=on_hand, and records a movement per move. `Conflict` when a reservation no
+    /// longer fits.
+    fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError>;
+    fn insert_reservations(
         &mut self,
         order_id: &str,
-        r: &Reservation,
+        rs: &[Reservation],
         at: Timestamp,
     ) -> Result<(), StoreError>;
     fn insert_backorder(
@@ -181,11 +197,10 @@ pub trait WriteTx {
     ) -> Result<(), StoreError>;
     /// Marks every open reservation and backorder of an order closed.
     fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError>;
+    /// Enqueues messages (topic, stream id, payload) for the outbox workers.
     fn enqueue_outbox(
         &mut self,
-        topic: &str,
-        stream_id: &str,
-        payload: &str,
+        messages: &[(&str, &str, String)],
         at: Timestamp,
     ) -> Result<(), StoreError>;
     /// Writes the order's read-model row and snapshot.
@@ -227,35 +242,45 @@ pub trait WriteTx {
         let mut state = before;
         let actor_json = serde_json::to_string(&meta.actor)?;
         let actor_label = meta.actor.label();
+        let mut rows: Vec<(u64, &str, String)> = Vec::with_capacity(events.len());
+        let mut messages = Vec::with_capacity(events.len());
         for event in events {
             let version = state.as_ref().map_or(0, |o| o.version) + 1;
             let next = evolve(state, event, meta.at, version)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let data = serde_json::to_string(event)?;
-            self.insert_event(NewEvent {
-                stream_id: next.id.as_str(),
-                version,
-                kind: event.kind(),
-                data: &data,
-                actor: &actor_json,
-                correlation_id: &meta.correlation_id,
-                at: meta.at,
-            })?;
-            project(self, event, &next, &actor_label, meta.at)?;
+            rows.push((version, event.kind(), serde_json::to_string(event)?));
             let payload = serde_json::json!({
                 "order_id": next.id, "number": next.number, "type": event.kind(), "version": version,
             });
-            self.enqueue_outbox(
-                event.kind(),
-                next.id.as_str(),
-                &payload.to_string(),
-                meta.at,
-            )?;
+            messages.push((event.kind(), payload.to_string()));
             state = Some(next);
         }
         let order = state.ok_or_else(|| {
             StoreError::Corrupt("append called without events for a new order".into())
         })?;
+        let new_events: Vec<NewEvent<'_>> = rows
+            .iter()
+            .map(|(version, kind, data)| NewEvent {
+                stream_id: order.id.as_str(),
+                version: *version,
+                kind,
+                data,
+                actor: &actor_json,
+                correlation_id: &meta.correlation_id,
+                at: meta.at,
+            })
+            .collect();
+        // Events first: a concurrent append to the same stream fails here, on the unique
+        // (stream, version) index, before any stock moves (a lost race, retried).
+        self.insert_events(&new_events)?;
+        for event in events {
+            project(self, event, order.id.as_str(), &actor_label, meta.at)?;
+        }
+        let messages: Vec<(&str, &str, String)> = messages
+            .into_iter()
+            .map(|(topic, payload)| (topic, order.id.as_str(), payload))
+            .collect();
+        self.enqueue_outbox(&messages, meta.at)?;
         self.save_read_model(&order, &serde_json::to_string(&order)?, created)?;
         Ok(order)
     }
@@ -265,46 +290,60 @@ pub trait WriteTx {
 fn project<T: WriteTx + ?Sized>(
     tx: &mut T,
     event: &OrderEvent,
-    order: &Order,
+    order_id: &str,
     actor: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
-    let order_id = order.id.as_str();
     match event {
         OrderEvent::OrderPlaced(_) => {}
         OrderEvent::OrderSourced(s) => {
-            for r in &s.reservations {
-                let delta = i64::from(r.quantity);
-                let reason = MovementReason::Reservation;
-                tx.move_reserved(ReservedMove {
-                    reservation: r,
-                    delta,
-                    reason,
-                    order_id,
-                    actor,
-                    at,
-                })?;
-                tx.insert_reservation(order_id, r, at)?;
-            }
+            let moves = reserved_moves(
+                &s.reservations,
+                1,
+                MovementReason::Reservation,
+                order_id,
+                actor,
+                at,
+            );
+            tx.move_reserved(&moves)?;
+            tx.insert_reservations(order_id, &s.reservations, at)?;
             for b in &s.backorders {
                 tx.insert_backorder(order_id, b, at)?;
             }
         }
         OrderEvent::OrderCancelled(c) => {
-            for r in &c.released {
-                let delta = -i64::from(r.quantity);
-                let reason = MovementReason::Release;
-                tx.move_reserved(ReservedMove {
-                    reservation: r,
-                    delta,
-                    reason,
-                    order_id,
-                    actor,
-                    at,
-                })?;
-            }
+            let moves = reserved_moves(
+                &c.released,
+                -1,
+                MovementReason::Release,
+                order_id,
+                actor,
+                at,
+            );
+            tx.move_reserved(&moves)?;
             tx.close_order_holds(order_id, at)?;
         }
     }
     Ok(())
+}
+
+/// The stock moves of reservations taken (`sign` 1) or given back (`sign` -1).
+fn reserved_moves<'a>(
+    rs: &'a [Reservation],
+    sign: i64,
+    reason: MovementReason,
+    order_id: &'a str,
+    actor: &'a str,
+    at: Timestamp,
+) -> Vec<ReservedMove<'a>> {
+    rs.iter()
+        .map(|r| ReservedMove {
+            reservation: r,
+            delta: sign * i64::from(r.quantity),
+            reason,
+            order_id,
+            actor,
+            at,
+        })
+        .collect()
 }

@@ -15,7 +15,9 @@ use crate::read::Reader;
 use crate::store::Retryable;
 use crate::tx::WriteTx;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::future::{join, try_join_all};
 use read::PgReader;
+use std::cell::RefCell;
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
@@ -104,21 +106,101 @@ fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
     StoreError::Unavailable(format!("no database connection: {e}"))
 }
 
+/// A statement parameter owned by a deferred statement.
+pub(crate) type Owned = Box<dyn ToSql + Sync + Send>;
+
+pub(crate) fn owned<T: ToSql + Sync + Send + 'static>(value: T) -> Owned {
+    Box::new(value)
+}
+
+/// A write whose result nobody reads until the transaction ends.
+struct Deferred {
+    sql: &'static str,
+    params: Vec<Owned>,
+}
+
 /// Statement helpers over one transaction, shared by the write and read sides.
+///
+/// Round trips, not SQL, are what a command costs here, so writes whose result nothing
+/// reads (inserts of events, rows, movements, outbox messages) are deferred and sent
+/// pipelined, in order, together with the next query or with the final flush before
+/// COMMIT. A deferred write that fails fails the command just the same, only later.
 pub(crate) struct Conn<'a> {
     tx: &'a deadpool_postgres::Transaction<'a>,
     handle: &'a Handle,
+    deferred: RefCell<Vec<Deferred>>,
 }
 
-impl Conn<'_> {
+impl<'a> Conn<'a> {
+    pub(crate) fn new(tx: &'a deadpool_postgres::Transaction<'a>, handle: &'a Handle) -> Self {
+        Conn {
+            tx,
+            handle,
+            deferred: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Queues a write to be sent with the next statement or the final flush.
+    pub(crate) fn defer(&self, sql: &'static str, params: Vec<Owned>) {
+        self.deferred.borrow_mut().push(Deferred { sql, params });
+    }
+
+    /// Sends every deferred write (pipelined) and waits for them.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        let deferred = self.deferred.take();
+        if deferred.is_empty() {
+            return Ok(());
+        }
+        self.handle.block_on(self.send_deferred(&deferred))
+    }
+
+    async fn send_deferred(&self, deferred: &[Deferred]) -> Result<(), StoreError> {
+        let mut statements = Vec::with_capacity(deferred.len());
+        for d in deferred {
+            statements.push(self.tx.prepare_cached(d.sql).await.map_err(pg_error)?);
+        }
+        let writes = deferred.iter().zip(&statements).map(|(d, stmt)| {
+            let params: Vec<&(dyn ToSql + Sync)> = d
+                .params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            async move { self.tx.execute(stmt, &params).await }
+        });
+        try_join_all(writes).await.map_err(pg_error)?;
+        Ok(())
+    }
+
+    /// Runs `sql` after (and pipelined with) every deferred write.
     pub(crate) fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
+        let deferred = self.deferred.take();
         self.handle.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
-            self.tx.query(&stmt, params).await.map_err(pg_error)
+            let (written, rows) =
+                join(self.send_deferred(&deferred), self.tx.query(&stmt, params)).await;
+            written?;
+            rows.map_err(pg_error)
+        })
+    }
+
+    /// Runs one statement once per parameter set, all pipelined in one round trip (after
+    /// every deferred write), in order; returns the rows of each run.
+    pub(crate) fn query_each(
+        &self,
+        sql: &str,
+        param_sets: &[Vec<&(dyn ToSql + Sync)>],
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        let deferred = self.deferred.take();
+        self.handle.block_on(async {
+            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
+            let runs = param_sets.iter().map(|params| self.tx.query(&stmt, params));
+            let (written, rows) = join(self.send_deferred(&deferred), try_join_all(runs)).await;
+            written?;
+            rows.map_err(pg_error)
         })
     }
 
@@ -127,10 +209,14 @@ impl Conn<'_> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        self.handle.block_on(async {
-            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
-            self.tx.query_opt(&stmt, params).await.map_err(pg_error)
-        })
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(rows.pop()),
+            n => Err(StoreError::Corrupt(format!(
+                "expected at most one row, got {n}"
+            ))),
+        }
     }
 
     pub(crate) fn execute(
@@ -138,9 +224,16 @@ impl Conn<'_> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
+        let deferred = self.deferred.take();
         self.handle.block_on(async {
             let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
-            self.tx.execute(&stmt, params).await.map_err(pg_error)
+            let (written, count) = join(
+                self.send_deferred(&deferred),
+                self.tx.execute(&stmt, params),
+            )
+            .await;
+            written?;
+            count.map_err(pg_error)
         })
     }
 }
@@ -269,10 +362,7 @@ impl PgStore {
                         .start(),
                 )
                 .map_err(pg_error)?;
-            let result = f(&mut PgReader::new(Conn {
-                tx: &tx,
-                handle: &handle,
-            }));
+            let result = f(&mut PgReader::new(Conn::new(&tx, &handle)));
             handle.block_on(tx.commit()).map_err(pg_error)?;
             result
         })
@@ -297,7 +387,9 @@ where
     let tx = handle
         .block_on(client.transaction())
         .map_err(|e| E::from(pg_error(e)))?;
-    let result = command(&mut PgTx::new(Conn { tx: &tx, handle }));
+    let mut pg = PgTx::new(Conn::new(&tx, handle));
+    let result = command(&mut pg).and_then(|value| pg.flush().map(|()| value).map_err(E::from));
+    drop(pg);
     match result {
         Ok(value) => {
             handle

@@ -1,11 +1,11 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
-use super::{Conn, col, sequence_name};
+use super::{Conn, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
-use crate::tx::{NewEvent, ReservedMove, WriteTx};
+use crate::tx::{Movement, NewEvent, ReservedMove, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
@@ -13,6 +13,7 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
+use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
@@ -55,44 +56,48 @@ pub(crate) fn order_snapshot(
         .transpose()
 }
 
-struct Movement<'a> {
-    sku: &'a str,
-    location: &'a str,
-    reason: MovementReason,
-    delta_on_hand: i64,
-    delta_reserved: i64,
-    after: StockLevel,
-    order_id: Option<&'a str>,
-    note: Option<&'a str>,
-    actor: &'a str,
-    at: i64,
-}
-
 impl<'a> PgTx<'a> {
     pub(crate) fn new(c: Conn<'a>) -> Self {
         PgTx { c }
     }
 
-    fn movement(&self, m: Movement<'_>) -> Result<(), StoreError> {
-        self.c.execute(
+    /// Queues stock movement rows, sent as one multi-row insert.
+    fn movements<'m>(&self, ms: &[Movement<'m>]) {
+        let text = |f: fn(&Movement<'m>) -> &'m str| {
+            owned(ms.iter().map(|m| f(m).to_owned()).collect::<Vec<_>>())
+        };
+        let opt = |f: fn(&Movement<'m>) -> Option<&'m str>| {
+            owned(
+                ms.iter()
+                    .map(|m| f(m).map(str::to_owned))
+                    .collect::<Vec<Option<String>>>(),
+            )
+        };
+        let int = |f: fn(&Movement<'m>) -> i64| owned(ms.iter().map(f).collect::<Vec<_>>());
+        self.c.defer(
             "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
                on_hand_after, reserved_after, order_id, note, actor, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            &[
-                &m.sku,
-                &m.location,
-                &m.reason.as_str(),
-                &m.delta_on_hand,
-                &m.delta_reserved,
-                &m.after.on_hand,
-                &m.after.reserved,
-                &m.order_id,
-                &m.note,
-                &m.actor,
-                &m.at,
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
+               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])",
+            vec![
+                text(|m| m.sku),
+                text(|m| m.location),
+                text(|m| m.reason.as_str()),
+                int(|m| m.delta_on_hand),
+                int(|m| m.delta_reserved),
+                int(|m| m.after.on_hand),
+                int(|m| m.after.reserved),
+                opt(|m| m.order_id),
+                opt(|m| m.note),
+                text(|m| m.actor),
+                int(|m| m.at),
             ],
-        )?;
-        Ok(())
+        );
+    }
+
+    /// Sends the deferred writes; called before COMMIT.
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+        self.c.flush()
     }
 }
 
@@ -131,22 +136,22 @@ impl WriteTx for PgTx<'_> {
         let (bytes, order_id, version) = record.body.columns();
         // A plain INSERT: when another process stored the same key first, the unique
         // violation makes this command lose the race and replay the winner's answer.
-        self.c.execute(
+        self.c.defer(
             "INSERT INTO idempotency_keys
                (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &principal,
-                &key,
-                &record.request_hash,
-                &i64::from(record.status_code),
-                &bytes,
-                &order_id,
-                &version,
-                &to_ms(now),
-                &(to_ms(now) + keep_ms),
+            vec![
+                owned(principal.to_owned()),
+                owned(key.to_owned()),
+                owned(record.request_hash.clone()),
+                owned(i64::from(record.status_code)),
+                owned(bytes.to_vec()),
+                owned(order_id.map(str::to_owned)),
+                owned(version),
+                owned(to_ms(now)),
+                owned(to_ms(now) + keep_ms),
             ],
-        )?;
+        );
         Ok(())
     }
 
@@ -208,6 +213,18 @@ impl WriteTx for PgTx<'_> {
 
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         product_by_sku(&self.c, sku)
+    }
+
+    /// One round trip for all the SKUs of an order.
+    fn products(&mut self, skus: &[Sku]) -> Result<Vec<ProductRow>, StoreError> {
+        let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        let sql =
+            format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku");
+        self.c
+            .query(&sql, &[&names])?
+            .iter()
+            .map(product_row)
+            .collect()
     }
 
     fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
@@ -323,7 +340,7 @@ impl WriteTx for PgTx<'_> {
         let (on_hand, reserved, bin): (i64, i64, Option<String>) =
             (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?);
         let actor = actor.label();
-        self.movement(Movement {
+        self.movements(&[Movement {
             sku,
             location,
             reason,
@@ -334,7 +351,7 @@ impl WriteTx for PgTx<'_> {
             note,
             actor: &actor,
             at,
-        })?;
+        }]);
         Ok(InventoryRow {
             sku: sku.to_owned(),
             location_id: location.to_owned(),
@@ -406,78 +423,148 @@ impl WriteTx for PgTx<'_> {
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
-    fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError> {
-        let inserted = self.c.execute(
+    fn insert_events<'e>(&mut self, events: &[NewEvent<'e>]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let text = |f: fn(&NewEvent<'e>) -> &'e str| {
+            owned(events.iter().map(|e| f(e).to_owned()).collect::<Vec<_>>())
+        };
+        // A concurrent append of the same version fails on the unique (stream, version)
+        // index when this is sent: `Conflict`, and the command runs again.
+        self.c.defer(
             "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &e.stream_id,
-                &(e.version as i64),
-                &e.kind,
-                &e.data,
-                &e.actor,
-                &e.correlation_id,
-                &to_ms(e.at),
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+            vec![
+                text(|e| e.stream_id),
+                owned(events.iter().map(|e| e.version as i64).collect::<Vec<_>>()),
+                text(|e| e.kind),
+                text(|e| e.data),
+                text(|e| e.actor),
+                text(|e| e.correlation_id),
+                owned(events.iter().map(|e| to_ms(e.at)).collect::<Vec<_>>()),
             ],
         );
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
-                "order {} changed concurrently",
-                e.stream_id
-            ))),
-            Err(other) => Err(other),
-        }
+        Ok(())
     }
 
-    fn move_reserved(&mut self, m: ReservedMove<'_>) -> Result<(), StoreError> {
-        let r = m.reservation;
-        let (sku, location, at) = (r.sku.as_str(), r.location_id.as_str(), to_ms(m.at));
-        let row = self
+    fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError> {
+        let Some(first) = moves.first() else {
+            return Ok(());
+        };
+        // One guarded UPDATE per (SKU, location) the moves touch, deltas summed, so a row
+        // is updated once even when two lines share it; all sent in one round trip.
+        let mut groups: Vec<((&str, &str), i64)> = Vec::new();
+        for m in moves {
+            let key = (
+                m.reservation.sku.as_str(),
+                m.reservation.location_id.as_str(),
+            );
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, total)) => *total += m.delta,
+                None => groups.push((key, m.delta)),
+            }
+        }
+        // Rows are locked in (SKU, location) order, the same in every transaction, so two
+        // orders reserving the same stock queue behind each other instead of deadlocking.
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        let at = to_ms(first.at);
+        let param_sets: Vec<Vec<&(dyn ToSql + Sync)>> = groups
+            .iter()
+            .map(|((sku, loc), delta)| vec![sku as &(dyn ToSql + Sync), loc, delta, &at])
+            .collect();
+        let rows: Vec<tokio_postgres::Row> = self
             .c
-            .query_opt(
+            .query_each(
                 "UPDATE inventory SET reserved = reserved + $3, updated_at = $4
                  WHERE sku = $1 AND location_id = $2 AND reserved + $3 >= 0 AND reserved + $3 <= on_hand
-                 RETURNING on_hand, reserved",
-                &[&sku, &location, &m.delta, &at],
+                 RETURNING sku, location_id, on_hand, reserved",
+                &param_sets,
             )?
-            .ok_or_else(|| m.guard_failed())?;
-        let after = StockLevel {
-            on_hand: col(&row, 0)?,
-            reserved: col(&row, 1)?,
-        };
-        self.movement(Movement {
-            sku,
-            location,
-            reason: m.reason,
-            delta_on_hand: 0,
-            delta_reserved: m.delta,
-            after,
-            order_id: Some(m.order_id),
-            note: None,
-            actor: m.actor,
-            at,
-        })
+            .into_iter()
+            .flatten()
+            .collect();
+        // Level of each group before the moves: its final level minus the summed delta.
+        let mut running: Vec<((&str, &str), StockLevel)> = Vec::with_capacity(groups.len());
+        for (key, total) in &groups {
+            let row = rows.iter().find(|r| {
+                r.try_get::<_, &str>(0).ok() == Some(key.0)
+                    && r.try_get::<_, &str>(1).ok() == Some(key.1)
+            });
+            let Some(row) = row else {
+                let failed = moves
+                    .iter()
+                    .find(|m| {
+                        (
+                            m.reservation.sku.as_str(),
+                            m.reservation.location_id.as_str(),
+                        ) == *key
+                    })
+                    .unwrap_or(first);
+                return Err(failed.guard_failed());
+            };
+            let after: StockLevel = StockLevel {
+                on_hand: col(row, 2)?,
+                reserved: col(row, 3)?,
+            };
+            running.push((
+                *key,
+                StockLevel {
+                    reserved: after.reserved - total,
+                    ..after
+                },
+            ));
+        }
+        let mut rows_out: Vec<Movement<'_>> = Vec::with_capacity(moves.len());
+        for m in moves {
+            let key = (
+                m.reservation.sku.as_str(),
+                m.reservation.location_id.as_str(),
+            );
+            let Some((_, level)) = running.iter_mut().find(|(k, _)| *k == key) else {
+                return Err(m.guard_failed());
+            };
+            level.reserved += m.delta;
+            rows_out.push(Movement {
+                sku: key.0,
+                location: key.1,
+                reason: m.reason,
+                delta_on_hand: 0,
+                delta_reserved: m.delta,
+                after: *level,
+                order_id: Some(m.order_id),
+                note: None,
+                actor: m.actor,
+                at: to_ms(m.at),
+            });
+        }
+        self.movements(&rows_out);
+        Ok(())
     }
 
-    fn insert_reservation(
+    fn insert_reservations(
         &mut self,
         order_id: &str,
-        r: &Reservation,
+        rs: &[Reservation],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.c.execute(
+        if rs.is_empty() {
+            return Ok(());
+        }
+        self.c.defer(
             "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'open', $6)",
-            &[
-                &order_id,
-                &i64::from(r.line_no),
-                &r.sku.as_str(),
-                &r.location_id.as_str(),
-                &i64::from(r.quantity),
-                &to_ms(at),
+             SELECT u.order_id, u.line_no, u.sku, u.location_id, u.quantity, 'open', u.created_at
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+               AS u(order_id, line_no, sku, location_id, quantity, created_at)",
+            vec![
+                owned(vec![order_id.to_owned(); rs.len()]),
+                owned(rs.iter().map(|r| i64::from(r.line_no)).collect::<Vec<_>>()),
+                owned(rs.iter().map(|r| r.sku.to_string()).collect::<Vec<_>>()),
+                owned(rs.iter().map(|r| r.location_id.to_string()).collect::<Vec<_>>()),
+                owned(rs.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>()),
+                owned(vec![to_ms(at); rs.len()]),
             ],
-        )?;
+        );
         Ok(())
     }
 
@@ -487,43 +574,51 @@ impl WriteTx for PgTx<'_> {
         b: &Shortfall,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.c.execute(
+        self.c.defer(
             "INSERT INTO backorders (order_id, line_no, sku, quantity, status, created_at)
              VALUES ($1, $2, $3, $4, 'open', $5)",
-            &[
-                &order_id,
-                &i64::from(b.line_no),
-                &b.sku.as_str(),
-                &i64::from(b.quantity),
-                &to_ms(at),
+            vec![
+                owned(order_id.to_owned()),
+                owned(i64::from(b.line_no)),
+                owned(b.sku.to_string()),
+                owned(i64::from(b.quantity)),
+                owned(to_ms(at)),
             ],
-        )?;
+        );
         Ok(())
     }
 
     fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.c.execute(
+        self.c.defer(
             "UPDATE reservations SET status = 'released', closed_at = $2 WHERE order_id = $1 AND status = 'open'",
-            &[&order_id, &to_ms(at)],
-        )?;
-        self.c.execute(
+            vec![owned(order_id.to_owned()), owned(to_ms(at))],
+        );
+        self.c.defer(
             "UPDATE backorders SET status = 'cancelled' WHERE order_id = $1 AND status = 'open'",
-            &[&order_id],
-        )?;
+            vec![owned(order_id.to_owned())],
+        );
         Ok(())
     }
 
     fn enqueue_outbox(
         &mut self,
-        topic: &str,
-        stream_id: &str,
-        payload: &str,
+        messages: &[(&str, &str, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.c.execute(
-            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES ($1, $2, $3, $4, $4)",
-            &[&topic, &stream_id, &payload, &to_ms(at)],
-        )?;
+        if messages.is_empty() {
+            return Ok(());
+        }
+        self.c.defer(
+            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at)
+             SELECT u.topic, u.stream_id, u.payload, u.at, u.at
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(topic, stream_id, payload, at)",
+            vec![
+                owned(messages.iter().map(|m| m.0.to_owned()).collect::<Vec<_>>()),
+                owned(messages.iter().map(|m| m.1.to_owned()).collect::<Vec<_>>()),
+                owned(messages.iter().map(|m| m.2.clone()).collect::<Vec<_>>()),
+                owned(vec![to_ms(at); messages.len()]),
+            ],
+        );
         Ok(())
     }
 
@@ -543,27 +638,27 @@ impl WriteTx for PgTx<'_> {
                total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
              WHERE id = $1"
         };
-        self.c.execute(
+        self.c.defer(
             sql,
-            &[
-                &o.id.as_str(),
-                &o.number,
-                &o.channel.as_str(),
-                &o.external_id,
-                &o.customer.email.as_str(),
-                &o.customer_status().as_str(),
-                &o.state.as_str(),
-                &o.payment_state().as_str(),
-                &o.fulfillment_summary().as_str(),
-                &o.return_summary().as_str(),
-                &o.currency.as_str(),
-                &o.total(),
-                &to_ms(o.created_at),
-                &to_ms(o.updated_at),
-                &(o.version as i64),
-                &snapshot,
+            vec![
+                owned(o.id.to_string()),
+                owned(o.number.clone()),
+                owned(o.channel.to_string()),
+                owned(o.external_id.clone()),
+                owned(o.customer.email.to_string()),
+                owned(o.customer_status().as_str()),
+                owned(o.state.as_str()),
+                owned(o.payment_state().as_str()),
+                owned(o.fulfillment_summary().as_str()),
+                owned(o.return_summary().as_str()),
+                owned(o.currency.to_string()),
+                owned(o.total()),
+                owned(to_ms(o.created_at)),
+                owned(to_ms(o.updated_at)),
+                owned(o.version as i64),
+                owned(snapshot.to_owned()),
             ],
-        )?;
+        );
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
-use crate::tx::{NewEvent, ReservedMove, WriteTx};
+use crate::tx::{Movement, NewEvent, ReservedMove, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
@@ -18,20 +18,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) struct SqliteTx<'c> {
     conn: &'c Connection,
-}
-
-/// A stock movement row.
-struct Movement<'a> {
-    sku: &'a str,
-    location: &'a str,
-    reason: MovementReason,
-    delta_on_hand: i64,
-    delta_reserved: i64,
-    after: StockLevel,
-    order_id: Option<&'a str>,
-    note: Option<&'a str>,
-    actor: &'a str,
-    at: i64,
 }
 
 impl<'c> SqliteTx<'c> {
@@ -381,14 +367,13 @@ impl WriteTx for SqliteTx<'_> {
         Ok(n)
     }
 
-    fn insert_event(&mut self, e: NewEvent<'_>) -> Result<(), StoreError> {
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+    fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in events {
+            let inserted = stmt.execute(params![
                 e.stream_id,
                 e.version as i64,
                 e.kind,
@@ -397,57 +382,72 @@ impl WriteTx for SqliteTx<'_> {
                 e.correlation_id,
                 to_ms(e.at)
             ]);
-        match inserted.map_err(StoreError::from) {
-            Ok(_) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(StoreError::Conflict(format!(
-                "order {} changed concurrently",
-                e.stream_id
-            ))),
-            Err(other) => Err(other),
+            match inserted.map_err(StoreError::from) {
+                Ok(_) => {}
+                Err(StoreError::Conflict(_)) => {
+                    return Err(StoreError::Conflict(format!(
+                        "order {} changed concurrently",
+                        e.stream_id
+                    )));
+                }
+                Err(other) => return Err(other),
+            }
         }
+        Ok(())
     }
 
-    fn move_reserved(&mut self, m: ReservedMove<'_>) -> Result<(), StoreError> {
-        let r = m.reservation;
-        let (sku, location, at) = (r.sku.as_str(), r.location_id.as_str(), to_ms(m.at));
-        let after = self
-            .conn
-            .prepare_cached(
-                "UPDATE inventory SET reserved = reserved + ?3, updated_at = ?4
-                 WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0 AND reserved + ?3 <= on_hand
-                 RETURNING on_hand, reserved",
-            )?
-            .query_row(params![sku, location, m.delta, at], |row| {
-                Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
-            })
-            .optional()?
-            .ok_or_else(|| m.guard_failed())?;
-        self.movement(Movement {
-            sku,
-            location,
-            reason: m.reason,
-            delta_on_hand: 0,
-            delta_reserved: m.delta,
-            after,
-            order_id: Some(m.order_id),
-            note: None,
-            actor: m.actor,
-            at,
-        })
+    fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError> {
+        for m in moves {
+            let r = m.reservation;
+            let (sku, location, at) = (r.sku.as_str(), r.location_id.as_str(), to_ms(m.at));
+            let after = self
+                .conn
+                .prepare_cached(
+                    "UPDATE inventory SET reserved = reserved + ?3, updated_at = ?4
+                     WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0 AND reserved + ?3 <= on_hand
+                     RETURNING on_hand, reserved",
+                )?
+                .query_row(params![sku, location, m.delta, at], |row| {
+                    Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
+                })
+                .optional()?
+                .ok_or_else(|| m.guard_failed())?;
+            self.movement(Movement {
+                sku,
+                location,
+                reason: m.reason,
+                delta_on_hand: 0,
+                delta_reserved: m.delta,
+                after,
+                order_id: Some(m.order_id),
+                note: None,
+                actor: m.actor,
+                at,
+            })?;
+        }
+        Ok(())
     }
 
-    fn insert_reservation(
+    fn insert_reservations(
         &mut self,
         order_id: &str,
-        r: &Reservation,
+        rs: &[Reservation],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
-            )?
-            .execute(params![order_id, r.line_no, r.sku.as_str(), r.location_id.as_str(), r.quantity, to_ms(at)])?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
+        )?;
+        for r in rs {
+            stmt.execute(params![
+                order_id,
+                r.line_no,
+                r.sku.as_str(),
+                r.location_id.as_str(),
+                r.quantity,
+                to_ms(at)
+            ])?;
+        }
         Ok(())
     }
 
@@ -486,16 +486,15 @@ impl WriteTx for SqliteTx<'_> {
 
     fn enqueue_outbox(
         &mut self,
-        topic: &str,
-        stream_id: &str,
-        payload: &str,
+        messages: &[(&str, &str, String)],
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?
-            .execute(params![topic, stream_id, payload, to_ms(at)])?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?;
+        for (topic, stream_id, payload) in messages {
+            stmt.execute(params![topic, stream_id, payload, to_ms(at)])?;
+        }
         Ok(())
     }
 
