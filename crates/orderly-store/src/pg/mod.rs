@@ -18,11 +18,12 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::{join, try_join_all};
 use read::PgReader;
 use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{NoTls, Row};
 use write::PgTx;
 
 mod embedded {
@@ -52,6 +53,13 @@ impl PgOptions {
             connect_timeout_ms: 2_000,
         }
     }
+}
+
+/// How a read transaction sees concurrent writes.
+enum Isolation {
+    ReadCommitted,
+    /// One snapshot for the whole transaction (REPEATABLE READ).
+    Snapshot,
 }
 
 /// How many times a command that lost a race runs again before giving up.
@@ -126,17 +134,43 @@ struct Deferred {
 /// pipelined, in order, together with the next query or with the final flush before
 /// COMMIT. A deferred write that fails fails the command just the same, only later.
 pub(crate) struct Conn<'a> {
-    tx: &'a deadpool_postgres::Transaction<'a>,
+    client: &'a deadpool_postgres::ClientWrapper,
     handle: &'a Handle,
     deferred: RefCell<Vec<Deferred>>,
 }
 
 impl<'a> Conn<'a> {
-    pub(crate) fn new(tx: &'a deadpool_postgres::Transaction<'a>, handle: &'a Handle) -> Self {
-        Conn {
-            tx,
+    /// Opens a transaction with `begin` (e.g. `BEGIN`), sent with the first statement.
+    pub(crate) fn begin(
+        client: &'a deadpool_postgres::ClientWrapper,
+        handle: &'a Handle,
+        begin: &'static str,
+    ) -> Self {
+        let conn = Conn {
+            client,
             handle,
             deferred: RefCell::new(Vec::new()),
+        };
+        conn.defer(begin, Vec::new());
+        conn
+    }
+
+    /// Sends what is deferred and COMMIT, in one round trip.
+    pub(crate) fn commit(&self) -> Result<(), StoreError> {
+        self.defer("COMMIT", Vec::new());
+        let result = self.flush();
+        if result.is_err() {
+            self.rollback();
+        }
+        result
+    }
+
+    /// Ends the transaction without keeping anything (also after a failed COMMIT, where it
+    /// is a harmless no-op), so the pooled connection goes back clean.
+    pub(crate) fn rollback(&self) {
+        self.deferred.take();
+        if let Err(e) = self.handle.block_on(self.client.batch_execute("ROLLBACK")) {
+            tracing::warn!(error = %e, "ROLLBACK failed; the connection will be replaced");
         }
     }
 
@@ -157,7 +191,7 @@ impl<'a> Conn<'a> {
     async fn send_deferred(&self, deferred: &[Deferred]) -> Result<(), StoreError> {
         let mut statements = Vec::with_capacity(deferred.len());
         for d in deferred {
-            statements.push(self.tx.prepare_cached(d.sql).await.map_err(pg_error)?);
+            statements.push(self.client.prepare_cached(d.sql).await.map_err(pg_error)?);
         }
         let writes = deferred.iter().zip(&statements).map(|(d, stmt)| {
             let params: Vec<&(dyn ToSql + Sync)> = d
@@ -165,7 +199,7 @@ impl<'a> Conn<'a> {
                 .iter()
                 .map(|p| p.as_ref() as &(dyn ToSql + Sync))
                 .collect();
-            async move { self.tx.execute(stmt, &params).await }
+            async move { self.client.execute(stmt, &params).await }
         });
         try_join_all(writes).await.map_err(pg_error)?;
         Ok(())
@@ -179,9 +213,12 @@ impl<'a> Conn<'a> {
     ) -> Result<Vec<Row>, StoreError> {
         let deferred = self.deferred.take();
         self.handle.block_on(async {
-            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
-            let (written, rows) =
-                join(self.send_deferred(&deferred), self.tx.query(&stmt, params)).await;
+            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
+            let (written, rows) = join(
+                self.send_deferred(&deferred),
+                self.client.query(&stmt, params),
+            )
+            .await;
             written?;
             rows.map_err(pg_error)
         })
@@ -196,8 +233,10 @@ impl<'a> Conn<'a> {
     ) -> Result<Vec<Vec<Row>>, StoreError> {
         let deferred = self.deferred.take();
         self.handle.block_on(async {
-            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
-            let runs = param_sets.iter().map(|params| self.tx.query(&stmt, params));
+            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
+            let runs = param_sets
+                .iter()
+                .map(|params| self.client.query(&stmt, params));
             let (written, rows) = join(self.send_deferred(&deferred), try_join_all(runs)).await;
             written?;
             rows.map_err(pg_error)
@@ -226,10 +265,10 @@ impl<'a> Conn<'a> {
     ) -> Result<u64, StoreError> {
         let deferred = self.deferred.take();
         self.handle.block_on(async {
-            let stmt = self.tx.prepare_cached(sql).await.map_err(pg_error)?;
+            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
             let (written, count) = join(
                 self.send_deferred(&deferred),
-                self.tx.execute(&stmt, params),
+                self.client.execute(&stmt, params),
             )
             .await;
             written?;
@@ -335,36 +374,38 @@ impl PgStore {
         F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        self.read_at(IsolationLevel::ReadCommitted, f).await
+        self.read_at(Isolation::ReadCommitted, f).await
     }
 
     /// `orderly check` in one REPEATABLE READ snapshot: a consistent picture even while
     /// other processes keep writing.
     pub(crate) async fn check(&self) -> Result<CheckReport, StoreError> {
-        self.read_at(IsolationLevel::RepeatableRead, |r| check::run(r))
-            .await
+        self.read_at(Isolation::Snapshot, |r| check::run(r)).await
     }
 
-    async fn read_at<T, F>(&self, isolation: IsolationLevel, f: F) -> Result<T, StoreError>
+    async fn read_at<T, F>(&self, isolation: Isolation, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&mut dyn Reader) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let client = self.pool.get().await.map_err(pool_error)?;
         let handle = Handle::current();
+        let begin = match isolation {
+            Isolation::ReadCommitted => "BEGIN READ ONLY",
+            Isolation::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
         tokio::task::spawn_blocking(move || {
-            let tx = handle
-                .block_on(
-                    client
-                        .build_transaction()
-                        .isolation_level(isolation)
-                        .read_only(true)
-                        .start(),
-                )
-                .map_err(pg_error)?;
-            let result = f(&mut PgReader::new(Conn::new(&tx, &handle)));
-            handle.block_on(tx.commit()).map_err(pg_error)?;
-            result
+            let conn = Conn::begin(&client, &handle, begin);
+            let mut reader = PgReader::new(conn);
+            let result = f(&mut reader);
+            let conn = reader.into_conn();
+            match result {
+                Ok(value) => conn.commit().map(|()| value),
+                Err(e) => {
+                    conn.rollback();
+                    Err(e)
+                }
+            }
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
@@ -384,28 +425,23 @@ where
     F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let tx = handle
-        .block_on(client.transaction())
-        .map_err(|e| E::from(pg_error(e)))?;
-    let mut pg = PgTx::new(Conn::new(&tx, handle));
-    let result = command(&mut pg).and_then(|value| pg.flush().map(|()| value).map_err(E::from));
-    drop(pg);
+    let mut pg = PgTx::new(Conn::begin(client, handle, "BEGIN"));
+    // A panicking command must not hand a connection with an open transaction back to
+    // the pool: roll back, then let the panic continue.
+    let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));
+    let conn = pg.into_conn();
     match result {
-        Ok(value) => {
-            handle
-                .block_on(tx.commit())
-                .map_err(|e| E::from(pg_error(e)))?;
-            Ok(value)
-        }
-        Err(e) => {
-            // Dropping the transaction would roll back too; doing it here surfaces nothing
-            // new but returns the connection clean at once.
-            let _ = handle.block_on(tx.rollback());
+        Ok(Ok(value)) => conn.commit().map(|()| value).map_err(E::from),
+        Ok(Err(e)) => {
+            conn.rollback();
             Err(e)
+        }
+        Err(panic) => {
+            conn.rollback();
+            resume_unwind(panic)
         }
     }
 }
-
 /// Applies pending migrations on a dedicated connection, holding an advisory lock so
 /// that processes starting at the same moment migrate one after the other.
 async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {

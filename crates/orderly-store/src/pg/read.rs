@@ -17,6 +17,10 @@ impl<'a> PgReader<'a> {
     pub(crate) fn new(c: Conn<'a>) -> Self {
         PgReader { c }
     }
+
+    pub(crate) fn into_conn(self) -> Conn<'a> {
+        self.c
+    }
 }
 
 fn u32_col(row: &tokio_postgres::Row, i: usize) -> Result<u32, StoreError> {

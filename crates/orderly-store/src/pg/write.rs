@@ -61,6 +61,10 @@ impl<'a> PgTx<'a> {
         PgTx { c }
     }
 
+    pub(crate) fn into_conn(self) -> Conn<'a> {
+        self.c
+    }
+
     /// Queues stock movement rows, sent as one multi-row insert.
     fn movements<'m>(&self, ms: &[Movement<'m>]) {
         let text = |f: fn(&Movement<'m>) -> &'m str| {
@@ -93,11 +97,6 @@ impl<'a> PgTx<'a> {
                 int(|m| m.at),
             ],
         );
-    }
-
-    /// Sends the deferred writes; called before COMMIT.
-    pub(crate) fn flush(&self) -> Result<(), StoreError> {
-        self.c.flush()
     }
 }
 
