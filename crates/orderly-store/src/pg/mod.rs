@@ -189,18 +189,28 @@ impl<'a> Conn<'a> {
     }
 
     async fn send_deferred(&self, deferred: &[Deferred]) -> Result<(), StoreError> {
-        let mut statements = Vec::with_capacity(deferred.len());
+        // Consecutive writes become one statement (each a data-modifying CTE, which
+        // PostgreSQL always runs to completion); transaction control stays on its own.
+        let mut batches: Vec<(String, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
+        let mut run: Vec<&Deferred> = Vec::new();
         for d in deferred {
-            statements.push(self.client.prepare_cached(d.sql).await.map_err(pg_error)?);
+            if matches!(d.sql, "COMMIT") || d.sql.starts_with("BEGIN") {
+                batches.extend(combine(&run));
+                run.clear();
+                batches.push((d.sql.to_owned(), Vec::new()));
+            } else {
+                run.push(d);
+            }
         }
-        let writes = deferred.iter().zip(&statements).map(|(d, stmt)| {
-            let params: Vec<&(dyn ToSql + Sync)> = d
-                .params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            async move { self.client.execute(stmt, &params).await }
-        });
+        batches.extend(combine(&run));
+        let mut statements = Vec::with_capacity(batches.len());
+        for (sql, _) in &batches {
+            statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
+        }
+        let writes = batches
+            .iter()
+            .zip(&statements)
+            .map(|((_, params), stmt)| async move { self.client.execute(stmt, params).await });
         try_join_all(writes).await.map_err(pg_error)?;
         Ok(())
     }
@@ -275,6 +285,51 @@ impl<'a> Conn<'a> {
             count.map_err(pg_error)
         })
     }
+}
+
+/// One statement for a run of deferred writes: the writes themselves when there is one,
+/// else `WITH w0 AS (…), w1 AS (…) SELECT 1` with each write's parameters renumbered.
+fn combine<'d>(run: &[&'d Deferred]) -> Option<(String, Vec<&'d (dyn ToSql + Sync)>)> {
+    let as_refs = |d: &'d Deferred| d.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync));
+    match run {
+        [] => None,
+        [one] => Some((one.sql.to_owned(), as_refs(one).collect())),
+        many => {
+            let mut sql = String::from("WITH ");
+            let mut params = Vec::new();
+            for (i, d) in many.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("w{i} AS ({})", renumber(d.sql, params.len())));
+                params.extend(as_refs(d));
+            }
+            sql.push_str(" SELECT 1");
+            Some((sql, params))
+        }
+    }
+}
+
+/// `$n` placeholders shifted by `offset` (our statements have no `$` elsewhere).
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&format!("${}", n + offset)),
+            Err(_) => out.push('$'),
+        }
+    }
+    out
 }
 
 /// A column that must hold a value; a mismatch is corrupt data, not a panic.
@@ -460,4 +515,37 @@ async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
     drop(client);
     let _ = task.await;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deferred(sql: &'static str, n: usize) -> Deferred {
+        Deferred {
+            sql,
+            params: (0..n).map(|i| owned(i as i64)).collect(),
+        }
+    }
+
+    #[test]
+    fn placeholders_are_shifted_past_earlier_parameters() {
+        assert_eq!(renumber("VALUES ($1, $2, $10)", 3), "VALUES ($4, $5, $13)");
+        assert_eq!(renumber("no placeholders", 5), "no placeholders");
+    }
+
+    #[test]
+    fn a_run_of_writes_becomes_one_statement_with_all_parameters() {
+        let a = deferred("INSERT INTO t VALUES ($1, $2)", 2);
+        let b = deferred("UPDATE u SET x = $1 WHERE id = $2", 2);
+        let (sql, params) = combine(&[&a, &b]).unwrap();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO t VALUES ($1, $2)), w1 AS (UPDATE u SET x = $3 WHERE id = $4) SELECT 1"
+        );
+        assert_eq!(params.len(), 4);
+        let (single, _) = combine(&[&a]).unwrap();
+        assert_eq!(single, a.sql);
+        assert!(combine(&[]).is_none());
+    }
 }
