@@ -222,6 +222,14 @@ pub trait WriteTx {
         Ok(out)
     }
 
+    /// The catalog rows and the stock of the given SKUs, the facts a new order needs.
+    fn catalog_and_stock(
+        &mut self,
+        skus: &[Sku],
+    ) -> Result<(Vec<ProductRow>, StockView), StoreError> {
+        Ok((self.products(skus)?, self.stock_view(skus)?))
+    }
+
     /// The order as it stood at `version` of its stream, folded from its events.
     fn order_at(&mut self, order_id: &str, version: u64) -> Result<Option<Order>, StoreError> {
         let events = self.stream(order_id, version)?;

@@ -234,6 +234,26 @@ impl<'a> Conn<'a> {
         })
     }
 
+    /// Runs two queries in one round trip (after every deferred write).
+    pub(crate) fn query_two(
+        &self,
+        (sql_a, params_a): (&str, &[&(dyn ToSql + Sync)]),
+        (sql_b, params_b): (&str, &[&(dyn ToSql + Sync)]),
+    ) -> Result<(Vec<Row>, Vec<Row>), StoreError> {
+        let deferred = self.deferred.take();
+        self.handle.block_on(async {
+            let a = self.client.prepare_cached(sql_a).await.map_err(pg_error)?;
+            let b = self.client.prepare_cached(sql_b).await.map_err(pg_error)?;
+            let reads = futures_util::future::try_join(
+                self.client.query(&a, params_a),
+                self.client.query(&b, params_b),
+            );
+            let (written, rows) = join(self.send_deferred(&deferred), reads).await;
+            written?;
+            rows.map_err(pg_error)
+        })
+    }
+
     /// Runs one statement once per parameter set, all pipelined in one round trip (after
     /// every deferred write), in order; returns the rows of each run.
     pub(crate) fn query_each(

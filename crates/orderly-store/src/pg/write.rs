@@ -37,6 +37,25 @@ pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, Store
     })
 }
 
+const STOCK_SQL: &str =
+    "SELECT sku, location_id, on_hand - reserved FROM inventory WHERE sku = ANY($1)";
+
+fn stock_rows(rows: &[tokio_postgres::Row]) -> Result<StockView, StoreError> {
+    let mut view = StockView::default();
+    for r in rows {
+        let sku: String = col(r, 0)?;
+        let location: String = col(r, 1)?;
+        let available: i64 = col(r, 2)?;
+        let sku = Sku::parse(&sku).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        view.set(
+            sku,
+            Id::new(location),
+            u32::try_from(available.max(0)).unwrap_or(u32::MAX),
+        );
+    }
+    Ok(view)
+}
+
 pub(crate) fn product_by_sku(c: &Conn<'_>, sku: &str) -> Result<Option<ProductRow>, StoreError> {
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1");
     c.query_opt(&sql, &[&sku])?
@@ -277,23 +296,24 @@ impl WriteTx for PgTx<'_> {
 
     fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-        let rows = self.c.query(
-            "SELECT sku, location_id, on_hand - reserved FROM inventory WHERE sku = ANY($1)",
-            &[&names],
-        )?;
-        let mut view = StockView::default();
-        for r in &rows {
-            let sku: String = col(r, 0)?;
-            let location: String = col(r, 1)?;
-            let available: i64 = col(r, 2)?;
-            let sku = Sku::parse(&sku).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            view.set(
-                sku,
-                Id::new(location),
-                u32::try_from(available.max(0)).unwrap_or(u32::MAX),
-            );
-        }
-        Ok(view)
+        stock_rows(&self.c.query(STOCK_SQL, &[&names])?)
+    }
+
+    /// Both reads in one round trip.
+    fn catalog_and_stock(
+        &mut self,
+        skus: &[Sku],
+    ) -> Result<(Vec<ProductRow>, StockView), StoreError> {
+        let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        let products =
+            format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku");
+        let (products, stock) = self
+            .c
+            .query_two((&products, &[&names]), (STOCK_SQL, &[&names]))?;
+        Ok((
+            products.iter().map(product_row).collect::<Result<_, _>>()?,
+            stock_rows(&stock)?,
+        ))
     }
 
     fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError> {

@@ -8,7 +8,7 @@ use orderly_domain::order::{
     PlaceOrder, assign_number, decide,
 };
 use orderly_domain::values::{Currency, Id, Sku};
-use orderly_store::{EventMeta, WriteTx};
+use orderly_store::EventMeta;
 use std::collections::HashMap;
 
 /// A parsed, well-formed order request; catalog and stock facts are checked later, inside
@@ -86,10 +86,10 @@ impl App {
                 s.dedup();
                 s
             };
-            let names = catalog_names(tx, &skus, &input.lines)?;
+            let (products, stock) = tx.catalog_and_stock(&skus)?;
+            let names = catalog_names(&products, &skus, &input.lines)?;
             // A command may run again after losing a race, so it works on its own copy.
             let input = input.clone();
-            let stock = tx.stock_view(&skus)?;
             let cmd = PlaceOrder {
                 id: Id::new(new_id("ord")),
                 number: String::new(),
@@ -158,11 +158,10 @@ impl App {
 
 /// Catalog names of the ordered SKUs; unknown or inactive SKUs are field errors.
 fn catalog_names(
-    tx: &mut dyn WriteTx,
+    products: &[orderly_store::ProductRow],
     skus: &[Sku],
     lines: &[(Sku, u32, i64)],
 ) -> Result<HashMap<Sku, String>, ApiError> {
-    let products = tx.products(skus)?;
     let by_sku: HashMap<&str, &orderly_store::ProductRow> =
         products.iter().map(|p| (p.sku.as_str(), p)).collect();
     let mut issues = Vec::new();
