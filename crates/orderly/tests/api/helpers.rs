@@ -209,6 +209,21 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_database(dir.path()).await;
+    spawn_app_on(dir, db, tweak).await
+}
+
+/// Spawns the app on SQLite whatever `ORDERLY_TEST_DATABASE_URL` says.
+pub async fn spawn_sqlite_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let db = TestDb {
+        url: format!("sqlite://{}", path.display()),
+        sqlite_path: Some(path),
+    };
+    spawn_app_on(dir, db, |_| {}).await
+}
+
+async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let config_path = write_config(dir.path(), &db, "normal");
     let mut config =
         Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");

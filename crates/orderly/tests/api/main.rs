@@ -13,6 +13,7 @@ mod idempotency;
 mod multiprocess;
 mod orders;
 mod outbox;
+mod parity;
 mod sourcing;
 mod system;
 mod validation;
