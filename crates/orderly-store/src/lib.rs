@@ -23,7 +23,7 @@ pub use rows::{
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
-pub use tx::{EventMeta, NewEvent, ReservedMove, WriteTx};
+pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
 
 use jiff::Timestamp;
 

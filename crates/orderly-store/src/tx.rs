@@ -22,6 +22,14 @@ pub struct EventMeta {
     pub at: Timestamp,
 }
 
+/// The facts read before placing an order (see `WriteTx::new_order_facts`).
+#[derive(Debug)]
+pub struct NewOrderFacts {
+    pub existing: Option<Order>,
+    pub products: Vec<ProductRow>,
+    pub stock: StockView,
+}
+
 /// One event row as appended.
 #[derive(Debug, Clone, Copy)]
 pub struct NewEvent<'a> {
@@ -222,12 +230,26 @@ pub trait WriteTx {
         Ok(out)
     }
 
-    /// The catalog rows and the stock of the given SKUs, the facts a new order needs.
-    fn catalog_and_stock(
+    /// What placing an order needs to know: the order already captured under this
+    /// channel's external id (if any), and the catalog rows and stock of its SKUs.
+    fn new_order_facts(
         &mut self,
+        channel: &str,
+        external_id: Option<&str>,
         skus: &[Sku],
-    ) -> Result<(Vec<ProductRow>, StockView), StoreError> {
-        Ok((self.products(skus)?, self.stock_view(skus)?))
+    ) -> Result<NewOrderFacts, StoreError> {
+        let existing = match external_id {
+            Some(ext) => match self.order_id_by_external(channel, ext)? {
+                Some(id) => self.load_order(&id)?,
+                None => None,
+            },
+            None => None,
+        };
+        Ok(NewOrderFacts {
+            existing,
+            products: self.products(skus)?,
+            stock: self.stock_view(skus)?,
+        })
     }
 
     /// The order as it stood at `version` of its stream, folded from its events.

@@ -234,23 +234,27 @@ impl<'a> Conn<'a> {
         })
     }
 
-    /// Runs two queries in one round trip (after every deferred write).
-    pub(crate) fn query_two(
+    /// Runs three queries in one round trip (after every deferred write).
+    pub(crate) fn query_three(
         &self,
-        (sql_a, params_a): (&str, &[&(dyn ToSql + Sync)]),
-        (sql_b, params_b): (&str, &[&(dyn ToSql + Sync)]),
-    ) -> Result<(Vec<Row>, Vec<Row>), StoreError> {
+        queries: [(&str, &[&(dyn ToSql + Sync)]); 3],
+    ) -> Result<[Vec<Row>; 3], StoreError> {
         let deferred = self.deferred.take();
         self.handle.block_on(async {
-            let a = self.client.prepare_cached(sql_a).await.map_err(pg_error)?;
-            let b = self.client.prepare_cached(sql_b).await.map_err(pg_error)?;
-            let reads = futures_util::future::try_join(
-                self.client.query(&a, params_a),
-                self.client.query(&b, params_b),
+            let mut statements = Vec::with_capacity(3);
+            for (sql, _) in &queries {
+                statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
+            }
+            let [a, b, c] = [&statements[0], &statements[1], &statements[2]];
+            let reads = futures_util::future::try_join3(
+                self.client.query(a, queries[0].1),
+                self.client.query(b, queries[1].1),
+                self.client.query(c, queries[2].1),
             );
             let (written, rows) = join(self.send_deferred(&deferred), reads).await;
             written?;
-            rows.map_err(pg_error)
+            let (x, y, z) = rows.map_err(pg_error)?;
+            Ok([x, y, z])
         })
     }
 

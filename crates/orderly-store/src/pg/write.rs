@@ -5,7 +5,7 @@ use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
-use crate::tx::{Movement, NewEvent, ReservedMove, WriteTx};
+use crate::tx::{Movement, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
@@ -299,21 +299,33 @@ impl WriteTx for PgTx<'_> {
         stock_rows(&self.c.query(STOCK_SQL, &[&names])?)
     }
 
-    /// Both reads in one round trip.
-    fn catalog_and_stock(
+    /// All three reads in one round trip.
+    fn new_order_facts(
         &mut self,
+        channel: &str,
+        external_id: Option<&str>,
         skus: &[Sku],
-    ) -> Result<(Vec<ProductRow>, StockView), StoreError> {
+    ) -> Result<NewOrderFacts, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
         let products =
             format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku");
-        let (products, stock) = self
-            .c
-            .query_two((&products, &[&names]), (STOCK_SQL, &[&names]))?;
-        Ok((
-            products.iter().map(product_row).collect::<Result<_, _>>()?,
-            stock_rows(&stock)?,
-        ))
+        let [existing, products, stock] = self.c.query_three([
+            (
+                "SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2",
+                &[&channel, &external_id],
+            ),
+            (&products, &[&names]),
+            (STOCK_SQL, &[&names]),
+        ])?;
+        let existing = match existing.first() {
+            Some(row) => Some(serde_json::from_str(&col::<String>(row, 0)?)?),
+            None => None,
+        };
+        Ok(NewOrderFacts {
+            existing,
+            products: products.iter().map(product_row).collect::<Result<_, _>>()?,
+            stock: stock_rows(&stock)?,
+        })
     }
 
     fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError> {

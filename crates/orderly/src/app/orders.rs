@@ -72,21 +72,17 @@ impl App {
             input.shipping_address.region.as_deref(),
         );
         self.idempotent_write(idem, move |tx| {
-            if let Some(ext) = &input.external_id
-                && let Some(id) = tx.order_id_by_external(&channel.id, ext)?
-            {
-                let order = tx
-                    .load_order(&id)?
-                    .ok_or_else(|| ApiError::Internal(format!("order {id} lost")))?;
-                return Ok(Outcome::Order(200, Box::new(order)));
-            }
             let skus: Vec<Sku> = {
                 let mut s: Vec<Sku> = input.lines.iter().map(|(sku, _, _)| sku.clone()).collect();
                 s.sort();
                 s.dedup();
                 s
             };
-            let (products, stock) = tx.catalog_and_stock(&skus)?;
+            let facts = tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus)?;
+            if let Some(order) = facts.existing {
+                return Ok(Outcome::Order(200, Box::new(order)));
+            }
+            let (products, stock) = (facts.products, facts.stock);
             let names = catalog_names(&products, &skus, &input.lines)?;
             // A command may run again after losing a race, so it works on its own copy.
             let input = input.clone();
