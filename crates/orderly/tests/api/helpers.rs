@@ -105,6 +105,35 @@ pub struct TestDb {
     pub url: String,
     /// Set on SQLite, for the tests that work on the file itself.
     pub sqlite_path: Option<PathBuf>,
+    /// (server URL, database name) of a PostgreSQL database this test created and drops.
+    pub created: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    /// Drops the test's PostgreSQL database (best effort), so that a long local session
+    /// does not leave hundreds behind for autovacuum to visit.
+    fn drop(&mut self) {
+        let Some((base, name)) = self.created.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        });
+        let _ = dropped.join();
+    }
 }
 
 /// The PostgreSQL server the suite runs against, if any.
@@ -129,6 +158,7 @@ pub async fn fresh_database(dir: &Path) -> TestDb {
             TestDb {
                 url: orderly::bench::with_database(&base, &name),
                 sqlite_path: None,
+                created: Some((base, name)),
             }
         }
         None => {
@@ -136,6 +166,7 @@ pub async fn fresh_database(dir: &Path) -> TestDb {
             TestDb {
                 url: format!("sqlite://{}", path.display()),
                 sqlite_path: Some(path),
+                created: None,
             }
         }
     }
@@ -219,6 +250,7 @@ pub async fn spawn_sqlite_app() -> TestApp {
     let db = TestDb {
         url: format!("sqlite://{}", path.display()),
         sqlite_path: Some(path),
+        created: None,
     };
     spawn_app_on(dir, db, |_| {}).await
 }

@@ -308,6 +308,7 @@ async fn a_database_restart_gives_clean_503s_then_service_resumes() {
     let db = TestDb {
         url: cluster.url(),
         sqlite_path: None,
+        created: None,
     };
     let config = write_config(dir.path(), &db);
     let key = admin_key(&db.url);
