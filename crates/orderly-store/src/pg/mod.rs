@@ -63,7 +63,7 @@ enum Isolation {
 }
 
 /// How many times a command that lost a race runs again before giving up.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 16;
 
 #[derive(Clone)]
 pub struct PgStore {
