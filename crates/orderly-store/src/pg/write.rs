@@ -126,6 +126,17 @@ impl WriteTx for PgTx<'_> {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // An expired record that the hourly purge has not reached yet frees its key here
+        // (sent in the same round trip), so `save_idempotency` can stay a plain INSERT
+        // whose unique violation means "another request holds this key right now".
+        self.c.defer(
+            "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at <= $3",
+            vec![
+                owned(principal.to_owned()),
+                owned(key.to_owned()),
+                owned(to_ms(now)),
+            ],
+        );
         let row = self.c.query_opt(
             "SELECT request_hash, status_code, body, order_id, order_version FROM idempotency_keys
              WHERE principal = $1 AND key = $2 AND expires_at > $3",

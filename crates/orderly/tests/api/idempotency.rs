@@ -169,3 +169,28 @@ async fn concurrent_posts_with_one_external_id_create_one_order() {
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (100, 1, 99));
     app.assert_invariants().await;
 }
+
+/// A key whose record has expired (but was not purged yet) is free again: reusing it
+/// creates a new order instead of replaying, or failing on, the old record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_key_can_be_used_again() {
+    let app = app().await;
+    let principal = app.admin_key_id.clone();
+    let expired = orderly_store::IdempotencyRecord {
+        request_hash: "an older request".into(),
+        status_code: 201,
+        body: orderly_store::StoredBody::Bytes(b"{}".to_vec()),
+    };
+    let now = jiff::Timestamp::now();
+    app.state
+        .store
+        .write(move |tx| tx.save_idempotency(&principal, "reused-key", &expired, now, -1))
+        .await
+        .unwrap();
+
+    let body = order_body("web", &[("TEE-BLK-M", 1, 1999)]);
+    let first = send(keyed(&app, "reused-key", &body)).await.expect(201);
+    let replay = send(keyed(&app, "reused-key", &body)).await.expect(201);
+    assert_eq!(first["id"], replay["id"], "the new record replays");
+    assert_eq!(app.order_rows().await, 1);
+}
