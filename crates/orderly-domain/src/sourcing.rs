@@ -22,20 +22,24 @@ pub struct LocationFacts {
 /// Units available per (SKU, location), read inside the deciding transaction.
 #[derive(Debug, Clone, Default)]
 pub struct StockView {
-    available: HashMap<(Sku, Id), u32>,
+    /// SKU → location → units; nested so a lookup borrows its keys instead of cloning.
+    available: HashMap<Sku, HashMap<Id, u32>>,
 }
 
 impl StockView {
     pub fn set(&mut self, sku: Sku, location: Id, available: u32) {
-        self.available.insert((sku, location), available);
+        self.available
+            .entry(sku)
+            .or_default()
+            .insert(location, available);
     }
 
     pub fn available(&self, sku: &Sku, location: &Id) -> u32 {
-        // Cloning for the lookup would allocate on the hot path; scan by reference instead.
         self.available
-            .iter()
-            .find(|((s, l), _)| s == sku && l == location)
-            .map_or(0, |(_, &n)| n)
+            .get(sku)
+            .and_then(|at| at.get(location))
+            .copied()
+            .unwrap_or(0)
     }
 }
 

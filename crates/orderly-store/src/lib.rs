@@ -4,6 +4,18 @@
 //! contracts; SQLite implements them with one writer thread and group commit, PostgreSQL
 //! with pooled connections shared by many processes.
 
+/// `SELECT <every product column> FROM products <rest>` as one literal, the column list
+/// written once for both backends (and no formatting on the hot path).
+macro_rules! product_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT sku, name, price_minor, currency, weight_grams, category, returnable, active, ",
+            "created_at, updated_at, version FROM products ",
+            $rest
+        )
+    };
+}
+
 mod check;
 mod error;
 mod pg;

@@ -237,7 +237,10 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
         actor: Actor::system("demo"),
         correlation_id: "demo-seed".into(),
     };
-    create_catalog(app, &origin, stock_units).await?;
+    let prices: std::collections::HashMap<String, i64> = create_catalog(app, &origin, stock_units)
+        .await?
+        .into_iter()
+        .collect();
     let orders = [
         DemoOrder {
             channel: "web",
@@ -300,7 +303,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             lines: o
                 .lines
                 .iter()
-                .map(|(sku, q)| Ok((Sku::parse(sku)?, *q, price_of(sku))))
+                .map(|(sku, q)| Ok((Sku::parse(sku)?, *q, prices.get(*sku).copied().unwrap_or(0))))
                 .collect::<anyhow::Result<_>>()?,
             shipping_amount: 500,
             tax_amount: 0,
@@ -326,11 +329,4 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
     }
     tracing::info!("demo catalog, stock and orders created");
     Ok(())
-}
-
-fn price_of(sku: &str) -> i64 {
-    catalog()
-        .into_iter()
-        .find(|(s, ..)| s == sku)
-        .map_or(0, |(_, _, price, ..)| price)
 }

@@ -1,6 +1,6 @@
 //! `Reader` on PostgreSQL: read-only queries inside a read-only transaction.
 
-use super::write::{PRODUCT_COLUMNS, order_snapshot, product_by_sku, product_row};
+use super::write::{order_snapshot, product_by_sku, product_row};
 use super::{Conn, col};
 use crate::error::StoreError;
 use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
@@ -85,10 +85,8 @@ impl Reader for PgReader<'_> {
         after_sku: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ProductRow>, StoreError> {
-        let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1::text IS NULL OR sku > $1) ORDER BY sku LIMIT $2"
-        );
-        let rows = self.c.query(&sql, &[&after_sku, &i64::from(limit)])?;
+        let sql = product_select!("WHERE ($1::text IS NULL OR sku > $1) ORDER BY sku LIMIT $2");
+        let rows = self.c.query(sql, &[&after_sku, &i64::from(limit)])?;
         rows.iter().map(product_row).collect()
     }
 

@@ -19,8 +19,6 @@ pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
 }
 
-pub(crate) const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
-
 pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, StoreError> {
     Ok(ProductRow {
         sku: col(row, 0)?,
@@ -57,8 +55,8 @@ fn stock_rows(rows: &[tokio_postgres::Row]) -> Result<StockView, StoreError> {
 }
 
 pub(crate) fn product_by_sku(c: &Conn<'_>, sku: &str) -> Result<Option<ProductRow>, StoreError> {
-    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1");
-    c.query_opt(&sql, &[&sku])?
+    let sql = product_select!("WHERE sku = $1");
+    c.query_opt(sql, &[&sku])?
         .map(|r| product_row(&r))
         .transpose()
 }
@@ -228,13 +226,10 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn next_order_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError> {
-        let sql = format!(
-            "SELECT nextval('{}')",
-            sequence_name(channel).replace('\'', "''")
-        );
+        let sequence = sequence_name(channel);
         let row = self
             .c
-            .query_opt(&sql, &[])?
+            .query_opt("SELECT nextval($1::text::regclass)", &[&sequence])?
             .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".into()))?;
         let n: i64 = col(&row, 0)?;
         Ok(format!("{prefix}-{n}"))
@@ -242,18 +237,6 @@ impl WriteTx for PgTx<'_> {
 
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         product_by_sku(&self.c, sku)
-    }
-
-    /// One round trip for all the SKUs of an order.
-    fn products(&mut self, skus: &[Sku]) -> Result<Vec<ProductRow>, StoreError> {
-        let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-        let sql =
-            format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku");
-        self.c
-            .query(&sql, &[&names])?
-            .iter()
-            .map(product_row)
-            .collect()
     }
 
     fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
@@ -277,10 +260,10 @@ impl WriteTx for PgTx<'_> {
         expected_version: Option<i64>,
         now: Timestamp,
     ) -> Result<Option<ProductRow>, StoreError> {
-        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1 FOR UPDATE");
+        let sql = product_select!("WHERE sku = $1 FOR UPDATE");
         let Some(cur) = self
             .c
-            .query_opt(&sql, &[&sku])?
+            .query_opt(sql, &[&sku])?
             .map(|r| product_row(&r))
             .transpose()?
         else {
@@ -318,14 +301,13 @@ impl WriteTx for PgTx<'_> {
         skus: &[Sku],
     ) -> Result<NewOrderFacts, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-        let products =
-            format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ANY($1) ORDER BY sku");
+        let products = product_select!("WHERE sku = ANY($1) ORDER BY sku");
         let [existing, products, stock] = self.c.query_three([
             (
                 "SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2",
                 &[&channel, &external_id],
             ),
-            (&products, &[&names]),
+            (products, &[&names]),
             (STOCK_SQL, &[&names]),
         ])?;
         let existing = match existing.first() {

@@ -38,17 +38,13 @@ pub(crate) fn finish_product(
     Ok(p)
 }
 
-pub(crate) const PRODUCT_COLUMNS: &str = "sku, name, price_minor, currency, weight_grams, category, returnable, active, created_at, updated_at, version";
-
 /// A product by SKU.
 pub(crate) fn product_by_sku(
     conn: &Connection,
     sku: &str,
 ) -> Result<Option<ProductRow>, StoreError> {
     let row = conn
-        .prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = ?1"
-        ))?
+        .prepare_cached(product_select!("WHERE sku = ?1"))?
         .query_row([sku], product_from_row)
         .optional()?;
     row.map(finish_product).transpose()

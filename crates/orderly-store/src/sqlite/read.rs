@@ -1,8 +1,6 @@
 //! `Reader` on SQLite: read-only queries on a pooled connection.
 
-use super::queries::{
-    PRODUCT_COLUMNS, finish_product, order_snapshot, product_by_sku, product_from_row,
-};
+use super::queries::{finish_product, order_snapshot, product_by_sku, product_from_row};
 use crate::error::StoreError;
 use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
 use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
@@ -91,8 +89,8 @@ impl Reader for SqliteReader<'_> {
         after_sku: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ProductRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
+        let mut stmt = self.conn.prepare_cached(product_select!(
+            "WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![after_sku, limit], product_from_row)?;
         rows.map(|r| finish_product(r?)).collect()

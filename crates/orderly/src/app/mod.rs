@@ -21,7 +21,8 @@ pub struct App {
     pub store: Store,
     pub config: Arc<Config>,
     pub keys: KeyCache,
-    pub locations: Vec<LocationFacts>,
+    /// Shared by every request's sourcing decision (read-only).
+    pub locations: Arc<Vec<LocationFacts>>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -31,7 +32,7 @@ impl App {
     pub fn new(store: Store, config: Config) -> App {
         App {
             store,
-            locations: config.location_facts(),
+            locations: Arc::new(config.location_facts()),
             config: Arc::new(config),
             keys: KeyCache::default(),
             in_flight: Mutex::new(HashSet::new()),
