@@ -18,12 +18,13 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::{join, try_join_all};
 use read::PgReader;
 use std::cell::RefCell;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Statement};
 use write::PgTx;
 
 mod embedded {
@@ -181,16 +182,43 @@ impl<'a> Conn<'a> {
 
     /// Sends every deferred write (pipelined) and waits for them.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
-        let deferred = self.deferred.take();
-        if deferred.is_empty() {
+        if self.deferred.borrow().is_empty() {
             return Ok(());
         }
-        self.handle.block_on(self.send_deferred(&deferred))
+        self.pipelined(&[], |_| async { Ok(()) })
     }
 
-    async fn send_deferred(&self, deferred: &[Deferred]) -> Result<(), StoreError> {
-        // Consecutive writes become one statement (each a data-modifying CTE, which
-        // PostgreSQL always runs to completion); transaction control stays on its own.
+    /// Prepares the deferred writes and `sqls` first, then sends the writes and whatever
+    /// `run` issues on the prepared statements in one pipeline. Nothing is sent before
+    /// everything is prepared, so the server executes them in exactly this order.
+    fn pipelined<T, F, Fut>(&self, sqls: &[&str], run: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Vec<Statement>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let deferred = self.deferred.take();
+        self.handle.block_on(async {
+            let writes = self.prepare_writes(&deferred).await?;
+            let mut statements = Vec::with_capacity(sqls.len());
+            for sql in sqls {
+                statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
+            }
+            let sent = writes
+                .iter()
+                .map(|(stmt, params)| self.client.execute(stmt, params));
+            let (written, result) = join(try_join_all(sent), run(statements)).await;
+            written.map_err(pg_error)?;
+            result.map_err(pg_error)
+        })
+    }
+
+    /// The deferred writes as prepared statements: consecutive writes become one statement
+    /// (each a data-modifying CTE, which PostgreSQL always runs to completion);
+    /// transaction control stays on its own.
+    async fn prepare_writes<'d>(
+        &self,
+        deferred: &'d [Deferred],
+    ) -> Result<Vec<(Statement, Vec<&'d (dyn ToSql + Sync)>)>, StoreError> {
         let mut batches: Vec<(String, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
         let mut run: Vec<&Deferred> = Vec::new();
         for d in deferred {
@@ -203,16 +231,14 @@ impl<'a> Conn<'a> {
             }
         }
         batches.extend(combine(&run));
-        let mut statements = Vec::with_capacity(batches.len());
-        for (sql, _) in &batches {
-            statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
+        let mut prepared = Vec::with_capacity(batches.len());
+        for (sql, params) in batches {
+            prepared.push((
+                self.client.prepare_cached(&sql).await.map_err(pg_error)?,
+                params,
+            ));
         }
-        let writes = batches
-            .iter()
-            .zip(&statements)
-            .map(|((_, params), stmt)| async move { self.client.execute(stmt, params).await });
-        try_join_all(writes).await.map_err(pg_error)?;
-        Ok(())
+        Ok(prepared)
     }
 
     /// Runs `sql` after (and pipelined with) every deferred write.
@@ -221,17 +247,10 @@ impl<'a> Conn<'a> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, StoreError> {
-        let deferred = self.deferred.take();
-        self.handle.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
-            let (written, rows) = join(
-                self.send_deferred(&deferred),
-                self.client.query(&stmt, params),
-            )
-            .await;
-            written?;
-            rows.map_err(pg_error)
-        })
+        self.pipelined(
+            &[sql],
+            |s| async move { self.client.query(&s[0], params).await },
+        )
     }
 
     /// Runs three queries in one round trip (after every deferred write).
@@ -239,22 +258,15 @@ impl<'a> Conn<'a> {
         &self,
         queries: [(&str, &[&(dyn ToSql + Sync)]); 3],
     ) -> Result<[Vec<Row>; 3], StoreError> {
-        let deferred = self.deferred.take();
-        self.handle.block_on(async {
-            let mut statements = Vec::with_capacity(3);
-            for (sql, _) in &queries {
-                statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
-            }
-            let [a, b, c] = [&statements[0], &statements[1], &statements[2]];
-            let reads = futures_util::future::try_join3(
-                self.client.query(a, queries[0].1),
-                self.client.query(b, queries[1].1),
-                self.client.query(c, queries[2].1),
-            );
-            let (written, rows) = join(self.send_deferred(&deferred), reads).await;
-            written?;
-            let (x, y, z) = rows.map_err(pg_error)?;
-            Ok([x, y, z])
+        let sqls = queries.map(|(sql, _)| sql);
+        self.pipelined(&sqls, |s| async move {
+            let (a, b, c) = futures_util::future::try_join3(
+                self.client.query(&s[0], queries[0].1),
+                self.client.query(&s[1], queries[1].1),
+                self.client.query(&s[2], queries[2].1),
+            )
+            .await?;
+            Ok([a, b, c])
         })
     }
 
@@ -265,15 +277,13 @@ impl<'a> Conn<'a> {
         sql: &str,
         param_sets: &[Vec<&(dyn ToSql + Sync)>],
     ) -> Result<Vec<Vec<Row>>, StoreError> {
-        let deferred = self.deferred.take();
-        self.handle.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
-            let runs = param_sets
-                .iter()
-                .map(|params| self.client.query(&stmt, params));
-            let (written, rows) = join(self.send_deferred(&deferred), try_join_all(runs)).await;
-            written?;
-            rows.map_err(pg_error)
+        self.pipelined(&[sql], |s| async move {
+            try_join_all(
+                param_sets
+                    .iter()
+                    .map(|params| self.client.query(&s[0], params)),
+            )
+            .await
         })
     }
 
@@ -297,16 +307,8 @@ impl<'a> Conn<'a> {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let deferred = self.deferred.take();
-        self.handle.block_on(async {
-            let stmt = self.client.prepare_cached(sql).await.map_err(pg_error)?;
-            let (written, count) = join(
-                self.send_deferred(&deferred),
-                self.client.execute(&stmt, params),
-            )
-            .await;
-            written?;
-            count.map_err(pg_error)
+        self.pipelined(&[sql], |s| async move {
+            self.client.execute(&s[0], params).await
         })
     }
 }
