@@ -24,6 +24,7 @@ mod rows;
 mod sqlite;
 mod store;
 mod tx;
+mod work;
 
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
@@ -31,11 +32,14 @@ pub use pg::{PgOptions, PgStore};
 pub use read::{OpenReservation, OrderFilter, OrderRow, Reader};
 pub use rows::{
     ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
-    ProductRow, StoredBody,
+    ProductRow, StoreCreditRow, StoredBody,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
 pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
+pub use work::{
+    CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, TimerRow, WorkTx, timer_kind,
+};
 
 use jiff::Timestamp;
 

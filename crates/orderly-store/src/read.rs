@@ -2,7 +2,7 @@
 //! cursor is the last key seen, so a page costs the same wherever it starts.
 
 use crate::error::StoreError;
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
+use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
 use jiff::Timestamp;
 use orderly_domain::order::Order;
 
@@ -63,6 +63,12 @@ pub trait Reader {
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// A customer's store credit entries, newest first (at most `limit`).
+    fn store_credit_entries(
+        &mut self,
+        email: &str,
+        limit: u32,
+    ) -> Result<Vec<StoreCreditRow>, StoreError>;
     /// Cheap liveness probe of the database.
     fn ping(&mut self) -> Result<(), StoreError>;
 

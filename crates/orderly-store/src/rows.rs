@@ -173,3 +173,17 @@ impl ProductPatch {
         })
     }
 }
+
+/// One change of a customer's store credit, with the balance it left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreCreditRow {
+    pub id: i64,
+    pub currency: String,
+    pub delta_minor: i64,
+    pub balance_after: i64,
+    pub reason: String,
+    pub order_id: Option<String>,
+    pub note: Option<String>,
+    pub actor: String,
+    pub at: Timestamp,
+}

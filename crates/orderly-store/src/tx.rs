@@ -7,10 +7,12 @@ use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
 };
+use crate::work::{CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, WorkTx, timer_kind};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::{MovementReason, StockLevel};
-use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, replay};
+use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, is_internal, replay};
+use orderly_domain::payment::{OpKind, PaymentMethod};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::Sku;
 
@@ -91,7 +93,7 @@ impl ReservedMove<'_> {
 /// Operations inside one write transaction. Errors: `Conflict` means a concurrent change
 /// won (the command may be retried with fresh facts); `Unavailable` means the database
 /// could not be reached.
-pub trait WriteTx {
+pub trait WriteTx: WorkTx {
     fn find_idempotency(
         &mut self,
         principal: &str,
@@ -304,7 +306,7 @@ pub trait WriteTx {
         // (stream, version) index, before any stock moves (a lost race, retried).
         self.insert_events(&new_events)?;
         for event in events {
-            project(self, event, order.id.as_str(), &actor_label, meta.at)?;
+            project(self, event, &order, &actor_label, meta.at)?;
         }
         let messages: Vec<(&str, &str, String)> = messages
             .into_iter()
@@ -320,10 +322,11 @@ pub trait WriteTx {
 fn project<T: WriteTx + ?Sized>(
     tx: &mut T,
     event: &OrderEvent,
-    order_id: &str,
+    order: &Order,
     actor: &str,
     at: Timestamp,
 ) -> Result<(), StoreError> {
+    let order_id = order.id.as_str();
     match event {
         OrderEvent::OrderPlaced(_) => {}
         OrderEvent::OrderSourced(s) => {
@@ -353,7 +356,80 @@ fn project<T: WriteTx + ?Sized>(
             tx.move_reserved(&moves)?;
             tx.close_order_holds(order_id, at)?;
         }
+        OrderEvent::PaymentDeadlineSet { due_at } => tx.schedule_timers(&[NewTimer {
+            order_id,
+            kind: timer_kind::PAYMENT_DEADLINE,
+            ref_id: order_id,
+            due_at: *due_at,
+        }])?,
+        OrderEvent::PaymentOpRequested(r) if !is_internal(order, &r.id) => {
+            // Answered in the request as a rule; the timer re-drives it after a crash or
+            // a timeout (the provider sees the same idempotency key again).
+            let due_at = Timestamp::from_millisecond(at.as_millisecond() + OP_REDRIVE_AFTER_MS)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.schedule_timers(&[NewTimer {
+                order_id,
+                kind: timer_kind::PAYMENT_OP,
+                ref_id: r.id.as_str(),
+                due_at,
+            }])?;
+        }
+        OrderEvent::PaymentOpSucceeded(s) => {
+            let op = order.op(&s.op_id).ok_or_else(|| {
+                StoreError::Corrupt(format!("no operation {} after folding", s.op_id))
+            })?;
+            if let Some(expires) = s.authorization_expires_at {
+                tx.schedule_timers(&[NewTimer {
+                    order_id,
+                    kind: timer_kind::AUTHORIZATION_EXPIRY,
+                    ref_id: op.payment_id.as_str(),
+                    due_at: expires,
+                }])?;
+            }
+            credit_effect(tx, order, op, actor, at)?;
+        }
+        OrderEvent::OrderConfirmed { .. }
+        | OrderEvent::PaymentAdded(_)
+        | OrderEvent::PaymentOpRequested(_)
+        | OrderEvent::PaymentOpFailed(_)
+        | OrderEvent::AuthorizationExpired { .. }
+        | OrderEvent::RefundRequested(_)
+        | OrderEvent::HoldPlaced(_)
+        | OrderEvent::HoldReleased(_) => {}
     }
+    Ok(())
+}
+
+/// Store credit moves with the operations settled against it: an authorization on a
+/// store-credit payment redeems the balance, its void gives the remainder back, and any
+/// refund paid as store credit issues it.
+fn credit_effect<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    order: &Order,
+    op: &orderly_domain::payment::PaymentOp,
+    actor: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let on_credit = order
+        .payment(&op.payment_id)
+        .is_some_and(|p| p.method == PaymentMethod::StoreCredit);
+    let (delta, reason) = match op.kind {
+        OpKind::Authorize if on_credit => (-op.amount_minor, "redeem"),
+        OpKind::Void if on_credit => (op.amount_minor, "void"),
+        OpKind::Refund if op.to_store_credit => (op.amount_minor, "refund"),
+        _ => return Ok(()),
+    };
+    tx.change_store_credit(&CreditChange {
+        email: order.customer.email.as_str(),
+        currency: order.currency.as_str(),
+        delta_minor: delta,
+        reason,
+        order_id: Some(order.id.as_str()),
+        op_id: Some(op.id.as_str()),
+        note: None,
+        actor,
+        at,
+    })?;
     Ok(())
 }
 

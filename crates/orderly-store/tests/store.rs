@@ -12,6 +12,7 @@ use orderly_domain::inventory::MovementReason;
 use orderly_domain::order::{
     Address, Customer, Limits, NewLine, OrderCommand, PlaceContext, PlaceOrder, decide,
 };
+use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use orderly_store::{EventMeta, SqliteOptions, Store, StoreError};
@@ -97,6 +98,7 @@ fn place(id: &str, number: &str, sku: &str, quantity: u32) -> PlaceOrder {
         tax_amount: 0,
         discount_amount: 0,
         declared_total: None,
+        payment: None,
     }
 }
 
@@ -136,6 +138,9 @@ async fn seed_order(store: &Store, quantity: u32) {
                     max_lines_per_order: 10,
                     max_quantity_per_line: 100,
                 },
+                risk: &RiskPolicy::default(),
+                recent_orders_same_email: 0,
+                payment_due_at: None,
             };
             let number = tx.next_order_number("web", "WEB")?;
             assert_eq!(number, "WEB-1001");

@@ -7,6 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use orderly_domain::geo::LatLon;
 use orderly_domain::order::Limits;
+use orderly_domain::payment::{CaptureMode, RiskPolicy};
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Id};
 use serde::Deserialize;
@@ -24,6 +25,10 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub idempotency: IdempotencyConfig,
+    #[serde(default)]
+    pub payments: PaymentsConfig,
+    #[serde(default)]
+    pub risk: RiskConfig,
     pub locations: Vec<LocationConfig>,
     pub channels: Vec<ChannelConfig>,
     /// Approximate positions of regions (or whole countries when `region` is omitted), used
@@ -140,6 +145,87 @@ impl Default for IdempotencyConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// An order paid by card (or any provider method) is cancelled if still unpaid after this.
+    pub card_ttl_minutes: u32,
+    /// The same for bank transfers, which take days to arrive.
+    pub bank_transfer_ttl_minutes: u32,
+    /// How often the timer worker looks for due deadlines and operations to re-drive.
+    pub worker_interval_ms: u64,
+    pub simulator: SimulatorSettings,
+    /// Active secrets (`whsec_…`, at most two during a rotation) per provider whose
+    /// signed events `POST /api/v1/payment-events/{provider}` accepts.
+    pub event_secrets: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        PaymentsConfig {
+            card_ttl_minutes: 30,
+            bank_transfer_ttl_minutes: 3 * 24 * 60,
+            worker_interval_ms: 1000,
+            simulator: SimulatorSettings::default(),
+            event_secrets: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorSettings {
+    pub authorization_days: i64,
+    /// How soon a `tok_expiring` authorization lapses.
+    pub expiring_authorization_days: i64,
+    /// How long a `tok_timeout` call hangs before giving up.
+    pub timeout_ms: u64,
+}
+
+impl Default for SimulatorSettings {
+    fn default() -> Self {
+        SimulatorSettings {
+            authorization_days: 7,
+            expiring_authorization_days: 1,
+            timeout_ms: 50,
+        }
+    }
+}
+
+/// Risk rules that put new orders on review (see `orderly_domain::payment::RiskPolicy`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// Orders above this total (minor units) need finance's review; none when unset.
+    pub high_value_threshold_minor: Option<i64>,
+    pub review_country_mismatch: bool,
+    pub velocity_max_orders: u32,
+    pub velocity_window_minutes: u32,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        let p = RiskPolicy::default();
+        RiskConfig {
+            high_value_threshold_minor: p.high_value_threshold_minor,
+            review_country_mismatch: p.review_country_mismatch,
+            velocity_max_orders: p.velocity_max_orders,
+            velocity_window_minutes: p.velocity_window_minutes,
+        }
+    }
+}
+
+impl RiskConfig {
+    pub fn policy(&self) -> RiskPolicy {
+        RiskPolicy {
+            high_value_threshold_minor: self.high_value_threshold_minor,
+            review_country_mismatch: self.review_country_mismatch,
+            velocity_max_orders: self.velocity_max_orders,
+            velocity_window_minutes: self.velocity_window_minutes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddressConfig {
     pub line1: String,
@@ -178,6 +264,13 @@ pub struct ChannelConfig {
     pub currency: String,
     #[serde(default)]
     pub allow_backorders: bool,
+    /// `on_authorization` (the default) or `on_shipment` (each shipment captures its share).
+    #[serde(default = "capture_default")]
+    pub capture: CaptureMode,
+}
+
+fn capture_default() -> CaptureMode {
+    CaptureMode::OnAuthorization
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,7 +283,14 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 4] = ["server", "database", "limits", "idempotency"];
+const ENV_SECTIONS: [&str; 6] = [
+    "server",
+    "database",
+    "limits",
+    "idempotency",
+    "payments",
+    "risk",
+];
 
 impl Config {
     /// Loads `path` (or the built-in demo configuration when `demo_toml` is given) with
@@ -276,6 +376,27 @@ impl Config {
                     "must be an ISO 4217 code such as USD",
                 );
             }
+        }
+        for (provider, secrets) in &self.payments.event_secrets {
+            let key = format!("payments.event_secrets.{provider}");
+            if !(1..=2).contains(&secrets.len()) {
+                p(key.clone(), "one secret, or two during a rotation");
+            }
+            if secrets
+                .iter()
+                .any(|s| crate::payments::signature::Secret::parse(s).is_err())
+            {
+                p(key, "each secret must be whsec_<base64> or a plain string");
+            }
+        }
+        if self.payments.card_ttl_minutes == 0 || self.payments.bank_transfer_ttl_minutes == 0 {
+            p("payments".into(), "ttl minutes must be positive");
+        }
+        if self.risk.high_value_threshold_minor.is_some_and(|t| t < 0) {
+            p(
+                "risk.high_value_threshold_minor".into(),
+                "must not be negative",
+            );
         }
         for (i, g) in self.geocodes.iter().enumerate() {
             if CountryCode::parse(&g.country).is_err() {

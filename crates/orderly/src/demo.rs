@@ -5,12 +5,13 @@
 use crate::api::problem::ApiError;
 use crate::app::auth::create_key;
 use crate::app::catalog::AdjustInput;
-use crate::app::orders::{Origin, PlaceInput};
+use crate::app::orders::{Origin, PaymentChoice, PlaceInput};
 use crate::app::{AppState, Outcome};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
 use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer};
+use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{CountryCode, Currency, Email, Sku};
 use orderly_store::NewProduct;
 use std::net::SocketAddr;
@@ -309,6 +310,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             tax_amount: 0,
             discount_amount: 0,
             declared_total: None,
+            payment: Some(demo_payment(n)),
         };
         if let Outcome::Order(_, order) = app
             .place_order(input, None, origin.clone())
@@ -322,6 +324,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
         let cmd = CancelOrder {
             reason: CancelReason::CustomerRequest,
             note: Some("ordered twice by mistake".into()),
+            refund_id: orderly_domain::values::Id::new(crate::app::new_id("ref")),
         };
         app.cancel_order(id, cmd, None, origin)
             .await
@@ -329,4 +332,20 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
     }
     tracing::info!("demo catalog, stock and orders created");
     Ok(())
+}
+
+/// Mostly cards that approve, plus one bank transfer awaiting funds, one cash on delivery
+/// and one declined card, so the demo shows each payment path.
+fn demo_payment(n: usize) -> PaymentChoice {
+    let (method, provider, token) = match n {
+        1 => (PaymentMethod::BankTransfer, "manual", None),
+        2 => (PaymentMethod::CashOnDelivery, "manual", None),
+        3 => (PaymentMethod::Card, "simulator", Some("tok_declined")),
+        _ => (PaymentMethod::Card, "simulator", Some("tok_visa")),
+    };
+    PaymentChoice {
+        method,
+        provider: provider.to_owned(),
+        token: token.map(str::to_owned),
+    }
 }

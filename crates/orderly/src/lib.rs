@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod payments;
 pub mod startup;
 
 /// The built-in demo configuration (three warehouses, two channels, US geography).

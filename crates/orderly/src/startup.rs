@@ -79,6 +79,9 @@ impl Application {
         let router = api::router(self.app.clone(), self.app.config.server.body_limit_bytes)
             .layer(TraceLayer::new_for_http());
         let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
+        let interval =
+            std::time::Duration::from_millis(self.app.config.payments.worker_interval_ms);
+        let timers = tokio::spawn(crate::app::timers::run(self.app.clone(), interval));
         // In-flight requests get `shutdown_grace_seconds` to finish after the signal;
         // connections still open after that are dropped rather than holding the exit.
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
@@ -101,6 +104,7 @@ impl Application {
             }
         };
         housekeeping.abort();
+        timers.abort();
         self.app.store.shutdown();
         result.context("server failed")
     }

@@ -1,7 +1,12 @@
 //! What callers can ask of an order, and the outside facts a decision needs.
 
+use super::event::HoldChange;
 use super::state::{Address, Customer};
+use crate::Timestamp;
 use crate::geo::LatLon;
+use crate::payment::{
+    CaptureMode, OpOutcome, PaymentMethod, RefundLine, RefundMethod, RefundReason, RiskPolicy,
+};
 use crate::sourcing::{LocationFacts, StockView};
 use crate::values::{Currency, Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -31,6 +36,27 @@ pub struct PlaceOrder {
     pub discount_amount: i64,
     /// The total the client computed, when it sent one; it must match ours.
     pub declared_total: Option<i64>,
+    /// How the customer pays; None leaves the order unpaid until a payment is added.
+    pub payment: Option<NewPayment>,
+}
+
+/// A payment the customer offers; its amount is what the order still needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    pub id: Id,
+    pub method: PaymentMethod,
+    pub provider: String,
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRefund {
+    pub id: Id,
+    pub amount_minor: i64,
+    pub reason: RefundReason,
+    pub method: RefundMethod,
+    pub lines: Vec<RefundLine>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,12 +87,46 @@ impl CancelReason {
 pub struct CancelOrder {
     pub reason: CancelReason,
     pub note: Option<String>,
+    /// The id of the refund that gives back money already captured, if there is any.
+    pub refund_id: Id,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderCommand {
     Place(Box<PlaceOrder>),
     Cancel(CancelOrder),
+    /// Another attempt to pay, e.g. a new card after a decline.
+    AddPayment(NewPayment),
+    /// A provider's answer to one operation (in the request, later by event, or re-driven).
+    RecordOutcome {
+        op_id: Id,
+        outcome: OpOutcome,
+        capture: CaptureMode,
+    },
+    /// Capture this much (everything capturable when None).
+    Capture {
+        amount_minor: Option<i64>,
+    },
+    Refund(RequestRefund),
+    /// Asks again for the part of a refund that failed.
+    RetryRefund {
+        refund_id: Id,
+    },
+    ExpireAuthorization {
+        payment_id: Id,
+    },
+    /// Finance confirms money received for a manual payment (transfer, cash on delivery).
+    MarkPaid {
+        payment_id: Id,
+        reference: Option<String>,
+    },
+    PlaceHold(HoldChange),
+    ReleaseHold(HoldChange),
+    /// The unpaid deadline came (fired by the timer worker at `now`).
+    PaymentDeadline {
+        now: Timestamp,
+        refund_id: Id,
+    },
 }
 
 /// Facts read inside the write transaction that placing an order depends on.
@@ -77,4 +137,9 @@ pub struct PlaceContext<'a> {
     pub ship_to: Option<LatLon>,
     pub allow_backorders: bool,
     pub limits: super::Limits,
+    pub risk: &'a RiskPolicy,
+    /// Orders the same email placed within the risk policy's velocity window.
+    pub recent_orders_same_email: u32,
+    /// When an unpaid order is cancelled (None: never, e.g. cash on delivery).
+    pub payment_due_at: Option<Timestamp>,
 }

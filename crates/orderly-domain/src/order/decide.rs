@@ -1,11 +1,13 @@
 //! Pure decisions: given the current state and a command (plus the facts it needs),
 //! which events happen, or why not.
 
-use super::command::{CancelOrder, OrderCommand, PlaceContext, PlaceOrder};
+use super::command::{CancelOrder, CancelReason, OrderCommand, PlaceContext, PlaceOrder};
 use super::error::OrderError;
-use super::event::{OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
+use super::event::{HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
+use super::payments::{self, OpIds};
 use super::state::{Order, OrderState, Reservation};
 use super::validate::validate_place;
+use crate::payment::{PaymentState, RiskFacts, risk_holds};
 use crate::sourcing::{Demand, Shortfall, plan};
 
 /// Decides `command` against `state` (None for an order that does not exist yet).
@@ -25,9 +27,65 @@ pub fn decide(
                 "placing an order needs stock facts",
             )])),
         },
-        (None, OrderCommand::Cancel(_)) => Err(OrderError::NotFound),
+        (None, _) => Err(OrderError::NotFound),
         (Some(order), OrderCommand::Cancel(cmd)) => cancel(order, cmd),
+        (Some(order), OrderCommand::AddPayment(p)) => payments::add_payment(order, p),
+        (
+            Some(order),
+            OrderCommand::RecordOutcome {
+                op_id,
+                outcome,
+                capture,
+            },
+        ) => payments::record_outcome(order, &op_id, outcome, capture),
+        (Some(order), OrderCommand::Capture { amount_minor }) => {
+            payments::capture(order, amount_minor)
+        }
+        (Some(order), OrderCommand::Refund(r)) => payments::refund(order, r),
+        (Some(order), OrderCommand::RetryRefund { refund_id }) => {
+            payments::retry_refund(order, &refund_id)
+        }
+        (Some(order), OrderCommand::ExpireAuthorization { payment_id }) => {
+            payments::expire(order, &payment_id)
+        }
+        (
+            Some(order),
+            OrderCommand::MarkPaid {
+                payment_id,
+                reference,
+            },
+        ) => payments::mark_paid(order, &payment_id, reference),
+        (Some(order), OrderCommand::PlaceHold(h)) => payments::place_hold(order, h),
+        (Some(order), OrderCommand::ReleaseHold(h)) => payments::release_hold(order, h),
+        (Some(order), OrderCommand::PaymentDeadline { now, refund_id }) => {
+            payment_deadline(order, now, refund_id)
+        }
     }
+}
+
+/// Cancels an order still unpaid at its deadline; anything else makes the timer moot.
+fn payment_deadline(
+    order: &Order,
+    now: crate::Timestamp,
+    refund_id: crate::values::Id,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let due = order.payment_due_at.is_some_and(|due| due <= now);
+    let unpaid = matches!(
+        order.payment_state(),
+        PaymentState::Unpaid | PaymentState::Failed | PaymentState::Voided | PaymentState::Expired
+    );
+    // An authorization whose answer is still unknown may yet succeed: not before it is known.
+    if !due || order.state != OrderState::Pending || !unpaid || order.authorization_pending() {
+        return Ok(Vec::new());
+    }
+    cancel(
+        order,
+        CancelOrder {
+            reason: CancelReason::PaymentTimeout,
+            note: Some("not paid by the deadline".to_owned()),
+            refund_id,
+        },
+    )
 }
 
 /// Gives a freshly decided order its human number. Numbers are drawn after the decision
@@ -45,6 +103,14 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     if !issues.is_empty() {
         return Err(OrderError::Invalid(issues));
     }
+    let total = cmd
+        .lines
+        .iter()
+        .map(|l| l.unit_price * i64::from(l.quantity))
+        .sum::<i64>()
+        + cmd.shipping_amount
+        + cmd.tax_amount
+        - cmd.discount_amount;
     let lines: Vec<PlacedLine> = cmd
         .lines
         .into_iter()
@@ -73,6 +139,15 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
         let lines = plan.shortfalls.iter().map(|s| s.line_no).collect();
         return Err(OrderError::OutOfStock { skus, lines });
     }
+    let holds = risk_holds(
+        ctx.risk,
+        &RiskFacts {
+            total_minor: total,
+            billing_country: &cmd.billing_address.country,
+            shipping_country: &cmd.shipping_address.country,
+            recent_orders_same_email: ctx.recent_orders_same_email,
+        },
+    );
     let reservations = plan
         .allocations
         .into_iter()
@@ -83,7 +158,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
             quantity: a.quantity,
         })
         .collect();
-    Ok(vec![
+    let mut events = vec![
         OrderEvent::OrderPlaced(Box::new(OrderPlaced {
             id: cmd.id,
             number: cmd.number,
@@ -103,7 +178,28 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
             backorders: plan.shortfalls,
             rationale: plan.rationale,
         }),
-    ])
+    ];
+    for (reason, note) in holds {
+        events.push(OrderEvent::HoldPlaced(HoldChange {
+            reason,
+            note: Some(note),
+        }));
+    }
+    let deferred = cmd.payment.as_ref().is_some_and(|p| p.method.is_deferred());
+    if let Some(due_at) = ctx.payment_due_at
+        && !deferred
+    {
+        events.push(OrderEvent::PaymentDeadlineSet { due_at });
+    }
+    if let Some(payment) = cmd.payment {
+        events.extend(payments::offer(
+            OrderState::Pending,
+            payment,
+            total,
+            &mut OpIds::new(None),
+        ));
+    }
+    Ok(events)
 }
 
 fn cancel(order: &Order, cmd: CancelOrder) -> Result<Vec<OrderEvent>, OrderError> {
@@ -126,10 +222,12 @@ fn cancel(order: &Order, cmd: CancelOrder) -> Result<Vec<OrderEvent>, OrderError
             quantity: l.buckets.backordered,
         })
         .collect();
-    Ok(vec![OrderEvent::OrderCancelled(OrderCancelled {
+    let mut events = vec![OrderEvent::OrderCancelled(OrderCancelled {
         reason: cmd.reason,
         note: cmd.note,
         released: order.reservations.clone(),
         backorders_cancelled,
-    })])
+    })];
+    events.extend(payments::unwind(order, &cmd.refund_id));
+    Ok(events)
 }

@@ -36,6 +36,34 @@ pub enum OrderError {
     IllegalTransition { from: OrderState, to: OrderState },
     #[error("the order has shipped units and can no longer be cancelled as a whole")]
     AlreadyShipped,
+    #[error("nothing is authorized and not yet captured")]
+    NothingToCapture,
+    #[error("capture of {requested} exceeds the {remaining} authorized and not yet captured")]
+    CaptureExceedsAuthorized { requested: i64, remaining: i64 },
+    #[error("refund of {requested} exceeds the {remaining} captured and not yet refunded")]
+    RefundExceedsCaptured { requested: i64, remaining: i64 },
+    #[error("amounts must be between 1 and 10^13 minor units")]
+    InvalidAmount,
+    #[error("the order has no payment operation {0}")]
+    UnknownPaymentOp(String),
+    #[error("the order has no payment {0}")]
+    UnknownPayment(String),
+    #[error("the order has no refund {0}")]
+    UnknownRefund(String),
+    #[error("nothing of refund {0} is left to retry")]
+    NothingToRetry(String),
+    #[error("payment {0} is already paid")]
+    AlreadyPaid(String),
+    #[error("payment {0} is not settled by hand")]
+    NotManualPayment(String),
+    #[error("the order is already paid for or has a payment in progress")]
+    PaymentNotNeeded,
+    #[error("the {0} hold is already active")]
+    HoldAlreadyActive(&'static str),
+    #[error("no {0} hold is active")]
+    HoldNotActive(&'static str),
+    #[error("refund line {0} is not a line of this order or exceeds its quantity")]
+    InvalidRefundLine(u32),
 }
 
 impl OrderError {
@@ -47,6 +75,20 @@ impl OrderError {
             OrderError::OutOfStock { .. } => "out_of_stock",
             OrderError::IllegalTransition { .. } => "illegal_transition",
             OrderError::AlreadyShipped => "order_already_shipped",
+            OrderError::NothingToCapture => "nothing_to_capture",
+            OrderError::CaptureExceedsAuthorized { .. } => "capture_exceeds_authorized",
+            OrderError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",
+            OrderError::InvalidAmount => "invalid_amount",
+            OrderError::UnknownPaymentOp(_) => "payment_operation_not_found",
+            OrderError::UnknownPayment(_) => "payment_not_found",
+            OrderError::UnknownRefund(_) => "refund_not_found",
+            OrderError::NothingToRetry(_) => "refund_not_failed",
+            OrderError::AlreadyPaid(_) => "already_paid",
+            OrderError::NotManualPayment(_) => "not_manual_payment",
+            OrderError::PaymentNotNeeded => "payment_not_needed",
+            OrderError::HoldAlreadyActive(_) => "hold_already_active",
+            OrderError::HoldNotActive(_) => "hold_not_active",
+            OrderError::InvalidRefundLine(_) => "invalid_refund_line",
         }
     }
 }

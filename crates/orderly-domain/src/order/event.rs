@@ -2,7 +2,9 @@
 //! happened in one human sentence (`summary`).
 
 use super::command::CancelReason;
-use super::state::{Address, Customer, Reservation};
+use super::state::{Address, Customer, HoldReason, Reservation};
+use crate::Timestamp;
+use crate::payment::{OpKind, PaymentMethod, RefundLine, RefundMethod, RefundReason};
 use crate::sourcing::{Rationale, Shortfall, Strategy};
 use crate::values::{Currency, Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -50,17 +52,92 @@ pub struct OrderCancelled {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentAdded {
+    pub id: Id,
+    pub method: PaymentMethod,
+    pub provider: String,
+    pub token: Option<String>,
+    pub amount_minor: i64,
+}
+
+/// An intent towards a provider; its id is the provider's idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOpRequested {
+    pub id: Id,
+    pub payment_id: Id,
+    pub kind: OpKind,
+    pub amount_minor: i64,
+    pub refund_id: Option<Id>,
+    pub to_store_credit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOpSucceeded {
+    pub op_id: Id,
+    pub provider_reference: Option<String>,
+    pub authorization_expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOpFailed {
+    pub op_id: Id,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRequested {
+    pub id: Id,
+    pub amount_minor: i64,
+    pub reason: RefundReason,
+    pub method: RefundMethod,
+    pub lines: Vec<RefundLine>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldChange {
+    pub reason: HoldReason,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum OrderEvent {
     OrderPlaced(Box<OrderPlaced>),
     OrderSourced(OrderSourced),
     OrderCancelled(OrderCancelled),
+    /// The order is accepted: paid, or paid later by a deferred method.
+    OrderConfirmed {
+        reason: String,
+    },
+    /// Unpaid at this time, the order is cancelled.
+    PaymentDeadlineSet {
+        due_at: Timestamp,
+    },
+    PaymentAdded(PaymentAdded),
+    PaymentOpRequested(PaymentOpRequested),
+    PaymentOpSucceeded(PaymentOpSucceeded),
+    PaymentOpFailed(PaymentOpFailed),
+    AuthorizationExpired {
+        payment_id: Id,
+    },
+    RefundRequested(RefundRequested),
+    HoldPlaced(HoldChange),
+    HoldReleased(HoldChange),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     format!("{sign}{currency} {}.{:02}", abs / 100, abs % 100)
+}
+
+fn hold_text(what: &str, h: &HoldChange) -> String {
+    match &h.note {
+        Some(note) => format!("{what}: {} ({note})", h.reason.as_str()),
+        None => format!("{what}: {}", h.reason.as_str()),
+    }
 }
 
 fn units(n: u32) -> String {
@@ -78,6 +155,16 @@ impl OrderEvent {
             OrderEvent::OrderPlaced(_) => "order_placed",
             OrderEvent::OrderSourced(_) => "order_sourced",
             OrderEvent::OrderCancelled(_) => "order_cancelled",
+            OrderEvent::OrderConfirmed { .. } => "order_confirmed",
+            OrderEvent::PaymentDeadlineSet { .. } => "payment_deadline_set",
+            OrderEvent::PaymentAdded(_) => "payment_added",
+            OrderEvent::PaymentOpRequested(_) => "payment_op_requested",
+            OrderEvent::PaymentOpSucceeded(_) => "payment_op_succeeded",
+            OrderEvent::PaymentOpFailed(_) => "payment_op_failed",
+            OrderEvent::AuthorizationExpired { .. } => "authorization_expired",
+            OrderEvent::RefundRequested(_) => "refund_requested",
+            OrderEvent::HoldPlaced(_) => "hold_placed",
+            OrderEvent::HoldReleased(_) => "hold_released",
         }
     }
 
@@ -147,6 +234,48 @@ impl OrderEvent {
                 }
                 text
             }
+            OrderEvent::OrderConfirmed { reason } => format!("Order confirmed: {reason}"),
+            OrderEvent::PaymentDeadlineSet { due_at } => {
+                format!("Payment due by {due_at}, or the order is cancelled")
+            }
+            OrderEvent::PaymentAdded(p) => format!(
+                "Payment {} added: {} via {} for {} minor units",
+                p.id,
+                p.method.as_str(),
+                p.provider,
+                p.amount_minor
+            ),
+            OrderEvent::PaymentOpRequested(op) => {
+                let what = if op.to_store_credit {
+                    "refund as store credit"
+                } else {
+                    op.kind.as_str()
+                };
+                format!(
+                    "Requested {what} of {} minor units on payment {} ({})",
+                    op.amount_minor, op.payment_id, op.id
+                )
+            }
+            OrderEvent::PaymentOpSucceeded(s) => match &s.provider_reference {
+                Some(r) => format!("Payment operation {} succeeded (reference {r})", s.op_id),
+                None => format!("Payment operation {} succeeded", s.op_id),
+            },
+            OrderEvent::PaymentOpFailed(f) => format!(
+                "Payment operation {} failed: {} ({})",
+                f.op_id, f.message, f.code
+            ),
+            OrderEvent::AuthorizationExpired { payment_id } => {
+                format!("Authorization of payment {payment_id} expired; its remainder is released")
+            }
+            OrderEvent::RefundRequested(r) => format!(
+                "Refund {} of {} minor units requested ({}, to {})",
+                r.id,
+                r.amount_minor,
+                r.reason.as_str(),
+                r.method.as_str()
+            ),
+            OrderEvent::HoldPlaced(h) => hold_text("Hold placed", h),
+            OrderEvent::HoldReleased(h) => hold_text("Hold released", h),
         }
     }
 }

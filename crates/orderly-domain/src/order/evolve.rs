@@ -48,6 +48,10 @@ pub fn evolve(
             discount_amount: p.discount_amount,
             state: OrderState::Pending,
             payments: Vec::new(),
+            payment_ops: Vec::new(),
+            ledger: Vec::new(),
+            refunds: Vec::new(),
+            payment_due_at: None,
             reservations: Vec::new(),
             holds: Vec::new(),
             sourcing: None,
@@ -90,6 +94,10 @@ pub fn evolve(
             order.reservations.clear();
             order.state = OrderState::Cancelled;
             order.cancel_reason = Some(c.reason);
+            order
+        }
+        (Some(mut order), other) => {
+            super::money::apply(&mut order, other, at).map_err(fail)?;
             order
         }
     };

@@ -7,20 +7,31 @@ mod decide;
 mod error;
 mod event;
 mod evolve;
+mod money;
+mod payments;
 mod state;
 mod status;
 mod validate;
 
-pub use command::{CancelOrder, CancelReason, NewLine, OrderCommand, PlaceContext, PlaceOrder};
+pub use command::{
+    CancelOrder, CancelReason, NewLine, NewPayment, OrderCommand, PlaceContext, PlaceOrder,
+    RequestRefund,
+};
 pub use decide::{assign_number, decide};
 pub use error::{EvolveError, FieldIssue, OrderError};
-pub use event::{OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
+pub use event::{
+    HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PaymentAdded,
+    PaymentOpFailed, PaymentOpRequested, PaymentOpSucceeded, PlacedLine, RefundRequested,
+};
 pub use evolve::{evolve, replay};
+pub use payments::is_internal;
 pub use state::{
     Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,
 };
 pub use status::{CustomerStatus, FulfillmentSummary, ReturnSummary};
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
+#[cfg(test)]
+mod payment_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The order's state as folded from its events; this is what the snapshot stores.
 
 use crate::Timestamp;
-use crate::payment::LedgerEntry;
+use crate::payment::{LedgerEntry, Payment, PaymentOp, Refund};
 use crate::sourcing::Rationale;
 use crate::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -141,6 +141,37 @@ pub enum HoldReason {
     Manual,
 }
 
+impl HoldReason {
+    pub const ALL: [HoldReason; 6] = [
+        HoldReason::PaymentFailed,
+        HoldReason::FraudReview,
+        HoldReason::HighValueReview,
+        HoldReason::AddressVerification,
+        HoldReason::AwaitingReturnItems,
+        HoldReason::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldReason::PaymentFailed => "payment_failed",
+            HoldReason::FraudReview => "fraud_review",
+            HoldReason::HighValueReview => "high_value_review",
+            HoldReason::AddressVerification => "address_verification",
+            HoldReason::AwaitingReturnItems => "awaiting_return_items",
+            HoldReason::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HoldReason> {
+        HoldReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Review holds guard money and fraud: only finance (or an admin) may release them.
+    pub fn is_review(self) -> bool {
+        matches!(self, HoldReason::FraudReview | HoldReason::HighValueReview)
+    }
+}
+
 /// An active reason that blocks release to the warehouse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
@@ -164,7 +195,20 @@ pub struct Order {
     pub tax_amount: i64,
     pub discount_amount: i64,
     pub state: OrderState,
-    pub payments: Vec<LedgerEntry>,
+    /// Every way the order is (to be) paid, oldest first.
+    #[serde(default)]
+    pub payments: Vec<Payment>,
+    /// Every operation asked of a provider, oldest first.
+    #[serde(default)]
+    pub payment_ops: Vec<PaymentOp>,
+    /// The append-only money ledger of all payments.
+    #[serde(default)]
+    pub ledger: Vec<LedgerEntry>,
+    #[serde(default)]
+    pub refunds: Vec<Refund>,
+    /// Unpaid at this time, the order is cancelled by the timer worker.
+    #[serde(default)]
+    pub payment_due_at: Option<Timestamp>,
     pub reservations: Vec<Reservation>,
     pub holds: Vec<Hold>,
     pub sourcing: Option<Rationale>,
@@ -213,6 +257,7 @@ impl Order {
         if self.state == OrderState::Cancelled && !self.reservations.is_empty() {
             out.push("cancelled order still holds reservations".to_owned());
         }
+        out.extend(self.payment_violations());
         out
     }
 }

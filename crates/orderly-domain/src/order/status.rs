@@ -97,7 +97,7 @@ fn totals(order: &Order) -> Totals {
 
 impl Order {
     pub fn payment_state(&self) -> PaymentState {
-        derive_state(&self.payments)
+        derive_state(&self.ledger)
     }
 
     pub fn fulfillment_summary(&self) -> FulfillmentSummary {

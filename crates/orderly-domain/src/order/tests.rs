@@ -75,6 +75,7 @@ fn place_order(lines: Vec<NewLine>) -> PlaceOrder {
         tax_amount: 0,
         discount_amount: 0,
         declared_total: None,
+        payment: None,
     }
 }
 
@@ -86,6 +87,7 @@ fn cancel(reason: CancelReason, note: Option<&str>) -> OrderCommand {
     OrderCommand::Cancel(CancelOrder {
         reason,
         note: note.map(str::to_owned),
+        refund_id: Id::new("ref_cancel"),
     })
 }
 
@@ -124,6 +126,7 @@ struct Facts {
     locations: Vec<LocationFacts>,
     stock: StockView,
     allow_backorders: bool,
+    risk: crate::payment::RiskPolicy,
 }
 
 impl Facts {
@@ -132,6 +135,7 @@ impl Facts {
             locations: vec![east(), west()],
             stock: stock(entries),
             allow_backorders: false,
+            risk: crate::payment::RiskPolicy::default(),
         }
     }
 
@@ -147,6 +151,9 @@ impl Facts {
             ship_to: Some(BOSTON),
             allow_backorders: self.allow_backorders,
             limits: LIMITS,
+            risk: &self.risk,
+            recent_orders_same_email: 0,
+            payment_due_at: None,
         }
     }
 }
@@ -911,6 +918,7 @@ mod properties {
         units: BTreeMap<(Sku, Id), u32>,
         ship_to: Option<LatLon>,
         allow_backorders: bool,
+        risk: crate::payment::RiskPolicy,
     }
 
     impl StepFacts {
@@ -948,6 +956,7 @@ mod properties {
                 units,
                 ship_to: ship_to.map(|i| SHIP_TO[i]),
                 allow_backorders,
+                risk: crate::payment::RiskPolicy::default(),
             }
         }
 
@@ -958,6 +967,9 @@ mod properties {
                 ship_to: self.ship_to,
                 allow_backorders: self.allow_backorders,
                 limits: LIMITS,
+                risk: &self.risk,
+                recent_orders_same_email: 0,
+                payment_due_at: None,
             }
         }
 
@@ -982,6 +994,7 @@ mod properties {
             Step::Cancel { reason, note, .. } => OrderCommand::Cancel(CancelOrder {
                 reason: *reason,
                 note: note.clone(),
+                refund_id: Id::new("ref_cancel"),
             }),
         }
     }

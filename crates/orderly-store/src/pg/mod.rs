@@ -7,6 +7,7 @@
 //! facts. Order numbers come from one sequence per channel (unique, gap-tolerant).
 
 mod read;
+mod work;
 mod write;
 
 use crate::check::{self, CheckReport};

@@ -4,7 +4,7 @@ use super::write::{order_snapshot, product_by_sku, product_row};
 use super::{Conn, col};
 use crate::error::StoreError;
 use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
+use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
 use crate::{from_ms, to_ms};
 use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
@@ -146,6 +146,33 @@ impl Reader for PgReader<'_> {
                     note: col(r, 9)?,
                     actor: col(r, 10)?,
                     at: from_ms(col(r, 11)?)?,
+                })
+            })
+            .collect()
+    }
+
+    fn store_credit_entries(
+        &mut self,
+        email: &str,
+        limit: u32,
+    ) -> Result<Vec<StoreCreditRow>, StoreError> {
+        let rows = self.c.query(
+            "SELECT id, currency, delta_minor, balance_after, reason, order_id, note, actor, at
+             FROM store_credit_entries WHERE customer_email = $1 ORDER BY id DESC LIMIT $2",
+            &[&email, &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoreCreditRow {
+                    id: col(r, 0)?,
+                    currency: col(r, 1)?,
+                    delta_minor: col(r, 2)?,
+                    balance_after: col(r, 3)?,
+                    reason: col(r, 4)?,
+                    order_id: col(r, 5)?,
+                    note: col(r, 6)?,
+                    actor: col(r, 7)?,
+                    at: from_ms(col(r, 8)?)?,
                 })
             })
             .collect()

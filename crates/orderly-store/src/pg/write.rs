@@ -19,6 +19,12 @@ pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
 }
 
+impl<'a> PgTx<'a> {
+    pub(crate) fn conn(&self) -> &Conn<'a> {
+        &self.c
+    }
+}
+
 pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, StoreError> {
     Ok(ProductRow {
         sku: col(row, 0)?,

@@ -4,6 +4,7 @@
 mod pool;
 mod queries;
 mod read;
+mod work;
 mod write;
 mod writer;
 

@@ -3,7 +3,7 @@
 use super::queries::{finish_product, order_snapshot, product_by_sku, product_from_row};
 use crate::error::StoreError;
 use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow};
+use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::Role;
@@ -173,6 +173,40 @@ impl Reader for SqliteReader<'_> {
             Ok(row)
         })
         .collect()
+    }
+
+    fn store_credit_entries(
+        &mut self,
+        email: &str,
+        limit: u32,
+    ) -> Result<Vec<StoreCreditRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, currency, delta_minor, balance_after, reason, order_id, note, actor, at
+             FROM store_credit_entries WHERE customer_email = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![email, limit], |r| {
+            Ok((
+                StoreCreditRow {
+                    id: r.get(0)?,
+                    currency: r.get(1)?,
+                    delta_minor: r.get(2)?,
+                    balance_after: r.get(3)?,
+                    reason: r.get(4)?,
+                    order_id: r.get(5)?,
+                    note: r.get(6)?,
+                    actor: r.get(7)?,
+                    at: Timestamp::UNIX_EPOCH,
+                },
+                r.get::<_, i64>(8)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut row, at) = row?;
+            row.at = from_ms(at)?;
+            out.push(row);
+        }
+        Ok(out)
     }
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {

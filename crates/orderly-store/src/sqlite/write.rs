@@ -25,6 +25,10 @@ impl<'c> SqliteTx<'c> {
         SqliteTx { conn }
     }
 
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
+
     fn movement(&self, m: Movement<'_>) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(

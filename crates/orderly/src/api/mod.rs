@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod extract;
 pub mod orders;
+pub mod payments;
 pub mod problem;
 pub mod system;
 
@@ -18,16 +19,19 @@ use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Orderly", description = "Order management: capture, inventory, timeline."),
+    info(title = "Orderly", description = "Order management: capture, inventory, payments, holds, timeline."),
     paths(
         system::health, system::openapi, system::locations, system::channels, system::create_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         catalog::list_inventory, catalog::adjust, catalog::movements,
         orders::create_order, orders::list_orders, orders::get_order, orders::timeline, orders::cancel_order,
+        payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
+        payments::place_hold, payments::release_hold, payments::payment_event,
+        payments::get_store_credit, payments::issue_store_credit,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "catalog"), (name = "inventory"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "catalog"), (name = "inventory"), (name = "system"))
 )]
 pub struct ApiDoc;
 
@@ -73,6 +77,27 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/orders/{id}", get(orders::get_order))
         .route("/orders/{id}/timeline", get(orders::timeline))
         .route("/orders/{id}/cancellation", post(orders::cancel_order))
+        .route("/orders/{id}/captures", post(payments::capture))
+        .route("/orders/{id}/refunds", post(payments::refund))
+        .route(
+            "/orders/{id}/refunds/{refund_id}/retry",
+            post(payments::retry_refund),
+        )
+        .route("/orders/{id}/payments", post(payments::add_payment))
+        .route(
+            "/orders/{id}/payments/{payment_id}/mark-paid",
+            post(payments::mark_paid),
+        )
+        .route("/orders/{id}/holds", post(payments::place_hold))
+        .route(
+            "/orders/{id}/holds/{reason}/release",
+            post(payments::release_hold),
+        )
+        .route("/payment-events/{provider}", post(payments::payment_event))
+        .route(
+            "/customers/{email}/store-credit",
+            get(payments::get_store_credit).post(payments::issue_store_credit),
+        )
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .nest("/api/v1", api)

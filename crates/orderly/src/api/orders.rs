@@ -7,7 +7,7 @@ use super::extract::{
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::orders::{Origin, PlaceInput};
+use crate::app::orders::{Origin, PaymentChoice, PlaceInput};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use orderly_domain::order::{
     Address, CancelOrder, CancelReason, Customer, CustomerStatus, FieldIssue, Order, OrderError,
 };
+use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Sku};
 use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
@@ -57,8 +58,8 @@ pub struct LineIn {
     pub unit_price: i64,
 }
 
-/// How the customer intends to pay; payments are processed by a later component, but the
-/// method is validated now so clients get consistent answers.
+/// How the customer pays. `provider` defaults by method: `simulator` for card and gift
+/// card, `manual` for cash on delivery and bank transfer, `store_credit` for store credit.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
@@ -67,13 +68,64 @@ pub struct PaymentIn {
     pub token: Option<String>,
 }
 
-const PAYMENT_METHODS: [&str; 5] = [
-    "card",
-    "cash_on_delivery",
-    "bank_transfer",
-    "store_credit",
-    "gift_card",
-];
+/// Checks a payment offer: a known method, the provider that settles it, and a token
+/// where the provider needs one.
+pub(crate) fn parse_payment(
+    p: &PaymentIn,
+    app: &AppState,
+    issues: &mut Vec<FieldIssue>,
+) -> Option<PaymentChoice> {
+    let Some(method) = PaymentMethod::parse(&p.method) else {
+        let all: Vec<&str> = PaymentMethod::ALL.iter().map(|m| m.as_str()).collect();
+        issues.push(FieldIssue::new(
+            "payment.method",
+            "unknown_payment_method",
+            format!("method is one of {}", all.join(", ")),
+        ));
+        return None;
+    };
+    let default = match method {
+        PaymentMethod::Card | PaymentMethod::GiftCard => "simulator",
+        PaymentMethod::CashOnDelivery | PaymentMethod::BankTransfer => MANUAL_PROVIDER,
+        PaymentMethod::StoreCredit => STORE_CREDIT_PROVIDER,
+    };
+    let provider = p.provider.clone().unwrap_or_else(|| default.to_owned());
+    let known = match method {
+        PaymentMethod::Card | PaymentMethod::GiftCard => app.provider(&provider).is_some(),
+        _ => provider == default,
+    };
+    if !known {
+        issues.push(FieldIssue::new(
+            "payment.provider",
+            "unknown_provider",
+            format!("{} is not a provider for {}", provider, method.as_str()),
+        ));
+        return None;
+    }
+    let needs_token = matches!(method, PaymentMethod::Card | PaymentMethod::GiftCard);
+    let token = p.token.clone().filter(|t| !t.trim().is_empty());
+    if needs_token && token.is_none() {
+        issues.push(FieldIssue::new(
+            "payment.token",
+            "required",
+            "a card or gift card payment needs the provider's token",
+        ));
+        return None;
+    }
+    if token.as_ref().is_some_and(|t| t.len() > 200) {
+        issues.push(FieldIssue::new(
+            "payment.token",
+            "too_long",
+            "at most 200 characters",
+        ));
+        return None;
+    }
+    Some(PaymentChoice {
+        method,
+        provider,
+        token,
+    })
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +199,99 @@ pub struct HoldOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOpOut {
+    /// Also the idempotency key the provider saw.
+    pub id: String,
+    /// authorize, capture, void or refund.
+    pub kind: String,
+    pub amount: i64,
+    /// pending, succeeded or failed.
+    pub status: String,
+    pub refund_id: Option<String>,
+    pub to_store_credit: bool,
+    pub provider_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub requested_at: String,
+    pub resolved_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOut {
+    pub id: String,
+    pub method: String,
+    pub provider: String,
+    pub amount: i64,
+    pub authorized: i64,
+    pub captured: i64,
+    pub refunded: i64,
+    /// What a new capture may still take.
+    pub capturable: i64,
+    /// What a new refund may still give back.
+    pub refundable: i64,
+    /// `void` or `expiry` when the authorization ended without being fully captured.
+    pub closed_by: Option<String>,
+    pub authorization_expires_at: Option<String>,
+    pub created_at: String,
+    pub operations: Vec<PaymentOpOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundOut {
+    pub id: String,
+    pub amount: i64,
+    /// The part that went through so far.
+    pub refunded: i64,
+    /// pending, succeeded or refund_failed (retry with `/refunds/{id}/retry`).
+    pub status: String,
+    pub reason: String,
+    pub method: String,
+    pub note: Option<String>,
+    pub requested_at: String,
+}
+
+fn payments_out(o: &Order) -> Vec<PaymentOut> {
+    o.payments
+        .iter()
+        .map(|p| {
+            let t = o.payment_totals(&p.id);
+            PaymentOut {
+                id: p.id.to_string(),
+                method: p.method.as_str().to_owned(),
+                provider: p.provider.clone(),
+                amount: p.amount_minor,
+                authorized: t.authorized,
+                captured: t.captured,
+                refunded: t.refunded,
+                capturable: o.capturable(&p.id),
+                refundable: o.refundable(&p.id),
+                closed_by: t.closed.map(|k| enum_str(&k)),
+                authorization_expires_at: p.authorization_expires_at.map(|t| t.to_string()),
+                created_at: p.created_at.to_string(),
+                operations: o
+                    .payment_ops
+                    .iter()
+                    .filter(|op| op.payment_id == p.id)
+                    .map(|op| PaymentOpOut {
+                        id: op.id.to_string(),
+                        kind: op.kind.as_str().to_owned(),
+                        amount: op.amount_minor,
+                        status: op.status.as_str().to_owned(),
+                        refund_id: op.refund_id.as_ref().map(|r| r.to_string()),
+                        to_store_credit: op.to_store_credit,
+                        provider_reference: op.provider_reference.clone(),
+                        failure_code: op.failure_code.clone(),
+                        failure_message: op.failure_message.clone(),
+                        requested_at: op.requested_at.to_string(),
+                        resolved_at: op.resolved_at.map(|t| t.to_string()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CandidateOut {
     pub location_id: String,
     pub distance_km: Option<u32>,
@@ -178,7 +323,15 @@ pub struct OrderView {
     pub shipping_address: AddressDto,
     pub billing_address: AddressDto,
     pub lines: Vec<LineOut>,
+    /// Active holds; any of them keeps the order from the warehouse.
     pub holds: Vec<HoldOut>,
+    /// Why the order cannot be released to fulfillment now (`hold:<reason>`,
+    /// `awaiting_payment`, `cancelled`); empty when it can.
+    pub release_blocked_by: Vec<String>,
+    pub payments: Vec<PaymentOut>,
+    pub refunds: Vec<RefundOut>,
+    /// When the order is cancelled if still unpaid.
+    pub payment_due_at: Option<String>,
     pub subtotal_amount: i64,
     pub shipping_amount: i64,
     pub tax_amount: i64,
@@ -274,6 +427,23 @@ pub fn order_view(o: &Order) -> OrderView {
                 placed_at: h.placed_at.to_string(),
             })
             .collect(),
+        release_blocked_by: o.release_blockers(),
+        payments: payments_out(o),
+        refunds: o
+            .refunds
+            .iter()
+            .map(|r| RefundOut {
+                id: r.id.to_string(),
+                amount: r.amount_minor,
+                refunded: o.refund_progress(&r.id).0,
+                status: o.refund_status(r).as_str().to_owned(),
+                reason: r.reason.as_str().to_owned(),
+                method: r.method.as_str().to_owned(),
+                note: r.note.clone(),
+                requested_at: r.requested_at.to_string(),
+            })
+            .collect(),
+        payment_due_at: o.payment_due_at.map(|t| t.to_string()),
         subtotal_amount: o.subtotal(),
         shipping_amount: o.shipping_amount,
         tax_amount: o.tax_amount,
@@ -460,15 +630,10 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
             ));
         }
     }
-    if let Some(p) = &req.payment
-        && !PAYMENT_METHODS.contains(&p.method.as_str())
-    {
-        issues.push(FieldIssue::new(
-            "payment.method",
-            "unknown_payment_method",
-            format!("method is one of {}", PAYMENT_METHODS.join(", ")),
-        ));
-    }
+    let payment = req
+        .payment
+        .as_ref()
+        .and_then(|p| parse_payment(p, app, &mut issues));
     let limits = app.config.limits();
     if req.lines.is_empty() {
         issues.push(FieldIssue::new(
@@ -501,6 +666,7 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
                 tax_amount: req.tax_amount,
                 discount_amount: req.discount_amount,
                 declared_total: req.total_amount,
+                payment,
             })
         }
         _ => Err(ApiError::Validation(issues)),
@@ -751,6 +917,7 @@ pub async fn cancel_order(
     let cmd = CancelOrder {
         reason,
         note: req.note,
+        refund_id: orderly_domain::values::Id::new(crate::app::new_id("ref")),
     };
     Ok(outcome_reply(
         app.cancel_order(id, cmd, idem, origin).await?,

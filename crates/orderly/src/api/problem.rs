@@ -74,6 +74,8 @@ pub enum ApiError {
     PreconditionFailed(String),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("the event's signature does not verify: {1}")]
+    BadSignature(&'static str, String),
     #[error("a concurrent change kept winning; retry with the same idempotency key")]
     Contention(String),
     #[error("the service is temporarily unavailable; retry with the same idempotency key")]
@@ -182,6 +184,24 @@ impl ApiError {
                     "validation_failed",
                     "Validation failed",
                 ),
+                OrderError::UnknownPaymentOp(_)
+                | OrderError::UnknownPayment(_)
+                | OrderError::UnknownRefund(_) => (StatusCode::NOT_FOUND, e.code(), "Not found"),
+                OrderError::HoldAlreadyActive(_)
+                | OrderError::HoldNotActive(_)
+                | OrderError::AlreadyPaid(_)
+                | OrderError::PaymentNotNeeded
+                | OrderError::NothingToRetry(_) => (StatusCode::CONFLICT, e.code(), "Conflict"),
+                OrderError::NothingToCapture
+                | OrderError::CaptureExceedsAuthorized { .. }
+                | OrderError::RefundExceedsCaptured { .. }
+                | OrderError::InvalidAmount
+                | OrderError::NotManualPayment(_)
+                | OrderError::InvalidRefundLine(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.code(),
+                    "Payment refused",
+                ),
             },
             Adjustment(e) => match e {
                 AdjustmentError::StaleCount { .. } => {
@@ -197,6 +217,7 @@ impl ApiError {
                 ),
             },
             Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
+            BadSignature(code, _) => (StatusCode::UNAUTHORIZED, code, "Signature rejected"),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition_failed",

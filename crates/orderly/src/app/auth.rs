@@ -21,6 +21,16 @@ pub enum Permission {
     CreateOrders,
     CancelOrders,
     ManageKeys,
+    /// Add a payment attempt to an order (a new card after a decline).
+    AddPayments,
+    CapturePayments,
+    RefundPayments,
+    /// Confirm money received for a manual payment; issue store credit.
+    SettleManually,
+    /// Place holds, and release those that are not reviews.
+    ManageHolds,
+    /// Release fraud and high-value review holds.
+    ReleaseReviewHolds,
 }
 
 impl Permission {
@@ -33,6 +43,12 @@ impl Permission {
             Permission::CreateOrders => "create orders",
             Permission::CancelOrders => "cancel orders",
             Permission::ManageKeys => "manage API keys",
+            Permission::AddPayments => "add payments to orders",
+            Permission::CapturePayments => "capture payments",
+            Permission::RefundPayments => "refund payments",
+            Permission::SettleManually => "record money received or issue store credit",
+            Permission::ManageHolds => "place or release holds",
+            Permission::ReleaseReviewHolds => "release review holds",
         }
     }
 }
@@ -42,12 +58,37 @@ pub fn allows(role: Role, p: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => true,
-        Role::Support => matches!(p, ReadCatalog | ReadOrders | CreateOrders | CancelOrders),
+        Role::Support => matches!(
+            p,
+            ReadCatalog
+                | ReadOrders
+                | CreateOrders
+                | CancelOrders
+                | AddPayments
+                | RefundPayments
+                | ManageHolds
+        ),
         Role::Warehouse => matches!(p, ReadCatalog | AdjustStock | ReadOrders),
-        Role::Finance => matches!(p, ReadCatalog | ReadOrders),
+        Role::Finance => matches!(
+            p,
+            ReadCatalog
+                | ReadOrders
+                | CapturePayments
+                | RefundPayments
+                | SettleManually
+                | ManageHolds
+                | ReleaseReviewHolds
+        ),
         Role::Integration => matches!(
             p,
-            ReadCatalog | WriteCatalog | AdjustStock | ReadOrders | CreateOrders | CancelOrders
+            ReadCatalog
+                | WriteCatalog
+                | AdjustStock
+                | ReadOrders
+                | CreateOrders
+                | CancelOrders
+                | AddPayments
+                | CapturePayments
         ),
     }
 }

@@ -5,9 +5,14 @@
 pub mod auth;
 pub mod catalog;
 pub mod orders;
+pub mod payments;
+pub mod provider_events;
+pub mod timers;
 
 use crate::api::problem::ApiError;
 use crate::config::Config;
+use crate::payments::PaymentProvider;
+use crate::payments::simulator::{Simulator, SimulatorConfig};
 use auth::KeyCache;
 use jiff::Timestamp;
 use orderly_domain::order::Order;
@@ -23,6 +28,10 @@ pub struct App {
     pub keys: KeyCache,
     /// Shared by every request's sourcing decision (read-only).
     pub locations: Arc<Vec<LocationFacts>>,
+    /// The built-in payment provider; tests read its call counts.
+    pub simulator: Arc<Simulator>,
+    /// This process's name when it claims background work.
+    pub worker_id: String,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -30,12 +39,28 @@ pub type AppState = Arc<App>;
 
 impl App {
     pub fn new(store: Store, config: Config) -> App {
+        let sim = &config.payments.simulator;
+        let simulator = Simulator::new(SimulatorConfig {
+            authorization_days: sim.authorization_days,
+            expiring_authorization_days: sim.expiring_authorization_days,
+            timeout_ms: sim.timeout_ms,
+        });
         App {
             store,
             locations: Arc::new(config.location_facts()),
             config: Arc::new(config),
             keys: KeyCache::default(),
+            simulator: Arc::new(simulator),
+            worker_id: new_id("worker"),
             in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The provider a payment names, if this process knows it.
+    pub fn provider(&self, name: &str) -> Option<&dyn PaymentProvider> {
+        match name {
+            "simulator" => Some(self.simulator.as_ref()),
+            _ => None,
         }
     }
 }
@@ -71,7 +96,7 @@ pub enum Outcome {
 }
 
 /// Removes an in-flight idempotency key when the request finishes, however it finishes.
-struct InFlightGuard<'a> {
+pub(crate) struct InFlightGuard<'a> {
     app: &'a App,
     entry: (String, String),
 }
@@ -85,7 +110,8 @@ impl Drop for InFlightGuard<'_> {
 }
 
 impl App {
-    fn claim(&self, idem: &Idempotency) -> Result<InFlightGuard<'_>, ApiError> {
+    /// Marks a key in flight in this process until the guard drops.
+    pub(crate) fn claim(&self, idem: &Idempotency) -> Result<InFlightGuard<'_>, ApiError> {
         let entry = (idem.principal.clone(), idem.key.clone());
         let mut set = self
             .in_flight
@@ -104,12 +130,25 @@ impl App {
     pub async fn idempotent_write<F>(
         &self,
         idem: Option<Idempotency>,
-        mut command: F,
+        command: F,
     ) -> Result<Outcome, ApiError>
     where
         F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
     {
         let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
+        self.write_under_key(idem, command).await
+    }
+
+    /// `idempotent_write` for a caller that holds the in-flight claim itself (because
+    /// the request goes on after the write, e.g. to call a payment provider).
+    pub(crate) async fn write_under_key<F>(
+        &self,
+        idem: Option<Idempotency>,
+        mut command: F,
+    ) -> Result<Outcome, ApiError>
+    where
+        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
+    {
         let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
         self.store
             .write(move |tx| {

@@ -1,15 +1,20 @@
 //! Placing and cancelling orders.
 
+use super::payments::{external_pending, payment_id, settle_internal};
 use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
+use crate::config::Config;
+use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
-    Address, CancelOrder, Customer, FieldIssue, NewLine, OrderCommand, OrderError, PlaceContext,
+    Address, CancelOrder, Customer, FieldIssue, NewLine, NewPayment, OrderCommand, PlaceContext,
     PlaceOrder, assign_number, decide,
 };
+use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
 use orderly_store::EventMeta;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// A parsed, well-formed order request; catalog and stock facts are checked later, inside
 /// the write transaction.
@@ -26,6 +31,15 @@ pub struct PlaceInput {
     pub tax_amount: i64,
     pub discount_amount: i64,
     pub declared_total: Option<i64>,
+    pub payment: Option<PaymentChoice>,
+}
+
+/// How the customer pays, as parsed from the request.
+#[derive(Debug, Clone)]
+pub struct PaymentChoice {
+    pub method: PaymentMethod,
+    pub provider: String,
+    pub token: Option<String>,
 }
 
 /// Who asked, and under which request id.
@@ -36,7 +50,7 @@ pub struct Origin {
 }
 
 impl Origin {
-    fn meta(&self) -> EventMeta {
+    pub(crate) fn meta(&self) -> EventMeta {
         EventMeta {
             actor: self.actor.clone(),
             correlation_id: self.correlation_id.clone(),
@@ -67,69 +81,110 @@ impl App {
             .clone();
         let locations = self.locations.clone();
         let limits = self.config.limits();
+        let config = self.config.clone();
+        let risk = config.risk.policy();
+        let new_ops = Arc::new(Mutex::new(Vec::new()));
+        let seen = new_ops.clone();
+        let settle_origin = origin.clone();
+        let settle_idem = idem.clone();
         let ship_to = self.config.geocode(
             input.shipping_address.country.as_str(),
             input.shipping_address.region.as_deref(),
         );
-        self.idempotent_write(idem, move |tx| {
-            let skus: Vec<Sku> = {
-                let mut s: Vec<Sku> = input.lines.iter().map(|(sku, _, _)| sku.clone()).collect();
-                s.sort();
-                s.dedup();
-                s
-            };
-            let facts = tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus)?;
-            if let Some(order) = facts.existing {
-                return Ok(Outcome::Order(200, Box::new(order)));
-            }
-            let (products, stock) = (facts.products, facts.stock);
-            let names = catalog_names(&products, &skus, &input.lines)?;
-            // A command may run again after losing a race, so it works on its own copy.
-            let input = input.clone();
-            let cmd = PlaceOrder {
-                id: Id::new(new_id("ord")),
-                number: String::new(),
-                channel: Id::new(channel.id.clone()),
-                external_id: input.external_id,
-                currency: input.currency,
-                customer: input.customer,
-                shipping_address: input.shipping_address,
-                billing_address: input.billing_address,
-                lines: input
-                    .lines
-                    .into_iter()
-                    .map(|(sku, quantity, unit_price)| {
-                        let name = names.get(&sku).cloned().unwrap_or_default();
-                        NewLine {
-                            sku,
-                            name,
-                            quantity,
-                            unit_price,
-                        }
-                    })
-                    .collect(),
-                shipping_amount: input.shipping_amount,
-                tax_amount: input.tax_amount,
-                discount_amount: input.discount_amount,
-                declared_total: input.declared_total,
-            };
-            let ctx = PlaceContext {
-                locations: &locations,
-                stock: &stock,
-                ship_to,
-                allow_backorders: channel.allow_backorders,
-                limits,
-            };
-            let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
-            // Numbered only once the decision stands, so a refusal never uses a number up.
-            assign_number(
-                &mut events,
-                tx.next_order_number(&channel.id, &channel.number_prefix)?,
-            );
-            let order = tx.append(None, &events, &origin.meta())?;
-            Ok(Outcome::Order(201, Box::new(order)))
-        })
-        .await
+        // Held until the provider answered, so a retry never sees the unsettled order.
+        let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
+        let outcome = self
+            .write_under_key(idem, move |tx| {
+                let skus: Vec<Sku> = {
+                    let mut s: Vec<Sku> =
+                        input.lines.iter().map(|(sku, _, _)| sku.clone()).collect();
+                    s.sort();
+                    s.dedup();
+                    s
+                };
+                let facts = tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus)?;
+                if let Some(order) = facts.existing {
+                    if let Ok(mut s) = seen.lock() {
+                        s.clear();
+                    }
+                    return Ok(Outcome::Order(200, Box::new(order)));
+                }
+                let (products, stock) = (facts.products, facts.stock);
+                let names = catalog_names(&products, &skus, &input.lines)?;
+                // A command may run again after losing a race, so it works on its own copy.
+                let input = input.clone();
+                let cmd = PlaceOrder {
+                    id: Id::new(new_id("ord")),
+                    number: String::new(),
+                    channel: Id::new(channel.id.clone()),
+                    external_id: input.external_id,
+                    currency: input.currency,
+                    customer: input.customer,
+                    shipping_address: input.shipping_address,
+                    billing_address: input.billing_address,
+                    lines: input
+                        .lines
+                        .into_iter()
+                        .map(|(sku, quantity, unit_price)| {
+                            let name = names.get(&sku).cloned().unwrap_or_default();
+                            NewLine {
+                                sku,
+                                name,
+                                quantity,
+                                unit_price,
+                            }
+                        })
+                        .collect(),
+                    shipping_amount: input.shipping_amount,
+                    tax_amount: input.tax_amount,
+                    discount_amount: input.discount_amount,
+                    declared_total: input.declared_total,
+                    payment: None,
+                };
+                let cmd = PlaceOrder {
+                    payment: input.payment.map(|p| NewPayment {
+                        id: payment_id(&cmd.id, 1),
+                        method: p.method,
+                        provider: p.provider,
+                        token: p.token,
+                    }),
+                    ..cmd
+                };
+                // One time for the whole decision: the deadline counts from `created_at`.
+                let meta = origin.meta();
+                let at = meta.at;
+                let window = SignedDuration::from_mins(i64::from(risk.velocity_window_minutes));
+                let recent = tx.orders_by_email_since(
+                    cmd.customer.email.as_str(),
+                    at.saturating_sub(window).unwrap_or(at),
+                )?;
+                let ctx = PlaceContext {
+                    locations: &locations,
+                    stock: &stock,
+                    ship_to,
+                    allow_backorders: channel.allow_backorders,
+                    limits,
+                    risk: &risk,
+                    recent_orders_same_email: recent,
+                    payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
+                };
+                let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
+                // Numbered only once the decision stands, so a refusal never uses a number up.
+                assign_number(
+                    &mut events,
+                    tx.next_order_number(&channel.id, &channel.number_prefix)?,
+                );
+                let order = tx.append(None, &events, &meta)?;
+                let order = settle_internal(tx, order, &meta, &config)?;
+                if let Ok(mut s) = seen.lock() {
+                    *s = external_pending(&order);
+                }
+                Ok(Outcome::Order(201, Box::new(order)))
+            })
+            .await?;
+        let ops = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        self.settle_outcome(outcome, ops, settle_idem, &settle_origin, None)
+            .await
     }
 
     /// Cancels a whole order that has not shipped, releasing its reservations.
@@ -140,13 +195,8 @@ impl App {
         idem: Option<Idempotency>,
         origin: Origin,
     ) -> Result<Outcome, ApiError> {
-        self.idempotent_write(idem, move |tx| {
-            let order = tx
-                .load_order(&id_or_number)?
-                .ok_or(ApiError::Order(OrderError::NotFound))?;
-            let events = decide(Some(&order), OrderCommand::Cancel(cmd.clone()), None)?;
-            let order = tx.append(Some(order), &events, &origin.meta())?;
-            Ok(Outcome::Order(200, Box::new(order)))
+        self.order_command(id_or_number, idem, origin, None, move |_| {
+            Ok(OrderCommand::Cancel(cmd.clone()))
         })
         .await
     }
@@ -183,4 +233,20 @@ fn catalog_names(
         .iter()
         .filter_map(|s| by_sku.get(s.as_str()).map(|p| (s.clone(), p.name.clone())))
         .collect())
+}
+
+/// When an order placed now is cancelled if still unpaid: never for cash on delivery,
+/// days for a bank transfer, minutes for anything paid through a provider (or unpaid).
+fn payment_due_at(
+    config: &Config,
+    payment: Option<&NewPayment>,
+    at: Timestamp,
+) -> Option<Timestamp> {
+    let minutes = match payment.map(|p| p.method) {
+        Some(PaymentMethod::CashOnDelivery) => return None,
+        Some(PaymentMethod::BankTransfer) => config.payments.bank_transfer_ttl_minutes,
+        _ => config.payments.card_ttl_minutes,
+    };
+    at.saturating_add(SignedDuration::from_mins(i64::from(minutes)))
+        .ok()
 }

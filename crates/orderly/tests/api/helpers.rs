@@ -232,6 +232,11 @@ pub fn write_config(dir: &Path, db: &TestDb, synchronous: &str) -> PathBuf {
     path
 }
 
+/// The simulator's event signing secrets in tests: the current one and the one being
+/// rotated out (both accepted).
+pub const EVENT_SECRET: &str = "whsec_dGVzdC1zZWNyZXQtY3VycmVudC0zMi1ieXRlcyEh";
+pub const EVENT_SECRET_OLD: &str = "whsec_dGVzdC1zZWNyZXQtcHJldmlvdXMtMzItYnl0ZXM=";
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -259,6 +264,12 @@ async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config))
     let config_path = write_config(dir.path(), &db, "normal");
     let mut config =
         Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");
+    // Tests fire timers themselves, with their own clock.
+    config.payments.worker_interval_ms = 3_600_000;
+    config.payments.event_secrets.insert(
+        "simulator".into(),
+        vec![EVENT_SECRET.into(), EVENT_SECRET_OLD.into()],
+    );
     tweak(&mut config);
     let application = Application::build(config).await.expect("build app");
     let addr = application.local_addr().expect("local addr");
@@ -346,6 +357,19 @@ impl TestApp {
         send(self.req(Method::PATCH, path).json(body)).await
     }
 
+    /// Calls of `kind` (authorize, capture, void, refund) the payment simulator received.
+    pub fn simulator_calls(&self, kind: &str) -> usize {
+        self.state.simulator.calls(kind)
+    }
+
+    /// The reference the simulator gave the operation `key` (what its event would carry).
+    pub fn simulator_reference(&self, key: &str) -> String {
+        match self.state.simulator.outcome(key) {
+            Some(orderly::payments::ProviderAnswer::Approved { reference, .. }) => reference,
+            other => panic!("no approval recorded for {key}: {other:?}"),
+        }
+    }
+
     /// A new API key with `role`; returns (id, secret).
     pub async fn key(&self, role: Role) -> (String, String) {
         orderly::app::auth::create_key(&self.state.store, role, role.as_str())
@@ -413,6 +437,9 @@ impl TestApp {
             ("movements", "SELECT COUNT(*) FROM stock_movements"),
             ("outbox", "SELECT COUNT(*) FROM outbox"),
             ("idempotency", "SELECT COUNT(*) FROM idempotency_keys"),
+            ("timers", "SELECT COUNT(*) FROM timers"),
+            ("provider_events", "SELECT COUNT(*) FROM provider_events"),
+            ("store_credit", "SELECT COUNT(*) FROM store_credit_entries"),
         ] {
             tables.insert(name.into(), self.db.count(sql).await.into());
         }

@@ -14,6 +14,7 @@ mod multiprocess;
 mod orders;
 mod outbox;
 mod parity;
+mod payments;
 mod sourcing;
 mod system;
 mod validation;

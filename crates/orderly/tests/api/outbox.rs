@@ -16,7 +16,9 @@ async fn concurrent_claimers_never_share_an_outbox_message() {
             .await;
     }
     let total = app.db.count("SELECT COUNT(*) FROM outbox").await;
-    assert_eq!(total, 60, "two events, so two messages, per order");
+    let events = app.db.count("SELECT COUNT(*) FROM events").await;
+    assert!(total >= 60, "at least two events per order");
+    assert_eq!(total, events, "one message per event");
 
     let now = Timestamp::now();
     let lease = now + SignedDuration::from_secs(60);
@@ -101,7 +103,7 @@ async fn concurrent_claimers_never_share_an_outbox_message() {
     let again: Result<Vec<_>, StoreError> = app
         .state
         .store
-        .write(move |tx| tx.claim_outbox("late", later, until, 100))
+        .write(move |tx| tx.claim_outbox("late", later, until, 1000))
         .await;
     let again = again.expect("claim");
     assert_eq!(again.len() as i64, total - first_ids.len() as i64);

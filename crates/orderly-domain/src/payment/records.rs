@@ -1,0 +1,179 @@
+//! Payments, the operations asked of their providers, and refunds. An operation is an
+//! intent until the provider answers; while pending, its amount is already held against
+//! what can be captured or refunded, so a second concurrent request sees less.
+
+use crate::Timestamp;
+use crate::values::Id;
+use serde::{Deserialize, Serialize};
+
+macro_rules! snake_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),* }
+            }
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+    };
+}
+
+snake_enum!(
+    /// How the customer pays.
+    PaymentMethod {
+        Card => "card",
+        CashOnDelivery => "cash_on_delivery",
+        BankTransfer => "bank_transfer",
+        StoreCredit => "store_credit",
+        GiftCard => "gift_card",
+    }
+);
+
+impl PaymentMethod {
+    /// Methods settled outside any provider: finance marks them paid.
+    pub fn is_manual(self) -> bool {
+        matches!(
+            self,
+            PaymentMethod::CashOnDelivery | PaymentMethod::BankTransfer
+        )
+    }
+
+    /// Accepted without money up front: the order is confirmed at once and paid later.
+    pub fn is_deferred(self) -> bool {
+        self == PaymentMethod::CashOnDelivery
+    }
+}
+
+snake_enum!(
+    /// What an operation asks of the provider.
+    OpKind {
+        Authorize => "authorize",
+        Capture => "capture",
+        Void => "void",
+        Refund => "refund",
+    }
+);
+
+snake_enum!(
+    OpStatus {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+    }
+);
+
+snake_enum!(
+    /// Where refunded money goes.
+    RefundMethod {
+        OriginalPayment => "original_payment",
+        StoreCredit => "store_credit",
+    }
+);
+
+snake_enum!(
+    RefundReason {
+        CustomerRequest => "customer_request",
+        Return => "return",
+        Damaged => "damaged",
+        NotDelivered => "not_delivered",
+        PriceAdjustment => "price_adjustment",
+        OrderCancelled => "order_cancelled",
+        Fraud => "fraud",
+        Other => "other",
+    }
+);
+
+snake_enum!(
+    /// A refund's state, derived from its operations.
+    RefundStatus {
+        Pending => "pending",
+        Succeeded => "succeeded",
+        RefundFailed => "refund_failed",
+    }
+);
+
+snake_enum!(
+    /// How the order's money is taken once authorized.
+    CaptureMode {
+        OnAuthorization => "on_authorization",
+        OnShipment => "on_shipment",
+    }
+);
+
+/// The provider name of payments settled inside Orderly (store credit).
+pub const STORE_CREDIT_PROVIDER: &str = "store_credit";
+/// The provider name of payments finance marks paid by hand.
+pub const MANUAL_PROVIDER: &str = "manual";
+
+/// One way the order is (to be) paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: Id,
+    pub method: PaymentMethod,
+    /// `simulator`, `manual`, `store_credit`, …
+    pub provider: String,
+    /// The provider's single-use token for the customer's instrument (never a card number).
+    pub token: Option<String>,
+    pub amount_minor: i64,
+    pub created_at: Timestamp,
+    /// When the provider will let the authorization lapse, if it said.
+    pub authorization_expires_at: Option<Timestamp>,
+}
+
+/// One request to a provider. Its id is the idempotency key the provider sees, so
+/// re-driving a pending operation after a crash or timeout can never charge twice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOp {
+    pub id: Id,
+    pub payment_id: Id,
+    pub kind: OpKind,
+    pub amount_minor: i64,
+    pub status: OpStatus,
+    /// The refund this operation executes (part of), if any.
+    pub refund_id: Option<Id>,
+    /// A refund paid out as store credit instead of through the provider.
+    pub to_store_credit: bool,
+    pub provider_reference: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub requested_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    pub line_no: u32,
+    pub quantity: u32,
+}
+
+/// A refund as asked for; its parts are `PaymentOp`s (one per payment it draws on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: Id,
+    pub amount_minor: i64,
+    pub reason: RefundReason,
+    pub method: RefundMethod,
+    pub lines: Vec<RefundLine>,
+    pub note: Option<String>,
+    pub requested_at: Timestamp,
+}
+
+/// What a provider answered to one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpOutcome {
+    Succeeded {
+        provider_reference: Option<String>,
+        authorization_expires_at: Option<Timestamp>,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
+}

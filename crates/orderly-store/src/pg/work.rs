@@ -1,0 +1,197 @@
+//! `WorkTx` on PostgreSQL. Claims skip rows another process holds (`FOR UPDATE SKIP
+//! LOCKED`); store credit moves with a guarded update, so two redemptions racing from two
+//! processes cannot both spend the same balance.
+
+use super::col;
+use super::write::PgTx;
+use crate::error::StoreError;
+use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow, WorkTx};
+use crate::{from_ms, to_ms};
+use jiff::Timestamp;
+
+impl WorkTx for PgTx<'_> {
+    fn repoint_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        order_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE idempotency_keys SET order_version = $4
+             WHERE principal = $1 AND key = $2 AND order_id = $3",
+            &[&principal, &key, &order_id, &(version as i64)],
+        )?;
+        Ok(())
+    }
+
+    fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
+        for t in timers {
+            self.conn().execute(
+                "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES ($1, $2, $3, $4)",
+                &[&t.order_id, &t.kind, &t.ref_id, &to_ms(t.due_at)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn claim_timers(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRow>, StoreError> {
+        let rows = self.conn().query(
+            "UPDATE timers SET claimed_by = $1, claimed_until = $3, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM timers
+                          WHERE fired_at IS NULL AND due_at <= $2
+                            AND (claimed_until IS NULL OR claimed_until < $2)
+                          ORDER BY due_at, id LIMIT $4
+                          FOR UPDATE SKIP LOCKED)
+             RETURNING id, order_id, kind, ref_id, due_at, attempts",
+            &[&worker, &to_ms(now), &to_ms(lease_until), &i64::from(limit)],
+        )?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(TimerRow {
+                    id: col(r, 0)?,
+                    order_id: col(r, 1)?,
+                    kind: col(r, 2)?,
+                    ref_id: col(r, 3)?,
+                    due_at: from_ms(col(r, 4)?)?,
+                    attempts: col(r, 5)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        out.sort_by_key(|t| (t.due_at, t.id));
+        Ok(out)
+    }
+
+    fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE timers SET fired_at = $2 WHERE id = $1",
+            &[&id, &to_ms(now)],
+        )?;
+        Ok(())
+    }
+
+    fn reschedule_timer(&mut self, id: i64, due_at: Timestamp) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE timers SET due_at = $2, claimed_by = NULL, claimed_until = NULL WHERE id = $1",
+            &[&id, &to_ms(due_at)],
+        )?;
+        Ok(())
+    }
+
+    fn record_provider_event(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        order_id: Option<&str>,
+        status: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "INSERT INTO provider_events (provider, event_id, order_id, status, payload, received_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            &[&provider, &event_id, &order_id, &status, &payload, &to_ms(now)],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn parked_provider_events(&mut self, order_id: &str) -> Result<Vec<ParkedEvent>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT provider, event_id, payload FROM provider_events
+             WHERE order_id = $1 AND status = 'parked' ORDER BY received_at, event_id",
+            &[&order_id],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(ParkedEvent {
+                    provider: col(r, 0)?,
+                    event_id: col(r, 1)?,
+                    payload: col(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    fn set_provider_event_status(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE provider_events SET status = $3 WHERE provider = $1 AND event_id = $2",
+            &[&provider, &event_id, &status],
+        )?;
+        Ok(())
+    }
+
+    fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError> {
+        let rows = self.conn().query(
+            "SELECT count(*) FROM orders WHERE customer_email = $1 AND created_at >= $2",
+            &[&email, &to_ms(since)],
+        )?;
+        let n: i64 = match rows.first() {
+            Some(r) => col(r, 0)?,
+            None => 0,
+        };
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
+        let rows = self.conn().query(
+            "SELECT balance_minor FROM store_credit_balances WHERE customer_email = $1 AND currency = $2",
+            &[&email, &currency],
+        )?;
+        match rows.first() {
+            Some(r) => col(r, 0),
+            None => Ok(0),
+        }
+    }
+
+    fn change_store_credit(&mut self, c: &CreditChange<'_>) -> Result<i64, StoreError> {
+        // The CHECK (balance_minor >= 0) refuses an overdraft as a constraint violation,
+        // which is a `Conflict`: the command runs again and decides on the fresh balance.
+        let rows = self.conn().query(
+            "INSERT INTO store_credit_balances (customer_email, currency, balance_minor, updated_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (customer_email, currency)
+             DO UPDATE SET balance_minor = store_credit_balances.balance_minor + EXCLUDED.balance_minor,
+                           updated_at = EXCLUDED.updated_at
+             RETURNING balance_minor",
+            &[&c.email, &c.currency, &c.delta_minor, &to_ms(c.at)],
+        )?;
+        let balance: i64 = match rows.first() {
+            Some(r) => col(r, 0)?,
+            None => {
+                return Err(StoreError::Corrupt(
+                    "store credit upsert returned nothing".into(),
+                ));
+            }
+        };
+        self.conn().execute(
+            "INSERT INTO store_credit_entries (customer_email, currency, delta_minor, balance_after,
+               reason, order_id, op_id, note, actor, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &c.email,
+                &c.currency,
+                &c.delta_minor,
+                &balance,
+                &c.reason,
+                &c.order_id,
+                &c.op_id,
+                &c.note,
+                &c.actor,
+                &to_ms(c.at),
+            ],
+        )?;
+        Ok(balance)
+    }
+}

@@ -1,0 +1,202 @@
+//! `WorkTx` on SQLite. One writer thread means claims cannot race here; the lease columns
+//! still matter for a crash between claiming a timer and firing it.
+
+use super::write::SqliteTx;
+use crate::error::StoreError;
+use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow, WorkTx};
+use crate::{from_ms, to_ms};
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+impl WorkTx for SqliteTx<'_> {
+    fn repoint_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        order_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE idempotency_keys SET order_version = ?4
+                 WHERE principal = ?1 AND key = ?2 AND order_id = ?3",
+            )?
+            .execute(params![principal, key, order_id, version as i64])?;
+        Ok(())
+    }
+
+    fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for t in timers {
+            stmt.execute(params![t.order_id, t.kind, t.ref_id, to_ms(t.due_at)])?;
+        }
+        Ok(())
+    }
+
+    fn claim_timers(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "UPDATE timers SET claimed_by = ?1, claimed_until = ?3, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM timers
+                          WHERE fired_at IS NULL AND due_at <= ?2
+                            AND (claimed_until IS NULL OR claimed_until < ?2)
+                          ORDER BY due_at, id LIMIT ?4)
+             RETURNING id, order_id, kind, ref_id, due_at, attempts",
+        )?;
+        let rows = stmt.query_map(
+            params![worker, to_ms(now), to_ms(lease_until), limit],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, order_id, kind, ref_id, due, attempts) = row?;
+            out.push(TimerRow {
+                id,
+                order_id,
+                kind,
+                ref_id,
+                due_at: from_ms(due)?,
+                attempts,
+            });
+        }
+        out.sort_by_key(|t| (t.due_at, t.id));
+        Ok(out)
+    }
+
+    fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE timers SET fired_at = ?2 WHERE id = ?1")?
+            .execute(params![id, to_ms(now)])?;
+        Ok(())
+    }
+
+    fn reschedule_timer(&mut self, id: i64, due_at: Timestamp) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE timers SET due_at = ?2, claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
+            )?
+            .execute(params![id, to_ms(due_at)])?;
+        Ok(())
+    }
+
+    fn record_provider_event(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        order_id: Option<&str>,
+        status: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .conn()
+            .prepare_cached(
+                "INSERT INTO provider_events (provider, event_id, order_id, status, payload, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![provider, event_id, order_id, status, payload, to_ms(now)])?;
+        Ok(n == 1)
+    }
+
+    fn parked_provider_events(&mut self, order_id: &str) -> Result<Vec<ParkedEvent>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT provider, event_id, payload FROM provider_events
+             WHERE order_id = ?1 AND status = 'parked' ORDER BY received_at, event_id",
+        )?;
+        let rows = stmt.query_map(params![order_id], |r| {
+            Ok(ParkedEvent {
+                provider: r.get(0)?,
+                event_id: r.get(1)?,
+                payload: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_provider_event_status(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE provider_events SET status = ?3 WHERE provider = ?1 AND event_id = ?2",
+            )?
+            .execute(params![provider, event_id, status])?;
+        Ok(())
+    }
+
+    fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM orders WHERE customer_email = ?1 AND created_at >= ?2",
+            )?
+            .query_row(params![email, to_ms(since)], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
+        let balance: Option<i64> = self
+            .conn()
+            .prepare_cached(
+                "SELECT balance_minor FROM store_credit_balances WHERE customer_email = ?1 AND currency = ?2",
+            )?
+            .query_row(params![email, currency], |r| r.get(0))
+            .optional()?;
+        Ok(balance.unwrap_or(0))
+    }
+
+    fn change_store_credit(&mut self, c: &CreditChange<'_>) -> Result<i64, StoreError> {
+        let balance = self.store_credit_balance(c.email, c.currency)? + c.delta_minor;
+        if balance < 0 {
+            return Err(StoreError::Conflict(format!(
+                "store credit of {} would go below zero",
+                c.email
+            )));
+        }
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO store_credit_balances (customer_email, currency, balance_minor, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (customer_email, currency) DO UPDATE SET balance_minor = ?3, updated_at = ?4",
+            )?
+            .execute(params![c.email, c.currency, balance, to_ms(c.at)])?;
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO store_credit_entries (customer_email, currency, delta_minor, balance_after,
+                   reason, order_id, op_id, note, actor, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                c.email,
+                c.currency,
+                c.delta_minor,
+                balance,
+                c.reason,
+                c.order_id,
+                c.op_id,
+                c.note,
+                c.actor,
+                to_ms(c.at)
+            ])?;
+        Ok(balance)
+    }
+}

@@ -1,0 +1,111 @@
+//! The write-side contract for background work and money kept outside the order stream:
+//! timers the worker fires, inbound provider events (deduplicated by the provider's id),
+//! and store credit balances. A supertrait of `WriteTx`, so every command can use it.
+
+use crate::error::StoreError;
+use jiff::Timestamp;
+
+/// How long after an operation is requested a timer re-drives it if no answer came.
+pub const OP_REDRIVE_AFTER_MS: i64 = 30_000;
+
+/// Timer kinds; the worker turns each into an ordinary command.
+pub mod timer_kind {
+    pub const PAYMENT_DEADLINE: &str = "payment_deadline";
+    pub const PAYMENT_OP: &str = "payment_op";
+    pub const AUTHORIZATION_EXPIRY: &str = "authorization_expiry";
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct NewTimer<'a> {
+    pub order_id: &'a str,
+    pub kind: &'a str,
+    pub ref_id: &'a str,
+    pub due_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimerRow {
+    pub id: i64,
+    pub order_id: String,
+    pub kind: String,
+    pub ref_id: String,
+    pub due_at: Timestamp,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: i64,
+}
+
+/// A provider event that arrived before the fact it builds on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedEvent {
+    pub provider: String,
+    pub event_id: String,
+    pub payload: String,
+}
+
+/// One change to a customer's store credit.
+#[derive(Debug, Clone, Copy)]
+pub struct CreditChange<'a> {
+    pub email: &'a str,
+    pub currency: &'a str,
+    pub delta_minor: i64,
+    /// `issue`, `redeem`, `refund` or `void`.
+    pub reason: &'a str,
+    pub order_id: Option<&'a str>,
+    pub op_id: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub actor: &'a str,
+    pub at: Timestamp,
+}
+
+pub trait WorkTx {
+    /// Points an idempotency record's stored order response at a later version of the
+    /// order (the state after the provider answered, which is what the client was shown).
+    fn repoint_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        order_id: &str,
+        version: u64,
+    ) -> Result<(), StoreError>;
+
+    fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError>;
+    /// Leases up to `limit` due, unfired timers not leased by anyone else (PostgreSQL
+    /// skips rows another transaction holds, so processes never share one).
+    fn claim_timers(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRow>, StoreError>;
+    /// Releases a timer's claim and makes it due again at `due_at`.
+    fn reschedule_timer(&mut self, id: i64, due_at: Timestamp) -> Result<(), StoreError>;
+    /// Marks a timer fired (it never fires again).
+    fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Records an inbound provider event; false when that provider's event id was seen.
+    fn record_provider_event(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        order_id: Option<&str>,
+        status: &str,
+        payload: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    fn parked_provider_events(&mut self, order_id: &str) -> Result<Vec<ParkedEvent>, StoreError>;
+    fn set_provider_event_status(
+        &mut self,
+        provider: &str,
+        event_id: &str,
+        status: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Orders placed with this email at or after `since`.
+    fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError>;
+
+    fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError>;
+    /// Applies a change and records it; `Conflict` when the balance would go below zero
+    /// (a concurrent redemption won) or the operation was already applied.
+    fn change_store_credit(&mut self, change: &CreditChange<'_>) -> Result<i64, StoreError>;
+}

@@ -1,0 +1,347 @@
+//! Money commands and the provider round trips around them. A command records intents
+//! (operations) inside the write transaction and commits; only then is the provider
+//! called, outside any transaction, and its answer recorded by a second command. Store
+//! credit needs no provider, so its operations are settled inside the first transaction.
+
+use super::orders::Origin;
+use super::{App, Idempotency, Outcome, now};
+use crate::api::problem::ApiError;
+use crate::config::Config;
+use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
+use jiff::Timestamp;
+use orderly_domain::order::{Order, OrderCommand, OrderError, decide, is_internal};
+use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
+use orderly_domain::values::Id;
+use orderly_store::{EventMeta, WriteTx};
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// At most this many provider calls follow one command (authorize, then capture, …).
+const MAX_CALLS_PER_COMMAND: usize = 16;
+
+/// The channel's capture policy for an order (authorization when the channel is gone).
+pub(crate) fn capture_mode(config: &Config, order: &Order) -> CaptureMode {
+    config
+        .channel(order.channel.as_str())
+        .map_or(CaptureMode::OnAuthorization, |c| c.capture)
+}
+
+/// The id of an order's `n`th payment: `pay_<order id suffix>_<n>`. Deriving it from the
+/// order id lets an inbound provider event find its order without another index.
+pub(crate) fn payment_id(order_id: &Id, n: usize) -> Id {
+    let suffix = order_id
+        .as_str()
+        .strip_prefix("ord_")
+        .unwrap_or(order_id.as_str());
+    Id::new(format!("pay_{suffix}_{n}"))
+}
+
+/// The order a payment or operation id belongs to (see `payment_id`).
+pub(crate) fn order_of(payment_or_op_id: &str) -> Option<String> {
+    let rest = payment_or_op_id.strip_prefix("pay_")?;
+    let (suffix, _) = rest.rsplit_once('_')?;
+    Some(format!("ord_{suffix}"))
+}
+
+/// Ids of pending operations a provider must answer.
+pub(crate) fn external_pending(order: &Order) -> Vec<Id> {
+    order
+        .payment_ops
+        .iter()
+        .filter(|o| o.status == OpStatus::Pending && !is_internal(order, &o.id))
+        .map(|o| o.id.clone())
+        .collect()
+}
+
+/// Decides `cmd` against `order` and appends the events, then settles store-credit
+/// operations in the same transaction.
+pub(crate) fn apply(
+    tx: &mut dyn WriteTx,
+    order: Order,
+    cmd: OrderCommand,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<Order, ApiError> {
+    let events = decide(Some(&order), cmd, None)?;
+    if events.is_empty() {
+        return Ok(order);
+    }
+    let order = tx.append(Some(order), &events, meta)?;
+    settle_internal(tx, order, meta, config)
+}
+
+/// Answers every pending store-credit operation: an authorization redeems the customer's
+/// balance if it suffices; the rest cannot fail.
+pub(crate) fn settle_internal(
+    tx: &mut dyn WriteTx,
+    mut order: Order,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<Order, ApiError> {
+    for _ in 0..MAX_CALLS_PER_COMMAND {
+        let Some(op) = order
+            .payment_ops
+            .iter()
+            .find(|o| o.status == OpStatus::Pending && is_internal(&order, &o.id))
+            .cloned()
+        else {
+            break;
+        };
+        let ok = OpOutcome::Succeeded {
+            provider_reference: Some("store_credit".to_owned()),
+            authorization_expires_at: None,
+        };
+        let outcome = if op.kind == OpKind::Authorize {
+            let balance =
+                tx.store_credit_balance(order.customer.email.as_str(), order.currency.as_str())?;
+            if balance >= op.amount_minor {
+                ok
+            } else {
+                OpOutcome::Failed {
+                    code: "insufficient_store_credit".to_owned(),
+                    message: format!(
+                        "store credit balance {balance} is less than {}",
+                        op.amount_minor
+                    ),
+                }
+            }
+        } else {
+            ok
+        };
+        let cmd = OrderCommand::RecordOutcome {
+            op_id: op.id.clone(),
+            outcome,
+            capture: capture_mode(config, &order),
+        };
+        let events = decide(Some(&order), cmd, None)?;
+        order = tx.append(Some(order), &events, meta)?;
+    }
+    Ok(order)
+}
+
+impl From<ProviderAnswer> for OpOutcome {
+    fn from(a: ProviderAnswer) -> OpOutcome {
+        match a {
+            ProviderAnswer::Approved {
+                reference,
+                authorization_expires_at,
+            } => OpOutcome::Succeeded {
+                provider_reference: Some(reference),
+                authorization_expires_at,
+            },
+            ProviderAnswer::Declined { code, message } => OpOutcome::Failed { code, message },
+        }
+    }
+}
+
+impl App {
+    /// Runs a command on an existing order (by id or number) under an optional
+    /// idempotency key, then drives the provider operations it requested and returns
+    /// the order as it stands after their answers.
+    pub(crate) async fn order_command<F>(
+        &self,
+        id_or_number: String,
+        idem: Option<Idempotency>,
+        origin: Origin,
+        at: Option<Timestamp>,
+        make: F,
+    ) -> Result<Outcome, ApiError>
+    where
+        F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
+    {
+        let config = self.config.clone();
+        let new_ops = Arc::new(Mutex::new(Vec::new()));
+        let seen = new_ops.clone();
+        let meta_origin = origin.clone();
+        // Held until the provider answered, so a retry never sees the unsettled order.
+        let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
+        let outcome = self
+            .write_under_key(idem.clone(), move |tx| {
+                let order = tx
+                    .load_order(&id_or_number)?
+                    .ok_or(ApiError::Order(OrderError::NotFound))?;
+                let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
+                let cmd = make(&order)?;
+                let mut meta = meta_origin.meta();
+                if let Some(at) = at {
+                    meta.at = at;
+                }
+                let order = apply(tx, order, cmd, &meta, &config)?;
+                let fresh: Vec<Id> = external_pending(&order)
+                    .into_iter()
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                if let Ok(mut s) = seen.lock() {
+                    *s = fresh;
+                }
+                Ok(Outcome::Order(200, Box::new(order)))
+            })
+            .await?;
+        let ops = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        self.settle_outcome(outcome, ops, idem, &origin, at).await
+    }
+
+    /// Drives `ops` of the outcome's order and, when the client's key stored the
+    /// response, points it at the settled version so a replay shows the same.
+    pub(crate) async fn settle_outcome(
+        &self,
+        outcome: Outcome,
+        ops: Vec<Id>,
+        idem: Option<Idempotency>,
+        origin: &Origin,
+        at: Option<Timestamp>,
+    ) -> Result<Outcome, ApiError> {
+        let Outcome::Order(status, order) = outcome else {
+            return Ok(outcome);
+        };
+        if ops.is_empty() {
+            return Ok(Outcome::Order(status, order));
+        }
+        let first_version = order.version;
+        let settled = self.settle(*order, ops, origin, at).await?;
+        if let Some(i) = idem
+            && settled.version != first_version
+        {
+            let (order_id, version) = (settled.id.to_string(), settled.version);
+            self.store
+                .write(move |tx| {
+                    tx.repoint_idempotency(&i.principal, &i.key, &order_id, version)
+                        .map_err(ApiError::from)
+                })
+                .await?;
+        }
+        Ok(Outcome::Order(status, Box::new(settled)))
+    }
+
+    /// Calls the provider for each operation and records its answer; answers that lead
+    /// to further operations (a capture after an authorization) are driven too. An
+    /// operation without a definite answer stays pending for the timer worker.
+    pub(crate) async fn settle(
+        &self,
+        mut order: Order,
+        ops: Vec<Id>,
+        origin: &Origin,
+        at: Option<Timestamp>,
+    ) -> Result<Order, ApiError> {
+        let mut queue: VecDeque<Id> = ops.into();
+        let mut calls = 0;
+        while let Some(op_id) = queue.pop_front() {
+            if calls == MAX_CALLS_PER_COMMAND {
+                break;
+            }
+            calls += 1;
+            let Some(op) = order
+                .op(&op_id)
+                .filter(|o| o.status == OpStatus::Pending)
+                .cloned()
+            else {
+                continue;
+            };
+            match self
+                .call_provider(&order, &op, at.unwrap_or_else(now))
+                .await
+            {
+                Ok(answer) => {
+                    let (next, more) = self
+                        .record_outcome(&order.id, &op_id, answer.into(), origin, at)
+                        .await?;
+                    order = next;
+                    queue.extend(more);
+                }
+                Err(e) => {
+                    tracing::warn!(op = %op_id, error = %e, "payment operation left pending; the timer worker re-drives it")
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    /// Records a provider's answer; returns the order and the operations it led to.
+    pub(crate) async fn record_outcome(
+        &self,
+        order_id: &Id,
+        op_id: &Id,
+        outcome: OpOutcome,
+        origin: &Origin,
+        at: Option<Timestamp>,
+    ) -> Result<(Order, Vec<Id>), ApiError> {
+        let config = self.config.clone();
+        let (order_id, op_id, origin) = (order_id.to_string(), op_id.clone(), origin.clone());
+        self.store
+            .write(move |tx| {
+                let order = tx
+                    .load_order(&order_id)?
+                    .ok_or(ApiError::Order(OrderError::NotFound))?;
+                let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
+                let cmd = OrderCommand::RecordOutcome {
+                    op_id: op_id.clone(),
+                    outcome: outcome.clone(),
+                    capture: capture_mode(&config, &order),
+                };
+                let mut meta = origin.meta();
+                if let Some(at) = at {
+                    meta.at = at;
+                }
+                let order = apply(tx, order, cmd, &meta, &config)?;
+                let more = external_pending(&order)
+                    .into_iter()
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                Ok((order, more))
+            })
+            .await
+    }
+
+    /// One call to the payment's provider for `op`.
+    pub(crate) async fn call_provider(
+        &self,
+        order: &Order,
+        op: &PaymentOp,
+        now: Timestamp,
+    ) -> ProviderResult {
+        let payment = order.payment(&op.payment_id).ok_or_else(|| {
+            crate::payments::ProviderError::Unavailable(format!("no payment {}", op.payment_id))
+        })?;
+        let provider = self.provider(&payment.provider).ok_or_else(|| {
+            crate::payments::ProviderError::Unavailable(format!("no provider {}", payment.provider))
+        })?;
+        let authorization = order
+            .ledger
+            .iter()
+            .find(|e| e.payment_id == op.payment_id && e.kind == EntryKind::Authorize)
+            .and_then(|e| e.provider_reference.clone());
+        let req = OpRequest {
+            idempotency_key: op.id.as_str(),
+            payment_id: op.payment_id.as_str(),
+            token: payment.token.as_deref(),
+            authorization_reference: authorization.as_deref(),
+            amount_minor: op.amount_minor,
+            currency: order.currency.as_str(),
+            now,
+        };
+        match op.kind {
+            OpKind::Authorize => provider.authorize(req).await,
+            OpKind::Capture => provider.capture(req).await,
+            OpKind::Void => provider.void(req).await,
+            OpKind::Refund => provider.refund(req).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_ids_lead_back_to_their_order() {
+        let order = Id::new("ord_0193abc");
+        let pay = payment_id(&order, 2);
+        assert_eq!(pay.as_str(), "pay_0193abc_2");
+        assert_eq!(order_of(pay.as_str()).as_deref(), Some("ord_0193abc"));
+        assert_eq!(
+            order_of("pay_0193abc_2.auth1").as_deref(),
+            Some("ord_0193abc")
+        );
+        assert_eq!(order_of("evt_1"), None);
+    }
+}

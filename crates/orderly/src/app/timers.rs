@@ -1,0 +1,138 @@
+//! The timer worker: fires due deadlines (unpaid orders, lapsing authorizations) and
+//! re-drives payment operations whose answer never came, each as an ordinary command.
+//! Time is passed in, so a test drives the worker step by step with its own clock.
+
+use super::orders::Origin;
+use super::payments::external_pending;
+use super::{App, new_id};
+use crate::api::problem::ApiError;
+use jiff::{SignedDuration, Timestamp};
+use orderly_domain::actor::Actor;
+use orderly_domain::order::OrderCommand;
+use orderly_domain::payment::OpStatus;
+use orderly_domain::values::Id;
+use orderly_store::{TimerRow, timer_kind};
+
+/// A claimed timer is someone else's to fire again only after this lease.
+const LEASE: SignedDuration = SignedDuration::from_secs(300);
+/// Timers fired per pass.
+const BATCH: u32 = 100;
+/// A payment operation is re-driven at most this many times before it waits for a person.
+const MAX_REDRIVES: i64 = 10;
+
+impl App {
+    /// Fires every timer due at `now`; returns how many were claimed.
+    pub async fn fire_due_timers(&self, now: Timestamp) -> Result<usize, ApiError> {
+        // Storage keeps milliseconds; so must the times events are recorded at.
+        let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+        let worker = self.worker_id.clone();
+        let lease_until = now.saturating_add(LEASE).unwrap_or(now);
+        let timers = self
+            .store
+            .write(move |tx| {
+                tx.claim_timers(&worker, now, lease_until, BATCH)
+                    .map_err(ApiError::from)
+            })
+            .await?;
+        for t in &timers {
+            let again = match self.fire(t, now).await {
+                Ok(again) => again,
+                Err(e) => {
+                    // The lease runs out and another pass tries again.
+                    tracing::warn!(timer = t.id, kind = %t.kind, order = %t.order_id, error = %e, "timer failed");
+                    continue;
+                }
+            };
+            let id = t.id;
+            self.store
+                .write(move |tx| {
+                    match again {
+                        Some(due_at) => tx.reschedule_timer(id, due_at),
+                        None => tx.complete_timer(id, now),
+                    }
+                    .map_err(ApiError::from)
+                })
+                .await?;
+        }
+        Ok(timers.len())
+    }
+
+    /// Fires one timer; `Some(time)` when it must fire again then.
+    async fn fire(&self, t: &TimerRow, now: Timestamp) -> Result<Option<Timestamp>, ApiError> {
+        let origin = Origin {
+            actor: Actor::system("timers"),
+            correlation_id: format!("timer-{}", t.id),
+        };
+        let at = Some(now);
+        match t.kind.as_str() {
+            timer_kind::PAYMENT_DEADLINE => {
+                self.order_command(t.order_id.clone(), None, origin, at, move |_| {
+                    Ok(OrderCommand::PaymentDeadline {
+                        now,
+                        refund_id: Id::new(new_id("ref")),
+                    })
+                })
+                .await?;
+            }
+            timer_kind::AUTHORIZATION_EXPIRY => {
+                let payment_id = Id::new(t.ref_id.clone());
+                self.order_command(t.order_id.clone(), None, origin, at, move |_| {
+                    Ok(OrderCommand::ExpireAuthorization {
+                        payment_id: payment_id.clone(),
+                    })
+                })
+                .await?;
+            }
+            timer_kind::PAYMENT_OP => return self.redrive(t, now, &origin).await,
+            other => tracing::warn!(kind = other, "unknown timer kind ignored"),
+        }
+        Ok(None)
+    }
+
+    /// Asks the provider again (same idempotency key) for an operation still pending.
+    async fn redrive(
+        &self,
+        t: &TimerRow,
+        now: Timestamp,
+        origin: &Origin,
+    ) -> Result<Option<Timestamp>, ApiError> {
+        let order_id = t.order_id.clone();
+        let Some(order) = self.store.read(move |r| r.order(&order_id)).await? else {
+            return Ok(None);
+        };
+        let op_id = Id::new(t.ref_id.clone());
+        let pending = order
+            .op(&op_id)
+            .is_some_and(|o| o.status == OpStatus::Pending);
+        if !pending || !external_pending(&order).contains(&op_id) {
+            return Ok(None);
+        }
+        let settled = self
+            .settle(order, vec![op_id.clone()], origin, Some(now))
+            .await?;
+        let still = settled
+            .op(&op_id)
+            .is_some_and(|o| o.status == OpStatus::Pending);
+        if still && t.attempts < MAX_REDRIVES {
+            // Back off: 30 s, 60 s, 90 s … between attempts.
+            let wait = SignedDuration::from_secs(30 * t.attempts);
+            return Ok(Some(now.saturating_add(wait).unwrap_or(now)));
+        }
+        if still {
+            tracing::error!(op = %op_id, "payment operation unanswered after {MAX_REDRIVES} attempts");
+        }
+        Ok(None)
+    }
+}
+
+/// Fires due timers every `interval` until the process stops.
+pub async fn run(app: super::AppState, interval: std::time::Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.fire_due_timers(super::now()).await {
+            tracing::warn!(error = %e, "timer pass failed");
+        }
+    }
+}
