@@ -158,15 +158,25 @@ impl WorkTx for PgTx<'_> {
     fn change_store_credit(&mut self, c: &CreditChange<'_>) -> Result<i64, StoreError> {
         // The CHECK (balance_minor >= 0) refuses an overdraft as a constraint violation,
         // which is a `Conflict`: the command runs again and decides on the fresh balance.
-        let rows = self.conn().query(
-            "INSERT INTO store_credit_balances (customer_email, currency, balance_minor, updated_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (customer_email, currency)
-             DO UPDATE SET balance_minor = store_credit_balances.balance_minor + EXCLUDED.balance_minor,
-                           updated_at = EXCLUDED.updated_at
-             RETURNING balance_minor",
-            &[&c.email, &c.currency, &c.delta_minor, &to_ms(c.at)],
-        )?;
+        // A spend only updates (an insert of a negative balance would trip the CHECK
+        // before the conflict is seen); a credit inserts or adds.
+        let rows = if c.delta_minor < 0 {
+            self.conn().query(
+                "UPDATE store_credit_balances SET balance_minor = balance_minor + $3, updated_at = $4
+                 WHERE customer_email = $1 AND currency = $2 RETURNING balance_minor",
+                &[&c.email, &c.currency, &c.delta_minor, &to_ms(c.at)],
+            )?
+        } else {
+            self.conn().query(
+                "INSERT INTO store_credit_balances (customer_email, currency, balance_minor, updated_at)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (customer_email, currency)
+                 DO UPDATE SET balance_minor = store_credit_balances.balance_minor + EXCLUDED.balance_minor,
+                               updated_at = EXCLUDED.updated_at
+                 RETURNING balance_minor",
+                &[&c.email, &c.currency, &c.delta_minor, &to_ms(c.at)],
+            )?
+        };
         let balance: i64 = match rows.first() {
             Some(r) => col(r, 0)?,
             None => {

@@ -5,12 +5,27 @@
 use crate::helpers::{TestApp, order_body, postgres_base_url, spawn_app, spawn_sqlite_app};
 use serde_json::{Value, json};
 
-/// Replaces what legitimately differs between two runs: generated ids, times, request ids.
+/// Replaces what legitimately differs between two runs: generated ids, times, request ids,
+/// and the simulator's random references.
 fn mask(v: &mut Value) {
     match v {
         Value::String(s) => {
+            if s.contains(' ') {
+                // A sentence (a timeline summary): mask the ids and times inside it.
+                *s = s.split(' ').map(mask_word).collect::<Vec<_>>().join(" ");
+                return;
+            }
+            // Payment ids embed their order's id: `pay_<order>_<n>[.<op>]` keeps the rest.
+            if let Some(rest) = s.strip_prefix("pay_").and_then(|r| r.split_once('_')) {
+                *s = format!("pay_*_{}", rest.1);
+                return;
+            }
             let masked = if s.starts_with("ord_") && s.len() == 36 {
                 Some("ord_*")
+            } else if s.starts_with("sim_") {
+                Some("sim_*")
+            } else if s.starts_with("ref_") {
+                Some("ref_*")
             } else if s.starts_with("key_") || s.starts_with("api_key:key_") {
                 Some("key_*")
             } else if s.parse::<jiff::Timestamp>().is_ok() {
@@ -27,6 +42,17 @@ fn mask(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(mask),
         Value::Object(map) => map.values_mut().for_each(mask),
         _ => {}
+    }
+}
+
+/// One word of a sentence with generated ids, references and times masked.
+fn mask_word(word: &str) -> String {
+    let trimmed = word.trim_matches(|c: char| "(),;:".contains(c));
+    let mut value = Value::String(trimmed.to_owned());
+    mask(&mut value);
+    match value {
+        Value::String(m) if m != trimmed => word.replace(trimmed, &m),
+        _ => word.to_owned(),
     }
 }
 
