@@ -40,7 +40,9 @@ const PAGE: u32 = 500;
 
 /// Verifies: reserved = sum of open reservations and available ≥ 0 for every inventory
 /// record; every order's replayed events equal its snapshot; buckets add up; the read
-/// model's derived columns match the snapshot; open reservations match the snapshot's.
+/// model's derived columns match the snapshot; open reservations match the snapshot's;
+/// every payment ledger keeps its rules (`Order::payment_violations`); store credit
+/// balances equal the sum of their entries.
 pub fn run(r: &mut dyn Reader) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport::default();
     let mut by_stock: HashMap<(String, String), i64> = HashMap::new();
@@ -51,6 +53,12 @@ pub fn run(r: &mut dyn Reader) -> Result<CheckReport, StoreError> {
     }
     check_inventory(r, by_stock, &mut report)?;
     check_orders(r, by_order, &mut report)?;
+    for (email, currency, balance, sum) in r.store_credit_mismatches()? {
+        report.violations.push(v(
+            format!("store credit of {email} in {currency}"),
+            format!("balance {balance} != sum of its entries {sum}"),
+        ));
+    }
     Ok(report)
 }
 

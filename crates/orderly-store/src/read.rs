@@ -74,6 +74,9 @@ pub trait Reader {
 
     // For `orderly check`.
 
+    /// Store credit balances that differ from the sum of their entries:
+    /// (email, currency, balance, sum of entries).
+    fn store_credit_mismatches(&mut self) -> Result<Vec<(String, String, i64, i64)>, StoreError>;
     /// Every open reservation.
     fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError>;
     /// Read-model rows ordered by id, after `after_id`.

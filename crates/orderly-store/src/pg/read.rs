@@ -202,6 +202,21 @@ impl Reader for PgReader<'_> {
         Ok(())
     }
 
+    fn store_credit_mismatches(&mut self) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+        let rows = self.c.query(
+            "SELECT b.customer_email, b.currency, b.balance_minor, COALESCE(SUM(e.delta_minor), 0)::bigint
+             FROM store_credit_balances b
+             LEFT JOIN store_credit_entries e
+               ON e.customer_email = b.customer_email AND e.currency = b.currency
+             GROUP BY b.customer_email, b.currency, b.balance_minor
+             HAVING b.balance_minor <> COALESCE(SUM(e.delta_minor), 0)::bigint",
+            &[],
+        )?;
+        rows.iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?)))
+            .collect()
+    }
+
     fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError> {
         let rows = self.c.query(
             "SELECT order_id, line_no, sku, location_id, quantity FROM reservations WHERE status = 'open'",

@@ -243,6 +243,19 @@ impl Reader for SqliteReader<'_> {
         Ok(())
     }
 
+    fn store_credit_mismatches(&mut self) -> Result<Vec<(String, String, i64, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.customer_email, b.currency, b.balance_minor, COALESCE(SUM(e.delta_minor), 0)
+             FROM store_credit_balances b
+             LEFT JOIN store_credit_entries e
+               ON e.customer_email = b.customer_email AND e.currency = b.currency
+             GROUP BY b.customer_email, b.currency, b.balance_minor
+             HAVING b.balance_minor <> COALESCE(SUM(e.delta_minor), 0)",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        rows.map(|r| Ok(r?)).collect()
+    }
+
     fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError> {
         let mut stmt = self
             .conn

@@ -770,3 +770,39 @@ async fn risk_rules_review_country_mismatch_and_order_velocity() {
             .contains("6 orders")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_names_a_broken_ledger_and_a_store_credit_balance_off_its_entries() {
+    let app = shop(spawn_app().await).await;
+    let order = app.create_order(&mug_order(1, "tok_visa")).await;
+    app.post(
+        "/customers/ana@example.com/store-credit",
+        &json!({"amount": 700, "currency": "USD"}),
+    )
+    .await
+    .expect(201);
+    app.assert_invariants().await;
+    // A capture larger than its authorization, and a balance nobody issued.
+    app.db
+        .execute(&format!(
+            "UPDATE orders SET snapshot = replace(snapshot, '\"kind\":\"capture\",\"amount_minor\":1000', \
+             '\"kind\":\"capture\",\"amount_minor\":1200') WHERE id = '{}'",
+            id(&order)
+        ))
+        .await;
+    app.db
+        .execute("UPDATE store_credit_balances SET balance_minor = 9700")
+        .await;
+    let report = app.state.store.check().await.unwrap();
+    let text: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains(&id(&order)) && t.contains("exceeds the 1000 still authorized")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.contains("store credit of ana@example.com") && t.contains("9700")),
+        "{text:?}"
+    );
+}
