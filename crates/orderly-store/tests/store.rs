@@ -141,6 +141,7 @@ async fn seed_order(store: &Store, quantity: u32) {
                 risk: &RiskPolicy::default(),
                 recent_orders_same_email: 0,
                 payment_due_at: None,
+                reserve_at_payment: false,
             };
             let number = tx.next_order_number("web", "WEB")?;
             assert_eq!(number, "WEB-1001");

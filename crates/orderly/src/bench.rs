@@ -36,6 +36,10 @@ pub struct CaptureArgs {
     /// `orderly serve` processes sharing the database (more than one needs PostgreSQL).
     #[arg(long, default_value_t = 1)]
     pub processes: usize,
+    /// `card` (tok_visa through the simulator: authorize, then capture, as the web
+    /// channel does) or `none` (the order alone, left unpaid).
+    #[arg(long, default_value = "card", value_parser = ["card", "none"])]
+    pub payment: String,
 }
 
 const STATES: [(&str, &str, &str); 6] = [
@@ -47,7 +51,7 @@ const STATES: [(&str, &str, &str); 6] = [
     ("Seattle", "WA", "98101"),
 ];
 
-fn order_body(i: usize, lines: usize, skus: &[(String, i64)]) -> String {
+fn order_body(i: usize, lines: usize, skus: &[(String, i64)], card: bool) -> String {
     let (city, region, postal) = STATES[i % STATES.len()];
     let lines: Vec<String> = (0..lines)
         .map(|l| {
@@ -62,11 +66,15 @@ fn order_body(i: usize, lines: usize, skus: &[(String, i64)]) -> String {
         r#"{{"channel":"web","external_id":"bench-{i}","currency":"USD",
 "customer":{{"email":"customer{}@example.com","name":"Bench Customer"}},
 "shipping_address":{{"name":"Bench Customer","line1":"{} Main St","city":"{city}","region":"{region}","postal_code":"{postal}","country":"US"}},
-"lines":[{}],"shipping_amount":500,"tax_amount":0,"discount_amount":0,
-"payment":{{"method":"card","provider":"simulator","token":"tok_visa"}}}}"#,
+"lines":[{}],"shipping_amount":500,"tax_amount":0,"discount_amount":0{}}}"#,
         i % 5000,
         i % 900 + 1,
-        lines.join(",")
+        lines.join(","),
+        if card {
+            r#","payment":{"method":"card","provider":"simulator","token":"tok_visa"}"#
+        } else {
+            ""
+        }
     )
 }
 
@@ -257,7 +265,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
             auth.clone(),
             urls[c % urls.len()].clone(),
         );
-        let (total, lines) = (args.orders, args.lines);
+        let (total, lines, card) = (args.orders, args.lines, args.payment == "card");
         tasks.push(tokio::spawn(async move {
             let mut latencies_us = Vec::new();
             let mut errors = 0usize;
@@ -266,7 +274,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
                 if i >= total {
                     break;
                 }
-                let body = order_body(i, lines, &skus);
+                let body = order_body(i, lines, &skus, card);
                 let t = Instant::now();
                 let res = client
                     .post(&url)

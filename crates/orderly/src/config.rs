@@ -267,6 +267,18 @@ pub struct ChannelConfig {
     /// `on_authorization` (the default) or `on_shipment` (each shipment captures its share).
     #[serde(default = "capture_default")]
     pub capture: CaptureMode,
+    /// `at_placement` (the default: stock is reserved when the order is captured) or
+    /// `at_payment` (only once it is paid; an unpaid order holds no stock).
+    #[serde(default)]
+    pub reserve_stock: ReserveStock,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReserveStock {
+    #[default]
+    AtPlacement,
+    AtPayment,
 }
 
 fn capture_default() -> CaptureMode {

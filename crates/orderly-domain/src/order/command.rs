@@ -127,6 +127,11 @@ pub enum OrderCommand {
         now: Timestamp,
         refund_id: Id,
     },
+    /// Reserve stock for units still waiting (the order was paid on a channel that
+    /// reserves at payment); needs the stock facts.
+    SourceWaiting {
+        refund_id: Id,
+    },
 }
 
 /// Facts read inside the write transaction that placing an order depends on.
@@ -142,4 +147,6 @@ pub struct PlaceContext<'a> {
     pub recent_orders_same_email: u32,
     /// When an unpaid order is cancelled (None: never, e.g. cash on delivery).
     pub payment_due_at: Option<Timestamp>,
+    /// The channel reserves stock only once the order is paid.
+    pub reserve_at_payment: bool,
 }

@@ -60,6 +60,83 @@ pub fn decide(
         (Some(order), OrderCommand::PaymentDeadline { now, refund_id }) => {
             payment_deadline(order, now, refund_id)
         }
+        (Some(order), OrderCommand::SourceWaiting { refund_id }) => match ctx {
+            Some(ctx) => source_waiting(order, ctx, refund_id),
+            None => Err(OrderError::Invalid(vec![super::FieldIssue::new(
+                "lines",
+                "no_sourcing_facts",
+                "sourcing needs stock facts",
+            )])),
+        },
+    }
+}
+
+/// Plans where `demands` are served from; `OutOfStock` when something is short and the
+/// channel does not backorder.
+fn source_demands(demands: &[Demand], ctx: &PlaceContext<'_>) -> Result<OrderSourced, OrderError> {
+    let plan = plan(demands, ctx.locations, ctx.stock, ctx.ship_to);
+    if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
+        let mut skus: Vec<_> = plan.shortfalls.iter().map(|s| s.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        let lines = plan.shortfalls.iter().map(|s| s.line_no).collect();
+        return Err(OrderError::OutOfStock { skus, lines });
+    }
+    let reservations = plan
+        .allocations
+        .into_iter()
+        .map(|a| Reservation {
+            line_no: a.line_no,
+            sku: a.sku,
+            location_id: a.location_id,
+            quantity: a.quantity,
+        })
+        .collect();
+    Ok(OrderSourced {
+        reservations,
+        backorders: plan.shortfalls,
+        rationale: plan.rationale,
+    })
+}
+
+/// Sources the units still waiting for it (a paid order on a channel that reserves at
+/// payment). Stock that ran out in the meantime cancels the order and gives the money
+/// back, unless the channel backorders.
+fn source_waiting(
+    order: &Order,
+    ctx: &PlaceContext<'_>,
+    refund_id: crate::values::Id,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    if order.state != OrderState::Confirmed {
+        return Ok(Vec::new());
+    }
+    let demands: Vec<Demand> = order
+        .lines
+        .iter()
+        .filter(|l| l.buckets.unallocated > 0)
+        .map(|l| Demand {
+            line_no: l.line_no,
+            sku: l.sku.clone(),
+            quantity: l.buckets.unallocated,
+        })
+        .collect();
+    if demands.is_empty() {
+        return Ok(Vec::new());
+    }
+    match source_demands(&demands, ctx) {
+        Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
+        Err(OrderError::OutOfStock { skus, .. }) => {
+            let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
+            cancel(
+                order,
+                CancelOrder {
+                    reason: CancelReason::OutOfStock,
+                    note: Some(format!("out of stock when paid: {}", names.join(", "))),
+                    refund_id,
+                },
+            )
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -131,14 +208,12 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
             quantity: l.quantity,
         })
         .collect();
-    let plan = plan(&demands, ctx.locations, ctx.stock, ctx.ship_to);
-    if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
-        let mut skus: Vec<_> = plan.shortfalls.iter().map(|s| s.sku.clone()).collect();
-        skus.sort();
-        skus.dedup();
-        let lines = plan.shortfalls.iter().map(|s| s.line_no).collect();
-        return Err(OrderError::OutOfStock { skus, lines });
-    }
+    // On a channel that reserves at payment, stock is looked at once the order is paid.
+    let sourced = if ctx.reserve_at_payment {
+        None
+    } else {
+        Some(source_demands(&demands, ctx)?)
+    };
     let holds = risk_holds(
         ctx.risk,
         &RiskFacts {
@@ -148,37 +223,21 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
             recent_orders_same_email: ctx.recent_orders_same_email,
         },
     );
-    let reservations = plan
-        .allocations
-        .into_iter()
-        .map(|a| Reservation {
-            line_no: a.line_no,
-            sku: a.sku,
-            location_id: a.location_id,
-            quantity: a.quantity,
-        })
-        .collect();
-    let mut events = vec![
-        OrderEvent::OrderPlaced(Box::new(OrderPlaced {
-            id: cmd.id,
-            number: cmd.number,
-            channel: cmd.channel,
-            external_id: cmd.external_id,
-            currency: cmd.currency,
-            customer: cmd.customer,
-            shipping_address: cmd.shipping_address,
-            billing_address: cmd.billing_address,
-            lines,
-            shipping_amount: cmd.shipping_amount,
-            tax_amount: cmd.tax_amount,
-            discount_amount: cmd.discount_amount,
-        })),
-        OrderEvent::OrderSourced(OrderSourced {
-            reservations,
-            backorders: plan.shortfalls,
-            rationale: plan.rationale,
-        }),
-    ];
+    let mut events = vec![OrderEvent::OrderPlaced(Box::new(OrderPlaced {
+        id: cmd.id,
+        number: cmd.number,
+        channel: cmd.channel,
+        external_id: cmd.external_id,
+        currency: cmd.currency,
+        customer: cmd.customer,
+        shipping_address: cmd.shipping_address,
+        billing_address: cmd.billing_address,
+        lines,
+        shipping_amount: cmd.shipping_amount,
+        tax_amount: cmd.tax_amount,
+        discount_amount: cmd.discount_amount,
+    }))];
+    events.extend(sourced.map(OrderEvent::OrderSourced));
     for (reason, note) in holds {
         events.push(OrderEvent::HoldPlaced(HoldChange {
             reason,

@@ -39,6 +39,7 @@ pub fn evolve(
                     unit_price: l.unit_price,
                     buckets: Buckets {
                         ordered: l.quantity,
+                        unallocated: l.quantity,
                         ..Buckets::default()
                     },
                 })
@@ -69,6 +70,11 @@ pub fn evolve(
                     .iter_mut()
                     .find(|l| l.line_no == r.line_no)
                     .ok_or_else(|| fail("unknown line"))?;
+                line.buckets.unallocated = line
+                    .buckets
+                    .unallocated
+                    .checked_sub(r.quantity)
+                    .ok_or_else(|| fail("sourced more than was waiting"))?;
                 line.buckets.allocated += r.quantity;
             }
             for b in &s.backorders {
@@ -77,6 +83,11 @@ pub fn evolve(
                     .iter_mut()
                     .find(|l| l.line_no == b.line_no)
                     .ok_or_else(|| fail("unknown line"))?;
+                line.buckets.unallocated = line
+                    .buckets
+                    .unallocated
+                    .checked_sub(b.quantity)
+                    .ok_or_else(|| fail("backordered more than was waiting"))?;
                 line.buckets.backordered += b.quantity;
             }
             order.reservations.extend(s.reservations.iter().cloned());
@@ -86,7 +97,8 @@ pub fn evolve(
         (Some(mut order), OrderEvent::OrderCancelled(c)) => {
             for line in &mut order.lines {
                 let b = &mut line.buckets;
-                b.cancelled += b.allocated + b.backordered;
+                b.cancelled += b.unallocated + b.allocated + b.backordered;
+                b.unallocated = 0;
                 b.allocated = 0;
                 b.backordered = 0;
                 b.released = 0;

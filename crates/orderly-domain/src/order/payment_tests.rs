@@ -45,6 +45,7 @@ struct Facts {
     stock: StockView,
     risk: RiskPolicy,
     payment_due_at: Option<Timestamp>,
+    reserve_at_payment: bool,
 }
 
 impl Facts {
@@ -64,7 +65,13 @@ impl Facts {
             stock,
             risk: RiskPolicy::default(),
             payment_due_at: None,
+            reserve_at_payment: false,
         }
+    }
+
+    fn reserving_at_payment(mut self) -> Facts {
+        self.reserve_at_payment = true;
+        self
     }
 
     fn due(mut self, due_at: Timestamp) -> Facts {
@@ -85,6 +92,7 @@ impl Facts {
             risk: &self.risk,
             recent_orders_same_email: 0,
             payment_due_at: self.payment_due_at,
+            reserve_at_payment: self.reserve_at_payment,
         }
     }
 }
@@ -328,6 +336,15 @@ impl Story {
 
     fn when(&self, command: OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
         when(&self.order(), command)
+    }
+
+    /// `when` for a command that needs stock facts.
+    fn when_with(
+        &self,
+        command: OrderCommand,
+        ctx: &PlaceContext<'_>,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        decide(Some(&self.order()), command, Some(ctx))
     }
 
     /// Decides `command` (which must succeed) and appends its events.
@@ -1336,6 +1353,98 @@ fn a_bank_transfer_received_after_a_payment_timeout_is_not_kept() {
             assert_no_money_kept(&settle(story, |_| true).order());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reserving stock at payment
+// ---------------------------------------------------------------------------------------
+
+fn place_reserving_at_payment(facts: &Facts) -> Vec<OrderEvent> {
+    decide(
+        None,
+        OrderCommand::Place(Box::new(place_order(Some(card("pay_1"))))),
+        Some(&facts.reserving_at_payment_ctx()),
+    )
+    .expect("placed")
+}
+
+impl Facts {
+    fn reserving_at_payment_ctx(&self) -> PlaceContext<'_> {
+        PlaceContext {
+            reserve_at_payment: true,
+            ..self.ctx()
+        }
+    }
+}
+
+#[test]
+fn a_channel_reserving_at_payment_sources_only_once_the_order_is_paid() {
+    let facts = Facts::new().reserving_at_payment();
+    let placed = place_reserving_at_payment(&facts);
+    assert!(
+        !placed
+            .iter()
+            .any(|e| matches!(e, OrderEvent::OrderSourced(_))),
+        "{placed:?}"
+    );
+    let story = Story { events: placed };
+    let waiting = story.order();
+    assert_eq!(waiting.lines[0].buckets.unallocated, 1);
+    assert!(waiting.reservations.is_empty());
+    // Unpaid: nothing to source yet.
+    let early = story.when_with(
+        OrderCommand::SourceWaiting {
+            refund_id: Id::new("ref_x"),
+        },
+        &facts.reserving_at_payment_ctx(),
+    );
+    assert_eq!(early, Ok(Vec::new()));
+
+    let paid = story.and(ok("pay_1.auth1"));
+    let events = paid
+        .when_with(
+            OrderCommand::SourceWaiting {
+                refund_id: Id::new("ref_x"),
+            },
+            &facts.reserving_at_payment_ctx(),
+        )
+        .expect("sourced");
+    let [OrderEvent::OrderSourced(s)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(s.reservations.len(), 1);
+    assert_eq!(s.reservations[0].quantity, 1);
+}
+
+#[test]
+fn stock_gone_by_payment_time_cancels_the_order_and_returns_the_money() {
+    let facts = Facts::new().reserving_at_payment();
+    let story = Story {
+        events: place_reserving_at_payment(&facts),
+    }
+    .and(ok("pay_1.auth1"));
+    let empty = Facts {
+        stock: StockView::default(),
+        ..Facts::new()
+    };
+    let events = story
+        .when_with(
+            OrderCommand::SourceWaiting {
+                refund_id: Id::new("ref_x"),
+            },
+            &empty.reserving_at_payment_ctx(),
+        )
+        .expect("decided");
+    let OrderEvent::OrderCancelled(c) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(c.reason, CancelReason::OutOfStock);
+    // Captured at authorization (the fixture's channel captures on shipment: voided).
+    assert!(
+        events.iter().any(|e| matches!(e,
+            OrderEvent::PaymentOpRequested(r) if matches!(r.kind, OpKind::Void | OpKind::Refund))),
+        "{events:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -53,12 +53,16 @@ pub struct Address {
     pub country: CountryCode,
 }
 
-/// Per-line quantities. `ordered = cancelled + backordered + allocated + shipped`;
-/// the other buckets are subsets that later stages move units through.
+/// Per-line quantities. `ordered = cancelled + unallocated + backordered + allocated +
+/// shipped`; the other buckets are subsets that later stages move units through.
+/// `unallocated` units wait for sourcing: on channels that reserve stock at payment,
+/// until the order is paid.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Buckets {
     pub ordered: u32,
     pub cancelled: u32,
+    #[serde(default)]
+    pub unallocated: u32,
     pub allocated: u32,
     pub backordered: u32,
     pub released: u32,
@@ -74,11 +78,11 @@ impl Buckets {
     pub fn violations(&self) -> Vec<String> {
         let b = self;
         let mut out = Vec::new();
-        let accounted = b.cancelled + b.backordered + b.allocated + b.shipped;
+        let accounted = b.cancelled + b.unallocated + b.backordered + b.allocated + b.shipped;
         if accounted != b.ordered {
             out.push(format!(
-                "cancelled {} + backordered {} + allocated {} + shipped {} != ordered {}",
-                b.cancelled, b.backordered, b.allocated, b.shipped, b.ordered
+                "cancelled {} + unallocated {} + backordered {} + allocated {} + shipped {} != ordered {}",
+                b.cancelled, b.unallocated, b.backordered, b.allocated, b.shipped, b.ordered
             ));
         }
         for (name, part, whole, whole_name) in [

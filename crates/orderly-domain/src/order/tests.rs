@@ -154,6 +154,7 @@ impl Facts {
             risk: &self.risk,
             recent_orders_same_email: 0,
             payment_due_at: None,
+            reserve_at_payment: false,
         }
     }
 }
@@ -970,6 +971,7 @@ mod properties {
                 risk: &self.risk,
                 recent_orders_same_email: 0,
                 payment_due_at: None,
+                reserve_at_payment: false,
             }
         }
 

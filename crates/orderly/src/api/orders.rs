@@ -162,6 +162,8 @@ pub struct CustomerOut {
 pub struct BucketsOut {
     pub ordered: u32,
     pub cancelled: u32,
+    /// Waiting to be sourced (channels that reserve stock only once paid).
+    pub unallocated: u32,
     pub allocated: u32,
     pub backordered: u32,
     pub released: u32,
@@ -397,6 +399,7 @@ pub fn order_view(o: &Order) -> OrderView {
                     buckets: BucketsOut {
                         ordered: b.ordered,
                         cancelled: b.cancelled,
+                        unallocated: b.unallocated,
                         allocated: b.allocated,
                         backordered: b.backordered,
                         released: b.released,

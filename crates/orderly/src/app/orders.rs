@@ -1,9 +1,9 @@
 //! Placing and cancelling orders.
 
-use super::payments::{external_pending, payment_id, settle_internal};
+use super::payments::{external_pending, payment_id, settle_internal, source_if_paid};
 use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
-use crate::config::Config;
+use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
@@ -167,6 +167,7 @@ impl App {
                     risk: &risk,
                     recent_orders_same_email: recent,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
+                    reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
                 };
                 let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
                 // Numbered only once the decision stands, so a refusal never uses a number up.
@@ -176,6 +177,7 @@ impl App {
                 );
                 let order = tx.append(None, &events, &meta)?;
                 let order = settle_internal(tx, order, &meta, &config)?;
+                let order = source_if_paid(tx, order, &meta, &config)?;
                 if let Ok(mut s) = seen.lock() {
                     *s = external_pending(&order);
                 }

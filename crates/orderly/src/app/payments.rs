@@ -4,14 +4,17 @@
 //! credit needs no provider, so its operations are settled inside the first transaction.
 
 use super::orders::Origin;
-use super::{App, Idempotency, Outcome, now};
+use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
 use crate::config::Config;
 use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::Timestamp;
-use orderly_domain::order::{Order, OrderCommand, OrderError, decide, is_internal};
+use orderly_domain::order::{
+    Order, OrderCommand, OrderError, OrderState, PlaceContext, decide, is_internal,
+};
 use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
 use orderly_domain::values::Id;
+use orderly_domain::values::Sku;
 use orderly_store::{EventMeta, WriteTx};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -63,6 +66,57 @@ pub(crate) fn apply(
     config: &Config,
 ) -> Result<Order, ApiError> {
     let events = decide(Some(&order), cmd, None)?;
+    if events.is_empty() {
+        return Ok(order);
+    }
+    let order = tx.append(Some(order), &events, meta)?;
+    let order = settle_internal(tx, order, meta, config)?;
+    source_if_paid(tx, order, meta, config)
+}
+
+/// Reserves stock for units still waiting once the order is confirmed (a channel that
+/// reserves at payment), reading the stock inside this transaction.
+pub(crate) fn source_if_paid(
+    tx: &mut dyn WriteTx,
+    order: Order,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<Order, ApiError> {
+    let waiting: Vec<Sku> = order
+        .lines
+        .iter()
+        .filter(|l| l.buckets.unallocated > 0)
+        .map(|l| l.sku.clone())
+        .collect();
+    if order.state != OrderState::Confirmed || waiting.is_empty() {
+        return Ok(order);
+    }
+    let mut skus = waiting;
+    skus.sort();
+    skus.dedup();
+    let stock = tx.stock_view(&skus)?;
+    let locations = config.location_facts();
+    let risk = config.risk.policy();
+    let ctx = PlaceContext {
+        locations: &locations,
+        stock: &stock,
+        ship_to: config.geocode(
+            order.shipping_address.country.as_str(),
+            order.shipping_address.region.as_deref(),
+        ),
+        allow_backorders: config
+            .channel(order.channel.as_str())
+            .is_some_and(|c| c.allow_backorders),
+        limits: config.limits(),
+        risk: &risk,
+        recent_orders_same_email: 0,
+        payment_due_at: None,
+        reserve_at_payment: true,
+    };
+    let cmd = OrderCommand::SourceWaiting {
+        refund_id: Id::new(new_id("ref")),
+    };
+    let events = decide(Some(&order), cmd, Some(&ctx))?;
     if events.is_empty() {
         return Ok(order);
     }

@@ -806,3 +806,48 @@ async fn check_names_a_broken_ledger_and_a_store_credit_balance_off_its_entries(
         "{text:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_reserving_at_payment_holds_stock_only_for_paid_orders() {
+    let app = shop(
+        spawn_app_with(|c| {
+            for ch in &mut c.channels {
+                ch.reserve_stock = orderly::config::ReserveStock::AtPayment;
+            }
+        })
+        .await,
+    )
+    .await;
+    let declined = app.create_order(&mug_order(3, "tok_declined")).await;
+    assert_eq!(declined["lines"][0]["buckets"]["unallocated"], 3);
+    assert_eq!(app.stock("MUG", "wh-central").await, (20, 0, 20));
+
+    let paid = app
+        .post(
+            &format!("/orders/{}/payments", id(&declined)),
+            &json!({"method": "card", "token": "tok_visa"}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paid["lines"][0]["buckets"]["allocated"], 3);
+    assert_eq!(paid["lines"][0]["buckets"]["unallocated"], 0);
+    assert_eq!(app.stock("MUG", "wh-central").await, (20, 3, 17));
+
+    // An order whose payment is still unknown holds nothing; a paid one takes the rest.
+    let slow = app.create_order(&mug_order(10, "tok_timeout")).await;
+    assert_eq!(app.stock("MUG", "wh-central").await, (20, 3, 17));
+    app.create_order(&mug_order(17, "tok_visa")).await;
+    assert_eq!(app.stock("MUG", "wh-central").await, (20, 20, 0));
+    // The slow payment succeeds when re-driven, but the stock is gone: the web channel
+    // does not backorder, so the order is cancelled and its money given back.
+    app.state
+        .fire_due_timers(Timestamp::now() + SignedDuration::from_secs(31))
+        .await
+        .unwrap();
+    let after = app.get(&format!("/orders/{}", id(&slow))).await.expect(200);
+    assert_eq!(after["order_state"], "cancelled", "{after}");
+    assert_eq!(after["cancel_reason"], "out_of_stock");
+    assert_eq!(after["payment_state"], "refunded", "{after}");
+    assert_eq!(app.stock("MUG", "wh-central").await, (20, 20, 0));
+    app.assert_invariants().await;
+}
