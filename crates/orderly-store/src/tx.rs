@@ -362,6 +362,11 @@ fn project<T: WriteTx + ?Sized>(
             ref_id: order_id,
             due_at: *due_at,
         }])?,
+        OrderEvent::PaymentAdded(p) => {
+            if let Some(fp) = &p.fingerprint {
+                tx.record_fingerprint(fp, order_id, at)?;
+            }
+        }
         OrderEvent::PaymentOpRequested(r) if !is_internal(order, &r.id) => {
             // Answered in the request as a rule; the timer re-drives it after a crash or
             // a timeout (the provider sees the same idempotency key again).
@@ -389,7 +394,6 @@ fn project<T: WriteTx + ?Sized>(
             credit_effect(tx, order, op, actor, at)?;
         }
         OrderEvent::OrderConfirmed { .. }
-        | OrderEvent::PaymentAdded(_)
         | OrderEvent::PaymentOpRequested(_)
         | OrderEvent::PaymentOpFailed(_)
         | OrderEvent::AuthorizationExpired { .. }

@@ -104,6 +104,20 @@ pub trait WorkTx {
     /// Orders placed with this email at or after `since`.
     fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError>;
 
+    /// Remembers that `order_id` is paid with the card `fingerprint`.
+    fn record_fingerprint(
+        &mut self,
+        fingerprint: &str,
+        order_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Orders paid with this card at or after `since`.
+    fn orders_by_card_since(
+        &mut self,
+        fingerprint: &str,
+        since: Timestamp,
+    ) -> Result<u32, StoreError>;
+
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError>;
     /// Applies a change and records it; `Conflict` when the balance would go below zero
     /// (a concurrent redemption won) or the operation was already applied.

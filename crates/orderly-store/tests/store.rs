@@ -140,6 +140,7 @@ async fn seed_order(store: &Store, quantity: u32) {
                 },
                 risk: &RiskPolicy::default(),
                 recent_orders_same_email: 0,
+                recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
             };

@@ -347,5 +347,6 @@ fn demo_payment(n: usize) -> PaymentChoice {
         method,
         provider: provider.to_owned(),
         token: token.map(str::to_owned),
+        fingerprint: None,
     }
 }

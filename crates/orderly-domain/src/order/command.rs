@@ -47,6 +47,9 @@ pub struct NewPayment {
     pub method: PaymentMethod,
     pub provider: String,
     pub token: Option<String>,
+    /// The instrument's fingerprint from the provider's tokenization (the same card gives
+    /// the same fingerprint across tokens); used by the card velocity rule.
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +148,8 @@ pub struct PlaceContext<'a> {
     pub risk: &'a RiskPolicy,
     /// Orders the same email placed within the risk policy's velocity window.
     pub recent_orders_same_email: u32,
+    /// Orders paid with the same card (fingerprint) within that window.
+    pub recent_orders_same_card: u32,
     /// When an unpaid order is cancelled (None: never, e.g. cash on delivery).
     pub payment_due_at: Option<Timestamp>,
     /// The channel reserves stock only once the order is paid.

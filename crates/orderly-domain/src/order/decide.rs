@@ -221,6 +221,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
             billing_country: &cmd.billing_address.country,
             shipping_country: &cmd.shipping_address.country,
             recent_orders_same_email: ctx.recent_orders_same_email,
+            recent_orders_same_card: ctx.recent_orders_same_card,
         },
     );
     let mut events = vec![OrderEvent::OrderPlaced(Box::new(OrderPlaced {

@@ -58,6 +58,8 @@ pub struct PaymentAdded {
     pub provider: String,
     pub token: Option<String>,
     pub amount_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// An intent towards a provider; its id is the provider's idempotency key.

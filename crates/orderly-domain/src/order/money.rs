@@ -33,6 +33,7 @@ pub(super) fn apply(
             method: p.method,
             provider: p.provider.clone(),
             token: p.token.clone(),
+            fingerprint: p.fingerprint.clone(),
             amount_minor: p.amount_minor,
             created_at: at,
             authorization_expires_at: None,

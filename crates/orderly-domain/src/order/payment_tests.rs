@@ -91,6 +91,7 @@ impl Facts {
             },
             risk: &self.risk,
             recent_orders_same_email: 0,
+            recent_orders_same_card: 0,
             payment_due_at: self.payment_due_at,
             reserve_at_payment: self.reserve_at_payment,
         }
@@ -132,6 +133,7 @@ fn card(id: &str) -> NewPayment {
         method: PaymentMethod::Card,
         provider: "simulator".into(),
         token: Some("tok_visa".into()),
+        fingerprint: None,
     }
 }
 
@@ -141,6 +143,7 @@ fn manual(id: &str, method: PaymentMethod) -> NewPayment {
         method,
         provider: MANUAL_PROVIDER.into(),
         token: None,
+        fingerprint: None,
     }
 }
 
@@ -381,6 +384,7 @@ fn placing_with_a_card_adds_the_payment_and_requests_an_authorization_of_the_tot
                 provider: "simulator".into(),
                 token: Some("tok_visa".into()),
                 amount_minor: TOTAL,
+                fingerprint: None,
             }),
             requested("pay_1.auth1", "pay_1", OpKind::Authorize, TOTAL),
         ]
@@ -417,6 +421,7 @@ fn placing_with_cash_on_delivery_confirms_at_once_and_sets_no_deadline() {
                 provider: MANUAL_PROVIDER.into(),
                 token: None,
                 amount_minor: TOTAL,
+                fingerprint: None,
             }),
             OrderEvent::OrderConfirmed {
                 reason: "cash_on_delivery accepted".into()
@@ -580,6 +585,7 @@ fn a_new_payment_added_after_a_decline_asks_for_the_whole_total() {
                 provider: "simulator".into(),
                 token: Some("tok_visa".into()),
                 amount_minor: TOTAL,
+                fingerprint: None,
             }),
             requested("pay_2.auth1", "pay_2", OpKind::Authorize, TOTAL),
         ]

@@ -84,6 +84,7 @@ pub(super) fn offer(
         provider: payment.provider,
         token: payment.token,
         amount_minor,
+        fingerprint: payment.fingerprint,
     })];
     if payment.method.is_deferred() {
         if order_state == OrderState::Pending {

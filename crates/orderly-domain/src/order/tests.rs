@@ -153,6 +153,7 @@ impl Facts {
             limits: LIMITS,
             risk: &self.risk,
             recent_orders_same_email: 0,
+            recent_orders_same_card: 0,
             payment_due_at: None,
             reserve_at_payment: false,
         }
@@ -970,6 +971,7 @@ mod properties {
                 limits: LIMITS,
                 risk: &self.risk,
                 recent_orders_same_email: 0,
+                recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
             }

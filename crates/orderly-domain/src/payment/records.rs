@@ -121,6 +121,8 @@ pub struct Payment {
     pub provider: String,
     /// The provider's single-use token for the customer's instrument (never a card number).
     pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     pub amount_minor: i64,
     pub created_at: Timestamp,
     /// When the provider will let the authorization lapse, if it said.

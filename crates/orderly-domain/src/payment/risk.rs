@@ -36,6 +36,9 @@ pub struct RiskFacts<'a> {
     pub shipping_country: &'a CountryCode,
     /// Orders the same email placed within the velocity window, not counting this one.
     pub recent_orders_same_email: u32,
+    /// Orders paid with the same card within the window, not counting this one (0 when
+    /// the card's fingerprint is unknown).
+    pub recent_orders_same_card: u32,
 }
 
 /// The review holds the rules place, each with a note a reviewer can read.
@@ -68,6 +71,14 @@ pub fn risk_holds(policy: &RiskPolicy, facts: &RiskFacts<'_>) -> Vec<(HoldReason
             policy.velocity_max_orders
         ));
     }
+    if facts.recent_orders_same_card + 1 > policy.velocity_max_orders {
+        fraud.push(format!(
+            "{} orders with this card within {} minutes (limit {})",
+            facts.recent_orders_same_card + 1,
+            policy.velocity_window_minutes,
+            policy.velocity_max_orders
+        ));
+    }
     if !fraud.is_empty() {
         holds.push((HoldReason::FraudReview, fraud.join("; ")));
     }
@@ -95,6 +106,7 @@ mod tests {
             billing_country: billing,
             shipping_country: &us,
             recent_orders_same_email: recent,
+            recent_orders_same_card: 0,
         };
         assert!(risk_holds(&policy, &facts(100_000, &us, 4)).is_empty());
         let high = risk_holds(&policy, &facts(100_001, &us, 0));

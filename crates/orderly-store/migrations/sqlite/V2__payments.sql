@@ -52,4 +52,13 @@ CREATE TABLE store_credit_entries (
 );
 CREATE INDEX store_credit_by_customer ON store_credit_entries (customer_email, id);
 
+-- The card behind each payment (the provider's fingerprint), for the card velocity rule.
+CREATE TABLE payment_fingerprints (
+    fingerprint  TEXT NOT NULL,
+    order_id     TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (fingerprint, order_id)
+) WITHOUT ROWID;
+CREATE INDEX payment_fingerprints_recent ON payment_fingerprints (fingerprint, created_at);
+
 CREATE INDEX orders_by_email_created ON orders (customer_email, created_at);

@@ -144,6 +144,36 @@ impl WorkTx for PgTx<'_> {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn record_fingerprint(
+        &mut self,
+        fingerprint: &str,
+        order_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&fingerprint, &order_id, &to_ms(at)],
+        )?;
+        Ok(())
+    }
+
+    fn orders_by_card_since(
+        &mut self,
+        fingerprint: &str,
+        since: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let rows = self.conn().query(
+            "SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $1 AND created_at >= $2",
+            &[&fingerprint, &to_ms(since)],
+        )?;
+        let n: i64 = match rows.first() {
+            Some(r) => col(r, 0)?,
+            None => 0,
+        };
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
         let rows = self.conn().query(
             "SELECT balance_minor FROM store_credit_balances WHERE customer_email = $1 AND currency = $2",

@@ -153,6 +153,35 @@ impl WorkTx for SqliteTx<'_> {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn record_fingerprint(
+        &mut self,
+        fingerprint: &str,
+        order_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
+                 VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![fingerprint, order_id, to_ms(at)])?;
+        Ok(())
+    }
+
+    fn orders_by_card_since(
+        &mut self,
+        fingerprint: &str,
+        since: Timestamp,
+    ) -> Result<u32, StoreError> {
+        let n: i64 = self
+            .conn()
+            .prepare_cached(
+                "SELECT count(*) FROM payment_fingerprints WHERE fingerprint = ?1 AND created_at >= ?2",
+            )?
+            .query_row(params![fingerprint, to_ms(since)], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
         let balance: Option<i64> = self
             .conn()

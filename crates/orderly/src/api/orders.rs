@@ -66,6 +66,9 @@ pub struct PaymentIn {
     pub method: String,
     pub provider: Option<String>,
     pub token: Option<String>,
+    /// The card's fingerprint from the provider's tokenization, when the storefront has
+    /// it; the same card ordering too often within the risk window goes to review.
+    pub fingerprint: Option<String>,
 }
 
 /// Checks a payment offer: a known method, the provider that settles it, and a token
@@ -112,6 +115,15 @@ pub(crate) fn parse_payment(
         ));
         return None;
     }
+    let fingerprint = p.fingerprint.clone().filter(|f| !f.trim().is_empty());
+    if fingerprint.as_ref().is_some_and(|f| f.len() > 128) {
+        issues.push(FieldIssue::new(
+            "payment.fingerprint",
+            "too_long",
+            "at most 128 characters",
+        ));
+        return None;
+    }
     if token.as_ref().is_some_and(|t| t.len() > 200) {
         issues.push(FieldIssue::new(
             "payment.token",
@@ -124,6 +136,7 @@ pub(crate) fn parse_payment(
         method,
         provider,
         token,
+        fingerprint,
     })
 }
 

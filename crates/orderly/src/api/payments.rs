@@ -205,6 +205,7 @@ pub async fn add_payment(
                 method: choice.method,
                 provider: choice.provider.clone(),
                 token: choice.token.clone(),
+                fingerprint: choice.fingerprint.clone(),
             }))
         })
         .await?;

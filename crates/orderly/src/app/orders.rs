@@ -40,6 +40,7 @@ pub struct PaymentChoice {
     pub method: PaymentMethod,
     pub provider: String,
     pub token: Option<String>,
+    pub fingerprint: Option<String>,
 }
 
 /// Who asked, and under which request id.
@@ -147,6 +148,7 @@ impl App {
                         method: p.method,
                         provider: p.provider,
                         token: p.token,
+                        fingerprint: p.fingerprint,
                     }),
                     ..cmd
                 };
@@ -154,10 +156,13 @@ impl App {
                 let meta = origin.meta();
                 let at = meta.at;
                 let window = SignedDuration::from_mins(i64::from(risk.velocity_window_minutes));
-                let recent = tx.orders_by_email_since(
-                    cmd.customer.email.as_str(),
-                    at.saturating_sub(window).unwrap_or(at),
-                )?;
+                let since = at.saturating_sub(window).unwrap_or(at);
+                let recent = tx.orders_by_email_since(cmd.customer.email.as_str(), since)?;
+                let recent_card = match cmd.payment.as_ref().and_then(|p| p.fingerprint.as_deref())
+                {
+                    Some(fp) => tx.orders_by_card_since(fp, since)?,
+                    None => 0,
+                };
                 let ctx = PlaceContext {
                     locations: &locations,
                     stock: &stock,
@@ -166,6 +171,7 @@ impl App {
                     limits,
                     risk: &risk,
                     recent_orders_same_email: recent,
+                    recent_orders_same_card: recent_card,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
                     reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
                 };

@@ -110,6 +110,7 @@ pub(crate) fn source_if_paid(
         limits: config.limits(),
         risk: &risk,
         recent_orders_same_email: 0,
+        recent_orders_same_card: 0,
         payment_due_at: None,
         reserve_at_payment: true,
     };

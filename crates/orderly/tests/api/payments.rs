@@ -769,6 +769,24 @@ async fn risk_rules_review_country_mismatch_and_order_velocity() {
             .unwrap()
             .contains("6 orders")
     );
+
+    // One card across six emails: the sixth order with it goes to review.
+    for n in 0..6 {
+        let mut body = mug_order(1, "tok_visa");
+        body["customer"]["email"] = json!(format!("card{n}@example.com"));
+        body["payment"]["fingerprint"] = json!("fp_4242");
+        let o = app.create_order(&body).await;
+        if n < 5 {
+            assert_eq!(
+                o["holds"],
+                json!([]),
+                "order {n} with the card is within the limit"
+            );
+        } else {
+            let note = o["holds"][0]["note"].as_str().unwrap();
+            assert!(note.contains("6 orders with this card"), "{note}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
