@@ -156,6 +156,8 @@ impl Order {
             return S::Processing;
         }
         match self.payment_state() {
+            // Confirmed without money: a deferred method (cash on delivery) was accepted.
+            PaymentState::Unpaid if self.state == OrderState::Confirmed => S::Processing,
             PaymentState::Unpaid
             | PaymentState::Failed
             | PaymentState::Expired

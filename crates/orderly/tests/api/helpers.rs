@@ -264,8 +264,11 @@ async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config))
     let config_path = write_config(dir.path(), &db, "normal");
     let mut config =
         Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");
-    // Tests fire timers themselves, with their own clock.
+    // Tests fire timers themselves, with their own clock; a provider timeout is quick;
+    // review thresholds are set by the tests that want them.
     config.payments.worker_interval_ms = 3_600_000;
+    config.payments.simulator.timeout_ms = 50;
+    config.risk.high_value_threshold_minor = None;
     config.payments.event_secrets.insert(
         "simulator".into(),
         vec![EVENT_SECRET.into(), EVENT_SECRET_OLD.into()],

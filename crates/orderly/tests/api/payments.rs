@@ -446,6 +446,7 @@ async fn bank_transfers_wait_for_finance_and_cash_on_delivery_confirms_at_once()
     let cod = app.create_order(&body).await;
     assert_eq!(cod["order_state"], "confirmed");
     assert_eq!(cod["payment_state"], "unpaid");
+    assert_eq!(cod["status"], "processing", "accepted, paid on delivery");
     assert_eq!(cod["payment_due_at"], Value::Null);
     assert_eq!(cod["release_blocked_by"], json!([]));
     app.assert_invariants().await;
