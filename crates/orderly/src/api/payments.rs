@@ -9,14 +9,14 @@ use crate::app::auth::{Permission, Principal};
 use crate::app::orders::Origin;
 use crate::app::payments::payment_id;
 use crate::app::provider_events::ProviderEvent;
-use crate::app::{AppState, new_id, now};
+use crate::app::{AppState, Idempotency, new_id, now};
 use crate::payments::signature::{Secret, SignatureError, verify};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use orderly_domain::order::{
-    FieldIssue, HoldChange, HoldReason, NewPayment, OrderCommand, RequestRefund,
+    FieldIssue, HoldChange, HoldReason, NewPayment, Order, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
 use orderly_domain::values::{Currency, Email, Id};
@@ -29,6 +29,24 @@ fn origin(principal: &Principal, headers: &HeaderMap) -> Origin {
         actor: principal.actor(),
         correlation_id: correlation_id(headers),
     }
+}
+
+/// Runs an order command for the caller and answers with the order as it then stands.
+async fn run<F>(
+    app: &AppState,
+    id: String,
+    idem: Option<Idempotency>,
+    principal: &Principal,
+    headers: &HeaderMap,
+    make: F,
+) -> Result<Response, ApiError>
+where
+    F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
+{
+    let outcome = app
+        .order_command(id, idem, origin(principal, headers), None, make)
+        .await?;
+    Ok(outcome_reply(outcome))
 }
 
 fn field(name: &str, code: &'static str, message: impl Into<String>) -> ApiError {
@@ -66,14 +84,12 @@ pub async fn capture(
     let path = format!("/api/v1/orders/{id}/captures");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let amount = body.value.amount;
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::Capture {
-                amount_minor: amount,
-            })
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::Capture {
+            amount_minor: amount,
         })
-        .await?;
-    Ok(outcome_reply(outcome))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -143,12 +159,10 @@ pub async fn refund(
             .collect(),
         note: req.note,
     };
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::Refund(cmd.clone()))
-        })
-        .await?;
-    Ok(outcome_reply(outcome))
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::Refund(cmd.clone()))
+    })
+    .await
 }
 
 /// Asks again for the part of a refund that failed.
@@ -166,14 +180,12 @@ pub async fn retry_refund(
     let path = format!("/api/v1/orders/{id}/refunds/{refund_id}/retry");
     let idem = idempotency(&headers, &principal, "POST", &path, b"")?;
     let refund_id = Id::new(refund_id);
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::RetryRefund {
-                refund_id: refund_id.clone(),
-            })
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::RetryRefund {
+            refund_id: refund_id.clone(),
         })
-        .await?;
-    Ok(outcome_reply(outcome))
+    })
+    .await
 }
 
 /// Another way to pay, e.g. a new card after a decline; a successful authorization
@@ -198,18 +210,16 @@ pub async fn add_payment(
     let Some(choice) = choice.filter(|_| issues.is_empty()) else {
         return Err(ApiError::Validation(issues));
     };
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |order| {
-            Ok(OrderCommand::AddPayment(NewPayment {
-                id: payment_id(&order.id, order.payments.len() + 1),
-                method: choice.method,
-                provider: choice.provider.clone(),
-                token: choice.token.clone(),
-                fingerprint: choice.fingerprint.clone(),
-            }))
-        })
-        .await?;
-    Ok(outcome_reply(outcome))
+    run(&app, id, idem, &principal, &headers, move |order| {
+        Ok(OrderCommand::AddPayment(NewPayment {
+            id: payment_id(&order.id, order.payments.len() + 1),
+            method: choice.method,
+            provider: choice.provider.clone(),
+            token: choice.token.clone(),
+            fingerprint: choice.fingerprint.clone(),
+        }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -239,15 +249,13 @@ pub async fn mark_paid(
         return Err(field("reference", "too_long", "at most 200 characters"));
     }
     let (payment_id, reference) = (Id::new(payment), body.value.reference);
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::MarkPaid {
-                payment_id: payment_id.clone(),
-                reference: reference.clone(),
-            })
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::MarkPaid {
+            payment_id: payment_id.clone(),
+            reference: reference.clone(),
         })
-        .await?;
-    Ok(outcome_reply(outcome))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -285,12 +293,10 @@ pub async fn place_hold(
         reason,
         note: body.value.note,
     };
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::PlaceHold(change.clone()))
-        })
-        .await?;
-    Ok(outcome_reply(outcome))
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::PlaceHold(change.clone()))
+    })
+    .await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -325,12 +331,10 @@ pub async fn release_hold(
         reason,
         note: body.value.note,
     };
-    let outcome = app
-        .order_command(id, idem, origin(&principal, &headers), None, move |_| {
-            Ok(OrderCommand::ReleaseHold(change.clone()))
-        })
-        .await?;
-    Ok(outcome_reply(outcome))
+    run(&app, id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::ReleaseHold(change.clone()))
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -19,6 +19,19 @@ async fn shop(app: TestApp) -> TestApp {
     app
 }
 
+/// `shop` where every channel captures on shipment, so authorizations stay open.
+async fn on_shipment_shop() -> TestApp {
+    shop(
+        spawn_app_with(|c| {
+            for ch in &mut c.channels {
+                ch.capture = CaptureMode::OnShipment;
+            }
+        })
+        .await,
+    )
+    .await
+}
+
 /// An order of `quantity` mugs paid with `token`; no shipping, so the total is 10.00 each.
 fn mug_order(quantity: i64, token: &str) -> Value {
     let mut body = order_body("web", &[("MUG", quantity, 1000)]);
@@ -198,15 +211,7 @@ async fn two_concurrent_refunds_cannot_refund_more_than_was_captured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_captures_make_one_provider_call() {
-    let app = shop(
-        spawn_app_with(|c| {
-            for ch in &mut c.channels {
-                ch.capture = CaptureMode::OnShipment;
-            }
-        })
-        .await,
-    )
-    .await;
+    let app = on_shipment_shop().await;
     let order = app.create_order(&mug_order(3, "tok_visa")).await;
     assert_eq!(order["payment_state"], "authorized");
     assert_eq!(order["payments"][0]["capturable"], 3000);
@@ -234,15 +239,7 @@ async fn two_concurrent_captures_make_one_provider_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_captures_and_an_over_capture_on_shipment_channels() {
-    let app = shop(
-        spawn_app_with(|c| {
-            for ch in &mut c.channels {
-                ch.capture = CaptureMode::OnShipment;
-            }
-        })
-        .await,
-    )
-    .await;
+    let app = on_shipment_shop().await;
     let order = app.create_order(&mug_order(3, "tok_visa")).await;
     let path = format!("/orders/{}/captures", id(&order));
 
@@ -642,15 +639,7 @@ async fn provider_events_out_of_order_end_in_the_right_state() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expiry_event_before_the_authorization_leaves_the_payment_expired() {
-    let app = shop(
-        spawn_app_with(|c| {
-            for ch in &mut c.channels {
-                ch.capture = CaptureMode::OnShipment;
-            }
-        })
-        .await,
-    )
-    .await;
+    let app = on_shipment_shop().await;
     let order = app.create_order(&mug_order(1, "tok_timeout")).await;
     let payment = order["payments"][0]["id"].as_str().unwrap().to_owned();
     let op = order["payments"][0]["operations"][0]["id"]
