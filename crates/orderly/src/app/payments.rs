@@ -252,29 +252,19 @@ impl App {
         if ops.is_empty() {
             return Ok(Outcome::Order(status, order));
         }
-        let first_version = order.version;
-        let settled = self.settle(*order, ops, origin, at).await?;
-        if let Some(i) = idem
-            && settled.version != first_version
-        {
-            let (order_id, version) = (settled.id.to_string(), settled.version);
-            self.store
-                .write(move |tx| {
-                    tx.repoint_idempotency(&i.principal, &i.key, &order_id, version)
-                        .map_err(ApiError::from)
-                })
-                .await?;
-        }
+        let settled = self.settle(*order, ops, idem.as_ref(), origin, at).await?;
         Ok(Outcome::Order(status, Box::new(settled)))
     }
 
     /// Calls the provider for each operation and records its answer; answers that lead
     /// to further operations (a capture after an authorization) are driven too. An
-    /// operation without a definite answer stays pending for the timer worker.
+    /// operation without a definite answer stays pending for the timer worker. With the
+    /// client's key, each recording also points the stored response at the new version.
     pub(crate) async fn settle(
         &self,
         mut order: Order,
         ops: Vec<Id>,
+        idem: Option<&Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
     ) -> Result<Order, ApiError> {
@@ -298,7 +288,7 @@ impl App {
             {
                 Ok(answer) => {
                     let (next, more) = self
-                        .record_outcome(&order.id, &op_id, answer.into(), origin, at)
+                        .record_outcome(&order.id, &op_id, answer.into(), idem, origin, at)
                         .await?;
                     order = next;
                     queue.extend(more);
@@ -317,10 +307,12 @@ impl App {
         order_id: &Id,
         op_id: &Id,
         outcome: OpOutcome,
+        idem: Option<&Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
     ) -> Result<(Order, Vec<Id>), ApiError> {
         let config = self.config.clone();
+        let idem = idem.cloned();
         let (order_id, op_id, origin) = (order_id.to_string(), op_id.clone(), origin.clone());
         self.store
             .write(move |tx| {
@@ -338,6 +330,9 @@ impl App {
                     meta.at = at;
                 }
                 let order = apply(tx, order, cmd, &meta, &config)?;
+                if let Some(i) = &idem {
+                    tx.repoint_idempotency(&i.principal, &i.key, order.id.as_str(), order.version)?;
+                }
                 let more = external_pending(&order)
                     .into_iter()
                     .filter(|id| !before.contains(id))

@@ -95,6 +95,18 @@ async fn a_card_order_is_authorized_captured_and_confirmed() {
     assert!(payment["authorization_expires_at"].is_string());
     assert_eq!(order["holds"], json!([]));
     assert_eq!(app.simulator_calls("authorize"), 1);
+
+    // A retry with the same key replays the settled answer and calls no provider.
+    let keyed = || {
+        app.req(Method::POST, "/orders")
+            .header("idempotency-key", "card-1")
+            .json(&mug_order(1, "tok_visa"))
+    };
+    let first = send(keyed()).await;
+    let again = send(keyed()).await;
+    assert_eq!(first.expect(201)["payment_state"], "captured");
+    assert_eq!(again.bytes, first.bytes);
+    assert_eq!(app.simulator_calls("authorize"), 2);
     app.assert_invariants().await;
 }
 
