@@ -223,10 +223,13 @@ impl<'a> Conn<'a> {
         let mut batches: Vec<(String, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
         let mut run: Vec<&Deferred> = Vec::new();
         for d in deferred {
-            if matches!(d.sql, "COMMIT") || d.sql.starts_with("BEGIN") {
+            // Transaction control, and statements with CTEs of their own (which cannot
+            // nest inside another CTE), go on their own, still in the same pipeline.
+            if matches!(d.sql, "COMMIT") || d.sql.starts_with("BEGIN") || d.sql.starts_with("WITH")
+            {
                 batches.extend(combine(&run));
                 run.clear();
-                batches.push((d.sql.to_owned(), Vec::new()));
+                batches.extend(combine(&[d]));
             } else {
                 run.push(d);
             }
@@ -268,23 +271,6 @@ impl<'a> Conn<'a> {
             )
             .await?;
             Ok([a, b, c])
-        })
-    }
-
-    /// Runs one statement once per parameter set, all pipelined in one round trip (after
-    /// every deferred write), in order; returns the rows of each run.
-    pub(crate) fn query_each(
-        &self,
-        sql: &str,
-        param_sets: &[Vec<&(dyn ToSql + Sync)>],
-    ) -> Result<Vec<Vec<Row>>, StoreError> {
-        self.pipelined(&[sql], |s| async move {
-            try_join_all(
-                param_sets
-                    .iter()
-                    .map(|params| self.client.query(&s[0], params)),
-            )
-            .await
         })
     }
 

@@ -2,8 +2,8 @@
 //! LOCKED`); store credit moves with a guarded update, so two redemptions racing from two
 //! processes cannot both spend the same balance.
 
-use super::col;
 use super::write::PgTx;
+use super::{col, owned};
 use crate::error::StoreError;
 use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow, WorkTx};
 use crate::{from_ms, to_ms};
@@ -17,21 +17,36 @@ impl WorkTx for PgTx<'_> {
         order_id: &str,
         version: u64,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().defer(
             "UPDATE idempotency_keys SET order_version = $4
              WHERE principal = $1 AND key = $2 AND order_id = $3",
-            &[&principal, &key, &order_id, &(version as i64)],
-        )?;
+            vec![
+                owned(principal.to_owned()),
+                owned(key.to_owned()),
+                owned(order_id.to_owned()),
+                owned(version as i64),
+            ],
+        );
         Ok(())
     }
 
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
-        for t in timers {
-            self.conn().execute(
-                "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES ($1, $2, $3, $4)",
-                &[&t.order_id, &t.kind, &t.ref_id, &to_ms(t.due_at)],
-            )?;
+        if timers.is_empty() {
+            return Ok(());
         }
+        // Deferred: sent with the transaction's next statement, never a round trip of its
+        // own (it comes after the stock update, whose row locks last until COMMIT).
+        let text = |f: fn(&NewTimer<'_>) -> String| owned(timers.iter().map(f).collect::<Vec<_>>());
+        self.conn().defer(
+            "INSERT INTO timers (order_id, kind, ref_id, due_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
+            vec![
+                text(|t| t.order_id.to_owned()),
+                text(|t| t.kind.to_owned()),
+                text(|t| t.ref_id.to_owned()),
+                owned(timers.iter().map(|t| to_ms(t.due_at)).collect::<Vec<_>>()),
+            ],
+        );
         Ok(())
     }
 
@@ -150,11 +165,15 @@ impl WorkTx for PgTx<'_> {
         order_id: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.conn().defer(
             "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
              VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&fingerprint, &order_id, &to_ms(at)],
-        )?;
+            vec![
+                owned(fingerprint.to_owned()),
+                owned(order_id.to_owned()),
+                owned(to_ms(at)),
+            ],
+        );
         Ok(())
     }
 

@@ -13,7 +13,6 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
-use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
@@ -482,93 +481,53 @@ impl WriteTx for PgTx<'_> {
         let Some(first) = moves.first() else {
             return Ok(());
         };
-        // One guarded UPDATE per (SKU, location) the moves touch, deltas summed, so a row
-        // is updated once even when two lines share it; all sent in one round trip.
-        let mut groups: Vec<((&str, &str), i64)> = Vec::new();
-        for m in moves {
-            let key = (
-                m.reservation.sku.as_str(),
-                m.reservation.location_id.as_str(),
-            );
-            match groups.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, total)) => *total += m.delta,
-                None => groups.push((key, m.delta)),
-            }
-        }
-        // Rows are locked in (SKU, location) order, the same in every transaction, so two
-        // orders reserving the same stock queue behind each other instead of deadlocking.
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-        let at = to_ms(first.at);
-        let param_sets: Vec<Vec<&(dyn ToSql + Sync)>> = groups
-            .iter()
-            .map(|((sku, loc), delta)| vec![sku as &(dyn ToSql + Sync), loc, delta, &at])
-            .collect();
-        let rows: Vec<tokio_postgres::Row> = self
-            .c
-            .query_each(
-                "UPDATE inventory SET reserved = reserved + $3, updated_at = $4
-                 WHERE sku = $1 AND location_id = $2 AND reserved + $3 >= 0 AND reserved + $3 <= on_hand
-                 RETURNING sku, location_id, on_hand, reserved",
-                &param_sets,
-            )?
-            .into_iter()
-            .flatten()
-            .collect();
-        // Level of each group before the moves: its final level minus the summed delta.
-        let mut running: Vec<((&str, &str), StockLevel)> = Vec::with_capacity(groups.len());
-        for (key, total) in &groups {
-            let row = rows.iter().find(|r| {
-                r.try_get::<_, &str>(0).ok() == Some(key.0)
-                    && r.try_get::<_, &str>(1).ok() == Some(key.1)
-            });
-            let Some(row) = row else {
-                let failed = moves
-                    .iter()
-                    .find(|m| {
-                        (
-                            m.reservation.sku.as_str(),
-                            m.reservation.location_id.as_str(),
-                        ) == *key
-                    })
-                    .unwrap_or(first);
-                return Err(failed.guard_failed());
-            };
-            let after: StockLevel = StockLevel {
-                on_hand: col(row, 2)?,
-                reserved: col(row, 3)?,
-            };
-            running.push((
-                *key,
-                StockLevel {
-                    reserved: after.reserved - total,
-                    ..after
-                },
-            ));
-        }
-        let mut rows_out: Vec<Movement<'_>> = Vec::with_capacity(moves.len());
-        for m in moves {
-            let key = (
-                m.reservation.sku.as_str(),
-                m.reservation.location_id.as_str(),
-            );
-            let Some((_, level)) = running.iter_mut().find(|(k, _)| *k == key) else {
-                return Err(m.guard_failed());
-            };
-            level.reserved += m.delta;
-            rows_out.push(Movement {
-                sku: key.0,
-                location: key.1,
-                reason: m.reason,
-                delta_on_hand: 0,
-                delta_reserved: m.delta,
-                after: *level,
-                order_id: Some(m.order_id),
-                note: None,
-                actor: m.actor,
-                at: to_ms(m.at),
-            });
-        }
-        self.movements(&rows_out);
+        // One statement, deferred (sent with the rest of the transaction, no round trip of
+        // its own), so a hot inventory row stays locked only until the pipelined COMMIT
+        // rather than across a trip to the client and back. The stock guard is the table's
+        // CHECK (0 <= reserved <= on_hand): a violation is a `Conflict`, and the command
+        // runs again on fresh facts. Rows are locked in (SKU, location) order, the same in
+        // every transaction, so orders reserving the same stock queue instead of
+        // deadlocking. Movements get their levels from the updated rows, each move's
+        // running total within its row. (Every (SKU, location) has a row: the decision
+        // reserves only stock it read, and rows are never deleted; `orderly check` would
+        // name a reservation without one.)
+        let text =
+            |f: fn(&ReservedMove<'_>) -> String| owned(moves.iter().map(f).collect::<Vec<_>>());
+        self.c.defer(
+            "WITH m AS (
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+                   AS m(sku, location_id, delta, reason, ord)
+             ), g AS MATERIALIZED (
+                 SELECT i.sku, i.location_id, t.total
+                 FROM inventory i
+                 JOIN (SELECT sku, location_id, SUM(delta)::bigint AS total FROM m GROUP BY sku, location_id) t
+                   ON i.sku = t.sku AND i.location_id = t.location_id
+                 ORDER BY i.sku, i.location_id
+                 FOR UPDATE OF i
+             ), u AS (
+                 UPDATE inventory i SET reserved = i.reserved + g.total, updated_at = $6
+                 FROM g WHERE i.sku = g.sku AND i.location_id = g.location_id
+                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved, g.total
+             )
+             INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
+               on_hand_after, reserved_after, order_id, note, actor, at)
+             SELECT m.sku, m.location_id, m.reason, 0, m.delta, u.on_hand,
+                    u.reserved - u.total
+                      + SUM(m.delta) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
+                    $7, NULL, $8, $6
+             FROM m JOIN u ON u.sku = m.sku AND u.location_id = m.location_id
+             ORDER BY m.ord",
+            vec![
+                text(|m| m.reservation.sku.to_string()),
+                text(|m| m.reservation.location_id.to_string()),
+                owned(moves.iter().map(|m| m.delta).collect::<Vec<_>>()),
+                text(|m| m.reason.as_str().to_owned()),
+                owned((0..moves.len() as i64).collect::<Vec<_>>()),
+                owned(to_ms(first.at)),
+                owned(first.order_id.to_owned()),
+                owned(first.actor.to_owned()),
+            ],
+        );
         Ok(())
     }
 
