@@ -115,6 +115,19 @@ fn check_inventory(
     Ok(())
 }
 
+/// The top-level fields in which two states differ, to point a person at the problem.
+fn differing_fields(a: &Order, b: &Order) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return vec!["(unreadable)".to_owned()];
+    };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
 fn check_orders(
     r: &mut dyn Reader,
     mut open: HashMap<String, Vec<(u32, String, String, u32)>>,
@@ -139,9 +152,12 @@ fn check_orders(
             report.events += events.len();
             match replay(events.iter().map(|e| (&e.event, e.at))) {
                 Ok(Some(replayed)) if replayed == snapshot => {}
-                Ok(Some(_)) => report.violations.push(v(
+                Ok(Some(replayed)) => report.violations.push(v(
                     &subject,
-                    "replaying its events does not reproduce the snapshot",
+                    format!(
+                        "replaying its events does not reproduce the snapshot (differs in: {})",
+                        differing_fields(&replayed, &snapshot).join(", ")
+                    ),
                 )),
                 Ok(None) => report
                     .violations

@@ -399,7 +399,8 @@ fn project<T: WriteTx + ?Sized>(
         | OrderEvent::AuthorizationExpired { .. }
         | OrderEvent::RefundRequested(_)
         | OrderEvent::HoldPlaced(_)
-        | OrderEvent::HoldReleased(_) => {}
+        | OrderEvent::HoldReleased(_)
+        | OrderEvent::FulfillmentReleased(_) => {}
     }
     Ok(())
 }

@@ -13,6 +13,8 @@ pub mod timer_kind {
     pub const PAYMENT_DEADLINE: &str = "payment_deadline";
     pub const PAYMENT_OP: &str = "payment_op";
     pub const AUTHORIZATION_EXPIRY: &str = "authorization_expiry";
+    /// The edit window after confirmation ran out: release to the warehouse.
+    pub const RELEASE: &str = "release";
 }
 
 #[derive(Debug, Clone, Copy)]

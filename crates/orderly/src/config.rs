@@ -29,6 +29,8 @@ pub struct Config {
     pub payments: PaymentsConfig,
     #[serde(default)]
     pub risk: RiskConfig,
+    #[serde(default)]
+    pub fulfillment: FulfillmentConfig,
     pub locations: Vec<LocationConfig>,
     pub channels: Vec<ChannelConfig>,
     /// Approximate positions of regions (or whole countries when `region` is omitted), used
@@ -191,6 +193,14 @@ impl Default for SimulatorSettings {
     }
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FulfillmentConfig {
+    /// Minutes after confirmation before an order is released to the warehouse (an edit
+    /// window for the customer); 0 releases at once.
+    pub release_delay_minutes: u32,
+}
+
 /// Risk rules that put new orders on review (see `orderly_domain::payment::RiskPolicy`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -295,7 +305,8 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 6] = [
+const ENV_SECTIONS: [&str; 7] = [
+    "fulfillment",
     "server",
     "database",
     "limits",

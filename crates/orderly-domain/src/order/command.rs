@@ -130,6 +130,10 @@ pub enum OrderCommand {
         now: Timestamp,
         refund_id: Id,
     },
+    /// Hand a pending fulfillment order (or every one) to its warehouse.
+    Release {
+        fulfillment_id: Option<Id>,
+    },
     /// Reserve stock for units still waiting (the order was paid on a channel that
     /// reserves at payment); needs the stock facts.
     SourceWaiting {

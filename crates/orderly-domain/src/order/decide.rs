@@ -60,6 +60,9 @@ pub fn decide(
         (Some(order), OrderCommand::PaymentDeadline { now, refund_id }) => {
             payment_deadline(order, now, refund_id)
         }
+        (Some(order), OrderCommand::Release { fulfillment_id }) => {
+            super::fulfillment::release(order, fulfillment_id.as_ref())
+        }
         (Some(order), OrderCommand::SourceWaiting { refund_id }) => match ctx {
             Some(ctx) => source_waiting(order, ctx, refund_id),
             None => Err(OrderError::Invalid(vec![super::FieldIssue::new(

@@ -64,6 +64,12 @@ pub enum OrderError {
     HoldNotActive(&'static str),
     #[error("refund line {0} is not a line of this order or exceeds its quantity")]
     InvalidRefundLine(u32),
+    #[error("the order cannot be released: {}", .0.join(", "))]
+    ReleaseBlocked(Vec<String>),
+    #[error("the order has no fulfillment order {0}")]
+    UnknownFulfillmentOrder(String),
+    #[error("fulfillment order {0} is not pending")]
+    FulfillmentNotPending(String),
 }
 
 impl OrderError {
@@ -89,6 +95,9 @@ impl OrderError {
             OrderError::HoldAlreadyActive(_) => "hold_already_active",
             OrderError::HoldNotActive(_) => "hold_not_active",
             OrderError::InvalidRefundLine(_) => "invalid_refund_line",
+            OrderError::ReleaseBlocked(_) => "release_blocked",
+            OrderError::UnknownFulfillmentOrder(_) => "fulfillment_order_not_found",
+            OrderError::FulfillmentNotPending(_) => "fulfillment_not_pending",
         }
     }
 }

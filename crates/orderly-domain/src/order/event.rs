@@ -97,6 +97,12 @@ pub struct RefundRequested {
     pub note: Option<String>,
 }
 
+/// A fulfillment order handed to its warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfillmentReleased {
+    pub fulfillment_id: Id,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldChange {
     pub reason: HoldReason,
@@ -127,6 +133,7 @@ pub enum OrderEvent {
     RefundRequested(RefundRequested),
     HoldPlaced(HoldChange),
     HoldReleased(HoldChange),
+    FulfillmentReleased(FulfillmentReleased),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
@@ -167,6 +174,7 @@ impl OrderEvent {
             OrderEvent::RefundRequested(_) => "refund_requested",
             OrderEvent::HoldPlaced(_) => "hold_placed",
             OrderEvent::HoldReleased(_) => "hold_released",
+            OrderEvent::FulfillmentReleased(_) => "fulfillment_released",
         }
     }
 
@@ -278,6 +286,12 @@ impl OrderEvent {
             ),
             OrderEvent::HoldPlaced(h) => hold_text("Hold placed", h),
             OrderEvent::HoldReleased(h) => hold_text("Hold released", h),
+            OrderEvent::FulfillmentReleased(r) => {
+                format!(
+                    "Fulfillment order {} released to the warehouse",
+                    r.fulfillment_id
+                )
+            }
         }
     }
 }

@@ -53,6 +53,8 @@ pub fn evolve(
             ledger: Vec::new(),
             refunds: Vec::new(),
             payment_due_at: None,
+            fulfillment_orders: Vec::new(),
+            confirmed_at: None,
             reservations: Vec::new(),
             holds: Vec::new(),
             sourcing: None,
@@ -91,6 +93,7 @@ pub fn evolve(
                 line.buckets.backordered += b.quantity;
             }
             order.reservations.extend(s.reservations.iter().cloned());
+            super::fulfillment::open(&mut order, &s.reservations, at);
             order.sourcing = Some(s.rationale.clone());
             order
         }
@@ -104,8 +107,13 @@ pub fn evolve(
                 b.released = 0;
             }
             order.reservations.clear();
+            super::fulfillment::cancel_open(&mut order);
             order.state = OrderState::Cancelled;
             order.cancel_reason = Some(c.reason);
+            order
+        }
+        (Some(mut order), OrderEvent::FulfillmentReleased(r)) => {
+            super::fulfillment::apply_release(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

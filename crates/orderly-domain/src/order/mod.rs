@@ -7,6 +7,7 @@ mod decide;
 mod error;
 mod event;
 mod evolve;
+mod fulfillment;
 mod money;
 mod payments;
 mod state;
@@ -24,6 +25,7 @@ pub use event::{
     PaymentOpFailed, PaymentOpRequested, PaymentOpSucceeded, PlacedLine, RefundRequested,
 };
 pub use evolve::{evolve, replay};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder};
 pub use payments::is_internal;
 pub use state::{
     Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,

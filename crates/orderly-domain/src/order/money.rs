@@ -23,6 +23,7 @@ pub(super) fn apply(
                 return Err("only a pending order can be confirmed");
             }
             order.state = OrderState::Confirmed;
+            order.confirmed_at = Some(at);
         }
         OrderEvent::PaymentDeadlineSet { due_at } => order.payment_due_at = Some(*due_at),
         OrderEvent::PaymentAdded(p) if order.payment(&p.id).is_some() => {
@@ -146,7 +147,8 @@ pub(super) fn apply(
         }
         OrderEvent::OrderPlaced(_)
         | OrderEvent::OrderSourced(_)
-        | OrderEvent::OrderCancelled(_) => {
+        | OrderEvent::OrderCancelled(_)
+        | OrderEvent::FulfillmentReleased(_) => {
             return Err("not a payment event");
         }
     }

@@ -1362,6 +1362,68 @@ fn a_bank_transfer_received_after_a_payment_timeout_is_not_kept() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Release to the warehouse
+// ---------------------------------------------------------------------------------------
+
+fn release_all() -> OrderCommand {
+    OrderCommand::Release {
+        fulfillment_id: None,
+    }
+}
+
+#[test]
+fn sourcing_opens_a_pending_fulfillment_order_per_location() {
+    let order = Story::placed(Some(card("pay_1")), &Facts::new()).order();
+    assert_eq!(order.fulfillment_orders.len(), 1);
+    let fo = &order.fulfillment_orders[0];
+    assert_eq!(fo.id.as_str(), "ful_1_1");
+    assert_eq!(fo.location_id.as_str(), "east");
+    assert_eq!(fo.state, crate::fulfillment::FulfillmentState::Pending);
+    assert_eq!(fo.lines[0].quantity, 1);
+}
+
+#[test]
+fn an_unpaid_or_held_order_is_not_released() {
+    let unpaid = Story::placed(Some(card("pay_1")), &Facts::new());
+    assert_eq!(
+        unpaid.when(release_all()),
+        Err(OrderError::ReleaseBlocked(vec!["awaiting_payment".into()]))
+    );
+    let held = Story::authorized().and(OrderCommand::PlaceHold(HoldChange {
+        reason: HoldReason::Manual,
+        note: None,
+    }));
+    assert_eq!(
+        held.when(release_all()),
+        Err(OrderError::ReleaseBlocked(vec!["hold:manual".into()]))
+    );
+}
+
+#[test]
+fn a_confirmed_order_releases_its_units_once() {
+    let released = Story::authorized().and(release_all());
+    let order = released.order();
+    let fo = &order.fulfillment_orders[0];
+    assert_eq!(fo.state, crate::fulfillment::FulfillmentState::Released);
+    assert!(fo.released_at.is_some());
+    assert_eq!(order.lines[0].buckets.released, 1);
+    assert_eq!(released.when(release_all()), Ok(Vec::new()));
+    assert_eq!(
+        released.when(OrderCommand::Release {
+            fulfillment_id: Some(Id::new("ful_1_1"))
+        }),
+        Err(OrderError::FulfillmentNotPending("ful_1_1".into()))
+    );
+    // Cancelling the order cancels its fulfillment and empties the released bucket.
+    let cancelled = released.and(cancel()).order();
+    assert_eq!(
+        cancelled.fulfillment_orders[0].state,
+        crate::fulfillment::FulfillmentState::Cancelled
+    );
+    assert_eq!(cancelled.lines[0].buckets.released, 0);
+}
+
+// ---------------------------------------------------------------------------------------
 // Reserving stock at payment
 // ---------------------------------------------------------------------------------------
 

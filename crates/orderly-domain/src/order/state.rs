@@ -213,6 +213,12 @@ pub struct Order {
     /// Unpaid at this time, the order is cancelled by the timer worker.
     #[serde(default)]
     pub payment_due_at: Option<Timestamp>,
+    /// One per location and sourcing decision, oldest first.
+    #[serde(default)]
+    pub fulfillment_orders: Vec<super::fulfillment::FulfillmentOrder>,
+    /// When the order was confirmed (the release edit window counts from here).
+    #[serde(default)]
+    pub confirmed_at: Option<Timestamp>,
     pub reservations: Vec<Reservation>,
     pub holds: Vec<Hold>,
     pub sourcing: Option<Rationale>,

@@ -230,9 +230,19 @@ impl<'a> Conn<'a> {
                 batches.extend(combine(&run));
                 run.clear();
                 batches.extend(combine(&[d]));
-            } else {
-                run.push(d);
+                continue;
             }
+            // Sibling CTEs share one snapshot: a second write to a table the run already
+            // writes (the read model saved twice by one command) would not see the first,
+            // so it starts a new statement, still in the same pipeline.
+            if run
+                .iter()
+                .any(|r| target_table(r.sql) == target_table(d.sql))
+            {
+                batches.extend(combine(&run));
+                run.clear();
+            }
+            run.push(d);
         }
         batches.extend(combine(&run));
         let mut prepared = Vec::with_capacity(batches.len());
@@ -298,6 +308,15 @@ impl<'a> Conn<'a> {
             self.client.execute(&s[0], params).await
         })
     }
+}
+
+/// The table a write statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`).
+fn target_table(sql: &str) -> Option<&str> {
+    let rest = sql
+        .strip_prefix("INSERT INTO ")
+        .or_else(|| sql.strip_prefix("UPDATE "))
+        .or_else(|| sql.strip_prefix("DELETE FROM "))?;
+    rest.split(|c: char| c.is_whitespace() || c == '(').next()
 }
 
 /// One statement for a run of deferred writes: the writes themselves when there is one,
@@ -539,6 +558,24 @@ mod tests {
             sql,
             params: (0..n).map(|i| owned(i as i64)).collect(),
         }
+    }
+
+    #[test]
+    fn writes_name_their_table() {
+        assert_eq!(
+            target_table("INSERT INTO orders (id) VALUES ($1)"),
+            Some("orders")
+        );
+        assert_eq!(target_table("UPDATE orders SET x = 1"), Some("orders"));
+        assert_eq!(
+            target_table("DELETE FROM timers WHERE id = $1"),
+            Some("timers")
+        );
+        assert_eq!(
+            target_table("INSERT INTO reservations(order_id) VALUES ($1)"),
+            Some("reservations")
+        );
+        assert_eq!(target_table("COMMIT"), None);
     }
 
     #[test]

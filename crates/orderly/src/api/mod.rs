@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod extract;
+pub mod fulfillment;
 pub mod orders;
 pub mod payments;
 pub mod problem;
@@ -28,10 +29,11 @@ use utoipa::{Modify, OpenApi};
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,
+        fulfillment::get_fulfillment_order, fulfillment::release,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "catalog"), (name = "inventory"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "catalog"), (name = "inventory"), (name = "system"))
 )]
 pub struct ApiDoc;
 
@@ -94,6 +96,14 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
             post(payments::release_hold),
         )
         .route("/payment-events/{provider}", post(payments::payment_event))
+        .route(
+            "/fulfillment-orders/{id}",
+            get(fulfillment::get_fulfillment_order),
+        )
+        .route(
+            "/fulfillment-orders/{id}/release",
+            post(fulfillment::release),
+        )
         .route(
             "/customers/{email}/store-credit",
             get(payments::get_store_credit).post(payments::issue_store_credit),

@@ -347,6 +347,8 @@ pub struct OrderView {
     pub refunds: Vec<RefundOut>,
     /// When the order is cancelled if still unpaid.
     pub payment_due_at: Option<String>,
+    /// The parts of the order each location ships.
+    pub fulfillment_orders: Vec<super::fulfillment::FulfillmentOrderOut>,
     pub subtotal_amount: i64,
     pub shipping_amount: i64,
     pub tax_amount: i64,
@@ -460,6 +462,11 @@ pub fn order_view(o: &Order) -> OrderView {
             })
             .collect(),
         payment_due_at: o.payment_due_at.map(|t| t.to_string()),
+        fulfillment_orders: o
+            .fulfillment_orders
+            .iter()
+            .map(super::fulfillment::fulfillment_out)
+            .collect(),
         subtotal_amount: o.subtotal(),
         shipping_amount: o.shipping_amount,
         tax_amount: o.tax_amount,

@@ -186,7 +186,13 @@ impl ApiError {
                 ),
                 OrderError::UnknownPaymentOp(_)
                 | OrderError::UnknownPayment(_)
-                | OrderError::UnknownRefund(_) => (StatusCode::NOT_FOUND, e.code(), "Not found"),
+                | OrderError::UnknownRefund(_)
+                | OrderError::UnknownFulfillmentOrder(_) => {
+                    (StatusCode::NOT_FOUND, e.code(), "Not found")
+                }
+                OrderError::ReleaseBlocked(_) | OrderError::FulfillmentNotPending(_) => {
+                    (StatusCode::CONFLICT, e.code(), "Conflict")
+                }
                 OrderError::HoldAlreadyActive(_)
                 | OrderError::HoldNotActive(_)
                 | OrderError::AlreadyPaid(_)

@@ -31,6 +31,8 @@ pub enum Permission {
     ManageHolds,
     /// Release fraud and high-value review holds.
     ReleaseReviewHolds,
+    /// Hand fulfillment orders to the warehouse by hand.
+    ReleaseFulfillment,
 }
 
 impl Permission {
@@ -49,6 +51,7 @@ impl Permission {
             Permission::SettleManually => "record money received or issue store credit",
             Permission::ManageHolds => "place or release holds",
             Permission::ReleaseReviewHolds => "release review holds",
+            Permission::ReleaseFulfillment => "release fulfillment orders",
         }
     }
 }
@@ -67,8 +70,12 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | AddPayments
                 | RefundPayments
                 | ManageHolds
+                | ReleaseFulfillment
         ),
-        Role::Warehouse => matches!(p, ReadCatalog | AdjustStock | ReadOrders),
+        Role::Warehouse => matches!(
+            p,
+            ReadCatalog | AdjustStock | ReadOrders | ReleaseFulfillment
+        ),
         Role::Finance => matches!(
             p,
             ReadCatalog

@@ -1,6 +1,8 @@
 //! Placing and cancelling orders.
 
-use super::payments::{external_pending, payment_id, settle_internal, source_if_paid};
+use super::payments::{
+    external_pending, payment_id, release_if_ready, settle_internal, source_if_paid,
+};
 use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
 use crate::config::{Config, ReserveStock};
@@ -184,6 +186,7 @@ impl App {
                 let order = tx.append(None, &events, &meta)?;
                 let order = settle_internal(tx, order, &meta, &config)?;
                 let order = source_if_paid(tx, order, &meta, &config)?;
+                let order = release_if_ready(tx, order, &meta, &config)?;
                 if let Ok(mut s) = seen.lock() {
                     *s = external_pending(&order);
                 }

@@ -8,6 +8,7 @@ use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
 use crate::config::Config;
 use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
+use jiff::SignedDuration;
 use jiff::Timestamp;
 use orderly_domain::order::{
     Order, OrderCommand, OrderError, OrderState, PlaceContext, decide, is_internal,
@@ -15,7 +16,7 @@ use orderly_domain::order::{
 use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
 use orderly_domain::values::Id;
 use orderly_domain::values::Sku;
-use orderly_store::{EventMeta, WriteTx};
+use orderly_store::{EventMeta, NewTimer, WriteTx, timer_kind};
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -71,7 +72,52 @@ pub(crate) fn apply(
     }
     let order = tx.append(Some(order), &events, meta)?;
     let order = settle_internal(tx, order, meta, config)?;
-    source_if_paid(tx, order, meta, config)
+    let order = source_if_paid(tx, order, meta, config)?;
+    release_if_ready(tx, order, meta, config)
+}
+
+/// Releases a confirmed order without holds to its warehouses once the edit window has
+/// passed; when it was confirmed just now and the window is still open, a timer does it
+/// later (and a hold released later releases it then, through this same function).
+pub(crate) fn release_if_ready(
+    tx: &mut dyn WriteTx,
+    order: Order,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<Order, ApiError> {
+    let Some(confirmed_at) = order.confirmed_at else {
+        return Ok(order);
+    };
+    if order.state != OrderState::Confirmed
+        || !order.holds.is_empty()
+        || !order.pending_fulfillment()
+    {
+        return Ok(order);
+    }
+    let window = SignedDuration::from_mins(i64::from(config.fulfillment.release_delay_minutes));
+    let due = confirmed_at.saturating_add(window).unwrap_or(confirmed_at);
+    if due > meta.at {
+        if confirmed_at == meta.at {
+            tx.schedule_timers(&[NewTimer {
+                order_id: order.id.as_str(),
+                kind: timer_kind::RELEASE,
+                ref_id: order.id.as_str(),
+                due_at: due,
+            }])?;
+        }
+        return Ok(order);
+    }
+    let events = decide(
+        Some(&order),
+        OrderCommand::Release {
+            fulfillment_id: None,
+        },
+        None,
+    )?;
+    if events.is_empty() {
+        return Ok(order);
+    }
+    Ok(tx.append(Some(order), &events, meta)?)
 }
 
 /// Reserves stock for units still waiting once the order is confirmed (a channel that

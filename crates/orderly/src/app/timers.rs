@@ -3,7 +3,7 @@
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
 use super::orders::Origin;
-use super::payments::external_pending;
+use super::payments::{external_pending, release_if_ready};
 use super::{App, new_id};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
@@ -84,6 +84,19 @@ impl App {
                 .await?;
             }
             timer_kind::PAYMENT_OP => return self.redrive(t, now, &origin).await,
+            timer_kind::RELEASE => {
+                let (config, order_id) = (self.config.clone(), t.order_id.clone());
+                self.store
+                    .write(move |tx| {
+                        let Some(order) = tx.load_order(&order_id)? else {
+                            return Ok(());
+                        };
+                        let mut meta = origin.meta();
+                        meta.at = now;
+                        release_if_ready(tx, order, &meta, &config).map(|_| ())
+                    })
+                    .await?;
+            }
             other => tracing::warn!(kind = other, "unknown timer kind ignored"),
         }
         Ok(None)

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod concurrency;
 mod crash;
+mod fulfillment;
 mod helpers;
 mod idempotency;
 mod multiprocess;

@@ -24,8 +24,9 @@ async fn create_order_returns_the_captured_order() {
     assert_eq!(order["number"], "WEB-1001");
     assert_eq!(order["channel"], "web");
     assert_eq!(order["external_id"], "A-1001");
-    // tok_visa authorizes, and the web channel captures at authorization.
-    assert_eq!(order["status"], "paid");
+    // tok_visa authorizes, the web channel captures at authorization, and the paid order
+    // goes straight to its warehouse.
+    assert_eq!(order["status"], "processing");
     assert_eq!(order["order_state"], "confirmed");
     assert_eq!(order["payment_state"], "captured");
     assert_eq!(order["payments"][0]["method"], "card");
@@ -117,7 +118,7 @@ async fn orders_are_listed_with_filters() {
     );
     assert_eq!(list("status=cancelled".into()).await, vec![id(1)]);
     assert_eq!(
-        list("status=paid".into()).await,
+        list("status=processing".into()).await,
         vec![id(4), id(3), id(2), id(0)]
     );
     assert_eq!(list("channel=marketplace".into()).await, vec![id(4), id(2)]);
@@ -224,6 +225,7 @@ async fn the_timeline_lists_events_oldest_first_with_actor_and_summary() {
             "payment_op_succeeded",
             "order_confirmed",
             "payment_op_requested",
+            "fulfillment_released",
             "payment_op_succeeded"
         ]
     );

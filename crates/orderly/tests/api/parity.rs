@@ -15,10 +15,13 @@ fn mask(v: &mut Value) {
                 *s = s.split(' ').map(mask_word).collect::<Vec<_>>().join(" ");
                 return;
             }
-            // Payment ids embed their order's id: `pay_<order>_<n>[.<op>]` keeps the rest.
-            if let Some(rest) = s.strip_prefix("pay_").and_then(|r| r.split_once('_')) {
-                *s = format!("pay_*_{}", rest.1);
-                return;
+            // Payment and fulfillment ids embed their order's id: `pay_<order>_<n>[.<op>]`
+            // and `ful_<order>_<n>` keep the rest.
+            for prefix in ["pay_", "ful_"] {
+                if let Some(rest) = s.strip_prefix(prefix).and_then(|r| r.split_once('_')) {
+                    *s = format!("{prefix}*_{}", rest.1);
+                    return;
+                }
             }
             let masked = if s.starts_with("ord_") && s.len() == 36 {
                 Some("ord_*")

@@ -81,7 +81,10 @@ async fn a_card_order_is_authorized_captured_and_confirmed() {
 
     assert_eq!(order["order_state"], "confirmed");
     assert_eq!(order["payment_state"], "captured");
-    assert_eq!(order["status"], "paid");
+    assert_eq!(
+        order["status"], "processing",
+        "paid and released to the warehouse"
+    );
     let payment = &order["payments"][0];
     assert_eq!(payment["authorized"], 2000);
     assert_eq!(payment["captured"], 2000);
