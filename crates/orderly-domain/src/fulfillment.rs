@@ -28,6 +28,21 @@ pub enum ExceptionFlag {
 }
 
 impl FulfillmentState {
+    pub fn as_str(self) -> &'static str {
+        use FulfillmentState::*;
+        match self {
+            Pending => "pending",
+            Released => "released",
+            Picking => "picking",
+            Packed => "packed",
+            Shipped => "shipped",
+            InTransit => "in_transit",
+            OutForDelivery => "out_for_delivery",
+            Delivered => "delivered",
+            Cancelled => "cancelled",
+        }
+    }
+
     /// Whether the warehouse or a carrier may move a fulfillment order from `self` to `to`.
     /// Carrier scans may skip intermediate states (a parcel can be delivered without an
     /// out-for-delivery scan) but never go backwards; cancelling stops once goods left.

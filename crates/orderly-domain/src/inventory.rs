@@ -15,6 +15,10 @@ pub enum MovementReason {
     Reservation,
     /// A reservation given back (cancellation, re-sourcing).
     Release,
+    /// Reserved units the picker did not find: gone from on hand and from the reservation.
+    ShortPick,
+    /// Units that left in a shipment.
+    Shipment,
 }
 
 impl MovementReason {
@@ -26,6 +30,8 @@ impl MovementReason {
             MovementReason::Correction => "correction",
             MovementReason::Reservation => "reservation",
             MovementReason::Release => "release",
+            MovementReason::ShortPick => "short_pick",
+            MovementReason::Shipment => "shipment",
         }
     }
 
@@ -38,6 +44,8 @@ impl MovementReason {
             Correction,
             Reservation,
             Release,
+            ShortPick,
+            Shipment,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)

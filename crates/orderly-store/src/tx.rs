@@ -14,7 +14,7 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, is_internal, replay};
 use orderly_domain::payment::{OpKind, PaymentMethod};
 use orderly_domain::sourcing::{Shortfall, StockView};
-use orderly_domain::values::Sku;
+use orderly_domain::values::{Id, Sku};
 
 /// Who, when and under which request an event was recorded.
 #[derive(Debug, Clone)]
@@ -59,11 +59,15 @@ pub(crate) struct Movement<'a> {
     pub(crate) at: i64,
 }
 
-/// A stock movement caused by an order (a reservation or its release).
+/// A stock movement caused by an order: a reservation or its release (reserved only), or
+/// reserved units leaving on hand too (shipped, or not found by the picker).
 #[derive(Debug, Clone, Copy)]
 pub struct ReservedMove<'a> {
     pub reservation: &'a Reservation,
+    /// Change of reserved units.
     pub delta: i64,
+    /// Change of on-hand units.
+    pub delta_on_hand: i64,
     pub reason: MovementReason,
     pub order_id: &'a str,
     pub actor: &'a str,
@@ -194,6 +198,14 @@ pub trait WriteTx: WorkTx {
     /// longer fits.
     fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError>;
     fn insert_reservations(
+        &mut self,
+        order_id: &str,
+        rs: &[Reservation],
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Makes the order's open reservation rows exactly `rs` (the snapshot's), closing the
+    /// rest: after a pick or a shipment has taken part of them.
+    fn replace_reservations(
         &mut self,
         order_id: &str,
         rs: &[Reservation],
@@ -393,6 +405,37 @@ fn project<T: WriteTx + ?Sized>(
             }
             credit_effect(tx, order, op, actor, at)?;
         }
+        OrderEvent::PickConfirmed(p) => {
+            let location = fulfillment_location(order, &p.fulfillment_id)?;
+            let shorts: Vec<Reservation> = p
+                .lines
+                .iter()
+                .filter(|l| l.short > 0)
+                .map(|l| taken(order, l.line_no, location, l.short))
+                .collect::<Result<_, _>>()?;
+            if !shorts.is_empty() {
+                let moves = consumed_moves(&shorts, MovementReason::ShortPick, order_id, actor, at);
+                tx.move_reserved(&moves)?;
+                tx.replace_reservations(order_id, &order.reservations, at)?;
+            }
+        }
+        OrderEvent::PackageShipped(s) => {
+            let location = fulfillment_location(order, &s.fulfillment_id)?;
+            let package = order
+                .fulfillment_orders
+                .iter()
+                .flat_map(|f| &f.packages)
+                .find(|p| p.id == s.package_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("no package {}", s.package_id)))?;
+            let items: Vec<Reservation> = package
+                .items
+                .iter()
+                .map(|i| taken(order, i.line_no, location, i.quantity))
+                .collect::<Result<_, _>>()?;
+            let moves = consumed_moves(&items, MovementReason::Shipment, order_id, actor, at);
+            tx.move_reserved(&moves)?;
+            tx.replace_reservations(order_id, &order.reservations, at)?;
+        }
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentOpRequested(_)
         | OrderEvent::PaymentOpFailed(_)
@@ -400,7 +443,8 @@ fn project<T: WriteTx + ?Sized>(
         | OrderEvent::RefundRequested(_)
         | OrderEvent::HoldPlaced(_)
         | OrderEvent::HoldReleased(_)
-        | OrderEvent::FulfillmentReleased(_) => {}
+        | OrderEvent::FulfillmentReleased(_)
+        | OrderEvent::PackageCreated(_) => {}
     }
     Ok(())
 }
@@ -438,6 +482,56 @@ fn credit_effect<T: WriteTx + ?Sized>(
     Ok(())
 }
 
+fn fulfillment_location<'o>(order: &'o Order, id: &Id) -> Result<&'o Id, StoreError> {
+    order
+        .fulfillment_orders
+        .iter()
+        .find(|f| &f.id == id)
+        .map(|f| &f.location_id)
+        .ok_or_else(|| StoreError::Corrupt(format!("no fulfillment order {id}")))
+}
+
+/// `quantity` units of a line taken out of stock at `location`.
+fn taken(
+    order: &Order,
+    line_no: u32,
+    location: &Id,
+    quantity: u32,
+) -> Result<Reservation, StoreError> {
+    let line = order
+        .lines
+        .iter()
+        .find(|l| l.line_no == line_no)
+        .ok_or_else(|| StoreError::Corrupt(format!("no line {line_no}")))?;
+    Ok(Reservation {
+        line_no,
+        sku: line.sku.clone(),
+        location_id: location.clone(),
+        quantity,
+    })
+}
+
+/// Reserved units leaving stock altogether (shipped, or not found).
+fn consumed_moves<'a>(
+    rs: &'a [Reservation],
+    reason: MovementReason,
+    order_id: &'a str,
+    actor: &'a str,
+    at: Timestamp,
+) -> Vec<ReservedMove<'a>> {
+    rs.iter()
+        .map(|r| ReservedMove {
+            reservation: r,
+            delta: -i64::from(r.quantity),
+            delta_on_hand: -i64::from(r.quantity),
+            reason,
+            order_id,
+            actor,
+            at,
+        })
+        .collect()
+}
+
 /// The stock moves of reservations taken (`sign` 1) or given back (`sign` -1).
 fn reserved_moves<'a>(
     rs: &'a [Reservation],
@@ -451,6 +545,7 @@ fn reserved_moves<'a>(
         .map(|r| ReservedMove {
             reservation: r,
             delta: sign * i64::from(r.quantity),
+            delta_on_hand: 0,
             reason,
             order_id,
             actor,

@@ -134,6 +134,23 @@ pub enum OrderCommand {
     Release {
         fulfillment_id: Option<Id>,
     },
+    /// The picker's count per fulfillment line: (line_no, picked).
+    Pick {
+        fulfillment_id: Id,
+        picked: Vec<(u32, u32)>,
+    },
+    /// Scanned units (one SKU per scan) packed into a new package.
+    Pack {
+        fulfillment_id: Id,
+        package_id: Id,
+        scans: Vec<Sku>,
+        weight_grams: u32,
+        dimensions_mm: [u32; 3],
+    },
+    Ship {
+        ship: super::fulfillment::ShipPackage,
+        capture: CaptureMode,
+    },
     /// Reserve stock for units still waiting (the order was paid on a channel that
     /// reserves at payment); needs the stock facts.
     SourceWaiting {

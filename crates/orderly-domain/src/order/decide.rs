@@ -63,6 +63,33 @@ pub fn decide(
         (Some(order), OrderCommand::Release { fulfillment_id }) => {
             super::fulfillment::release(order, fulfillment_id.as_ref())
         }
+        (
+            Some(order),
+            OrderCommand::Pick {
+                fulfillment_id,
+                picked,
+            },
+        ) => super::fulfillment::pick(order, &fulfillment_id, &picked),
+        (
+            Some(order),
+            OrderCommand::Pack {
+                fulfillment_id,
+                package_id,
+                scans,
+                weight_grams,
+                dimensions_mm,
+            },
+        ) => super::fulfillment::pack(
+            order,
+            &fulfillment_id,
+            package_id,
+            &scans,
+            weight_grams,
+            dimensions_mm,
+        ),
+        (Some(order), OrderCommand::Ship { ship, capture }) => {
+            super::fulfillment::ship(order, ship, capture)
+        }
         (Some(order), OrderCommand::SourceWaiting { refund_id }) => match ctx {
             Some(ctx) => source_waiting(order, ctx, refund_id),
             None => Err(OrderError::Invalid(vec![super::FieldIssue::new(
@@ -126,7 +153,14 @@ fn source_waiting(
     if demands.is_empty() {
         return Ok(Vec::new());
     }
-    match source_demands(&demands, ctx) {
+    // Units that a warehouse could not find (a short pick) are already promised to a paid
+    // customer: what no other location has waits as a backorder rather than cancelling.
+    let resourcing = !order.fulfillment_orders.is_empty();
+    let ctx = PlaceContext {
+        allow_backorders: ctx.allow_backorders || resourcing,
+        ..ctx.clone()
+    };
+    match source_demands(&demands, &ctx) {
         Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
         Err(OrderError::OutOfStock { skus, .. }) => {
             let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();

@@ -70,6 +70,28 @@ pub enum OrderError {
     UnknownFulfillmentOrder(String),
     #[error("fulfillment order {0} is not pending")]
     FulfillmentNotPending(String),
+    #[error("fulfillment order {id} is {} and cannot {doing}", state.as_str())]
+    FulfillmentState {
+        id: String,
+        state: crate::fulfillment::FulfillmentState,
+        doing: &'static str,
+    },
+    #[error(
+        "the pick must count every line of the fulfillment order exactly once, at most its quantity (line {0})"
+    )]
+    InvalidPick(u32),
+    #[error("a package needs at least one scanned item")]
+    EmptyPackage,
+    #[error("a package needs a new id, a weight and all three dimensions")]
+    InvalidPackage,
+    #[error("{0} is not in this fulfillment order")]
+    ScanNotInOrder(String),
+    #[error("one {0} too many: every picked unit of it is already packed")]
+    ScanExceedsPicked(String),
+    #[error("no package {0}")]
+    UnknownPackage(String),
+    #[error("package {0} has already shipped")]
+    PackageAlreadyShipped(String),
 }
 
 impl OrderError {
@@ -98,6 +120,14 @@ impl OrderError {
             OrderError::ReleaseBlocked(_) => "release_blocked",
             OrderError::UnknownFulfillmentOrder(_) => "fulfillment_order_not_found",
             OrderError::FulfillmentNotPending(_) => "fulfillment_not_pending",
+            OrderError::FulfillmentState { .. } => "illegal_fulfillment_transition",
+            OrderError::InvalidPick(_) => "invalid_pick",
+            OrderError::EmptyPackage => "empty_package",
+            OrderError::InvalidPackage => "invalid_package",
+            OrderError::ScanNotInOrder(_) => "scan_not_in_order",
+            OrderError::ScanExceedsPicked(_) => "scan_exceeds_picked",
+            OrderError::UnknownPackage(_) => "package_not_found",
+            OrderError::PackageAlreadyShipped(_) => "package_already_shipped",
         }
     }
 }

@@ -97,6 +97,48 @@ pub struct RefundRequested {
     pub note: Option<String>,
 }
 
+/// What the picker found for one fulfillment line (less than ordered is a short pick).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickedLine {
+    pub line_no: u32,
+    pub picked: u32,
+    /// Units expected but not found: they leave this location.
+    pub short: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickConfirmed {
+    pub fulfillment_id: Id,
+    pub lines: Vec<PickedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageItem {
+    pub line_no: u32,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageCreated {
+    pub fulfillment_id: Id,
+    pub package_id: Id,
+    pub items: Vec<PackageItem>,
+    pub weight_grams: u32,
+    /// Length, width and height.
+    pub dimensions_mm: [u32; 3],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageShipped {
+    pub fulfillment_id: Id,
+    pub package_id: Id,
+    pub shipment_id: Id,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+}
+
 /// A fulfillment order handed to its warehouse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfillmentReleased {
@@ -134,6 +176,9 @@ pub enum OrderEvent {
     HoldPlaced(HoldChange),
     HoldReleased(HoldChange),
     FulfillmentReleased(FulfillmentReleased),
+    PickConfirmed(PickConfirmed),
+    PackageCreated(PackageCreated),
+    PackageShipped(PackageShipped),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
@@ -175,6 +220,9 @@ impl OrderEvent {
             OrderEvent::HoldPlaced(_) => "hold_placed",
             OrderEvent::HoldReleased(_) => "hold_released",
             OrderEvent::FulfillmentReleased(_) => "fulfillment_released",
+            OrderEvent::PickConfirmed(_) => "pick_confirmed",
+            OrderEvent::PackageCreated(_) => "package_created",
+            OrderEvent::PackageShipped(_) => "package_shipped",
         }
     }
 
@@ -292,6 +340,20 @@ impl OrderEvent {
                     r.fulfillment_id
                 )
             }
+            OrderEvent::PickConfirmed(p) => {
+                let picked: u32 = p.lines.iter().map(|l| l.picked).sum();
+                format!("Picked {} for {}", units(picked), p.fulfillment_id)
+            }
+            OrderEvent::PackageCreated(p) => format!(
+                "Packed {} into package {} ({} g)",
+                units(p.items.iter().map(|i| i.quantity).sum()),
+                p.package_id,
+                p.weight_grams
+            ),
+            OrderEvent::PackageShipped(s) => format!(
+                "Package {} shipped with {} {} (tracking {})",
+                s.package_id, s.carrier, s.service, s.tracking_number
+            ),
         }
     }
 }

@@ -116,6 +116,18 @@ pub fn evolve(
             super::fulfillment::apply_release(&mut order, r, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::PickConfirmed(p)) => {
+            super::fulfillment::apply_pick(&mut order, p).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::PackageCreated(p)) => {
+            super::fulfillment::apply_pack(&mut order, p, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::PackageShipped(s)) => {
+            super::fulfillment::apply_ship(&mut order, s, at).map_err(fail)?;
+            order
+        }
         (Some(mut order), other) => {
             super::money::apply(&mut order, other, at).map_err(fail)?;
             order

@@ -3,10 +3,14 @@
 //! line buckets move with them, so "partially released" is a fact about units.
 
 use super::error::OrderError;
-use super::event::{FulfillmentReleased, OrderEvent};
+use super::event::{
+    FulfillmentReleased, OrderEvent, PackageCreated, PackageItem, PackageShipped, PickConfirmed,
+    PickedLine,
+};
 use super::state::{Order, OrderState, Reservation};
 use crate::Timestamp;
 use crate::fulfillment::FulfillmentState;
+use crate::payment::CaptureMode;
 use crate::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +19,34 @@ use serde::{Deserialize, Serialize};
 pub struct FulfillmentLine {
     pub line_no: u32,
     pub sku: Sku,
+    /// Units this location ships (less after a short pick).
     pub quantity: u32,
+    #[serde(default)]
+    pub picked: u32,
+    #[serde(default)]
+    pub packed: u32,
+    #[serde(default)]
+    pub shipped: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    pub id: Id,
+    pub items: Vec<PackageItem>,
+    pub weight_grams: u32,
+    pub dimensions_mm: [u32; 3],
+    pub packed_at: Timestamp,
+    pub shipment_id: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    pub id: Id,
+    pub package_id: Id,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    pub shipped_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +57,10 @@ pub struct FulfillmentOrder {
     pub lines: Vec<FulfillmentLine>,
     pub created_at: Timestamp,
     pub released_at: Option<Timestamp>,
+    #[serde(default)]
+    pub packages: Vec<Package>,
+    #[serde(default)]
+    pub shipments: Vec<Shipment>,
 }
 
 /// The id of an order's `n`th fulfillment order: `ful_<order id suffix>_<n>`.
@@ -55,6 +90,9 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
                 line_no: r.line_no,
                 sku: r.sku.clone(),
                 quantity: r.quantity,
+                picked: 0,
+                packed: 0,
+                shipped: 0,
             })
             .collect();
         order.fulfillment_orders.push(FulfillmentOrder {
@@ -64,6 +102,8 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
             lines,
             created_at: at,
             released_at: None,
+            packages: Vec::new(),
+            shipments: Vec::new(),
         });
     }
 }
@@ -149,4 +189,357 @@ impl Order {
             .iter()
             .any(|f| f.state == FulfillmentState::Pending)
     }
+}
+
+fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder, OrderError> {
+    order
+        .fulfillment_orders
+        .iter()
+        .find(|f| &f.id == id)
+        .ok_or_else(|| OrderError::UnknownFulfillmentOrder(id.to_string()))
+}
+
+fn wrong_state(fo: &FulfillmentOrder, doing: &'static str) -> OrderError {
+    OrderError::FulfillmentState {
+        id: fo.id.to_string(),
+        state: fo.state,
+        doing,
+    }
+}
+
+/// The picker's count for every line of a released fulfillment order.
+pub(super) fn pick(
+    order: &Order,
+    id: &Id,
+    picked: &[(u32, u32)],
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let fo = find(order, id)?;
+    if fo.state != FulfillmentState::Released {
+        return Err(wrong_state(fo, "pick"));
+    }
+    let mut lines = Vec::with_capacity(fo.lines.len());
+    for line in &fo.lines {
+        let counted: Vec<u32> = picked
+            .iter()
+            .filter(|(n, _)| *n == line.line_no)
+            .map(|(_, q)| *q)
+            .collect();
+        match counted.as_slice() {
+            [q] if *q <= line.quantity => lines.push(PickedLine {
+                line_no: line.line_no,
+                picked: *q,
+                short: line.quantity - q,
+            }),
+            _ => return Err(OrderError::InvalidPick(line.line_no)),
+        }
+    }
+    if let Some((n, _)) = picked
+        .iter()
+        .find(|(n, _)| !fo.lines.iter().any(|l| l.line_no == *n))
+    {
+        return Err(OrderError::InvalidPick(*n));
+    }
+    Ok(vec![OrderEvent::PickConfirmed(PickConfirmed {
+        fulfillment_id: id.clone(),
+        lines,
+    })])
+}
+
+/// Folds a pick: what was not found leaves this location (its reservation and its stock,
+/// which was not there) and waits to be sourced again.
+pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'static str> {
+    let fo_index = order
+        .fulfillment_orders
+        .iter()
+        .position(|f| f.id == p.fulfillment_id)
+        .ok_or("no such fulfillment order")?;
+    let location = order.fulfillment_orders[fo_index].location_id.clone();
+    for picked in &p.lines {
+        let fo = &mut order.fulfillment_orders[fo_index];
+        let line = fo
+            .lines
+            .iter_mut()
+            .find(|l| l.line_no == picked.line_no)
+            .ok_or("unknown fulfillment line")?;
+        let short = picked.short;
+        if picked.picked + short != line.quantity {
+            return Err("picked and short do not add up to the line");
+        }
+        line.quantity = picked.picked;
+        line.picked = picked.picked;
+        if short > 0 {
+            take_reserved(order, picked.line_no, &location, short)?;
+            let b = &mut order
+                .lines
+                .iter_mut()
+                .find(|l| l.line_no == picked.line_no)
+                .ok_or("unknown line")?
+                .buckets;
+            b.allocated = b
+                .allocated
+                .checked_sub(short)
+                .ok_or("allocated underflow")?;
+            b.released = b.released.checked_sub(short).ok_or("released underflow")?;
+            b.unallocated += short;
+        }
+    }
+    let fo = &mut order.fulfillment_orders[fo_index];
+    fo.state = if fo.lines.iter().all(|l| l.quantity == 0) {
+        FulfillmentState::Cancelled
+    } else {
+        FulfillmentState::Picking
+    };
+    Ok(())
+}
+
+/// Takes `quantity` of a line's reservation at `location` off the order's reservations.
+fn take_reserved(
+    order: &mut Order,
+    line_no: u32,
+    location: &Id,
+    quantity: u32,
+) -> Result<(), &'static str> {
+    let r = order
+        .reservations
+        .iter_mut()
+        .find(|r| r.line_no == line_no && &r.location_id == location && r.quantity >= quantity)
+        .ok_or("no reservation covers the units")?;
+    r.quantity -= quantity;
+    order.reservations.retain(|r| r.quantity > 0);
+    Ok(())
+}
+
+/// Packs scanned items into a package: each scan is one unit of a SKU this fulfillment
+/// order picked and has not packed yet. A SKU it does not hold, or one unit too many, is
+/// refused, and nothing is packed.
+pub(super) fn pack(
+    order: &Order,
+    id: &Id,
+    package_id: Id,
+    scans: &[Sku],
+    weight_grams: u32,
+    dimensions_mm: [u32; 3],
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let fo = find(order, id)?;
+    if fo.state != FulfillmentState::Picking {
+        return Err(wrong_state(fo, "pack"));
+    }
+    if scans.is_empty() {
+        return Err(OrderError::EmptyPackage);
+    }
+    if weight_grams == 0 || dimensions_mm.contains(&0) {
+        return Err(OrderError::InvalidPackage);
+    }
+    if fo.packages.iter().any(|p| p.id == package_id) {
+        return Err(OrderError::InvalidPackage);
+    }
+    let mut items: Vec<PackageItem> = Vec::new();
+    for sku in scans {
+        let holds = fo.lines.iter().filter(|l| &l.sku == sku);
+        let mut fits = None;
+        let mut known = false;
+        for line in holds {
+            known = true;
+            let taken = items
+                .iter()
+                .find(|i| i.line_no == line.line_no)
+                .map_or(0, |i| i.quantity);
+            if line.picked - line.packed > taken {
+                fits = Some(line.line_no);
+                break;
+            }
+        }
+        match (known, fits) {
+            (false, _) => return Err(OrderError::ScanNotInOrder(sku.to_string())),
+            (true, None) => return Err(OrderError::ScanExceedsPicked(sku.to_string())),
+            (true, Some(line_no)) => match items.iter_mut().find(|i| i.line_no == line_no) {
+                Some(i) => i.quantity += 1,
+                None => items.push(PackageItem {
+                    line_no,
+                    sku: sku.clone(),
+                    quantity: 1,
+                }),
+            },
+        }
+    }
+    Ok(vec![OrderEvent::PackageCreated(PackageCreated {
+        fulfillment_id: id.clone(),
+        package_id,
+        items,
+        weight_grams,
+        dimensions_mm,
+    })])
+}
+
+pub(super) fn apply_pack(
+    order: &mut Order,
+    p: &PackageCreated,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let fo = order
+        .fulfillment_orders
+        .iter_mut()
+        .find(|f| f.id == p.fulfillment_id)
+        .ok_or("no such fulfillment order")?;
+    for item in &p.items {
+        let line = fo
+            .lines
+            .iter_mut()
+            .find(|l| l.line_no == item.line_no)
+            .ok_or("unknown fulfillment line")?;
+        line.packed += item.quantity;
+        if line.packed > line.picked {
+            return Err("packed more than was picked");
+        }
+    }
+    fo.packages.push(Package {
+        id: p.package_id.clone(),
+        items: p.items.clone(),
+        weight_grams: p.weight_grams,
+        dimensions_mm: p.dimensions_mm,
+        packed_at: at,
+        shipment_id: None,
+    });
+    if fo.lines.iter().all(|l| l.packed == l.picked) {
+        fo.state = FulfillmentState::Packed;
+    }
+    Ok(())
+}
+
+/// What shipping one package means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipPackage {
+    pub fulfillment_id: Id,
+    pub package_id: Id,
+    pub shipment_id: Id,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+}
+
+/// Ships a packed package. Under capture-on-shipment the shipment captures its share:
+/// the value of its items, or everything still authorized once nothing is left to ship.
+pub(super) fn ship(
+    order: &Order,
+    cmd: ShipPackage,
+    capture: CaptureMode,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let fo = find(order, &cmd.fulfillment_id)?;
+    let package = fo
+        .packages
+        .iter()
+        .find(|p| p.id == cmd.package_id)
+        .ok_or_else(|| OrderError::UnknownPackage(cmd.package_id.to_string()))?;
+    if package.shipment_id.is_some() {
+        return Err(OrderError::PackageAlreadyShipped(
+            cmd.package_id.to_string(),
+        ));
+    }
+    if !matches!(
+        fo.state,
+        FulfillmentState::Picking | FulfillmentState::Packed
+    ) {
+        return Err(wrong_state(fo, "ship"));
+    }
+    let value: i64 = package
+        .items
+        .iter()
+        .map(|i| {
+            let price = order
+                .lines
+                .iter()
+                .find(|l| l.line_no == i.line_no)
+                .map_or(0, |l| l.unit_price);
+            price * i64::from(i.quantity)
+        })
+        .sum();
+    let shipping: u32 = package.items.iter().map(|i| i.quantity).sum();
+    let mut events = vec![OrderEvent::PackageShipped(PackageShipped {
+        fulfillment_id: cmd.fulfillment_id,
+        package_id: cmd.package_id,
+        shipment_id: cmd.shipment_id,
+        carrier: cmd.carrier,
+        service: cmd.service,
+        tracking_number: cmd.tracking_number,
+    })];
+    if capture == CaptureMode::OnShipment {
+        let capturable: i64 = order.payments.iter().map(|p| order.capturable(&p.id)).sum();
+        let to_ship: u32 = order
+            .lines
+            .iter()
+            .map(|l| l.buckets.active() - l.buckets.shipped)
+            .sum();
+        let last = shipping >= to_ship;
+        let amount = if last {
+            capturable
+        } else {
+            value.min(capturable)
+        };
+        if amount > 0
+            && let Ok(ops) = super::payments::capture(order, Some(amount))
+        {
+            events.extend(ops);
+        }
+    }
+    Ok(events)
+}
+
+pub(super) fn apply_ship(
+    order: &mut Order,
+    s: &PackageShipped,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let fo_index = order
+        .fulfillment_orders
+        .iter()
+        .position(|f| f.id == s.fulfillment_id)
+        .ok_or("no such fulfillment order")?;
+    let location = order.fulfillment_orders[fo_index].location_id.clone();
+    let fo = &mut order.fulfillment_orders[fo_index];
+    let package = fo
+        .packages
+        .iter_mut()
+        .find(|p| p.id == s.package_id && p.shipment_id.is_none())
+        .ok_or("no unshipped package with that id")?;
+    package.shipment_id = Some(s.shipment_id.clone());
+    let items = package.items.clone();
+    for item in &items {
+        let line = fo
+            .lines
+            .iter_mut()
+            .find(|l| l.line_no == item.line_no)
+            .ok_or("unknown fulfillment line")?;
+        line.shipped += item.quantity;
+    }
+    fo.shipments.push(Shipment {
+        id: s.shipment_id.clone(),
+        package_id: s.package_id.clone(),
+        carrier: s.carrier.clone(),
+        service: s.service.clone(),
+        tracking_number: s.tracking_number.clone(),
+        shipped_at: at,
+    });
+    let all_out = fo.lines.iter().all(|l| l.shipped == l.quantity);
+    if all_out {
+        fo.state = FulfillmentState::Shipped;
+    }
+    for item in &items {
+        take_reserved(order, item.line_no, &location, item.quantity)?;
+        let b = &mut order
+            .lines
+            .iter_mut()
+            .find(|l| l.line_no == item.line_no)
+            .ok_or("unknown line")?
+            .buckets;
+        b.allocated = b
+            .allocated
+            .checked_sub(item.quantity)
+            .ok_or("allocated underflow")?;
+        b.released = b
+            .released
+            .checked_sub(item.quantity)
+            .ok_or("released underflow")?;
+        b.shipped += item.quantity;
+    }
+    Ok(())
 }

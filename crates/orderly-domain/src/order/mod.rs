@@ -25,7 +25,7 @@ pub use event::{
     PaymentOpFailed, PaymentOpRequested, PaymentOpSucceeded, PlacedLine, RefundRequested,
 };
 pub use evolve::{evolve, replay};
-pub use fulfillment::{FulfillmentLine, FulfillmentOrder};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, ShipPackage, Shipment};
 pub use payments::is_internal;
 pub use state::{
     Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,

@@ -148,7 +148,10 @@ pub(super) fn apply(
         OrderEvent::OrderPlaced(_)
         | OrderEvent::OrderSourced(_)
         | OrderEvent::OrderCancelled(_)
-        | OrderEvent::FulfillmentReleased(_) => {
+        | OrderEvent::FulfillmentReleased(_)
+        | OrderEvent::PickConfirmed(_)
+        | OrderEvent::PackageCreated(_)
+        | OrderEvent::PackageShipped(_) => {
             return Err("not a payment event");
         }
     }

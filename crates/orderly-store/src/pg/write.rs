@@ -495,23 +495,28 @@ impl WriteTx for PgTx<'_> {
             |f: fn(&ReservedMove<'_>) -> String| owned(moves.iter().map(f).collect::<Vec<_>>());
         self.c.defer(
             "WITH m AS (
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
-                   AS m(sku, location_id, delta, reason, ord)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $9::bigint[])
+                   AS m(sku, location_id, delta, reason, ord, delta_on_hand)
              ), g AS MATERIALIZED (
-                 SELECT i.sku, i.location_id, t.total
+                 SELECT i.sku, i.location_id, t.total, t.on_total
                  FROM inventory i
-                 JOIN (SELECT sku, location_id, SUM(delta)::bigint AS total FROM m GROUP BY sku, location_id) t
+                 JOIN (SELECT sku, location_id, SUM(delta)::bigint AS total,
+                              SUM(delta_on_hand)::bigint AS on_total
+                       FROM m GROUP BY sku, location_id) t
                    ON i.sku = t.sku AND i.location_id = t.location_id
                  ORDER BY i.sku, i.location_id
                  FOR UPDATE OF i
              ), u AS (
-                 UPDATE inventory i SET reserved = i.reserved + g.total, updated_at = $6
+                 UPDATE inventory i SET reserved = i.reserved + g.total,
+                        on_hand = i.on_hand + g.on_total, updated_at = $6
                  FROM g WHERE i.sku = g.sku AND i.location_id = g.location_id
-                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved, g.total
+                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved, g.total, g.on_total
              )
              INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
                on_hand_after, reserved_after, order_id, note, actor, at)
-             SELECT m.sku, m.location_id, m.reason, 0, m.delta, u.on_hand,
+             SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
+                    u.on_hand - u.on_total
+                      + SUM(m.delta_on_hand) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
                     u.reserved - u.total
                       + SUM(m.delta) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
                     $7, NULL, $8, $6
@@ -526,6 +531,7 @@ impl WriteTx for PgTx<'_> {
                 owned(to_ms(first.at)),
                 owned(first.order_id.to_owned()),
                 owned(first.actor.to_owned()),
+                owned(moves.iter().map(|m| m.delta_on_hand).collect::<Vec<_>>()),
             ],
         );
         Ok(())
@@ -555,6 +561,20 @@ impl WriteTx for PgTx<'_> {
             ],
         );
         Ok(())
+    }
+
+    fn replace_reservations(
+        &mut self,
+        order_id: &str,
+        rs: &[Reservation],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.c.defer(
+            "UPDATE reservations SET status = 'released', closed_at = $2
+             WHERE order_id = $1 AND status = 'open'",
+            vec![owned(order_id.to_owned()), owned(to_ms(at))],
+        );
+        self.insert_reservations(order_id, rs, at)
     }
 
     fn insert_backorder(

@@ -407,11 +407,12 @@ impl WriteTx for SqliteTx<'_> {
             let after = self
                 .conn
                 .prepare_cached(
-                    "UPDATE inventory SET reserved = reserved + ?3, updated_at = ?4
-                     WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0 AND reserved + ?3 <= on_hand
+                    "UPDATE inventory SET reserved = reserved + ?3, on_hand = on_hand + ?5, updated_at = ?4
+                     WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0
+                       AND reserved + ?3 <= on_hand + ?5
                      RETURNING on_hand, reserved",
                 )?
-                .query_row(params![sku, location, m.delta, at], |row| {
+                .query_row(params![sku, location, m.delta, at, m.delta_on_hand], |row| {
                     Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
                 })
                 .optional()?
@@ -420,7 +421,7 @@ impl WriteTx for SqliteTx<'_> {
                 sku,
                 location,
                 reason: m.reason,
-                delta_on_hand: 0,
+                delta_on_hand: m.delta_on_hand,
                 delta_reserved: m.delta,
                 after,
                 order_id: Some(m.order_id),
@@ -453,6 +454,21 @@ impl WriteTx for SqliteTx<'_> {
             ])?;
         }
         Ok(())
+    }
+
+    fn replace_reservations(
+        &mut self,
+        order_id: &str,
+        rs: &[Reservation],
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE reservations SET status = 'released', closed_at = ?2
+                 WHERE order_id = ?1 AND status = 'open'",
+            )?
+            .execute(params![order_id, to_ms(at)])?;
+        self.insert_reservations(order_id, rs, at)
     }
 
     fn insert_backorder(

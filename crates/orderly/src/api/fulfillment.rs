@@ -2,17 +2,18 @@
 //! and released to the warehouse by hand (release is otherwise automatic once the order
 //! is confirmed, free of holds and past its edit window).
 
-use super::extract::{correlation_id, idempotency, json_reply, outcome_reply, to_json};
+use super::extract::{ApiJson, correlation_id, idempotency, json_reply, outcome_reply, to_json};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::orders::Origin;
+use crate::app::payments::capture_mode;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::order::{FulfillmentOrder, OrderCommand, OrderError};
-use orderly_domain::values::Id;
-use serde::Serialize;
+use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
+use orderly_domain::values::{Id, Sku};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,6 +21,37 @@ pub struct FulfillmentLineOut {
     pub line_no: u32,
     pub sku: String,
     pub quantity: u32,
+    pub picked: u32,
+    pub packed: u32,
+    pub shipped: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageItemOut {
+    pub line_no: u32,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageOut {
+    pub id: String,
+    pub items: Vec<PackageItemOut>,
+    pub weight_grams: u32,
+    /// Length, width, height.
+    pub dimensions_mm: [u32; 3],
+    pub packed_at: String,
+    pub shipment_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentOut {
+    pub id: String,
+    pub package_id: String,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    pub shipped_at: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,16 +64,15 @@ pub struct FulfillmentOrderOut {
     pub lines: Vec<FulfillmentLineOut>,
     pub created_at: String,
     pub released_at: Option<String>,
+    pub packages: Vec<PackageOut>,
+    pub shipments: Vec<ShipmentOut>,
 }
 
 pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
     FulfillmentOrderOut {
         id: f.id.to_string(),
         location_id: f.location_id.to_string(),
-        state: serde_json::to_value(f.state)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default(),
+        state: f.state.as_str().to_owned(),
         lines: f
             .lines
             .iter()
@@ -49,10 +80,45 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 line_no: l.line_no,
                 sku: l.sku.to_string(),
                 quantity: l.quantity,
+                picked: l.picked,
+                packed: l.packed,
+                shipped: l.shipped,
             })
             .collect(),
         created_at: f.created_at.to_string(),
         released_at: f.released_at.map(|t| t.to_string()),
+        packages: f
+            .packages
+            .iter()
+            .map(|p| PackageOut {
+                id: p.id.to_string(),
+                items: p
+                    .items
+                    .iter()
+                    .map(|i| PackageItemOut {
+                        line_no: i.line_no,
+                        sku: i.sku.to_string(),
+                        quantity: i.quantity,
+                    })
+                    .collect(),
+                weight_grams: p.weight_grams,
+                dimensions_mm: p.dimensions_mm,
+                packed_at: p.packed_at.to_string(),
+                shipment_id: p.shipment_id.as_ref().map(|s| s.to_string()),
+            })
+            .collect(),
+        shipments: f
+            .shipments
+            .iter()
+            .map(|s| ShipmentOut {
+                id: s.id.to_string(),
+                package_id: s.package_id.to_string(),
+                carrier: s.carrier.clone(),
+                service: s.service.clone(),
+                tracking_number: s.tracking_number.clone(),
+                shipped_at: s.shipped_at.to_string(),
+            })
+            .collect(),
     }
 }
 
@@ -64,12 +130,244 @@ pub struct FulfillmentOrderView {
     pub order_number: String,
 }
 
-/// The order a fulfillment order id (`ful_<order id suffix>_<n>`) belongs to.
-fn order_of(id: &str) -> Result<String, ApiError> {
-    id.strip_prefix("ful_")
+/// The order an id derived from it (`ful_<order suffix>_<n>`, `pkg_…`) belongs to.
+fn order_suffix<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
+    id.strip_prefix(prefix)
         .and_then(|rest| rest.rsplit_once('_'))
-        .map(|(suffix, _)| format!("ord_{suffix}"))
+        .map(|(suffix, _)| suffix)
+}
+
+fn order_of(id: &str) -> Result<String, ApiError> {
+    order_suffix(id, "ful_")
+        .map(|suffix| format!("ord_{suffix}"))
         .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
+}
+
+fn origin(principal: &Principal, headers: &HeaderMap) -> Origin {
+    Origin {
+        actor: principal.actor(),
+        correlation_id: correlation_id(headers),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickedLineIn {
+    pub line_no: u32,
+    /// Units found; fewer than the line holds is a short pick.
+    pub picked: u32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickRequest {
+    /// Every line of the fulfillment order, once.
+    pub lines: Vec<PickedLineIn>,
+}
+
+/// Confirms what was picked. A short pick takes the missing units off this location
+/// (and off its stock) and sources them again elsewhere, or backorders them.
+#[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/pick", tag = "fulfillment",
+    request_body = PickRequest,
+    responses((status = 200, body = super::orders::OrderView),
+        (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "invalid_pick", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn pick(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<PickRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let order_id = order_of(&id)?;
+    let path = format!("/api/v1/fulfillment-orders/{id}/pick");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let picked: Vec<(u32, u32)> = body
+        .value
+        .lines
+        .iter()
+        .map(|l| (l.line_no, l.picked))
+        .collect();
+    let fulfillment_id = Id::new(id);
+    let outcome = app
+        .order_command(
+            order_id,
+            idem,
+            origin(&principal, &headers),
+            None,
+            move |_| {
+                Ok(OrderCommand::Pick {
+                    fulfillment_id: fulfillment_id.clone(),
+                    picked: picked.clone(),
+                })
+            },
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackRequest {
+    /// One entry per scanned unit: the SKU on its label.
+    pub scans: Vec<String>,
+    pub weight_grams: u32,
+    /// Length, width and height.
+    pub dimensions_mm: [u32; 3],
+}
+
+/// Packs scanned units into a new package. A SKU this fulfillment order does not hold,
+/// or one unit more than was picked, is refused and nothing is packed.
+#[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/packages", tag = "fulfillment",
+    request_body = PackRequest,
+    responses((status = 200, body = super::orders::OrderView),
+        (status = 422, description = "scan_not_in_order, scan_exceeds_picked, invalid_package", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn pack(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<PackRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let order_id = order_of(&id)?;
+    let path = format!("/api/v1/fulfillment-orders/{id}/packages");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let req = body.value;
+    if req.scans.len() > 10_000 {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "scans",
+            "too_many",
+            "at most 10000 scans per package",
+        )]));
+    }
+    let mut scans = Vec::with_capacity(req.scans.len());
+    for (i, raw) in req.scans.iter().enumerate() {
+        scans.push(Sku::parse(raw).map_err(|e| {
+            ApiError::Validation(vec![FieldIssue::new(
+                format!("scans[{i}]"),
+                e.code,
+                e.message,
+            )])
+        })?);
+    }
+    let fulfillment_id = Id::new(id);
+    let suffix = order_id.trim_start_matches("ord_").to_owned();
+    let outcome = app
+        .order_command(
+            order_id,
+            idem,
+            origin(&principal, &headers),
+            None,
+            move |order| {
+                let n: usize = order
+                    .fulfillment_orders
+                    .iter()
+                    .map(|f| f.packages.len())
+                    .sum();
+                Ok(OrderCommand::Pack {
+                    fulfillment_id: fulfillment_id.clone(),
+                    package_id: Id::new(format!("pkg_{suffix}_{}", n + 1)),
+                    scans: scans.clone(),
+                    weight_grams: req.weight_grams,
+                    dimensions_mm: req.dimensions_mm,
+                })
+            },
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    /// Default `local`, the built-in carrier.
+    pub carrier: Option<String>,
+    /// Default `ground`.
+    pub service: Option<String>,
+    /// The carrier's tracking number; the built-in carrier makes one when omitted.
+    pub tracking_number: Option<String>,
+}
+
+/// Ships a packed package: its units leave stock and move to `shipped` on their lines; on
+/// a channel that captures on shipment, the shipment captures its share of the payment.
+#[utoipa::path(post, path = "/api/v1/packages/{id}/ship", tag = "fulfillment",
+    request_body = ShipRequest,
+    responses((status = 200, body = super::orders::OrderView),
+        (status = 409, description = "package_already_shipped", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn ship(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<ShipRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let suffix = order_suffix(&id, "pkg_")
+        .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(id.clone())))?
+        .to_owned();
+    let path = format!("/api/v1/packages/{id}/ship");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let req = body.value;
+    for (field, value) in [
+        ("carrier", &req.carrier),
+        ("service", &req.service),
+        ("tracking_number", &req.tracking_number),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
+        {
+            return Err(ApiError::Validation(vec![FieldIssue::new(
+                field,
+                "invalid_length",
+                "1-64 characters",
+            )]));
+        }
+    }
+    let config = app.config.clone();
+    let package_id = Id::new(id);
+    let tracking = req.tracking_number.unwrap_or_else(|| {
+        format!("LC{}", &uuid::Uuid::now_v7().simple().to_string()[20..]).to_uppercase()
+    });
+    let outcome = app
+        .order_command(
+            format!("ord_{suffix}"),
+            idem,
+            origin(&principal, &headers),
+            None,
+            move |order| {
+                let fo = order
+                    .fulfillment_orders
+                    .iter()
+                    .find(|f| f.packages.iter().any(|p| p.id == package_id))
+                    .ok_or_else(|| {
+                        ApiError::Order(OrderError::UnknownPackage(package_id.to_string()))
+                    })?;
+                let n: usize = order
+                    .fulfillment_orders
+                    .iter()
+                    .map(|f| f.shipments.len())
+                    .sum();
+                Ok(OrderCommand::Ship {
+                    ship: ShipPackage {
+                        fulfillment_id: fo.id.clone(),
+                        package_id: package_id.clone(),
+                        shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
+                        carrier: req.carrier.clone().unwrap_or_else(|| "local".to_owned()),
+                        service: req.service.clone().unwrap_or_else(|| "ground".to_owned()),
+                        tracking_number: tracking.clone(),
+                    },
+                    capture: capture_mode(&config, order),
+                })
+            },
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
 }
 
 /// One fulfillment order with the order it belongs to.
@@ -115,17 +413,19 @@ pub async fn release(
     let order_id = order_of(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/release");
     let idem = idempotency(&headers, &principal, "POST", &path, b"")?;
-    let origin = Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(&headers),
-    };
     let fulfillment_id = Id::new(id);
     let outcome = app
-        .order_command(order_id, idem, origin, None, move |_| {
-            Ok(OrderCommand::Release {
-                fulfillment_id: Some(fulfillment_id.clone()),
-            })
-        })
+        .order_command(
+            order_id,
+            idem,
+            origin(&principal, &headers),
+            None,
+            move |_| {
+                Ok(OrderCommand::Release {
+                    fulfillment_id: Some(fulfillment_id.clone()),
+                })
+            },
+        )
         .await?;
     Ok(outcome_reply(outcome))
 }

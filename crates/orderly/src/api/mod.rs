@@ -29,7 +29,8 @@ use utoipa::{Modify, OpenApi};
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,
-        fulfillment::get_fulfillment_order, fulfillment::release,
+        fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
+        fulfillment::pack, fulfillment::ship,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -104,6 +105,9 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
             "/fulfillment-orders/{id}/release",
             post(fulfillment::release),
         )
+        .route("/fulfillment-orders/{id}/pick", post(fulfillment::pick))
+        .route("/fulfillment-orders/{id}/packages", post(fulfillment::pack))
+        .route("/packages/{id}/ship", post(fulfillment::ship))
         .route(
             "/customers/{email}/store-credit",
             get(payments::get_store_credit).post(payments::issue_store_credit),

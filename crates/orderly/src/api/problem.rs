@@ -190,9 +190,22 @@ impl ApiError {
                 | OrderError::UnknownFulfillmentOrder(_) => {
                     (StatusCode::NOT_FOUND, e.code(), "Not found")
                 }
-                OrderError::ReleaseBlocked(_) | OrderError::FulfillmentNotPending(_) => {
+                OrderError::ReleaseBlocked(_)
+                | OrderError::FulfillmentNotPending(_)
+                | OrderError::FulfillmentState { .. }
+                | OrderError::PackageAlreadyShipped(_) => {
                     (StatusCode::CONFLICT, e.code(), "Conflict")
                 }
+                OrderError::UnknownPackage(_) => (StatusCode::NOT_FOUND, e.code(), "Not found"),
+                OrderError::InvalidPick(_)
+                | OrderError::EmptyPackage
+                | OrderError::InvalidPackage
+                | OrderError::ScanNotInOrder(_)
+                | OrderError::ScanExceedsPicked(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.code(),
+                    "Refused by the warehouse checks",
+                ),
                 OrderError::HoldAlreadyActive(_)
                 | OrderError::HoldNotActive(_)
                 | OrderError::AlreadyPaid(_)

@@ -33,6 +33,8 @@ pub enum Permission {
     ReleaseReviewHolds,
     /// Hand fulfillment orders to the warehouse by hand.
     ReleaseFulfillment,
+    /// Pick, pack and ship.
+    Fulfill,
 }
 
 impl Permission {
@@ -52,6 +54,7 @@ impl Permission {
             Permission::ManageHolds => "place or release holds",
             Permission::ReleaseReviewHolds => "release review holds",
             Permission::ReleaseFulfillment => "release fulfillment orders",
+            Permission::Fulfill => "pick, pack and ship",
         }
     }
 }
@@ -74,7 +77,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
         ),
         Role::Warehouse => matches!(
             p,
-            ReadCatalog | AdjustStock | ReadOrders | ReleaseFulfillment
+            ReadCatalog | AdjustStock | ReadOrders | ReleaseFulfillment | Fulfill
         ),
         Role::Finance => matches!(
             p,

@@ -196,3 +196,197 @@ async fn the_edit_window_delays_release_and_a_person_can_skip_it() {
     .expect_problem(409, "fulfillment_not_pending");
     app.assert_invariants().await;
 }
+
+fn fo_at<'a>(order: &'a Value, location: &str) -> &'a Value {
+    order["fulfillment_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|f| f["location_id"] == location)
+        .unwrap_or_else(|| panic!("no fulfillment order at {location}: {order}"))
+}
+
+fn bucket(order: &Value, line: usize, name: &str) -> u64 {
+    order["lines"][line]["buckets"][name].as_u64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced() {
+    let app = spawn_app_with(|c| {
+        for ch in &mut c.channels {
+            ch.capture = orderly_domain::payment::CaptureMode::OnShipment;
+        }
+    })
+    .await;
+    app.seed_product("MUG", 1000).await;
+    app.seed_product("CAP", 2000).await;
+    app.seed_product("TEE", 1500).await;
+    app.receive("MUG", "wh-central", 20).await;
+    app.receive("CAP", "wh-east", 20).await;
+    app.receive("TEE", "wh-east", 5).await;
+    app.receive("TEE", "wh-west", 5).await;
+    let mut b = order_body(
+        "web",
+        &[("MUG", 2, 1000), ("CAP", 1, 2000), ("TEE", 2, 1500)],
+    );
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let order = app.create_order(&b).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(order["payment_state"], "authorized");
+    assert_eq!(order["payments"][0]["authorized"], 7500);
+    assert_eq!(
+        states(&order),
+        [
+            ("wh-central".into(), "released".into()),
+            ("wh-east".into(), "released".into())
+        ]
+    );
+    let central = fo_at(&order, "wh-central")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let east = fo_at(&order, "wh-east")["id"].as_str().unwrap().to_owned();
+    let (_, warehouse) = app.key(Role::Warehouse).await;
+    let post = |path: String, body: Value| {
+        let req = app.req_as(&warehouse, Method::POST, &path).json(&body);
+        async move { send(req).await }
+    };
+
+    // Pick: all of it at central; at east one TEE is missing.
+    post(
+        format!("/fulfillment-orders/{central}/pick"),
+        json!({"lines": [{"line_no": 1, "picked": 3}]}),
+    )
+    .await
+    .expect_problem(422, "invalid_pick");
+    post(
+        format!("/fulfillment-orders/{central}/pick"),
+        json!({"lines": [{"line_no": 1, "picked": 2}]}),
+    )
+    .await
+    .expect(200);
+    let after_short = post(
+        format!("/fulfillment-orders/{east}/pick"),
+        json!({"lines": [{"line_no": 2, "picked": 1}, {"line_no": 3, "picked": 1}]}),
+    )
+    .await
+    .expect(200);
+    // The missing TEE is sourced again, at wh-west, and released there.
+    let west = fo_at(&after_short, "wh-west");
+    assert_eq!(west["state"], "released");
+    assert_eq!(west["lines"][0]["sku"], "TEE");
+    assert_eq!(west["lines"][0]["quantity"], 1);
+    let west = west["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.stock("TEE", "wh-east").await,
+        (4, 1, 3),
+        "the missing unit left on hand"
+    );
+    assert_eq!(app.stock("TEE", "wh-west").await, (5, 1, 4));
+    assert_eq!(bucket(&after_short, 2, "allocated"), 2);
+
+    // Pack with scan checks.
+    let pack = |fo: String, scans: Value| {
+        post(
+            format!("/fulfillment-orders/{fo}/packages"),
+            json!({"scans": scans, "weight_grams": 900, "dimensions_mm": [300, 200, 100]}),
+        )
+    };
+    pack(central.clone(), json!(["CAP"]))
+        .await
+        .expect_problem(422, "scan_not_in_order");
+    pack(central.clone(), json!(["MUG", "MUG", "MUG"]))
+        .await
+        .expect_problem(422, "scan_exceeds_picked");
+    let packed = pack(central.clone(), json!(["MUG", "MUG"]))
+        .await
+        .expect(200);
+    let central_fo = fo_at(&packed, "wh-central");
+    assert_eq!(central_fo["state"], "packed");
+    let package = central_fo["packages"][0]["id"].as_str().unwrap().to_owned();
+
+    // Ship central: a partial shipment, capturing its share.
+    let shipped = post(format!("/packages/{package}/ship"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(fo_at(&shipped, "wh-central")["state"], "shipped");
+    let tracking = fo_at(&shipped, "wh-central")["shipments"][0]["tracking_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(tracking.starts_with("LC"), "{tracking}");
+    assert_eq!(bucket(&shipped, 0, "shipped"), 2);
+    assert_eq!(bucket(&shipped, 0, "allocated"), 0);
+    assert_eq!(shipped["fulfillment_state"], "partially_fulfilled");
+    assert_eq!(shipped["status"], "partially_fulfilled");
+    assert_eq!(shipped["payments"][0]["captured"], 2000);
+    assert_eq!(app.stock("MUG", "wh-central").await, (18, 0, 18));
+    post(format!("/packages/{package}/ship"), json!({}))
+        .await
+        .expect_problem(409, "package_already_shipped");
+
+    // East and west follow; the last shipment captures the rest (shipping included).
+    let east_packed = pack(east.clone(), json!(["TEE", "CAP"])).await.expect(200);
+    let east_pkg = fo_at(&east_packed, "wh-east")["packages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mid = post(
+        format!("/packages/{east_pkg}/ship"),
+        json!({"carrier": "local", "service": "express", "tracking_number": "LC-EAST-1"}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(mid["payments"][0]["captured"], 5500);
+    post(
+        format!("/fulfillment-orders/{west}/pick"),
+        json!({"lines": [{"line_no": 3, "picked": 1}]}),
+    )
+    .await
+    .expect(200);
+    let west_packed = pack(west.clone(), json!(["TEE"])).await.expect(200);
+    let west_pkg = fo_at(&west_packed, "wh-west")["packages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = post(format!("/packages/{west_pkg}/ship"), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(done["fulfillment_state"], "fulfilled");
+    assert_eq!(done["status"], "shipped");
+    assert_eq!(done["payment_state"], "captured");
+    assert_eq!(done["payments"][0]["captured"], 7500);
+    for line in 0..3 {
+        assert_eq!(
+            bucket(&done, line, "shipped"),
+            done["lines"][line]["quantity"].as_u64().unwrap()
+        );
+    }
+    assert_eq!(app.stock("TEE", "wh-east").await, (3, 0, 3));
+    assert_eq!(app.stock("TEE", "wh-west").await, (4, 0, 4));
+    // Support may not pick, pack or ship.
+    let (_, support) = app.key(Role::Support).await;
+    send(
+        app.req_as(
+            &support,
+            Method::POST,
+            &format!("/fulfillment-orders/{west}/pick"),
+        )
+        .json(&json!({"lines": []})),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    let timeline = app
+        .get(&format!("/orders/{oid}/timeline"))
+        .await
+        .expect(200);
+    let kinds: Vec<&str> = timeline["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "package_shipped").count(), 3);
+    app.assert_invariants().await;
+}
