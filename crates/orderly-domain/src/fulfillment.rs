@@ -18,6 +18,83 @@ pub enum FulfillmentState {
     Cancelled,
 }
 
+/// A carrier's normalized scan of a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingStatus {
+    LabelCreated,
+    PickedUp,
+    InTransit,
+    OutForDelivery,
+    AttemptedDelivery,
+    Delayed,
+    Exception,
+    Delivered,
+    ReturnedToSender,
+    Lost,
+}
+
+impl TrackingStatus {
+    pub const ALL: [TrackingStatus; 10] = [
+        TrackingStatus::LabelCreated,
+        TrackingStatus::PickedUp,
+        TrackingStatus::InTransit,
+        TrackingStatus::OutForDelivery,
+        TrackingStatus::AttemptedDelivery,
+        TrackingStatus::Delayed,
+        TrackingStatus::Exception,
+        TrackingStatus::Delivered,
+        TrackingStatus::ReturnedToSender,
+        TrackingStatus::Lost,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        use TrackingStatus::*;
+        match self {
+            LabelCreated => "label_created",
+            PickedUp => "picked_up",
+            InTransit => "in_transit",
+            OutForDelivery => "out_for_delivery",
+            AttemptedDelivery => "attempted_delivery",
+            Delayed => "delayed",
+            Exception => "exception",
+            Delivered => "delivered",
+            ReturnedToSender => "returned_to_sender",
+            Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TrackingStatus> {
+        TrackingStatus::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// How far along the way a scan says the parcel is; exceptions say nothing about
+    /// progress (None) and become flags instead.
+    pub fn progress(self) -> Option<u8> {
+        use TrackingStatus::*;
+        match self {
+            LabelCreated => Some(0),
+            PickedUp => Some(1),
+            InTransit => Some(2),
+            OutForDelivery => Some(3),
+            Delivered => Some(4),
+            AttemptedDelivery | Delayed | Exception | ReturnedToSender | Lost => None,
+        }
+    }
+
+    /// The exception a scan raises, if any.
+    pub fn flag(self) -> Option<ExceptionFlag> {
+        use TrackingStatus::*;
+        match self {
+            AttemptedDelivery => Some(ExceptionFlag::DeliveryFailed),
+            Delayed | Exception => Some(ExceptionFlag::Delayed),
+            ReturnedToSender => Some(ExceptionFlag::ReturnedToSender),
+            Lost => Some(ExceptionFlag::Lost),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExceptionFlag {

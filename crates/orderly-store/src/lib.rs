@@ -38,7 +38,8 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlit
 pub use store::{Retryable, Store};
 pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
 pub use work::{
-    CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, TimerRow, WorkTx, timer_kind,
+    CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
+    timer_kind,
 };
 
 use jiff::Timestamp;

@@ -7,9 +7,10 @@ use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
 };
-use crate::work::{CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, WorkTx, timer_kind};
+use crate::work::{CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, WorkTx, timer_kind};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
+use orderly_domain::fulfillment::ExceptionFlag;
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, is_internal, replay};
 use orderly_domain::payment::{OpKind, PaymentMethod};
@@ -435,7 +436,10 @@ fn project<T: WriteTx + ?Sized>(
             let moves = consumed_moves(&items, MovementReason::Shipment, order_id, actor, at);
             tx.move_reserved(&moves)?;
             tx.replace_reservations(order_id, &order.reservations, at)?;
+            save_shipment(tx, order, &s.shipment_id)?;
         }
+        OrderEvent::TrackingRecorded(t) => save_shipment(tx, order, &t.shipment_id)?,
+        OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentOpRequested(_)
         | OrderEvent::PaymentOpFailed(_)
@@ -480,6 +484,36 @@ fn credit_effect<T: WriteTx + ?Sized>(
         at,
     })?;
     Ok(())
+}
+
+/// Writes a shipment's watch row from the order's state.
+fn save_shipment<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    order: &Order,
+    id: &Id,
+) -> Result<(), StoreError> {
+    let s = order
+        .fulfillment_orders
+        .iter()
+        .flat_map(|f| &f.shipments)
+        .find(|s| &s.id == id)
+        .ok_or_else(|| StoreError::Corrupt(format!("no shipment {id}")))?;
+    tx.save_shipment(&ShipmentRow {
+        id: s.id.as_str(),
+        order_id: order.id.as_str(),
+        carrier: &s.carrier,
+        tracking_number: &s.tracking_number,
+        status: s.status.as_str(),
+        // Delayed, lost or back with the sender: nothing more to watch for.
+        delayed: s.flags.iter().any(|f| {
+            matches!(
+                f,
+                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
+            )
+        }),
+        last_scan_at: s.last_scan_at.unwrap_or(s.shipped_at),
+        promised_by: s.promised_by,
+    })
 }
 
 fn fulfillment_location<'o>(order: &'o Order, id: &Id) -> Result<&'o Id, StoreError> {

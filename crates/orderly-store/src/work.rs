@@ -44,6 +44,20 @@ pub struct ParkedEvent {
     pub payload: String,
 }
 
+/// A shipment as watched: found by tracking number, checked for silence.
+#[derive(Debug, Clone, Copy)]
+pub struct ShipmentRow<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub carrier: &'a str,
+    pub tracking_number: &'a str,
+    pub status: &'a str,
+    /// Flagged delayed, lost or returned: no longer watched.
+    pub delayed: bool,
+    pub last_scan_at: Timestamp,
+    pub promised_by: Option<Timestamp>,
+}
+
 /// One change to a customer's store credit.
 #[derive(Debug, Clone, Copy)]
 pub struct CreditChange<'a> {
@@ -119,6 +133,24 @@ pub trait WorkTx {
         fingerprint: &str,
         since: Timestamp,
     ) -> Result<u32, StoreError>;
+
+    /// Inserts or updates a shipment's watch row; `Conflict` when another shipment has
+    /// the same carrier and tracking number.
+    fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError>;
+    /// The (order id, shipment id) a carrier's tracking number belongs to.
+    fn shipment_by_tracking(
+        &mut self,
+        carrier: &str,
+        tracking_number: &str,
+    ) -> Result<Option<(String, String)>, StoreError>;
+    /// Undelivered shipments not yet flagged delayed whose last scan is at or before
+    /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).
+    fn quiet_shipments(
+        &mut self,
+        silent_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError>;
     /// Applies a change and records it; `Conflict` when the balance would go below zero

@@ -193,12 +193,27 @@ impl Default for SimulatorSettings {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FulfillmentConfig {
     /// Minutes after confirmation before an order is released to the warehouse (an edit
     /// window for the customer); 0 releases at once.
     pub release_delay_minutes: u32,
+    /// A shipment with no carrier scan for this long is flagged delayed.
+    pub tracking_silence_hours: u32,
+    /// Active secrets (`whsec_…`, one or two during a rotation) that signed tracking
+    /// events (`POST /api/v1/tracking-events`) must carry.
+    pub tracking_event_secrets: Vec<String>,
+}
+
+impl Default for FulfillmentConfig {
+    fn default() -> Self {
+        FulfillmentConfig {
+            release_delay_minutes: 0,
+            tracking_silence_hours: 48,
+            tracking_event_secrets: Vec::new(),
+        }
+    }
 }
 
 /// Risk rules that put new orders on review (see `orderly_domain::payment::RiskPolicy`).
@@ -411,6 +426,23 @@ impl Config {
             {
                 p(key, "each secret must be whsec_<base64> or a plain string");
             }
+        }
+        let tracking = &self.fulfillment.tracking_event_secrets;
+        if tracking.len() > 2
+            || tracking
+                .iter()
+                .any(|s| crate::payments::signature::Secret::parse(s).is_err())
+        {
+            p(
+                "fulfillment.tracking_event_secrets".into(),
+                "at most two secrets, each whsec_<base64> or a plain string",
+            );
+        }
+        if self.fulfillment.tracking_silence_hours == 0 {
+            p(
+                "fulfillment.tracking_silence_hours".into(),
+                "must be at least 1",
+            );
         }
         if self.payments.card_ttl_minutes == 0 || self.payments.bank_transfer_ttl_minutes == 0 {
             p("payments".into(), "ttl minutes must be positive");

@@ -151,6 +151,14 @@ pub enum OrderCommand {
         ship: super::fulfillment::ShipPackage,
         capture: CaptureMode,
     },
+    /// A carrier's scan.
+    RecordTracking(super::event::TrackingRecorded),
+    /// Is the shipment late (promise passed, or silent for `silence_hours`) at `now`?
+    CheckDelay {
+        shipment_id: Id,
+        now: Timestamp,
+        silence_hours: u32,
+    },
     /// Reserve stock for units still waiting (the order was paid on a channel that
     /// reserves at payment); needs the stock facts.
     SourceWaiting {

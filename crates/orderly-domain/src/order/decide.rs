@@ -90,6 +90,17 @@ pub fn decide(
         (Some(order), OrderCommand::Ship { ship, capture }) => {
             super::fulfillment::ship(order, ship, capture)
         }
+        (Some(order), OrderCommand::RecordTracking(t)) => {
+            super::fulfillment::record_tracking(order, t)
+        }
+        (
+            Some(order),
+            OrderCommand::CheckDelay {
+                shipment_id,
+                now,
+                silence_hours,
+            },
+        ) => super::fulfillment::check_delay(order, &shipment_id, now, silence_hours),
         (Some(order), OrderCommand::SourceWaiting { refund_id }) => match ctx {
             Some(ctx) => source_waiting(order, ctx, refund_id),
             None => Err(OrderError::Invalid(vec![super::FieldIssue::new(

@@ -92,6 +92,8 @@ pub enum OrderError {
     UnknownPackage(String),
     #[error("package {0} has already shipped")]
     PackageAlreadyShipped(String),
+    #[error("no shipment {0}")]
+    UnknownShipment(String),
 }
 
 impl OrderError {
@@ -128,6 +130,7 @@ impl OrderError {
             OrderError::ScanExceedsPicked(_) => "scan_exceeds_picked",
             OrderError::UnknownPackage(_) => "package_not_found",
             OrderError::PackageAlreadyShipped(_) => "package_already_shipped",
+            OrderError::UnknownShipment(_) => "shipment_not_found",
         }
     }
 }

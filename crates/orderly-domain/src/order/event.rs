@@ -137,6 +137,24 @@ pub struct PackageShipped {
     pub carrier: String,
     pub service: String,
     pub tracking_number: String,
+    /// The delivery date the carrier promised, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promised_by: Option<Timestamp>,
+}
+
+/// A carrier's scan of a shipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackingRecorded {
+    pub shipment_id: Id,
+    pub status: crate::fulfillment::TrackingStatus,
+    pub occurred_at: Timestamp,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentDelayed {
+    pub shipment_id: Id,
+    pub reason: String,
 }
 
 /// A fulfillment order handed to its warehouse.
@@ -179,6 +197,8 @@ pub enum OrderEvent {
     PickConfirmed(PickConfirmed),
     PackageCreated(PackageCreated),
     PackageShipped(PackageShipped),
+    TrackingRecorded(TrackingRecorded),
+    ShipmentDelayed(ShipmentDelayed),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
@@ -223,6 +243,8 @@ impl OrderEvent {
             OrderEvent::PickConfirmed(_) => "pick_confirmed",
             OrderEvent::PackageCreated(_) => "package_created",
             OrderEvent::PackageShipped(_) => "package_shipped",
+            OrderEvent::TrackingRecorded(_) => "tracking_recorded",
+            OrderEvent::ShipmentDelayed(_) => "shipment_delayed",
         }
     }
 
@@ -354,6 +376,23 @@ impl OrderEvent {
                 "Package {} shipped with {} {} (tracking {})",
                 s.package_id, s.carrier, s.service, s.tracking_number
             ),
+            OrderEvent::TrackingRecorded(t) => match &t.location {
+                Some(place) => format!(
+                    "Shipment {}: {} at {place} ({})",
+                    t.shipment_id,
+                    t.status.as_str(),
+                    t.occurred_at
+                ),
+                None => format!(
+                    "Shipment {}: {} ({})",
+                    t.shipment_id,
+                    t.status.as_str(),
+                    t.occurred_at
+                ),
+            },
+            OrderEvent::ShipmentDelayed(d) => {
+                format!("Shipment {} is delayed: {}", d.shipment_id, d.reason)
+            }
         }
     }
 }

@@ -128,6 +128,14 @@ pub fn evolve(
             super::fulfillment::apply_ship(&mut order, s, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::TrackingRecorded(t)) => {
+            super::fulfillment::apply_tracking(&mut order, t).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ShipmentDelayed(d)) => {
+            super::fulfillment::apply_delay(&mut order, d).map_err(fail)?;
+            order
+        }
         (Some(mut order), other) => {
             super::money::apply(&mut order, other, at).map_err(fail)?;
             order

@@ -5,11 +5,11 @@
 use super::error::OrderError;
 use super::event::{
     FulfillmentReleased, OrderEvent, PackageCreated, PackageItem, PackageShipped, PickConfirmed,
-    PickedLine,
+    PickedLine, ShipmentDelayed, TrackingRecorded,
 };
 use super::state::{Order, OrderState, Reservation};
 use crate::Timestamp;
-use crate::fulfillment::FulfillmentState;
+use crate::fulfillment::{ExceptionFlag, FulfillmentState, TrackingStatus};
 use crate::payment::CaptureMode;
 use crate::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,30 @@ pub struct Shipment {
     pub service: String,
     pub tracking_number: String,
     pub shipped_at: Timestamp,
+    /// The furthest status the carrier reported (a late scan never moves it back).
+    #[serde(default = "label_created")]
+    pub status: TrackingStatus,
+    #[serde(default)]
+    pub flags: Vec<ExceptionFlag>,
+    /// The time of the newest scan (the shipping time before any).
+    #[serde(default)]
+    pub last_scan_at: Option<Timestamp>,
+    #[serde(default)]
+    pub promised_by: Option<Timestamp>,
+    #[serde(default)]
+    pub scans: Vec<Scan>,
+}
+
+fn label_created() -> TrackingStatus {
+    TrackingStatus::LabelCreated
+}
+
+/// One carrier scan as reported, kept even when it changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scan {
+    pub status: TrackingStatus,
+    pub occurred_at: Timestamp,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -415,6 +439,7 @@ pub struct ShipPackage {
     pub carrier: String,
     pub service: String,
     pub tracking_number: String,
+    pub promised_by: Option<Timestamp>,
 }
 
 /// Ships a packed package. Under capture-on-shipment the shipment captures its share:
@@ -461,6 +486,7 @@ pub(super) fn ship(
         carrier: cmd.carrier,
         service: cmd.service,
         tracking_number: cmd.tracking_number,
+        promised_by: cmd.promised_by,
     })];
     if capture == CaptureMode::OnShipment {
         let capturable: i64 = order.payments.iter().map(|p| order.capturable(&p.id)).sum();
@@ -518,6 +544,11 @@ pub(super) fn apply_ship(
         service: s.service.clone(),
         tracking_number: s.tracking_number.clone(),
         shipped_at: at,
+        status: TrackingStatus::LabelCreated,
+        flags: Vec::new(),
+        last_scan_at: Some(at),
+        promised_by: s.promised_by,
+        scans: Vec::new(),
     });
     let all_out = fo.lines.iter().all(|l| l.shipped == l.quantity);
     if all_out {
@@ -540,6 +571,160 @@ pub(super) fn apply_ship(
             .checked_sub(item.quantity)
             .ok_or("released underflow")?;
         b.shipped += item.quantity;
+    }
+    Ok(())
+}
+
+fn find_shipment<'a>(order: &'a Order, id: &Id) -> Result<&'a Shipment, OrderError> {
+    order
+        .fulfillment_orders
+        .iter()
+        .flat_map(|f| &f.shipments)
+        .find(|s| &s.id == id)
+        .ok_or_else(|| OrderError::UnknownShipment(id.to_string()))
+}
+
+/// Records a carrier scan. Every scan is kept; only newer progress moves the shipment.
+pub(super) fn record_tracking(
+    order: &Order,
+    t: TrackingRecorded,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let shipment = find_shipment(order, &t.shipment_id)?;
+    let seen = shipment
+        .scans
+        .iter()
+        .any(|s| s.status == t.status && s.occurred_at == t.occurred_at);
+    if seen {
+        return Ok(Vec::new());
+    }
+    Ok(vec![OrderEvent::TrackingRecorded(t)])
+}
+
+/// Flags a shipment delayed when its promised date passed, or no scan came for
+/// `silence_hours`, before delivery.
+pub(super) fn check_delay(
+    order: &Order,
+    id: &Id,
+    now: Timestamp,
+    silence_hours: u32,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let s = find_shipment(order, id)?;
+    let done = s.status == TrackingStatus::Delivered
+        || s.flags.iter().any(|f| {
+            matches!(
+                f,
+                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
+            )
+        });
+    if done {
+        return Ok(Vec::new());
+    }
+    let reason = if s.promised_by.is_some_and(|p| p <= now) {
+        Some(format!(
+            "promised by {} and not delivered",
+            s.promised_by.map(|p| p.to_string()).unwrap_or_default()
+        ))
+    } else {
+        let last = s.last_scan_at.unwrap_or(s.shipped_at);
+        let silence = jiff::SignedDuration::from_hours(i64::from(silence_hours));
+        (last.saturating_add(silence).unwrap_or(last) <= now)
+            .then(|| format!("no scan for {silence_hours} hours (last at {last})"))
+    };
+    Ok(reason
+        .map(|reason| {
+            OrderEvent::ShipmentDelayed(ShipmentDelayed {
+                shipment_id: id.clone(),
+                reason,
+            })
+        })
+        .into_iter()
+        .collect())
+}
+
+fn shipment_mut<'a>(
+    order: &'a mut Order,
+    id: &Id,
+) -> Result<(usize, &'a mut Shipment), &'static str> {
+    order
+        .fulfillment_orders
+        .iter_mut()
+        .enumerate()
+        .find_map(|(i, f)| f.shipments.iter_mut().find(|s| &s.id == id).map(|s| (i, s)))
+        .ok_or("no such shipment")
+}
+
+pub(super) fn apply_tracking(order: &mut Order, t: &TrackingRecorded) -> Result<(), &'static str> {
+    let (fo_index, shipment) = shipment_mut(order, &t.shipment_id)?;
+    shipment.scans.push(Scan {
+        status: t.status,
+        occurred_at: t.occurred_at,
+        location: t.location.clone(),
+    });
+    if shipment
+        .last_scan_at
+        .is_none_or(|last| last < t.occurred_at)
+    {
+        shipment.last_scan_at = Some(t.occurred_at);
+    }
+    if let Some(flag) = t.status.flag()
+        && !shipment.flags.contains(&flag)
+    {
+        shipment.flags.push(flag);
+    }
+    let newly_delivered = match (t.status.progress(), shipment.status.progress()) {
+        (Some(new), Some(old)) if new > old => {
+            shipment.status = t.status;
+            t.status == TrackingStatus::Delivered
+        }
+        _ => false,
+    };
+    let package_id = shipment.package_id.clone();
+    if newly_delivered {
+        let items = order.fulfillment_orders[fo_index]
+            .packages
+            .iter()
+            .find(|p| p.id == package_id)
+            .map(|p| p.items.clone())
+            .ok_or("the shipment's package is missing")?;
+        for item in items {
+            let line = order
+                .lines
+                .iter_mut()
+                .find(|l| l.line_no == item.line_no)
+                .ok_or("unknown line")?;
+            line.buckets.delivered += item.quantity;
+        }
+    }
+    advance(&mut order.fulfillment_orders[fo_index]);
+    Ok(())
+}
+
+/// Moves a shipped fulfillment order as far as its least advanced shipment.
+fn advance(fo: &mut FulfillmentOrder) {
+    if fo.state < FulfillmentState::Shipped || fo.state == FulfillmentState::Cancelled {
+        return;
+    }
+    let least = fo
+        .shipments
+        .iter()
+        .map(|s| s.status.progress().unwrap_or(0))
+        .min()
+        .unwrap_or(0);
+    let state = match least {
+        2 => FulfillmentState::InTransit,
+        3 => FulfillmentState::OutForDelivery,
+        4 => FulfillmentState::Delivered,
+        _ => FulfillmentState::Shipped,
+    };
+    if fo.state.can_transition_to(state) {
+        fo.state = state;
+    }
+}
+
+pub(super) fn apply_delay(order: &mut Order, d: &ShipmentDelayed) -> Result<(), &'static str> {
+    let (_, shipment) = shipment_mut(order, &d.shipment_id)?;
+    if !shipment.flags.contains(&ExceptionFlag::Delayed) {
+        shipment.flags.push(ExceptionFlag::Delayed);
     }
     Ok(())
 }

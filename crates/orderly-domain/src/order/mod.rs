@@ -23,9 +23,10 @@ pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{
     HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PaymentAdded,
     PaymentOpFailed, PaymentOpRequested, PaymentOpSucceeded, PlacedLine, RefundRequested,
+    ShipmentDelayed, TrackingRecorded,
 };
 pub use evolve::{evolve, replay};
-pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, ShipPackage, Shipment};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
 pub use state::{
     Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,

@@ -151,7 +151,9 @@ pub(super) fn apply(
         | OrderEvent::FulfillmentReleased(_)
         | OrderEvent::PickConfirmed(_)
         | OrderEvent::PackageCreated(_)
-        | OrderEvent::PackageShipped(_) => {
+        | OrderEvent::PackageShipped(_)
+        | OrderEvent::TrackingRecorded(_)
+        | OrderEvent::ShipmentDelayed(_) => {
             return Err("not a payment event");
         }
     }

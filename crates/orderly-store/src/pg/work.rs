@@ -5,7 +5,7 @@
 use super::write::PgTx;
 use super::{col, owned};
 use crate::error::StoreError;
-use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow, WorkTx};
+use crate::work::{CreditChange, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 
@@ -191,6 +191,55 @@ impl WorkTx for PgTx<'_> {
             None => 0,
         };
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
+        self.conn().defer(
+            "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO UPDATE SET status = $5, delayed = $6, last_scan_at = $7, promised_by = $8",
+            vec![
+                owned(s.id.to_owned()),
+                owned(s.order_id.to_owned()),
+                owned(s.carrier.to_owned()),
+                owned(s.tracking_number.to_owned()),
+                owned(s.status.to_owned()),
+                owned(i64::from(s.delayed)),
+                owned(to_ms(s.last_scan_at)),
+                owned(s.promised_by.map(to_ms)),
+            ],
+        );
+        Ok(())
+    }
+
+    fn shipment_by_tracking(
+        &mut self,
+        carrier: &str,
+        tracking_number: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT order_id, id FROM shipments WHERE carrier = $1 AND tracking_number = $2",
+            &[&carrier, &tracking_number],
+        )?;
+        rows.first()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+            .transpose()
+    }
+
+    fn quiet_shipments(
+        &mut self,
+        silent_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT order_id, id FROM shipments
+             WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
+               AND (last_scan_at <= $1 OR promised_by <= $2)
+             ORDER BY last_scan_at LIMIT $3",
+            &[&to_ms(silent_since), &to_ms(now), &i64::from(limit)],
+        )?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
     }
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {

@@ -3,7 +3,7 @@
 
 use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow, WorkTx};
+use crate::work::{CreditChange, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -180,6 +180,60 @@ impl WorkTx for SqliteTx<'_> {
             )?
             .query_row(params![fingerprint, to_ms(since)], |r| r.get(0))?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET status = ?5, delayed = ?6, last_scan_at = ?7, promised_by = ?8",
+            )?
+            .execute(params![
+                s.id,
+                s.order_id,
+                s.carrier,
+                s.tracking_number,
+                s.status,
+                i64::from(s.delayed),
+                to_ms(s.last_scan_at),
+                s.promised_by.map(to_ms)
+            ])?;
+        Ok(())
+    }
+
+    fn shipment_by_tracking(
+        &mut self,
+        carrier: &str,
+        tracking_number: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT order_id, id FROM shipments WHERE carrier = ?1 AND tracking_number = ?2",
+            )?
+            .query_row(params![carrier, tracking_number], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn quiet_shipments(
+        &mut self,
+        silent_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT order_id, id FROM shipments
+             WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
+               AND (last_scan_at <= ?1 OR promised_by <= ?2)
+             ORDER BY last_scan_at LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![to_ms(silent_since), to_ms(now), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {

@@ -6,8 +6,11 @@ use super::extract::{ApiJson, correlation_id, idempotency, json_reply, outcome_r
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::now;
 use crate::app::orders::Origin;
 use crate::app::payments::capture_mode;
+use crate::app::tracking::TrackingEvent;
+use crate::payments::signature::{Secret, verify};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -52,6 +55,21 @@ pub struct ShipmentOut {
     pub service: String,
     pub tracking_number: String,
     pub shipped_at: String,
+    /// The furthest status the carrier reported: label_created, picked_up, in_transit,
+    /// out_for_delivery or delivered.
+    pub status: String,
+    /// delayed, delivery_failed, lost, returned_to_sender.
+    pub flags: Vec<String>,
+    pub last_scan_at: Option<String>,
+    pub promised_by: Option<String>,
+    pub scans: Vec<ScanOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanOut {
+    pub status: String,
+    pub occurred_at: String,
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,6 +135,28 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 service: s.service.clone(),
                 tracking_number: s.tracking_number.clone(),
                 shipped_at: s.shipped_at.to_string(),
+                status: s.status.as_str().to_owned(),
+                flags: s
+                    .flags
+                    .iter()
+                    .map(|f| {
+                        serde_json::to_value(f)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+                last_scan_at: s.last_scan_at.map(|t| t.to_string()),
+                promised_by: s.promised_by.map(|t| t.to_string()),
+                scans: s
+                    .scans
+                    .iter()
+                    .map(|c| ScanOut {
+                        status: c.status.as_str().to_owned(),
+                        occurred_at: c.occurred_at.to_string(),
+                        location: c.location.clone(),
+                    })
+                    .collect(),
             })
             .collect(),
     }
@@ -281,6 +321,73 @@ pub async fn pack(
     Ok(outcome_reply(outcome))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingAccepted {
+    /// `applied` or `ignored` (a scan already known).
+    pub status: String,
+}
+
+/// A signed tracking event from a carrier integration (Standard Webhooks headers, the
+/// secrets in `fulfillment.tracking_event_secrets`). Each event id counts once; a late
+/// scan is recorded on the timeline but never moves a shipment backwards.
+#[utoipa::path(post, path = "/api/v1/tracking-events", tag = "fulfillment",
+    request_body(content = String, content_type = "application/json",
+        description = r#"{"id": "trk_1", "carrier": "local", "tracking_number": "LC…", "status": "in_transit", "occurred_at": "2026-11-22T10:00:00Z", "location": "Dallas, TX"}"#),
+    responses((status = 200, body = TrackingAccepted),
+        (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json")))]
+pub async fn tracking_event(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let secrets: Vec<Secret> = app
+        .config
+        .fulfillment
+        .tracking_event_secrets
+        .iter()
+        .filter_map(|s| Secret::parse(s).ok())
+        .collect();
+    if secrets.is_empty() {
+        return Err(ApiError::NotFound(
+            "tracking events (no secret configured)".into(),
+        ));
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let id = header("webhook-id");
+    verify(
+        &secrets,
+        &id,
+        &header("webhook-timestamp"),
+        &header("webhook-signature"),
+        &body,
+        now().as_second(),
+    )
+    .map_err(|e| ApiError::BadSignature(e.code(), e.to_string()))?;
+    let event: TrackingEvent =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    if event.id != id {
+        return Err(ApiError::InvalidBody(
+            "the event id differs from the webhook-id header".into(),
+        ));
+    }
+    let raw = String::from_utf8_lossy(&body).into_owned();
+    let disposition = app.tracking_event(event, raw).await?;
+    Ok(json_reply((
+        200,
+        to_json(&TrackingAccepted {
+            status: disposition.as_str().to_owned(),
+        }),
+    )))
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipRequest {
@@ -290,6 +397,10 @@ pub struct ShipRequest {
     pub service: Option<String>,
     /// The carrier's tracking number; the built-in carrier makes one when omitted.
     pub tracking_number: Option<String>,
+    /// The delivery date the carrier promised (RFC 3339); passing it undelivered flags
+    /// a delay.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub promised_by: Option<jiff::Timestamp>,
 }
 
 /// Ships a packed package: its units leave stock and move to `shipped` on their lines; on
@@ -361,6 +472,7 @@ pub async fn ship(
                         carrier: req.carrier.clone().unwrap_or_else(|| "local".to_owned()),
                         service: req.service.clone().unwrap_or_else(|| "ground".to_owned()),
                         tracking_number: tracking.clone(),
+                        promised_by: req.promised_by,
                     },
                     capture: capture_mode(&config, order),
                 })

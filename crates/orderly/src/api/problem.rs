@@ -196,7 +196,9 @@ impl ApiError {
                 | OrderError::PackageAlreadyShipped(_) => {
                     (StatusCode::CONFLICT, e.code(), "Conflict")
                 }
-                OrderError::UnknownPackage(_) => (StatusCode::NOT_FOUND, e.code(), "Not found"),
+                OrderError::UnknownPackage(_) | OrderError::UnknownShipment(_) => {
+                    (StatusCode::NOT_FOUND, e.code(), "Not found")
+                }
                 OrderError::InvalidPick(_)
                 | OrderError::EmptyPackage
                 | OrderError::InvalidPackage

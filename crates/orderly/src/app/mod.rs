@@ -8,6 +8,7 @@ pub mod orders;
 pub mod payments;
 pub mod provider_events;
 pub mod timers;
+pub mod tracking;
 
 use crate::api::problem::ApiError;
 use crate::config::Config;

@@ -34,6 +34,9 @@ impl App {
                     .map_err(ApiError::from)
             })
             .await?;
+        if let Err(e) = self.watch_shipments(now).await {
+            tracing::warn!(error = %e, "shipment watch failed");
+        }
         for t in &timers {
             let again = match self.fire(t, now).await {
                 Ok(again) => again,

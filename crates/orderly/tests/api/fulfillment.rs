@@ -390,3 +390,170 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     assert_eq!(kinds.iter().filter(|k| **k == "package_shipped").count(), 3);
     app.assert_invariants().await;
 }
+
+/// Sends a tracking event signed with the test secret.
+async fn track(app: &TestApp, event: &Value) -> crate::helpers::Res {
+    let body = serde_json::to_vec(event).unwrap();
+    let id = event["id"].as_str().unwrap();
+    let ts = Timestamp::now().as_second();
+    let secret = orderly::payments::signature::Secret::parse(crate::helpers::EVENT_SECRET).unwrap();
+    send(
+        app.client
+            .post(app.url("/tracking-events"))
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", ts.to_string())
+            .header(
+                "webhook-signature",
+                orderly::payments::signature::sign(&secret, id, ts, &body),
+            )
+            .body(body),
+    )
+    .await
+}
+
+/// Places, picks, packs and ships a one-MUG order; returns (order id, tracking number).
+async fn shipped_mug(app: &TestApp, promised_by: Option<&str>) -> (String, String) {
+    let mut b = order_body("web", &[("MUG", 1, 1000)]);
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let order = app.create_order(&b).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let fid = order["fulfillment_orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/fulfillment-orders/{fid}/pick"),
+        &json!({"lines": [{"line_no": 1, "picked": 1}]}),
+    )
+    .await
+    .expect(200);
+    let packed = app
+        .post(
+            &format!("/fulfillment-orders/{fid}/packages"),
+            &json!({"scans": ["MUG"], "weight_grams": 400, "dimensions_mm": [200, 150, 100]}),
+        )
+        .await
+        .expect(200);
+    let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut ship = json!({});
+    if let Some(p) = promised_by {
+        ship["promised_by"] = json!(p);
+    }
+    let shipped = app
+        .post(&format!("/packages/{pkg}/ship"), &ship)
+        .await
+        .expect(200);
+    let tracking = shipped["fulfillment_orders"][0]["shipments"][0]["tracking_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (oid, tracking)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
+    let app = shop(spawn_app().await).await;
+    let (oid, tracking) = shipped_mug(&app, None).await;
+    let event = |id: &str, status: &str, at: &str| {
+        json!({"id": id, "carrier": "local", "tracking_number": tracking, "status": status,
+               "occurred_at": at, "location": "Dallas, TX"})
+    };
+    let path = format!("/orders/{oid}");
+
+    let moved = track(&app, &event("t1", "in_transit", "2026-11-22T10:00:00Z"))
+        .await
+        .expect(200);
+    assert_eq!(moved["status"], "applied");
+    assert_eq!(
+        app.get(&path).await.expect(200)["fulfillment_orders"][0]["state"],
+        "in_transit"
+    );
+    // The same event again is refused; a forged one too; an unknown parcel is 404.
+    track(&app, &event("t1", "in_transit", "2026-11-22T10:00:00Z"))
+        .await
+        .expect_problem(409, "duplicate_event");
+    let mut unknown = event("t9", "in_transit", "2026-11-22T10:00:00Z");
+    unknown["tracking_number"] = json!("NOPE");
+    track(&app, &unknown)
+        .await
+        .expect_problem(404, "shipment_not_found");
+    send(app.client.post(app.url("/tracking-events")).json(&event(
+        "t8",
+        "delivered",
+        "2026-11-22T10:00:00Z",
+    )))
+    .await
+    .expect_problem(401, "missing_signature_header");
+
+    track(&app, &event("t2", "delivered", "2026-11-23T09:00:00Z"))
+        .await
+        .expect(200);
+    let delivered = app.get(&path).await.expect(200);
+    assert_eq!(delivered["fulfillment_orders"][0]["state"], "delivered");
+    assert_eq!(delivered["lines"][0]["buckets"]["delivered"], 1);
+    assert_eq!(delivered["fulfillment_state"], "delivered");
+    assert_eq!(delivered["status"], "delivered");
+    // A late scan is recorded but does not move the parcel back.
+    track(&app, &event("t3", "in_transit", "2026-11-22T18:00:00Z"))
+        .await
+        .expect(200);
+    let after = app.get(&path).await.expect(200);
+    let shipment = &after["fulfillment_orders"][0]["shipments"][0];
+    assert_eq!(shipment["status"], "delivered");
+    assert_eq!(shipment["scans"].as_array().unwrap().len(), 3);
+    assert_eq!(after["fulfillment_orders"][0]["state"], "delivered");
+    assert_eq!(after["lines"][0]["buckets"]["delivered"], 1);
+    app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_shipment_or_a_missed_promise_is_flagged_delayed() {
+    let app = shop(spawn_app().await).await;
+    let (quiet, _) = shipped_mug(&app, None).await;
+    let promise = (Timestamp::now() + SignedDuration::from_hours(24)).to_string();
+    let (promised, _) = shipped_mug(&app, Some(&promise)).await;
+    let flags = |order: &Value| order["fulfillment_orders"][0]["shipments"][0]["flags"].clone();
+
+    // A day on: the promise passed, the other parcel has been quiet for 24 h only.
+    app.state
+        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(25))
+        .await
+        .unwrap();
+    assert_eq!(
+        flags(&app.get(&format!("/orders/{promised}")).await.expect(200)),
+        json!(["delayed"])
+    );
+    assert_eq!(
+        flags(&app.get(&format!("/orders/{quiet}")).await.expect(200)),
+        json!([])
+    );
+    // Two days on: 48 h without a scan.
+    app.state
+        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(49))
+        .await
+        .unwrap();
+    let late = app.get(&format!("/orders/{quiet}")).await.expect(200);
+    assert_eq!(flags(&late), json!(["delayed"]));
+    let timeline = app
+        .get(&format!("/orders/{quiet}/timeline"))
+        .await
+        .expect(200);
+    let delayed: Vec<&Value> = timeline["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "shipment_delayed")
+        .collect();
+    assert_eq!(delayed.len(), 1, "flagged once");
+    assert!(
+        delayed[0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no scan for 48 hours")
+    );
+    app.assert_invariants().await;
+}

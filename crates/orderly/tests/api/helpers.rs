@@ -269,6 +269,7 @@ async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config))
     config.payments.worker_interval_ms = 3_600_000;
     config.payments.simulator.timeout_ms = 50;
     config.risk.high_value_threshold_minor = None;
+    config.fulfillment.tracking_event_secrets = vec![EVENT_SECRET.into()];
     config.payments.event_secrets.insert(
         "simulator".into(),
         vec![EVENT_SECRET.into(), EVENT_SECRET_OLD.into()],
