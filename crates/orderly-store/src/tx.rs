@@ -439,6 +439,22 @@ fn project<T: WriteTx + ?Sized>(
             save_shipment(tx, order, &s.shipment_id)?;
         }
         OrderEvent::TrackingRecorded(t) => save_shipment(tx, order, &t.shipment_id)?,
+        OrderEvent::BackorderFilled(b) => {
+            let taken = std::slice::from_ref(&b.reservation);
+            let moves = reserved_moves(taken, 1, MovementReason::Reservation, order_id, actor, at);
+            tx.move_reserved(&moves)?;
+            tx.insert_reservations(order_id, taken, at)?;
+            // What is still awaited stays in line at the order's place (its date).
+            tx.close_backorders(order_id)?;
+            for line in order.lines.iter().filter(|l| l.buckets.backordered > 0) {
+                let waiting = Shortfall {
+                    line_no: line.line_no,
+                    sku: line.sku.clone(),
+                    quantity: line.buckets.backordered,
+                };
+                tx.insert_backorder(order_id, &waiting, order.created_at)?;
+            }
+        }
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentOpRequested(_)

@@ -134,6 +134,12 @@ pub trait WorkTx {
         since: Timestamp,
     ) -> Result<u32, StoreError>;
 
+    /// Orders waiting for `sku` on backorder, oldest order first (at most `limit`).
+    fn backordered_orders(&mut self, sku: &str, limit: u32) -> Result<Vec<String>, StoreError>;
+    /// Marks an order's open backorder rows filled (the line's remaining backorder, if
+    /// any, is written again by the caller).
+    fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError>;
+
     /// Inserts or updates a shipment's watch row; `Conflict` when another shipment has
     /// the same carrier and tracking number.
     fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError>;

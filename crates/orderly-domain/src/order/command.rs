@@ -151,6 +151,13 @@ pub enum OrderCommand {
         ship: super::fulfillment::ShipPackage,
         capture: CaptureMode,
     },
+    /// Stock of a SKU arrived at a location: reserve up to `available` units of it for
+    /// this order's backordered lines.
+    FillBackorder {
+        sku: Sku,
+        location_id: Id,
+        available: u32,
+    },
     /// A carrier's scan.
     RecordTracking(super::event::TrackingRecorded),
     /// Is the shipment late (promise passed, or silent for `silence_hours`) at `now`?

@@ -90,6 +90,14 @@ pub fn decide(
         (Some(order), OrderCommand::Ship { ship, capture }) => {
             super::fulfillment::ship(order, ship, capture)
         }
+        (
+            Some(order),
+            OrderCommand::FillBackorder {
+                sku,
+                location_id,
+                available,
+            },
+        ) => Ok(fill_backorder(order, &sku, &location_id, available)),
         (Some(order), OrderCommand::RecordTracking(t)) => {
             super::fulfillment::record_tracking(order, t)
         }
@@ -186,6 +194,35 @@ fn source_waiting(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Reserves arrived stock for the order's backordered lines of `sku`, oldest line first.
+fn fill_backorder(
+    order: &Order,
+    sku: &crate::values::Sku,
+    location: &crate::values::Id,
+    mut available: u32,
+) -> Vec<OrderEvent> {
+    if order.state == OrderState::Cancelled {
+        return Vec::new();
+    }
+    let mut events = Vec::new();
+    for line in order.lines.iter().filter(|l| &l.sku == sku) {
+        let quantity = line.buckets.backordered.min(available);
+        if quantity == 0 {
+            continue;
+        }
+        available -= quantity;
+        events.push(OrderEvent::BackorderFilled(super::event::BackorderFilled {
+            reservation: Reservation {
+                line_no: line.line_no,
+                sku: sku.clone(),
+                location_id: location.clone(),
+                quantity,
+            },
+        }));
+    }
+    events
 }
 
 /// Cancels an order still unpaid at its deadline; anything else makes the timer moot.

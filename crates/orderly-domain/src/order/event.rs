@@ -142,6 +142,12 @@ pub struct PackageShipped {
     pub promised_by: Option<Timestamp>,
 }
 
+/// Stock that arrived for a backordered line, reserved for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackorderFilled {
+    pub reservation: Reservation,
+}
+
 /// A carrier's scan of a shipment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackingRecorded {
@@ -199,6 +205,7 @@ pub enum OrderEvent {
     PackageShipped(PackageShipped),
     TrackingRecorded(TrackingRecorded),
     ShipmentDelayed(ShipmentDelayed),
+    BackorderFilled(BackorderFilled),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
@@ -245,6 +252,7 @@ impl OrderEvent {
             OrderEvent::PackageShipped(_) => "package_shipped",
             OrderEvent::TrackingRecorded(_) => "tracking_recorded",
             OrderEvent::ShipmentDelayed(_) => "shipment_delayed",
+            OrderEvent::BackorderFilled(_) => "backorder_filled",
         }
     }
 
@@ -393,6 +401,12 @@ impl OrderEvent {
             OrderEvent::ShipmentDelayed(d) => {
                 format!("Shipment {} is delayed: {}", d.shipment_id, d.reason)
             }
+            OrderEvent::BackorderFilled(b) => format!(
+                "Backordered {} of {} reserved at {} as stock arrived",
+                units(b.reservation.quantity),
+                b.reservation.sku,
+                b.reservation.location_id
+            ),
         }
     }
 }

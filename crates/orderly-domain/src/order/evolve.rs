@@ -128,6 +128,23 @@ pub fn evolve(
             super::fulfillment::apply_ship(&mut order, s, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::BackorderFilled(b)) => {
+            let r = &b.reservation;
+            let line = order
+                .lines
+                .iter_mut()
+                .find(|l| l.line_no == r.line_no)
+                .ok_or_else(|| fail("unknown line"))?;
+            line.buckets.backordered = line
+                .buckets
+                .backordered
+                .checked_sub(r.quantity)
+                .ok_or_else(|| fail("filled more than was backordered"))?;
+            line.buckets.allocated += r.quantity;
+            order.reservations.push(r.clone());
+            super::fulfillment::open(&mut order, std::slice::from_ref(r), at);
+            order
+        }
         (Some(mut order), OrderEvent::TrackingRecorded(t)) => {
             super::fulfillment::apply_tracking(&mut order, t).map_err(fail)?;
             order

@@ -153,7 +153,8 @@ pub(super) fn apply(
         | OrderEvent::PackageCreated(_)
         | OrderEvent::PackageShipped(_)
         | OrderEvent::TrackingRecorded(_)
-        | OrderEvent::ShipmentDelayed(_) => {
+        | OrderEvent::ShipmentDelayed(_)
+        | OrderEvent::BackorderFilled(_) => {
             return Err("not a payment event");
         }
     }

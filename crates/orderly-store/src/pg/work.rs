@@ -193,6 +193,23 @@ impl WorkTx for PgTx<'_> {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn backordered_orders(&mut self, sku: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT order_id FROM backorders WHERE sku = $1 AND status = 'open'
+             GROUP BY order_id ORDER BY MIN(created_at), order_id LIMIT $2",
+            &[&sku, &i64::from(limit)],
+        )?;
+        rows.iter().map(|r| col(r, 0)).collect()
+    }
+
+    fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
+        self.conn().defer(
+            "UPDATE backorders SET status = 'filled' WHERE order_id = $1 AND status = 'open'",
+            vec![owned(order_id.to_owned())],
+        );
+        Ok(())
+    }
+
     fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
         self.conn().defer(
             "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)

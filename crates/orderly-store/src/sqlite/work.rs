@@ -182,6 +182,24 @@ impl WorkTx for SqliteTx<'_> {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    fn backordered_orders(&mut self, sku: &str, limit: u32) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT order_id FROM backorders WHERE sku = ?1 AND status = 'open'
+             GROUP BY order_id ORDER BY MIN(created_at), order_id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![sku, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE backorders SET status = 'filled' WHERE order_id = ?1 AND status = 'open'",
+            )?
+            .execute(params![order_id])?;
+        Ok(())
+    }
+
     fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(

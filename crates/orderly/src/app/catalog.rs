@@ -1,11 +1,17 @@
-//! Catalog and stock changes made by people and integrations.
+//! Catalog and stock changes made by people and integrations; stock that arrives goes
+//! to backordered orders first, oldest order first.
 
 use super::orders::Origin;
+use super::payments::apply;
 use super::{App, Idempotency, Outcome, now};
 use crate::api::problem::ApiError;
+use crate::config::Config;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
-use orderly_domain::order::FieldIssue;
-use orderly_store::{InventoryRow, NewProduct, ProductPatch, ProductRow, StoreError};
+use orderly_domain::order::{FieldIssue, OrderCommand};
+use orderly_domain::values::{Id, Sku};
+use orderly_store::{
+    EventMeta, InventoryRow, NewProduct, ProductPatch, ProductRow, StoreError, WriteTx,
+};
 
 /// A stock adjustment as requested.
 #[derive(Debug, Clone)]
@@ -74,6 +80,12 @@ impl App {
                 format!("no location {}", input.location_id),
             )]));
         }
+        let config = self.config.clone();
+        let ships = self
+            .config
+            .locations
+            .iter()
+            .any(|l| l.id == input.location_id && l.can_ship);
         self.idempotent_write(idem, move |tx| {
             if tx.product(&input.sku)?.is_none() {
                 return Err(ApiError::Validation(vec![FieldIssue::new(
@@ -84,7 +96,7 @@ impl App {
             }
             let level = tx.stock_level(&input.sku, &input.location_id)?;
             let delta = decide_adjustment(level, input.adjustment).map_err(ApiError::Adjustment)?;
-            let row = tx.adjust_on_hand(
+            let mut row = tx.adjust_on_hand(
                 &input.sku,
                 &input.location_id,
                 delta,
@@ -94,8 +106,47 @@ impl App {
                 &origin.actor,
                 now(),
             )?;
+            // New stock at a shipping location goes to orders waiting for it first.
+            if delta > 0 && ships {
+                let sku = Sku::parse(&input.sku).map_err(|e| {
+                    ApiError::Validation(vec![FieldIssue::new("sku", e.code, e.message)])
+                })?;
+                fill_backorders(tx, &sku, &input.location_id, &origin.meta(), &config)?;
+                row.reserved = tx.stock_level(&input.sku, &input.location_id)?.reserved;
+            }
             Ok(Outcome::Body(201, render(&row)))
         })
         .await
     }
+}
+
+/// At most this many waiting orders are served by one receipt (the rest by the next).
+const BACKORDER_BATCH: u32 = 100;
+
+/// Reserves stock that just arrived at `location` for the orders waiting for `sku`,
+/// oldest order first, until it runs out.
+fn fill_backorders(
+    tx: &mut dyn WriteTx,
+    sku: &Sku,
+    location: &str,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<(), ApiError> {
+    for order_id in tx.backordered_orders(sku.as_str(), BACKORDER_BATCH)? {
+        let level = tx.stock_level(sku.as_str(), location)?;
+        let available = u32::try_from(level.on_hand - level.reserved).unwrap_or(0);
+        if available == 0 {
+            break;
+        }
+        let Some(order) = tx.load_order(&order_id)? else {
+            continue;
+        };
+        let cmd = OrderCommand::FillBackorder {
+            sku: sku.clone(),
+            location_id: Id::new(location),
+            available,
+        };
+        apply(tx, order, cmd, meta, config)?;
+    }
+    Ok(())
 }

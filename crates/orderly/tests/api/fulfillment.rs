@@ -557,3 +557,63 @@ async fn a_silent_shipment_or_a_missed_promise_is_flagged_delayed() {
     );
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_stock_goes_to_the_oldest_backordered_order_first() {
+    let app = spawn_app().await;
+    app.seed_product("RARE", 5000).await;
+    let order = |qty: i64, email: &str| {
+        let mut b = order_body("marketplace", &[("RARE", qty, 5000)]);
+        b["customer"]["email"] = json!(email);
+        b["payment"] = json!({"method": "card", "token": "tok_visa"});
+        b
+    };
+    let first = app.create_order(&order(2, "a@example.com")).await;
+    let cancelled = app.create_order(&order(1, "b@example.com")).await;
+    let second = app.create_order(&order(1, "c@example.com")).await;
+    let third = app.create_order(&order(1, "d@example.com")).await;
+    for o in [&first, &second, &third] {
+        assert_eq!(o["lines"][0]["buckets"]["allocated"], 0, "{o}");
+        assert!(o["lines"][0]["buckets"]["backordered"].as_u64().unwrap() > 0);
+    }
+    app.post(
+        &format!("/orders/{}/cancellation", cancelled["id"].as_str().unwrap()),
+        &json!({"reason": "customer_request"}),
+    )
+    .await
+    .expect(200);
+    let get = |o: &Value| {
+        let path = format!("/orders/{}", o["id"].as_str().unwrap());
+        let app = &app;
+        async move { app.get(&path).await.expect(200) }
+    };
+
+    // Three arrive: the oldest order takes two, the cancelled one nothing, the next one.
+    app.receive("RARE", "wh-west", 3).await;
+    let (a, b, c) = (get(&first).await, get(&second).await, get(&third).await);
+    assert_eq!(a["lines"][0]["buckets"]["allocated"], 2);
+    assert_eq!(a["lines"][0]["buckets"]["backordered"], 0);
+    assert_eq!(fo_at(&a, "wh-west")["state"], "released");
+    assert_eq!(b["lines"][0]["buckets"]["allocated"], 1);
+    assert_eq!(c["lines"][0]["buckets"]["allocated"], 0);
+    assert_eq!(c["lines"][0]["buckets"]["backordered"], 1);
+    assert_eq!(app.stock("RARE", "wh-west").await, (3, 3, 0));
+    let timeline = app
+        .get(&format!(
+            "/orders/{}/timeline",
+            first["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert!(
+        timeline["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "backorder_filled")
+    );
+    // The next unit goes to the last one waiting.
+    app.receive("RARE", "wh-east", 1).await;
+    assert_eq!(get(&third).await["lines"][0]["buckets"]["allocated"], 1);
+    app.assert_invariants().await;
+}
