@@ -121,30 +121,42 @@ pub fn plan(
         ))
     });
 
-    let mut avail: HashMap<(&Sku, &Id), u32> = HashMap::new();
-    for d in demands {
+    // Stock as a dense table: one row per distinct SKU, one column per candidate, read
+    // from the view once. Demands point at their SKU's row (two lines of one SKU share it).
+    let mut skus: Vec<&Sku> = Vec::new();
+    let sku_of: Vec<usize> = demands
+        .iter()
+        .map(|d| match skus.iter().position(|s| *s == &d.sku) {
+            Some(i) => i,
+            None => {
+                skus.push(&d.sku);
+                skus.len() - 1
+            }
+        })
+        .collect();
+    let width = candidates.len();
+    let mut avail: Vec<u32> = Vec::with_capacity(skus.len() * width);
+    for sku in &skus {
         for (l, _) in &candidates {
-            avail
-                .entry((&d.sku, &l.id))
-                .or_insert_with(|| stock.available(&d.sku, &l.id));
+            avail.push(stock.available(sku, &l.id));
         }
     }
-    let serves_all = |loc: &Id, avail: &HashMap<(&Sku, &Id), u32>| {
-        let mut need: HashMap<&Sku, u32> = HashMap::new();
-        for d in demands {
-            *need.entry(&d.sku).or_default() += d.quantity;
-        }
-        need.iter()
-            .all(|(sku, &n)| avail.get(&(*sku, loc)).copied().unwrap_or(0) >= n)
-    };
+    let mut need = vec![0u32; skus.len()];
+    for (d, &k) in demands.iter().zip(&sku_of) {
+        need[k] += d.quantity;
+    }
 
     let scores: Vec<CandidateScore> = candidates
         .iter()
-        .map(|(l, dist)| CandidateScore {
+        .enumerate()
+        .map(|(c, (l, dist))| CandidateScore {
             location_id: l.id.clone(),
             distance_km: *dist,
             priority: l.priority,
-            can_serve_all: serves_all(&l.id, &avail),
+            can_serve_all: need
+                .iter()
+                .enumerate()
+                .all(|(k, &n)| avail[k * width + c] >= n),
         })
         .collect();
 
@@ -168,51 +180,60 @@ pub fn plan(
         };
     }
 
-    let mut left: Vec<(usize, u32)> = demands
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (i, d.quantity))
-        .collect();
+    let mut left: Vec<u32> = demands.iter().map(|d| d.quantity).collect();
     let mut allocations: Vec<Allocation> = Vec::new();
+    let mut take = |i: usize, c: usize, n: u32, avail: &mut Vec<u32>| {
+        avail[sku_of[i] * width + c] -= n;
+        let d = &demands[i];
+        allocations.push(Allocation {
+            line_no: d.line_no,
+            sku: d.sku.clone(),
+            location_id: candidates[c].0.id.clone(),
+            quantity: n,
+        });
+    };
     // Phase 1: whole lines, each round giving the location that can serve the most of
     // the remaining lines completely (ties keep the nearest/priority order).
     loop {
-        let mut best: Option<(&Id, usize)> = None;
-        for (l, _) in &candidates {
+        let mut best: Option<(usize, usize)> = None;
+        for c in 0..width {
             let whole = left
                 .iter()
-                .filter(|(i, n)| {
-                    *n > 0 && avail.get(&(&demands[*i].sku, &l.id)).copied().unwrap_or(0) >= *n
-                })
+                .enumerate()
+                .filter(|&(i, &n)| n > 0 && avail[sku_of[i] * width + c] >= n)
                 .count();
             if whole > 0 && best.is_none_or(|(_, b)| whole > b) {
-                best = Some((&l.id, whole));
+                best = Some((c, whole));
             }
         }
-        let Some((loc, _)) = best else { break };
-        for (i, n) in left.iter_mut() {
-            if *n > 0 && avail.get(&(&demands[*i].sku, loc)).copied().unwrap_or(0) >= *n {
-                take(demands, &mut allocations, &mut avail, *i, loc, *n);
-                *n = 0;
+        let Some((c, _)) = best else { break };
+        for i in 0..left.len() {
+            let n = left[i];
+            if n > 0 && avail[sku_of[i] * width + c] >= n {
+                take(i, c, n, &mut avail);
+                left[i] = 0;
             }
         }
     }
     // Phase 2: lines no single location can serve are split, nearest first.
-    for (i, n) in left.iter_mut().filter(|(_, n)| *n > 0) {
-        for (l, _) in &candidates {
-            let have = avail.get(&(&demands[*i].sku, &l.id)).copied().unwrap_or(0);
-            let part = have.min(*n);
+    for i in 0..left.len() {
+        for c in 0..width {
+            if left[i] == 0 {
+                break;
+            }
+            let part = avail[sku_of[i] * width + c].min(left[i]);
             if part > 0 {
-                take(demands, &mut allocations, &mut avail, *i, &l.id, part);
-                *n -= part;
+                take(i, c, part, &mut avail);
+                left[i] -= part;
             }
         }
     }
     allocations.sort_by(|a, b| (a.line_no, &a.location_id).cmp(&(b.line_no, &b.location_id)));
     let shortfalls = left
         .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|&(i, n)| Shortfall {
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, &n)| Shortfall {
             line_no: demands[i].line_no,
             sku: demands[i].sku.clone(),
             quantity: n,
@@ -231,27 +252,6 @@ pub fn plan(
             candidates: scores,
         },
     }
-}
-
-/// Moves `n` units of demand `i` onto location `loc`.
-fn take<'a>(
-    demands: &'a [Demand],
-    allocations: &mut Vec<Allocation>,
-    avail: &mut HashMap<(&'a Sku, &'a Id), u32>,
-    i: usize,
-    loc: &'a Id,
-    n: u32,
-) {
-    let d = &demands[i];
-    if let Some(a) = avail.get_mut(&(&d.sku, loc)) {
-        *a -= n;
-    }
-    allocations.push(Allocation {
-        line_no: d.line_no,
-        sku: d.sku.clone(),
-        location_id: loc.clone(),
-        quantity: n,
-    });
 }
 
 #[cfg(test)]

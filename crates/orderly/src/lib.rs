@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod labels;
 pub mod payments;
 pub mod startup;
 

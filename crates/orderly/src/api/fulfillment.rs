@@ -10,9 +10,11 @@ use crate::app::now;
 use crate::app::orders::Origin;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
+use crate::labels::{Label, LabelAddress, label_pdf};
 use crate::payments::signature::{Secret, verify};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
 use orderly_domain::values::{Id, Sku};
@@ -540,4 +542,82 @@ pub async fn release(
         )
         .await?;
     Ok(outcome_reply(outcome))
+}
+
+/// The shipping label of a shipment as a 4x6 inch PDF: addresses, carrier and service,
+/// weight, and the tracking number as a Code128 barcode. Made from the order's facts on
+/// every request, so it always matches them.
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/label.pdf", tag = "fulfillment",
+    responses((status = 200, description = "The label", content_type = "application/pdf"),
+        (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "label_unavailable (a tracking number too long to print)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn label(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let not_found = || ApiError::Order(OrderError::UnknownShipment(id.clone()));
+    let order_id = order_suffix(&id, "shp_")
+        .map(|suffix| format!("ord_{suffix}"))
+        .ok_or_else(not_found)?;
+    let order = app
+        .store
+        .read(move |r| r.order(&order_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let (fo, shipment) = order
+        .fulfillment_orders
+        .iter()
+        .find_map(|f| {
+            f.shipments
+                .iter()
+                .find(|s| s.id.as_str() == id)
+                .map(|s| (f, s))
+        })
+        .ok_or_else(not_found)?;
+    let package = fo
+        .packages
+        .iter()
+        .find(|p| p.id == shipment.package_id)
+        .ok_or_else(not_found)?;
+    let location = app
+        .config
+        .locations
+        .iter()
+        .find(|l| l.id == fo.location_id.as_str())
+        .ok_or_else(|| ApiError::Internal(format!("no location {}", fo.location_id)))?;
+    let to = &order.shipping_address;
+    let label = Label {
+        tracking_number: shipment.tracking_number.clone(),
+        carrier: shipment.carrier.clone(),
+        service: shipment.service.clone(),
+        weight_grams: package.weight_grams,
+        ship_from: LabelAddress {
+            name: location.name.clone(),
+            line1: location.address.line1.clone(),
+            line2: None,
+            city: location.address.city.clone(),
+            region: location.address.region.clone(),
+            postal_code: location.address.postal_code.clone(),
+            country: location.address.country.clone(),
+        },
+        ship_to: LabelAddress {
+            name: to.name.clone(),
+            line1: to.line1.clone(),
+            line2: to.line2.clone(),
+            city: to.city.clone(),
+            region: to.region.clone(),
+            postal_code: to.postal_code.clone(),
+            country: to.country.to_string(),
+        },
+        order_number: order.number.clone(),
+        package_id: package.id.to_string(),
+    };
+    let pdf = label_pdf(&label).map_err(|e| ApiError::Conflict {
+        code: "label_unavailable",
+        detail: format!("no label can be printed for this shipment: {e}"),
+    })?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

@@ -30,7 +30,7 @@ use utoipa::{Modify, OpenApi};
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
-        fulfillment::pack, fulfillment::ship, fulfillment::tracking_event,
+        fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -109,6 +109,7 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/fulfillment-orders/{id}/packages", post(fulfillment::pack))
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))
+        .route("/shipments/{id}/label.pdf", get(fulfillment::label))
         .route(
             "/customers/{email}/store-credit",
             get(payments::get_store_credit).post(payments::issue_store_credit),

@@ -15,6 +15,7 @@ use axum::response::Response;
 use jiff::Timestamp;
 use orderly_domain::order::{
     Address, CancelOrder, CancelReason, Customer, CustomerStatus, FieldIssue, Order, OrderError,
+    OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Sku};
@@ -204,6 +205,96 @@ pub struct LineOut {
     pub buckets: BucketsOut,
     /// Where the line's allocated units are held.
     pub reservations: Vec<LineReservationOut>,
+    /// Where the line ships from: each fulfillment order that carries some of it.
+    pub ships_from: Vec<LinePlacementOut>,
+    /// Why units of the line are not on their way yet, and how many.
+    pub waiting: Vec<LineWaitOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinePlacementOut {
+    pub location_id: String,
+    pub fulfillment_order_id: String,
+    /// The fulfillment order's state.
+    pub state: String,
+    pub quantity: u32,
+    pub shipped: u32,
+    /// Tracking numbers of the shipments that carried the line's units.
+    pub tracking_numbers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineWaitOut {
+    /// `backorder`, `awaiting_payment`, `sourcing`, `hold:<reason>` or `edit_window`.
+    pub reason: String,
+    pub quantity: u32,
+}
+
+/// Where each unit of a line is, and why the rest waits: what support answers with.
+fn explain_line(
+    o: &Order,
+    line: &orderly_domain::order::OrderLine,
+) -> (Vec<LinePlacementOut>, Vec<LineWaitOut>) {
+    let ships_from = o
+        .fulfillment_orders
+        .iter()
+        .filter_map(|f| {
+            let fl = f
+                .lines
+                .iter()
+                .find(|fl| fl.line_no == line.line_no && fl.quantity > 0)?;
+            let tracking_numbers = f
+                .shipments
+                .iter()
+                .filter(|s| {
+                    f.packages.iter().any(|p| {
+                        p.id == s.package_id && p.items.iter().any(|i| i.line_no == line.line_no)
+                    })
+                })
+                .map(|s| s.tracking_number.clone())
+                .collect();
+            Some(LinePlacementOut {
+                location_id: f.location_id.to_string(),
+                fulfillment_order_id: f.id.to_string(),
+                state: f.state.as_str().to_owned(),
+                quantity: fl.quantity,
+                shipped: fl.shipped,
+                tracking_numbers,
+            })
+        })
+        .collect();
+    let b = &line.buckets;
+    let mut waiting = Vec::new();
+    if b.backordered > 0 {
+        waiting.push(LineWaitOut {
+            reason: "backorder".into(),
+            quantity: b.backordered,
+        });
+    }
+    if b.unallocated > 0 {
+        let reason = if o.state == OrderState::Pending {
+            "awaiting_payment"
+        } else {
+            "sourcing"
+        };
+        waiting.push(LineWaitOut {
+            reason: reason.into(),
+            quantity: b.unallocated,
+        });
+    }
+    let unreleased = b.allocated.saturating_sub(b.released);
+    if unreleased > 0 && o.state != OrderState::Cancelled {
+        let reason = o
+            .release_blockers()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "edit_window".to_owned());
+        waiting.push(LineWaitOut {
+            reason,
+            quantity: unreleased,
+        });
+    }
+    (ships_from, waiting)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -404,6 +495,7 @@ pub fn order_view(o: &Order) -> OrderView {
             .iter()
             .map(|l| {
                 let b = &l.buckets;
+                let (ships_from, waiting) = explain_line(o, l);
                 LineOut {
                     line_no: l.line_no,
                     sku: l.sku.to_string(),
@@ -433,6 +525,8 @@ pub fn order_view(o: &Order) -> OrderView {
                             quantity: r.quantity,
                         })
                         .collect(),
+                    ships_from,
+                    waiting,
                 }
             })
             .collect(),

@@ -112,6 +112,10 @@ async fn a_hold_keeps_the_order_from_the_warehouse_until_it_is_released() {
     let oid = order["id"].as_str().unwrap().to_owned();
     assert_eq!(order["holds"][0]["reason"], "high_value_review");
     assert_eq!(states(&order)[0].1, "pending");
+    assert_eq!(
+        order["lines"][0]["waiting"],
+        json!([{"reason": "hold:high_value_review", "quantity": 2}])
+    );
     let (_, finance) = app.key(Role::Finance).await;
     let fid = order["fulfillment_orders"][0]["id"].as_str().unwrap();
     // Finance may not release to the warehouse; the warehouse may not while on hold.
@@ -321,6 +325,12 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     assert_eq!(shipped["fulfillment_state"], "partially_fulfilled");
     assert_eq!(shipped["status"], "partially_fulfilled");
     assert_eq!(shipped["payments"][0]["captured"], 2000);
+    // Each line says where it ships from and with which tracking number.
+    let from = &shipped["lines"][0]["ships_from"][0];
+    assert_eq!(from["location_id"], "wh-central");
+    assert_eq!(from["shipped"], 2);
+    assert_eq!(from["tracking_numbers"], json!([tracking]));
+    assert_eq!(shipped["lines"][0]["waiting"], json!([]));
     assert_eq!(app.stock("MUG", "wh-central").await, (18, 0, 18));
     post(format!("/packages/{package}/ship"), json!({}))
         .await
@@ -597,6 +607,10 @@ async fn received_stock_goes_to_the_oldest_backordered_order_first() {
     assert_eq!(b["lines"][0]["buckets"]["allocated"], 1);
     assert_eq!(c["lines"][0]["buckets"]["allocated"], 0);
     assert_eq!(c["lines"][0]["buckets"]["backordered"], 1);
+    assert_eq!(
+        c["lines"][0]["waiting"],
+        json!([{"reason": "backorder", "quantity": 1}])
+    );
     assert_eq!(app.stock("RARE", "wh-west").await, (3, 3, 0));
     let timeline = app
         .get(&format!(
@@ -616,4 +630,52 @@ async fn received_stock_goes_to_the_oldest_backordered_order_first() {
     app.receive("RARE", "wh-east", 1).await;
     assert_eq!(get(&third).await["lines"][0]["buckets"]["allocated"], 1);
     app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_label_pdf_opens_and_its_barcode_decodes_to_the_tracking_number() {
+    let app = shop(spawn_app().await).await;
+    let (oid, tracking) = shipped_mug(&app, None).await;
+    let order = app.get(&format!("/orders/{oid}")).await.expect(200);
+    let shipment = order["fulfillment_orders"][0]["shipments"][0]["id"]
+        .as_str()
+        .unwrap();
+    let res = app.get(&format!("/shipments/{shipment}/label.pdf")).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.content_type(), "application/pdf");
+    assert!(res.bytes.starts_with(b"%PDF"));
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("label.pdf");
+    std::fs::write(&pdf, &res.bytes).unwrap();
+
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian poppler-utils) must be installed");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(&tracking), "{text}");
+    assert!(
+        text.contains("Ana Diaz") && text.contains("78701"),
+        "{text}"
+    );
+    assert!(text.contains(order["number"].as_str().unwrap()), "{text}");
+
+    let png = dir.path().join("label");
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(&pdf)
+        .arg(&png)
+        .status()
+        .expect("pdftoppm (Debian poppler-utils) must be installed");
+    assert!(rendered.success());
+    let scanned = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("label.png"))
+        .output()
+        .expect("zbarimg (Debian zbar-tools) must be installed");
+    assert_eq!(String::from_utf8_lossy(&scanned.stdout).trim(), tracking);
+    app.get("/shipments/shp_nope_1/label.pdf")
+        .await
+        .expect_problem(404, "shipment_not_found");
 }
