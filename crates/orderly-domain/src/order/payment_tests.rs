@@ -1424,6 +1424,236 @@ fn a_confirmed_order_releases_its_units_once() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Pick, pack, ship, track
+// ---------------------------------------------------------------------------------------
+
+const FUL: &str = "ful_1_1";
+
+fn pick(picked: u32) -> OrderCommand {
+    OrderCommand::Pick {
+        fulfillment_id: Id::new(FUL),
+        picked: vec![(1, picked)],
+    }
+}
+
+fn pack(scans: &[&str]) -> OrderCommand {
+    OrderCommand::Pack {
+        fulfillment_id: Id::new(FUL),
+        package_id: Id::new("pkg_1_1"),
+        scans: scans.iter().map(|s| sku(s)).collect(),
+        weight_grams: 500,
+        dimensions_mm: [100, 100, 100],
+    }
+}
+
+fn ship(capture: CaptureMode) -> OrderCommand {
+    OrderCommand::Ship {
+        ship: ShipPackage {
+            fulfillment_id: Id::new(FUL),
+            package_id: Id::new("pkg_1_1"),
+            shipment_id: Id::new("shp_1_1"),
+            carrier: "local".into(),
+            service: "ground".into(),
+            tracking_number: "LC1".into(),
+            promised_by: Some(at(86_400)),
+        },
+        capture,
+    }
+}
+
+fn scan(status: crate::fulfillment::TrackingStatus, t: i64) -> OrderCommand {
+    OrderCommand::RecordTracking(TrackingRecorded {
+        shipment_id: Id::new("shp_1_1"),
+        status,
+        occurred_at: at(t),
+        location: None,
+    })
+}
+
+/// Authorized (capture on shipment), released and picked in full.
+fn picked() -> Story {
+    Story::authorized().and(release_all()).and(pick(1))
+}
+
+#[test]
+fn a_pick_counts_every_line_of_a_released_fulfillment_order() {
+    let unreleased = Story::authorized();
+    assert!(matches!(
+        unreleased.when(pick(1)),
+        Err(OrderError::FulfillmentState { .. })
+    ));
+    let released = Story::authorized().and(release_all());
+    assert_eq!(released.when(pick(2)), Err(OrderError::InvalidPick(1)));
+    assert_eq!(
+        released.when(OrderCommand::Pick {
+            fulfillment_id: Id::new(FUL),
+            picked: vec![],
+        }),
+        Err(OrderError::InvalidPick(1))
+    );
+    let order = released.and(pick(1)).order();
+    assert_eq!(
+        order.fulfillment_orders[0].state,
+        crate::fulfillment::FulfillmentState::Picking
+    );
+    assert_eq!(order.fulfillment_orders[0].lines[0].picked, 1);
+}
+
+#[test]
+fn a_short_pick_gives_the_units_back_to_sourcing() {
+    let short = Story::authorized().and(release_all()).and(pick(0));
+    let order = short.order();
+    assert_eq!(
+        order.fulfillment_orders[0].state,
+        crate::fulfillment::FulfillmentState::Cancelled
+    );
+    let b = order.lines[0].buckets;
+    assert_eq!((b.allocated, b.released, b.unallocated), (0, 0, 1));
+    assert!(order.reservations.is_empty());
+    // Sourced again: a second fulfillment order takes the unit.
+    let events = short
+        .when_with(
+            OrderCommand::SourceWaiting {
+                refund_id: Id::new("ref_x"),
+            },
+            &Facts::new().ctx(),
+        )
+        .expect("re-sourced");
+    let order = short.then(&events);
+    assert_eq!(order.fulfillment_orders.len(), 2);
+    assert_eq!(order.lines[0].buckets.allocated, 1);
+    // With no stock anywhere, the paid unit waits as a backorder instead of cancelling.
+    let empty = Facts {
+        stock: StockView::default(),
+        ..Facts::new()
+    };
+    let events = short
+        .when_with(
+            OrderCommand::SourceWaiting {
+                refund_id: Id::new("ref_x"),
+            },
+            &empty.ctx(),
+        )
+        .expect("backordered");
+    assert_eq!(short.then(&events).lines[0].buckets.backordered, 1);
+}
+
+#[test]
+fn packing_refuses_a_wrong_item_and_one_too_many() {
+    let story = picked();
+    assert_eq!(
+        story.when(pack(&["B"])),
+        Err(OrderError::ScanNotInOrder("B".into()))
+    );
+    assert_eq!(
+        story.when(pack(&["A", "A"])),
+        Err(OrderError::ScanExceedsPicked("A".into()))
+    );
+    assert_eq!(story.when(pack(&[])), Err(OrderError::EmptyPackage));
+    let order = story.and(pack(&["A"])).order();
+    let fo = &order.fulfillment_orders[0];
+    assert_eq!(fo.state, crate::fulfillment::FulfillmentState::Packed);
+    assert_eq!(fo.packages[0].items[0].quantity, 1);
+}
+
+#[test]
+fn shipping_moves_the_units_and_captures_on_shipment() {
+    let packed = picked().and(pack(&["A"]));
+    let on_shipment = packed.when(ship(CaptureMode::OnShipment)).expect("ships");
+    assert!(
+        on_shipment.iter().any(|e| matches!(e,
+        OrderEvent::PaymentOpRequested(r) if r.kind == OpKind::Capture && r.amount_minor == TOTAL))
+    );
+    let on_authorization = packed
+        .when(ship(CaptureMode::OnAuthorization))
+        .expect("ships");
+    assert_eq!(on_authorization.len(), 1, "nothing to capture then");
+    let shipped = packed.and(ship(CaptureMode::OnShipment));
+    let order = shipped.order();
+    let b = order.lines[0].buckets;
+    assert_eq!((b.allocated, b.released, b.shipped), (0, 0, 1));
+    assert!(order.reservations.is_empty());
+    assert_eq!(
+        order.fulfillment_orders[0].state,
+        crate::fulfillment::FulfillmentState::Shipped
+    );
+    assert_eq!(
+        shipped.when(ship(CaptureMode::OnShipment)),
+        Err(OrderError::PackageAlreadyShipped("pkg_1_1".into()))
+    );
+}
+
+#[test]
+fn tracking_never_moves_a_shipment_back_and_delivery_fills_the_bucket() {
+    use crate::fulfillment::{FulfillmentState, TrackingStatus};
+    let shipped = picked()
+        .and(pack(&["A"]))
+        .and(ship(CaptureMode::OnAuthorization))
+        .and(scan(TrackingStatus::InTransit, 100));
+    assert_eq!(
+        shipped.order().fulfillment_orders[0].state,
+        FulfillmentState::InTransit
+    );
+    // The same scan twice changes nothing; a late earlier scan is kept but moves nothing.
+    assert_eq!(
+        shipped.when(scan(TrackingStatus::InTransit, 100)),
+        Ok(Vec::new())
+    );
+    let late = shipped.clone_with(scan(TrackingStatus::LabelCreated, 50));
+    let s = &late.fulfillment_orders[0].shipments[0];
+    assert_eq!(s.status, TrackingStatus::InTransit);
+    assert_eq!(s.scans.len(), 2);
+    let delivered = shipped.and(scan(TrackingStatus::Delivered, 200)).order();
+    assert_eq!(delivered.lines[0].buckets.delivered, 1);
+    assert_eq!(
+        delivered.fulfillment_orders[0].state,
+        FulfillmentState::Delivered
+    );
+}
+
+#[test]
+fn a_missed_promise_or_a_long_silence_flags_the_shipment_delayed() {
+    use crate::fulfillment::{ExceptionFlag, TrackingStatus};
+    let shipped = picked()
+        .and(pack(&["A"]))
+        .and(ship(CaptureMode::OnAuthorization));
+    let check = |now: i64, hours: u32| OrderCommand::CheckDelay {
+        shipment_id: Id::new("shp_1_1"),
+        now: at(now),
+        silence_hours: hours,
+    };
+    // Shipped at second 11 or so; promised by second 86,400; silence of 48 hours.
+    assert_eq!(shipped.when(check(3_600, 48)), Ok(Vec::new()));
+    let late = shipped.when(check(86_400, 48)).expect("checked");
+    assert!(matches!(&late[..], [OrderEvent::ShipmentDelayed(d)] if d.reason.contains("promised")));
+    let quiet = shipped.when(check(50_000, 1)).expect("checked");
+    assert!(matches!(&quiet[..], [OrderEvent::ShipmentDelayed(d)] if d.reason.contains("no scan")));
+    let delivered = Story {
+        events: shipped.events.clone(),
+    }
+    .and(scan(TrackingStatus::Delivered, 500));
+    let flagged = shipped.and(check(86_400, 48));
+    assert_eq!(
+        flagged.order().fulfillment_orders[0].shipments[0].flags,
+        vec![ExceptionFlag::Delayed]
+    );
+    assert_eq!(
+        flagged.when(check(90_000, 48)),
+        Ok(Vec::new()),
+        "flagged once"
+    );
+    assert_eq!(delivered.when(check(90_000, 48)), Ok(Vec::new()));
+}
+
+impl Story {
+    /// The state after the story and one more command (which must succeed).
+    fn clone_with(&self, command: OrderCommand) -> Order {
+        let events = self.when(command).expect("accepted");
+        self.then(&events)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reserving stock at payment
 // ---------------------------------------------------------------------------------------
 
