@@ -29,7 +29,7 @@ mod work;
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
 pub use pg::{PgOptions, PgStore};
-pub use read::{OpenReservation, OrderFilter, OrderRow, Reader};
+pub use read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
 pub use rows::{
     ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
     ProductRow, StoreCreditRow, StoredBody,
@@ -38,8 +38,8 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlit
 pub use store::{Retryable, Store};
 pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
 pub use work::{
-    CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
-    timer_kind,
+    CreditChange, FulfillmentRow, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, ShipmentRow,
+    TimerRow, WorkTx, timer_kind,
 };
 
 use jiff::Timestamp;

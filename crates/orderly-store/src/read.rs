@@ -30,6 +30,17 @@ pub struct OrderRow {
     pub snapshot: String,
 }
 
+/// A wave as stored.
+#[derive(Debug, Clone)]
+pub struct WaveRow {
+    pub id: String,
+    pub location_id: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    /// (fulfillment order id, order id), in the order they were waved.
+    pub members: Vec<(String, String)>,
+}
+
 /// One open reservation row: (order id, line, SKU, location, quantity).
 pub type OpenReservation = (String, u32, String, String, u32);
 
@@ -63,6 +74,8 @@ pub trait Reader {
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// A wave: its location, creation time and members (fulfillment id, order id).
+    fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// A customer's store credit entries, newest first (at most `limit`).
     fn store_credit_entries(
         &mut self,

@@ -7,7 +7,9 @@ use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
 };
-use crate::work::{CreditChange, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, WorkTx, timer_kind};
+use crate::work::{
+    CreditChange, FulfillmentRow, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, WorkTx, timer_kind,
+};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::fulfillment::ExceptionFlag;
@@ -326,6 +328,18 @@ pub trait WriteTx: WorkTx {
             .map(|(topic, payload)| (topic, order.id.as_str(), payload))
             .collect();
         self.enqueue_outbox(&messages, meta.at)?;
+        if events.iter().any(changes_fulfillment) {
+            for f in &order.fulfillment_orders {
+                self.save_fulfillment_order(&FulfillmentRow {
+                    id: f.id.as_str(),
+                    order_id: order.id.as_str(),
+                    location_id: f.location_id.as_str(),
+                    state: f.state.as_str(),
+                    line_count: f.lines.len() as i64,
+                    released_at: f.released_at,
+                })?;
+            }
+        }
         self.save_read_model(&order, &serde_json::to_string(&order)?, created)?;
         Ok(order)
     }
@@ -500,6 +514,21 @@ fn credit_effect<T: WriteTx + ?Sized>(
         at,
     })?;
     Ok(())
+}
+
+/// Events after which the order's fulfillment order rows are written again.
+fn changes_fulfillment(event: &OrderEvent) -> bool {
+    matches!(
+        event,
+        OrderEvent::OrderSourced(_)
+            | OrderEvent::OrderCancelled(_)
+            | OrderEvent::BackorderFilled(_)
+            | OrderEvent::FulfillmentReleased(_)
+            | OrderEvent::PickConfirmed(_)
+            | OrderEvent::PackageCreated(_)
+            | OrderEvent::PackageShipped(_)
+            | OrderEvent::TrackingRecorded(_)
+    )
 }
 
 /// Writes a shipment's watch row from the order's state.

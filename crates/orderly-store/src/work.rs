@@ -58,6 +58,17 @@ pub struct ShipmentRow<'a> {
     pub promised_by: Option<Timestamp>,
 }
 
+/// A fulfillment order as waves see it.
+#[derive(Debug, Clone, Copy)]
+pub struct FulfillmentRow<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub location_id: &'a str,
+    pub state: &'a str,
+    pub line_count: i64,
+    pub released_at: Option<Timestamp>,
+}
+
 /// One change to a customer's store credit.
 #[derive(Debug, Clone, Copy)]
 pub struct CreditChange<'a> {
@@ -139,6 +150,26 @@ pub trait WorkTx {
     /// Marks an order's open backorder rows filled (the line's remaining backorder, if
     /// any, is written again by the caller).
     fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError>;
+
+    /// Inserts or updates a fulfillment order's row (its wave, once set, stays).
+    fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError>;
+    /// Released fulfillment orders at `location` in no wave yet, oldest release first,
+    /// released at or before `released_before` when given: (id, order id, line count).
+    fn wave_candidates(
+        &mut self,
+        location: &str,
+        released_before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Records a wave of `members`; `Conflict` when one of them joined another wave.
+    fn create_wave(
+        &mut self,
+        id: &str,
+        location: &str,
+        members: &[String],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Inserts or updates a shipment's watch row; `Conflict` when another shipment has
     /// the same carrier and tracking number.

@@ -3,7 +3,7 @@
 use super::write::{order_snapshot, product_by_sku, product_row};
 use super::{Conn, col};
 use crate::error::StoreError;
-use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
+use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
 use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
 use crate::{from_ms, to_ms};
 use orderly_domain::actor::Role;
@@ -149,6 +149,30 @@ impl Reader for PgReader<'_> {
                 })
             })
             .collect()
+    }
+
+    fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {
+        let head = self.c.query(
+            "SELECT location_id, created_at, created_by FROM waves WHERE id = $1",
+            &[&id],
+        )?;
+        let Some(row) = head.first() else {
+            return Ok(None);
+        };
+        let members = self.c.query(
+            "SELECT id, order_id FROM fulfillment_orders WHERE wave_id = $1 ORDER BY released_at, id",
+            &[&id],
+        )?;
+        Ok(Some(WaveRow {
+            id: id.to_owned(),
+            location_id: col(row, 0)?,
+            created_at: from_ms(col(row, 1)?)?,
+            created_by: col(row, 2)?,
+            members: members
+                .iter()
+                .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+                .collect::<Result<_, StoreError>>()?,
+        }))
     }
 
     fn store_credit_entries(

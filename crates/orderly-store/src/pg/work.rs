@@ -5,7 +5,9 @@
 use super::write::PgTx;
 use super::{col, owned};
 use crate::error::StoreError;
-use crate::work::{CreditChange, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx};
+use crate::work::{
+    CreditChange, FulfillmentRow, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
+};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 
@@ -207,6 +209,66 @@ impl WorkTx for PgTx<'_> {
             "UPDATE backorders SET status = 'filled' WHERE order_id = $1 AND status = 'open'",
             vec![owned(order_id.to_owned())],
         );
+        Ok(())
+    }
+
+    fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
+        self.conn().defer(
+            "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET state = $4, line_count = $5, released_at = $6",
+            vec![
+                owned(f.id.to_owned()),
+                owned(f.order_id.to_owned()),
+                owned(f.location_id.to_owned()),
+                owned(f.state.to_owned()),
+                owned(f.line_count),
+                owned(f.released_at.map(to_ms)),
+            ],
+        );
+        Ok(())
+    }
+
+    fn wave_candidates(
+        &mut self,
+        location: &str,
+        released_before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = self.conn().query(
+            "SELECT id, order_id, line_count FROM fulfillment_orders
+             WHERE location_id = $1 AND state = 'released' AND wave_id IS NULL
+               AND ($2::bigint IS NULL OR released_at <= $2)
+             ORDER BY released_at, id LIMIT $3
+             FOR UPDATE SKIP LOCKED",
+            &[&location, &released_before.map(to_ms), &i64::from(limit)],
+        )?;
+        rows.iter()
+            .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))
+            .collect()
+    }
+
+    fn create_wave(
+        &mut self,
+        id: &str,
+        location: &str,
+        members: &[String],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO waves (id, location_id, created_at, created_by) VALUES ($1, $2, $3, $4)",
+            &[&id, &location, &to_ms(at), &actor],
+        )?;
+        let n = self.conn().execute(
+            "UPDATE fulfillment_orders SET wave_id = $1 WHERE id = ANY($2) AND wave_id IS NULL",
+            &[&id, &members],
+        )?;
+        if usize::try_from(n).unwrap_or(0) != members.len() {
+            return Err(StoreError::Conflict(
+                "a fulfillment order joined another wave".into(),
+            ));
+        }
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use super::queries::{finish_product, order_snapshot, product_by_sku, product_from_row};
 use crate::error::StoreError;
-use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader};
+use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
 use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
@@ -173,6 +173,31 @@ impl Reader for SqliteReader<'_> {
             Ok(row)
         })
         .collect()
+    }
+
+    fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {
+        let head: Option<(String, i64, String)> = self
+            .conn
+            .prepare_cached("SELECT location_id, created_at, created_by FROM waves WHERE id = ?1")?
+            .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((location_id, created_at, created_by)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, order_id FROM fulfillment_orders WHERE wave_id = ?1
+             ORDER BY released_at, id",
+        )?;
+        let members = stmt
+            .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(WaveRow {
+            id: id.to_owned(),
+            location_id,
+            created_at: from_ms(created_at)?,
+            created_by,
+            members,
+        }))
     }
 
     fn store_credit_entries(

@@ -3,7 +3,9 @@
 
 use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::work::{CreditChange, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx};
+use crate::work::{
+    CreditChange, FulfillmentRow, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
+};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -197,6 +199,68 @@ impl WorkTx for SqliteTx<'_> {
                 "UPDATE backorders SET status = 'filled' WHERE order_id = ?1 AND status = 'open'",
             )?
             .execute(params![order_id])?;
+        Ok(())
+    }
+
+    fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET state = ?4, line_count = ?5, released_at = ?6",
+            )?
+            .execute(params![
+                f.id,
+                f.order_id,
+                f.location_id,
+                f.state,
+                f.line_count,
+                f.released_at.map(to_ms)
+            ])?;
+        Ok(())
+    }
+
+    fn wave_candidates(
+        &mut self,
+        location: &str,
+        released_before: Option<Timestamp>,
+        limit: u32,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id, order_id, line_count FROM fulfillment_orders
+             WHERE location_id = ?1 AND state = 'released' AND wave_id IS NULL
+               AND (?2 IS NULL OR released_at <= ?2)
+             ORDER BY released_at, id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![location, released_before.map(to_ms), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn create_wave(
+        &mut self,
+        id: &str,
+        location: &str,
+        members: &[String],
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO waves (id, location_id, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![id, location, to_ms(at), actor])?;
+        let mut stmt = self.conn().prepare_cached(
+            "UPDATE fulfillment_orders SET wave_id = ?1 WHERE id = ?2 AND wave_id IS NULL",
+        )?;
+        for member in members {
+            if stmt.execute(params![id, member])? != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "{member} joined another wave"
+                )));
+            }
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod problem;
 pub mod system;
+pub mod waves;
 
 use crate::app::AppState;
 use axum::Router;
@@ -31,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
+        waves::create_wave, waves::get_pick_list, waves::get_pick_list_html,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -110,6 +112,9 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))
         .route("/shipments/{id}/label.pdf", get(fulfillment::label))
+        .route("/waves", post(waves::create_wave))
+        .route("/waves/{id}/pick-list", get(waves::get_pick_list))
+        .route("/waves/{id}/pick-list.html", get(waves::get_pick_list_html))
         .route(
             "/customers/{email}/store-credit",
             get(payments::get_store_credit).post(payments::issue_store_credit),

@@ -19,3 +19,4 @@ mod payments;
 mod sourcing;
 mod system;
 mod validation;
+mod waves;

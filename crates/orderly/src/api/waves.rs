@@ -1,0 +1,276 @@
+//! `/waves`: released fulfillment orders of one location grouped for picking, and their
+//! pick list (JSON and a printable page) with lines grouped by SKU and sorted by bin, so a
+//! picker walks the aisles once.
+
+use super::extract::{ApiJson, idempotency, json_reply, to_json};
+use super::problem::{ApiError, Problem};
+use crate::app::auth::{Permission, Principal};
+use crate::app::{AppState, Outcome, new_id, now};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use orderly_domain::fulfillment::FulfillmentState;
+use orderly_domain::order::FieldIssue;
+use orderly_store::{Reader, StoreError, WaveRow};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// The most fulfillment orders one wave takes.
+const MAX_WAVE_ORDERS: u32 = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWaveRequest {
+    pub location_id: String,
+    /// Only fulfillment orders released at or before this time (a cutoff), RFC 3339.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub released_before: Option<jiff::Timestamp>,
+    /// At most this many fulfillment orders (default 50, at most 500).
+    pub max_orders: Option<u32>,
+    /// At most this many lines over all its fulfillment orders.
+    pub max_lines: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickOut {
+    pub fulfillment_order_id: String,
+    pub order_number: String,
+    pub line_no: u32,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickLineOut {
+    pub sku: String,
+    pub name: String,
+    /// Where the SKU is kept at the location (none recorded: last).
+    pub bin: Option<String>,
+    pub quantity: u32,
+    pub picks: Vec<PickOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickListOut {
+    pub wave_id: String,
+    pub location_id: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub fulfillment_order_ids: Vec<String>,
+    /// Grouped by SKU, in bin order.
+    pub lines: Vec<PickLineOut>,
+}
+
+fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreError> {
+    let mut by_sku: BTreeMap<String, PickLineOut> = BTreeMap::new();
+    for (fulfillment_id, order_id) in &wave.members {
+        let Some(order) = r.order(order_id)? else {
+            continue;
+        };
+        let Some(fo) = order
+            .fulfillment_orders
+            .iter()
+            .find(|f| f.id.as_str() == fulfillment_id)
+        else {
+            continue;
+        };
+        // Only what is still to pick: a fulfillment order picked since is done.
+        if fo.state != FulfillmentState::Released {
+            continue;
+        }
+        for l in fo.lines.iter().filter(|l| l.quantity > 0) {
+            let name = order
+                .lines
+                .iter()
+                .find(|ol| ol.line_no == l.line_no)
+                .map(|ol| ol.name.clone())
+                .unwrap_or_default();
+            let entry = by_sku
+                .entry(l.sku.to_string())
+                .or_insert_with(|| PickLineOut {
+                    sku: l.sku.to_string(),
+                    name,
+                    bin: None,
+                    quantity: 0,
+                    picks: Vec::new(),
+                });
+            entry.quantity += l.quantity;
+            entry.picks.push(PickOut {
+                fulfillment_order_id: fo.id.to_string(),
+                order_number: order.number.clone(),
+                line_no: l.line_no,
+                quantity: l.quantity,
+            });
+        }
+    }
+    let mut lines: Vec<PickLineOut> = by_sku.into_values().collect();
+    for line in &mut lines {
+        line.bin = r
+            .inventory(Some(&line.sku), Some(&wave.location_id), None, 1)?
+            .into_iter()
+            .next()
+            .and_then(|row| row.bin);
+    }
+    lines.sort_by(|a, b| (a.bin.is_none(), &a.bin, &a.sku).cmp(&(b.bin.is_none(), &b.bin, &b.sku)));
+    Ok(PickListOut {
+        wave_id: wave.id,
+        location_id: wave.location_id,
+        created_at: wave.created_at.to_string(),
+        created_by: wave.created_by,
+        fulfillment_order_ids: wave.members.into_iter().map(|(f, _)| f).collect(),
+        lines,
+    })
+}
+
+async fn load(app: &AppState, id: String) -> Result<PickListOut, ApiError> {
+    let found = app
+        .store
+        .read(move |r| match r.wave(&id)? {
+            Some(wave) => pick_list(r, wave).map(Some),
+            None => Ok(None),
+        })
+        .await?;
+    found.ok_or_else(|| ApiError::NotFound("wave".into()))
+}
+
+/// Groups released fulfillment orders of a location (oldest release first, up to the
+/// limits) into a wave and answers with its pick list. Each fulfillment order joins at
+/// most one wave, even when two are made at once.
+#[utoipa::path(post, path = "/api/v1/waves", tag = "fulfillment",
+    request_body = CreateWaveRequest,
+    responses((status = 201, body = PickListOut),
+        (status = 409, description = "nothing_to_wave", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "unknown_location", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn create_wave(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: ApiJson<CreateWaveRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let idem = idempotency(&headers, &principal, "POST", "/api/v1/waves", &body.raw)?;
+    let req = body.value;
+    if !app.config.locations.iter().any(|l| l.id == req.location_id) {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "location_id",
+            "unknown_location",
+            format!("no location {}", req.location_id),
+        )]));
+    }
+    let max_orders = req.max_orders.unwrap_or(50);
+    if !(1..=MAX_WAVE_ORDERS).contains(&max_orders) || req.max_lines == Some(0) {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "max_orders",
+            "out_of_range",
+            format!("1 to {MAX_WAVE_ORDERS} orders, and at least one line"),
+        )]));
+    }
+    let actor = principal.actor().label();
+    let outcome = app
+        .idempotent_write(idem, move |tx| {
+            let candidates =
+                tx.wave_candidates(&req.location_id, req.released_before, max_orders)?;
+            let mut members = Vec::new();
+            let mut lines = 0i64;
+            for (id, _, count) in candidates {
+                if req
+                    .max_lines
+                    .is_some_and(|max| lines + count > i64::from(max))
+                {
+                    break;
+                }
+                lines += count;
+                members.push(id);
+            }
+            if members.is_empty() {
+                return Err(ApiError::Conflict {
+                    code: "nothing_to_wave",
+                    detail: format!("no released fulfillment order waits at {}", req.location_id),
+                });
+            }
+            let id = new_id("wav");
+            tx.create_wave(&id, &req.location_id, &members, &actor, now())?;
+            Ok(Outcome::Body(201, id.into_bytes()))
+        })
+        .await?;
+    let Outcome::Body(_, id) = outcome else {
+        return Err(ApiError::Internal("a wave answers with its id".into()));
+    };
+    let id = String::from_utf8(id).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let list = load(&app, id).await?;
+    Ok(json_reply((201, to_json(&list))))
+}
+
+/// A wave's pick list: what is still to pick, grouped by SKU and sorted by bin.
+#[utoipa::path(get, path = "/api/v1/waves/{id}/pick-list", tag = "fulfillment",
+    responses((status = 200, body = PickListOut),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_pick_list(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let list = load(&app, id).await?;
+    Ok(json_reply((200, to_json(&list))))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The pick list as a page to print: one row per SKU in bin order, with the orders and
+/// quantities to put it in.
+#[utoipa::path(get, path = "/api/v1/waves/{id}/pick-list.html", tag = "fulfillment",
+    responses((status = 200, description = "A printable page", content_type = "text/html"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_pick_list_html(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let list = load(&app, id).await?;
+    let mut rows = String::new();
+    for l in &list.lines {
+        let picks: Vec<String> = l
+            .picks
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} × {} (line {})",
+                    p.quantity,
+                    escape(&p.order_number),
+                    p.line_no
+                )
+            })
+            .collect();
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td><b>{}</b><br>{}</td><td class=q>{}</td><td>{}</td><td class=box></td></tr>\n",
+            escape(l.bin.as_deref().unwrap_or("—")),
+            escape(&l.sku),
+            escape(&l.name),
+            l.quantity,
+            picks.join("<br>")
+        ));
+    }
+    let page = format!(
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>Pick list {id}</title>\
+<style>body{{font:14px sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}\
+td,th{{border:1px solid #888;padding:6px;text-align:left;vertical-align:top}}\
+.q{{font-size:20px;text-align:right}}.box{{width:3em}}@media print{{body{{margin:0}}}}</style></head>\
+<body><h1>Pick list {id}</h1><p>Location <b>{location}</b> · {count} fulfillment orders · made {created}</p>\
+<table><thead><tr><th>Bin</th><th>SKU</th><th>Qty</th><th>For</th><th>✓</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
+        id = escape(&list.wave_id),
+        location = escape(&list.location_id),
+        count = list.fulfillment_order_ids.len(),
+        created = escape(&list.created_at),
+    );
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}
