@@ -4,6 +4,7 @@
 //! in a test and replaying a stream always yields the same state.
 
 pub mod actor;
+pub mod carrier;
 pub mod fulfillment;
 pub mod geo;
 pub mod inventory;

@@ -99,6 +99,7 @@ fn place(id: &str, number: &str, sku: &str, quantity: u32) -> PlaceOrder {
         discount_amount: 0,
         declared_total: None,
         payment: None,
+        delivery: None,
     }
 }
 

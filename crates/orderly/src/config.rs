@@ -31,6 +31,10 @@ pub struct Config {
     pub risk: RiskConfig,
     #[serde(default)]
     pub fulfillment: FulfillmentConfig,
+    /// Carriers with their services and rate tables (the built-in `local` carrier prints
+    /// the labels); a package ships with the cheapest service arriving in time.
+    #[serde(default)]
+    pub carriers: Vec<orderly_domain::carrier::Carrier>,
     pub locations: Vec<LocationConfig>,
     pub channels: Vec<ChannelConfig>,
     /// Approximate positions of regions (or whole countries when `region` is omitted), used
@@ -320,7 +324,8 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 7] = [
+const ENV_SECTIONS: [&str; 8] = [
+    "carriers",
     "fulfillment",
     "server",
     "database",
@@ -425,6 +430,29 @@ impl Config {
                 .any(|s| crate::payments::signature::Secret::parse(s).is_err())
             {
                 p(key, "each secret must be whsec_<base64> or a plain string");
+            }
+        }
+        let mut carrier_ids = HashSet::new();
+        for (i, c) in self.carriers.iter().enumerate() {
+            if c.id.is_empty() || c.id.contains('/') || !carrier_ids.insert(c.id.as_str()) {
+                p(
+                    format!("carriers[{i}].id"),
+                    "must be non-empty, unique, without '/'",
+                );
+            }
+            for (j, s) in c.services.iter().enumerate() {
+                let broken = s.id.is_empty()
+                    || s.id.contains('/')
+                    || s.zones.is_empty()
+                    || s.zones
+                        .iter()
+                        .any(|z| z.destinations.is_empty() || z.rates.is_empty());
+                if broken {
+                    p(
+                        format!("carriers[{i}].services[{j}]"),
+                        "needs an id without '/' and zones, each with destinations and rates",
+                    );
+                }
             }
         }
         let tracking = &self.fulfillment.tracking_event_secrets;
@@ -535,6 +563,15 @@ impl Config {
             max_lines_per_order: self.limits.max_lines_per_order,
             max_quantity_per_line: self.limits.max_quantity_per_line,
         }
+    }
+
+    /// Whether `carrier/service` names a configured service.
+    pub fn has_service(&self, name: &str) -> bool {
+        name.split_once('/').is_some_and(|(carrier, service)| {
+            self.carriers
+                .iter()
+                .any(|c| c.id == carrier && c.services.iter().any(|s| s.id == service))
+        })
     }
 
     pub fn channel(&self, id: &str) -> Option<&ChannelConfig> {

@@ -311,6 +311,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             discount_amount: 0,
             declared_total: None,
             payment: Some(demo_payment(n)),
+            delivery: None,
         };
         if let Outcome::Order(_, order) = app
             .place_order(input, None, origin.clone())

@@ -38,6 +38,7 @@ pub struct PlaceOrder {
     pub declared_total: Option<i64>,
     /// How the customer pays; None leaves the order unpaid until a payment is added.
     pub payment: Option<NewPayment>,
+    pub delivery: Option<super::state::Delivery>,
 }
 
 /// A payment the customer offers; its amount is what the order still needs.

@@ -322,6 +322,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
         shipping_amount: cmd.shipping_amount,
         tax_amount: cmd.tax_amount,
         discount_amount: cmd.discount_amount,
+        delivery: cmd.delivery,
     }))];
     events.extend(sourced.map(OrderEvent::OrderSourced));
     for (reason, note) in holds {

@@ -32,6 +32,8 @@ pub struct OrderPlaced {
     pub shipping_amount: i64,
     pub tax_amount: i64,
     pub discount_amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<super::state::Delivery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,6 +55,7 @@ pub fn evolve(
             payment_due_at: None,
             fulfillment_orders: Vec::new(),
             confirmed_at: None,
+            delivery: p.delivery.clone(),
             reservations: Vec::new(),
             holds: Vec::new(),
             sourcing: None,

@@ -29,7 +29,8 @@ pub use evolve::{evolve, replay};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
 pub use state::{
-    Address, Buckets, Customer, Hold, HoldReason, Order, OrderLine, OrderState, Reservation,
+    Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
+    Reservation,
 };
 pub use status::{CustomerStatus, FulfillmentSummary, ReturnSummary};
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};

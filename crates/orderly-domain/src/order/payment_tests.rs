@@ -124,6 +124,7 @@ fn place_order(payment: Option<NewPayment>) -> PlaceOrder {
         discount_amount: 0,
         declared_total: None,
         payment,
+        delivery: None,
     }
 }
 

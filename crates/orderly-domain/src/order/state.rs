@@ -42,6 +42,15 @@ pub struct Customer {
     pub phone: Option<String>,
 }
 
+/// What the customer asked of delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// `carrier/service`, e.g. `local/express`; the cheapest in time when absent.
+    pub service: Option<String>,
+    /// The date the customer was promised.
+    pub deliver_by: Option<Timestamp>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub name: String,
@@ -219,6 +228,8 @@ pub struct Order {
     /// When the order was confirmed (the release edit window counts from here).
     #[serde(default)]
     pub confirmed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
     pub reservations: Vec<Reservation>,
     pub holds: Vec<Hold>,
     pub sourcing: Option<Rationale>,

@@ -76,6 +76,7 @@ fn place_order(lines: Vec<NewLine>) -> PlaceOrder {
         discount_amount: 0,
         declared_total: None,
         payment: None,
+        delivery: None,
     }
 }
 
@@ -275,6 +276,7 @@ fn placing_reserves_every_line_at_the_one_location_that_can_serve_all() {
         shipping_amount: 500,
         tax_amount: 0,
         discount_amount: 0,
+        delivery: None,
     };
     assert_eq!(**p, expected);
 

@@ -16,6 +16,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
+use orderly_domain::carrier::{Quote, choose, quotes};
 use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
 use orderly_domain::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -393,9 +394,9 @@ pub async fn tracking_event(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipRequest {
-    /// Default `local`, the built-in carrier.
+    /// With `service`, ships exactly so; without, the cheapest configured service that
+    /// arrives by the order's promised date (or the one the order asked for).
     pub carrier: Option<String>,
-    /// Default `ground`.
     pub service: Option<String>,
     /// The carrier's tracking number; the built-in carrier makes one when omitted.
     pub tracking_number: Option<String>,
@@ -466,15 +467,29 @@ pub async fn ship(
                     .iter()
                     .map(|f| f.shipments.len())
                     .sum();
+                let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
+                    (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
+                    _ if config.carriers.is_empty() => {
+                        ("local".to_owned(), "ground".to_owned(), req.promised_by)
+                    }
+                    _ => {
+                        let quote = rate_shop(&config, order, fo, &package_id)?;
+                        (
+                            quote.carrier,
+                            quote.service,
+                            req.promised_by.or(Some(quote.arrives_by)),
+                        )
+                    }
+                };
                 Ok(OrderCommand::Ship {
                     ship: ShipPackage {
                         fulfillment_id: fo.id.clone(),
                         package_id: package_id.clone(),
                         shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
-                        carrier: req.carrier.clone().unwrap_or_else(|| "local".to_owned()),
-                        service: req.service.clone().unwrap_or_else(|| "ground".to_owned()),
+                        carrier,
+                        service,
                         tracking_number: tracking.clone(),
-                        promised_by: req.promised_by,
+                        promised_by,
                     },
                     capture: capture_mode(&config, order),
                 })
@@ -482,6 +497,41 @@ pub async fn ship(
         )
         .await?;
     Ok(outcome_reply(outcome))
+}
+
+/// The service a package ships with: the one the order asked for, else the cheapest that
+/// arrives by the order's promised date (see `orderly_domain::carrier::choose`).
+fn rate_shop(
+    config: &crate::config::Config,
+    order: &orderly_domain::order::Order,
+    fo: &FulfillmentOrder,
+    package_id: &Id,
+) -> Result<Quote, ApiError> {
+    let package = fo
+        .packages
+        .iter()
+        .find(|p| &p.id == package_id)
+        .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+    let to = &order.shipping_address;
+    let offers = quotes(
+        &config.carriers,
+        to.country.as_str(),
+        to.region.as_deref(),
+        package.weight_grams,
+        now(),
+    );
+    let delivery = order.delivery.as_ref();
+    choose(
+        &offers,
+        delivery.and_then(|d| d.service.as_deref()),
+        delivery.and_then(|d| d.deliver_by),
+        to.country.as_str(),
+        package.weight_grams,
+    )
+    .map_err(|e| ApiError::Conflict {
+        code: "no_carrier_service",
+        detail: e.to_string(),
+    })
 }
 
 /// One fulfillment order with the order it belongs to.

@@ -14,8 +14,8 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use jiff::Timestamp;
 use orderly_domain::order::{
-    Address, CancelOrder, CancelReason, Customer, CustomerStatus, FieldIssue, Order, OrderError,
-    OrderState,
+    Address, CancelOrder, CancelReason, Customer, CustomerStatus, Delivery, FieldIssue, Order,
+    OrderError, OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Sku};
@@ -163,6 +163,19 @@ pub struct CreateOrderRequest {
     /// Optional: the total the client computed; refused when it differs from ours.
     pub total_amount: Option<i64>,
     pub payment: Option<PaymentIn>,
+    pub delivery: Option<DeliveryIn>,
+}
+
+/// What the customer chose for delivery.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryIn {
+    /// `carrier/service`, e.g. `local/express`; the cheapest in time when omitted.
+    pub service: Option<String>,
+    /// The date promised to the customer (RFC 3339): the service chosen at shipping
+    /// arrives by then.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deliver_by: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -751,6 +764,21 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
         .payment
         .as_ref()
         .and_then(|p| parse_payment(p, app, &mut issues));
+    let delivery = req.delivery.as_ref().map(|d| {
+        if let Some(s) = &d.service
+            && !app.config.has_service(s)
+        {
+            issues.push(FieldIssue::new(
+                "delivery.service",
+                "unknown_service",
+                format!("{s} is not a configured carrier/service"),
+            ));
+        }
+        Delivery {
+            service: d.service.clone(),
+            deliver_by: d.deliver_by,
+        }
+    });
     let limits = app.config.limits();
     if req.lines.is_empty() {
         issues.push(FieldIssue::new(
@@ -784,6 +812,7 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
                 discount_amount: req.discount_amount,
                 declared_total: req.total_amount,
                 payment,
+                delivery,
             })
         }
         _ => Err(ApiError::Validation(issues)),

@@ -9,8 +9,8 @@ use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
-    Address, CancelOrder, Customer, FieldIssue, NewLine, NewPayment, OrderCommand, PlaceContext,
-    PlaceOrder, assign_number, decide,
+    Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
+    PlaceContext, PlaceOrder, assign_number, decide,
 };
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
@@ -34,6 +34,7 @@ pub struct PlaceInput {
     pub discount_amount: i64,
     pub declared_total: Option<i64>,
     pub payment: Option<PaymentChoice>,
+    pub delivery: Option<Delivery>,
 }
 
 /// How the customer pays, as parsed from the request.
@@ -142,6 +143,7 @@ impl App {
                     tax_amount: input.tax_amount,
                     discount_amount: input.discount_amount,
                     declared_total: input.declared_total,
+                    delivery: input.delivery.clone(),
                     payment: None,
                 };
                 let cmd = PlaceOrder {

@@ -679,3 +679,66 @@ async fn the_label_pdf_opens_and_its_barcode_decodes_to_the_tracking_number() {
         .await
         .expect_problem(404, "shipment_not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_ships_with_the_cheapest_service_that_arrives_in_time() {
+    let app = shop(spawn_app().await).await;
+    let ship_with = |delivery: Value| {
+        let app = &app;
+        async move {
+            let mut b = order_body("web", &[("MUG", 1, 1000)]);
+            b["payment"] = json!({"method": "card", "token": "tok_visa"});
+            b["delivery"] = delivery;
+            let order = app.create_order(&b).await;
+            let fid = order["fulfillment_orders"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            app.post(
+                &format!("/fulfillment-orders/{fid}/pick"),
+                &json!({"lines": [{"line_no": 1, "picked": 1}]}),
+            )
+            .await
+            .expect(200);
+            let packed = app
+                .post(
+                    &format!("/fulfillment-orders/{fid}/packages"),
+                    &json!({"scans": ["MUG"], "weight_grams": 800, "dimensions_mm": [200, 150, 100]}),
+                )
+                .await
+                .expect(200);
+            let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let shipped = app
+                .post(&format!("/packages/{pkg}/ship"), &json!({}))
+                .await
+                .expect(200);
+            shipped["fulfillment_orders"][0]["shipments"][0].clone()
+        }
+    };
+    // No promise: the cheapest (ground, four days).
+    let cheap = ship_with(json!(null)).await;
+    assert_eq!(
+        (cheap["carrier"].as_str(), cheap["service"].as_str()),
+        (Some("local"), Some("ground"))
+    );
+    let shipped: Timestamp = cheap["shipped_at"].as_str().unwrap().parse().unwrap();
+    let promised: Timestamp = cheap["promised_by"].as_str().unwrap().parse().unwrap();
+    assert_eq!(promised.duration_since(shipped).as_hours(), 96);
+    // Promised in two days: ground is too slow, express makes it.
+    let by = (Timestamp::now() + SignedDuration::from_hours(48)).to_string();
+    let fast = ship_with(json!({"deliver_by": by})).await;
+    assert_eq!(fast["service"], "express");
+    // Asked for by name.
+    let asked = ship_with(json!({"service": "local/express"})).await;
+    assert_eq!(asked["service"], "express");
+    let mut b = order_body("web", &[("MUG", 1, 1000)]);
+    b["delivery"] = json!({"service": "pigeon/fast"});
+    let refused = app
+        .post("/orders", &b)
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused["errors"][0]["code"], "unknown_service");
+}
