@@ -24,6 +24,8 @@ fn facts() -> (Vec<LocationFacts>, StockView, Vec<Demand>) {
             },
             can_ship: i % 11 != 0,
             priority: (i % 5) as u32,
+            handling_cost_minor: 0,
+            ships_to: Vec::new(),
         })
         .collect();
     let mut stock = StockView::default();

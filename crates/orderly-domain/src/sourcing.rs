@@ -17,6 +17,35 @@ pub struct LocationFacts {
     pub can_ship: bool,
     /// Lower numbers are preferred.
     pub priority: u32,
+    /// What handling a shipment costs here (minor units), for the `cheapest` strategy.
+    pub handling_cost_minor: i64,
+    /// Countries it ships to (ISO codes); empty: anywhere.
+    pub ships_to: Vec<String>,
+}
+
+/// How locations are ranked for an order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourcingStrategy {
+    /// As few locations as possible: one that serves everything, else the fewest that do
+    /// (nearest, then priority, breaks ties).
+    #[default]
+    MinimizeSplits,
+    /// Each line from the nearest location that has it.
+    Nearest,
+    /// Each line from the preferred location (lowest priority number) that has it.
+    Priority,
+    /// Each line from the location with the lowest handling cost that has it.
+    Cheapest,
+}
+
+/// The configured way of sourcing, and its limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourcingPolicy {
+    pub strategy: SourcingStrategy,
+    /// At most this many locations per order (what they cannot serve is short).
+    pub max_locations: Option<u32>,
 }
 
 /// Units available per (SKU, location), read inside the deciding transaction.
@@ -84,6 +113,8 @@ pub struct CandidateScore {
     /// Rounded kilometres to the ship-to address, when both are geocoded.
     pub distance_km: Option<u32>,
     pub priority: u32,
+    #[serde(default)]
+    pub handling_cost_minor: i64,
     pub can_serve_all: bool,
 }
 
@@ -91,6 +122,9 @@ pub struct CandidateScore {
 pub struct Rationale {
     pub strategy: Strategy,
     pub candidates: Vec<CandidateScore>,
+    /// The policy the decision followed (absent in decisions made before policies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<SourcingPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,26 +134,59 @@ pub struct Plan {
     pub rationale: Rationale,
 }
 
-/// Decides where every unit of `demands` comes from. Deterministic for equal inputs.
+/// Decides where every unit of `demands` comes from with the default policy (minimize
+/// splits, no limit, anywhere). Deterministic for equal inputs.
 pub fn plan(
     demands: &[Demand],
     locations: &[LocationFacts],
     stock: &StockView,
     ship_to: Option<LatLon>,
 ) -> Plan {
+    plan_with(
+        demands,
+        locations,
+        stock,
+        ship_to,
+        None,
+        SourcingPolicy::default(),
+    )
+}
+
+/// Decides where every unit of `demands` comes from under `policy`, among the locations
+/// that ship to `country` (when known). Deterministic for equal inputs.
+pub fn plan_with(
+    demands: &[Demand],
+    locations: &[LocationFacts],
+    stock: &StockView,
+    ship_to: Option<LatLon>,
+    country: Option<&str>,
+    policy: SourcingPolicy,
+) -> Plan {
     let mut candidates: Vec<(&LocationFacts, Option<u32>)> = locations
         .iter()
         .filter(|l| l.can_ship)
+        .filter(|l| {
+            l.ships_to.is_empty() || country.is_none_or(|c| l.ships_to.iter().any(|s| s == c))
+        })
         .map(|l| (l, ship_to.map(|to| to.distance_km(l.coords).round() as u32)))
         .collect();
-    // Nearest first (unknown distance last), then priority, then id for determinism.
+    // By the strategy's measure; unknown distances last; the id makes it deterministic.
     candidates.sort_by(|(a, da), (b, db)| {
-        (da.unwrap_or(u32::MAX), a.priority, &a.id).cmp(&(
-            db.unwrap_or(u32::MAX),
-            b.priority,
-            &b.id,
-        ))
+        let (da, db) = (da.unwrap_or(u32::MAX), db.unwrap_or(u32::MAX));
+        match policy.strategy {
+            SourcingStrategy::MinimizeSplits | SourcingStrategy::Nearest => {
+                (da, a.priority, &a.id).cmp(&(db, b.priority, &b.id))
+            }
+            SourcingStrategy::Priority => (a.priority, da, &a.id).cmp(&(b.priority, db, &b.id)),
+            SourcingStrategy::Cheapest => (a.handling_cost_minor, da, a.priority, &a.id).cmp(&(
+                b.handling_cost_minor,
+                db,
+                b.priority,
+                &b.id,
+            )),
+        }
     });
+    let limit = policy.max_locations.map(|m| m.max(1) as usize);
 
     // Stock as a dense table: one row per distinct SKU, one column per candidate, read
     // from the view once. Demands point at their SKU's row (two lines of one SKU share it).
@@ -153,6 +220,7 @@ pub fn plan(
             location_id: l.id.clone(),
             distance_km: *dist,
             priority: l.priority,
+            handling_cost_minor: l.handling_cost_minor,
             can_serve_all: need
                 .iter()
                 .enumerate()
@@ -160,7 +228,8 @@ pub fn plan(
         })
         .collect();
 
-    if let Some(best) = scores.iter().find(|s| s.can_serve_all) {
+    let single = policy.strategy == SourcingStrategy::MinimizeSplits || limit == Some(1);
+    if let Some(best) = scores.iter().find(|s| s.can_serve_all).filter(|_| single) {
         let allocations = demands
             .iter()
             .map(|d| Allocation {
@@ -176,9 +245,14 @@ pub fn plan(
             rationale: Rationale {
                 strategy: Strategy::SingleLocation,
                 candidates: scores,
+                policy: Some(policy),
             },
         };
     }
+    // Locations used so far; once the limit is reached, only they may serve more.
+    let mut used: Vec<usize> = Vec::new();
+    let allowed =
+        |c: usize, used: &Vec<usize>| used.contains(&c) || limit.is_none_or(|m| used.len() < m);
 
     let mut left: Vec<u32> = demands.iter().map(|d| d.quantity).collect();
     let mut allocations: Vec<Allocation> = Vec::new();
@@ -192,37 +266,64 @@ pub fn plan(
             quantity: n,
         });
     };
-    // Phase 1: whole lines, each round giving the location that can serve the most of
-    // the remaining lines completely (ties keep the nearest/priority order).
-    loop {
-        let mut best: Option<(usize, usize)> = None;
-        for c in 0..width {
-            let whole = left
-                .iter()
-                .enumerate()
-                .filter(|&(i, &n)| n > 0 && avail[sku_of[i] * width + c] >= n)
-                .count();
-            if whole > 0 && best.is_none_or(|(_, b)| whole > b) {
-                best = Some((c, whole));
+    // Minimize splits, phase 1: whole lines, each round giving the location that can
+    // serve the most of the remaining lines completely (ties keep the candidate order).
+    // The other strategies give each line, whole, to the first candidate that has it.
+    if single {
+        loop {
+            let mut best: Option<(usize, usize)> = None;
+            for c in (0..width).filter(|c| allowed(*c, &used)) {
+                let whole = left
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &n)| n > 0 && avail[sku_of[i] * width + c] >= n)
+                    .count();
+                if whole > 0 && best.is_none_or(|(_, b)| whole > b) {
+                    best = Some((c, whole));
+                }
+            }
+            let Some((c, _)) = best else { break };
+            if !used.contains(&c) {
+                used.push(c);
+            }
+            for i in 0..left.len() {
+                let n = left[i];
+                if n > 0 && avail[sku_of[i] * width + c] >= n {
+                    take(i, c, n, &mut avail);
+                    left[i] = 0;
+                }
             }
         }
-        let Some((c, _)) = best else { break };
+    }
+    if !single {
         for i in 0..left.len() {
             let n = left[i];
-            if n > 0 && avail[sku_of[i] * width + c] >= n {
+            let whole = (0..width)
+                .filter(|c| allowed(*c, &used))
+                .find(|c| avail[sku_of[i] * width + c] >= n);
+            if let Some(c) = whole.filter(|_| n > 0) {
+                if !used.contains(&c) {
+                    used.push(c);
+                }
                 take(i, c, n, &mut avail);
                 left[i] = 0;
             }
         }
     }
-    // Phase 2: lines no single location can serve are split, nearest first.
+    // Then lines no single location can serve are split, in candidate order.
     for i in 0..left.len() {
         for c in 0..width {
             if left[i] == 0 {
                 break;
             }
+            if !allowed(c, &used) {
+                continue;
+            }
             let part = avail[sku_of[i] * width + c].min(left[i]);
             if part > 0 {
+                if !used.contains(&c) {
+                    used.push(c);
+                }
                 take(i, c, part, &mut avail);
                 left[i] -= part;
             }
@@ -250,6 +351,7 @@ pub fn plan(
         rationale: Rationale {
             strategy,
             candidates: scores,
+            policy: Some(policy),
         },
     }
 }
@@ -267,6 +369,8 @@ mod tests {
             },
             can_ship: true,
             priority,
+            handling_cost_minor: 0,
+            ships_to: Vec::new(),
         }
     }
 
@@ -391,5 +495,133 @@ mod tests {
         let total: u32 = p.allocations.iter().map(|a| a.quantity).sum();
         assert_eq!(total, 3);
         assert_eq!(p.shortfalls.iter().map(|s| s.quantity).sum::<u32>(), 1);
+    }
+
+    fn policy(strategy: SourcingStrategy, max_locations: Option<u32>) -> SourcingPolicy {
+        SourcingPolicy {
+            strategy,
+            max_locations,
+        }
+    }
+
+    /// A and B: east has both, west (nearer to Austin) only A.
+    fn split_facts() -> (Vec<LocationFacts>, StockView, Vec<Demand>) {
+        let s = stock(&[("A", "east", 5), ("B", "east", 5), ("A", "west", 5)]);
+        (
+            vec![east(), west()],
+            s,
+            vec![demand(1, "A", 1), demand(2, "B", 1)],
+        )
+    }
+
+    #[test]
+    fn minimize_splits_keeps_the_order_together_where_nearest_takes_each_line_near() {
+        let (locs, s, d) = split_facts();
+        let together = plan_with(&d, &locs, &s, Some(AUSTIN), None, SourcingPolicy::default());
+        assert_eq!(together.rationale.strategy, Strategy::SingleLocation);
+        assert!(
+            together
+                .allocations
+                .iter()
+                .all(|a| a.location_id.as_str() == "east")
+        );
+        let near = plan_with(
+            &d,
+            &locs,
+            &s,
+            Some(AUSTIN),
+            None,
+            policy(SourcingStrategy::Nearest, None),
+        );
+        let at: Vec<&str> = near
+            .allocations
+            .iter()
+            .map(|a| a.location_id.as_str())
+            .collect();
+        assert_eq!(
+            at,
+            ["west", "east"],
+            "A from the nearer west, B only at east"
+        );
+        assert_eq!(
+            near.rationale.policy.map(|p| p.strategy),
+            Some(SourcingStrategy::Nearest)
+        );
+    }
+
+    #[test]
+    fn priority_and_cheapest_rank_by_their_own_measure() {
+        let s = stock(&[("A", "east", 5), ("A", "west", 5)]);
+        let d = [demand(1, "A", 1)];
+        let mut locs = vec![east(), west()];
+        locs[0].handling_cost_minor = 100;
+        locs[1].handling_cost_minor = 300;
+        let by_priority = plan_with(
+            &d,
+            &locs,
+            &s,
+            Some(BOSTON),
+            None,
+            policy(SourcingStrategy::Priority, None),
+        );
+        assert_eq!(by_priority.allocations[0].location_id.as_str(), "west");
+        let cheapest = plan_with(
+            &d,
+            &locs,
+            &s,
+            Some(AUSTIN),
+            None,
+            policy(SourcingStrategy::Cheapest, None),
+        );
+        assert_eq!(cheapest.allocations[0].location_id.as_str(), "east");
+        assert_eq!(cheapest.rationale.candidates[0].handling_cost_minor, 100);
+    }
+
+    #[test]
+    fn a_location_limit_leaves_the_rest_short_and_countries_filter_locations() {
+        let (locs, s, d) = split_facts();
+        let one = plan_with(
+            &d,
+            &locs,
+            &s,
+            Some(AUSTIN),
+            None,
+            policy(SourcingStrategy::Nearest, Some(1)),
+        );
+        // Limited to one location, the order stays together at the one that has it all.
+        assert!(
+            one.allocations
+                .iter()
+                .all(|a| a.location_id.as_str() == "east")
+        );
+        assert!(one.shortfalls.is_empty());
+        let s2 = stock(&[("A", "east", 1), ("A", "west", 1)]);
+        let short = plan_with(
+            &[demand(1, "A", 2)],
+            &locs,
+            &s2,
+            Some(AUSTIN),
+            None,
+            policy(SourcingStrategy::Nearest, Some(1)),
+        );
+        assert_eq!(short.allocations.len(), 1);
+        assert_eq!(short.shortfalls[0].quantity, 1);
+        let mut only_us = locs.clone();
+        only_us[1].ships_to = vec!["US".into()];
+        let abroad = plan_with(
+            &d,
+            &only_us,
+            &s,
+            None,
+            Some("CA"),
+            SourcingPolicy::default(),
+        );
+        assert!(
+            abroad
+                .rationale
+                .candidates
+                .iter()
+                .all(|c| c.location_id.as_str() != "west")
+        );
     }
 }

@@ -129,6 +129,8 @@ async fn seed_order(store: &Store, quantity: u32) {
                 },
                 can_ship: true,
                 priority: 0,
+                handling_cost_minor: 0,
+                ships_to: Vec::new(),
             }];
             let ctx = PlaceContext {
                 locations: &locations,
@@ -144,6 +146,7 @@ async fn seed_order(store: &Store, quantity: u32) {
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
+                sourcing: Default::default(),
             };
             let number = tx.next_order_number("web", "WEB")?;
             assert_eq!(number, "WEB-1001");

@@ -31,6 +31,10 @@ pub struct Config {
     pub risk: RiskConfig,
     #[serde(default)]
     pub fulfillment: FulfillmentConfig,
+    /// `strategy` (`minimize_splits`, `nearest`, `priority` or `cheapest`) and
+    /// `max_locations` per order.
+    #[serde(default)]
+    pub sourcing: orderly_domain::sourcing::SourcingPolicy,
     /// Carriers with their services and rate tables (the built-in `local` carrier prints
     /// the labels); a package ships with the cheapest service arriving in time.
     #[serde(default)]
@@ -277,6 +281,12 @@ pub struct LocationConfig {
     /// Lower is preferred when distance does not decide.
     #[serde(default)]
     pub priority: u32,
+    /// What handling a shipment costs here, for the `cheapest` sourcing strategy.
+    #[serde(default)]
+    pub handling_cost_minor: i64,
+    /// Countries it ships to (ISO codes); empty: anywhere.
+    #[serde(default)]
+    pub ships_to: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -324,7 +334,8 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 8] = [
+const ENV_SECTIONS: [&str; 9] = [
+    "sourcing",
     "carriers",
     "fulfillment",
     "server",
@@ -589,6 +600,8 @@ impl Config {
                 },
                 can_ship: l.can_ship,
                 priority: l.priority,
+                handling_cost_minor: l.handling_cost_minor,
+                ships_to: l.ships_to.clone(),
             })
             .collect()
     }

@@ -191,4 +191,5 @@ pub struct PlaceContext<'a> {
     pub payment_due_at: Option<Timestamp>,
     /// The channel reserves stock only once the order is paid.
     pub reserve_at_payment: bool,
+    pub sourcing: crate::sourcing::SourcingPolicy,
 }

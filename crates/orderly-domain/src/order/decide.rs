@@ -8,7 +8,7 @@ use super::payments::{self, OpIds};
 use super::state::{Order, OrderState, Reservation};
 use super::validate::validate_place;
 use crate::payment::{PaymentState, RiskFacts, risk_holds};
-use crate::sourcing::{Demand, Shortfall, plan};
+use crate::sourcing::{Demand, Shortfall, plan_with};
 
 /// Decides `command` against `state` (None for an order that does not exist yet).
 /// `ctx` carries the stock and location facts; only placing an order needs them.
@@ -122,8 +122,19 @@ pub fn decide(
 
 /// Plans where `demands` are served from; `OutOfStock` when something is short and the
 /// channel does not backorder.
-fn source_demands(demands: &[Demand], ctx: &PlaceContext<'_>) -> Result<OrderSourced, OrderError> {
-    let plan = plan(demands, ctx.locations, ctx.stock, ctx.ship_to);
+fn source_demands(
+    demands: &[Demand],
+    country: &str,
+    ctx: &PlaceContext<'_>,
+) -> Result<OrderSourced, OrderError> {
+    let plan = plan_with(
+        demands,
+        ctx.locations,
+        ctx.stock,
+        ctx.ship_to,
+        Some(country),
+        ctx.sourcing,
+    );
     if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
         let mut skus: Vec<_> = plan.shortfalls.iter().map(|s| s.sku.clone()).collect();
         skus.sort();
@@ -179,7 +190,7 @@ fn source_waiting(
         allow_backorders: ctx.allow_backorders || resourcing,
         ..ctx.clone()
     };
-    match source_demands(&demands, &ctx) {
+    match source_demands(&demands, order.shipping_address.country.as_str(), &ctx) {
         Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
         Err(OrderError::OutOfStock { skus, .. }) => {
             let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
@@ -297,7 +308,11 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     let sourced = if ctx.reserve_at_payment {
         None
     } else {
-        Some(source_demands(&demands, ctx)?)
+        Some(source_demands(
+            &demands,
+            cmd.shipping_address.country.as_str(),
+            ctx,
+        )?)
     };
     let holds = risk_holds(
         ctx.risk,

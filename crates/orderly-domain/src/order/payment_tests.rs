@@ -61,6 +61,8 @@ impl Facts {
                 },
                 can_ship: true,
                 priority: 1,
+                handling_cost_minor: 0,
+                ships_to: Vec::new(),
             }],
             stock,
             risk: RiskPolicy::default(),
@@ -94,6 +96,7 @@ impl Facts {
             recent_orders_same_card: 0,
             payment_due_at: self.payment_due_at,
             reserve_at_payment: self.reserve_at_payment,
+            sourcing: Default::default(),
         }
     }
 }

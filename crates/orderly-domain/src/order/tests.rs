@@ -101,6 +101,8 @@ fn location(id: &str, latitude: f64, longitude: f64, priority: u32) -> LocationF
         },
         can_ship: true,
         priority,
+        handling_cost_minor: 0,
+        ships_to: Vec::new(),
     }
 }
 
@@ -157,6 +159,7 @@ impl Facts {
             recent_orders_same_card: 0,
             payment_due_at: None,
             reserve_at_payment: false,
+            sourcing: Default::default(),
         }
     }
 }
@@ -976,6 +979,7 @@ mod properties {
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
+                sourcing: Default::default(),
             }
         }
 

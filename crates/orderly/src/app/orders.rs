@@ -178,6 +178,7 @@ impl App {
                     recent_orders_same_card: recent_card,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
                     reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
+                    sourcing: config.sourcing,
                 };
                 let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
                 // Numbered only once the decision stands, so a refusal never uses a number up.

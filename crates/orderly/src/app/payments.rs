@@ -159,6 +159,7 @@ pub(crate) fn source_if_paid(
         recent_orders_same_card: 0,
         payment_due_at: None,
         reserve_at_payment: true,
+        sourcing: config.sourcing,
     };
     let cmd = OrderCommand::SourceWaiting {
         refund_id: Id::new(new_id("ref")),
