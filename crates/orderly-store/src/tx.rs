@@ -453,6 +453,30 @@ fn project<T: WriteTx + ?Sized>(
             save_shipment(tx, order, &s.shipment_id)?;
         }
         OrderEvent::TrackingRecorded(t) => save_shipment(tx, order, &t.shipment_id)?,
+        OrderEvent::FulfillmentRejected(r) => {
+            let location = fulfillment_location(order, &r.fulfillment_id)?;
+            let fo = order
+                .fulfillment_orders
+                .iter()
+                .find(|f| f.id == r.fulfillment_id)
+                .ok_or_else(|| StoreError::Corrupt(format!("no {}", r.fulfillment_id)))?;
+            let given_back: Vec<Reservation> = fo
+                .lines
+                .iter()
+                .filter(|l| l.quantity > 0)
+                .map(|l| taken(order, l.line_no, location, l.quantity))
+                .collect::<Result<_, _>>()?;
+            let moves = reserved_moves(
+                &given_back,
+                -1,
+                MovementReason::Release,
+                order_id,
+                actor,
+                at,
+            );
+            tx.move_reserved(&moves)?;
+            tx.replace_reservations(order_id, &order.reservations, at)?;
+        }
         OrderEvent::BackorderFilled(b) => {
             let taken = std::slice::from_ref(&b.reservation);
             let moves = reserved_moves(taken, 1, MovementReason::Reservation, order_id, actor, at);
@@ -528,6 +552,7 @@ fn changes_fulfillment(event: &OrderEvent) -> bool {
             | OrderEvent::PackageCreated(_)
             | OrderEvent::PackageShipped(_)
             | OrderEvent::TrackingRecorded(_)
+            | OrderEvent::FulfillmentRejected(_)
     )
 }
 

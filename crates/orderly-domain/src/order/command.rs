@@ -159,6 +159,11 @@ pub enum OrderCommand {
         location_id: Id,
         available: u32,
     },
+    /// The warehouse refuses a fulfillment order it has not started picking.
+    Reject {
+        fulfillment_id: Id,
+        reason: String,
+    },
     /// A carrier's scan.
     RecordTracking(super::event::TrackingRecorded),
     /// Is the shipment late (promise passed, or silent for `silence_hours`) at `now`?

@@ -98,6 +98,13 @@ pub fn decide(
                 available,
             },
         ) => Ok(fill_backorder(order, &sku, &location_id, available)),
+        (
+            Some(order),
+            OrderCommand::Reject {
+                fulfillment_id,
+                reason,
+            },
+        ) => super::fulfillment::reject(order, &fulfillment_id, reason),
         (Some(order), OrderCommand::RecordTracking(t)) => {
             super::fulfillment::record_tracking(order, t)
         }
@@ -186,8 +193,17 @@ fn source_waiting(
     // Units that a warehouse could not find (a short pick) are already promised to a paid
     // customer: what no other location has waits as a backorder rather than cancelling.
     let resourcing = !order.fulfillment_orders.is_empty();
+    // A location that refused the order is not asked again.
+    let rejecting = order.rejecting_locations();
+    let locations: Vec<crate::sourcing::LocationFacts> = ctx
+        .locations
+        .iter()
+        .filter(|l| !rejecting.contains(&&l.id))
+        .cloned()
+        .collect();
     let ctx = PlaceContext {
         allow_backorders: ctx.allow_backorders || resourcing,
+        locations: &locations,
         ..ctx.clone()
     };
     match source_demands(&demands, order.shipping_address.country.as_str(), &ctx) {

@@ -165,6 +165,14 @@ pub struct ShipmentDelayed {
     pub reason: String,
 }
 
+/// A warehouse refused a fulfillment order (before picking); its units are sourced again
+/// elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfillmentRejected {
+    pub fulfillment_id: Id,
+    pub reason: String,
+}
+
 /// A fulfillment order handed to its warehouse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FulfillmentReleased {
@@ -208,6 +216,7 @@ pub enum OrderEvent {
     TrackingRecorded(TrackingRecorded),
     ShipmentDelayed(ShipmentDelayed),
     BackorderFilled(BackorderFilled),
+    FulfillmentRejected(FulfillmentRejected),
 }
 
 fn money(minor: i64, currency: &Currency) -> String {
@@ -255,6 +264,7 @@ impl OrderEvent {
             OrderEvent::TrackingRecorded(_) => "tracking_recorded",
             OrderEvent::ShipmentDelayed(_) => "shipment_delayed",
             OrderEvent::BackorderFilled(_) => "backorder_filled",
+            OrderEvent::FulfillmentRejected(_) => "fulfillment_rejected",
         }
     }
 
@@ -403,6 +413,10 @@ impl OrderEvent {
             OrderEvent::ShipmentDelayed(d) => {
                 format!("Shipment {} is delayed: {}", d.shipment_id, d.reason)
             }
+            OrderEvent::FulfillmentRejected(r) => format!(
+                "Fulfillment order {} rejected by its warehouse: {}",
+                r.fulfillment_id, r.reason
+            ),
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

@@ -146,6 +146,10 @@ pub fn evolve(
             super::fulfillment::open(&mut order, std::slice::from_ref(r), at);
             order
         }
+        (Some(mut order), OrderEvent::FulfillmentRejected(r)) => {
+            super::fulfillment::apply_reject(&mut order, r).map_err(fail)?;
+            order
+        }
         (Some(mut order), OrderEvent::TrackingRecorded(t)) => {
             super::fulfillment::apply_tracking(&mut order, t).map_err(fail)?;
             order

@@ -4,8 +4,8 @@
 
 use super::error::OrderError;
 use super::event::{
-    FulfillmentReleased, OrderEvent, PackageCreated, PackageItem, PackageShipped, PickConfirmed,
-    PickedLine, ShipmentDelayed, TrackingRecorded,
+    FulfillmentRejected, FulfillmentReleased, OrderEvent, PackageCreated, PackageItem,
+    PackageShipped, PickConfirmed, PickedLine, ShipmentDelayed, TrackingRecorded,
 };
 use super::state::{Order, OrderState, Reservation};
 use crate::Timestamp;
@@ -85,6 +85,9 @@ pub struct FulfillmentOrder {
     pub packages: Vec<Package>,
     #[serde(default)]
     pub shipments: Vec<Shipment>,
+    /// Why the warehouse refused it, if it did (its location is then not asked again).
+    #[serde(default)]
+    pub rejected: Option<String>,
 }
 
 /// The id of an order's `n`th fulfillment order: `ful_<order id suffix>_<n>`.
@@ -128,6 +131,7 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
             released_at: None,
             packages: Vec::new(),
             shipments: Vec::new(),
+            rejected: None,
         });
     }
 }
@@ -727,4 +731,76 @@ pub(super) fn apply_delay(order: &mut Order, d: &ShipmentDelayed) -> Result<(), 
         shipment.flags.push(ExceptionFlag::Delayed);
     }
     Ok(())
+}
+
+/// A warehouse refuses a fulfillment order it has not started picking.
+pub(super) fn reject(
+    order: &Order,
+    id: &Id,
+    reason: String,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let fo = find(order, id)?;
+    if !matches!(
+        fo.state,
+        FulfillmentState::Pending | FulfillmentState::Released
+    ) {
+        return Err(wrong_state(fo, "be rejected"));
+    }
+    Ok(vec![OrderEvent::FulfillmentRejected(FulfillmentRejected {
+        fulfillment_id: id.clone(),
+        reason,
+    })])
+}
+
+/// Folds a rejection: the units go back to stock and wait to be sourced elsewhere.
+pub(super) fn apply_reject(order: &mut Order, r: &FulfillmentRejected) -> Result<(), &'static str> {
+    let i = order
+        .fulfillment_orders
+        .iter()
+        .position(|f| f.id == r.fulfillment_id)
+        .ok_or("no such fulfillment order")?;
+    let fo = &mut order.fulfillment_orders[i];
+    if !matches!(
+        fo.state,
+        FulfillmentState::Pending | FulfillmentState::Released
+    ) {
+        return Err("only a pending or released fulfillment order can be rejected");
+    }
+    let released = fo.state == FulfillmentState::Released;
+    fo.state = FulfillmentState::Cancelled;
+    fo.rejected = Some(r.reason.clone());
+    let location = fo.location_id.clone();
+    let units: Vec<(u32, u32)> = fo.lines.iter().map(|l| (l.line_no, l.quantity)).collect();
+    for (line_no, quantity) in units {
+        take_reserved(order, line_no, &location, quantity)?;
+        let b = &mut order
+            .lines
+            .iter_mut()
+            .find(|l| l.line_no == line_no)
+            .ok_or("unknown line")?
+            .buckets;
+        b.allocated = b
+            .allocated
+            .checked_sub(quantity)
+            .ok_or("allocated underflow")?;
+        if released {
+            b.released = b
+                .released
+                .checked_sub(quantity)
+                .ok_or("released underflow")?;
+        }
+        b.unallocated += quantity;
+    }
+    Ok(())
+}
+
+impl Order {
+    /// Locations that refused one of this order's fulfillment orders.
+    pub fn rejecting_locations(&self) -> Vec<&Id> {
+        self.fulfillment_orders
+            .iter()
+            .filter(|f| f.rejected.is_some())
+            .map(|f| &f.location_id)
+            .collect()
+    }
 }

@@ -154,7 +154,8 @@ pub(super) fn apply(
         | OrderEvent::PackageShipped(_)
         | OrderEvent::TrackingRecorded(_)
         | OrderEvent::ShipmentDelayed(_)
-        | OrderEvent::BackorderFilled(_) => {
+        | OrderEvent::BackorderFilled(_)
+        | OrderEvent::FulfillmentRejected(_) => {
             return Err("not a payment event");
         }
     }

@@ -671,3 +671,54 @@ pub async fn label(
     })?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// Why the warehouse cannot fulfil it (damaged stock, closed, …).
+    pub reason: String,
+}
+
+/// The warehouse refuses a fulfillment order it has not started picking: its stock is
+/// given back and its units are sourced again at another location (or backordered).
+#[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/reject", tag = "fulfillment",
+    request_body = RejectRequest,
+    responses((status = 200, body = super::orders::OrderView),
+        (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn reject(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<RejectRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let order_id = order_of(&id)?;
+    let path = format!("/api/v1/fulfillment-orders/{id}/reject");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let reason = body.value.reason.trim().to_owned();
+    if reason.is_empty() || reason.len() > 500 {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "reason",
+            "invalid_length",
+            "1-500 characters",
+        )]));
+    }
+    let fulfillment_id = Id::new(id);
+    let outcome = app
+        .order_command(
+            order_id,
+            idem,
+            origin(&principal, &headers),
+            None,
+            move |_| {
+                Ok(OrderCommand::Reject {
+                    fulfillment_id: fulfillment_id.clone(),
+                    reason: reason.clone(),
+                })
+            },
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
+}

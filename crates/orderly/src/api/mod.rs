@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        waves::create_wave, waves::get_pick_list, waves::get_pick_list_html,
+        fulfillment::reject, waves::create_wave, waves::get_pick_list, waves::get_pick_list_html,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -108,6 +108,7 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
             post(fulfillment::release),
         )
         .route("/fulfillment-orders/{id}/pick", post(fulfillment::pick))
+        .route("/fulfillment-orders/{id}/reject", post(fulfillment::reject))
         .route("/fulfillment-orders/{id}/packages", post(fulfillment::pack))
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))

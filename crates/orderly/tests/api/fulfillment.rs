@@ -742,3 +742,46 @@ async fn a_package_ships_with_the_cheapest_service_that_arrives_in_time() {
         .expect_problem(422, "validation_failed");
     assert_eq!(refused["errors"][0]["code"], "unknown_service");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_fulfillment_order_is_sourced_again_elsewhere() {
+    let app = spawn_app().await;
+    app.seed_product("CAP", 2000).await;
+    app.receive("CAP", "wh-central", 5).await;
+    app.receive("CAP", "wh-west", 5).await;
+    let mut b = order_body("web", &[("CAP", 2, 2000)]);
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let order = app.create_order(&b).await;
+    let first = fo_at(&order, "wh-central")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, warehouse) = app.key(Role::Warehouse).await;
+    let rejected = send(
+        app.req_as(
+            &warehouse,
+            Method::POST,
+            &format!("/fulfillment-orders/{first}/reject"),
+        )
+        .json(&json!({"reason": "water damage in aisle B"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(fo_at(&rejected, "wh-central")["state"], "cancelled");
+    let west = fo_at(&rejected, "wh-west");
+    assert_eq!(west["state"], "released");
+    assert_eq!(west["lines"][0]["quantity"], 2);
+    assert_eq!(app.stock("CAP", "wh-central").await, (5, 0, 5));
+    assert_eq!(app.stock("CAP", "wh-west").await, (5, 2, 3));
+    send(
+        app.req_as(
+            &warehouse,
+            Method::POST,
+            &format!("/fulfillment-orders/{first}/reject"),
+        )
+        .json(&json!({"reason": "again"})),
+    )
+    .await
+    .expect_problem(409, "illegal_fulfillment_transition");
+    app.assert_invariants().await;
+}
