@@ -422,12 +422,8 @@ async fn track(app: &TestApp, event: &Value) -> crate::helpers::Res {
     .await
 }
 
-/// Places, picks, packs and ships a one-MUG order; returns (order id, tracking number).
-async fn shipped_mug(app: &TestApp, promised_by: Option<&str>) -> (String, String) {
-    let mut b = order_body("web", &[("MUG", 1, 1000)]);
-    b["payment"] = json!({"method": "card", "token": "tok_visa"});
-    let order = app.create_order(&b).await;
-    let oid = order["id"].as_str().unwrap().to_owned();
+/// Picks and packs a one-MUG order's only fulfillment order; returns the package id.
+async fn pick_and_pack_mug(app: &TestApp, order: &Value) -> String {
     let fid = order["fulfillment_orders"][0]["id"]
         .as_str()
         .unwrap()
@@ -441,14 +437,23 @@ async fn shipped_mug(app: &TestApp, promised_by: Option<&str>) -> (String, Strin
     let packed = app
         .post(
             &format!("/fulfillment-orders/{fid}/packages"),
-            &json!({"scans": ["MUG"], "weight_grams": 400, "dimensions_mm": [200, 150, 100]}),
+            &json!({"scans": ["MUG"], "weight_grams": 800, "dimensions_mm": [200, 150, 100]}),
         )
         .await
         .expect(200);
-    let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
+    packed["fulfillment_orders"][0]["packages"][0]["id"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// Places, picks, packs and ships a one-MUG order; returns (order id, tracking number).
+async fn shipped_mug(app: &TestApp, promised_by: Option<&str>) -> (String, String) {
+    let mut b = order_body("web", &[("MUG", 1, 1000)]);
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let order = app.create_order(&b).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let pkg = pick_and_pack_mug(app, &order).await;
     let mut ship = json!({});
     if let Some(p) = promised_by {
         ship["promised_by"] = json!(p);
@@ -690,27 +695,7 @@ async fn a_package_ships_with_the_cheapest_service_that_arrives_in_time() {
             b["payment"] = json!({"method": "card", "token": "tok_visa"});
             b["delivery"] = delivery;
             let order = app.create_order(&b).await;
-            let fid = order["fulfillment_orders"][0]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            app.post(
-                &format!("/fulfillment-orders/{fid}/pick"),
-                &json!({"lines": [{"line_no": 1, "picked": 1}]}),
-            )
-            .await
-            .expect(200);
-            let packed = app
-                .post(
-                    &format!("/fulfillment-orders/{fid}/packages"),
-                    &json!({"scans": ["MUG"], "weight_grams": 800, "dimensions_mm": [200, 150, 100]}),
-                )
-                .await
-                .expect(200);
-            let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let pkg = pick_and_pack_mug(app, &order).await;
             let shipped = app
                 .post(&format!("/packages/{pkg}/ship"), &json!({}))
                 .await
