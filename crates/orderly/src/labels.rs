@@ -1,4 +1,4 @@
-//! Shipping labels as real, printable PDFs.
+//! Printed documents as real PDFs: shipping labels, and pick lists for the warehouse.
 //!
 //! The built-in local carrier prints real labels: a warehouse packs a box, prints this page on
 //! an ordinary 4x6 inch thermal label printer and sticks it on the box, and the driver (or the
@@ -315,6 +315,92 @@ const HELVETICA_BOLD_WIDTHS: [u16; 95] = [
     333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611,
     611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
 ];
+
+/// One row of a printed pick list: a SKU, where it is, how many, and for which orders.
+#[derive(Debug, Clone)]
+pub struct PickRow {
+    pub bin: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub destinations: String,
+}
+
+/// A pick list on A4 pages for a picker's clipboard: a title and subtitle, then one row
+/// per SKU in the order given (bin order), each with a box to tick.
+pub fn pick_list_pdf(title: &str, subtitle: &str, rows: &[PickRow]) -> anyhow::Result<Vec<u8>> {
+    const W: f32 = 210.0;
+    const H: f32 = 297.0;
+    const M: f32 = 15.0;
+    const ROW: f32 = 9.0;
+    let header = |page: &mut Page, number: usize| -> f32 {
+        let mut y = H - M - 6.0;
+        page.text(M, y, Font::Bold, 16.0, title, W - 2.0 * M);
+        y -= 7.0;
+        let sub = format!("{subtitle} - page {number}");
+        page.text(M, y, Font::Regular, 9.0, &sub, W - 2.0 * M);
+        y -= 9.0;
+        for (x, label) in [
+            (M, "BIN"),
+            (M + 27.0, "SKU"),
+            (M + 70.0, "ITEM"),
+            (M + 127.0, "QTY"),
+            (M + 142.0, "FOR"),
+        ] {
+            page.text(x, y, Font::Bold, 8.0, label, 40.0);
+        }
+        page.fill_rect(M, y - 2.0, W - 2.0 * M, 0.4);
+        y - ROW
+    };
+    let mut pages = Vec::new();
+    let mut page = Page::default();
+    let mut y = header(&mut page, 1);
+    for row in rows {
+        if y < M {
+            pages.push(std::mem::take(&mut page));
+            y = header(&mut page, pages.len() + 1);
+        }
+        page.text(M, y, Font::Mono, 10.0, &sanitize(&row.bin), 25.0);
+        page.text(M + 27.0, y, Font::Bold, 10.0, &sanitize(&row.sku), 41.0);
+        page.text(M + 70.0, y, Font::Regular, 9.0, &sanitize(&row.name), 55.0);
+        page.text_right(
+            M + 136.0,
+            y,
+            Font::Bold,
+            12.0,
+            &row.quantity.to_string(),
+            12.0,
+        );
+        page.text(
+            M + 142.0,
+            y,
+            Font::Regular,
+            8.0,
+            &sanitize(&row.destinations),
+            28.0,
+        );
+        page.fill_rect(W - M - 4.0, y - 0.5, 4.0, 0.3);
+        page.fill_rect(M, y - 3.0, W - 2.0 * M, 0.15);
+        y -= ROW;
+    }
+    pages.push(page);
+    let mut doc = PdfDocument::new(title);
+    let pdf_pages = pages
+        .into_iter()
+        .map(|p| PdfPage::new(Mm(W), Mm(H), p.ops))
+        .collect();
+    let mut warnings = Vec::new();
+    let bytes = doc
+        .with_pages(pdf_pages)
+        .save(&PdfSaveOptions::default(), &mut warnings);
+    if let Some(error) = warnings
+        .iter()
+        .find(|w| w.severity == PdfParseErrorSeverity::Error)
+    {
+        bail!("writing the pick list PDF failed: {}", error.msg);
+    }
+    Ok(bytes)
+}
 
 /// The drawing operations of the page, in millimetres from the bottom-left corner.
 #[derive(Default)]

@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        fulfillment::reject, waves::create_wave, waves::get_pick_list, waves::get_pick_list_html,
+        fulfillment::reject, waves::create_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -116,6 +116,7 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/waves", post(waves::create_wave))
         .route("/waves/{id}/pick-list", get(waves::get_pick_list))
         .route("/waves/{id}/pick-list.html", get(waves::get_pick_list_html))
+        .route("/waves/{id}/pick-list.pdf", get(waves::get_pick_list_pdf))
         .route(
             "/customers/{email}/store-credit",
             get(payments::get_store_credit).post(payments::issue_store_credit),

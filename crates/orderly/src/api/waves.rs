@@ -6,6 +6,7 @@ use super::extract::{ApiJson, idempotency, json_reply, to_json};
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
 use crate::app::{AppState, Outcome, new_id, now};
+use crate::labels::{PickRow, pick_list_pdf};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -273,4 +274,43 @@ td,th{{border:1px solid #888;padding:6px;text-align:left;vertical-align:top}}\
         created = escape(&list.created_at),
     );
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}
+
+/// The pick list as a PDF (A4) for a printer or a clipboard.
+#[utoipa::path(get, path = "/api/v1/waves/{id}/pick-list.pdf", tag = "fulfillment",
+    responses((status = 200, description = "The pick list", content_type = "application/pdf"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_pick_list_pdf(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let list = load(&app, id).await?;
+    let rows: Vec<PickRow> = list
+        .lines
+        .iter()
+        .map(|l| PickRow {
+            bin: l.bin.clone().unwrap_or_else(|| "-".to_owned()),
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            quantity: l.quantity,
+            destinations: l
+                .picks
+                .iter()
+                .map(|p| format!("{} x{}", p.order_number, p.quantity))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let subtitle = format!(
+        "{} - {} fulfillment orders - {}",
+        list.location_id,
+        list.fulfillment_order_ids.len(),
+        list.created_at
+    );
+    let pdf = pick_list_pdf(&format!("Pick list {}", list.wave_id), &subtitle, &rows)
+        .map_err(|e| ApiError::Internal(format!("pick list PDF: {e:#}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

@@ -73,6 +73,25 @@ async fn a_wave_takes_the_oldest_released_orders_and_lists_picks_in_bin_order() 
     let html = String::from_utf8_lossy(&page.bytes);
     assert!(html.contains("A-02") && html.contains(second["number"].as_str().unwrap()));
 
+    let pdf = app.get(&format!("/waves/{id}/pick-list.pdf")).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.content_type(), "application/pdf");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pick.pdf");
+    std::fs::write(&path, &pdf.bytes).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian poppler-utils) must be installed");
+    let text = String::from_utf8_lossy(&text.stdout);
+    let (cap, mug) = (text.find("CAP").unwrap(), text.find("MUG").unwrap());
+    assert!(cap < mug, "bin order in the PDF: {text}");
+    assert!(
+        text.contains("A-02") && text.contains(second["number"].as_str().unwrap()),
+        "{text}"
+    );
+
     // The next wave takes only what is left; then nothing waits.
     let next = app
         .post("/waves", &json!({"location_id": "wh-central"}))
