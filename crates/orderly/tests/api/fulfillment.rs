@@ -770,3 +770,156 @@ async fn a_rejected_fulfillment_order_is_sourced_again_elsewhere() {
     .expect_problem(409, "illegal_fulfillment_transition");
     app.assert_invariants().await;
 }
+
+/// Issue 5's walk-through: a 3-line order split over two warehouses, released, waved,
+/// picked, packed (a wrong scan refused), shipped in two shipments with two labels, and
+/// tracked to delivery, with the buckets, the derived status and the captures checked at
+/// every step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_order_goes_from_release_to_delivery_in_two_shipments() {
+    let app = spawn_app_with(|c| {
+        for ch in &mut c.channels {
+            ch.capture = orderly_domain::payment::CaptureMode::OnShipment;
+        }
+    })
+    .await;
+    for (sku, price) in [("MUG", 1000), ("CAP", 2000), ("TEE", 1500)] {
+        app.seed_product(sku, price).await;
+    }
+    app.receive("MUG", "wh-central", 10).await;
+    app.receive("CAP", "wh-east", 10).await;
+    app.receive("TEE", "wh-east", 10).await;
+    let mut b = order_body(
+        "web",
+        &[("MUG", 2, 1000), ("CAP", 1, 2000), ("TEE", 2, 1500)],
+    );
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let order = app.create_order(&b).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let number = order["number"].as_str().unwrap().to_owned();
+    assert_eq!(order["status"], "processing");
+    assert_eq!(order["payment_state"], "authorized");
+    assert_eq!(released(&order), [2, 1, 2]);
+
+    // Waves at both warehouses hold this order's two fulfillment orders.
+    let (_, warehouse) = app.key(Role::Warehouse).await;
+    let post = |path: String, body: Value| {
+        let req = app.req_as(&warehouse, Method::POST, &path).json(&body);
+        async move { send(req).await }
+    };
+    let mut packages = Vec::new();
+    for (location, lines, scans) in [
+        (
+            "wh-central",
+            json!([{"line_no": 1, "picked": 2}]),
+            json!(["MUG", "MUG"]),
+        ),
+        (
+            "wh-east",
+            json!([{"line_no": 2, "picked": 1}, {"line_no": 3, "picked": 2}]),
+            json!(["TEE", "CAP", "TEE"]),
+        ),
+    ] {
+        let wave = post("/waves".into(), json!({"location_id": location}))
+            .await
+            .expect(201);
+        let fid = fo_at(&order, location)["id"].as_str().unwrap().to_owned();
+        assert_eq!(wave["fulfillment_order_ids"], json!([fid.clone()]));
+        post(
+            format!("/fulfillment-orders/{fid}/pick"),
+            json!({"lines": lines}),
+        )
+        .await
+        .expect(200);
+        post(
+            format!("/fulfillment-orders/{fid}/packages"),
+            json!({"scans": ["SOCK"], "weight_grams": 700, "dimensions_mm": [300, 200, 100]}),
+        )
+        .await
+        .expect_problem(422, "scan_not_in_order");
+        let packed = post(
+            format!("/fulfillment-orders/{fid}/packages"),
+            json!({"scans": scans, "weight_grams": 700, "dimensions_mm": [300, 200, 100]}),
+        )
+        .await
+        .expect(200);
+        assert_eq!(fo_at(&packed, location)["state"], "packed");
+        packages.push(
+            fo_at(&packed, location)["packages"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    // First shipment: partially fulfilled, its share captured.
+    let first = post(format!("/packages/{}/ship", packages[0]), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(first["status"], "partially_fulfilled");
+    assert_eq!(first["payment_state"], "partially_captured");
+    assert_eq!(first["payments"][0]["captured"], 2000);
+    assert_eq!(bucket(&first, 0, "shipped"), 2);
+    assert_eq!(bucket(&first, 1, "shipped"), 0);
+    // Second: everything shipped, the rest (shipping included) captured.
+    let second = post(format!("/packages/{}/ship", packages[1]), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(second["status"], "shipped");
+    assert_eq!(second["fulfillment_state"], "fulfilled");
+    assert_eq!(second["payment_state"], "captured");
+    assert_eq!(second["payments"][0]["captured"], 2000 + 2000 + 3000 + 500);
+
+    // Two shipments, two labels, each with its own tracking number.
+    let shipments: Vec<(String, String)> = ["wh-central", "wh-east"]
+        .iter()
+        .map(|l| {
+            let s = &fo_at(&second, l)["shipments"][0];
+            (
+                s["id"].as_str().unwrap().to_owned(),
+                s["tracking_number"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_ne!(shipments[0].1, shipments[1].1);
+    for (id, tracking) in &shipments {
+        let label = app.get(&format!("/shipments/{id}/label.pdf")).await;
+        assert_eq!(label.status, 200);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("label.pdf");
+        std::fs::write(&path, &label.bytes).unwrap();
+        let text = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (Debian poppler-utils) must be installed");
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains(tracking.as_str()) && text.contains(&number),
+            "{text}"
+        );
+    }
+
+    // Tracked to the door: one delivered, then the other.
+    for (n, (_, tracking)) in shipments.iter().enumerate() {
+        let event = json!({"id": format!("e2e-{n}"), "carrier": "local", "tracking_number": tracking,
+            "status": "delivered", "occurred_at": "2026-11-25T12:00:00Z"});
+        track(&app, &event).await.expect(200);
+        let now = app.get(&format!("/orders/{oid}")).await.expect(200);
+        if n == 0 {
+            assert_eq!(now["status"], "partially_delivered");
+            assert_eq!(bucket(&now, 0, "delivered"), 2);
+            assert_eq!(bucket(&now, 1, "delivered"), 0);
+        } else {
+            assert_eq!(now["status"], "delivered");
+            assert_eq!(now["fulfillment_state"], "delivered");
+            for line in 0..3 {
+                assert_eq!(
+                    bucket(&now, line, "delivered"),
+                    bucket(&now, line, "ordered")
+                );
+            }
+        }
+    }
+    app.assert_invariants().await;
+}
