@@ -35,7 +35,8 @@ pub enum SourcingStrategy {
     Nearest,
     /// Each line from the preferred location (lowest priority number) that has it.
     Priority,
-    /// Each line from the location with the lowest handling cost that has it.
+    /// The fewest shipments, then the lowest handling cost: each line from a location
+    /// already shipping part of the order when one has it, else the cheapest to handle.
     Cheapest,
 }
 
@@ -298,9 +299,14 @@ pub fn plan_with(
     if !single {
         for i in 0..left.len() {
             let n = left[i];
-            let whole = (0..width)
-                .filter(|c| allowed(*c, &used))
-                .find(|c| avail[sku_of[i] * width + c] >= n);
+            let fits = |c: &usize| allowed(*c, &used) && avail[sku_of[i] * width + c] >= n;
+            // Cheapest: a location already shipping part of the order adds no shipment
+            // (rates depend on the destination, so each extra location costs one more
+            // shipment's rate plus its handling); otherwise the lowest handling cost.
+            let reuse = (policy.strategy == SourcingStrategy::Cheapest)
+                .then(|| used.iter().copied().find(|c| fits(c)))
+                .flatten();
+            let whole = reuse.or_else(|| (0..width).find(|c| fits(c)));
             if let Some(c) = whole.filter(|_| n > 0) {
                 if !used.contains(&c) {
                     used.push(c);
@@ -623,5 +629,39 @@ mod tests {
                 .iter()
                 .all(|c| c.location_id.as_str() != "west")
         );
+    }
+
+    #[test]
+    fn cheapest_adds_no_shipment_when_a_used_location_has_the_line() {
+        // East is dearer to handle but has both lines; west is cheap but has only A.
+        let s = stock(&[("A", "west", 5), ("B", "east", 5), ("A", "east", 5)]);
+        let mut locs = vec![east(), west()];
+        locs[0].handling_cost_minor = 300;
+        locs[1].handling_cost_minor = 100;
+        let d = [demand(1, "B", 1), demand(2, "A", 1)];
+        let p = plan_with(
+            &d,
+            &locs,
+            &s,
+            None,
+            None,
+            policy(SourcingStrategy::Cheapest, None),
+        );
+        // B can only come from east; A then rides along instead of a second shipment.
+        assert!(
+            p.allocations
+                .iter()
+                .all(|a| a.location_id.as_str() == "east"),
+            "{p:?}"
+        );
+        let alone = plan_with(
+            &[demand(1, "A", 1)],
+            &locs,
+            &s,
+            None,
+            None,
+            policy(SourcingStrategy::Cheapest, None),
+        );
+        assert_eq!(alone.allocations[0].location_id.as_str(), "west");
     }
 }
