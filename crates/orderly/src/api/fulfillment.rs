@@ -10,13 +10,14 @@ use crate::app::now;
 use crate::app::orders::Origin;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
+use crate::carriers::all_quotes;
 use crate::labels::{Label, LabelAddress, label_pdf};
 use crate::payments::signature::{Secret, verify};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use orderly_domain::carrier::{Quote, choose, quotes};
+use orderly_domain::carrier::{Quote, choose};
 use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
 use orderly_domain::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
@@ -445,12 +446,37 @@ pub async fn ship(
     }
     let config = app.config.clone();
     let package_id = Id::new(id);
-    let tracking = req.tracking_number.unwrap_or_else(|| {
-        format!("LC{}", &uuid::Uuid::now_v7().simple().to_string()[20..]).to_uppercase()
-    });
+    let order_id = format!("ord_{suffix}");
+    // The service and the tracking number are settled before the write: booking with a
+    // carrier is a call out, never made inside a transaction.
+    let order = {
+        let order_id = order_id.clone();
+        app.store.read(move |r| r.order(&order_id)).await?
+    }
+    .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+    let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
+        (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
+        _ if app.carriers.is_empty() => ("local".to_owned(), "ground".to_owned(), req.promised_by),
+        _ => {
+            let quote = rate_shop(&app.carriers, &order, &package_id)?;
+            (
+                quote.carrier,
+                quote.service,
+                req.promised_by.or(Some(quote.arrives_by)),
+            )
+        }
+    };
+    let tracking = match (req.tracking_number, app.carrier(&carrier)) {
+        (Some(t), _) => t,
+        (None, Some(c)) => c.book().map_err(|e| ApiError::Conflict {
+            code: "carrier_unavailable",
+            detail: format!("{carrier} could not book the shipment: {e:#}"),
+        })?,
+        (None, None) => crate::carriers::local_tracking_number(),
+    };
     let outcome = app
         .order_command(
-            format!("ord_{suffix}"),
+            order_id,
             idem,
             origin(&principal, &headers),
             None,
@@ -467,27 +493,13 @@ pub async fn ship(
                     .iter()
                     .map(|f| f.shipments.len())
                     .sum();
-                let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
-                    (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
-                    _ if config.carriers.is_empty() => {
-                        ("local".to_owned(), "ground".to_owned(), req.promised_by)
-                    }
-                    _ => {
-                        let quote = rate_shop(&config, order, fo, &package_id)?;
-                        (
-                            quote.carrier,
-                            quote.service,
-                            req.promised_by.or(Some(quote.arrives_by)),
-                        )
-                    }
-                };
                 Ok(OrderCommand::Ship {
                     ship: ShipPackage {
                         fulfillment_id: fo.id.clone(),
                         package_id: package_id.clone(),
                         shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
-                        carrier,
-                        service,
+                        carrier: carrier.clone(),
+                        service: service.clone(),
                         tracking_number: tracking.clone(),
                         promised_by,
                     },
@@ -502,19 +514,19 @@ pub async fn ship(
 /// The service a package ships with: the one the order asked for, else the cheapest that
 /// arrives by the order's promised date (see `orderly_domain::carrier::choose`).
 fn rate_shop(
-    config: &crate::config::Config,
+    carriers: &[std::sync::Arc<dyn crate::carriers::Carrier>],
     order: &orderly_domain::order::Order,
-    fo: &FulfillmentOrder,
     package_id: &Id,
 ) -> Result<Quote, ApiError> {
-    let package = fo
-        .packages
+    let package = order
+        .fulfillment_orders
         .iter()
+        .flat_map(|f| &f.packages)
         .find(|p| &p.id == package_id)
         .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     let to = &order.shipping_address;
-    let offers = quotes(
-        &config.carriers,
+    let offers = all_quotes(
+        carriers,
         to.country.as_str(),
         to.region.as_deref(),
         package.weight_grams,
@@ -665,7 +677,12 @@ pub async fn label(
         order_number: order.number.clone(),
         package_id: package.id.to_string(),
     };
-    let pdf = label_pdf(&label).map_err(|e| ApiError::Conflict {
+    // The shipment's carrier prints its label; without one configured, the built-in label.
+    let printed = match app.carrier(&shipment.carrier) {
+        Some(carrier) => carrier.label(&label),
+        None => label_pdf(&label),
+    };
+    let pdf = printed.map_err(|e| ApiError::Conflict {
         code: "label_unavailable",
         detail: format!("no label can be printed for this shipment: {e}"),
     })?;

@@ -11,6 +11,7 @@ pub mod timers;
 pub mod tracking;
 
 use crate::api::problem::ApiError;
+use crate::carriers::{Carrier, RateTableCarrier};
 use crate::config::Config;
 use crate::payments::PaymentProvider;
 use crate::payments::simulator::{Simulator, SimulatorConfig};
@@ -33,6 +34,8 @@ pub struct App {
     pub simulator: Arc<Simulator>,
     /// This process's name when it claims background work.
     pub worker_id: String,
+    /// The carriers packages can ship with.
+    pub carriers: Vec<Arc<dyn Carrier>>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -46,6 +49,11 @@ impl App {
             expiring_authorization_days: sim.expiring_authorization_days,
             timeout_ms: sim.timeout_ms,
         });
+        let carriers = config
+            .carriers
+            .iter()
+            .map(|c| Arc::new(RateTableCarrier::new(c.clone())) as Arc<dyn Carrier>)
+            .collect();
         App {
             store,
             locations: Arc::new(config.location_facts()),
@@ -53,8 +61,17 @@ impl App {
             keys: KeyCache::default(),
             simulator: Arc::new(simulator),
             worker_id: new_id("worker"),
+            carriers,
             in_flight: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The carrier with this id, if configured.
+    pub fn carrier(&self, id: &str) -> Option<&dyn Carrier> {
+        self.carriers
+            .iter()
+            .find(|c| c.id() == id)
+            .map(|c| c.as_ref())
     }
 
     /// The provider a payment names, if this process knows it.
