@@ -329,7 +329,12 @@ pub trait WriteTx: WorkTx {
             .collect();
         self.enqueue_outbox(&messages, meta.at)?;
         if events.iter().any(changes_fulfillment) {
-            for f in &order.fulfillment_orders {
+            // Waves choose among released fulfillment orders: pending ones need no row yet.
+            let listed = order
+                .fulfillment_orders
+                .iter()
+                .filter(|f| f.state != orderly_domain::fulfillment::FulfillmentState::Pending);
+            for f in listed {
                 self.save_fulfillment_order(&FulfillmentRow {
                     id: f.id.as_str(),
                     order_id: order.id.as_str(),
