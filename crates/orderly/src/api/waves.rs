@@ -192,6 +192,8 @@ pub async fn create_wave(
             }
             let id = new_id("wav");
             tx.create_wave(&id, &req.location_id, &members, &actor, now())?;
+            // The key stores the wave's id; a replay answers with the wave's pick list as
+            // it stands then (what is still to pick), not a copy of the first answer.
             Ok(Outcome::Body(201, id.into_bytes()))
         })
         .await?;
