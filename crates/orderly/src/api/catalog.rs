@@ -2,14 +2,12 @@
 //! the movement history that explains every number.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, idempotency, outcome_reply, page_cursor,
-    page_limit, to_json,
+    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
 };
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::catalog::AdjustInput;
-use crate::app::orders::Origin;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -466,10 +464,7 @@ pub async fn adjust(
         bin: r.bin,
         note: r.note,
     };
-    let origin = Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(&headers),
-    };
+    let origin = super::extract::origin(&principal, &headers);
     Ok(outcome_reply(
         app.adjust_stock(input, idem, origin, render_inventory)
             .await?,

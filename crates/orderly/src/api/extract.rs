@@ -186,3 +186,77 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
         n => Ok(n.min(200)),
     }
 }
+
+/// Who is asking (the key's actor) and under which request id.
+pub fn origin(principal: &Principal, headers: &HeaderMap) -> crate::app::orders::Origin {
+    crate::app::orders::Origin {
+        actor: principal.actor(),
+        correlation_id: correlation_id(headers),
+    }
+}
+
+/// Runs a command on an order (by id or number) for the caller, under the request's
+/// idempotency key, and answers with the order as it then stands.
+pub async fn order_reply<F>(
+    app: &AppState,
+    order: String,
+    idem: Option<Idempotency>,
+    principal: &Principal,
+    headers: &HeaderMap,
+    make: F,
+) -> Result<Response, ApiError>
+where
+    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, ApiError>
+        + Send
+        + 'static,
+{
+    let outcome = app
+        .order_command(order, idem, origin(principal, headers), None, make)
+        .await?;
+    Ok(outcome_reply(outcome))
+}
+
+/// An inbound event signed with Standard Webhooks headers (`webhook-id`,
+/// `webhook-timestamp`, `webhook-signature`) by one of `secrets`: verified over the raw
+/// body before it is parsed, and its `id` (from `id_of`) must be the signed `webhook-id`.
+/// With no secret configured the endpoint does not exist (404 `what`).
+pub fn signed_event<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &[String],
+    what: &str,
+    id_of: fn(&T) -> &str,
+) -> Result<T, ApiError> {
+    use crate::payments::signature::{Secret, verify};
+    let secrets: Vec<Secret> = secrets
+        .iter()
+        .filter_map(|s| Secret::parse(s).ok())
+        .collect();
+    if secrets.is_empty() {
+        return Err(ApiError::NotFound(what.to_owned()));
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let id = header("webhook-id");
+    verify(
+        &secrets,
+        id,
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+        body,
+        crate::app::now().as_second(),
+    )
+    .map_err(|e| ApiError::BadSignature(e.code(), e.to_string()))?;
+    let event: T =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    if id_of(&event) != id {
+        return Err(ApiError::InvalidBody(
+            "the event id differs from the webhook-id header".into(),
+        ));
+    }
+    Ok(event)
+}

@@ -2,17 +2,15 @@
 //! and released to the warehouse by hand (release is otherwise automatic once the order
 //! is confirmed, free of holds and past its edit window).
 
-use super::extract::{ApiJson, correlation_id, idempotency, json_reply, outcome_reply, to_json};
+use super::extract::{ApiJson, idempotency, json_reply, order_reply, signed_event, to_json};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::now;
-use crate::app::orders::Origin;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
 use crate::carriers::all_quotes;
 use crate::labels::{Label, LabelAddress, label_pdf};
-use crate::payments::signature::{Secret, verify};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
@@ -187,13 +185,6 @@ fn order_of(id: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
 }
 
-fn origin(principal: &Principal, headers: &HeaderMap) -> Origin {
-    Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(headers),
-    }
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickedLineIn {
@@ -235,21 +226,13 @@ pub async fn pick(
         .map(|l| (l.line_no, l.picked))
         .collect();
     let fulfillment_id = Id::new(id);
-    let outcome = app
-        .order_command(
-            order_id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            move |_| {
-                Ok(OrderCommand::Pick {
-                    fulfillment_id: fulfillment_id.clone(),
-                    picked: picked.clone(),
-                })
-            },
-        )
-        .await?;
-    Ok(outcome_reply(outcome))
+    order_reply(&app, order_id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::Pick {
+            fulfillment_id: fulfillment_id.clone(),
+            picked: picked.clone(),
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -300,29 +283,21 @@ pub async fn pack(
     }
     let fulfillment_id = Id::new(id);
     let suffix = order_id.trim_start_matches("ord_").to_owned();
-    let outcome = app
-        .order_command(
-            order_id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            move |order| {
-                let n: usize = order
-                    .fulfillment_orders
-                    .iter()
-                    .map(|f| f.packages.len())
-                    .sum();
-                Ok(OrderCommand::Pack {
-                    fulfillment_id: fulfillment_id.clone(),
-                    package_id: Id::new(format!("pkg_{suffix}_{}", n + 1)),
-                    scans: scans.clone(),
-                    weight_grams: req.weight_grams,
-                    dimensions_mm: req.dimensions_mm,
-                })
-            },
-        )
-        .await?;
-    Ok(outcome_reply(outcome))
+    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
+        let n: usize = order
+            .fulfillment_orders
+            .iter()
+            .map(|f| f.packages.len())
+            .sum();
+        Ok(OrderCommand::Pack {
+            fulfillment_id: fulfillment_id.clone(),
+            package_id: Id::new(format!("pkg_{suffix}_{}", n + 1)),
+            scans: scans.clone(),
+            weight_grams: req.weight_grams,
+            dimensions_mm: req.dimensions_mm,
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -346,42 +321,13 @@ pub async fn tracking_event(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let secrets: Vec<Secret> = app
-        .config
-        .fulfillment
-        .tracking_event_secrets
-        .iter()
-        .filter_map(|s| Secret::parse(s).ok())
-        .collect();
-    if secrets.is_empty() {
-        return Err(ApiError::NotFound(
-            "tracking events (no secret configured)".into(),
-        ));
-    }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let id = header("webhook-id");
-    verify(
-        &secrets,
-        &id,
-        &header("webhook-timestamp"),
-        &header("webhook-signature"),
+    let event: TrackingEvent = signed_event(
+        &headers,
         &body,
-        now().as_second(),
-    )
-    .map_err(|e| ApiError::BadSignature(e.code(), e.to_string()))?;
-    let event: TrackingEvent =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
-    if event.id != id {
-        return Err(ApiError::InvalidBody(
-            "the event id differs from the webhook-id header".into(),
-        ));
-    }
+        &app.config.fulfillment.tracking_event_secrets,
+        "tracking events (no secret configured)",
+        |e: &TrackingEvent| &e.id,
+    )?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.tracking_event(event, raw).await?;
     Ok(json_reply((
@@ -474,41 +420,31 @@ pub async fn ship(
         })?,
         (None, None) => crate::carriers::local_tracking_number(),
     };
-    let outcome = app
-        .order_command(
-            order_id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            move |order| {
-                let fo = order
-                    .fulfillment_orders
-                    .iter()
-                    .find(|f| f.packages.iter().any(|p| p.id == package_id))
-                    .ok_or_else(|| {
-                        ApiError::Order(OrderError::UnknownPackage(package_id.to_string()))
-                    })?;
-                let n: usize = order
-                    .fulfillment_orders
-                    .iter()
-                    .map(|f| f.shipments.len())
-                    .sum();
-                Ok(OrderCommand::Ship {
-                    ship: ShipPackage {
-                        fulfillment_id: fo.id.clone(),
-                        package_id: package_id.clone(),
-                        shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
-                        carrier: carrier.clone(),
-                        service: service.clone(),
-                        tracking_number: tracking.clone(),
-                        promised_by,
-                    },
-                    capture: capture_mode(&config, order),
-                })
+    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
+        let fo = order
+            .fulfillment_orders
+            .iter()
+            .find(|f| f.packages.iter().any(|p| p.id == package_id))
+            .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+        let n: usize = order
+            .fulfillment_orders
+            .iter()
+            .map(|f| f.shipments.len())
+            .sum();
+        Ok(OrderCommand::Ship {
+            ship: ShipPackage {
+                fulfillment_id: fo.id.clone(),
+                package_id: package_id.clone(),
+                shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
+                carrier: carrier.clone(),
+                service: service.clone(),
+                tracking_number: tracking.clone(),
+                promised_by,
             },
-        )
-        .await?;
-    Ok(outcome_reply(outcome))
+            capture: capture_mode(&config, order),
+        })
+    })
+    .await
 }
 
 /// The service a package ships with: the one the order asked for, else the cheapest that
@@ -590,20 +526,12 @@ pub async fn release(
     let path = format!("/api/v1/fulfillment-orders/{id}/release");
     let idem = idempotency(&headers, &principal, "POST", &path, b"")?;
     let fulfillment_id = Id::new(id);
-    let outcome = app
-        .order_command(
-            order_id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            move |_| {
-                Ok(OrderCommand::Release {
-                    fulfillment_id: Some(fulfillment_id.clone()),
-                })
-            },
-        )
-        .await?;
-    Ok(outcome_reply(outcome))
+    order_reply(&app, order_id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::Release {
+            fulfillment_id: Some(fulfillment_id.clone()),
+        })
+    })
+    .await
 }
 
 /// The shipping label of a shipment as a 4x6 inch PDF: addresses, carrier and service,
@@ -723,19 +651,11 @@ pub async fn reject(
         )]));
     }
     let fulfillment_id = Id::new(id);
-    let outcome = app
-        .order_command(
-            order_id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            move |_| {
-                Ok(OrderCommand::Reject {
-                    fulfillment_id: fulfillment_id.clone(),
-                    reason: reason.clone(),
-                })
-            },
-        )
-        .await?;
-    Ok(outcome_reply(outcome))
+    order_reply(&app, order_id, idem, &principal, &headers, move |_| {
+        Ok(OrderCommand::Reject {
+            fulfillment_id: fulfillment_id.clone(),
+            reason: reason.clone(),
+        })
+    })
+    .await
 }

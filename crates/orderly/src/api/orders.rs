@@ -1,13 +1,12 @@
 //! `/orders`: capture, lookup, search, timeline and whole-order cancellation.
 
 use super::extract::{
-    ApiJson, ApiQuery, correlation_id, decode_cursor, idempotency, outcome_reply, page_cursor,
-    page_limit,
+    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit,
 };
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::orders::{Origin, PaymentChoice, PlaceInput};
+use crate::app::orders::{PaymentChoice, PlaceInput};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -845,10 +844,7 @@ pub async fn create_order(
     principal.require(Permission::CreateOrders)?;
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/orders", &body.raw)?;
     let input = parse_create(body.value, &app)?;
-    let origin = Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(&headers),
-    };
+    let origin = super::extract::origin(&principal, &headers);
     let reply = app.place_order(input, idem, origin).await?;
     Ok(outcome_reply(reply))
 }
@@ -1056,10 +1052,7 @@ pub async fn cancel_order(
             "at most 1000 characters",
         )]));
     }
-    let origin = Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(&headers),
-    };
+    let origin = super::extract::origin(&principal, &headers);
     let cmd = CancelOrder {
         reason,
         note: req.note,

@@ -2,52 +2,25 @@
 //! `/holds`), signed provider events in (`/payment-events/{provider}`), and store credit
 //! per customer (`/customers/{email}/store-credit`).
 
-use super::extract::{ApiJson, correlation_id, idempotency, outcome_reply, to_json};
+use super::extract::{ApiJson, idempotency, order_reply, signed_event, to_json};
 use super::orders::{PaymentIn, parse_payment};
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
-use crate::app::orders::Origin;
 use crate::app::payments::payment_id;
 use crate::app::provider_events::ProviderEvent;
-use crate::app::{AppState, Idempotency, new_id, now};
-use crate::payments::signature::{Secret, SignatureError, verify};
+use crate::app::{AppState, new_id, now};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use orderly_domain::order::{
-    FieldIssue, HoldChange, HoldReason, NewPayment, Order, OrderCommand, RequestRefund,
+    FieldIssue, HoldChange, HoldReason, NewPayment, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
 use orderly_domain::values::{Currency, Email, Id};
 use orderly_store::CreditChange;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-fn origin(principal: &Principal, headers: &HeaderMap) -> Origin {
-    Origin {
-        actor: principal.actor(),
-        correlation_id: correlation_id(headers),
-    }
-}
-
-/// Runs an order command for the caller and answers with the order as it then stands.
-async fn run<F>(
-    app: &AppState,
-    id: String,
-    idem: Option<Idempotency>,
-    principal: &Principal,
-    headers: &HeaderMap,
-    make: F,
-) -> Result<Response, ApiError>
-where
-    F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
-{
-    let outcome = app
-        .order_command(id, idem, origin(principal, headers), None, make)
-        .await?;
-    Ok(outcome_reply(outcome))
-}
 
 fn field(name: &str, code: &'static str, message: impl Into<String>) -> ApiError {
     ApiError::Validation(vec![FieldIssue::new(name, code, message)])
@@ -84,7 +57,7 @@ pub async fn capture(
     let path = format!("/api/v1/orders/{id}/captures");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let amount = body.value.amount;
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::Capture {
             amount_minor: amount,
         })
@@ -159,7 +132,7 @@ pub async fn refund(
             .collect(),
         note: req.note,
     };
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::Refund(cmd.clone()))
     })
     .await
@@ -180,7 +153,7 @@ pub async fn retry_refund(
     let path = format!("/api/v1/orders/{id}/refunds/{refund_id}/retry");
     let idem = idempotency(&headers, &principal, "POST", &path, b"")?;
     let refund_id = Id::new(refund_id);
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::RetryRefund {
             refund_id: refund_id.clone(),
         })
@@ -210,7 +183,7 @@ pub async fn add_payment(
     let Some(choice) = choice.filter(|_| issues.is_empty()) else {
         return Err(ApiError::Validation(issues));
     };
-    run(&app, id, idem, &principal, &headers, move |order| {
+    order_reply(&app, id, idem, &principal, &headers, move |order| {
         Ok(OrderCommand::AddPayment(NewPayment {
             id: payment_id(&order.id, order.payments.len() + 1),
             method: choice.method,
@@ -249,7 +222,7 @@ pub async fn mark_paid(
         return Err(field("reference", "too_long", "at most 200 characters"));
     }
     let (payment_id, reference) = (Id::new(payment), body.value.reference);
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::MarkPaid {
             payment_id: payment_id.clone(),
             reference: reference.clone(),
@@ -293,7 +266,7 @@ pub async fn place_hold(
         reason,
         note: body.value.note,
     };
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::PlaceHold(change.clone()))
     })
     .await
@@ -331,7 +304,7 @@ pub async fn release_hold(
         reason,
         note: body.value.note,
     };
-    run(&app, id, idem, &principal, &headers, move |_| {
+    order_reply(&app, id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::ReleaseHold(change.clone()))
     })
     .await
@@ -341,13 +314,6 @@ pub async fn release_hold(
 pub struct EventAccepted {
     /// `applied`, `parked` (waits for an earlier event) or `ignored` (already known).
     pub status: String,
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
 }
 
 /// A signed event from a payment provider (Standard Webhooks: `webhook-id`,
@@ -365,33 +331,16 @@ pub async fn payment_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let secrets: Vec<Secret> = app
+    let secrets = app
         .config
         .payments
         .event_secrets
         .get(&provider)
-        .map(|list| list.iter().filter_map(|s| Secret::parse(s).ok()).collect())
+        .cloned()
         .unwrap_or_default();
-    if secrets.is_empty() {
-        return Err(ApiError::NotFound(format!("payment provider {provider}")));
-    }
-    let id = header(&headers, "webhook-id");
-    verify(
-        &secrets,
-        id,
-        header(&headers, "webhook-timestamp"),
-        header(&headers, "webhook-signature"),
-        &body,
-        now().as_second(),
-    )
-    .map_err(|e: SignatureError| ApiError::BadSignature(e.code(), e.to_string()))?;
+    let what = format!("payment provider {provider}");
     let event: ProviderEvent =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
-    if event.id != id {
-        return Err(ApiError::InvalidBody(
-            "the event id differs from the webhook-id header".into(),
-        ));
-    }
+        signed_event(&headers, &body, &secrets, &what, |e: &ProviderEvent| &e.id)?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.provider_event(provider, event, raw).await?;
     Ok(super::extract::json_reply((
