@@ -74,6 +74,14 @@ pub trait Reader {
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// Undelivered shipments not yet flagged delayed whose last scan is at or before
+    /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).
+    fn quiet_shipments(
+        &mut self,
+        silent_since: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
     /// A wave: its location, creation time and members (fulfillment id, order id).
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// A customer's store credit entries, newest first (at most `limit`).

@@ -180,14 +180,6 @@ pub trait WorkTx {
         carrier: &str,
         tracking_number: &str,
     ) -> Result<Option<(String, String)>, StoreError>;
-    /// Undelivered shipments not yet flagged delayed whose last scan is at or before
-    /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).
-    fn quiet_shipments(
-        &mut self,
-        silent_since: Timestamp,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<(String, String)>, StoreError>;
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError>;
     /// Applies a change and records it; `Conflict` when the balance would go below zero

@@ -151,6 +151,22 @@ impl Reader for PgReader<'_> {
             .collect()
     }
 
+    fn quiet_shipments(
+        &mut self,
+        silent_since: jiff::Timestamp,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.c.query(
+            "SELECT order_id, id FROM shipments
+             WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
+               AND (last_scan_at <= $1 OR promised_by <= $2)
+             ORDER BY last_scan_at LIMIT $3",
+            &[&to_ms(silent_since), &to_ms(now), &i64::from(limit)],
+        )?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {
         let head = self.c.query(
             "SELECT location_id, created_at, created_by FROM waves WHERE id = $1",

@@ -305,22 +305,6 @@ impl WorkTx for PgTx<'_> {
             .transpose()
     }
 
-    fn quiet_shipments(
-        &mut self,
-        silent_since: Timestamp,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = self.conn().query(
-            "SELECT order_id, id FROM shipments
-             WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
-               AND (last_scan_at <= $1 OR promised_by <= $2)
-             ORDER BY last_scan_at LIMIT $3",
-            &[&to_ms(silent_since), &to_ms(now), &i64::from(limit)],
-        )?;
-        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
-    }
-
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
         let rows = self.conn().query(
             "SELECT balance_minor FROM store_credit_balances WHERE customer_email = $1 AND currency = $2",

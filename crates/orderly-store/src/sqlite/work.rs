@@ -300,24 +300,6 @@ impl WorkTx for SqliteTx<'_> {
             .optional()?)
     }
 
-    fn quiet_shipments(
-        &mut self,
-        silent_since: Timestamp,
-        now: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT order_id, id FROM shipments
-             WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
-               AND (last_scan_at <= ?1 OR promised_by <= ?2)
-             ORDER BY last_scan_at LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![to_ms(silent_since), to_ms(now), limit], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
         let balance: Option<i64> = self
             .conn()

@@ -98,12 +98,10 @@ impl App {
         let since = now
             .saturating_sub(SignedDuration::from_hours(i64::from(hours)))
             .unwrap_or(now);
+        // A read: the watch runs every pass, and must not queue behind the writer.
         let quiet = self
             .store
-            .write(move |tx| {
-                tx.quiet_shipments(since, now, WATCH_BATCH)
-                    .map_err(ApiError::from)
-            })
+            .read(move |r| r.quiet_shipments(since, now, WATCH_BATCH))
             .await?;
         let mut checked = 0;
         for (order_id, shipment_id) in quiet {
