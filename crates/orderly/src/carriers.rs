@@ -59,19 +59,15 @@ impl Carrier for RateTableCarrier {
     }
 
     fn book(&self) -> anyhow::Result<String> {
-        Ok(local_tracking_number())
+        // `LC` and 12 random hex digits: short enough for a Code128 barcode that scans on
+        // a 4x6 label.
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        Ok(format!("LC{}", &id[20..]).to_uppercase())
     }
 
     fn label(&self, label: &Label) -> anyhow::Result<Vec<u8>> {
         label_pdf(label)
     }
-}
-
-/// A tracking number printed here: `LC` and 12 random hex digits, short enough for a
-/// Code128 barcode that scans on a 4x6 label.
-pub fn local_tracking_number() -> String {
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    format!("LC{}", &id[20..]).to_uppercase()
 }
 
 /// Every quote of `carriers`, cheapest first (then fastest), as `choose` expects.

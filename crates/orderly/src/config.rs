@@ -36,8 +36,9 @@ pub struct Config {
     #[serde(default)]
     pub sourcing: orderly_domain::sourcing::SourcingPolicy,
     /// Carriers with their services and rate tables (the built-in `local` carrier prints
-    /// the labels); a package ships with the cheapest service arriving in time.
-    #[serde(default)]
+    /// the labels); a package ships with the cheapest service arriving in time. Without
+    /// any, one `local` carrier with a free five-day `ground` service ships anywhere.
+    #[serde(default = "default_carriers")]
     pub carriers: Vec<orderly_domain::carrier::Carrier>,
     pub locations: Vec<LocationConfig>,
     pub channels: Vec<ChannelConfig>,
@@ -287,6 +288,26 @@ pub struct LocationConfig {
     /// Countries it ships to (ISO codes); empty: anywhere.
     #[serde(default)]
     pub ships_to: Vec<String>,
+}
+
+fn default_carriers() -> Vec<orderly_domain::carrier::Carrier> {
+    use orderly_domain::carrier::{Carrier, Rate, Service, Zone};
+    vec![Carrier {
+        id: "local".into(),
+        name: "Local".into(),
+        services: vec![Service {
+            id: "ground".into(),
+            name: "Ground".into(),
+            zones: vec![Zone {
+                destinations: vec!["*".into()],
+                transit_days: 5,
+                rates: vec![Rate {
+                    max_weight_grams: u32::MAX,
+                    price_minor: 0,
+                }],
+            }],
+        }],
+    }]
 }
 
 fn yes() -> bool {

@@ -10,7 +10,7 @@ use crate::app::now;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
 use crate::carriers::all_quotes;
-use crate::labels::{Label, LabelAddress, label_pdf};
+use crate::labels::{Label, LabelAddress};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
@@ -402,7 +402,6 @@ pub async fn ship(
     .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
         (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
-        _ if app.carriers.is_empty() => ("local".to_owned(), "ground".to_owned(), req.promised_by),
         _ => {
             let quote = rate_shop(&app.carriers, &order, &package_id)?;
             (
@@ -418,7 +417,13 @@ pub async fn ship(
             code: "carrier_unavailable",
             detail: format!("{carrier} could not book the shipment: {e:#}"),
         })?,
-        (None, None) => crate::carriers::local_tracking_number(),
+        (None, None) => {
+            return Err(ApiError::Validation(vec![FieldIssue::new(
+                "tracking_number",
+                "required",
+                format!("{carrier} is not a carrier Orderly books: send its tracking number"),
+            )]));
+        }
     };
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {
         let fo = order
@@ -605,12 +610,14 @@ pub async fn label(
         order_number: order.number.clone(),
         package_id: package.id.to_string(),
     };
-    // The shipment's carrier prints its label; without one configured, the built-in label.
-    let printed = match app.carrier(&shipment.carrier) {
-        Some(carrier) => carrier.label(&label),
-        None => label_pdf(&label),
-    };
-    let pdf = printed.map_err(|e| ApiError::Conflict {
+    // The shipment's carrier prints its label; one Orderly does not book prints its own.
+    let carrier = app
+        .carrier(&shipment.carrier)
+        .ok_or_else(|| ApiError::Conflict {
+            code: "label_unavailable",
+            detail: format!("{} prints its own labels", shipment.carrier),
+        })?;
+    let pdf = carrier.label(&label).map_err(|e| ApiError::Conflict {
         code: "label_unavailable",
         detail: format!("no label can be printed for this shipment: {e}"),
     })?;

@@ -683,6 +683,31 @@ async fn the_label_pdf_opens_and_its_barcode_decodes_to_the_tracking_number() {
     app.get("/shipments/shp_nope_1/label.pdf")
         .await
         .expect_problem(404, "shipment_not_found");
+
+    // A carrier Orderly does not book needs its tracking number, and prints its own label.
+    let mut b = order_body("web", &[("MUG", 1, 1000)]);
+    b["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let other = app.create_order(&b).await;
+    let pkg = pick_and_pack_mug(&app, &other).await;
+    let ship = format!("/packages/{pkg}/ship");
+    let refused = app
+        .post(&ship, &json!({"carrier": "acme", "service": "air"}))
+        .await
+        .expect_problem(422, "validation_failed");
+    assert_eq!(refused["errors"][0]["field"], "tracking_number");
+    let shipped = app
+        .post(
+            &ship,
+            &json!({"carrier": "acme", "service": "air", "tracking_number": "AC123"}),
+        )
+        .await
+        .expect(200);
+    let id = shipped["fulfillment_orders"][0]["shipments"][0]["id"]
+        .as_str()
+        .unwrap();
+    app.get(&format!("/shipments/{id}/label.pdf"))
+        .await
+        .expect_problem(409, "label_unavailable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
