@@ -59,6 +59,11 @@ string_newtype!(
     Currency
 );
 string_newtype!(
+    /// A GS1 trade item number (the number under a retail barcode), kept in its 14-digit
+    /// form so a UPC-A, an EAN-13 and a GTIN-14 of the same item compare equal.
+    Gtin
+);
+string_newtype!(
     /// An opaque identifier such as `ord_0193c0…`; minted by the caller, never parsed.
     Id
 );
@@ -146,6 +151,38 @@ impl Currency {
     }
 }
 
+impl Gtin {
+    /// Accepts GTIN-8, -12 (UPC-A), -13 (EAN) and -14 with a correct check digit, and
+    /// pads it to 14 digits.
+    pub fn parse(raw: &str) -> Result<Gtin, InvalidValue> {
+        let digits = raw.trim();
+        if !matches!(digits.len(), 8 | 12 | 13 | 14) || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(InvalidValue::new(
+                "invalid_gtin",
+                format!("'{raw}' is not a GTIN: 8, 12, 13 or 14 digits"),
+            ));
+        }
+        let padded = format!("{digits:0>14}");
+        // GS1 mod 10: from the right, excluding the check digit, weights 3, 1, 3, 1 …
+        let body = &padded.as_bytes()[..13];
+        let sum: u32 = body
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+            .sum();
+        let check = (10 - sum % 10) % 10;
+        if u32::from(padded.as_bytes()[13] - b'0') != check {
+            return Err(InvalidValue::new(
+                "invalid_gtin",
+                format!("'{raw}' has a wrong check digit (expected {check})"),
+            ));
+        }
+        Ok(Gtin(padded))
+    }
+}
+
 impl Id {
     /// Wraps an id minted elsewhere (ids embed time and randomness, which the domain
     /// never produces itself).
@@ -187,6 +224,23 @@ mod tests {
                 "invalid_email",
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn gtin_checks_its_digit_and_pads_to_fourteen() {
+        // The same item as UPC-A, EAN-13 and GTIN-14.
+        let upc = Gtin::parse("036000291452").unwrap();
+        assert_eq!(upc.as_str(), "00036000291452");
+        assert_eq!(Gtin::parse("0036000291452").unwrap(), upc);
+        assert_eq!(Gtin::parse("00036000291452").unwrap(), upc);
+        assert_eq!(
+            Gtin::parse("4006381333931").unwrap().as_str(),
+            "04006381333931"
+        );
+        assert_eq!(Gtin::parse("96385074").unwrap().as_str(), "00000096385074");
+        for bad in ["036000291453", "12345", "TEE-BLK-M", "03600029145a", ""] {
+            assert_eq!(Gtin::parse(bad).unwrap_err().code, "invalid_gtin", "{bad}");
         }
     }
 

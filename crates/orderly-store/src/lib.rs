@@ -10,7 +10,18 @@ macro_rules! product_select {
     ($rest:literal) => {
         concat!(
             "SELECT sku, name, price_minor, currency, weight_grams, category, returnable, active, ",
-            "created_at, updated_at, version FROM products ",
+            "created_at, updated_at, version, gtin FROM products ",
+            $rest
+        )
+    };
+}
+
+/// The columns of an exception entry, in `ExceptionRow` order, then `$rest`.
+macro_rules! exception_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, queue, kind, order_id, subject_id, detail, opened_at, resolved_at, ",
+            "resolved_by, resolution FROM exceptions ",
             $rest
         )
     };
@@ -29,17 +40,17 @@ mod work;
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
 pub use pg::{PgOptions, PgStore};
-pub use read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+pub use read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
 pub use rows::{
-    ApiKeyRow, EventRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct, ProductPatch,
-    ProductRow, StoreCreditRow, StoredBody,
+    ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
+    ProductPatch, ProductRow, StoreCreditRow, StoredBody,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
 pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
 pub use work::{
-    CreditChange, FulfillmentRow, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent, ShipmentRow,
-    TimerRow, WorkTx, timer_kind,
+    CreditChange, FulfillmentRow, NewException, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent,
+    ShipmentRow, TimerRow, WorkTx, timer_kind,
 };
 
 use jiff::Timestamp;

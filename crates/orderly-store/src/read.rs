@@ -2,7 +2,9 @@
 //! cursor is the last key seen, so a page costs the same wherever it starts.
 
 use crate::error::StoreError;
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
+use crate::rows::{
+    ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
+};
 use jiff::Timestamp;
 use orderly_domain::order::Order;
 
@@ -39,6 +41,19 @@ pub struct WaveRow {
     pub created_by: String,
     /// (fulfillment order id, order id), in the order they were waved.
     pub members: Vec<(String, String)>,
+}
+
+/// Filters for listing exception entries, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionFilter {
+    pub queue: Option<String>,
+    pub kind: Option<String>,
+    pub order_id: Option<String>,
+    /// `Some(true)`: only open entries; `Some(false)`: only resolved ones.
+    pub open: Option<bool>,
+    /// Entries with an id above this one.
+    pub after_id: Option<i64>,
+    pub limit: u32,
 }
 
 /// One open reservation row: (order id, line, SKU, location, quantity).
@@ -82,6 +97,10 @@ pub trait Reader {
         now: Timestamp,
         limit: u32,
     ) -> Result<Vec<(String, String)>, StoreError>;
+    /// The SKUs of the products with these GTINs (14-digit form): (GTIN, SKU) pairs.
+    fn skus_by_gtin(&mut self, gtins: &[String]) -> Result<Vec<(String, String)>, StoreError>;
+    /// Exception entries matching `f`, oldest (lowest id) first.
+    fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError>;
     /// A wave: its location, creation time and members (fulfillment id, order id).
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// A customer's store credit entries, newest first (at most `limit`).

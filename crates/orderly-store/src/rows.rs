@@ -18,6 +18,8 @@ pub struct ProductRow {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
+    /// The barcode number packers scan (GTIN-8, -12, -13 or -14), if it has one.
+    pub gtin: Option<String>,
 }
 
 /// A product to create (validated by the caller).
@@ -31,6 +33,7 @@ pub struct NewProduct {
     pub category: Option<String>,
     pub returnable: bool,
     pub active: bool,
+    pub gtin: Option<String>,
 }
 
 /// Fields to change on a product; `None` leaves a field as it is.
@@ -43,6 +46,7 @@ pub struct ProductPatch {
     pub category: Option<Option<String>>,
     pub returnable: Option<bool>,
     pub active: Option<bool>,
+    pub gtin: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,9 +173,26 @@ impl ProductPatch {
             category: self.category.clone().unwrap_or(current.category),
             returnable: self.returnable.unwrap_or(current.returnable),
             active: self.active.unwrap_or(current.active),
+            gtin: self.gtin.clone().unwrap_or(current.gtin),
             ..current
         })
     }
+}
+
+/// An exception entry: something in a queue for a person to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionRow {
+    pub id: i64,
+    pub queue: String,
+    pub kind: String,
+    pub order_id: String,
+    /// The fulfillment order or shipment it is about.
+    pub subject_id: String,
+    pub detail: String,
+    pub opened_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub resolution: Option<String>,
 }
 
 /// One change of a customer's store credit, with the balance it left.

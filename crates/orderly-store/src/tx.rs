@@ -8,12 +8,14 @@ use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
 };
 use crate::work::{
-    CreditChange, FulfillmentRow, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, WorkTx, timer_kind,
+    CreditChange, FulfillmentRow, NewException, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, WorkTx,
+    timer_kind,
 };
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::fulfillment::ExceptionFlag;
 use orderly_domain::inventory::{MovementReason, StockLevel};
+use orderly_domain::order::exceptions::{ExceptionChange, exception_changes};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, is_internal, replay};
 use orderly_domain::payment::{OpKind, PaymentMethod};
 use orderly_domain::sourcing::{Shortfall, StockView};
@@ -135,6 +137,8 @@ pub trait WriteTx: WorkTx {
     fn next_order_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError>;
 
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError>;
+    /// The SKU of the product with this GTIN (barcode number), if any.
+    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError>;
     /// Creates a product; `Conflict` when the SKU exists.
     fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError>;
     /// Applies `patch` when the product's version is `expected_version` (if given).
@@ -322,6 +326,7 @@ pub trait WriteTx: WorkTx {
         self.insert_events(&new_events)?;
         for event in events {
             project(self, event, &order, &actor_label, meta.at)?;
+            record_exceptions(self, event, &order, &actor_label, meta.at)?;
         }
         let messages: Vec<(&str, &str, String)> = messages
             .into_iter()
@@ -508,6 +513,34 @@ fn project<T: WriteTx + ?Sized>(
         | OrderEvent::HoldReleased(_)
         | OrderEvent::FulfillmentReleased(_)
         | OrderEvent::PackageCreated(_) => {}
+    }
+    Ok(())
+}
+
+/// Opens and resolves the exception entries an event calls for.
+fn record_exceptions<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    event: &OrderEvent,
+    order: &Order,
+    actor: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    for change in exception_changes(event, order) {
+        match change {
+            ExceptionChange::Open(e) => tx.open_exception(&NewException {
+                queue: e.queue,
+                kind: e.kind,
+                order_id: order.id.as_str(),
+                subject_id: e.subject_id.as_str(),
+                detail: &e.detail,
+                at,
+            })?,
+            ExceptionChange::Resolve {
+                subject_id,
+                kinds,
+                resolution,
+            } => tx.resolve_exceptions(subject_id.as_str(), kinds, actor, resolution, at)?,
+        }
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! and store credit balances. A supertrait of `WriteTx`, so every command can use it.
 
 use crate::error::StoreError;
+use crate::rows::ExceptionRow;
 use jiff::Timestamp;
 
 /// How long after an operation is requested a timer re-drives it if no answer came.
@@ -67,6 +68,17 @@ pub struct FulfillmentRow<'a> {
     pub state: &'a str,
     pub line_count: i64,
     pub released_at: Option<Timestamp>,
+}
+
+/// An exception entry to open (nothing happens when one of its kind and subject exists).
+#[derive(Debug, Clone, Copy)]
+pub struct NewException<'a> {
+    pub queue: &'a str,
+    pub kind: &'a str,
+    pub order_id: &'a str,
+    pub subject_id: &'a str,
+    pub detail: &'a str,
+    pub at: Timestamp,
 }
 
 /// One change to a customer's store credit.
@@ -180,6 +192,29 @@ pub trait WorkTx {
         carrier: &str,
         tracking_number: &str,
     ) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Opens an exception entry unless one of the same kind and subject exists.
+    fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError>;
+    /// Resolves the subject's open entries of `kinds`.
+    fn resolve_exceptions(
+        &mut self,
+        subject_id: &str,
+        kinds: &[&str],
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Resolves entry `id` of `queue` if it is open: the row as it then stands and
+    /// whether this call resolved it (false: it was resolved before); None when the queue
+    /// has no such entry.
+    fn resolve_exception(
+        &mut self,
+        id: i64,
+        queue: &str,
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<Option<(ExceptionRow, bool)>, StoreError>;
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError>;
     /// Applies a change and records it; `Conflict` when the balance would go below zero

@@ -12,7 +12,7 @@ use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
 use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer};
 use orderly_domain::payment::PaymentMethod;
-use orderly_domain::values::{CountryCode, Currency, Email, Sku};
+use orderly_domain::values::{CountryCode, Currency, Email, Gtin, Sku};
 use orderly_store::NewProduct;
 use std::net::SocketAddr;
 
@@ -204,6 +204,7 @@ pub async fn create_catalog(
             category: Some(category.into()),
             returnable: category != "decor",
             active: true,
+            gtin: Some(demo_gtin(i)),
         };
         app.create_product(product, None, |_| Vec::new())
             .await
@@ -231,6 +232,17 @@ pub async fn create_catalog(
         skus.push((sku, price));
     }
     Ok(skus)
+}
+
+/// The `i`th demo item's EAN-13, under GS1's example company prefix 0614141 (the
+/// check digit is whichever of 0-9 makes it valid).
+pub fn demo_gtin(i: usize) -> String {
+    let body = format!("0614141{:05}", i + 1);
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find_map(|g| Gtin::parse(&g).ok())
+        .map(|g| g.as_str().to_owned())
+        .unwrap_or(body)
 }
 
 async fn seed(app: &AppState) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ mod decide;
 mod error;
 mod event;
 mod evolve;
+pub mod exceptions;
 mod fulfillment;
 mod money;
 mod payments;

@@ -3,8 +3,10 @@
 use super::write::{order_snapshot, product_by_sku, product_row};
 use super::{Conn, col};
 use crate::error::StoreError;
-use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
+use crate::read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+use crate::rows::{
+    ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
+};
 use crate::{from_ms, to_ms};
 use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
@@ -21,6 +23,22 @@ impl<'a> PgReader<'a> {
     pub(crate) fn into_conn(self) -> Conn<'a> {
         self.c
     }
+}
+
+/// An exception entry from an `exception_select!` row.
+pub(crate) fn exception_row(r: &tokio_postgres::Row) -> Result<ExceptionRow, StoreError> {
+    Ok(ExceptionRow {
+        id: col(r, 0)?,
+        queue: col(r, 1)?,
+        kind: col(r, 2)?,
+        order_id: col(r, 3)?,
+        subject_id: col(r, 4)?,
+        detail: col(r, 5)?,
+        opened_at: from_ms(col(r, 6)?)?,
+        resolved_at: col::<Option<i64>>(r, 7)?.map(from_ms).transpose()?,
+        resolved_by: col(r, 8)?,
+        resolution: col(r, 9)?,
+    })
 }
 
 fn u32_col(row: &tokio_postgres::Row, i: usize) -> Result<u32, StoreError> {
@@ -165,6 +183,35 @@ impl Reader for PgReader<'_> {
             &[&to_ms(silent_since), &to_ms(now), &i64::from(limit)],
         )?;
         rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    fn skus_by_gtin(&mut self, gtins: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self.c.query(
+            "SELECT gtin, sku FROM products WHERE gtin = ANY($1)",
+            &[&gtins],
+        )?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError> {
+        let rows = self.c.query(
+            exception_select!(
+                "WHERE ($1::TEXT IS NULL OR queue = $1) AND ($2::TEXT IS NULL OR kind = $2)
+                   AND ($3::TEXT IS NULL OR order_id = $3)
+                   AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)
+                   AND id > $5
+                 ORDER BY id LIMIT $6"
+            ),
+            &[
+                &f.queue,
+                &f.kind,
+                &f.order_id,
+                &f.open,
+                &f.after_id.unwrap_or(0),
+                &i64::from(f.limit),
+            ],
+        )?;
+        rows.iter().map(exception_row).collect()
     }
 
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {

@@ -2,11 +2,14 @@
 //! LOCKED`); store credit moves with a guarded update, so two redemptions racing from two
 //! processes cannot both spend the same balance.
 
+use super::read::exception_row;
 use super::write::PgTx;
 use super::{col, owned};
 use crate::error::StoreError;
+use crate::rows::ExceptionRow;
 use crate::work::{
-    CreditChange, FulfillmentRow, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
+    CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
+    WorkTx,
 };
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
@@ -303,6 +306,78 @@ impl WorkTx for PgTx<'_> {
         rows.first()
             .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
             .transpose()
+    }
+
+    fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError> {
+        self.conn().defer(
+            "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, subject_id) DO NOTHING",
+            vec![
+                owned(e.queue.to_owned()),
+                owned(e.kind.to_owned()),
+                owned(e.order_id.to_owned()),
+                owned(e.subject_id.to_owned()),
+                owned(e.detail.to_owned()),
+                owned(to_ms(e.at)),
+            ],
+        );
+        Ok(())
+    }
+
+    fn resolve_exceptions(
+        &mut self,
+        subject_id: &str,
+        kinds: &[&str],
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        self.conn().defer(
+            "UPDATE exceptions SET resolved_at = $3, resolved_by = $4, resolution = $5
+             WHERE subject_id = $1 AND kind = ANY($2) AND resolved_at IS NULL",
+            vec![
+                owned(subject_id.to_owned()),
+                owned(kinds),
+                owned(to_ms(at)),
+                owned(by.to_owned()),
+                owned(resolution.to_owned()),
+            ],
+        );
+        Ok(())
+    }
+
+    fn resolve_exception(
+        &mut self,
+        id: i64,
+        queue: &str,
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<Option<(ExceptionRow, bool)>, StoreError> {
+        // The row lock makes a second resolver wait, then see it resolved.
+        let Some(row) = self.conn().query_opt(
+            exception_select!("WHERE id = $1 AND queue = $2 FOR UPDATE"),
+            &[&id, &queue],
+        )?
+        else {
+            return Ok(None);
+        };
+        let row = exception_row(&row)?;
+        if row.resolved_at.is_some() {
+            return Ok(Some((row, false)));
+        }
+        self.conn().execute(
+            "UPDATE exceptions SET resolved_at = $2, resolved_by = $3, resolution = $4 WHERE id = $1",
+            &[&id, &to_ms(at), &by, &resolution],
+        )?;
+        let row = ExceptionRow {
+            resolved_at: Some(at),
+            resolved_by: Some(by.to_owned()),
+            resolution: Some(resolution.to_owned()),
+            ..row
+        };
+        Ok(Some((row, true)))
     }
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {

@@ -37,6 +37,7 @@ pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, Store
         created_at: from_ms(col(row, 8)?)?,
         updated_at: from_ms(col(row, 9)?)?,
         version: col(row, 10)?,
+        gtin: col(row, 11)?,
     })
 }
 
@@ -244,12 +245,19 @@ impl WriteTx for PgTx<'_> {
         product_by_sku(&self.c, sku)
     }
 
+    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError> {
+        self.c
+            .query_opt("SELECT sku FROM products WHERE gtin = $1", &[&gtin])?
+            .map(|r| col(&r, 0))
+            .transpose()
+    }
+
     fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
         let n = self.c.execute(
             "INSERT INTO products (sku, name, price_minor, currency, weight_grams, category, returnable, active,
-               created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1) ON CONFLICT (sku) DO NOTHING",
-            &[&p.sku, &p.name, &p.price_minor, &p.currency, &p.weight_grams, &p.category, &p.returnable, &p.active, &to_ms(now)],
+               created_at, updated_at, version, gtin)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10) ON CONFLICT (sku) DO NOTHING",
+            &[&p.sku, &p.name, &p.price_minor, &p.currency, &p.weight_grams, &p.category, &p.returnable, &p.active, &to_ms(now), &p.gtin],
         )?;
         if n == 0 {
             return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
@@ -277,7 +285,7 @@ impl WriteTx for PgTx<'_> {
         let next = patch.apply(cur, expected_version)?;
         self.c.execute(
             "UPDATE products SET name = $2, price_minor = $3, currency = $4, weight_grams = $5, category = $6,
-               returnable = $7, active = $8, updated_at = $9, version = version + 1 WHERE sku = $1",
+               returnable = $7, active = $8, updated_at = $9, gtin = $10, version = version + 1 WHERE sku = $1",
             &[
                 &sku,
                 &next.name,
@@ -288,6 +296,7 @@ impl WriteTx for PgTx<'_> {
                 &next.returnable,
                 &next.active,
                 &to_ms(now),
+                &next.gtin,
             ],
         )?;
         self.product(sku)

@@ -3,7 +3,7 @@
 
 use crate::error::StoreError;
 use crate::from_ms;
-use crate::rows::ProductRow;
+use crate::rows::{ExceptionRow, ProductRow};
 use jiff::Timestamp;
 use orderly_domain::order::Order;
 use rusqlite::{Connection, OptionalExtension};
@@ -24,6 +24,7 @@ pub(crate) fn product_from_row(
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
             version: row.get(10)?,
+            gtin: row.get(11)?,
         },
         row.get(8)?,
         row.get(9)?,
@@ -36,6 +37,37 @@ pub(crate) fn finish_product(
     p.created_at = from_ms(created)?;
     p.updated_at = from_ms(updated)?;
     Ok(p)
+}
+
+/// An exception entry from an `exception_select!` row (times still to check).
+pub(crate) fn exception_from_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<ExceptionRow, StoreError>> {
+    let opened: i64 = row.get(6)?;
+    let resolved: Option<i64> = row.get(7)?;
+    let (id, queue, kind, order_id, subject_id, detail) = (
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    );
+    let (resolved_by, resolution) = (row.get(8)?, row.get(9)?);
+    Ok((|| {
+        Ok(ExceptionRow {
+            id,
+            queue,
+            kind,
+            order_id,
+            subject_id,
+            detail,
+            opened_at: from_ms(opened)?,
+            resolved_at: resolved.map(from_ms).transpose()?,
+            resolved_by,
+            resolution,
+        })
+    })())
 }
 
 /// A product by SKU.

@@ -1,9 +1,13 @@
 //! `Reader` on SQLite: read-only queries on a pooled connection.
 
-use super::queries::{finish_product, order_snapshot, product_by_sku, product_from_row};
+use super::queries::{
+    exception_from_row, finish_product, order_snapshot, product_by_sku, product_from_row,
+};
 use crate::error::StoreError;
-use crate::read::{OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
-use crate::rows::{ApiKeyRow, EventRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow};
+use crate::read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+use crate::rows::{
+    ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
+};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::Role;
@@ -191,6 +195,43 @@ impl Reader for SqliteReader<'_> {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn skus_by_gtin(&mut self, gtins: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT gtin, sku FROM products WHERE gtin = ?1")?;
+        let mut found = Vec::new();
+        for gtin in gtins {
+            if let Some(pair) = stmt
+                .query_row([gtin], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                found.push(pair);
+            }
+        }
+        Ok(found)
+    }
+
+    fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(exception_select!(
+            "WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2)
+               AND (?3 IS NULL OR order_id = ?3) AND (?4 IS NULL OR (resolved_at IS NULL) = ?4)
+               AND id > ?5
+             ORDER BY id LIMIT ?6"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                f.queue,
+                f.kind,
+                f.order_id,
+                f.open,
+                f.after_id.unwrap_or(0),
+                f.limit
+            ],
+            exception_from_row,
+        )?;
+        rows.map(|r| r?).collect()
     }
 
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {

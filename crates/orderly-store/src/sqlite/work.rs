@@ -1,10 +1,13 @@
 //! `WorkTx` on SQLite. One writer thread means claims cannot race here; the lease columns
 //! still matter for a crash between claiming a timer and firing it.
 
+use super::queries::exception_from_row;
 use super::write::SqliteTx;
 use crate::error::StoreError;
+use crate::rows::ExceptionRow;
 use crate::work::{
-    CreditChange, FulfillmentRow, NewTimer, ParkedEvent, ShipmentRow, TimerRow, WorkTx,
+    CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
+    WorkTx,
 };
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
@@ -298,6 +301,74 @@ impl WorkTx for SqliteTx<'_> {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?)
+    }
+
+    fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (kind, subject_id) DO NOTHING",
+            )?
+            .execute(params![
+                e.queue,
+                e.kind,
+                e.order_id,
+                e.subject_id,
+                e.detail,
+                to_ms(e.at)
+            ])?;
+        Ok(())
+    }
+
+    fn resolve_exceptions(
+        &mut self,
+        subject_id: &str,
+        kinds: &[&str],
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "UPDATE exceptions SET resolved_at = ?3, resolved_by = ?4, resolution = ?5
+             WHERE subject_id = ?1 AND kind = ?2 AND resolved_at IS NULL",
+        )?;
+        for kind in kinds {
+            stmt.execute(params![subject_id, kind, to_ms(at), by, resolution])?;
+        }
+        Ok(())
+    }
+
+    fn resolve_exception(
+        &mut self,
+        id: i64,
+        queue: &str,
+        by: &str,
+        resolution: &str,
+        at: Timestamp,
+    ) -> Result<Option<(ExceptionRow, bool)>, StoreError> {
+        let row = self
+            .conn()
+            .prepare_cached(exception_select!("WHERE id = ?1 AND queue = ?2"))?
+            .query_row(params![id, queue], exception_from_row)
+            .optional()?;
+        let Some(row) = row.transpose()? else {
+            return Ok(None);
+        };
+        if row.resolved_at.is_some() {
+            return Ok(Some((row, false)));
+        }
+        self.conn()
+            .prepare_cached(
+                "UPDATE exceptions SET resolved_at = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1",
+            )?
+            .execute(params![id, to_ms(at), by, resolution])?;
+        let row = ExceptionRow {
+            resolved_at: Some(at),
+            resolved_by: Some(by.to_owned()),
+            resolution: Some(resolution.to_owned()),
+            ..row
+        };
+        Ok(Some((row, true)))
     }
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {

@@ -173,12 +173,20 @@ impl WriteTx for SqliteTx<'_> {
         product_by_sku(self.conn, sku)
     }
 
+    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sku FROM products WHERE gtin = ?1")?
+            .query_row([gtin], |r| r.get(0))
+            .optional()?)
+    }
+
     fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
         let n = self.conn.execute(
             "INSERT INTO products (sku, name, price_minor, currency, weight_grams, category, returnable, active,
-               created_at, updated_at, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1) ON CONFLICT (sku) DO NOTHING",
-            params![p.sku, p.name, p.price_minor, p.currency, p.weight_grams, p.category, p.returnable, p.active, to_ms(now)],
+               created_at, updated_at, version, gtin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10) ON CONFLICT (sku) DO NOTHING",
+            params![p.sku, p.name, p.price_minor, p.currency, p.weight_grams, p.category, p.returnable, p.active, to_ms(now), p.gtin],
         )?;
         if n == 0 {
             return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
@@ -200,7 +208,7 @@ impl WriteTx for SqliteTx<'_> {
         let next = patch.apply(cur, expected_version)?;
         self.conn.execute(
             "UPDATE products SET name = ?2, price_minor = ?3, currency = ?4, weight_grams = ?5, category = ?6,
-               returnable = ?7, active = ?8, updated_at = ?9, version = version + 1 WHERE sku = ?1",
+               returnable = ?7, active = ?8, updated_at = ?9, gtin = ?10, version = version + 1 WHERE sku = ?1",
             params![
                 sku,
                 next.name,
@@ -210,7 +218,8 @@ impl WriteTx for SqliteTx<'_> {
                 next.category,
                 next.returnable,
                 next.active,
-                to_ms(now)
+                to_ms(now),
+                next.gtin
             ],
         )?;
         self.product(sku)

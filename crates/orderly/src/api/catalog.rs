@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::inventory::Adjustment;
 use orderly_domain::order::{FieldIssue, MAX_AMOUNT_MINOR};
-use orderly_domain::values::{Currency, Sku};
+use orderly_domain::values::{Currency, Gtin, Sku};
 use orderly_store::{InventoryRow, MovementRow, NewProduct, ProductPatch, ProductRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,6 +30,8 @@ pub struct ProductView {
     pub category: Option<String>,
     pub returnable: bool,
     pub active: bool,
+    /// The barcode number in its 14-digit form.
+    pub gtin: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -45,6 +47,7 @@ fn product_view(p: &ProductRow) -> ProductView {
         category: p.category.clone(),
         returnable: p.returnable,
         active: p.active,
+        gtin: p.gtin.clone(),
         created_at: p.created_at.to_string(),
         updated_at: p.updated_at.to_string(),
         version: p.version,
@@ -69,10 +72,30 @@ pub struct CreateProductRequest {
     pub returnable: bool,
     #[serde(default = "yes")]
     pub active: bool,
+    /// The barcode number (GTIN-8, -12, -13 or -14); packers may scan it instead of the SKU.
+    pub gtin: Option<String>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// Absent stays `None`; `null` becomes `Some(None)` (clear the field).
+fn double_option<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A GTIN as sent, in its 14-digit form, or a field issue.
+fn parse_gtin(raw: Option<&str>, issues: &mut Vec<FieldIssue>) -> Option<String> {
+    match Gtin::parse(raw?) {
+        Ok(g) => Some(g.as_str().to_owned()),
+        Err(e) => {
+            issues.push(FieldIssue::new("gtin", e.code, e.message));
+            None
+        }
+    }
 }
 
 /// Checks the fields products share between create and update.
@@ -144,6 +167,7 @@ pub async fn create_product(
         Some(r.weight_grams),
         &mut issues,
     );
+    let gtin = parse_gtin(r.gtin.as_deref(), &mut issues);
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
@@ -156,6 +180,7 @@ pub async fn create_product(
         category: r.category,
         returnable: r.returnable,
         active: r.active,
+        gtin,
     };
     Ok(outcome_reply(
         app.create_product(p, idem, render_product).await?,
@@ -172,6 +197,10 @@ pub struct UpdateProductRequest {
     pub category: Option<String>,
     pub returnable: Option<bool>,
     pub active: Option<bool>,
+    /// A new GTIN, or `null` to remove it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub gtin: Option<Option<String>>,
 }
 
 fn etag(p: &ProductRow) -> HeaderValue {
@@ -210,6 +239,9 @@ pub async fn update_product(
         r.weight_grams,
         &mut issues,
     );
+    let gtin = r
+        .gtin
+        .map(|g| g.and_then(|g| parse_gtin(Some(&g), &mut issues)));
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
@@ -235,6 +267,7 @@ pub async fn update_product(
         category: r.category.map(Some),
         returnable: r.returnable,
         active: r.active,
+        gtin,
     };
     let row = app.update_product(sku, patch, expected).await?;
     Ok(product_response(&row))

@@ -17,8 +17,9 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use orderly_domain::carrier::{Quote, choose};
 use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
-use orderly_domain::values::{Id, Sku};
+use orderly_domain::values::{Gtin, Id, Sku};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -238,14 +239,56 @@ pub async fn pick(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackRequest {
-    /// One entry per scanned unit: the SKU on its label.
+    /// One entry per scanned unit: the item's barcode number (GTIN-8/12/13/14) or the
+    /// SKU on its label.
     pub scans: Vec<String>,
     pub weight_grams: u32,
     /// Length, width and height.
     pub dimensions_mm: [u32; 3],
 }
 
-/// Packs scanned units into a new package. A SKU this fulfillment order does not hold,
+/// Each scan as a SKU: a barcode number (a valid GTIN) names the catalog product that has
+/// it; anything else is read as a SKU. A GTIN no product has is kept as its digits, so
+/// the fulfillment order refuses it as not in the order.
+async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, ApiError> {
+    let mut gtins: Vec<String> = raw
+        .iter()
+        .filter_map(|s| Gtin::parse(s).ok())
+        .map(|g| g.as_str().to_owned())
+        .collect();
+    gtins.sort();
+    gtins.dedup();
+    let known: HashMap<String, String> = if gtins.is_empty() {
+        HashMap::new()
+    } else {
+        app.store
+            .read(move |r| r.skus_by_gtin(&gtins))
+            .await?
+            .into_iter()
+            .collect()
+    };
+    raw.iter()
+        .enumerate()
+        .map(|(i, scan)| {
+            let by_gtin = Gtin::parse(scan)
+                .ok()
+                .and_then(|g| known.get(g.as_str()))
+                .and_then(|sku| Sku::parse(sku).ok());
+            match by_gtin {
+                Some(sku) => Ok(sku),
+                None => Sku::parse(scan.trim()).map_err(|e| {
+                    ApiError::Validation(vec![FieldIssue::new(
+                        format!("scans[{i}]"),
+                        e.code,
+                        e.message,
+                    )])
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Packs scanned units into a new package. An item this fulfillment order does not hold,
 /// or one unit more than was picked, is refused and nothing is packed.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/packages", tag = "fulfillment",
     request_body = PackRequest,
@@ -271,16 +314,7 @@ pub async fn pack(
             "at most 10000 scans per package",
         )]));
     }
-    let mut scans = Vec::with_capacity(req.scans.len());
-    for (i, raw) in req.scans.iter().enumerate() {
-        scans.push(Sku::parse(raw).map_err(|e| {
-            ApiError::Validation(vec![FieldIssue::new(
-                format!("scans[{i}]"),
-                e.code,
-                e.message,
-            )])
-        })?);
-    }
+    let scans = resolve_scans(&app, &req.scans).await?;
     let fulfillment_id = Id::new(id);
     let suffix = order_id.trim_start_matches("ord_").to_owned();
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {

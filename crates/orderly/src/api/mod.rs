@@ -3,6 +3,7 @@
 //! unknown routes, wrong methods and oversized bodies.
 
 pub mod catalog;
+pub mod exceptions;
 pub mod extract;
 pub mod fulfillment;
 pub mod orders;
@@ -32,11 +33,12 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        fulfillment::reject, waves::create_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
+        fulfillment::reject, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
+        waves::create_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "catalog"), (name = "inventory"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "catalog"), (name = "inventory"), (name = "system"))
 )]
 pub struct ApiDoc;
 
@@ -113,6 +115,12 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))
         .route("/shipments/{id}/label.pdf", get(fulfillment::label))
+        .route("/exceptions", get(exceptions::list_all))
+        .route("/exceptions/{queue}", get(exceptions::list_queue))
+        .route(
+            "/exceptions/{queue}/{id}/resolve",
+            post(exceptions::resolve),
+        )
         .route("/waves", post(waves::create_wave))
         .route("/waves/{id}/pick-list", get(waves::get_pick_list))
         .route("/waves/{id}/pick-list.html", get(waves::get_pick_list_html))

@@ -35,6 +35,10 @@ pub enum Permission {
     ReleaseFulfillment,
     /// Pick, pack and ship.
     Fulfill,
+    /// See the exception queues.
+    ReadExceptions,
+    /// Resolve exception entries.
+    ResolveExceptions,
 }
 
 impl Permission {
@@ -55,6 +59,8 @@ impl Permission {
             Permission::ReleaseReviewHolds => "release review holds",
             Permission::ReleaseFulfillment => "release fulfillment orders",
             Permission::Fulfill => "pick, pack and ship",
+            Permission::ReadExceptions => "read exception queues",
+            Permission::ResolveExceptions => "resolve exceptions",
         }
     }
 }
@@ -74,10 +80,18 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | RefundPayments
                 | ManageHolds
                 | ReleaseFulfillment
+                | ReadExceptions
+                | ResolveExceptions
         ),
         Role::Warehouse => matches!(
             p,
-            ReadCatalog | AdjustStock | ReadOrders | ReleaseFulfillment | Fulfill
+            ReadCatalog
+                | AdjustStock
+                | ReadOrders
+                | ReleaseFulfillment
+                | Fulfill
+                | ReadExceptions
+                | ResolveExceptions
         ),
         Role::Finance => matches!(
             p,
@@ -88,6 +102,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | SettleManually
                 | ManageHolds
                 | ReleaseReviewHolds
+                | ReadExceptions
         ),
         Role::Integration => matches!(
             p,

@@ -23,6 +23,20 @@ pub struct AdjustInput {
     pub note: Option<String>,
 }
 
+/// Refuses a GTIN that already names another product (a scan must name one item).
+fn gtin_free(tx: &mut dyn WriteTx, gtin: Option<&str>, sku: &str) -> Result<(), ApiError> {
+    let Some(gtin) = gtin else {
+        return Ok(());
+    };
+    match tx.sku_by_gtin(gtin)? {
+        Some(other) if other != sku => Err(ApiError::Conflict {
+            code: "gtin_taken",
+            detail: format!("GTIN {gtin} already belongs to {other}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl App {
     pub async fn create_product(
         &self,
@@ -30,13 +44,16 @@ impl App {
         idem: Option<Idempotency>,
         render: fn(&ProductRow) -> Vec<u8>,
     ) -> Result<Outcome, ApiError> {
-        self.idempotent_write(idem, move |tx| match tx.create_product(&p, now()) {
-            Ok(row) => Ok(Outcome::Body(201, render(&row))),
-            Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
-                code: "product_exists",
-                detail: format!("a product with SKU {} exists", p.sku),
-            }),
-            Err(e) => Err(e.into()),
+        self.idempotent_write(idem, move |tx| {
+            gtin_free(tx, p.gtin.as_deref(), &p.sku)?;
+            match tx.create_product(&p, now()) {
+                Ok(row) => Ok(Outcome::Body(201, render(&row))),
+                Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
+                    code: "product_exists",
+                    detail: format!("a product with SKU {} exists", p.sku),
+                }),
+                Err(e) => Err(e.into()),
+            }
         })
         .await
     }
@@ -48,14 +65,17 @@ impl App {
         expected_version: Option<i64>,
     ) -> Result<ProductRow, ApiError> {
         self.store
-            .write(
-                move |tx| match tx.update_product(&sku, &patch, expected_version, now()) {
+            .write(move |tx| {
+                if let Some(Some(gtin)) = &patch.gtin {
+                    gtin_free(tx, Some(gtin), &sku)?;
+                }
+                match tx.update_product(&sku, &patch, expected_version, now()) {
                     Ok(Some(row)) => Ok(row),
                     Ok(None) => Err(ApiError::NotFound(format!("product {sku}"))),
                     Err(StoreError::Conflict(detail)) => Err(ApiError::PreconditionFailed(detail)),
                     Err(e) => Err(e.into()),
-                },
-            )
+                }
+            })
             .await
     }
 

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod concurrency;
 mod crash;
+mod exceptions;
 mod fulfillment;
 mod helpers;
 mod idempotency;

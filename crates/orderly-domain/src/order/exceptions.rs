@@ -1,0 +1,167 @@
+//! Which events need a person. A short pick, a refused fulfillment order, a delayed, lost
+//! or returned parcel each open an entry in an exception queue; a delivery closes the
+//! shipment's open delay entries, because the problem they describe is over. Deciding
+//! this here, purely from the event and the order it produced, keeps the store a writer.
+
+use super::event::OrderEvent;
+use super::state::Order;
+use crate::fulfillment::{ExceptionFlag, TrackingStatus};
+use crate::values::Id;
+
+/// A queue of work for one team.
+pub mod queue {
+    /// Warehouse problems: short picks, refused fulfillment orders.
+    pub const FULFILLMENT: &str = "fulfillment";
+    /// Parcels that are late, lost or coming back.
+    pub const SHIPPING: &str = "shipping";
+}
+
+/// What kind of problem an exception entry is.
+pub mod kind {
+    pub const SHORT_PICK: &str = "short_pick";
+    pub const FULFILLMENT_REJECTED: &str = "fulfillment_rejected";
+    pub const SHIPMENT_DELAYED: &str = "shipment_delayed";
+    pub const DELIVERY_FAILED: &str = "delivery_failed";
+    pub const SHIPMENT_LOST: &str = "shipment_lost";
+    pub const RETURNED_TO_SENDER: &str = "returned_to_sender";
+    pub const ALL: [&str; 6] = [
+        SHORT_PICK,
+        FULFILLMENT_REJECTED,
+        SHIPMENT_DELAYED,
+        DELIVERY_FAILED,
+        SHIPMENT_LOST,
+        RETURNED_TO_SENDER,
+    ];
+}
+
+/// An exception an event opens; at most one per (kind, subject) is ever open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedException {
+    pub queue: &'static str,
+    pub kind: &'static str,
+    /// The fulfillment order or shipment it is about.
+    pub subject_id: Id,
+    pub detail: String,
+}
+
+/// What an event does to the exception queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExceptionChange {
+    Open(RaisedException),
+    /// Closes the subject's open entries of these kinds, saying why.
+    Resolve {
+        subject_id: Id,
+        kinds: &'static [&'static str],
+        resolution: &'static str,
+    },
+}
+
+/// The exception changes of `event`, given the order after it was folded.
+pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
+    match event {
+        OrderEvent::PickConfirmed(p) => {
+            let location = location_of(order, &p.fulfillment_id);
+            let missing: Vec<String> = p
+                .lines
+                .iter()
+                .filter(|l| l.short > 0)
+                .map(|l| {
+                    let sku = order
+                        .lines
+                        .iter()
+                        .find(|o| o.line_no == l.line_no)
+                        .map_or("?", |o| o.sku.as_str());
+                    format!(
+                        "line {} ({sku}): {} of {} not found",
+                        l.line_no,
+                        l.short,
+                        l.short + l.picked
+                    )
+                })
+                .collect();
+            if missing.is_empty() {
+                return Vec::new();
+            }
+            vec![open(
+                queue::FULFILLMENT,
+                kind::SHORT_PICK,
+                &p.fulfillment_id,
+                format!("short pick at {location}: {}", missing.join("; ")),
+            )]
+        }
+        OrderEvent::FulfillmentRejected(r) => vec![open(
+            queue::FULFILLMENT,
+            kind::FULFILLMENT_REJECTED,
+            &r.fulfillment_id,
+            format!(
+                "{} refused by {}: {}",
+                r.fulfillment_id,
+                location_of(order, &r.fulfillment_id),
+                r.reason
+            ),
+        )],
+        OrderEvent::ShipmentDelayed(d) => vec![open(
+            queue::SHIPPING,
+            kind::SHIPMENT_DELAYED,
+            &d.shipment_id,
+            d.reason.clone(),
+        )],
+        OrderEvent::TrackingRecorded(t) => {
+            if t.status == TrackingStatus::Delivered {
+                return vec![ExceptionChange::Resolve {
+                    subject_id: t.shipment_id.clone(),
+                    kinds: &[kind::SHIPMENT_DELAYED, kind::DELIVERY_FAILED],
+                    resolution: "delivered",
+                }];
+            }
+            let delivered = order
+                .fulfillment_orders
+                .iter()
+                .flat_map(|f| &f.shipments)
+                .any(|s| s.id == t.shipment_id && s.status == TrackingStatus::Delivered);
+            // A late scan after delivery is history, not a problem to work on.
+            let Some(flag) = t.status.flag().filter(|_| !delivered) else {
+                return Vec::new();
+            };
+            let kind = match flag {
+                ExceptionFlag::Delayed => kind::SHIPMENT_DELAYED,
+                ExceptionFlag::DeliveryFailed => kind::DELIVERY_FAILED,
+                ExceptionFlag::Lost => kind::SHIPMENT_LOST,
+                ExceptionFlag::ReturnedToSender => kind::RETURNED_TO_SENDER,
+            };
+            let place = t
+                .location
+                .as_deref()
+                .map(|l| format!(" at {l}"))
+                .unwrap_or_default();
+            vec![open(
+                queue::SHIPPING,
+                kind,
+                &t.shipment_id,
+                format!(
+                    "carrier reported {}{place} ({})",
+                    t.status.as_str(),
+                    t.occurred_at
+                ),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn open(queue: &'static str, kind: &'static str, subject: &Id, detail: String) -> ExceptionChange {
+    ExceptionChange::Open(RaisedException {
+        queue,
+        kind,
+        subject_id: subject.clone(),
+        detail,
+    })
+}
+
+fn location_of<'o>(order: &'o Order, fulfillment_id: &Id) -> &'o str {
+    order
+        .fulfillment_orders
+        .iter()
+        .find(|f| &f.id == fulfillment_id)
+        .map_or("?", |f| f.location_id.as_str())
+}
