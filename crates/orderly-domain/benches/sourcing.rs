@@ -23,6 +23,7 @@ fn facts() -> (Vec<LocationFacts>, StockView, Vec<Demand>) {
                 longitude: -124.0 + (i as f64 * 13.7) % 55.0,
             },
             can_ship: i % 11 != 0,
+            can_pickup: false,
             priority: (i % 5) as u32,
             handling_cost_minor: 0,
             ships_to: Vec::new(),

@@ -26,6 +26,8 @@ pub enum TrackingStatus {
     PickedUp,
     InTransit,
     OutForDelivery,
+    /// Waiting at a counter or parcel point for the customer to collect.
+    ReadyForPickup,
     AttemptedDelivery,
     Delayed,
     Exception,
@@ -35,11 +37,12 @@ pub enum TrackingStatus {
 }
 
 impl TrackingStatus {
-    pub const ALL: [TrackingStatus; 10] = [
+    pub const ALL: [TrackingStatus; 11] = [
         TrackingStatus::LabelCreated,
         TrackingStatus::PickedUp,
         TrackingStatus::InTransit,
         TrackingStatus::OutForDelivery,
+        TrackingStatus::ReadyForPickup,
         TrackingStatus::AttemptedDelivery,
         TrackingStatus::Delayed,
         TrackingStatus::Exception,
@@ -55,6 +58,7 @@ impl TrackingStatus {
             PickedUp => "picked_up",
             InTransit => "in_transit",
             OutForDelivery => "out_for_delivery",
+            ReadyForPickup => "ready_for_pickup",
             AttemptedDelivery => "attempted_delivery",
             Delayed => "delayed",
             Exception => "exception",
@@ -76,7 +80,8 @@ impl TrackingStatus {
             LabelCreated => Some(0),
             PickedUp => Some(1),
             InTransit => Some(2),
-            OutForDelivery => Some(3),
+            // The last leg either way: on the van, or on the shelf for the customer.
+            OutForDelivery | ReadyForPickup => Some(3),
             Delivered => Some(4),
             AttemptedDelivery | Delayed | Exception | ReturnedToSender | Lost => None,
         }

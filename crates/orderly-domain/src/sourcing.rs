@@ -15,6 +15,8 @@ pub struct LocationFacts {
     pub id: Id,
     pub coords: LatLon,
     pub can_ship: bool,
+    /// Customers may collect orders here (click and collect).
+    pub can_pickup: bool,
     /// Lower numbers are preferred.
     pub priority: u32,
     /// What handling a shipment costs here (minor units), for the `cheapest` strategy.
@@ -374,6 +376,7 @@ mod tests {
                 longitude: lon,
             },
             can_ship: true,
+            can_pickup: false,
             priority,
             handling_cost_minor: 0,
             ships_to: Vec::new(),

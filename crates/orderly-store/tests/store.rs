@@ -128,6 +128,7 @@ async fn seed_order(store: &Store, quantity: u32) {
                     longitude: -97.0,
                 },
                 can_ship: true,
+                can_pickup: false,
                 priority: 0,
                 handling_cost_minor: 0,
                 ships_to: Vec::new(),

@@ -279,6 +279,9 @@ pub struct LocationConfig {
     pub longitude: f64,
     #[serde(default = "yes")]
     pub can_ship: bool,
+    /// Customers may collect orders here (click and collect).
+    #[serde(default)]
+    pub can_pickup: bool,
     /// Lower is preferred when distance does not decide.
     #[serde(default)]
     pub priority: u32,
@@ -620,6 +623,7 @@ impl Config {
                     longitude: l.longitude,
                 },
                 can_ship: l.can_ship,
+                can_pickup: l.can_pickup,
                 priority: l.priority,
                 handling_cost_minor: l.handling_cost_minor,
                 ships_to: l.ships_to.clone(),

@@ -5,10 +5,11 @@ use super::command::{CancelOrder, CancelReason, OrderCommand, PlaceContext, Plac
 use super::error::OrderError;
 use super::event::{HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
 use super::payments::{self, OpIds};
-use super::state::{Order, OrderState, Reservation};
+use super::state::{Delivery, Order, OrderState, Reservation};
 use super::validate::validate_place;
 use crate::payment::{PaymentState, RiskFacts, risk_holds};
-use crate::sourcing::{Demand, Shortfall, plan_with};
+use crate::sourcing::{Demand, LocationFacts, Shortfall, plan_with};
+use crate::values::Id;
 
 /// Decides `command` against `state` (None for an order that does not exist yet).
 /// `ctx` carries the stock and location facts; only placing an order needs them.
@@ -127,19 +128,50 @@ pub fn decide(
     }
 }
 
-/// Plans where `demands` are served from; `OutOfStock` when something is short and the
-/// channel does not backorder.
+/// The one location a click-and-collect order is served from, as sourcing should see it:
+/// it hands the parcel over at its own counter, so whether and where it ships by carrier
+/// does not matter. `pickup_not_offered` when no such location takes collections.
+fn pickup_facts(
+    locations: &[LocationFacts],
+    pickup: Option<&Id>,
+) -> Result<Option<LocationFacts>, OrderError> {
+    let Some(id) = pickup else {
+        return Ok(None);
+    };
+    match locations.iter().find(|l| &l.id == id && l.can_pickup) {
+        Some(l) => Ok(Some(LocationFacts {
+            can_ship: true,
+            ships_to: Vec::new(),
+            ..l.clone()
+        })),
+        None => Err(OrderError::Invalid(vec![super::FieldIssue::new(
+            "delivery.pickup_location",
+            "pickup_not_offered",
+            format!("{id} does not offer pickup"),
+        )])),
+    }
+}
+
+/// Plans where `demands` are served from (only the pickup location, for a
+/// click-and-collect order); `OutOfStock` when something is short and the channel does
+/// not backorder.
 fn source_demands(
     demands: &[Demand],
     country: &str,
+    pickup: Option<&Id>,
     ctx: &PlaceContext<'_>,
 ) -> Result<OrderSourced, OrderError> {
+    let counter = pickup_facts(ctx.locations, pickup)?;
+    let (locations, country) = match &counter {
+        Some(l) => (std::slice::from_ref(l), None),
+        None => (ctx.locations, Some(country)),
+    };
     let plan = plan_with(
         demands,
-        ctx.locations,
+        locations,
         ctx.stock,
         ctx.ship_to,
-        Some(country),
+        country,
         ctx.sourcing,
     );
     if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
@@ -206,7 +238,13 @@ fn source_waiting(
         locations: &locations,
         ..ctx.clone()
     };
-    match source_demands(&demands, order.shipping_address.country.as_str(), &ctx) {
+    let pickup = Delivery::pickup(order.delivery.as_ref());
+    match source_demands(
+        &demands,
+        order.shipping_address.country.as_str(),
+        pickup,
+        &ctx,
+    ) {
         Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
         Err(OrderError::OutOfStock { skus, .. }) => {
             let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
@@ -230,7 +268,8 @@ fn fill_backorder(
     location: &crate::values::Id,
     mut available: u32,
 ) -> Vec<OrderEvent> {
-    if order.state == OrderState::Cancelled {
+    let elsewhere = Delivery::pickup(order.delivery.as_ref()).is_some_and(|p| p != location);
+    if order.state == OrderState::Cancelled || elsewhere {
         return Vec::new();
     }
     let mut events = Vec::new();
@@ -292,6 +331,8 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     if !issues.is_empty() {
         return Err(OrderError::Invalid(issues));
     }
+    let pickup = Delivery::pickup(cmd.delivery.as_ref());
+    pickup_facts(ctx.locations, pickup)?;
     let total = cmd
         .lines
         .iter()
@@ -327,6 +368,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
         Some(source_demands(
             &demands,
             cmd.shipping_address.country.as_str(),
+            pickup,
             ctx,
         )?)
     };

@@ -165,3 +165,102 @@ fn location_of<'o>(order: &'o Order, fulfillment_id: &Id) -> &'o str {
         .find(|f| &f.id == fulfillment_id)
         .map_or("?", |f| f.location_id.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{OrderState, ShipmentDelayed, TrackingRecorded};
+
+    fn ts(s: i64) -> crate::Timestamp {
+        crate::Timestamp::from_second(1_800_000_000 + s).unwrap()
+    }
+
+    /// An order whose one fulfillment order has shipped `shp_1`, in `status`.
+    fn shipped(status: TrackingStatus) -> Order {
+        let json = serde_json::json!({
+            "id": "ord_1", "number": "WEB-1", "channel": "web", "external_id": null,
+            "currency": "USD", "state": "confirmed",
+            "customer": {"email": "a@example.com", "name": null, "phone": null},
+            "shipping_address": {"name": "A", "line1": "1 Main", "line2": null, "city": "Austin",
+                "region": "TX", "postal_code": "78701", "country": "US"},
+            "billing_address": {"name": "A", "line1": "1 Main", "line2": null, "city": "Austin",
+                "region": "TX", "postal_code": "78701", "country": "US"},
+            "lines": [], "shipping_amount": 0, "tax_amount": 0, "discount_amount": 0,
+            "holds": [], "reservations": [], "version": 3,
+            "created_at": ts(0), "updated_at": ts(0),
+            "fulfillment_orders": [{
+                "id": "ful_1_1", "location_id": "wh-east", "state": "shipped",
+                "lines": [], "created_at": ts(0),
+                "shipments": [{"id": "shp_1", "package_id": "pkg_1", "carrier": "local",
+                    "service": "ground", "tracking_number": "LC1", "shipped_at": ts(1),
+                    "status": status}]
+            }]
+        });
+        let order: Order = serde_json::from_value(json).expect("a shipped order");
+        assert_eq!(order.state, OrderState::Confirmed);
+        order
+    }
+
+    fn scan(status: TrackingStatus) -> OrderEvent {
+        OrderEvent::TrackingRecorded(TrackingRecorded {
+            shipment_id: Id::new("shp_1"),
+            status,
+            occurred_at: ts(5),
+            location: Some("Dallas, TX".into()),
+        })
+    }
+
+    fn opened(changes: &[ExceptionChange]) -> Vec<(&str, &str, &str)> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                ExceptionChange::Open(e) => Some((e.queue, e.kind, e.subject_id.as_str())),
+                ExceptionChange::Resolve { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn carrier_exceptions_open_shipping_entries_for_the_shipment() {
+        let order = shipped(TrackingStatus::InTransit);
+        for (status, kind) in [
+            (TrackingStatus::Delayed, kind::SHIPMENT_DELAYED),
+            (TrackingStatus::Exception, kind::SHIPMENT_DELAYED),
+            (TrackingStatus::AttemptedDelivery, kind::DELIVERY_FAILED),
+            (TrackingStatus::Lost, kind::SHIPMENT_LOST),
+            (TrackingStatus::ReturnedToSender, kind::RETURNED_TO_SENDER),
+        ] {
+            let changes = exception_changes(&scan(status), &order);
+            assert_eq!(
+                opened(&changes),
+                [(queue::SHIPPING, kind, "shp_1")],
+                "{status:?}"
+            );
+        }
+        for progress in [TrackingStatus::PickedUp, TrackingStatus::InTransit] {
+            assert!(exception_changes(&scan(progress), &order).is_empty());
+        }
+        let delayed = OrderEvent::ShipmentDelayed(ShipmentDelayed {
+            shipment_id: Id::new("shp_1"),
+            reason: "no scan for 48 hours".into(),
+        });
+        assert_eq!(
+            opened(&exception_changes(&delayed, &order)),
+            [(queue::SHIPPING, kind::SHIPMENT_DELAYED, "shp_1")]
+        );
+    }
+
+    #[test]
+    fn delivery_resolves_delays_and_a_late_problem_scan_opens_nothing() {
+        let delivered = shipped(TrackingStatus::Delivered);
+        assert_eq!(
+            exception_changes(&scan(TrackingStatus::Delivered), &delivered),
+            [ExceptionChange::Resolve {
+                subject_id: Id::new("shp_1"),
+                kinds: &[kind::SHIPMENT_DELAYED, kind::DELIVERY_FAILED],
+                resolution: "delivered",
+            }]
+        );
+        assert!(exception_changes(&scan(TrackingStatus::Delayed), &delivered).is_empty());
+    }
+}

@@ -449,6 +449,9 @@ pub struct ShipPackage {
     pub service: String,
     pub tracking_number: String,
     pub promised_by: Option<Timestamp>,
+    /// Click and collect: the package is on the pickup counter from this time (no
+    /// carrier takes it; the customer collecting it is its delivery).
+    pub ready_for_pickup_at: Option<Timestamp>,
 }
 
 /// Ships a packed package. Under capture-on-shipment the shipment captures its share:
@@ -488,6 +491,14 @@ pub(super) fn ship(
         })
         .sum();
     let shipping: u32 = package.items.iter().map(|i| i.quantity).sum();
+    let counter = cmd.ready_for_pickup_at.map(|at| {
+        OrderEvent::TrackingRecorded(TrackingRecorded {
+            shipment_id: cmd.shipment_id.clone(),
+            status: TrackingStatus::ReadyForPickup,
+            occurred_at: at,
+            location: Some(fo.location_id.to_string()),
+        })
+    });
     let mut events = vec![OrderEvent::PackageShipped(PackageShipped {
         fulfillment_id: cmd.fulfillment_id,
         package_id: cmd.package_id,
@@ -497,6 +508,7 @@ pub(super) fn ship(
         tracking_number: cmd.tracking_number,
         promised_by: cmd.promised_by,
     })];
+    events.extend(counter);
     if capture == CaptureMode::OnShipment {
         let capturable: i64 = order.payments.iter().map(|p| order.capturable(&p.id)).sum();
         let to_ship: u32 = order
@@ -618,13 +630,16 @@ pub(super) fn check_delay(
     silence_hours: u32,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     let s = find_shipment(order, id)?;
-    let done = s.status == TrackingStatus::Delivered
-        || s.flags.iter().any(|f| {
-            matches!(
-                f,
-                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
-            )
-        });
+    // On the pickup shelf the wait is the customer's, not a carrier's delay.
+    let done = matches!(
+        s.status,
+        TrackingStatus::Delivered | TrackingStatus::ReadyForPickup
+    ) || s.flags.iter().any(|f| {
+        matches!(
+            f,
+            ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
+        )
+    });
     if done {
         return Ok(Vec::new());
     }

@@ -60,6 +60,7 @@ impl Facts {
                     longitude: -74.0,
                 },
                 can_ship: true,
+                can_pickup: false,
                 priority: 1,
                 handling_cost_minor: 0,
                 ships_to: Vec::new(),
@@ -1460,6 +1461,7 @@ fn ship(capture: CaptureMode) -> OrderCommand {
             service: "ground".into(),
             tracking_number: "LC1".into(),
             promised_by: Some(at(86_400)),
+            ready_for_pickup_at: None,
         },
         capture,
     }

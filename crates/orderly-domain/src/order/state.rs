@@ -49,6 +49,10 @@ pub struct Delivery {
     pub service: Option<String>,
     /// The date the customer was promised.
     pub deliver_by: Option<Timestamp>,
+    /// Click and collect: the customer picks the order up at this location, which then
+    /// serves every unit (nothing is shipped by carrier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_location: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +242,13 @@ pub struct Order {
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.
     pub version: u64,
+}
+
+impl Delivery {
+    /// The pickup location of a click-and-collect order.
+    pub fn pickup(delivery: Option<&Delivery>) -> Option<&Id> {
+        delivery.and_then(|d| d.pickup_location.as_ref())
+    }
 }
 
 impl Order {

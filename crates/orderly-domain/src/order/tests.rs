@@ -100,6 +100,7 @@ fn location(id: &str, latitude: f64, longitude: f64, priority: u32) -> LocationF
             longitude,
         },
         can_ship: true,
+        can_pickup: false,
         priority,
         handling_cost_minor: 0,
         ships_to: Vec::new(),
@@ -945,6 +946,7 @@ mod properties {
                 .zip(&can_ship)
                 .map(|(&(id, lat, lon, priority), &can)| LocationFacts {
                     can_ship: can,
+                    can_pickup: false,
                     ..location(id, lat, lon, priority)
                 })
                 .collect();
@@ -1231,4 +1233,77 @@ mod properties {
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Click and collect
+// ---------------------------------------------------------------------------------------
+
+/// A placement for pickup at `at`, with `west` taking collections (and shipping nowhere
+/// by carrier: its counter hands the parcel over).
+fn pickup_at(
+    at: &str,
+    lines: Vec<NewLine>,
+    facts: &mut Facts,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    for l in &mut facts.locations {
+        if l.id.as_str() == "west" {
+            l.can_pickup = true;
+            l.can_ship = false;
+        }
+    }
+    let mut cmd = place_order(lines);
+    cmd.delivery = Some(super::Delivery {
+        service: None,
+        deliver_by: None,
+        pickup_location: Some(Id::new(at)),
+    });
+    when(None, OrderCommand::Place(Box::new(cmd)), Some(&facts.ctx()))
+}
+
+#[test]
+fn a_pickup_order_is_sourced_at_its_counter_only() {
+    let mut facts = Facts::new(&[("A", "east", 10), ("A", "west", 2)]).with_backorders();
+    let events = pickup_at("west", vec![line("A", 3, 1000)], &mut facts).unwrap();
+    let s = sourced(&events);
+    assert_eq!(s.reservations, vec![reservation(1, "A", "west", 2)]);
+    assert_eq!(
+        s.backorders,
+        vec![shortfall(1, "A", 1)],
+        "east's stock is not used"
+    );
+    let candidates: Vec<&str> = s
+        .rationale
+        .candidates
+        .iter()
+        .map(|c| c.location_id.as_str())
+        .collect();
+    assert_eq!(candidates, ["west"]);
+
+    // Stock arriving elsewhere does not fill its backorder; stock at the counter does.
+    let order = then_state(&[], &events);
+    let fill = |location: &str| OrderCommand::FillBackorder {
+        sku: sku("A"),
+        location_id: Id::new(location),
+        available: 5,
+    };
+    assert_eq!(when(Some(&order), fill("east"), None).unwrap(), vec![]);
+    let filled = when(Some(&order), fill("west"), None).unwrap();
+    assert_eq!(filled.len(), 1);
+    let after = then_state(&events, &filled);
+    assert_eq!(after.lines[0].buckets.backordered, 0);
+    assert_eq!(after.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn pickup_is_refused_where_no_counter_takes_collections() {
+    let mut facts = Facts::new(&[("A", "east", 10)]);
+    assert_eq!(
+        issues(pickup_at("east", vec![line("A", 1, 1000)], &mut facts)),
+        vec![("delivery.pickup_location".to_owned(), "pickup_not_offered")]
+    );
+    assert_eq!(
+        issues(pickup_at("mars", vec![line("A", 1, 1000)], &mut facts)),
+        vec![("delivery.pickup_location".to_owned(), "pickup_not_offered")]
+    );
 }

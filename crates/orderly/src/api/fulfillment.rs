@@ -16,7 +16,9 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use orderly_domain::carrier::{Quote, choose};
-use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage};
+use orderly_domain::order::{
+    Delivery, FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage,
+};
 use orderly_domain::values::{Gtin, Id, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -174,7 +176,7 @@ pub struct FulfillmentOrderView {
 }
 
 /// The order an id derived from it (`ful_<order suffix>_<n>`, `pkg_…`) belongs to.
-fn order_suffix<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
+pub(super) fn order_suffix<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
     id.strip_prefix(prefix)
         .and_then(|rest| rest.rsplit_once('_'))
         .map(|(suffix, _)| suffix)
@@ -424,7 +426,6 @@ pub async fn ship(
             )]));
         }
     }
-    let config = app.config.clone();
     let package_id = Id::new(id);
     let order_id = format!("ord_{suffix}");
     // The service and the tracking number are settled before the write: booking with a
@@ -434,6 +435,13 @@ pub async fn ship(
         app.store.read(move |r| r.order(&order_id)).await?
     }
     .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+    if Delivery::pickup(order.delivery.as_ref()).is_some() {
+        let handover = super::pickup::to_counter(&req)?;
+        return ship_package(
+            app, principal, headers, idem, order_id, package_id, handover,
+        )
+        .await;
+    }
     let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
         (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
         _ => {
@@ -459,6 +467,41 @@ pub async fn ship(
             )]));
         }
     };
+    let handover = Handover {
+        carrier,
+        service,
+        tracking_number: tracking,
+        promised_by,
+        ready_for_pickup_at: None,
+    };
+    ship_package(
+        app, principal, headers, idem, order_id, package_id, handover,
+    )
+    .await
+}
+
+/// How a package leaves: with a carrier's tracking number, or onto the pickup counter
+/// under a collection code.
+pub(super) struct Handover {
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    pub promised_by: Option<jiff::Timestamp>,
+    pub ready_for_pickup_at: Option<jiff::Timestamp>,
+}
+
+/// Records the shipment of `package_id` as `handover` says.
+async fn ship_package(
+    app: AppState,
+    principal: Principal,
+    headers: HeaderMap,
+    idem: Option<crate::app::Idempotency>,
+    order_id: String,
+    package_id: Id,
+    handover: Handover,
+) -> Result<Response, ApiError> {
+    let config = app.config.clone();
+    let suffix = order_id.trim_start_matches("ord_").to_owned();
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {
         let fo = order
             .fulfillment_orders
@@ -475,10 +518,11 @@ pub async fn ship(
                 fulfillment_id: fo.id.clone(),
                 package_id: package_id.clone(),
                 shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
-                carrier: carrier.clone(),
-                service: service.clone(),
-                tracking_number: tracking.clone(),
-                promised_by,
+                carrier: handover.carrier.clone(),
+                service: handover.service.clone(),
+                tracking_number: handover.tracking_number.clone(),
+                promised_by: handover.promised_by,
+                ready_for_pickup_at: handover.ready_for_pickup_at,
             },
             capture: capture_mode(&config, order),
         })

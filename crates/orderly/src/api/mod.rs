@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fulfillment;
 pub mod orders;
 pub mod payments;
+pub mod pickup;
 pub mod problem;
 pub mod system;
 pub mod waves;
@@ -33,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        fulfillment::reject, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
+        fulfillment::reject, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
         waves::create_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
@@ -115,6 +116,7 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))
         .route("/shipments/{id}/label.pdf", get(fulfillment::label))
+        .route("/shipments/{id}/collect", post(pickup::collect))
         .route("/exceptions", get(exceptions::list_all))
         .route("/exceptions/{queue}", get(exceptions::list_queue))
         .route(

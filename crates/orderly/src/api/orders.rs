@@ -17,7 +17,7 @@ use orderly_domain::order::{
     OrderError, OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
-use orderly_domain::values::{CountryCode, Currency, Email, Sku};
+use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -175,6 +175,9 @@ pub struct DeliveryIn {
     /// arrives by then.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deliver_by: Option<jiff::Timestamp>,
+    /// Click and collect: the id of a location that offers pickup. The order is then
+    /// served from there only and collected at its counter.
+    pub pickup_location: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -440,6 +443,8 @@ pub struct OrderView {
     pub customer: CustomerOut,
     pub shipping_address: AddressDto,
     pub billing_address: AddressDto,
+    /// What the customer asked of delivery, when they asked anything.
+    pub delivery: Option<DeliveryOut>,
     pub lines: Vec<LineOut>,
     /// Active holds; any of them keeps the order from the warehouse.
     pub holds: Vec<HoldOut>,
@@ -462,6 +467,15 @@ pub struct OrderView {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// `carrier/service` the customer chose.
+    pub service: Option<String>,
+    pub deliver_by: Option<String>,
+    /// Click and collect at this location.
+    pub pickup_location: Option<String>,
 }
 
 fn address_out(a: &Address) -> AddressDto {
@@ -502,6 +516,11 @@ pub fn order_view(o: &Order) -> OrderView {
         },
         shipping_address: address_out(&o.shipping_address),
         billing_address: address_out(&o.billing_address),
+        delivery: o.delivery.as_ref().map(|d| DeliveryOut {
+            service: d.service.clone(),
+            deliver_by: d.deliver_by.map(|t| t.to_string()),
+            pickup_location: d.pickup_location.as_ref().map(|p| p.to_string()),
+        }),
         lines: o
             .lines
             .iter()
@@ -773,9 +792,23 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
                 format!("{s} is not a configured carrier/service"),
             ));
         }
+        if let Some(p) = &d.pickup_location
+            && !app
+                .config
+                .locations
+                .iter()
+                .any(|l| &l.id == p && l.can_pickup)
+        {
+            issues.push(FieldIssue::new(
+                "delivery.pickup_location",
+                "pickup_not_offered",
+                format!("{p} is not a location that offers pickup"),
+            ));
+        }
         Delivery {
             service: d.service.clone(),
             deliver_by: d.deliver_by,
+            pickup_location: d.pickup_location.clone().map(Id::new),
         }
     });
     let limits = app.config.limits();

@@ -57,6 +57,7 @@ pub struct LocationView {
     pub latitude: f64,
     pub longitude: f64,
     pub can_ship: bool,
+    pub can_pickup: bool,
     pub priority: u32,
 }
 
@@ -86,6 +87,7 @@ pub async fn locations(
             latitude: l.latitude,
             longitude: l.longitude,
             can_ship: l.can_ship,
+            can_pickup: l.can_pickup,
             priority: l.priority,
         })
         .collect();

@@ -17,6 +17,7 @@ mod orders;
 mod outbox;
 mod parity;
 mod payments;
+mod pickup;
 mod sourcing;
 mod system;
 mod validation;

@@ -1,0 +1,119 @@
+//! Click and collect. A pickup order is sourced only from its pickup location; once
+//! packed, its package goes onto the counter shelf instead of to a carrier (a shipment
+//! with carrier `pickup`, status `ready_for_pickup`, and a collection code as its
+//! tracking number), and the customer collecting it, code in hand, is its delivery.
+
+use super::extract::{ApiJson, idempotency, order_reply};
+use super::fulfillment::{Handover, ShipRequest, order_suffix};
+use super::problem::{ApiError, Problem};
+use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
+use crate::app::now;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use orderly_domain::fulfillment::TrackingStatus;
+use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::values::Id;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// The carrier name of a package handed over at a pickup counter.
+pub const PICKUP_CARRIER: &str = "pickup";
+
+/// The handover of a pickup order's package: onto the shelf now, under a fresh
+/// collection code. A carrier, service or tracking number in the request is refused: no
+/// carrier moves this package.
+pub(super) fn to_counter(req: &ShipRequest) -> Result<Handover, ApiError> {
+    if req.carrier.is_some()
+        || req.service.is_some()
+        || req.tracking_number.is_some()
+        || req.promised_by.is_some()
+    {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "carrier",
+            "pickup_order",
+            "a click-and-collect order goes onto the pickup counter, not to a carrier: send {}",
+        )]));
+    }
+    // `PU` and 8 random hex digits: short enough to read out at a counter.
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    Ok(Handover {
+        carrier: PICKUP_CARRIER.into(),
+        service: "counter".into(),
+        tracking_number: format!("PU{}", &random[24..]).to_uppercase(),
+        promised_by: None,
+        ready_for_pickup_at: Some(now()),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectRequest {
+    /// The collection code the customer shows (the shipment's tracking number).
+    pub pickup_code: String,
+}
+
+/// The customer collected a pickup order's package: checked against its collection
+/// code, recorded as its delivery.
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/collect", tag = "fulfillment",
+    request_body = CollectRequest,
+    responses((status = 200, body = super::orders::OrderView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not_ready_for_pickup", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: wrong_pickup_code", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn collect(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<CollectRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::Fulfill)?;
+    let order_id = order_suffix(&id, "shp_")
+        .map(|suffix| format!("ord_{suffix}"))
+        .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(id.clone())))?;
+    let path = format!("/api/v1/shipments/{id}/collect");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let code = body.value.pickup_code.trim().to_ascii_uppercase();
+    let shipment_id = Id::new(id);
+    let at = now();
+    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
+        let (location, shipment) = order
+            .fulfillment_orders
+            .iter()
+            .find_map(|f| {
+                f.shipments
+                    .iter()
+                    .find(|s| s.id == shipment_id)
+                    .map(|s| (&f.location_id, s))
+            })
+            .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
+        if shipment.carrier != PICKUP_CARRIER || shipment.status != TrackingStatus::ReadyForPickup {
+            return Err(ApiError::Conflict {
+                code: "not_ready_for_pickup",
+                detail: format!(
+                    "{} is {} with {}, not waiting at a pickup counter",
+                    shipment.id,
+                    shipment.status.as_str(),
+                    shipment.carrier
+                ),
+            });
+        }
+        if shipment.tracking_number != code {
+            return Err(ApiError::Validation(vec![FieldIssue::new(
+                "pickup_code",
+                "wrong_pickup_code",
+                "the code does not match this package",
+            )]));
+        }
+        Ok(OrderCommand::RecordTracking(TrackingRecorded {
+            shipment_id: shipment_id.clone(),
+            status: TrackingStatus::Delivered,
+            occurred_at: at,
+            location: Some(location.to_string()),
+        }))
+    })
+    .await
+}
