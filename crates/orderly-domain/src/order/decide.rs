@@ -225,26 +225,54 @@ fn source_waiting(
     // Units that a warehouse could not find (a short pick) are already promised to a paid
     // customer: what no other location has waits as a backorder rather than cancelling.
     let resourcing = !order.fulfillment_orders.is_empty();
-    // A location that refused the order is not asked again.
+    // A location that refused the order is not asked again; one whose picker came up
+    // short is asked last, for what no other location has.
     let rejecting = order.rejecting_locations();
-    let locations: Vec<crate::sourcing::LocationFacts> = ctx
+    let suspect = order.short_picking_locations();
+    let (trusted, doubted): (Vec<LocationFacts>, Vec<LocationFacts>) = ctx
         .locations
         .iter()
         .filter(|l| !rejecting.contains(&&l.id))
         .cloned()
-        .collect();
-    let ctx = PlaceContext {
+        .partition(|l| !suspect.contains(&&l.id));
+    let first = PlaceContext {
         allow_backorders: ctx.allow_backorders || resourcing,
-        locations: &locations,
+        locations: &trusted,
         ..ctx.clone()
     };
     let pickup = Delivery::pickup(order.delivery.as_ref());
-    match source_demands(
-        &demands,
-        order.shipping_address.country.as_str(),
-        pickup,
-        &ctx,
-    ) {
+    let country = order.shipping_address.country.as_str();
+    let sourced = match pickup {
+        // A counter that refused its own pickup order: the units wait for stock there.
+        Some(counter) if rejecting.contains(&counter) => Ok(OrderSourced {
+            reservations: Vec::new(),
+            backorders: demands
+                .iter()
+                .map(|d| Shortfall {
+                    line_no: d.line_no,
+                    sku: d.sku.clone(),
+                    quantity: d.quantity,
+                })
+                .collect(),
+            rationale: crate::sourcing::Rationale {
+                strategy: crate::sourcing::Strategy::NoStock,
+                candidates: Vec::new(),
+                policy: Some(ctx.sourcing),
+            },
+        }),
+        // The counter is the only place a pickup order comes from, short or not.
+        Some(_) => source_demands(
+            &demands,
+            country,
+            pickup,
+            &PlaceContext {
+                allow_backorders: first.allow_backorders,
+                ..ctx.clone()
+            },
+        ),
+        None => two_pass(&demands, country, &first, &doubted),
+    };
+    match sourced {
         Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
         Err(OrderError::OutOfStock { skus, .. }) => {
             let names: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
@@ -259,6 +287,55 @@ fn source_waiting(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Sources `demands` from the trusted locations of `first`, then what they lack from the
+/// `doubted` ones (whose pickers came up short for this order).
+fn two_pass(
+    demands: &[Demand],
+    country: &str,
+    first: &PlaceContext<'_>,
+    doubted: &[LocationFacts],
+) -> Result<OrderSourced, OrderError> {
+    let sourced = source_demands(demands, country, None, first)?;
+    if sourced.backorders.is_empty() || doubted.is_empty() {
+        return Ok(sourced);
+    }
+    let rest: Vec<Demand> = sourced
+        .backorders
+        .iter()
+        .map(|s| Demand {
+            line_no: s.line_no,
+            sku: s.sku.clone(),
+            quantity: s.quantity,
+        })
+        .collect();
+    let last = PlaceContext {
+        locations: doubted,
+        ..first.clone()
+    };
+    let fallback = source_demands(&rest, country, None, &last)?;
+    Ok(merge_sourcing(sourced, fallback))
+}
+
+/// A sourcing decision made in two passes: the first's reservations and the second's,
+/// the second's shortfalls, and every candidate both considered.
+fn merge_sourcing(mut first: OrderSourced, second: OrderSourced) -> OrderSourced {
+    first.reservations.extend(second.reservations);
+    first.backorders = second.backorders;
+    first
+        .rationale
+        .candidates
+        .extend(second.rationale.candidates);
+    let mut locations: Vec<&Id> = first.reservations.iter().map(|r| &r.location_id).collect();
+    locations.sort();
+    locations.dedup();
+    first.rationale.strategy = match locations.len() {
+        0 => crate::sourcing::Strategy::NoStock,
+        1 => crate::sourcing::Strategy::SingleLocation,
+        _ => crate::sourcing::Strategy::Split,
+    };
+    first
 }
 
 /// Reserves arrived stock for the order's backordered lines of `sku`, oldest line first.

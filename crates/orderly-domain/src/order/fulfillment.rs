@@ -93,6 +93,10 @@ pub struct FulfillmentOrder {
     /// Why the warehouse refused it, if it did (its location is then not asked again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// Units its picker could not find (its location's count for them was wrong, so it
+    /// is asked for them again only when no other location has them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub short_picked: u32,
 }
 
 /// The id of an order's `n`th fulfillment order: `ful_<order id suffix>_<n>`.
@@ -137,6 +141,7 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
             packages: Vec::new(),
             shipments: Vec::new(),
             rejected: None,
+            short_picked: 0,
         });
     }
 }
@@ -300,6 +305,7 @@ pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'s
         }
         line.quantity = picked.picked;
         line.picked = picked.picked;
+        fo.short_picked += short;
         if short > 0 {
             take_reserved(order, picked.line_no, &location, short)?;
             let b = &mut order
@@ -820,6 +826,15 @@ impl Order {
         self.fulfillment_orders
             .iter()
             .filter(|f| f.rejected.is_some())
+            .map(|f| &f.location_id)
+            .collect()
+    }
+
+    /// Locations whose picker could not find units of this order.
+    pub fn short_picking_locations(&self) -> Vec<&Id> {
+        self.fulfillment_orders
+            .iter()
+            .filter(|f| f.short_picked > 0)
             .map(|f| &f.location_id)
             .collect()
     }

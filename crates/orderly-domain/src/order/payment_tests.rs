@@ -1545,6 +1545,34 @@ fn a_short_pick_gives_the_units_back_to_sourcing() {
 }
 
 #[test]
+fn a_short_picked_unit_goes_elsewhere_first_and_back_only_as_a_last_resort() {
+    let short = Story::authorized().and(release_all()).and(pick(0));
+    let resource = |facts: &Facts| {
+        let events = short
+            .when_with(
+                OrderCommand::SourceWaiting {
+                    refund_id: Id::new("ref_x"),
+                },
+                &facts.ctx(),
+            )
+            .expect("re-sourced");
+        short.then(&events).fulfillment_orders[1]
+            .location_id
+            .clone()
+    };
+    // East still claims 10 units, but its picker found none: west has one, west it is.
+    let mut both = Facts::new();
+    let mut west = both.locations[0].clone();
+    west.id = Id::new("west");
+    west.priority = 9;
+    both.locations.push(west);
+    both.stock.set(sku("A"), Id::new("west"), 1);
+    assert_eq!(resource(&both), Id::new("west"));
+    // Nobody else has it: east is asked again rather than the paid unit waiting.
+    assert_eq!(resource(&Facts::new()), Id::new("east"));
+}
+
+#[test]
 fn packing_refuses_a_wrong_item_and_one_too_many() {
     let story = picked();
     assert_eq!(

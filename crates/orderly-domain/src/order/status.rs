@@ -33,6 +33,8 @@ pub enum CustomerStatus {
     Processing,
     PartiallyFulfilled,
     Shipped,
+    /// Click and collect: everything is on the pickup counter.
+    ReadyForPickup,
     PartiallyDelivered,
     Delivered,
     Cancelled,
@@ -64,7 +66,7 @@ as_str!(ReturnSummary { None => "none", PartiallyReturned => "partially_returned
 as_str!(CustomerStatus {
     PendingPayment => "pending_payment", Paid => "paid", Processing => "processing",
     PartiallyFulfilled => "partially_fulfilled", Shipped => "shipped",
-    PartiallyDelivered => "partially_delivered", Delivered => "delivered", Cancelled => "cancelled",
+    ReadyForPickup => "ready_for_pickup", PartiallyDelivered => "partially_delivered", Delivered => "delivered", Cancelled => "cancelled",
     PartiallyRefunded => "partially_refunded", Refunded => "refunded",
     PartiallyReturned => "partially_returned", Returned => "returned",
 });
@@ -148,6 +150,14 @@ impl Order {
         match self.fulfillment_summary() {
             FulfillmentSummary::Delivered => return S::Delivered,
             FulfillmentSummary::PartiallyDelivered => return S::PartiallyDelivered,
+            FulfillmentSummary::Fulfilled
+                if self
+                    .delivery
+                    .as_ref()
+                    .is_some_and(|d| d.pickup_location.is_some()) =>
+            {
+                return S::ReadyForPickup;
+            }
             FulfillmentSummary::Fulfilled => return S::Shipped,
             FulfillmentSummary::PartiallyFulfilled => return S::PartiallyFulfilled,
             FulfillmentSummary::Unfulfilled | FulfillmentSummary::Cancelled => {}

@@ -83,6 +83,9 @@ async fn a_pickup_order_is_served_by_its_counter_and_delivered_when_collected() 
         "out_for_delivery"
     );
     assert_eq!(on_shelf["lines"][0]["buckets"]["shipped"], 1);
+    assert_eq!(on_shelf["status"], "ready_for_pickup");
+    let listed = app.get("/orders?status=ready_for_pickup").await.expect(200);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
     let sid = shipment["id"].as_str().unwrap().to_owned();
     let code = shipment["tracking_number"].as_str().unwrap().to_owned();
     assert!(code.starts_with("PU"), "{code}");
