@@ -347,6 +347,7 @@ pub trait WriteTx: WorkTx {
                     state: f.state.as_str(),
                     line_count: f.lines.len() as i64,
                     released_at: f.released_at,
+                    service: order.delivery.as_ref().and_then(|d| d.service.as_deref()),
                 })?;
             }
         }

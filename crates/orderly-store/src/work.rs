@@ -68,6 +68,8 @@ pub struct FulfillmentRow<'a> {
     pub state: &'a str,
     pub line_count: i64,
     pub released_at: Option<Timestamp>,
+    /// The `carrier/service` the order asked for, if it did.
+    pub service: Option<&'a str>,
 }
 
 /// An exception entry to open (nothing happens when one of its kind and subject exists).
@@ -166,11 +168,13 @@ pub trait WorkTx {
     /// Inserts or updates a fulfillment order's row (its wave, once set, stays).
     fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError>;
     /// Released fulfillment orders at `location` in no wave yet, oldest release first,
-    /// released at or before `released_before` when given: (id, order id, line count).
+    /// released at or before `released_before` and of orders that asked for `service`,
+    /// when given: (id, order id, line count).
     fn wave_candidates(
         &mut self,
         location: &str,
         released_before: Option<Timestamp>,
+        service: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Records a wave of `members`; `Conflict` when one of them joined another wave.

@@ -21,3 +21,6 @@ CREATE TABLE exceptions (
 );
 CREATE INDEX exceptions_open ON exceptions (queue, opened_at) WHERE resolved_at IS NULL;
 CREATE INDEX exceptions_by_order ON exceptions (order_id);
+
+-- Waves may take only the orders that asked for one carrier service (express first).
+ALTER TABLE fulfillment_orders ADD COLUMN service TEXT COLLATE "C";

@@ -217,8 +217,8 @@ impl WorkTx for PgTx<'_> {
 
     fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
         self.conn().defer(
-            "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (id) DO UPDATE SET state = $4, line_count = $5, released_at = $6",
             vec![
                 owned(f.id.to_owned()),
@@ -227,6 +227,7 @@ impl WorkTx for PgTx<'_> {
                 owned(f.state.to_owned()),
                 owned(f.line_count),
                 owned(f.released_at.map(to_ms)),
+                owned(f.service.map(str::to_owned)),
             ],
         );
         Ok(())
@@ -236,15 +237,22 @@ impl WorkTx for PgTx<'_> {
         &mut self,
         location: &str,
         released_before: Option<Timestamp>,
+        service: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let rows = self.conn().query(
             "SELECT id, order_id, line_count FROM fulfillment_orders
              WHERE location_id = $1 AND state = 'released' AND wave_id IS NULL
                AND ($2::bigint IS NULL OR released_at <= $2)
+               AND ($4::text IS NULL OR service = $4)
              ORDER BY released_at, id LIMIT $3
              FOR UPDATE SKIP LOCKED",
-            &[&location, &released_before.map(to_ms), &i64::from(limit)],
+            &[
+                &location,
+                &released_before.map(to_ms),
+                &i64::from(limit),
+                &service,
+            ],
         )?;
         rows.iter()
             .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))

@@ -208,8 +208,8 @@ impl WorkTx for SqliteTx<'_> {
     fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (id) DO UPDATE SET state = ?4, line_count = ?5, released_at = ?6",
             )?
             .execute(params![
@@ -218,7 +218,8 @@ impl WorkTx for SqliteTx<'_> {
                 f.location_id,
                 f.state,
                 f.line_count,
-                f.released_at.map(to_ms)
+                f.released_at.map(to_ms),
+                f.service
             ])?;
         Ok(())
     }
@@ -227,17 +228,19 @@ impl WorkTx for SqliteTx<'_> {
         &mut self,
         location: &str,
         released_before: Option<Timestamp>,
+        service: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(String, String, i64)>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "SELECT id, order_id, line_count FROM fulfillment_orders
              WHERE location_id = ?1 AND state = 'released' AND wave_id IS NULL
-               AND (?2 IS NULL OR released_at <= ?2)
+               AND (?2 IS NULL OR released_at <= ?2) AND (?4 IS NULL OR service = ?4)
              ORDER BY released_at, id LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![location, released_before.map(to_ms), limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?;
+        let rows = stmt.query_map(
+            params![location, released_before.map(to_ms), limit, service],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -31,6 +31,8 @@ pub struct CreateWaveRequest {
     pub max_orders: Option<u32>,
     /// At most this many lines over all its fulfillment orders.
     pub max_lines: Option<u32>,
+    /// Only orders that asked for this `carrier/service` (e.g. an express wave).
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -159,6 +161,15 @@ pub async fn create_wave(
             format!("no location {}", req.location_id),
         )]));
     }
+    if let Some(s) = &req.service
+        && !app.config.has_service(s)
+    {
+        return Err(ApiError::Validation(vec![FieldIssue::new(
+            "service",
+            "unknown_service",
+            format!("{s} is not a configured carrier/service"),
+        )]));
+    }
     let max_orders = req.max_orders.unwrap_or(50);
     if !(1..=MAX_WAVE_ORDERS).contains(&max_orders) || req.max_lines == Some(0) {
         return Err(ApiError::Validation(vec![FieldIssue::new(
@@ -170,8 +181,12 @@ pub async fn create_wave(
     let actor = principal.actor().label();
     let outcome = app
         .idempotent_write(idem, move |tx| {
-            let candidates =
-                tx.wave_candidates(&req.location_id, req.released_before, max_orders)?;
+            let candidates = tx.wave_candidates(
+                &req.location_id,
+                req.released_before,
+                req.service.as_deref(),
+                max_orders,
+            )?;
             let mut members = Vec::new();
             let mut lines = 0i64;
             for (id, _, count) in candidates {

@@ -154,3 +154,45 @@ async fn concurrent_waves_never_share_a_fulfillment_order() {
         "every released fulfillment order is in exactly one wave"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_express_wave_takes_only_the_orders_that_asked_for_express() {
+    let app = shop().await;
+    let mut express = paid(&[("MUG", 1, 1000)]);
+    express["delivery"] = json!({"service": "local/express"});
+    let ground = app.create_order(&paid(&[("CAP", 1, 2000)])).await;
+    let express = app.create_order(&express).await;
+
+    app.post(
+        "/waves",
+        &json!({"location_id": "wh-central", "service": "local/teleport"}),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+    let wave = app
+        .post(
+            "/waves",
+            &json!({"location_id": "wh-central", "service": "local/express"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        wave["fulfillment_order_ids"],
+        json!([express["fulfillment_orders"][0]["id"]])
+    );
+    // Nothing else asked for express; the ground order goes in the next plain wave.
+    app.post(
+        "/waves",
+        &json!({"location_id": "wh-central", "service": "local/express"}),
+    )
+    .await
+    .expect_problem(409, "nothing_to_wave");
+    let rest = app
+        .post("/waves", &json!({"location_id": "wh-central"}))
+        .await
+        .expect(201);
+    assert_eq!(
+        rest["fulfillment_order_ids"],
+        json!([ground["fulfillment_orders"][0]["id"]])
+    );
+}
