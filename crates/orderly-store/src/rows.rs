@@ -195,6 +195,18 @@ pub struct ExceptionRow {
     pub resolution: Option<String>,
 }
 
+impl ExceptionRow {
+    /// The entry as resolved by `by` at `at`.
+    pub(crate) fn resolved(self, by: &str, resolution: &str, at: Timestamp) -> ExceptionRow {
+        ExceptionRow {
+            resolved_at: Some(at),
+            resolved_by: Some(by.to_owned()),
+            resolution: Some(resolution.to_owned()),
+            ..self
+        }
+    }
+}
+
 /// One change of a customer's store credit, with the balance it left.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreCreditRow {

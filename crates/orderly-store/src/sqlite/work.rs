@@ -365,13 +365,7 @@ impl WorkTx for SqliteTx<'_> {
                 "UPDATE exceptions SET resolved_at = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1",
             )?
             .execute(params![id, to_ms(at), by, resolution])?;
-        let row = ExceptionRow {
-            resolved_at: Some(at),
-            resolved_by: Some(by.to_owned()),
-            resolution: Some(resolution.to_owned()),
-            ..row
-        };
-        Ok(Some((row, true)))
+        Ok(Some((row.resolved(by, resolution, at), true)))
     }
 
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {

@@ -158,20 +158,9 @@ async fn shipped(
     promised_by: Option<String>,
 ) -> (String, String, String) {
     let order = paid_order(app, &[("MUG", 1, 1000)], email).await;
-    let fid = fo_id(&order, 0);
-    app.post(
-        &format!("/fulfillment-orders/{fid}/pick"),
-        &json!({"lines": [{"line_no": 1, "picked": 1}]}),
-    )
-    .await
-    .expect(200);
     let packed = app
-        .post(
-            &format!("/fulfillment-orders/{fid}/packages"),
-            &json!({"scans": ["MUG"], "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
-        )
-        .await
-        .expect(200);
+        .pick_and_pack(&fo_id(&order, 0), &[(1, 1)], &["MUG"])
+        .await;
     let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
         .as_str()
         .unwrap()
@@ -194,23 +183,7 @@ async fn shipped(
 async fn track(app: &TestApp, id: &str, tracking: &str, status: &str) {
     let event = json!({"id": id, "carrier": "local", "tracking_number": tracking,
         "status": status, "occurred_at": Timestamp::now().to_string()});
-    let body = serde_json::to_vec(&event).unwrap();
-    let ts = Timestamp::now().as_second();
-    let secret = orderly::payments::signature::Secret::parse(crate::helpers::EVENT_SECRET).unwrap();
-    send(
-        app.client
-            .post(app.url("/tracking-events"))
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts.to_string())
-            .header(
-                "webhook-signature",
-                orderly::payments::signature::sign(&secret, id, ts, &body),
-            )
-            .body(body),
-    )
-    .await
-    .expect(200);
+    app.track(&event).await.expect(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -401,46 +401,10 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     app.assert_invariants().await;
 }
 
-/// Sends a tracking event signed with the test secret.
-async fn track(app: &TestApp, event: &Value) -> crate::helpers::Res {
-    let body = serde_json::to_vec(event).unwrap();
-    let id = event["id"].as_str().unwrap();
-    let ts = Timestamp::now().as_second();
-    let secret = orderly::payments::signature::Secret::parse(crate::helpers::EVENT_SECRET).unwrap();
-    send(
-        app.client
-            .post(app.url("/tracking-events"))
-            .header("content-type", "application/json")
-            .header("webhook-id", id)
-            .header("webhook-timestamp", ts.to_string())
-            .header(
-                "webhook-signature",
-                orderly::payments::signature::sign(&secret, id, ts, &body),
-            )
-            .body(body),
-    )
-    .await
-}
-
 /// Picks and packs a one-MUG order's only fulfillment order; returns the package id.
 async fn pick_and_pack_mug(app: &TestApp, order: &Value) -> String {
-    let fid = order["fulfillment_orders"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/fulfillment-orders/{fid}/pick"),
-        &json!({"lines": [{"line_no": 1, "picked": 1}]}),
-    )
-    .await
-    .expect(200);
-    let packed = app
-        .post(
-            &format!("/fulfillment-orders/{fid}/packages"),
-            &json!({"scans": ["MUG"], "weight_grams": 800, "dimensions_mm": [200, 150, 100]}),
-        )
-        .await
-        .expect(200);
+    let fid = order["fulfillment_orders"][0]["id"].as_str().unwrap();
+    let packed = app.pick_and_pack(fid, &[(1, 1)], &["MUG"]).await;
     packed["fulfillment_orders"][0]["packages"][0]["id"]
         .as_str()
         .unwrap()
@@ -479,7 +443,8 @@ async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
     };
     let path = format!("/orders/{oid}");
 
-    let moved = track(&app, &event("t1", "in_transit", "2026-11-22T10:00:00Z"))
+    let moved = app
+        .track(&event("t1", "in_transit", "2026-11-22T10:00:00Z"))
         .await
         .expect(200);
     assert_eq!(moved["status"], "applied");
@@ -488,12 +453,12 @@ async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
         "in_transit"
     );
     // The same event again is refused; a forged one too; an unknown parcel is 404.
-    track(&app, &event("t1", "in_transit", "2026-11-22T10:00:00Z"))
+    app.track(&event("t1", "in_transit", "2026-11-22T10:00:00Z"))
         .await
         .expect_problem(409, "duplicate_event");
     let mut unknown = event("t9", "in_transit", "2026-11-22T10:00:00Z");
     unknown["tracking_number"] = json!("NOPE");
-    track(&app, &unknown)
+    app.track(&unknown)
         .await
         .expect_problem(404, "shipment_not_found");
     send(app.client.post(app.url("/tracking-events")).json(&event(
@@ -504,7 +469,7 @@ async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
     .await
     .expect_problem(401, "missing_signature_header");
 
-    track(&app, &event("t2", "delivered", "2026-11-23T09:00:00Z"))
+    app.track(&event("t2", "delivered", "2026-11-23T09:00:00Z"))
         .await
         .expect(200);
     let delivered = app.get(&path).await.expect(200);
@@ -513,7 +478,7 @@ async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
     assert_eq!(delivered["fulfillment_state"], "delivered");
     assert_eq!(delivered["status"], "delivered");
     // A late scan is recorded but does not move the parcel back.
-    track(&app, &event("t3", "in_transit", "2026-11-22T18:00:00Z"))
+    app.track(&event("t3", "in_transit", "2026-11-22T18:00:00Z"))
         .await
         .expect(200);
     let after = app.get(&path).await.expect(200);
@@ -931,7 +896,7 @@ async fn a_split_order_goes_from_release_to_delivery_in_two_shipments() {
     for (n, (_, tracking)) in shipments.iter().enumerate() {
         let event = json!({"id": format!("e2e-{n}"), "carrier": "local", "tracking_number": tracking,
             "status": "delivered", "occurred_at": "2026-11-25T12:00:00Z"});
-        track(&app, &event).await.expect(200);
+        app.track(&event).await.expect(200);
         let now = app.get(&format!("/orders/{oid}")).await.expect(200);
         if n == 0 {
             assert_eq!(now["status"], "partially_delivered");

@@ -361,6 +361,53 @@ impl TestApp {
         send(self.req(Method::PATCH, path).json(body)).await
     }
 
+    /// Posts `event` to `path` signed Standard Webhooks style with `secret` as of `at`
+    /// (unix seconds), its `id` as the webhook id.
+    pub async fn signed_post(&self, path: &str, secret: &str, at: i64, event: &Value) -> Res {
+        use orderly::payments::signature::{Secret, sign};
+        let body = serde_json::to_vec(event).unwrap();
+        let id = event["id"].as_str().unwrap();
+        let signature = sign(&Secret::parse(secret).unwrap(), id, at, &body);
+        send(
+            self.client
+                .post(self.url(path))
+                .header("content-type", "application/json")
+                .header("webhook-id", id)
+                .header("webhook-timestamp", at.to_string())
+                .header("webhook-signature", signature)
+                .body(body),
+        )
+        .await
+    }
+
+    /// Sends a carrier tracking event signed with the test secret.
+    pub async fn track(&self, event: &Value) -> Res {
+        let now = jiff::Timestamp::now().as_second();
+        self.signed_post("/tracking-events", EVENT_SECRET, now, event)
+            .await
+    }
+
+    /// Picks a released fulfillment order ((line, units found) per line) and packs
+    /// `scans` into one package; returns the order as it then stands.
+    pub async fn pick_and_pack(&self, fid: &str, picked: &[(u32, u32)], scans: &[&str]) -> Value {
+        let lines: Vec<Value> = picked
+            .iter()
+            .map(|(line_no, n)| json!({"line_no": line_no, "picked": n}))
+            .collect();
+        self.post(
+            &format!("/fulfillment-orders/{fid}/pick"),
+            &json!({ "lines": lines }),
+        )
+        .await
+        .expect(200);
+        self.post(
+            &format!("/fulfillment-orders/{fid}/packages"),
+            &json!({"scans": scans, "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
+        )
+        .await
+        .expect(200)
+    }
+
     /// Calls of `kind` (authorize, capture, void, refund) the payment simulator received.
     pub fn simulator_calls(&self, kind: &str) -> usize {
         self.state.simulator.calls(kind)

@@ -55,19 +55,8 @@ fn events_of(timeline: &Value) -> Vec<String> {
 
 /// Sends a provider event signed with `secret` as of `at` (unix seconds).
 async fn send_event(app: &TestApp, secret: &str, at: i64, event: &Value) -> Res {
-    let body = serde_json::to_vec(event).unwrap();
-    let event_id = event["id"].as_str().unwrap();
-    let signature = sign(&Secret::parse(secret).unwrap(), event_id, at, &body);
-    send(
-        app.client
-            .post(app.url("/payment-events/simulator"))
-            .header("content-type", "application/json")
-            .header("webhook-id", event_id)
-            .header("webhook-timestamp", at.to_string())
-            .header("webhook-signature", signature)
-            .body(body),
-    )
-    .await
+    app.signed_post("/payment-events/simulator", secret, at, event)
+        .await
 }
 
 fn now_s() -> i64 {

@@ -47,19 +47,7 @@ async fn a_pickup_order_is_served_by_its_counter_and_delivered_when_collected() 
     assert_eq!(candidates, ["wh-west"]);
     let fid = fo["id"].as_str().unwrap().to_owned();
 
-    app.post(
-        &format!("/fulfillment-orders/{fid}/pick"),
-        &json!({"lines": [{"line_no": 1, "picked": 1}]}),
-    )
-    .await
-    .expect(200);
-    let packed = app
-        .post(
-            &format!("/fulfillment-orders/{fid}/packages"),
-            &json!({"scans": ["MUG"], "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
-        )
-        .await
-        .expect(200);
+    let packed = app.pick_and_pack(&fid, &[(1, 1)], &["MUG"]).await;
     let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
         .as_str()
         .unwrap()
@@ -162,19 +150,7 @@ async fn a_carrier_shipment_cannot_be_collected_at_a_counter() {
         .as_str()
         .unwrap()
         .to_owned();
-    app.post(
-        &format!("/fulfillment-orders/{fid}/pick"),
-        &json!({"lines": [{"line_no": 1, "picked": 1}]}),
-    )
-    .await
-    .expect(200);
-    let packed = app
-        .post(
-            &format!("/fulfillment-orders/{fid}/packages"),
-            &json!({"scans": ["MUG"], "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
-        )
-        .await
-        .expect(200);
+    let packed = app.pick_and_pack(&fid, &[(1, 1)], &["MUG"]).await;
     let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
         .as_str()
         .unwrap()
