@@ -57,10 +57,7 @@ impl Store {
     {
         match self {
             // One writer sees every change in order, so a SQLite decision cannot race.
-            Store::Sqlite(s) => {
-                let mut command = command;
-                s.write(move |tx| command(tx)).await
-            }
+            Store::Sqlite(s) => s.write(command).await,
             Store::Postgres(p) => p.write(command).await,
         }
     }

@@ -65,6 +65,49 @@ async fn a_failing_command_rolls_back_alone_inside_its_group() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_refused_before_writing_makes_no_one_run_again() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (_dir, store) = open();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (store, runs) = (store.clone(), runs.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .write(move |tx| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    // Every third is refused before it writes (a decision said no).
+                    if i % 3 == 0 {
+                        return Err(StoreError::Database("refused".into()));
+                    }
+                    tx.insert_api_key(
+                        &format!("key_{i}"),
+                        "t",
+                        Role::Support,
+                        &format!("hash_{i}"),
+                        Timestamp::UNIX_EPOCH,
+                    )?;
+                    Ok(i)
+                })
+                .await
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap().is_ok(), i % 3 != 0, "command {i}");
+    }
+    // Not one group had to be rolled back and run again.
+    assert_eq!(runs.load(Ordering::SeqCst), 200);
+    for i in 0..200 {
+        let found = store
+            .read(move |r| r.api_key_by_hash(&format!("hash_{i}")))
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), i % 3 != 0, "key {i}");
+    }
+}
+
 fn place(id: &str, number: &str, sku: &str, quantity: u32) -> PlaceOrder {
     let address = Address {
         name: "Ana".into(),

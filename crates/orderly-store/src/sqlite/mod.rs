@@ -147,7 +147,7 @@ impl SqliteStore {
 
     pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
