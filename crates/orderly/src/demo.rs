@@ -10,7 +10,7 @@ use crate::app::{AppState, Outcome};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
-use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer};
+use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer, Delivery};
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{CountryCode, Currency, Email, Gtin, Sku};
 use orderly_store::NewProduct;
@@ -184,6 +184,8 @@ struct DemoOrder {
     /// line1, city, region, postal code.
     street: [&'static str; 4],
     lines: &'static [(&'static str, u32)],
+    /// Click and collect at this location.
+    pickup: Option<&'static str>,
 }
 
 /// Creates the demo catalog with `units(item, warehouse)` units of each item in each
@@ -261,6 +263,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Ana Diaz",
             street: ["1 Main St", "Austin", "TX", "78701"],
             lines: &[("TEE-BLK-M", 2), ("MUG-CLASSIC", 1)],
+            pickup: None,
         },
         DemoOrder {
             channel: "web",
@@ -268,6 +271,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Ben Okafor",
             street: ["22 W 34th St", "New York", "NY", "10001"],
             lines: &[("HOOD-GRY-L", 1)],
+            pickup: None,
         },
         DemoOrder {
             channel: "web",
@@ -275,6 +279,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Chloe Park",
             street: ["500 Market St", "San Francisco", "CA", "94105"],
             lines: &[("CAP-BLU", 1), ("POSTER-02", 2), ("SOCK-CREW-M", 3)],
+            pickup: None,
         },
         DemoOrder {
             channel: "marketplace",
@@ -282,6 +287,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Dev Patel",
             street: ["9 Lake Shore Dr", "Chicago", "IL", "60611"],
             lines: &[("NOTE-A5-DOT", 2), ("TEE-NVY-S", 40)],
+            pickup: None,
         },
         DemoOrder {
             channel: "marketplace",
@@ -289,6 +295,15 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Eve Martin",
             street: ["77 Peachtree St", "Atlanta", "GA", "30303"],
             lines: &[("BOTTLE-750", 1), ("TOTE-NAT", 1)],
+            pickup: None,
+        },
+        DemoOrder {
+            channel: "marketplace",
+            email: "fay@example.com",
+            name: "Fay Nguyen",
+            street: ["1200 Elm St", "Dallas", "TX", "75270"],
+            lines: &[("MUG-TRAVEL", 2)],
+            pickup: Some("wh-central"),
         },
         DemoOrder {
             channel: "web",
@@ -296,6 +311,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             name: "Ana Diaz",
             street: ["1 Main St", "Austin", "TX", "78701"],
             lines: &[("STICKER-PACK2", 5)],
+            pickup: None,
         },
     ];
     let mut last_id = None;
@@ -323,7 +339,11 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             discount_amount: 0,
             declared_total: None,
             payment: Some(demo_payment(n)),
-            delivery: None,
+            delivery: o.pickup.map(|at| Delivery {
+                service: None,
+                deliver_by: None,
+                pickup_location: Some(orderly_domain::values::Id::new(at)),
+            }),
         };
         if let Outcome::Order(_, order) = app
             .place_order(input, None, origin.clone())
