@@ -27,6 +27,10 @@ pub struct FulfillmentLine {
     pub packed: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub shipped: u32,
+    /// Units the picker could not find here (they left this location's stock and were
+    /// sourced again): this location's count for them was wrong.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub short: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -93,10 +97,6 @@ pub struct FulfillmentOrder {
     /// Why the warehouse refused it, if it did (its location is then not asked again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
-    /// Units its picker could not find (its location's count for them was wrong, so it
-    /// is asked for them again only when no other location has them).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub short_picked: u32,
 }
 
 /// The id of an order's `n`th fulfillment order: `ful_<order id suffix>_<n>`.
@@ -129,6 +129,7 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
                 picked: 0,
                 packed: 0,
                 shipped: 0,
+                short: 0,
             })
             .collect();
         order.fulfillment_orders.push(FulfillmentOrder {
@@ -141,7 +142,6 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
             packages: Vec::new(),
             shipments: Vec::new(),
             rejected: None,
-            short_picked: 0,
         });
     }
 }
@@ -305,7 +305,7 @@ pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'s
         }
         line.quantity = picked.picked;
         line.picked = picked.picked;
-        fo.short_picked += short;
+        line.short += short;
         if short > 0 {
             take_reserved(order, picked.line_no, &location, short)?;
             let b = &mut order
@@ -830,11 +830,12 @@ impl Order {
             .collect()
     }
 
-    /// Locations whose picker could not find units of this order.
+    /// Locations whose picker could not find units of this order (asked for them again
+    /// only when no other location has them).
     pub fn short_picking_locations(&self) -> Vec<&Id> {
         self.fulfillment_orders
             .iter()
-            .filter(|f| f.short_picked > 0)
+            .filter(|f| f.lines.iter().any(|l| l.short > 0))
             .map(|f| &f.location_id)
             .collect()
     }

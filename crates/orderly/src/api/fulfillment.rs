@@ -32,6 +32,8 @@ pub struct FulfillmentLineOut {
     pub picked: u32,
     pub packed: u32,
     pub shipped: u32,
+    /// Units the picker could not find here (sourced again elsewhere).
+    pub short: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,6 +108,7 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 picked: l.picked,
                 packed: l.packed,
                 shipped: l.shipped,
+                short: l.short,
             })
             .collect(),
         created_at: f.created_at.to_string(),

@@ -234,12 +234,15 @@ pub struct LinePlacementOut {
     pub state: String,
     pub quantity: u32,
     pub shipped: u32,
+    /// Units the picker could not find at this location.
+    pub short: u32,
     /// Tracking numbers of the shipments that carried the line's units.
     pub tracking_numbers: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineWaitOut {
+    /// `short_pick` (a warehouse could not find the units and no other has them yet),
     /// `backorder`, `awaiting_payment`, `sourcing`, `hold:<reason>` or `edit_window`.
     pub reason: String,
     pub quantity: u32,
@@ -257,7 +260,7 @@ fn explain_line(
             let fl = f
                 .lines
                 .iter()
-                .find(|fl| fl.line_no == line.line_no && fl.quantity > 0)?;
+                .find(|fl| fl.line_no == line.line_no && (fl.quantity > 0 || fl.short > 0))?;
             let tracking_numbers = f
                 .shipments
                 .iter()
@@ -274,17 +277,35 @@ fn explain_line(
                 state: f.state.as_str().to_owned(),
                 quantity: fl.quantity,
                 shipped: fl.shipped,
+                short: fl.short,
                 tracking_numbers,
             })
         })
         .collect();
     let b = &line.buckets;
     let mut waiting = Vec::new();
-    if b.backordered > 0 {
-        waiting.push(LineWaitOut {
-            reason: "backorder".into(),
-            quantity: b.backordered,
-        });
+    // Units a warehouse could not find wait as a backorder like any other, but support
+    // should be able to say why: a short pick, not a sell-out. Backordered units count as
+    // short-picked up to the number of units pickers could not find on this line (a line
+    // backordered at placement and short-picked later is the one case this can blur).
+    let short: u32 = o
+        .fulfillment_orders
+        .iter()
+        .flat_map(|f| &f.lines)
+        .filter(|fl| fl.line_no == line.line_no)
+        .map(|fl| fl.short)
+        .sum();
+    let after_short = b.backordered.min(short);
+    for (reason, quantity) in [
+        ("short_pick", after_short),
+        ("backorder", b.backordered - after_short),
+    ] {
+        if quantity > 0 {
+            waiting.push(LineWaitOut {
+                reason: reason.into(),
+                quantity,
+            });
+        }
     }
     if b.unallocated > 0 {
         let reason = if o.state == OrderState::Pending {

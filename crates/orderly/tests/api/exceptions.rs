@@ -125,6 +125,32 @@ async fn a_short_pick_opens_one_entry_that_a_person_resolves_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_no_warehouse_can_find_wait_as_a_short_pick() {
+    let app = spawn_app().await;
+    app.seed_product("MUG", 1000).await;
+    app.receive("MUG", "wh-central", 3).await;
+    let order = paid_order(&app, &[("MUG", 3, 1000)], "lost@example.com").await;
+    let after = app
+        .post(
+            &format!("/fulfillment-orders/{}/pick", fo_id(&order, 0)),
+            &json!({"lines": [{"line_no": 1, "picked": 1}]}),
+        )
+        .await
+        .expect(200);
+    // Nobody else has MUG and central's count is down to the one it found.
+    assert_eq!(app.stock("MUG", "wh-central").await, (1, 1, 0));
+    let line = &after["lines"][0];
+    assert_eq!(line["buckets"]["backordered"], 2);
+    assert_eq!(
+        line["waiting"],
+        json!([{"reason": "short_pick", "quantity": 2}])
+    );
+    assert_eq!(line["ships_from"][0]["short"], 2);
+    assert_eq!(line["ships_from"][0]["quantity"], 1);
+    app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_fulfillment_order_opens_an_entry() {
     let app = spawn_app().await;
     app.seed_product("MUG", 1000).await;

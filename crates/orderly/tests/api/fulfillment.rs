@@ -289,6 +289,24 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     );
     assert_eq!(app.stock("TEE", "wh-west").await, (5, 1, 4));
     assert_eq!(bucket(&after_short, 2, "allocated"), 2);
+    // The line says where its units went: one found at east, one not, one now at west.
+    let placements: Vec<(String, u64, u64)> = after_short["lines"][2]["ships_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["location_id"].as_str().unwrap().to_owned(),
+                p["quantity"].as_u64().unwrap(),
+                p["short"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        placements,
+        [("wh-east".into(), 1, 1), ("wh-west".into(), 1, 0)]
+    );
+    assert_eq!(after_short["lines"][2]["waiting"], json!([]));
 
     // Pack with scan checks.
     let pack = |fo: String, scans: Value| {
