@@ -95,7 +95,7 @@ pub struct CancelOrder {
     pub refund_id: Id,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum OrderCommand {
     Place(Box<PlaceOrder>),
     Cancel(CancelOrder),
@@ -153,10 +153,10 @@ pub enum OrderCommand {
         capture: CaptureMode,
     },
     /// Stock of a SKU arrived at a location: reserve up to `available` units of it for
-    /// this order's backordered lines.
+    /// this order's backordered lines, if that location serves the order.
     FillBackorder {
         sku: Sku,
-        location_id: Id,
+        location: LocationFacts,
         available: u32,
     },
     /// The warehouse refuses a fulfillment order it has not started picking.

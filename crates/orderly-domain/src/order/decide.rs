@@ -95,10 +95,10 @@ pub fn decide(
             Some(order),
             OrderCommand::FillBackorder {
                 sku,
-                location_id,
+                location,
                 available,
             },
-        ) => Ok(fill_backorder(order, &sku, &location_id, available)),
+        ) => Ok(fill_backorder(order, &sku, &location, available)),
         (
             Some(order),
             OrderCommand::Reject {
@@ -338,17 +338,28 @@ fn merge_sourcing(mut first: OrderSourced, second: OrderSourced) -> OrderSourced
     first
 }
 
-/// Reserves arrived stock for the order's backordered lines of `sku`, oldest line first.
+/// Reserves arrived stock for the order's backordered lines of `sku`, oldest line first,
+/// when `location` serves the order: its pickup counter, or a location that ships to its
+/// country (and did not refuse it).
 fn fill_backorder(
     order: &Order,
     sku: &crate::values::Sku,
-    location: &crate::values::Id,
+    location: &LocationFacts,
     mut available: u32,
 ) -> Vec<OrderEvent> {
-    let elsewhere = Delivery::pickup(order.delivery.as_ref()).is_some_and(|p| p != location);
-    if order.state == OrderState::Cancelled || elsewhere {
+    let country = order.shipping_address.country.as_str();
+    let serves = match Delivery::pickup(order.delivery.as_ref()) {
+        Some(counter) => counter == &location.id,
+        None => {
+            location.can_ship
+                && (location.ships_to.is_empty() || location.ships_to.iter().any(|c| c == country))
+                && !order.rejecting_locations().contains(&&location.id)
+        }
+    };
+    if order.state == OrderState::Cancelled || !serves {
         return Vec::new();
     }
+    let location = &location.id;
     let mut events = Vec::new();
     for line in order.lines.iter().filter(|l| &l.sku == sku) {
         let quantity = line.buckets.backordered.min(available);

@@ -1282,17 +1282,39 @@ fn a_pickup_order_is_sourced_at_its_counter_only() {
 
     // Stock arriving elsewhere does not fill its backorder; stock at the counter does.
     let order = then_state(&[], &events);
-    let fill = |location: &str| OrderCommand::FillBackorder {
+    let fill = |location: &LocationFacts| OrderCommand::FillBackorder {
         sku: sku("A"),
-        location_id: Id::new(location),
+        location: location.clone(),
         available: 5,
     };
-    assert_eq!(when(Some(&order), fill("east"), None).unwrap(), vec![]);
-    let filled = when(Some(&order), fill("west"), None).unwrap();
+    assert_eq!(when(Some(&order), fill(&east()), None).unwrap(), vec![]);
+    let filled = when(Some(&order), fill(&facts.locations[1]), None).unwrap();
     assert_eq!(filled.len(), 1);
     let after = then_state(&events, &filled);
     assert_eq!(after.lines[0].buckets.backordered, 0);
     assert_eq!(after.violations(), Vec::<String>::new());
+}
+
+#[test]
+fn received_stock_fills_a_backorder_only_where_it_can_ship_to_the_customer() {
+    let facts = Facts::new(&[]).with_backorders();
+    let events = placed(vec![line("A", 2, 1000)], &facts);
+    let order = then_state(&[], &events);
+    assert_eq!(order.lines[0].buckets.backordered, 2);
+    let fill = |location: LocationFacts| OrderCommand::FillBackorder {
+        sku: sku("A"),
+        location,
+        available: 5,
+    };
+    let mut canada_only = east();
+    canada_only.ships_to = vec!["CA".into()];
+    let mut no_shipping = east();
+    no_shipping.can_ship = false;
+    for elsewhere in [canada_only, no_shipping] {
+        assert_eq!(when(Some(&order), fill(elsewhere), None).unwrap(), vec![]);
+    }
+    let filled = when(Some(&order), fill(west()), None).unwrap();
+    assert_eq!(then_state(&events, &filled).lines[0].buckets.backordered, 0);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use crate::api::problem::ApiError;
 use crate::config::Config;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::{FieldIssue, OrderCommand};
-use orderly_domain::values::{Id, Sku};
+use orderly_domain::sourcing::LocationFacts;
+use orderly_domain::values::Sku;
 use orderly_store::{
     EventMeta, InventoryRow, NewProduct, ProductPatch, ProductRow, StoreError, WriteTx,
 };
@@ -101,11 +102,12 @@ impl App {
             )]));
         }
         let config = self.config.clone();
-        let ships = self
-            .config
+        // A location that ships or hands orders over can serve waiting orders.
+        let serving = self
             .locations
             .iter()
-            .any(|l| l.id == input.location_id && l.can_ship);
+            .find(|l| l.id.as_str() == input.location_id && (l.can_ship || l.can_pickup))
+            .cloned();
         self.idempotent_write(idem, move |tx| {
             if tx.product(&input.sku)?.is_none() {
                 return Err(ApiError::Validation(vec![FieldIssue::new(
@@ -127,11 +129,11 @@ impl App {
                 now(),
             )?;
             // New stock at a shipping location goes to orders waiting for it first.
-            if delta > 0 && ships {
+            if let Some(facts) = serving.as_ref().filter(|_| delta > 0) {
                 let sku = Sku::parse(&input.sku).map_err(|e| {
                     ApiError::Validation(vec![FieldIssue::new("sku", e.code, e.message)])
                 })?;
-                fill_backorders(tx, &sku, &input.location_id, &origin.meta(), &config)?;
+                fill_backorders(tx, &sku, facts, &origin.meta(), &config)?;
                 row.reserved = tx.stock_level(&input.sku, &input.location_id)?.reserved;
             }
             Ok(Outcome::Body(201, render(&row)))
@@ -143,15 +145,16 @@ impl App {
 /// At most this many waiting orders are served by one receipt (the rest by the next).
 const BACKORDER_BATCH: u32 = 100;
 
-/// Reserves stock that just arrived at `location` for the orders waiting for `sku`,
-/// oldest order first, until it runs out.
+/// Reserves stock that just arrived at `facts`' location for the orders waiting for
+/// `sku` that it serves, oldest order first, until it runs out.
 fn fill_backorders(
     tx: &mut dyn WriteTx,
     sku: &Sku,
-    location: &str,
+    facts: &LocationFacts,
     meta: &EventMeta,
     config: &Config,
 ) -> Result<(), ApiError> {
+    let location = facts.id.as_str();
     for order_id in tx.backordered_orders(sku.as_str(), BACKORDER_BATCH)? {
         let level = tx.stock_level(sku.as_str(), location)?;
         let available = u32::try_from(level.on_hand - level.reserved).unwrap_or(0);
@@ -163,7 +166,7 @@ fn fill_backorders(
         };
         let cmd = OrderCommand::FillBackorder {
             sku: sku.clone(),
-            location_id: Id::new(location),
+            location: facts.clone(),
             available,
         };
         apply(tx, order, cmd, meta, config)?;

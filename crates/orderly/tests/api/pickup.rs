@@ -169,3 +169,35 @@ async fn a_carrier_shipment_cannot_be_collected_at_a_counter() {
     .await
     .expect_problem(409, "not_ready_for_pickup");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_received_at_a_counter_that_does_not_ship_fills_its_pickup_backorder() {
+    let app = spawn_app_with(|c| {
+        for l in &mut c.locations {
+            l.can_pickup = l.id == "wh-west";
+            l.can_ship = l.id != "wh-west";
+        }
+        for ch in &mut c.channels {
+            ch.allow_backorders = true;
+        }
+    })
+    .await;
+    app.seed_product("MUG", 1000).await;
+    app.receive("MUG", "wh-central", 10).await;
+    let order = app
+        .create_order(&pickup_body("wh-west", 2, "wait@example.com"))
+        .await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(order["lines"][0]["buckets"]["backordered"], 2);
+    // Stock arriving where it does not get collected leaves it waiting…
+    app.receive("MUG", "wh-east", 5).await;
+    let waiting = app.get(&format!("/orders/{oid}")).await.expect(200);
+    assert_eq!(waiting["lines"][0]["buckets"]["backordered"], 2);
+    // …stock at its counter fills it, though the counter ships nothing by carrier.
+    app.receive("MUG", "wh-west", 5).await;
+    let filled = app.get(&format!("/orders/{oid}")).await.expect(200);
+    assert_eq!(filled["lines"][0]["buckets"]["backordered"], 0);
+    assert_eq!(filled["fulfillment_orders"][0]["location_id"], "wh-west");
+    assert_eq!(app.stock("MUG", "wh-west").await, (5, 2, 3));
+    app.assert_invariants().await;
+}
