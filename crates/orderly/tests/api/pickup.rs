@@ -201,3 +201,27 @@ async fn stock_received_at_a_counter_that_does_not_ship_fills_its_pickup_backord
     assert_eq!(app.stock("MUG", "wh-west").await, (5, 2, 3));
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_that_refuses_its_pickup_order_keeps_it_waiting_there() {
+    let app = shop().await;
+    let order = app
+        .create_order(&pickup_body("wh-west", 1, "refused@example.com"))
+        .await;
+    let fid = order["fulfillment_orders"][0]["id"].as_str().unwrap();
+    let after = app
+        .post(
+            &format!("/fulfillment-orders/{fid}/reject"),
+            &json!({"reason": "counter closed for stocktake"}),
+        )
+        .await
+        .expect(200);
+    // Not sent to Dallas, which has stock: the customer collects in Reno.
+    assert_eq!(after["fulfillment_orders"].as_array().unwrap().len(), 1);
+    assert_eq!(after["lines"][0]["buckets"]["backordered"], 1);
+    assert_eq!(app.stock("MUG", "wh-central").await.1, 0);
+    assert_eq!(app.stock("MUG", "wh-west").await, (2, 0, 2));
+    let queue = app.get("/exceptions/fulfillment").await.expect(200);
+    assert_eq!(queue["data"][0]["kind"], "fulfillment_rejected");
+    app.assert_invariants().await;
+}
