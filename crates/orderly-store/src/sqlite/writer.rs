@@ -144,33 +144,43 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
     let started = std::time::Instant::now();
     let size = batch.len();
     if let Err(e) = begin(conn) {
-        for job in batch.drain(..) {
-            job.answer(Some(e.clone()));
-        }
+        fail_all(batch, e);
         return;
     }
     let mut clean = true;
     for job in batch.iter_mut() {
         let before = conn.total_changes();
-        if !job.run(conn) && conn.total_changes() != before {
+        let ok = job.run(conn);
+        // SQLite rolls a transaction back by itself on some errors (a full disk, an I/O
+        // error): then nothing of the group is left, and must not be answered as done.
+        if conn.is_autocommit() || (!ok && conn.total_changes() != before) {
             clean = false;
             break;
         }
     }
     if !clean {
         tracing::debug!(size, "a command failed after writing; the group runs again");
-        let again = conn
-            .execute_batch("ROLLBACK")
-            .map_err(StoreError::from)
-            .and_then(|()| begin(conn));
-        if let Err(e) = again {
-            for job in batch.drain(..) {
-                job.answer(Some(e.clone()));
-            }
+        if !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("ROLLBACK")
+        {
+            fail_all(batch, StoreError::from(e));
+            return;
+        }
+        if let Err(e) = begin(conn) {
+            fail_all(batch, e);
             return;
         }
         for job in batch.iter_mut() {
             run_alone(conn, job);
+            if conn.is_autocommit() {
+                // Lost again: whatever ran is gone, and nothing more may run outside
+                // a transaction.
+                fail_all(
+                    batch,
+                    StoreError::Unavailable("the write transaction was rolled back".into()),
+                );
+                return;
+            }
         }
     }
     let executed = started.elapsed();
@@ -187,6 +197,13 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
     );
     for job in batch.drain(..) {
         job.answer(commit_error.clone());
+    }
+}
+
+/// Answers every command of the group with `e`: none of them took effect.
+fn fail_all(batch: &mut Vec<Job>, e: StoreError) {
+    for job in batch.drain(..) {
+        job.answer(Some(e.clone()));
     }
 }
 
@@ -211,5 +228,94 @@ fn run_alone(conn: &Connection, job: &mut Job) {
     };
     if let Err(e) = conn.execute_batch(end) {
         tracing::error!(error = %e, "savepoint end failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A command that runs `sql` on the raw connection, for the failures `WriteTx`
+    /// cannot produce; reports its outcome on `done`.
+    struct Raw {
+        sql: &'static str,
+        ok: bool,
+        done: std::sync::mpsc::Sender<Option<StoreError>>,
+    }
+
+    impl Command for Raw {
+        fn run(&mut self, conn: &Connection) -> bool {
+            let _ = conn.execute_batch(self.sql);
+            self.ok
+        }
+        fn fail(&mut self, _: StoreError) {}
+        fn answer(self: Box<Self>, commit_error: Option<StoreError>) {
+            let _ = self.done.send(commit_error);
+        }
+    }
+
+    fn rows(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn group(conn: &Connection, commands: &[(&'static str, bool)]) -> Vec<bool> {
+        let (done, answers) = std::sync::mpsc::channel();
+        let mut batch: Vec<Job> = commands
+            .iter()
+            .map(|&(sql, ok)| {
+                Box::new(Raw {
+                    sql,
+                    ok,
+                    done: done.clone(),
+                }) as Job
+            })
+            .collect();
+        commit_group(conn, &mut batch);
+        drop(done);
+        answers.iter().map(|e| e.is_none()).collect()
+    }
+
+    #[test]
+    fn a_command_that_fails_after_writing_is_undone_alone() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let answered = group(
+            &conn,
+            &[
+                ("INSERT INTO t VALUES (1)", true),
+                ("INSERT INTO t VALUES (2)", false),
+                ("SELECT 1", false),
+                ("INSERT INTO t VALUES (3)", true),
+            ],
+        );
+        assert_eq!(answered, [true, true, true, true], "no commit error");
+        let kept: Vec<i64> = conn
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(kept, [1, 3]);
+        assert!(conn.is_autocommit());
+    }
+
+    #[test]
+    fn a_transaction_sqlite_rolled_back_fails_the_whole_group() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        // The second command's transaction vanishes (as SQLite does on a full disk).
+        let answered = group(
+            &conn,
+            &[
+                ("INSERT INTO t VALUES (1)", true),
+                ("INSERT INTO t VALUES (2); ROLLBACK", false),
+                ("INSERT INTO t VALUES (3)", true),
+            ],
+        );
+        assert_eq!(rows(&conn), 0, "nothing ran outside the transaction");
+        assert_eq!(answered, [false, false, false], "no one is told it is done");
+        assert!(conn.is_autocommit());
     }
 }
