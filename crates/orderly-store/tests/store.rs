@@ -23,6 +23,17 @@ fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// Writes API key number `i` (a row a test can look for afterwards).
+fn insert_key(tx: &mut dyn orderly_store::WriteTx, i: usize) -> Result<(), StoreError> {
+    tx.insert_api_key(
+        &format!("key_{i}"),
+        "t",
+        Role::Support,
+        &format!("hash_{i}"),
+        Timestamp::UNIX_EPOCH,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_command_rolls_back_alone_inside_its_group() {
     let (_dir, store) = open();
@@ -32,13 +43,7 @@ async fn a_failing_command_rolls_back_alone_inside_its_group() {
         tasks.push(tokio::spawn(async move {
             store
                 .write(move |tx| {
-                    tx.insert_api_key(
-                        &format!("key_{i}"),
-                        "t",
-                        Role::Support,
-                        &format!("hash_{i}"),
-                        Timestamp::UNIX_EPOCH,
-                    )?;
+                    insert_key(tx, i)?;
                     if i % 3 == 0 {
                         Err(StoreError::Conflict("refused".into()))
                     } else {
@@ -82,13 +87,7 @@ async fn a_command_refused_before_writing_makes_no_one_run_again() {
                     if i % 3 == 0 {
                         return Err(StoreError::Database("refused".into()));
                     }
-                    tx.insert_api_key(
-                        &format!("key_{i}"),
-                        "t",
-                        Role::Support,
-                        &format!("hash_{i}"),
-                        Timestamp::UNIX_EPOCH,
-                    )?;
+                    insert_key(tx, i)?;
                     Ok(i)
                 })
                 .await
