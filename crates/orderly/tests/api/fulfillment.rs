@@ -633,15 +633,7 @@ async fn the_label_pdf_opens_and_its_barcode_decodes_to_the_tracking_number() {
     assert_eq!(res.content_type(), "application/pdf");
     assert!(res.bytes.starts_with(b"%PDF"));
     let dir = tempfile::tempdir().unwrap();
-    let pdf = dir.path().join("label.pdf");
-    std::fs::write(&pdf, &res.bytes).unwrap();
-
-    let text = std::process::Command::new("pdftotext")
-        .arg(&pdf)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian poppler-utils) must be installed");
-    let text = String::from_utf8_lossy(&text.stdout);
+    let (text, pdf) = crate::helpers::pdf_text(&res.bytes, dir.path());
     assert!(text.contains(&tracking), "{text}");
     assert!(
         text.contains("Ana Diaz") && text.contains("78701"),
@@ -896,14 +888,7 @@ async fn a_split_order_goes_from_release_to_delivery_in_two_shipments() {
         let label = app.get(&format!("/shipments/{id}/label.pdf")).await;
         assert_eq!(label.status, 200);
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("label.pdf");
-        std::fs::write(&path, &label.bytes).unwrap();
-        let text = std::process::Command::new("pdftotext")
-            .arg(&path)
-            .arg("-")
-            .output()
-            .expect("pdftotext (Debian poppler-utils) must be installed");
-        let text = String::from_utf8_lossy(&text.stdout);
+        let (text, _) = crate::helpers::pdf_text(&label.bytes, dir.path());
         assert!(
             text.contains(tracking.as_str()) && text.contains(&number),
             "{text}"

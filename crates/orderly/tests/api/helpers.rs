@@ -522,6 +522,20 @@ impl TestApp {
 
 /// A valid order request in the shape of DESIGN.md §10, shipping to Austin, TX, with
 /// `lines` as (sku, quantity, unit price) and 5.00 shipping.
+/// The text of a PDF as `pdftotext` (Debian poppler-utils) reads it, with the file it
+/// was written to (kept while the directory lives) for tools that need a path.
+pub fn pdf_text(bytes: &[u8], dir: &Path) -> (String, PathBuf) {
+    let path = dir.join("doc.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian poppler-utils) must be installed");
+    assert!(out.status.success(), "pdftotext could not read the PDF");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), path)
+}
+
 pub fn order_body(channel: &str, lines: &[(&str, i64, i64)]) -> Value {
     let lines: Vec<Value> = lines
         .iter()

@@ -77,14 +77,7 @@ async fn a_wave_takes_the_oldest_released_orders_and_lists_picks_in_bin_order() 
     assert_eq!(pdf.status, 200);
     assert_eq!(pdf.content_type(), "application/pdf");
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pick.pdf");
-    std::fs::write(&path, &pdf.bytes).unwrap();
-    let text = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (Debian poppler-utils) must be installed");
-    let text = String::from_utf8_lossy(&text.stdout);
+    let (text, _) = crate::helpers::pdf_text(&pdf.bytes, dir.path());
     let (cap, mug) = (text.find("CAP").unwrap(), text.find("MUG").unwrap());
     assert!(cap < mug, "bin order in the PDF: {text}");
     assert!(
