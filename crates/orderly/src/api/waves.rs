@@ -235,11 +235,11 @@ pub async fn get_pick_list(
     Ok(json_reply((200, to_json(&list))))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// The printable pick list; askama escapes every value for HTML.
+#[derive(askama::Template)]
+#[template(path = "pick_list.html")]
+struct PickListPage<'a> {
+    list: &'a PickListOut,
 }
 
 /// The pick list as a page to print: one row per SKU in bin order, with the orders and
@@ -255,41 +255,8 @@ pub async fn get_pick_list_html(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ReadOrders)?;
     let list = load(&app, id).await?;
-    let mut rows = String::new();
-    for l in &list.lines {
-        let picks: Vec<String> = l
-            .picks
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} × {} (line {})",
-                    p.quantity,
-                    escape(&p.order_number),
-                    p.line_no
-                )
-            })
-            .collect();
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td><b>{}</b><br>{}</td><td class=q>{}</td><td>{}</td><td class=box></td></tr>\n",
-            escape(l.bin.as_deref().unwrap_or("—")),
-            escape(&l.sku),
-            escape(&l.name),
-            l.quantity,
-            picks.join("<br>")
-        ));
-    }
-    let page = format!(
-        "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>Pick list {id}</title>\
-<style>body{{font:14px sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}\
-td,th{{border:1px solid #888;padding:6px;text-align:left;vertical-align:top}}\
-.q{{font-size:20px;text-align:right}}.box{{width:3em}}@media print{{body{{margin:0}}}}</style></head>\
-<body><h1>Pick list {id}</h1><p>Location <b>{location}</b> · {count} fulfillment orders · made {created}</p>\
-<table><thead><tr><th>Bin</th><th>SKU</th><th>Qty</th><th>For</th><th>✓</th></tr></thead><tbody>\n{rows}</tbody></table></body></html>\n",
-        id = escape(&list.wave_id),
-        location = escape(&list.location_id),
-        count = list.fulfillment_order_ids.len(),
-        created = escape(&list.created_at),
-    );
+    let page = askama::Template::render(&PickListPage { list: &list })
+        .map_err(|e| ApiError::Internal(format!("pick list page: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 

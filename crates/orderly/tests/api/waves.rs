@@ -189,3 +189,33 @@ async fn an_express_wave_takes_only_the_orders_that_asked_for_express() {
         json!([ground["fulfillment_orders"][0]["id"]])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printable_pick_list_escapes_what_the_catalog_says() {
+    let app = spawn_app().await;
+    app.post(
+        "/products",
+        &json!({"sku": "TEA", "name": "Tea & <script>alert(1)</script>", "price": 500, "currency": "USD"}),
+    )
+    .await
+    .expect(201);
+    app.receive("TEA", "wh-central", 5).await;
+    app.create_order(&paid(&[("TEA", 1, 500)])).await;
+    let wave = app
+        .post("/waves", &json!({"location_id": "wh-central"}))
+        .await
+        .expect(201);
+    let page = app
+        .get(&format!(
+            "/waves/{}/pick-list.html",
+            wave["wave_id"].as_str().unwrap()
+        ))
+        .await;
+    let html = String::from_utf8_lossy(&page.bytes);
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("Tea &#38; &#60;script&#62;alert(1)"),
+        "{html}"
+    );
+    assert!(html.contains("<td class=q>1</td>"), "{html}");
+}
