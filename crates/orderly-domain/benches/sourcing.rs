@@ -5,7 +5,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use orderly_domain::geo::LatLon;
-use orderly_domain::sourcing::{Demand, LocationFacts, StockView, plan};
+use orderly_domain::sourcing::{
+    Demand, Destination, LocationFacts, SourcingPolicy, StockView, plan_with,
+};
 use orderly_domain::values::{Id, Sku};
 use std::hint::black_box;
 
@@ -58,18 +60,25 @@ fn sourcing(c: &mut Criterion) {
         latitude: 30.27,
         longitude: -97.74,
     });
-    let plan_once = plan(&demands, &locations, &stock, ship_to);
+    // As an order is placed: shipped to a country, under the configured policy.
+    let to = Destination::Ship {
+        country: Some("US"),
+    };
+    let policy = SourcingPolicy::default();
+    let plan_once = plan_with(&demands, &locations, &stock, ship_to, to, policy);
     assert!(
         !plan_once.allocations.is_empty(),
         "the fixture must source something"
     );
     c.bench_function("plan: 10 lines over 50 locations", |b| {
         b.iter(|| {
-            plan(
+            plan_with(
                 black_box(&demands),
                 black_box(&locations),
                 black_box(&stock),
                 black_box(ship_to),
+                black_box(to),
+                policy,
             )
         })
     });

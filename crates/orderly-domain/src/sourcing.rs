@@ -25,6 +25,29 @@ pub struct LocationFacts {
     pub ships_to: Vec<String>,
 }
 
+/// Where an order goes: shipped to a country (when known), or collected at a location's
+/// counter (click and collect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination<'a> {
+    Ship { country: Option<&'a str> },
+    Pickup(&'a Id),
+}
+
+impl LocationFacts {
+    /// Whether this location can serve an order going to `to`: it ships there, or it is
+    /// the counter the customer collects at.
+    pub fn serves(&self, to: Destination<'_>) -> bool {
+        match to {
+            Destination::Ship { country } => {
+                self.can_ship
+                    && (self.ships_to.is_empty()
+                        || country.is_none_or(|c| self.ships_to.iter().any(|s| s == c)))
+            }
+            Destination::Pickup(counter) => self.can_pickup && &self.id == counter,
+        }
+    }
+}
+
 /// How locations are ranked for an order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -138,7 +161,8 @@ pub struct Plan {
 }
 
 /// Decides where every unit of `demands` comes from with the default policy (minimize
-/// splits, no limit, anywhere). Deterministic for equal inputs.
+/// splits, no limit, shipped anywhere). Deterministic for equal inputs.
+#[cfg(test)]
 pub fn plan(
     demands: &[Demand],
     locations: &[LocationFacts],
@@ -150,27 +174,24 @@ pub fn plan(
         locations,
         stock,
         ship_to,
-        None,
+        Destination::Ship { country: None },
         SourcingPolicy::default(),
     )
 }
 
 /// Decides where every unit of `demands` comes from under `policy`, among the locations
-/// that ship to `country` (when known). Deterministic for equal inputs.
+/// that serve `to`. Deterministic for equal inputs.
 pub fn plan_with(
     demands: &[Demand],
     locations: &[LocationFacts],
     stock: &StockView,
     ship_to: Option<LatLon>,
-    country: Option<&str>,
+    to: Destination<'_>,
     policy: SourcingPolicy,
 ) -> Plan {
     let mut candidates: Vec<(&LocationFacts, Option<u32>)> = locations
         .iter()
-        .filter(|l| l.can_ship)
-        .filter(|l| {
-            l.ships_to.is_empty() || country.is_none_or(|c| l.ships_to.iter().any(|s| s == c))
-        })
+        .filter(|l| l.serves(to))
         .map(|l| (l, ship_to.map(|to| to.distance_km(l.coords).round() as u32)))
         .collect();
     // By the strategy's measure; unknown distances last; the id makes it deterministic.
@@ -368,6 +389,8 @@ pub fn plan_with(
 mod tests {
     use super::*;
 
+    const ANYWHERE: Destination<'static> = Destination::Ship { country: None };
+
     fn loc(id: &str, lat: f64, lon: f64, priority: u32) -> LocationFacts {
         LocationFacts {
             id: Id::new(id),
@@ -526,7 +549,14 @@ mod tests {
     #[test]
     fn minimize_splits_keeps_the_order_together_where_nearest_takes_each_line_near() {
         let (locs, s, d) = split_facts();
-        let together = plan_with(&d, &locs, &s, Some(AUSTIN), None, SourcingPolicy::default());
+        let together = plan_with(
+            &d,
+            &locs,
+            &s,
+            Some(AUSTIN),
+            ANYWHERE,
+            SourcingPolicy::default(),
+        );
         assert_eq!(together.rationale.strategy, Strategy::SingleLocation);
         assert!(
             together
@@ -539,7 +569,7 @@ mod tests {
             &locs,
             &s,
             Some(AUSTIN),
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Nearest, None),
         );
         let at: Vec<&str> = near
@@ -570,7 +600,7 @@ mod tests {
             &locs,
             &s,
             Some(BOSTON),
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Priority, None),
         );
         assert_eq!(by_priority.allocations[0].location_id.as_str(), "west");
@@ -579,7 +609,7 @@ mod tests {
             &locs,
             &s,
             Some(AUSTIN),
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Cheapest, None),
         );
         assert_eq!(cheapest.allocations[0].location_id.as_str(), "east");
@@ -594,7 +624,7 @@ mod tests {
             &locs,
             &s,
             Some(AUSTIN),
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Nearest, Some(1)),
         );
         // Limited to one location, the order stays together at the one that has it all.
@@ -610,7 +640,7 @@ mod tests {
             &locs,
             &s2,
             Some(AUSTIN),
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Nearest, Some(1)),
         );
         assert_eq!(short.allocations.len(), 1);
@@ -622,7 +652,9 @@ mod tests {
             &only_us,
             &s,
             None,
-            Some("CA"),
+            Destination::Ship {
+                country: Some("CA"),
+            },
             SourcingPolicy::default(),
         );
         assert!(
@@ -647,7 +679,7 @@ mod tests {
             &locs,
             &s,
             None,
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Cheapest, None),
         );
         // B can only come from east; A then rides along instead of a second shipment.
@@ -662,7 +694,7 @@ mod tests {
             &locs,
             &s,
             None,
-            None,
+            ANYWHERE,
             policy(SourcingStrategy::Cheapest, None),
         );
         assert_eq!(alone.allocations[0].location_id.as_str(), "west");

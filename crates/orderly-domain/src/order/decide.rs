@@ -8,7 +8,7 @@ use super::payments::{self, OpIds};
 use super::state::{Delivery, Order, OrderState, Reservation};
 use super::validate::validate_place;
 use crate::payment::{PaymentState, RiskFacts, risk_holds};
-use crate::sourcing::{Demand, LocationFacts, Shortfall, plan_with};
+use crate::sourcing::{Demand, Destination, LocationFacts, Shortfall, plan_with};
 use crate::values::Id;
 
 /// Decides `command` against `state` (None for an order that does not exist yet).
@@ -128,50 +128,44 @@ pub fn decide(
     }
 }
 
-/// The one location a click-and-collect order is served from, as sourcing should see it:
-/// it hands the parcel over at its own counter, so whether and where it ships by carrier
-/// does not matter. `pickup_not_offered` when no such location takes collections.
-fn pickup_facts(
-    locations: &[LocationFacts],
-    pickup: Option<&Id>,
-) -> Result<Option<LocationFacts>, OrderError> {
-    let Some(id) = pickup else {
-        return Ok(None);
-    };
-    match locations.iter().find(|l| &l.id == id && l.can_pickup) {
-        Some(l) => Ok(Some(LocationFacts {
-            can_ship: true,
-            ships_to: Vec::new(),
-            ..l.clone()
-        })),
-        None => Err(OrderError::Invalid(vec![super::FieldIssue::new(
-            "delivery.pickup_location",
-            "pickup_not_offered",
-            format!("{id} does not offer pickup"),
-        )])),
+/// Where an order with `delivery`, shipped to `country`, goes.
+fn destination<'a>(delivery: Option<&'a Delivery>, country: &'a str) -> Destination<'a> {
+    match Delivery::pickup(delivery) {
+        Some(counter) => Destination::Pickup(counter),
+        None => Destination::Ship {
+            country: Some(country),
+        },
     }
 }
 
-/// Plans where `demands` are served from (only the pickup location, for a
-/// click-and-collect order); `OutOfStock` when something is short and the channel does
-/// not backorder.
+/// Refuses a pickup at a location that does not take collections.
+fn check_pickup(to: Destination<'_>, locations: &[LocationFacts]) -> Result<(), OrderError> {
+    match to {
+        Destination::Pickup(id) if !locations.iter().any(|l| l.serves(to)) => {
+            Err(OrderError::Invalid(vec![super::FieldIssue::new(
+                "delivery.pickup_location",
+                "pickup_not_offered",
+                format!("{id} does not offer pickup"),
+            )]))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Plans where `demands` are served from, among the locations that serve `to` (only the
+/// counter, for a click-and-collect order); `OutOfStock` when something is short and the
+/// channel does not backorder.
 fn source_demands(
     demands: &[Demand],
-    country: &str,
-    pickup: Option<&Id>,
+    to: Destination<'_>,
     ctx: &PlaceContext<'_>,
 ) -> Result<OrderSourced, OrderError> {
-    let counter = pickup_facts(ctx.locations, pickup)?;
-    let (locations, country) = match &counter {
-        Some(l) => (std::slice::from_ref(l), None),
-        None => (ctx.locations, Some(country)),
-    };
     let plan = plan_with(
         demands,
-        locations,
+        ctx.locations,
         ctx.stock,
         ctx.ship_to,
-        country,
+        to,
         ctx.sourcing,
     );
     if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
@@ -240,38 +234,11 @@ fn source_waiting(
         locations: &trusted,
         ..ctx.clone()
     };
-    let pickup = Delivery::pickup(order.delivery.as_ref());
-    let country = order.shipping_address.country.as_str();
-    let sourced = match pickup {
-        // A counter that refused its own pickup order: the units wait for stock there.
-        Some(counter) if rejecting.contains(&counter) => Ok(OrderSourced {
-            reservations: Vec::new(),
-            backorders: demands
-                .iter()
-                .map(|d| Shortfall {
-                    line_no: d.line_no,
-                    sku: d.sku.clone(),
-                    quantity: d.quantity,
-                })
-                .collect(),
-            rationale: crate::sourcing::Rationale {
-                strategy: crate::sourcing::Strategy::NoStock,
-                candidates: Vec::new(),
-                policy: Some(ctx.sourcing),
-            },
-        }),
-        // The counter is the only place a pickup order comes from, short or not.
-        Some(_) => source_demands(
-            &demands,
-            country,
-            pickup,
-            &PlaceContext {
-                allow_backorders: first.allow_backorders,
-                ..ctx.clone()
-            },
-        ),
-        None => two_pass(&demands, country, &first, &doubted),
-    };
+    let to = destination(
+        order.delivery.as_ref(),
+        order.shipping_address.country.as_str(),
+    );
+    let sourced = two_pass(&demands, to, &first, &doubted);
     match sourced {
         Ok(sourced) => Ok(vec![OrderEvent::OrderSourced(sourced)]),
         Err(OrderError::OutOfStock { skus, .. }) => {
@@ -293,11 +260,11 @@ fn source_waiting(
 /// `doubted` ones (whose pickers came up short for this order).
 fn two_pass(
     demands: &[Demand],
-    country: &str,
+    to: Destination<'_>,
     first: &PlaceContext<'_>,
     doubted: &[LocationFacts],
 ) -> Result<OrderSourced, OrderError> {
-    let sourced = source_demands(demands, country, None, first)?;
+    let sourced = source_demands(demands, to, first)?;
     if sourced.backorders.is_empty() || doubted.is_empty() {
         return Ok(sourced);
     }
@@ -314,7 +281,7 @@ fn two_pass(
         locations: doubted,
         ..first.clone()
     };
-    let fallback = source_demands(&rest, country, None, &last)?;
+    let fallback = source_demands(&rest, to, &last)?;
     Ok(merge_sourcing(sourced, fallback))
 }
 
@@ -340,23 +307,18 @@ fn merge_sourcing(mut first: OrderSourced, second: OrderSourced) -> OrderSourced
 
 /// Reserves arrived stock for the order's backordered lines of `sku`, oldest line first,
 /// when `location` serves the order: its pickup counter, or a location that ships to its
-/// country (and did not refuse it).
+/// country. (A refusal was of one fulfillment order at one time; new stock may serve.)
 fn fill_backorder(
     order: &Order,
     sku: &crate::values::Sku,
     location: &LocationFacts,
     mut available: u32,
 ) -> Vec<OrderEvent> {
-    let country = order.shipping_address.country.as_str();
-    let serves = match Delivery::pickup(order.delivery.as_ref()) {
-        Some(counter) => counter == &location.id,
-        None => {
-            location.can_ship
-                && (location.ships_to.is_empty() || location.ships_to.iter().any(|c| c == country))
-                && !order.rejecting_locations().contains(&&location.id)
-        }
-    };
-    if order.state == OrderState::Cancelled || !serves {
+    let to = destination(
+        order.delivery.as_ref(),
+        order.shipping_address.country.as_str(),
+    );
+    if order.state == OrderState::Cancelled || !location.serves(to) {
         return Vec::new();
     }
     let location = &location.id;
@@ -419,8 +381,8 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     if !issues.is_empty() {
         return Err(OrderError::Invalid(issues));
     }
-    let pickup = Delivery::pickup(cmd.delivery.as_ref());
-    pickup_facts(ctx.locations, pickup)?;
+    let to = destination(cmd.delivery.as_ref(), cmd.shipping_address.country.as_str());
+    check_pickup(to, ctx.locations)?;
     let total = cmd
         .lines
         .iter()
@@ -453,12 +415,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     let sourced = if ctx.reserve_at_payment {
         None
     } else {
-        Some(source_demands(
-            &demands,
-            cmd.shipping_address.country.as_str(),
-            pickup,
-            ctx,
-        )?)
+        Some(source_demands(&demands, to, ctx)?)
     };
     let holds = risk_holds(
         ctx.risk,
