@@ -47,7 +47,7 @@ pub use rows::{
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
-pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
+pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, Velocity, WriteTx};
 pub use work::{
     CreditChange, FulfillmentRow, NewException, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent,
     ShipmentRow, TimerRow, WorkTx, timer_kind,

@@ -35,6 +35,18 @@ pub struct NewOrderFacts {
     pub existing: Option<Order>,
     pub products: Vec<ProductRow>,
     pub stock: StockView,
+    /// Orders the same email placed since `Velocity::since`.
+    pub recent_orders_same_email: u32,
+    /// Orders paid with the same card fingerprint since then (0 without a fingerprint).
+    pub recent_orders_same_card: u32,
+}
+
+/// Who places an order, for the velocity rules: their orders since `since` are counted.
+#[derive(Debug, Clone, Copy)]
+pub struct Velocity<'a> {
+    pub email: &'a str,
+    pub fingerprint: Option<&'a str>,
+    pub since: Timestamp,
 }
 
 /// One event row as appended.
@@ -252,12 +264,14 @@ pub trait WriteTx: WorkTx {
     }
 
     /// What placing an order needs to know: the order already captured under this
-    /// channel's external id (if any), and the catalog rows and stock of its SKUs.
+    /// channel's external id (if any), the catalog rows and stock of its SKUs, and the
+    /// customer's recent orders.
     fn new_order_facts(
         &mut self,
         channel: &str,
         external_id: Option<&str>,
         skus: &[Sku],
+        velocity: Velocity<'_>,
     ) -> Result<NewOrderFacts, StoreError> {
         let existing = match external_id {
             Some(ext) => match self.order_id_by_external(channel, ext)? {
@@ -270,6 +284,11 @@ pub trait WriteTx: WorkTx {
             existing,
             products: self.products(skus)?,
             stock: self.stock_view(skus)?,
+            recent_orders_same_email: self.orders_by_email_since(velocity.email, velocity.since)?,
+            recent_orders_same_card: match velocity.fingerprint {
+                Some(fp) => self.orders_by_card_since(fp, velocity.since)?,
+                None => 0,
+            },
         })
     }
 

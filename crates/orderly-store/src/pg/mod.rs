@@ -268,19 +268,19 @@ impl<'a> Conn<'a> {
     }
 
     /// Runs three queries in one round trip (after every deferred write).
-    pub(crate) fn query_three(
+    /// Runs independent reads in one round trip; their rows in the same order.
+    pub(crate) fn query_all(
         &self,
-        queries: [(&str, &[&(dyn ToSql + Sync)]); 3],
-    ) -> Result<[Vec<Row>; 3], StoreError> {
-        let sqls = queries.map(|(sql, _)| sql);
+        queries: &[(&str, &[&(dyn ToSql + Sync)])],
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        let sqls: Vec<&str> = queries.iter().map(|(sql, _)| *sql).collect();
         self.pipelined(&sqls, |s| async move {
-            let (a, b, c) = futures_util::future::try_join3(
-                self.client.query(&s[0], queries[0].1),
-                self.client.query(&s[1], queries[1].1),
-                self.client.query(&s[2], queries[2].1),
+            try_join_all(
+                s.iter()
+                    .zip(queries)
+                    .map(|(stmt, (_, params))| self.client.query(stmt, params)),
             )
-            .await?;
-            Ok([a, b, c])
+            .await
         })
     }
 

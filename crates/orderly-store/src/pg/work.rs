@@ -14,6 +14,20 @@ use crate::work::{
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 
+pub(crate) const EMAIL_VELOCITY_SQL: &str =
+    "SELECT count(*) FROM orders WHERE customer_email = $1 AND created_at >= $2";
+pub(crate) const CARD_VELOCITY_SQL: &str =
+    "SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $1 AND created_at >= $2";
+
+/// The number a `count(*)` query answered.
+pub(crate) fn count(rows: &[tokio_postgres::Row]) -> Result<u32, StoreError> {
+    let n: i64 = match rows.first() {
+        Some(r) => col(r, 0)?,
+        None => 0,
+    };
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 impl WorkTx for PgTx<'_> {
     fn repoint_idempotency(
         &mut self,
@@ -153,15 +167,11 @@ impl WorkTx for PgTx<'_> {
     }
 
     fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError> {
-        let rows = self.conn().query(
-            "SELECT count(*) FROM orders WHERE customer_email = $1 AND created_at >= $2",
-            &[&email, &to_ms(since)],
-        )?;
-        let n: i64 = match rows.first() {
-            Some(r) => col(r, 0)?,
-            None => 0,
-        };
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        count(
+            &self
+                .conn()
+                .query(EMAIL_VELOCITY_SQL, &[&email, &to_ms(since)])?,
+        )
     }
 
     fn record_fingerprint(
@@ -187,15 +197,11 @@ impl WorkTx for PgTx<'_> {
         fingerprint: &str,
         since: Timestamp,
     ) -> Result<u32, StoreError> {
-        let rows = self.conn().query(
-            "SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $1 AND created_at >= $2",
-            &[&fingerprint, &to_ms(since)],
-        )?;
-        let n: i64 = match rows.first() {
-            Some(r) => col(r, 0)?,
-            None => 0,
-        };
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        count(
+            &self
+                .conn()
+                .query(CARD_VELOCITY_SQL, &[&fingerprint, &to_ms(since)])?,
+        )
     }
 
     fn backordered_orders(&mut self, sku: &str, limit: u32) -> Result<Vec<String>, StoreError> {

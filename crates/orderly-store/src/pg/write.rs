@@ -1,11 +1,12 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
+use super::work::{CARD_VELOCITY_SQL, EMAIL_VELOCITY_SQL, count};
 use super::{Conn, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
 };
-use crate::tx::{Movement, NewEvent, NewOrderFacts, ReservedMove, WriteTx};
+use crate::tx::{Movement, NewEvent, NewOrderFacts, ReservedMove, Velocity, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
@@ -13,6 +14,7 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
+use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
@@ -307,23 +309,38 @@ impl WriteTx for PgTx<'_> {
         stock_rows(&self.c.query(STOCK_SQL, &[&names])?)
     }
 
-    /// All three reads in one round trip.
+    /// Every read in one round trip.
     fn new_order_facts(
         &mut self,
         channel: &str,
         external_id: Option<&str>,
         skus: &[Sku],
+        velocity: Velocity<'_>,
     ) -> Result<NewOrderFacts, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
+        let since = to_ms(velocity.since);
+        let fingerprint = velocity.fingerprint.unwrap_or_default();
         let products = product_select!("WHERE sku = ANY($1) ORDER BY sku");
-        let [existing, products, stock] = self.c.query_three([
+        let by_external: [&(dyn ToSql + Sync); 2] = [&channel, &external_id];
+        let by_sku: [&(dyn ToSql + Sync); 1] = [&names];
+        let by_email: [&(dyn ToSql + Sync); 2] = [&velocity.email, &since];
+        let by_card: [&(dyn ToSql + Sync); 2] = [&fingerprint, &since];
+        let mut queries: Vec<(&str, &[&(dyn ToSql + Sync)])> = vec![
             (
                 "SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2",
-                &[&channel, &external_id],
+                &by_external,
             ),
-            (products, &[&names]),
-            (STOCK_SQL, &[&names]),
-        ])?;
+            (products, &by_sku),
+            (STOCK_SQL, &by_sku),
+            (EMAIL_VELOCITY_SQL, &by_email),
+        ];
+        if velocity.fingerprint.is_some() {
+            queries.push((CARD_VELOCITY_SQL, &by_card));
+        }
+        let mut answers = self.c.query_all(&queries)?.into_iter();
+        let mut next = || answers.next().unwrap_or_default();
+        let (existing, products, stock, email) = (next(), next(), next(), next());
+        let card = next();
         let existing = match existing.first() {
             Some(row) => Some(serde_json::from_str(&col::<String>(row, 0)?)?),
             None => None,
@@ -332,6 +349,8 @@ impl WriteTx for PgTx<'_> {
             existing,
             products: products.iter().map(product_row).collect::<Result<_, _>>()?,
             stock: stock_rows(&stock)?,
+            recent_orders_same_email: count(&email)?,
+            recent_orders_same_card: count(&card)?,
         })
     }
 

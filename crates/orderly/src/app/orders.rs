@@ -14,7 +14,7 @@ use orderly_domain::order::{
 };
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
-use orderly_store::EventMeta;
+use orderly_store::{EventMeta, Velocity};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -106,7 +106,20 @@ impl App {
                     s.dedup();
                     s
                 };
-                let facts = tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus)?;
+                // One time for the whole decision: the deadline counts from `created_at`.
+                let meta = origin.meta();
+                let at = meta.at;
+                let window = SignedDuration::from_mins(i64::from(risk.velocity_window_minutes));
+                let velocity = Velocity {
+                    email: input.customer.email.as_str(),
+                    fingerprint: input
+                        .payment
+                        .as_ref()
+                        .and_then(|p| p.fingerprint.as_deref()),
+                    since: at.saturating_sub(window).unwrap_or(at),
+                };
+                let facts =
+                    tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus, velocity)?;
                 if let Some(order) = facts.existing {
                     if let Ok(mut s) = seen.lock() {
                         s.clear();
@@ -156,17 +169,6 @@ impl App {
                     }),
                     ..cmd
                 };
-                // One time for the whole decision: the deadline counts from `created_at`.
-                let meta = origin.meta();
-                let at = meta.at;
-                let window = SignedDuration::from_mins(i64::from(risk.velocity_window_minutes));
-                let since = at.saturating_sub(window).unwrap_or(at);
-                let recent = tx.orders_by_email_since(cmd.customer.email.as_str(), since)?;
-                let recent_card = match cmd.payment.as_ref().and_then(|p| p.fingerprint.as_deref())
-                {
-                    Some(fp) => tx.orders_by_card_since(fp, since)?,
-                    None => 0,
-                };
                 let ctx = PlaceContext {
                     locations: &locations,
                     stock: &stock,
@@ -174,8 +176,8 @@ impl App {
                     allow_backorders: channel.allow_backorders,
                     limits,
                     risk: &risk,
-                    recent_orders_same_email: recent,
-                    recent_orders_same_card: recent_card,
+                    recent_orders_same_email: facts.recent_orders_same_email,
+                    recent_orders_same_card: facts.recent_orders_same_card,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
                     reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
                     sourcing: config.sourcing,
