@@ -10,7 +10,8 @@ use orderly_domain::actor::{Actor, Role};
 use orderly_domain::geo::LatLon;
 use orderly_domain::inventory::MovementReason;
 use orderly_domain::order::{
-    Address, Customer, Limits, NewLine, OrderCommand, PlaceContext, PlaceOrder, decide,
+    Address, Customer, Limits, NewLine, OrderCommand, PlaceContext, PlaceOrder, SourcingContext,
+    decide,
 };
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
@@ -176,10 +177,13 @@ async fn seed_order(store: &Store, quantity: u32) {
                 ships_to: Vec::new(),
             }];
             let ctx = PlaceContext {
-                locations: &locations,
-                stock: &stock,
-                ship_to: None,
-                allow_backorders: false,
+                sourcing: SourcingContext {
+                    locations: &locations,
+                    stock: &stock,
+                    ship_to: None,
+                    allow_backorders: false,
+                    policy: Default::default(),
+                },
                 limits: Limits {
                     max_lines_per_order: 10,
                     max_quantity_per_line: 100,
@@ -189,7 +193,6 @@ async fn seed_order(store: &Store, quantity: u32) {
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
-                sourcing: Default::default(),
             };
             let number = tx.next_order_number("web", "WEB")?;
             assert_eq!(number, "WEB-1001");

@@ -172,20 +172,23 @@ pub enum OrderCommand {
         now: Timestamp,
         silence_hours: u32,
     },
-    /// Reserve stock for units still waiting (the order was paid on a channel that
-    /// reserves at payment); needs the stock facts.
-    SourceWaiting {
-        refund_id: Id,
-    },
+}
+
+/// What a sourcing decision reads: the locations, their stock (read inside the write
+/// transaction), where the order's address is, and the configured policy.
+#[derive(Debug, Clone)]
+pub struct SourcingContext<'a> {
+    pub locations: &'a [LocationFacts],
+    pub stock: &'a StockView,
+    pub ship_to: Option<LatLon>,
+    pub allow_backorders: bool,
+    pub policy: crate::sourcing::SourcingPolicy,
 }
 
 /// Facts read inside the write transaction that placing an order depends on.
 #[derive(Debug, Clone)]
 pub struct PlaceContext<'a> {
-    pub locations: &'a [LocationFacts],
-    pub stock: &'a StockView,
-    pub ship_to: Option<LatLon>,
-    pub allow_backorders: bool,
+    pub sourcing: SourcingContext<'a>,
     pub limits: super::Limits,
     pub risk: &'a RiskPolicy,
     /// Orders the same email placed within the risk policy's velocity window.
@@ -196,5 +199,4 @@ pub struct PlaceContext<'a> {
     pub payment_due_at: Option<Timestamp>,
     /// The channel reserves stock only once the order is paid.
     pub reserve_at_payment: bool,
-    pub sourcing: crate::sourcing::SourcingPolicy,
 }

@@ -1,7 +1,9 @@
 //! Pure decisions: given the current state and a command (plus the facts it needs),
 //! which events happen, or why not.
 
-use super::command::{CancelOrder, CancelReason, OrderCommand, PlaceContext, PlaceOrder};
+use super::command::{
+    CancelOrder, CancelReason, OrderCommand, PlaceContext, PlaceOrder, SourcingContext,
+};
 use super::error::OrderError;
 use super::event::{HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
 use super::payments::{self, OpIds};
@@ -117,14 +119,6 @@ pub fn decide(
                 silence_hours,
             },
         ) => super::fulfillment::check_delay(order, &shipment_id, now, silence_hours),
-        (Some(order), OrderCommand::SourceWaiting { refund_id }) => match ctx {
-            Some(ctx) => source_waiting(order, ctx, refund_id),
-            None => Err(OrderError::Invalid(vec![super::FieldIssue::new(
-                "lines",
-                "no_sourcing_facts",
-                "sourcing needs stock facts",
-            )])),
-        },
     }
 }
 
@@ -158,7 +152,7 @@ fn check_pickup(to: Destination<'_>, locations: &[LocationFacts]) -> Result<(), 
 fn source_demands(
     demands: &[Demand],
     to: Destination<'_>,
-    ctx: &PlaceContext<'_>,
+    ctx: &SourcingContext<'_>,
 ) -> Result<OrderSourced, OrderError> {
     let plan = plan_with(
         demands,
@@ -166,7 +160,7 @@ fn source_demands(
         ctx.stock,
         ctx.ship_to,
         to,
-        ctx.sourcing,
+        ctx.policy,
     );
     if !plan.shortfalls.is_empty() && !ctx.allow_backorders {
         let mut skus: Vec<_> = plan.shortfalls.iter().map(|s| s.sku.clone()).collect();
@@ -192,12 +186,13 @@ fn source_demands(
     })
 }
 
-/// Sources the units still waiting for it (a paid order on a channel that reserves at
-/// payment). Stock that ran out in the meantime cancels the order and gives the money
-/// back, unless the channel backorders.
-fn source_waiting(
+/// Sources the units of a confirmed order still waiting for it: the order was paid on a
+/// channel that reserves at payment, or a warehouse could not pick or refused them. Stock
+/// that ran out before payment cancels the order and gives the money back (refund
+/// `refund_id`), unless the channel backorders; units already promised wait as backorders.
+pub fn source_waiting(
     order: &Order,
-    ctx: &PlaceContext<'_>,
+    ctx: &SourcingContext<'_>,
     refund_id: crate::values::Id,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     if order.state != OrderState::Confirmed {
@@ -229,7 +224,7 @@ fn source_waiting(
         .filter(|l| !rejecting.contains(&&l.id))
         .cloned()
         .partition(|l| !suspect.contains(&&l.id));
-    let first = PlaceContext {
+    let first = SourcingContext {
         allow_backorders: ctx.allow_backorders || resourcing,
         locations: &trusted,
         ..ctx.clone()
@@ -261,7 +256,7 @@ fn source_waiting(
 fn two_pass(
     demands: &[Demand],
     to: Destination<'_>,
-    first: &PlaceContext<'_>,
+    first: &SourcingContext<'_>,
     doubted: &[LocationFacts],
 ) -> Result<OrderSourced, OrderError> {
     let sourced = source_demands(demands, to, first)?;
@@ -277,7 +272,7 @@ fn two_pass(
             quantity: s.quantity,
         })
         .collect();
-    let last = PlaceContext {
+    let last = SourcingContext {
         locations: doubted,
         ..first.clone()
     };
@@ -382,7 +377,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
         return Err(OrderError::Invalid(issues));
     }
     let to = destination(cmd.delivery.as_ref(), cmd.shipping_address.country.as_str());
-    check_pickup(to, ctx.locations)?;
+    check_pickup(to, ctx.sourcing.locations)?;
     let total = cmd
         .lines
         .iter()
@@ -415,7 +410,7 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     let sourced = if ctx.reserve_at_payment {
         None
     } else {
-        Some(source_demands(&demands, to, ctx)?)
+        Some(source_demands(&demands, to, &ctx.sourcing)?)
     };
     let holds = risk_holds(
         ctx.risk,

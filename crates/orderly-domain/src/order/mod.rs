@@ -17,9 +17,9 @@ mod validate;
 
 pub use command::{
     CancelOrder, CancelReason, NewLine, NewPayment, OrderCommand, PlaceContext, PlaceOrder,
-    RequestRefund,
+    RequestRefund, SourcingContext,
 };
-pub use decide::{assign_number, decide};
+pub use decide::{assign_number, decide, source_waiting};
 pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{
     HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PaymentAdded,

@@ -84,10 +84,13 @@ impl Facts {
 
     fn ctx(&self) -> PlaceContext<'_> {
         PlaceContext {
-            locations: &self.locations,
-            stock: &self.stock,
-            ship_to: None,
-            allow_backorders: false,
+            sourcing: SourcingContext {
+                locations: &self.locations,
+                stock: &self.stock,
+                ship_to: None,
+                allow_backorders: false,
+                policy: Default::default(),
+            },
             limits: Limits {
                 max_lines_per_order: 5,
                 max_quantity_per_line: 100,
@@ -97,7 +100,6 @@ impl Facts {
             recent_orders_same_card: 0,
             payment_due_at: self.payment_due_at,
             reserve_at_payment: self.reserve_at_payment,
-            sourcing: Default::default(),
         }
     }
 }
@@ -347,12 +349,9 @@ impl Story {
     }
 
     /// `when` for a command that needs stock facts.
-    fn when_with(
-        &self,
-        command: OrderCommand,
-        ctx: &PlaceContext<'_>,
-    ) -> Result<Vec<OrderEvent>, OrderError> {
-        decide(Some(&self.order()), command, Some(ctx))
+    /// Sources the units still waiting, with `ctx`'s stock (refund id `ref_x`).
+    fn source_waiting(&self, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, OrderError> {
+        super::source_waiting(&self.order(), &ctx.sourcing, Id::new("ref_x"))
     }
 
     /// Decides `command` (which must succeed) and appends its events.
@@ -1518,12 +1517,7 @@ fn a_short_pick_gives_the_units_back_to_sourcing() {
     assert!(order.reservations.is_empty());
     // Sourced again: a second fulfillment order takes the unit.
     let events = short
-        .when_with(
-            OrderCommand::SourceWaiting {
-                refund_id: Id::new("ref_x"),
-            },
-            &Facts::new().ctx(),
-        )
+        .source_waiting(&Facts::new().ctx())
         .expect("re-sourced");
     let order = short.then(&events);
     assert_eq!(order.fulfillment_orders.len(), 2);
@@ -1533,14 +1527,7 @@ fn a_short_pick_gives_the_units_back_to_sourcing() {
         stock: StockView::default(),
         ..Facts::new()
     };
-    let events = short
-        .when_with(
-            OrderCommand::SourceWaiting {
-                refund_id: Id::new("ref_x"),
-            },
-            &empty.ctx(),
-        )
-        .expect("backordered");
+    let events = short.source_waiting(&empty.ctx()).expect("backordered");
     assert_eq!(short.then(&events).lines[0].buckets.backordered, 1);
 }
 
@@ -1548,14 +1535,7 @@ fn a_short_pick_gives_the_units_back_to_sourcing() {
 fn a_short_picked_unit_goes_elsewhere_first_and_back_only_as_a_last_resort() {
     let short = Story::authorized().and(release_all()).and(pick(0));
     let resource = |facts: &Facts| {
-        let events = short
-            .when_with(
-                OrderCommand::SourceWaiting {
-                    refund_id: Id::new("ref_x"),
-                },
-                &facts.ctx(),
-            )
-            .expect("re-sourced");
+        let events = short.source_waiting(&facts.ctx()).expect("re-sourced");
         short.then(&events).fulfillment_orders[1]
             .location_id
             .clone()
@@ -1724,22 +1704,12 @@ fn a_channel_reserving_at_payment_sources_only_once_the_order_is_paid() {
     assert_eq!(waiting.lines[0].buckets.unallocated, 1);
     assert!(waiting.reservations.is_empty());
     // Unpaid: nothing to source yet.
-    let early = story.when_with(
-        OrderCommand::SourceWaiting {
-            refund_id: Id::new("ref_x"),
-        },
-        &facts.reserving_at_payment_ctx(),
-    );
+    let early = story.source_waiting(&facts.reserving_at_payment_ctx());
     assert_eq!(early, Ok(Vec::new()));
 
     let paid = story.and(ok("pay_1.auth1"));
     let events = paid
-        .when_with(
-            OrderCommand::SourceWaiting {
-                refund_id: Id::new("ref_x"),
-            },
-            &facts.reserving_at_payment_ctx(),
-        )
+        .source_waiting(&facts.reserving_at_payment_ctx())
         .expect("sourced");
     let [OrderEvent::OrderSourced(s)] = events.as_slice() else {
         panic!("{events:?}")
@@ -1760,12 +1730,7 @@ fn stock_gone_by_payment_time_cancels_the_order_and_returns_the_money() {
         ..Facts::new()
     };
     let events = story
-        .when_with(
-            OrderCommand::SourceWaiting {
-                refund_id: Id::new("ref_x"),
-            },
-            &empty.reserving_at_payment_ctx(),
-        )
+        .source_waiting(&empty.reserving_at_payment_ctx())
         .expect("decided");
     let OrderEvent::OrderCancelled(c) = &events[0] else {
         panic!("{events:?}")

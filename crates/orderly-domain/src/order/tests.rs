@@ -150,17 +150,19 @@ impl Facts {
 
     fn ctx(&self) -> PlaceContext<'_> {
         PlaceContext {
-            locations: &self.locations,
-            stock: &self.stock,
-            ship_to: Some(BOSTON),
-            allow_backorders: self.allow_backorders,
+            sourcing: SourcingContext {
+                locations: &self.locations,
+                stock: &self.stock,
+                ship_to: Some(BOSTON),
+                allow_backorders: self.allow_backorders,
+                policy: Default::default(),
+            },
             limits: LIMITS,
             risk: &self.risk,
             recent_orders_same_email: 0,
             recent_orders_same_card: 0,
             payment_due_at: None,
             reserve_at_payment: false,
-            sourcing: Default::default(),
         }
     }
 }
@@ -971,17 +973,19 @@ mod properties {
 
         fn ctx(&self) -> PlaceContext<'_> {
             PlaceContext {
-                locations: &self.locations,
-                stock: &self.stock,
-                ship_to: self.ship_to,
-                allow_backorders: self.allow_backorders,
+                sourcing: SourcingContext {
+                    locations: &self.locations,
+                    stock: &self.stock,
+                    ship_to: self.ship_to,
+                    allow_backorders: self.allow_backorders,
+                    policy: Default::default(),
+                },
                 limits: LIMITS,
                 risk: &self.risk,
                 recent_orders_same_email: 0,
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
-                sourcing: Default::default(),
             }
         }
 

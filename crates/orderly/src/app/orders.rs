@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
     Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
-    PlaceContext, PlaceOrder, assign_number, decide,
+    PlaceContext, PlaceOrder, SourcingContext, assign_number, decide,
 };
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
@@ -170,17 +170,19 @@ impl App {
                     ..cmd
                 };
                 let ctx = PlaceContext {
-                    locations: &locations,
-                    stock: &stock,
-                    ship_to,
-                    allow_backorders: channel.allow_backorders,
+                    sourcing: SourcingContext {
+                        locations: &locations,
+                        stock: &stock,
+                        ship_to,
+                        allow_backorders: channel.allow_backorders,
+                        policy: config.sourcing,
+                    },
                     limits,
                     risk: &risk,
                     recent_orders_same_email: facts.recent_orders_same_email,
                     recent_orders_same_card: facts.recent_orders_same_card,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
                     reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
-                    sourcing: config.sourcing,
                 };
                 let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
                 // Numbered only once the decision stands, so a refusal never uses a number up.

@@ -11,7 +11,8 @@ use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use orderly_domain::order::{
-    Order, OrderCommand, OrderError, OrderState, PlaceContext, decide, is_internal,
+    Order, OrderCommand, OrderError, OrderState, SourcingContext, decide, is_internal,
+    source_waiting,
 };
 use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
 use orderly_domain::values::Id;
@@ -141,9 +142,9 @@ pub(crate) fn source_if_paid(
     skus.sort();
     skus.dedup();
     let stock = tx.stock_view(&skus)?;
+    // Only when something waits (rare): the location facts are built here, not kept.
     let locations = config.location_facts();
-    let risk = config.risk.policy();
-    let ctx = PlaceContext {
+    let ctx = SourcingContext {
         locations: &locations,
         stock: &stock,
         ship_to: config.geocode(
@@ -153,18 +154,9 @@ pub(crate) fn source_if_paid(
         allow_backorders: config
             .channel(order.channel.as_str())
             .is_some_and(|c| c.allow_backorders),
-        limits: config.limits(),
-        risk: &risk,
-        recent_orders_same_email: 0,
-        recent_orders_same_card: 0,
-        payment_due_at: None,
-        reserve_at_payment: true,
-        sourcing: config.sourcing,
+        policy: config.sourcing,
     };
-    let cmd = OrderCommand::SourceWaiting {
-        refund_id: Id::new(new_id("ref")),
-    };
-    let events = decide(Some(&order), cmd, Some(&ctx))?;
+    let events = source_waiting(&order, &ctx, Id::new(new_id("ref")))?;
     if events.is_empty() {
         return Ok(order);
     }
