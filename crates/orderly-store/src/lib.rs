@@ -48,10 +48,7 @@ pub use rows::{
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
 pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, Velocity, WriteTx};
-pub use work::{
-    CreditChange, FulfillmentRow, NewException, NewTimer, OP_REDRIVE_AFTER_MS, ParkedEvent,
-    ShipmentRow, TimerRow, WorkTx, timer_kind,
-};
+pub use work::{CreditChange, NewTimer, TimerRow, WorkTx, timer_kind};
 
 use jiff::Timestamp;
 

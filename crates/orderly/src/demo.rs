@@ -238,7 +238,7 @@ pub async fn create_catalog(
 
 /// The `i`th demo item's EAN-13, under GS1's example company prefix 0614141 (the
 /// check digit is whichever of 0-9 makes it valid).
-pub fn demo_gtin(i: usize) -> String {
+fn demo_gtin(i: usize) -> String {
     let body = format!("0614141{:05}", i + 1);
     (0..10)
         .map(|d| format!("{body}{d}"))

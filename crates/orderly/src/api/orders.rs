@@ -253,7 +253,7 @@ fn explain_line(
     o: &Order,
     line: &orderly_domain::order::OrderLine,
 ) -> (Vec<LinePlacementOut>, Vec<LineWaitOut>) {
-    let ships_from = o
+    let ships_from: Vec<LinePlacementOut> = o
         .fulfillment_orders
         .iter()
         .filter_map(|f| {
@@ -288,13 +288,7 @@ fn explain_line(
     // should be able to say why: a short pick, not a sell-out. Backordered units count as
     // short-picked up to the number of units pickers could not find on this line (a line
     // backordered at placement and short-picked later is the one case this can blur).
-    let short: u32 = o
-        .fulfillment_orders
-        .iter()
-        .flat_map(|f| &f.lines)
-        .filter(|fl| fl.line_no == line.line_no)
-        .map(|fl| fl.short)
-        .sum();
+    let short: u32 = ships_from.iter().map(|p| p.short).sum();
     let after_short = b.backordered.min(short);
     for (reason, quantity) in [
         ("short_pick", after_short),
