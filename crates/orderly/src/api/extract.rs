@@ -223,15 +223,11 @@ where
 pub fn signed_event<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
-    secrets: &[String],
+    secrets: &[crate::payments::signature::Secret],
     what: &str,
     id_of: fn(&T) -> &str,
 ) -> Result<T, ApiError> {
-    use crate::payments::signature::{Secret, verify};
-    let secrets: Vec<Secret> = secrets
-        .iter()
-        .filter_map(|s| Secret::parse(s).ok())
-        .collect();
+    use crate::payments::signature::verify;
     if secrets.is_empty() {
         return Err(ApiError::NotFound(what.to_owned()));
     }
@@ -243,7 +239,7 @@ pub fn signed_event<T: DeserializeOwned>(
     };
     let id = header("webhook-id");
     verify(
-        &secrets,
+        secrets,
         id,
         header("webhook-timestamp"),
         header("webhook-signature"),

@@ -363,7 +363,7 @@ pub async fn tracking_event(
     let event: TrackingEvent = signed_event(
         &headers,
         &body,
-        &app.config.fulfillment.tracking_event_secrets,
+        &app.tracking_event_secrets,
         "tracking events (no secret configured)",
         |e: &TrackingEvent| &e.id,
     )?;

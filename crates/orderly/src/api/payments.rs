@@ -332,15 +332,12 @@ pub async fn payment_event(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let secrets = app
-        .config
-        .payments
-        .event_secrets
+        .payment_event_secrets
         .get(&provider)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[][..], Vec::as_slice);
     let what = format!("payment provider {provider}");
     let event: ProviderEvent =
-        signed_event(&headers, &body, &secrets, &what, |e: &ProviderEvent| &e.id)?;
+        signed_event(&headers, &body, secrets, &what, |e: &ProviderEvent| &e.id)?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.provider_event(provider, event, raw).await?;
     Ok(super::extract::json_reply((

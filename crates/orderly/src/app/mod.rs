@@ -14,13 +14,14 @@ use crate::api::problem::ApiError;
 use crate::carriers::{Carrier, RateTableCarrier};
 use crate::config::Config;
 use crate::payments::PaymentProvider;
+use crate::payments::signature::Secret;
 use crate::payments::simulator::{Simulator, SimulatorConfig};
 use auth::KeyCache;
 use jiff::Timestamp;
 use orderly_domain::order::Order;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_store::{IdempotencyRecord, Store, StoredBody, WriteTx};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// Everything a request handler needs; shared behind an `Arc`.
@@ -36,6 +37,10 @@ pub struct App {
     pub worker_id: String,
     /// The carriers packages can ship with.
     pub carriers: Vec<Arc<dyn Carrier>>,
+    /// Keys that sign inbound payment events, per provider (decoded once, at start-up).
+    pub payment_event_secrets: HashMap<String, Vec<Secret>>,
+    /// Keys that sign inbound tracking events.
+    pub tracking_event_secrets: Vec<Secret>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -54,9 +59,22 @@ impl App {
             .iter()
             .map(|c| Arc::new(RateTableCarrier::new(c.clone())) as Arc<dyn Carrier>)
             .collect();
+        // `Config::validate` refused any secret that does not decode.
+        let decode = |keys: &[String]| -> Vec<Secret> {
+            keys.iter().filter_map(|k| Secret::parse(k).ok()).collect()
+        };
+        let payment_event_secrets = config
+            .payments
+            .event_secrets
+            .iter()
+            .map(|(provider, keys)| (provider.clone(), decode(keys)))
+            .collect();
+        let tracking_event_secrets = decode(&config.fulfillment.tracking_event_secrets);
         App {
             store,
             locations: Arc::new(config.location_facts()),
+            payment_event_secrets,
+            tracking_event_secrets,
             config: Arc::new(config),
             keys: KeyCache::default(),
             simulator: Arc::new(simulator),
