@@ -2,6 +2,7 @@
 //! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
 //! stops startup with a message naming the offending key.
 
+use crate::payments::simulator::SimulatorConfig;
 use anyhow::bail;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -28,7 +29,8 @@ pub struct Config {
     #[serde(default)]
     pub payments: PaymentsConfig,
     #[serde(default)]
-    pub risk: RiskConfig,
+    /// Risk rules that put new orders on review.
+    pub risk: RiskPolicy,
     #[serde(default)]
     pub fulfillment: FulfillmentConfig,
     /// `strategy` (`minimize_splits`, `nearest`, `priority` or `cheapest`) and
@@ -164,7 +166,7 @@ pub struct PaymentsConfig {
     pub bank_transfer_ttl_minutes: u32,
     /// How often the timer worker looks for due deadlines and operations to re-drive.
     pub worker_interval_ms: u64,
-    pub simulator: SimulatorSettings,
+    pub simulator: SimulatorConfig,
     /// Active secrets (`whsec_…`, at most two during a rotation) per provider whose
     /// signed events `POST /api/v1/payment-events/{provider}` accepts.
     pub event_secrets: std::collections::BTreeMap<String, Vec<String>>,
@@ -176,28 +178,8 @@ impl Default for PaymentsConfig {
             card_ttl_minutes: 30,
             bank_transfer_ttl_minutes: 3 * 24 * 60,
             worker_interval_ms: 1000,
-            simulator: SimulatorSettings::default(),
+            simulator: SimulatorConfig::default(),
             event_secrets: std::collections::BTreeMap::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SimulatorSettings {
-    pub authorization_days: i64,
-    /// How soon a `tok_expiring` authorization lapses.
-    pub expiring_authorization_days: i64,
-    /// How long a `tok_timeout` call hangs before giving up.
-    pub timeout_ms: u64,
-}
-
-impl Default for SimulatorSettings {
-    fn default() -> Self {
-        SimulatorSettings {
-            authorization_days: 7,
-            expiring_authorization_days: 1,
-            timeout_ms: 50,
         }
     }
 }
@@ -221,40 +203,6 @@ impl Default for FulfillmentConfig {
             release_delay_minutes: 0,
             tracking_silence_hours: 48,
             tracking_event_secrets: Vec::new(),
-        }
-    }
-}
-
-/// Risk rules that put new orders on review (see `orderly_domain::payment::RiskPolicy`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RiskConfig {
-    /// Orders above this total (minor units) need finance's review; none when unset.
-    pub high_value_threshold_minor: Option<i64>,
-    pub review_country_mismatch: bool,
-    pub velocity_max_orders: u32,
-    pub velocity_window_minutes: u32,
-}
-
-impl Default for RiskConfig {
-    fn default() -> Self {
-        let p = RiskPolicy::default();
-        RiskConfig {
-            high_value_threshold_minor: p.high_value_threshold_minor,
-            review_country_mismatch: p.review_country_mismatch,
-            velocity_max_orders: p.velocity_max_orders,
-            velocity_window_minutes: p.velocity_window_minutes,
-        }
-    }
-}
-
-impl RiskConfig {
-    pub fn policy(&self) -> RiskPolicy {
-        RiskPolicy {
-            high_value_threshold_minor: self.high_value_threshold_minor,
-            review_country_mismatch: self.review_country_mismatch,
-            velocity_max_orders: self.velocity_max_orders,
-            velocity_window_minutes: self.velocity_window_minutes,
         }
     }
 }

@@ -6,7 +6,9 @@ use crate::order::HoldReason;
 use crate::values::CountryCode;
 use serde::{Deserialize, Serialize};
 
+/// Risk rules that put new orders on review; `[risk]` in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RiskPolicy {
     /// Orders whose total (minor units) exceeds this go to `high_value_review`.
     pub high_value_threshold_minor: Option<i64>,

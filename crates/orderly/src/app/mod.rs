@@ -15,7 +15,7 @@ use crate::carriers::{Carrier, RateTableCarrier};
 use crate::config::Config;
 use crate::payments::PaymentProvider;
 use crate::payments::signature::Secret;
-use crate::payments::simulator::{Simulator, SimulatorConfig};
+use crate::payments::simulator::Simulator;
 use auth::KeyCache;
 use jiff::Timestamp;
 use orderly_domain::order::Order;
@@ -48,12 +48,7 @@ pub type AppState = Arc<App>;
 
 impl App {
     pub fn new(store: Store, config: Config) -> App {
-        let sim = &config.payments.simulator;
-        let simulator = Simulator::new(SimulatorConfig {
-            authorization_days: sim.authorization_days,
-            expiring_authorization_days: sim.expiring_authorization_days,
-            timeout_ms: sim.timeout_ms,
-        });
+        let simulator = Simulator::new(config.payments.simulator.clone());
         let carriers = config
             .carriers
             .iter()

@@ -86,7 +86,7 @@ impl App {
         let locations = self.locations.clone();
         let limits = self.config.limits();
         let config = self.config.clone();
-        let risk = config.risk.policy();
+        let risk = config.risk.clone();
         let new_ops = Arc::new(Mutex::new(Vec::new()));
         let seen = new_ops.clone();
         let settle_origin = origin.clone();

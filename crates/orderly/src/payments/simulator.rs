@@ -31,8 +31,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::provider::{OpRequest, PaymentProvider, ProviderAnswer, ProviderError, ProviderResult};
 
-/// How the simulator treats authorizations and slow calls.
-#[derive(Debug, Clone)]
+/// How the simulator treats authorizations and slow calls; `[payments.simulator]` in
+/// the configuration.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimulatorConfig {
     /// How long an ordinary authorization (`tok_visa`) can be captured.
     pub authorization_days: i64,
