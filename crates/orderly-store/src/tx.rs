@@ -222,6 +222,8 @@ pub trait WriteTx: WorkTx {
         rs: &[Reservation],
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Marks every open reservation row of an order released.
+    fn close_reservations(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError>;
     /// Makes the order's open reservation rows exactly `rs` (the snapshot's), closing the
     /// rest: after a pick or a shipment has taken part of them.
     fn replace_reservations(
@@ -229,15 +231,23 @@ pub trait WriteTx: WorkTx {
         order_id: &str,
         rs: &[Reservation],
         at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.close_reservations(order_id, at)?;
+        self.insert_reservations(order_id, rs, at)
+    }
     fn insert_backorder(
         &mut self,
         order_id: &str,
         b: &Shortfall,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Marks every open backorder row of an order cancelled.
+    fn cancel_backorders(&mut self, order_id: &str) -> Result<(), StoreError>;
     /// Marks every open reservation and backorder of an order closed.
-    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError>;
+    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.close_reservations(order_id, at)?;
+        self.cancel_backorders(order_id)
+    }
     /// Enqueues messages (topic, stream id, payload) for the outbox workers.
     fn enqueue_outbox(
         &mut self,

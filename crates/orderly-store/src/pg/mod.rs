@@ -200,10 +200,10 @@ impl<'a> Conn<'a> {
         let deferred = self.deferred.take();
         self.handle.block_on(async {
             let writes = self.prepare_writes(&deferred).await?;
-            let mut statements = Vec::with_capacity(sqls.len());
-            for sql in sqls {
-                statements.push(self.client.prepare_cached(sql).await.map_err(pg_error)?);
-            }
+            // Cache misses are prepared together (one round trip), never executed early.
+            let statements = try_join_all(sqls.iter().map(|sql| self.client.prepare_cached(sql)))
+                .await
+                .map_err(pg_error)?;
             let sent = writes
                 .iter()
                 .map(|(stmt, params)| self.client.execute(stmt, params));
@@ -245,14 +245,18 @@ impl<'a> Conn<'a> {
             run.push(d);
         }
         batches.extend(combine(&run));
-        let mut prepared = Vec::with_capacity(batches.len());
-        for (sql, params) in batches {
-            prepared.push((
-                self.client.prepare_cached(&sql).await.map_err(pg_error)?,
-                params,
-            ));
-        }
-        Ok(prepared)
+        let statements = try_join_all(
+            batches
+                .iter()
+                .map(|(sql, _)| self.client.prepare_cached(sql)),
+        )
+        .await
+        .map_err(pg_error)?;
+        Ok(statements
+            .into_iter()
+            .zip(batches)
+            .map(|(statement, (_, params))| (statement, params))
+            .collect())
     }
 
     /// Runs `sql` after (and pipelined with) every deferred write.

@@ -591,18 +591,13 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    fn replace_reservations(
-        &mut self,
-        order_id: &str,
-        rs: &[Reservation],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn close_reservations(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.c.defer(
             "UPDATE reservations SET status = 'released', closed_at = $2
              WHERE order_id = $1 AND status = 'open'",
             vec![owned(order_id.to_owned()), owned(to_ms(at))],
         );
-        self.insert_reservations(order_id, rs, at)
+        Ok(())
     }
 
     fn insert_backorder(
@@ -625,11 +620,7 @@ impl WriteTx for PgTx<'_> {
         Ok(())
     }
 
-    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.c.defer(
-            "UPDATE reservations SET status = 'released', closed_at = $2 WHERE order_id = $1 AND status = 'open'",
-            vec![owned(order_id.to_owned()), owned(to_ms(at))],
-        );
+    fn cancel_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
         self.c.defer(
             "UPDATE backorders SET status = 'cancelled' WHERE order_id = $1 AND status = 'open'",
             vec![owned(order_id.to_owned())],

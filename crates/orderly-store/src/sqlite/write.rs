@@ -465,19 +465,14 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn replace_reservations(
-        &mut self,
-        order_id: &str,
-        rs: &[Reservation],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn close_reservations(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.conn
             .prepare_cached(
                 "UPDATE reservations SET status = 'released', closed_at = ?2
                  WHERE order_id = ?1 AND status = 'open'",
             )?
             .execute(params![order_id, to_ms(at)])?;
-        self.insert_reservations(order_id, rs, at)
+        Ok(())
     }
 
     fn insert_backorder(
@@ -501,12 +496,7 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn close_order_holds(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "UPDATE reservations SET status = 'released', closed_at = ?2 WHERE order_id = ?1 AND status = 'open'",
-            )?
-            .execute(params![order_id, to_ms(at)])?;
+    fn cancel_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
         self.conn
             .prepare_cached("UPDATE backorders SET status = 'cancelled' WHERE order_id = ?1 AND status = 'open'")?
             .execute([order_id])?;
