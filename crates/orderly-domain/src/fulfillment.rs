@@ -4,74 +4,41 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FulfillmentState {
-    Pending,
-    Released,
-    Picking,
-    Packed,
-    Shipped,
-    InTransit,
-    OutForDelivery,
-    Delivered,
-    Cancelled,
-}
+snake_enum!(
+    /// Ordered along the warehouse path: a later state is greater.
+    #[derive(PartialOrd, Ord)]
+    FulfillmentState {
+        Pending => "pending",
+        Released => "released",
+        Picking => "picking",
+        Packed => "packed",
+        Shipped => "shipped",
+        InTransit => "in_transit",
+        OutForDelivery => "out_for_delivery",
+        Delivered => "delivered",
+        Cancelled => "cancelled",
+    }
+);
 
-/// A carrier's normalized scan of a shipment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TrackingStatus {
-    LabelCreated,
-    PickedUp,
-    InTransit,
-    OutForDelivery,
-    /// Waiting at a counter or parcel point for the customer to collect.
-    ReadyForPickup,
-    AttemptedDelivery,
-    Delayed,
-    Exception,
-    Delivered,
-    ReturnedToSender,
-    Lost,
-}
+snake_enum!(
+    /// A carrier's normalized scan of a shipment.
+    TrackingStatus {
+        LabelCreated => "label_created",
+        PickedUp => "picked_up",
+        InTransit => "in_transit",
+        OutForDelivery => "out_for_delivery",
+        /// Waiting at a counter or parcel point for the customer to collect.
+        ReadyForPickup => "ready_for_pickup",
+        AttemptedDelivery => "attempted_delivery",
+        Delayed => "delayed",
+        Exception => "exception",
+        Delivered => "delivered",
+        ReturnedToSender => "returned_to_sender",
+        Lost => "lost",
+    }
+);
 
 impl TrackingStatus {
-    pub const ALL: [TrackingStatus; 11] = [
-        TrackingStatus::LabelCreated,
-        TrackingStatus::PickedUp,
-        TrackingStatus::InTransit,
-        TrackingStatus::OutForDelivery,
-        TrackingStatus::ReadyForPickup,
-        TrackingStatus::AttemptedDelivery,
-        TrackingStatus::Delayed,
-        TrackingStatus::Exception,
-        TrackingStatus::Delivered,
-        TrackingStatus::ReturnedToSender,
-        TrackingStatus::Lost,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        use TrackingStatus::*;
-        match self {
-            LabelCreated => "label_created",
-            PickedUp => "picked_up",
-            InTransit => "in_transit",
-            OutForDelivery => "out_for_delivery",
-            ReadyForPickup => "ready_for_pickup",
-            AttemptedDelivery => "attempted_delivery",
-            Delayed => "delayed",
-            Exception => "exception",
-            Delivered => "delivered",
-            ReturnedToSender => "returned_to_sender",
-            Lost => "lost",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TrackingStatus> {
-        TrackingStatus::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
     /// How far along the way a scan says the parcel is; exceptions say nothing about
     /// progress (None) and become flags instead.
     pub fn progress(self) -> Option<u8> {
@@ -110,21 +77,6 @@ pub enum ExceptionFlag {
 }
 
 impl FulfillmentState {
-    pub fn as_str(self) -> &'static str {
-        use FulfillmentState::*;
-        match self {
-            Pending => "pending",
-            Released => "released",
-            Picking => "picking",
-            Packed => "packed",
-            Shipped => "shipped",
-            InTransit => "in_transit",
-            OutForDelivery => "out_for_delivery",
-            Delivered => "delivered",
-            Cancelled => "cancelled",
-        }
-    }
-
     /// Whether the warehouse or a carrier may move a fulfillment order from `self` to `to`.
     /// Carrier scans may skip intermediate states (a parcel can be delivered without an
     /// out-for-delivery scan) but never go backwards; cancelling stops once goods left.
@@ -155,18 +107,6 @@ impl FulfillmentState {
 mod tests {
     use super::FulfillmentState::*;
     use super::*;
-
-    const ALL: [FulfillmentState; 9] = [
-        Pending,
-        Released,
-        Picking,
-        Packed,
-        Shipped,
-        InTransit,
-        OutForDelivery,
-        Delivered,
-        Cancelled,
-    ];
 
     #[test]
     fn the_warehouse_path_is_linear() {
@@ -200,8 +140,8 @@ mod tests {
 
     #[test]
     fn nothing_moves_backwards_or_out_of_a_terminal_state() {
-        for from in ALL {
-            for to in ALL {
+        for &from in FulfillmentState::ALL {
+            for &to in FulfillmentState::ALL {
                 if from.can_transition_to(to) && to != Cancelled {
                     assert!(to > from, "{from:?} -> {to:?} goes backwards");
                 }

@@ -3,6 +3,9 @@
 //! ids and facts from storage come in as arguments, so every decision is reproducible
 //! in a test and replaying a stream always yields the same state.
 
+#[macro_use]
+mod macros;
+
 pub mod actor;
 pub mod carrier;
 pub mod fulfillment;

@@ -147,42 +147,16 @@ pub struct Reservation {
     pub quantity: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HoldReason {
-    PaymentFailed,
-    FraudReview,
-    HighValueReview,
-    AddressVerification,
-    AwaitingReturnItems,
-    Manual,
-}
+snake_enum!(HoldReason {
+    PaymentFailed => "payment_failed",
+    FraudReview => "fraud_review",
+    HighValueReview => "high_value_review",
+    AddressVerification => "address_verification",
+    AwaitingReturnItems => "awaiting_return_items",
+    Manual => "manual",
+});
 
 impl HoldReason {
-    pub const ALL: [HoldReason; 6] = [
-        HoldReason::PaymentFailed,
-        HoldReason::FraudReview,
-        HoldReason::HighValueReview,
-        HoldReason::AddressVerification,
-        HoldReason::AwaitingReturnItems,
-        HoldReason::Manual,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HoldReason::PaymentFailed => "payment_failed",
-            HoldReason::FraudReview => "fraud_review",
-            HoldReason::HighValueReview => "high_value_review",
-            HoldReason::AddressVerification => "address_verification",
-            HoldReason::AwaitingReturnItems => "awaiting_return_items",
-            HoldReason::Manual => "manual",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<HoldReason> {
-        HoldReason::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
     /// Review holds guard money and fraud: only finance (or an admin) may release them.
     pub fn is_review(self) -> bool {
         matches!(self, HoldReason::FraudReview | HoldReason::HighValueReview)

@@ -4,71 +4,35 @@
 
 use super::state::{Order, OrderState};
 use crate::payment::{PaymentState, derive_state};
-use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FulfillmentSummary {
-    Unfulfilled,
-    PartiallyFulfilled,
-    Fulfilled,
-    PartiallyDelivered,
-    Delivered,
-    Cancelled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReturnSummary {
-    None,
-    PartiallyReturned,
-    Returned,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CustomerStatus {
-    PendingPayment,
-    Paid,
-    Processing,
-    PartiallyFulfilled,
-    Shipped,
-    /// Click and collect: everything is on the pickup counter.
-    ReadyForPickup,
-    PartiallyDelivered,
-    Delivered,
-    Cancelled,
-    PartiallyRefunded,
-    Refunded,
-    PartiallyReturned,
-    Returned,
-}
-
-macro_rules! as_str {
-    ($ty:ident { $($variant:ident => $s:literal),* $(,)? }) => {
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $s),* }
-            }
-            pub fn parse(s: &str) -> Option<$ty> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-    };
-}
-
-as_str!(FulfillmentSummary {
-    Unfulfilled => "unfulfilled", PartiallyFulfilled => "partially_fulfilled", Fulfilled => "fulfilled",
-    PartiallyDelivered => "partially_delivered", Delivered => "delivered", Cancelled => "cancelled",
+snake_enum!(FulfillmentSummary {
+    Unfulfilled => "unfulfilled",
+    PartiallyFulfilled => "partially_fulfilled",
+    Fulfilled => "fulfilled",
+    PartiallyDelivered => "partially_delivered",
+    Delivered => "delivered",
+    Cancelled => "cancelled",
 });
-as_str!(ReturnSummary { None => "none", PartiallyReturned => "partially_returned", Returned => "returned" });
-as_str!(CustomerStatus {
-    PendingPayment => "pending_payment", Paid => "paid", Processing => "processing",
-    PartiallyFulfilled => "partially_fulfilled", Shipped => "shipped",
-    ReadyForPickup => "ready_for_pickup", PartiallyDelivered => "partially_delivered", Delivered => "delivered", Cancelled => "cancelled",
-    PartiallyRefunded => "partially_refunded", Refunded => "refunded",
-    PartiallyReturned => "partially_returned", Returned => "returned",
+snake_enum!(ReturnSummary {
+    None => "none",
+    PartiallyReturned => "partially_returned",
+    Returned => "returned",
+});
+snake_enum!(CustomerStatus {
+    PendingPayment => "pending_payment",
+    Paid => "paid",
+    Processing => "processing",
+    PartiallyFulfilled => "partially_fulfilled",
+    Shipped => "shipped",
+    /// Click and collect: everything is on the pickup counter.
+    ReadyForPickup => "ready_for_pickup",
+    PartiallyDelivered => "partially_delivered",
+    Delivered => "delivered",
+    Cancelled => "cancelled",
+    PartiallyRefunded => "partially_refunded",
+    Refunded => "refunded",
+    PartiallyReturned => "partially_returned",
+    Returned => "returned",
 });
 
 struct Totals {
