@@ -213,11 +213,11 @@ impl Order {
     /// Authorized money of a payment that a new capture may still take: nothing once the
     /// authorization ended or a void is on its way, and less whatever captures are pending.
     pub fn capturable(&self, payment_id: &Id) -> i64 {
-        let t = self.payment_totals(payment_id);
-        if t.authorized == 0 || t.closed.is_some() || self.pending(payment_id, OpKind::Void) > 0 {
+        if self.pending(payment_id, OpKind::Void) > 0 {
             return 0;
         }
-        (t.authorized - t.captured - self.pending(payment_id, OpKind::Capture)).max(0)
+        let open = self.payment_totals(payment_id).open_remaining();
+        (open - self.pending(payment_id, OpKind::Capture)).max(0)
     }
 
     /// Captured money of a payment that a new refund may still give back.
@@ -310,9 +310,7 @@ impl Order {
         }
         for p in &self.payments {
             let t = self.payment_totals(&p.id);
-            if t.closed.is_none()
-                && self.pending(&p.id, OpKind::Capture) > t.authorized - t.captured
-            {
+            if t.closed.is_none() && self.pending(&p.id, OpKind::Capture) > t.open_remaining() {
                 out.push(format!(
                     "payment {}: pending captures exceed the authorization",
                     p.id

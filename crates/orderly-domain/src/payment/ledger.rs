@@ -101,7 +101,8 @@ impl PaymentTotals {
         t
     }
 
-    fn open_remaining(&self) -> i64 {
+    /// Authorized money not captured yet, while the authorization is open.
+    pub(crate) fn open_remaining(&self) -> i64 {
         if self.closed.is_some() {
             0
         } else {
