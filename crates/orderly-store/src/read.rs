@@ -63,6 +63,28 @@ pub trait Reader {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError>;
+    /// The orders with these ids (those that exist), in no particular order.
+    fn orders_by_id(&mut self, ids: &[&str]) -> Result<Vec<Order>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.order(id)?);
+        }
+        Ok(found)
+    }
+    /// The bin each of `skus` is kept in at `location` (SKUs without a record are absent).
+    fn bins(
+        &mut self,
+        location: &str,
+        skus: &[&str],
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut found = Vec::with_capacity(skus.len());
+        for sku in skus {
+            for row in self.inventory(Some(sku), Some(location), None, 1)? {
+                found.push((row.sku, row.bin));
+            }
+        }
+        Ok(found)
+    }
     /// Every event of a stream, oldest first.
     fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError>;
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError>;

@@ -51,6 +51,27 @@ impl Reader for PgReader<'_> {
         order_snapshot(&self.c, id_or_number)
     }
 
+    fn orders_by_id(&mut self, ids: &[&str]) -> Result<Vec<Order>, StoreError> {
+        let rows = self
+            .c
+            .query("SELECT snapshot FROM orders WHERE id = ANY($1)", &[&ids])?;
+        rows.iter()
+            .map(|r| Ok(serde_json::from_str(&col::<String>(r, 0)?)?))
+            .collect()
+    }
+
+    fn bins(
+        &mut self,
+        location: &str,
+        skus: &[&str],
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let rows = self.c.query(
+            "SELECT sku, bin FROM inventory WHERE location_id = $1 AND sku = ANY($2)",
+            &[&location, &skus],
+        )?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
         let rows = self.c.query(
             "SELECT snapshot FROM orders

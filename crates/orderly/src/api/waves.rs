@@ -12,9 +12,10 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
 use orderly_domain::order::FieldIssue;
+use orderly_domain::order::Order;
 use orderly_store::{Reader, StoreError, WaveRow};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 
 /// The most fulfillment orders one wave takes.
@@ -65,9 +66,18 @@ pub struct PickListOut {
 }
 
 fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreError> {
+    // Every member's order in one read (an order with several members is read once).
+    let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let orders: HashMap<String, Order> = r
+        .orders_by_id(&ids)?
+        .into_iter()
+        .map(|o| (o.id.to_string(), o))
+        .collect();
     let mut by_sku: BTreeMap<String, PickLineOut> = BTreeMap::new();
     for (fulfillment_id, order_id) in &wave.members {
-        let Some(order) = r.order(order_id)? else {
+        let Some(order) = orders.get(order_id) else {
             continue;
         };
         let Some(fo) = order
@@ -106,13 +116,12 @@ fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreErro
             });
         }
     }
+    let skus: Vec<&str> = by_sku.keys().map(String::as_str).collect();
+    let bins: HashMap<String, Option<String>> =
+        r.bins(&wave.location_id, &skus)?.into_iter().collect();
     let mut lines: Vec<PickLineOut> = by_sku.into_values().collect();
     for line in &mut lines {
-        line.bin = r
-            .inventory(Some(&line.sku), Some(&wave.location_id), None, 1)?
-            .into_iter()
-            .next()
-            .and_then(|row| row.bin);
+        line.bin = bins.get(&line.sku).cloned().flatten();
     }
     lines.sort_by(|a, b| (a.bin.is_none(), &a.bin, &a.sku).cmp(&(b.bin.is_none(), &b.bin, &b.sku)));
     Ok(PickListOut {
