@@ -189,6 +189,22 @@ impl Id {
     pub fn new(raw: impl Into<String>) -> Id {
         Id(raw.into())
     }
+
+    /// The id of an order's `n`th record of one kind: `<prefix>_<order id suffix>_<n>`
+    /// (`pay_…_1`, `ful_…_2`, `pkg_…`, `shp_…`). Whoever holds it finds the order's stream
+    /// without an index.
+    pub fn child(order_id: &Id, prefix: &str, n: usize) -> Id {
+        let suffix = order_id.0.strip_prefix("ord_").unwrap_or(&order_id.0);
+        Id(format!("{prefix}_{suffix}_{n}"))
+    }
+
+    /// The order that `child` (made by `Id::child` with `prefix`) belongs to; ids built
+    /// on a child, such as the operation `pay_…_1.auth1`, work too.
+    pub fn order_of_child(child: &str, prefix: &str) -> Option<Id> {
+        let rest = child.strip_prefix(prefix)?.strip_prefix('_')?;
+        let (suffix, _) = rest.rsplit_once('_')?;
+        Some(Id(format!("ord_{suffix}")))
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +258,24 @@ mod tests {
         for bad in ["036000291453", "12345", "TEE-BLK-M", "03600029145a", ""] {
             assert_eq!(Gtin::parse(bad).unwrap_err().code, "invalid_gtin", "{bad}");
         }
+    }
+
+    #[test]
+    fn a_child_id_leads_back_to_its_order() {
+        let order = Id::new("ord_0193abc");
+        let child = Id::child(&order, "pkg", 2);
+        assert_eq!(child.as_str(), "pkg_0193abc_2");
+        assert_eq!(
+            Id::order_of_child(child.as_str(), "pkg"),
+            Some(order.clone())
+        );
+        assert_eq!(
+            Id::order_of_child("pay_0193abc_2.auth1", "pay"),
+            Some(order)
+        );
+        assert_eq!(Id::order_of_child("pkg_0193abc_2", "shp"), None);
+        assert_eq!(Id::order_of_child("pkgx_0193abc_2", "pkg"), None);
+        assert_eq!(Id::order_of_child("evt_1", "pay"), None);
     }
 
     #[test]

@@ -99,15 +99,6 @@ pub struct FulfillmentOrder {
     pub rejected: Option<String>,
 }
 
-/// The id of an order's `n`th fulfillment order: `ful_<order id suffix>_<n>`.
-fn fulfillment_id(order_id: &Id, n: usize) -> Id {
-    let suffix = order_id
-        .as_str()
-        .strip_prefix("ord_")
-        .unwrap_or(order_id.as_str());
-    Id::new(format!("ful_{suffix}_{n}"))
-}
-
 /// Opens a fulfillment order per location of `reservations` (in the order the locations
 /// first appear), as part of folding a sourcing decision.
 pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestamp) {
@@ -118,7 +109,7 @@ pub(super) fn open(order: &mut Order, reservations: &[Reservation], at: Timestam
         }
     }
     for location in locations {
-        let id = fulfillment_id(&order.id, order.fulfillment_orders.len() + 1);
+        let id = Id::child(&order.id, "ful", order.fulfillment_orders.len() + 1);
         let lines = reservations
             .iter()
             .filter(|r| &r.location_id == location)

@@ -178,16 +178,10 @@ pub struct FulfillmentOrderView {
     pub order_number: String,
 }
 
-/// The order an id derived from it (`ful_<order suffix>_<n>`, `pkg_…`) belongs to.
-pub(super) fn order_suffix<'a>(id: &'a str, prefix: &str) -> Option<&'a str> {
-    id.strip_prefix(prefix)
-        .and_then(|rest| rest.rsplit_once('_'))
-        .map(|(suffix, _)| suffix)
-}
-
+/// The order a fulfillment order id (`ful_<order suffix>_<n>`) belongs to.
 fn order_of(id: &str) -> Result<String, ApiError> {
-    order_suffix(id, "ful_")
-        .map(|suffix| format!("ord_{suffix}"))
+    Id::order_of_child(id, "ful")
+        .map(|o| o.to_string())
         .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
 }
 
@@ -321,7 +315,6 @@ pub async fn pack(
     }
     let scans = resolve_scans(&app, &req.scans).await?;
     let fulfillment_id = Id::new(id);
-    let suffix = order_id.trim_start_matches("ord_").to_owned();
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {
         let n: usize = order
             .fulfillment_orders
@@ -330,7 +323,7 @@ pub async fn pack(
             .sum();
         Ok(OrderCommand::Pack {
             fulfillment_id: fulfillment_id.clone(),
-            package_id: Id::new(format!("pkg_{suffix}_{}", n + 1)),
+            package_id: Id::child(&order.id, "pkg", n + 1),
             scans: scans.clone(),
             weight_grams: req.weight_grams,
             dimensions_mm: req.dimensions_mm,
@@ -407,9 +400,9 @@ pub async fn ship(
     body: ApiJson<ShipRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::Fulfill)?;
-    let suffix = order_suffix(&id, "pkg_")
+    let order_id = Id::order_of_child(&id, "pkg")
         .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(id.clone())))?
-        .to_owned();
+        .to_string();
     let path = format!("/api/v1/packages/{id}/ship");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let req = body.value;
@@ -430,7 +423,6 @@ pub async fn ship(
         }
     }
     let package_id = Id::new(id);
-    let order_id = format!("ord_{suffix}");
     // The service and the tracking number are settled before the write: booking with a
     // carrier is a call out, never made inside a transaction.
     let order = {
@@ -504,7 +496,6 @@ async fn ship_package(
     handover: Handover,
 ) -> Result<Response, ApiError> {
     let config = app.config.clone();
-    let suffix = order_id.trim_start_matches("ord_").to_owned();
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {
         let fo = order
             .fulfillment_orders
@@ -520,7 +511,7 @@ async fn ship_package(
             ship: ShipPackage {
                 fulfillment_id: fo.id.clone(),
                 package_id: package_id.clone(),
-                shipment_id: Id::new(format!("shp_{suffix}_{}", n + 1)),
+                shipment_id: Id::child(&order.id, "shp", n + 1),
                 carrier: handover.carrier.clone(),
                 service: handover.service.clone(),
                 tracking_number: handover.tracking_number.clone(),
@@ -635,9 +626,9 @@ pub async fn label(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ReadOrders)?;
     let not_found = || ApiError::Order(OrderError::UnknownShipment(id.clone()));
-    let order_id = order_suffix(&id, "shp_")
-        .map(|suffix| format!("ord_{suffix}"))
-        .ok_or_else(not_found)?;
+    let order_id = Id::order_of_child(&id, "shp")
+        .ok_or_else(not_found)?
+        .to_string();
     let order = app
         .store
         .read(move |r| r.order(&order_id))

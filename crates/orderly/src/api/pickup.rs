@@ -4,7 +4,7 @@
 //! tracking number), and the customer collecting it, code in hand, is its delivery.
 
 use super::extract::{ApiJson, idempotency, order_reply};
-use super::fulfillment::{Handover, ShipRequest, order_suffix};
+use super::fulfillment::{Handover, ShipRequest};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -71,9 +71,9 @@ pub async fn collect(
     body: ApiJson<CollectRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::Fulfill)?;
-    let order_id = order_suffix(&id, "shp_")
-        .map(|suffix| format!("ord_{suffix}"))
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(id.clone())))?;
+    let order_id = Id::order_of_child(&id, "shp")
+        .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(id.clone())))?
+        .to_string();
     let path = format!("/api/v1/shipments/{id}/collect");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let code = body.value.pickup_code.trim().to_ascii_uppercase();

@@ -34,18 +34,12 @@ pub(crate) fn capture_mode(config: &Config, order: &Order) -> CaptureMode {
 /// The id of an order's `n`th payment: `pay_<order id suffix>_<n>`. Deriving it from the
 /// order id lets an inbound provider event find its order without another index.
 pub(crate) fn payment_id(order_id: &Id, n: usize) -> Id {
-    let suffix = order_id
-        .as_str()
-        .strip_prefix("ord_")
-        .unwrap_or(order_id.as_str());
-    Id::new(format!("pay_{suffix}_{n}"))
+    Id::child(order_id, "pay", n)
 }
 
 /// The order a payment or operation id belongs to (see `payment_id`).
 pub(crate) fn order_of(payment_or_op_id: &str) -> Option<String> {
-    let rest = payment_or_op_id.strip_prefix("pay_")?;
-    let (suffix, _) = rest.rsplit_once('_')?;
-    Some(format!("ord_{suffix}"))
+    Id::order_of_child(payment_or_op_id, "pay").map(|id| id.to_string())
 }
 
 /// Ids of pending operations a provider must answer.
