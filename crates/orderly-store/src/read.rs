@@ -111,7 +111,7 @@ pub trait Reader {
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
-    /// Undelivered shipments not yet flagged delayed whose last scan is at or before
+    /// Shipments still watched (see `Shipment::watched`) whose last scan is at or before
     /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).
     fn quiet_shipments(
         &mut self,

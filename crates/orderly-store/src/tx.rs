@@ -13,7 +13,6 @@ use crate::work::{
 };
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
-use orderly_domain::fulfillment::ExceptionFlag;
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::exceptions::{ExceptionChange, exception_changes};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve, is_internal, replay};
@@ -642,13 +641,7 @@ fn save_shipment<T: WriteTx + ?Sized>(
         carrier: &s.carrier,
         tracking_number: &s.tracking_number,
         status: s.status.as_str(),
-        // Delayed, lost or back with the sender: nothing more to watch for.
-        delayed: s.flags.iter().any(|f| {
-            matches!(
-                f,
-                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
-            )
-        }),
+        delayed: !s.watched(),
         last_scan_at: s.last_scan_at.unwrap_or(s.shipped_at),
         promised_by: s.promised_by,
     })

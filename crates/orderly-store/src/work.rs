@@ -53,7 +53,8 @@ pub struct ShipmentRow<'a> {
     pub carrier: &'a str,
     pub tracking_number: &'a str,
     pub status: &'a str,
-    /// Flagged delayed, lost or returned: no longer watched.
+    /// No longer watched for silence (see `Shipment::watched`); the column keeps its
+    /// first name, `delayed`.
     pub delayed: bool,
     pub last_scan_at: Timestamp,
     pub promised_by: Option<Timestamp>,

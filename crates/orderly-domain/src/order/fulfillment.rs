@@ -69,6 +69,25 @@ pub struct Shipment {
     pub scans: Vec<Scan>,
 }
 
+impl Shipment {
+    /// Whether a silence or a missed promise could still make it late: not once it is
+    /// delivered, on a pickup shelf (the wait is the customer's), or already flagged
+    /// delayed, lost or returned.
+    pub fn watched(&self) -> bool {
+        let done = matches!(
+            self.status,
+            TrackingStatus::Delivered | TrackingStatus::ReadyForPickup
+        );
+        let flagged = self.flags.iter().any(|f| {
+            matches!(
+                f,
+                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
+            )
+        });
+        !done && !flagged
+    }
+}
+
 fn label_created() -> TrackingStatus {
     TrackingStatus::LabelCreated
 }
@@ -627,17 +646,7 @@ pub(super) fn check_delay(
     silence_hours: u32,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     let s = find_shipment(order, id)?;
-    // On the pickup shelf the wait is the customer's, not a carrier's delay.
-    let done = matches!(
-        s.status,
-        TrackingStatus::Delivered | TrackingStatus::ReadyForPickup
-    ) || s.flags.iter().any(|f| {
-        matches!(
-            f,
-            ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
-        )
-    });
-    if done {
+    if !s.watched() {
         return Ok(Vec::new());
     }
     let reason = if s.promised_by.is_some_and(|p| p <= now) {

@@ -188,7 +188,6 @@ impl Reader for SqliteReader<'_> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT order_id, id FROM shipments
              WHERE delayed = 0 AND status NOT IN ('delivered', 'returned_to_sender', 'lost')
-               AND status <> 'ready_for_pickup'
                AND (last_scan_at <= ?1 OR promised_by <= ?2)
              ORDER BY last_scan_at LIMIT ?3",
         )?;
