@@ -41,6 +41,20 @@ pub struct PlaceOrder {
     pub delivery: Option<super::state::Delivery>,
 }
 
+impl PlaceOrder {
+    /// Lines, shipping and tax, less the discount. Wide (i128) so that no combination of
+    /// the configured limits overflows before validation refuses it.
+    pub fn total(&self) -> i128 {
+        let subtotal: i128 = self
+            .lines
+            .iter()
+            .map(|l| i128::from(l.unit_price) * i128::from(l.quantity))
+            .sum();
+        subtotal + i128::from(self.shipping_amount) + i128::from(self.tax_amount)
+            - i128::from(self.discount_amount)
+    }
+}
+
 /// A payment the customer offers; its amount is what the order still needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPayment {

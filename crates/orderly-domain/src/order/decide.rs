@@ -378,14 +378,8 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     }
     let to = destination(cmd.delivery.as_ref(), cmd.shipping_address.country.as_str());
     check_pickup(to, ctx.sourcing.locations)?;
-    let total = cmd
-        .lines
-        .iter()
-        .map(|l| l.unit_price * i64::from(l.quantity))
-        .sum::<i64>()
-        + cmd.shipping_amount
-        + cmd.tax_amount
-        - cmd.discount_amount;
+    // Validation kept the total within 0..=MAX_AMOUNT_MINOR.
+    let total = i64::try_from(cmd.total()).map_err(|_| OrderError::InvalidAmount)?;
     let lines: Vec<PlacedLine> = cmd
         .lines
         .into_iter()

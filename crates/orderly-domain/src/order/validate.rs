@@ -69,14 +69,7 @@ pub fn validate_place(cmd: &PlaceOrder, limits: &Limits) -> Vec<FieldIssue> {
     if !issues.is_empty() {
         return issues;
     }
-    // i128 so that no combination of configured limits can overflow before we refuse it.
-    let subtotal: i128 = cmd
-        .lines
-        .iter()
-        .map(|l| i128::from(l.unit_price) * i128::from(l.quantity))
-        .sum();
-    let total = subtotal + i128::from(cmd.shipping_amount) + i128::from(cmd.tax_amount)
-        - i128::from(cmd.discount_amount);
+    let total = cmd.total();
     if total > i128::from(MAX_AMOUNT_MINOR) {
         issues.push(FieldIssue::new(
             "lines",
