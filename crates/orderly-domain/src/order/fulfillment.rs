@@ -7,7 +7,7 @@ use super::event::{
     FulfillmentRejected, FulfillmentReleased, OrderEvent, PackageCreated, PackageItem,
     PackageShipped, PickConfirmed, PickedLine, ShipmentDelayed, TrackingRecorded,
 };
-use super::state::{Order, OrderState, Reservation};
+use super::state::{Buckets, Order, OrderState, Reservation};
 use crate::Timestamp;
 use crate::fulfillment::{ExceptionFlag, FulfillmentState, TrackingStatus};
 use crate::payment::CaptureMode;
@@ -317,19 +317,7 @@ pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'s
         line.picked = picked.picked;
         line.short += short;
         if short > 0 {
-            take_reserved(order, picked.line_no, &location, short)?;
-            let b = &mut order
-                .lines
-                .iter_mut()
-                .find(|l| l.line_no == picked.line_no)
-                .ok_or("unknown line")?
-                .buckets;
-            b.allocated = b
-                .allocated
-                .checked_sub(short)
-                .ok_or("allocated underflow")?;
-            b.released = b.released.checked_sub(short).ok_or("released underflow")?;
-            b.unallocated += short;
+            unreserve(order, picked.line_no, &location, short, true)?.unallocated += short;
         }
     }
     let fo = &mut order.fulfillment_orders[fo_index];
@@ -339,6 +327,36 @@ pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'s
         FulfillmentState::Picking
     };
     Ok(())
+}
+
+/// Takes `quantity` units of a line off its reservation at `location` and out of its
+/// allocated (and, when they had been released, released) bucket; the caller puts them
+/// in the bucket they move to.
+fn unreserve<'o>(
+    order: &'o mut Order,
+    line_no: u32,
+    location: &Id,
+    quantity: u32,
+    released: bool,
+) -> Result<&'o mut Buckets, &'static str> {
+    take_reserved(order, line_no, location, quantity)?;
+    let b = &mut order
+        .lines
+        .iter_mut()
+        .find(|l| l.line_no == line_no)
+        .ok_or("unknown line")?
+        .buckets;
+    b.allocated = b
+        .allocated
+        .checked_sub(quantity)
+        .ok_or("allocated underflow")?;
+    if released {
+        b.released = b
+            .released
+            .checked_sub(quantity)
+            .ok_or("released underflow")?;
+    }
+    Ok(b)
 }
 
 /// Takes `quantity` of a line's reservation at `location` off the order's reservations.
@@ -592,22 +610,7 @@ pub(super) fn apply_ship(
         fo.state = FulfillmentState::Shipped;
     }
     for item in &items {
-        take_reserved(order, item.line_no, &location, item.quantity)?;
-        let b = &mut order
-            .lines
-            .iter_mut()
-            .find(|l| l.line_no == item.line_no)
-            .ok_or("unknown line")?
-            .buckets;
-        b.allocated = b
-            .allocated
-            .checked_sub(item.quantity)
-            .ok_or("allocated underflow")?;
-        b.released = b
-            .released
-            .checked_sub(item.quantity)
-            .ok_or("released underflow")?;
-        b.shipped += item.quantity;
+        unreserve(order, item.line_no, &location, item.quantity, true)?.shipped += item.quantity;
     }
     Ok(())
 }
@@ -798,24 +801,7 @@ pub(super) fn apply_reject(order: &mut Order, r: &FulfillmentRejected) -> Result
     let location = fo.location_id.clone();
     let units: Vec<(u32, u32)> = fo.lines.iter().map(|l| (l.line_no, l.quantity)).collect();
     for (line_no, quantity) in units {
-        take_reserved(order, line_no, &location, quantity)?;
-        let b = &mut order
-            .lines
-            .iter_mut()
-            .find(|l| l.line_no == line_no)
-            .ok_or("unknown line")?
-            .buckets;
-        b.allocated = b
-            .allocated
-            .checked_sub(quantity)
-            .ok_or("allocated underflow")?;
-        if released {
-            b.released = b
-                .released
-                .checked_sub(quantity)
-                .ok_or("released underflow")?;
-        }
-        b.unallocated += quantity;
+        unreserve(order, line_no, &location, quantity, released)?.unallocated += quantity;
     }
     Ok(())
 }
