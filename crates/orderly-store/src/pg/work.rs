@@ -429,23 +429,25 @@ impl WorkTx for PgTx<'_> {
                 ));
             }
         };
-        self.conn().execute(
+        // The entry needs no answer: it goes with the rest of the transaction's writes (a
+        // repeated operation still fails there, on the unique op id, as a `Conflict`).
+        self.conn().defer(
             "INSERT INTO store_credit_entries (customer_email, currency, delta_minor, balance_after,
                reason, order_id, op_id, note, actor, at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[
-                &c.email,
-                &c.currency,
-                &c.delta_minor,
-                &balance,
-                &c.reason,
-                &c.order_id,
-                &c.op_id,
-                &c.note,
-                &c.actor,
-                &to_ms(c.at),
+            vec![
+                owned(c.email.to_owned()),
+                owned(c.currency.to_owned()),
+                owned(c.delta_minor),
+                owned(balance),
+                owned(c.reason.to_owned()),
+                owned(c.order_id.map(str::to_owned)),
+                owned(c.op_id.map(str::to_owned)),
+                owned(c.note.map(str::to_owned)),
+                owned(c.actor.to_owned()),
+                owned(to_ms(c.at)),
             ],
-        )?;
+        );
         Ok(balance)
     }
 }
