@@ -17,6 +17,9 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode::*;
+        if let rusqlite::Error::FromSqlConversionFailure(..) = e {
+            return StoreError::Corrupt(e.to_string());
+        }
         match e.sqlite_error_code() {
             Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen) => {
                 StoreError::Unavailable(e.to_string())

@@ -2,72 +2,59 @@
 //! the same way.
 
 use crate::error::StoreError;
-use crate::from_ms;
 use crate::rows::{ExceptionRow, ProductRow};
 use jiff::Timestamp;
 use orderly_domain::order::Order;
 use rusqlite::{Connection, OptionalExtension};
 
-pub(crate) fn product_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(ProductRow, i64, i64)> {
-    Ok((
-        ProductRow {
-            sku: row.get(0)?,
-            name: row.get(1)?,
-            price_minor: row.get(2)?,
-            currency: row.get(3)?,
-            weight_grams: row.get(4)?,
-            category: row.get(5)?,
-            returnable: row.get(6)?,
-            active: row.get(7)?,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-            version: row.get(10)?,
-            gtin: row.get(11)?,
-        },
-        row.get(8)?,
-        row.get(9)?,
-    ))
+/// A time column (milliseconds since the epoch); a value out of range is a conversion
+/// failure, which the store reports as corrupt data.
+pub(crate) fn ts(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    let ms: i64 = row.get(i)?;
+    Timestamp::from_millisecond(ms).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Integer, Box::new(e))
+    })
 }
 
-pub(crate) fn finish_product(
-    (mut p, created, updated): (ProductRow, i64, i64),
-) -> Result<ProductRow, StoreError> {
-    p.created_at = from_ms(created)?;
-    p.updated_at = from_ms(updated)?;
-    Ok(p)
+/// An optional time column.
+pub(crate) fn ts_opt(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+    match row.get::<_, Option<i64>>(i)? {
+        Some(_) => ts(row, i).map(Some),
+        None => Ok(None),
+    }
 }
 
-/// An exception entry from an `exception_select!` row (times still to check).
-pub(crate) fn exception_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<Result<ExceptionRow, StoreError>> {
-    let opened: i64 = row.get(6)?;
-    let resolved: Option<i64> = row.get(7)?;
-    let (id, queue, kind, order_id, subject_id, detail) = (
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-    );
-    let (resolved_by, resolution) = (row.get(8)?, row.get(9)?);
-    Ok((|| {
-        Ok(ExceptionRow {
-            id,
-            queue,
-            kind,
-            order_id,
-            subject_id,
-            detail,
-            opened_at: from_ms(opened)?,
-            resolved_at: resolved.map(from_ms).transpose()?,
-            resolved_by,
-            resolution,
-        })
-    })())
+pub(crate) fn product_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
+    Ok(ProductRow {
+        sku: row.get(0)?,
+        name: row.get(1)?,
+        price_minor: row.get(2)?,
+        currency: row.get(3)?,
+        weight_grams: row.get(4)?,
+        category: row.get(5)?,
+        returnable: row.get(6)?,
+        active: row.get(7)?,
+        created_at: ts(row, 8)?,
+        updated_at: ts(row, 9)?,
+        version: row.get(10)?,
+        gtin: row.get(11)?,
+    })
+}
+
+/// An exception entry from an `exception_select!` row.
+pub(crate) fn exception_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ExceptionRow> {
+    Ok(ExceptionRow {
+        id: row.get(0)?,
+        queue: row.get(1)?,
+        kind: row.get(2)?,
+        order_id: row.get(3)?,
+        subject_id: row.get(4)?,
+        detail: row.get(5)?,
+        opened_at: ts(row, 6)?,
+        resolved_at: ts_opt(row, 7)?,
+        resolved_by: row.get(8)?,
+        resolution: row.get(9)?,
+    })
 }
 
 /// A product by SKU.
@@ -79,7 +66,7 @@ pub(crate) fn product_by_sku(
         .prepare_cached(product_select!("WHERE sku = ?1"))?
         .query_row([sku], product_from_row)
         .optional()?;
-    row.map(finish_product).transpose()
+    Ok(row)
 }
 
 /// An order's stored snapshot, by id or human number.

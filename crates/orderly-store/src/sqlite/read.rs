@@ -1,8 +1,6 @@
 //! `Reader` on SQLite: read-only queries on a pooled connection.
 
-use super::queries::{
-    exception_from_row, finish_product, order_snapshot, product_by_sku, product_from_row,
-};
+use super::queries::{exception_from_row, order_snapshot, product_by_sku, product_from_row, ts};
 use crate::error::StoreError;
 use crate::read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
 use crate::rows::{
@@ -97,7 +95,7 @@ impl Reader for SqliteReader<'_> {
             "WHERE (?1 IS NULL OR sku > ?1) ORDER BY sku LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![after_sku, limit], product_from_row)?;
-        rows.map(|r| finish_product(r?)).collect()
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Inventory records ordered by (SKU, location), optionally for one SKU or location,
@@ -153,30 +151,22 @@ impl Reader for SqliteReader<'_> {
              FROM stock_movements WHERE sku = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![sku, before_id, limit], |r| {
-            Ok((
-                MovementRow {
-                    id: r.get(0)?,
-                    sku: r.get(1)?,
-                    location_id: r.get(2)?,
-                    reason: r.get(3)?,
-                    delta_on_hand: r.get(4)?,
-                    delta_reserved: r.get(5)?,
-                    on_hand_after: r.get(6)?,
-                    reserved_after: r.get(7)?,
-                    order_id: r.get(8)?,
-                    note: r.get(9)?,
-                    actor: r.get(10)?,
-                    at: Timestamp::UNIX_EPOCH,
-                },
-                r.get::<_, i64>(11)?,
-            ))
+            Ok(MovementRow {
+                id: r.get(0)?,
+                sku: r.get(1)?,
+                location_id: r.get(2)?,
+                reason: r.get(3)?,
+                delta_on_hand: r.get(4)?,
+                delta_reserved: r.get(5)?,
+                on_hand_after: r.get(6)?,
+                reserved_after: r.get(7)?,
+                order_id: r.get(8)?,
+                note: r.get(9)?,
+                actor: r.get(10)?,
+                at: ts(r, 11)?,
+            })
         })?;
-        rows.map(|r| {
-            let (mut row, at) = r?;
-            row.at = from_ms(at)?;
-            Ok(row)
-        })
-        .collect()
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn quiet_shipments(
@@ -231,7 +221,7 @@ impl Reader for SqliteReader<'_> {
             ],
             exception_from_row,
         )?;
-        rows.map(|r| r?).collect()
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {
@@ -269,28 +259,19 @@ impl Reader for SqliteReader<'_> {
              FROM store_credit_entries WHERE customer_email = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![email, limit], |r| {
-            Ok((
-                StoreCreditRow {
-                    id: r.get(0)?,
-                    currency: r.get(1)?,
-                    delta_minor: r.get(2)?,
-                    balance_after: r.get(3)?,
-                    reason: r.get(4)?,
-                    order_id: r.get(5)?,
-                    note: r.get(6)?,
-                    actor: r.get(7)?,
-                    at: Timestamp::UNIX_EPOCH,
-                },
-                r.get::<_, i64>(8)?,
-            ))
+            Ok(StoreCreditRow {
+                id: r.get(0)?,
+                currency: r.get(1)?,
+                delta_minor: r.get(2)?,
+                balance_after: r.get(3)?,
+                reason: r.get(4)?,
+                order_id: r.get(5)?,
+                note: r.get(6)?,
+                actor: r.get(7)?,
+                at: ts(r, 8)?,
+            })
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut row, at) = row?;
-            row.at = from_ms(at)?;
-            out.push(row);
-        }
-        Ok(out)
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {

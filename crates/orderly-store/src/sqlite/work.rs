@@ -1,15 +1,15 @@
 //! `WorkTx` on SQLite. One writer thread means claims cannot race here; the lease columns
 //! still matter for a crash between claiming a timer and firing it.
 
-use super::queries::exception_from_row;
+use super::queries::{exception_from_row, ts};
 use super::write::SqliteTx;
 use crate::error::StoreError;
 use crate::rows::ExceptionRow;
+use crate::to_ms;
 use crate::work::{
     CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
     WorkTx,
 };
-use crate::{from_ms, to_ms};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
@@ -58,28 +58,17 @@ impl WorkTx for SqliteTx<'_> {
         let rows = stmt.query_map(
             params![worker, to_ms(now), to_ms(lease_until), limit],
             |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                ))
+                Ok(TimerRow {
+                    id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    ref_id: r.get(3)?,
+                    due_at: ts(r, 4)?,
+                    attempts: r.get(5)?,
+                })
             },
         )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, order_id, kind, ref_id, due, attempts) = row?;
-            out.push(TimerRow {
-                id,
-                order_id,
-                kind,
-                ref_id,
-                due_at: from_ms(due)?,
-                attempts,
-            });
-        }
+        let mut out: Vec<TimerRow> = rows.collect::<Result<_, _>>()?;
         out.sort_by_key(|t| (t.due_at, t.id));
         Ok(out)
     }
@@ -354,7 +343,7 @@ impl WorkTx for SqliteTx<'_> {
             .prepare_cached(exception_select!("WHERE id = ?1 AND queue = ?2"))?
             .query_row(params![id, queue], exception_from_row)
             .optional()?;
-        let Some(row) = row.transpose()? else {
+        let Some(row) = row else {
             return Ok(None);
         };
         if row.resolved_at.is_some() {
