@@ -4,7 +4,12 @@
 //! allowed there), so many commands run at once. Races between processes are settled by
 //! the database: guarded stock updates, unique (stream, version) on events, unique
 //! idempotency keys and external ids; the loser gets `Conflict` and is retried with fresh
-//! facts. Order numbers come from one sequence per channel (unique, gap-tolerant).
+//! facts. Order numbers come from one sequence per channel (unique, gap-tolerant),
+//! drawn a block at a time (see `NumberBlocks`).
+//!
+//! Round trips, not statements, are what a command costs here, so a command with an
+//! idempotency key first runs on the assumption that its key is new (see
+//! `PgTx::find_idempotency`): the key's unique index settles it at COMMIT.
 
 mod read;
 mod work;
@@ -18,15 +23,18 @@ use crate::tx::WriteTx;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::{join, try_join_all};
 use read::PgReader;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, Statement};
-use write::PgTx;
+use write::{KeyCheck, PgTx};
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -70,12 +78,40 @@ const MAX_ATTEMPTS: u32 = 16;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    numbers: Arc<NumberBlocks>,
+}
+
+/// How many order numbers one `nextval` hands to this process: its channel sequence
+/// counts in steps of this size, and the process numbers orders from its block without
+/// a round trip. Unique across processes; a restart leaves the rest of a block unused.
+pub(crate) const NUMBER_BLOCK: i64 = 20;
+
+/// The rest of each channel's current block of order numbers in this process.
+#[derive(Debug, Default)]
+pub(crate) struct NumberBlocks {
+    free: Mutex<HashMap<String, Range<i64>>>,
+}
+
+impl NumberBlocks {
+    /// The next number of `channel` from this process's block, if any is left.
+    pub(crate) fn take(&self, channel: &str) -> Option<i64> {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.get_mut(channel).and_then(Iterator::next)
+    }
+
+    /// Keeps a new block that starts at `first`, and takes its first number.
+    pub(crate) fn start(&self, channel: &str, first: i64) -> i64 {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.insert(channel.to_owned(), first + 1..first + NUMBER_BLOCK);
+        first
+    }
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
             .field("pool", &self.pool.status())
+            .field("numbers", &self.numbers)
             .finish()
     }
 }
@@ -125,40 +161,100 @@ pub(crate) fn owned<T: ToSql + Sync + Send + 'static>(value: T) -> Owned {
 
 /// A write whose result nobody reads until the transaction ends.
 struct Deferred {
+    /// Named subqueries the statement uses (`a AS (…), b AS (…)`, without `WITH`):
+    /// kept apart so that the statement can join a combined one.
+    ctes: &'static str,
     sql: &'static str,
     params: Vec<Owned>,
 }
 
-/// Statement helpers over one transaction, shared by the write and read sides.
+impl Deferred {
+    /// Transaction control (`BEGIN …`, `COMMIT`), which never joins a combined statement.
+    fn is_control(&self) -> bool {
+        self.sql == "COMMIT" || self.sql.starts_with("BEGIN")
+    }
+}
+
+/// Whether a statement must run inside the transaction: anything but a plain SELECT
+/// (a write, or a read that takes row locks to hold until the end).
+fn needs_transaction(sql: &str) -> bool {
+    let locks = [
+        "FOR UPDATE",
+        "FOR NO KEY UPDATE",
+        "FOR SHARE",
+        "FOR KEY SHARE",
+    ];
+    !sql.trim_start().starts_with("SELECT") || locks.iter().any(|l| sql.contains(l))
+}
+
+/// Statement helpers over one unit of work, shared by the write and read sides.
 ///
-/// Round trips, not SQL, are what a command costs here, so writes whose result nothing
-/// reads (inserts of events, rows, movements, outbox messages) are deferred and sent
-/// pipelined, in order, together with the next query or with the final flush before
-/// COMMIT. A deferred write that fails fails the command just the same, only later.
+/// Statements, not SQL, are what a command costs here (each is a bind, an execution
+/// and a flush on the server), so:
+/// - writes whose result nothing reads (inserts of events, rows, movements, outbox
+///   messages) are deferred and sent pipelined, in order, together with the next query
+///   or at the end, and consecutive ones are combined into one statement;
+/// - the transaction opens lazily: plain SELECTs before the first write run on their
+///   own (under READ COMMITTED every statement sees fresh data anyway), and `BEGIN` is
+///   sent with the first write or locking read. A unit whose writes all combine into one
+///   statement sends no `BEGIN` or `COMMIT` at all: that one statement is atomic.
+///
+/// A deferred write that fails fails the command just the same, only later.
 pub(crate) struct Conn<'a> {
     client: &'a deadpool_postgres::ClientWrapper,
     handle: &'a Handle,
     deferred: RefCell<Vec<Deferred>>,
+    /// `BEGIN …`, until it has been sent.
+    begin: Cell<Option<&'static str>>,
 }
 
 impl<'a> Conn<'a> {
-    /// Opens a transaction with `begin` (e.g. `BEGIN`), sent with the first statement.
+    /// A unit of work whose transaction `begin` (e.g. `BEGIN`) opens when first needed.
+    pub(crate) fn lazy(
+        client: &'a deadpool_postgres::ClientWrapper,
+        handle: &'a Handle,
+        begin: &'static str,
+    ) -> Self {
+        Conn {
+            client,
+            handle,
+            deferred: RefCell::new(Vec::new()),
+            begin: Cell::new(Some(begin)),
+        }
+    }
+
+    /// A transaction opened by `begin` with the first statement, whatever it is (a
+    /// REPEATABLE READ snapshot must cover every read).
     pub(crate) fn begin(
         client: &'a deadpool_postgres::ClientWrapper,
         handle: &'a Handle,
         begin: &'static str,
     ) -> Self {
-        let conn = Conn {
-            client,
-            handle,
-            deferred: RefCell::new(Vec::new()),
-        };
-        conn.defer(begin, Vec::new());
+        let conn = Conn::lazy(client, handle, begin);
+        conn.open_transaction();
         conn
     }
 
-    /// Sends what is deferred and COMMIT, in one round trip.
+    /// Queues `BEGIN` (once) ahead of everything not yet sent.
+    fn open_transaction(&self) {
+        if let Some(begin) = self.begin.take() {
+            self.deferred
+                .borrow_mut()
+                .insert(0, Deferred::plain(begin, Vec::new()));
+        }
+    }
+
+    fn in_transaction(&self) -> bool {
+        self.begin.get().is_none()
+    }
+
+    /// Sends what is deferred and ends the unit, in one round trip: as one statement of
+    /// its own when it can be, else inside the transaction with `COMMIT`.
     pub(crate) fn commit(&self) -> Result<(), StoreError> {
+        if !self.in_transaction() && runs(&self.deferred.borrow()).len() <= 1 {
+            return self.flush();
+        }
+        self.open_transaction();
         self.defer("COMMIT", Vec::new());
         let result = self.flush();
         if result.is_err() {
@@ -171,6 +267,9 @@ impl<'a> Conn<'a> {
     /// is a harmless no-op), so the pooled connection goes back clean.
     pub(crate) fn rollback(&self) {
         self.deferred.take();
+        if !self.in_transaction() {
+            return;
+        }
         if let Err(e) = self.handle.block_on(self.client.batch_execute("ROLLBACK")) {
             tracing::warn!(error = %e, "ROLLBACK failed; the connection will be replaced");
         }
@@ -178,11 +277,20 @@ impl<'a> Conn<'a> {
 
     /// Queues a write to be sent with the next statement or the final flush.
     pub(crate) fn defer(&self, sql: &'static str, params: Vec<Owned>) {
-        self.deferred.borrow_mut().push(Deferred { sql, params });
+        self.deferred
+            .borrow_mut()
+            .push(Deferred::plain(sql, params));
+    }
+
+    /// Queues a write that uses named subqueries: `ctes` is their list without `WITH`.
+    pub(crate) fn defer_with(&self, ctes: &'static str, sql: &'static str, params: Vec<Owned>) {
+        self.deferred
+            .borrow_mut()
+            .push(Deferred { ctes, sql, params });
     }
 
     /// Sends every deferred write (pipelined) and waits for them.
-    pub(crate) fn flush(&self) -> Result<(), StoreError> {
+    fn flush(&self) -> Result<(), StoreError> {
         if self.deferred.borrow().is_empty() {
             return Ok(());
         }
@@ -197,6 +305,12 @@ impl<'a> Conn<'a> {
         F: FnOnce(Vec<Statement>) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
+        // A query after writes must see them, and a write or lock must last until COMMIT
+        // (the final flush decides for itself, in `commit`).
+        let queries_after_writes = !sqls.is_empty() && !self.deferred.borrow().is_empty();
+        if queries_after_writes || sqls.iter().any(|sql| needs_transaction(sql)) {
+            self.open_transaction();
+        }
         let deferred = self.deferred.take();
         self.handle.block_on(async {
             let writes = self.prepare_writes(&deferred).await?;
@@ -213,38 +327,12 @@ impl<'a> Conn<'a> {
         })
     }
 
-    /// The deferred writes as prepared statements: consecutive writes become one statement
-    /// (each a data-modifying CTE, which PostgreSQL always runs to completion);
-    /// transaction control stays on its own.
+    /// The deferred writes as prepared statements (see `statements`).
     async fn prepare_writes<'d>(
         &self,
         deferred: &'d [Deferred],
     ) -> Result<Vec<(Statement, Vec<&'d (dyn ToSql + Sync)>)>, StoreError> {
-        let mut batches: Vec<(String, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
-        let mut run: Vec<&Deferred> = Vec::new();
-        for d in deferred {
-            // Transaction control, and statements with CTEs of their own (which cannot
-            // nest inside another CTE), go on their own, still in the same pipeline.
-            if matches!(d.sql, "COMMIT") || d.sql.starts_with("BEGIN") || d.sql.starts_with("WITH")
-            {
-                batches.extend(combine(&run));
-                run.clear();
-                batches.extend(combine(&[d]));
-                continue;
-            }
-            // Sibling CTEs share one snapshot: a second write to a table the run already
-            // writes (the read model saved twice by one command) would not see the first,
-            // so it starts a new statement, still in the same pipeline.
-            if run
-                .iter()
-                .any(|r| target_table(r.sql) == target_table(d.sql))
-            {
-                batches.extend(combine(&run));
-                run.clear();
-            }
-            run.push(d);
-        }
-        batches.extend(combine(&run));
+        let batches = statements(deferred);
         let statements = try_join_all(
             batches
                 .iter()
@@ -314,34 +402,90 @@ impl<'a> Conn<'a> {
     }
 }
 
-/// The table a write statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`).
-fn target_table(sql: &str) -> Option<&str> {
-    let rest = sql
-        .strip_prefix("INSERT INTO ")
-        .or_else(|| sql.strip_prefix("UPDATE "))
-        .or_else(|| sql.strip_prefix("DELETE FROM "))?;
-    rest.split(|c: char| c.is_whitespace() || c == '(').next()
+impl Deferred {
+    fn plain(sql: &'static str, params: Vec<Owned>) -> Deferred {
+        Deferred {
+            ctes: "",
+            sql,
+            params,
+        }
+    }
+
+    /// The tables the statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`,
+    /// in its subqueries too).
+    fn targets(&self) -> Vec<&'static str> {
+        [self.ctes, self.sql]
+            .into_iter()
+            .flat_map(|sql| {
+                ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
+                    .into_iter()
+                    .flat_map(move |verb| {
+                        sql.match_indices(verb)
+                            .map(move |(at, _)| &sql[at + verb.len()..])
+                    })
+            })
+            .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
+            .collect()
+    }
 }
 
-/// One statement for a run of deferred writes: the writes themselves when there is one,
-/// else `WITH w0 AS (…), w1 AS (…) SELECT 1` with each write's parameters renumbered.
+/// The statements that send `deferred`, in order: consecutive writes become one
+/// statement (each a data-modifying CTE, which PostgreSQL always runs to completion);
+/// transaction control stays on its own. A run ends before a write to a table it already
+/// writes (sibling CTEs share one snapshot, so the second would not see the first, e.g.
+/// the read model saved twice by one command), and before a second write with named
+/// subqueries (their names could clash).
+fn statements(deferred: &[Deferred]) -> Vec<(String, Vec<&(dyn ToSql + Sync)>)> {
+    runs(deferred)
+        .iter()
+        .filter_map(|run| combine(run))
+        .collect()
+}
+
+/// The deferred writes grouped into the runs `statements` combines.
+fn runs(deferred: &[Deferred]) -> Vec<Vec<&Deferred>> {
+    let mut out = Vec::new();
+    let mut run: Vec<&Deferred> = Vec::new();
+    for d in deferred {
+        let written: Vec<&str> = run.iter().flat_map(|r| r.targets()).collect();
+        let clash = d.is_control()
+            || run.last().is_some_and(|r| r.is_control())
+            || d.targets().iter().any(|t| written.contains(t))
+            || (!d.ctes.is_empty() && run.iter().any(|r| !r.ctes.is_empty()));
+        if clash && !run.is_empty() {
+            out.push(std::mem::take(&mut run));
+        }
+        run.push(d);
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
+/// One statement for a run of deferred writes: the write itself when there is one, else
+/// `WITH w0 AS (…), w1 AS (…) SELECT 1` with each write's parameters renumbered (and the
+/// named subqueries of a write first in the list).
 fn combine<'d>(run: &[&'d Deferred]) -> Option<(String, Vec<&'d (dyn ToSql + Sync)>)> {
     let as_refs = |d: &'d Deferred| d.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync));
     match run {
         [] => None,
-        [one] => Some((one.sql.to_owned(), as_refs(one).collect())),
+        [one] if one.ctes.is_empty() => Some((one.sql.to_owned(), as_refs(one).collect())),
+        [one] => Some((
+            format!("WITH {} {}", one.ctes, one.sql),
+            as_refs(one).collect(),
+        )),
         many => {
-            let mut sql = String::from("WITH ");
+            let mut ctes = Vec::new();
             let mut params = Vec::new();
             for (i, d) in many.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
+                if !d.ctes.is_empty() {
+                    ctes.insert(0, renumber(d.ctes, params.len()));
                 }
-                sql.push_str(&format!("w{i} AS ({})", renumber(d.sql, params.len())));
+                ctes.push(format!("w{i} AS ({})", renumber(d.sql, params.len())));
                 params.extend(as_refs(d));
             }
-            sql.push_str(" SELECT 1");
-            Some((sql, params))
+            Some((format!("WITH {} SELECT 1", ctes.join(", ")), params))
         }
     }
 }
@@ -416,16 +560,22 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            numbers: Arc::default(),
+        })
     }
 
-    /// Creates the order-number sequences of these channels if they are missing.
+    /// Creates the order-number sequences of these channels if they are missing, and
+    /// makes each count in blocks of `NUMBER_BLOCK` (a sequence from before blocks
+    /// counted by one; every value it already gave out stays below the next block).
     pub(crate) async fn prepare_channels(&self, channels: &[String]) -> Result<(), StoreError> {
         let client = self.pool.get().await.map_err(pool_error)?;
         for channel in channels {
+            let name = sequence_name(channel);
             let sql = format!(
-                "CREATE SEQUENCE IF NOT EXISTS {} START 1001",
-                sequence_name(channel)
+                "CREATE SEQUENCE IF NOT EXISTS {name} START 1001 INCREMENT BY {NUMBER_BLOCK};
+                 ALTER SEQUENCE {name} INCREMENT BY {NUMBER_BLOCK}"
             );
             client.batch_execute(&sql).await.map_err(pg_error)?;
         }
@@ -443,14 +593,25 @@ impl PgStore {
             attempt += 1;
             let mut client = self.pool.get().await.map_err(|e| E::from(pool_error(e)))?;
             let handle = Handle::current();
-            let (returned, result) = tokio::task::spawn_blocking(move || {
-                let result = run_write(&handle, &mut client, &mut command);
+            let numbers = self.numbers.clone();
+            // Only the first run assumes its idempotency key is new.
+            let keys = if attempt == 1 {
+                KeyCheck::AtCommit
+            } else {
+                KeyCheck::First
+            };
+            let (returned, (result, assumed_new_key)) = tokio::task::spawn_blocking(move || {
+                let result = run_write(&handle, &mut client, &numbers, keys, &mut command);
                 (command, result)
             })
             .await
             .map_err(|e| E::from(StoreError::Unavailable(format!("write task failed: {e}"))))?;
             command = returned;
             match result {
+                // A refusal may be wrong when the key was only assumed new: its first
+                // request may have succeeded, and then that answer is replayed. Run again
+                // with the key looked up first.
+                Err(e) if assumed_new_key && !e.is_retryable() && attempt < MAX_ATTEMPTS => {}
                 Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                     // Spread the retries of racing commands apart a little.
                     tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 2)).await;
@@ -486,7 +647,11 @@ impl PgStore {
             Isolation::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
         tokio::task::spawn_blocking(move || {
-            let conn = Conn::begin(&client, &handle, begin);
+            let conn = match isolation {
+                // Plain SELECTs never open it: each sees the latest commits, as it would.
+                Isolation::ReadCommitted => Conn::lazy(&client, &handle, begin),
+                Isolation::Snapshot => Conn::begin(&client, &handle, begin),
+            };
             let mut reader = PgReader::new(conn);
             let result = f(&mut reader);
             let conn = reader.into_conn();
@@ -507,21 +672,25 @@ impl PgStore {
     }
 }
 
+/// Runs one attempt of a command; also says whether it assumed an idempotency key new.
 fn run_write<T, E, F>(
     handle: &Handle,
     client: &mut deadpool_postgres::Object,
+    numbers: &NumberBlocks,
+    keys: KeyCheck,
     command: &mut F,
-) -> Result<T, E>
+) -> (Result<T, E>, bool)
 where
     F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let mut pg = PgTx::new(Conn::begin(client, handle, "BEGIN"));
+    let mut pg = PgTx::new(Conn::lazy(client, handle, "BEGIN"), numbers, keys);
     // A panicking command must not hand a connection with an open transaction back to
     // the pool: roll back, then let the panic continue.
     let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));
+    let assumed_new_key = pg.assumed_new_key();
     let conn = pg.into_conn();
-    match result {
+    let result = match result {
         Ok(Ok(value)) => conn.commit().map(|()| value).map_err(E::from),
         Ok(Err(e)) => {
             conn.rollback();
@@ -531,7 +700,8 @@ where
             conn.rollback();
             resume_unwind(panic)
         }
-    }
+    };
+    (result, assumed_new_key)
 }
 /// Applies pending migrations on a dedicated connection, holding an advisory lock so
 /// that processes starting at the same moment migrate one after the other.
@@ -558,28 +728,102 @@ mod tests {
     use super::*;
 
     fn deferred(sql: &'static str, n: usize) -> Deferred {
-        Deferred {
-            sql,
-            params: (0..n).map(|i| owned(i as i64)).collect(),
-        }
+        Deferred::plain(sql, (0..n).map(|i| owned(i as i64)).collect())
+    }
+
+    fn sqls(deferred: &[Deferred]) -> Vec<String> {
+        statements(deferred)
+            .into_iter()
+            .map(|(sql, _)| sql)
+            .collect()
     }
 
     #[test]
-    fn writes_name_their_table() {
+    fn writes_name_their_tables() {
+        let targets = |sql| deferred(sql, 0).targets();
+        assert_eq!(targets("INSERT INTO orders (id) VALUES ($1)"), ["orders"]);
+        assert_eq!(targets("UPDATE orders SET x = 1"), ["orders"]);
+        assert_eq!(targets("DELETE FROM timers WHERE id = $1"), ["timers"]);
         assert_eq!(
-            target_table("INSERT INTO orders (id) VALUES ($1)"),
-            Some("orders")
+            targets("INSERT INTO reservations(order_id) VALUES ($1)"),
+            ["reservations"]
         );
-        assert_eq!(target_table("UPDATE orders SET x = 1"), Some("orders"));
+        assert!(targets("COMMIT").is_empty());
+        let with = Deferred {
+            ctes: "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
+            sql: "INSERT INTO stock_movements SELECT sku FROM u",
+            params: Vec::new(),
+        };
+        assert_eq!(with.targets(), ["inventory", "stock_movements"]);
+    }
+
+    #[test]
+    fn a_second_write_to_a_table_starts_a_new_statement() {
+        let writes = [
+            deferred("INSERT INTO events VALUES ($1)", 1),
+            deferred("UPDATE orders SET x = $1", 1),
+            deferred("UPDATE orders SET x = $1", 1),
+        ];
         assert_eq!(
-            target_table("DELETE FROM timers WHERE id = $1"),
-            Some("timers")
+            sqls(&writes),
+            [
+                "WITH w0 AS (INSERT INTO events VALUES ($1)), w1 AS (UPDATE orders SET x = $2) SELECT 1",
+                "UPDATE orders SET x = $1"
+            ]
         );
+    }
+
+    #[test]
+    fn transaction_control_stays_on_its_own() {
+        let writes = [
+            deferred("BEGIN", 0),
+            deferred("INSERT INTO events VALUES ($1)", 1),
+            deferred("COMMIT", 0),
+        ];
         assert_eq!(
-            target_table("INSERT INTO reservations(order_id) VALUES ($1)"),
-            Some("reservations")
+            sqls(&writes),
+            ["BEGIN", "INSERT INTO events VALUES ($1)", "COMMIT"]
         );
-        assert_eq!(target_table("COMMIT"), None);
+    }
+
+    #[test]
+    fn named_subqueries_join_the_combined_statement_first() {
+        let with = || Deferred {
+            ctes: "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
+            sql: "INSERT INTO stock_movements SELECT sku, $2 FROM u",
+            params: vec![owned(1_i64), owned(2_i64)],
+        };
+        let writes = [
+            deferred("INSERT INTO events VALUES ($1)", 1),
+            with(),
+            with(),
+        ];
+        assert_eq!(
+            sqls(&writes),
+            [
+                "WITH u AS (UPDATE inventory SET x = $2 RETURNING sku), \
+                 w0 AS (INSERT INTO events VALUES ($1)), \
+                 w1 AS (INSERT INTO stock_movements SELECT sku, $3 FROM u) SELECT 1",
+                "WITH u AS (UPDATE inventory SET x = $1 RETURNING sku) \
+                 INSERT INTO stock_movements SELECT sku, $2 FROM u",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_plain_selects_run_outside_the_transaction() {
+        assert!(!needs_transaction(
+            "SELECT sku FROM products WHERE sku = ANY($1)"
+        ));
+        assert!(needs_transaction(
+            "SELECT on_hand FROM inventory WHERE sku = $1 FOR UPDATE"
+        ));
+        assert!(needs_transaction(
+            "UPDATE outbox SET claimed_by = $1 RETURNING id"
+        ));
+        assert!(needs_transaction(
+            "WITH u AS (DELETE FROM t RETURNING id) SELECT id FROM u"
+        ));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
 use super::work::{CARD_VELOCITY_SQL, EMAIL_VELOCITY_SQL, count};
-use super::{Conn, col, owned, sequence_name};
+use super::{Conn, NumberBlocks, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
@@ -18,6 +18,19 @@ use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
+    numbers: &'a NumberBlocks,
+    keys: KeyCheck,
+    assumed_new_key: bool,
+}
+
+/// When a command learns whether its idempotency key was used before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyCheck {
+    /// Looked up before the command runs (a round trip of its own).
+    First,
+    /// Assumed new: the key's row is inserted at COMMIT, where its unique index fails a
+    /// key that is not, as a `Conflict`; the run after that looks it up first.
+    AtCommit,
 }
 
 impl<'a> PgTx<'a> {
@@ -82,8 +95,18 @@ pub(crate) fn order_snapshot(
 }
 
 impl<'a> PgTx<'a> {
-    pub(crate) fn new(c: Conn<'a>) -> Self {
-        PgTx { c }
+    pub(crate) fn new(c: Conn<'a>, numbers: &'a NumberBlocks, keys: KeyCheck) -> Self {
+        PgTx {
+            c,
+            numbers,
+            keys,
+            assumed_new_key: false,
+        }
+    }
+
+    /// Whether this run took an idempotency key for new without looking it up.
+    pub(crate) fn assumed_new_key(&self) -> bool {
+        self.assumed_new_key
     }
 
     pub(crate) fn into_conn(self) -> Conn<'a> {
@@ -132,6 +155,14 @@ impl WriteTx for PgTx<'_> {
         key: &str,
         now: Timestamp,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        // On a first run the key is taken for new, which saves this lookup (a statement
+        // and a round trip). A key that was used fails `save_idempotency`'s INSERT at
+        // COMMIT, or the command refuses; either way `PgStore::write` runs it again,
+        // looking the key up first this time.
+        if self.keys == KeyCheck::AtCommit {
+            self.assumed_new_key = true;
+            return Ok(None);
+        }
         // An expired record that the hourly purge has not reached yet frees its key here
         // (sent in the same round trip), so `save_idempotency` can stay a plain INSERT
         // whose unique violation means "another request holds this key right now".
@@ -234,12 +265,17 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn next_order_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError> {
-        let sequence = sequence_name(channel);
-        let row = self
-            .c
-            .query_opt("SELECT nextval($1::text::regclass)", &[&sequence])?
-            .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".into()))?;
-        let n: i64 = col(&row, 0)?;
+        let n = match self.numbers.take(channel) {
+            Some(n) => n,
+            None => {
+                let sequence = sequence_name(channel);
+                let row = self
+                    .c
+                    .query_opt("SELECT nextval($1::text::regclass)", &[&sequence])?
+                    .ok_or_else(|| StoreError::Corrupt("nextval returned nothing".into()))?;
+                self.numbers.start(channel, col(&row, 0)?)
+            }
+        };
         Ok(format!("{prefix}-{n}"))
     }
 
@@ -521,26 +557,26 @@ impl WriteTx for PgTx<'_> {
         // name a reservation without one.)
         let text =
             |f: fn(&ReservedMove<'_>) -> String| owned(moves.iter().map(f).collect::<Vec<_>>());
-        self.c.defer(
-            "WITH m AS (
+        self.c.defer_with(
+            "moves AS (
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $9::bigint[])
                    AS m(sku, location_id, delta, reason, ord, delta_on_hand)
-             ), g AS MATERIALIZED (
+             ), locked AS MATERIALIZED (
                  SELECT i.sku, i.location_id, t.total, t.on_total
                  FROM inventory i
                  JOIN (SELECT sku, location_id, SUM(delta)::bigint AS total,
                               SUM(delta_on_hand)::bigint AS on_total
-                       FROM m GROUP BY sku, location_id) t
+                       FROM moves GROUP BY sku, location_id) t
                    ON i.sku = t.sku AND i.location_id = t.location_id
                  ORDER BY i.sku, i.location_id
                  FOR UPDATE OF i
-             ), u AS (
+             ), levels AS (
                  UPDATE inventory i SET reserved = i.reserved + g.total,
                         on_hand = i.on_hand + g.on_total, updated_at = $6
-                 FROM g WHERE i.sku = g.sku AND i.location_id = g.location_id
+                 FROM locked g WHERE i.sku = g.sku AND i.location_id = g.location_id
                  RETURNING i.sku, i.location_id, i.on_hand, i.reserved, g.total, g.on_total
-             )
-             INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
+             )",
+            "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
                on_hand_after, reserved_after, order_id, note, actor, at)
              SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
                     u.on_hand - u.on_total
@@ -548,7 +584,7 @@ impl WriteTx for PgTx<'_> {
                     u.reserved - u.total
                       + SUM(m.delta) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
                     $7, NULL, $8, $6
-             FROM m JOIN u ON u.sku = m.sku AND u.location_id = m.location_id
+             FROM moves m JOIN levels u ON u.sku = m.sku AND u.location_id = m.location_id
              ORDER BY m.ord",
             vec![
                 text(|m| m.reservation.sku.to_string()),

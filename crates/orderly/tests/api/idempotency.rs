@@ -118,6 +118,33 @@ async fn a_failed_request_does_not_burn_its_key() {
     assert_eq!(order["lines"][0]["buckets"]["allocated"], 1);
 }
 
+/// The retry of a request that succeeded gets the first answer, even though running it
+/// again now would be refused (on PostgreSQL the first attempt assumes the key is new,
+/// so this is the path where the refusal must give way to the replay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_answers_first_even_when_the_request_would_now_be_refused() {
+    let app = app().await;
+    app.seed_product("LAST-1", 500).await;
+    app.receive("LAST-1", "wh-east", 1).await;
+    let body = order_body("web", &[("LAST-1", 1, 500)]);
+    let first = send(keyed(&app, "last-unit", &body)).await;
+    first.expect(201);
+
+    let again = send(keyed(&app, "last-unit", &body)).await;
+
+    assert_eq!(again.status, 201);
+    assert_eq!(
+        again.bytes, first.bytes,
+        "the same bytes as the first answer"
+    );
+    assert_eq!(app.order_rows().await, 1);
+    assert_eq!(app.stock("LAST-1", "wh-east").await, (1, 1, 0));
+    // Without the key the same request is refused: the stock really is gone.
+    app.post("/orders", &body)
+        .await
+        .expect_problem(422, "out_of_stock");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_external_id_returns_the_existing_order() {
     let app = app().await;

@@ -98,6 +98,23 @@ async fn two_processes_never_oversell() {
     assert_check_passes(&fleet.db.url);
 }
 
+/// Each process numbers orders from its own block of the channel's sequence (20 at a
+/// time), so numbers never collide and cost no round trip; they are not in arrival
+/// order across processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_process_numbers_orders_from_its_own_block() {
+    let Some(fleet) = fleet(2).await else { return };
+    fleet.stock("PEN-1", "wh-east", 100).await;
+    let mut numbers = Vec::new();
+    for server in [0, 1, 0, 1] {
+        let body = order_body("web", &[("PEN-1", 1, 1000)]);
+        let order = post(&fleet.url(server, "/orders"), &fleet.key, &body).await;
+        numbers.push(order.expect(201)["number"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(numbers, ["WEB-1001", "WEB-1021", "WEB-1002", "WEB-1022"]);
+    assert_check_passes(&fleet.db.url);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_idempotency_key_sent_to_two_processes_makes_one_order() {
     let Some(fleet) = fleet(2).await else { return };
