@@ -359,23 +359,6 @@ impl<'a> Conn<'a> {
         )
     }
 
-    /// Runs three queries in one round trip (after every deferred write).
-    /// Runs independent reads in one round trip; their rows in the same order.
-    pub(crate) fn query_all(
-        &self,
-        queries: &[(&str, &[&(dyn ToSql + Sync)])],
-    ) -> Result<Vec<Vec<Row>>, StoreError> {
-        let sqls: Vec<&str> = queries.iter().map(|(sql, _)| *sql).collect();
-        self.pipelined(&sqls, |s| async move {
-            try_join_all(
-                s.iter()
-                    .zip(queries)
-                    .map(|(stmt, (_, params))| self.client.query(stmt, params)),
-            )
-            .await
-        })
-    }
-
     pub(crate) fn query_opt(
         &self,
         sql: &str,

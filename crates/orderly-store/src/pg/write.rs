@@ -1,6 +1,5 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
-use super::work::{CARD_VELOCITY_SQL, EMAIL_VELOCITY_SQL, count};
 use super::{Conn, NumberBlocks, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
@@ -14,7 +13,6 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
-use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
@@ -66,13 +64,14 @@ fn stock_rows(rows: &[tokio_postgres::Row]) -> Result<StockView, StoreError> {
         let location: String = col(r, 1)?;
         let available: i64 = col(r, 2)?;
         let sku = Sku::parse(&sku).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        view.set(
-            sku,
-            Id::new(location),
-            u32::try_from(available.max(0)).unwrap_or(u32::MAX),
-        );
+        view.set(sku, Id::new(location), clamp_units(available));
     }
     Ok(view)
+}
+
+/// Available units as sourcing counts them (never below zero).
+fn clamp_units(available: i64) -> u32 {
+    u32::try_from(available.max(0)).unwrap_or(u32::MAX)
 }
 
 pub(crate) fn product_by_sku(c: &Conn<'_>, sku: &str) -> Result<Option<ProductRow>, StoreError> {
@@ -345,7 +344,8 @@ impl WriteTx for PgTx<'_> {
         stock_rows(&self.c.query(STOCK_SQL, &[&names])?)
     }
 
-    /// Every read in one round trip.
+    /// Every fact in one statement: each product row joined with its stock, and the
+    /// order already captured under the external id and the velocity counts alongside.
     fn new_order_facts(
         &mut self,
         channel: &str,
@@ -354,39 +354,57 @@ impl WriteTx for PgTx<'_> {
         velocity: Velocity<'_>,
     ) -> Result<NewOrderFacts, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
-        let since = to_ms(velocity.since);
-        let fingerprint = velocity.fingerprint.unwrap_or_default();
-        let products = product_select!("WHERE sku = ANY($1) ORDER BY sku");
-        let by_external: [&(dyn ToSql + Sync); 2] = [&channel, &external_id];
-        let by_sku: [&(dyn ToSql + Sync); 1] = [&names];
-        let by_email: [&(dyn ToSql + Sync); 2] = [&velocity.email, &since];
-        let by_card: [&(dyn ToSql + Sync); 2] = [&fingerprint, &since];
-        let mut queries: Vec<(&str, &[&(dyn ToSql + Sync)])> = vec![
-            (
-                "SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2",
-                &by_external,
-            ),
-            (products, &by_sku),
-            (STOCK_SQL, &by_sku),
-            (EMAIL_VELOCITY_SQL, &by_email),
-        ];
-        if velocity.fingerprint.is_some() {
-            queries.push((CARD_VELOCITY_SQL, &by_card));
-        }
-        let mut answers = self.c.query_all(&queries)?.into_iter();
-        let mut next = || answers.next().unwrap_or_default();
-        let (existing, products, stock, email) = (next(), next(), next(), next());
-        let card = next();
-        let existing = match existing.first() {
-            Some(row) => Some(serde_json::from_str(&col::<String>(row, 0)?)?),
-            None => None,
+        let rows = self.c.query(
+            "SELECT p.sku, p.name, p.price_minor, p.currency, p.weight_grams, p.category, p.returnable,
+                    p.active, p.created_at, p.updated_at, p.version, p.gtin,
+                    i.location_id, i.on_hand - i.reserved, f.existing, f.by_email, f.by_card
+             FROM (SELECT
+                     (SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2) AS existing,
+                     (SELECT count(*) FROM orders WHERE customer_email = $4 AND created_at >= $5) AS by_email,
+                     CASE WHEN $6::text IS NULL THEN 0 ELSE
+                       (SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $6 AND created_at >= $5)
+                     END AS by_card) f
+             LEFT JOIN products p ON p.sku = ANY($3)
+             LEFT JOIN inventory i ON i.sku = p.sku
+             ORDER BY p.sku, i.location_id",
+            &[
+                &channel,
+                &external_id,
+                &names,
+                &velocity.email,
+                &to_ms(velocity.since),
+                &velocity.fingerprint,
+            ],
+        )?;
+        let first = rows
+            .first()
+            .ok_or_else(|| StoreError::Corrupt("order facts returned no row".into()))?;
+        let existing: Option<String> = col(first, 14)?;
+        let velocity_count = |i: usize| -> Result<u32, StoreError> {
+            let n: i64 = col(first, i)?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
         };
+        let mut products: Vec<ProductRow> = Vec::new();
+        let mut stock = StockView::default();
+        for row in &rows {
+            let Some(sku) = col::<Option<String>>(row, 0)? else {
+                continue;
+            };
+            if products.last().is_none_or(|p| p.sku != sku) {
+                products.push(product_row(row)?);
+            }
+            if let Some(location) = col::<Option<String>>(row, 12)? {
+                let available: i64 = col(row, 13)?;
+                let sku = Sku::parse(&sku).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                stock.set(sku, Id::new(location), clamp_units(available));
+            }
+        }
         Ok(NewOrderFacts {
-            existing,
-            products: products.iter().map(product_row).collect::<Result<_, _>>()?,
-            stock: stock_rows(&stock)?,
-            recent_orders_same_email: count(&email)?,
-            recent_orders_same_card: count(&card)?,
+            existing: existing.map(|s| serde_json::from_str(&s)).transpose()?,
+            products,
+            stock,
+            recent_orders_same_email: velocity_count(15)?,
+            recent_orders_same_card: velocity_count(16)?,
         })
     }
 
