@@ -47,7 +47,7 @@ pub use rows::{
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
-pub use tx::{EventMeta, NewEvent, NewOrderFacts, ReservedMove, Velocity, WriteTx};
+pub use tx::{EventMeta, NewEvent, NewOrderFacts, ORDER_TOPIC, ReservedMove, Velocity, WriteTx};
 pub use work::{CreditChange, NewTimer, TimerRow, WorkTx, timer_kind};
 
 use jiff::Timestamp;

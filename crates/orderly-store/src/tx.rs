@@ -322,16 +322,11 @@ pub trait WriteTx: WorkTx {
         let actor_json = serde_json::to_string(&meta.actor)?;
         let actor_label = meta.actor.label();
         let mut rows: Vec<(u64, &str, String)> = Vec::with_capacity(events.len());
-        let mut messages = Vec::with_capacity(events.len());
         for event in events {
             let version = state.as_ref().map_or(0, |o| o.version) + 1;
             let next = evolve(state, event, meta.at, version)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             rows.push((version, event.kind(), serde_json::to_string(event)?));
-            let payload = serde_json::json!({
-                "order_id": next.id, "number": next.number, "type": event.kind(), "version": version,
-            });
-            messages.push((event.kind(), payload.to_string()));
             state = Some(next);
         }
         let order = state.ok_or_else(|| {
@@ -356,11 +351,20 @@ pub trait WriteTx: WorkTx {
             project(self, event, &order, &actor_label, meta.at)?;
             record_exceptions(self, event, &order, &actor_label, meta.at)?;
         }
-        let messages: Vec<(&str, &str, String)> = messages
-            .into_iter()
-            .map(|(topic, payload)| (topic, order.id.as_str(), payload))
+        // One message per append, naming its events in order: a consumer (webhooks,
+        // notifications) gets a command's events together, and the hot path writes one
+        // outbox row instead of one per event.
+        let listed: Vec<_> = rows
+            .iter()
+            .map(|(version, kind, _)| serde_json::json!({"type": kind, "version": version}))
             .collect();
-        self.enqueue_outbox(&messages, meta.at)?;
+        let payload = serde_json::json!({
+            "order_id": order.id, "number": order.number, "events": listed,
+        });
+        self.enqueue_outbox(
+            &[(ORDER_TOPIC, order.id.as_str(), payload.to_string())],
+            meta.at,
+        )?;
         if events.iter().any(changes_fulfillment) {
             // Waves choose among released fulfillment orders: pending ones need no row yet.
             let listed = order
@@ -383,6 +387,9 @@ pub trait WriteTx: WorkTx {
         Ok(order)
     }
 }
+
+/// The outbox topic of an order's events (one message per append).
+pub const ORDER_TOPIC: &str = "order.events";
 
 /// The storage effects of one event.
 fn project<T: WriteTx + ?Sized>(
