@@ -13,6 +13,7 @@ use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation};
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
+use std::collections::BTreeMap;
 
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
@@ -569,51 +570,68 @@ impl WriteTx for PgTx<'_> {
         // CHECK (0 <= reserved <= on_hand): a violation is a `Conflict`, and the command
         // runs again on fresh facts. Rows are locked in (SKU, location) order, the same in
         // every transaction, so orders reserving the same stock queue instead of
-        // deadlocking. Movements get their levels from the updated rows, each move's
-        // running total within its row. (Every (SKU, location) has a row: the decision
-        // reserves only stock it read, and rows are never deleted; `orderly check` would
-        // name a reservation without one.)
-        let text =
+        // deadlocking. (Every (SKU, location) has a row: the decision reserves only stock
+        // it read, and rows are never deleted; `orderly check` would name a reservation
+        // without one.)
+        //
+        // The sums are worked out here, so the statement stays a lock, an update and an
+        // insert: per row, the total change; per move, what the row's later moves still
+        // add, which the row's final level less that is the level just after the move.
+        let mut totals: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+        let mut rest = vec![(0_i64, 0_i64); moves.len()];
+        for (i, m) in moves.iter().enumerate().rev() {
+            let key = (
+                m.reservation.sku.as_str(),
+                m.reservation.location_id.as_str(),
+            );
+            let total = totals.entry(key).or_default();
+            rest[i] = *total;
+            total.0 += m.delta;
+            total.1 += m.delta_on_hand;
+        }
+        let skus: Vec<String> = totals.keys().map(|k| k.0.to_owned()).collect();
+        let locations: Vec<String> = totals.keys().map(|k| k.1.to_owned()).collect();
+        let moved =
             |f: fn(&ReservedMove<'_>) -> String| owned(moves.iter().map(f).collect::<Vec<_>>());
         self.c.defer_with(
-            "moves AS (
-                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $9::bigint[])
-                   AS m(sku, location_id, delta, reason, ord, delta_on_hand)
-             ), locked AS MATERIALIZED (
+            "locked AS MATERIALIZED (
                  SELECT i.sku, i.location_id, t.total, t.on_total
-                 FROM inventory i
-                 JOIN (SELECT sku, location_id, SUM(delta)::bigint AS total,
-                              SUM(delta_on_hand)::bigint AS on_total
-                       FROM moves GROUP BY sku, location_id) t
-                   ON i.sku = t.sku AND i.location_id = t.location_id
+                 FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                   AS t(sku, location_id, total, on_total)
+                 JOIN inventory i ON i.sku = t.sku AND i.location_id = t.location_id
                  ORDER BY i.sku, i.location_id
                  FOR UPDATE OF i
              ), levels AS (
                  UPDATE inventory i SET reserved = i.reserved + g.total,
-                        on_hand = i.on_hand + g.on_total, updated_at = $6
+                        on_hand = i.on_hand + g.on_total, updated_at = $5
                  FROM locked g WHERE i.sku = g.sku AND i.location_id = g.location_id
-                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved, g.total, g.on_total
+                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved
              )",
             "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
                on_hand_after, reserved_after, order_id, note, actor, at)
              SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
-                    u.on_hand - u.on_total
-                      + SUM(m.delta_on_hand) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
-                    u.reserved - u.total
-                      + SUM(m.delta) OVER (PARTITION BY m.sku, m.location_id ORDER BY m.ord),
-                    $7, NULL, $8, $6
-             FROM moves m JOIN levels u ON u.sku = m.sku AND u.location_id = m.location_id
+                    u.on_hand - m.rest_on_hand, u.reserved - m.rest_reserved, $6, NULL, $7, $5
+             FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[],
+                         $13::bigint[], $14::bigint[])
+                    WITH ORDINALITY AS m(sku, location_id, reason, delta, delta_on_hand,
+                                         rest_reserved, rest_on_hand, ord)
+             JOIN levels u ON u.sku = m.sku AND u.location_id = m.location_id
              ORDER BY m.ord",
             vec![
-                text(|m| m.reservation.sku.to_string()),
-                text(|m| m.reservation.location_id.to_string()),
-                owned(moves.iter().map(|m| m.delta).collect::<Vec<_>>()),
-                text(|m| m.reason.as_str().to_owned()),
-                owned((0..moves.len() as i64).collect::<Vec<_>>()),
+                owned(skus),
+                owned(locations),
+                owned(totals.values().map(|t| t.0).collect::<Vec<_>>()),
+                owned(totals.values().map(|t| t.1).collect::<Vec<_>>()),
                 owned(to_ms(first.at)),
                 owned(first.order_id.to_owned()),
                 owned(first.actor.to_owned()),
+                moved(|m| m.reservation.sku.to_string()),
+                moved(|m| m.reservation.location_id.to_string()),
+                moved(|m| m.reason.as_str().to_owned()),
+                owned(moves.iter().map(|m| m.delta).collect::<Vec<_>>()),
                 owned(moves.iter().map(|m| m.delta_on_hand).collect::<Vec<_>>()),
+                owned(rest.iter().map(|r| r.0).collect::<Vec<_>>()),
+                owned(rest.iter().map(|r| r.1).collect::<Vec<_>>()),
             ],
         );
         Ok(())

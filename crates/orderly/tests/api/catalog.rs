@@ -421,3 +421,21 @@ async fn movements_explain_every_change_with_reason_and_actor() {
     assert!(rest["next_cursor"].is_null());
     assert_eq!(rest["data"][1]["reason"], "receipt");
 }
+
+/// Two lines of one SKU reserve at one location in one statement: each movement records
+/// the level just after it, not the level after both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_lines_of_one_sku_record_running_levels() {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    adjust(&app, json!({"kind": "receipt", "quantity": 10}))
+        .await
+        .expect(201);
+    let mut body = order_body("web", &[("TEE-BLK-M", 2, 1999), ("TEE-BLK-M", 3, 1999)]);
+    ship_to(&mut body, "Newark", "NJ", "07102");
+    app.create_order(&body).await;
+
+    let moves = movements(&app).await;
+    let levels: Vec<(i64, i64, i64)> = moves.iter().map(|m| (m.2, m.3, m.4)).collect();
+    assert_eq!(levels, [(3, 10, 5), (2, 10, 2), (0, 10, 0)]);
+}
