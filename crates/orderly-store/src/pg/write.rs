@@ -366,8 +366,7 @@ impl WriteTx for PgTx<'_> {
                        (SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $6 AND created_at >= $5)
                      END AS by_card) f
              LEFT JOIN products p ON p.sku = ANY($3)
-             LEFT JOIN inventory i ON i.sku = p.sku
-             ORDER BY p.sku, i.location_id",
+             LEFT JOIN inventory i ON i.sku = p.sku",
             &[
                 &channel,
                 &external_id,
@@ -385,14 +384,15 @@ impl WriteTx for PgTx<'_> {
             let n: i64 = col(first, i)?;
             Ok(u32::try_from(n).unwrap_or(u32::MAX))
         };
-        let mut products: Vec<ProductRow> = Vec::new();
+        // A product comes once per location that stocks it (rows in no particular order).
+        let mut products: BTreeMap<String, ProductRow> = BTreeMap::new();
         let mut stock = StockView::default();
         for row in &rows {
             let Some(sku) = col::<Option<String>>(row, 0)? else {
                 continue;
             };
-            if products.last().is_none_or(|p| p.sku != sku) {
-                products.push(product_row(row)?);
+            if !products.contains_key(&sku) {
+                products.insert(sku.clone(), product_row(row)?);
             }
             if let Some(location) = col::<Option<String>>(row, 12)? {
                 let available: i64 = col(row, 13)?;
@@ -402,7 +402,7 @@ impl WriteTx for PgTx<'_> {
         }
         Ok(NewOrderFacts {
             existing: existing.map(|s| serde_json::from_str(&s)).transpose()?,
-            products,
+            products: products.into_values().collect(),
             stock,
             recent_orders_same_email: velocity_count(15)?,
             recent_orders_same_card: velocity_count(16)?,
@@ -577,6 +577,9 @@ impl WriteTx for PgTx<'_> {
         // The sums are worked out here, so the statement stays a lock, an update and an
         // insert: per row, the total change; per move, what the row's later moves still
         // add, which the row's final level less that is the level just after the move.
+        // The rows are locked one by one in the order given (a lateral subquery with FOR
+        // UPDATE is a nested loop over the sorted keys), with no sort or hash join to set
+        // up for three rows.
         let mut totals: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
         let mut rest = vec![(0_i64, 0_i64); moves.len()];
         for (i, m) in moves.iter().enumerate().rev() {
@@ -598,9 +601,10 @@ impl WriteTx for PgTx<'_> {
                  SELECT i.sku, i.location_id, t.total, t.on_total
                  FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
                    AS t(sku, location_id, total, on_total)
-                 JOIN inventory i ON i.sku = t.sku AND i.location_id = t.location_id
-                 ORDER BY i.sku, i.location_id
-                 FOR UPDATE OF i
+                 CROSS JOIN LATERAL (
+                   SELECT sku, location_id FROM inventory
+                   WHERE sku = t.sku AND location_id = t.location_id FOR UPDATE
+                 ) i
              ), levels AS (
                  UPDATE inventory i SET reserved = i.reserved + g.total,
                         on_hand = i.on_hand + g.on_total, updated_at = $5
@@ -610,12 +614,15 @@ impl WriteTx for PgTx<'_> {
             "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
                on_hand_after, reserved_after, order_id, note, actor, at)
              SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
-                    u.on_hand - m.rest_on_hand, u.reserved - m.rest_reserved, $6, NULL, $7, $5
+                    (SELECT u.on_hand FROM levels u
+                     WHERE u.sku = m.sku AND u.location_id = m.location_id) - m.rest_on_hand,
+                    (SELECT u.reserved FROM levels u
+                     WHERE u.sku = m.sku AND u.location_id = m.location_id) - m.rest_reserved,
+                    $6, NULL, $7, $5
              FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[],
                          $13::bigint[], $14::bigint[])
                     WITH ORDINALITY AS m(sku, location_id, reason, delta, delta_on_hand,
                                          rest_reserved, rest_on_hand, ord)
-             JOIN levels u ON u.sku = m.sku AND u.location_id = m.location_id
              ORDER BY m.ord",
             vec![
                 owned(skus),
