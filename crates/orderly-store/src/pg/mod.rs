@@ -86,23 +86,33 @@ pub struct PgStore {
 /// a round trip. Unique across processes; a restart leaves the rest of a block unused.
 pub(crate) const NUMBER_BLOCK: i64 = 20;
 
-/// The rest of each channel's current block of order numbers in this process.
+/// What is left of each channel's blocks of order numbers in this process. Two commands
+/// can find the blocks empty at once and each draw one: both blocks are kept.
 #[derive(Debug, Default)]
 pub(crate) struct NumberBlocks {
-    free: Mutex<HashMap<String, Range<i64>>>,
+    free: Mutex<HashMap<String, Vec<Range<i64>>>>,
 }
 
 impl NumberBlocks {
-    /// The next number of `channel` from this process's block, if any is left.
+    /// The next number of `channel` from this process's blocks, if any is left.
     pub(crate) fn take(&self, channel: &str) -> Option<i64> {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.get_mut(channel).and_then(Iterator::next)
+        let blocks = free.get_mut(channel)?;
+        while let Some(block) = blocks.first_mut() {
+            if let Some(n) = block.next() {
+                return Some(n);
+            }
+            blocks.remove(0);
+        }
+        None
     }
 
     /// Keeps a new block that starts at `first`, and takes its first number.
     pub(crate) fn start(&self, channel: &str, first: i64) -> i64 {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.insert(channel.to_owned(), first + 1..first + NUMBER_BLOCK);
+        free.entry(channel.to_owned())
+            .or_default()
+            .push(first + 1..first + NUMBER_BLOCK);
         first
     }
 }
@@ -714,6 +724,19 @@ async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_drawn_at_once_are_both_used() {
+        let blocks = NumberBlocks::default();
+        assert_eq!(blocks.take("web"), None);
+        // Two commands found nothing left and drew a block each.
+        assert_eq!(blocks.start("web", 1001), 1001);
+        assert_eq!(blocks.start("web", 1021), 1021);
+        let rest: Vec<i64> = std::iter::from_fn(|| blocks.take("web")).collect();
+        let expected: Vec<i64> = (1002..1021).chain(1022..1041).collect();
+        assert_eq!(rest, expected, "every number of both blocks, once");
+        assert_eq!(blocks.take("marketplace"), None);
+    }
 
     fn deferred(sql: &'static str, n: usize) -> Deferred {
         Deferred::plain(sql, (0..n).map(|i| owned(i as i64)).collect())
