@@ -114,6 +114,10 @@ impl ReservedMove<'_> {
 /// won (the command may be retried with fresh facts); `Unavailable` means the database
 /// could not be reached.
 pub trait WriteTx: WorkTx {
+    /// The stored answer under this key, if it has not expired. A backend may instead
+    /// take the key for new and let `save_idempotency` fail at commit (PostgreSQL does on
+    /// a command's first run, then runs it again with the lookup), so a command must not
+    /// treat `None` as proof that the key was never used.
     fn find_idempotency(
         &mut self,
         principal: &str,

@@ -7,8 +7,8 @@
 //! facts. Order numbers come from one sequence per channel (unique, gap-tolerant),
 //! drawn a block at a time (see `NumberBlocks`).
 //!
-//! Round trips, not statements, are what a command costs here, so a command with an
-//! idempotency key first runs on the assumption that its key is new (see
+//! Round trips and statements are what a command costs here (see `Conn`), so a command
+//! with an idempotency key first runs on the assumption that its key is new (see
 //! `PgTx::find_idempotency`): the key's unique index settles it at COMMIT.
 
 mod read;
