@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio_postgres::error::SqlState;
@@ -176,6 +176,8 @@ struct Deferred {
     ctes: &'static str,
     sql: &'static str,
     params: Vec<Owned>,
+    /// The tables it changes (see `written_tables`).
+    targets: Vec<&'static str>,
 }
 
 impl Deferred {
@@ -296,7 +298,7 @@ impl<'a> Conn<'a> {
     pub(crate) fn defer_with(&self, ctes: &'static str, sql: &'static str, params: Vec<Owned>) {
         self.deferred
             .borrow_mut()
-            .push(Deferred { ctes, sql, params });
+            .push(Deferred::with(ctes, sql, params));
     }
 
     /// Sends every deferred write (pipelined) and waits for them.
@@ -397,29 +399,41 @@ impl<'a> Conn<'a> {
 
 impl Deferred {
     fn plain(sql: &'static str, params: Vec<Owned>) -> Deferred {
+        Deferred::with("", sql, params)
+    }
+
+    fn with(ctes: &'static str, sql: &'static str, params: Vec<Owned>) -> Deferred {
         Deferred {
-            ctes: "",
+            ctes,
             sql,
             params,
+            targets: written_tables(ctes).chain(written_tables(sql)).collect(),
         }
     }
 
-    /// The tables the statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`,
-    /// in its subqueries too).
-    fn targets(&self) -> Vec<&'static str> {
-        [self.ctes, self.sql]
-            .into_iter()
-            .flat_map(|sql| {
-                ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
-                    .into_iter()
-                    .flat_map(move |verb| {
-                        sql.match_indices(verb)
-                            .map(move |(at, _)| &sql[at + verb.len()..])
-                    })
-            })
-            .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
-            .collect()
+    /// What identifies its text: the addresses and lengths of its static strings.
+    fn text_key(&self) -> [usize; 5] {
+        let (c, s) = (self.ctes, self.sql);
+        [
+            c.as_ptr() as usize,
+            c.len(),
+            s.as_ptr() as usize,
+            s.len(),
+            self.params.len(),
+        ]
     }
+}
+
+/// The tables a statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`, in its
+/// subqueries too).
+fn written_tables(sql: &'static str) -> impl Iterator<Item = &'static str> {
+    ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
+        .into_iter()
+        .flat_map(move |verb| {
+            sql.match_indices(verb)
+                .map(move |(at, _)| &sql[at + verb.len()..])
+        })
+        .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
 }
 
 /// The statements that send `deferred`, in order: consecutive writes become one
@@ -428,7 +442,7 @@ impl Deferred {
 /// writes (sibling CTEs share one snapshot, so the second would not see the first, e.g.
 /// the read model saved twice by one command), and before a second write with named
 /// subqueries (their names could clash).
-fn statements(deferred: &[Deferred]) -> Vec<(String, Vec<&(dyn ToSql + Sync)>)> {
+fn statements(deferred: &[Deferred]) -> Vec<(Arc<str>, Vec<&(dyn ToSql + Sync)>)> {
     runs(deferred)
         .iter()
         .filter_map(|run| combine(run))
@@ -440,10 +454,11 @@ fn runs(deferred: &[Deferred]) -> Vec<Vec<&Deferred>> {
     let mut out = Vec::new();
     let mut run: Vec<&Deferred> = Vec::new();
     for d in deferred {
-        let written: Vec<&str> = run.iter().flat_map(|r| r.targets()).collect();
         let clash = d.is_control()
             || run.last().is_some_and(|r| r.is_control())
-            || d.targets().iter().any(|t| written.contains(t))
+            || run
+                .iter()
+                .any(|r| r.targets.iter().any(|t| d.targets.contains(t)))
             || (!d.ctes.is_empty() && run.iter().any(|r| !r.ctes.is_empty()));
         if clash && !run.is_empty() {
             out.push(std::mem::take(&mut run));
@@ -456,29 +471,60 @@ fn runs(deferred: &[Deferred]) -> Vec<Vec<&Deferred>> {
     out
 }
 
-/// One statement for a run of deferred writes: the write itself when there is one, else
-/// `WITH w0 AS (…), w1 AS (…) SELECT 1` with each write's parameters renumbered (and the
-/// named subqueries of a write first in the list).
-fn combine<'d>(run: &[&'d Deferred]) -> Option<(String, Vec<&'d (dyn ToSql + Sync)>)> {
-    let as_refs = |d: &'d Deferred| d.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync));
+/// One statement for a run of deferred writes, with the parameters of all of them.
+fn combine<'d>(run: &[&'d Deferred]) -> Option<(Arc<str>, Vec<&'d (dyn ToSql + Sync)>)> {
+    if run.is_empty() {
+        return None;
+    }
+    let params = run
+        .iter()
+        .flat_map(|d| d.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)))
+        .collect();
+    Some((combined_text(run), params))
+}
+
+/// The text of a run's statement, from a process-wide cache: building it renumbers every
+/// placeholder, and the same few runs recur for every command.
+fn combined_text(run: &[&Deferred]) -> Arc<str> {
+    type Texts = HashMap<Vec<[usize; 5]>, Arc<str>>;
+    static TEXTS: OnceLock<Mutex<Texts>> = OnceLock::new();
+    let texts = TEXTS.get_or_init(Mutex::default);
+    let key: Vec<[usize; 5]> = run.iter().map(|d| d.text_key()).collect();
+    if let Some(text) = texts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+    {
+        return text.clone();
+    }
+    let text: Arc<str> = build_text(run).into();
+    let mut texts = texts.lock().unwrap_or_else(PoisonError::into_inner);
+    // Runs come from a fixed set of code paths; the bound only guards against surprises.
+    if texts.len() >= 4096 {
+        texts.clear();
+    }
+    texts.insert(key, text.clone());
+    text
+}
+
+/// The write itself when the run has one, else `WITH w0 AS (…), w1 AS (…) SELECT 1` with
+/// each write's placeholders shifted past the earlier writes' parameters (and the named
+/// subqueries of a write first in the list).
+fn build_text(run: &[&Deferred]) -> String {
     match run {
-        [] => None,
-        [one] if one.ctes.is_empty() => Some((one.sql.to_owned(), as_refs(one).collect())),
-        [one] => Some((
-            format!("WITH {} {}", one.ctes, one.sql),
-            as_refs(one).collect(),
-        )),
+        [one] if one.ctes.is_empty() => one.sql.to_owned(),
+        [one] => format!("WITH {} {}", one.ctes, one.sql),
         many => {
             let mut ctes = Vec::new();
-            let mut params = Vec::new();
+            let mut offset = 0;
             for (i, d) in many.iter().enumerate() {
                 if !d.ctes.is_empty() {
-                    ctes.insert(0, renumber(d.ctes, params.len()));
+                    ctes.insert(0, renumber(d.ctes, offset));
                 }
-                ctes.push(format!("w{i} AS ({})", renumber(d.sql, params.len())));
-                params.extend(as_refs(d));
+                ctes.push(format!("w{i} AS ({})", renumber(d.sql, offset)));
+                offset += d.params.len();
             }
-            Some((format!("WITH {} SELECT 1", ctes.join(", ")), params))
+            format!("WITH {} SELECT 1", ctes.join(", "))
         }
     }
 }
@@ -745,13 +791,13 @@ mod tests {
     fn sqls(deferred: &[Deferred]) -> Vec<String> {
         statements(deferred)
             .into_iter()
-            .map(|(sql, _)| sql)
+            .map(|(sql, _)| sql.to_string())
             .collect()
     }
 
     #[test]
     fn writes_name_their_tables() {
-        let targets = |sql| deferred(sql, 0).targets();
+        let targets = |sql| deferred(sql, 0).targets;
         assert_eq!(targets("INSERT INTO orders (id) VALUES ($1)"), ["orders"]);
         assert_eq!(targets("UPDATE orders SET x = 1"), ["orders"]);
         assert_eq!(targets("DELETE FROM timers WHERE id = $1"), ["timers"]);
@@ -760,12 +806,12 @@ mod tests {
             ["reservations"]
         );
         assert!(targets("COMMIT").is_empty());
-        let with = Deferred {
-            ctes: "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
-            sql: "INSERT INTO stock_movements SELECT sku FROM u",
-            params: Vec::new(),
-        };
-        assert_eq!(with.targets(), ["inventory", "stock_movements"]);
+        let with = Deferred::with(
+            "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
+            "INSERT INTO stock_movements SELECT sku FROM u",
+            Vec::new(),
+        );
+        assert_eq!(with.targets, ["inventory", "stock_movements"]);
     }
 
     #[test]
@@ -799,10 +845,12 @@ mod tests {
 
     #[test]
     fn named_subqueries_join_the_combined_statement_first() {
-        let with = || Deferred {
-            ctes: "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
-            sql: "INSERT INTO stock_movements SELECT sku, $2 FROM u",
-            params: vec![owned(1_i64), owned(2_i64)],
+        let with = || {
+            Deferred::with(
+                "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
+                "INSERT INTO stock_movements SELECT sku, $2 FROM u",
+                vec![owned(1_i64), owned(2_i64)],
+            )
         };
         let writes = [
             deferred("INSERT INTO events VALUES ($1)", 1),
@@ -849,12 +897,15 @@ mod tests {
         let b = deferred("UPDATE u SET x = $1 WHERE id = $2", 2);
         let (sql, params) = combine(&[&a, &b]).unwrap();
         assert_eq!(
-            sql,
+            &*sql,
             "WITH w0 AS (INSERT INTO t VALUES ($1, $2)), w1 AS (UPDATE u SET x = $3 WHERE id = $4) SELECT 1"
         );
         assert_eq!(params.len(), 4);
         let (single, _) = combine(&[&a]).unwrap();
-        assert_eq!(single, a.sql);
+        assert_eq!(&*single, a.sql);
+        // The same run again: the same text, from the cache.
+        let (again, _) = combine(&[&a, &b]).unwrap();
+        assert!(Arc::ptr_eq(&again, &sql));
         assert!(combine(&[]).is_none());
     }
 }
