@@ -107,6 +107,14 @@ impl NumberBlocks {
         None
     }
 
+    /// Makes `n`, taken by a run that did not commit, the next number handed out.
+    pub(crate) fn give_back(&self, channel: &str, n: i64) {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        free.entry(channel.to_owned())
+            .or_default()
+            .insert(0, n..n + 1);
+    }
+
     /// Keeps a new block that starts at `first`, and takes its first number.
     pub(crate) fn start(&self, channel: &str, first: i64) -> i64 {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
@@ -733,11 +741,28 @@ where
     // the pool: roll back, then let the panic continue.
     let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));
     let assumed_new_key = pg.assumed_new_key();
+    let drawn = pg.drawn_numbers();
     let conn = pg.into_conn();
+    // Whether the numbers this run drew are surely unused, so the next order may have
+    // them: a lost race or a replay then leaves no gap in the numbering.
+    let numbers_unused;
     let result = match result {
-        Ok(Ok(value)) => conn.commit().map(|()| value).map_err(E::from),
+        Ok(Ok(value)) => match conn.commit() {
+            Ok(()) => {
+                numbers_unused = false;
+                Ok(value)
+            }
+            Err(e) => {
+                // A statement refused by a constraint rolled back; a lost connection may
+                // have committed, and a clash on the number itself means it is taken.
+                numbers_unused =
+                    matches!(&e, StoreError::Conflict(m) if !m.contains("orders_number_key"));
+                Err(E::from(e))
+            }
+        },
         Ok(Err(e)) => {
             conn.rollback();
+            numbers_unused = true;
             Err(e)
         }
         Err(panic) => {
@@ -745,6 +770,11 @@ where
             resume_unwind(panic)
         }
     };
+    if numbers_unused {
+        for (channel, n) in drawn {
+            numbers.give_back(&channel, n);
+        }
+    }
     (result, assumed_new_key)
 }
 /// Applies pending migrations on a dedicated connection, holding an advisory lock so
@@ -782,6 +812,9 @@ mod tests {
         let expected: Vec<i64> = (1002..1021).chain(1022..1041).collect();
         assert_eq!(rest, expected, "every number of both blocks, once");
         assert_eq!(blocks.take("marketplace"), None);
+        blocks.give_back("web", 1040);
+        assert_eq!(blocks.take("web"), Some(1040));
+        assert_eq!(blocks.take("web"), None);
     }
 
     fn deferred(sql: &'static str, n: usize) -> Deferred {

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
     numbers: &'a NumberBlocks,
+    /// Order numbers this run took (channel, number): given back if it does not commit.
+    drawn: Vec<(String, i64)>,
     keys: KeyCheck,
     assumed_new_key: bool,
 }
@@ -99,9 +101,15 @@ impl<'a> PgTx<'a> {
         PgTx {
             c,
             numbers,
+            drawn: Vec::new(),
             keys,
             assumed_new_key: false,
         }
+    }
+
+    /// The order numbers this run took, which are free again when it does not commit.
+    pub(crate) fn drawn_numbers(&mut self) -> Vec<(String, i64)> {
+        std::mem::take(&mut self.drawn)
     }
 
     /// Whether this run took an idempotency key for new without looking it up.
@@ -276,6 +284,7 @@ impl WriteTx for PgTx<'_> {
                 self.numbers.start(channel, col(&row, 0)?)
             }
         };
+        self.drawn.push((channel.to_owned(), n));
         Ok(format!("{prefix}-{n}"))
     }
 
