@@ -365,17 +365,20 @@ impl WriteTx for PgTx<'_> {
     ) -> Result<NewOrderFacts, StoreError> {
         let names: Vec<&str> = skus.iter().map(Sku::as_str).collect();
         let rows = self.c.query(
-            "SELECT p.sku, p.name, p.price_minor, p.currency, p.weight_grams, p.category, p.returnable,
-                    p.active, p.created_at, p.updated_at, p.version, p.gtin,
-                    i.location_id, i.on_hand - i.reserved, f.existing, f.by_email, f.by_card
-             FROM (SELECT
-                     (SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2) AS existing,
-                     (SELECT count(*) FROM orders WHERE customer_email = $4 AND created_at >= $5) AS by_email,
-                     CASE WHEN $6::text IS NULL THEN 0 ELSE
-                       (SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $6 AND created_at >= $5)
-                     END AS by_card) f
-             LEFT JOIN products p ON p.sku = ANY($3)
-             LEFT JOIN inventory i ON i.sku = p.sku",
+            // The product columns first, as `product_row` reads them.
+            concat!(
+                "SELECT p.*, i.location_id, i.on_hand - i.reserved, f.existing, f.by_email, f.by_card
+                 FROM (SELECT
+                   (SELECT snapshot FROM orders WHERE channel = $1 AND external_id = $2) AS existing,
+                   (SELECT count(*) FROM orders WHERE customer_email = $4 AND created_at >= $5) AS by_email,
+                   CASE WHEN $6::text IS NULL THEN 0 ELSE
+                     (SELECT count(*) FROM payment_fingerprints WHERE fingerprint = $6 AND created_at >= $5)
+                   END AS by_card) f
+                 LEFT JOIN (",
+                product_select!("WHERE sku = ANY($3)"),
+                ") p ON TRUE
+                 LEFT JOIN inventory i ON i.sku = p.sku"
+            ),
             &[
                 &channel,
                 &external_id,
