@@ -189,9 +189,10 @@ struct Deferred {
 }
 
 impl Deferred {
-    /// Transaction control (`BEGIN …`, `COMMIT`), which never joins a combined statement.
+    /// Transaction control (`BEGIN …`, `SET LOCAL …`, `COMMIT`), which never joins a
+    /// combined statement.
     fn is_control(&self) -> bool {
-        self.sql == "COMMIT" || self.sql.starts_with("BEGIN")
+        self.sql == "COMMIT" || self.sql.starts_with("BEGIN") || self.sql.starts_with("SET ")
     }
 }
 
@@ -590,8 +591,17 @@ impl PgStore {
         // choose, PostgreSQL kept re-planning the order-facts statement on some
         // connections (a sixth of its executions, 0.47 ms of planning each), because the
         // cost estimate of `= ANY($1)` made the generic plan look dearer.
+        //
+        // No sequential scans where an index serves: a plan is made once per connection,
+        // often while a table is still small (a new database, a small catalog), and kept
+        // for the connection's life. The inventory of a 50-product catalog fits in two
+        // pages, so the stock lock and the order facts were planned as scans of the whole
+        // table; under load its rows pile up dead versions (15 to 30 pages within
+        // seconds) and every order scanned them all. `orderly check`, which reads whole
+        // tables, turns scans back on for its own transaction.
         config.options(format!(
-            "-c statement_timeout={} -c synchronous_commit={} -c plan_cache_mode=force_generic_plan",
+            "-c statement_timeout={} -c synchronous_commit={} -c plan_cache_mode=force_generic_plan \
+             -c enable_seqscan=off",
             options.statement_timeout_ms, options.synchronous_commit
         ));
         config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
@@ -702,7 +712,12 @@ impl PgStore {
             let conn = match isolation {
                 // Plain SELECTs never open it: each sees the latest commits, as it would.
                 Isolation::ReadCommitted => Conn::lazy(&client, &handle, begin),
-                Isolation::Snapshot => Conn::begin(&client, &handle, begin),
+                Isolation::Snapshot => {
+                    let conn = Conn::begin(&client, &handle, begin);
+                    // Whole-table reads: scans are the right plan here (see `open`).
+                    conn.defer("SET LOCAL enable_seqscan = on", Vec::new());
+                    conn
+                }
             };
             let mut reader = PgReader::new(conn);
             let result = f(&mut reader);
@@ -867,12 +882,18 @@ mod tests {
     fn transaction_control_stays_on_its_own() {
         let writes = [
             deferred("BEGIN", 0),
+            deferred("SET LOCAL enable_seqscan = on", 0),
             deferred("INSERT INTO events VALUES ($1)", 1),
             deferred("COMMIT", 0),
         ];
         assert_eq!(
             sqls(&writes),
-            ["BEGIN", "INSERT INTO events VALUES ($1)", "COMMIT"]
+            [
+                "BEGIN",
+                "SET LOCAL enable_seqscan = on",
+                "INSERT INTO events VALUES ($1)",
+                "COMMIT"
+            ]
         );
     }
 
