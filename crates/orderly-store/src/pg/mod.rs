@@ -11,6 +11,7 @@
 //! with an idempotency key first runs on the assumption that its key is new (see
 //! `PgTx::find_idempotency`): the key's unique index settles it at COMMIT.
 
+mod batch;
 mod read;
 mod work;
 mod write;
@@ -20,6 +21,7 @@ use crate::error::StoreError;
 use crate::read::Reader;
 use crate::store::Retryable;
 use crate::tx::WriteTx;
+use batch::{Batcher, Column, Params, StockMove};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::{join, try_join_all};
 use read::PgReader;
@@ -79,6 +81,7 @@ const MAX_ATTEMPTS: u32 = 16;
 pub struct PgStore {
     pool: Pool,
     numbers: Arc<NumberBlocks>,
+    batcher: Batcher,
 }
 
 /// How many order numbers one `nextval` hands to this process: its channel sequence
@@ -178,12 +181,12 @@ pub(crate) fn owned<T: ToSql + Sync + Send + 'static>(value: T) -> Owned {
 }
 
 /// A write whose result nobody reads until the transaction ends.
-struct Deferred {
+pub(crate) struct Deferred {
     /// Named subqueries the statement uses (`a AS (…), b AS (…)`, without `WITH`):
     /// kept apart so that the statement can join a combined one.
     ctes: &'static str,
     sql: &'static str,
-    params: Vec<Owned>,
+    params: Params,
     /// The tables it changes (see `written_tables`).
     targets: Vec<&'static str>,
 }
@@ -194,6 +197,22 @@ impl Deferred {
     fn is_control(&self) -> bool {
         self.sql == "COMMIT" || self.sql.starts_with("BEGIN") || self.sql.starts_with("SET ")
     }
+}
+
+/// Queues `write`, an insert of rows, appending them to the last write to its table when
+/// that is the same insert.
+fn push_rows(deferred: &mut Vec<Deferred>, write: Deferred) {
+    let last = deferred
+        .iter_mut()
+        .rev()
+        .find(|d| d.targets.iter().any(|t| write.targets.contains(t)));
+    if let Some(last) = last
+        && last.text_key() == write.text_key()
+        && last.params.append(&write.params)
+    {
+        return;
+    }
+    deferred.push(write);
 }
 
 /// Whether a statement must run inside the transaction: anything but a plain SELECT
@@ -303,11 +322,42 @@ impl<'a> Conn<'a> {
             .push(Deferred::plain(sql, params));
     }
 
-    /// Queues a write that uses named subqueries: `ctes` is their list without `WITH`.
-    pub(crate) fn defer_with(&self, ctes: &'static str, sql: &'static str, params: Vec<Owned>) {
-        self.deferred
-            .borrow_mut()
-            .push(Deferred::with(ctes, sql, params));
+    /// Queues an insert of rows given as columns: it may join other commands' inserts
+    /// (see `batch`).
+    ///
+    /// Rows for a table this unit last wrote with the same insert are appended to it: two
+    /// inserts into one table would otherwise take two statements (see `statements`).
+    pub(crate) fn defer_rows(&self, sql: &'static str, columns: Vec<Column>) {
+        push_rows(
+            &mut self.deferred.borrow_mut(),
+            Deferred::new("", sql, Params::Rows(columns)),
+        );
+    }
+
+    /// Queues a change of reserved stock, with its movement records (see `batch`).
+    pub(crate) fn defer_stock(&self, moves: Vec<StockMove>) {
+        self.deferred.borrow_mut().push(Deferred::new(
+            batch::STOCK_CTES,
+            batch::STOCK_SQL,
+            Params::stock(moves),
+        ));
+    }
+
+    /// The deferred writes, taken out to be committed with other commands' (see
+    /// `batch`), when they can be: no transaction open, and one statement of writes
+    /// that may join others.
+    pub(crate) fn take_joinable(&self) -> Option<Vec<Deferred>> {
+        {
+            let deferred = self.deferred.borrow();
+            let joinable = !self.in_transaction()
+                && !deferred.is_empty()
+                && deferred.iter().all(|d| d.params.joinable())
+                && runs(&deferred).len() == 1;
+            if !joinable {
+                return None;
+            }
+        }
+        Some(self.deferred.take())
     }
 
     /// Sends every deferred write (pipelined) and waits for them.
@@ -408,10 +458,10 @@ impl<'a> Conn<'a> {
 
 impl Deferred {
     fn plain(sql: &'static str, params: Vec<Owned>) -> Deferred {
-        Deferred::with("", sql, params)
+        Deferred::new("", sql, Params::Values(params))
     }
 
-    fn with(ctes: &'static str, sql: &'static str, params: Vec<Owned>) -> Deferred {
+    fn new(ctes: &'static str, sql: &'static str, params: Params) -> Deferred {
         Deferred {
             ctes,
             sql,
@@ -485,10 +535,7 @@ fn combine<'d>(run: &[&'d Deferred]) -> Option<(Arc<str>, Vec<&'d (dyn ToSql + S
     if run.is_empty() {
         return None;
     }
-    let params = run
-        .iter()
-        .flat_map(|d| d.params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)))
-        .collect();
+    let params = run.iter().flat_map(|d| d.params.refs()).collect();
     Some((combined_text(run), params))
 }
 
@@ -623,6 +670,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))?;
         Ok(PgStore {
+            batcher: Batcher::start(pool.clone()),
             pool,
             numbers: Arc::default(),
         })
@@ -662,13 +710,28 @@ impl PgStore {
             } else {
                 KeyCheck::First
             };
-            let (returned, (result, assumed_new_key)) = tokio::task::spawn_blocking(move || {
-                let result = run_write(&handle, &mut client, &numbers, keys, &mut command);
-                (command, result)
+            let (returned, run) = tokio::task::spawn_blocking(move || {
+                let run = run_write(&handle, &mut client, &numbers, keys, &mut command);
+                (command, run)
             })
             .await
             .map_err(|e| E::from(StoreError::Unavailable(format!("write task failed: {e}"))))?;
             command = returned;
+            let Attempt {
+                ending,
+                assumed_new_key,
+                drawn,
+            } = run;
+            let result = match ending {
+                Ok(Ending::Committed(value)) => Ok(value),
+                Ok(Ending::Queued(value, writes)) => {
+                    let committed = self.batcher.commit(writes).await;
+                    let unused = committed.as_ref().is_err_and(rolled_back);
+                    give_back(&self.numbers, drawn, unused);
+                    committed.map(|()| value).map_err(E::from)
+                }
+                Err(e) => Err(e),
+            };
             match result {
                 // A refusal may be wrong when the key was only assumed new: its first
                 // request may have succeeded, and then that answer is replayed. Run again
@@ -739,14 +802,30 @@ impl PgStore {
     }
 }
 
-/// Runs one attempt of a command; also says whether it assumed an idempotency key new.
+/// One run of a command on its connection.
+struct Attempt<T, E> {
+    ending: Result<Ending<T>, E>,
+    /// Whether it took an idempotency key for new without looking it up.
+    assumed_new_key: bool,
+    /// The order numbers it drew, when its writes are still to be committed.
+    drawn: Vec<(String, i64)>,
+}
+
+/// How a command that succeeded ended.
+enum Ending<T> {
+    Committed(T),
+    /// Its writes wait to be committed with other commands' (see `batch`).
+    Queued(T, Vec<Deferred>),
+}
+
+/// Runs one attempt of a command, and commits it unless its writes can join others'.
 fn run_write<T, E, F>(
     handle: &Handle,
     client: &mut deadpool_postgres::Object,
     numbers: &NumberBlocks,
     keys: KeyCheck,
     command: &mut F,
-) -> (Result<T, E>, bool)
+) -> Attempt<T, E>
 where
     F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
     E: From<StoreError>,
@@ -758,26 +837,24 @@ where
     let assumed_new_key = pg.assumed_new_key();
     let drawn = pg.drawn_numbers();
     let conn = pg.into_conn();
-    // Whether the numbers this run drew are surely unused, so the next order may have
-    // them: a lost race or a replay then leaves no gap in the numbering.
-    let numbers_unused;
-    let result = match result {
-        Ok(Ok(value)) => match conn.commit() {
-            Ok(()) => {
-                numbers_unused = false;
-                Ok(value)
+    let ending = match result {
+        Ok(Ok(value)) => {
+            if let Some(writes) = conn.take_joinable() {
+                return Attempt {
+                    ending: Ok(Ending::Queued(value, writes)),
+                    assumed_new_key,
+                    drawn,
+                };
             }
-            Err(e) => {
-                // A statement refused by a constraint rolled back; a lost connection may
-                // have committed, and a clash on the number itself means it is taken.
-                numbers_unused =
-                    matches!(&e, StoreError::Conflict(m) if !m.contains("orders_number_key"));
-                Err(E::from(e))
-            }
-        },
+            let committed = conn.commit();
+            give_back(numbers, drawn, committed.as_ref().is_err_and(rolled_back));
+            committed
+                .map(|()| Ending::Committed(value))
+                .map_err(E::from)
+        }
         Ok(Err(e)) => {
             conn.rollback();
-            numbers_unused = true;
+            give_back(numbers, drawn, true);
             Err(e)
         }
         Err(panic) => {
@@ -785,13 +862,31 @@ where
             resume_unwind(panic)
         }
     };
-    if numbers_unused {
+    Attempt {
+        ending,
+        assumed_new_key,
+        drawn: Vec::new(),
+    }
+}
+
+/// Gives the order numbers a run drew back to the next order when the run surely did
+/// not commit (the command refused, or its commit `rolled_back`), so a lost race or a
+/// replay leaves no gap in the numbering.
+fn give_back(numbers: &NumberBlocks, drawn: Vec<(String, i64)>, unused: bool) {
+    if unused {
         for (channel, n) in drawn {
             numbers.give_back(&channel, n);
         }
     }
-    (result, assumed_new_key)
 }
+
+/// Whether a failed commit surely left its order numbers unused: a statement refused by
+/// a constraint rolled back. A lost connection may have committed, and a clash on the
+/// number itself means it is taken.
+fn rolled_back(e: &StoreError) -> bool {
+    matches!(e, StoreError::Conflict(m) if !m.contains("orders_number_key"))
+}
+
 /// Applies pending migrations on a dedicated connection, holding an advisory lock so
 /// that processes starting at the same moment migrate one after the other.
 async fn migrate(config: &tokio_postgres::Config) -> Result<(), StoreError> {
@@ -854,12 +949,32 @@ mod tests {
             ["reservations"]
         );
         assert!(targets("COMMIT").is_empty());
-        let with = Deferred::with(
+        let with = Deferred::new(
             "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
             "INSERT INTO stock_movements SELECT sku FROM u",
-            Vec::new(),
+            Params::Values(Vec::new()),
         );
         assert_eq!(with.targets, ["inventory", "stock_movements"]);
+    }
+
+    #[test]
+    fn rows_for_a_table_join_its_last_insert_when_it_is_the_same() {
+        let timer = |id: &str| {
+            Deferred::new(
+                "",
+                "INSERT INTO timers (id) SELECT * FROM UNNEST($1::text[])",
+                Params::Rows(vec![Column::Text(vec![id.into()])]),
+            )
+        };
+        let mut writes = Vec::new();
+        push_rows(&mut writes, timer("t1"));
+        writes.push(deferred("INSERT INTO events VALUES ($1)", 1));
+        push_rows(&mut writes, timer("t2"));
+        assert_eq!(writes.len(), 2, "one insert of timers, with both rows");
+        assert_eq!(statements(&writes).len(), 1);
+        writes.push(deferred("DELETE FROM timers WHERE id = $1", 1));
+        push_rows(&mut writes, timer("t3"));
+        assert_eq!(writes.len(), 4, "not across another write to the table");
     }
 
     #[test]
@@ -900,10 +1015,10 @@ mod tests {
     #[test]
     fn named_subqueries_join_the_combined_statement_first() {
         let with = || {
-            Deferred::with(
+            Deferred::new(
                 "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
                 "INSERT INTO stock_movements SELECT sku, $2 FROM u",
-                vec![owned(1_i64), owned(2_i64)],
+                Params::Values(vec![owned(1_i64), owned(2_i64)]),
             )
         };
         let writes = [

@@ -4,7 +4,7 @@
 
 use super::read::exception_row;
 use super::write::PgTx;
-use super::{col, owned};
+use super::{Column, col, owned};
 use crate::error::StoreError;
 use crate::rows::ExceptionRow;
 use crate::work::{
@@ -55,15 +55,15 @@ impl WorkTx for PgTx<'_> {
         }
         // Deferred: sent with the transaction's next statement, never a round trip of its
         // own (it comes after the stock update, whose row locks last until COMMIT).
-        let text = |f: fn(&NewTimer<'_>) -> String| owned(timers.iter().map(f).collect::<Vec<_>>());
-        self.conn().defer(
+        let text = |f: fn(&NewTimer<'_>) -> String| Column::Text(timers.iter().map(f).collect());
+        self.conn().defer_rows(
             "INSERT INTO timers (order_id, kind, ref_id, due_at)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
             vec![
                 text(|t| t.order_id.to_owned()),
                 text(|t| t.kind.to_owned()),
                 text(|t| t.ref_id.to_owned()),
-                owned(timers.iter().map(|t| to_ms(t.due_at)).collect::<Vec<_>>()),
+                Column::Int(timers.iter().map(|t| to_ms(t.due_at)).collect()),
             ],
         );
         Ok(())

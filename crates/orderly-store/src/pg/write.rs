@@ -1,6 +1,6 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
-use super::{Conn, NumberBlocks, col, owned, sequence_name};
+use super::{Column, Conn, NumberBlocks, StockMove, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
     IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
@@ -210,20 +210,21 @@ impl WriteTx for PgTx<'_> {
         let (bytes, order_id, version) = record.body.columns();
         // A plain INSERT: when another process stored the same key first, the unique
         // violation makes this command lose the race and replay the winner's answer.
-        self.c.defer(
+        self.c.defer_rows(
             "INSERT INTO idempotency_keys
                (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::text[],
+               $7::bigint[], $8::bigint[], $9::bigint[])",
             vec![
-                owned(principal.to_owned()),
-                owned(key.to_owned()),
-                owned(record.request_hash.clone()),
-                owned(i64::from(record.status_code)),
-                owned(bytes.to_vec()),
-                owned(order_id.map(str::to_owned)),
-                owned(version),
-                owned(to_ms(now)),
-                owned(to_ms(now) + keep_ms),
+                Column::Text(vec![principal.to_owned()]),
+                Column::Text(vec![key.to_owned()]),
+                Column::Text(vec![record.request_hash.clone()]),
+                Column::Int(vec![i64::from(record.status_code)]),
+                Column::Bytes(vec![bytes.to_vec()]),
+                Column::OptText(vec![order_id.map(str::to_owned)]),
+                Column::OptInt(vec![version]),
+                Column::Int(vec![to_ms(now)]),
+                Column::Int(vec![to_ms(now) + keep_ms]),
             ],
         );
         Ok(())
@@ -552,30 +553,30 @@ impl WriteTx for PgTx<'_> {
             return Ok(());
         }
         let text = |f: fn(&NewEvent<'e>) -> &'e str| {
-            owned(events.iter().map(|e| f(e).to_owned()).collect::<Vec<_>>())
+            Column::Text(events.iter().map(|e| f(e).to_owned()).collect())
         };
         // A concurrent append of the same version fails on the unique (stream, version)
         // index when this is sent: `Conflict`, and the command runs again.
-        self.c.defer(
+        self.c.defer_rows(
             "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
              SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
             vec![
                 text(|e| e.stream_id),
-                owned(events.iter().map(|e| e.version as i64).collect::<Vec<_>>()),
+                Column::Int(events.iter().map(|e| e.version as i64).collect()),
                 text(|e| e.kind),
                 text(|e| e.data),
                 text(|e| e.actor),
                 text(|e| e.correlation_id),
-                owned(events.iter().map(|e| to_ms(e.at)).collect::<Vec<_>>()),
+                Column::Int(events.iter().map(|e| to_ms(e.at)).collect()),
             ],
         );
         Ok(())
     }
 
     fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError> {
-        let Some(first) = moves.first() else {
+        if moves.is_empty() {
             return Ok(());
-        };
+        }
         // One statement, deferred (sent with the rest of the transaction, no round trip of
         // its own), so a hot inventory row stays locked only until the pipelined COMMIT
         // rather than across a trip to the client and back. The stock guard is the table's
@@ -584,74 +585,21 @@ impl WriteTx for PgTx<'_> {
         // every transaction, so orders reserving the same stock queue instead of
         // deadlocking. (Every (SKU, location) has a row: the decision reserves only stock
         // it read, and rows are never deleted; `orderly check` would name a reservation
-        // without one.)
-        //
-        // The sums are worked out here, so the statement stays a lock, an update and an
-        // insert: per row, the total change; per move, what the row's later moves still
-        // add, which the row's final level less that is the level just after the move.
-        // The rows are locked one by one in the order given (a lateral subquery with FOR
-        // UPDATE is a nested loop over the sorted keys), with no sort or hash join to set
-        // up for three rows.
-        let mut totals: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
-        let mut rest = vec![(0_i64, 0_i64); moves.len()];
-        for (i, m) in moves.iter().enumerate().rev() {
-            let key = (
-                m.reservation.sku.as_str(),
-                m.reservation.location_id.as_str(),
-            );
-            let total = totals.entry(key).or_default();
-            rest[i] = *total;
-            total.0 += m.delta;
-            total.1 += m.delta_on_hand;
-        }
-        let skus: Vec<String> = totals.keys().map(|k| k.0.to_owned()).collect();
-        let locations: Vec<String> = totals.keys().map(|k| k.1.to_owned()).collect();
-        let moved =
-            |f: fn(&ReservedMove<'_>) -> String| owned(moves.iter().map(f).collect::<Vec<_>>());
-        self.c.defer_with(
-            "locked AS MATERIALIZED (
-                 SELECT i.sku, i.location_id, t.total, t.on_total
-                 FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
-                   AS t(sku, location_id, total, on_total)
-                 CROSS JOIN LATERAL (
-                   SELECT sku, location_id FROM inventory
-                   WHERE sku = t.sku AND location_id = t.location_id FOR UPDATE
-                 ) i
-             ), levels AS (
-                 UPDATE inventory i SET reserved = i.reserved + g.total,
-                        on_hand = i.on_hand + g.on_total, updated_at = $5
-                 FROM locked g WHERE i.sku = g.sku AND i.location_id = g.location_id
-                 RETURNING i.sku, i.location_id, i.on_hand, i.reserved
-             )",
-            "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
-               on_hand_after, reserved_after, order_id, note, actor, at)
-             SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
-                    (SELECT u.on_hand FROM levels u
-                     WHERE u.sku = m.sku AND u.location_id = m.location_id) - m.rest_on_hand,
-                    (SELECT u.reserved FROM levels u
-                     WHERE u.sku = m.sku AND u.location_id = m.location_id) - m.rest_reserved,
-                    $6, NULL, $7, $5
-             FROM UNNEST($8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[],
-                         $13::bigint[], $14::bigint[])
-                    WITH ORDINALITY AS m(sku, location_id, reason, delta, delta_on_hand,
-                                         rest_reserved, rest_on_hand, ord)
-             ORDER BY m.ord",
-            vec![
-                owned(skus),
-                owned(locations),
-                owned(totals.values().map(|t| t.0).collect::<Vec<_>>()),
-                owned(totals.values().map(|t| t.1).collect::<Vec<_>>()),
-                owned(to_ms(first.at)),
-                owned(first.order_id.to_owned()),
-                owned(first.actor.to_owned()),
-                moved(|m| m.reservation.sku.to_string()),
-                moved(|m| m.reservation.location_id.to_string()),
-                moved(|m| m.reason.as_str().to_owned()),
-                owned(moves.iter().map(|m| m.delta).collect::<Vec<_>>()),
-                owned(moves.iter().map(|m| m.delta_on_hand).collect::<Vec<_>>()),
-                owned(rest.iter().map(|r| r.0).collect::<Vec<_>>()),
-                owned(rest.iter().map(|r| r.1).collect::<Vec<_>>()),
-            ],
+        // without one.) See `batch::stock_columns` for how the levels are worked out.
+        self.c.defer_stock(
+            moves
+                .iter()
+                .map(|m| StockMove {
+                    sku: m.reservation.sku.to_string(),
+                    location: m.reservation.location_id.to_string(),
+                    reason: m.reason.as_str(),
+                    delta: m.delta,
+                    delta_on_hand: m.delta_on_hand,
+                    order_id: m.order_id.to_owned(),
+                    actor: m.actor.to_owned(),
+                    at: to_ms(m.at),
+                })
+                .collect(),
         );
         Ok(())
     }
@@ -665,18 +613,18 @@ impl WriteTx for PgTx<'_> {
         if rs.is_empty() {
             return Ok(());
         }
-        self.c.defer(
+        self.c.defer_rows(
             "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
              SELECT u.order_id, u.line_no, u.sku, u.location_id, u.quantity, 'open', u.created_at
              FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
                AS u(order_id, line_no, sku, location_id, quantity, created_at)",
             vec![
-                owned(vec![order_id.to_owned(); rs.len()]),
-                owned(rs.iter().map(|r| i64::from(r.line_no)).collect::<Vec<_>>()),
-                owned(rs.iter().map(|r| r.sku.to_string()).collect::<Vec<_>>()),
-                owned(rs.iter().map(|r| r.location_id.to_string()).collect::<Vec<_>>()),
-                owned(rs.iter().map(|r| i64::from(r.quantity)).collect::<Vec<_>>()),
-                owned(vec![to_ms(at); rs.len()]),
+                Column::Text(vec![order_id.to_owned(); rs.len()]),
+                Column::Int(rs.iter().map(|r| i64::from(r.line_no)).collect()),
+                Column::Text(rs.iter().map(|r| r.sku.to_string()).collect()),
+                Column::Text(rs.iter().map(|r| r.location_id.to_string()).collect()),
+                Column::Int(rs.iter().map(|r| i64::from(r.quantity)).collect()),
+                Column::Int(vec![to_ms(at); rs.len()]),
             ],
         );
         Ok(())
@@ -727,15 +675,15 @@ impl WriteTx for PgTx<'_> {
         if messages.is_empty() {
             return Ok(());
         }
-        self.c.defer(
+        self.c.defer_rows(
             "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at)
              SELECT u.topic, u.stream_id, u.payload, u.at, u.at
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(topic, stream_id, payload, at)",
             vec![
-                owned(messages.iter().map(|m| m.0.to_owned()).collect::<Vec<_>>()),
-                owned(messages.iter().map(|m| m.1.to_owned()).collect::<Vec<_>>()),
-                owned(messages.iter().map(|m| m.2.clone()).collect::<Vec<_>>()),
-                owned(vec![to_ms(at); messages.len()]),
+                Column::Text(messages.iter().map(|m| m.0.to_owned()).collect()),
+                Column::Text(messages.iter().map(|m| m.1.to_owned()).collect()),
+                Column::Text(messages.iter().map(|m| m.2.clone()).collect()),
+                Column::Int(vec![to_ms(at); messages.len()]),
             ],
         );
         Ok(())
@@ -747,35 +695,105 @@ impl WriteTx for PgTx<'_> {
         snapshot: &str,
         created: bool,
     ) -> Result<(), StoreError> {
-        let sql = if created {
-            "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state, payment_state,
-               fulfillment_state, return_state, currency, total_minor, created_at, updated_at, version, snapshot)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        } else {
+        let text = [
+            o.id.to_string(),
+            o.number.clone(),
+            o.channel.to_string(),
+            o.customer.email.to_string(),
+            o.customer_status().as_str().to_owned(),
+            o.state.as_str().to_owned(),
+            o.payment_state().as_str().to_owned(),
+            o.fulfillment_summary().as_str().to_owned(),
+            o.return_summary().as_str().to_owned(),
+            o.currency.to_string(),
+            snapshot.to_owned(),
+        ];
+        let int = [
+            o.total(),
+            to_ms(o.created_at),
+            to_ms(o.updated_at),
+            o.version as i64,
+        ];
+        if created {
+            // Rows, so that a new order's insert may join other commands' (see `batch`).
+            let [
+                id,
+                number,
+                channel,
+                email,
+                status,
+                state,
+                payment,
+                fulfillment,
+                returns,
+                currency,
+                snapshot,
+            ] = text.map(|t| Column::Text(vec![t]));
+            let [total, created_at, updated_at, version] = int.map(|n| Column::Int(vec![n]));
+            self.c.defer_rows(
+                "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
+                   payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
+                   version, snapshot)
+                 SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
+                   $14::bigint[], $15::bigint[], $16::text[])",
+                vec![
+                    id,
+                    number,
+                    channel,
+                    Column::OptText(vec![o.external_id.clone()]),
+                    email,
+                    status,
+                    state,
+                    payment,
+                    fulfillment,
+                    returns,
+                    currency,
+                    total,
+                    created_at,
+                    updated_at,
+                    version,
+                    snapshot,
+                ],
+            );
+            return Ok(());
+        }
+        let [
+            id,
+            number,
+            channel,
+            email,
+            status,
+            state,
+            payment,
+            fulfillment,
+            returns,
+            currency,
+            snapshot,
+        ] = text.map(owned);
+        let [total, created_at, updated_at, version] = int.map(owned);
+        self.c.defer(
             "UPDATE orders SET number = $2, channel = $3, external_id = $4, customer_email = $5, status = $6,
                order_state = $7, payment_state = $8, fulfillment_state = $9, return_state = $10, currency = $11,
                total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
-             WHERE id = $1"
-        };
-        self.c.defer(
-            sql,
+             WHERE id = $1",
             vec![
-                owned(o.id.to_string()),
-                owned(o.number.clone()),
-                owned(o.channel.to_string()),
+                id,
+                number,
+                channel,
                 owned(o.external_id.clone()),
-                owned(o.customer.email.to_string()),
-                owned(o.customer_status().as_str()),
-                owned(o.state.as_str()),
-                owned(o.payment_state().as_str()),
-                owned(o.fulfillment_summary().as_str()),
-                owned(o.return_summary().as_str()),
-                owned(o.currency.to_string()),
-                owned(o.total()),
-                owned(to_ms(o.created_at)),
-                owned(to_ms(o.updated_at)),
-                owned(o.version as i64),
-                owned(snapshot.to_owned()),
+                email,
+                status,
+                state,
+                payment,
+                fulfillment,
+                returns,
+                currency,
+                total,
+                created_at,
+                updated_at,
+                version,
+                snapshot,
             ],
         );
         Ok(())

@@ -18,6 +18,35 @@ async fn rush(channel: &str) -> (TestApp, Vec<crate::helpers::Res>) {
     (app, responses)
 }
 
+/// The stock movements of HOT-1 at wh-central, oldest first, each starting from the level
+/// the one before left and ending at the row's level: concurrent orders (on PostgreSQL
+/// committed together, several in one statement) each record the level just after them.
+async fn assert_ledger_adds_up(app: &TestApp, stock: i64, reservations: usize) {
+    let page = app
+        .get("/inventory/HOT-1/movements?limit=100")
+        .await
+        .expect(200);
+    let mut rows: Vec<&serde_json::Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["location_id"] == "wh-central")
+        .collect();
+    rows.reverse();
+    let (mut on_hand, mut reserved) = (0, 0);
+    for m in &rows {
+        on_hand += m["delta_on_hand"].as_i64().unwrap();
+        reserved += m["delta_reserved"].as_i64().unwrap();
+        assert_eq!(m["on_hand_after"].as_i64().unwrap(), on_hand, "{m}");
+        assert_eq!(m["reserved_after"].as_i64().unwrap(), reserved, "{m}");
+    }
+    let (row_on_hand, row_reserved, _) = app.stock("HOT-1", "wh-central").await;
+    assert_eq!((on_hand, reserved), (row_on_hand, row_reserved));
+    // The receipt, then one reservation per unit.
+    assert_eq!(rows.len(), 1 + reservations);
+    assert_eq!(rows[0]["delta_on_hand"].as_i64().unwrap(), stock);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_orders_never_oversell() {
     let (app, responses) = rush("web").await;
@@ -50,7 +79,68 @@ async fn web_orders_never_oversell() {
         numbers.dedup();
         assert_eq!(numbers.len(), expected.len(), "numbers are unique");
     }
+    assert_ledger_adds_up(&app, STOCK, STOCK as usize).await;
     app.assert_invariants().await;
+}
+
+/// On PostgreSQL: holds HOT-1's stock row locked from another connection while 20
+/// one-unit orders arrive, so their writes pile up behind the committers; released, they
+/// go to the server together, several orders in one statement. Returns how many of the
+/// orders were created.
+async fn orders_held_behind_a_lock(stock: i64) -> Option<usize> {
+    let app = spawn_app().await;
+    app.db.sqlite_path.is_none().then_some(())?;
+    app.seed_product("HOT-1", 4999).await;
+    app.receive("HOT-1", "wh-central", stock).await;
+    let (mut client, connection) = tokio_postgres::connect(&app.db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let lock = client.transaction().await.unwrap();
+    lock.execute(
+        "SELECT 1 FROM inventory WHERE sku = 'HOT-1' AND location_id = 'wh-central' FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let body = order_body("web", &[("HOT-1", 1, 4999)]);
+    let requests = (0..20).map(|_| {
+        let request = app.req(Method::POST, "/orders").json(&body);
+        tokio::spawn(send(request))
+    });
+    let requests: Vec<_> = requests.collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    lock.rollback().await.unwrap();
+    let mut created = 0;
+    for r in requests {
+        let r = r.await.unwrap();
+        if r.status == 201 {
+            created += 1;
+        } else {
+            r.expect_problem(422, "out_of_stock");
+        }
+    }
+    let (on_hand, reserved, _) = app.stock("HOT-1", "wh-central").await;
+    assert_eq!((on_hand, reserved), (stock, created as i64));
+    assert_ledger_adds_up(&app, stock, created).await;
+    app.assert_invariants().await;
+    Some(created)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_committed_together_each_record_their_own_level() {
+    if let Some(created) = orders_held_behind_a_lock(30).await {
+        assert_eq!(created, 20);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversold_group_commits_its_orders_one_by_one() {
+    // The joined statement would take 20 of 10 units: the server refuses it, each order
+    // is sent alone, and those that no longer fit are refused on fresh facts.
+    if let Some(created) = orders_held_behind_a_lock(10).await {
+        assert_eq!(created, 10);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,6 +162,7 @@ async fn marketplace_orders_backorder_beyond_the_stock() {
     assert_eq!(allocated, STOCK as u64);
     assert_eq!(backordered, (ORDERS as u64) - STOCK as u64);
     assert_eq!(app.stock("HOT-1", "wh-central").await, (STOCK, STOCK, 0));
+    assert_ledger_adds_up(&app, STOCK, STOCK as usize).await;
     app.assert_invariants().await;
 }
 
