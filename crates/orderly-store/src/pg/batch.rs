@@ -14,7 +14,7 @@
 use super::{Deferred, Owned, pg_error, pool_error, statements};
 use crate::error::StoreError;
 use bytes::BytesMut;
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Pool;
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use tokio_postgres::types::{IsNull, ToSql, Type};
 
 /// Committers working at once: while one waits for its commit to be flushed, another
 /// gathers and sends the next group.
-const COMMITTERS: usize = 2;
+pub(crate) const COMMITTERS: usize = 2;
 
 /// The most commands one statement carries.
 const MAX_GROUP: usize = 32;
@@ -188,6 +188,8 @@ struct Queued {
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
     queue: mpsc::UnboundedSender<Queued>,
+    /// The committers' own connections (`COMMITTERS` of them).
+    pool: Pool,
 }
 
 impl std::fmt::Debug for Queued {
@@ -199,15 +201,20 @@ impl std::fmt::Debug for Queued {
 }
 
 impl Batcher {
-    /// Starts the committers on the current runtime. They stop when the last `Batcher`
-    /// clone is dropped.
+    /// Starts the committers on the current runtime, with `pool` for their connections.
+    /// They stop when the last `Batcher` clone is dropped.
     pub(crate) fn start(pool: Pool) -> Batcher {
         let (queue, waiting) = mpsc::unbounded_channel();
         let waiting = Arc::new(Mutex::new(waiting));
         for _ in 0..COMMITTERS {
             tokio::spawn(committer(pool.clone(), waiting.clone()));
         }
-        Batcher { queue }
+        Batcher { queue, pool }
+    }
+
+    /// Closes the committers' connections: what is still queued fails as unavailable.
+    pub(crate) fn close(&self) {
+        self.pool.close();
     }
 
     /// Commits `writes` (one statement's worth, see `Conn::take_rows`), most likely
@@ -223,10 +230,8 @@ impl Batcher {
     }
 }
 
-/// Takes whatever is waiting (up to `MAX_GROUP`) and commits it, on a connection of its
-/// own: it must not queue for the pool behind the commands whose writes it carries.
+/// Takes whatever is waiting (up to `MAX_GROUP`) and commits it.
 async fn committer(pool: Pool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) {
-    let mut client = None;
     loop {
         let group = {
             let mut waiting = waiting.lock().await;
@@ -243,7 +248,7 @@ async fn committer(pool: Pool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<Queued
             group
         };
         let writes: Vec<&[Deferred]> = group.iter().map(|q| q.writes.as_slice()).collect();
-        let results = commit_group(&pool, &mut client, &writes).await;
+        let results = commit_group(&pool, &writes).await;
         for (queued, result) in group.into_iter().zip(results) {
             // A caller that went away (its request was dropped) needs no answer.
             let _ = queued.done.send(result);
@@ -252,25 +257,18 @@ async fn committer(pool: Pool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<Queued
 }
 
 /// Commits each command's writes, joined into one statement when they can be; one
-/// result per command. A connection that failed is dropped, for a fresh one next time.
-async fn commit_group(
-    pool: &Pool,
-    held: &mut Option<Object>,
-    group: &[&[Deferred]],
-) -> Vec<Result<(), StoreError>> {
-    let client = match held {
-        Some(client) => client,
-        None => match pool.get().await {
-            Ok(client) => held.insert(client),
-            Err(e) => {
-                let e = pool_error(e);
-                return group.iter().map(|_| Err(e.clone())).collect();
-            }
-        },
+/// result per command.
+async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), StoreError>> {
+    let client = match pool.get().await {
+        Ok(client) => client,
+        Err(e) => {
+            let e = pool_error(e);
+            return group.iter().map(|_| Err(e.clone())).collect();
+        }
     };
     let mut results = Vec::with_capacity(group.len());
     if let Some(joined) = join(group) {
-        match send(client, &joined).await {
+        match send(&client, &joined).await {
             Ok(()) => results.extend(group.iter().map(|_| Ok(()))),
             // Refused by the server: nothing of it committed, so each goes alone.
             Err(e) if e.as_db_error().is_some() => {
@@ -284,14 +282,8 @@ async fn commit_group(
     }
     if results.is_empty() {
         for writes in group {
-            results.push(send(client, writes).await.map_err(pg_error));
+            results.push(send(&client, writes).await.map_err(pg_error));
         }
-    }
-    if results
-        .iter()
-        .any(|r| matches!(r, Err(StoreError::Unavailable(_))))
-    {
-        *held = None;
     }
     results
 }

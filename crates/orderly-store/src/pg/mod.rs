@@ -653,25 +653,30 @@ impl PgStore {
         ));
         config.connect_timeout(Duration::from_millis(options.connect_timeout_ms));
         migrate(&config).await?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
         let timeout = Some(Duration::from_millis(options.connect_timeout_ms));
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
-            .wait_timeout(timeout)
-            .create_timeout(timeout)
-            .recycle_timeout(timeout)
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))?;
+        let pool = |size: usize| {
+            let manager = Manager::from_config(
+                config.clone(),
+                NoTls,
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Fast,
+                },
+            );
+            Pool::builder(manager)
+                .max_size(size.max(1))
+                .wait_timeout(timeout)
+                .create_timeout(timeout)
+                .recycle_timeout(timeout)
+                .runtime(Runtime::Tokio1)
+                .build()
+                .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))
+        };
+        // The committers have connections of their own: they must never queue for the
+        // pool behind the commands whose writes they carry.
+        let committers = pool(batch::COMMITTERS)?;
         Ok(PgStore {
-            batcher: Batcher::start(pool.clone()),
-            pool,
+            pool: pool(options.pool_size)?,
+            batcher: Batcher::start(committers),
             numbers: Arc::default(),
         })
     }
@@ -799,6 +804,7 @@ impl PgStore {
 
     pub(crate) fn shutdown(&self) {
         self.pool.close();
+        self.batcher.close();
     }
 }
 
