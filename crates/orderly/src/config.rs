@@ -77,7 +77,7 @@ pub struct DatabaseConfig {
     pub synchronous: String,
     /// SQLite: read-only connections beside the writer.
     pub read_connections: usize,
-    /// PostgreSQL: connections per process for requests (the committers keep two more).
+    /// PostgreSQL: connections per process for requests (the committer keeps one more).
     pub pool_size: usize,
     /// PostgreSQL: longest a statement may run before it is cancelled.
     pub statement_timeout_ms: u64,

@@ -671,12 +671,11 @@ impl PgStore {
                 .build()
                 .map_err(|e| StoreError::Database(format!("cannot build the pool: {e}")))
         };
-        // The committers have connections of their own: they must never queue for the
-        // pool behind the commands whose writes they carry.
-        let committers = pool(batch::COMMITTERS)?;
+        // The committer has a connection of its own: it must never queue for the pool
+        // behind the commands whose writes it carries.
         Ok(PgStore {
             pool: pool(options.pool_size)?,
-            batcher: Batcher::start(committers),
+            batcher: Batcher::start(pool(1)?),
             numbers: Arc::default(),
         })
     }
