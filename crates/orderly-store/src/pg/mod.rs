@@ -118,12 +118,13 @@ impl NumberBlocks {
             .insert(0, n..n + 1);
     }
 
-    /// Keeps a new block that starts at `first`, and takes its first number.
+    /// Keeps a new block that starts at `first`, and takes its first number. Blocks are
+    /// kept in order, so that of two drawn at once the lower is used first.
     pub(crate) fn start(&self, channel: &str, first: i64) -> i64 {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-        free.entry(channel.to_owned())
-            .or_default()
-            .push(first + 1..first + NUMBER_BLOCK);
+        let blocks = free.entry(channel.to_owned()).or_default();
+        let at = blocks.partition_point(|b| b.start < first);
+        blocks.insert(at, first + 1..first + NUMBER_BLOCK);
         first
     }
 }
@@ -927,6 +928,10 @@ mod tests {
         let expected: Vec<i64> = (1002..1021).chain(1022..1041).collect();
         assert_eq!(rest, expected, "every number of both blocks, once");
         assert_eq!(blocks.take("marketplace"), None);
+        // The higher block's draw finished first: the lower one is still used first.
+        assert_eq!(blocks.start("mkt", 1061), 1061);
+        assert_eq!(blocks.start("mkt", 1041), 1041);
+        assert_eq!(blocks.take("mkt"), Some(1042));
         blocks.give_back("web", 1040);
         assert_eq!(blocks.take("web"), Some(1040));
         assert_eq!(blocks.take("web"), None);
