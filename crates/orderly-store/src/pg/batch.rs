@@ -15,7 +15,7 @@
 //! command that caused it. A joined statement whose answer is lost (the connection
 //! dropped) fails every command in it: none can know whether it committed.
 
-use super::{Deferred, Owned, pg_error, pool_error, statements};
+use super::{Deferred, Owned, owned, pg_error, pool_error, statements};
 use crate::error::StoreError;
 use bytes::BytesMut;
 use deadpool_postgres::Pool;
@@ -51,6 +51,22 @@ impl Column {
             _ => return false,
         }
         true
+    }
+}
+
+impl Column {
+    /// Its first value as a plain parameter, for a write of one row that goes as it is.
+    pub(crate) fn into_value(self) -> Owned {
+        fn first<T>(v: Vec<T>) -> Option<T> {
+            v.into_iter().next()
+        }
+        match self {
+            Column::Text(v) => owned(first(v)),
+            Column::OptText(v) => owned(first(v).flatten()),
+            Column::Int(v) => owned(first(v)),
+            Column::OptInt(v) => owned(first(v).flatten()),
+            Column::Bytes(v) => owned(first(v)),
+        }
     }
 }
 
@@ -407,7 +423,6 @@ impl Deferred {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::owned;
 
     fn reserve(sku: &str, delta: i64, order: &str, at: i64) -> StockMove {
         StockMove {

@@ -695,41 +695,29 @@ impl WriteTx for PgTx<'_> {
         snapshot: &str,
         created: bool,
     ) -> Result<(), StoreError> {
-        let text = [
-            o.id.to_string(),
-            o.number.clone(),
-            o.channel.to_string(),
-            o.customer.email.to_string(),
-            o.customer_status().as_str().to_owned(),
-            o.state.as_str().to_owned(),
-            o.payment_state().as_str().to_owned(),
-            o.fulfillment_summary().as_str().to_owned(),
-            o.return_summary().as_str().to_owned(),
-            o.currency.to_string(),
-            snapshot.to_owned(),
-        ];
-        let int = [
-            o.total(),
-            to_ms(o.created_at),
-            to_ms(o.updated_at),
-            o.version as i64,
+        let text = |t: String| Column::Text(vec![t]);
+        let int = |n: i64| Column::Int(vec![n]);
+        // One row, $1 to $16 in the order of both statements' columns.
+        let row = vec![
+            text(o.id.to_string()),
+            text(o.number.clone()),
+            text(o.channel.to_string()),
+            Column::OptText(vec![o.external_id.clone()]),
+            text(o.customer.email.to_string()),
+            text(o.customer_status().as_str().to_owned()),
+            text(o.state.as_str().to_owned()),
+            text(o.payment_state().as_str().to_owned()),
+            text(o.fulfillment_summary().as_str().to_owned()),
+            text(o.return_summary().as_str().to_owned()),
+            text(o.currency.to_string()),
+            int(o.total()),
+            int(to_ms(o.created_at)),
+            int(to_ms(o.updated_at)),
+            int(o.version as i64),
+            text(snapshot.to_owned()),
         ];
         if created {
             // Rows, so that a new order's insert may join other commands' (see `batch`).
-            let [
-                id,
-                number,
-                channel,
-                email,
-                status,
-                state,
-                payment,
-                fulfillment,
-                returns,
-                currency,
-                snapshot,
-            ] = text.map(|t| Column::Text(vec![t]));
-            let [total, created_at, updated_at, version] = int.map(|n| Column::Int(vec![n]));
             self.c.defer_rows(
                 "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
                    payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
@@ -737,65 +725,17 @@ impl WriteTx for PgTx<'_> {
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
                    $14::bigint[], $15::bigint[], $16::text[])",
-                vec![
-                    id,
-                    number,
-                    channel,
-                    Column::OptText(vec![o.external_id.clone()]),
-                    email,
-                    status,
-                    state,
-                    payment,
-                    fulfillment,
-                    returns,
-                    currency,
-                    total,
-                    created_at,
-                    updated_at,
-                    version,
-                    snapshot,
-                ],
+                row,
             );
-            return Ok(());
+        } else {
+            self.c.defer(
+                "UPDATE orders SET number = $2, channel = $3, external_id = $4, customer_email = $5, status = $6,
+                   order_state = $7, payment_state = $8, fulfillment_state = $9, return_state = $10, currency = $11,
+                   total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
+                 WHERE id = $1",
+                row.into_iter().map(Column::into_value).collect(),
+            );
         }
-        let [
-            id,
-            number,
-            channel,
-            email,
-            status,
-            state,
-            payment,
-            fulfillment,
-            returns,
-            currency,
-            snapshot,
-        ] = text.map(owned);
-        let [total, created_at, updated_at, version] = int.map(owned);
-        self.c.defer(
-            "UPDATE orders SET number = $2, channel = $3, external_id = $4, customer_email = $5, status = $6,
-               order_state = $7, payment_state = $8, fulfillment_state = $9, return_state = $10, currency = $11,
-               total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
-             WHERE id = $1",
-            vec![
-                id,
-                number,
-                channel,
-                owned(o.external_id.clone()),
-                email,
-                status,
-                state,
-                payment,
-                fulfillment,
-                returns,
-                currency,
-                total,
-                created_at,
-                updated_at,
-                version,
-                snapshot,
-            ],
-        );
         Ok(())
     }
 }
