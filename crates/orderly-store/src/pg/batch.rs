@@ -52,9 +52,7 @@ impl Column {
         }
         true
     }
-}
 
-impl Column {
     /// Its first value as a plain parameter, for a write of one row that goes as it is.
     pub(crate) fn into_value(self) -> Owned {
         fn first<T>(v: Vec<T>) -> Option<T> {
@@ -194,26 +192,18 @@ pub(crate) const STOCK_SQL: &str =
                                  rest_reserved, rest_on_hand, order_id, actor, at, ord)
      ORDER BY m.ord";
 
-/// A command's final writes, waiting for a committer.
+/// A command's final writes, waiting for the committer.
 struct Queued {
     writes: Vec<Deferred>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
-/// The queue of writes waiting to be committed, and the committers that empty it.
+/// The queue of writes waiting to be committed, and the committer that empties it.
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
     queue: mpsc::UnboundedSender<Queued>,
     /// The committer's own connection.
     pool: Pool,
-}
-
-impl std::fmt::Debug for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queued")
-            .field("writes", &self.writes.len())
-            .finish()
-    }
 }
 
 impl Batcher {
@@ -230,7 +220,7 @@ impl Batcher {
         self.pool.close();
     }
 
-    /// Commits `writes` (one statement's worth, see `Conn::take_rows`), most likely
+    /// Commits `writes` (one statement's worth, see `Conn::take_joinable`), most likely
     /// together with other commands'.
     pub(crate) async fn commit(&self, writes: Vec<Deferred>) -> Result<(), StoreError> {
         let (done, answer) = oneshot::channel();
