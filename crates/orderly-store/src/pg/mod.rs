@@ -535,12 +535,19 @@ fn runs(deferred: &[Deferred]) -> Vec<Vec<&Deferred>> {
 }
 
 /// One statement for a run of deferred writes, with the parameters of all of them.
+///
+/// PostgreSQL runs sibling data-modifying subqueries from the last to the first, so the
+/// write with named subqueries (the stock change, which locks rows) goes first: it runs
+/// last, and the row locks are held for little more than the commit. (Siblings see the
+/// same snapshot, so their order changes nothing else.)
 fn combine<'d>(run: &[&'d Deferred]) -> Option<(Arc<str>, Vec<&'d (dyn ToSql + Sync)>)> {
     if run.is_empty() {
         return None;
     }
+    let mut run = run.to_vec();
+    run.sort_by_key(|d| d.ctes.is_empty());
     let params = run.iter().flat_map(|d| d.params.refs()).collect();
-    Some((combined_text(run), params))
+    Some((combined_text(&run), params))
 }
 
 /// The text of a run's statement, from a process-wide cache: building it renumbers every
@@ -1026,7 +1033,7 @@ mod tests {
     }
 
     #[test]
-    fn named_subqueries_join_the_combined_statement_first() {
+    fn named_subqueries_lead_the_combined_statement_and_their_write_runs_last() {
         let with = || {
             Deferred::new(
                 "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
@@ -1042,13 +1049,16 @@ mod tests {
         assert_eq!(
             sqls(&writes),
             [
-                "WITH u AS (UPDATE inventory SET x = $2 RETURNING sku), \
-                 w0 AS (INSERT INTO events VALUES ($1)), \
-                 w1 AS (INSERT INTO stock_movements SELECT sku, $3 FROM u) SELECT 1",
+                "WITH u AS (UPDATE inventory SET x = $1 RETURNING sku), \
+                 w0 AS (INSERT INTO stock_movements SELECT sku, $2 FROM u), \
+                 w1 AS (INSERT INTO events VALUES ($3)) SELECT 1",
                 "WITH u AS (UPDATE inventory SET x = $1 RETURNING sku) \
                  INSERT INTO stock_movements SELECT sku, $2 FROM u",
             ]
         );
+        // The parameters follow the text: the stock write's first.
+        let (_, params) = &statements(&writes)[0];
+        assert_eq!(format!("{params:?}"), "[1, 2, 0]");
     }
 
     #[test]
