@@ -202,22 +202,16 @@ struct Queued {
 #[derive(Debug, Clone)]
 pub(crate) struct Batcher {
     queue: mpsc::UnboundedSender<Queued>,
-    /// The committer's own connection.
-    pool: Pool,
 }
 
 impl Batcher {
     /// Starts the committer on the current runtime, with `pool` for its connection. It
-    /// stops when the last `Batcher` clone is dropped.
+    /// commits what is queued until the last `Batcher` clone is dropped, so a shutdown
+    /// lets queued writes finish.
     pub(crate) fn start(pool: Pool) -> Batcher {
         let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(committer(pool.clone(), waiting));
-        Batcher { queue, pool }
-    }
-
-    /// Closes the committer's connection: what is still queued fails as unavailable.
-    pub(crate) fn close(&self) {
-        self.pool.close();
+        tokio::spawn(committer(pool, waiting));
+        Batcher { queue }
     }
 
     /// Commits `writes` (one statement's worth, see `Conn::take_joinable`), most likely

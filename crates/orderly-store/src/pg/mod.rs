@@ -812,9 +812,10 @@ impl PgStore {
         .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
     }
 
+    /// Closes the pool of request connections; the committer still commits what is
+    /// queued (see `Batcher::start`).
     pub(crate) fn shutdown(&self) {
         self.pool.close();
-        self.batcher.close();
     }
 }
 
