@@ -15,7 +15,7 @@
 //! command that caused it. A joined statement whose answer is lost (the connection
 //! dropped) fails every command in it: none can know whether it committed.
 
-use super::{Deferred, Owned, owned, pg_error, pool_error, statements};
+use super::{Deferred, Owned, pg_error, pool_error, statements};
 use crate::error::StoreError;
 use bytes::BytesMut;
 use deadpool_postgres::Pool;
@@ -53,17 +53,36 @@ impl Column {
         true
     }
 
-    /// Its first value as a plain parameter, for a write of one row that goes as it is.
-    pub(crate) fn into_value(self) -> Owned {
-        fn first<T>(v: Vec<T>) -> Option<T> {
-            v.into_iter().next()
+    fn rows(&self) -> usize {
+        match self {
+            Column::Text(v) => v.len(),
+            Column::OptText(v) => v.len(),
+            Column::Int(v) => v.len(),
+            Column::OptInt(v) => v.len(),
+            Column::Bytes(v) => v.len(),
+        }
+    }
+
+    /// The text in row `i`, if this is a text column.
+    fn text(&self, i: usize) -> Option<&str> {
+        match self {
+            Column::Text(v) => v.get(i).map(String::as_str),
+            _ => None,
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        fn out<T>(v: &mut Vec<T>, i: usize) {
+            if i < v.len() {
+                v.remove(i);
+            }
         }
         match self {
-            Column::Text(v) => owned(first(v)),
-            Column::OptText(v) => owned(first(v).flatten()),
-            Column::Int(v) => owned(first(v)),
-            Column::OptInt(v) => owned(first(v).flatten()),
-            Column::Bytes(v) => owned(first(v)),
+            Column::Text(v) => out(v, i),
+            Column::OptText(v) => out(v, i),
+            Column::Int(v) => out(v, i),
+            Column::OptInt(v) => out(v, i),
+            Column::Bytes(v) => out(v, i),
         }
     }
 }
@@ -258,7 +277,7 @@ async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), Stor
     };
     let mut results = Vec::with_capacity(group.len());
     if let Some(joined) = join(group) {
-        match send(&client, &joined).await {
+        match send_joined(&client, &joined).await {
             Ok(()) => results.extend(group.iter().map(|_| Ok(()))),
             // Refused by the server: nothing of it committed, so each goes alone.
             Err(e) if e.as_db_error().is_some() => {
@@ -281,7 +300,21 @@ async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), Stor
     results
 }
 
-/// Sends one command's (or a joined group's) writes as its one statement.
+/// Sends a group's joined writes as one statement.
+async fn send_joined(
+    client: &deadpool_postgres::ClientWrapper,
+    joined: &[Deferred],
+) -> Result<(), tokio_postgres::Error> {
+    let run: Vec<&Deferred> = joined.iter().collect();
+    let Some((sql, params)) = super::combine(&run) else {
+        return Ok(());
+    };
+    let statement = client.prepare_cached(&sql).await?;
+    client.execute(&statement, &params).await?;
+    Ok(())
+}
+
+/// Sends one command's writes as its one statement.
 async fn send(
     client: &deadpool_postgres::ClientWrapper,
     writes: &[Deferred],
@@ -294,8 +327,12 @@ async fn send(
 }
 
 /// The writes of several commands as one: the rows of the same write appended, in
-/// command order. None when there is only one command, or when they do not make one
-/// statement together.
+/// command order. None when there is only one command, or when they cannot share a
+/// statement (the same row changed twice).
+///
+/// Different writes to one table (an order inserted by one command, another updated by
+/// the next) sit side by side in the statement, where neither sees the other: they change
+/// different rows, since a command changes only rows committed before it read them.
 fn join(group: &[&[Deferred]]) -> Option<Vec<Deferred>> {
     if group.len() < 2 {
         return None;
@@ -314,9 +351,13 @@ fn join(group: &[&[Deferred]]) -> Option<Vec<Deferred>> {
         }
     }
     for d in &mut joined {
+        if d.params.repeats_a_key() {
+            return None;
+        }
         d.params.settle();
     }
-    (super::runs(&joined).len() == 1).then_some(joined)
+    // Named subqueries of two writes could clash (only the stock write has them).
+    (joined.iter().filter(|d| !d.ctes.is_empty()).count() <= 1).then_some(joined)
 }
 
 /// The parameters of a deferred write.
@@ -325,6 +366,16 @@ pub(crate) enum Params {
     Values(Vec<Owned>),
     /// The columns of the rows it inserts: it may join other commands' writes.
     Rows(Vec<Column>),
+    /// The columns of the rows it changes, each named by its first `key` (text) columns:
+    /// it may join other commands' writes that change other rows (an `UPDATE … FROM`
+    /// given one row twice applies only one of them; an upsert fails). Within a command,
+    /// a later row for the same row `replaces` the earlier one when the write sets every
+    /// column it carries; otherwise it goes in a statement of its own.
+    Keyed {
+        columns: Vec<Column>,
+        key: usize,
+        replaces: bool,
+    },
     /// A stock change (`STOCK_CTES` and `STOCK_SQL`), which may join others' too.
     Stock {
         moves: Vec<StockMove>,
@@ -341,16 +392,18 @@ impl Params {
     pub(crate) fn len(&self) -> usize {
         match self {
             Params::Values(v) => v.len(),
-            Params::Rows(c) | Params::Stock { columns: c, .. } => c.len(),
+            Params::Rows(c)
+            | Params::Keyed { columns: c, .. }
+            | Params::Stock { columns: c, .. } => c.len(),
         }
     }
 
     pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         match self {
             Params::Values(v) => v.iter().map(|p| p.as_ref() as _).collect(),
-            Params::Rows(c) | Params::Stock { columns: c, .. } => {
-                c.iter().map(|p| p as _).collect()
-            }
+            Params::Rows(c)
+            | Params::Keyed { columns: c, .. }
+            | Params::Stock { columns: c, .. } => c.iter().map(|p| p as _).collect(),
         }
     }
 
@@ -363,6 +416,15 @@ impl Params {
         match self {
             Params::Values(_) => None,
             Params::Rows(c) => Some(Params::Rows(c.clone())),
+            Params::Keyed {
+                columns,
+                key,
+                replaces,
+            } => Some(Params::Keyed {
+                columns: columns.clone(),
+                key: *key,
+                replaces: *replaces,
+            }),
             Params::Stock { moves, columns } => Some(Params::Stock {
                 moves: moves.clone(),
                 columns: columns.clone(),
@@ -374,7 +436,8 @@ impl Params {
     /// do not fit.
     pub(crate) fn append(&mut self, other: &Params) -> bool {
         match (self, other) {
-            (Params::Rows(a), Params::Rows(b)) => {
+            (Params::Rows(a), Params::Rows(b))
+            | (Params::Keyed { columns: a, .. }, Params::Keyed { columns: b, .. }) => {
                 a.len() == b.len() && a.iter_mut().zip(b).all(|(a, b)| a.append(b))
             }
             (Params::Stock { moves: a, .. }, Params::Stock { moves: b, .. }) => {
@@ -383,6 +446,52 @@ impl Params {
             }
             _ => false,
         }
+    }
+
+    /// The key of each row of a keyed write (None for other writes, or a key column
+    /// that is not text).
+    fn keys(&self) -> Option<Vec<Vec<&str>>> {
+        let Params::Keyed { columns, key, .. } = self else {
+            return None;
+        };
+        let rows = columns.first().map_or(0, Column::rows);
+        (0..rows)
+            .map(|i| columns[..*key].iter().map(|c| c.text(i)).collect())
+            .collect()
+    }
+
+    /// Whether two of its rows change the same row.
+    fn repeats_a_key(&self) -> bool {
+        self.keys().is_some_and(|keys| {
+            let distinct: std::collections::BTreeSet<&Vec<&str>> = keys.iter().collect();
+            distinct.len() < keys.len()
+        })
+    }
+
+    /// Adds the rows of `other`, a later write of the same text in the same command:
+    /// appended, or for a keyed write that replaces, in place of an earlier row for the
+    /// same row. False when they cannot share a statement.
+    pub(crate) fn absorb(&mut self, other: &Params) -> bool {
+        let replaces = matches!(self, Params::Keyed { replaces: true, .. });
+        if let (Some(ours), Some(theirs)) = (self.keys(), other.keys()) {
+            let repeated: Vec<usize> = ours
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| theirs.contains(k))
+                .map(|(i, _)| i)
+                .collect();
+            if !repeated.is_empty() {
+                if !replaces {
+                    return false;
+                }
+                if let Params::Keyed { columns, .. } = self {
+                    for i in repeated.into_iter().rev() {
+                        columns.iter_mut().for_each(|c| c.remove(i));
+                    }
+                }
+            }
+        }
+        self.append(other)
     }
 
     /// Works out the stock columns again after moves were appended.
@@ -407,6 +516,7 @@ impl Deferred {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pg::owned;
 
     fn reserve(sku: &str, delta: i64, order: &str, at: i64) -> StockMove {
         StockMove {
@@ -491,6 +601,61 @@ mod tests {
             "the first order's level is before the second's"
         );
         assert_eq!(statements(&joined).len(), 1);
+    }
+
+    fn save(order: &str, version: i64, replaces: bool) -> Params {
+        Params::Keyed {
+            columns: vec![Column::Text(vec![order.into()]), Column::Int(vec![version])],
+            key: 1,
+            replaces,
+        }
+    }
+
+    fn versions(p: &Params) -> Vec<i64> {
+        let Params::Keyed { columns, .. } = p else {
+            panic!("keyed")
+        };
+        ints(&columns[1]).to_vec()
+    }
+
+    #[test]
+    fn a_later_change_of_the_same_row_replaces_the_earlier_in_a_command() {
+        let mut write = save("o1", 2, true);
+        assert!(write.absorb(&save("o2", 7, true)));
+        assert!(write.absorb(&save("o1", 3, true)));
+        assert_eq!(versions(&write), [7, 3], "o1 once, at its last version");
+        // A write that does not set every column cannot stand in for an earlier one.
+        let mut upsert = save("f1", 1, false);
+        assert!(!upsert.absorb(&save("f1", 2, false)));
+        assert!(upsert.absorb(&save("f2", 2, false)));
+        assert_eq!(versions(&upsert), [1, 2]);
+    }
+
+    #[test]
+    fn commands_changing_the_same_row_do_not_join() {
+        let update = |order: &str| {
+            vec![Deferred::new(
+                "",
+                "UPDATE orders o SET version = u.version FROM UNNEST($1::text[], $2::bigint[]) u",
+                save(order, 1, true),
+            )]
+        };
+        let (a, b, c) = (update("o1"), update("o2"), update("o1"));
+        assert!(join(&[&a, &b]).is_some());
+        assert!(join(&[&a, &b, &c]).is_none(), "o1 twice in one statement");
+        // An order placed by one command and another updated by the next: one statement
+        // with both writes to the table side by side.
+        let place = vec![Deferred::new(
+            "",
+            "INSERT INTO orders (id) SELECT * FROM UNNEST($1::text[])",
+            Params::Rows(vec![Column::Text(vec!["o3".into()])]),
+        )];
+        let joined = join(&[&place, &a]).expect("joinable");
+        let run: Vec<&Deferred> = joined.iter().collect();
+        let (sql, params) = crate::pg::combine(&run).expect("one statement");
+        assert!(sql.starts_with("WITH w0 AS (INSERT INTO orders"), "{sql}");
+        assert!(sql.contains("w1 AS (UPDATE orders"), "{sql}");
+        assert_eq!(params.len(), 3);
     }
 
     #[test]

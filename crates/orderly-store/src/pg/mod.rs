@@ -203,8 +203,8 @@ impl Deferred {
     }
 }
 
-/// Queues `write`, an insert of rows, appending them to the last write to its table when
-/// that is the same insert.
+/// Queues `write`, rows to insert or change, adding them to the last write to its table
+/// when that is the same write (see `Params::absorb`).
 fn push_rows(deferred: &mut Vec<Deferred>, write: Deferred) {
     let last = deferred
         .iter_mut()
@@ -212,7 +212,7 @@ fn push_rows(deferred: &mut Vec<Deferred>, write: Deferred) {
         .find(|d| d.targets.iter().any(|t| write.targets.contains(t)));
     if let Some(last) = last
         && last.text_key() == write.text_key()
-        && last.params.append(&write.params)
+        && last.params.absorb(&write.params)
     {
         return;
     }
@@ -335,6 +335,26 @@ impl<'a> Conn<'a> {
         push_rows(
             &mut self.deferred.borrow_mut(),
             Deferred::new("", sql, Params::Rows(columns)),
+        );
+    }
+
+    /// Queues a change of rows given as columns, each named by its first `key` columns
+    /// (see `Params::Keyed`): it may join other commands' changes of other rows.
+    pub(crate) fn defer_keyed(
+        &self,
+        sql: &'static str,
+        columns: Vec<Column>,
+        key: usize,
+        replaces: bool,
+    ) {
+        let params = Params::Keyed {
+            columns,
+            key,
+            replaces,
+        };
+        push_rows(
+            &mut self.deferred.borrow_mut(),
+            Deferred::new("", sql, params),
         );
     }
 

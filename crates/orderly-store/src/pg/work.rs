@@ -36,15 +36,20 @@ impl WorkTx for PgTx<'_> {
         order_id: &str,
         version: u64,
     ) -> Result<(), StoreError> {
-        self.conn().defer(
-            "UPDATE idempotency_keys SET order_version = $4
-             WHERE principal = $1 AND key = $2 AND order_id = $3",
+        // Keyed by (principal, key), so that it may join other commands' writes.
+        self.conn().defer_keyed(
+            "UPDATE idempotency_keys k SET order_version = u.order_version
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
+               AS u(principal, key, order_id, order_version)
+             WHERE k.principal = u.principal AND k.key = u.key AND k.order_id = u.order_id",
             vec![
-                owned(principal.to_owned()),
-                owned(key.to_owned()),
-                owned(order_id.to_owned()),
-                owned(version as i64),
+                Column::Text(vec![principal.to_owned()]),
+                Column::Text(vec![key.to_owned()]),
+                Column::Text(vec![order_id.to_owned()]),
+                Column::Int(vec![version as i64]),
             ],
+            2,
+            true,
         );
         Ok(())
     }
@@ -222,19 +227,26 @@ impl WorkTx for PgTx<'_> {
     }
 
     fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
-        self.conn().defer(
+        // Keyed by id, so that it may join other commands' writes; a second save of one
+        // fulfillment order in a command goes in a statement of its own (an upsert cannot
+        // change a row twice, and it keeps the first insert's other columns).
+        self.conn().defer_keyed(
             "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (id) DO UPDATE SET state = $4, line_count = $5, released_at = $6",
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+               $7::text[])
+             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, line_count = EXCLUDED.line_count,
+               released_at = EXCLUDED.released_at",
             vec![
-                owned(f.id.to_owned()),
-                owned(f.order_id.to_owned()),
-                owned(f.location_id.to_owned()),
-                owned(f.state.to_owned()),
-                owned(f.line_count),
-                owned(f.released_at.map(to_ms)),
-                owned(f.service.map(str::to_owned)),
+                Column::Text(vec![f.id.to_owned()]),
+                Column::Text(vec![f.order_id.to_owned()]),
+                Column::Text(vec![f.location_id.to_owned()]),
+                Column::Text(vec![f.state.to_owned()]),
+                Column::Int(vec![f.line_count]),
+                Column::OptInt(vec![f.released_at.map(to_ms)]),
+                Column::OptText(vec![f.service.map(str::to_owned)]),
             ],
+            1,
+            false,
         );
         Ok(())
     }

@@ -716,8 +716,9 @@ impl WriteTx for PgTx<'_> {
             int(o.version as i64),
             text(snapshot.to_owned()),
         ];
+        // Rows, so that the write may join other commands' (see `batch`); a later save of
+        // the same order in one command replaces the earlier.
         if created {
-            // Rows, so that a new order's insert may join other commands' (see `batch`).
             self.c.defer_rows(
                 "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
                    payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
@@ -728,12 +729,22 @@ impl WriteTx for PgTx<'_> {
                 row,
             );
         } else {
-            self.c.defer(
-                "UPDATE orders SET number = $2, channel = $3, external_id = $4, customer_email = $5, status = $6,
-                   order_state = $7, payment_state = $8, fulfillment_state = $9, return_state = $10, currency = $11,
-                   total_minor = $12, created_at = $13, updated_at = $14, version = $15, snapshot = $16
-                 WHERE id = $1",
-                row.into_iter().map(Column::into_value).collect(),
+            self.c.defer_keyed(
+                "UPDATE orders o SET number = u.number, channel = u.channel, external_id = u.external_id,
+                   customer_email = u.customer_email, status = u.status, order_state = u.order_state,
+                   payment_state = u.payment_state, fulfillment_state = u.fulfillment_state,
+                   return_state = u.return_state, currency = u.currency, total_minor = u.total_minor,
+                   created_at = u.created_at, updated_at = u.updated_at, version = u.version, snapshot = u.snapshot
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
+                   $14::bigint[], $15::bigint[], $16::text[])
+                   AS u(id, number, channel, external_id, customer_email, status, order_state, payment_state,
+                        fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
+                        version, snapshot)
+                 WHERE o.id = u.id",
+                row,
+                1,
+                true,
             );
         }
         Ok(())
