@@ -1,10 +1,11 @@
-//! Group commit on PostgreSQL. Placing an order ends in one statement of row inserts and
+//! Group commit on PostgreSQL. Placing an order ends in one statement of row writes and
 //! a stock update (see `Conn`); most of what PostgreSQL spends on it is per statement,
 //! not per row: setting up seven inserts with their indexes and checks, the plan, the
 //! commit and its WAL flush, the round trip. So those statements do not go to the server
 //! one per command: they queue here, and a committer joins whatever is waiting into one
-//! statement (the rows of each table appended, the stock changes summed per row) and
-//! commits them together, as the SQLite writer does with its group commit.
+//! statement (the rows of each write appended, the stock changes summed per row, no row
+//! changed twice) and commits them together, as the SQLite writer does with its group
+//! commit.
 //!
 //! One committer per process: while it waits for a commit, the next group gathers, so
 //! groups grow with the load. A second committer made groups half as large and cost more

@@ -10,9 +10,9 @@
 //! Round trips and statements are what a command costs here (see `Conn`), so a command
 //! with an idempotency key first runs on the assumption that its key is new (see
 //! `PgTx::find_idempotency`): the key's unique index settles it at COMMIT; and a command
-//! whose writes are one statement of row inserts (placing an order) leaves them to the
-//! process's committer, which sends the writes of several commands as one statement and
-//! one commit (see `batch`).
+//! whose writes are one statement of row writes (placing an order, a payment step) leaves
+//! them to the process's committer, which sends the writes of several commands as one
+//! statement and one commit (see `batch`).
 
 mod batch;
 mod read;
