@@ -449,8 +449,8 @@ impl Params {
         }
     }
 
-    /// The key of each row of a keyed write (None for other writes, or a key column
-    /// that is not text).
+    /// The key of each row of a keyed write (None for other writes, or when a key column
+    /// is not text, which the callers take as "cannot tell rows apart").
     fn keys(&self) -> Option<Vec<Vec<&str>>> {
         let Params::Keyed { columns, key, .. } = self else {
             return None;
@@ -461,9 +461,12 @@ impl Params {
             .collect()
     }
 
-    /// Whether two of its rows change the same row.
+    /// Whether two of its rows may change the same row.
     fn repeats_a_key(&self) -> bool {
-        self.keys().is_some_and(|keys| {
+        if !matches!(self, Params::Keyed { .. }) {
+            return false;
+        }
+        self.keys().is_none_or(|keys| {
             let distinct: std::collections::BTreeSet<&Vec<&str>> = keys.iter().collect();
             distinct.len() < keys.len()
         })
@@ -474,7 +477,10 @@ impl Params {
     /// same row. False when they cannot share a statement.
     pub(crate) fn absorb(&mut self, other: &Params) -> bool {
         let replaces = matches!(self, Params::Keyed { replaces: true, .. });
-        if let (Some(ours), Some(theirs)) = (self.keys(), other.keys()) {
+        if matches!(self, Params::Keyed { .. }) {
+            let (Some(ours), Some(theirs)) = (self.keys(), other.keys()) else {
+                return false;
+            };
             let repeated: Vec<usize> = ours
                 .iter()
                 .enumerate()
@@ -630,6 +636,20 @@ mod tests {
         assert!(!upsert.absorb(&save("f1", 2, false)));
         assert!(upsert.absorb(&save("f2", 2, false)));
         assert_eq!(versions(&upsert), [1, 2]);
+    }
+
+    #[test]
+    fn rows_that_cannot_be_told_apart_never_share_a_statement() {
+        // A key column that is not text: no row is taken for another's replacement.
+        let by_number = |n: i64| Params::Keyed {
+            columns: vec![Column::Int(vec![n])],
+            key: 1,
+            replaces: true,
+        };
+        let mut write = by_number(1);
+        assert!(!write.absorb(&by_number(2)));
+        assert!(write.repeats_a_key(), "a group with it is not joined");
+        assert!(!save("o1", 1, true).repeats_a_key());
     }
 
     #[test]
