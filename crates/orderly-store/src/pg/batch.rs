@@ -16,7 +16,7 @@
 //! command that caused it. A joined statement whose answer is lost (the connection
 //! dropped) fails every command in it: none can know whether it committed.
 
-use super::{Deferred, Owned, pg_error, pool_error, statements};
+use super::{Deferred, Owned, combine, pg_error, pool_error};
 use crate::error::StoreError;
 use bytes::BytesMut;
 use deadpool_postgres::Pool;
@@ -278,7 +278,7 @@ async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), Stor
     };
     let mut results = Vec::with_capacity(group.len());
     if let Some(joined) = join(group) {
-        match send_joined(&client, &joined).await {
+        match send(&client, &joined).await {
             Ok(()) => results.extend(group.iter().map(|_| Ok(()))),
             // Refused by the server: nothing of it committed, so each goes alone.
             Err(e) if e.as_db_error().is_some() => {
@@ -301,29 +301,18 @@ async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), Stor
     results
 }
 
-/// Sends a group's joined writes as one statement.
-async fn send_joined(
-    client: &deadpool_postgres::ClientWrapper,
-    joined: &[Deferred],
-) -> Result<(), tokio_postgres::Error> {
-    let run: Vec<&Deferred> = joined.iter().collect();
-    let Some((sql, params)) = super::combine(&run) else {
-        return Ok(());
-    };
-    let statement = client.prepare_cached(&sql).await?;
-    client.execute(&statement, &params).await?;
-    Ok(())
-}
-
-/// Sends one command's writes as its one statement.
+/// Sends writes that make one statement (a command's, see `Conn::take_joinable`, or a
+/// group's joined ones, whose writes to one table sit side by side).
 async fn send(
     client: &deadpool_postgres::ClientWrapper,
     writes: &[Deferred],
 ) -> Result<(), tokio_postgres::Error> {
-    for (sql, params) in statements(writes) {
-        let statement = client.prepare_cached(&sql).await?;
-        client.execute(&statement, &params).await?;
-    }
+    let run: Vec<&Deferred> = writes.iter().collect();
+    let Some((sql, params)) = combine(&run) else {
+        return Ok(());
+    };
+    let statement = client.prepare_cached(&sql).await?;
+    client.execute(&statement, &params).await?;
     Ok(())
 }
 
@@ -523,7 +512,7 @@ impl Deferred {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::owned;
+    use crate::pg::{owned, statements};
 
     fn reserve(sku: &str, delta: i64, order: &str, at: i64) -> StockMove {
         StockMove {
@@ -673,7 +662,7 @@ mod tests {
         )];
         let joined = join(&[&place, &a]).expect("joinable");
         let run: Vec<&Deferred> = joined.iter().collect();
-        let (sql, params) = crate::pg::combine(&run).expect("one statement");
+        let (sql, params) = combine(&run).expect("one statement");
         assert!(sql.starts_with("WITH w0 AS (INSERT INTO orders"), "{sql}");
         assert!(sql.contains("w1 AS (UPDATE orders"), "{sql}");
         assert_eq!(params.len(), 3);

@@ -508,12 +508,13 @@ impl Deferred {
 }
 
 /// The tables a statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`, in its
-/// subqueries too).
+/// subqueries too; an upsert's `ON CONFLICT … DO UPDATE SET` names no table).
 fn written_tables(sql: &'static str) -> impl Iterator<Item = &'static str> {
     ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
         .into_iter()
         .flat_map(move |verb| {
             sql.match_indices(verb)
+                .filter(move |(at, _)| !sql[..*at].ends_with("DO "))
                 .map(move |(at, _)| &sql[at + verb.len()..])
         })
         .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
@@ -755,11 +756,14 @@ impl PgStore {
             let Attempt {
                 ending,
                 assumed_new_key,
-                drawn,
             } = run;
             let result = match ending {
                 Ok(Ending::Committed(value)) => Ok(value),
-                Ok(Ending::Queued(value, writes)) => {
+                Ok(Ending::Queued {
+                    value,
+                    writes,
+                    drawn,
+                }) => {
                     let committed = self.batcher.commit(writes).await;
                     let unused = committed.as_ref().is_err_and(rolled_back);
                     give_back(&self.numbers, drawn, unused);
@@ -844,15 +848,18 @@ struct Attempt<T, E> {
     ending: Result<Ending<T>, E>,
     /// Whether it took an idempotency key for new without looking it up.
     assumed_new_key: bool,
-    /// The order numbers it drew, when its writes are still to be committed.
-    drawn: Vec<(String, i64)>,
 }
 
 /// How a command that succeeded ended.
 enum Ending<T> {
     Committed(T),
-    /// Its writes wait to be committed with other commands' (see `batch`).
-    Queued(T, Vec<Deferred>),
+    /// Its writes wait to be committed with other commands' (see `batch`); the order
+    /// numbers it drew are given back if they fail (see `give_back`).
+    Queued {
+        value: T,
+        writes: Vec<Deferred>,
+        drawn: Vec<(String, i64)>,
+    },
 }
 
 /// Runs one attempt of a command, and commits it unless its writes can join others'.
@@ -878,9 +885,12 @@ where
         Ok(Ok(value)) => {
             if let Some(writes) = conn.take_joinable() {
                 return Attempt {
-                    ending: Ok(Ending::Queued(value, writes)),
+                    ending: Ok(Ending::Queued {
+                        value,
+                        writes,
+                        drawn,
+                    }),
                     assumed_new_key,
-                    drawn,
                 };
             }
             let committed = conn.commit();
@@ -902,7 +912,6 @@ where
     Attempt {
         ending,
         assumed_new_key,
-        drawn: Vec::new(),
     }
 }
 
@@ -990,6 +999,10 @@ mod tests {
             ["reservations"]
         );
         assert!(targets("COMMIT").is_empty());
+        assert_eq!(
+            targets("INSERT INTO f (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET x = 1"),
+            ["f"]
+        );
         let with = Deferred::new(
             "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
             "INSERT INTO stock_movements SELECT sku FROM u",
