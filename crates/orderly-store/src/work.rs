@@ -16,6 +16,10 @@ pub mod timer_kind {
     pub const AUTHORIZATION_EXPIRY: &str = "authorization_expiry";
     /// The edit window after confirmation ran out: release to the warehouse.
     pub const RELEASE: &str = "release";
+    /// A capture the provider refused is asked again (`ref_id` is the failed operation).
+    pub const CAPTURE_RETRY: &str = "capture_retry";
+    /// A refund the provider refused is asked again (`ref_id` is the refund).
+    pub const REFUND_RETRY: &str = "refund_retry";
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -101,13 +105,15 @@ pub struct CreditChange<'a> {
 
 pub trait WorkTx {
     /// Points an idempotency record's stored order response at a later version of the
-    /// order (the state after the provider answered, which is what the client was shown).
+    /// order (the state after the provider answered, which is what the client was shown)
+    /// and the status it was answered with (a capture the provider refused is a 402).
     fn repoint_idempotency(
         &mut self,
         principal: &str,
         key: &str,
         order_id: &str,
         version: u64,
+        status_code: u16,
     ) -> Result<(), StoreError>;
 
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError>;

@@ -170,7 +170,16 @@ pub struct PaymentsConfig {
     /// Active secrets (`whsec_…`, at most two during a rotation) per provider whose
     /// signed events `POST /api/v1/payment-events/{provider}` accepts.
     pub event_secrets: std::collections::BTreeMap<String, Vec<String>>,
+    /// Minutes to wait before asking again for a capture the provider refused, one entry
+    /// per retry; once they are used up the order stays on its `capture_failed` hold,
+    /// in the payments exception queue, for finance.
+    pub capture_retry_minutes: Vec<u32>,
+    /// The same for refunds the provider refused (the refund stays `refund_failed`).
+    pub refund_retry_minutes: Vec<u32>,
 }
+
+/// Retries after 15 minutes, 1, 4 and 12 hours, then a day: about 41 hours in all.
+const RETRY_MINUTES: [u32; 5] = [15, 60, 240, 720, 1440];
 
 impl Default for PaymentsConfig {
     fn default() -> Self {
@@ -180,6 +189,8 @@ impl Default for PaymentsConfig {
             worker_interval_ms: 1000,
             simulator: SimulatorConfig::default(),
             event_secrets: std::collections::BTreeMap::new(),
+            capture_retry_minutes: RETRY_MINUTES.to_vec(),
+            refund_retry_minutes: RETRY_MINUTES.to_vec(),
         }
     }
 }
@@ -454,6 +465,20 @@ impl Config {
                 "fulfillment.tracking_silence_hours".into(),
                 "must be at least 1",
             );
+        }
+        for (key, schedule) in [
+            (
+                "capture_retry_minutes",
+                &self.payments.capture_retry_minutes,
+            ),
+            ("refund_retry_minutes", &self.payments.refund_retry_minutes),
+        ] {
+            if schedule.len() > 20 || schedule.contains(&0) {
+                p(
+                    format!("payments.{key}"),
+                    "at most 20 waits, each at least one minute",
+                );
+            }
         }
         if self.payments.card_ttl_minutes == 0 || self.payments.bank_transfer_ttl_minutes == 0 {
             p("payments".into(), "ttl minutes must be positive");

@@ -70,7 +70,8 @@ pub struct NewPayment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRefund {
     pub id: Id,
-    pub amount_minor: i64,
+    /// Absent with lines: the whole value of the named units.
+    pub amount_minor: Option<i64>,
     pub reason: RefundReason,
     pub method: RefundMethod,
     pub lines: Vec<RefundLine>,
@@ -139,7 +140,12 @@ pub enum OrderCommand {
         reference: Option<String>,
     },
     PlaceHold(HoldChange),
-    ReleaseHold(HoldChange),
+    /// Releases a hold; `capture` is the channel's policy, so that releasing the last
+    /// review of a channel capturing at authorization takes the money it was holding.
+    ReleaseHold {
+        hold: HoldChange,
+        capture: CaptureMode,
+    },
     /// The unpaid deadline came (fired by the timer worker at `now`).
     PaymentDeadline {
         now: Timestamp,

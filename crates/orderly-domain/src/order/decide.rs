@@ -7,6 +7,7 @@ use super::command::{
 use super::error::OrderError;
 use super::event::{HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PlacedLine};
 use super::payments::{self, OpIds};
+use super::refunds;
 use super::state::{Delivery, Order, OrderState, Reservation};
 use super::validate::validate_place;
 use crate::payment::{PaymentState, RiskFacts, risk_holds};
@@ -44,7 +45,7 @@ pub fn decide(
         (Some(order), OrderCommand::Capture { amount_minor }) => {
             payments::capture(order, amount_minor)
         }
-        (Some(order), OrderCommand::Refund(r)) => payments::refund(order, r),
+        (Some(order), OrderCommand::Refund(r)) => refunds::refund(order, r),
         (Some(order), OrderCommand::RetryRefund { refund_id }) => {
             payments::retry_refund(order, &refund_id)
         }
@@ -59,7 +60,9 @@ pub fn decide(
             },
         ) => payments::mark_paid(order, &payment_id, reference),
         (Some(order), OrderCommand::PlaceHold(h)) => payments::place_hold(order, h),
-        (Some(order), OrderCommand::ReleaseHold(h)) => payments::release_hold(order, h),
+        (Some(order), OrderCommand::ReleaseHold { hold, capture }) => {
+            payments::release_hold(order, hold, capture)
+        }
         (Some(order), OrderCommand::PaymentDeadline { now, refund_id }) => {
             payment_deadline(order, now, refund_id)
         }

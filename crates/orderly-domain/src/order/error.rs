@@ -62,8 +62,17 @@ pub enum OrderError {
     HoldAlreadyActive(&'static str),
     #[error("no {0} hold is active")]
     HoldNotActive(&'static str),
-    #[error("refund line {0} is not a line of this order or exceeds its quantity")]
+    #[error("refund line {0} is not a line of this order, is named twice or has no quantity")]
     InvalidRefundLine(u32),
+    #[error(
+        "refund of {requested} {unit} exceeds the {remaining} of line {line_no} not yet refunded"
+    )]
+    RefundExceedsLine {
+        line_no: u32,
+        unit: &'static str,
+        requested: i64,
+        remaining: i64,
+    },
     #[error("the order cannot be released: {}", .0.join(", "))]
     ReleaseBlocked(Vec<String>),
     #[error("the order has no fulfillment order {0}")]
@@ -119,6 +128,7 @@ impl OrderError {
             OrderError::HoldAlreadyActive(_) => "hold_already_active",
             OrderError::HoldNotActive(_) => "hold_not_active",
             OrderError::InvalidRefundLine(_) => "invalid_refund_line",
+            OrderError::RefundExceedsLine { .. } => "refund_exceeds_line",
             OrderError::ReleaseBlocked(_) => "release_blocked",
             OrderError::UnknownFulfillmentOrder(_) => "fulfillment_order_not_found",
             OrderError::FulfillmentNotPending(_) => "fulfillment_not_pending",

@@ -219,7 +219,7 @@ pub enum OrderEvent {
     FulfillmentRejected(FulfillmentRejected),
 }
 
-fn money(minor: i64, currency: &Currency) -> String {
+pub(crate) fn money(minor: i64, currency: &Currency) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     format!("{sign}{currency} {}.{:02}", abs / 100, abs % 100)

@@ -1,11 +1,14 @@
 //! Which events need a person. A short pick, a refused fulfillment order, a delayed, lost
-//! or returned parcel each open an entry in an exception queue; a delivery closes the
-//! shipment's open delay entries, because the problem they describe is over. Deciding
+//! or returned parcel, a capture or a refund the provider refused each open an entry in
+//! an exception queue; a delivery closes the shipment's open delay entries, and money
+//! that finally moved closes its payment entry, because the problem they describe is over. Deciding
 //! this here, purely from the event and the order it produced, keeps the store a writer.
 
 use super::event::OrderEvent;
 use super::state::Order;
+use super::state::OrderState;
 use crate::fulfillment::{ExceptionFlag, TrackingStatus};
+use crate::payment::{OpKind, RefundStatus};
 use crate::values::Id;
 
 /// A queue of work for one team.
@@ -14,6 +17,9 @@ pub mod queue {
     pub const FULFILLMENT: &str = "fulfillment";
     /// Parcels that are late, lost or coming back.
     pub const SHIPPING: &str = "shipping";
+    /// Money that did not move: failed captures and refunds (retried on a schedule).
+    pub const PAYMENTS: &str = "payments";
+    pub const ALL: [&str; 3] = [FULFILLMENT, SHIPPING, PAYMENTS];
 }
 
 /// What kind of problem an exception entry is.
@@ -24,13 +30,17 @@ pub mod kind {
     pub const DELIVERY_FAILED: &str = "delivery_failed";
     pub const SHIPMENT_LOST: &str = "shipment_lost";
     pub const RETURNED_TO_SENDER: &str = "returned_to_sender";
-    pub const ALL: [&str; 6] = [
+    pub const CAPTURE_FAILED: &str = "capture_failed";
+    pub const REFUND_FAILED: &str = "refund_failed";
+    pub const ALL: [&str; 8] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
         DELIVERY_FAILED,
         SHIPMENT_LOST,
         RETURNED_TO_SENDER,
+        CAPTURE_FAILED,
+        REFUND_FAILED,
     ];
 }
 
@@ -39,7 +49,7 @@ pub mod kind {
 pub struct RaisedException {
     pub queue: &'static str,
     pub kind: &'static str,
-    /// The fulfillment order or shipment it is about.
+    /// The fulfillment order, shipment, payment or refund it is about.
     pub subject_id: Id,
     pub detail: String,
 }
@@ -145,6 +155,65 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 ),
             )]
         }
+        OrderEvent::PaymentOpFailed(f) => {
+            let Some(op) = order.op(&f.op_id) else {
+                return Vec::new();
+            };
+            let (kind, subject) = match (op.kind, &op.refund_id) {
+                (OpKind::Capture, _) if order.state != OrderState::Cancelled => {
+                    (kind::CAPTURE_FAILED, &op.payment_id)
+                }
+                (OpKind::Refund, Some(refund_id)) => (kind::REFUND_FAILED, refund_id),
+                _ => return Vec::new(),
+            };
+            vec![open(
+                queue::PAYMENTS,
+                kind,
+                subject,
+                format!(
+                    "{} of {} failed: {} ({})",
+                    op.kind.as_str(),
+                    super::event::money(op.amount_minor, &order.currency),
+                    f.message,
+                    f.code
+                ),
+            )]
+        }
+        OrderEvent::PaymentOpSucceeded(s) => {
+            let Some(op) = order.op(&s.op_id) else {
+                return Vec::new();
+            };
+            match (op.kind, &op.refund_id) {
+                (OpKind::Capture, _) => vec![ExceptionChange::Resolve {
+                    subject_id: op.payment_id.clone(),
+                    kinds: &[kind::CAPTURE_FAILED],
+                    resolution: "captured",
+                }],
+                (OpKind::Refund, Some(refund_id))
+                    if order
+                        .refunds
+                        .iter()
+                        .find(|r| &r.id == refund_id)
+                        .is_some_and(|r| order.refund_status(r) == RefundStatus::Succeeded) =>
+                {
+                    vec![ExceptionChange::Resolve {
+                        subject_id: refund_id.clone(),
+                        kinds: &[kind::REFUND_FAILED],
+                        resolution: "refunded",
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
+        OrderEvent::OrderCancelled(_) => order
+            .payments
+            .iter()
+            .map(|p| ExceptionChange::Resolve {
+                subject_id: p.id.clone(),
+                kinds: &[kind::CAPTURE_FAILED],
+                resolution: "order cancelled",
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -169,7 +238,7 @@ fn location_of<'o>(order: &'o Order, fulfillment_id: &Id) -> &'o str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{OrderState, ShipmentDelayed, TrackingRecorded};
+    use crate::order::{ShipmentDelayed, TrackingRecorded};
 
     fn ts(s: i64) -> crate::Timestamp {
         crate::Timestamp::from_second(1_800_000_000 + s).unwrap()

@@ -11,6 +11,7 @@ pub mod exceptions;
 mod fulfillment;
 mod money;
 mod payments;
+mod refunds;
 mod state;
 mod status;
 mod validate;
@@ -29,6 +30,7 @@ pub use event::{
 pub use evolve::{evolve, replay};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
+pub use refunds::{LineMoney, allocate};
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
     Reservation,

@@ -323,6 +323,14 @@ impl Order {
                 ));
             }
         }
+        for l in self.line_money() {
+            if l.refunded_quantity > l.quantity || l.refunded_minor > l.paid_minor {
+                out.push(format!(
+                    "line {}: refunds took {} units and {} of {} units paid {}",
+                    l.line_no, l.refunded_quantity, l.refunded_minor, l.quantity, l.paid_minor
+                ));
+            }
+        }
         out
     }
 
@@ -337,6 +345,14 @@ impl Order {
             OrderState::Pending => out.push("awaiting_payment".to_owned()),
             OrderState::Cancelled => out.push("cancelled".to_owned()),
             OrderState::Confirmed | OrderState::Completed => {}
+        }
+        // Money in doubt ships nothing more: a capture that fails holds the order.
+        if self
+            .payment_ops
+            .iter()
+            .any(|o| o.kind == OpKind::Capture && o.status == OpStatus::Pending)
+        {
+            out.push("awaiting_capture".to_owned());
         }
         out
     }

@@ -199,7 +199,7 @@ fn capture(amount_minor: Option<i64>) -> OrderCommand {
 fn refund(id: &str, amount_minor: i64) -> OrderCommand {
     OrderCommand::Refund(RequestRefund {
         id: Id::new(id),
-        amount_minor,
+        amount_minor: Some(amount_minor),
         reason: RefundReason::CustomerRequest,
         method: RefundMethod::OriginalPayment,
         lines: Vec::new(),
@@ -223,6 +223,14 @@ fn mark_paid(payment_id: &str) -> OrderCommand {
     OrderCommand::MarkPaid {
         payment_id: Id::new(payment_id),
         reference: Some("wire_77".into()),
+    }
+}
+
+/// Releases a hold on a channel that captures on shipment.
+fn release(reason: HoldReason) -> OrderCommand {
+    OrderCommand::ReleaseHold {
+        hold: hold(reason),
+        capture: CaptureMode::OnShipment,
     }
 }
 
@@ -482,7 +490,7 @@ fn a_high_value_order_is_held_for_review_on_placement() {
         story.order().release_blockers(),
         vec!["hold:high_value_review"]
     );
-    let story = story.and(OrderCommand::ReleaseHold(hold(HoldReason::HighValueReview)));
+    let story = story.and(release(HoldReason::HighValueReview));
     assert_eq!(story.order().release_blockers(), Vec::<String>::new());
 }
 
@@ -1044,17 +1052,15 @@ fn placing_the_same_hold_twice_is_refused() {
 fn releasing_a_hold_that_is_not_active_is_refused() {
     let story = Story::card();
     assert_eq!(
-        story.when(OrderCommand::ReleaseHold(hold(
-            HoldReason::AddressVerification
-        ))),
+        story.when(release(HoldReason::AddressVerification)),
         Err(OrderError::HoldNotActive("address_verification"))
     );
     let story = story
         .and(OrderCommand::PlaceHold(hold(HoldReason::Manual)))
-        .and(OrderCommand::ReleaseHold(hold(HoldReason::Manual)));
+        .and(release(HoldReason::Manual));
     assert!(story.order().holds.is_empty());
     assert_eq!(
-        story.when(OrderCommand::ReleaseHold(hold(HoldReason::Manual))),
+        story.when(release(HoldReason::Manual)),
         Err(OrderError::HoldNotActive("manual"))
     );
 }
@@ -2248,4 +2254,283 @@ mod properties {
             run(due, &steps)?;
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Refunds of lines
+// ---------------------------------------------------------------------------------------
+
+/// `ord_1` with three units of A at 7.00 and one poster B at 15.00, a 3.00 discount, 2.00
+/// of tax and 5.00 shipping (total 40.00), captured in full with `pay_1`. A's share of the
+/// discount is 1.75 and of the tax 1.17, so A's line was paid 20.42; B's 14.58.
+fn captured_two_lines() -> Story {
+    let mut facts = Facts::new();
+    facts.stock.set(sku("B"), Id::new("east"), 10);
+    let mut place = place_order(Some(card("pay_1")));
+    place.lines = vec![
+        NewLine {
+            sku: sku("A"),
+            name: "Product A".into(),
+            quantity: 3,
+            unit_price: 700,
+        },
+        NewLine {
+            sku: sku("B"),
+            name: "Poster".into(),
+            quantity: 1,
+            unit_price: 1500,
+        },
+    ];
+    place.discount_amount = 300;
+    place.tax_amount = 200;
+    place.shipping_amount = 500;
+    let events = decide(
+        None,
+        OrderCommand::Place(Box::new(place)),
+        Some(&facts.ctx()),
+    )
+    .expect("placing succeeds");
+    Story { events }
+        .and(ok("pay_1.auth1"))
+        .and(capture(None))
+        .and(ok("pay_1.cap2"))
+}
+
+fn line_refund(id: &str, amount_minor: Option<i64>, lines: &[(u32, u32)]) -> OrderCommand {
+    OrderCommand::Refund(RequestRefund {
+        id: Id::new(id),
+        amount_minor,
+        reason: RefundReason::Damaged,
+        method: RefundMethod::OriginalPayment,
+        lines: lines
+            .iter()
+            .map(|&(line_no, quantity)| crate::payment::RefundLine {
+                line_no,
+                quantity,
+                amount_minor: 0,
+            })
+            .collect(),
+        note: None,
+    })
+}
+
+#[test]
+fn line_refund_cannot_exceed_what_the_line_was_paid() {
+    let story = captured_two_lines();
+    let money = story.order().line_money();
+    assert_eq!(
+        money.iter().map(|m| m.paid_minor).collect::<Vec<_>>(),
+        vec![2042, 1458]
+    );
+    // 50.00 against one poster paid 14.58.
+    assert_eq!(
+        story.when(line_refund("ref_1", Some(5000), &[(2, 1)])),
+        Err(OrderError::RefundExceedsLine {
+            line_no: 2,
+            unit: "minor units",
+            requested: 5000,
+            remaining: 1458
+        })
+    );
+    // Without an amount, the refund is the units' whole value.
+    let events = story.when(line_refund("ref_1", None, &[(2, 1)])).unwrap();
+    let OrderEvent::RefundRequested(r) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(r.amount_minor, 1458);
+    assert_eq!(r.lines[0].amount_minor, 1458);
+}
+
+#[test]
+fn line_refund_cannot_give_back_more_units_than_were_sold_across_refunds() {
+    let story = captured_two_lines()
+        .and(line_refund("ref_1", None, &[(1, 1)]))
+        .and(ok("pay_1.ref3"));
+    let a = story.order().line_money()[0];
+    assert_eq!((a.refunded_quantity, a.refunded_minor), (1, 680));
+    assert_eq!(
+        story.when(line_refund("ref_2", None, &[(1, 3)])),
+        Err(OrderError::RefundExceedsLine {
+            line_no: 1,
+            unit: "units",
+            requested: 3,
+            remaining: 2
+        })
+    );
+    // The last two units are worth exactly what is left of the line: no rounding leak.
+    let rest = story.and(line_refund("ref_2", None, &[(1, 2)])).order();
+    let a = rest.line_money()[0];
+    assert_eq!((a.refunded_quantity, a.refunded_minor), (3, 2042));
+    assert_eq!(rest.refunds[1].amount_minor, 1362);
+}
+
+#[test]
+fn line_refund_pending_or_failed_still_holds_the_line() {
+    // A refund in flight, or failed and awaiting its retry, is money owed for those
+    // units: a second refund of them is refused while the first can still be retried.
+    let pending = captured_two_lines().and(line_refund("ref_1", None, &[(2, 1)]));
+    let failed = captured_two_lines()
+        .and(line_refund("ref_1", None, &[(2, 1)]))
+        .and(fail("pay_1.ref3"));
+    for story in [&pending, &failed] {
+        assert!(matches!(
+            story.when(line_refund("ref_2", Some(1), &[(2, 1)])),
+            Err(OrderError::RefundExceedsLine { unit: "units", .. })
+        ));
+    }
+    assert!(failed.when(retry("ref_1")).is_ok());
+}
+
+#[test]
+fn line_refund_allocation_is_recorded_per_line_and_adds_up() {
+    let story = captured_two_lines();
+    let events = story
+        .when(line_refund("ref_1", Some(1000), &[(1, 1), (2, 1)]))
+        .unwrap();
+    let OrderEvent::RefundRequested(r) = &events[0] else {
+        panic!("{events:?}")
+    };
+    // Shared in proportion to the units' values (6.80 and 14.58).
+    let parts: Vec<(u32, u32, i64)> = r
+        .lines
+        .iter()
+        .map(|l| (l.line_no, l.quantity, l.amount_minor))
+        .collect();
+    assert_eq!(parts, vec![(1, 1, 318), (2, 1, 682)]);
+    assert_eq!(parts.iter().map(|p| p.2).sum::<i64>(), 1000);
+}
+
+#[test]
+fn line_refund_naming_an_unknown_or_repeated_line_is_refused() {
+    let story = captured_two_lines();
+    for lines in [&[(9, 1)][..], &[(1, 1), (1, 1)], &[(1, 0)]] {
+        assert!(matches!(
+            story.when(line_refund("ref_1", None, lines)),
+            Err(OrderError::InvalidRefundLine(_))
+        ));
+    }
+}
+
+#[test]
+fn refund_not_tied_to_lines_is_bounded_by_what_the_order_can_still_refund() {
+    // Shipping goodwill after both lines were refunded in full: only shipping is left.
+    let story = captured_two_lines()
+        .and(line_refund("ref_1", None, &[(1, 3), (2, 1)]))
+        .and(ok("pay_1.ref3"));
+    assert_eq!(
+        story.when(refund("ref_2", 501)),
+        Err(OrderError::RefundExceedsCaptured {
+            requested: 501,
+            remaining: 500
+        })
+    );
+    assert!(story.when(refund("ref_2", 500)).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Failed captures and reviews on channels capturing at authorization
+// ---------------------------------------------------------------------------------------
+
+/// Placed on a channel capturing at authorization; the authorization went through and
+/// asked for capture `pay_1.cap2`.
+fn capturing_at_authorization() -> Story {
+    Story::card().and(ok_with("pay_1.auth1", CaptureMode::OnAuthorization))
+}
+
+#[test]
+fn capture_failure_places_a_capture_failed_hold_that_blocks_release() {
+    let story = capturing_at_authorization();
+    assert!(story.order().op(&Id::new("pay_1.cap2")).is_some());
+    let failed = story.and(fail("pay_1.cap2")).order();
+    assert_eq!(failed.payment_state(), PaymentState::Authorized);
+    assert_eq!(
+        failed.release_blockers(),
+        vec!["hold:capture_failed".to_owned()]
+    );
+    assert!(
+        failed
+            .hold(HoldReason::CaptureFailed)
+            .unwrap()
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("Your card was declined")
+    );
+}
+
+#[test]
+fn capture_failure_hold_is_released_when_a_capture_goes_through() {
+    let story = capturing_at_authorization()
+        .and(fail("pay_1.cap2"))
+        .and(capture(None));
+    // Still held while the new capture is in flight.
+    assert!(story.order().hold(HoldReason::CaptureFailed).is_some());
+    let events = story.when(ok("pay_1.cap3")).unwrap();
+    assert!(events.contains(&OrderEvent::HoldReleased(HoldChange {
+        reason: HoldReason::CaptureFailed,
+        note: Some("capture pay_1.cap3 went through".into()),
+    })));
+    let order = story.then(&events);
+    assert_eq!(order.payment_state(), PaymentState::Captured);
+    assert!(order.release_blockers().is_empty());
+}
+
+/// Placed with `pay_1` above the high-value threshold, so it waits for review.
+fn under_review() -> Story {
+    let mut facts = Facts::new();
+    facts.risk.high_value_threshold_minor = Some(TOTAL - 1);
+    Story::placed(Some(card("pay_1")), &facts)
+}
+
+#[test]
+fn review_holds_the_authorization_instead_of_capturing() {
+    let story = under_review();
+    let events = story
+        .when(ok_with("pay_1.auth1", CaptureMode::OnAuthorization))
+        .unwrap();
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            OrderEvent::PaymentOpRequested(r) if r.kind == OpKind::Capture
+        )),
+        "{events:?}"
+    );
+    assert_eq!(
+        story.then(&events).payment_state(),
+        PaymentState::Authorized
+    );
+}
+
+#[test]
+fn review_released_captures_what_the_authorization_held() {
+    let story = under_review().and(ok_with("pay_1.auth1", CaptureMode::OnAuthorization));
+    let events = story
+        .when(OrderCommand::ReleaseHold {
+            hold: hold(HoldReason::HighValueReview),
+            capture: CaptureMode::OnAuthorization,
+        })
+        .unwrap();
+    assert_eq!(
+        events[1..],
+        [requested("pay_1.cap2", "pay_1", OpKind::Capture, TOTAL)]
+    );
+    // A channel capturing on shipment keeps the authorization open.
+    let on_shipment = story.when(release(HoldReason::HighValueReview)).unwrap();
+    assert_eq!(on_shipment.len(), 1);
+}
+
+#[test]
+fn review_ending_in_cancellation_voids_instead_of_refunding() {
+    let story = under_review().and(ok_with("pay_1.auth1", CaptureMode::OnAuthorization));
+    let events = story.when(cancel()).unwrap();
+    assert!(
+        events.contains(&requested("pay_1.void2", "pay_1", OpKind::Void, TOTAL)),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, OrderEvent::RefundRequested(_))),
+        "{events:?}"
+    );
 }

@@ -2,7 +2,7 @@
 //! towards providers are only *requested* here (the app calls the provider after the
 //! transaction commits and records the answer with `RecordOutcome`).
 
-use super::command::{NewPayment, RequestRefund};
+use super::command::NewPayment;
 use super::error::OrderError;
 use super::event::{
     HoldChange, OrderEvent, PaymentAdded, PaymentOpFailed, PaymentOpRequested, PaymentOpSucceeded,
@@ -151,6 +151,15 @@ pub(super) fn record_outcome(
             if op.kind == OpKind::Capture && order.state == OrderState::Cancelled {
                 events.extend(after_cancel(order, &events, op_id));
             }
+            if op.kind == OpKind::Capture
+                && order.state != OrderState::Cancelled
+                && order.hold(HoldReason::CaptureFailed).is_none()
+            {
+                events.push(OrderEvent::HoldPlaced(HoldChange {
+                    reason: HoldReason::CaptureFailed,
+                    note: Some(format!("capture {op_id} failed: {message}")),
+                }));
+            }
             if op.kind == OpKind::Authorize
                 && order.hold(HoldReason::PaymentFailed).is_none()
                 && order.state != OrderState::Cancelled
@@ -172,6 +181,18 @@ pub(super) fn record_outcome(
             }));
             if op.kind == OpKind::Capture && order.state == OrderState::Cancelled {
                 events.extend(after_cancel(order, &events, op_id));
+            }
+            let other_capture_pending = order.payment_ops.iter().any(|o| {
+                &o.id != op_id && o.kind == OpKind::Capture && o.status == OpStatus::Pending
+            });
+            if op.kind == OpKind::Capture
+                && order.hold(HoldReason::CaptureFailed).is_some()
+                && !other_capture_pending
+            {
+                events.push(OrderEvent::HoldReleased(HoldChange {
+                    reason: HoldReason::CaptureFailed,
+                    note: Some(format!("capture {op_id} went through")),
+                }));
             }
             if op.kind == OpKind::Authorize {
                 let mut ids = OpIds::new(Some(order));
@@ -197,7 +218,9 @@ pub(super) fn record_outcome(
                         reason: format!("payment {} authorized", op.payment_id),
                     });
                 }
-                if capture == CaptureMode::OnAuthorization {
+                // Under review the authorization is held, not captured: a review that
+                // ends in cancellation then voids instead of refunding.
+                if capture == CaptureMode::OnAuthorization && !under_review(order) {
                     events.push(ids.request(
                         &op.payment_id,
                         OpKind::Capture,
@@ -257,7 +280,7 @@ fn after_cancel(order: &Order, answer: &[OrderEvent], op_id: &Id) -> Vec<OrderEv
     events
 }
 
-fn check_amount(amount: i64) -> Result<(), OrderError> {
+pub(super) fn check_amount(amount: i64) -> Result<(), OrderError> {
     if (1..=MAX_AMOUNT_MINOR).contains(&amount) {
         Ok(())
     } else {
@@ -306,7 +329,7 @@ pub(super) fn capture(order: &Order, amount: Option<i64>) -> Result<Vec<OrderEve
 }
 
 /// Requests refund parts for `amount` across payments, oldest first.
-fn refund_parts(
+pub(super) fn refund_parts(
     order: &Order,
     refund_id: &Id,
     amount: i64,
@@ -335,31 +358,6 @@ fn refund_parts(
         events.push(ids.request(&p.id, OpKind::Refund, part, Some(refund_id), to_credit));
         want -= part;
     }
-    Ok(events)
-}
-
-pub(super) fn refund(order: &Order, r: RequestRefund) -> Result<Vec<OrderEvent>, OrderError> {
-    check_amount(r.amount_minor)?;
-    for l in &r.lines {
-        let ok = order
-            .lines
-            .iter()
-            .any(|line| line.line_no == l.line_no && (1..=line.quantity).contains(&l.quantity));
-        if !ok {
-            return Err(OrderError::InvalidRefundLine(l.line_no));
-        }
-    }
-    let mut ids = OpIds::new(Some(order));
-    let parts = refund_parts(order, &r.id, r.amount_minor, r.method, &mut ids)?;
-    let mut events = vec![OrderEvent::RefundRequested(RefundRequested {
-        id: r.id,
-        amount_minor: r.amount_minor,
-        reason: r.reason,
-        method: r.method,
-        lines: r.lines,
-        note: r.note,
-    })];
-    events.extend(parts);
     Ok(events)
 }
 
@@ -501,11 +499,41 @@ pub(super) fn place_hold(order: &Order, h: HoldChange) -> Result<Vec<OrderEvent>
     Ok(vec![OrderEvent::HoldPlaced(h)])
 }
 
-pub(super) fn release_hold(order: &Order, h: HoldChange) -> Result<Vec<OrderEvent>, OrderError> {
+pub(super) fn release_hold(
+    order: &Order,
+    h: HoldChange,
+    capture: CaptureMode,
+) -> Result<Vec<OrderEvent>, OrderError> {
     if order.hold(h.reason).is_none() {
         return Err(OrderError::HoldNotActive(h.reason.as_str()));
     }
-    Ok(vec![OrderEvent::HoldReleased(h)])
+    let reason = h.reason;
+    let mut events = vec![OrderEvent::HoldReleased(h)];
+    let reviews_left = order
+        .holds
+        .iter()
+        .any(|x| x.reason != reason && x.reason.is_review());
+    if reason.is_review()
+        && !reviews_left
+        && capture == CaptureMode::OnAuthorization
+        && order.state != OrderState::Cancelled
+        && order.hold(HoldReason::CaptureFailed).is_none()
+    {
+        // The review passed: take the money its authorization was holding.
+        let mut ids = OpIds::new(Some(order));
+        for p in &order.payments {
+            let open = order.capturable(&p.id);
+            if open > 0 && !order.capture_pending(&p.id) {
+                events.push(ids.request(&p.id, OpKind::Capture, open, None, false));
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// A fraud or high-value review is active.
+fn under_review(order: &Order) -> bool {
+    order.holds.iter().any(|h| h.reason.is_review())
 }
 
 /// Whether the operation is settled inside Orderly (store credit) rather than by a provider.

@@ -153,13 +153,22 @@ snake_enum!(HoldReason {
     HighValueReview => "high_value_review",
     AddressVerification => "address_verification",
     AwaitingReturnItems => "awaiting_return_items",
+    /// The provider refused to capture authorized money: nothing ships until a capture
+    /// (retried on a schedule, or asked by finance) goes through.
+    CaptureFailed => "capture_failed",
     Manual => "manual",
 });
 
 impl HoldReason {
-    /// Review holds guard money and fraud: only finance (or an admin) may release them.
+    /// Review holds guard against fraud: while one is active no money is captured (the
+    /// authorization is held), so a review that ends in cancellation voids, not refunds.
     pub fn is_review(self) -> bool {
         matches!(self, HoldReason::FraudReview | HoldReason::HighValueReview)
+    }
+
+    /// Holds that guard money: only finance (or an admin) may release them.
+    pub fn needs_finance(self) -> bool {
+        self.is_review() || self == HoldReason::CaptureFailed
     }
 }
 

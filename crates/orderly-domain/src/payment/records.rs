@@ -134,6 +134,10 @@ pub struct PaymentOp {
 pub struct RefundLine {
     pub line_no: u32,
     pub quantity: u32,
+    /// The part of the refund's amount given back for this line (recorded by the
+    /// decision; ignored in a request).
+    #[serde(default)]
+    pub amount_minor: i64,
 }
 
 /// A refund as asked for; its parts are `PaymentOp`s (one per payment it draws on).

@@ -35,18 +35,21 @@ impl WorkTx for PgTx<'_> {
         key: &str,
         order_id: &str,
         version: u64,
+        status_code: u16,
     ) -> Result<(), StoreError> {
         // Keyed by (principal, key), so that it may join other commands' writes.
         self.conn().defer_keyed(
-            "UPDATE idempotency_keys k SET order_version = u.order_version
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
-               AS u(principal, key, order_id, order_version)
+            "UPDATE idempotency_keys k
+             SET order_version = u.order_version, status_code = u.status_code
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+               AS u(principal, key, order_id, order_version, status_code)
              WHERE k.principal = u.principal AND k.key = u.key AND k.order_id = u.order_id",
             vec![
                 Column::Text(vec![principal.to_owned()]),
                 Column::Text(vec![key.to_owned()]),
                 Column::Text(vec![order_id.to_owned()]),
                 Column::Int(vec![version as i64]),
+                Column::Int(vec![i64::from(status_code)]),
             ],
             2,
             true,

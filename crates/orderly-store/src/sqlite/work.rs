@@ -20,13 +20,20 @@ impl WorkTx for SqliteTx<'_> {
         key: &str,
         order_id: &str,
         version: u64,
+        status_code: u16,
     ) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
-                "UPDATE idempotency_keys SET order_version = ?4
+                "UPDATE idempotency_keys SET order_version = ?4, status_code = ?5
                  WHERE principal = ?1 AND key = ?2 AND order_id = ?3",
             )?
-            .execute(params![principal, key, order_id, version as i64])?;
+            .execute(params![
+                principal,
+                key,
+                order_id,
+                version as i64,
+                i64::from(status_code)
+            ])?;
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! `/exceptions`: the queues of things that need a person (a short pick, a refused
-//! fulfillment order, a late, lost or returned parcel), oldest first so the most aged
+//! fulfillment order, a late, lost or returned parcel, a failed capture or refund),
+//! oldest first so the most aged
 //! problem is on top. Entries are opened by the events that raise them, in the same
 //! transaction; a person resolves them with a note, and a delivery resolves a delay.
 
@@ -15,18 +16,16 @@ use orderly_store::{ExceptionFilter, ExceptionRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-const QUEUES: [&str; 2] = [queue::FULFILLMENT, queue::SHIPPING];
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExceptionView {
     /// `exc_<n>`.
     pub id: String,
     pub queue: String,
     /// `short_pick`, `fulfillment_rejected`, `shipment_delayed`, `delivery_failed`,
-    /// `shipment_lost` or `returned_to_sender`.
+    /// `shipment_lost`, `returned_to_sender`, `capture_failed` or `refund_failed`.
     pub kind: String,
     pub order_id: String,
-    /// The fulfillment order or shipment it is about.
+    /// The fulfillment order, shipment, payment or refund it is about.
     pub subject_id: String,
     pub detail: String,
     pub opened_at: String,
@@ -82,7 +81,7 @@ pub struct ExceptionQuery {
 
 /// One queue's entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/exceptions/{queue}", tag = "exceptions",
-    params(("queue" = String, Path, description = "`fulfillment` or `shipping`"), ExceptionQuery),
+    params(("queue" = String, Path, description = "`fulfillment`, `shipping` or `payments`"), ExceptionQuery),
     responses((status = 200, body = ExceptionPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -94,7 +93,7 @@ pub async fn list_queue(
     ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, ApiError> {
     principal.require(Permission::ReadExceptions)?;
-    if !QUEUES.contains(&queue.as_str()) {
+    if !queue::ALL.contains(&queue.as_str()) {
         return Err(ApiError::NotFound(format!("exception queue {queue}")));
     }
     list(app, Some(queue), q).await

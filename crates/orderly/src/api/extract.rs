@@ -143,9 +143,45 @@ pub fn json_reply((status, body): (u16, Vec<u8>)) -> Response {
 pub fn outcome_reply(outcome: Outcome) -> Response {
     match outcome {
         Outcome::Body(status, body) => json_reply((status, body)),
+        Outcome::Order(402, order) => payment_failed(&order).into_response(),
         Outcome::Order(status, order) => {
             json_reply((status, to_json(&super::orders::order_view(&order))))
         }
+    }
+}
+
+/// The problem of a capture or refund the provider refused: the latest such failure on
+/// the order (a replay renders the same order version, so the same failure).
+fn payment_failed(order: &orderly_domain::order::Order) -> ApiError {
+    use orderly_domain::payment::{OpKind, OpStatus};
+    let failed = order
+        .payment_ops
+        .iter()
+        .filter(|o| {
+            o.status == OpStatus::Failed && matches!(o.kind, OpKind::Capture | OpKind::Refund)
+        })
+        .max_by_key(|o| o.resolved_at);
+    let Some(op) = failed else {
+        return ApiError::Internal(format!("order {} answered 402 without a failure", order.id));
+    };
+    let (code, what) = match op.kind {
+        OpKind::Refund => ("refund_failed", "refund"),
+        _ => ("capture_failed", "capture"),
+    };
+    let next = match op.kind {
+        OpKind::Refund => "it is retried on a schedule and listed in the payments exception queue",
+        _ => "the order is held (capture_failed) and the capture retried on a schedule",
+    };
+    ApiError::PaymentFailed {
+        code,
+        detail: format!(
+            "the provider refused the {what} of {} minor units: {} ({}); {next}",
+            op.amount_minor,
+            op.failure_message.as_deref().unwrap_or("no reason given"),
+            op.failure_code.as_deref().unwrap_or("unknown"),
+        ),
+        order_id: order.id.to_string(),
+        operation_id: op.id.to_string(),
     }
 }
 

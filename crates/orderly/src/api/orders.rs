@@ -217,6 +217,12 @@ pub struct LineOut {
     pub quantity: u32,
     pub unit_price: i64,
     pub line_total: i64,
+    /// What the line was paid: `line_total` less its share of the order's discount, plus
+    /// its share of tax. Refunds of the line can never give back more than this.
+    pub paid_amount: i64,
+    /// Units and money of the line that refunds gave (or are giving) back.
+    pub refunded_quantity: u32,
+    pub refunded_amount: i64,
     pub buckets: BucketsOut,
     /// Where the line's allocated units are held.
     pub reservations: Vec<LineReservationOut>,
@@ -384,6 +390,16 @@ pub struct RefundOut {
     pub method: String,
     pub note: Option<String>,
     pub requested_at: String,
+    /// How the amount was shared out over the order's lines (empty for a refund tied to
+    /// no line, such as shipping or goodwill).
+    pub lines: Vec<RefundLineOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundLineOut {
+    pub line_no: u32,
+    pub quantity: u32,
+    pub amount: i64,
 }
 
 fn payments_out(o: &Order) -> Vec<PaymentOut> {
@@ -539,7 +555,8 @@ pub fn order_view(o: &Order) -> OrderView {
         lines: o
             .lines
             .iter()
-            .map(|l| {
+            .zip(o.line_money())
+            .map(|(l, money)| {
                 let b = &l.buckets;
                 let (ships_from, waiting) = explain_line(o, l);
                 LineOut {
@@ -549,6 +566,9 @@ pub fn order_view(o: &Order) -> OrderView {
                     quantity: l.quantity,
                     unit_price: l.unit_price,
                     line_total: l.unit_price * i64::from(l.quantity),
+                    paid_amount: money.paid_minor,
+                    refunded_quantity: money.refunded_quantity,
+                    refunded_amount: money.refunded_minor,
                     buckets: BucketsOut {
                         ordered: b.ordered,
                         cancelled: b.cancelled,
@@ -599,6 +619,15 @@ pub fn order_view(o: &Order) -> OrderView {
                 method: r.method.as_str().to_owned(),
                 note: r.note.clone(),
                 requested_at: r.requested_at.to_string(),
+                lines: r
+                    .lines
+                    .iter()
+                    .map(|l| RefundLineOut {
+                        line_no: l.line_no,
+                        quantity: l.quantity,
+                        amount: l.amount_minor,
+                    })
+                    .collect(),
             })
             .collect(),
         payment_due_at: o.payment_due_at.map(|t| t.to_string()),

@@ -75,8 +75,9 @@ pub struct RefundLineIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequestIn {
-    /// Minor units.
-    pub amount: i64,
+    /// Minor units. May be left out when `lines` are given: the refund is then the whole
+    /// value of those units (their share of discount and tax included).
+    pub amount: Option<i64>,
     /// customer_request, return, damaged, not_delivered, price_adjustment, order_cancelled, fraud or other.
     pub reason: String,
     /// `original_payment` (default) or `store_credit`.
@@ -91,7 +92,7 @@ pub struct RefundRequestIn {
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "payments",
     request_body = RefundRequestIn,
     responses((status = 200, body = super::orders::OrderView),
-        (status = 422, description = "refund_exceeds_captured, invalid_amount", body = Problem, content_type = "application/problem+json")),
+        (status = 422, description = "refund_exceeds_captured, refund_exceeds_line, invalid_refund_line, invalid_amount", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn refund(
     State(app): State<AppState>,
@@ -128,6 +129,7 @@ pub async fn refund(
             .map(|l| RefundLine {
                 line_no: l.line_no,
                 quantity: l.quantity,
+                amount_minor: 0,
             })
             .collect(),
         note: req.note,
@@ -278,7 +280,9 @@ pub struct ReleaseRequest {
     pub note: Option<String>,
 }
 
-/// Releases a hold. Fraud and high-value reviews need the finance (or admin) role.
+/// Releases a hold. Fraud and high-value reviews and failed captures need the finance
+/// (or admin) role. Releasing the last review of a channel that captures at
+/// authorization captures the money the authorization was holding.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/holds/{reason}/release", tag = "payments",
     request_body = ReleaseRequest,
     responses((status = 200, body = super::orders::OrderView),
@@ -294,7 +298,7 @@ pub async fn release_hold(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ManageHolds)?;
     let reason = hold_reason(&reason)?;
-    if reason.is_review() {
+    if reason.needs_finance() {
         principal.require(Permission::ReleaseReviewHolds)?;
     }
     let path = format!("/api/v1/orders/{id}/holds/{}/release", reason.as_str());
@@ -304,8 +308,12 @@ pub async fn release_hold(
         reason,
         note: body.value.note,
     };
-    order_reply(&app, id, idem, &principal, &headers, move |_| {
-        Ok(OrderCommand::ReleaseHold(change.clone()))
+    let config = app.config.clone();
+    order_reply(&app, id, idem, &principal, &headers, move |order| {
+        Ok(OrderCommand::ReleaseHold {
+            hold: change.clone(),
+            capture: crate::app::payments::capture_mode(&config, order),
+        })
     })
     .await
 }

@@ -31,6 +31,12 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a payment operation the provider refused (402): the order, whose state now
+    /// shows the failure, and the operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +74,14 @@ pub enum ApiError {
     IdempotencyKeyInFlight,
     #[error("{0}")]
     Order(OrderError),
+    /// The provider refused a capture or refund; the failure is recorded on the order.
+    #[error("{detail}")]
+    PaymentFailed {
+        code: &'static str,
+        detail: String,
+        order_id: String,
+        operation_id: String,
+    },
     #[error("{0}")]
     Adjustment(AdjustmentError),
     #[error("the resource changed since you read it: {0}")]
@@ -218,7 +232,8 @@ impl ApiError {
                 | OrderError::RefundExceedsCaptured { .. }
                 | OrderError::InvalidAmount
                 | OrderError::NotManualPayment(_)
-                | OrderError::InvalidRefundLine(_) => (
+                | OrderError::InvalidRefundLine(_)
+                | OrderError::RefundExceedsLine { .. } => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     e.code(),
                     "Payment refused",
@@ -238,6 +253,11 @@ impl ApiError {
                 ),
             },
             Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
+            PaymentFailed { code, .. } => (
+                StatusCode::PAYMENT_REQUIRED,
+                code,
+                "Payment operation refused",
+            ),
             BadSignature(code, _) => (StatusCode::UNAUTHORIZED, code, "Signature rejected"),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
@@ -300,6 +320,14 @@ impl ApiError {
             detail: self.to_string(),
             code: code.to_owned(),
             errors: self.field_errors(),
+            order_id: match self {
+                ApiError::PaymentFailed { order_id, .. } => Some(order_id.clone()),
+                _ => None,
+            },
+            operation_id: match self {
+                ApiError::PaymentFailed { operation_id, .. } => Some(operation_id.clone()),
+                _ => None,
+            },
         }
     }
 }

@@ -201,7 +201,7 @@ impl App {
             })
             .await?;
         let ops = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(outcome, ops, settle_idem, &settle_origin, None)
+        self.settle_outcome(outcome, ops, settle_idem, &settle_origin, None, false)
             .await
     }
 

@@ -11,7 +11,7 @@ use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use orderly_domain::order::{
-    Order, OrderCommand, OrderError, OrderState, SourcingContext, decide, is_internal,
+    Order, OrderCommand, OrderError, OrderEvent, OrderState, SourcingContext, decide, is_internal,
     source_waiting,
 };
 use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
@@ -66,14 +66,70 @@ pub(crate) fn apply(
         return Ok(order);
     }
     let order = tx.append(Some(order), &events, meta)?;
+    schedule_retries(tx, &order, &events, meta, config)?;
     let order = settle_internal(tx, order, meta, config)?;
     let order = source_if_paid(tx, order, meta, config)?;
     release_if_ready(tx, order, meta, config)
 }
 
-/// Releases a confirmed order without holds to its warehouses once the edit window has
-/// passed; when it was confirmed just now and the window is still open, a timer does it
-/// later (and a hold released later releases it then, through this same function).
+/// Schedules the next attempt of each capture or refund the provider just refused, on
+/// the configured schedule; when it is used up the failure waits in the payments
+/// exception queue (and a failed capture keeps its hold) for a person.
+fn schedule_retries(
+    tx: &mut dyn WriteTx,
+    order: &Order,
+    events: &[OrderEvent],
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<(), ApiError> {
+    for e in events {
+        let OrderEvent::PaymentOpFailed(f) = e else {
+            continue;
+        };
+        let Some(op) = order.op(&f.op_id) else {
+            continue;
+        };
+        let failed = |same: &dyn Fn(&PaymentOp) -> bool| {
+            order
+                .payment_ops
+                .iter()
+                .filter(|o| o.status == OpStatus::Failed && o.kind == op.kind && same(o))
+                .count()
+        };
+        let (kind, ref_id, attempt, schedule) = match (op.kind, &op.refund_id) {
+            (OpKind::Capture, _) if order.state != OrderState::Cancelled => (
+                timer_kind::CAPTURE_RETRY,
+                op.id.as_str(),
+                failed(&|o| o.payment_id == op.payment_id),
+                &config.payments.capture_retry_minutes,
+            ),
+            (OpKind::Refund, Some(refund_id)) => (
+                timer_kind::REFUND_RETRY,
+                refund_id.as_str(),
+                failed(&|o| o.refund_id.as_ref() == Some(refund_id)),
+                &config.payments.refund_retry_minutes,
+            ),
+            _ => continue,
+        };
+        let Some(wait) = schedule.get(attempt.saturating_sub(1)) else {
+            tracing::warn!(order = %order.id, op = %op.id, attempt, "retries used up; the failure waits in the payments queue");
+            continue;
+        };
+        let wait = SignedDuration::from_mins(i64::from(*wait));
+        tx.schedule_timers(&[NewTimer {
+            order_id: order.id.as_str(),
+            kind,
+            ref_id,
+            due_at: meta.at.saturating_add(wait).unwrap_or(meta.at),
+        }])?;
+    }
+    Ok(())
+}
+
+/// Releases a confirmed order to its warehouses once the edit window has passed and
+/// nothing blocks it (a hold, a capture in flight); when it was confirmed just now and the
+/// window is still open, a timer does it later (and a hold released or a capture answered
+/// later releases it then, through this same function).
 pub(crate) fn release_if_ready(
     tx: &mut dyn WriteTx,
     order: Order,
@@ -83,15 +139,14 @@ pub(crate) fn release_if_ready(
     let Some(confirmed_at) = order.confirmed_at else {
         return Ok(order);
     };
-    if order.state != OrderState::Confirmed
-        || !order.holds.is_empty()
-        || !order.pending_fulfillment()
-    {
+    if order.state != OrderState::Confirmed || !order.pending_fulfillment() {
         return Ok(order);
     }
     let window = SignedDuration::from_mins(i64::from(config.fulfillment.release_delay_minutes));
     let due = confirmed_at.saturating_add(window).unwrap_or(confirmed_at);
     if due > meta.at {
+        // Scheduled at confirmation whatever blocks release now: a hold lifted or a
+        // capture answered inside the window still leaves the timer to release.
         if confirmed_at == meta.at {
             tx.schedule_timers(&[NewTimer {
                 order_id: order.id.as_str(),
@@ -100,6 +155,9 @@ pub(crate) fn release_if_ready(
                 due_at: due,
             }])?;
         }
+        return Ok(order);
+    }
+    if !order.release_blockers().is_empty() {
         return Ok(order);
     }
     let events = decide(
@@ -207,6 +265,38 @@ pub(crate) fn settle_internal(
     Ok(order)
 }
 
+/// How a client's stored response follows the provider's answers to its command.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub idem: Idempotency,
+    /// The status the command answered with before any provider was called.
+    pub status: u16,
+    /// For captures and refunds: the operations whose outcome is the answer.
+    pub reported_ops: Option<Vec<Id>>,
+}
+
+impl Reply {
+    fn status_for(&self, order: &Order) -> u16 {
+        match &self.reported_ops {
+            Some(ops) => operations_status(order, ops),
+            None => self.status,
+        }
+    }
+}
+
+/// 402 when the provider refused one of `ops`, 202 while one waits for an answer (the
+/// timer worker asks again), 200 when all went through.
+pub(crate) fn operations_status(order: &Order, ops: &[Id]) -> u16 {
+    let status = |id: &Id| order.op(id).map(|o| o.status);
+    if ops.iter().any(|id| status(id) == Some(OpStatus::Failed)) {
+        402
+    } else if ops.iter().any(|id| status(id) == Some(OpStatus::Pending)) {
+        202
+    } else {
+        200
+    }
+}
+
 impl From<ProviderAnswer> for OpOutcome {
     fn from(a: ProviderAnswer) -> OpOutcome {
         match a {
@@ -238,7 +328,7 @@ impl App {
         F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
     {
         let config = self.config.clone();
-        let new_ops = Arc::new(Mutex::new(Vec::new()));
+        let new_ops = Arc::new(Mutex::new((Vec::new(), false)));
         let seen = new_ops.clone();
         let meta_origin = origin.clone();
         // Held until the provider answered, so a retry never sees the unsettled order.
@@ -250,6 +340,13 @@ impl App {
                     .ok_or(ApiError::Order(OrderError::NotFound))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let cmd = make(&order)?;
+                // Moving money answers with how the provider answered.
+                let report = matches!(
+                    cmd,
+                    OrderCommand::Capture { .. }
+                        | OrderCommand::Refund(_)
+                        | OrderCommand::RetryRefund { .. }
+                );
                 let mut meta = meta_origin.meta();
                 if let Some(at) = at {
                     meta.at = at;
@@ -260,17 +357,21 @@ impl App {
                     .filter(|id| !before.contains(id))
                     .collect();
                 if let Ok(mut s) = seen.lock() {
-                    *s = fresh;
+                    *s = (fresh, report);
                 }
                 Ok(Outcome::Order(200, Box::new(order)))
             })
             .await?;
-        let ops = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(outcome, ops, idem, &origin, at).await
+        let (ops, report) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        self.settle_outcome(outcome, ops, idem, &origin, at, report)
+            .await
     }
 
     /// Drives `ops` of the outcome's order and, when the client's key stored the
-    /// response, points it at the settled version so a replay shows the same.
+    /// response, points it at the settled version so a replay shows the same. With
+    /// `report` (captures and refunds) the answer's status is the operations' outcome:
+    /// 200 when they went through, 202 while one waits for its provider, 402 when the
+    /// provider refused one.
     pub(crate) async fn settle_outcome(
         &self,
         outcome: Outcome,
@@ -278,6 +379,7 @@ impl App {
         idem: Option<Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
+        report: bool,
     ) -> Result<Outcome, ApiError> {
         let Outcome::Order(status, order) = outcome else {
             return Ok(outcome);
@@ -285,7 +387,19 @@ impl App {
         if ops.is_empty() {
             return Ok(Outcome::Order(status, order));
         }
-        let settled = self.settle(*order, ops, idem.as_ref(), origin, at).await?;
+        let reply = idem.map(|idem| Reply {
+            idem,
+            status,
+            reported_ops: report.then(|| ops.clone()),
+        });
+        let settled = self
+            .settle(*order, ops.clone(), reply.as_ref(), origin, at)
+            .await?;
+        let status = if report {
+            operations_status(&settled, &ops)
+        } else {
+            status
+        };
         Ok(Outcome::Order(status, Box::new(settled)))
     }
 
@@ -297,7 +411,7 @@ impl App {
         &self,
         mut order: Order,
         ops: Vec<Id>,
-        idem: Option<&Idempotency>,
+        reply: Option<&Reply>,
         origin: &Origin,
         at: Option<Timestamp>,
     ) -> Result<Order, ApiError> {
@@ -321,7 +435,7 @@ impl App {
             {
                 Ok(answer) => {
                     let (next, more) = self
-                        .record_outcome(&order.id, &op_id, answer.into(), idem, origin, at)
+                        .record_outcome(&order.id, &op_id, answer.into(), reply, origin, at)
                         .await?;
                     order = next;
                     queue.extend(more);
@@ -340,12 +454,12 @@ impl App {
         order_id: &Id,
         op_id: &Id,
         outcome: OpOutcome,
-        idem: Option<&Idempotency>,
+        reply: Option<&Reply>,
         origin: &Origin,
         at: Option<Timestamp>,
     ) -> Result<(Order, Vec<Id>), ApiError> {
         let config = self.config.clone();
-        let idem = idem.cloned();
+        let reply = reply.cloned();
         let (order_id, op_id, origin) = (order_id.to_string(), op_id.clone(), origin.clone());
         self.store
             .write(move |tx| {
@@ -363,8 +477,14 @@ impl App {
                     meta.at = at;
                 }
                 let order = apply(tx, order, cmd, &meta, &config)?;
-                if let Some(i) = &idem {
-                    tx.repoint_idempotency(&i.principal, &i.key, order.id.as_str(), order.version)?;
+                if let Some(r) = &reply {
+                    tx.repoint_idempotency(
+                        &r.idem.principal,
+                        &r.idem.key,
+                        order.id.as_str(),
+                        order.version,
+                        r.status_for(&order),
+                    )?;
                 }
                 let more = external_pending(&order)
                     .into_iter()

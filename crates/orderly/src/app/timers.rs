@@ -1,5 +1,6 @@
-//! The timer worker: fires due deadlines (unpaid orders, lapsing authorizations) and
-//! re-drives payment operations whose answer never came, each as an ordinary command.
+//! The timer worker: fires due deadlines (unpaid orders, lapsing authorizations),
+//! re-drives payment operations whose answer never came and retries captures and refunds
+//! the provider refused, each as an ordinary command.
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
 use super::orders::Origin;
@@ -8,7 +9,7 @@ use super::{App, new_id};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
-use orderly_domain::order::OrderCommand;
+use orderly_domain::order::{HoldReason, OrderCommand, OrderError};
 use orderly_domain::payment::OpStatus;
 use orderly_domain::values::Id;
 use orderly_store::{TimerRow, timer_kind};
@@ -87,6 +88,36 @@ impl App {
                 .await?;
             }
             timer_kind::PAYMENT_OP => return self.redrive(t, now, &origin).await,
+            timer_kind::CAPTURE_RETRY => {
+                let failed_op = Id::new(t.ref_id.clone());
+                let asked = self
+                    .order_command(t.order_id.clone(), None, origin, at, move |order| {
+                        // Settled meanwhile (captured by hand, voided, cancelled): done.
+                        let amount = order
+                            .op(&failed_op)
+                            .map_or(0, |op| op.amount_minor)
+                            .min(order.payments.iter().map(|p| order.capturable(&p.id)).sum());
+                        if order.hold(HoldReason::CaptureFailed).is_none() || amount == 0 {
+                            return Err(ApiError::Order(OrderError::NothingToCapture));
+                        }
+                        Ok(OrderCommand::Capture {
+                            amount_minor: Some(amount),
+                        })
+                    })
+                    .await;
+                settled_meanwhile(asked)?;
+            }
+            timer_kind::REFUND_RETRY => {
+                let refund_id = Id::new(t.ref_id.clone());
+                let asked = self
+                    .order_command(t.order_id.clone(), None, origin, at, move |_| {
+                        Ok(OrderCommand::RetryRefund {
+                            refund_id: refund_id.clone(),
+                        })
+                    })
+                    .await;
+                settled_meanwhile(asked)?;
+            }
             timer_kind::RELEASE => {
                 let (config, order_id) = (self.config.clone(), t.order_id.clone());
                 self.store
@@ -138,6 +169,21 @@ impl App {
             tracing::error!(op = %op_id, "payment operation unanswered after {MAX_REDRIVES} attempts");
         }
         Ok(None)
+    }
+}
+
+/// A retry that finds nothing left to do (the money moved meanwhile, or the order was
+/// cancelled) is done; any other failure is the timer's to try again.
+fn settled_meanwhile(asked: Result<super::Outcome, ApiError>) -> Result<(), ApiError> {
+    match asked {
+        Ok(_)
+        | Err(ApiError::Order(
+            OrderError::NothingToCapture
+            | OrderError::NothingToRetry(_)
+            | OrderError::IllegalTransition { .. }
+            | OrderError::RefundExceedsCaptured { .. },
+        )) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 

@@ -19,6 +19,8 @@
 //! | `tok_fraud`         | declined `suspected_fraud`                                             |
 //! | `tok_capture_fails` | approved; every capture declined `capture_failed`                      |
 //! | `tok_refund_fails`  | approved, captures fine; every refund declined `refund_failed`         |
+//! | `tok_capture_fails_once` | approved; the first capture declined `capture_failed`, later ones approved |
+//! | `tok_refund_fails_once`  | approved; the first refund declined `refund_failed`, later ones approved   |
 //! | `tok_timeout`       | approved and recorded, but the first call hangs `timeout_ms` and returns `Timeout`; a replay returns the approval |
 //! | anything else       | declined `invalid_token` (no token: `missing_token`)                   |
 
@@ -96,6 +98,10 @@ enum Behaviour {
     Normal,
     CaptureFails,
     RefundFails,
+    /// A transient issuer refusal: the next capture (or refund) is declined, then the
+    /// authorization behaves normally.
+    CaptureFailsOnce,
+    RefundFailsOnce,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +170,14 @@ impl State {
                 (Behaviour::CaptureFails, config.authorization_days, false)
             }
             Some("tok_refund_fails") => (Behaviour::RefundFails, config.authorization_days, false),
+            Some("tok_capture_fails_once") => (
+                Behaviour::CaptureFailsOnce,
+                config.authorization_days,
+                false,
+            ),
+            Some("tok_refund_fails_once") => {
+                (Behaviour::RefundFailsOnce, config.authorization_days, false)
+            }
             Some("tok_timeout") => (Behaviour::Normal, config.authorization_days, true),
             Some("tok_declined") => {
                 return decided(declined(
@@ -205,8 +219,15 @@ impl State {
         let Some(auth) = self.authorization(req) else {
             return unknown_authorization();
         };
-        if auth.behaviour == Behaviour::CaptureFails {
-            return declined("capture_failed", "the capture failed at the issuer");
+        match auth.behaviour {
+            Behaviour::CaptureFails => {
+                return declined("capture_failed", "the capture failed at the issuer");
+            }
+            Behaviour::CaptureFailsOnce => {
+                auth.behaviour = Behaviour::Normal;
+                return declined("capture_failed", "the capture failed at the issuer");
+            }
+            _ => {}
         }
         if auth.voided {
             return declined("authorization_voided", "the authorization was voided");
@@ -252,8 +273,15 @@ impl State {
         let Some(auth) = self.authorization(req) else {
             return unknown_authorization();
         };
-        if auth.behaviour == Behaviour::RefundFails {
-            return declined("refund_failed", "the refund failed at the issuer");
+        match auth.behaviour {
+            Behaviour::RefundFails => {
+                return declined("refund_failed", "the refund failed at the issuer");
+            }
+            Behaviour::RefundFailsOnce => {
+                auth.behaviour = Behaviour::Normal;
+                return declined("refund_failed", "the refund failed at the issuer");
+            }
+            _ => {}
         }
         if req.amount_minor <= 0 {
             return declined("invalid_amount", "the amount must be positive");

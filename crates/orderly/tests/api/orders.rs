@@ -225,8 +225,8 @@ async fn the_timeline_lists_events_oldest_first_with_actor_and_summary() {
             "payment_op_succeeded",
             "order_confirmed",
             "payment_op_requested",
-            "fulfillment_released",
-            "payment_op_succeeded"
+            "payment_op_succeeded",
+            "fulfillment_released"
         ]
     );
     for (i, e) in events.iter().enumerate() {

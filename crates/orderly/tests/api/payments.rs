@@ -287,26 +287,29 @@ async fn a_failed_refund_is_visible_and_can_be_retried() {
     let app = shop(spawn_app().await).await;
     let order = app.create_order(&mug_order(1, "tok_refund_fails")).await;
     let oid = id(&order);
-    let refunded = app
+    // The provider refused: the answer says so (402), and the order shows it.
+    let problem = app
         .post(
             &format!("/orders/{oid}/refunds"),
             &json!({"amount": 400, "reason": "damaged", "lines": [{"line_no": 1, "quantity": 1}]}),
         )
         .await
-        .expect(200);
+        .expect_problem(402, "refund_failed");
+    assert_eq!(problem["order_id"], json!(oid));
+    let refunded = app.get(&format!("/orders/{oid}")).await.expect(200);
     let refund = &refunded["refunds"][0];
     assert_eq!(refund["status"], "refund_failed");
     assert_eq!(refund["refunded"], 0);
     assert_eq!(refunded["payment_state"], "captured");
     let refund_id = refund["id"].as_str().unwrap().to_owned();
 
-    let retried = app
-        .post(
-            &format!("/orders/{oid}/refunds/{refund_id}/retry"),
-            &json!({}),
-        )
-        .await
-        .expect(200);
+    app.post(
+        &format!("/orders/{oid}/refunds/{refund_id}/retry"),
+        &json!({}),
+    )
+    .await
+    .expect_problem(402, "refund_failed");
+    let retried = app.get(&format!("/orders/{oid}")).await.expect(200);
     // The simulator refuses every refund on this card: still failed, now twice.
     assert_eq!(retried["refunds"][0]["status"], "refund_failed");
     let refund_ops = retried["payments"][0]["operations"]
