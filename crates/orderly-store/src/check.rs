@@ -175,8 +175,10 @@ fn check_orders(
                 snapshot.payment_state().as_str(),
                 snapshot.fulfillment_summary().as_str(),
                 snapshot.return_summary().as_str(),
+                snapshot.refund_state().as_str(),
             ];
             let columns_match = row.states.iter().map(String::as_str).eq(derived)
+                && row.on_hold == snapshot.on_hold()
                 && row.total_minor == snapshot.total()
                 && row.version == snapshot.version as i64;
             if !columns_match {

@@ -52,6 +52,10 @@ pub use work::{CreditChange, NewTimer, TimerRow, WorkTx, timer_kind};
 
 use jiff::Timestamp;
 
+/// The migration after which every order's derived state columns are recomputed from its
+/// snapshot (V9 changed what the status means and added refund and hold columns).
+pub(crate) const RECOMPUTE_STATES_AT: i32 = 9;
+
 /// Milliseconds since the epoch, the storage form of every time column.
 pub(crate) fn to_ms(t: Timestamp) -> i64 {
     t.as_millisecond()

@@ -12,6 +12,12 @@ use orderly_domain::order::Order;
 #[derive(Debug, Clone, Default)]
 pub struct OrderFilter {
     pub status: Option<String>,
+    pub order_state: Option<String>,
+    pub payment_state: Option<String>,
+    pub fulfillment_state: Option<String>,
+    pub return_state: Option<String>,
+    pub refund_state: Option<String>,
+    pub on_hold: Option<bool>,
     pub channel: Option<String>,
     pub email: Option<String>,
     pub created_from: Option<Timestamp>,
@@ -25,8 +31,9 @@ pub struct OrderFilter {
 #[derive(Debug, Clone)]
 pub struct OrderRow {
     pub id: String,
-    /// status, order_state, payment_state, fulfillment_state, return_state.
-    pub states: [String; 5],
+    /// status, order_state, payment_state, fulfillment_state, return_state, refund_state.
+    pub states: [String; 6],
+    pub on_hold: bool,
     pub total_minor: i64,
     pub version: i64,
     pub snapshot: String,

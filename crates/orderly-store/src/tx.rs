@@ -544,7 +544,9 @@ fn project<T: WriteTx + ?Sized>(
             }
         }
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
+        // The deadline timer still fires, and finds nothing to do.
         OrderEvent::OrderConfirmed { .. }
+        | OrderEvent::PaymentDeadlineCleared { .. }
         | OrderEvent::PaymentOpRequested(_)
         | OrderEvent::PaymentOpFailed(_)
         | OrderEvent::AuthorizationExpired { .. }

@@ -21,6 +21,49 @@ pub fn decide(
     command: OrderCommand,
     ctx: Option<&PlaceContext<'_>>,
 ) -> Result<Vec<OrderEvent>, OrderError> {
+    let mut events = decide_command(state, command, ctx)?;
+    clear_met_deadline(state, &mut events);
+    Ok(events)
+}
+
+/// A payment deadline that the decision met (the order was confirmed) or made moot (it
+/// was cancelled) is cleared in the same decision, so no view or timeline keeps showing
+/// a threat that no longer applies; every way to confirm or cancel passes here.
+fn clear_met_deadline(state: Option<&Order>, events: &mut Vec<OrderEvent>) {
+    let mut due = state.and_then(|o| o.payment_due_at).is_some();
+    let mut clear = None;
+    for (i, e) in events.iter().enumerate() {
+        let reason = match e {
+            OrderEvent::PaymentDeadlineSet { .. } => {
+                due = true;
+                continue;
+            }
+            OrderEvent::PaymentDeadlineCleared { .. } => return,
+            OrderEvent::OrderConfirmed { reason } => {
+                format!("met, the order was confirmed ({reason})")
+            }
+            OrderEvent::OrderCancelled(c) if c.reason == CancelReason::PaymentTimeout => {
+                "reached, the order was cancelled unpaid".to_owned()
+            }
+            OrderEvent::OrderCancelled(_) => "moot, the order was cancelled".to_owned(),
+            _ => continue,
+        };
+        if due {
+            clear = Some((i + 1, reason));
+            break;
+        }
+    }
+    // Right after the event that settled it, so the timeline reads in order.
+    if let Some((at, reason)) = clear {
+        events.insert(at, OrderEvent::PaymentDeadlineCleared { reason });
+    }
+}
+
+fn decide_command(
+    state: Option<&Order>,
+    command: OrderCommand,
+    ctx: Option<&PlaceContext<'_>>,
+) -> Result<Vec<OrderEvent>, OrderError> {
     match (state, command) {
         (Some(_), OrderCommand::Place(_)) => Err(OrderError::AlreadyExists),
         (None, OrderCommand::Place(cmd)) => match ctx {

@@ -199,6 +199,11 @@ pub enum OrderEvent {
     PaymentDeadlineSet {
         due_at: Timestamp,
     },
+    /// The payment deadline no longer applies: it was met (the order was confirmed) or
+    /// is moot (the order was cancelled).
+    PaymentDeadlineCleared {
+        reason: String,
+    },
     PaymentAdded(PaymentAdded),
     PaymentOpRequested(PaymentOpRequested),
     PaymentOpSucceeded(PaymentOpSucceeded),
@@ -249,6 +254,7 @@ impl OrderEvent {
             OrderEvent::OrderCancelled(_) => "order_cancelled",
             OrderEvent::OrderConfirmed { .. } => "order_confirmed",
             OrderEvent::PaymentDeadlineSet { .. } => "payment_deadline_set",
+            OrderEvent::PaymentDeadlineCleared { .. } => "payment_deadline_cleared",
             OrderEvent::PaymentAdded(_) => "payment_added",
             OrderEvent::PaymentOpRequested(_) => "payment_op_requested",
             OrderEvent::PaymentOpSucceeded(_) => "payment_op_succeeded",
@@ -335,6 +341,9 @@ impl OrderEvent {
                 text
             }
             OrderEvent::OrderConfirmed { reason } => format!("Order confirmed: {reason}"),
+            OrderEvent::PaymentDeadlineCleared { reason } => {
+                format!("Payment deadline cleared: {reason}")
+            }
             OrderEvent::PaymentDeadlineSet { due_at } => {
                 format!("Payment due by {due_at}, or the order is cancelled")
             }

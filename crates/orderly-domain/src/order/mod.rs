@@ -35,7 +35,7 @@ pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
     Reservation,
 };
-pub use status::{CustomerStatus, FulfillmentSummary, ReturnSummary};
+pub use status::{CustomerStatus, FulfillmentSummary, RefundState, ReturnSummary};
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]

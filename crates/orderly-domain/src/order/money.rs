@@ -26,6 +26,7 @@ pub(super) fn apply(
             order.confirmed_at = Some(at);
         }
         OrderEvent::PaymentDeadlineSet { due_at } => order.payment_due_at = Some(*due_at),
+        OrderEvent::PaymentDeadlineCleared { .. } => order.payment_due_at = None,
         OrderEvent::PaymentAdded(p) if order.payment(&p.id).is_some() => {
             return Err("a payment with that id exists");
         }

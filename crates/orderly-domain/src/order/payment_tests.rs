@@ -1087,23 +1087,29 @@ fn an_unpaid_order_at_its_deadline_is_cancelled_for_payment_timeout() {
     let events = story.when(deadline(at(3600))).unwrap();
     assert_eq!(
         events,
-        vec![OrderEvent::OrderCancelled(OrderCancelled {
-            reason: CancelReason::PaymentTimeout,
-            note: Some("not paid by the deadline".into()),
-            released: reservations,
-            backorders_cancelled: Vec::new(),
-        })]
+        vec![
+            OrderEvent::OrderCancelled(OrderCancelled {
+                reason: CancelReason::PaymentTimeout,
+                note: Some("not paid by the deadline".into()),
+                released: reservations,
+                backorders_cancelled: Vec::new(),
+            }),
+            OrderEvent::PaymentDeadlineCleared {
+                reason: "reached, the order was cancelled unpaid".into()
+            }
+        ]
     );
     let order = story.then(&events);
     assert_eq!(order.state, OrderState::Cancelled);
     assert_eq!(order.cancel_reason, Some(CancelReason::PaymentTimeout));
+    assert_eq!(order.payment_due_at, None);
 }
 
 #[test]
 fn a_declined_order_past_its_deadline_is_cancelled_for_payment_timeout() {
     let story = due_story(card("pay_1")).and(fail("pay_1.auth1"));
     let events = story.when(deadline(at(7200))).unwrap();
-    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events.len(), 2, "{events:?}");
     assert!(
         matches!(&events[0], OrderEvent::OrderCancelled(c) if c.reason == CancelReason::PaymentTimeout),
         "{events:?}"
@@ -2533,4 +2539,73 @@ fn review_ending_in_cancellation_voids_instead_of_refunding() {
             .any(|e| matches!(e, OrderEvent::RefundRequested(_))),
         "{events:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadlines that no longer apply
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn deadline_met_by_payment_is_cleared_and_says_so() {
+    let story = due_story(card("pay_1"));
+    assert_eq!(story.order().payment_due_at, Some(at(3600)));
+    let events = story.when(ok("pay_1.auth1")).unwrap();
+    let cleared = events
+        .iter()
+        .find_map(|e| match e {
+            OrderEvent::PaymentDeadlineCleared { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("the deadline is cleared");
+    assert_eq!(
+        cleared,
+        "met, the order was confirmed (payment pay_1 authorized)"
+    );
+    assert_eq!(story.then(&events).payment_due_at, None);
+    // Paid, the deadline timer has nothing to do.
+    let paid = story.and(ok("pay_1.auth1"));
+    assert_eq!(paid.when(deadline(at(3600))), Ok(vec![]));
+}
+
+#[test]
+fn deadline_made_moot_by_cancellation_is_cleared() {
+    let story = due_story(manual("pay_1", PaymentMethod::BankTransfer));
+    let events = story.when(cancel()).unwrap();
+    assert_eq!(
+        events.last(),
+        Some(&OrderEvent::PaymentDeadlineCleared {
+            reason: "moot, the order was cancelled".into()
+        })
+    );
+    assert_eq!(story.then(&events).payment_due_at, None);
+}
+
+#[test]
+fn status_follows_the_goods_and_refunds_and_holds_are_facts_of_their_own() {
+    // Captured and partly refunded before anything shipped: still paid, and the refund
+    // is told by refund_state.
+    let refunded = Story::captured()
+        .and(refund("ref_1", 40))
+        .and(ok("pay_1.ref3"))
+        .order();
+    assert_eq!(refunded.customer_status(), CustomerStatus::Paid);
+    assert_eq!(refunded.refund_state(), RefundState::PartiallyRefunded);
+    // In flight, then refused: refund_failed until the retry goes through.
+    let pending = Story::captured().and(refund("ref_1", 40));
+    assert_eq!(pending.order().refund_state(), RefundState::Pending);
+    let failed = pending.and(fail("pay_1.ref3")).order();
+    assert_eq!(failed.refund_state(), RefundState::RefundFailed);
+    // Everything back, nothing shipped and not cancelled: refunded.
+    let all = Story::captured()
+        .and(refund("ref_1", TOTAL))
+        .and(ok("pay_1.ref3"))
+        .order();
+    assert_eq!(all.customer_status(), CustomerStatus::Refunded);
+    assert_eq!(all.refund_state(), RefundState::Refunded);
+    // A hold reads on_hold, not paid.
+    let held = Story::captured()
+        .and(OrderCommand::PlaceHold(hold(HoldReason::Manual)))
+        .order();
+    assert!(held.on_hold());
+    assert_eq!(held.customer_status(), CustomerStatus::OnHold);
 }

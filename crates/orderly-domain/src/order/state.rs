@@ -6,25 +6,17 @@ use crate::sourcing::Rationale;
 use crate::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderState {
-    Pending,
-    Confirmed,
-    Completed,
-    Cancelled,
-}
+snake_enum!(
+    /// The order machine's state; holds are a set beside it, not states.
+    OrderState {
+        Pending => "pending",
+        Confirmed => "confirmed",
+        Completed => "completed",
+        Cancelled => "cancelled",
+    }
+);
 
 impl OrderState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderState::Pending => "pending",
-            OrderState::Confirmed => "confirmed",
-            OrderState::Completed => "completed",
-            OrderState::Cancelled => "cancelled",
-        }
-    }
-
     /// The legal moves of the order machine; holds are not states but a set beside it.
     pub fn can_transition_to(self, to: OrderState) -> bool {
         use OrderState::*;

@@ -1,9 +1,11 @@
-//! Derived states. The order-level fulfillment and return summaries and the status a
-//! customer sees are computed from buckets, the ledger and the order machine every time,
+//! Derived states. The order-level fulfillment, return and refund summaries and the status
+//! a customer sees are computed from buckets, the ledger and the order machine every time,
 //! so "partially shipped" is a fact about units, never a label someone forgot to update.
+//! The status follows the goods: money (refunds) and holds are facts of their own
+//! (`refund_state`, `on_hold`), so a refund never hides that an order was delivered.
 
-use super::state::{Order, OrderState};
-use crate::payment::{PaymentState, derive_state};
+use super::state::{Delivery, Order, OrderState};
+use crate::payment::{PaymentState, RefundStatus, derive_state};
 
 snake_enum!(FulfillmentSummary {
     Unfulfilled => "unfulfilled",
@@ -18,22 +20,40 @@ snake_enum!(ReturnSummary {
     PartiallyReturned => "partially_returned",
     Returned => "returned",
 });
-snake_enum!(CustomerStatus {
-    PendingPayment => "pending_payment",
-    Paid => "paid",
-    Processing => "processing",
-    PartiallyFulfilled => "partially_fulfilled",
-    Shipped => "shipped",
-    /// Click and collect: everything is on the pickup counter.
-    ReadyForPickup => "ready_for_pickup",
-    PartiallyDelivered => "partially_delivered",
-    Delivered => "delivered",
-    Cancelled => "cancelled",
-    PartiallyRefunded => "partially_refunded",
-    Refunded => "refunded",
-    PartiallyReturned => "partially_returned",
-    Returned => "returned",
-});
+snake_enum!(
+    /// Where the order's money stands for the customer, beside the payment machine.
+    RefundState {
+        None => "none",
+        /// A refund is on its way to the provider.
+        Pending => "pending",
+        PartiallyRefunded => "partially_refunded",
+        Refunded => "refunded",
+        /// A refund the provider refused waits for its retry (nothing of it is counted).
+        RefundFailed => "refund_failed",
+    }
+);
+snake_enum!(
+    /// The one status a customer or support agent reads first.
+    CustomerStatus {
+        PendingPayment => "pending_payment",
+        Paid => "paid",
+        /// Paid or accepted, but a hold keeps it from the warehouse.
+        OnHold => "on_hold",
+        Processing => "processing",
+        /// Some units shipped, others not yet.
+        PartiallyFulfilled => "partially_fulfilled",
+        Shipped => "shipped",
+        /// Click and collect: everything is on the pickup counter.
+        ReadyForPickup => "ready_for_pickup",
+        PartiallyDelivered => "partially_delivered",
+        Delivered => "delivered",
+        Cancelled => "cancelled",
+        /// Nothing shipped and every unit of money given back, without a cancellation.
+        Refunded => "refunded",
+        PartiallyReturned => "partially_returned",
+        Returned => "returned",
+    }
+);
 
 struct Totals {
     active: u32,
@@ -94,8 +114,32 @@ impl Order {
         }
     }
 
+    /// Where refunds stand: a failure waiting for its retry is the most telling fact,
+    /// then one in flight, then what the ledger says went back.
+    pub fn refund_state(&self) -> RefundState {
+        let statuses: Vec<RefundStatus> =
+            self.refunds.iter().map(|r| self.refund_status(r)).collect();
+        if statuses.contains(&RefundStatus::RefundFailed) {
+            return RefundState::RefundFailed;
+        }
+        if statuses.contains(&RefundStatus::Pending) {
+            return RefundState::Pending;
+        }
+        match self.payment_state() {
+            PaymentState::Refunded => RefundState::Refunded,
+            PaymentState::PartiallyRefunded => RefundState::PartiallyRefunded,
+            _ => RefundState::None,
+        }
+    }
+
+    /// A hold is active (see `release_blockers` for what else keeps it back).
+    pub fn on_hold(&self) -> bool {
+        !self.holds.is_empty()
+    }
+
     /// The one status a customer or a support agent reads first. The furthest physical
-    /// fact wins (returned over delivered over shipped), then money, then preparation.
+    /// fact wins (returned over delivered over shipped); only while nothing has shipped do
+    /// money and holds speak: refunded in full, unpaid, on hold, then preparation.
     pub fn customer_status(&self) -> CustomerStatus {
         use CustomerStatus as S;
         if self.state == OrderState::Cancelled {
@@ -106,36 +150,35 @@ impl Order {
             ReturnSummary::PartiallyReturned => return S::PartiallyReturned,
             ReturnSummary::None => {}
         }
-        match self.payment_state() {
-            PaymentState::Refunded => return S::Refunded,
-            PaymentState::PartiallyRefunded => return S::PartiallyRefunded,
-            _ => {}
-        }
         match self.fulfillment_summary() {
             FulfillmentSummary::Delivered => return S::Delivered,
             FulfillmentSummary::PartiallyDelivered => return S::PartiallyDelivered,
-            FulfillmentSummary::Fulfilled
-                if self
-                    .delivery
-                    .as_ref()
-                    .is_some_and(|d| d.pickup_location.is_some()) =>
-            {
+            FulfillmentSummary::Fulfilled if Delivery::pickup(self.delivery.as_ref()).is_some() => {
                 return S::ReadyForPickup;
             }
             FulfillmentSummary::Fulfilled => return S::Shipped,
             FulfillmentSummary::PartiallyFulfilled => return S::PartiallyFulfilled,
             FulfillmentSummary::Unfulfilled | FulfillmentSummary::Cancelled => {}
         }
+        let payment = self.payment_state();
+        if payment == PaymentState::Refunded {
+            return S::Refunded;
+        }
+        if self.state == OrderState::Pending {
+            return S::PendingPayment;
+        }
+        if self.on_hold() {
+            return S::OnHold;
+        }
         if totals(self).released > 0 {
             return S::Processing;
         }
-        match self.payment_state() {
+        match payment {
             // Confirmed without money: a deferred method (cash on delivery) was accepted.
-            PaymentState::Unpaid if self.state == OrderState::Confirmed => S::Processing,
-            PaymentState::Unpaid
-            | PaymentState::Failed
-            | PaymentState::Expired
-            | PaymentState::Voided => S::PendingPayment,
+            PaymentState::Unpaid => S::Processing,
+            PaymentState::Failed | PaymentState::Expired | PaymentState::Voided => {
+                S::PendingPayment
+            }
             _ => S::Paid,
         }
     }

@@ -7,35 +7,20 @@ use crate::order::MAX_AMOUNT_MINOR;
 use crate::values::Id;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentState {
-    Unpaid,
-    Authorized,
-    PartiallyCaptured,
-    Captured,
-    PartiallyRefunded,
-    Refunded,
-    Voided,
-    Failed,
-    Expired,
-}
-
-impl PaymentState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentState::Unpaid => "unpaid",
-            PaymentState::Authorized => "authorized",
-            PaymentState::PartiallyCaptured => "partially_captured",
-            PaymentState::Captured => "captured",
-            PaymentState::PartiallyRefunded => "partially_refunded",
-            PaymentState::Refunded => "refunded",
-            PaymentState::Voided => "voided",
-            PaymentState::Failed => "failed",
-            PaymentState::Expired => "expired",
-        }
+snake_enum!(
+    /// The payment machine's state, derived from the ledger.
+    PaymentState {
+        Unpaid => "unpaid",
+        Authorized => "authorized",
+        PartiallyCaptured => "partially_captured",
+        Captured => "captured",
+        PartiallyRefunded => "partially_refunded",
+        Refunded => "refunded",
+        Voided => "voided",
+        Failed => "failed",
+        Expired => "expired",
     }
-}
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

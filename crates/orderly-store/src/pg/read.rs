@@ -78,6 +78,9 @@ impl Reader for PgReader<'_> {
              WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR channel = $2)
                AND ($3::text IS NULL OR customer_email = $3) AND ($4::bigint IS NULL OR created_at >= $4)
                AND ($5::bigint IS NULL OR created_at < $5) AND ($6::text IS NULL OR id < $6)
+               AND ($8::text IS NULL OR order_state = $8) AND ($9::text IS NULL OR payment_state = $9)
+               AND ($10::text IS NULL OR fulfillment_state = $10) AND ($11::text IS NULL OR return_state = $11)
+               AND ($12::text IS NULL OR refund_state = $12) AND ($13::bigint IS NULL OR on_hold = $13)
              ORDER BY id DESC LIMIT $7",
             &[
                 &f.status,
@@ -87,6 +90,12 @@ impl Reader for PgReader<'_> {
                 &f.created_to.map(to_ms),
                 &f.before_id,
                 &i64::from(f.limit),
+                &f.order_state,
+                &f.payment_state,
+                &f.fulfillment_state,
+                &f.return_state,
+                &f.refund_state,
+                &f.on_hold.map(i64::from),
             ],
         )?;
         rows.iter()
@@ -350,7 +359,7 @@ impl Reader for PgReader<'_> {
     ) -> Result<Vec<OrderRow>, StoreError> {
         let rows = self.c.query(
             "SELECT id, status, order_state, payment_state, fulfillment_state, return_state, total_minor, version,
-                    snapshot
+                    snapshot, refund_state, on_hold
              FROM orders WHERE ($1::text IS NULL OR id > $1) ORDER BY id LIMIT $2",
             &[&after_id, &i64::from(limit)],
         )?;
@@ -358,7 +367,15 @@ impl Reader for PgReader<'_> {
             .map(|r| {
                 Ok(OrderRow {
                     id: col(r, 0)?,
-                    states: [col(r, 1)?, col(r, 2)?, col(r, 3)?, col(r, 4)?, col(r, 5)?],
+                    states: [
+                        col(r, 1)?,
+                        col(r, 2)?,
+                        col(r, 3)?,
+                        col(r, 4)?,
+                        col(r, 5)?,
+                        col(r, 9)?,
+                    ],
+                    on_hold: col::<i64>(r, 10)? != 0,
                     total_minor: col(r, 6)?,
                     version: col(r, 7)?,
                     snapshot: col(r, 8)?,

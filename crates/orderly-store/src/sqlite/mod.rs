@@ -85,7 +85,41 @@ pub fn migrate(path: &Path) -> Result<usize, StoreError> {
     let report = embedded::migrations::runner()
         .run(&mut conn)
         .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+    if report
+        .applied_migrations()
+        .iter()
+        .any(|m| m.version() == crate::RECOMPUTE_STATES_AT)
+    {
+        recompute_states(&mut conn)?;
+    }
     Ok(report.applied_migrations().len())
+}
+
+/// Rewrites every order's derived state columns from its snapshot, in one transaction:
+/// run once, by the migration that changed how they are derived.
+fn recompute_states(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(String, String)> = {
+        let mut stmt = tx.prepare("SELECT id, snapshot FROM orders")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    {
+        let mut update = tx.prepare(
+            "UPDATE orders SET status = ?2, refund_state = ?3, on_hold = ?4 WHERE id = ?1",
+        )?;
+        for (id, snapshot) in rows {
+            let order: orderly_domain::order::Order = serde_json::from_str(&snapshot)?;
+            update.execute(rusqlite::params![
+                id,
+                order.customer_status().as_str(),
+                order.refund_state().as_str(),
+                order.on_hold()
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Writes a consistent copy of the database at `path` to `to` (which must not exist)

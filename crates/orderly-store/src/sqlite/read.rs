@@ -34,6 +34,9 @@ impl Reader for SqliteReader<'_> {
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2)
                AND (?3 IS NULL OR customer_email = ?3) AND (?4 IS NULL OR created_at >= ?4)
                AND (?5 IS NULL OR created_at < ?5) AND (?6 IS NULL OR id < ?6)
+               AND (?8 IS NULL OR order_state = ?8) AND (?9 IS NULL OR payment_state = ?9)
+               AND (?10 IS NULL OR fulfillment_state = ?10) AND (?11 IS NULL OR return_state = ?11)
+               AND (?12 IS NULL OR refund_state = ?12) AND (?13 IS NULL OR on_hold = ?13)
              ORDER BY id DESC LIMIT ?7",
         )?;
         let rows = stmt.query_map(
@@ -44,7 +47,13 @@ impl Reader for SqliteReader<'_> {
                 f.created_from.map(to_ms),
                 f.created_to.map(to_ms),
                 f.before_id,
-                f.limit
+                f.limit,
+                f.order_state,
+                f.payment_state,
+                f.fulfillment_state,
+                f.return_state,
+                f.refund_state,
+                f.on_hold
             ],
             |r| r.get::<_, String>(0),
         )?;
@@ -338,13 +347,21 @@ impl Reader for SqliteReader<'_> {
     ) -> Result<Vec<OrderRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, status, order_state, payment_state, fulfillment_state, return_state, total_minor, version,
-                    snapshot
+                    snapshot, refund_state, on_hold
              FROM orders WHERE (?1 IS NULL OR id > ?1) ORDER BY id LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![after_id, limit], |r| {
             Ok(OrderRow {
                 id: r.get(0)?,
-                states: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+                states: [
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(9)?,
+                ],
+                on_hold: r.get(10)?,
                 total_minor: r.get(6)?,
                 version: r.get(7)?,
                 snapshot: r.get(8)?,

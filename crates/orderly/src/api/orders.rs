@@ -1,8 +1,6 @@
 //! `/orders`: capture, lookup, search, timeline and whole-order cancellation.
 
-use super::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit,
-};
+use super::extract::{ApiJson, idempotency, outcome_reply};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -11,14 +9,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use jiff::Timestamp;
 use orderly_domain::order::{
-    Address, CancelOrder, CancelReason, Customer, CustomerStatus, Delivery, FieldIssue, Order,
-    OrderError, OrderState,
+    Address, CancelOrder, CancelReason, Customer, Delivery, FieldIssue, Order, OrderError,
+    OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -464,12 +460,24 @@ pub struct OrderView {
     pub number: String,
     pub channel: String,
     pub external_id: Option<String>,
-    /// Customer-facing status derived from the four state machines.
+    /// Customer-facing status derived from the state machines. It follows the goods
+    /// (shipped, delivered, ready for pickup); refunds and holds are `refund_state` and
+    /// `on_hold`.
+    #[schema(schema_with = super::order_list::status_schema)]
     pub status: String,
+    #[schema(schema_with = super::order_list::order_state_schema)]
     pub order_state: String,
+    #[schema(schema_with = super::order_list::payment_state_schema)]
     pub payment_state: String,
+    #[schema(schema_with = super::order_list::fulfillment_state_schema)]
     pub fulfillment_state: String,
+    #[schema(schema_with = super::order_list::return_state_schema)]
     pub return_state: String,
+    /// Where refunds stand: `refund_failed` while a refused refund waits for its retry.
+    #[schema(schema_with = super::order_list::refund_state_schema)]
+    pub refund_state: String,
+    /// A hold is active; `release_blocked_by` says what keeps the order back.
+    pub on_hold: bool,
     pub currency: String,
     pub customer: CustomerOut,
     pub shipping_address: AddressDto,
@@ -480,7 +488,7 @@ pub struct OrderView {
     /// Active holds; any of them keeps the order from the warehouse.
     pub holds: Vec<HoldOut>,
     /// Why the order cannot be released to fulfillment now (`hold:<reason>`,
-    /// `awaiting_payment`, `cancelled`); empty when it can.
+    /// `awaiting_payment`, `awaiting_capture`, `cancelled`); empty when it can.
     pub release_blocked_by: Vec<String>,
     pub payments: Vec<PaymentOut>,
     pub refunds: Vec<RefundOut>,
@@ -539,6 +547,8 @@ pub fn order_view(o: &Order) -> OrderView {
         payment_state: o.payment_state().as_str().to_owned(),
         fulfillment_state: o.fulfillment_summary().as_str().to_owned(),
         return_state: o.return_summary().as_str().to_owned(),
+        refund_state: o.refund_state().as_str().to_owned(),
+        on_hold: o.on_hold(),
         currency: o.currency.to_string(),
         customer: CustomerOut {
             email: o.customer.email.to_string(),
@@ -944,69 +954,6 @@ pub async fn get_order(
         .await?
         .ok_or(ApiError::Order(OrderError::NotFound))?;
     Ok(Json(order_view(&order)))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct OrderListQuery {
-    /// Derived status, e.g. `pending_payment` or `cancelled`.
-    pub status: Option<String>,
-    pub channel: Option<String>,
-    pub email: Option<String>,
-    /// RFC 3339; orders created at or after.
-    pub created_from: Option<String>,
-    /// RFC 3339; orders created before.
-    pub created_to: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderPage {
-    pub data: Vec<OrderView>,
-    pub next_cursor: Option<String>,
-}
-
-fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
-    v.map(|s| {
-        s.parse::<Timestamp>()
-            .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
-    })
-    .transpose()
-}
-
-/// Search orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
-    responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
-pub async fn list_orders(
-    State(app): State<AppState>,
-    principal: Principal,
-    ApiQuery(q): ApiQuery<OrderListQuery>,
-) -> Result<Json<OrderPage>, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    if let Some(s) = &q.status
-        && CustomerStatus::parse(s).is_none()
-    {
-        return Err(ApiError::InvalidQuery(format!("unknown status '{s}'")));
-    }
-    let limit = page_limit(q.limit)?;
-    let filter = OrderFilter {
-        status: q.status,
-        channel: q.channel,
-        email: q.email.map(|e| e.trim().to_ascii_lowercase()),
-        created_from: parse_time("created_from", q.created_from)?,
-        created_to: parse_time("created_to", q.created_to)?,
-        before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
-        limit: limit + 1,
-    };
-    let mut orders = app.store.read(move |r| r.orders(&filter)).await?;
-    let next_cursor = page_cursor(&mut orders, limit, |o| o.id.to_string());
-    Ok(Json(OrderPage {
-        data: orders.iter().map(order_view).collect(),
-        next_cursor,
-    }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -40,10 +40,14 @@ pub struct CaptureRequest {
     pub amount: Option<i64>,
 }
 
-/// Captures authorized money (split across payments, oldest first).
+/// Captures authorized money (split across payments, oldest first). The answer is the
+/// provider's: 200 when the money was taken, 202 while it has not answered, 402 when it
+/// refused.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/captures", tag = "payments",
     request_body = CaptureRequest,
     responses((status = 200, body = super::orders::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+        (status = 402, description = "capture_failed: the provider refused; the order is held and the capture retried on a schedule", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "nothing_to_capture, capture_exceeds_authorized", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn capture(
@@ -92,6 +96,8 @@ pub struct RefundRequestIn {
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "payments",
     request_body = RefundRequestIn,
     responses((status = 200, body = super::orders::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+        (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "refund_exceeds_captured, refund_exceeds_line, invalid_refund_line, invalid_amount", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn refund(
@@ -143,6 +149,8 @@ pub async fn refund(
 /// Asks again for the part of a refund that failed.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds/{refund_id}/retry", tag = "payments",
     responses((status = 200, body = super::orders::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+        (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "refund_not_failed", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn retry_refund(

@@ -20,6 +20,7 @@ mod parity;
 mod payments;
 mod pickup;
 mod sourcing;
+mod status;
 mod system;
 mod validation;
 mod waves;

@@ -224,6 +224,7 @@ async fn the_timeline_lists_events_oldest_first_with_actor_and_summary() {
             "payment_op_requested",
             "payment_op_succeeded",
             "order_confirmed",
+            "payment_deadline_cleared",
             "payment_op_requested",
             "payment_op_succeeded",
             "fulfillment_released"
