@@ -110,6 +110,8 @@ pub trait Reader {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
+    /// The provider token of a payment whose authorization is still unanswered.
+    fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
     /// Shipments still watched (see `Shipment::watched`) whose last scan is at or before
     /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).

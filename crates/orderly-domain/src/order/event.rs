@@ -58,10 +58,14 @@ pub struct PaymentAdded {
     pub id: Id,
     pub method: PaymentMethod,
     pub provider: String,
-    pub token: Option<String>,
     pub amount_minor: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The card's last digits. The provider's token is never part of the event (events
+    /// are readable by every role): it waits in the store until the authorization is
+    /// answered. An event written before carries a `token`, which is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
 }
 
 /// An intent towards a provider; its id is the provider's idempotency key.

@@ -274,6 +274,14 @@ impl Reader for SqliteReader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT token FROM payment_tokens WHERE payment_id = ?1")?
+            .query_row([payment_id], |r| r.get(0))
+            .optional()?)
+    }
+
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = self
             .conn

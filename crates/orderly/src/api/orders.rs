@@ -65,10 +65,16 @@ pub struct LineIn {
 pub struct PaymentIn {
     pub method: String,
     pub provider: Option<String>,
+    /// The provider's token for the card. Used to authorize the payment and then
+    /// deleted; it never appears in the order, its timeline or any view.
     pub token: Option<String>,
     /// The card's fingerprint from the provider's tokenization, when the storefront has
     /// it; the same card ordering too often within the risk window goes to review.
     pub fingerprint: Option<String>,
+    /// The card's last four digits from the provider's tokenization, when it gave them;
+    /// shown on the order so support can tell cards apart.
+    #[schema(example = "4242")]
+    pub last4: Option<String>,
 }
 
 /// Checks a payment offer: a known method, the provider that settles it, and a token
@@ -124,6 +130,18 @@ pub(crate) fn parse_payment(
         ));
         return None;
     }
+    let last4 = p.last4.clone();
+    if last4
+        .as_ref()
+        .is_some_and(|d| d.len() != 4 || !d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        issues.push(FieldIssue::new(
+            "payment.last4",
+            "invalid_last4",
+            "the card's last four digits, e.g. 4242",
+        ));
+        return None;
+    }
     if token.as_ref().is_some_and(|t| t.len() > 200) {
         issues.push(FieldIssue::new(
             "payment.token",
@@ -137,6 +155,7 @@ pub(crate) fn parse_payment(
         provider,
         token,
         fingerprint,
+        last4,
     })
 }
 
@@ -357,6 +376,9 @@ pub struct PaymentOut {
     pub id: String,
     pub method: String,
     pub provider: String,
+    /// The card's last four digits, when the storefront passed them. The provider's
+    /// token is never shown.
+    pub last4: Option<String>,
     pub amount: i64,
     pub authorized: i64,
     pub captured: i64,
@@ -395,6 +417,7 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                 id: p.id.to_string(),
                 method: p.method.as_str().to_owned(),
                 provider: p.provider.clone(),
+                last4: p.last4.clone(),
                 amount: p.amount_minor,
                 authorized: t.authorized,
                 captured: t.captured,

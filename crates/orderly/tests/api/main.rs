@@ -20,5 +20,6 @@ mod payments;
 mod pickup;
 mod sourcing;
 mod system;
+mod tokens;
 mod validation;
 mod waves;
