@@ -13,6 +13,7 @@ mod money;
 mod payments;
 mod state;
 mod status;
+mod summary;
 mod validate;
 
 pub use command::{
@@ -38,5 +39,7 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
 mod payment_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod tests;

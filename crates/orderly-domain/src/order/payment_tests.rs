@@ -1972,7 +1972,7 @@ mod properties {
         for event in events {
             let version = stream.len() as u64 + 1;
             let next = evolve(Some(order.clone()), &event, at, version).map_err(|e| {
-                let history: Vec<String> = stream.iter().map(|(e, _)| e.summary()).collect();
+                let history: Vec<String> = stream.iter().map(|(e, _)| e.summary(None)).collect();
                 fail_msg(format!(
                     "decide produced an unfoldable event {event:?}: {e}\nafter:\n  {}",
                     history.join("\n  ")

@@ -286,6 +286,13 @@ impl Reader for PgReader<'_> {
             .collect()
     }
 
+    fn api_key_names(&mut self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .c
+            .query("SELECT id, name FROM api_keys WHERE id = ANY($1)", &[&ids])?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
     fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError> {
         let row = self.c.query_opt(
             "SELECT token FROM payment_tokens WHERE payment_id = $1",

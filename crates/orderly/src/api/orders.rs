@@ -12,6 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use jiff::Timestamp;
+use orderly_domain::actor::Actor;
+use orderly_domain::order::evolve;
 use orderly_domain::order::{
     Address, CancelOrder, CancelReason, Customer, CustomerStatus, Delivery, FieldIssue, Order,
     OrderError, OrderState,
@@ -20,6 +22,7 @@ use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVI
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -1009,8 +1012,13 @@ pub struct TimelineEntry {
     #[serde(rename = "type")]
     pub type_: String,
     pub at: String,
-    /// e.g. `api_key:key_…` or `system:demo`.
+    /// The actor's stable id for machines, e.g. `api_key:key_…` or `system:demo`.
     pub actor: String,
+    /// Who it was, for a person: the key's role and name (`integration key
+    /// 'storefront'`) or the part of the system (`system (timers)`).
+    #[schema(example = "integration key 'storefront'")]
+    pub actor_name: String,
+    /// What happened and why, in one sentence, with money as money (`USD 15.00`).
     pub summary: String,
     pub correlation_id: String,
     /// The event's full payload.
@@ -1035,29 +1043,51 @@ pub async fn timeline(
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
     principal.require(Permission::ReadOrders)?;
-    let events = app
+    let (events, key_names) = app
         .store
-        .read(move |r| match r.order(&id)? {
-            Some(o) => r.events(o.id.as_str()).map(Some),
-            None => Ok(None),
+        .read(move |r| {
+            let Some(o) = r.order(&id)? else {
+                return Ok(None);
+            };
+            let events = r.events(o.id.as_str())?;
+            let mut keys: Vec<String> = events
+                .iter()
+                .filter_map(|e| match &e.actor {
+                    Actor::ApiKey { id, .. } => Some(id.clone()),
+                    Actor::System { .. } => None,
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let names: HashMap<String, String> = r.api_key_names(&keys)?.into_iter().collect();
+            Ok(Some((events, names)))
         })
         .await?
         .ok_or(ApiError::Order(OrderError::NotFound))?;
-    let data = events
-        .into_iter()
-        .map(|e| TimelineEntry {
+    // Summaries that need the order as it stood before their event (which SKU a line
+    // is, the currency, what a re-source was for) get it by folding the stream here.
+    let mut state: Option<Order> = None;
+    let mut data = Vec::with_capacity(events.len());
+    for e in events {
+        let key_name = match &e.actor {
+            Actor::ApiKey { id, .. } => key_names.get(id).map(String::as_str),
+            Actor::System { .. } => None,
+        };
+        data.push(TimelineEntry {
             version: e.version,
             type_: e.event.kind().to_owned(),
             at: e.at.to_string(),
             actor: e.actor.label(),
-            summary: e.event.summary(),
-            correlation_id: e.correlation_id,
+            actor_name: e.actor.describe(key_name),
+            summary: e.event.summary(state.as_ref()),
+            correlation_id: e.correlation_id.clone(),
             data: serde_json::to_value(&e.event)
                 .ok()
                 .and_then(|v| v.get("data").cloned())
                 .unwrap_or_default(),
-        })
-        .collect();
+        });
+        state = evolve(state, &e.event, e.at, e.version).ok();
+    }
     Ok(Json(Timeline { data }))
 }
 

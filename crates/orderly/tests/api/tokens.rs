@@ -109,3 +109,23 @@ async fn an_authorization_re_driven_after_a_restart_uses_the_kept_token() {
     assert_eq!(kept_tokens(&app).await, 0);
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_digits_that_are_not_four_digits_are_refused_and_change_nothing() {
+    let app = shop().await;
+    let before = app.fingerprint().await;
+    for bad in ["42", "4242 ", "abcd", "42424"] {
+        let mut body = card_order("tok_visa");
+        body["payment"]["last4"] = json!(bad);
+        let problem = app
+            .post("/orders", &body)
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(
+            crate::helpers::field_errors(&problem),
+            [("payment.last4".to_owned(), "invalid_last4".to_owned())],
+            "{bad}"
+        );
+    }
+    assert_eq!(app.fingerprint().await, before);
+}
