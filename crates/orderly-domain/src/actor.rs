@@ -53,11 +53,41 @@ impl Actor {
         }
     }
 
+    /// Who this is, for a person: `integration key 'storefront'` (given the key's name),
+    /// `admin key key_0193…` (a key whose name is unknown), `system (timers)`.
+    pub fn describe(&self, key_name: Option<&str>) -> String {
+        match (self, key_name) {
+            (Actor::ApiKey { role, .. }, Some(name)) => format!("{} key '{name}'", role.as_str()),
+            (Actor::ApiKey { id, role }, None) => format!("{} key {id}", role.as_str()),
+            (Actor::System { name }, _) => format!("system ({name})"),
+        }
+    }
+
     /// A short stable label such as `api_key:key_0193…` or `system:demo`.
     pub fn label(&self) -> String {
         match self {
             Actor::ApiKey { id, .. } => format!("api_key:{id}"),
             Actor::System { name } => format!("system:{name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_actor_is_described_by_role_and_name_for_people() {
+        let key = Actor::ApiKey {
+            id: "key_1".into(),
+            role: Role::Integration,
+        };
+        assert_eq!(
+            key.describe(Some("storefront")),
+            "integration key 'storefront'"
+        );
+        assert_eq!(key.describe(None), "integration key key_1");
+        assert_eq!(Actor::system("timers").describe(None), "system (timers)");
+        assert_eq!(key.label(), "api_key:key_1", "the stable id is unchanged");
     }
 }

@@ -149,6 +149,23 @@ impl Currency {
         }
         Ok(Currency(raw.to_owned()))
     }
+
+    /// Digits after the decimal point of the currency's minor unit (ISO 4217): 2 for
+    /// most, 0 for JPY or KRW, 3 for BHD or KWD, 4 for CLF.
+    pub fn minor_digits(&self) -> u32 {
+        const NONE: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+        const THREE: &str = "BHD IQD JOD KWD LYD OMR TND";
+        const FOUR: &str = "CLF UYW";
+        if is_listed(NONE, &self.0) {
+            0
+        } else if is_listed(THREE, &self.0) {
+            3
+        } else if is_listed(FOUR, &self.0) {
+            4
+        } else {
+            2
+        }
+    }
 }
 
 impl Gtin {

@@ -117,6 +117,11 @@ pub trait Reader {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<MovementRow>, StoreError>;
+    /// The names of the API keys with these ids (unknown ids are absent): who an
+    /// event's actor is, for a person reading the timeline.
+    fn api_key_names(&mut self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError>;
+    /// The provider token of a payment whose authorization is still unanswered.
+    fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
     /// Shipments still watched (see `Shipment::watched`) whose last scan is at or before
     /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).

@@ -468,7 +468,14 @@ fn project<T: WriteTx + ?Sized>(
                     due_at: expires,
                 }])?;
             }
+            forget_token_once_answered(tx, order, op)?;
             credit_effect(tx, order, op, actor, at)?;
+        }
+        OrderEvent::PaymentOpFailed(f) => {
+            let op = order.op(&f.op_id).ok_or_else(|| {
+                StoreError::Corrupt(format!("no operation {} after folding", f.op_id))
+            })?;
+            forget_token_once_answered(tx, order, op)?;
         }
         OrderEvent::PickConfirmed(p) => {
             let location = fulfillment_location(order, &p.fulfillment_id)?;
@@ -548,7 +555,6 @@ fn project<T: WriteTx + ?Sized>(
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentDeadlineCleared { .. }
         | OrderEvent::PaymentOpRequested(_)
-        | OrderEvent::PaymentOpFailed(_)
         | OrderEvent::AuthorizationExpired { .. }
         | OrderEvent::RefundRequested(_)
         | OrderEvent::HoldPlaced(_)
@@ -583,6 +589,19 @@ fn record_exceptions<T: WriteTx + ?Sized>(
                 resolution,
             } => tx.resolve_exceptions(subject_id.as_str(), kinds, actor, resolution, at)?,
         }
+    }
+    Ok(())
+}
+
+/// A provider's answer to an authorization (approved or declined) ends the token's use:
+/// capture, void and refund name the provider's authorization reference instead.
+fn forget_token_once_answered<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    order: &Order,
+    op: &orderly_domain::payment::PaymentOp,
+) -> Result<(), StoreError> {
+    if op.kind == OpKind::Authorize && !is_internal(order, &op.id) {
+        tx.forget_payment_token(op.payment_id.as_str())?;
     }
     Ok(())
 }

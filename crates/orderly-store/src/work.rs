@@ -159,6 +159,17 @@ pub trait WorkTx {
         order_id: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Keeps a payment's provider token until its authorization is answered (see
+    /// `Reader::payment_token`); never part of the order's events or snapshot.
+    fn save_payment_token(
+        &mut self,
+        payment_id: &str,
+        order_id: &str,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Deletes a payment's token: its authorization was answered.
+    fn forget_payment_token(&mut self, payment_id: &str) -> Result<(), StoreError>;
     /// Orders paid with this card at or after `since`.
     fn orders_by_card_since(
         &mut self,

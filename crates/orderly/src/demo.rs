@@ -379,6 +379,10 @@ fn demo_payment(n: usize) -> PaymentChoice {
     PaymentChoice {
         method,
         provider: provider.to_owned(),
+        // The simulator's approving test card ends in 4242, as Stripe's does.
+        last4: token
+            .filter(|t| *t == "tok_visa")
+            .map(|_| "4242".to_owned()),
         token: token.map(str::to_owned),
         fingerprint: None,
     }

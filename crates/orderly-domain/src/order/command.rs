@@ -61,10 +61,11 @@ pub struct NewPayment {
     pub id: Id,
     pub method: PaymentMethod,
     pub provider: String,
-    pub token: Option<String>,
     /// The instrument's fingerprint from the provider's tokenization (the same card gives
     /// the same fingerprint across tokens); used by the card velocity rule.
     pub fingerprint: Option<String>,
+    /// The card's last digits, where the provider's tokenization gave them.
+    pub last4: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

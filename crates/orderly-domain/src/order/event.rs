@@ -2,7 +2,8 @@
 //! happened in one human sentence (`summary`).
 
 use super::command::CancelReason;
-use super::state::{Address, Customer, HoldReason, Reservation};
+use super::state::{Address, Customer, HoldReason, Order, Reservation};
+use super::summary::{amount, money, units};
 use crate::Timestamp;
 use crate::payment::{OpKind, PaymentMethod, RefundLine, RefundMethod, RefundReason};
 use crate::sourcing::{Rationale, Shortfall, Strategy};
@@ -58,10 +59,14 @@ pub struct PaymentAdded {
     pub id: Id,
     pub method: PaymentMethod,
     pub provider: String,
-    pub token: Option<String>,
     pub amount_minor: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The card's last digits. The provider's token is never part of the event (events
+    /// are readable by every role): it waits in the store until the authorization is
+    /// answered. An event written before carries a `token`, which is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
 }
 
 /// An intent towards a provider; its id is the provider's idempotency key.
@@ -224,24 +229,10 @@ pub enum OrderEvent {
     FulfillmentRejected(FulfillmentRejected),
 }
 
-pub(crate) fn money(minor: i64, currency: &Currency) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    format!("{sign}{currency} {}.{:02}", abs / 100, abs % 100)
-}
-
 fn hold_text(what: &str, h: &HoldChange) -> String {
     match &h.note {
         Some(note) => format!("{what}: {} ({note})", h.reason.as_str()),
         None => format!("{what}: {}", h.reason.as_str()),
-    }
-}
-
-fn units(n: u32) -> String {
-    if n == 1 {
-        "1 unit".to_owned()
-    } else {
-        format!("{n} units")
     }
 }
 
@@ -274,8 +265,10 @@ impl OrderEvent {
         }
     }
 
-    /// One line a support agent can read on the timeline.
-    pub fn summary(&self) -> String {
+    /// One line a support agent can read on the timeline. `before` is the order as it
+    /// stood before this event (None for the first): it names lines by SKU, amounts in
+    /// the order's currency, and tells a re-source from a first sourcing.
+    pub fn summary(&self, before: Option<&Order>) -> String {
         match self {
             OrderEvent::OrderPlaced(p) => {
                 let subtotal: i64 = p
@@ -297,6 +290,9 @@ impl OrderEvent {
                 )
             }
             OrderEvent::OrderSourced(s) => {
+                if let Some(text) = super::summary::resourced(s, before) {
+                    return text;
+                }
                 let mut locations: Vec<&str> = s
                     .reservations
                     .iter()
@@ -347,13 +343,20 @@ impl OrderEvent {
             OrderEvent::PaymentDeadlineSet { due_at } => {
                 format!("Payment due by {due_at}, or the order is cancelled")
             }
-            OrderEvent::PaymentAdded(p) => format!(
-                "Payment {} added: {} via {} for {} minor units",
-                p.id,
-                p.method.as_str(),
-                p.provider,
-                p.amount_minor
-            ),
+            OrderEvent::PaymentAdded(p) => {
+                let card = p
+                    .last4
+                    .as_ref()
+                    .map(|d| format!(" (card ending {d})"))
+                    .unwrap_or_default();
+                format!(
+                    "Payment {} added: {}{card} via {} for {}",
+                    p.id,
+                    p.method.as_str(),
+                    p.provider,
+                    amount(p.amount_minor, before)
+                )
+            }
             OrderEvent::PaymentOpRequested(op) => {
                 let what = if op.to_store_credit {
                     "refund as store credit"
@@ -361,8 +364,10 @@ impl OrderEvent {
                     op.kind.as_str()
                 };
                 format!(
-                    "Requested {what} of {} minor units on payment {} ({})",
-                    op.amount_minor, op.payment_id, op.id
+                    "Requested {what} of {} on payment {} ({})",
+                    amount(op.amount_minor, before),
+                    op.payment_id,
+                    op.id
                 )
             }
             OrderEvent::PaymentOpSucceeded(s) => match &s.provider_reference {
@@ -377,9 +382,9 @@ impl OrderEvent {
                 format!("Authorization of payment {payment_id} expired; its remainder is released")
             }
             OrderEvent::RefundRequested(r) => format!(
-                "Refund {} of {} minor units requested ({}, to {})",
+                "Refund {} of {} requested ({}, to {})",
                 r.id,
-                r.amount_minor,
+                amount(r.amount_minor, before),
                 r.reason.as_str(),
                 r.method.as_str()
             ),
@@ -391,10 +396,7 @@ impl OrderEvent {
                     r.fulfillment_id
                 )
             }
-            OrderEvent::PickConfirmed(p) => {
-                let picked: u32 = p.lines.iter().map(|l| l.picked).sum();
-                format!("Picked {} for {}", units(picked), p.fulfillment_id)
-            }
+            OrderEvent::PickConfirmed(p) => super::summary::pick(p, before),
             OrderEvent::PackageCreated(p) => format!(
                 "Packed {} into package {} ({} g)",
                 units(p.items.iter().map(|i| i.quantity).sum()),

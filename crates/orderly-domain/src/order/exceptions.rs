@@ -173,7 +173,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 format!(
                     "{} of {} failed: {} ({})",
                     op.kind.as_str(),
-                    super::event::money(op.amount_minor, &order.currency),
+                    super::summary::money(op.amount_minor, &order.currency),
                     f.message,
                     f.code
                 ),

@@ -14,6 +14,7 @@ mod payments;
 mod refunds;
 mod state;
 mod status;
+mod summary;
 mod validate;
 
 pub use command::{
@@ -40,5 +41,7 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
 mod payment_tests;
+#[cfg(test)]
+mod summary_tests;
 #[cfg(test)]
 mod tests;

@@ -139,8 +139,8 @@ fn card(id: &str) -> NewPayment {
         id: Id::new(id),
         method: PaymentMethod::Card,
         provider: "simulator".into(),
-        token: Some("tok_visa".into()),
         fingerprint: None,
+        last4: None,
     }
 }
 
@@ -149,8 +149,8 @@ fn manual(id: &str, method: PaymentMethod) -> NewPayment {
         id: Id::new(id),
         method,
         provider: MANUAL_PROVIDER.into(),
-        token: None,
         fingerprint: None,
+        last4: None,
     }
 }
 
@@ -394,9 +394,9 @@ fn placing_with_a_card_adds_the_payment_and_requests_an_authorization_of_the_tot
                 id: Id::new("pay_1"),
                 method: PaymentMethod::Card,
                 provider: "simulator".into(),
-                token: Some("tok_visa".into()),
                 amount_minor: TOTAL,
                 fingerprint: None,
+                last4: None,
             }),
             requested("pay_1.auth1", "pay_1", OpKind::Authorize, TOTAL),
         ]
@@ -406,6 +406,29 @@ fn placing_with_a_card_adds_the_payment_and_requests_an_authorization_of_the_tot
     assert_eq!(order.payment_due_at, Some(at(3600)));
     assert!(order.authorization_pending());
     assert_eq!(order.payment_state(), PaymentState::Unpaid);
+}
+
+#[test]
+fn the_card_token_stays_out_of_the_order_and_old_records_with_one_still_read() {
+    let mut with_digits = card("pay_1");
+    with_digits.fingerprint = Some("fp_1".into());
+    with_digits.last4 = Some("4242".into());
+    let story = Story::placed(Some(with_digits), &Facts::new());
+    let order = story.order();
+    let payment = order.payment(&Id::new("pay_1")).expect("the payment");
+    assert_eq!(payment.last4.as_deref(), Some("4242"));
+    let written = serde_json::to_string(&(&story.events, &order)).unwrap();
+    assert!(!written.contains("token"), "{written}");
+    // An event and a snapshot written before the token moved out still deserialize; the
+    // token they carry is dropped.
+    let old_event = r#"{"type":"payment_added","data":{"id":"pay_1","method":"card",
+        "provider":"simulator","token":"tok_visa","amount_minor":100}}"#;
+    let event: OrderEvent = serde_json::from_str(old_event).unwrap();
+    assert!(!serde_json::to_string(&event).unwrap().contains("tok_visa"));
+    let mut snapshot = serde_json::to_value(&order).unwrap();
+    snapshot["payments"][0]["token"] = "tok_visa".into();
+    let old: Order = serde_json::from_value(snapshot).unwrap();
+    assert_eq!(old, order);
 }
 
 #[test]
@@ -431,9 +454,9 @@ fn placing_with_cash_on_delivery_confirms_at_once_and_sets_no_deadline() {
                 id: Id::new("pay_1"),
                 method: PaymentMethod::CashOnDelivery,
                 provider: MANUAL_PROVIDER.into(),
-                token: None,
                 amount_minor: TOTAL,
                 fingerprint: None,
+                last4: None,
             }),
             OrderEvent::OrderConfirmed {
                 reason: "cash_on_delivery accepted".into()
@@ -595,9 +618,9 @@ fn a_new_payment_added_after_a_decline_asks_for_the_whole_total() {
                 id: Id::new("pay_2"),
                 method: PaymentMethod::Card,
                 provider: "simulator".into(),
-                token: Some("tok_visa".into()),
                 amount_minor: TOTAL,
                 fingerprint: None,
+                last4: None,
             }),
             requested("pay_2.auth1", "pay_2", OpKind::Authorize, TOTAL),
         ]
@@ -1961,7 +1984,7 @@ mod properties {
         for event in events {
             let version = stream.len() as u64 + 1;
             let next = evolve(Some(order.clone()), &event, at, version).map_err(|e| {
-                let history: Vec<String> = stream.iter().map(|(e, _)| e.summary()).collect();
+                let history: Vec<String> = stream.iter().map(|(e, _)| e.summary(None)).collect();
                 fail_msg(format!(
                     "decide produced an unfoldable event {event:?}: {e}\nafter:\n  {}",
                     history.join("\n  ")

@@ -82,9 +82,9 @@ pub(super) fn offer(
         id: payment.id.clone(),
         method: payment.method,
         provider: payment.provider,
-        token: payment.token,
         amount_minor,
         fingerprint: payment.fingerprint,
+        last4: payment.last4,
     })];
     if payment.method.is_deferred() {
         if order_state == OrderState::Pending {

@@ -698,12 +698,12 @@ fn event_summaries_read_as_one_sentence_each() {
     let past = placed(vec![line("A", 2, 1500), line("B", 1, 1000)], &facts);
     assert_eq!(past[0].kind(), "order_placed");
     assert_eq!(
-        past[0].summary(),
+        past[0].summary(None),
         "Order WEB-1042 placed on web by ana@example.com: 3 units in 2 lines, total USD 45.00"
     );
     assert_eq!(past[1].kind(), "order_sourced");
     assert_eq!(
-        past[1].summary(),
+        past[1].summary(given(&past[..1]).as_ref()),
         "Reserved 3 units at east (one location serves the whole order)"
     );
 
@@ -715,7 +715,7 @@ fn event_summaries_read_as_one_sentence_each() {
     .unwrap();
     assert_eq!(cancelled[0].kind(), "order_cancelled");
     assert_eq!(
-        cancelled[0].summary(),
+        cancelled[0].summary(given(&past).as_ref()),
         "Order cancelled (customer_request); released 3 units to stock: changed my mind"
     );
 }
@@ -727,11 +727,11 @@ fn event_summaries_of_one_unit_splits_backorders_and_empty_releases() {
     cmd.shipping_amount = 0;
     let past = when(None, OrderCommand::Place(Box::new(cmd)), Some(&facts.ctx())).unwrap();
     assert_eq!(
-        past[0].summary(),
+        past[0].summary(None),
         "Order WEB-1042 placed on web by ana@example.com: 4 units in 2 lines, total USD 10.02"
     );
     assert_eq!(
-        past[1].summary(),
+        past[1].summary(given(&past[..1]).as_ref()),
         "Reserved 2 units at east, west (no single location had everything); \
          backordered 2 units of B"
     );
@@ -739,11 +739,11 @@ fn event_summaries_of_one_unit_splits_backorders_and_empty_releases() {
     let single = place(vec![line("A", 1, 5)]);
     let one = when(None, single, Some(&Facts::new(&[]).with_backorders().ctx())).unwrap();
     assert_eq!(
-        one[0].summary(),
+        one[0].summary(None),
         "Order WEB-1042 placed on web by ana@example.com: 1 unit in 1 line, total USD 5.05"
     );
     assert_eq!(
-        one[1].summary(),
+        one[1].summary(given(&one[..1]).as_ref()),
         "Nothing reserved (no location had stock); backordered 1 unit of A"
     );
     let cancelled = when(
@@ -752,7 +752,10 @@ fn event_summaries_of_one_unit_splits_backorders_and_empty_releases() {
         None,
     )
     .unwrap();
-    assert_eq!(cancelled[0].summary(), "Order cancelled (out_of_stock)");
+    assert_eq!(
+        cancelled[0].summary(given(&one).as_ref()),
+        "Order cancelled (out_of_stock)"
+    );
 }
 
 #[test]

@@ -100,10 +100,14 @@ pub struct Payment {
     pub method: PaymentMethod,
     /// `simulator`, `manual`, `store_credit`, …
     pub provider: String,
-    /// The provider's single-use token for the customer's instrument (never a card number).
-    pub token: Option<String>,
+    /// The instrument's fingerprint from the provider's tokenization. The token itself is
+    /// kept out of the order (see `PaymentAdded`); a snapshot written before carries a
+    /// `token`, which is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// The card's last digits, where the provider gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
     pub amount_minor: i64,
     pub created_at: Timestamp,
     /// When the provider will let the authorization lapse, if it said.

@@ -295,6 +295,21 @@ impl Reader for PgReader<'_> {
             .collect()
     }
 
+    fn api_key_names(&mut self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = self
+            .c
+            .query("SELECT id, name FROM api_keys WHERE id = ANY($1)", &[&ids])?;
+        rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+    }
+
+    fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError> {
+        let row = self.c.query_opt(
+            "SELECT token FROM payment_tokens WHERE payment_id = $1",
+            &[&payment_id],
+        )?;
+        row.map(|r| col(&r, 0)).transpose()
+    }
+
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = self.c.query_opt(
             "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = $1",

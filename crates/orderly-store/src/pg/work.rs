@@ -200,6 +200,41 @@ impl WorkTx for PgTx<'_> {
         Ok(())
     }
 
+    fn save_payment_token(
+        &mut self,
+        payment_id: &str,
+        order_id: &str,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Rows, so that it joins the placement's statement (and other commands') in a
+        // group commit, as the events and the read model do.
+        self.conn().defer_rows(
+            "INSERT INTO payment_tokens (payment_id, order_id, token, created_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
+             ON CONFLICT DO NOTHING",
+            vec![
+                Column::Text(vec![payment_id.to_owned()]),
+                Column::Text(vec![order_id.to_owned()]),
+                Column::Text(vec![token.to_owned()]),
+                Column::Int(vec![to_ms(at)]),
+            ],
+        );
+        Ok(())
+    }
+
+    fn forget_payment_token(&mut self, payment_id: &str) -> Result<(), StoreError> {
+        // Keyed by payment, so that it joins the outcome's statement in a group commit.
+        self.conn().defer_keyed(
+            "DELETE FROM payment_tokens t USING UNNEST($1::text[]) AS u(payment_id)
+             WHERE t.payment_id = u.payment_id",
+            vec![Column::Text(vec![payment_id.to_owned()])],
+            1,
+            true,
+        );
+        Ok(())
+    }
+
     fn orders_by_card_since(
         &mut self,
         fingerprint: &str,

@@ -283,6 +283,30 @@ impl Reader for SqliteReader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn api_key_names(&mut self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, name FROM api_keys WHERE id = ?1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = stmt
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT token FROM payment_tokens WHERE payment_id = ?1")?
+            .query_row([payment_id], |r| r.get(0))
+            .optional()?)
+    }
+
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = self
             .conn

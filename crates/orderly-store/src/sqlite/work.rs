@@ -169,6 +169,29 @@ impl WorkTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn save_payment_token(
+        &mut self,
+        payment_id: &str,
+        order_id: &str,
+        token: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO payment_tokens (payment_id, order_id, token, created_at)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![payment_id, order_id, token, to_ms(at)])?;
+        Ok(())
+    }
+
+    fn forget_payment_token(&mut self, payment_id: &str) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("DELETE FROM payment_tokens WHERE payment_id = ?1")?
+            .execute([payment_id])?;
+        Ok(())
+    }
+
     fn orders_by_card_since(
         &mut self,
         fingerprint: &str,

@@ -9,6 +9,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use orderly_domain::actor::Actor;
+use orderly_domain::order::evolve;
 use orderly_domain::order::{
     Address, CancelOrder, CancelReason, Customer, Delivery, FieldIssue, Order, OrderError,
     OrderState,
@@ -16,6 +18,7 @@ use orderly_domain::order::{
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -61,10 +64,16 @@ pub struct LineIn {
 pub struct PaymentIn {
     pub method: String,
     pub provider: Option<String>,
+    /// The provider's token for the card. Used to authorize the payment and then
+    /// deleted; it never appears in the order, its timeline or any view.
     pub token: Option<String>,
     /// The card's fingerprint from the provider's tokenization, when the storefront has
     /// it; the same card ordering too often within the risk window goes to review.
     pub fingerprint: Option<String>,
+    /// The card's last four digits from the provider's tokenization, when it gave them;
+    /// shown on the order so support can tell cards apart.
+    #[schema(example = "4242")]
+    pub last4: Option<String>,
 }
 
 /// Checks a payment offer: a known method, the provider that settles it, and a token
@@ -120,6 +129,18 @@ pub(crate) fn parse_payment(
         ));
         return None;
     }
+    let last4 = p.last4.clone();
+    if last4
+        .as_ref()
+        .is_some_and(|d| d.len() != 4 || !d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        issues.push(FieldIssue::new(
+            "payment.last4",
+            "invalid_last4",
+            "the card's last four digits, e.g. 4242",
+        ));
+        return None;
+    }
     if token.as_ref().is_some_and(|t| t.len() > 200) {
         issues.push(FieldIssue::new(
             "payment.token",
@@ -133,6 +154,7 @@ pub(crate) fn parse_payment(
         provider,
         token,
         fingerprint,
+        last4,
     })
 }
 
@@ -359,6 +381,9 @@ pub struct PaymentOut {
     pub id: String,
     pub method: String,
     pub provider: String,
+    /// The card's last four digits, when the storefront passed them. The provider's
+    /// token is never shown.
+    pub last4: Option<String>,
     pub amount: i64,
     pub authorized: i64,
     pub captured: i64,
@@ -407,6 +432,7 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                 id: p.id.to_string(),
                 method: p.method.as_str().to_owned(),
                 provider: p.provider.clone(),
+                last4: p.last4.clone(),
                 amount: p.amount_minor,
                 authorized: t.authorized,
                 captured: t.captured,
@@ -962,8 +988,13 @@ pub struct TimelineEntry {
     #[serde(rename = "type")]
     pub type_: String,
     pub at: String,
-    /// e.g. `api_key:key_…` or `system:demo`.
+    /// The actor's stable id for machines, e.g. `api_key:key_…` or `system:demo`.
     pub actor: String,
+    /// Who it was, for a person: the key's role and name (`integration key
+    /// 'storefront'`) or the part of the system (`system (timers)`).
+    #[schema(example = "integration key 'storefront'")]
+    pub actor_name: String,
+    /// What happened and why, in one sentence, with money as money (`USD 15.00`).
     pub summary: String,
     pub correlation_id: String,
     /// The event's full payload.
@@ -988,29 +1019,51 @@ pub async fn timeline(
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
     principal.require(Permission::ReadOrders)?;
-    let events = app
+    let (events, key_names) = app
         .store
-        .read(move |r| match r.order(&id)? {
-            Some(o) => r.events(o.id.as_str()).map(Some),
-            None => Ok(None),
+        .read(move |r| {
+            let Some(o) = r.order(&id)? else {
+                return Ok(None);
+            };
+            let events = r.events(o.id.as_str())?;
+            let mut keys: Vec<String> = events
+                .iter()
+                .filter_map(|e| match &e.actor {
+                    Actor::ApiKey { id, .. } => Some(id.clone()),
+                    Actor::System { .. } => None,
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let names: HashMap<String, String> = r.api_key_names(&keys)?.into_iter().collect();
+            Ok(Some((events, names)))
         })
         .await?
         .ok_or(ApiError::Order(OrderError::NotFound))?;
-    let data = events
-        .into_iter()
-        .map(|e| TimelineEntry {
+    // Summaries that need the order as it stood before their event (which SKU a line
+    // is, the currency, what a re-source was for) get it by folding the stream here.
+    let mut state: Option<Order> = None;
+    let mut data = Vec::with_capacity(events.len());
+    for e in events {
+        let key_name = match &e.actor {
+            Actor::ApiKey { id, .. } => key_names.get(id).map(String::as_str),
+            Actor::System { .. } => None,
+        };
+        data.push(TimelineEntry {
             version: e.version,
             type_: e.event.kind().to_owned(),
             at: e.at.to_string(),
             actor: e.actor.label(),
-            summary: e.event.summary(),
-            correlation_id: e.correlation_id,
+            actor_name: e.actor.describe(key_name),
+            summary: e.event.summary(state.as_ref()),
+            correlation_id: e.correlation_id.clone(),
             data: serde_json::to_value(&e.event)
                 .ok()
                 .and_then(|v| v.get("data").cloned())
                 .unwrap_or_default(),
-        })
-        .collect();
+        });
+        state = evolve(state, &e.event, e.at, e.version).ok();
+    }
     Ok(Json(Timeline { data }))
 }
 

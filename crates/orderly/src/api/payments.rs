@@ -2,7 +2,9 @@
 //! `/holds`), signed provider events in (`/payment-events/{provider}`), and store credit
 //! per customer (`/customers/{email}/store-credit`).
 
-use super::extract::{ApiJson, idempotency, order_reply, signed_event, to_json};
+use super::extract::{
+    ApiJson, idempotency, order_reply, origin, outcome_reply, signed_event, to_json,
+};
 use super::orders::{PaymentIn, parse_payment};
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
@@ -193,16 +195,26 @@ pub async fn add_payment(
     let Some(choice) = choice.filter(|_| issues.is_empty()) else {
         return Err(ApiError::Validation(issues));
     };
-    order_reply(&app, id, idem, &principal, &headers, move |order| {
-        Ok(OrderCommand::AddPayment(NewPayment {
-            id: payment_id(&order.id, order.payments.len() + 1),
-            method: choice.method,
-            provider: choice.provider.clone(),
-            token: choice.token.clone(),
-            fingerprint: choice.fingerprint.clone(),
-        }))
-    })
-    .await
+    let token = choice.token.clone();
+    let outcome = app
+        .command_with_token(
+            id,
+            idem,
+            origin(&principal, &headers),
+            None,
+            token,
+            move |order| {
+                Ok(OrderCommand::AddPayment(NewPayment {
+                    id: payment_id(&order.id, order.payments.len() + 1),
+                    method: choice.method,
+                    provider: choice.provider.clone(),
+                    fingerprint: choice.fingerprint.clone(),
+                    last4: choice.last4.clone(),
+                }))
+            },
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Placing and cancelling orders.
 
 use super::payments::{
-    external_pending, payment_id, release_if_ready, settle_internal, source_if_paid,
+    external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
 };
 use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
@@ -42,8 +42,10 @@ pub struct PlaceInput {
 pub struct PaymentChoice {
     pub method: PaymentMethod,
     pub provider: String,
+    /// The provider's token: kept beside the order, never in it (see `FreshToken`).
     pub token: Option<String>,
     pub fingerprint: Option<String>,
+    pub last4: Option<String>,
 }
 
 /// Who asked, and under which request id.
@@ -87,7 +89,7 @@ impl App {
         let limits = self.config.limits();
         let config = self.config.clone();
         let risk = config.risk.clone();
-        let new_ops = Arc::new(Mutex::new(Vec::new()));
+        let new_ops = Arc::new(Mutex::new((Vec::new(), None)));
         let seen = new_ops.clone();
         let settle_origin = origin.clone();
         let settle_idem = idem.clone();
@@ -122,7 +124,7 @@ impl App {
                     tx.new_order_facts(&channel.id, input.external_id.as_deref(), &skus, velocity)?;
                 if let Some(order) = facts.existing {
                     if let Ok(mut s) = seen.lock() {
-                        s.clear();
+                        *s = (Vec::new(), None);
                     }
                     return Ok(Outcome::Order(200, Box::new(order)));
                 }
@@ -130,6 +132,7 @@ impl App {
                 let names = catalog_names(&products, &skus, &input.lines)?;
                 // A command may run again after losing a race, so it works on its own copy.
                 let input = input.clone();
+                let token = input.payment.as_ref().and_then(|p| p.token.clone());
                 let cmd = PlaceOrder {
                     id: Id::new(new_id("ord")),
                     number: String::new(),
@@ -164,8 +167,8 @@ impl App {
                         id: payment_id(&cmd.id, 1),
                         method: p.method,
                         provider: p.provider,
-                        token: p.token,
                         fingerprint: p.fingerprint,
+                        last4: p.last4,
                     }),
                     ..cmd
                 };
@@ -191,18 +194,27 @@ impl App {
                     tx.next_order_number(&channel.id, &channel.number_prefix)?,
                 );
                 let order = tx.append(None, &events, &meta)?;
+                let kept = keep_token(tx, &[], &order, token.as_deref(), at)?;
                 let order = settle_internal(tx, order, &meta, &config)?;
                 let order = source_if_paid(tx, order, &meta, &config)?;
                 let order = release_if_ready(tx, order, &meta, &config)?;
                 if let Ok(mut s) = seen.lock() {
-                    *s = external_pending(&order);
+                    *s = (external_pending(&order), kept);
                 }
                 Ok(Outcome::Order(201, Box::new(order)))
             })
             .await?;
-        let ops = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(outcome, ops, settle_idem, &settle_origin, None, false)
-            .await
+        let (ops, kept) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        self.settle_outcome(
+            outcome,
+            ops,
+            kept.as_ref(),
+            settle_idem,
+            &settle_origin,
+            None,
+            false,
+        )
+        .await
     }
 
     /// Cancels a whole order that has not shipped, releasing its reservations.

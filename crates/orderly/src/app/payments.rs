@@ -297,6 +297,39 @@ pub(crate) fn operations_status(order: &Order, ops: &[Id]) -> u16 {
     }
 }
 
+/// A provider token handed in with the command that added its payment. It never enters
+/// the order (events and snapshots are readable by every role): it is kept in the store
+/// beside the order, in the same transaction, and the first authorization uses it from
+/// here without reading it back; a re-drive reads it from the store.
+#[derive(Debug, Clone)]
+pub(crate) struct FreshToken {
+    pub(crate) payment_id: Id,
+    pub(crate) token: String,
+}
+
+/// Keeps `token` for the payments `order` has and `before` had not (the one a command
+/// just added), and says which it is kept for. A payment not added (the command was a
+/// replay, or nothing was left to pay) keeps nothing.
+pub(crate) fn keep_token(
+    tx: &mut dyn WriteTx,
+    before: &[Id],
+    order: &Order,
+    token: Option<&str>,
+    at: Timestamp,
+) -> Result<Option<FreshToken>, ApiError> {
+    let Some(token) = token else {
+        return Ok(None);
+    };
+    let Some(added) = order.payments.iter().find(|p| !before.contains(&p.id)) else {
+        return Ok(None);
+    };
+    tx.save_payment_token(added.id.as_str(), order.id.as_str(), token, at)?;
+    Ok(Some(FreshToken {
+        payment_id: added.id.clone(),
+        token: token.to_owned(),
+    }))
+}
+
 impl From<ProviderAnswer> for OpOutcome {
     fn from(a: ProviderAnswer) -> OpOutcome {
         match a {
@@ -327,8 +360,26 @@ impl App {
     where
         F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
     {
+        self.command_with_token(id_or_number, idem, origin, at, None, make)
+            .await
+    }
+
+    /// `order_command` for a command that may add a payment paid with `token`, which is
+    /// kept beside the order (see `FreshToken`).
+    pub(crate) async fn command_with_token<F>(
+        &self,
+        id_or_number: String,
+        idem: Option<Idempotency>,
+        origin: Origin,
+        at: Option<Timestamp>,
+        token: Option<String>,
+        make: F,
+    ) -> Result<Outcome, ApiError>
+    where
+        F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
+    {
         let config = self.config.clone();
-        let new_ops = Arc::new(Mutex::new((Vec::new(), false)));
+        let new_ops = Arc::new(Mutex::new((Vec::new(), false, None)));
         let seen = new_ops.clone();
         let meta_origin = origin.clone();
         // Held until the provider answered, so a retry never sees the unsettled order.
@@ -339,6 +390,7 @@ impl App {
                     .load_order(&id_or_number)?
                     .ok_or(ApiError::Order(OrderError::NotFound))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
+                let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
                 let cmd = make(&order)?;
                 // Moving money answers with how the provider answered.
                 let report = matches!(
@@ -352,18 +404,19 @@ impl App {
                     meta.at = at;
                 }
                 let order = apply(tx, order, cmd, &meta, &config)?;
+                let kept = keep_token(tx, &payments, &order, token.as_deref(), meta.at)?;
                 let fresh: Vec<Id> = external_pending(&order)
                     .into_iter()
                     .filter(|id| !before.contains(id))
                     .collect();
                 if let Ok(mut s) = seen.lock() {
-                    *s = (fresh, report);
+                    *s = (fresh, report, kept);
                 }
                 Ok(Outcome::Order(200, Box::new(order)))
             })
             .await?;
-        let (ops, report) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(outcome, ops, idem, &origin, at, report)
+        let (ops, report, kept) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        self.settle_outcome(outcome, ops, kept.as_ref(), idem, &origin, at, report)
             .await
     }
 
@@ -376,6 +429,7 @@ impl App {
         &self,
         outcome: Outcome,
         ops: Vec<Id>,
+        fresh: Option<&FreshToken>,
         idem: Option<Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
@@ -393,7 +447,7 @@ impl App {
             reported_ops: report.then(|| ops.clone()),
         });
         let settled = self
-            .settle(*order, ops.clone(), reply.as_ref(), origin, at)
+            .settle(*order, ops.clone(), fresh, reply.as_ref(), origin, at)
             .await?;
         let status = if report {
             operations_status(&settled, &ops)
@@ -407,10 +461,12 @@ impl App {
     /// to further operations (a capture after an authorization) are driven too. An
     /// operation without a definite answer stays pending for the timer worker. With the
     /// client's key, each recording also points the stored response at the new version.
+    /// An authorization uses `fresh` when it is its payment's token, else the kept one.
     pub(crate) async fn settle(
         &self,
         mut order: Order,
         ops: Vec<Id>,
+        fresh: Option<&FreshToken>,
         reply: Option<&Reply>,
         origin: &Origin,
         at: Option<Timestamp>,
@@ -430,7 +486,7 @@ impl App {
                 continue;
             };
             match self
-                .call_provider(&order, &op, at.unwrap_or_else(now))
+                .call_provider(&order, &op, fresh, at.unwrap_or_else(now))
                 .await
             {
                 Ok(answer) => {
@@ -495,11 +551,14 @@ impl App {
             .await
     }
 
-    /// One call to the payment's provider for `op`.
+    /// One call to the payment's provider for `op`. Only an authorization is given the
+    /// customer's token (`fresh` when it is this payment's, else the one kept in the
+    /// store); the other operations name the provider's authorization reference.
     pub(crate) async fn call_provider(
         &self,
         order: &Order,
         op: &PaymentOp,
+        fresh: Option<&FreshToken>,
         now: Timestamp,
     ) -> ProviderResult {
         let payment = order.payment(&op.payment_id).ok_or_else(|| {
@@ -513,10 +572,25 @@ impl App {
             .iter()
             .find(|e| e.payment_id == op.payment_id && e.kind == EntryKind::Authorize)
             .and_then(|e| e.provider_reference.clone());
+        let token = match fresh.filter(|f| f.payment_id == op.payment_id) {
+            _ if op.kind != OpKind::Authorize => None,
+            Some(f) => Some(f.token.clone()),
+            None => {
+                let payment_id = op.payment_id.to_string();
+                self.store
+                    .read(move |r| r.payment_token(&payment_id))
+                    .await
+                    .map_err(|e| {
+                        crate::payments::ProviderError::Unavailable(format!(
+                            "the payment's token could not be read: {e}"
+                        ))
+                    })?
+            }
+        };
         let req = OpRequest {
             idempotency_key: op.id.as_str(),
             payment_id: op.payment_id.as_str(),
-            token: payment.token.as_deref(),
+            token: token.as_deref(),
             authorization_reference: authorization.as_deref(),
             amount_minor: op.amount_minor,
             currency: order.currency.as_str(),

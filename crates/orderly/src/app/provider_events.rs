@@ -244,7 +244,7 @@ impl App {
             })
             .await?;
         // A late authorization may have led to a capture: drive it now.
-        self.settle(order, fresh, None, &origin, None).await?;
+        self.settle(order, fresh, None, None, &origin, None).await?;
         Ok(disposition)
     }
 }

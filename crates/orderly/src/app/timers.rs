@@ -155,7 +155,7 @@ impl App {
             return Ok(None);
         }
         let settled = self
-            .settle(order, vec![op_id.clone()], None, origin, Some(now))
+            .settle(order, vec![op_id.clone()], None, None, origin, Some(now))
             .await?;
         let still = settled
             .op(&op_id)

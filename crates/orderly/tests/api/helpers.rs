@@ -408,6 +408,23 @@ impl TestApp {
         .expect(200)
     }
 
+    /// The app stopped and started again on the same database, as after a crash: nothing
+    /// it held in memory survives, the payment simulator's memory included (so a re-drive
+    /// reaches a provider that never saw the operation).
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            db,
+            state,
+            _shutdown,
+            _dir,
+            ..
+        } = self;
+        drop(_shutdown);
+        state.store.shutdown();
+        drop(state);
+        spawn_app_on(_dir, db, |_| {}).await
+    }
+
     /// Calls of `kind` (authorize, capture, void, refund) the payment simulator received.
     pub fn simulator_calls(&self, kind: &str) -> usize {
         self.state.simulator.calls(kind)

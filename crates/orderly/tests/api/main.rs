@@ -22,5 +22,6 @@ mod pickup;
 mod sourcing;
 mod status;
 mod system;
+mod tokens;
 mod validation;
 mod waves;

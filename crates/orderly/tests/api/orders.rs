@@ -334,3 +334,100 @@ async fn a_retried_cancellation_with_its_key_replays_the_answer() {
         .count();
     assert_eq!(cancellations, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_tells_a_short_pick_a_re_source_and_a_rejection_as_a_person_would() {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1500).await;
+    app.receive("TEE-BLK-M", "wh-east", 3).await;
+    app.receive("TEE-BLK-M", "wh-west", 1).await;
+    let mut body = order_body("web", &[("TEE-BLK-M", 3, 1500)]);
+    body["payment"] = json!({"method": "card", "token": "tok_visa", "last4": "4242"});
+    let order = app.create_order(&body).await;
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let east = order["fulfillment_orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, warehouse) = app.key(orderly_domain::actor::Role::Warehouse).await;
+    let post = |path: String, body: Value| {
+        let req = app
+            .req_as(&warehouse, reqwest::Method::POST, &path)
+            .json(&body);
+        async move { crate::helpers::send(req).await }
+    };
+    // East finds 2 of the 3 tees; the missing one goes to west, which then refuses it.
+    let after_pick = post(
+        format!("/fulfillment-orders/{east}/pick"),
+        json!({"lines": [{"line_no": 1, "picked": 2}]}),
+    )
+    .await
+    .expect(200);
+    let west = after_pick["fulfillment_orders"][1]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        format!("/fulfillment-orders/{west}/reject"),
+        json!({"reason": "water damage"}),
+    )
+    .await
+    .expect(200);
+
+    let timeline = app
+        .get(&format!("/orders/{oid}/timeline"))
+        .await
+        .expect(200);
+    let entries = timeline["data"].as_array().unwrap();
+    let said = |kind: &str| -> Vec<&str> {
+        entries
+            .iter()
+            .filter(|e| e["type"] == kind)
+            .map(|e| e["summary"].as_str().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        said("pick_confirmed"),
+        [format!(
+            "Picked 2 of 3 units for fulfillment order {east}; 1 unit of TEE-BLK-M missing"
+        )]
+    );
+    assert_eq!(
+        said("order_sourced"),
+        [
+            "Reserved 3 units at wh-east (one location serves the whole order)",
+            "Re-sourced 1 unit of TEE-BLK-M missing from a short pick at wh-east: reserved \
+             1 unit at wh-west",
+            "Re-sourced 1 unit of TEE-BLK-M after wh-west rejected them (water damage): \
+             nothing reserved; wh-west rejected it and was excluded; backordered 1 unit of \
+             TEE-BLK-M (no other location had stock)",
+        ]
+    );
+    let paid = said("payment_added");
+    assert!(
+        paid[0].ends_with("card (card ending 4242) via simulator for USD 50.00"),
+        "{paid:?}"
+    );
+    assert!(
+        said("payment_op_requested")
+            .iter()
+            .all(|s| s.contains("USD 50.00") && !s.contains("minor units")),
+        "{timeline}"
+    );
+    // Who did it, by role and name; the stable id stays beside it for machines.
+    let by = |kind: &str| {
+        let e = entries.iter().find(|e| e["type"] == kind).unwrap();
+        (
+            e["actor_name"].as_str().unwrap().to_owned(),
+            e["actor"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        by("order_placed"),
+        (
+            "admin key 'test'".to_owned(),
+            format!("api_key:{}", app.admin_key_id)
+        )
+    );
+    assert_eq!(by("fulfillment_rejected").0, "warehouse key 'warehouse'");
+}
