@@ -204,17 +204,14 @@ impl App {
                 Ok(Outcome::Order(201, Box::new(order)))
             })
             .await?;
-        let (ops, kept) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(
-            outcome,
+        let (ops, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        let requested = super::payments::Requested {
             ops,
-            kept.as_ref(),
-            settle_idem,
-            &settle_origin,
-            None,
-            false,
-        )
-        .await
+            fresh,
+            report: false,
+        };
+        self.settle_outcome(outcome, requested, settle_idem, &settle_origin, None)
+            .await
     }
 
     /// Cancels a whole order that has not shipped, releasing its reservations.

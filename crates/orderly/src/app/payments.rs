@@ -265,6 +265,15 @@ pub(crate) fn settle_internal(
     Ok(order)
 }
 
+/// What a command left for the providers: the operations it requested, the token of the
+/// payment it added, and whether its answer is the operations' outcome.
+#[derive(Debug, Default)]
+pub(crate) struct Requested {
+    pub ops: Vec<Id>,
+    pub fresh: Option<FreshToken>,
+    pub report: bool,
+}
+
 /// How a client's stored response follows the provider's answers to its command.
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
@@ -415,26 +424,27 @@ impl App {
                 Ok(Outcome::Order(200, Box::new(order)))
             })
             .await?;
-        let (ops, report, kept) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        self.settle_outcome(outcome, ops, kept.as_ref(), idem, &origin, at, report)
+        let (ops, report, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
+        let requested = Requested { ops, fresh, report };
+        self.settle_outcome(outcome, requested, idem, &origin, at)
             .await
     }
 
-    /// Drives `ops` of the outcome's order and, when the client's key stored the
-    /// response, points it at the settled version so a replay shows the same. With
-    /// `report` (captures and refunds) the answer's status is the operations' outcome:
-    /// 200 when they went through, 202 while one waits for its provider, 402 when the
-    /// provider refused one.
+    /// Drives the operations a command requested of the outcome's order and, when the
+    /// client's key stored the response, points it at the settled version so a replay
+    /// shows the same. With `report` (captures and refunds) the answer's status is the
+    /// operations' outcome: 200 when they went through, 202 while one waits for its
+    /// provider, 402 when the provider refused one.
     pub(crate) async fn settle_outcome(
         &self,
         outcome: Outcome,
-        ops: Vec<Id>,
-        fresh: Option<&FreshToken>,
+        requested: Requested,
         idem: Option<Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
-        report: bool,
     ) -> Result<Outcome, ApiError> {
+        let Requested { ops, fresh, report } = requested;
+        let fresh = fresh.as_ref();
         let Outcome::Order(status, order) = outcome else {
             return Ok(outcome);
         };
