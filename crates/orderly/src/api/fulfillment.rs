@@ -19,6 +19,7 @@ use orderly_domain::carrier::{Quote, choose};
 use orderly_domain::order::{
     Delivery, FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage,
 };
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Gtin, Id, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -111,8 +112,8 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 short: l.short,
             })
             .collect(),
-        created_at: f.created_at.to_string(),
-        released_at: f.released_at.map(|t| t.to_string()),
+        created_at: rfc3339(f.created_at),
+        released_at: f.released_at.map(rfc3339),
         packages: f
             .packages
             .iter()
@@ -129,7 +130,7 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                     .collect(),
                 weight_grams: p.weight_grams,
                 dimensions_mm: p.dimensions_mm,
-                packed_at: p.packed_at.to_string(),
+                packed_at: rfc3339(p.packed_at),
                 shipment_id: p.shipment_id.as_ref().map(|s| s.to_string()),
             })
             .collect(),
@@ -142,7 +143,7 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 carrier: s.carrier.clone(),
                 service: s.service.clone(),
                 tracking_number: s.tracking_number.clone(),
-                shipped_at: s.shipped_at.to_string(),
+                shipped_at: rfc3339(s.shipped_at),
                 status: s.status.as_str().to_owned(),
                 flags: s
                     .flags
@@ -154,14 +155,14 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                             .unwrap_or_default()
                     })
                     .collect(),
-                last_scan_at: s.last_scan_at.map(|t| t.to_string()),
-                promised_by: s.promised_by.map(|t| t.to_string()),
+                last_scan_at: s.last_scan_at.map(rfc3339),
+                promised_by: s.promised_by.map(rfc3339),
                 scans: s
                     .scans
                     .iter()
                     .map(|c| ScanOut {
                         status: c.status.as_str().to_owned(),
-                        occurred_at: c.occurred_at.to_string(),
+                        occurred_at: rfc3339(c.occurred_at),
                         location: c.location.clone(),
                     })
                     .collect(),
@@ -405,7 +406,8 @@ pub async fn ship(
         .to_string();
     let path = format!("/api/v1/packages/{id}/ship");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
-    let req = body.value;
+    let mut req = body.value;
+    req.promised_by = req.promised_by.map(orderly_domain::time::to_millis);
     for (field, value) in [
         ("carrier", &req.carrier),
         ("service", &req.service),

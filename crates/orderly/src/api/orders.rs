@@ -17,6 +17,7 @@ use orderly_domain::order::{
     OrderError, OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
@@ -402,8 +403,8 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                 capturable: o.capturable(&p.id),
                 refundable: o.refundable(&p.id),
                 closed_by: t.closed.map(|k| enum_str(&k)),
-                authorization_expires_at: p.authorization_expires_at.map(|t| t.to_string()),
-                created_at: p.created_at.to_string(),
+                authorization_expires_at: p.authorization_expires_at.map(rfc3339),
+                created_at: rfc3339(p.created_at),
                 operations: o
                     .payment_ops
                     .iter()
@@ -418,8 +419,8 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                         provider_reference: op.provider_reference.clone(),
                         failure_code: op.failure_code.clone(),
                         failure_message: op.failure_message.clone(),
-                        requested_at: op.requested_at.to_string(),
-                        resolved_at: op.resolved_at.map(|t| t.to_string()),
+                        requested_at: rfc3339(op.requested_at),
+                        resolved_at: op.resolved_at.map(rfc3339),
                     })
                     .collect(),
             }
@@ -533,7 +534,7 @@ pub fn order_view(o: &Order) -> OrderView {
         billing_address: address_out(&o.billing_address),
         delivery: o.delivery.as_ref().map(|d| DeliveryOut {
             service: d.service.clone(),
-            deliver_by: d.deliver_by.map(|t| t.to_string()),
+            deliver_by: d.deliver_by.map(rfc3339),
             pickup_location: d.pickup_location.as_ref().map(|p| p.to_string()),
         }),
         lines: o
@@ -582,7 +583,7 @@ pub fn order_view(o: &Order) -> OrderView {
             .map(|h| HoldOut {
                 reason: enum_str(&h.reason),
                 note: h.note.clone(),
-                placed_at: h.placed_at.to_string(),
+                placed_at: rfc3339(h.placed_at),
             })
             .collect(),
         release_blocked_by: o.release_blockers(),
@@ -598,10 +599,10 @@ pub fn order_view(o: &Order) -> OrderView {
                 reason: r.reason.as_str().to_owned(),
                 method: r.method.as_str().to_owned(),
                 note: r.note.clone(),
-                requested_at: r.requested_at.to_string(),
+                requested_at: rfc3339(r.requested_at),
             })
             .collect(),
-        payment_due_at: o.payment_due_at.map(|t| t.to_string()),
+        payment_due_at: o.payment_due_at.map(rfc3339),
         fulfillment_orders: o
             .fulfillment_orders
             .iter()
@@ -626,8 +627,8 @@ pub fn order_view(o: &Order) -> OrderView {
                 .collect(),
         }),
         cancel_reason: o.cancel_reason.map(|r| r.as_str().to_owned()),
-        created_at: o.created_at.to_string(),
-        updated_at: o.updated_at.to_string(),
+        created_at: rfc3339(o.created_at),
+        updated_at: rfc3339(o.updated_at),
         version: o.version,
     }
 }
@@ -822,7 +823,7 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
         }
         Delivery {
             service: d.service.clone(),
-            deliver_by: d.deliver_by,
+            deliver_by: d.deliver_by.map(orderly_domain::time::to_millis),
             pickup_location: d.pickup_location.clone().map(Id::new),
         }
     });
@@ -1025,7 +1026,7 @@ pub async fn timeline(
         .map(|e| TimelineEntry {
             version: e.version,
             type_: e.event.kind().to_owned(),
-            at: e.at.to_string(),
+            at: rfc3339(e.at),
             actor: e.actor.label(),
             summary: e.event.summary(),
             correlation_id: e.correlation_id,

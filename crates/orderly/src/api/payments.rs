@@ -17,6 +17,7 @@ use orderly_domain::order::{
     FieldIssue, HoldChange, HoldReason, NewPayment, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Currency, Email, Id};
 use orderly_store::CreditChange;
 use serde::{Deserialize, Serialize};
@@ -396,7 +397,7 @@ async fn store_credit_view(app: &AppState, email: Email) -> Result<StoreCreditOu
                 order_id: r.order_id,
                 note: r.note,
                 actor: r.actor,
-                at: r.at.to_string(),
+                at: rfc3339(r.at),
             })
             .collect(),
     })

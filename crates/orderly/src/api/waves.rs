@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
 use orderly_domain::order::FieldIssue;
 use orderly_domain::order::Order;
+use orderly_domain::time::rfc3339;
 use orderly_store::{Reader, StoreError, WaveRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -127,7 +128,7 @@ fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreErro
     Ok(PickListOut {
         wave_id: wave.id,
         location_id: wave.location_id,
-        created_at: wave.created_at.to_string(),
+        created_at: rfc3339(wave.created_at),
         created_by: wave.created_by,
         fulfillment_order_ids: wave.members.into_iter().map(|(f, _)| f).collect(),
         lines,

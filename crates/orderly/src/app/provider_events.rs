@@ -133,7 +133,10 @@ impl ProviderEvent {
         let outcome = match verdict {
             "succeeded" => OpOutcome::Succeeded {
                 provider_reference: self.data.reference.clone(),
-                authorization_expires_at: self.data.authorization_expires_at,
+                authorization_expires_at: self
+                    .data
+                    .authorization_expires_at
+                    .map(orderly_domain::time::to_millis),
             },
             "failed" => OpOutcome::Failed {
                 code: self

@@ -77,7 +77,7 @@ impl App {
                 let cmd = OrderCommand::RecordTracking(TrackingRecorded {
                     shipment_id: Id::new(shipment_id),
                     status,
-                    occurred_at: event.occurred_at,
+                    occurred_at: orderly_domain::time::to_millis(event.occurred_at),
                     location: event.location.clone(),
                 });
                 let order = apply(tx, order, cmd, &origin.meta(), &config)?;

@@ -22,3 +22,4 @@ mod sourcing;
 mod system;
 mod validation;
 mod waves;
+mod wire_times;
