@@ -348,7 +348,8 @@ pub struct TrackingAccepted {
     responses((status = 200, body = TrackingAccepted),
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: `status` is not a tracking status (unknown_status)", body = Problem, content_type = "application/problem+json")))]
 pub async fn tracking_event(
     State(app): State<AppState>,
     headers: HeaderMap,

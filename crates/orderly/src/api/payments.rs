@@ -325,7 +325,8 @@ pub struct EventAccepted {
         description = r#"{"id": "evt_…", "type": "authorization.succeeded", "data": {"idempotency_key": "pay_…_1.auth1", "reference": "…"}}"#),
     responses((status = 200, body = EventAccepted),
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: `type` names an unknown operation (unknown_operation) or outcome (unknown_outcome), or another operation than the one named (operation_mismatch); `data.idempotency_key` / `data.payment_id` is missing or not ours", body = Problem, content_type = "application/problem+json")))]
 pub async fn payment_event(
     State(app): State<AppState>,
     Path(provider): Path<String>,

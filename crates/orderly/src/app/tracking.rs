@@ -9,7 +9,7 @@ use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::fulfillment::TrackingStatus;
-use orderly_domain::order::{OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
 use orderly_domain::values::Id;
 use serde::Deserialize;
 
@@ -37,9 +37,13 @@ impl App {
         event: TrackingEvent,
         raw: String,
     ) -> Result<Disposition, ApiError> {
-        let status = TrackingStatus::parse(&event.status).ok_or_else(|| ApiError::Conflict {
-            code: "invalid_event",
-            detail: format!("unknown tracking status {}", event.status),
+        let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
+            let known: Vec<&str> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::Validation(vec![FieldIssue::new(
+                "status",
+                "unknown_status",
+                format!("a tracking status is one of {}", known.join(", ")),
+            )])
         })?;
         let config = self.config.clone();
         let origin = Origin {

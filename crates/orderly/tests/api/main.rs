@@ -12,6 +12,7 @@ mod exceptions;
 mod fulfillment;
 mod helpers;
 mod idempotency;
+mod inbound;
 mod multiprocess;
 mod orders;
 mod outbox;
