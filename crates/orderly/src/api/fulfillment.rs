@@ -341,7 +341,9 @@ pub struct TrackingAccepted {
 
 /// A signed tracking event from a carrier integration (Standard Webhooks headers, the
 /// secrets in `fulfillment.tracking_event_secrets`). Each event id counts once; a late
-/// scan is recorded on the timeline but never moves a shipment backwards.
+/// scan is recorded on the timeline but never moves a shipment (its status or its
+/// `last_scan_at`) backwards; a scan dated more than
+/// `fulfillment.max_event_clock_skew_seconds` (300) ahead of Orderly's clock is refused.
 #[utoipa::path(post, path = "/api/v1/tracking-events", tag = "fulfillment",
     request_body(content = String, content_type = "application/json",
         description = r#"{"id": "trk_1", "carrier": "local", "tracking_number": "LC…", "status": "in_transit", "occurred_at": "2026-11-22T10:00:00Z", "location": "Dallas, TX"}"#),
@@ -349,7 +351,7 @@ pub struct TrackingAccepted {
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed: `status` is not a tracking status (unknown_status)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "validation_failed: `status` is not a tracking status (unknown_status), or `occurred_at` is in the future (in_the_future)", body = Problem, content_type = "application/problem+json")))]
 pub async fn tracking_event(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -5,7 +5,7 @@
 
 use super::orders::Origin;
 use super::payments::{apply, capture_mode, external_pending, order_of};
-use super::{App, now};
+use super::{App, now, refuse_future};
 use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand};
@@ -22,6 +22,10 @@ pub struct ProviderEvent {
     /// `<authorization|capture|void|refund>.<succeeded|failed>` or `authorization.expired`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// When the provider says it happened; more than
+    /// `payments.max_event_clock_skew_seconds` ahead of our clock is refused.
+    #[serde(default)]
+    pub occurred_at: Option<jiff::Timestamp>,
     pub data: ProviderEventData,
 }
 
@@ -253,6 +257,10 @@ impl App {
         event: ProviderEvent,
         raw: String,
     ) -> Result<Disposition, ApiError> {
+        if let Some(at) = event.occurred_at {
+            let skew = self.config.payments.max_event_clock_skew_seconds;
+            refuse_future("occurred_at", at, now(), skew)?;
+        }
         let order_id = event.order_id()?;
         let config = self.config.clone();
         let origin = Origin {

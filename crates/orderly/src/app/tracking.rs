@@ -4,7 +4,7 @@
 use super::orders::Origin;
 use super::payments::apply;
 use super::provider_events::Disposition;
-use super::{App, now};
+use super::{App, now, refuse_future};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -37,6 +37,12 @@ impl App {
         event: TrackingEvent,
         raw: String,
     ) -> Result<Disposition, ApiError> {
+        refuse_future(
+            "occurred_at",
+            event.occurred_at,
+            now(),
+            self.config.fulfillment.max_event_clock_skew_seconds,
+        )?;
         let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
             let known: Vec<&str> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
             ApiError::Validation(vec![FieldIssue::new(
