@@ -40,7 +40,10 @@ mod work;
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
 pub use pg::{PgOptions, PgStore};
-pub use read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+pub use read::{
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
+    WaveSummary, search_text,
+};
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
     ProductPatch, ProductRow, StoreCreditRow, StoredBody,

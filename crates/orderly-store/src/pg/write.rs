@@ -697,7 +697,7 @@ impl WriteTx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let text = |t: String| Column::Text(vec![t]);
         let int = |n: i64| Column::Int(vec![n]);
-        // One row, $1 to $16 in the order of both statements' columns.
+        // One row, $1 to $17 in the order of both statements' columns.
         let row = vec![
             text(o.id.to_string()),
             text(o.number.clone()),
@@ -715,6 +715,7 @@ impl WriteTx for PgTx<'_> {
             int(to_ms(o.updated_at)),
             int(o.version as i64),
             text(snapshot.to_owned()),
+            text(crate::read::search_text(o)),
         ];
         // Rows, so that the write may join other commands' (see `batch`); a later save of
         // the same order in one command replaces the earlier.
@@ -722,10 +723,10 @@ impl WriteTx for PgTx<'_> {
             self.c.defer_rows(
                 "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
                    payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
-                   version, snapshot)
+                   version, snapshot, search_text)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
-                   $14::bigint[], $15::bigint[], $16::text[])",
+                   $14::bigint[], $15::bigint[], $16::text[], $17::text[])",
                 row,
             );
         } else {
@@ -734,13 +735,14 @@ impl WriteTx for PgTx<'_> {
                    customer_email = u.customer_email, status = u.status, order_state = u.order_state,
                    payment_state = u.payment_state, fulfillment_state = u.fulfillment_state,
                    return_state = u.return_state, currency = u.currency, total_minor = u.total_minor,
-                   created_at = u.created_at, updated_at = u.updated_at, version = u.version, snapshot = u.snapshot
+                   created_at = u.created_at, updated_at = u.updated_at, version = u.version, snapshot = u.snapshot,
+                   search_text = u.search_text
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
-                   $14::bigint[], $15::bigint[], $16::text[])
+                   $14::bigint[], $15::bigint[], $16::text[], $17::text[])
                    AS u(id, number, channel, external_id, customer_email, status, order_state, payment_state,
                         fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
-                        version, snapshot)
+                        version, snapshot, search_text)
                  WHERE o.id = u.id",
                 row,
                 1,

@@ -525,12 +525,14 @@ impl WriteTx for SqliteTx<'_> {
     ) -> Result<(), StoreError> {
         let sql = if created {
             "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state, payment_state,
-               fulfillment_state, return_state, currency, total_minor, created_at, updated_at, version, snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+               fulfillment_state, return_state, currency, total_minor, created_at, updated_at, version, snapshot,
+               search_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
         } else {
             "UPDATE orders SET number = ?2, channel = ?3, external_id = ?4, customer_email = ?5, status = ?6,
                order_state = ?7, payment_state = ?8, fulfillment_state = ?9, return_state = ?10, currency = ?11,
-               total_minor = ?12, created_at = ?13, updated_at = ?14, version = ?15, snapshot = ?16
+               total_minor = ?12, created_at = ?13, updated_at = ?14, version = ?15, snapshot = ?16,
+               search_text = ?17
              WHERE id = ?1"
         };
         self.conn.prepare_cached(sql)?.execute(params![
@@ -549,7 +551,8 @@ impl WriteTx for SqliteTx<'_> {
             to_ms(o.created_at),
             to_ms(o.updated_at),
             o.version as i64,
-            snapshot
+            snapshot,
+            crate::read::search_text(o)
         ])?;
         Ok(())
     }
