@@ -867,7 +867,33 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
     }
 }
 
-/// Capture an order.
+/// `unknown_sku` / `inactive_sku` for the lines whose SKU the catalog refuses. An order
+/// over the line limit is refused for that alone: its lines are not looked up.
+async fn catalog_issues(
+    app: &AppState,
+    lines: &[(usize, Sku)],
+) -> Result<Vec<FieldIssue>, ApiError> {
+    if lines.is_empty() || lines.len() > app.config.limits.max_lines_per_order as usize {
+        return Ok(Vec::new());
+    }
+    let mut skus: Vec<String> = lines.iter().map(|(_, s)| s.to_string()).collect();
+    skus.sort();
+    skus.dedup();
+    let products = app
+        .store
+        .read(move |r| {
+            let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+            r.products_by_sku(&skus)
+        })
+        .await?;
+    Ok(crate::app::orders::catalog_issues(
+        &products,
+        lines.iter().map(|(i, s)| (*i, s)),
+    ))
+}
+
+/// Capture an order. Bad input is refused with every field error at once, unknown or
+/// inactive SKUs included.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
     request_body = CreateOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
@@ -892,7 +918,24 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::CreateOrders)?;
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/orders", &body.raw)?;
-    let input = parse_create(body.value, &app)?;
+    let skus: Vec<(usize, Sku)> = body
+        .value
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Sku::parse(&l.sku).ok().map(|s| (i, s)))
+        .collect();
+    let input = match parse_create(body.value, &app) {
+        Ok(input) => input,
+        // One answer names every problem: the catalog's too. A well-formed request has
+        // its SKUs checked inside the write instead, against the catalog it reserves from,
+        // so placing an order costs no extra read.
+        Err(ApiError::Validation(mut issues)) => {
+            issues.extend(catalog_issues(&app, &skus).await?);
+            return Err(ApiError::Validation(issues));
+        }
+        Err(e) => return Err(e),
+    };
     let origin = super::extract::origin(&principal, &headers);
     let reply = app.place_order(input, idem, origin).await?;
     Ok(outcome_reply(reply))
@@ -931,6 +974,13 @@ pub struct OrderListQuery {
     pub created_to: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// The order's id in its sales channel (any channel unless `channel` is given).
+    pub external_id: Option<String>,
+    /// A tracking number (or pickup code) of one of the order's shipments.
+    pub tracking_number: Option<String>,
+    /// Free text, case-insensitive, found in the order's number, customer email or
+    /// customer name (`web-10`, `ana@`, `díaz`); 1-100 characters.
+    pub q: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -939,7 +989,7 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
+pub(super) fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
     v.map(|s| {
         s.parse::<Timestamp>()
             .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
@@ -947,7 +997,9 @@ fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiEr
     .transpose()
 }
 
-/// Search orders, newest first.
+/// Search orders, newest first. `external_id` and `tracking_number` find an order by
+/// what a client knows (through indexes); `q` scans for text in the number, email and
+/// name, so combine it with other filters on a large store.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")),
@@ -964,6 +1016,28 @@ pub async fn list_orders(
         return Err(ApiError::InvalidQuery(format!("unknown status '{s}'")));
     }
     let limit = page_limit(q.limit)?;
+    let key = |field: &str, v: Option<String>| -> Result<Option<String>, ApiError> {
+        v.map(|v| v.trim().to_owned())
+            .map(|v| {
+                if (1..=128).contains(&v.len()) {
+                    Ok(v)
+                } else {
+                    Err(ApiError::InvalidQuery(format!(
+                        "{field} is 1-128 characters"
+                    )))
+                }
+            })
+            .transpose()
+    };
+    // Lowercased here as the stored search text is (see `orderly_store::search_text`).
+    let text = q.q.map(|t| t.trim().to_lowercase());
+    if let Some(t) = &text
+        && (t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control))
+    {
+        return Err(ApiError::InvalidQuery(
+            "q is 1-100 characters, without control characters".into(),
+        ));
+    }
     let filter = OrderFilter {
         status: q.status,
         channel: q.channel,
@@ -972,6 +1046,9 @@ pub async fn list_orders(
         created_to: parse_time("created_to", q.created_to)?,
         before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: limit + 1,
+        external_id: key("external_id", q.external_id)?,
+        tracking_number: key("tracking_number", q.tracking_number)?,
+        text,
     };
     let mut orders = app.store.read(move |r| r.orders(&filter)).await?;
     let next_cursor = page_cursor(&mut orders, limit, |o| o.id.to_string());

@@ -23,12 +23,8 @@ async fn shipped(app: &TestApp) -> (String, String) {
         .await;
     let id = order["id"].as_str().unwrap().to_owned();
     let fid = order["fulfillment_orders"][0]["id"].as_str().unwrap();
-    app.pick_and_pack(fid, &[(1, 1)], &["MUG"]).await;
-    let packed = app.get(&format!("/orders/{id}")).await.expect(200);
-    let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let packed = app.pick_and_pack(fid, &[(1, 1)], &["MUG"]).await;
+    let pkg = packed["id"].as_str().unwrap();
     let shipped = app
         .post(&format!("/packages/{pkg}/ship"), &json!({}))
         .await

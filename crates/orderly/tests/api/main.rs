@@ -9,6 +9,7 @@ mod catalog;
 mod concurrency;
 mod crash;
 mod exceptions;
+mod finding;
 mod fulfillment;
 mod helpers;
 mod idempotency;
