@@ -15,6 +15,7 @@ pub mod order;
 pub mod payment;
 pub mod returns;
 pub mod sourcing;
+pub mod time;
 pub mod values;
 
 pub use jiff::Timestamp;

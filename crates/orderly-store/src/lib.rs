@@ -40,7 +40,10 @@ mod work;
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
 pub use pg::{PgOptions, PgStore};
-pub use read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+pub use read::{
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
+    WaveSummary, search_text,
+};
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
     ProductPatch, ProductRow, StoreCreditRow, StoredBody,
@@ -53,8 +56,8 @@ pub use work::{CreditChange, NewTimer, TimerRow, WorkTx, timer_kind};
 use jiff::Timestamp;
 
 /// The migration after which every order's derived state columns are recomputed from its
-/// snapshot (V9 changed what the status means and added refund and hold columns).
-pub(crate) const RECOMPUTE_STATES_AT: i32 = 9;
+/// snapshot (V11 changed what the status means and added refund and hold columns).
+pub(crate) const RECOMPUTE_STATES_AT: i32 = 11;
 
 /// Milliseconds since the epoch, the storage form of every time column.
 pub(crate) fn to_ms(t: Timestamp) -> i64 {

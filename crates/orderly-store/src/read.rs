@@ -25,6 +25,25 @@ pub struct OrderFilter {
     /// Return orders whose id sorts before this one (newest first).
     pub before_id: Option<String>,
     pub limit: u32,
+    /// The channel's id for the order (in any channel).
+    pub external_id: Option<String>,
+    /// A tracking number (or pickup code) of one of the order's shipments.
+    pub tracking_number: Option<String>,
+    /// Lowercase text found in the order's number, customer email or name (see
+    /// `search_text`); a scan, newest first, so the other filters narrow it.
+    pub text: Option<String>,
+}
+
+/// What `OrderFilter::text` is matched against: number, email and name, lowercased
+/// (Unicode-aware, so both backends match alike), one per line.
+pub fn search_text(order: &Order) -> String {
+    format!(
+        "{}\n{}\n{}",
+        order.number,
+        order.customer.email.as_str(),
+        order.customer.name.as_deref().unwrap_or_default()
+    )
+    .to_lowercase()
 }
 
 /// An order's read-model row as `orderly check` compares it with the snapshot.
@@ -50,6 +69,31 @@ pub struct WaveRow {
     pub members: Vec<(String, String)>,
 }
 
+/// Filters for listing waves, newest first; every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct WaveFilter {
+    pub location_id: Option<String>,
+    /// `Some(true)`: waves with a member still to pick; `Some(false)`: the others.
+    pub open: Option<bool>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    /// Waves whose id sorts before this one.
+    pub before_id: Option<String>,
+    pub limit: u32,
+}
+
+/// A wave as listed: its members counted from the fulfillment orders' read model.
+#[derive(Debug, Clone)]
+pub struct WaveSummary {
+    pub id: String,
+    pub location_id: String,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub members: u32,
+    /// Members still released and not picked: the wave is open while any is.
+    pub to_pick: u32,
+}
+
 /// Filters for listing exception entries, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct ExceptionFilter {
@@ -70,6 +114,14 @@ pub trait Reader {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError>;
+    /// The products with these SKUs (those that exist), in no particular order.
+    fn products_by_sku(&mut self, skus: &[&str]) -> Result<Vec<ProductRow>, StoreError> {
+        let mut found = Vec::with_capacity(skus.len());
+        for sku in skus {
+            found.extend(self.product(sku)?);
+        }
+        Ok(found)
+    }
     /// The orders with these ids (those that exist), in no particular order.
     fn orders_by_id(&mut self, ids: &[&str]) -> Result<Vec<Order>, StoreError> {
         let mut found = Vec::with_capacity(ids.len());
@@ -137,6 +189,8 @@ pub trait Reader {
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError>;
     /// A wave: its location, creation time and members (fulfillment id, order id).
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
+    /// Waves matching `f`, newest (highest id) first.
+    fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError>;
     /// A customer's store credit entries, newest first (at most `limit`).
     fn store_credit_entries(
         &mut self,

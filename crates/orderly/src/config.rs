@@ -157,6 +157,9 @@ impl Default for IdempotencyConfig {
     }
 }
 
+/// Five minutes: the tolerance of the signatures' `webhook-timestamp` too.
+const DEFAULT_EVENT_CLOCK_SKEW_SECONDS: u32 = 300;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PaymentsConfig {
@@ -176,6 +179,9 @@ pub struct PaymentsConfig {
     pub capture_retry_minutes: Vec<u32>,
     /// The same for refunds the provider refused (the refund stays `refund_failed`).
     pub refund_retry_minutes: Vec<u32>,
+    /// How far ahead of our clock a provider event's `occurred_at` may be (its clock
+    /// runs a little fast); later than that is refused, 1 to 86400.
+    pub max_event_clock_skew_seconds: u32,
 }
 
 /// Retries after 15 minutes, 1, 4 and 12 hours, then a day: about 41 hours in all.
@@ -191,6 +197,7 @@ impl Default for PaymentsConfig {
             event_secrets: std::collections::BTreeMap::new(),
             capture_retry_minutes: RETRY_MINUTES.to_vec(),
             refund_retry_minutes: RETRY_MINUTES.to_vec(),
+            max_event_clock_skew_seconds: DEFAULT_EVENT_CLOCK_SKEW_SECONDS,
         }
     }
 }
@@ -206,6 +213,9 @@ pub struct FulfillmentConfig {
     /// Active secrets (`whsec_…`, one or two during a rotation) that signed tracking
     /// events (`POST /api/v1/tracking-events`) must carry.
     pub tracking_event_secrets: Vec<String>,
+    /// How far ahead of our clock a carrier scan's `occurred_at` may be; a scan dated
+    /// later is refused, so a wrong clock cannot silence the delay watch. 1 to 86400.
+    pub max_event_clock_skew_seconds: u32,
 }
 
 impl Default for FulfillmentConfig {
@@ -214,6 +224,7 @@ impl Default for FulfillmentConfig {
             release_delay_minutes: 0,
             tracking_silence_hours: 48,
             tracking_event_secrets: Vec::new(),
+            max_event_clock_skew_seconds: DEFAULT_EVENT_CLOCK_SKEW_SECONDS,
         }
     }
 }
@@ -480,6 +491,20 @@ impl Config {
                 );
             }
         }
+        for (key, skew) in [
+            (
+                "payments.max_event_clock_skew_seconds",
+                self.payments.max_event_clock_skew_seconds,
+            ),
+            (
+                "fulfillment.max_event_clock_skew_seconds",
+                self.fulfillment.max_event_clock_skew_seconds,
+            ),
+        ] {
+            if !(1..=86_400).contains(&skew) {
+                p(key.into(), "must be between 1 and 86400");
+            }
+        }
         if self.payments.card_ttl_minutes == 0 || self.payments.bank_transfer_ttl_minutes == 0 {
             p("payments".into(), "ttl minutes must be positive");
         }
@@ -680,6 +705,25 @@ mod tests {
             "locations[1].id",
             "locations[1].latitude",
             "locations[1].address.country",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn an_event_clock_skew_out_of_range_stops_startup() {
+        let c = load_with("").unwrap();
+        assert_eq!(c.payments.max_event_clock_skew_seconds, 300);
+        assert_eq!(c.fulfillment.max_event_clock_skew_seconds, 300);
+        let err = load_with(
+            "[payments]\nmax_event_clock_skew_seconds = 0\n\
+             [fulfillment]\nmax_event_clock_skew_seconds = 90000\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "payments.max_event_clock_skew_seconds",
+            "fulfillment.max_event_clock_skew_seconds",
         ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }

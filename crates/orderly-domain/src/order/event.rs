@@ -7,6 +7,7 @@ use super::summary::{amount, money, units};
 use crate::Timestamp;
 use crate::payment::{OpKind, PaymentMethod, RefundLine, RefundMethod, RefundReason};
 use crate::sourcing::{Rationale, Shortfall, Strategy};
+use crate::time::Rfc3339;
 use crate::values::{Currency, Id, Sku};
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +85,7 @@ pub struct PaymentOpRequested {
 pub struct PaymentOpSucceeded {
     pub op_id: Id,
     pub provider_reference: Option<String>,
+    #[serde(default, with = "crate::time::wire_opt")]
     pub authorization_expires_at: Option<Timestamp>,
 }
 
@@ -145,7 +147,11 @@ pub struct PackageShipped {
     pub service: String,
     pub tracking_number: String,
     /// The delivery date the carrier promised, if it did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::wire_opt"
+    )]
     pub promised_by: Option<Timestamp>,
 }
 
@@ -160,6 +166,7 @@ pub struct BackorderFilled {
 pub struct TrackingRecorded {
     pub shipment_id: Id,
     pub status: crate::fulfillment::TrackingStatus,
+    #[serde(with = "crate::time::wire")]
     pub occurred_at: Timestamp,
     pub location: Option<String>,
 }
@@ -202,6 +209,7 @@ pub enum OrderEvent {
     },
     /// Unpaid at this time, the order is cancelled.
     PaymentDeadlineSet {
+        #[serde(with = "crate::time::wire")]
         due_at: Timestamp,
     },
     /// The payment deadline no longer applies: it was met (the order was confirmed) or
@@ -341,7 +349,10 @@ impl OrderEvent {
                 format!("Payment deadline cleared: {reason}")
             }
             OrderEvent::PaymentDeadlineSet { due_at } => {
-                format!("Payment due by {due_at}, or the order is cancelled")
+                format!(
+                    "Payment due by {}, or the order is cancelled",
+                    Rfc3339(*due_at)
+                )
             }
             OrderEvent::PaymentAdded(p) => {
                 let card = p
@@ -412,13 +423,13 @@ impl OrderEvent {
                     "Shipment {}: {} at {place} ({})",
                     t.shipment_id,
                     t.status.as_str(),
-                    t.occurred_at
+                    Rfc3339(t.occurred_at)
                 ),
                 None => format!(
                     "Shipment {}: {} ({})",
                     t.shipment_id,
                     t.status.as_str(),
-                    t.occurred_at
+                    Rfc3339(t.occurred_at)
                 ),
             },
             OrderEvent::ShipmentDelayed(d) => {

@@ -151,7 +151,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 format!(
                     "carrier reported {}{place} ({})",
                     t.status.as_str(),
-                    t.occurred_at
+                    crate::time::Rfc3339(t.occurred_at)
                 ),
             )]
         }

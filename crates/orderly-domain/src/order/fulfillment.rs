@@ -655,13 +655,17 @@ pub(super) fn check_delay(
     let reason = if s.promised_by.is_some_and(|p| p <= now) {
         Some(format!(
             "promised by {} and not delivered",
-            s.promised_by.map(|p| p.to_string()).unwrap_or_default()
+            s.promised_by.map(crate::time::rfc3339).unwrap_or_default()
         ))
     } else {
         let last = s.last_scan_at.unwrap_or(s.shipped_at);
         let silence = jiff::SignedDuration::from_hours(i64::from(silence_hours));
-        (last.saturating_add(silence).unwrap_or(last) <= now)
-            .then(|| format!("no scan for {silence_hours} hours (last at {last})"))
+        (last.saturating_add(silence).unwrap_or(last) <= now).then(|| {
+            format!(
+                "no scan for {silence_hours} hours (last at {})",
+                crate::time::Rfc3339(last)
+            )
+        })
     };
     Ok(reason
         .map(|reason| {

@@ -40,6 +40,7 @@ pub struct Delivery {
     /// `carrier/service`, e.g. `local/express`; the cheapest in time when absent.
     pub service: Option<String>,
     /// The date the customer was promised.
+    #[serde(default, with = "crate::time::wire_opt")]
     pub deliver_by: Option<Timestamp>,
     /// Click and collect: the customer picks the order up at this location, which then
     /// serves every unit (nothing is shipped by carrier).

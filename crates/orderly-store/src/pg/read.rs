@@ -3,13 +3,17 @@
 use super::write::{order_snapshot, product_by_sku, product_row};
 use super::{Conn, col};
 use crate::error::StoreError;
-use crate::read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+use crate::read::{
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
+    WaveSummary,
+};
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
 };
 use crate::{from_ms, to_ms};
 use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
+use tokio_postgres::types::ToSql;
 
 pub(crate) struct PgReader<'a> {
     c: Conn<'a>,
@@ -73,31 +77,57 @@ impl Reader for PgReader<'_> {
     }
 
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
-        let rows = self.c.query(
+        // The lookups by a client's key are conditions of their own, added only when
+        // asked for, so even a generic plan drives the query from their indexes.
+        let mut sql = String::from(
             "SELECT snapshot FROM orders
              WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR channel = $2)
                AND ($3::text IS NULL OR customer_email = $3) AND ($4::bigint IS NULL OR created_at >= $4)
                AND ($5::bigint IS NULL OR created_at < $5) AND ($6::text IS NULL OR id < $6)
                AND ($8::text IS NULL OR order_state = $8) AND ($9::text IS NULL OR payment_state = $9)
                AND ($10::text IS NULL OR fulfillment_state = $10) AND ($11::text IS NULL OR return_state = $11)
-               AND ($12::text IS NULL OR refund_state = $12) AND ($13::bigint IS NULL OR on_hold = $13)
-             ORDER BY id DESC LIMIT $7",
-            &[
-                &f.status,
-                &f.channel,
-                &f.email,
-                &f.created_from.map(to_ms),
-                &f.created_to.map(to_ms),
-                &f.before_id,
-                &i64::from(f.limit),
-                &f.order_state,
-                &f.payment_state,
-                &f.fulfillment_state,
-                &f.return_state,
-                &f.refund_state,
-                &f.on_hold.map(i64::from),
-            ],
-        )?;
+               AND ($12::text IS NULL OR refund_state = $12) AND ($13::bigint IS NULL OR on_hold = $13)",
+        );
+        let mut extra: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (value, condition) in [
+            (&f.external_id, "external_id = ?"),
+            (
+                &f.tracking_number,
+                "id IN (SELECT order_id FROM shipments WHERE tracking_number = ?)",
+            ),
+            (&f.text, "strpos(search_text, ?) > 0"),
+        ] {
+            if let Some(v) = value {
+                extra.push(v);
+                let n = 13 + extra.len();
+                sql.push_str(&format!(
+                    " AND {}",
+                    condition.replace('?', &format!("${n}::text"))
+                ));
+            }
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT $7");
+        let created_from = f.created_from.map(to_ms);
+        let created_to = f.created_to.map(to_ms);
+        let limit = i64::from(f.limit);
+        let on_hold = f.on_hold.map(i64::from);
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &f.status,
+            &f.channel,
+            &f.email,
+            &created_from,
+            &created_to,
+            &f.before_id,
+            &limit,
+            &f.order_state,
+            &f.payment_state,
+            &f.fulfillment_state,
+            &f.return_state,
+            &f.refund_state,
+            &on_hold,
+        ];
+        params.extend(extra);
+        let rows = self.c.query(&sql, &params)?;
         rows.iter()
             .map(|r| Ok(serde_json::from_str(&col::<String>(r, 0)?)?))
             .collect()
@@ -242,6 +272,41 @@ impl Reader for PgReader<'_> {
             ],
         )?;
         rows.iter().map(exception_row).collect()
+    }
+
+    fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
+        let rows = self.c.query(
+            "SELECT w.id, w.location_id, w.created_at, w.created_by,
+                    (SELECT COUNT(*) FROM fulfillment_orders m WHERE m.wave_id = w.id),
+                    (SELECT COUNT(*) FROM fulfillment_orders m
+                     WHERE m.wave_id = w.id AND m.state = 'released')
+             FROM waves w
+             WHERE ($1::text IS NULL OR w.location_id = $1) AND ($2::bigint IS NULL OR w.created_at >= $2)
+               AND ($3::bigint IS NULL OR w.created_at < $3) AND ($4::text IS NULL OR w.id < $4)
+               AND ($5::boolean IS NULL OR EXISTS (SELECT 1 FROM fulfillment_orders m
+                                                   WHERE m.wave_id = w.id AND m.state = 'released') = $5)
+             ORDER BY w.id DESC LIMIT $6",
+            &[
+                &f.location_id,
+                &f.created_from.map(to_ms),
+                &f.created_to.map(to_ms),
+                &f.before_id,
+                &f.open,
+                &i64::from(f.limit),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(WaveSummary {
+                    id: col(r, 0)?,
+                    location_id: col(r, 1)?,
+                    created_at: from_ms(col(r, 2)?)?,
+                    created_by: col(r, 3)?,
+                    members: u32_col(r, 4)?,
+                    to_pick: u32_col(r, 5)?,
+                })
+            })
+            .collect()
     }
 
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {

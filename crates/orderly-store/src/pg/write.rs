@@ -697,7 +697,7 @@ impl WriteTx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let text = |t: String| Column::Text(vec![t]);
         let int = |n: i64| Column::Int(vec![n]);
-        // One row, $1 to $18 in the order of both statements' columns.
+        // One row, $1 to $19 in the order of both statements' columns.
         let row = vec![
             text(o.id.to_string()),
             text(o.number.clone()),
@@ -717,6 +717,7 @@ impl WriteTx for PgTx<'_> {
             text(snapshot.to_owned()),
             text(o.refund_state().as_str().to_owned()),
             int(i64::from(o.on_hold())),
+            text(crate::read::search_text(o)),
         ];
         // Rows, so that the write may join other commands' (see `batch`); a later save of
         // the same order in one command replaces the earlier.
@@ -724,10 +725,10 @@ impl WriteTx for PgTx<'_> {
             self.c.defer_rows(
                 "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
                    payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
-                   version, snapshot, refund_state, on_hold)
+                   version, snapshot, refund_state, on_hold, search_text)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
-                   $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[])",
+                   $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[], $19::text[])",
                 row,
             );
         } else {
@@ -737,13 +738,13 @@ impl WriteTx for PgTx<'_> {
                    payment_state = u.payment_state, fulfillment_state = u.fulfillment_state,
                    return_state = u.return_state, currency = u.currency, total_minor = u.total_minor,
                    created_at = u.created_at, updated_at = u.updated_at, version = u.version, snapshot = u.snapshot,
-                   refund_state = u.refund_state, on_hold = u.on_hold
+                   refund_state = u.refund_state, on_hold = u.on_hold, search_text = u.search_text
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
-                   $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[])
+                   $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[], $19::text[])
                    AS u(id, number, channel, external_id, customer_email, status, order_state, payment_state,
                         fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
-                        version, snapshot, refund_state, on_hold)
+                        version, snapshot, refund_state, on_hold, search_text)
                  WHERE o.id = u.id",
                 row,
                 1,

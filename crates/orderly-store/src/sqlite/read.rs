@@ -2,7 +2,10 @@
 
 use super::queries::{exception_from_row, order_snapshot, product_by_sku, product_from_row, ts};
 use crate::error::StoreError;
-use crate::read::{ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveRow};
+use crate::read::{
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
+    WaveSummary,
+};
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
 };
@@ -29,34 +32,56 @@ impl Reader for SqliteReader<'_> {
     }
 
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        // The lookups by a client's key are conditions of their own, added only when
+        // asked for, so the planner drives the query from their indexes.
+        let mut sql = String::from(
             "SELECT snapshot FROM orders
              WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2)
                AND (?3 IS NULL OR customer_email = ?3) AND (?4 IS NULL OR created_at >= ?4)
                AND (?5 IS NULL OR created_at < ?5) AND (?6 IS NULL OR id < ?6)
                AND (?8 IS NULL OR order_state = ?8) AND (?9 IS NULL OR payment_state = ?9)
                AND (?10 IS NULL OR fulfillment_state = ?10) AND (?11 IS NULL OR return_state = ?11)
-               AND (?12 IS NULL OR refund_state = ?12) AND (?13 IS NULL OR on_hold = ?13)
-             ORDER BY id DESC LIMIT ?7",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                f.status,
-                f.channel,
-                f.email,
-                f.created_from.map(to_ms),
-                f.created_to.map(to_ms),
-                f.before_id,
-                f.limit,
-                f.order_state,
-                f.payment_state,
-                f.fulfillment_state,
-                f.return_state,
-                f.refund_state,
-                f.on_hold
-            ],
-            |r| r.get::<_, String>(0),
-        )?;
+               AND (?12 IS NULL OR refund_state = ?12) AND (?13 IS NULL OR on_hold = ?13)",
+        );
+        let mut extra: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        for (value, condition) in [
+            (&f.external_id, "external_id = ?"),
+            (
+                &f.tracking_number,
+                "id IN (SELECT order_id FROM shipments WHERE tracking_number = ?)",
+            ),
+            (&f.text, "instr(search_text, ?) > 0"),
+        ] {
+            if let Some(v) = value {
+                extra.push(v);
+                let n = 13 + extra.len();
+                sql.push_str(&format!(
+                    " AND {}",
+                    condition.replace('?', &format!("?{n}"))
+                ));
+            }
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?7");
+        let created_from = f.created_from.map(to_ms);
+        let created_to = f.created_to.map(to_ms);
+        let mut all: Vec<&dyn rusqlite::ToSql> = vec![
+            &f.status,
+            &f.channel,
+            &f.email,
+            &created_from,
+            &created_to,
+            &f.before_id,
+            &f.limit,
+            &f.order_state,
+            &f.payment_state,
+            &f.fulfillment_state,
+            &f.return_state,
+            &f.refund_state,
+            &f.on_hold,
+        ];
+        all.extend(extra);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(all.as_slice(), |r| r.get::<_, String>(0))?;
         rows.map(|s| Ok(serde_json::from_str(&s?)?)).collect()
     }
 
@@ -231,6 +256,53 @@ impl Reader for SqliteReader<'_> {
             exception_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT w.id, w.location_id, w.created_at, w.created_by,
+                    (SELECT COUNT(*) FROM fulfillment_orders m WHERE m.wave_id = w.id),
+                    (SELECT COUNT(*) FROM fulfillment_orders m
+                     WHERE m.wave_id = w.id AND m.state = 'released')
+             FROM waves w
+             WHERE (?1 IS NULL OR w.location_id = ?1) AND (?2 IS NULL OR w.created_at >= ?2)
+               AND (?3 IS NULL OR w.created_at < ?3) AND (?4 IS NULL OR w.id < ?4)
+               AND (?5 IS NULL OR EXISTS (SELECT 1 FROM fulfillment_orders m
+                                          WHERE m.wave_id = w.id AND m.state = 'released') = ?5)
+             ORDER BY w.id DESC LIMIT ?6",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                f.location_id,
+                f.created_from.map(to_ms),
+                f.created_to.map(to_ms),
+                f.before_id,
+                f.open,
+                f.limit
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, u32>(5)?,
+                ))
+            },
+        )?;
+        rows.map(|row| {
+            let (id, location_id, created_at, created_by, members, to_pick) = row?;
+            Ok(WaveSummary {
+                id,
+                location_id,
+                created_at: from_ms(created_at)?,
+                created_by,
+                members,
+                to_pick,
+            })
+        })
+        .collect()
     }
 
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError> {

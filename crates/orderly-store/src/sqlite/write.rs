@@ -526,13 +526,13 @@ impl WriteTx for SqliteTx<'_> {
         let sql = if created {
             "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state, payment_state,
                fulfillment_state, return_state, currency, total_minor, created_at, updated_at, version, snapshot,
-               refund_state, on_hold)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+               refund_state, on_hold, search_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         } else {
             "UPDATE orders SET number = ?2, channel = ?3, external_id = ?4, customer_email = ?5, status = ?6,
                order_state = ?7, payment_state = ?8, fulfillment_state = ?9, return_state = ?10, currency = ?11,
                total_minor = ?12, created_at = ?13, updated_at = ?14, version = ?15, snapshot = ?16,
-               refund_state = ?17, on_hold = ?18
+               refund_state = ?17, on_hold = ?18, search_text = ?19
              WHERE id = ?1"
         };
         self.conn.prepare_cached(sql)?.execute(params![
@@ -554,6 +554,7 @@ impl WriteTx for SqliteTx<'_> {
             snapshot,
             o.refund_state().as_str(),
             o.on_hold(),
+            crate::read::search_text(o)
         ])?;
         Ok(())
     }

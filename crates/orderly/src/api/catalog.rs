@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::inventory::Adjustment;
 use orderly_domain::order::{FieldIssue, MAX_AMOUNT_MINOR};
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Currency, Gtin, Sku};
 use orderly_store::{InventoryRow, MovementRow, NewProduct, ProductPatch, ProductRow};
 use serde::{Deserialize, Serialize};
@@ -48,8 +49,8 @@ fn product_view(p: &ProductRow) -> ProductView {
         returnable: p.returnable,
         active: p.active,
         gtin: p.gtin.clone(),
-        created_at: p.created_at.to_string(),
-        updated_at: p.updated_at.to_string(),
+        created_at: rfc3339(p.created_at),
+        updated_at: rfc3339(p.updated_at),
         version: p.version,
     }
 }
@@ -347,7 +348,7 @@ fn inventory_view(i: &InventoryRow) -> InventoryView {
         reserved: i.reserved,
         available: i.on_hand - i.reserved,
         bin: i.bin.clone(),
-        updated_at: i.updated_at.to_string(),
+        updated_at: rfc3339(i.updated_at),
     }
 }
 
@@ -540,7 +541,7 @@ fn movement_view(m: &MovementRow) -> MovementView {
         order_id: m.order_id.clone(),
         note: m.note.clone(),
         actor: m.actor.clone(),
-        at: m.at.to_string(),
+        at: rfc3339(m.at),
     }
 }
 

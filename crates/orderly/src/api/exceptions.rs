@@ -12,6 +12,7 @@ use crate::app::now;
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::order::exceptions::{kind, queue};
+use orderly_domain::time::rfc3339;
 use orderly_store::{ExceptionFilter, ExceptionRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +48,7 @@ fn view(e: &ExceptionRow, now: jiff::Timestamp) -> ExceptionView {
         order_id: e.order_id.clone(),
         subject_id: e.subject_id.clone(),
         detail: e.detail.clone(),
-        opened_at: e.opened_at.to_string(),
+        opened_at: rfc3339(e.opened_at),
         age_minutes: (until.as_millisecond() - e.opened_at.as_millisecond()).max(0) / 60_000,
         status: if e.resolved_at.is_some() {
             "resolved"
@@ -55,7 +56,7 @@ fn view(e: &ExceptionRow, now: jiff::Timestamp) -> ExceptionView {
             "open"
         }
         .into(),
-        resolved_at: e.resolved_at.map(|t| t.to_string()),
+        resolved_at: e.resolved_at.map(rfc3339),
         resolved_by: e.resolved_by.clone(),
         resolution: e.resolution.clone(),
     }

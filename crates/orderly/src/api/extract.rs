@@ -252,6 +252,33 @@ where
     Ok(outcome_reply(outcome))
 }
 
+/// Runs a command like `order_reply`, for a handler that answers with the part of the
+/// order the command made (a package, a pick) rather than the whole order. A replay under
+/// the same key yields the order as the first answer left it, so it answers the same.
+pub async fn order_after<F>(
+    app: &AppState,
+    order: String,
+    idem: Option<Idempotency>,
+    principal: &Principal,
+    headers: &HeaderMap,
+    make: F,
+) -> Result<orderly_domain::order::Order, ApiError>
+where
+    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, ApiError>
+        + Send
+        + 'static,
+{
+    match app
+        .order_command(order, idem, origin(principal, headers), None, make)
+        .await?
+    {
+        Outcome::Order(_, order) => Ok(*order),
+        Outcome::Body(..) => Err(ApiError::Internal(
+            "an order command answered without its order".into(),
+        )),
+    }
+}
+
 /// An inbound event signed with Standard Webhooks headers (`webhook-id`,
 /// `webhook-timestamp`, `webhook-signature`) by one of `secrets`: verified over the raw
 /// body before it is parsed, and its `id` (from `id_of`) must be the signed `webhook-id`.

@@ -2,7 +2,10 @@
 //! and released to the warehouse by hand (release is otherwise automatic once the order
 //! is confirmed, free of holds and past its edit window).
 
-use super::extract::{ApiJson, idempotency, json_reply, order_reply, signed_event, to_json};
+use super::extract::{
+    ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
+};
+use super::packages::{created_package, package_view, pick_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -17,8 +20,10 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use orderly_domain::carrier::{Quote, choose};
 use orderly_domain::order::{
-    Delivery, FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage,
+    Delivery, FieldIssue, FulfillmentOrder, OrderCommand, OrderError, Package, ShipPackage,
+    Shipment,
 };
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Gtin, Id, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -111,60 +116,60 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
                 short: l.short,
             })
             .collect(),
-        created_at: f.created_at.to_string(),
-        released_at: f.released_at.map(|t| t.to_string()),
-        packages: f
-            .packages
+        created_at: rfc3339(f.created_at),
+        released_at: f.released_at.map(rfc3339),
+        packages: f.packages.iter().map(package_out).collect(),
+        shipments: f.shipments.iter().map(shipment_out).collect(),
+    }
+}
+
+pub fn package_out(p: &Package) -> PackageOut {
+    PackageOut {
+        id: p.id.to_string(),
+        items: p
+            .items
             .iter()
-            .map(|p| PackageOut {
-                id: p.id.to_string(),
-                items: p
-                    .items
-                    .iter()
-                    .map(|i| PackageItemOut {
-                        line_no: i.line_no,
-                        sku: i.sku.to_string(),
-                        quantity: i.quantity,
-                    })
-                    .collect(),
-                weight_grams: p.weight_grams,
-                dimensions_mm: p.dimensions_mm,
-                packed_at: p.packed_at.to_string(),
-                shipment_id: p.shipment_id.as_ref().map(|s| s.to_string()),
+            .map(|i| PackageItemOut {
+                line_no: i.line_no,
+                sku: i.sku.to_string(),
+                quantity: i.quantity,
             })
             .collect(),
-        shipments: f
-            .shipments
+        weight_grams: p.weight_grams,
+        dimensions_mm: p.dimensions_mm,
+        packed_at: rfc3339(p.packed_at),
+        shipment_id: p.shipment_id.as_ref().map(|s| s.to_string()),
+    }
+}
+
+pub fn shipment_out(s: &Shipment) -> ShipmentOut {
+    ShipmentOut {
+        id: s.id.to_string(),
+        package_id: s.package_id.to_string(),
+        carrier: s.carrier.clone(),
+        service: s.service.clone(),
+        tracking_number: s.tracking_number.clone(),
+        shipped_at: rfc3339(s.shipped_at),
+        status: s.status.as_str().to_owned(),
+        flags: s
+            .flags
             .iter()
-            .map(|s| ShipmentOut {
-                id: s.id.to_string(),
-                package_id: s.package_id.to_string(),
-                carrier: s.carrier.clone(),
-                service: s.service.clone(),
-                tracking_number: s.tracking_number.clone(),
-                shipped_at: s.shipped_at.to_string(),
-                status: s.status.as_str().to_owned(),
-                flags: s
-                    .flags
-                    .iter()
-                    .map(|f| {
-                        serde_json::to_value(f)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-                last_scan_at: s.last_scan_at.map(|t| t.to_string()),
-                promised_by: s.promised_by.map(|t| t.to_string()),
-                scans: s
-                    .scans
-                    .iter()
-                    .map(|c| ScanOut {
-                        status: c.status.as_str().to_owned(),
-                        occurred_at: c.occurred_at.to_string(),
-                        location: c.location.clone(),
-                    })
-                    .collect(),
+            .map(|f| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect(),
+        last_scan_at: s.last_scan_at.map(rfc3339),
+        promised_by: s.promised_by.map(rfc3339),
+        scans: s
+            .scans
+            .iter()
+            .map(|c| ScanOut {
+                status: c.status.as_str().to_owned(),
+                occurred_at: rfc3339(c.occurred_at),
+                location: c.location.clone(),
             })
             .collect(),
     }
@@ -200,11 +205,12 @@ pub struct PickRequest {
     pub lines: Vec<PickedLineIn>,
 }
 
-/// Confirms what was picked. A short pick takes the missing units off this location
-/// (and off its stock) and sources them again elsewhere, or backorders them.
+/// Confirms what was picked, and answers with what it recorded per line. A short pick
+/// takes the missing units off this location (and off its stock) and sources them again
+/// elsewhere, or backorders them (the order's lines say which).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/pick", tag = "fulfillment",
     request_body = PickRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::packages::PickView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_pick", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -226,13 +232,28 @@ pub async fn pick(
         .map(|l| (l.line_no, l.picked))
         .collect();
     let fulfillment_id = Id::new(id);
-    order_reply(&app, order_id, idem, &principal, &headers, move |_| {
+    let command_fo = fulfillment_id.clone();
+    let order = order_after(&app, order_id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::Pick {
-            fulfillment_id: fulfillment_id.clone(),
+            fulfillment_id: command_fo.clone(),
             picked: picked.clone(),
         })
     })
-    .await
+    .await?;
+    let fo = find_fulfillment(&order, &fulfillment_id)?;
+    Ok(json_reply((200, to_json(&pick_view(&order, fo)))))
+}
+
+/// The fulfillment order a command just worked on.
+fn find_fulfillment<'o>(
+    order: &'o orderly_domain::order::Order,
+    id: &Id,
+) -> Result<&'o FulfillmentOrder, ApiError> {
+    order
+        .fulfillment_orders
+        .iter()
+        .find(|f| &f.id == id)
+        .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_string())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -287,11 +308,13 @@ async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, ApiEr
         .collect()
 }
 
-/// Packs scanned units into a new package. An item this fulfillment order does not hold,
-/// or one unit more than was picked, is refused and nothing is packed.
+/// Packs scanned units into a new package, and answers with the package (its id is what
+/// `POST /packages/{id}/ship` takes) and the order it belongs to. An item this
+/// fulfillment order does not hold, or one unit more than was picked, is refused and
+/// nothing is packed.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/packages", tag = "fulfillment",
     request_body = PackRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 201, description = "The package; `Location` names it", body = super::packages::PackageView),
         (status = 422, description = "scan_not_in_order, scan_exceeds_picked, invalid_package", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn pack(
@@ -315,21 +338,33 @@ pub async fn pack(
     }
     let scans = resolve_scans(&app, &req.scans).await?;
     let fulfillment_id = Id::new(id);
-    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
+    let command_fo = fulfillment_id.clone();
+    let order = order_after(&app, order_id, idem, &principal, &headers, move |order| {
         let n: usize = order
             .fulfillment_orders
             .iter()
             .map(|f| f.packages.len())
             .sum();
         Ok(OrderCommand::Pack {
-            fulfillment_id: fulfillment_id.clone(),
+            fulfillment_id: command_fo.clone(),
             package_id: Id::child(&order.id, "pkg", n + 1),
             scans: scans.clone(),
             weight_grams: req.weight_grams,
             dimensions_mm: req.dimensions_mm,
         })
     })
-    .await
+    .await?;
+    // The package this command made is the newest of its fulfillment order, also when a
+    // replay rebuilds the order as the first answer left it.
+    let fo = find_fulfillment(&order, &fulfillment_id)?;
+    let view = fo
+        .packages
+        .last()
+        .and_then(|p| package_view(&order, fo, &p.id))
+        .ok_or_else(|| {
+            ApiError::Internal(format!("{fulfillment_id} was packed without a package"))
+        })?;
+    Ok(created_package(&view))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -340,14 +375,17 @@ pub struct TrackingAccepted {
 
 /// A signed tracking event from a carrier integration (Standard Webhooks headers, the
 /// secrets in `fulfillment.tracking_event_secrets`). Each event id counts once; a late
-/// scan is recorded on the timeline but never moves a shipment backwards.
+/// scan is recorded on the timeline but never moves a shipment (its status or its
+/// `last_scan_at`) backwards; a scan dated more than
+/// `fulfillment.max_event_clock_skew_seconds` (300) ahead of Orderly's clock is refused.
 #[utoipa::path(post, path = "/api/v1/tracking-events", tag = "fulfillment",
     request_body(content = String, content_type = "application/json",
         description = r#"{"id": "trk_1", "carrier": "local", "tracking_number": "LC…", "status": "in_transit", "occurred_at": "2026-11-22T10:00:00Z", "location": "Dallas, TX"}"#),
     responses((status = 200, body = TrackingAccepted),
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: `status` is not a tracking status (unknown_status), or `occurred_at` is in the future (in_the_future)", body = Problem, content_type = "application/problem+json")))]
 pub async fn tracking_event(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -405,7 +443,8 @@ pub async fn ship(
         .to_string();
     let path = format!("/api/v1/packages/{id}/ship");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
-    let req = body.value;
+    let mut req = body.value;
+    req.promised_by = req.promised_by.map(orderly_domain::time::to_millis);
     for (field, value) in [
         ("carrier", &req.carrier),
         ("service", &req.service),

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod fulfillment;
 pub mod order_list;
 pub mod orders;
+pub mod packages;
 pub mod payments;
 pub mod pickup;
 pub mod problem;
@@ -35,8 +36,8 @@ use utoipa::{Modify, OpenApi};
         payments::get_store_credit, payments::issue_store_credit,
         fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        fulfillment::reject, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
-        waves::create_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
+        fulfillment::reject, packages::get_package, packages::get_shipment, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
+        waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -114,8 +115,10 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
         .route("/fulfillment-orders/{id}/pick", post(fulfillment::pick))
         .route("/fulfillment-orders/{id}/reject", post(fulfillment::reject))
         .route("/fulfillment-orders/{id}/packages", post(fulfillment::pack))
+        .route("/packages/{id}", get(packages::get_package))
         .route("/packages/{id}/ship", post(fulfillment::ship))
         .route("/tracking-events", post(fulfillment::tracking_event))
+        .route("/shipments/{id}", get(packages::get_shipment))
         .route("/shipments/{id}/label.pdf", get(fulfillment::label))
         .route("/shipments/{id}/collect", post(pickup::collect))
         .route("/exceptions", get(exceptions::list_all))
@@ -124,7 +127,8 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
             "/exceptions/{queue}/{id}/resolve",
             post(exceptions::resolve),
         )
-        .route("/waves", post(waves::create_wave))
+        .route("/waves", get(waves::list_waves).post(waves::create_wave))
+        .route("/waves/{id}", get(waves::get_wave))
         .route("/waves/{id}/pick-list", get(waves::get_pick_list))
         .route("/waves/{id}/pick-list.html", get(waves::get_pick_list_html))
         .route("/waves/{id}/pick-list.pdf", get(waves::get_pick_list_pdf))

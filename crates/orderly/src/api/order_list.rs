@@ -67,6 +67,13 @@ pub struct OrderListQuery {
     pub created_to: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+    /// The order's id in its sales channel (any channel unless `channel` is given).
+    pub external_id: Option<String>,
+    /// A tracking number (or pickup code) of one of the order's shipments.
+    pub tracking_number: Option<String>,
+    /// Free text, case-insensitive, found in the order's number, customer email or
+    /// customer name (`web-10`, `ana@`, `díaz`); 1-100 characters.
+    pub q: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,7 +82,7 @@ pub struct OrderPage {
     pub next_cursor: Option<String>,
 }
 
-fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
+pub(super) fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
     v.map(|s| {
         s.parse::<Timestamp>()
             .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
@@ -95,7 +102,24 @@ fn state(
     }
 }
 
-/// Search orders, newest first.
+/// A client's key for an order (external id, tracking number), trimmed, 1-128 characters.
+fn key(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    v.map(|v| v.trim().to_owned())
+        .map(|v| {
+            if (1..=128).contains(&v.len()) {
+                Ok(v)
+            } else {
+                Err(ApiError::InvalidQuery(format!(
+                    "{field} is 1-128 characters"
+                )))
+            }
+        })
+        .transpose()
+}
+
+/// Search orders, newest first. `external_id` and `tracking_number` find an order by
+/// what a client knows (through indexes); `q` scans for text in the number, email and
+/// name, so combine it with other filters on a large store.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", params(OrderListQuery),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json")),
@@ -107,6 +131,15 @@ pub async fn list_orders(
 ) -> Result<Json<OrderPage>, ApiError> {
     principal.require(Permission::ReadOrders)?;
     let limit = page_limit(q.limit)?;
+    // Lowercased here as the stored search text is (see `orderly_store::search_text`).
+    let text = q.q.map(|t| t.trim().to_lowercase());
+    if let Some(t) = &text
+        && (t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control))
+    {
+        return Err(ApiError::InvalidQuery(
+            "q is 1-100 characters, without control characters".into(),
+        ));
+    }
     let filter = OrderFilter {
         status: state("status", q.status, |s| CustomerStatus::parse(s).is_some())?,
         order_state: state("order_state", q.order_state, |s| {
@@ -131,6 +164,9 @@ pub async fn list_orders(
         created_to: parse_time("created_to", q.created_to)?,
         before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: limit + 1,
+        external_id: key("external_id", q.external_id)?,
+        tracking_number: key("tracking_number", q.tracking_number)?,
+        text,
     };
     let mut orders = app.store.read(move |r| r.orders(&filter)).await?;
     let next_cursor = page_cursor(&mut orders, limit, |o| o.id.to_string());

@@ -16,6 +16,7 @@ use orderly_domain::order::{
     OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -440,8 +441,8 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                 capturable: o.capturable(&p.id),
                 refundable: o.refundable(&p.id),
                 closed_by: t.closed.map(|k| enum_str(&k)),
-                authorization_expires_at: p.authorization_expires_at.map(|t| t.to_string()),
-                created_at: p.created_at.to_string(),
+                authorization_expires_at: p.authorization_expires_at.map(rfc3339),
+                created_at: rfc3339(p.created_at),
                 operations: o
                     .payment_ops
                     .iter()
@@ -456,8 +457,8 @@ fn payments_out(o: &Order) -> Vec<PaymentOut> {
                         provider_reference: op.provider_reference.clone(),
                         failure_code: op.failure_code.clone(),
                         failure_message: op.failure_message.clone(),
-                        requested_at: op.requested_at.to_string(),
-                        resolved_at: op.resolved_at.map(|t| t.to_string()),
+                        requested_at: rfc3339(op.requested_at),
+                        resolved_at: op.resolved_at.map(rfc3339),
                     })
                     .collect(),
             }
@@ -585,7 +586,7 @@ pub fn order_view(o: &Order) -> OrderView {
         billing_address: address_out(&o.billing_address),
         delivery: o.delivery.as_ref().map(|d| DeliveryOut {
             service: d.service.clone(),
-            deliver_by: d.deliver_by.map(|t| t.to_string()),
+            deliver_by: d.deliver_by.map(rfc3339),
             pickup_location: d.pickup_location.as_ref().map(|p| p.to_string()),
         }),
         lines: o
@@ -638,7 +639,7 @@ pub fn order_view(o: &Order) -> OrderView {
             .map(|h| HoldOut {
                 reason: enum_str(&h.reason),
                 note: h.note.clone(),
-                placed_at: h.placed_at.to_string(),
+                placed_at: rfc3339(h.placed_at),
             })
             .collect(),
         release_blocked_by: o.release_blockers(),
@@ -654,7 +655,7 @@ pub fn order_view(o: &Order) -> OrderView {
                 reason: r.reason.as_str().to_owned(),
                 method: r.method.as_str().to_owned(),
                 note: r.note.clone(),
-                requested_at: r.requested_at.to_string(),
+                requested_at: rfc3339(r.requested_at),
                 lines: r
                     .lines
                     .iter()
@@ -666,7 +667,7 @@ pub fn order_view(o: &Order) -> OrderView {
                     .collect(),
             })
             .collect(),
-        payment_due_at: o.payment_due_at.map(|t| t.to_string()),
+        payment_due_at: o.payment_due_at.map(rfc3339),
         fulfillment_orders: o
             .fulfillment_orders
             .iter()
@@ -691,8 +692,8 @@ pub fn order_view(o: &Order) -> OrderView {
                 .collect(),
         }),
         cancel_reason: o.cancel_reason.map(|r| r.as_str().to_owned()),
-        created_at: o.created_at.to_string(),
-        updated_at: o.updated_at.to_string(),
+        created_at: rfc3339(o.created_at),
+        updated_at: rfc3339(o.updated_at),
         version: o.version,
     }
 }
@@ -887,7 +888,7 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
         }
         Delivery {
             service: d.service.clone(),
-            deliver_by: d.deliver_by,
+            deliver_by: d.deliver_by.map(orderly_domain::time::to_millis),
             pickup_location: d.pickup_location.clone().map(Id::new),
         }
     });
@@ -931,7 +932,33 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
     }
 }
 
-/// Capture an order.
+/// `unknown_sku` / `inactive_sku` for the lines whose SKU the catalog refuses. An order
+/// over the line limit is refused for that alone: its lines are not looked up.
+async fn catalog_issues(
+    app: &AppState,
+    lines: &[(usize, Sku)],
+) -> Result<Vec<FieldIssue>, ApiError> {
+    if lines.is_empty() || lines.len() > app.config.limits.max_lines_per_order as usize {
+        return Ok(Vec::new());
+    }
+    let mut skus: Vec<String> = lines.iter().map(|(_, s)| s.to_string()).collect();
+    skus.sort();
+    skus.dedup();
+    let products = app
+        .store
+        .read(move |r| {
+            let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+            r.products_by_sku(&skus)
+        })
+        .await?;
+    Ok(crate::app::orders::catalog_issues(
+        &products,
+        lines.iter().map(|(i, s)| (*i, s)),
+    ))
+}
+
+/// Capture an order. Bad input is refused with every field error at once, unknown or
+/// inactive SKUs included.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
     request_body = CreateOrderRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
@@ -956,7 +983,24 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::CreateOrders)?;
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/orders", &body.raw)?;
-    let input = parse_create(body.value, &app)?;
+    let skus: Vec<(usize, Sku)> = body
+        .value
+        .lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Sku::parse(&l.sku).ok().map(|s| (i, s)))
+        .collect();
+    let input = match parse_create(body.value, &app) {
+        Ok(input) => input,
+        // One answer names every problem: the catalog's too. A well-formed request has
+        // its SKUs checked inside the write instead, against the catalog it reserves from,
+        // so placing an order costs no extra read.
+        Err(ApiError::Validation(mut issues)) => {
+            issues.extend(catalog_issues(&app, &skus).await?);
+            return Err(ApiError::Validation(issues));
+        }
+        Err(e) => return Err(e),
+    };
     let origin = super::extract::origin(&principal, &headers);
     let reply = app.place_order(input, idem, origin).await?;
     Ok(outcome_reply(reply))
@@ -1052,7 +1096,7 @@ pub async fn timeline(
         data.push(TimelineEntry {
             version: e.version,
             type_: e.event.kind().to_owned(),
-            at: e.at.to_string(),
+            at: rfc3339(e.at),
             actor: e.actor.label(),
             actor_name: e.actor.describe(key_name),
             summary: e.event.summary(state.as_ref()),

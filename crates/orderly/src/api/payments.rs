@@ -19,6 +19,7 @@ use orderly_domain::order::{
     FieldIssue, HoldChange, HoldReason, NewPayment, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
+use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Currency, Email, Id};
 use orderly_store::CreditChange;
 use serde::{Deserialize, Serialize};
@@ -346,13 +347,15 @@ pub struct EventAccepted {
 
 /// A signed event from a payment provider (Standard Webhooks: `webhook-id`,
 /// `webhook-timestamp`, `webhook-signature`). Unsigned, stale or replayed events are
-/// refused and change nothing.
+/// refused and change nothing, and so is one whose optional `occurred_at` is more than
+/// `payments.max_event_clock_skew_seconds` (300) ahead of Orderly's clock.
 #[utoipa::path(post, path = "/api/v1/payment-events/{provider}", tag = "payments",
     request_body(content = String, content_type = "application/json",
-        description = r#"{"id": "evt_…", "type": "authorization.succeeded", "data": {"idempotency_key": "pay_…_1.auth1", "reference": "…"}}"#),
+        description = r#"{"id": "evt_…", "type": "authorization.succeeded", "occurred_at": "2026-11-22T10:00:00.000Z", "data": {"idempotency_key": "pay_…_1.auth1", "reference": "…"}}"#),
     responses((status = 200, body = EventAccepted),
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "duplicate_event", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: `type` names an unknown operation (unknown_operation) or outcome (unknown_outcome), or another operation than the one named (operation_mismatch); `data.idempotency_key` / `data.payment_id` is missing or not ours; `occurred_at` is in the future (in_the_future)", body = Problem, content_type = "application/problem+json")))]
 pub async fn payment_event(
     State(app): State<AppState>,
     Path(provider): Path<String>,
@@ -424,7 +427,7 @@ async fn store_credit_view(app: &AppState, email: Email) -> Result<StoreCreditOu
                 order_id: r.order_id,
                 note: r.note,
                 actor: r.actor,
-                at: r.at.to_string(),
+                at: rfc3339(r.at),
             })
             .collect(),
     })

@@ -1,8 +1,11 @@
-//! `/waves`: released fulfillment orders of one location grouped for picking, and their
-//! pick list (JSON and a printable page) with lines grouped by SKU and sorted by bin, so a
-//! picker walks the aisles once.
+//! `/waves`: released fulfillment orders of one location grouped for picking, found again
+//! by id or in a filtered list, and their pick list (JSON and a printable page) with
+//! lines grouped by SKU and sorted by bin, so a picker walks the aisles once.
 
-use super::extract::{ApiJson, idempotency, json_reply, to_json};
+use super::extract::{
+    ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
+};
+use super::order_list::parse_time;
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
 use crate::app::{AppState, Outcome, new_id, now};
@@ -13,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
 use orderly_domain::order::FieldIssue;
 use orderly_domain::order::Order;
-use orderly_store::{Reader, StoreError, WaveRow};
+use orderly_domain::time::rfc3339;
+use orderly_store::{Reader, StoreError, WaveFilter, WaveRow, WaveSummary};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
@@ -127,7 +131,7 @@ fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreErro
     Ok(PickListOut {
         wave_id: wave.id,
         location_id: wave.location_id,
-        created_at: wave.created_at.to_string(),
+        created_at: rfc3339(wave.created_at),
         created_by: wave.created_by,
         fulfillment_order_ids: wave.members.into_iter().map(|(f, _)| f).collect(),
         lines,
@@ -242,6 +246,188 @@ pub async fn get_pick_list(
     principal.require(Permission::ReadOrders)?;
     let list = load(&app, id).await?;
     Ok(json_reply((200, to_json(&list))))
+}
+
+/// `open` while a member waits to be picked, `completed` once none does.
+fn wave_status(to_pick: u32) -> &'static str {
+    if to_pick > 0 { "open" } else { "completed" }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaveOut {
+    pub id: String,
+    pub location_id: String,
+    pub created_at: String,
+    pub created_by: String,
+    /// `open` while a member waits to be picked, `completed` once every member is
+    /// picked (or cancelled).
+    #[schema(example = "open")]
+    pub status: String,
+    /// Fulfillment orders in the wave.
+    pub members: u32,
+    /// Members not picked yet.
+    pub to_pick: u32,
+    /// `/api/v1/waves/{id}/pick-list` (also `.html` and `.pdf`).
+    pub pick_list: String,
+}
+
+fn wave_out(w: WaveSummary) -> WaveOut {
+    WaveOut {
+        pick_list: format!("/api/v1/waves/{}/pick-list", w.id),
+        status: wave_status(w.to_pick).to_owned(),
+        id: w.id,
+        location_id: w.location_id,
+        created_at: rfc3339(w.created_at),
+        created_by: w.created_by,
+        members: w.members,
+        to_pick: w.to_pick,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaveMemberOut {
+    pub fulfillment_order_id: String,
+    pub order_id: String,
+    pub order_number: String,
+    /// The fulfillment order's state: `released` (to pick), `picking`, `packed`, …
+    pub state: String,
+}
+
+/// A wave with each of its fulfillment orders and the order it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WaveView {
+    #[serde(flatten)]
+    pub wave: WaveOut,
+    pub fulfillment_orders: Vec<WaveMemberOut>,
+}
+
+fn wave_view(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveView, StoreError> {
+    let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let orders: HashMap<String, Order> = r
+        .orders_by_id(&ids)?
+        .into_iter()
+        .map(|o| (o.id.to_string(), o))
+        .collect();
+    let members: Vec<WaveMemberOut> = wave
+        .members
+        .iter()
+        .map(|(fulfillment_id, order_id)| {
+            let order = orders.get(order_id);
+            let state = order
+                .and_then(|o| {
+                    o.fulfillment_orders
+                        .iter()
+                        .find(|f| f.id.as_str() == fulfillment_id)
+                })
+                .map(|f| f.state.as_str().to_owned())
+                .unwrap_or_default();
+            WaveMemberOut {
+                fulfillment_order_id: fulfillment_id.clone(),
+                order_id: order_id.clone(),
+                order_number: order.map(|o| o.number.clone()).unwrap_or_default(),
+                state,
+            }
+        })
+        .collect();
+    let to_pick = members
+        .iter()
+        .filter(|m| m.state == FulfillmentState::Released.as_str())
+        .count();
+    Ok(WaveView {
+        wave: wave_out(WaveSummary {
+            id: wave.id,
+            location_id: wave.location_id,
+            created_at: wave.created_at,
+            created_by: wave.created_by,
+            members: u32::try_from(members.len()).unwrap_or(u32::MAX),
+            to_pick: u32::try_from(to_pick).unwrap_or(u32::MAX),
+        }),
+        fulfillment_orders: members,
+    })
+}
+
+/// A wave: its status and each fulfillment order in it, with its order.
+#[utoipa::path(get, path = "/api/v1/waves/{id}", tag = "fulfillment",
+    params(("id" = String, Path, description = "Wave id (wav_…)")),
+    responses((status = 200, body = WaveView),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn get_wave(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let view = app
+        .store
+        .read(move |r| match r.wave(&id)? {
+            Some(wave) => wave_view(r, wave).map(Some),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("wave".into()))?;
+    Ok(json_reply((200, to_json(&view))))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaveListQuery {
+    /// `open` or `completed`.
+    pub status: Option<String>,
+    pub location_id: Option<String>,
+    /// RFC 3339; waves made at or after.
+    pub created_from: Option<String>,
+    /// RFC 3339; waves made before.
+    pub created_to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WavePage {
+    pub data: Vec<WaveOut>,
+    pub next_cursor: Option<String>,
+}
+
+/// Waves, newest first.
+#[utoipa::path(get, path = "/api/v1/waves", tag = "fulfillment", params(WaveListQuery),
+    responses((status = 200, body = WavePage),
+        (status = 400, description = "invalid_query", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list_waves(
+    State(app): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<WaveListQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let open = match q.status.as_deref() {
+        None => None,
+        Some("open") => Some(true),
+        Some("completed") => Some(false),
+        Some(other) => {
+            return Err(ApiError::InvalidQuery(format!(
+                "unknown status '{other}': open or completed"
+            )));
+        }
+    };
+    let limit = page_limit(q.limit)?;
+    let filter = WaveFilter {
+        location_id: q.location_id,
+        open,
+        created_from: parse_time("created_from", q.created_from)?,
+        created_to: parse_time("created_to", q.created_to)?,
+        before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: limit + 1,
+    };
+    let mut waves = app.store.read(move |r| r.waves(&filter)).await?;
+    let next_cursor = page_cursor(&mut waves, limit, |w| w.id.clone());
+    let page = WavePage {
+        data: waves.into_iter().map(wave_out).collect(),
+        next_cursor,
+    };
+    Ok(json_reply((200, to_json(&page))))
 }
 
 /// The printable pick list; askama escapes every value for HTML.

@@ -100,6 +100,35 @@ pub fn now() -> Timestamp {
     Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Refuses a time from outside (a carrier's scan, a provider's event) dated more than
+/// `skew_seconds` after `now`: a sender whose clock is wrong must not move ours (a scan
+/// from 2099 would silence the delay watch for good). Times in the past are fine: they
+/// are recorded, and never move an order's clocks backwards.
+pub(crate) fn refuse_future(
+    field: &str,
+    at: Timestamp,
+    now: Timestamp,
+    skew_seconds: u32,
+) -> Result<(), ApiError> {
+    let latest = now
+        .saturating_add(jiff::SignedDuration::from_secs(i64::from(skew_seconds)))
+        .unwrap_or(now);
+    if at <= latest {
+        return Ok(());
+    }
+    Err(ApiError::Validation(vec![
+        orderly_domain::order::FieldIssue::new(
+            field,
+            "in_the_future",
+            format!(
+                "{} is more than {skew_seconds} s after our clock ({})",
+                orderly_domain::time::Rfc3339(at),
+                orderly_domain::time::Rfc3339(now)
+            ),
+        ),
+    ]))
+}
+
 /// A new opaque, time-sortable id such as `ord_0193c0d2…`.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

@@ -229,16 +229,16 @@ impl App {
     }
 }
 
-/// Catalog names of the ordered SKUs; unknown or inactive SKUs are field errors.
-fn catalog_names(
+/// What the catalog says against ordered lines, given as (index in the request, SKU):
+/// `unknown_sku` or `inactive_sku` on `lines[i].sku`.
+pub(crate) fn catalog_issues<'a>(
     products: &[orderly_store::ProductRow],
-    skus: &[Sku],
-    lines: &[(Sku, u32, i64)],
-) -> Result<HashMap<Sku, String>, ApiError> {
+    lines: impl IntoIterator<Item = (usize, &'a Sku)>,
+) -> Vec<FieldIssue> {
     let by_sku: HashMap<&str, &orderly_store::ProductRow> =
         products.iter().map(|p| (p.sku.as_str(), p)).collect();
     let mut issues = Vec::new();
-    for (i, (sku, _, _)) in lines.iter().enumerate() {
+    for (i, sku) in lines {
         match by_sku.get(sku.as_str()) {
             None => issues.push(FieldIssue::new(
                 format!("lines[{i}].sku"),
@@ -253,9 +253,24 @@ fn catalog_names(
             Some(_) => {}
         }
     }
+    issues
+}
+
+/// Catalog names of the ordered SKUs; unknown or inactive SKUs are field errors.
+fn catalog_names(
+    products: &[orderly_store::ProductRow],
+    skus: &[Sku],
+    lines: &[(Sku, u32, i64)],
+) -> Result<HashMap<Sku, String>, ApiError> {
+    let issues = catalog_issues(
+        products,
+        lines.iter().enumerate().map(|(i, (sku, _, _))| (i, sku)),
+    );
     if !issues.is_empty() {
         return Err(ApiError::Validation(issues));
     }
+    let by_sku: HashMap<&str, &orderly_store::ProductRow> =
+        products.iter().map(|p| (p.sku.as_str(), p)).collect();
     Ok(skus
         .iter()
         .filter_map(|s| by_sku.get(s.as_str()).map(|p| (s.clone(), p.name.clone())))

@@ -5,10 +5,10 @@
 
 use super::orders::Origin;
 use super::payments::{apply, capture_mode, external_pending, order_of};
-use super::{App, now};
+use super::{App, now, refuse_future};
 use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
-use orderly_domain::order::{Order, OrderCommand};
+use orderly_domain::order::{FieldIssue, Order, OrderCommand};
 use orderly_domain::payment::{OpKind, OpOutcome, OpStatus};
 use orderly_domain::values::Id;
 use orderly_store::{EventMeta, WriteTx};
@@ -22,6 +22,10 @@ pub struct ProviderEvent {
     /// `<authorization|capture|void|refund>.<succeeded|failed>` or `authorization.expired`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// When the provider says it happened; more than
+    /// `payments.max_event_clock_skew_seconds` ahead of our clock is refused.
+    #[serde(default)]
+    pub occurred_at: Option<jiff::Timestamp>,
     pub data: ProviderEventData,
 }
 
@@ -57,23 +61,85 @@ impl Disposition {
     }
 }
 
-fn invalid(detail: impl Into<String>) -> ApiError {
-    ApiError::Conflict {
-        code: "invalid_event",
-        detail: detail.into(),
+/// An event that is bad input: a 422 naming the field at fault, and nothing changes.
+fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldIssue::new(field, code, message)])
+}
+
+/// What an event's `type` says happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EventType {
+    /// `authorization.expired`: the provider let an authorization lapse.
+    Expired,
+    /// `<operation>.<succeeded|failed>`: the outcome of one of our operations.
+    Outcome { kind: OpKind, succeeded: bool },
+}
+
+impl EventType {
+    /// Parses `type`. An operation Orderly never asks of a provider, or an outcome that
+    /// is neither `succeeded` nor `failed`, is refused as bad input.
+    fn parse(text: &str) -> Result<EventType, ApiError> {
+        let (subject, verdict) = text.split_once('.').unwrap_or((text, ""));
+        let op = match subject {
+            "authorization" => Some(OpKind::Authorize),
+            other => OpKind::parse(other),
+        };
+        let Some(op) = op else {
+            return Err(invalid(
+                "type",
+                "unknown_operation",
+                format!(
+                    "{subject} is not a payment operation: authorization, capture, void or refund"
+                ),
+            ));
+        };
+        match (op, verdict) {
+            (OpKind::Authorize, "expired") => Ok(EventType::Expired),
+            (kind, "succeeded") => Ok(EventType::Outcome {
+                kind,
+                succeeded: true,
+            }),
+            (kind, "failed") => Ok(EventType::Outcome {
+                kind,
+                succeeded: false,
+            }),
+            _ => Err(invalid(
+                "type",
+                "unknown_outcome",
+                format!(
+                    "{text} is not an event type: <operation>.succeeded or <operation>.failed (or authorization.expired)"
+                ),
+            )),
+        }
     }
 }
 
 impl ProviderEvent {
-    /// The order the event is about.
+    /// The order the event is about; refuses an event whose type or subject is malformed.
     pub fn order_id(&self) -> Result<String, ApiError> {
-        let subject = self
-            .data
-            .idempotency_key
+        // An expiry is about a payment, an outcome about one operation.
+        let (field, subject, needs) = match EventType::parse(&self.kind)? {
+            EventType::Expired => (
+                "data.payment_id",
+                &self.data.payment_id,
+                "authorization.expired names the payment",
+            ),
+            EventType::Outcome { .. } => (
+                "data.idempotency_key",
+                &self.data.idempotency_key,
+                "an operation's outcome names its idempotency_key",
+            ),
+        };
+        let subject = subject
             .as_deref()
-            .or(self.data.payment_id.as_deref())
-            .ok_or_else(|| invalid("the event names no idempotency_key or payment_id"))?;
-        order_of(subject).ok_or_else(|| invalid(format!("{subject} is not one of our payments")))
+            .ok_or_else(|| invalid(field, "required", needs))?;
+        order_of(subject).ok_or_else(|| {
+            invalid(
+                field,
+                "unknown_payment",
+                format!("{subject} is not one of our payments"),
+            )
+        })
     }
 
     /// The command this event stands for against `order`, or why there is none.
@@ -82,60 +148,48 @@ impl ProviderEvent {
         order: &Order,
         config: &crate::config::Config,
     ) -> Result<Result<OrderCommand, Disposition>, ApiError> {
-        let (subject, verdict) = self
-            .kind
-            .split_once('.')
-            .ok_or_else(|| invalid(format!("unknown event type {}", self.kind)))?;
-        if (subject, verdict) == ("authorization", "expired") {
-            let payment_id = Id::new(
-                self.data
-                    .payment_id
-                    .clone()
-                    .ok_or_else(|| invalid("authorization.expired needs data.payment_id"))?,
-            );
-            let authorized = order.payment_totals(&payment_id).authorized > 0;
-            let pending = order.payment_ops.iter().any(|o| {
-                o.payment_id == payment_id
-                    && o.kind == OpKind::Authorize
-                    && o.status == OpStatus::Pending
-            });
-            return Ok(match (authorized, pending) {
-                (true, _) if order.capturable(&payment_id) > 0 => {
-                    Ok(OrderCommand::ExpireAuthorization { payment_id })
-                }
-                (false, true) => Err(Disposition::Parked),
-                _ => Err(Disposition::Ignored),
-            });
-        }
-        let kind = OpKind::parse(match subject {
-            "authorization" => "authorize",
-            other => other,
-        })
-        .ok_or_else(|| invalid(format!("unknown event type {}", self.kind)))?;
-        let op_id = Id::new(
-            self.data
-                .idempotency_key
-                .clone()
-                .ok_or_else(|| invalid("operation events need data.idempotency_key"))?,
-        );
+        let (kind, succeeded) = match EventType::parse(&self.kind)? {
+            EventType::Outcome { kind, succeeded } => (kind, succeeded),
+            EventType::Expired => return self.expiry(order),
+        };
+        let op_id = Id::new(self.data.idempotency_key.clone().ok_or_else(|| {
+            invalid(
+                "data.idempotency_key",
+                "required",
+                "an operation's outcome names its idempotency_key",
+            )
+        })?);
         let Some(op) = order.op(&op_id) else {
-            return Err(ApiError::NotFound(format!("payment operation {op_id}")));
+            return Err(invalid(
+                "data.idempotency_key",
+                "unknown_operation",
+                format!("{op_id} is not a payment operation of this order"),
+            ));
         };
         if op.kind != kind {
-            return Err(invalid(format!(
-                "{op_id} is a {} operation, not {subject}",
-                op.kind.as_str()
-            )));
+            return Err(invalid(
+                "type",
+                "operation_mismatch",
+                format!(
+                    "{op_id} is a {} operation, not {}",
+                    op.kind.as_str(),
+                    kind.as_str()
+                ),
+            ));
         }
         if op.status != OpStatus::Pending {
             return Ok(Err(Disposition::Ignored));
         }
-        let outcome = match verdict {
-            "succeeded" => OpOutcome::Succeeded {
+        let outcome = if succeeded {
+            OpOutcome::Succeeded {
                 provider_reference: self.data.reference.clone(),
-                authorization_expires_at: self.data.authorization_expires_at,
-            },
-            "failed" => OpOutcome::Failed {
+                authorization_expires_at: self
+                    .data
+                    .authorization_expires_at
+                    .map(orderly_domain::time::to_millis),
+            }
+        } else {
+            OpOutcome::Failed {
                 code: self
                     .data
                     .code
@@ -146,14 +200,38 @@ impl ProviderEvent {
                     .message
                     .clone()
                     .unwrap_or_else(|| "the provider reported a failure".to_owned()),
-            },
-            _ => return Err(invalid(format!("unknown event type {}", self.kind))),
+            }
         };
         Ok(Ok(OrderCommand::RecordOutcome {
             op_id,
             outcome,
             capture: capture_mode(config, order),
         }))
+    }
+
+    /// `authorization.expired`: expires what is still capturable, waits for an
+    /// authorization still pending, and ignores the rest.
+    fn expiry(&self, order: &Order) -> Result<Result<OrderCommand, Disposition>, ApiError> {
+        let payment_id = Id::new(self.data.payment_id.clone().ok_or_else(|| {
+            invalid(
+                "data.payment_id",
+                "required",
+                "authorization.expired names the payment",
+            )
+        })?);
+        let authorized = order.payment_totals(&payment_id).authorized > 0;
+        let pending = order.payment_ops.iter().any(|o| {
+            o.payment_id == payment_id
+                && o.kind == OpKind::Authorize
+                && o.status == OpStatus::Pending
+        });
+        Ok(match (authorized, pending) {
+            (true, _) if order.capturable(&payment_id) > 0 => {
+                Ok(OrderCommand::ExpireAuthorization { payment_id })
+            }
+            (false, true) => Err(Disposition::Parked),
+            _ => Err(Disposition::Ignored),
+        })
     }
 }
 
@@ -179,6 +257,10 @@ impl App {
         event: ProviderEvent,
         raw: String,
     ) -> Result<Disposition, ApiError> {
+        if let Some(at) = event.occurred_at {
+            let skew = self.config.payments.max_event_clock_skew_seconds;
+            refuse_future("occurred_at", at, now(), skew)?;
+        }
         let order_id = event.order_id()?;
         let config = self.config.clone();
         let origin = Origin {

@@ -4,12 +4,12 @@
 use super::orders::Origin;
 use super::payments::apply;
 use super::provider_events::Disposition;
-use super::{App, now};
+use super::{App, now, refuse_future};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::fulfillment::TrackingStatus;
-use orderly_domain::order::{OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
 use orderly_domain::values::Id;
 use serde::Deserialize;
 
@@ -37,9 +37,19 @@ impl App {
         event: TrackingEvent,
         raw: String,
     ) -> Result<Disposition, ApiError> {
-        let status = TrackingStatus::parse(&event.status).ok_or_else(|| ApiError::Conflict {
-            code: "invalid_event",
-            detail: format!("unknown tracking status {}", event.status),
+        refuse_future(
+            "occurred_at",
+            event.occurred_at,
+            now(),
+            self.config.fulfillment.max_event_clock_skew_seconds,
+        )?;
+        let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
+            let known: Vec<&str> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::Validation(vec![FieldIssue::new(
+                "status",
+                "unknown_status",
+                format!("a tracking status is one of {}", known.join(", ")),
+            )])
         })?;
         let config = self.config.clone();
         let origin = Origin {
@@ -77,7 +87,7 @@ impl App {
                 let cmd = OrderCommand::RecordTracking(TrackingRecorded {
                     shipment_id: Id::new(shipment_id),
                     status,
-                    occurred_at: event.occurred_at,
+                    occurred_at: orderly_domain::time::to_millis(event.occurred_at),
                     location: event.location.clone(),
                 });
                 let order = apply(tx, order, cmd, &origin.meta(), &config)?;

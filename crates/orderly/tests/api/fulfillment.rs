@@ -270,12 +270,26 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     )
     .await
     .expect(200);
-    let after_short = post(
+    let picked = post(
         format!("/fulfillment-orders/{east}/pick"),
         json!({"lines": [{"line_no": 2, "picked": 1}, {"line_no": 3, "picked": 1}]}),
     )
     .await
     .expect(200);
+    // The pick answers with what it recorded, and where the order is.
+    assert_eq!(picked["fulfillment_order_id"], json!(east));
+    assert_eq!(picked["state"], "picking");
+    assert_eq!(
+        picked["lines"],
+        json!([{"line_no": 2, "sku": "CAP", "picked": 1, "short": 0},
+               {"line_no": 3, "sku": "TEE", "picked": 1, "short": 1}])
+    );
+    assert_eq!(picked["order_id"], json!(oid));
+    assert_eq!(
+        picked["links"]["order"],
+        json!(format!("/api/v1/orders/{oid}"))
+    );
+    let after_short = app.get(&format!("/orders/{oid}")).await.expect(200);
     // The missing TEE is sourced again, at wh-west, and released there.
     let west = fo_at(&after_short, "wh-west");
     assert_eq!(west["state"], "released");
@@ -323,10 +337,14 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
         .expect_problem(422, "scan_exceeds_picked");
     let packed = pack(central.clone(), json!(["MUG", "MUG"]))
         .await
-        .expect(200);
-    let central_fo = fo_at(&packed, "wh-central");
+        .expect(201);
+    let package = packed["id"].as_str().unwrap().to_owned();
+    assert_eq!(packed["fulfillment_order_id"], json!(central));
+    assert_eq!(packed["order_id"], json!(oid));
+    let after_pack = app.get(&format!("/orders/{oid}")).await.expect(200);
+    let central_fo = fo_at(&after_pack, "wh-central");
     assert_eq!(central_fo["state"], "packed");
-    let package = central_fo["packages"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(central_fo["packages"][0]["id"], json!(package));
 
     // Ship central: a partial shipment, capturing its share.
     let shipped = post(format!("/packages/{package}/ship"), json!({}))
@@ -355,11 +373,8 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
         .expect_problem(409, "package_already_shipped");
 
     // East and west follow; the last shipment captures the rest (shipping included).
-    let east_packed = pack(east.clone(), json!(["TEE", "CAP"])).await.expect(200);
-    let east_pkg = fo_at(&east_packed, "wh-east")["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let east_packed = pack(east.clone(), json!(["TEE", "CAP"])).await.expect(201);
+    let east_pkg = east_packed["id"].as_str().unwrap().to_owned();
     let mid = post(
         format!("/packages/{east_pkg}/ship"),
         json!({"carrier": "local", "service": "express", "tracking_number": "LC-EAST-1"}),
@@ -373,11 +388,8 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     )
     .await
     .expect(200);
-    let west_packed = pack(west.clone(), json!(["TEE"])).await.expect(200);
-    let west_pkg = fo_at(&west_packed, "wh-west")["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let west_packed = pack(west.clone(), json!(["TEE"])).await.expect(201);
+    let west_pkg = west_packed["id"].as_str().unwrap().to_owned();
     let done = post(format!("/packages/{west_pkg}/ship"), json!({}))
         .await
         .expect(200);
@@ -423,10 +435,7 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
 async fn pick_and_pack_mug(app: &TestApp, order: &Value) -> String {
     let fid = order["fulfillment_orders"][0]["id"].as_str().unwrap();
     let packed = app.pick_and_pack(fid, &[(1, 1)], &["MUG"]).await;
-    packed["fulfillment_orders"][0]["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    packed["id"].as_str().unwrap().to_owned()
 }
 
 /// Places, picks, packs and ships a one-MUG order; returns (order id, tracking number).
@@ -844,14 +853,9 @@ async fn a_split_order_goes_from_release_to_delivery_in_two_shipments() {
             json!({"scans": scans, "weight_grams": 700, "dimensions_mm": [300, 200, 100]}),
         )
         .await
-        .expect(200);
-        assert_eq!(fo_at(&packed, location)["state"], "packed");
-        packages.push(
-            fo_at(&packed, location)["packages"][0]["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        .expect(201);
+        assert_eq!(packed["location_id"], location);
+        packages.push(packed["id"].as_str().unwrap().to_owned());
     }
 
     // First shipment: partially fulfilled, its share captured.

@@ -388,7 +388,7 @@ impl TestApp {
     }
 
     /// Picks a released fulfillment order ((line, units found) per line) and packs
-    /// `scans` into one package; returns the order as it then stands.
+    /// `scans` into one package; returns the package (`id`, `order_id`, …).
     pub async fn pick_and_pack(&self, fid: &str, picked: &[(u32, u32)], scans: &[&str]) -> Value {
         let lines: Vec<Value> = picked
             .iter()
@@ -405,7 +405,7 @@ impl TestApp {
             &json!({"scans": scans, "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
         )
         .await
-        .expect(200)
+        .expect(201)
     }
 
     /// The app stopped and started again on the same database, as after a crash: nothing

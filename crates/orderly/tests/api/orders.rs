@@ -357,12 +357,13 @@ async fn the_timeline_tells_a_short_pick_a_re_source_and_a_rejection_as_a_person
         async move { crate::helpers::send(req).await }
     };
     // East finds 2 of the 3 tees; the missing one goes to west, which then refuses it.
-    let after_pick = post(
+    post(
         format!("/fulfillment-orders/{east}/pick"),
         json!({"lines": [{"line_no": 1, "picked": 2}]}),
     )
     .await
     .expect(200);
+    let after_pick = app.get(&format!("/orders/{oid}")).await.expect(200);
     let west = after_pick["fulfillment_orders"][1]["id"]
         .as_str()
         .unwrap()

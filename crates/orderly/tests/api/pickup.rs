@@ -48,10 +48,7 @@ async fn a_pickup_order_is_served_by_its_counter_and_delivered_when_collected() 
     let fid = fo["id"].as_str().unwrap().to_owned();
 
     let packed = app.pick_and_pack(&fid, &[(1, 1)], &["MUG"]).await;
-    let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pkg = packed["id"].as_str().unwrap().to_owned();
     // No carrier takes a pickup package.
     app.post(
         &format!("/packages/{pkg}/ship"),
@@ -151,10 +148,7 @@ async fn a_carrier_shipment_cannot_be_collected_at_a_counter() {
         .unwrap()
         .to_owned();
     let packed = app.pick_and_pack(&fid, &[(1, 1)], &["MUG"]).await;
-    let pkg = packed["fulfillment_orders"][0]["packages"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let pkg = packed["id"].as_str().unwrap().to_owned();
     let shipped = app
         .post(&format!("/packages/{pkg}/ship"), &json!({}))
         .await

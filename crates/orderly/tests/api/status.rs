@@ -196,7 +196,7 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
             "UPDATE orders SET status = 'paid';
              ALTER TABLE orders DROP COLUMN refund_state;
              ALTER TABLE orders DROP COLUMN on_hold;
-             DELETE FROM refinery_schema_history WHERE version = 9;",
+             DELETE FROM refinery_schema_history WHERE version = 11;",
         )
         .await;
 
