@@ -19,6 +19,7 @@ mod outbox;
 mod parity;
 mod payments;
 mod pickup;
+mod readme;
 mod sourcing;
 mod status;
 mod system;
