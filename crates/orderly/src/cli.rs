@@ -139,6 +139,55 @@ fn database_config(common: &Common) -> anyhow::Result<DatabaseConfig> {
     Ok(db)
 }
 
+/// The demo's database, as `serve --demo` creates it (`crates/orderly/demo/orderly.toml`).
+pub const DEMO_DATABASE_URL: &str = "sqlite://data/demo.db";
+
+/// The database for a command that works on an existing one (`check`, `backup`, `keys`).
+/// Named by `--config` or `--database`, it is that one. Named by neither, it is the
+/// default `data/orderly.db` when that file exists, else the demo's `data/demo.db` when
+/// that one does (so `orderly check` right after `serve --demo` checks the demo); when
+/// neither exists the error says which files were looked for and how to name another.
+fn existing_database_config(common: &Common) -> anyhow::Result<DatabaseConfig> {
+    let db = database_config(common)?;
+    if common.config.is_some() || common.database.is_some() {
+        return Ok(db);
+    }
+    let default_path = sqlite_path(&db.url)?;
+    if default_path.exists() {
+        return Ok(db);
+    }
+    let demo_path = sqlite_path(DEMO_DATABASE_URL)?;
+    if demo_path.exists() {
+        eprintln!(
+            "{} does not exist; using the demo's database {}",
+            default_path.display(),
+            demo_path.display()
+        );
+        return Ok(DatabaseConfig {
+            url: DEMO_DATABASE_URL.into(),
+            ..db
+        });
+    }
+    anyhow::bail!(
+        "no database: neither {} (the default) nor {} (the demo's) exists in {}; \
+         name one with --config FILE (its database.url) or --database URL \
+         (sqlite://PATH or postgres://USER@HOST:PORT/DB)",
+        default_path.display(),
+        demo_path.display(),
+        std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "the current directory".into())
+    )
+}
+
+/// The file a SQLite URL names; the defaults this is used on are always SQLite.
+fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
+    match DatabaseTarget::parse(url)? {
+        DatabaseTarget::Sqlite(path) => Ok(path),
+        DatabaseTarget::Postgres(_) => anyhow::bail!("{url} is not a SQLite database"),
+    }
+}
+
 /// Opens the store for a maintenance command, refusing to create a missing SQLite file.
 async fn maintenance_store(
     db: &DatabaseConfig,
@@ -173,16 +222,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: schema is up to date", db.url);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check { common } => check(&database_config(&common)?),
+        Command::Check { common } => check(&existing_database_config(&common)?),
         Command::Backup { common, to } => {
-            backup(&database_config(&common)?, &to)?;
+            backup(&existing_database_config(&common)?, &to)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {
             action: KeysAction::Create { common, role, name },
         } => {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
-            let db = database_config(&common)?;
+            let db = existing_database_config(&common)?;
             runtime()?.block_on(async {
                 let store = maintenance_store(&db, true).await?;
                 let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
