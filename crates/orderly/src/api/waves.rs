@@ -69,16 +69,19 @@ pub struct PickListOut {
     pub lines: Vec<PickLineOut>,
 }
 
-fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreError> {
-    // Every member's order in one read (an order with several members is read once).
+/// Every member's order in one read (an order with several members is read once).
+fn member_orders(r: &mut dyn Reader, wave: &WaveRow) -> Result<HashMap<String, Order>, StoreError> {
     let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
-    let orders: HashMap<String, Order> = r
-        .orders_by_id(&ids)?
+    Ok(r.orders_by_id(&ids)?
         .into_iter()
         .map(|o| (o.id.to_string(), o))
-        .collect();
+        .collect())
+}
+
+fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreError> {
+    let orders = member_orders(r, &wave)?;
     let mut by_sku: BTreeMap<String, PickLineOut> = BTreeMap::new();
     for (fulfillment_id, order_id) in &wave.members {
         let Some(order) = orders.get(order_id) else {
@@ -302,14 +305,7 @@ pub struct WaveView {
 }
 
 fn wave_view(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveView, StoreError> {
-    let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let orders: HashMap<String, Order> = r
-        .orders_by_id(&ids)?
-        .into_iter()
-        .map(|o| (o.id.to_string(), o))
-        .collect();
+    let orders = member_orders(r, &wave)?;
     let members: Vec<WaveMemberOut> = wave
         .members
         .iter()
