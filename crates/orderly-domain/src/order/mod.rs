@@ -37,6 +37,7 @@ pub use state::{
     Reservation,
 };
 pub use status::{CustomerStatus, FulfillmentSummary, RefundState, ReturnSummary};
+pub use summary::money;
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]

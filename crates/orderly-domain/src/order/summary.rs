@@ -7,7 +7,7 @@ use super::state::Order;
 use crate::values::{Currency, Id};
 
 /// `minor` units of `currency` as money: "USD 15.00", "JPY 1500", "-EUR 0.50".
-pub(super) fn money(minor: i64, currency: &Currency) -> String {
+pub fn money(minor: i64, currency: &Currency) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     match currency.minor_digits() {

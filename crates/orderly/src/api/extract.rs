@@ -175,8 +175,8 @@ fn payment_failed(order: &orderly_domain::order::Order) -> ApiError {
     ApiError::PaymentFailed {
         code,
         detail: format!(
-            "the provider refused the {what} of {} minor units: {} ({}); {next}",
-            op.amount_minor,
+            "the provider refused the {what} of {}: {} ({}); {next}",
+            orderly_domain::order::money(op.amount_minor, &order.currency),
             op.failure_message.as_deref().unwrap_or("no reason given"),
             op.failure_code.as_deref().unwrap_or("unknown"),
         ),
