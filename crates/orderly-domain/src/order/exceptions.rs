@@ -8,7 +8,7 @@ use super::event::OrderEvent;
 use super::state::Order;
 use super::state::OrderState;
 use crate::fulfillment::{ExceptionFlag, TrackingStatus};
-use crate::payment::{OpKind, RefundStatus};
+use crate::payment::{OpKind, OpStatus, RefundStatus};
 use crate::values::Id;
 
 /// A queue of work for one team.
@@ -183,18 +183,29 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
             let Some(op) = order.op(&s.op_id) else {
                 return Vec::new();
             };
+            // Only money that failed before has an entry to close: the common success
+            // writes nothing more (a resolve is a write of its own on every backend).
+            let failed_before = |same: &dyn Fn(&crate::payment::PaymentOp) -> bool| {
+                order
+                    .payment_ops
+                    .iter()
+                    .any(|o| o.kind == op.kind && o.status == OpStatus::Failed && same(o))
+            };
             match (op.kind, &op.refund_id) {
-                (OpKind::Capture, _) => vec![ExceptionChange::Resolve {
-                    subject_id: op.payment_id.clone(),
-                    kinds: &[kind::CAPTURE_FAILED],
-                    resolution: "captured",
-                }],
+                (OpKind::Capture, _) if failed_before(&|o| o.payment_id == op.payment_id) => {
+                    vec![ExceptionChange::Resolve {
+                        subject_id: op.payment_id.clone(),
+                        kinds: &[kind::CAPTURE_FAILED],
+                        resolution: "captured",
+                    }]
+                }
                 (OpKind::Refund, Some(refund_id))
-                    if order
-                        .refunds
-                        .iter()
-                        .find(|r| &r.id == refund_id)
-                        .is_some_and(|r| order.refund_status(r) == RefundStatus::Succeeded) =>
+                    if failed_before(&|o| o.refund_id.as_ref() == Some(refund_id))
+                        && order
+                            .refunds
+                            .iter()
+                            .find(|r| &r.id == refund_id)
+                            .is_some_and(|r| order.refund_status(r) == RefundStatus::Succeeded) =>
                 {
                     vec![ExceptionChange::Resolve {
                         subject_id: refund_id.clone(),
@@ -208,6 +219,13 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
         OrderEvent::OrderCancelled(_) => order
             .payments
             .iter()
+            .filter(|p| {
+                order.payment_ops.iter().any(|o| {
+                    o.payment_id == p.id
+                        && o.kind == OpKind::Capture
+                        && o.status == OpStatus::Failed
+                })
+            })
             .map(|p| ExceptionChange::Resolve {
                 subject_id: p.id.clone(),
                 kinds: &[kind::CAPTURE_FAILED],

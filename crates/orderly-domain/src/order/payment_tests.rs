@@ -2632,3 +2632,27 @@ fn status_follows_the_goods_and_refunds_and_holds_are_facts_of_their_own() {
     assert!(held.on_hold());
     assert_eq!(held.customer_status(), CustomerStatus::OnHold);
 }
+
+#[test]
+fn capture_without_an_earlier_failure_closes_no_exception_entry() {
+    use super::exceptions::{ExceptionChange, exception_changes};
+    // The common success writes nothing to the queues (group commit keeps it joinable).
+    let story = capturing_at_authorization();
+    let events = story.when(ok("pay_1.cap2")).unwrap();
+    let order = story.then(&events);
+    assert!(
+        events
+            .iter()
+            .all(|e| exception_changes(e, &order).is_empty())
+    );
+    // After a refusal, the capture that goes through closes its entry.
+    let failed = capturing_at_authorization()
+        .and(fail("pay_1.cap2"))
+        .and(capture(None));
+    let events = failed.when(ok("pay_1.cap3")).unwrap();
+    let order = failed.then(&events);
+    assert!(events.iter().any(|e| matches!(
+        exception_changes(e, &order).as_slice(),
+        [ExceptionChange::Resolve { .. }]
+    )));
+}
