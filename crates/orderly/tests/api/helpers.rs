@@ -537,8 +537,8 @@ impl TestApp {
     }
 }
 
-/// A valid order request in the shape of DESIGN.md §10, shipping to Austin, TX, with
-/// `lines` as (sku, quantity, unit price) and 5.00 shipping.
+/// A valid order request in the shape the README's tour sends, shipping to Austin, TX,
+/// with `lines` as (sku, quantity, unit price) and 5.00 shipping.
 /// The text of a PDF as `pdftotext` (Debian poppler-utils) reads it, with the file it
 /// was written to (kept while the directory lives) for tools that need a path.
 pub fn pdf_text(bytes: &[u8], dir: &Path) -> (String, PathBuf) {

@@ -1,6 +1,6 @@
 //! The HTTP API integration tests, in one binary: each test spawns the app on port 0 with
 //! a fresh database (SQLite, or PostgreSQL when `ORDERLY_TEST_DATABASE_URL` is set) and
-//! talks real HTTP to it (DESIGN.md §9).
+//! talks real HTTP to it (see "Testing" in ARCHITECTURE.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,4 +1,4 @@
-//! Bad input gets a clear problem+json answer and changes nothing (DESIGN.md §1.5).
+//! Bad input gets a clear problem+json answer and changes nothing.
 
 use crate::helpers::{Res, TestApp, field_errors, order_body, send, spawn_app};
 use reqwest::Method;
