@@ -8,6 +8,7 @@ mod error;
 mod event;
 mod evolve;
 pub mod exceptions;
+mod explain;
 mod fulfillment;
 mod money;
 mod payments;
@@ -29,6 +30,7 @@ pub use event::{
     ShipmentDelayed, TrackingRecorded,
 };
 pub use evolve::{evolve, replay};
+pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
 pub use refunds::{LineMoney, allocate};

@@ -2656,3 +2656,52 @@ fn capture_without_an_earlier_failure_closes_no_exception_entry() {
         [ExceptionChange::Resolve { .. }]
     )));
 }
+
+// ---------------------------------------------------------------------------------------
+// Why a line waits
+// ---------------------------------------------------------------------------------------
+
+fn waits(order: &Order) -> Vec<(String, u32)> {
+    order
+        .explain_line(1)
+        .1
+        .into_iter()
+        .map(|w| (w.reason, w.quantity))
+        .collect()
+}
+
+#[test]
+fn a_line_says_why_its_units_wait() {
+    // Reserved but unpaid.
+    assert_eq!(
+        waits(&Story::card().order()),
+        vec![("awaiting_payment".to_owned(), 1)]
+    );
+    // Paid, its capture in flight on a channel capturing at authorization.
+    assert_eq!(
+        waits(&capturing_at_authorization().order()),
+        vec![("awaiting_capture".to_owned(), 1)]
+    );
+    // The capture refused: held.
+    let held = capturing_at_authorization().and(fail("pay_1.cap2")).order();
+    assert_eq!(waits(&held), vec![("hold:capture_failed".to_owned(), 1)]);
+    // Nothing blocks it, but it was not released yet: the edit window.
+    assert_eq!(
+        waits(&Story::authorized().order()),
+        vec![("edit_window".to_owned(), 1)]
+    );
+    // It will ship from east's fulfillment order, still pending; a line the order does not
+    // have says nothing.
+    let placements = Story::authorized().order().explain_line(1).0;
+    assert_eq!(
+        placements
+            .iter()
+            .map(|p| (p.location_id.as_str(), p.state, p.quantity, p.shipped))
+            .collect::<Vec<_>>(),
+        vec![("east", crate::fulfillment::FulfillmentState::Pending, 1, 0)]
+    );
+    assert_eq!(
+        Story::authorized().order().explain_line(9),
+        (vec![], vec![])
+    );
+}

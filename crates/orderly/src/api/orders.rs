@@ -13,7 +13,6 @@ use orderly_domain::actor::Actor;
 use orderly_domain::order::evolve;
 use orderly_domain::order::{
     Address, CancelOrder, CancelReason, Customer, Delivery, FieldIssue, Order, OrderError,
-    OrderState,
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::time::rfc3339;
@@ -273,82 +272,29 @@ pub struct LineWaitOut {
     pub quantity: u32,
 }
 
-/// Where each unit of a line is, and why the rest waits: what support answers with.
-fn explain_line(
-    o: &Order,
-    line: &orderly_domain::order::OrderLine,
-) -> (Vec<LinePlacementOut>, Vec<LineWaitOut>) {
-    let ships_from: Vec<LinePlacementOut> = o
-        .fulfillment_orders
-        .iter()
-        .filter_map(|f| {
-            let fl = f
-                .lines
-                .iter()
-                .find(|fl| fl.line_no == line.line_no && (fl.quantity > 0 || fl.short > 0))?;
-            let tracking_numbers = f
-                .shipments
-                .iter()
-                .filter(|s| {
-                    f.packages.iter().any(|p| {
-                        p.id == s.package_id && p.items.iter().any(|i| i.line_no == line.line_no)
-                    })
-                })
-                .map(|s| s.tracking_number.clone())
-                .collect();
-            Some(LinePlacementOut {
-                location_id: f.location_id.to_string(),
-                fulfillment_order_id: f.id.to_string(),
-                state: f.state.as_str().to_owned(),
-                quantity: fl.quantity,
-                shipped: fl.shipped,
-                short: fl.short,
-                tracking_numbers,
-            })
+/// Where each unit of a line is, and why the rest waits (`Order::explain_line`), as
+/// the API shows it.
+fn explain_line(o: &Order, line_no: u32) -> (Vec<LinePlacementOut>, Vec<LineWaitOut>) {
+    let (ships_from, waiting) = o.explain_line(line_no);
+    let ships_from = ships_from
+        .into_iter()
+        .map(|p| LinePlacementOut {
+            location_id: p.location_id.to_string(),
+            fulfillment_order_id: p.fulfillment_order_id.to_string(),
+            state: p.state.as_str().to_owned(),
+            quantity: p.quantity,
+            shipped: p.shipped,
+            short: p.short,
+            tracking_numbers: p.tracking_numbers,
         })
         .collect();
-    let b = &line.buckets;
-    let mut waiting = Vec::new();
-    // Units a warehouse could not find wait as a backorder like any other, but support
-    // should be able to say why: a short pick, not a sell-out. Backordered units count as
-    // short-picked up to the number of units pickers could not find on this line (a line
-    // backordered at placement and short-picked later is the one case this can blur).
-    let short: u32 = ships_from.iter().map(|p| p.short).sum();
-    let after_short = b.backordered.min(short);
-    for (reason, quantity) in [
-        ("short_pick", after_short),
-        ("backorder", b.backordered - after_short),
-    ] {
-        if quantity > 0 {
-            waiting.push(LineWaitOut {
-                reason: reason.into(),
-                quantity,
-            });
-        }
-    }
-    if b.unallocated > 0 {
-        let reason = if o.state == OrderState::Pending {
-            "awaiting_payment"
-        } else {
-            "sourcing"
-        };
-        waiting.push(LineWaitOut {
-            reason: reason.into(),
-            quantity: b.unallocated,
-        });
-    }
-    let unreleased = b.allocated.saturating_sub(b.released);
-    if unreleased > 0 && o.state != OrderState::Cancelled {
-        let reason = o
-            .release_blockers()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| "edit_window".to_owned());
-        waiting.push(LineWaitOut {
-            reason,
-            quantity: unreleased,
-        });
-    }
+    let waiting = waiting
+        .into_iter()
+        .map(|w| LineWaitOut {
+            reason: w.reason,
+            quantity: w.quantity,
+        })
+        .collect();
     (ships_from, waiting)
 }
 
@@ -595,7 +541,7 @@ pub fn order_view(o: &Order) -> OrderView {
             .zip(o.line_money())
             .map(|(l, money)| {
                 let b = &l.buckets;
-                let (ships_from, waiting) = explain_line(o, l);
+                let (ships_from, waiting) = explain_line(o, l.line_no);
                 LineOut {
                     line_no: l.line_no,
                     sku: l.sku.to_string(),
