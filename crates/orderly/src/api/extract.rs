@@ -145,7 +145,7 @@ pub fn outcome_reply(outcome: Outcome) -> Response {
         Outcome::Body(status, body) => json_reply((status, body)),
         Outcome::Order(402, order) => payment_failed(&order).into_response(),
         Outcome::Order(status, order) => {
-            json_reply((status, to_json(&super::orders::order_view(&order))))
+            json_reply((status, to_json(&super::order_view::order_view(&order))))
         }
     }
 }

@@ -427,7 +427,7 @@ pub struct ShipRequest {
 /// a channel that captures on shipment, the shipment captures its share of the payment.
 #[utoipa::path(post, path = "/api/v1/packages/{id}/ship", tag = "fulfillment",
     request_body = ShipRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "package_already_shipped", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn ship(
@@ -628,7 +628,7 @@ pub async fn get_fulfillment_order(
 /// Releases a pending fulfillment order to its warehouse now (skipping the edit window);
 /// refused while the order is unpaid or on hold. Answers with the whole order.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/release", tag = "fulfillment",
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "release_blocked, fulfillment_not_pending", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn release(
@@ -746,7 +746,7 @@ pub struct RejectRequest {
 /// given back and its units are sourced again at another location (or backordered).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/reject", tag = "fulfillment",
     request_body = RejectRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn reject(

@@ -7,6 +7,8 @@ pub mod exceptions;
 pub mod extract;
 pub mod fulfillment;
 pub mod order_list;
+pub mod order_timeline;
+pub mod order_view;
 pub mod orders;
 pub mod packages;
 pub mod payments;
@@ -30,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         system::health, system::openapi, system::locations, system::channels, system::create_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         catalog::list_inventory, catalog::adjust, catalog::movements,
-        orders::create_order, order_list::list_orders, orders::get_order, orders::timeline, orders::cancel_order,
+        orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,
@@ -85,7 +87,7 @@ pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
             get(order_list::list_orders).post(orders::create_order),
         )
         .route("/orders/{id}", get(orders::get_order))
-        .route("/orders/{id}/timeline", get(orders::timeline))
+        .route("/orders/{id}/timeline", get(order_timeline::timeline))
         .route("/orders/{id}/cancellation", post(orders::cancel_order))
         .route("/orders/{id}/captures", post(payments::capture))
         .route("/orders/{id}/refunds", post(payments::refund))

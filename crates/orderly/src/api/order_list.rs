@@ -3,7 +3,7 @@
 //! exactly the values the order view can show, declared as enums in the OpenAPI document.
 
 use super::extract::{ApiQuery, decode_cursor, page_cursor, page_limit};
-use super::orders::{OrderView, order_view};
+use super::order_view::{OrderView, order_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};

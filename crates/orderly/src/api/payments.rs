@@ -48,8 +48,8 @@ pub struct CaptureRequest {
 /// refused.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/captures", tag = "payments",
     request_body = CaptureRequest,
-    responses((status = 200, body = super::orders::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
         (status = 402, description = "capture_failed: the provider refused; the order is held and the capture retried on a schedule", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "nothing_to_capture, capture_exceeds_authorized", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -98,8 +98,8 @@ pub struct RefundRequestIn {
 /// payments when one does not cover it. A failed part leaves the refund `refund_failed`.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "payments",
     request_body = RefundRequestIn,
-    responses((status = 200, body = super::orders::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
         (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "refund_exceeds_captured, refund_exceeds_line, invalid_refund_line, invalid_amount", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -151,8 +151,8 @@ pub async fn refund(
 
 /// Asks again for the part of a refund that failed.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds/{refund_id}/retry", tag = "payments",
-    responses((status = 200, body = super::orders::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
         (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "refund_not_failed", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -178,7 +178,7 @@ pub async fn retry_refund(
 /// releases the `payment_failed` hold.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "payments",
     request_body = PaymentIn,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "payment_not_needed", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn add_payment(
@@ -228,7 +228,7 @@ pub struct MarkPaidRequest {
 /// Finance confirms money received for a bank transfer or cash on delivery.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments/{payment_id}/mark-paid", tag = "payments",
     request_body = MarkPaidRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "already_paid", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn mark_paid(
@@ -270,7 +270,7 @@ fn hold_reason(s: &str) -> Result<HoldReason, ApiError> {
 /// Places a hold: the order cannot go to the warehouse while any hold is active.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/holds", tag = "payments",
     request_body = HoldRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 409, description = "hold_already_active", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn place_hold(
@@ -306,7 +306,7 @@ pub struct ReleaseRequest {
 /// authorization captures the money the authorization was holding.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/holds/{reason}/release", tag = "payments",
     request_body = ReleaseRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 403, description = "a review hold released without the finance role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "hold_not_active", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]

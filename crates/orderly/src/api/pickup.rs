@@ -58,7 +58,7 @@ pub struct CollectRequest {
 /// code, recorded as its delivery.
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/collect", tag = "fulfillment",
     request_body = CollectRequest,
-    responses((status = 200, body = super::orders::OrderView),
+    responses((status = 200, body = super::order_view::OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not_ready_for_pickup", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: wrong_pickup_code", body = Problem, content_type = "application/problem+json")),
