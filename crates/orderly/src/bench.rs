@@ -5,8 +5,8 @@
 //! spread over the processes, and prints throughput, latency percentiles, peak RSS and the
 //! `orderly check` result.
 
+use crate::app::Origin;
 use crate::app::auth::create_key;
-use crate::app::orders::Origin;
 use crate::config::{Config, DatabaseTarget};
 use crate::startup::Application;
 use anyhow::{Context, bail};
@@ -336,7 +336,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         }
     }
     println!("orderly check:");
-    let result = crate::cli::check_and_report(&database).await;
+    let result = crate::maintenance::check_and_report(&database).await;
     if let Some((server, name)) = db.drop_postgres {
         postgres_admin(&server)
             .await?

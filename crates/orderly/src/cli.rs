@@ -1,7 +1,7 @@
 //! Command-line entry points: serve, migrate, check, keys, bench.
 
 use crate::config::{Config, DatabaseConfig, DatabaseTarget};
-use crate::startup::{Application, open_store, shutdown_signal};
+use crate::startup::{Application, shutdown_signal};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use orderly_domain::actor::Role;
@@ -188,20 +188,6 @@ fn sqlite_path(url: &str) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Opens the store for a maintenance command, refusing to create a missing SQLite file.
-async fn maintenance_store(
-    db: &DatabaseConfig,
-    create: bool,
-) -> anyhow::Result<orderly_store::Store> {
-    if let DatabaseTarget::Sqlite(path) = DatabaseTarget::parse(&db.url)?
-        && !create
-        && !path.exists()
-    {
-        anyhow::bail!("database {} does not exist", path.display());
-    }
-    open_store(db).await
-}
-
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve {
@@ -216,7 +202,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { common } => {
             let db = database_config(&common)?;
             runtime()?.block_on(async {
-                maintenance_store(&db, true).await?.shutdown();
+                crate::maintenance::open_existing(&db, true)
+                    .await?
+                    .shutdown();
                 anyhow::Ok(())
             })?;
             println!("{}: schema is up to date", db.url);
@@ -233,7 +221,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
             let db = existing_database_config(&common)?;
             runtime()?.block_on(async {
-                let store = maintenance_store(&db, true).await?;
+                let store = crate::maintenance::open_existing(&db, true).await?;
                 let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
                 store.shutdown();
                 println!("created {} key {id}\n{key}", role.as_str());
@@ -261,29 +249,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
 }
 
 fn check(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
-    runtime()?.block_on(check_and_report(db))
-}
-
-/// Runs `orderly check` against a database and prints the report.
-pub async fn check_and_report(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
-    let store = maintenance_store(db, false).await?;
-    let report = store.check().await;
-    store.shutdown();
-    let report = report?;
-    println!(
-        "checked {} orders ({} events) and {} inventory records in {}",
-        report.orders, report.events, report.inventory_records, db.url
-    );
-    if report.violations.is_empty() {
-        println!("ok: no invariant violations");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for v in &report.violations {
-            println!("VIOLATION {v}");
-        }
-        println!("{} violation(s)", report.violations.len());
-        Ok(ExitCode::FAILURE)
-    }
+    runtime()?.block_on(crate::maintenance::check_and_report(db))
 }
 
 /// `orderly backup`: a consistent copy of a live SQLite database, taken while the server

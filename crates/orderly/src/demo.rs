@@ -3,9 +3,10 @@
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
 use crate::api::problem::ApiError;
+use crate::app::Origin;
 use crate::app::auth::create_key;
 use crate::app::catalog::AdjustInput;
-use crate::app::orders::{Origin, PaymentChoice, PlaceInput};
+use crate::app::orders::{PaymentChoice, PlaceInput};
 use crate::app::{AppState, Outcome};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};

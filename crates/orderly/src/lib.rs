@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod labels;
+pub mod maintenance;
 pub mod payments;
 pub mod startup;
 

@@ -224,8 +224,8 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 }
 
 /// Who is asking (the key's actor) and under which request id.
-pub fn origin(principal: &Principal, headers: &HeaderMap) -> crate::app::orders::Origin {
-    crate::app::orders::Origin {
+pub fn origin(principal: &Principal, headers: &HeaderMap) -> crate::app::Origin {
+    crate::app::Origin {
         actor: principal.actor(),
         correlation_id: correlation_id(headers),
     }

@@ -1,7 +1,7 @@
 //! Catalog and stock changes made by people and integrations; stock that arrives goes
 //! to backordered orders first, oldest order first.
 
-use super::orders::Origin;
+use super::Origin;
 use super::payments::apply;
 use super::{App, Idempotency, Outcome, now};
 use crate::api::problem::ApiError;

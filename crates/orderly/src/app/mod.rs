@@ -18,9 +18,10 @@ use crate::payments::signature::Secret;
 use crate::payments::simulator::Simulator;
 use auth::KeyCache;
 use jiff::Timestamp;
+use orderly_domain::actor::Actor;
 use orderly_domain::order::Order;
 use orderly_domain::sourcing::LocationFacts;
-use orderly_store::{IdempotencyRecord, Store, StoredBody, WriteTx};
+use orderly_store::{EventMeta, IdempotencyRecord, Store, StoredBody, WriteTx};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -91,6 +92,23 @@ impl App {
     pub fn provider(&self, name: &str) -> Option<&dyn PaymentProvider> {
         let simulator: &dyn PaymentProvider = self.simulator.as_ref();
         [simulator].into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Who asked, and under which request id.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub actor: Actor,
+    pub correlation_id: String,
+}
+
+impl Origin {
+    pub(crate) fn meta(&self) -> EventMeta {
+        EventMeta {
+            actor: self.actor.clone(),
+            correlation_id: self.correlation_id.clone(),
+            at: now(),
+        }
     }
 }
 

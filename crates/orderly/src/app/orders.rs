@@ -3,18 +3,17 @@
 use super::payments::{
     external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
 };
-use super::{App, Idempotency, Outcome, new_id, now};
+use super::{App, Idempotency, Origin, Outcome, new_id};
 use crate::api::problem::ApiError;
 use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
-use orderly_domain::actor::Actor;
 use orderly_domain::order::{
     Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
     PlaceContext, PlaceOrder, SourcingContext, assign_number, decide,
 };
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
-use orderly_store::{EventMeta, Velocity};
+use orderly_store::Velocity;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -46,23 +45,6 @@ pub struct PaymentChoice {
     pub token: Option<String>,
     pub fingerprint: Option<String>,
     pub last4: Option<String>,
-}
-
-/// Who asked, and under which request id.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    pub actor: Actor,
-    pub correlation_id: String,
-}
-
-impl Origin {
-    pub(crate) fn meta(&self) -> EventMeta {
-        EventMeta {
-            actor: self.actor.clone(),
-            correlation_id: self.correlation_id.clone(),
-            at: now(),
-        }
-    }
 }
 
 impl App {

@@ -3,7 +3,7 @@
 //! called, outside any transaction, and its answer recorded by a second command. Store
 //! credit needs no provider, so its operations are settled inside the first transaction.
 
-use super::orders::Origin;
+use super::Origin;
 use super::{App, Idempotency, Outcome, new_id, now};
 use crate::api::problem::ApiError;
 use crate::config::Config;

@@ -3,7 +3,7 @@
 //! once (a replay is refused); an event that builds on a fact not yet known (an expiry
 //! before its authorization) is parked and applied when that fact arrives.
 
-use super::orders::Origin;
+use super::Origin;
 use super::payments::{apply, capture_mode, external_pending, order_of};
 use super::{App, now, refuse_future};
 use crate::api::problem::ApiError;

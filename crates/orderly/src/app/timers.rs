@@ -3,7 +3,7 @@
 //! the provider refused, each as an ordinary command.
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
-use super::orders::Origin;
+use super::Origin;
 use super::payments::{external_pending, release_if_ready};
 use super::{App, new_id};
 use crate::api::problem::ApiError;

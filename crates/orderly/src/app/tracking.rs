@@ -1,7 +1,7 @@
 //! Carrier tracking in: signed, normalized scans found by tracking number, each recorded
 //! once per event id; and the watch for shipments that went quiet or missed their promise.
 
-use super::orders::Origin;
+use super::Origin;
 use super::payments::apply;
 use super::provider_events::Disposition;
 use super::{App, now, refuse_future};
