@@ -3,7 +3,10 @@
 //! exactly the values the order view can show, declared as enums in the OpenAPI document.
 
 use super::extract::{ApiQuery, decode_cursor, page_cursor, page_limit};
-use super::order_view::{OrderView, order_view};
+use super::order_view::{
+    OrderView, fulfillment_state_schema, order_state_schema, order_view, payment_state_schema,
+    refund_state_schema, return_state_schema, status_schema,
+};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -17,28 +20,6 @@ use orderly_domain::payment::PaymentState;
 use orderly_store::OrderFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-
-/// A string schema allowing exactly `values`.
-fn one_of(values: Vec<&'static str>) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-}
-
-macro_rules! state_schema {
-    ($fn:ident, $ty:ty) => {
-        pub(crate) fn $fn() -> ObjectBuilder {
-            one_of(<$ty>::ALL.iter().map(|v| v.as_str()).collect())
-        }
-    };
-}
-state_schema!(status_schema, CustomerStatus);
-state_schema!(order_state_schema, OrderState);
-state_schema!(payment_state_schema, PaymentState);
-state_schema!(fulfillment_state_schema, FulfillmentSummary);
-state_schema!(return_state_schema, ReturnSummary);
-state_schema!(refund_state_schema, RefundState);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -3,11 +3,53 @@
 //! fulfillment orders and the sourcing decision. Built from the snapshot alone, never
 //! stored, so what a client reads is always what the state machines say.
 
-use super::orders::AddressDto;
-use orderly_domain::order::{Address, Order};
+use orderly_domain::order::{
+    Address, CustomerStatus, FulfillmentSummary, Order, OrderState, RefundState, ReturnSummary,
+};
+use orderly_domain::payment::PaymentState;
 use orderly_domain::time::rfc3339;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+
+/// A string schema allowing exactly `values`.
+fn one_of(values: Vec<&'static str>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+}
+
+/// The schema of a state field or filter: exactly the values its enum has.
+macro_rules! state_schema {
+    ($fn:ident, $ty:ty) => {
+        pub(crate) fn $fn() -> ObjectBuilder {
+            one_of(<$ty>::ALL.iter().map(|v| v.as_str()).collect())
+        }
+    };
+}
+state_schema!(status_schema, CustomerStatus);
+state_schema!(order_state_schema, OrderState);
+state_schema!(payment_state_schema, PaymentState);
+state_schema!(fulfillment_state_schema, FulfillmentSummary);
+state_schema!(return_state_schema, ReturnSummary);
+state_schema!(refund_state_schema, RefundState);
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub line1: String,
+    pub line2: Option<String>,
+    #[serde(default)]
+    pub city: String,
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub country: String,
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerOut {
@@ -247,18 +289,18 @@ pub struct OrderView {
     /// Customer-facing status derived from the state machines. It follows the goods
     /// (shipped, delivered, ready for pickup); refunds and holds are `refund_state` and
     /// `on_hold`.
-    #[schema(schema_with = super::order_list::status_schema)]
+    #[schema(schema_with = status_schema)]
     pub status: String,
-    #[schema(schema_with = super::order_list::order_state_schema)]
+    #[schema(schema_with = order_state_schema)]
     pub order_state: String,
-    #[schema(schema_with = super::order_list::payment_state_schema)]
+    #[schema(schema_with = payment_state_schema)]
     pub payment_state: String,
-    #[schema(schema_with = super::order_list::fulfillment_state_schema)]
+    #[schema(schema_with = fulfillment_state_schema)]
     pub fulfillment_state: String,
-    #[schema(schema_with = super::order_list::return_state_schema)]
+    #[schema(schema_with = return_state_schema)]
     pub return_state: String,
     /// Where refunds stand: `refund_failed` while a refused refund waits for its retry.
-    #[schema(schema_with = super::order_list::refund_state_schema)]
+    #[schema(schema_with = refund_state_schema)]
     pub refund_state: String,
     /// A hold is active; `release_blocked_by` says what keeps the order back.
     pub on_hold: bool,
@@ -279,7 +321,7 @@ pub struct OrderView {
     /// When the order is cancelled if still unpaid.
     pub payment_due_at: Option<String>,
     /// The parts of the order each location ships.
-    pub fulfillment_orders: Vec<super::fulfillment::FulfillmentOrderOut>,
+    pub fulfillment_orders: Vec<super::fulfillment_view::FulfillmentOrderOut>,
     pub subtotal_amount: i64,
     pub shipping_amount: i64,
     pub tax_amount: i64,
@@ -428,7 +470,7 @@ pub fn order_view(o: &Order) -> OrderView {
         fulfillment_orders: o
             .fulfillment_orders
             .iter()
-            .map(super::fulfillment::fulfillment_out)
+            .map(super::fulfillment_view::fulfillment_out)
             .collect(),
         subtotal_amount: o.subtotal(),
         shipping_amount: o.shipping_amount,

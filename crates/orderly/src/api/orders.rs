@@ -3,7 +3,7 @@
 //! `order_view`, search is `order_list`, the timeline `order_timeline`.
 
 use super::extract::{ApiJson, idempotency, outcome_reply};
-use super::order_view::{OrderView, order_view};
+use super::order_view::{AddressDto, OrderView, order_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -17,7 +17,7 @@ use orderly_domain::order::{
 };
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -27,23 +27,6 @@ pub struct CustomerIn {
     pub email: String,
     pub name: Option<String>,
     pub phone: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddressDto {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub line1: String,
-    pub line2: Option<String>,
-    #[serde(default)]
-    pub city: String,
-    pub region: Option<String>,
-    #[serde(default)]
-    pub postal_code: String,
-    #[serde(default)]
-    pub country: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

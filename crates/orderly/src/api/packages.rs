@@ -4,7 +4,7 @@
 //! scan, a label or a webhook needs nothing else to find its way back.
 
 use super::extract::{json_reply, to_json};
-use super::fulfillment::{PackageOut, ShipmentOut, package_out, shipment_out};
+use super::fulfillment_view::{PackageOut, ShipmentOut, package_out, shipment_out};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
