@@ -6,6 +6,7 @@ use super::extract::{
     ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
 };
 use super::fulfillment_view::{FulfillmentOrderOut, fulfillment_out};
+use super::handover::{Handover, ShipRequest, to_counter};
 use super::packages::{created_package, package_view, pick_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
@@ -261,21 +262,6 @@ pub async fn tracking_event(
     )))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShipRequest {
-    /// With `service`, ships exactly so; without, the cheapest configured service that
-    /// arrives by the order's promised date (or the one the order asked for).
-    pub carrier: Option<String>,
-    pub service: Option<String>,
-    /// The carrier's tracking number; the built-in carrier makes one when omitted.
-    pub tracking_number: Option<String>,
-    /// The delivery date the carrier promised (RFC 3339); passing it undelivered flags
-    /// a delay.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub promised_by: Option<jiff::Timestamp>,
-}
-
 /// Ships a packed package: its units leave stock and move to `shipped` on their lines; on
 /// a channel that captures on shipment, the shipment captures its share of the payment.
 #[utoipa::path(post, path = "/api/v1/packages/{id}/ship", tag = "fulfillment",
@@ -323,7 +309,7 @@ pub async fn ship(
     }
     .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     if Delivery::pickup(order.delivery.as_ref()).is_some() {
-        let handover = super::pickup::to_counter(&req)?;
+        let handover = to_counter(&req)?;
         return ship_package(
             app, principal, headers, idem, order_id, package_id, handover,
         )
@@ -365,16 +351,6 @@ pub async fn ship(
         app, principal, headers, idem, order_id, package_id, handover,
     )
     .await
-}
-
-/// How a package leaves: with a carrier's tracking number, or onto the pickup counter
-/// under a collection code.
-pub(super) struct Handover {
-    pub carrier: String,
-    pub service: String,
-    pub tracking_number: String,
-    pub promised_by: Option<jiff::Timestamp>,
-    pub ready_for_pickup_at: Option<jiff::Timestamp>,
 }
 
 /// Records the shipment of `package_id` as `handover` says.

@@ -7,6 +7,7 @@ pub mod exceptions;
 pub mod extract;
 pub mod fulfillment;
 pub mod fulfillment_view;
+pub mod handover;
 pub mod order_list;
 pub mod order_timeline;
 pub mod order_view;

@@ -4,7 +4,7 @@
 //! tracking number), and the customer collecting it, code in hand, is its delivery.
 
 use super::extract::{ApiJson, idempotency, order_reply};
-use super::fulfillment::{Handover, ShipRequest};
+use super::handover::PICKUP_CARRIER;
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -17,35 +17,6 @@ use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecord
 use orderly_domain::values::Id;
 use serde::Deserialize;
 use utoipa::ToSchema;
-
-/// The carrier name of a package handed over at a pickup counter.
-pub const PICKUP_CARRIER: &str = "pickup";
-
-/// The handover of a pickup order's package: onto the shelf now, under a fresh
-/// collection code. A carrier, service or tracking number in the request is refused: no
-/// carrier moves this package.
-pub(super) fn to_counter(req: &ShipRequest) -> Result<Handover, ApiError> {
-    if req.carrier.is_some()
-        || req.service.is_some()
-        || req.tracking_number.is_some()
-        || req.promised_by.is_some()
-    {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
-            "carrier",
-            "pickup_order",
-            "a click-and-collect order goes onto the pickup counter, not to a carrier: send {}",
-        )]));
-    }
-    // `PU` and 8 random hex digits: short enough to read out at a counter.
-    let random = uuid::Uuid::now_v7().simple().to_string();
-    Ok(Handover {
-        carrier: PICKUP_CARRIER.into(),
-        service: "counter".into(),
-        tracking_number: format!("PU{}", &random[24..]).to_uppercase(),
-        promised_by: None,
-        ready_for_pickup_at: Some(now()),
-    })
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
