@@ -143,6 +143,17 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// The server of a test that only means something on PostgreSQL. Such a test is
+/// `#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]`, so a plain `cargo test`
+/// lists it as ignored with that reason, and `.ci/run`'s PostgreSQL stage runs it with
+/// `--include-ignored`. Run without a server, it fails: it never passes having run nothing.
+pub fn require_postgres() -> String {
+    postgres_base_url().expect(
+        "this test needs ORDERLY_TEST_DATABASE_URL to name a PostgreSQL server \
+         (it is #[ignore]d for that reason; .ci/run's PostgreSQL stage runs it)",
+    )
+}
+
 pub async fn fresh_database(dir: &Path) -> TestDb {
     match postgres_base_url() {
         Some(base) => {
