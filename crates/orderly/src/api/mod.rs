@@ -66,81 +66,70 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Builds the route table once into both the router under `/api/v1` and [`ROUTES`], the
+/// list of what it answers, so that a test can compare the router with the OpenAPI
+/// document both ways. Each entry is `"path" => method(handler) .method(handler)…,`.
+macro_rules! route_table {
+    ($($path:literal => $first:ident($first_handler:path) $(.$method:ident($handler:path))*,)*) => {
+        /// Every `(method, path)` the router answers under `/api/v1`, from the same table.
+        pub const ROUTES: &[(&str, &str)] = &[
+            $((stringify!($first), $path), $((stringify!($method), $path),)*)*
+        ];
+
+        fn api_routes() -> Router<AppState> {
+            Router::new()$(.route($path, $first($first_handler)$(.$method($handler))*))*
+        }
+    };
+}
+
+route_table! {
+    "/health" => get(system::health),
+    "/openapi.json" => get(system::openapi),
+    "/locations" => get(system::locations),
+    "/channels" => get(system::channels),
+    "/api-keys" => post(system::create_api_key),
+    "/products" => get(catalog::list_products).post(catalog::create_product),
+    "/products/{sku}" => get(catalog::get_product).patch(catalog::update_product),
+    "/inventory" => get(catalog::list_inventory),
+    "/inventory/adjustments" => post(catalog::adjust),
+    "/inventory/{sku}/movements" => get(catalog::movements),
+    "/orders" => get(order_list::list_orders).post(orders::create_order),
+    "/orders/{id}" => get(orders::get_order),
+    "/orders/{id}/timeline" => get(order_timeline::timeline),
+    "/orders/{id}/cancellation" => post(orders::cancel_order),
+    "/orders/{id}/captures" => post(payments::capture),
+    "/orders/{id}/refunds" => post(payments::refund),
+    "/orders/{id}/refunds/{refund_id}/retry" => post(payments::retry_refund),
+    "/orders/{id}/payments" => post(payments::add_payment),
+    "/orders/{id}/payments/{payment_id}/mark-paid" => post(payments::mark_paid),
+    "/orders/{id}/holds" => post(payments::place_hold),
+    "/orders/{id}/holds/{reason}/release" => post(payments::release_hold),
+    "/payment-events/{provider}" => post(payments::payment_event),
+    "/fulfillment-orders/{id}" => get(fulfillment::get_fulfillment_order),
+    "/fulfillment-orders/{id}/release" => post(fulfillment::release),
+    "/fulfillment-orders/{id}/pick" => post(fulfillment::pick),
+    "/fulfillment-orders/{id}/reject" => post(fulfillment::reject),
+    "/fulfillment-orders/{id}/packages" => post(fulfillment::pack),
+    "/packages/{id}" => get(packages::get_package),
+    "/packages/{id}/ship" => post(fulfillment::ship),
+    "/tracking-events" => post(fulfillment::tracking_event),
+    "/shipments/{id}" => get(packages::get_shipment),
+    "/shipments/{id}/label.pdf" => get(fulfillment::label),
+    "/shipments/{id}/collect" => post(pickup::collect),
+    "/exceptions" => get(exceptions::list_all),
+    "/exceptions/{queue}" => get(exceptions::list_queue),
+    "/exceptions/{queue}/{id}/resolve" => post(exceptions::resolve),
+    "/waves" => get(waves::list_waves).post(waves::create_wave),
+    "/waves/{id}" => get(waves::get_wave),
+    "/waves/{id}/pick-list" => get(waves::get_pick_list),
+    "/waves/{id}/pick-list.html" => get(waves::get_pick_list_html),
+    "/waves/{id}/pick-list.pdf" => get(waves::get_pick_list_pdf),
+    "/customers/{email}/store-credit" =>
+        get(payments::get_store_credit).post(payments::issue_store_credit),
+}
+
 pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
-    let api = Router::new()
-        .route("/health", get(system::health))
-        .route("/openapi.json", get(system::openapi))
-        .route("/locations", get(system::locations))
-        .route("/channels", get(system::channels))
-        .route("/api-keys", post(system::create_api_key))
-        .route(
-            "/products",
-            get(catalog::list_products).post(catalog::create_product),
-        )
-        .route(
-            "/products/{sku}",
-            get(catalog::get_product).patch(catalog::update_product),
-        )
-        .route("/inventory", get(catalog::list_inventory))
-        .route("/inventory/adjustments", post(catalog::adjust))
-        .route("/inventory/{sku}/movements", get(catalog::movements))
-        .route(
-            "/orders",
-            get(order_list::list_orders).post(orders::create_order),
-        )
-        .route("/orders/{id}", get(orders::get_order))
-        .route("/orders/{id}/timeline", get(order_timeline::timeline))
-        .route("/orders/{id}/cancellation", post(orders::cancel_order))
-        .route("/orders/{id}/captures", post(payments::capture))
-        .route("/orders/{id}/refunds", post(payments::refund))
-        .route(
-            "/orders/{id}/refunds/{refund_id}/retry",
-            post(payments::retry_refund),
-        )
-        .route("/orders/{id}/payments", post(payments::add_payment))
-        .route(
-            "/orders/{id}/payments/{payment_id}/mark-paid",
-            post(payments::mark_paid),
-        )
-        .route("/orders/{id}/holds", post(payments::place_hold))
-        .route(
-            "/orders/{id}/holds/{reason}/release",
-            post(payments::release_hold),
-        )
-        .route("/payment-events/{provider}", post(payments::payment_event))
-        .route(
-            "/fulfillment-orders/{id}",
-            get(fulfillment::get_fulfillment_order),
-        )
-        .route(
-            "/fulfillment-orders/{id}/release",
-            post(fulfillment::release),
-        )
-        .route("/fulfillment-orders/{id}/pick", post(fulfillment::pick))
-        .route("/fulfillment-orders/{id}/reject", post(fulfillment::reject))
-        .route("/fulfillment-orders/{id}/packages", post(fulfillment::pack))
-        .route("/packages/{id}", get(packages::get_package))
-        .route("/packages/{id}/ship", post(fulfillment::ship))
-        .route("/tracking-events", post(fulfillment::tracking_event))
-        .route("/shipments/{id}", get(packages::get_shipment))
-        .route("/shipments/{id}/label.pdf", get(fulfillment::label))
-        .route("/shipments/{id}/collect", post(pickup::collect))
-        .route("/exceptions", get(exceptions::list_all))
-        .route("/exceptions/{queue}", get(exceptions::list_queue))
-        .route(
-            "/exceptions/{queue}/{id}/resolve",
-            post(exceptions::resolve),
-        )
-        .route("/waves", get(waves::list_waves).post(waves::create_wave))
-        .route("/waves/{id}", get(waves::get_wave))
-        .route("/waves/{id}/pick-list", get(waves::get_pick_list))
-        .route("/waves/{id}/pick-list.html", get(waves::get_pick_list_html))
-        .route("/waves/{id}/pick-list.pdf", get(waves::get_pick_list_pdf))
-        .route(
-            "/customers/{email}/store-credit",
-            get(payments::get_store_credit).post(payments::issue_store_credit),
-        )
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let api = api_routes().method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NoRoute })

@@ -8,6 +8,7 @@ use orderly_domain::actor::Role;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -143,6 +144,17 @@ pub fn postgres_base_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// The server of a test that only means something on PostgreSQL. Such a test is
+/// `#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]`, so a plain `cargo test`
+/// lists it as ignored with that reason, and `.ci/run`'s PostgreSQL stage runs it with
+/// `--include-ignored`. Run without a server, it fails: it never passes having run nothing.
+pub fn require_postgres() -> String {
+    postgres_base_url().expect(
+        "this test needs ORDERLY_TEST_DATABASE_URL to name a PostgreSQL server \
+         (it is #[ignore]d for that reason; .ci/run's PostgreSQL stage runs it)",
+    )
+}
+
 pub async fn fresh_database(dir: &Path) -> TestDb {
     match postgres_base_url() {
         Some(base) => {
@@ -210,6 +222,96 @@ impl TestDb {
                 .await
                 .expect("statement"),
         }
+    }
+
+    /// Every table of the schema, read from the database's own catalogue, without
+    /// refinery's migration history.
+    pub async fn tables(&self) -> Vec<String> {
+        match &self.sqlite_path {
+            Some(path) => {
+                let conn = self.sqlite_reader(path);
+                let mut query = conn
+                    .prepare(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' \
+                         AND name NOT LIKE 'sqlite_%' AND name <> 'refinery_schema_history' \
+                         ORDER BY name",
+                    )
+                    .expect("list tables");
+                query
+                    .query_map([], |r| r.get(0))
+                    .expect("list tables")
+                    .collect::<Result<_, _>>()
+                    .expect("table name")
+            }
+            None => self
+                .postgres()
+                .await
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                     AND table_name <> 'refinery_schema_history' ORDER BY 1",
+                    &[],
+                )
+                .await
+                .expect("list tables")
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+        }
+    }
+
+    /// For every table of [`TestDb::tables`]: its row count and a digest of its rows, in
+    /// no particular order (so that two equal contents give equal digests whatever order
+    /// the rows come back in).
+    pub async fn table_digests(&self) -> std::collections::BTreeMap<String, (i64, String)> {
+        let mut digests = std::collections::BTreeMap::new();
+        let tables = self.tables().await;
+        match &self.sqlite_path {
+            Some(path) => {
+                let conn = self.sqlite_reader(path);
+                for table in tables {
+                    let mut query = conn
+                        .prepare(&format!("SELECT * FROM \"{table}\""))
+                        .expect("read table");
+                    let columns = query.column_count();
+                    let mut rows: Vec<String> = query
+                        .query_map([], |r| {
+                            (0..columns)
+                                .map(|i| r.get_ref(i).map(|v| format!("{v:?}")))
+                                .collect::<Result<Vec<_>, _>>()
+                                .map(|values| values.join("\u{1f}"))
+                        })
+                        .expect("read table")
+                        .collect::<Result<_, _>>()
+                        .expect("read row");
+                    rows.sort();
+                    let digest = hex::encode(Sha256::digest(rows.join("\n")));
+                    digests.insert(table, (rows.len() as i64, digest));
+                }
+            }
+            None => {
+                let client = self.postgres().await;
+                for table in tables {
+                    let row = client
+                        .query_one(
+                            &format!(
+                                "SELECT COUNT(*), COALESCE(md5(string_agg(t::text, E'\\n' \
+                                 ORDER BY t::text)), '') FROM \"{table}\" t"
+                            ),
+                            &[],
+                        )
+                        .await
+                        .expect("digest table");
+                    digests.insert(table, (row.get(0), row.get(1)));
+                }
+            }
+        }
+        digests
+    }
+
+    fn sqlite_reader(&self, path: &Path) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db")
     }
 
     async fn postgres(&self) -> tokio_postgres::Client {
@@ -490,34 +592,20 @@ impl TestApp {
         page["data"].as_array().expect("data").clone()
     }
 
-    /// Everything a refused request must leave untouched: what the API lists, and the row
-    /// counts of every table a command writes (plus, on SQLite, the order-number counters;
-    /// PostgreSQL numbers from sequences, which are gap-tolerant by design).
+    /// Everything a refused request must leave untouched: what the API lists, and the
+    /// row count and a digest of the content of every table of the schema, as the database
+    /// itself lists them (refinery's migration history aside). PostgreSQL numbers orders
+    /// from sequences, which are gap-tolerant by design, so those are not compared.
     pub async fn fingerprint(&self) -> Value {
         let orders = self.get("/orders?limit=200").await.expect(200);
         let inventory = self.get("/inventory?limit=200").await.expect(200);
-        let mut tables = serde_json::Map::new();
-        for (name, sql) in [
-            ("orders", "SELECT COUNT(*) FROM orders"),
-            ("events", "SELECT COUNT(*) FROM events"),
-            ("reservations", "SELECT COUNT(*) FROM reservations"),
-            ("backorders", "SELECT COUNT(*) FROM backorders"),
-            ("movements", "SELECT COUNT(*) FROM stock_movements"),
-            ("outbox", "SELECT COUNT(*) FROM outbox"),
-            ("idempotency", "SELECT COUNT(*) FROM idempotency_keys"),
-            ("timers", "SELECT COUNT(*) FROM timers"),
-            ("provider_events", "SELECT COUNT(*) FROM provider_events"),
-            ("store_credit", "SELECT COUNT(*) FROM store_credit_entries"),
-        ] {
-            tables.insert(name.into(), self.db.count(sql).await.into());
-        }
-        if self.db.sqlite_path.is_some() {
-            let counters = self
-                .db
-                .count("SELECT COALESCE(SUM(last_number), 0) FROM order_counters")
-                .await;
-            tables.insert("counters".into(), counters.into());
-        }
+        let tables: serde_json::Map<String, Value> = self
+            .db
+            .table_digests()
+            .await
+            .into_iter()
+            .map(|(table, (rows, digest))| (table, json!({"rows": rows, "digest": digest})))
+            .collect();
         json!({"orders": orders, "inventory": inventory, "tables": tables})
     }
 

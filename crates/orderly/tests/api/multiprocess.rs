@@ -1,11 +1,12 @@
 //! Several `orderly serve` processes on one PostgreSQL database: races between processes
 //! are settled by the database, a killed process loses nothing acknowledged, and a
 //! database restart gives clean 503s, then service again. These tests need PostgreSQL
-//! (`ORDERLY_TEST_DATABASE_URL`); on SQLite one process owns the file, so they return.
+//! (`ORDERLY_TEST_DATABASE_URL`; on SQLite one process owns the file), so they are
+//! ignored with that reason unless run with `--include-ignored`, as `.ci/run` does.
 
 use crate::crash::{Server, admin_key, assert_check_passes, write_config};
 use crate::helpers::{
-    Res, TestDb, client, fresh_database, join_all, order_body, postgres_base_url, send,
+    Res, TestDb, client, fresh_database, join_all, order_body, require_postgres, send,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -21,9 +22,9 @@ struct Fleet {
     servers: Vec<Server>,
 }
 
-/// `n` servers on one fresh PostgreSQL database, or None on SQLite.
-async fn fleet(n: usize) -> Option<Fleet> {
-    postgres_base_url()?;
+/// `n` servers on one fresh PostgreSQL database.
+async fn fleet(n: usize) -> Fleet {
+    require_postgres();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_database(dir.path()).await;
     let config = write_config(dir.path(), &db);
@@ -32,12 +33,12 @@ async fn fleet(n: usize) -> Option<Fleet> {
     for _ in 0..n {
         servers.push(Server::start(&config).await);
     }
-    Some(Fleet {
+    Fleet {
         _dir: dir,
         db,
         key,
         servers,
-    })
+    }
 }
 
 async fn post(url: &str, key: &str, body: &Value) -> Res {
@@ -63,8 +64,9 @@ impl Fleet {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]
 async fn two_processes_never_oversell() {
-    let Some(fleet) = fleet(2).await else { return };
+    let fleet = fleet(2).await;
     fleet.stock("HOT-1", "wh-central", 10).await;
     let answers = join_all((0..64).map(|i| {
         let url = fleet.url(i % 2, "/orders");
@@ -102,8 +104,9 @@ async fn two_processes_never_oversell() {
 /// time), so numbers never collide and cost no round trip; they are not in arrival
 /// order across processes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]
 async fn each_process_numbers_orders_from_its_own_block() {
-    let Some(fleet) = fleet(2).await else { return };
+    let fleet = fleet(2).await;
     fleet.stock("PEN-1", "wh-east", 100).await;
     let mut numbers = Vec::new();
     for server in [0, 1, 0, 1] {
@@ -116,8 +119,9 @@ async fn each_process_numbers_orders_from_its_own_block() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]
 async fn one_idempotency_key_sent_to_two_processes_makes_one_order() {
-    let Some(fleet) = fleet(2).await else { return };
+    let fleet = fleet(2).await;
     fleet.stock("MUG-1", "wh-east", 100).await;
     for round in 0..5 {
         let body = order_body("web", &[("MUG-1", 1, 1000)]);
@@ -144,10 +148,9 @@ async fn one_idempotency_key_sent_to_two_processes_makes_one_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ORDERLY_TEST_DATABASE_URL (PostgreSQL)"]
 async fn killing_one_process_loses_nothing_and_the_other_keeps_serving() {
-    let Some(mut fleet) = fleet(2).await else {
-        return;
-    };
+    let mut fleet = fleet(2).await;
     fleet.stock("TEE-1", "wh-west", 1_000_000).await;
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
@@ -311,16 +314,10 @@ impl Drop for Cluster {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root and the PostgreSQL server binaries (runs a private cluster)"]
 async fn a_database_restart_gives_clean_503s_then_service_resumes() {
-    if postgres_base_url().is_none() {
-        return;
-    }
-    let Some(cluster) = Cluster::create() else {
-        eprintln!(
-            "skipped: needs root and the PostgreSQL server binaries to run a private cluster"
-        );
-        return;
-    };
+    let cluster = Cluster::create()
+        .expect("this test needs root and the PostgreSQL server binaries to run a private cluster");
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDb {
         url: cluster.url(),
