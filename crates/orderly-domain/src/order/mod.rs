@@ -33,7 +33,7 @@ pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
-pub use refunds::{LineMoney, allocate};
+pub use refunds::LineMoney;
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
     Reservation,
