@@ -1,6 +1,9 @@
 //! Store behaviour that the API relies on: group commit keeps failing commands isolated,
 //! appends project events into inventory and reservations, and `Store::check` names
-//! what is broken.
+//! what is broken. The contract runs on SQLite always and, when
+//! `ORDERLY_TEST_DATABASE_URL` names a PostgreSQL server (CI sets it), on a fresh
+//! PostgreSQL database instead; only the test that tampers with a SQLite file by hand is
+//! SQLite's alone.
 
 // Test code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -16,12 +19,41 @@ use orderly_domain::order::{
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{EventMeta, SqliteOptions, Store, StoreError};
+use orderly_store::{EventMeta, PgOptions, SqliteOptions, Store, StoreError};
 
-fn open() -> (tempfile::TempDir, Store) {
+/// A fresh store on the backend the suite runs against.
+async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(&SqliteOptions::new(dir.path().join("t.db"))).unwrap();
+    let Some(base) = std::env::var("ORDERLY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        let store = open_sqlite(&dir);
+        return (dir, store);
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("orderly_store_t_{}_{nanos}", std::process::id());
+    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+        .await
+        .expect("connect to ORDERLY_TEST_DATABASE_URL");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (server, _) = base.rsplit_once('/').expect("a URL ending in /database");
+    let store = Store::open_postgres(&PgOptions::new(format!("{server}/{name}")))
+        .await
+        .unwrap();
+    store.prepare_channels(&["web".to_owned()]).await.unwrap();
     (dir, store)
+}
+
+fn open_sqlite(dir: &tempfile::TempDir) -> Store {
+    Store::open_sqlite(&SqliteOptions::new(dir.path().join("t.db"))).unwrap()
 }
 
 /// Writes API key number `i` (a row a test can look for afterwards).
@@ -37,7 +69,7 @@ fn insert_key(tx: &mut dyn orderly_store::WriteTx, i: usize) -> Result<(), Store
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_command_rolls_back_alone_inside_its_group() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let mut tasks = Vec::new();
     for i in 0..200 {
         let store = store.clone();
@@ -75,7 +107,7 @@ async fn a_failing_command_rolls_back_alone_inside_its_group() {
 async fn a_command_refused_before_writing_makes_no_one_run_again() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     let runs = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..200 {
@@ -219,7 +251,7 @@ async fn seed_order(store: &Store, quantity: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appending_an_order_reserves_stock_and_check_passes() {
-    let (_dir, store) = open();
+    let (_dir, store) = open().await;
     seed_order(&store, 4).await;
     let inv = store
         .read(|r| r.inventory(Some("A"), None, None, 10))
@@ -241,7 +273,10 @@ async fn appending_an_order_reserves_stock_and_check_passes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_names_each_broken_invariant() {
-    let (dir, store) = open();
+    // Tampers with the SQLite file by hand (the PostgreSQL `orderly check` is exercised by
+    // the API suite's check tests).
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_sqlite(&dir);
     seed_order(&store, 4).await;
     store.shutdown();
     let path = dir.path().join("t.db");
