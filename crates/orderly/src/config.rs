@@ -85,6 +85,10 @@ pub struct DatabaseConfig {
     pub synchronous_commit: String,
     /// PostgreSQL: longest a request waits for a connection before answering 503.
     pub connect_timeout_ms: u64,
+    /// Commit the writes of concurrent commands together (one commit and fsync for a
+    /// group: ADR 002 on SQLite, ADR 004 on PostgreSQL). Off, every command commits alone,
+    /// which is slower and rules group commit out when a problem is looked for.
+    pub group_commit: bool,
 }
 
 impl Default for DatabaseConfig {
@@ -97,6 +101,7 @@ impl Default for DatabaseConfig {
             statement_timeout_ms: 5_000,
             synchronous_commit: "on".into(),
             connect_timeout_ms: 2_000,
+            group_commit: true,
         }
     }
 }

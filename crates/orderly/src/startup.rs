@@ -29,6 +29,9 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
                 Synchronous::Full
             };
             options.read_connections = db.read_connections;
+            if !db.group_commit {
+                options.max_batch = 1;
+            }
             Store::open_sqlite(&options)
                 .with_context(|| format!("cannot open database {}", path.display()))
         }
@@ -39,6 +42,7 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
                 statement_timeout_ms: db.statement_timeout_ms,
                 synchronous_commit: db.synchronous_commit.clone(),
                 connect_timeout_ms: db.connect_timeout_ms,
+                group_commit: db.group_commit,
             };
             Store::open_postgres(&options)
                 .await

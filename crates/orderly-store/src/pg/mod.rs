@@ -56,6 +56,9 @@ pub struct PgOptions {
     pub synchronous_commit: String,
     /// Longest a request waits for a pooled connection (or to connect) before a 503.
     pub connect_timeout_ms: u64,
+    /// Whether commands whose writes can join are committed together by the committer
+    /// (see `batch`); off, every command commits alone.
+    pub group_commit: bool,
 }
 
 impl PgOptions {
@@ -66,6 +69,7 @@ impl PgOptions {
             statement_timeout_ms: 5_000,
             synchronous_commit: "on".into(),
             connect_timeout_ms: 2_000,
+            group_commit: true,
         }
     }
 }
@@ -85,6 +89,7 @@ pub struct PgStore {
     pool: Pool,
     numbers: Arc<NumberBlocks>,
     batcher: Batcher,
+    group_commit: bool,
 }
 
 /// How many order numbers one `nextval` hands to this process: its channel sequence
@@ -709,6 +714,7 @@ impl PgStore {
             pool: pool(options.pool_size)?,
             batcher: Batcher::start(pool(1)?),
             numbers: Arc::default(),
+            group_commit: options.group_commit,
         })
     }
 
@@ -746,8 +752,9 @@ impl PgStore {
             } else {
                 KeyCheck::First
             };
+            let join = self.group_commit;
             let (returned, run) = tokio::task::spawn_blocking(move || {
-                let run = run_write(&handle, &mut client, &numbers, keys, &mut command);
+                let run = run_write(&handle, &mut client, &numbers, keys, join, &mut command);
                 (command, run)
             })
             .await
@@ -868,6 +875,7 @@ fn run_write<T, E, F>(
     client: &mut deadpool_postgres::Object,
     numbers: &NumberBlocks,
     keys: KeyCheck,
+    join: bool,
     command: &mut F,
 ) -> Attempt<T, E>
 where
@@ -883,7 +891,7 @@ where
     let conn = pg.into_conn();
     let ending = match result {
         Ok(Ok(value)) => {
-            if let Some(writes) = conn.take_joinable() {
+            if join && let Some(writes) = conn.take_joinable() {
                 return Attempt {
                     ending: Ok(Ending::Queued {
                         value,
