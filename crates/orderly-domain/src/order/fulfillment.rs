@@ -44,7 +44,6 @@ pub struct Package {
     pub weight_grams: u32,
     pub dimensions_mm: [u32; 3],
     pub packed_at: Timestamp,
-    pub shipment_id: Option<Id>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +115,14 @@ pub struct FulfillmentOrder {
     /// Why the warehouse refused it, if it did (its location is then not asked again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+}
+
+impl FulfillmentOrder {
+    /// The shipment that carried `package_id`, if it has shipped: a package's shipment is
+    /// recorded once, on the shipment (`Shipment::package_id`).
+    pub fn shipment_of(&self, package_id: &Id) -> Option<&Shipment> {
+        self.shipments.iter().find(|s| &s.package_id == package_id)
+    }
 }
 
 /// Opens a fulfillment order per location of `reservations` (in the order the locations
@@ -465,7 +472,6 @@ pub(super) fn apply_pack(
         weight_grams: p.weight_grams,
         dimensions_mm: p.dimensions_mm,
         packed_at: at,
-        shipment_id: None,
     });
     if fo.lines.iter().all(|l| l.packed == l.picked) {
         fo.state = FulfillmentState::Packed;
@@ -501,7 +507,7 @@ pub(super) fn ship(
         .iter()
         .find(|p| p.id == cmd.package_id)
         .ok_or_else(|| OrderError::UnknownPackage(cmd.package_id.to_string()))?;
-    if package.shipment_id.is_some() {
+    if fo.shipment_of(&package.id).is_some() {
         return Err(OrderError::PackageAlreadyShipped(
             cmd.package_id.to_string(),
         ));
@@ -577,12 +583,14 @@ pub(super) fn apply_ship(
         .ok_or("no such fulfillment order")?;
     let location = order.fulfillment_orders[fo_index].location_id.clone();
     let fo = &mut order.fulfillment_orders[fo_index];
+    if fo.shipment_of(&s.package_id).is_some() {
+        return Err("the package has already shipped");
+    }
     let package = fo
         .packages
-        .iter_mut()
-        .find(|p| p.id == s.package_id && p.shipment_id.is_none())
+        .iter()
+        .find(|p| p.id == s.package_id)
         .ok_or("no unshipped package with that id")?;
-    package.shipment_id = Some(s.shipment_id.clone());
     let items = package.items.clone();
     for item in &items {
         let line = fo

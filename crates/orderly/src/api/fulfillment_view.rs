@@ -97,12 +97,12 @@ pub fn fulfillment_out(f: &FulfillmentOrder) -> FulfillmentOrderOut {
             .collect(),
         created_at: rfc3339(f.created_at),
         released_at: f.released_at.map(rfc3339),
-        packages: f.packages.iter().map(package_out).collect(),
+        packages: f.packages.iter().map(|p| package_out(f, p)).collect(),
         shipments: f.shipments.iter().map(shipment_out).collect(),
     }
 }
 
-pub fn package_out(p: &Package) -> PackageOut {
+pub fn package_out(fo: &FulfillmentOrder, p: &Package) -> PackageOut {
     PackageOut {
         id: p.id.to_string(),
         items: p
@@ -117,7 +117,7 @@ pub fn package_out(p: &Package) -> PackageOut {
         weight_grams: p.weight_grams,
         dimensions_mm: p.dimensions_mm,
         packed_at: rfc3339(p.packed_at),
-        shipment_id: p.shipment_id.as_ref().map(|s| s.to_string()),
+        shipment_id: fo.shipment_of(&p.id).map(|s| s.id.to_string()),
     }
 }
 

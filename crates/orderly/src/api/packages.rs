@@ -95,12 +95,11 @@ pub struct PickView {
 pub fn package_view(order: &Order, fo: &FulfillmentOrder, package_id: &Id) -> Option<PackageView> {
     let p = fo.packages.iter().find(|p| &p.id == package_id)?;
     let mut links = Links::new(order, fo);
-    links.shipment = p
-        .shipment_id
-        .as_ref()
-        .map(|s| format!("/api/v1/shipments/{s}"));
+    links.shipment = fo
+        .shipment_of(&p.id)
+        .map(|s| format!("/api/v1/shipments/{}", s.id));
     Some(PackageView {
-        package: package_out(p),
+        package: package_out(fo, p),
         fulfillment_order_id: fo.id.to_string(),
         location_id: fo.location_id.to_string(),
         order_id: order.id.to_string(),
