@@ -6,7 +6,6 @@
 //! `orderly check` result.
 
 use crate::app::Origin;
-use crate::app::auth::create_key;
 use crate::config::{Config, DatabaseTarget};
 use crate::startup::Application;
 use anyhow::{Context, bail};
@@ -104,7 +103,7 @@ async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
         correlation_id: "bench-seed".into(),
     };
     let skus = crate::demo::create_catalog(&app, &origin, |_, _| 10_000_000).await?;
-    let (_, key) = create_key(&app.store, Role::Integration, "bench").await?;
+    let (_, key) = app.create_key(Role::Integration, "bench").await?;
     app.store.shutdown();
     Ok((key, skus))
 }

@@ -222,7 +222,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let db = existing_database_config(&common)?;
             runtime()?.block_on(async {
                 let store = crate::maintenance::open_existing(&db, true).await?;
-                let (id, key) = crate::app::auth::create_key(&store, role, &name).await?;
+                let (id, key) = crate::app::auth::create_key(
+                    &store,
+                    role,
+                    &name,
+                    &crate::app::clock::SystemClock,
+                    &crate::app::clock::UuidV7Ids,
+                )
+                .await?;
                 store.shutdown();
                 println!("created {} key {id}\n{key}", role.as_str());
                 anyhow::Ok(())

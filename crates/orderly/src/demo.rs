@@ -4,7 +4,6 @@
 
 use crate::api::problem::ApiError;
 use crate::app::Origin;
-use crate::app::auth::create_key;
 use crate::app::catalog::AdjustInput;
 use crate::app::orders::{PaymentChoice, PlaceInput};
 use crate::app::{AppState, Outcome};
@@ -160,7 +159,8 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
     if empty {
         seed(app).await.context("seeding the demo data failed")?;
     }
-    let (_, key) = create_key(&app.store, Role::Admin, "demo admin")
+    let (_, key) = app
+        .create_key(Role::Admin, "demo admin")
         .await
         .map_err(explain)?;
     println!(
@@ -358,7 +358,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
         let cmd = CancelOrder {
             reason: CancelReason::CustomerRequest,
             note: Some("ordered twice by mistake".into()),
-            refund_id: orderly_domain::values::Id::new(crate::app::new_id("ref")),
+            refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
         };
         app.cancel_order(id, cmd, None, origin)
             .await

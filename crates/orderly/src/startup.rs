@@ -3,6 +3,7 @@
 //! future resolves, finishes in-flight requests, then stops the writer cleanly.
 
 use crate::api;
+use crate::app::clock::{Clock, SystemClock, UuidV7Ids};
 use crate::app::{App, AppState};
 use crate::config::{Config, DatabaseConfig, DatabaseTarget};
 use anyhow::Context;
@@ -52,7 +53,16 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
 }
 
 impl Application {
+    /// The server on the system clock.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// The server reading time from `clock` (tests pass a `ManualClock` they advance).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
         let store = open_store(&config.database).await?;
         let channels: Vec<String> = config.channels.iter().map(|c| c.id.clone()).collect();
         store
@@ -64,7 +74,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         Ok(Application {
             listener,
-            app: Arc::new(App::new(store, config)),
+            app: Arc::new(App::with_time(store, config, clock, Arc::new(UuidV7Ids))),
         })
     }
 
@@ -120,10 +130,8 @@ async fn purge_idempotency_keys(app: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
-        let purged = app
-            .store
-            .write(|tx| tx.purge_idempotency(crate::app::now()))
-            .await;
+        let now = app.now();
+        let purged = app.store.write(move |tx| tx.purge_idempotency(now)).await;
         match purged {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
             Ok(_) => {}

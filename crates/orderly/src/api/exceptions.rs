@@ -8,7 +8,6 @@ use super::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::now;
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::order::exceptions::{kind, queue};
@@ -155,7 +154,7 @@ async fn list(
     };
     let mut rows = app.store.read(move |r| r.exceptions(&filter)).await?;
     let next_cursor = page_cursor(&mut rows, limit, |e| e.id.to_string());
-    let now = now();
+    let now = app.now();
     Ok(Json(ExceptionPage {
         data: rows.iter().map(|e| view(e, now)).collect(),
         next_cursor,
@@ -202,10 +201,11 @@ pub async fn resolve(
         .ok_or_else(|| ApiError::NotFound(format!("exception {id} in queue {queue}")))?;
     let by = principal.actor().label();
     let (q, label) = (queue.clone(), id.clone());
+    let clock = app.clock.clone();
     let row = app
         .store
         .write(
-            move |tx| match tx.resolve_exception(n, &q, &by, &resolution, now())? {
+            move |tx| match tx.resolve_exception(n, &q, &by, &resolution, clock.now())? {
                 Some((row, true)) => Ok(row),
                 Some((row, false)) => Err(ApiError::Conflict {
                     code: "already_resolved",
@@ -220,5 +220,5 @@ pub async fn resolve(
             },
         )
         .await?;
-    Ok(Json(view(&row, now())))
+    Ok(Json(view(&row, app.now())))
 }

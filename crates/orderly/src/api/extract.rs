@@ -289,6 +289,7 @@ pub fn signed_event<T: DeserializeOwned>(
     secrets: &[crate::payments::signature::Secret],
     what: &str,
     id_of: fn(&T) -> &str,
+    now: jiff::Timestamp,
 ) -> Result<T, ApiError> {
     use crate::payments::signature::verify;
     if secrets.is_empty() {
@@ -307,7 +308,7 @@ pub fn signed_event<T: DeserializeOwned>(
         header("webhook-timestamp"),
         header("webhook-signature"),
         body,
-        crate::app::now().as_second(),
+        now.as_second(),
     )
     .map_err(|e| ApiError::BadSignature(e.code(), e.to_string()))?;
     let event: T =

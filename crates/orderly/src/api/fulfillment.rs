@@ -11,7 +11,6 @@ use super::packages::{created_package, package_view, pick_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::now;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
 use crate::carriers::all_quotes;
@@ -251,6 +250,7 @@ pub async fn tracking_event(
         &app.tracking_event_secrets,
         "tracking events (no secret configured)",
         |e: &TrackingEvent| &e.id,
+        app.now(),
     )?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.tracking_event(event, raw).await?;
@@ -309,7 +309,7 @@ pub async fn ship(
     }
     .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     if Delivery::pickup(order.delivery.as_ref()).is_some() {
-        let handover = to_counter(&req)?;
+        let handover = to_counter(&req, app.now())?;
         return ship_package(
             app, principal, headers, idem, order_id, package_id, handover,
         )
@@ -318,7 +318,7 @@ pub async fn ship(
     let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
         (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
         _ => {
-            let quote = rate_shop(&app.carriers, &order, &package_id)?;
+            let quote = rate_shop(&app.carriers, &order, &package_id, app.now())?;
             (
                 quote.carrier,
                 quote.service,
@@ -398,6 +398,7 @@ fn rate_shop(
     carriers: &[std::sync::Arc<dyn crate::carriers::Carrier>],
     order: &orderly_domain::order::Order,
     package_id: &Id,
+    now: jiff::Timestamp,
 ) -> Result<Quote, ApiError> {
     let package = order
         .fulfillment_orders
@@ -411,7 +412,7 @@ fn rate_shop(
         to.country.as_str(),
         to.region.as_deref(),
         package.weight_grams,
-        now(),
+        now,
     );
     let delivery = order.delivery.as_ref();
     choose(

@@ -3,7 +3,6 @@
 //! Shared by shipping and click and collect, so neither imports the other.
 
 use super::problem::ApiError;
-use crate::app::now;
 use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -39,7 +38,7 @@ pub const PICKUP_CARRIER: &str = "pickup";
 /// The handover of a pickup order's package: onto the shelf now, under a fresh
 /// collection code. A carrier, service or tracking number in the request is refused: no
 /// carrier moves this package.
-pub fn to_counter(req: &ShipRequest) -> Result<Handover, ApiError> {
+pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, ApiError> {
     if req.carrier.is_some()
         || req.service.is_some()
         || req.tracking_number.is_some()
@@ -58,6 +57,6 @@ pub fn to_counter(req: &ShipRequest) -> Result<Handover, ApiError> {
         service: "counter".into(),
         tracking_number: format!("PU{}", &random[24..]).to_uppercase(),
         promised_by: None,
-        ready_for_pickup_at: Some(now()),
+        ready_for_pickup_at: Some(now),
     })
 }

@@ -574,7 +574,7 @@ pub async fn cancel_order(
     let cmd = CancelOrder {
         reason,
         note: req.note,
-        refund_id: orderly_domain::values::Id::new(crate::app::new_id("ref")),
+        refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
     };
     Ok(outcome_reply(
         app.cancel_order(id, cmd, idem, origin).await?,

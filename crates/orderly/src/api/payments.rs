@@ -7,10 +7,10 @@ use super::extract::{
 };
 use super::orders::{PaymentIn, parse_payment};
 use super::problem::{ApiError, Problem};
+use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::payments::payment_id;
 use crate::app::provider_events::ProviderEvent;
-use crate::app::{AppState, new_id, now};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -128,7 +128,7 @@ pub async fn refund(
     };
     check_note(&req.note)?;
     let cmd = RequestRefund {
-        id: Id::new(new_id("ref")),
+        id: Id::new(app.new_id("ref")),
         amount_minor: req.amount,
         reason,
         method,
@@ -367,8 +367,14 @@ pub async fn payment_event(
         .get(&provider)
         .map_or(&[][..], Vec::as_slice);
     let what = format!("payment provider {provider}");
-    let event: ProviderEvent =
-        signed_event(&headers, &body, secrets, &what, |e: &ProviderEvent| &e.id)?;
+    let event: ProviderEvent = signed_event(
+        &headers,
+        &body,
+        secrets,
+        &what,
+        |e: &ProviderEvent| &e.id,
+        app.now(),
+    )?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.provider_event(provider, event, raw).await?;
     Ok(super::extract::json_reply((
@@ -489,6 +495,7 @@ pub async fn issue_store_credit(
     check_note(&req.note)?;
     let actor = principal.actor().label();
     let key = email.to_string();
+    let clock = app.clock.clone();
     app.idempotent_write(idem, move |tx| {
         tx.change_store_credit(&CreditChange {
             email: &key,
@@ -499,7 +506,7 @@ pub async fn issue_store_credit(
             op_id: None,
             note: req.note.as_deref(),
             actor: &actor,
-            at: now(),
+            at: clock.now(),
         })?;
         Ok(crate::app::Outcome::Body(201, Vec::new()))
     })

@@ -8,7 +8,6 @@ use super::handover::PICKUP_CARRIER;
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::now;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -49,7 +48,7 @@ pub async fn collect(
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let code = body.value.pickup_code.trim().to_ascii_uppercase();
     let shipment_id = Id::new(id);
-    let at = now();
+    let at = app.now();
     order_reply(&app, order_id, idem, &principal, &headers, move |order| {
         let (location, shipment) = order
             .fulfillment_orders

@@ -3,7 +3,7 @@
 use super::extract::{ApiJson, json_reply, to_json};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal, create_key};
+use crate::app::auth::{Permission, Principal};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -174,7 +174,7 @@ pub async fn create_api_key(
             "name is 1-100 characters",
         )]));
     }
-    let (id, key) = create_key(&app.store, role, r.name.trim()).await?;
+    let (id, key) = app.create_key(role, r.name.trim()).await?;
     let body = CreatedKey {
         id,
         role: role.as_str().into(),

@@ -8,7 +8,7 @@ use super::extract::{
 use super::order_list::parse_time;
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
-use crate::app::{AppState, Outcome, new_id, now};
+use crate::app::{AppState, Outcome};
 use crate::labels::{PickRow, pick_list_pdf};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -195,6 +195,7 @@ pub async fn create_wave(
         )]));
     }
     let actor = principal.actor().label();
+    let (clock, ids) = (app.clock.clone(), app.ids.clone());
     let outcome = app
         .idempotent_write(idem, move |tx| {
             let candidates = tx.wave_candidates(
@@ -221,8 +222,8 @@ pub async fn create_wave(
                     detail: format!("no released fulfillment order waits at {}", req.location_id),
                 });
             }
-            let id = new_id("wav");
-            tx.create_wave(&id, &req.location_id, &members, &actor, now())?;
+            let id = ids.new_id("wav");
+            tx.create_wave(&id, &req.location_id, &members, &actor, clock.now())?;
             // The key stores the wave's id; a replay answers with the wave's pick list as
             // it stands then (what is still to pick), not a copy of the first answer.
             Ok(Outcome::Body(201, id.into_bytes()))

@@ -161,13 +161,16 @@ pub async fn create_key(
     store: &Store,
     role: Role,
     name: &str,
+    clock: &dyn crate::app::clock::Clock,
+    ids: &dyn crate::app::clock::IdSource,
 ) -> Result<(String, String), ApiError> {
     let plaintext = generate_key();
-    let id = crate::app::new_id("key");
+    let id = ids.new_id("key");
+    let at = clock.now();
     let (hash, key_id, name) = (hash_key(&plaintext), id.clone(), name.to_owned());
     store
         .write(move |tx| {
-            tx.insert_api_key(&key_id, &name, role, &hash, crate::app::now())
+            tx.insert_api_key(&key_id, &name, role, &hash, at)
                 .map_err(ApiError::from)
         })
         .await?;
@@ -212,5 +215,19 @@ impl KeyCache {
             }),
             _ => Err(ApiError::Unauthorized),
         }
+    }
+}
+
+impl crate::app::App {
+    /// A new API key with `role`, stamped on this app's clock; returns (id, secret).
+    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), ApiError> {
+        create_key(
+            &self.store,
+            role,
+            name,
+            self.clock.as_ref(),
+            self.ids.as_ref(),
+        )
+        .await
     }
 }

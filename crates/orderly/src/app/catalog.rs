@@ -2,8 +2,9 @@
 //! to backordered orders first, oldest order first.
 
 use super::Origin;
+use super::clock::IdSource;
 use super::payments::apply;
-use super::{App, Idempotency, Outcome, now};
+use super::{App, Idempotency, Outcome};
 use crate::api::problem::ApiError;
 use crate::config::Config;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
@@ -45,9 +46,10 @@ impl App {
         idem: Option<Idempotency>,
         render: fn(&ProductRow) -> Vec<u8>,
     ) -> Result<Outcome, ApiError> {
+        let clock = self.clock.clone();
         self.idempotent_write(idem, move |tx| {
             gtin_free(tx, p.gtin.as_deref(), &p.sku)?;
-            match tx.create_product(&p, now()) {
+            match tx.create_product(&p, clock.now()) {
                 Ok(row) => Ok(Outcome::Body(201, render(&row))),
                 Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
                     code: "product_exists",
@@ -65,12 +67,13 @@ impl App {
         patch: ProductPatch,
         expected_version: Option<i64>,
     ) -> Result<ProductRow, ApiError> {
+        let clock = self.clock.clone();
         self.store
             .write(move |tx| {
                 if let Some(Some(gtin)) = &patch.gtin {
                     gtin_free(tx, Some(gtin), &sku)?;
                 }
-                match tx.update_product(&sku, &patch, expected_version, now()) {
+                match tx.update_product(&sku, &patch, expected_version, clock.now()) {
                     Ok(Some(row)) => Ok(row),
                     Ok(None) => Err(ApiError::NotFound(format!("product {sku}"))),
                     Err(StoreError::Conflict(detail)) => Err(ApiError::PreconditionFailed(detail)),
@@ -108,7 +111,9 @@ impl App {
             .iter()
             .find(|l| l.id.as_str() == input.location_id && (l.can_ship || l.can_pickup))
             .cloned();
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         self.idempotent_write(idem, move |tx| {
+            let now = clock.now();
             if tx.product(&input.sku)?.is_none() {
                 return Err(ApiError::Validation(vec![FieldIssue::new(
                     "sku",
@@ -126,14 +131,14 @@ impl App {
                 input.bin.as_deref(),
                 input.note.as_deref(),
                 &origin.actor,
-                now(),
+                now,
             )?;
             // New stock at a shipping location goes to orders waiting for it first.
             if let Some(facts) = serving.as_ref().filter(|_| delta > 0) {
                 let sku = Sku::parse(&input.sku).map_err(|e| {
                     ApiError::Validation(vec![FieldIssue::new("sku", e.code, e.message)])
                 })?;
-                fill_backorders(tx, &sku, facts, &origin.meta(), &config)?;
+                fill_backorders(tx, &sku, facts, &origin.meta(now), &config, ids.as_ref())?;
                 row.reserved = tx.stock_level(&input.sku, &input.location_id)?.reserved;
             }
             Ok(Outcome::Body(201, render(&row)))
@@ -153,6 +158,7 @@ fn fill_backorders(
     facts: &LocationFacts,
     meta: &EventMeta,
     config: &Config,
+    ids: &dyn IdSource,
 ) -> Result<(), ApiError> {
     let location = facts.id.as_str();
     for order_id in tx.backordered_orders(sku.as_str(), BACKORDER_BATCH)? {
@@ -169,7 +175,7 @@ fn fill_backorders(
             location: facts.clone(),
             available,
         };
-        apply(tx, order, cmd, meta, config)?;
+        apply(tx, order, cmd, meta, config, ids)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod clock;
 pub mod orders;
 pub mod payments;
 pub mod provider_events;
@@ -17,6 +18,7 @@ use crate::payments::PaymentProvider;
 use crate::payments::signature::Secret;
 use crate::payments::simulator::Simulator;
 use auth::KeyCache;
+use clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::Order;
@@ -42,13 +44,28 @@ pub struct App {
     pub payment_event_secrets: HashMap<String, Vec<Secret>>,
     /// Keys that sign inbound tracking events.
     pub tracking_event_secrets: Vec<Secret>,
+    /// Where every command reads the time (the system clock, or a test's manual clock).
+    pub clock: Arc<dyn Clock>,
+    /// Where every command gets new ids.
+    pub ids: Arc<dyn IdSource>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
 pub type AppState = Arc<App>;
 
 impl App {
+    /// An app on the system clock and uuid v7 ids.
     pub fn new(store: Store, config: Config) -> App {
+        App::with_time(store, config, Arc::new(SystemClock), Arc::new(UuidV7Ids))
+    }
+
+    /// An app reading time from `clock` and ids from `ids`.
+    pub fn with_time(
+        store: Store,
+        config: Config,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> App {
         let simulator = Simulator::new(config.payments.simulator.clone());
         let carriers = config
             .carriers
@@ -74,10 +91,22 @@ impl App {
             config: Arc::new(config),
             keys: KeyCache::default(),
             simulator: Arc::new(simulator),
-            worker_id: new_id("worker"),
+            worker_id: ids.new_id("worker"),
             carriers,
+            clock,
+            ids,
             in_flight: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// The current time on this app's clock (millisecond precision).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// A new opaque, time-sortable id such as `ord_0193c0d2…`.
+    pub fn new_id(&self, prefix: &str) -> String {
+        self.ids.new_id(prefix)
     }
 
     /// The carrier with this id, if configured.
@@ -103,19 +132,14 @@ pub struct Origin {
 }
 
 impl Origin {
-    pub(crate) fn meta(&self) -> EventMeta {
+    /// The metadata of events this origin causes at `at` (the caller's clock).
+    pub(crate) fn meta(&self, at: Timestamp) -> EventMeta {
         EventMeta {
             actor: self.actor.clone(),
             correlation_id: self.correlation_id.clone(),
-            at: now(),
+            at,
         }
     }
-}
-
-/// The current time, truncated to the millisecond precision that storage keeps, so a
-/// snapshot and the replay of its events carry identical timestamps.
-pub fn now() -> Timestamp {
-    Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// Refuses a time from outside (a carrier's scan, a provider's event) dated more than
@@ -145,11 +169,6 @@ pub(crate) fn refuse_future(
             ),
         ),
     ]))
-}
-
-/// A new opaque, time-sortable id such as `ord_0193c0d2…`.
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// An `Idempotency-Key` as scoped to one principal, with the hash of its request.
@@ -226,9 +245,10 @@ impl App {
         F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
     {
         let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
+        let clock = self.clock.clone();
         self.store
             .write(move |tx| {
-                let now = now();
+                let now = clock.now();
                 if let Some(i) = &idem
                     && let Some(record) = tx.find_idempotency(&i.principal, &i.key, now)?
                 {

@@ -3,7 +3,7 @@
 use super::payments::{
     external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
 };
-use super::{App, Idempotency, Origin, Outcome, new_id};
+use super::{App, Idempotency, Origin, Outcome};
 use crate::api::problem::ApiError;
 use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
@@ -75,6 +75,7 @@ impl App {
         let seen = new_ops.clone();
         let settle_origin = origin.clone();
         let settle_idem = idem.clone();
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         let ship_to = self.config.geocode(
             input.shipping_address.country.as_str(),
             input.shipping_address.region.as_deref(),
@@ -91,7 +92,7 @@ impl App {
                     s
                 };
                 // One time for the whole decision: the deadline counts from `created_at`.
-                let meta = origin.meta();
+                let meta = origin.meta(clock.now());
                 let at = meta.at;
                 let window = SignedDuration::from_mins(i64::from(risk.velocity_window_minutes));
                 let velocity = Velocity {
@@ -116,7 +117,7 @@ impl App {
                 let input = input.clone();
                 let token = input.payment.as_ref().and_then(|p| p.token.clone());
                 let cmd = PlaceOrder {
-                    id: Id::new(new_id("ord")),
+                    id: Id::new(ids.new_id("ord")),
                     number: String::new(),
                     channel: Id::new(channel.id.clone()),
                     external_id: input.external_id,
@@ -178,7 +179,7 @@ impl App {
                 let order = tx.append(None, &events, &meta)?;
                 let kept = keep_token(tx, &[], &order, token.as_deref(), at)?;
                 let order = settle_internal(tx, order, &meta, &config)?;
-                let order = source_if_paid(tx, order, &meta, &config)?;
+                let order = source_if_paid(tx, order, &meta, &config, ids.as_ref())?;
                 let order = release_if_ready(tx, order, &meta, &config)?;
                 if let Ok(mut s) = seen.lock() {
                     *s = (external_pending(&order), kept);

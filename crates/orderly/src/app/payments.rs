@@ -4,7 +4,8 @@
 //! credit needs no provider, so its operations are settled inside the first transaction.
 
 use super::Origin;
-use super::{App, Idempotency, Outcome, new_id, now};
+use super::clock::IdSource;
+use super::{App, Idempotency, Outcome};
 use crate::api::problem::ApiError;
 use crate::config::Config;
 use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
@@ -60,6 +61,7 @@ pub(crate) fn apply(
     cmd: OrderCommand,
     meta: &EventMeta,
     config: &Config,
+    ids: &dyn IdSource,
 ) -> Result<Order, ApiError> {
     let events = decide(Some(&order), cmd, None)?;
     if events.is_empty() {
@@ -68,7 +70,7 @@ pub(crate) fn apply(
     let order = tx.append(Some(order), &events, meta)?;
     schedule_retries(tx, &order, &events, meta, config)?;
     let order = settle_internal(tx, order, meta, config)?;
-    let order = source_if_paid(tx, order, meta, config)?;
+    let order = source_if_paid(tx, order, meta, config, ids)?;
     release_if_ready(tx, order, meta, config)
 }
 
@@ -180,6 +182,7 @@ pub(crate) fn source_if_paid(
     order: Order,
     meta: &EventMeta,
     config: &Config,
+    ids: &dyn IdSource,
 ) -> Result<Order, ApiError> {
     let waiting: Vec<Sku> = order
         .lines
@@ -208,7 +211,7 @@ pub(crate) fn source_if_paid(
             .is_some_and(|c| c.allow_backorders),
         policy: config.sourcing,
     };
-    let events = source_waiting(&order, &ctx, Id::new(new_id("ref")))?;
+    let events = source_waiting(&order, &ctx, Id::new(ids.new_id("ref")))?;
     if events.is_empty() {
         return Ok(order);
     }
@@ -391,6 +394,7 @@ impl App {
         let new_ops = Arc::new(Mutex::new((Vec::new(), false, None)));
         let seen = new_ops.clone();
         let meta_origin = origin.clone();
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         // Held until the provider answered, so a retry never sees the unsettled order.
         let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
         let outcome = self
@@ -408,11 +412,8 @@ impl App {
                         | OrderCommand::Refund(_)
                         | OrderCommand::RetryRefund { .. }
                 );
-                let mut meta = meta_origin.meta();
-                if let Some(at) = at {
-                    meta.at = at;
-                }
-                let order = apply(tx, order, cmd, &meta, &config)?;
+                let meta = meta_origin.meta(at.unwrap_or_else(|| clock.now()));
+                let order = apply(tx, order, cmd, &meta, &config, ids.as_ref())?;
                 let kept = keep_token(tx, &payments, &order, token.as_deref(), meta.at)?;
                 let fresh: Vec<Id> = external_pending(&order)
                     .into_iter()
@@ -496,7 +497,7 @@ impl App {
                 continue;
             };
             match self
-                .call_provider(&order, &op, fresh, at.unwrap_or_else(now))
+                .call_provider(&order, &op, fresh, at.unwrap_or_else(|| self.now()))
                 .await
             {
                 Ok(answer) => {
@@ -527,6 +528,7 @@ impl App {
         let config = self.config.clone();
         let reply = reply.cloned();
         let (order_id, op_id, origin) = (order_id.to_string(), op_id.clone(), origin.clone());
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         self.store
             .write(move |tx| {
                 let order = tx
@@ -538,11 +540,8 @@ impl App {
                     outcome: outcome.clone(),
                     capture: capture_mode(&config, &order),
                 };
-                let mut meta = origin.meta();
-                if let Some(at) = at {
-                    meta.at = at;
-                }
-                let order = apply(tx, order, cmd, &meta, &config)?;
+                let meta = origin.meta(at.unwrap_or_else(|| clock.now()));
+                let order = apply(tx, order, cmd, &meta, &config, ids.as_ref())?;
                 if let Some(r) = &reply {
                     tx.repoint_idempotency(
                         &r.idem.principal,

@@ -4,8 +4,9 @@
 //! before its authorization) is parked and applied when that fact arrives.
 
 use super::Origin;
+use super::clock::IdSource;
 use super::payments::{apply, capture_mode, external_pending, order_of};
-use super::{App, now, refuse_future};
+use super::{App, refuse_future};
 use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand};
@@ -242,9 +243,13 @@ fn apply_event(
     event: &ProviderEvent,
     meta: &EventMeta,
     config: &crate::config::Config,
+    ids: &dyn IdSource,
 ) -> Result<(Order, Disposition), ApiError> {
     match event.command(&order, config)? {
-        Ok(cmd) => Ok((apply(tx, order, cmd, meta, config)?, Disposition::Applied)),
+        Ok(cmd) => Ok((
+            apply(tx, order, cmd, meta, config, ids)?,
+            Disposition::Applied,
+        )),
         Err(d) => Ok((order, d)),
     }
 }
@@ -259,7 +264,7 @@ impl App {
     ) -> Result<Disposition, ApiError> {
         if let Some(at) = event.occurred_at {
             let skew = self.config.payments.max_event_clock_skew_seconds;
-            refuse_future("occurred_at", at, now(), skew)?;
+            refuse_future("occurred_at", at, self.now(), skew)?;
         }
         let order_id = event.order_id()?;
         let config = self.config.clone();
@@ -268,10 +273,11 @@ impl App {
             correlation_id: event.id.clone(),
         };
         let meta_origin = origin.clone();
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         let (disposition, order, fresh) = self
             .store
             .write(move |tx| {
-                let at = now();
+                let at = clock.now();
                 if !tx.record_provider_event(
                     &provider,
                     &event.id,
@@ -289,8 +295,9 @@ impl App {
                     .load_order(&order_id)?
                     .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
-                let meta = meta_origin.meta();
-                let (mut order, disposition) = apply_event(tx, order, &event, &meta, &config)?;
+                let meta = meta_origin.meta(at);
+                let (mut order, disposition) =
+                    apply_event(tx, order, &event, &meta, &config, ids.as_ref())?;
                 if disposition != Disposition::Applied {
                     tx.set_provider_event_status(&provider, &event.id, disposition.as_str())?;
                 } else {
@@ -302,7 +309,8 @@ impl App {
                             else {
                                 continue;
                             };
-                            let (next, d) = apply_event(tx, order, &p, &meta, &config)?;
+                            let (next, d) =
+                                apply_event(tx, order, &p, &meta, &config, ids.as_ref())?;
                             order = next;
                             if d != Disposition::Parked {
                                 tx.set_provider_event_status(

@@ -3,9 +3,9 @@
 //! the provider refused, each as an ordinary command.
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
+use super::App;
 use super::Origin;
 use super::payments::{external_pending, release_if_ready};
-use super::{App, new_id};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -70,10 +70,11 @@ impl App {
         let at = Some(now);
         match t.kind.as_str() {
             timer_kind::PAYMENT_DEADLINE => {
+                let ids = self.ids.clone();
                 self.order_command(t.order_id.clone(), None, origin, at, move |_| {
                     Ok(OrderCommand::PaymentDeadline {
                         now,
-                        refund_id: Id::new(new_id("ref")),
+                        refund_id: Id::new(ids.new_id("ref")),
                     })
                 })
                 .await?;
@@ -125,8 +126,7 @@ impl App {
                         let Some(order) = tx.load_order(&order_id)? else {
                             return Ok(());
                         };
-                        let mut meta = origin.meta();
-                        meta.at = now;
+                        let meta = origin.meta(now);
                         release_if_ready(tx, order, &meta, &config).map(|_| ())
                     })
                     .await?;
@@ -193,7 +193,7 @@ pub async fn run(app: super::AppState, interval: std::time::Duration) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = app.fire_due_timers(super::now()).await {
+        if let Err(e) = app.fire_due_timers(app.now()).await {
             tracing::warn!(error = %e, "timer pass failed");
         }
     }

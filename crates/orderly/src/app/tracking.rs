@@ -4,7 +4,7 @@
 use super::Origin;
 use super::payments::apply;
 use super::provider_events::Disposition;
-use super::{App, now, refuse_future};
+use super::{App, refuse_future};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -40,7 +40,7 @@ impl App {
         refuse_future(
             "occurred_at",
             event.occurred_at,
-            now(),
+            self.now(),
             self.config.fulfillment.max_event_clock_skew_seconds,
         )?;
         let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
@@ -56,8 +56,10 @@ impl App {
             actor: Actor::system(&format!("carrier:{}", event.carrier)),
             correlation_id: event.id.clone(),
         };
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
         self.store
             .write(move |tx| {
+                let now = clock.now();
                 let source = format!("tracking:{}", event.carrier);
                 let (order_id, shipment_id) = tx
                     .shipment_by_tracking(&event.carrier, &event.tracking_number)?
@@ -73,7 +75,7 @@ impl App {
                     Some(&order_id),
                     "applied",
                     &raw,
-                    now(),
+                    now,
                 )? {
                     return Err(ApiError::Conflict {
                         code: "duplicate_event",
@@ -90,7 +92,7 @@ impl App {
                     occurred_at: orderly_domain::time::to_millis(event.occurred_at),
                     location: event.location.clone(),
                 });
-                let order = apply(tx, order, cmd, &origin.meta(), &config)?;
+                let order = apply(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
                     return Ok(Disposition::Ignored);

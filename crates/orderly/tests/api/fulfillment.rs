@@ -158,16 +158,12 @@ async fn the_edit_window_delays_release_and_a_person_can_skip_it() {
     assert_eq!(order["release_blocked_by"], json!([]));
     let confirmed: Timestamp = order["updated_at"].as_str().unwrap().parse().unwrap();
 
-    app.state
-        .fire_due_timers(confirmed + SignedDuration::from_mins(14))
-        .await
-        .unwrap();
+    app.clock.set(confirmed + SignedDuration::from_mins(14));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let early = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(states(&early)[0].1, "pending");
-    app.state
-        .fire_due_timers(confirmed + SignedDuration::from_mins(16))
-        .await
-        .unwrap();
+    app.clock.set(confirmed + SignedDuration::from_mins(16));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let late = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(states(&late)[0].1, "released");
     assert_eq!(states(&late)[1].1, "released");

@@ -2,6 +2,7 @@
 //! database in a temporary directory, an admin key, and helpers that speak real HTTP.
 
 use orderly::app::AppState;
+use orderly::app::clock::ManualClock;
 use orderly::config::Config;
 use orderly::startup::Application;
 use orderly_domain::actor::Role;
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -23,6 +25,8 @@ pub struct TestApp {
     pub admin_key_id: String,
     pub db: TestDb,
     pub state: AppState,
+    /// The app's clock: it stands still until the test moves it.
+    pub clock: Arc<ManualClock>,
     /// Dropping the sender stops the server gracefully.
     _shutdown: oneshot::Sender<()>,
     pub _dir: TempDir,
@@ -347,7 +351,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = fresh_database(dir.path()).await;
-    spawn_app_on(dir, db, tweak).await
+    spawn_app_on(dir, db, tweak, real_time()).await
 }
 
 /// Spawns the app on SQLite whatever `ORDERLY_TEST_DATABASE_URL` says.
@@ -359,10 +363,20 @@ pub async fn spawn_sqlite_app() -> TestApp {
         sqlite_path: Some(path),
         created: None,
     };
-    spawn_app_on(dir, db, |_| {}).await
+    spawn_app_on(dir, db, |_| {}, real_time()).await
 }
 
-async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
+/// A manual clock stopped at the real current time (signed requests carry real times).
+fn real_time() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(jiff::Timestamp::now()))
+}
+
+async fn spawn_app_on(
+    dir: TempDir,
+    db: TestDb,
+    tweak: impl FnOnce(&mut Config),
+    clock: Arc<ManualClock>,
+) -> TestApp {
     let config_path = write_config(dir.path(), &db, "normal");
     let mut config =
         Config::load(Some(&config_path), Some(orderly::DEMO_CONFIG)).expect("load config");
@@ -381,17 +395,19 @@ async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config))
         config.database.group_commit = false;
     }
     tweak(&mut config);
-    let application = Application::build(config).await.expect("build app");
+    let application = Application::build_with_clock(config, clock.clone())
+        .await
+        .expect("build app");
     let addr = application.local_addr().expect("local addr");
     let state = application.state();
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(application.run_until(async {
         let _ = stopped.await;
     }));
-    let (admin_key_id, admin_key) =
-        orderly::app::auth::create_key(&state.store, Role::Admin, "test")
-            .await
-            .expect("admin key");
+    let (admin_key_id, admin_key) = state
+        .create_key(Role::Admin, "test")
+        .await
+        .expect("admin key");
     TestApp {
         addr,
         base_url: format!("http://{addr}/api/v1"),
@@ -400,6 +416,7 @@ async fn spawn_app_on(dir: TempDir, db: TestDb, tweak: impl FnOnce(&mut Config))
         admin_key_id,
         db,
         state,
+        clock,
         _shutdown: shutdown,
         _dir: dir,
     }
@@ -488,7 +505,7 @@ impl TestApp {
 
     /// Sends a carrier tracking event signed with the test secret.
     pub async fn track(&self, event: &Value) -> Res {
-        let now = jiff::Timestamp::now().as_second();
+        let now = self.clock.now().as_second();
         self.signed_post("/tracking-events", EVENT_SECRET, now, event)
             .await
     }
@@ -521,6 +538,7 @@ impl TestApp {
         let TestApp {
             db,
             state,
+            clock,
             _shutdown,
             _dir,
             ..
@@ -528,7 +546,8 @@ impl TestApp {
         drop(_shutdown);
         state.store.shutdown();
         drop(state);
-        spawn_app_on(_dir, db, |_| {}).await
+        // The clock goes on from where the test left it.
+        spawn_app_on(_dir, db, |_| {}, clock).await
     }
 
     /// Calls of `kind` (authorize, capture, void, refund) the payment simulator received.
@@ -546,7 +565,8 @@ impl TestApp {
 
     /// A new API key with `role`; returns (id, secret).
     pub async fn key(&self, role: Role) -> (String, String) {
-        orderly::app::auth::create_key(&self.state.store, role, role.as_str())
+        self.state
+            .create_key(role, role.as_str())
             .await
             .expect("create key")
     }

@@ -231,7 +231,7 @@ async fn an_expired_key_can_be_used_again() {
         status_code: 201,
         body: orderly_store::StoredBody::Bytes(b"{}".to_vec()),
     };
-    let now = jiff::Timestamp::now();
+    let now = app.clock.now();
     app.state
         .store
         .write(move |tx| tx.save_idempotency(&principal, "reused-key", &expired, now, -1))

@@ -45,7 +45,7 @@ async fn payment_event(app: &TestApp, event: &Value) -> Res {
     app.signed_post(
         "/payment-events/simulator",
         EVENT_SECRET,
-        Timestamp::now().as_second(),
+        app.clock.now().as_second(),
         event,
     )
     .await
@@ -212,16 +212,12 @@ async fn a_scan_from_the_past_is_recorded_but_never_moves_the_clock_back() {
         "on the timeline"
     );
     // The delay watch still counts from the shipping time, not from a month ago.
-    app.state
-        .fire_due_timers(shipped_at + SignedDuration::from_hours(47))
-        .await
-        .unwrap();
+    app.clock.set(shipped_at + SignedDuration::from_hours(47));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let order = app.get(&format!("/orders/{id}")).await.expect(200);
     assert_eq!(shipment(&order)["flags"], json!([]), "not silent yet");
-    app.state
-        .fire_due_timers(shipped_at + SignedDuration::from_hours(49))
-        .await
-        .unwrap();
+    app.clock.set(shipped_at + SignedDuration::from_hours(49));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let order = app.get(&format!("/orders/{id}")).await.expect(200);
     assert_eq!(shipment(&order)["flags"], json!(["delayed"]));
     app.assert_invariants().await;

@@ -99,7 +99,7 @@ async fn orders_are_listed_with_filters() {
         body["customer"]["email"] = json!(email);
         created.push(app.create_order(&body).await);
         // Distinct creation milliseconds, so the date filters have a clean boundary.
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        app.clock.advance(jiff::SignedDuration::from_millis(5));
     }
     let id = |i: usize| created[i]["id"].as_str().unwrap().to_owned();
     let cancel = json!({"reason": "customer_request"});

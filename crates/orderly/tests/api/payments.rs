@@ -59,8 +59,9 @@ async fn send_event(app: &TestApp, secret: &str, at: i64, event: &Value) -> Res 
         .await
 }
 
-fn now_s() -> i64 {
-    Timestamp::now().as_second()
+/// The app clock in unix seconds: what signed events are dated against.
+fn now_s(app: &TestApp) -> i64 {
+    app.clock.now().as_second()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -466,33 +467,31 @@ async fn an_unpaid_order_is_cancelled_at_its_deadline_not_before() {
     let created: Timestamp = order["created_at"].as_str().unwrap().parse().unwrap();
     assert_eq!(due.duration_since(created), SignedDuration::from_mins(30));
 
-    app.state
-        .fire_due_timers(due - SignedDuration::from_secs(1))
-        .await
-        .unwrap();
+    // One millisecond before the deadline, on the app's own clock: nothing happens.
+    app.clock.set(due - SignedDuration::from_millis(1));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let before = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(before["order_state"], "pending");
     assert_eq!(app.stock("MUG", "wh-central").await, (20, 4, 16));
 
-    app.state.fire_due_timers(due).await.unwrap();
+    // Exactly at the deadline, the order is cancelled.
+    app.clock.advance(SignedDuration::from_millis(1));
+    assert_eq!(app.clock.now(), due);
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let after = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(after["order_state"], "cancelled");
     assert_eq!(after["cancel_reason"], "payment_timeout");
     assert_eq!(app.stock("MUG", "wh-central").await, (20, 0, 20));
     // Firing again changes nothing: the timer is spent.
     let version = after["version"].clone();
-    app.state
-        .fire_due_timers(due + SignedDuration::from_hours(1))
-        .await
-        .unwrap();
+    app.clock.advance(SignedDuration::from_hours(1));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let again = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(again["version"], version);
     // A paid order is not touched by its deadline.
     let paid = app.create_order(&mug_order(1, "tok_visa")).await;
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(2))
-        .await
-        .unwrap();
+    app.clock.advance(SignedDuration::from_hours(2));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
     let paid = app.get(&format!("/orders/{}", id(&paid))).await.expect(200);
     assert_eq!(paid["order_state"], "confirmed");
     app.assert_invariants().await;
@@ -536,7 +535,7 @@ async fn a_signed_provider_event_resolves_a_timed_out_authorization() {
     let signature = sign(
         &Secret::parse(EVENT_SECRET).unwrap(),
         "evt_1",
-        now_s(),
+        now_s(&app),
         &body,
     );
     let mut tampered = event.clone();
@@ -545,7 +544,7 @@ async fn a_signed_provider_event_resolves_a_timed_out_authorization() {
         app.client
             .post(app.url("/payment-events/simulator"))
             .header("webhook-id", "evt_1")
-            .header("webhook-timestamp", now_s().to_string())
+            .header("webhook-timestamp", now_s(&app).to_string())
             .header("webhook-signature", signature)
             .body(serde_json::to_vec(&tampered).unwrap()),
     )
@@ -554,12 +553,12 @@ async fn a_signed_provider_event_resolves_a_timed_out_authorization() {
     send_event(
         &app,
         "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC0zMg==",
-        now_s(),
+        now_s(&app),
         &event,
     )
     .await
     .expect_problem(401, "bad_signature");
-    send_event(&app, EVENT_SECRET, now_s() - 301, &event)
+    send_event(&app, EVENT_SECRET, now_s(&app) - 301, &event)
         .await
         .expect_problem(401, "stale_timestamp");
     send(
@@ -570,14 +569,14 @@ async fn a_signed_provider_event_resolves_a_timed_out_authorization() {
     .await
     .expect_problem(401, "missing_signature_header");
     assert_eq!(app.fingerprint().await, before);
-    let applied = send_event(&app, EVENT_SECRET, now_s(), &event)
+    let applied = send_event(&app, EVENT_SECRET, now_s(&app), &event)
         .await
         .expect(200);
     assert_eq!(applied["status"], "applied");
 
     // A replay of the same event id is refused and changes nothing.
     let applied = app.fingerprint().await;
-    send_event(&app, EVENT_SECRET_OLD, now_s() - 299, &event)
+    send_event(&app, EVENT_SECRET_OLD, now_s(&app) - 299, &event)
         .await
         .expect_problem(409, "duplicate_event");
     assert_eq!(app.fingerprint().await, applied);
@@ -607,7 +606,7 @@ async fn provider_events_out_of_order_end_in_the_right_state() {
         "data": {"idempotency_key": op, "reference": app.simulator_reference(&op)}});
 
     // The expiry arrives first: it waits for the authorization it is about.
-    let parked = send_event(&app, EVENT_SECRET, now_s(), &expired)
+    let parked = send_event(&app, EVENT_SECRET, now_s(&app), &expired)
         .await
         .expect(200);
     assert_eq!(parked["status"], "parked");
@@ -617,7 +616,7 @@ async fn provider_events_out_of_order_end_in_the_right_state() {
         .expect(200);
     assert_eq!(mid["payment_state"], "unpaid");
 
-    let applied = send_event(&app, EVENT_SECRET, now_s(), &succeeded)
+    let applied = send_event(&app, EVENT_SECRET, now_s(&app), &succeeded)
         .await
         .expect(200);
     assert_eq!(applied["status"], "applied");
@@ -637,7 +636,7 @@ async fn provider_events_out_of_order_end_in_the_right_state() {
     // A late duplicate answer for the resolved operation is ignored.
     let late = json!({"id": "evt_3", "type": "authorization.failed",
         "data": {"idempotency_key": op, "code": "insufficient_funds"}});
-    let ignored = send_event(&app, EVENT_SECRET, now_s(), &late)
+    let ignored = send_event(&app, EVENT_SECRET, now_s(&app), &late)
         .await
         .expect(200);
     assert_eq!(ignored["status"], "ignored");
@@ -657,10 +656,10 @@ async fn an_expiry_event_before_the_authorization_leaves_the_payment_expired() {
         "data": {"payment_id": payment}});
     let succeeded = json!({"id": "evt_a", "type": "authorization.succeeded",
         "data": {"idempotency_key": op, "reference": app.simulator_reference(&op)}});
-    send_event(&app, EVENT_SECRET, now_s(), &expired)
+    send_event(&app, EVENT_SECRET, now_s(&app), &expired)
         .await
         .expect(200);
-    send_event(&app, EVENT_SECRET, now_s(), &succeeded)
+    send_event(&app, EVENT_SECRET, now_s(&app), &succeeded)
         .await
         .expect(200);
     let after = app
