@@ -217,14 +217,11 @@ async fn a_late_parcel_is_queued_and_its_delivery_resolves_the_entry() {
     let app = spawn_app().await;
     app.seed_product("MUG", 1000).await;
     app.receive("MUG", "wh-central", 10).await;
-    let promise = (Timestamp::now() + SignedDuration::from_hours(24)).to_string();
+    let promise = (app.clock.now() + SignedDuration::from_hours(24)).to_string();
     let (_, late, late_tracking) = shipped(&app, "late@example.com", Some(promise)).await;
     let (_, lost, lost_tracking) = shipped(&app, "lost@example.com", None).await;
 
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(25))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_hours(25)).await;
     // The carrier also reports the second parcel lost.
     track(&app, "lost-1", &lost_tracking, "lost").await;
     let mut open = entries(&app.get("/exceptions/shipping").await.expect(200));
@@ -237,10 +234,7 @@ async fn a_late_parcel_is_queued_and_its_delivery_resolves_the_entry() {
         ]
     );
     // Timer passes again: still one entry per problem.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(26))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_hours(26)).await;
     assert_eq!(
         entries(&app.get("/exceptions/shipping").await.expect(200)).len(),
         2

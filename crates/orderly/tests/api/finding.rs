@@ -208,7 +208,7 @@ async fn waves_are_found_by_id_and_listed_by_status_location_and_time() {
     assert_eq!(list("?status=completed").await, [central.as_str()]);
     assert_eq!(list("?location_id=wh-central").await, [central.as_str()]);
     assert_eq!(list("?location_id=wh-west").await, Vec::<String>::new());
-    let later = (Timestamp::now() + SignedDuration::from_hours(1)).to_string();
+    let later = (app.clock.now() + SignedDuration::from_hours(1)).to_string();
     let earlier = (Timestamp::now() - SignedDuration::from_hours(1)).to_string();
     assert_eq!(
         list(&format!("?created_from={later}")).await,

@@ -517,15 +517,12 @@ async fn tracking_moves_shipments_forward_only_and_ignores_duplicates() {
 async fn a_silent_shipment_or_a_missed_promise_is_flagged_delayed() {
     let app = shop(spawn_app().await).await;
     let (quiet, _) = shipped_mug(&app, None).await;
-    let promise = (Timestamp::now() + SignedDuration::from_hours(24)).to_string();
+    let promise = (app.clock.now() + SignedDuration::from_hours(24)).to_string();
     let (promised, _) = shipped_mug(&app, Some(&promise)).await;
     let flags = |order: &Value| order["fulfillment_orders"][0]["shipments"][0]["flags"].clone();
 
     // A day on: the promise passed, the other parcel has been quiet for 24 h only.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(25))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_hours(25)).await;
     assert_eq!(
         flags(&app.get(&format!("/orders/{promised}")).await.expect(200)),
         json!(["delayed"])
@@ -535,10 +532,7 @@ async fn a_silent_shipment_or_a_missed_promise_is_flagged_delayed() {
         json!([])
     );
     // Two days on: 48 h without a scan.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(49))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_hours(49)).await;
     let late = app.get(&format!("/orders/{quiet}")).await.expect(200);
     assert_eq!(flags(&late), json!(["delayed"]));
     let timeline = app
@@ -720,7 +714,7 @@ async fn a_package_ships_with_the_cheapest_service_that_arrives_in_time() {
     let hours = promised.duration_since(shipped).as_secs_f64() / 3600.0;
     assert!((hours - 96.0).abs() < 0.01, "{hours}");
     // Promised in two days: ground is too slow, express makes it.
-    let by = (Timestamp::now() + SignedDuration::from_hours(48)).to_string();
+    let by = (app.clock.now() + SignedDuration::from_hours(48)).to_string();
     let fast = ship_with(json!({"deliver_by": by})).await;
     assert_eq!(fast["service"], "express");
     // Asked for by name.

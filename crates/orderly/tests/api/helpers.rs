@@ -27,6 +27,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The app's clock: it stands still until the test moves it.
     pub clock: Arc<ManualClock>,
+    /// Where the clock stood when the app started (`fire_timers_at` counts from here).
+    pub started: jiff::Timestamp,
     /// Dropping the sender stops the server gracefully.
     _shutdown: oneshot::Sender<()>,
     pub _dir: TempDir,
@@ -416,6 +418,7 @@ async fn spawn_app_on(
         admin_key_id,
         db,
         state,
+        started: clock.now(),
         clock,
         _shutdown: shutdown,
         _dir: dir,
@@ -548,6 +551,14 @@ impl TestApp {
         drop(state);
         // The clock goes on from where the test left it.
         spawn_app_on(_dir, db, |_| {}, clock).await
+    }
+
+    /// Moves the app's clock to `later` past the time it was started at (later calls
+    /// name their time from the same start), then fires what is due then.
+    pub async fn fire_timers_at(&self, later: jiff::SignedDuration) {
+        let at = self.started + later;
+        self.clock.set(at);
+        self.state.fire_due_timers(at).await.expect("timer pass");
     }
 
     /// Calls of `kind` (authorize, capture, void, refund) the payment simulator received.

@@ -238,7 +238,7 @@ async fn a_payment_event_dated_beyond_the_clock_skew_is_refused() {
                "data": {"idempotency_key": op, "reference": app.simulator_reference(&op)}})
     };
     let before = app.fingerprint().await;
-    let ahead = (Timestamp::now() + SignedDuration::from_secs(600)).to_string();
+    let ahead = (app.clock.now() + SignedDuration::from_secs(600)).to_string();
     let refused = payment_event(&app, &event(ahead))
         .await
         .expect_problem(422, "validation_failed");

@@ -188,34 +188,31 @@ async fn capture_failure_holds_the_order_and_is_retried_on_schedule() {
     assert_eq!(problem["order_id"], json!(oid));
     assert_eq!(app.simulator_calls("capture"), 2);
 
-    // The schedule: not before 15 minutes, then once more an hour later, then no more.
+    // The schedule, on the app's clock (it stood still since the order was placed): the
+    // first refusal waits 15 minutes, the second (the capture asked by hand) an hour;
+    // the retries' own refusals find the schedule used up.
     let placed: Timestamp = order["created_at"].as_str().unwrap().parse().unwrap();
-    let now = Timestamp::now();
-    app.state
-        .fire_due_timers(placed + SignedDuration::from_mins(14))
+    assert_eq!(app.clock.now(), placed);
+    let fire_at = |t: Timestamp| {
+        app.clock.set(t);
+        app.state.fire_due_timers(t)
+    };
+    fire_at(placed + SignedDuration::from_mins(15) - SignedDuration::from_millis(1))
         .await
         .unwrap();
-    assert_eq!(app.simulator_calls("capture"), 2);
-    app.state
-        .fire_due_timers(now + SignedDuration::from_mins(16))
+    assert_eq!(app.simulator_calls("capture"), 2, "not a millisecond early");
+    fire_at(placed + SignedDuration::from_mins(15))
         .await
         .unwrap();
     assert_eq!(app.simulator_calls("capture"), 3);
-    app.state
-        .fire_due_timers(now + SignedDuration::from_mins(16 + 61))
+    fire_at(placed + SignedDuration::from_mins(60))
         .await
         .unwrap();
-    app.state
-        .fire_due_timers(now + SignedDuration::from_hours(48))
+    assert_eq!(app.simulator_calls("capture"), 4);
+    fire_at(placed + SignedDuration::from_hours(96))
         .await
         .unwrap();
-    let calls = app.simulator_calls("capture");
-    assert!(calls <= 5, "{calls} captures: the schedule has an end");
-    app.state
-        .fire_due_timers(now + SignedDuration::from_hours(96))
-        .await
-        .unwrap();
-    assert_eq!(app.simulator_calls("capture"), calls);
+    assert_eq!(app.simulator_calls("capture"), 4, "the schedule has an end");
     let after = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(after["payment_state"], "authorized");
     assert_eq!(after["holds"][0]["reason"], "capture_failed");
@@ -230,10 +227,8 @@ async fn capture_failure_clears_when_the_retry_goes_through() {
     let oid = id(&order);
     assert_eq!(order["holds"][0]["reason"], "capture_failed");
 
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_mins(16))
-        .await
-        .unwrap();
+    app.clock.advance(SignedDuration::from_mins(15));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
 
     let after = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(after["payment_state"], "captured");
@@ -314,10 +309,8 @@ async fn refund_failure_is_visible_retried_and_never_counted_as_refunded() {
         vec![("refund_failed".to_owned(), refund_id.clone())]
     );
 
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_mins(16))
-        .await
-        .unwrap();
+    app.clock.advance(SignedDuration::from_mins(15));
+    app.state.fire_due_timers(app.clock.now()).await.unwrap();
 
     let after = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(after["refunds"][0]["status"], "succeeded");

@@ -506,10 +506,7 @@ async fn a_timed_out_authorization_is_resolved_by_the_timer_re_driving_it() {
     assert_eq!(order["payments"][0]["operations"][0]["status"], "pending");
     // Pending authorization: the deadline does not cancel an order whose payment may
     // still succeed.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_secs(31))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_secs(31)).await;
     let after = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(after["payment_state"], "captured", "{after}");
     assert_eq!(after["order_state"], "confirmed");
@@ -854,10 +851,7 @@ async fn a_channel_reserving_at_payment_holds_stock_only_for_paid_orders() {
     assert_eq!(app.stock("MUG", "wh-central").await, (20, 20, 0));
     // The slow payment succeeds when re-driven, but the stock is gone: the web channel
     // does not backorder, so the order is cancelled and its money given back.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_secs(31))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_secs(31)).await;
     let after = app.get(&format!("/orders/{}", id(&slow))).await.expect(200);
     assert_eq!(after["order_state"], "cancelled", "{after}");
     assert_eq!(after["cancel_reason"], "out_of_stock");

@@ -3,7 +3,7 @@
 //! with the right code.
 
 use crate::helpers::{TestApp, order_body, spawn_app_with};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 /// wh-west (Reno) takes collections; the Austin customer's nearest stock is in Dallas.
@@ -79,10 +79,7 @@ async fn a_pickup_order_is_served_by_its_counter_and_delivered_when_collected() 
         .expect_problem(409, "label_unavailable");
 
     // Days on the shelf are the customer's wait, not a carrier's delay.
-    app.state
-        .fire_due_timers(Timestamp::now() + SignedDuration::from_hours(96))
-        .await
-        .unwrap();
+    app.fire_timers_at(SignedDuration::from_hours(96)).await;
     let waiting = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(
         waiting["fulfillment_orders"][0]["shipments"][0]["flags"],
