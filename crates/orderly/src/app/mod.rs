@@ -8,6 +8,7 @@ pub mod clock;
 pub mod orders;
 pub mod payments;
 pub mod provider_events;
+pub mod retries;
 pub mod timers;
 pub mod tracking;
 

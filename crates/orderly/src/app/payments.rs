@@ -12,7 +12,7 @@ use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use orderly_domain::order::{
-    Order, OrderCommand, OrderError, OrderEvent, OrderState, SourcingContext, decide, is_internal,
+    Order, OrderCommand, OrderError, OrderState, SourcingContext, decide, is_internal,
     source_waiting,
 };
 use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
@@ -68,64 +68,10 @@ pub(crate) fn apply(
         return Ok(order);
     }
     let order = tx.append(Some(order), &events, meta)?;
-    schedule_retries(tx, &order, &events, meta, config)?;
+    super::retries::schedule_retries(tx, &order, &events, meta, config)?;
     let order = settle_internal(tx, order, meta, config)?;
     let order = source_if_paid(tx, order, meta, config, ids)?;
     release_if_ready(tx, order, meta, config)
-}
-
-/// Schedules the next attempt of each capture or refund the provider just refused, on
-/// the configured schedule; when it is used up the failure waits in the payments
-/// exception queue (and a failed capture keeps its hold) for a person.
-fn schedule_retries(
-    tx: &mut dyn WriteTx,
-    order: &Order,
-    events: &[OrderEvent],
-    meta: &EventMeta,
-    config: &Config,
-) -> Result<(), ApiError> {
-    for e in events {
-        let OrderEvent::PaymentOpFailed(f) = e else {
-            continue;
-        };
-        let Some(op) = order.op(&f.op_id) else {
-            continue;
-        };
-        let failed = |same: &dyn Fn(&PaymentOp) -> bool| {
-            order
-                .payment_ops
-                .iter()
-                .filter(|o| o.status == OpStatus::Failed && o.kind == op.kind && same(o))
-                .count()
-        };
-        let (kind, ref_id, attempt, schedule) = match (op.kind, &op.refund_id) {
-            (OpKind::Capture, _) if order.state != OrderState::Cancelled => (
-                timer_kind::CAPTURE_RETRY,
-                op.id.as_str(),
-                failed(&|o| o.payment_id == op.payment_id),
-                &config.payments.capture_retry_minutes,
-            ),
-            (OpKind::Refund, Some(refund_id)) => (
-                timer_kind::REFUND_RETRY,
-                refund_id.as_str(),
-                failed(&|o| o.refund_id.as_ref() == Some(refund_id)),
-                &config.payments.refund_retry_minutes,
-            ),
-            _ => continue,
-        };
-        let Some(wait) = schedule.get(attempt.saturating_sub(1)) else {
-            tracing::warn!(order = %order.id, op = %op.id, attempt, "retries used up; the failure waits in the payments queue");
-            continue;
-        };
-        let wait = SignedDuration::from_mins(i64::from(*wait));
-        tx.schedule_timers(&[NewTimer {
-            order_id: order.id.as_str(),
-            kind,
-            ref_id,
-            due_at: meta.at.saturating_add(wait).unwrap_or(meta.at),
-        }])?;
-    }
-    Ok(())
 }
 
 /// Releases a confirmed order to its warehouses once the edit window has passed and
