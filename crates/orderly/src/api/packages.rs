@@ -31,13 +31,30 @@ pub struct Links {
     pub shipment: Option<String>,
 }
 
-impl Links {
-    fn new(order: &Order, fo: &FulfillmentOrder) -> Links {
-        Links {
-            order: format!("/api/v1/orders/{}", order.id),
-            fulfillment_order: format!("/api/v1/fulfillment-orders/{}", fo.id),
-            package: None,
-            shipment: None,
+/// The fulfillment order and order a package, shipment or pick belongs to, with links
+/// (flattened into each answer).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BelongsTo {
+    pub fulfillment_order_id: String,
+    pub location_id: String,
+    pub order_id: String,
+    pub order_number: String,
+    pub links: Links,
+}
+
+impl BelongsTo {
+    fn new(order: &Order, fo: &FulfillmentOrder) -> BelongsTo {
+        BelongsTo {
+            fulfillment_order_id: fo.id.to_string(),
+            location_id: fo.location_id.to_string(),
+            order_id: order.id.to_string(),
+            order_number: order.number.clone(),
+            links: Links {
+                order: format!("/api/v1/orders/{}", order.id),
+                fulfillment_order: format!("/api/v1/fulfillment-orders/{}", fo.id),
+                package: None,
+                shipment: None,
+            },
         }
     }
 }
@@ -47,11 +64,8 @@ impl Links {
 pub struct PackageView {
     #[serde(flatten)]
     pub package: PackageOut,
-    pub fulfillment_order_id: String,
-    pub location_id: String,
-    pub order_id: String,
-    pub order_number: String,
-    pub links: Links,
+    #[serde(flatten)]
+    pub belongs_to: BelongsTo,
 }
 
 /// A shipment with what it belongs to.
@@ -59,11 +73,8 @@ pub struct PackageView {
 pub struct ShipmentView {
     #[serde(flatten)]
     pub shipment: ShipmentOut,
-    pub fulfillment_order_id: String,
-    pub location_id: String,
-    pub order_id: String,
-    pub order_number: String,
-    pub links: Links,
+    #[serde(flatten)]
+    pub belongs_to: BelongsTo,
 }
 
 /// One line of a pick as recorded.
@@ -81,38 +92,30 @@ pub struct PickedLineOut {
 /// What a pick recorded.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PickView {
-    pub fulfillment_order_id: String,
-    pub location_id: String,
+    #[serde(flatten)]
+    pub belongs_to: BelongsTo,
     /// The fulfillment order's state after the pick: `picking`, or `cancelled` when
     /// nothing was found.
     pub state: String,
     pub lines: Vec<PickedLineOut>,
-    pub order_id: String,
-    pub order_number: String,
-    pub links: Links,
 }
 
 pub fn package_view(order: &Order, fo: &FulfillmentOrder, package_id: &Id) -> Option<PackageView> {
     let p = fo.packages.iter().find(|p| &p.id == package_id)?;
-    let mut links = Links::new(order, fo);
-    links.shipment = fo
+    let mut belongs_to = BelongsTo::new(order, fo);
+    belongs_to.links.shipment = fo
         .shipment_of(&p.id)
         .map(|s| format!("/api/v1/shipments/{}", s.id));
     Some(PackageView {
         package: package_out(fo, p),
-        fulfillment_order_id: fo.id.to_string(),
-        location_id: fo.location_id.to_string(),
-        order_id: order.id.to_string(),
-        order_number: order.number.clone(),
-        links,
+        belongs_to,
     })
 }
 
 /// What the pick of `fo` recorded, as the order now stands.
 pub fn pick_view(order: &Order, fo: &FulfillmentOrder) -> PickView {
     PickView {
-        fulfillment_order_id: fo.id.to_string(),
-        location_id: fo.location_id.to_string(),
+        belongs_to: BelongsTo::new(order, fo),
         state: fo.state.as_str().to_owned(),
         lines: fo
             .lines
@@ -124,9 +127,6 @@ pub fn pick_view(order: &Order, fo: &FulfillmentOrder) -> PickView {
                 short: l.short,
             })
             .collect(),
-        order_id: order.id.to_string(),
-        order_number: order.number.clone(),
-        links: Links::new(order, fo),
     }
 }
 
@@ -193,15 +193,11 @@ pub async fn get_shipment(
                 .find(|s| s.id.as_str() == id)
                 .map(|s| (f, s))
         })?;
-        let mut links = Links::new(&order, fo);
-        links.package = Some(format!("/api/v1/packages/{}", s.package_id));
+        let mut belongs_to = BelongsTo::new(&order, fo);
+        belongs_to.links.package = Some(format!("/api/v1/packages/{}", s.package_id));
         Some(ShipmentView {
             shipment: shipment_out(s),
-            fulfillment_order_id: fo.id.to_string(),
-            location_id: fo.location_id.to_string(),
-            order_id: order.id.to_string(),
-            order_number: order.number.clone(),
-            links,
+            belongs_to,
         })
     });
     match view {
