@@ -144,9 +144,12 @@ fn join(group: &[&[Deferred]]) -> Option<Vec<Deferred>> {
     let mut joined: Vec<Deferred> = Vec::new();
     for writes in group {
         for d in writes.iter() {
-            match joined.iter_mut().find(|j| j.text_key() == d.text_key()) {
+            if !d.joins() {
+                return None;
+            }
+            match joined.iter_mut().find(|j| j.spec.id == d.spec.id) {
                 Some(j) => {
-                    if !j.params.append(&d.params) {
+                    if !j.append(d) {
                         return None;
                     }
                 }
@@ -155,13 +158,13 @@ fn join(group: &[&[Deferred]]) -> Option<Vec<Deferred>> {
         }
     }
     for d in &mut joined {
-        if d.params.repeats_a_key() {
+        if d.repeats_a_key() {
             return None;
         }
         d.params.settle();
     }
-    // Named subqueries of two writes could clash (only the stock write has them).
-    (joined.iter().filter(|d| !d.ctes.is_empty()).count() <= 1).then_some(joined)
+    // Named subqueries of two writes could clash (only the stock change has them).
+    (joined.iter().filter(|d| d.spec.ctes.is_some()).count() <= 1).then_some(joined)
 }
 
 #[cfg(test)]
@@ -169,35 +172,34 @@ mod tests {
     use super::*;
     use crate::pg::conn::owned;
     use crate::pg::deferred::statements;
+    use crate::pg::params::Params;
     use crate::pg::params::tests::{ints, reserve, save, texts};
-    use crate::pg::params::{Column, Params, STOCK_CTES, STOCK_SQL};
+    use crate::pg::statement::{Table, Target, test_spec};
+    use crate::pg::{Column, StockMove};
 
     fn events(stream: &str) -> Deferred {
-        Deferred::new(
-            "",
+        let insert = test_spec(
+            20,
+            Target::rows(Table::Events),
             "INSERT INTO events (stream_id) SELECT * FROM UNNEST($1::text[])",
-            Params::Rows(vec![Column::Text(vec![stream.into()])]),
-        )
+        );
+        Deferred::columns(insert, vec![Column::Text(vec![stream.into()])])
     }
 
     fn stock(order: &str) -> Deferred {
-        Deferred::new(
-            STOCK_CTES,
-            STOCK_SQL,
-            Params::stock(vec![reserve("A", 1, order, 1)]),
-        )
+        let moves: Vec<StockMove> = vec![reserve("A", 1, order, 1)];
+        Deferred::stock(moves)
     }
 
     #[test]
     fn commands_join_table_by_table_in_command_order() {
-        // Built the same way twice: the same texts.
         let (a, b) = (
             vec![events("o1"), stock("o1")],
             vec![events("o2"), stock("o2")],
         );
         let joined = join(&[&a, &b]).expect("joinable");
         assert_eq!(joined.len(), 2);
-        let Params::Rows(columns) = &joined[0].params else {
+        let Params::Columns(columns) = &joined[0].params else {
             panic!("rows")
         };
         assert_eq!(texts(&columns[0]), ["o1", "o2"]);
@@ -213,24 +215,33 @@ mod tests {
         assert_eq!(statements(&joined).len(), 1);
     }
 
+    fn update(order: &str) -> Vec<Deferred> {
+        let update = test_spec(
+            21,
+            Target::keyed(Table::Orders, 1, true),
+            "UPDATE orders o SET version = u.version FROM UNNEST($1::text[], $2::bigint[]) u",
+        );
+        let Params::Columns(columns) = save(order, 1) else {
+            unreachable!("save gives columns")
+        };
+        vec![Deferred::columns(update, columns)]
+    }
+
     #[test]
     fn commands_changing_the_same_row_do_not_join() {
-        let update = |order: &str| {
-            vec![Deferred::new(
-                "",
-                "UPDATE orders o SET version = u.version FROM UNNEST($1::text[], $2::bigint[]) u",
-                save(order, 1, true),
-            )]
-        };
         let (a, b, c) = (update("o1"), update("o2"), update("o1"));
         assert!(join(&[&a, &b]).is_some());
         assert!(join(&[&a, &b, &c]).is_none(), "o1 twice in one statement");
         // An order placed by one command and another updated by the next: one statement
         // with both writes to the table side by side.
-        let place = vec![Deferred::new(
-            "",
+        let insert = test_spec(
+            22,
+            Target::rows(Table::Orders),
             "INSERT INTO orders (id) SELECT * FROM UNNEST($1::text[])",
-            Params::Rows(vec![Column::Text(vec!["o3".into()])]),
+        );
+        let place = vec![Deferred::columns(
+            insert,
+            vec![Column::Text(vec!["o3".into()])],
         )];
         let joined = join(&[&place, &a]).expect("joinable");
         let run: Vec<&Deferred> = joined.iter().collect();
@@ -241,13 +252,28 @@ mod tests {
     }
 
     #[test]
-    fn only_rows_of_several_commands_join() {
+    fn only_writes_declared_joinable_of_several_commands_join() {
         let a = vec![events("o1")];
         assert!(join(&[&a]).is_none(), "one command goes as it is");
-        let update = vec![Deferred::plain(
+        let plain = test_spec(
+            23,
+            Target::other(Table::Orders),
             "UPDATE orders SET version = $1",
-            vec![owned(2_i64)],
-        )];
+        );
+        let update = vec![Deferred::values(plain, vec![owned(2_i64)])];
         assert!(join(&[&a, &update]).is_none());
+        // Rows of a statement declared to go as it is do not join either.
+        let unjoinable = test_spec(
+            24,
+            Target::other(Table::Events),
+            "INSERT INTO events (stream_id) SELECT * FROM UNNEST($1::text[])",
+        );
+        let rows = |id: &str| {
+            vec![Deferred {
+                spec: unjoinable,
+                params: Params::Columns(vec![Column::Text(vec![id.into()])]),
+            }]
+        };
+        assert!(join(&[&rows("o1"), &rows("o2")]).is_none());
     }
 }

@@ -3,8 +3,9 @@
 //! when something needs it.
 
 use super::deferred::{Deferred, push_rows, runs, statements};
-use super::params::{Column, Params, StockMove};
-use super::{params, pg_error};
+use super::params::{Column, StockMove};
+use super::pg_error;
+use super::statement::{COMMIT, StatementSpec};
 use crate::error::StoreError;
 use futures_util::future::{join, try_join_all};
 use std::cell::{Cell, RefCell};
@@ -50,7 +51,7 @@ pub(crate) struct Conn<'a> {
     handle: &'a Handle,
     deferred: RefCell<Vec<Deferred>>,
     /// `BEGIN …`, until it has been sent.
-    begin: Cell<Option<&'static str>>,
+    begin: Cell<Option<&'static StatementSpec>>,
 }
 
 impl<'a> Conn<'a> {
@@ -58,7 +59,7 @@ impl<'a> Conn<'a> {
     pub(crate) fn lazy(
         client: &'a deadpool_postgres::ClientWrapper,
         handle: &'a Handle,
-        begin: &'static str,
+        begin: &'static StatementSpec,
     ) -> Self {
         Conn {
             client,
@@ -73,7 +74,7 @@ impl<'a> Conn<'a> {
     pub(crate) fn begin(
         client: &'a deadpool_postgres::ClientWrapper,
         handle: &'a Handle,
-        begin: &'static str,
+        begin: &'static StatementSpec,
     ) -> Self {
         let conn = Conn::lazy(client, handle, begin);
         conn.open_transaction();
@@ -85,7 +86,7 @@ impl<'a> Conn<'a> {
         if let Some(begin) = self.begin.take() {
             self.deferred
                 .borrow_mut()
-                .insert(0, Deferred::plain(begin, Vec::new()));
+                .insert(0, Deferred::values(begin, Vec::new()));
         }
     }
 
@@ -100,7 +101,7 @@ impl<'a> Conn<'a> {
             return self.flush();
         }
         self.open_transaction();
-        self.defer("COMMIT", Vec::new());
+        self.defer(&COMMIT, Vec::new());
         let result = self.flush();
         if result.is_err() {
             self.rollback();
@@ -120,52 +121,30 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Queues a write to be sent with the next statement or the final flush.
-    pub(crate) fn defer(&self, sql: &'static str, params: Vec<Owned>) {
+    /// Queues `statement` (transaction control, or a write declared `WriteKind::Other`)
+    /// to be sent with the next statement or the final flush.
+    pub(crate) fn defer(&self, statement: &'static StatementSpec, params: Vec<Owned>) {
         self.deferred
             .borrow_mut()
-            .push(Deferred::plain(sql, params));
+            .push(Deferred::values(statement, params));
     }
 
-    /// Queues an insert of rows given as columns: it may join other commands' inserts
-    /// (see `batch`).
+    /// Queues rows given as columns for `statement`, declared `InsertRows` or `Keyed`: it
+    /// may join other commands' writes of the same statement (see `batch`).
     ///
-    /// Rows for a table this unit last wrote with the same insert are appended to it: two
-    /// inserts into one table would otherwise take two statements (see `statements`).
-    pub(crate) fn defer_rows(&self, sql: &'static str, columns: Vec<Column>) {
+    /// Rows for a table this unit last wrote with the same statement are added to it (see
+    /// `Deferred::absorb`): two writes of one table would otherwise take two statements
+    /// (see `statements`).
+    pub(crate) fn defer_columns(&self, statement: &'static StatementSpec, columns: Vec<Column>) {
         push_rows(
             &mut self.deferred.borrow_mut(),
-            Deferred::new("", sql, Params::Rows(columns)),
-        );
-    }
-
-    /// Queues a change of rows given as columns, each named by its first `key` columns
-    /// (see `Params::Keyed`): it may join other commands' changes of other rows.
-    pub(crate) fn defer_keyed(
-        &self,
-        sql: &'static str,
-        columns: Vec<Column>,
-        key: usize,
-        replaces: bool,
-    ) {
-        let params = Params::Keyed {
-            columns,
-            key,
-            replaces,
-        };
-        push_rows(
-            &mut self.deferred.borrow_mut(),
-            Deferred::new("", sql, params),
+            Deferred::columns(statement, columns),
         );
     }
 
     /// Queues a change of reserved stock, with its movement records (see `batch`).
     pub(crate) fn defer_stock(&self, moves: Vec<StockMove>) {
-        self.deferred.borrow_mut().push(Deferred::new(
-            params::STOCK_CTES,
-            params::STOCK_SQL,
-            Params::stock(moves),
-        ));
+        self.deferred.borrow_mut().push(Deferred::stock(moves));
     }
 
     /// The deferred writes, taken out to be committed with other commands' (see
@@ -176,7 +155,7 @@ impl<'a> Conn<'a> {
             let deferred = self.deferred.borrow();
             let joinable = !self.in_transaction()
                 && !deferred.is_empty()
-                && deferred.iter().all(|d| d.params.joinable())
+                && deferred.iter().all(Deferred::joins)
                 && runs(&deferred).len() == 1;
             if !joinable {
                 return None;

@@ -1,86 +1,127 @@
 //! Deferred writes and how a unit's run of them becomes one statement of data-modifying
 //! subqueries (see `Conn`); the committer joins several commands' with the same rules
-//! (see `batch`).
+//! (see `batch`). Every decision here reads what each write declared when it was queued
+//! (see `statement`), never its SQL text.
 
 use super::conn::Owned;
-use super::params::Params;
+use super::params::{Column, Params, StockMove};
+use super::statement::{StatementId, StatementSpec, WriteKind};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use tokio_postgres::types::ToSql;
 
-/// A write whose result nobody reads until the transaction ends.
+/// A write whose result nobody reads until the transaction ends (or transaction control,
+/// queued ahead of it).
 pub(crate) struct Deferred {
-    /// Named subqueries the statement uses (`a AS (…), b AS (…)`, without `WITH`):
-    /// kept apart so that the statement can join a combined one.
-    pub(super) ctes: &'static str,
-    pub(super) sql: &'static str,
+    pub(super) spec: &'static StatementSpec,
     pub(super) params: Params,
-    /// The tables it changes (see `written_tables`).
-    pub(super) targets: Vec<&'static str>,
 }
 
 impl Deferred {
+    /// A statement sent as it is, with any values: transaction control, or a write
+    /// declared `WriteKind::Other`.
+    pub(super) fn values(spec: &'static StatementSpec, params: Vec<Owned>) -> Deferred {
+        // A write declared joinable but given plain values would never join (it cannot be
+        // copied into a joined statement): declarations and calls must agree.
+        debug_assert!(
+            spec.kind().is_none_or(|k| k == WriteKind::Other),
+            "{:?}",
+            spec.id
+        );
+        Deferred {
+            spec,
+            params: Params::Values(params),
+        }
+    }
+
+    /// Rows given as array columns, for a statement declared `InsertRows` or `Keyed`.
+    pub(super) fn columns(spec: &'static StatementSpec, columns: Vec<Column>) -> Deferred {
+        debug_assert!(
+            matches!(
+                spec.kind(),
+                Some(WriteKind::InsertRows | WriteKind::Keyed { .. })
+            ),
+            "{:?}",
+            spec.id
+        );
+        Deferred {
+            spec,
+            params: Params::Columns(columns),
+        }
+    }
+
+    /// The stock change (see `params::STOCK_CHANGE`).
+    pub(super) fn stock(moves: Vec<StockMove>) -> Deferred {
+        Deferred {
+            spec: &super::params::STOCK_CHANGE,
+            params: Params::stock(moves),
+        }
+    }
+
     /// Transaction control (`BEGIN …`, `SET LOCAL …`, `COMMIT`), which never joins a
     /// combined statement.
     pub(super) fn is_control(&self) -> bool {
-        self.sql == "COMMIT" || self.sql.starts_with("BEGIN") || self.sql.starts_with("SET ")
+        self.spec.target.is_none()
+    }
+
+    /// Whether it was declared a write that may join other commands' writes.
+    pub(super) fn joins(&self) -> bool {
+        self.spec.kind().is_some_and(WriteKind::joins)
+    }
+
+    /// Whether both write a table in common.
+    fn writes_a_table_of(&self, other: &Deferred) -> bool {
+        self.spec
+            .tables()
+            .any(|t| other.spec.tables().any(|o| o == t))
+    }
+
+    /// Adds the rows of `other`, a later write of the same statement: appended, or for a
+    /// keyed write declared to replace, in place of an earlier change of the same row (see
+    /// `Params::absorb`). False when they cannot share a statement.
+    pub(super) fn absorb(&mut self, other: &Deferred) -> bool {
+        match self.spec.kind() {
+            Some(kind) if self.spec.id == other.spec.id => self.params.absorb(&other.params, kind),
+            _ => false,
+        }
+    }
+
+    /// Appends the rows (or moves) of `other`, another command's write of the same
+    /// statement; false if they do not fit.
+    pub(super) fn append(&mut self, other: &Deferred) -> bool {
+        self.spec.id == other.spec.id && self.params.append(&other.params)
+    }
+
+    /// Whether two of its rows may change the same row, which a joined statement must not
+    /// do (see `WriteKind::Keyed`).
+    pub(super) fn repeats_a_key(&self) -> bool {
+        self.spec
+            .kind()
+            .is_some_and(|kind| self.params.repeats_a_key(kind))
+    }
+
+    /// A copy to join others' rows into; None for plain values, which never join.
+    pub(super) fn try_clone(&self) -> Option<Deferred> {
+        Some(Deferred {
+            spec: self.spec,
+            params: self.params.try_clone()?,
+        })
     }
 }
 
-/// Queues `write`, rows to insert or change, adding them to the last write to its table
-/// when that is the same write (see `Params::absorb`).
+/// Queues `write`, rows to insert or change, adding them to the last write to one of its
+/// tables when that is the same statement (see `Deferred::absorb`).
 pub(super) fn push_rows(deferred: &mut Vec<Deferred>, write: Deferred) {
     let last = deferred
         .iter_mut()
         .rev()
-        .find(|d| d.targets.iter().any(|t| write.targets.contains(t)));
+        .find(|d| d.writes_a_table_of(&write));
     if let Some(last) = last
-        && last.text_key() == write.text_key()
-        && last.params.absorb(&write.params)
+        && last.absorb(&write)
     {
         return;
     }
     deferred.push(write);
-}
-
-impl Deferred {
-    pub(super) fn plain(sql: &'static str, params: Vec<Owned>) -> Deferred {
-        Deferred::new("", sql, Params::Values(params))
-    }
-
-    pub(super) fn new(ctes: &'static str, sql: &'static str, params: Params) -> Deferred {
-        Deferred {
-            ctes,
-            sql,
-            params,
-            targets: written_tables(ctes).chain(written_tables(sql)).collect(),
-        }
-    }
-
-    /// What identifies its text: the addresses and lengths of its static strings.
-    pub(super) fn text_key(&self) -> [usize; 5] {
-        let (c, s) = (self.ctes, self.sql);
-        [
-            c.as_ptr() as usize,
-            c.len(),
-            s.as_ptr() as usize,
-            s.len(),
-            self.params.len(),
-        ]
-    }
-}
-
-/// The tables a statement changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`, in its
-/// subqueries too; an upsert's `ON CONFLICT … DO UPDATE SET` names no table).
-pub(super) fn written_tables(sql: &'static str) -> impl Iterator<Item = &'static str> {
-    ["INSERT INTO ", "UPDATE ", "DELETE FROM "]
-        .into_iter()
-        .flat_map(move |verb| {
-            sql.match_indices(verb)
-                .filter(move |(at, _)| !sql[..*at].ends_with("DO "))
-                .map(move |(at, _)| &sql[at + verb.len()..])
-        })
-        .filter_map(|rest| rest.split(|c: char| c.is_whitespace() || c == '(').next())
 }
 
 /// The statements that send `deferred`, in order: consecutive writes become one
@@ -103,10 +144,8 @@ pub(super) fn runs(deferred: &[Deferred]) -> Vec<Vec<&Deferred>> {
     for d in deferred {
         let clash = d.is_control()
             || run.last().is_some_and(|r| r.is_control())
-            || run
-                .iter()
-                .any(|r| r.targets.iter().any(|t| d.targets.contains(t)))
-            || (!d.ctes.is_empty() && run.iter().any(|r| !r.ctes.is_empty()));
+            || run.iter().any(|r| r.writes_a_table_of(d))
+            || (d.spec.ctes.is_some() && run.iter().any(|r| r.spec.ctes.is_some()));
         if clash && !run.is_empty() {
             out.push(std::mem::take(&mut run));
         }
@@ -129,18 +168,19 @@ pub(super) fn combine<'d>(run: &[&'d Deferred]) -> Option<(Arc<str>, Vec<&'d (dy
         return None;
     }
     let mut run = run.to_vec();
-    run.sort_by_key(|d| d.ctes.is_empty());
+    run.sort_by_key(|d| d.spec.ctes.is_none());
     let params = run.iter().flat_map(|d| d.params.refs()).collect();
     Some((combined_text(&run), params))
 }
 
-/// The text of a run's statement, from a process-wide cache: building it renumbers every
-/// placeholder, and the same few runs recur for every command.
-pub(super) fn combined_text(run: &[&Deferred]) -> Arc<str> {
-    type Texts = HashMap<Vec<[usize; 5]>, Arc<str>>;
+/// The text of a run's statement, from a process-wide cache keyed by the statements in
+/// it: building it renumbers every placeholder, and the same few runs recur for every
+/// command.
+fn combined_text(run: &[&Deferred]) -> Arc<str> {
+    type Texts = HashMap<Vec<StatementId>, Arc<str>>;
     static TEXTS: OnceLock<Mutex<Texts>> = OnceLock::new();
     let texts = TEXTS.get_or_init(Mutex::default);
-    let key: Vec<[usize; 5]> = run.iter().map(|d| d.text_key()).collect();
+    let key: Vec<StatementId> = run.iter().map(|d| d.spec.id).collect();
     if let Some(text) = texts
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -161,18 +201,20 @@ pub(super) fn combined_text(run: &[&Deferred]) -> Arc<str> {
 /// The write itself when the run has one, else `WITH w0 AS (…), w1 AS (…) SELECT 1` with
 /// each write's placeholders shifted past the earlier writes' parameters (and the named
 /// subqueries of a write first in the list).
-pub(super) fn build_text(run: &[&Deferred]) -> String {
+fn build_text(run: &[&Deferred]) -> String {
     match run {
-        [one] if one.ctes.is_empty() => one.sql.to_owned(),
-        [one] => format!("WITH {} {}", one.ctes, one.sql),
+        [one] => match one.spec.ctes {
+            None => one.spec.sql.to_owned(),
+            Some(ctes) => format!("WITH {} {}", ctes.sql, one.spec.sql),
+        },
         many => {
             let mut ctes = Vec::new();
             let mut offset = 0;
             for (i, d) in many.iter().enumerate() {
-                if !d.ctes.is_empty() {
-                    ctes.insert(0, renumber(d.ctes, offset));
+                if let Some(named) = d.spec.ctes {
+                    ctes.insert(0, renumber(named.sql, offset));
                 }
-                ctes.push(format!("w{i} AS ({})", renumber(d.sql, offset)));
+                ctes.push(format!("w{i} AS ({})", renumber(d.spec.sql, offset)));
                 offset += d.params.len();
             }
             format!("WITH {} SELECT 1", ctes.join(", "))
@@ -181,7 +223,7 @@ pub(super) fn build_text(run: &[&Deferred]) -> String {
 }
 
 /// `$n` placeholders shifted by `offset` (our statements have no `$` elsewhere).
-pub(super) fn renumber(sql: &str, offset: usize) -> String {
+fn renumber(sql: &str, offset: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
@@ -202,25 +244,18 @@ pub(super) fn renumber(sql: &str, offset: usize) -> String {
     out
 }
 
-impl Deferred {
-    pub(super) fn try_clone(&self) -> Option<Deferred> {
-        Some(Deferred {
-            ctes: self.ctes,
-            sql: self.sql,
-            params: self.params.try_clone()?,
-            targets: self.targets.clone(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pg::conn::owned;
-    use crate::pg::params::Column;
+    use crate::pg::statement::{BEGIN, COMMIT, Ctes, SEQ_SCAN_ON, Table, Target};
 
-    fn deferred(sql: &'static str, n: usize) -> Deferred {
-        Deferred::plain(sql, (0..n).map(|i| owned(i as i64)).collect())
+    use crate::pg::statement::test_spec as spec;
+
+    /// Statement `n` writing `table` as it is, with `values` parameters.
+    fn plain(n: u8, table: Table, sql: &'static str, values: usize) -> Deferred {
+        let params = (0..values).map(|i| owned(i as i64)).collect();
+        Deferred::values(spec(n, Target::other(table), sql), params)
     }
 
     fn sqls(deferred: &[Deferred]) -> Vec<String> {
@@ -230,56 +265,88 @@ mod tests {
             .collect()
     }
 
+    fn events() -> Deferred {
+        plain(1, Table::Events, "INSERT INTO events VALUES ($1)", 1)
+    }
+
+    /// The statement with named subqueries the tests use: it writes two tables.
+    fn with_ctes() -> &'static StatementSpec {
+        const CTES: Ctes = Ctes {
+            sql: "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
+            writes: &[Target::other(Table::Inventory)],
+        };
+        Box::leak(Box::new(StatementSpec::with_ctes(
+            StatementId::Test(3),
+            CTES,
+            Target::other(Table::StockMovements),
+            "INSERT INTO stock_movements SELECT sku, $2 FROM u",
+        )))
+    }
+
     #[test]
-    fn writes_name_their_tables() {
-        let targets = |sql| deferred(sql, 0).targets;
-        assert_eq!(targets("INSERT INTO orders (id) VALUES ($1)"), ["orders"]);
-        assert_eq!(targets("UPDATE orders SET x = 1"), ["orders"]);
-        assert_eq!(targets("DELETE FROM timers WHERE id = $1"), ["timers"]);
-        assert_eq!(
-            targets("INSERT INTO reservations(order_id) VALUES ($1)"),
-            ["reservations"]
-        );
-        assert!(targets("COMMIT").is_empty());
-        assert_eq!(
-            targets("INSERT INTO f (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET x = 1"),
-            ["f"]
-        );
-        let with = Deferred::new(
-            "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
-            "INSERT INTO stock_movements SELECT sku FROM u",
-            Params::Values(Vec::new()),
-        );
-        assert_eq!(with.targets, ["inventory", "stock_movements"]);
+    fn a_write_writes_its_own_table_and_its_subqueries_tables() {
+        let tables: Vec<Table> = with_ctes().tables().collect();
+        assert_eq!(tables, [Table::Inventory, Table::StockMovements]);
+        assert_eq!(COMMIT.tables().count(), 0);
+        let movements = plain(4, Table::StockMovements, "INSERT INTO stock_movements", 0);
+        let reservations = plain(5, Table::Reservations, "INSERT INTO reservations", 0);
+        let stock = Deferred::values(with_ctes(), Vec::new());
+        assert!(stock.writes_a_table_of(&movements));
+        assert!(!stock.writes_a_table_of(&reservations));
     }
 
     #[test]
     fn rows_for_a_table_join_its_last_insert_when_it_is_the_same() {
-        let timer = |id: &str| {
-            Deferred::new(
-                "",
-                "INSERT INTO timers (id) SELECT * FROM UNNEST($1::text[])",
-                Params::Rows(vec![Column::Text(vec![id.into()])]),
-            )
-        };
+        let insert = spec(
+            11,
+            Target::rows(Table::Timers),
+            "INSERT INTO timers (id) SELECT * FROM UNNEST($1::text[])",
+        );
+        let timer = |id: &str| Deferred::columns(insert, vec![Column::Text(vec![id.into()])]);
         let mut writes = Vec::new();
         push_rows(&mut writes, timer("t1"));
-        writes.push(deferred("INSERT INTO events VALUES ($1)", 1));
+        writes.push(events());
         push_rows(&mut writes, timer("t2"));
         assert_eq!(writes.len(), 2, "one insert of timers, with both rows");
         assert_eq!(statements(&writes).len(), 1);
-        writes.push(deferred("DELETE FROM timers WHERE id = $1", 1));
+        writes.push(plain(
+            12,
+            Table::Timers,
+            "DELETE FROM timers WHERE id = $1",
+            1,
+        ));
         push_rows(&mut writes, timer("t3"));
         assert_eq!(writes.len(), 4, "not across another write to the table");
     }
 
     #[test]
+    fn statements_are_told_apart_by_their_declared_name_not_their_text() {
+        const SQL: &str = "INSERT INTO timers (id) SELECT * FROM UNNEST($1::text[])";
+        let (a, b) = (
+            spec(6, Target::rows(Table::Timers), SQL),
+            spec(7, Target::rows(Table::Timers), SQL),
+        );
+        let row = |s, id: &str| Deferred::columns(s, vec![Column::Text(vec![id.into()])]);
+        let mut writes = Vec::new();
+        push_rows(&mut writes, row(a, "t1"));
+        push_rows(&mut writes, row(b, "t2"));
+        assert_eq!(writes.len(), 2, "the same text, but two statements");
+        push_rows(&mut writes, row(b, "t3"));
+        assert_eq!(
+            writes.len(),
+            2,
+            "the same statement again: its rows appended"
+        );
+        // A write declared to go as it is never joins, whatever its parameters.
+        let other = spec(8, Target::other(Table::Timers), SQL);
+        assert!(!Deferred::values(other, Vec::new()).joins());
+        assert!(row(a, "t5").joins());
+    }
+
+    #[test]
     fn a_second_write_to_a_table_starts_a_new_statement() {
-        let writes = [
-            deferred("INSERT INTO events VALUES ($1)", 1),
-            deferred("UPDATE orders SET x = $1", 1),
-            deferred("UPDATE orders SET x = $1", 1),
-        ];
+        let update = || plain(2, Table::Orders, "UPDATE orders SET x = $1", 1);
+        let writes = [events(), update(), update()];
         assert_eq!(
             sqls(&writes),
             [
@@ -292,10 +359,10 @@ mod tests {
     #[test]
     fn transaction_control_stays_on_its_own() {
         let writes = [
-            deferred("BEGIN", 0),
-            deferred("SET LOCAL enable_seqscan = on", 0),
-            deferred("INSERT INTO events VALUES ($1)", 1),
-            deferred("COMMIT", 0),
+            Deferred::values(&BEGIN, Vec::new()),
+            Deferred::values(&SEQ_SCAN_ON, Vec::new()),
+            events(),
+            Deferred::values(&COMMIT, Vec::new()),
         ];
         assert_eq!(
             sqls(&writes),
@@ -310,18 +377,8 @@ mod tests {
 
     #[test]
     fn named_subqueries_lead_the_combined_statement_and_their_write_runs_last() {
-        let with = || {
-            Deferred::new(
-                "u AS (UPDATE inventory SET x = $1 RETURNING sku)",
-                "INSERT INTO stock_movements SELECT sku, $2 FROM u",
-                Params::Values(vec![owned(1_i64), owned(2_i64)]),
-            )
-        };
-        let writes = [
-            deferred("INSERT INTO events VALUES ($1)", 1),
-            with(),
-            with(),
-        ];
+        let with = || Deferred::values(with_ctes(), vec![owned(1_i64), owned(2_i64)]);
+        let writes = [events(), with(), with()];
         assert_eq!(
             sqls(&writes),
             [
@@ -345,16 +402,21 @@ mod tests {
 
     #[test]
     fn a_run_of_writes_becomes_one_statement_with_all_parameters() {
-        let a = deferred("INSERT INTO t VALUES ($1, $2)", 2);
-        let b = deferred("UPDATE u SET x = $1 WHERE id = $2", 2);
+        let a = plain(9, Table::Events, "INSERT INTO events VALUES ($1, $2)", 2);
+        let b = plain(
+            10,
+            Table::Orders,
+            "UPDATE orders SET x = $1 WHERE id = $2",
+            2,
+        );
         let (sql, params) = combine(&[&a, &b]).unwrap();
         assert_eq!(
             &*sql,
-            "WITH w0 AS (INSERT INTO t VALUES ($1, $2)), w1 AS (UPDATE u SET x = $3 WHERE id = $4) SELECT 1"
+            "WITH w0 AS (INSERT INTO events VALUES ($1, $2)), w1 AS (UPDATE orders SET x = $3 WHERE id = $4) SELECT 1"
         );
         assert_eq!(params.len(), 4);
         let (single, _) = combine(&[&a]).unwrap();
-        assert_eq!(&*single, a.sql);
+        assert_eq!(&*single, a.spec.sql);
         // The same run again: the same text, from the cache.
         let (again, _) = combine(&[&a, &b]).unwrap();
         assert!(Arc::ptr_eq(&again, &sql));

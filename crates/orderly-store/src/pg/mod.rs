@@ -21,6 +21,7 @@ mod migrate;
 mod numbers;
 mod params;
 mod read;
+mod statement;
 mod work;
 mod write;
 
@@ -307,8 +308,8 @@ impl PgStore {
         let client = self.pool.get().await.map_err(pool_error)?;
         let handle = Handle::current();
         let begin = match isolation {
-            Isolation::ReadCommitted => "BEGIN READ ONLY",
-            Isolation::Snapshot => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Isolation::ReadCommitted => &statement::BEGIN_READ_ONLY,
+            Isolation::Snapshot => &statement::BEGIN_SNAPSHOT,
         };
         tokio::task::spawn_blocking(move || {
             let conn = match isolation {
@@ -317,7 +318,7 @@ impl PgStore {
                 Isolation::Snapshot => {
                     let conn = Conn::begin(&client, &handle, begin);
                     // Whole-table reads: scans are the right plan here (see `open`).
-                    conn.defer("SET LOCAL enable_seqscan = on", Vec::new());
+                    conn.defer(&statement::SEQ_SCAN_ON, Vec::new());
                     conn
                 }
             };
@@ -375,7 +376,7 @@ where
     F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let mut pg = PgTx::new(Conn::lazy(client, handle, "BEGIN"), numbers, keys);
+    let mut pg = PgTx::new(Conn::lazy(client, handle, &statement::BEGIN), numbers, keys);
     // A panicking command must not hand a connection with an open transaction back to
     // the pool: roll back, then let the panic continue.
     let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));

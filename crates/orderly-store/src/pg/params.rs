@@ -2,6 +2,7 @@
 //! several commands join by appending (see `batch`), and the stock change with its sums.
 
 use super::conn::Owned;
+use super::statement::{Ctes, StatementId, StatementSpec, Table, Target, WriteKind};
 use bytes::BytesMut;
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -159,7 +160,7 @@ pub(crate) fn stock_columns(moves: &[StockMove]) -> Vec<Column> {
 /// The locked and updated stock rows of `STOCK_SQL`. The rows are locked one by one in
 /// the order given (a lateral subquery with FOR UPDATE is a nested loop over the sorted
 /// keys), so transactions that take the same rows queue instead of deadlocking.
-pub(crate) const STOCK_CTES: &str = "locked AS MATERIALIZED (
+const STOCK_CTES: &str = "locked AS MATERIALIZED (
          SELECT i.sku, i.location_id, t.total, t.on_total, t.at
          FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
            AS t(sku, location_id, total, on_total, at)
@@ -175,7 +176,7 @@ pub(crate) const STOCK_CTES: &str = "locked AS MATERIALIZED (
      )";
 
 /// The movement records of a stock change, each with the level just after it.
-pub(crate) const STOCK_SQL: &str =
+const STOCK_SQL: &str =
     "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
        on_hand_after, reserved_after, order_id, note, actor, at)
      SELECT m.sku, m.location_id, m.reason, m.delta_on_hand, m.delta,
@@ -190,23 +191,31 @@ pub(crate) const STOCK_SQL: &str =
                                  rest_reserved, rest_on_hand, order_id, actor, at, ord)
      ORDER BY m.ord";
 
-/// The parameters of a deferred write.
-pub(crate) enum Params {
-    /// Any values: the write is sent as it is.
-    Values(Vec<Owned>),
-    /// The columns of the rows it inserts: it may join other commands' writes.
-    Rows(Vec<Column>),
-    /// The columns of the rows it changes, each named by its first `key` (text) columns:
-    /// it may join other commands' writes that change other rows (an `UPDATE … FROM`
-    /// given one row twice applies only one of them; an upsert fails). Within a command,
-    /// a later row for the same row `replaces` the earlier one when the write sets every
-    /// column it carries; otherwise it goes in a statement of its own.
-    Keyed {
-        columns: Vec<Column>,
-        key: usize,
-        replaces: bool,
+/// The stock change: the rows locked and updated (`STOCK_CTES`), and their movements.
+pub(crate) const STOCK_CHANGE: StatementSpec = StatementSpec::with_ctes(
+    StatementId::StockChange,
+    Ctes {
+        sql: STOCK_CTES,
+        writes: &[Target {
+            table: Table::Inventory,
+            kind: WriteKind::StockMoves,
+        }],
     },
-    /// A stock change (`STOCK_CTES` and `STOCK_SQL`), which may join others' too.
+    Target {
+        table: Table::StockMovements,
+        kind: WriteKind::StockMoves,
+    },
+    STOCK_SQL,
+);
+
+/// The parameters of a deferred write; which of them it has follows from how its
+/// statement was declared (see `Deferred::values`, `Deferred::columns`).
+pub(crate) enum Params {
+    /// Any values: the statement is sent as it is.
+    Values(Vec<Owned>),
+    /// Array columns, one element per row, of a statement that inserts or changes rows.
+    Columns(Vec<Column>),
+    /// The stock change's moves, and its columns worked out from them.
     Stock {
         moves: Vec<StockMove>,
         columns: Vec<Column>,
@@ -222,39 +231,24 @@ impl Params {
     pub(crate) fn len(&self) -> usize {
         match self {
             Params::Values(v) => v.len(),
-            Params::Rows(c)
-            | Params::Keyed { columns: c, .. }
-            | Params::Stock { columns: c, .. } => c.len(),
+            Params::Columns(c) | Params::Stock { columns: c, .. } => c.len(),
         }
     }
 
     pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         match self {
             Params::Values(v) => v.iter().map(|p| p.as_ref() as _).collect(),
-            Params::Rows(c)
-            | Params::Keyed { columns: c, .. }
-            | Params::Stock { columns: c, .. } => c.iter().map(|p| p as _).collect(),
+            Params::Columns(c) | Params::Stock { columns: c, .. } => {
+                c.iter().map(|p| p as _).collect()
+            }
         }
     }
 
-    /// Whether the write may join other commands' writes.
-    pub(crate) fn joinable(&self) -> bool {
-        !matches!(self, Params::Values(_))
-    }
-
+    /// A copy; None for plain values, which cannot be copied (and never join).
     pub(super) fn try_clone(&self) -> Option<Params> {
         match self {
             Params::Values(_) => None,
-            Params::Rows(c) => Some(Params::Rows(c.clone())),
-            Params::Keyed {
-                columns,
-                key,
-                replaces,
-            } => Some(Params::Keyed {
-                columns: columns.clone(),
-                key: *key,
-                replaces: *replaces,
-            }),
+            Params::Columns(c) => Some(Params::Columns(c.clone())),
             Params::Stock { moves, columns } => Some(Params::Stock {
                 moves: moves.clone(),
                 columns: columns.clone(),
@@ -262,12 +256,11 @@ impl Params {
         }
     }
 
-    /// Appends the rows (or moves) of `other`, a write of the same text; false if they
-    /// do not fit.
-    pub(crate) fn append(&mut self, other: &Params) -> bool {
+    /// Appends the rows (or moves) of `other`, parameters of the same statement; false if
+    /// they do not fit.
+    pub(super) fn append(&mut self, other: &Params) -> bool {
         match (self, other) {
-            (Params::Rows(a), Params::Rows(b))
-            | (Params::Keyed { columns: a, .. }, Params::Keyed { columns: b, .. }) => {
+            (Params::Columns(a), Params::Columns(b)) => {
                 a.len() == b.len() && a.iter_mut().zip(b).all(|(a, b)| a.append(b))
             }
             (Params::Stock { moves: a, .. }, Params::Stock { moves: b, .. }) => {
@@ -278,36 +271,36 @@ impl Params {
         }
     }
 
-    /// The key of each row of a keyed write (None for other writes, or when a key column
-    /// is not text, which the callers take as "cannot tell rows apart").
-    pub(super) fn keys(&self) -> Option<Vec<Vec<&str>>> {
-        let Params::Keyed { columns, key, .. } = self else {
+    /// The key (its first `key` columns) of each row; None when a key column is missing
+    /// or not text, which the callers take as "cannot tell rows apart".
+    fn keys(&self, key: usize) -> Option<Vec<Vec<&str>>> {
+        let Params::Columns(columns) = self else {
             return None;
         };
+        let named = columns.get(..key)?;
         let rows = columns.first().map_or(0, Column::rows);
         (0..rows)
-            .map(|i| columns[..*key].iter().map(|c| c.text(i)).collect())
+            .map(|i| named.iter().map(|c| c.text(i)).collect())
             .collect()
     }
 
-    /// Whether two of its rows may change the same row.
-    pub(super) fn repeats_a_key(&self) -> bool {
-        if !matches!(self, Params::Keyed { .. }) {
+    /// Whether two of its rows may change the same row, for a statement of `kind`.
+    pub(super) fn repeats_a_key(&self, kind: WriteKind) -> bool {
+        let WriteKind::Keyed { key, .. } = kind else {
             return false;
-        }
-        self.keys().is_none_or(|keys| {
+        };
+        self.keys(key).is_none_or(|keys| {
             let distinct: std::collections::BTreeSet<&Vec<&str>> = keys.iter().collect();
             distinct.len() < keys.len()
         })
     }
 
-    /// Adds the rows of `other`, a later write of the same text in the same command:
-    /// appended, or for a keyed write that replaces, in place of an earlier row for the
-    /// same row. False when they cannot share a statement.
-    pub(crate) fn absorb(&mut self, other: &Params) -> bool {
-        let replaces = matches!(self, Params::Keyed { replaces: true, .. });
-        if matches!(self, Params::Keyed { .. }) {
-            let (Some(ours), Some(theirs)) = (self.keys(), other.keys()) else {
+    /// Adds the rows of `other`, a later write of the same statement (declared `kind`) in
+    /// the same command: appended, or for a keyed write that replaces, in place of an
+    /// earlier row for the same row. False when they cannot share a statement.
+    pub(super) fn absorb(&mut self, other: &Params, kind: WriteKind) -> bool {
+        if let WriteKind::Keyed { key, replaces } = kind {
+            let (Some(ours), Some(theirs)) = (self.keys(key), other.keys(key)) else {
                 return false;
             };
             let repeated: Vec<usize> = ours
@@ -320,7 +313,7 @@ impl Params {
                 if !replaces {
                     return false;
                 }
-                if let Params::Keyed { columns, .. } = self {
+                if let Params::Columns(columns) = self {
                     for i in repeated.into_iter().rev() {
                         columns.iter_mut().for_each(|c| c.remove(i));
                     }
@@ -386,45 +379,64 @@ pub(crate) mod tests {
         assert_eq!(texts(&c[12]), ["o1", "o1", "o2"]);
     }
 
-    pub(crate) fn save(order: &str, version: i64, replaces: bool) -> Params {
-        Params::Keyed {
-            columns: vec![Column::Text(vec![order.into()]), Column::Int(vec![version])],
-            key: 1,
-            replaces,
-        }
+    /// The keyed write of an order's version, declared to replace or not.
+    pub(crate) fn save(order: &str, version: i64) -> Params {
+        Params::Columns(vec![
+            Column::Text(vec![order.into()]),
+            Column::Int(vec![version]),
+        ])
     }
 
+    const REPLACES: WriteKind = WriteKind::Keyed {
+        key: 1,
+        replaces: true,
+    };
+    const KEEPS: WriteKind = WriteKind::Keyed {
+        key: 1,
+        replaces: false,
+    };
+
     fn versions(p: &Params) -> Vec<i64> {
-        let Params::Keyed { columns, .. } = p else {
-            panic!("keyed")
+        let Params::Columns(columns) = p else {
+            panic!("columns")
         };
         ints(&columns[1]).to_vec()
     }
 
     #[test]
     fn a_later_change_of_the_same_row_replaces_the_earlier_in_a_command() {
-        let mut write = save("o1", 2, true);
-        assert!(write.absorb(&save("o2", 7, true)));
-        assert!(write.absorb(&save("o1", 3, true)));
+        let mut write = save("o1", 2);
+        assert!(write.absorb(&save("o2", 7), REPLACES));
+        assert!(write.absorb(&save("o1", 3), REPLACES));
         assert_eq!(versions(&write), [7, 3], "o1 once, at its last version");
         // A write that does not set every column cannot stand in for an earlier one.
-        let mut upsert = save("f1", 1, false);
-        assert!(!upsert.absorb(&save("f1", 2, false)));
-        assert!(upsert.absorb(&save("f2", 2, false)));
+        let mut upsert = save("f1", 1);
+        assert!(!upsert.absorb(&save("f1", 2), KEEPS));
+        assert!(upsert.absorb(&save("f2", 2), KEEPS));
         assert_eq!(versions(&upsert), [1, 2]);
+        // Inserted rows are only ever appended.
+        let mut rows = save("o1", 1);
+        assert!(rows.absorb(&save("o1", 2), WriteKind::InsertRows));
+        assert_eq!(versions(&rows), [1, 2]);
     }
 
     #[test]
     fn rows_that_cannot_be_told_apart_never_share_a_statement() {
         // A key column that is not text: no row is taken for another's replacement.
-        let by_number = |n: i64| Params::Keyed {
-            columns: vec![Column::Int(vec![n])],
-            key: 1,
+        let by_number = |n: i64| Params::Columns(vec![Column::Int(vec![n])]);
+        let mut write = by_number(1);
+        assert!(!write.absorb(&by_number(2), REPLACES));
+        assert!(
+            write.repeats_a_key(REPLACES),
+            "a group with it is not joined"
+        );
+        assert!(!save("o1", 1).repeats_a_key(REPLACES));
+        // A key wider than the columns given names no row either.
+        let wide = WriteKind::Keyed {
+            key: 3,
             replaces: true,
         };
-        let mut write = by_number(1);
-        assert!(!write.absorb(&by_number(2)));
-        assert!(write.repeats_a_key(), "a group with it is not joined");
-        assert!(!save("o1", 1, true).repeats_a_key());
+        assert!(save("o1", 1).repeats_a_key(wide));
+        assert!(!save("o1", 1).repeats_a_key(WriteKind::InsertRows));
     }
 }
