@@ -19,8 +19,10 @@
 use super::deferred::{Deferred, combine};
 use super::{pg_error, pool_error};
 use crate::error::StoreError;
+use crate::group::GroupCounters;
 use deadpool_postgres::Pool;
 use futures_util::future::join_all;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most commands one statement carries.
@@ -41,10 +43,11 @@ pub(crate) struct Batcher {
 impl Batcher {
     /// Starts the committer on the current runtime, with `pool` for its connection. It
     /// commits what is queued until the last `Batcher` clone is dropped, so a shutdown
-    /// lets queued writes finish.
-    pub(crate) fn start(pool: Pool) -> Batcher {
+    /// lets queued writes finish. What it joins and where it falls back is counted in
+    /// `groups`.
+    pub(crate) fn start(pool: Pool, groups: Arc<GroupCounters>) -> Batcher {
         let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(committer(pool, waiting));
+        tokio::spawn(committer(pool, waiting, groups));
         Batcher { queue }
     }
 
@@ -62,7 +65,11 @@ impl Batcher {
 }
 
 /// Takes whatever is waiting (up to `MAX_GROUP`) and commits it, until the queue closes.
-async fn committer(pool: Pool, mut waiting: mpsc::UnboundedReceiver<Queued>) {
+async fn committer(
+    pool: Pool,
+    mut waiting: mpsc::UnboundedReceiver<Queued>,
+    groups: Arc<GroupCounters>,
+) {
     while let Some(first) = waiting.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -72,7 +79,7 @@ async fn committer(pool: Pool, mut waiting: mpsc::UnboundedReceiver<Queued>) {
             }
         }
         let writes: Vec<&[Deferred]> = group.iter().map(|q| q.writes.as_slice()).collect();
-        let results = commit_group(&pool, &writes).await;
+        let results = commit_group(&pool, &writes, &groups).await;
         for (queued, result) in group.into_iter().zip(results) {
             // A caller that went away (its request was dropped) needs no answer.
             let _ = queued.done.send(result);
@@ -82,7 +89,11 @@ async fn committer(pool: Pool, mut waiting: mpsc::UnboundedReceiver<Queued>) {
 
 /// Commits each command's writes, joined into one statement when they can be; one
 /// result per command.
-async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), StoreError>> {
+async fn commit_group(
+    pool: &Pool,
+    group: &[&[Deferred]],
+    groups: &GroupCounters,
+) -> Vec<Result<(), StoreError>> {
     let client = match pool.get().await {
         Ok(client) => client,
         Err(e) => {
@@ -93,9 +104,13 @@ async fn commit_group(pool: &Pool, group: &[&[Deferred]]) -> Vec<Result<(), Stor
     let mut results = Vec::with_capacity(group.len());
     if let Some(joined) = join(group) {
         match send(&client, &joined).await {
-            Ok(()) => results.extend(group.iter().map(|_| Ok(()))),
+            Ok(()) => {
+                groups.joined(group.len());
+                results.extend(group.iter().map(|_| Ok(())));
+            }
             // Refused by the server: nothing of it committed, so each goes alone.
             Err(e) if e.as_db_error().is_some() => {
+                groups.fell_back();
                 tracing::debug!(error = %e, commands = group.len(), "a joined commit was refused");
             }
             Err(e) => {

@@ -27,6 +27,7 @@ mod write;
 
 use crate::check::{self, CheckReport};
 use crate::error::StoreError;
+use crate::group::{GroupCounters, GroupStats};
 use crate::read::Reader;
 use crate::store::Retryable;
 use crate::tx::WriteTx;
@@ -91,6 +92,7 @@ pub struct PgStore {
     numbers: Arc<NumberBlocks>,
     batcher: Batcher,
     group_commit: bool,
+    groups: Arc<GroupCounters>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -204,11 +206,13 @@ impl PgStore {
         };
         // The committer has a connection of its own: it must never queue for the pool
         // behind the commands whose writes it carries.
+        let groups = Arc::new(GroupCounters::default());
         Ok(PgStore {
             pool: pool(options.pool_size)?,
-            batcher: Batcher::start(pool(1)?),
+            batcher: Batcher::start(pool(1)?, groups.clone()),
             numbers: Arc::default(),
             group_commit: options.group_commit,
+            groups,
         })
     }
 
@@ -335,6 +339,10 @@ impl PgStore {
         })
         .await
         .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
+    }
+
+    pub(crate) fn group_stats(&self) -> GroupStats {
+        self.groups.snapshot()
     }
 
     /// Closes the pool of request connections; the committer still commits what is
