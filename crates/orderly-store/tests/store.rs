@@ -19,7 +19,7 @@ use orderly_domain::order::{
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{EventMeta, PgOptions, SqliteOptions, Store, StoreError};
+use orderly_store::{CatalogTx, EventMeta, PgOptions, SqliteOptions, Store, StoreError};
 
 /// A fresh store on the backend the suite runs against.
 async fn open() -> (tempfile::TempDir, Store) {
@@ -56,8 +56,9 @@ fn open_sqlite(dir: &tempfile::TempDir) -> Store {
     Store::open_sqlite(&SqliteOptions::new(dir.path().join("t.db"))).unwrap()
 }
 
-/// Writes API key number `i` (a row a test can look for afterwards).
-fn insert_key(tx: &mut dyn orderly_store::WriteTx, i: usize) -> Result<(), StoreError> {
+/// Writes API key number `i` (a row a test can look for afterwards). It needs only the
+/// catalog capability; a command's `&mut dyn WriteTx` upcasts to it.
+fn insert_key(tx: &mut dyn CatalogTx, i: usize) -> Result<(), StoreError> {
     tx.insert_api_key(
         &format!("key_{i}"),
         "t",

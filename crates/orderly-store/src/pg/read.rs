@@ -1,6 +1,7 @@
 //! `Reader` on PostgreSQL: read-only queries inside a read-only transaction.
 
-use super::write::{order_snapshot, product_by_sku, product_row};
+use super::catalog::{product_by_sku, product_row};
+use super::write::order_snapshot;
 use super::{Conn, col};
 use crate::error::StoreError;
 use crate::read::{
