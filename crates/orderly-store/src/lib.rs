@@ -49,7 +49,7 @@ pub use read::{
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
-    ProductPatch, ProductRow, StoreCreditRow, StoredBody,
+    ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};

@@ -264,6 +264,12 @@ impl OrderEvents for PgTx<'_> {
                 text(|e| e.actor),
                 text(|e| e.correlation_id),
                 Column::Int(events.iter().map(|e| to_ms(e.at)).collect()),
+                Column::Text(
+                    events
+                        .iter()
+                        .map(|e| e.stream_type.as_str().to_owned())
+                        .collect(),
+                ),
             ],
         );
         Ok(())
@@ -412,8 +418,9 @@ pub(super) const REPOINT_KEY: StatementSpec = StatementSpec::write(
 pub(super) const INSERT_EVENTS: StatementSpec = StatementSpec::write(
     StatementId::InsertEvents,
     Target::rows(Table::Events),
-    "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+    "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at, stream_type)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+               $8::text[])",
 );
 
 /// A new order's read-model row and snapshot: rows.

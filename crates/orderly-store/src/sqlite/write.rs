@@ -177,8 +177,8 @@ impl OrderEvents for SqliteTx<'_> {
 
     fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at, stream_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for e in events {
             let inserted = stmt.execute(params![
@@ -188,7 +188,8 @@ impl OrderEvents for SqliteTx<'_> {
                 e.data,
                 e.actor,
                 e.correlation_id,
-                to_ms(e.at)
+                to_ms(e.at),
+                e.stream_type.as_str()
             ]);
             match inserted.map_err(StoreError::from) {
                 Ok(_) => {}

@@ -13,7 +13,7 @@ pub use capabilities::{
 };
 
 use crate::error::StoreError;
-use crate::rows::ProductRow;
+use crate::rows::{ProductRow, StreamType};
 use crate::work::FulfillmentRow;
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
@@ -54,6 +54,7 @@ pub struct Velocity<'a> {
 /// One event row as appended.
 #[derive(Debug, Clone, Copy)]
 pub struct NewEvent<'a> {
+    pub stream_type: StreamType,
     pub stream_id: &'a str,
     pub version: u64,
     pub kind: &'a str,
@@ -184,6 +185,7 @@ pub trait WriteTx:
         let new_events: Vec<NewEvent<'_>> = rows
             .iter()
             .map(|(version, kind, data)| NewEvent {
+                stream_type: StreamType::Order,
                 stream_id: order.id.as_str(),
                 version: *version,
                 kind,
