@@ -19,39 +19,15 @@ use orderly_domain::order::{
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{
-    CatalogTx, EventMeta, PgOptions, SqliteOptions, Store, StoreError, StreamType,
-};
+use orderly_store::{CatalogTx, EventMeta, SqliteOptions, Store, StoreError, StreamType};
 
-/// A fresh store on the backend the suite runs against.
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(base) = std::env::var("ORDERLY_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        let store = open_sqlite(&dir);
-        return (dir, store);
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("orderly_store_t_{}_{nanos}", std::process::id());
-    let (client, connection) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
-        .await
-        .expect("connect to ORDERLY_TEST_DATABASE_URL");
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (server, _) = base.rsplit_once('/').expect("a URL ending in /database");
-    let store = Store::open_postgres(&PgOptions::new(format!("{server}/{name}")))
-        .await
-        .unwrap();
-    store.prepare_channels(&["web".to_owned()]).await.unwrap();
-    (dir, store)
+mod common;
+
+/// A fresh store on the backend the suite runs against, committing in groups.
+async fn open() -> (common::TestStore, Store) {
+    let db = common::open(true).await;
+    let store = db.store.clone();
+    (db, store)
 }
 
 fn open_sqlite(dir: &tempfile::TempDir) -> Store {
