@@ -152,7 +152,7 @@ impl InventoryTx for PgTx<'_> {
         // every transaction, so orders reserving the same stock queue instead of
         // deadlocking. (Every (SKU, location) has a row: the decision reserves only stock
         // it read, and rows are never deleted; `orderly check` would name a reservation
-        // without one.) See `batch::stock_columns` for how the levels are worked out.
+        // without one.) See `params::stock_columns` for how the levels are worked out.
         self.conn().defer_stock(
             moves
                 .iter()
