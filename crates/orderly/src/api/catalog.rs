@@ -8,6 +8,7 @@ use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::catalog::AdjustInput;
+use crate::app::error::AppError;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -170,7 +171,7 @@ pub async fn create_product(
     );
     let gtin = parse_gtin(r.gtin.as_deref(), &mut issues);
     if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+        return Err(AppError::Validation(issues).into());
     }
     let p = NewProduct {
         sku: r.sku,
@@ -244,7 +245,7 @@ pub async fn update_product(
         .gtin
         .map(|g| g.and_then(|g| parse_gtin(Some(&g), &mut issues)));
     if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+        return Err(AppError::Validation(issues).into());
     }
     // `If-Match: *` matches any current version (RFC 9110 §13.1.1).
     let expected = match headers.get(header::IF_MATCH) {
@@ -256,7 +257,7 @@ pub async fn update_product(
                 .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
                 .and_then(|s| s.parse::<i64>().ok())
                 .ok_or_else(|| {
-                    ApiError::PreconditionFailed("If-Match is not an ETag this API issued".into())
+                    AppError::PreconditionFailed("If-Match is not an ETag this API issued".into())
                 })?,
         ),
     };
@@ -289,7 +290,7 @@ pub async fn get_product(
         .store
         .read(move |r| r.product(&sku))
         .await?
-        .ok_or(ApiError::NotFound(format!("product {label}")))?;
+        .ok_or(AppError::NotFound(format!("product {label}")))?;
     Ok(product_response(&row))
 }
 
@@ -424,9 +425,9 @@ pub struct AdjustmentRequest {
     pub note: Option<String>,
 }
 
-fn required(field: &str, v: Option<i64>) -> Result<i64, ApiError> {
+fn required(field: &str, v: Option<i64>) -> Result<i64, AppError> {
     v.ok_or_else(|| {
-        ApiError::Validation(vec![FieldIssue::new(
+        AppError::Validation(vec![FieldIssue::new(
             field,
             "required",
             format!("{field} is required"),
@@ -450,11 +451,12 @@ fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
             expected_on_hand: required("expected_on_hand", r.expected_on_hand)?,
         },
         _ => {
-            return Err(ApiError::Validation(vec![FieldIssue::new(
+            return Err(AppError::Validation(vec![FieldIssue::new(
                 "kind",
                 "unknown_kind",
                 "kind is receipt, damage, correction or cycle_count",
-            )]));
+            )])
+            .into());
         }
     })
 }
@@ -485,11 +487,12 @@ pub async fn adjust(
     if r.note.as_ref().is_some_and(|n| n.len() > 1000)
         || r.bin.as_ref().is_some_and(|b| b.len() > 64)
     {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "note",
             "too_long",
             "note ≤ 1000, bin ≤ 64 characters",
-        )]));
+        )])
+        .into());
     }
     let input = AdjustInput {
         sku: r.sku,

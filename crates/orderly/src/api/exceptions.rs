@@ -8,6 +8,7 @@ use super::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::order::exceptions::{kind, queue};
@@ -94,7 +95,7 @@ pub async fn list_queue(
 ) -> Result<Json<ExceptionPage>, ApiError> {
     principal.require(Permission::ReadExceptions)?;
     if !queue::ALL.contains(&queue.as_str()) {
-        return Err(ApiError::NotFound(format!("exception queue {queue}")));
+        return Err(AppError::NotFound(format!("exception queue {queue}")).into());
     }
     list(app, Some(queue), q).await
 }
@@ -187,18 +188,19 @@ pub async fn resolve(
     principal.require(Permission::ResolveExceptions)?;
     let resolution = body.value.resolution.trim().to_owned();
     if resolution.is_empty() || resolution.len() > 2_000 {
-        return Err(ApiError::Validation(vec![
-            orderly_domain::order::FieldIssue::new(
+        return Err(
+            AppError::Validation(vec![orderly_domain::order::FieldIssue::new(
                 "resolution",
                 "invalid_length",
                 "say what was done, in 1-2000 characters",
-            ),
-        ]));
+            )])
+            .into(),
+        );
     }
     let n: i64 = id
         .strip_prefix("exc_")
         .and_then(|n| n.parse().ok())
-        .ok_or_else(|| ApiError::NotFound(format!("exception {id} in queue {queue}")))?;
+        .ok_or_else(|| AppError::NotFound(format!("exception {id} in queue {queue}")))?;
     let by = principal.actor().label();
     let (q, label) = (queue.clone(), id.clone());
     let clock = app.clock.clone();
@@ -206,15 +208,15 @@ pub async fn resolve(
         .store
         .write(
             move |tx| match tx.resolve_exception(n, &q, &by, &resolution, clock.now())? {
-                Some((row, true)) => Ok(row),
-                Some((row, false)) => Err(ApiError::Conflict {
+                Some((row, true)) => Ok::<_, AppError>(row),
+                Some((row, false)) => Err(AppError::Conflict {
                     code: "already_resolved",
                     detail: format!(
                         "{label} was resolved by {} already",
                         row.resolved_by.unwrap_or_default()
                     ),
                 }),
-                None => Err(ApiError::NotFound(format!(
+                None => Err(AppError::NotFound(format!(
                     "exception {label} in queue {q}"
                 ))),
             },

@@ -3,7 +3,8 @@
 
 use super::problem::ApiError;
 use crate::app::auth::Principal;
-use crate::app::{AppState, Idempotency, Outcome};
+use crate::app::error::AppError;
+use crate::app::{Answer, AppState, Idempotency, Outcome};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -86,8 +87,8 @@ impl FromRequestParts<AppState> for Principal {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty() && t.len() <= 200)
-            .ok_or(ApiError::Unauthorized)?;
-        app.keys.authenticate(&app.store, token).await
+            .ok_or(AppError::Unauthorized)?;
+        Ok(app.keys.authenticate(&app.store, token).await?)
     }
 }
 
@@ -142,17 +143,31 @@ pub fn json_reply((status, body): (u16, Vec<u8>)) -> Response {
 /// A command's outcome as an HTTP response; orders are rendered here, off the writer.
 pub fn outcome_reply(outcome: Outcome) -> Response {
     match outcome {
-        Outcome::Body(status, body) => json_reply((status, body)),
-        Outcome::Order(402, order) => payment_failed(&order).into_response(),
-        Outcome::Order(status, order) => {
-            json_reply((status, to_json(&super::order_view::order_view(&order))))
+        Outcome::Body(answer, body) => json_reply((answer_status(answer), body)),
+        Outcome::Order(Answer::PaymentRefused, order) => {
+            ApiError::from(payment_failed(&order)).into_response()
         }
+        Outcome::Order(answer, order) => json_reply((
+            answer_status(answer),
+            to_json(&super::order_view::order_view(&order)),
+        )),
     }
+}
+
+/// The HTTP status of a command's answer.
+fn answer_status(answer: Answer) -> u16 {
+    match answer {
+        Answer::Done => StatusCode::OK,
+        Answer::Created => StatusCode::CREATED,
+        Answer::Accepted => StatusCode::ACCEPTED,
+        Answer::PaymentRefused => StatusCode::PAYMENT_REQUIRED,
+    }
+    .as_u16()
 }
 
 /// The problem of a capture or refund the provider refused: the latest such failure on
 /// the order (a replay renders the same order version, so the same failure).
-fn payment_failed(order: &orderly_domain::order::Order) -> ApiError {
+fn payment_failed(order: &orderly_domain::order::Order) -> AppError {
     use orderly_domain::payment::{OpKind, OpStatus};
     let failed = order
         .payment_ops
@@ -162,7 +177,7 @@ fn payment_failed(order: &orderly_domain::order::Order) -> ApiError {
         })
         .max_by_key(|o| o.resolved_at);
     let Some(op) = failed else {
-        return ApiError::Internal(format!("order {} answered 402 without a failure", order.id));
+        return AppError::Internal(format!("order {} answered 402 without a failure", order.id));
     };
     let (code, what) = match op.kind {
         OpKind::Refund => ("refund_failed", "refund"),
@@ -172,7 +187,7 @@ fn payment_failed(order: &orderly_domain::order::Order) -> ApiError {
         OpKind::Refund => "it is retried on a schedule and listed in the payments exception queue",
         _ => "the order is held (capture_failed) and the capture retried on a schedule",
     };
-    ApiError::PaymentFailed {
+    AppError::PaymentFailed {
         code,
         detail: format!(
             "the provider refused the {what} of {}: {} ({}); {next}",
@@ -242,7 +257,7 @@ pub async fn order_reply<F>(
     make: F,
 ) -> Result<Response, ApiError>
 where
-    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, ApiError>
+    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, AppError>
         + Send
         + 'static,
 {
@@ -264,7 +279,7 @@ pub async fn order_after<F>(
     make: F,
 ) -> Result<orderly_domain::order::Order, ApiError>
 where
-    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, ApiError>
+    F: Fn(&orderly_domain::order::Order) -> Result<orderly_domain::order::OrderCommand, AppError>
         + Send
         + 'static,
 {
@@ -273,9 +288,9 @@ where
         .await?
     {
         Outcome::Order(_, order) => Ok(*order),
-        Outcome::Body(..) => Err(ApiError::Internal(
-            "an order command answered without its order".into(),
-        )),
+        Outcome::Body(..) => {
+            Err(AppError::Internal("an order command answered without its order".into()).into())
+        }
     }
 }
 
@@ -293,7 +308,7 @@ pub fn signed_event<T: DeserializeOwned>(
 ) -> Result<T, ApiError> {
     use crate::payments::signature::verify;
     if secrets.is_empty() {
-        return Err(ApiError::NotFound(what.to_owned()));
+        return Err(AppError::NotFound(what.to_owned()).into());
     }
     let header = |name: &str| {
         headers
@@ -310,7 +325,7 @@ pub fn signed_event<T: DeserializeOwned>(
         body,
         now.as_second(),
     )
-    .map_err(|e| ApiError::BadSignature(e.code(), e.to_string()))?;
+    .map_err(|e| AppError::BadSignature(e.code(), e.to_string()))?;
     let event: T =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     if id_of(&event) != id {

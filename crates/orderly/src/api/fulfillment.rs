@@ -11,6 +11,7 @@ use super::packages::{created_package, package_view, pick_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use crate::app::payments::capture_mode;
 use crate::app::tracking::TrackingEvent;
 use crate::carriers::all_quotes;
@@ -37,10 +38,10 @@ pub struct FulfillmentOrderView {
 }
 
 /// The order a fulfillment order id (`ful_<order suffix>_<n>`) belongs to.
-fn order_of(id: &str) -> Result<String, ApiError> {
+fn order_of(id: &str) -> Result<String, AppError> {
     Id::order_of_child(id, "ful")
         .map(|o| o.to_string())
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
+        .ok_or_else(|| AppError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -101,12 +102,12 @@ pub async fn pick(
 fn find_fulfillment<'o>(
     order: &'o orderly_domain::order::Order,
     id: &Id,
-) -> Result<&'o FulfillmentOrder, ApiError> {
+) -> Result<&'o FulfillmentOrder, AppError> {
     order
         .fulfillment_orders
         .iter()
         .find(|f| &f.id == id)
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownFulfillmentOrder(id.to_string())))
+        .ok_or_else(|| AppError::Order(OrderError::UnknownFulfillmentOrder(id.to_string())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -123,7 +124,7 @@ pub struct PackRequest {
 /// Each scan as a SKU: a barcode number (a valid GTIN) names the catalog product that has
 /// it; anything else is read as a SKU. A GTIN no product has is kept as its digits, so
 /// the fulfillment order refuses it as not in the order.
-async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, ApiError> {
+async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, AppError> {
     let mut gtins: Vec<String> = raw
         .iter()
         .filter_map(|s| Gtin::parse(s).ok())
@@ -150,7 +151,7 @@ async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, ApiEr
             match by_gtin {
                 Some(sku) => Ok(sku),
                 None => Sku::parse(scan.trim()).map_err(|e| {
-                    ApiError::Validation(vec![FieldIssue::new(
+                    AppError::Validation(vec![FieldIssue::new(
                         format!("scans[{i}]"),
                         e.code,
                         e.message,
@@ -183,11 +184,12 @@ pub async fn pack(
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let req = body.value;
     if req.scans.len() > 10_000 {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "scans",
             "too_many",
             "at most 10000 scans per package",
-        )]));
+        )])
+        .into());
     }
     let scans = resolve_scans(&app, &req.scans).await?;
     let fulfillment_id = Id::new(id);
@@ -215,7 +217,7 @@ pub async fn pack(
         .last()
         .and_then(|p| package_view(&order, fo, &p.id))
         .ok_or_else(|| {
-            ApiError::Internal(format!("{fulfillment_id} was packed without a package"))
+            AppError::Internal(format!("{fulfillment_id} was packed without a package"))
         })?;
     Ok(created_package(&view))
 }
@@ -278,7 +280,7 @@ pub async fn ship(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::Fulfill)?;
     let order_id = Id::order_of_child(&id, "pkg")
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(id.clone())))?
+        .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(id.clone())))?
         .to_string();
     let path = format!("/api/v1/packages/{id}/ship");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
@@ -293,11 +295,12 @@ pub async fn ship(
             .as_ref()
             .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
         {
-            return Err(ApiError::Validation(vec![FieldIssue::new(
+            return Err(AppError::Validation(vec![FieldIssue::new(
                 field,
                 "invalid_length",
                 "1-64 characters",
-            )]));
+            )])
+            .into());
         }
     }
     let package_id = Id::new(id);
@@ -307,7 +310,7 @@ pub async fn ship(
         let order_id = order_id.clone();
         app.store.read(move |r| r.order(&order_id)).await?
     }
-    .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+    .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     if Delivery::pickup(order.delivery.as_ref()).is_some() {
         let handover = to_counter(&req, app.now())?;
         return ship_package(
@@ -328,16 +331,17 @@ pub async fn ship(
     };
     let tracking = match (req.tracking_number, app.carrier(&carrier)) {
         (Some(t), _) => t,
-        (None, Some(c)) => c.book().map_err(|e| ApiError::Conflict {
+        (None, Some(c)) => c.book().map_err(|e| AppError::Conflict {
             code: "carrier_unavailable",
             detail: format!("{carrier} could not book the shipment: {e:#}"),
         })?,
         (None, None) => {
-            return Err(ApiError::Validation(vec![FieldIssue::new(
+            return Err(AppError::Validation(vec![FieldIssue::new(
                 "tracking_number",
                 "required",
                 format!("{carrier} is not a carrier Orderly books: send its tracking number"),
-            )]));
+            )])
+            .into());
         }
     };
     let handover = Handover {
@@ -369,7 +373,7 @@ async fn ship_package(
             .fulfillment_orders
             .iter()
             .find(|f| f.packages.iter().any(|p| p.id == package_id))
-            .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+            .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
         let n: usize = order
             .fulfillment_orders
             .iter()
@@ -399,13 +403,13 @@ fn rate_shop(
     order: &orderly_domain::order::Order,
     package_id: &Id,
     now: jiff::Timestamp,
-) -> Result<Quote, ApiError> {
+) -> Result<Quote, AppError> {
     let package = order
         .fulfillment_orders
         .iter()
         .flat_map(|f| &f.packages)
         .find(|p| &p.id == package_id)
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
+        .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
     let to = &order.shipping_address;
     let offers = all_quotes(
         carriers,
@@ -422,7 +426,7 @@ fn rate_shop(
         to.country.as_str(),
         package.weight_grams,
     )
-    .map_err(|e| ApiError::Conflict {
+    .map_err(|e| AppError::Conflict {
         code: "no_carrier_service",
         detail: e.to_string(),
     })
@@ -451,7 +455,7 @@ pub async fn get_fulfillment_order(
     });
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),
-        None => Err(ApiError::Order(OrderError::UnknownFulfillmentOrder(id))),
+        None => Err(AppError::Order(OrderError::UnknownFulfillmentOrder(id)).into()),
     }
 }
 
@@ -494,7 +498,7 @@ pub async fn label(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ReadOrders)?;
-    let not_found = || ApiError::Order(OrderError::UnknownShipment(id.clone()));
+    let not_found = || AppError::Order(OrderError::UnknownShipment(id.clone()));
     let order_id = Id::order_of_child(&id, "shp")
         .ok_or_else(not_found)?
         .to_string();
@@ -523,7 +527,7 @@ pub async fn label(
         .locations
         .iter()
         .find(|l| l.id == fo.location_id.as_str())
-        .ok_or_else(|| ApiError::Internal(format!("no location {}", fo.location_id)))?;
+        .ok_or_else(|| AppError::Internal(format!("no location {}", fo.location_id)))?;
     let to = &order.shipping_address;
     let label = Label {
         tracking_number: shipment.tracking_number.clone(),
@@ -554,11 +558,11 @@ pub async fn label(
     // The shipment's carrier prints its label; one Orderly does not book prints its own.
     let carrier = app
         .carrier(&shipment.carrier)
-        .ok_or_else(|| ApiError::Conflict {
+        .ok_or_else(|| AppError::Conflict {
             code: "label_unavailable",
             detail: format!("{} prints its own labels", shipment.carrier),
         })?;
-    let pdf = carrier.label(&label).map_err(|e| ApiError::Conflict {
+    let pdf = carrier.label(&label).map_err(|e| AppError::Conflict {
         code: "label_unavailable",
         detail: format!("no label can be printed for this shipment: {e}"),
     })?;
@@ -592,11 +596,12 @@ pub async fn reject(
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let reason = body.value.reason.trim().to_owned();
     if reason.is_empty() || reason.len() > 500 {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "reason",
             "invalid_length",
             "1-500 characters",
-        )]));
+        )])
+        .into());
     }
     let fulfillment_id = Id::new(id);
     order_reply(&app, order_id, idem, &principal, &headers, move |_| {

@@ -3,6 +3,7 @@
 //! Shared by shipping and click and collect, so neither imports the other.
 
 use super::problem::ApiError;
+use crate::app::error::AppError;
 use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -44,11 +45,12 @@ pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, A
         || req.tracking_number.is_some()
         || req.promised_by.is_some()
     {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "carrier",
             "pickup_order",
             "a click-and-collect order goes onto the pickup counter, not to a carrier: send {}",
-        )]));
+        )])
+        .into());
     }
     // `PU` and 8 random hex digits: short enough to read out at a counter.
     let random = uuid::Uuid::now_v7().simple().to_string();

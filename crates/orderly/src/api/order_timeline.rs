@@ -5,6 +5,7 @@
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::actor::Actor;
@@ -71,7 +72,7 @@ pub async fn timeline(
             Ok(Some((events, names)))
         })
         .await?
-        .ok_or(ApiError::Order(OrderError::NotFound))?;
+        .ok_or(AppError::Order(OrderError::NotFound))?;
     // Summaries that need the order as it stood before their event (which SKU a line
     // is, the currency, what a re-source was for) get it by folding the stream here.
     let mut state: Option<Order> = None;

@@ -7,6 +7,7 @@ use super::order_view::{AddressDto, OrderView, order_view};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use crate::app::orders::{PaymentChoice, PlaceInput};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -410,7 +411,7 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
                 delivery,
             })
         }
-        _ => Err(ApiError::Validation(issues)),
+        _ => Err(AppError::Validation(issues).into()),
     }
 }
 
@@ -477,9 +478,9 @@ pub async fn create_order(
         // One answer names every problem: the catalog's too. A well-formed request has
         // its SKUs checked inside the write instead, against the catalog it reserves from,
         // so placing an order costs no extra read.
-        Err(ApiError::Validation(mut issues)) => {
+        Err(ApiError::App(AppError::Validation(mut issues))) => {
             issues.extend(catalog_issues(&app, &skus).await?);
-            return Err(ApiError::Validation(issues));
+            return Err(AppError::Validation(issues).into());
         }
         Err(e) => return Err(e),
     };
@@ -504,7 +505,7 @@ pub async fn get_order(
         .store
         .read(move |r| r.order(&id))
         .await?
-        .ok_or(ApiError::Order(OrderError::NotFound))?;
+        .ok_or(AppError::Order(OrderError::NotFound))?;
     Ok(Json(order_view(&order)))
 }
 
@@ -557,18 +558,19 @@ pub async fn cancel_order(
     )?;
     let req = body.value;
     let reason = parse_reason(&req.reason).ok_or_else(|| {
-        ApiError::Validation(vec![FieldIssue::new(
+        AppError::Validation(vec![FieldIssue::new(
             "reason",
             "unknown_reason",
             "not a known cancellation reason",
         )])
     })?;
     if req.note.as_ref().is_some_and(|n| n.len() > 1000) {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "note",
             "too_long",
             "at most 1000 characters",
-        )]));
+        )])
+        .into());
     }
     let origin = super::extract::origin(&principal, &headers);
     let cmd = CancelOrder {

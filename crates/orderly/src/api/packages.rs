@@ -8,6 +8,7 @@ use super::fulfillment_view::{PackageOut, ShipmentOut, package_out, shipment_out
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -170,7 +171,7 @@ pub async fn get_package(
     });
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),
-        None => Err(ApiError::Order(OrderError::UnknownPackage(id))),
+        None => Err(AppError::Order(OrderError::UnknownPackage(id)).into()),
     }
 }
 
@@ -202,6 +203,6 @@ pub async fn get_shipment(
     });
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),
-        None => Err(ApiError::Order(OrderError::UnknownShipment(id))),
+        None => Err(AppError::Order(OrderError::UnknownShipment(id)).into()),
     }
 }

@@ -9,6 +9,7 @@ use super::orders::{PaymentIn, parse_payment};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use crate::app::payments::payment_id;
 use crate::app::provider_events::ProviderEvent;
 use axum::body::Bytes;
@@ -25,13 +26,17 @@ use orderly_store::CreditChange;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-fn field(name: &str, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![FieldIssue::new(name, code, message)])
+fn field(name: &str, code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldIssue::new(name, code, message)])
 }
 
 fn check_note(note: &Option<String>) -> Result<(), ApiError> {
     if note.as_ref().is_some_and(|n| n.len() > 1000) {
-        return Err(field("note", "too_long", "at most 1000 characters"));
+        return Err(ApiError::from(field(
+            "note",
+            "too_long",
+            "at most 1000 characters",
+        )));
     }
     Ok(())
 }
@@ -194,7 +199,7 @@ pub async fn add_payment(
     let mut issues = Vec::new();
     let choice = parse_payment(&body.value, &app, &mut issues);
     let Some(choice) = choice.filter(|_| issues.is_empty()) else {
-        return Err(ApiError::Validation(issues));
+        return Err(AppError::Validation(issues).into());
     };
     let token = choice.token.clone();
     let outcome = app
@@ -242,7 +247,11 @@ pub async fn mark_paid(
     let path = format!("/api/v1/orders/{id}/payments/{payment}/mark-paid");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     if body.value.reference.as_ref().is_some_and(|r| r.len() > 200) {
-        return Err(field("reference", "too_long", "at most 200 characters"));
+        return Err(ApiError::from(field(
+            "reference",
+            "too_long",
+            "at most 200 characters",
+        )));
     }
     let (payment_id, reference) = (Id::new(payment), body.value.reference);
     order_reply(&app, id, idem, &principal, &headers, move |_| {
@@ -262,7 +271,7 @@ pub struct HoldRequest {
     pub note: Option<String>,
 }
 
-fn hold_reason(s: &str) -> Result<HoldReason, ApiError> {
+fn hold_reason(s: &str) -> Result<HoldReason, AppError> {
     HoldReason::parse(s)
         .ok_or_else(|| field("reason", "unknown_hold_reason", "not a known hold reason"))
 }
@@ -439,7 +448,7 @@ async fn store_credit_view(app: &AppState, email: Email) -> Result<StoreCreditOu
     })
 }
 
-fn parse_email(s: &str) -> Result<Email, ApiError> {
+fn parse_email(s: &str) -> Result<Email, AppError> {
     Email::parse(s).map_err(|e| field("email", e.code, e.message))
 }
 
@@ -484,11 +493,11 @@ pub async fn issue_store_credit(
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let req = body.value;
     if !(1..=orderly_domain::order::MAX_AMOUNT_MINOR).contains(&req.amount) {
-        return Err(field(
+        return Err(ApiError::from(field(
             "amount",
             "invalid_amount",
             "a positive amount in minor units",
-        ));
+        )));
     }
     let currency =
         Currency::parse(&req.currency).map_err(|e| field("currency", e.code, e.message))?;
@@ -508,7 +517,10 @@ pub async fn issue_store_credit(
             actor: &actor,
             at: clock.now(),
         })?;
-        Ok(crate::app::Outcome::Body(201, Vec::new()))
+        Ok(crate::app::Outcome::Body(
+            crate::app::Answer::Created,
+            Vec::new(),
+        ))
     })
     .await?;
     let view = store_credit_view(&app, email).await?;

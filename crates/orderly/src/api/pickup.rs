@@ -8,6 +8,7 @@ use super::handover::PICKUP_CARRIER;
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -42,7 +43,7 @@ pub async fn collect(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::Fulfill)?;
     let order_id = Id::order_of_child(&id, "shp")
-        .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(id.clone())))?
+        .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(id.clone())))?
         .to_string();
     let path = format!("/api/v1/shipments/{id}/collect");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
@@ -59,9 +60,9 @@ pub async fn collect(
                     .find(|s| s.id == shipment_id)
                     .map(|s| (&f.location_id, s))
             })
-            .ok_or_else(|| ApiError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
+            .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
         if shipment.carrier != PICKUP_CARRIER || shipment.status != TrackingStatus::ReadyForPickup {
-            return Err(ApiError::Conflict {
+            return Err(AppError::Conflict {
                 code: "not_ready_for_pickup",
                 detail: format!(
                     "{} is {} with {}, not waiting at a pickup counter",
@@ -72,7 +73,7 @@ pub async fn collect(
             });
         }
         if shipment.tracking_number != code {
-            return Err(ApiError::Validation(vec![FieldIssue::new(
+            return Err(AppError::Validation(vec![FieldIssue::new(
                 "pickup_code",
                 "wrong_pickup_code",
                 "the code does not match this package",

@@ -2,11 +2,12 @@
 //! `application/problem+json` with a stable snake_case `code`; internal causes are logged,
 //! never sent.
 
+use crate::app::error::{AppError, ErrorKind};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::inventory::AdjustmentError;
-use orderly_domain::order::{FieldIssue, OrderError};
-use orderly_store::{Retryable, StoreError};
+use orderly_domain::order::OrderError;
+use orderly_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -39,23 +40,15 @@ pub struct Problem {
     pub operation_id: Option<String>,
 }
 
+/// An application error, or a request the HTTP layer refused before any command ran.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or invalid API key")]
-    Unauthorized,
-    #[error("the {role} role may not {action}")]
-    Forbidden {
-        role: &'static str,
-        action: &'static str,
-    },
-    #[error("{0} not found")]
-    NotFound(String),
+    #[error(transparent)]
+    App(#[from] AppError),
     #[error("no such endpoint")]
     NoRoute,
     #[error("method not allowed on this endpoint")]
     MethodNotAllowed,
-    #[error("the request is invalid")]
-    Validation(Vec<FieldIssue>),
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the body does not match the expected shape: {0}")]
@@ -68,58 +61,84 @@ pub enum ApiError {
     InvalidQuery(String),
     #[error("{0}")]
     InvalidIdempotencyKey(&'static str),
-    #[error("this idempotency key was used with a different request")]
-    IdempotencyKeyReused,
-    #[error("a request with this idempotency key is still being processed; retry later")]
-    IdempotencyKeyInFlight,
-    #[error("{0}")]
-    Order(OrderError),
-    /// The provider refused a capture or refund; the failure is recorded on the order.
-    #[error("{detail}")]
-    PaymentFailed {
-        code: &'static str,
-        detail: String,
-        order_id: String,
-        operation_id: String,
-    },
-    #[error("{0}")]
-    Adjustment(AdjustmentError),
-    #[error("the resource changed since you read it: {0}")]
-    PreconditionFailed(String),
-    #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
-    #[error("the event's signature does not verify: {1}")]
-    BadSignature(&'static str, String),
-    #[error("a concurrent change kept winning; retry with the same idempotency key")]
-    Contention(String),
-    #[error("the service is temporarily unavailable; retry with the same idempotency key")]
-    Unavailable(String),
-    #[error("an internal error occurred")]
-    Internal(String),
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
-            StoreError::Conflict(m) => ApiError::Contention(m),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl Retryable for ApiError {
-    fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::Contention(_))
+        ApiError::App(e.into())
     }
 }
 
 impl From<OrderError> for ApiError {
     fn from(e: OrderError) -> Self {
-        match e {
-            OrderError::Invalid(issues) => ApiError::Validation(issues),
-            other => ApiError::Order(other),
-        }
+        ApiError::App(e.into())
+    }
+}
+
+/// The HTTP status and title of an application error (its code is the application's).
+fn app_status(e: &AppError) -> (StatusCode, &'static str) {
+    use AppError::*;
+    match e {
+        Unauthorized => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+        Forbidden { .. } => (StatusCode::FORBIDDEN, "Forbidden"),
+        NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
+        Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed"),
+        IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
+        IdempotencyKeyInFlight => (StatusCode::CONFLICT, "Request in flight"),
+        Order(e) => order_status(e),
+        Adjustment(e) => match e {
+            AdjustmentError::StaleCount { .. } => (StatusCode::CONFLICT, "Stale count"),
+            AdjustmentError::BelowReserved { .. } => (StatusCode::CONFLICT, "Below reserved"),
+            AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed")
+            }
+        },
+        Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
+        PaymentFailed { .. } => (StatusCode::PAYMENT_REQUIRED, "Payment operation refused"),
+        BadSignature(..) => (StatusCode::UNAUTHORIZED, "Signature rejected"),
+        PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "Precondition failed"),
+        Contention(_) => (StatusCode::CONFLICT, "Concurrent update"),
+        Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"),
+        Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+    }
+}
+
+fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
+    use OrderError::*;
+    match e {
+        OutOfStock { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Out of stock"),
+        NotFound => (StatusCode::NOT_FOUND, "Order not found"),
+        AlreadyExists => (StatusCode::CONFLICT, "Order exists"),
+        IllegalTransition { .. } => (StatusCode::CONFLICT, "Illegal transition"),
+        AlreadyShipped => (StatusCode::CONFLICT, "Order already shipped"),
+        Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed"),
+        UnknownPaymentOp(_)
+        | UnknownPayment(_)
+        | UnknownRefund(_)
+        | UnknownFulfillmentOrder(_)
+        | UnknownPackage(_)
+        | UnknownShipment(_) => (StatusCode::NOT_FOUND, "Not found"),
+        ReleaseBlocked(_)
+        | FulfillmentNotPending(_)
+        | FulfillmentState { .. }
+        | PackageAlreadyShipped(_)
+        | HoldAlreadyActive(_)
+        | HoldNotActive(_)
+        | AlreadyPaid(_)
+        | PaymentNotNeeded
+        | NothingToRetry(_) => (StatusCode::CONFLICT, "Conflict"),
+        InvalidPick(_) | EmptyPackage | InvalidPackage | ScanNotInOrder(_)
+        | ScanExceedsPicked(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Refused by the warehouse checks",
+        ),
+        NothingToCapture
+        | CaptureExceedsAuthorized { .. }
+        | RefundExceedsCaptured { .. }
+        | InvalidAmount
+        | NotManualPayment(_)
+        | InvalidRefundLine(_)
+        | RefundExceedsLine { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Payment refused"),
     }
 }
 
@@ -127,19 +146,15 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
         match self {
-            Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
-            Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
-            NotFound(_) => (StatusCode::NOT_FOUND, "not_found", "Not found"),
+            App(e) => {
+                let (status, title) = app_status(e);
+                (status, e.code(), title)
+            }
             NoRoute => (StatusCode::NOT_FOUND, "no_route", "Not found"),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "Method not allowed",
-            ),
-            Validation(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                "Validation failed",
             ),
             MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json", "Malformed JSON"),
             InvalidBody(_) => (
@@ -163,180 +178,54 @@ impl ApiError {
                 "invalid_idempotency_key",
                 "Invalid idempotency key",
             ),
-            IdempotencyKeyReused => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "Idempotency key reused",
-            ),
-            IdempotencyKeyInFlight => (
-                StatusCode::CONFLICT,
-                "idempotency_key_in_flight",
-                "Request in flight",
-            ),
-            Order(e) => match e {
-                OrderError::OutOfStock { .. } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "out_of_stock",
-                    "Out of stock",
-                ),
-                OrderError::NotFound => {
-                    (StatusCode::NOT_FOUND, "order_not_found", "Order not found")
-                }
-                OrderError::AlreadyExists => (StatusCode::CONFLICT, "order_exists", "Order exists"),
-                OrderError::IllegalTransition { .. } => (
-                    StatusCode::CONFLICT,
-                    "illegal_transition",
-                    "Illegal transition",
-                ),
-                OrderError::AlreadyShipped => (
-                    StatusCode::CONFLICT,
-                    "order_already_shipped",
-                    "Order already shipped",
-                ),
-                OrderError::Invalid(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
-                    "Validation failed",
-                ),
-                OrderError::UnknownPaymentOp(_)
-                | OrderError::UnknownPayment(_)
-                | OrderError::UnknownRefund(_)
-                | OrderError::UnknownFulfillmentOrder(_) => {
-                    (StatusCode::NOT_FOUND, e.code(), "Not found")
-                }
-                OrderError::ReleaseBlocked(_)
-                | OrderError::FulfillmentNotPending(_)
-                | OrderError::FulfillmentState { .. }
-                | OrderError::PackageAlreadyShipped(_) => {
-                    (StatusCode::CONFLICT, e.code(), "Conflict")
-                }
-                OrderError::UnknownPackage(_) | OrderError::UnknownShipment(_) => {
-                    (StatusCode::NOT_FOUND, e.code(), "Not found")
-                }
-                OrderError::InvalidPick(_)
-                | OrderError::EmptyPackage
-                | OrderError::InvalidPackage
-                | OrderError::ScanNotInOrder(_)
-                | OrderError::ScanExceedsPicked(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    e.code(),
-                    "Refused by the warehouse checks",
-                ),
-                OrderError::HoldAlreadyActive(_)
-                | OrderError::HoldNotActive(_)
-                | OrderError::AlreadyPaid(_)
-                | OrderError::PaymentNotNeeded
-                | OrderError::NothingToRetry(_) => (StatusCode::CONFLICT, e.code(), "Conflict"),
-                OrderError::NothingToCapture
-                | OrderError::CaptureExceedsAuthorized { .. }
-                | OrderError::RefundExceedsCaptured { .. }
-                | OrderError::InvalidAmount
-                | OrderError::NotManualPayment(_)
-                | OrderError::InvalidRefundLine(_)
-                | OrderError::RefundExceedsLine { .. } => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    e.code(),
-                    "Payment refused",
-                ),
-            },
-            Adjustment(e) => match e {
-                AdjustmentError::StaleCount { .. } => {
-                    (StatusCode::CONFLICT, "stale_count", "Stale count")
-                }
-                AdjustmentError::BelowReserved { .. } => {
-                    (StatusCode::CONFLICT, "below_reserved", "Below reserved")
-                }
-                AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation_failed",
-                    "Validation failed",
-                ),
-            },
-            Conflict { code, .. } => (StatusCode::CONFLICT, code, "Conflict"),
-            PaymentFailed { code, .. } => (
-                StatusCode::PAYMENT_REQUIRED,
-                code,
-                "Payment operation refused",
-            ),
-            BadSignature(code, _) => (StatusCode::UNAUTHORIZED, code, "Signature rejected"),
-            PreconditionFailed(_) => (
-                StatusCode::PRECONDITION_FAILED,
-                "precondition_failed",
-                "Precondition failed",
-            ),
-            Contention(_) => (
-                StatusCode::CONFLICT,
-                "concurrent_update",
-                "Concurrent update",
-            ),
-            Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Service unavailable",
-            ),
-            Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "Internal error",
-            ),
         }
     }
 
-    fn field_errors(&self) -> Vec<FieldError> {
-        let issue = |i: &FieldIssue| FieldError {
-            field: i.field.clone(),
-            code: i.code.to_owned(),
-            message: i.message.clone(),
-        };
+    fn app(&self) -> Option<&AppError> {
         match self {
-            ApiError::Validation(issues) => issues.iter().map(issue).collect(),
-            ApiError::Order(OrderError::OutOfStock { lines, .. }) => lines
-                .iter()
-                .map(|l| FieldError {
-                    field: format!("lines[{}].quantity", l.saturating_sub(1)),
-                    code: "out_of_stock".into(),
-                    message: "not enough stock to reserve this line".into(),
-                })
-                .collect(),
-            ApiError::Adjustment(
-                e @ (AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection),
-            ) => {
-                vec![FieldError {
-                    field: "quantity".into(),
-                    code: e.code().into(),
-                    message: e.to_string(),
-                }]
-            }
-            _ => Vec::new(),
+            ApiError::App(e) => Some(e),
+            _ => None,
         }
     }
 
     pub fn problem(&self) -> Problem {
         let (status, code, title) = self.parts();
+        let payment = match self.app() {
+            Some(AppError::PaymentFailed {
+                order_id,
+                operation_id,
+                ..
+            }) => Some((order_id.clone(), operation_id.clone())),
+            _ => None,
+        };
         Problem {
             type_: format!("urn:orderly:problem:{code}"),
             title: title.to_owned(),
             status: status.as_u16(),
             detail: self.to_string(),
             code: code.to_owned(),
-            errors: self.field_errors(),
-            order_id: match self {
-                ApiError::PaymentFailed { order_id, .. } => Some(order_id.clone()),
-                _ => None,
-            },
-            operation_id: match self {
-                ApiError::PaymentFailed { operation_id, .. } => Some(operation_id.clone()),
-                _ => None,
-            },
+            errors: self
+                .app()
+                .map(AppError::field_issues)
+                .unwrap_or_default()
+                .iter()
+                .map(|i| FieldError {
+                    field: i.field.clone(),
+                    code: i.code.to_owned(),
+                    message: i.message.clone(),
+                })
+                .collect(),
+            order_id: payment.as_ref().map(|p| p.0.clone()),
+            operation_id: payment.map(|p| p.1),
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self {
-            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "store unavailable"),
+        match self.app() {
+            Some(AppError::Internal(cause)) => tracing::error!(%cause, "internal error"),
+            Some(AppError::Unavailable(cause)) => tracing::warn!(%cause, "store unavailable"),
             _ => {}
         }
         let problem = self.problem();
@@ -348,15 +237,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if matches!(self, ApiError::Unauthorized) {
+        if matches!(self.app(), Some(AppError::Unauthorized)) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(
-            self,
-            ApiError::Unavailable(_) | ApiError::IdempotencyKeyInFlight | ApiError::Contention(_)
-        ) {
+        if self.app().is_some_and(|e| e.kind() == ErrorKind::Transient) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -4,6 +4,7 @@ use super::extract::{ApiJson, json_reply, to_json};
 use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -161,18 +162,19 @@ pub async fn create_api_key(
     principal.require(Permission::ManageKeys)?;
     let r = body.value;
     let role = Role::parse(&r.role).ok_or_else(|| {
-        ApiError::Validation(vec![FieldIssue::new(
+        AppError::Validation(vec![FieldIssue::new(
             "role",
             "unknown_role",
             "admin, support, warehouse, finance or integration",
         )])
     })?;
     if r.name.trim().is_empty() || r.name.len() > 100 {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "name",
             "invalid_length",
             "name is 1-100 characters",
-        )]));
+        )])
+        .into());
     }
     let (id, key) = app.create_key(role, r.name.trim()).await?;
     let body = CreatedKey {

@@ -8,7 +8,8 @@ use super::extract::{
 use super::order_list::parse_time;
 use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
-use crate::app::{AppState, Outcome};
+use crate::app::error::AppError;
+use crate::app::{Answer, AppState, Outcome};
 use crate::labels::{PickRow, pick_list_pdf};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -149,7 +150,7 @@ async fn load(app: &AppState, id: String) -> Result<PickListOut, ApiError> {
             None => Ok(None),
         })
         .await?;
-    found.ok_or_else(|| ApiError::NotFound("wave".into()))
+    Ok(found.ok_or_else(|| AppError::NotFound("wave".into()))?)
 }
 
 /// Groups released fulfillment orders of a location (oldest release first, up to the
@@ -171,28 +172,31 @@ pub async fn create_wave(
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/waves", &body.raw)?;
     let req = body.value;
     if !app.config.locations.iter().any(|l| l.id == req.location_id) {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "location_id",
             "unknown_location",
             format!("no location {}", req.location_id),
-        )]));
+        )])
+        .into());
     }
     if let Some(s) = &req.service
         && !app.config.has_service(s)
     {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "service",
             "unknown_service",
             format!("{s} is not a configured carrier/service"),
-        )]));
+        )])
+        .into());
     }
     let max_orders = req.max_orders.unwrap_or(50);
     if !(1..=MAX_WAVE_ORDERS).contains(&max_orders) || req.max_lines == Some(0) {
-        return Err(ApiError::Validation(vec![FieldIssue::new(
+        return Err(AppError::Validation(vec![FieldIssue::new(
             "max_orders",
             "out_of_range",
             format!("1 to {MAX_WAVE_ORDERS} orders, and at least one line"),
-        )]));
+        )])
+        .into());
     }
     let actor = principal.actor().label();
     let (clock, ids) = (app.clock.clone(), app.ids.clone());
@@ -217,7 +221,7 @@ pub async fn create_wave(
                 members.push(id);
             }
             if members.is_empty() {
-                return Err(ApiError::Conflict {
+                return Err(AppError::Conflict {
                     code: "nothing_to_wave",
                     detail: format!("no released fulfillment order waits at {}", req.location_id),
                 });
@@ -226,13 +230,13 @@ pub async fn create_wave(
             tx.create_wave(&id, &req.location_id, &members, &actor, clock.now())?;
             // The key stores the wave's id; a replay answers with the wave's pick list as
             // it stands then (what is still to pick), not a copy of the first answer.
-            Ok(Outcome::Body(201, id.into_bytes()))
+            Ok(Outcome::Body(Answer::Created, id.into_bytes()))
         })
         .await?;
     let Outcome::Body(_, id) = outcome else {
-        return Err(ApiError::Internal("a wave answers with its id".into()));
+        return Err(AppError::Internal("a wave answers with its id".into()).into());
     };
-    let id = String::from_utf8(id).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let id = String::from_utf8(id).map_err(|e| AppError::Internal(e.to_string()))?;
     let list = load(&app, id).await?;
     Ok(json_reply((201, to_json(&list))))
 }
@@ -364,7 +368,7 @@ pub async fn get_wave(
             None => Ok(None),
         })
         .await?
-        .ok_or_else(|| ApiError::NotFound("wave".into()))?;
+        .ok_or_else(|| AppError::NotFound("wave".into()))?;
     Ok(json_reply((200, to_json(&view))))
 }
 
@@ -448,7 +452,7 @@ pub async fn get_pick_list_html(
     principal.require(Permission::ReadOrders)?;
     let list = load(&app, id).await?;
     let page = askama::Template::render(&PickListPage { list: &list })
-        .map_err(|e| ApiError::Internal(format!("pick list page: {e}")))?;
+        .map_err(|e| AppError::Internal(format!("pick list page: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
 }
 
@@ -487,6 +491,6 @@ pub async fn get_pick_list_pdf(
         list.created_at
     );
     let pdf = pick_list_pdf(&format!("Pick list {}", list.wave_id), &subtitle, &rows)
-        .map_err(|e| ApiError::Internal(format!("pick list PDF: {e:#}")))?;
+        .map_err(|e| AppError::Internal(format!("pick list PDF: {e:#}")))?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

@@ -2,7 +2,7 @@
 //! hash is the right storage form (a slow password hash would add milliseconds to every
 //! request without adding safety); a short-lived cache spares the database per request.
 
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use orderly_domain::actor::{Actor, Role};
 use orderly_store::{ApiKeyRow, Store};
 use rand::RngCore;
@@ -126,11 +126,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
         if allows(self.role, p) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden {
+            Err(AppError::Forbidden {
                 role: self.role.as_str(),
                 action: p.describe(),
             })
@@ -163,7 +163,7 @@ pub async fn create_key(
     name: &str,
     clock: &dyn crate::app::clock::Clock,
     ids: &dyn crate::app::clock::IdSource,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), AppError> {
     let plaintext = generate_key();
     let id = ids.new_id("key");
     let at = clock.now();
@@ -171,7 +171,7 @@ pub async fn create_key(
     store
         .write(move |tx| {
             tx.insert_api_key(&key_id, &name, role, &hash, at)
-                .map_err(ApiError::from)
+                .map_err(AppError::from)
         })
         .await?;
     Ok((id, plaintext))
@@ -187,7 +187,7 @@ pub struct KeyCache {
 
 impl KeyCache {
     /// Resolves a bearer token to its principal, from cache or the database.
-    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<Principal, AppError> {
         let hash = hash_key(token);
         let cached = self.entries.read().ok().and_then(|m| {
             m.get(&hash)
@@ -213,14 +213,14 @@ impl KeyCache {
                 key_id: k.id,
                 role: k.role,
             }),
-            _ => Err(ApiError::Unauthorized),
+            _ => Err(AppError::Unauthorized),
         }
     }
 }
 
 impl crate::app::App {
     /// A new API key with `role`, stamped on this app's clock; returns (id, secret).
-    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), ApiError> {
+    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), AppError> {
         create_key(
             &self.store,
             role,

@@ -4,8 +4,8 @@
 use super::Origin;
 use super::clock::IdSource;
 use super::payments::apply;
-use super::{App, Idempotency, Outcome};
-use crate::api::problem::ApiError;
+use super::{Answer, App, Idempotency, Outcome};
+use crate::app::error::AppError;
 use crate::config::Config;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::{FieldIssue, OrderCommand};
@@ -26,12 +26,12 @@ pub struct AdjustInput {
 }
 
 /// Refuses a GTIN that already names another product (a scan must name one item).
-fn gtin_free(tx: &mut dyn WriteTx, gtin: Option<&str>, sku: &str) -> Result<(), ApiError> {
+fn gtin_free(tx: &mut dyn WriteTx, gtin: Option<&str>, sku: &str) -> Result<(), AppError> {
     let Some(gtin) = gtin else {
         return Ok(());
     };
     match tx.sku_by_gtin(gtin)? {
-        Some(other) if other != sku => Err(ApiError::Conflict {
+        Some(other) if other != sku => Err(AppError::Conflict {
             code: "gtin_taken",
             detail: format!("GTIN {gtin} already belongs to {other}"),
         }),
@@ -45,13 +45,13 @@ impl App {
         p: NewProduct,
         idem: Option<Idempotency>,
         render: fn(&ProductRow) -> Vec<u8>,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome, AppError> {
         let clock = self.clock.clone();
         self.idempotent_write(idem, move |tx| {
             gtin_free(tx, p.gtin.as_deref(), &p.sku)?;
             match tx.create_product(&p, clock.now()) {
-                Ok(row) => Ok(Outcome::Body(201, render(&row))),
-                Err(StoreError::Conflict(_)) => Err(ApiError::Conflict {
+                Ok(row) => Ok(Outcome::Body(Answer::Created, render(&row))),
+                Err(StoreError::Conflict(_)) => Err(AppError::Conflict {
                     code: "product_exists",
                     detail: format!("a product with SKU {} exists", p.sku),
                 }),
@@ -66,7 +66,7 @@ impl App {
         sku: String,
         patch: ProductPatch,
         expected_version: Option<i64>,
-    ) -> Result<ProductRow, ApiError> {
+    ) -> Result<ProductRow, AppError> {
         let clock = self.clock.clone();
         self.store
             .write(move |tx| {
@@ -75,8 +75,8 @@ impl App {
                 }
                 match tx.update_product(&sku, &patch, expected_version, clock.now()) {
                     Ok(Some(row)) => Ok(row),
-                    Ok(None) => Err(ApiError::NotFound(format!("product {sku}"))),
-                    Err(StoreError::Conflict(detail)) => Err(ApiError::PreconditionFailed(detail)),
+                    Ok(None) => Err(AppError::NotFound(format!("product {sku}"))),
+                    Err(StoreError::Conflict(detail)) => Err(AppError::PreconditionFailed(detail)),
                     Err(e) => Err(e.into()),
                 }
             })
@@ -91,14 +91,14 @@ impl App {
         idem: Option<Idempotency>,
         origin: Origin,
         render: fn(&InventoryRow) -> Vec<u8>,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome, AppError> {
         if !self
             .config
             .locations
             .iter()
             .any(|l| l.id == input.location_id)
         {
-            return Err(ApiError::Validation(vec![FieldIssue::new(
+            return Err(AppError::Validation(vec![FieldIssue::new(
                 "location_id",
                 "unknown_location",
                 format!("no location {}", input.location_id),
@@ -115,14 +115,14 @@ impl App {
         self.idempotent_write(idem, move |tx| {
             let now = clock.now();
             if tx.product(&input.sku)?.is_none() {
-                return Err(ApiError::Validation(vec![FieldIssue::new(
+                return Err(AppError::Validation(vec![FieldIssue::new(
                     "sku",
                     "unknown_sku",
                     format!("no product {}", input.sku),
                 )]));
             }
             let level = tx.stock_level(&input.sku, &input.location_id)?;
-            let delta = decide_adjustment(level, input.adjustment).map_err(ApiError::Adjustment)?;
+            let delta = decide_adjustment(level, input.adjustment).map_err(AppError::Adjustment)?;
             let mut row = tx.adjust_on_hand(
                 &input.sku,
                 &input.location_id,
@@ -136,12 +136,12 @@ impl App {
             // New stock at a shipping location goes to orders waiting for it first.
             if let Some(facts) = serving.as_ref().filter(|_| delta > 0) {
                 let sku = Sku::parse(&input.sku).map_err(|e| {
-                    ApiError::Validation(vec![FieldIssue::new("sku", e.code, e.message)])
+                    AppError::Validation(vec![FieldIssue::new("sku", e.code, e.message)])
                 })?;
                 fill_backorders(tx, &sku, facts, &origin.meta(now), &config, ids.as_ref())?;
                 row.reserved = tx.stock_level(&input.sku, &input.location_id)?.reserved;
             }
-            Ok(Outcome::Body(201, render(&row)))
+            Ok(Outcome::Body(Answer::Created, render(&row)))
         })
         .await
     }
@@ -159,7 +159,7 @@ fn fill_backorders(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let location = facts.id.as_str();
     for order_id in tx.backordered_orders(sku.as_str(), BACKORDER_BATCH)? {
         let level = tx.stock_level(sku.as_str(), location)?;

@@ -3,8 +3,8 @@
 use super::payments::{
     external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
 };
-use super::{App, Idempotency, Origin, Outcome};
-use crate::api::problem::ApiError;
+use super::{Answer, App, Idempotency, Origin, Outcome};
+use crate::app::error::AppError;
 use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{
@@ -55,12 +55,12 @@ impl App {
         input: PlaceInput,
         idem: Option<Idempotency>,
         origin: Origin,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome, AppError> {
         let channel = self
             .config
             .channel(&input.channel)
             .ok_or_else(|| {
-                ApiError::Validation(vec![FieldIssue::new(
+                AppError::Validation(vec![FieldIssue::new(
                     "channel",
                     "unknown_channel",
                     "no such channel",
@@ -109,7 +109,7 @@ impl App {
                     if let Ok(mut s) = seen.lock() {
                         *s = (Vec::new(), None);
                     }
-                    return Ok(Outcome::Order(200, Box::new(order)));
+                    return Ok(Outcome::Order(Answer::Done, Box::new(order)));
                 }
                 let (products, stock) = (facts.products, facts.stock);
                 let names = catalog_names(&products, &skus, &input.lines)?;
@@ -184,7 +184,7 @@ impl App {
                 if let Ok(mut s) = seen.lock() {
                     *s = (external_pending(&order), kept);
                 }
-                Ok(Outcome::Order(201, Box::new(order)))
+                Ok(Outcome::Order(Answer::Created, Box::new(order)))
             })
             .await?;
         let (ops, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
@@ -204,7 +204,7 @@ impl App {
         cmd: CancelOrder,
         idem: Option<Idempotency>,
         origin: Origin,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome, AppError> {
         self.order_command(id_or_number, idem, origin, None, move |_| {
             Ok(OrderCommand::Cancel(cmd.clone()))
         })
@@ -244,13 +244,13 @@ fn catalog_names(
     products: &[orderly_store::ProductRow],
     skus: &[Sku],
     lines: &[(Sku, u32, i64)],
-) -> Result<HashMap<Sku, String>, ApiError> {
+) -> Result<HashMap<Sku, String>, AppError> {
     let issues = catalog_issues(
         products,
         lines.iter().enumerate().map(|(i, (sku, _, _))| (i, sku)),
     );
     if !issues.is_empty() {
-        return Err(ApiError::Validation(issues));
+        return Err(AppError::Validation(issues));
     }
     let by_sku: HashMap<&str, &orderly_store::ProductRow> =
         products.iter().map(|p| (p.sku.as_str(), p)).collect();

@@ -5,8 +5,8 @@
 
 use super::Origin;
 use super::clock::IdSource;
-use super::{App, Idempotency, Outcome};
-use crate::api::problem::ApiError;
+use super::{Answer, App, Idempotency, Outcome};
+use crate::app::error::AppError;
 use crate::config::Config;
 use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::SignedDuration;
@@ -62,7 +62,7 @@ pub(crate) fn apply(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let events = decide(Some(&order), cmd, None)?;
     if events.is_empty() {
         return Ok(order);
@@ -83,7 +83,7 @@ pub(crate) fn release_if_ready(
     order: Order,
     meta: &EventMeta,
     config: &Config,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let Some(confirmed_at) = order.confirmed_at else {
         return Ok(order);
     };
@@ -129,7 +129,7 @@ pub(crate) fn source_if_paid(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let waiting: Vec<Sku> = order
         .lines
         .iter()
@@ -172,7 +172,7 @@ pub(crate) fn settle_internal(
     mut order: Order,
     meta: &EventMeta,
     config: &Config,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     for _ in 0..MAX_CALLS_PER_COMMAND {
         let Some(op) = order
             .payment_ops
@@ -227,31 +227,31 @@ pub(crate) struct Requested {
 #[derive(Debug, Clone)]
 pub(crate) struct Reply {
     pub idem: Idempotency,
-    /// The status the command answered with before any provider was called.
-    pub status: u16,
+    /// How the command answered before any provider was called.
+    pub answer: Answer,
     /// For captures and refunds: the operations whose outcome is the answer.
     pub reported_ops: Option<Vec<Id>>,
 }
 
 impl Reply {
-    fn status_for(&self, order: &Order) -> u16 {
+    fn answer_for(&self, order: &Order) -> Answer {
         match &self.reported_ops {
-            Some(ops) => operations_status(order, ops),
-            None => self.status,
+            Some(ops) => operations_answer(order, ops),
+            None => self.answer,
         }
     }
 }
 
-/// 402 when the provider refused one of `ops`, 202 while one waits for an answer (the
-/// timer worker asks again), 200 when all went through.
-pub(crate) fn operations_status(order: &Order, ops: &[Id]) -> u16 {
+/// Refused when the provider refused one of `ops`, accepted while one waits for an
+/// answer (the timer worker asks again), done when all went through.
+pub(crate) fn operations_answer(order: &Order, ops: &[Id]) -> Answer {
     let status = |id: &Id| order.op(id).map(|o| o.status);
     if ops.iter().any(|id| status(id) == Some(OpStatus::Failed)) {
-        402
+        Answer::PaymentRefused
     } else if ops.iter().any(|id| status(id) == Some(OpStatus::Pending)) {
-        202
+        Answer::Accepted
     } else {
-        200
+        Answer::Done
     }
 }
 
@@ -274,7 +274,7 @@ pub(crate) fn keep_token(
     order: &Order,
     token: Option<&str>,
     at: Timestamp,
-) -> Result<Option<FreshToken>, ApiError> {
+) -> Result<Option<FreshToken>, AppError> {
     let Some(token) = token else {
         return Ok(None);
     };
@@ -314,9 +314,9 @@ impl App {
         origin: Origin,
         at: Option<Timestamp>,
         make: F,
-    ) -> Result<Outcome, ApiError>
+    ) -> Result<Outcome, AppError>
     where
-        F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
+        F: Fn(&Order) -> Result<OrderCommand, AppError> + Send + 'static,
     {
         self.command_with_token(id_or_number, idem, origin, at, None, make)
             .await
@@ -332,9 +332,9 @@ impl App {
         at: Option<Timestamp>,
         token: Option<String>,
         make: F,
-    ) -> Result<Outcome, ApiError>
+    ) -> Result<Outcome, AppError>
     where
-        F: Fn(&Order) -> Result<OrderCommand, ApiError> + Send + 'static,
+        F: Fn(&Order) -> Result<OrderCommand, AppError> + Send + 'static,
     {
         let config = self.config.clone();
         let new_ops = Arc::new(Mutex::new((Vec::new(), false, None)));
@@ -347,7 +347,7 @@ impl App {
             .write_under_key(idem.clone(), move |tx| {
                 let order = tx
                     .load_order(&id_or_number)?
-                    .ok_or(ApiError::Order(OrderError::NotFound))?;
+                    .ok_or(AppError::Order(OrderError::NotFound))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
                 let cmd = make(&order)?;
@@ -368,7 +368,7 @@ impl App {
                 if let Ok(mut s) = seen.lock() {
                     *s = (fresh, report, kept);
                 }
-                Ok(Outcome::Order(200, Box::new(order)))
+                Ok(Outcome::Order(Answer::Done, Box::new(order)))
             })
             .await?;
         let (ops, report, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
@@ -379,9 +379,8 @@ impl App {
 
     /// Drives the operations a command requested of the outcome's order and, when the
     /// client's key stored the response, points it at the settled version so a replay
-    /// shows the same. With `report` (captures and refunds) the answer's status is the
-    /// operations' outcome: 200 when they went through, 202 while one waits for its
-    /// provider, 402 when the provider refused one.
+    /// shows the same. With `report` (captures and refunds) the answer is the
+    /// operations' outcome (see `operations_answer`).
     pub(crate) async fn settle_outcome(
         &self,
         outcome: Outcome,
@@ -389,29 +388,29 @@ impl App {
         idem: Option<Idempotency>,
         origin: &Origin,
         at: Option<Timestamp>,
-    ) -> Result<Outcome, ApiError> {
+    ) -> Result<Outcome, AppError> {
         let Requested { ops, fresh, report } = requested;
         let fresh = fresh.as_ref();
-        let Outcome::Order(status, order) = outcome else {
+        let Outcome::Order(answer, order) = outcome else {
             return Ok(outcome);
         };
         if ops.is_empty() {
-            return Ok(Outcome::Order(status, order));
+            return Ok(Outcome::Order(answer, order));
         }
         let reply = idem.map(|idem| Reply {
             idem,
-            status,
+            answer,
             reported_ops: report.then(|| ops.clone()),
         });
         let settled = self
             .settle(*order, ops.clone(), fresh, reply.as_ref(), origin, at)
             .await?;
-        let status = if report {
-            operations_status(&settled, &ops)
+        let answer = if report {
+            operations_answer(&settled, &ops)
         } else {
-            status
+            answer
         };
-        Ok(Outcome::Order(status, Box::new(settled)))
+        Ok(Outcome::Order(answer, Box::new(settled)))
     }
 
     /// Calls the provider for each operation and records its answer; answers that lead
@@ -427,7 +426,7 @@ impl App {
         reply: Option<&Reply>,
         origin: &Origin,
         at: Option<Timestamp>,
-    ) -> Result<Order, ApiError> {
+    ) -> Result<Order, AppError> {
         let mut queue: VecDeque<Id> = ops.into();
         let mut calls = 0;
         while let Some(op_id) = queue.pop_front() {
@@ -470,7 +469,7 @@ impl App {
         reply: Option<&Reply>,
         origin: &Origin,
         at: Option<Timestamp>,
-    ) -> Result<(Order, Vec<Id>), ApiError> {
+    ) -> Result<(Order, Vec<Id>), AppError> {
         let config = self.config.clone();
         let reply = reply.cloned();
         let (order_id, op_id, origin) = (order_id.to_string(), op_id.clone(), origin.clone());
@@ -479,7 +478,7 @@ impl App {
             .write(move |tx| {
                 let order = tx
                     .load_order(&order_id)?
-                    .ok_or(ApiError::Order(OrderError::NotFound))?;
+                    .ok_or(AppError::Order(OrderError::NotFound))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let cmd = OrderCommand::RecordOutcome {
                     op_id: op_id.clone(),
@@ -494,7 +493,7 @@ impl App {
                         &r.idem.key,
                         order.id.as_str(),
                         order.version,
-                        r.status_for(&order),
+                        r.answer_for(&order).stored(),
                     )?;
                 }
                 let more = external_pending(&order)

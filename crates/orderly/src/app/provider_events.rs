@@ -7,7 +7,7 @@ use super::Origin;
 use super::clock::IdSource;
 use super::payments::{apply, capture_mode, external_pending, order_of};
 use super::{App, refuse_future};
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand};
 use orderly_domain::payment::{OpKind, OpOutcome, OpStatus};
@@ -63,8 +63,8 @@ impl Disposition {
 }
 
 /// An event that is bad input: a 422 naming the field at fault, and nothing changes.
-fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![FieldIssue::new(field, code, message)])
+fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Validation(vec![FieldIssue::new(field, code, message)])
 }
 
 /// What an event's `type` says happened.
@@ -79,7 +79,7 @@ enum EventType {
 impl EventType {
     /// Parses `type`. An operation Orderly never asks of a provider, or an outcome that
     /// is neither `succeeded` nor `failed`, is refused as bad input.
-    fn parse(text: &str) -> Result<EventType, ApiError> {
+    fn parse(text: &str) -> Result<EventType, AppError> {
         let (subject, verdict) = text.split_once('.').unwrap_or((text, ""));
         let op = match subject {
             "authorization" => Some(OpKind::Authorize),
@@ -117,7 +117,7 @@ impl EventType {
 
 impl ProviderEvent {
     /// The order the event is about; refuses an event whose type or subject is malformed.
-    pub fn order_id(&self) -> Result<String, ApiError> {
+    pub fn order_id(&self) -> Result<String, AppError> {
         // An expiry is about a payment, an outcome about one operation.
         let (field, subject, needs) = match EventType::parse(&self.kind)? {
             EventType::Expired => (
@@ -148,7 +148,7 @@ impl ProviderEvent {
         &self,
         order: &Order,
         config: &crate::config::Config,
-    ) -> Result<Result<OrderCommand, Disposition>, ApiError> {
+    ) -> Result<Result<OrderCommand, Disposition>, AppError> {
         let (kind, succeeded) = match EventType::parse(&self.kind)? {
             EventType::Outcome { kind, succeeded } => (kind, succeeded),
             EventType::Expired => return self.expiry(order),
@@ -212,7 +212,7 @@ impl ProviderEvent {
 
     /// `authorization.expired`: expires what is still capturable, waits for an
     /// authorization still pending, and ignores the rest.
-    fn expiry(&self, order: &Order) -> Result<Result<OrderCommand, Disposition>, ApiError> {
+    fn expiry(&self, order: &Order) -> Result<Result<OrderCommand, Disposition>, AppError> {
         let payment_id = Id::new(self.data.payment_id.clone().ok_or_else(|| {
             invalid(
                 "data.payment_id",
@@ -244,7 +244,7 @@ fn apply_event(
     meta: &EventMeta,
     config: &crate::config::Config,
     ids: &dyn IdSource,
-) -> Result<(Order, Disposition), ApiError> {
+) -> Result<(Order, Disposition), AppError> {
     match event.command(&order, config)? {
         Ok(cmd) => Ok((
             apply(tx, order, cmd, meta, config, ids)?,
@@ -261,7 +261,7 @@ impl App {
         provider: String,
         event: ProviderEvent,
         raw: String,
-    ) -> Result<Disposition, ApiError> {
+    ) -> Result<Disposition, AppError> {
         if let Some(at) = event.occurred_at {
             let skew = self.config.payments.max_event_clock_skew_seconds;
             refuse_future("occurred_at", at, self.now(), skew)?;
@@ -286,14 +286,14 @@ impl App {
                     &raw,
                     at,
                 )? {
-                    return Err(ApiError::Conflict {
+                    return Err(AppError::Conflict {
                         code: "duplicate_event",
                         detail: format!("event {} was already received", event.id),
                     });
                 }
                 let order = tx
                     .load_order(&order_id)?
-                    .ok_or_else(|| ApiError::NotFound(format!("order {order_id}")))?;
+                    .ok_or_else(|| AppError::NotFound(format!("order {order_id}")))?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let meta = meta_origin.meta(at);
                 let (mut order, disposition) =

@@ -2,7 +2,7 @@
 //! (`payments.capture_retry_minutes`, `refund_retry_minutes`): each refusal schedules
 //! the next attempt as a timer, which the timer worker fires as an ordinary command.
 
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use crate::config::Config;
 use jiff::SignedDuration;
 use orderly_domain::order::{Order, OrderEvent, OrderState};
@@ -18,7 +18,7 @@ pub(crate) fn schedule_retries(
     events: &[OrderEvent],
     meta: &EventMeta,
     config: &Config,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     for e in events {
         let OrderEvent::PaymentOpFailed(f) = e else {
             continue;

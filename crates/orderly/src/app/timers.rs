@@ -6,7 +6,7 @@
 use super::App;
 use super::Origin;
 use super::payments::{external_pending, release_if_ready};
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{HoldReason, OrderCommand, OrderError};
@@ -23,7 +23,7 @@ const MAX_REDRIVES: i64 = 10;
 
 impl App {
     /// Fires every timer due at `now`; returns how many were claimed.
-    pub async fn fire_due_timers(&self, now: Timestamp) -> Result<usize, ApiError> {
+    pub async fn fire_due_timers(&self, now: Timestamp) -> Result<usize, AppError> {
         // Storage keeps milliseconds; so must the times events are recorded at.
         let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let worker = self.worker_id.clone();
@@ -32,7 +32,7 @@ impl App {
             .store
             .write(move |tx| {
                 tx.claim_timers(&worker, now, lease_until, BATCH)
-                    .map_err(ApiError::from)
+                    .map_err(AppError::from)
             })
             .await?;
         if let Err(e) = self.watch_shipments(now).await {
@@ -54,7 +54,7 @@ impl App {
                         Some(due_at) => tx.reschedule_timer(id, due_at),
                         None => tx.complete_timer(id, now),
                     }
-                    .map_err(ApiError::from)
+                    .map_err(AppError::from)
                 })
                 .await?;
         }
@@ -62,7 +62,7 @@ impl App {
     }
 
     /// Fires one timer; `Some(time)` when it must fire again then.
-    async fn fire(&self, t: &TimerRow, now: Timestamp) -> Result<Option<Timestamp>, ApiError> {
+    async fn fire(&self, t: &TimerRow, now: Timestamp) -> Result<Option<Timestamp>, AppError> {
         let origin = Origin {
             actor: Actor::system("timers"),
             correlation_id: format!("timer-{}", t.id),
@@ -99,7 +99,7 @@ impl App {
                             .map_or(0, |op| op.amount_minor)
                             .min(order.payments.iter().map(|p| order.capturable(&p.id)).sum());
                         if order.hold(HoldReason::CaptureFailed).is_none() || amount == 0 {
-                            return Err(ApiError::Order(OrderError::NothingToCapture));
+                            return Err(AppError::Order(OrderError::NothingToCapture));
                         }
                         Ok(OrderCommand::Capture {
                             amount_minor: Some(amount),
@@ -142,7 +142,7 @@ impl App {
         t: &TimerRow,
         now: Timestamp,
         origin: &Origin,
-    ) -> Result<Option<Timestamp>, ApiError> {
+    ) -> Result<Option<Timestamp>, AppError> {
         let order_id = t.order_id.clone();
         let Some(order) = self.store.read(move |r| r.order(&order_id)).await? else {
             return Ok(None);
@@ -174,10 +174,10 @@ impl App {
 
 /// A retry that finds nothing left to do (the money moved meanwhile, or the order was
 /// cancelled) is done; any other failure is the timer's to try again.
-fn settled_meanwhile(asked: Result<super::Outcome, ApiError>) -> Result<(), ApiError> {
+fn settled_meanwhile(asked: Result<super::Outcome, AppError>) -> Result<(), AppError> {
     match asked {
         Ok(_)
-        | Err(ApiError::Order(
+        | Err(AppError::Order(
             OrderError::NothingToCapture
             | OrderError::NothingToRetry(_)
             | OrderError::IllegalTransition { .. }

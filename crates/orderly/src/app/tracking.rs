@@ -5,7 +5,7 @@ use super::Origin;
 use super::payments::apply;
 use super::provider_events::Disposition;
 use super::{App, refuse_future};
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::fulfillment::TrackingStatus;
@@ -36,7 +36,7 @@ impl App {
         &self,
         event: TrackingEvent,
         raw: String,
-    ) -> Result<Disposition, ApiError> {
+    ) -> Result<Disposition, AppError> {
         refuse_future(
             "occurred_at",
             event.occurred_at,
@@ -45,7 +45,7 @@ impl App {
         )?;
         let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
             let known: Vec<&str> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::Validation(vec![FieldIssue::new(
+            AppError::Validation(vec![FieldIssue::new(
                 "status",
                 "unknown_status",
                 format!("a tracking status is one of {}", known.join(", ")),
@@ -64,7 +64,7 @@ impl App {
                 let (order_id, shipment_id) = tx
                     .shipment_by_tracking(&event.carrier, &event.tracking_number)?
                     .ok_or_else(|| {
-                        ApiError::Order(OrderError::UnknownShipment(format!(
+                        AppError::Order(OrderError::UnknownShipment(format!(
                             "{} {}",
                             event.carrier, event.tracking_number
                         )))
@@ -77,14 +77,14 @@ impl App {
                     &raw,
                     now,
                 )? {
-                    return Err(ApiError::Conflict {
+                    return Err(AppError::Conflict {
                         code: "duplicate_event",
                         detail: format!("event {} was already received", event.id),
                     });
                 }
                 let order = tx
                     .load_order(&order_id)?
-                    .ok_or(ApiError::Order(OrderError::NotFound))?;
+                    .ok_or(AppError::Order(OrderError::NotFound))?;
                 let version = order.version;
                 let cmd = OrderCommand::RecordTracking(TrackingRecorded {
                     shipment_id: Id::new(shipment_id),
@@ -105,7 +105,7 @@ impl App {
     /// Flags shipments silent for the configured hours, or past their promised date, as
     /// delayed (a timeline entry and the shipment's `delayed` flag). Returns how many
     /// shipments it checked.
-    pub(crate) async fn watch_shipments(&self, now: Timestamp) -> Result<usize, ApiError> {
+    pub(crate) async fn watch_shipments(&self, now: Timestamp) -> Result<usize, AppError> {
         let hours = self.config.fulfillment.tracking_silence_hours;
         let since = now
             .saturating_sub(SignedDuration::from_hours(i64::from(hours)))
