@@ -3,10 +3,10 @@
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
 use crate::app::Origin;
-use crate::app::catalog::AdjustInput;
 use crate::app::error::AppError;
-use crate::app::orders::{PaymentChoice, PlaceInput};
 use crate::app::{AppState, Outcome};
+use crate::catalog::commands::AdjustInput;
+use crate::orders::commands::{PaymentChoice, PlaceInput};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;

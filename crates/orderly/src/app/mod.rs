@@ -1,24 +1,21 @@
-//! Command handling: what the API, the CLI and (later) workers call to change things.
-//! Each command runs as one closure inside the store's write transaction: read the facts,
-//! decide with the pure domain, append, and record the idempotent response, all at once.
+//! The application core every interface shares (the JSON API, the CLI, the workers, and
+//! the console to come): the `App` with its store, configuration, clock and ids; who is
+//! asking (`Origin`); the application's errors and answers; authorization; and the
+//! idempotent write every command runs in. Each command runs as one closure inside the
+//! store's write transaction: read the facts, decide with the pure domain, append, and
+//! record the idempotent response, all at once. The commands themselves live with their
+//! capability (`orders::commands`, `payments::commands`, …) and never import `http`.
 
 pub mod auth;
-pub mod catalog;
 pub mod clock;
 pub mod error;
-pub mod orders;
-pub mod payments;
-pub mod provider_events;
-pub mod retries;
-pub mod timers;
-pub mod tracking;
 
 use crate::app::error::AppError;
-use crate::carriers::{Carrier, RateTableCarrier};
 use crate::config::Config;
-use crate::payments::PaymentProvider;
-use crate::payments::signature::Secret;
-use crate::payments::simulator::Simulator;
+use crate::providers::PaymentProvider;
+use crate::providers::carriers::{Carrier, RateTableCarrier};
+use crate::providers::signature::Secret;
+use crate::providers::simulator::Simulator;
 use auth::KeyCache;
 use clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use jiff::Timestamp;

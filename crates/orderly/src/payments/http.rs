@@ -2,16 +2,16 @@
 //! `/holds`), signed provider events in (`/payment-events/{provider}`), and store credit
 //! per customer (`/customers/{email}/store-credit`).
 
-use super::extract::{
-    ApiJson, idempotency, order_reply, origin, outcome_reply, signed_event, to_json,
-};
-use super::orders::{PaymentIn, parse_payment};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
-use crate::app::payments::payment_id;
-use crate::app::provider_events::ProviderEvent;
+use crate::http::extract::{
+    ApiJson, idempotency, order_reply, origin, outcome_reply, signed_event, to_json,
+};
+use crate::http::problem::{ApiError, Problem};
+use crate::orders::http::{PaymentIn, parse_payment};
+use crate::payments::commands::payment_id;
+use crate::payments::provider_events::ProviderEvent;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -53,8 +53,8 @@ pub struct CaptureRequest {
 /// refused.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/captures", tag = "payments",
     request_body = CaptureRequest,
-    responses((status = 200, body = super::order_view::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = crate::orders::view::OrderView),
         (status = 402, description = "capture_failed: the provider refused; the order is held and the capture retried on a schedule", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "nothing_to_capture, capture_exceeds_authorized", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -103,8 +103,8 @@ pub struct RefundRequestIn {
 /// payments when one does not cover it. A failed part leaves the refund `refund_failed`.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds", tag = "payments",
     request_body = RefundRequestIn,
-    responses((status = 200, body = super::order_view::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = crate::orders::view::OrderView),
         (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "refund_exceeds_captured, refund_exceeds_line, invalid_refund_line, invalid_amount", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -156,8 +156,8 @@ pub async fn refund(
 
 /// Asks again for the part of a refund that failed.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/refunds/{refund_id}/retry", tag = "payments",
-    responses((status = 200, body = super::order_view::OrderView),
-        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
+        (status = 202, description = "The provider has not answered yet; the timer worker asks again", body = crate::orders::view::OrderView),
         (status = 402, description = "refund_failed: the provider refused; the refund is retried on a schedule and queued for finance", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "refund_not_failed", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -183,7 +183,7 @@ pub async fn retry_refund(
 /// releases the `payment_failed` hold.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments", tag = "payments",
     request_body = PaymentIn,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "payment_not_needed", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn add_payment(
@@ -233,7 +233,7 @@ pub struct MarkPaidRequest {
 /// Finance confirms money received for a bank transfer or cash on delivery.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/payments/{payment_id}/mark-paid", tag = "payments",
     request_body = MarkPaidRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "already_paid", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn mark_paid(
@@ -279,7 +279,7 @@ fn hold_reason(s: &str) -> Result<HoldReason, AppError> {
 /// Places a hold: the order cannot go to the warehouse while any hold is active.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/holds", tag = "payments",
     request_body = HoldRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "hold_already_active", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn place_hold(
@@ -315,7 +315,7 @@ pub struct ReleaseRequest {
 /// authorization captures the money the authorization was holding.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/holds/{reason}/release", tag = "payments",
     request_body = ReleaseRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 403, description = "a review hold released without the finance role", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "hold_not_active", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -342,7 +342,7 @@ pub async fn release_hold(
     order_reply(&app, id, idem, &principal, &headers, move |order| {
         Ok(OrderCommand::ReleaseHold {
             hold: change.clone(),
-            capture: crate::app::payments::capture_mode(&config, order),
+            capture: crate::payments::commands::capture_mode(&config, order),
         })
     })
     .await
@@ -386,7 +386,7 @@ pub async fn payment_event(
     )?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.provider_event(provider, event, raw).await?;
-    Ok(super::extract::json_reply((
+    Ok(crate::http::extract::json_reply((
         200,
         to_json(&EventAccepted {
             status: disposition.as_str().to_owned(),
@@ -463,7 +463,7 @@ pub async fn get_store_credit(
 ) -> Result<Response, ApiError> {
     principal.require(Permission::ReadOrders)?;
     let view = store_credit_view(&app, parse_email(&email)?).await?;
-    Ok(super::extract::json_reply((200, to_json(&view))))
+    Ok(crate::http::extract::json_reply((200, to_json(&view))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -524,5 +524,5 @@ pub async fn issue_store_credit(
     })
     .await?;
     let view = store_credit_view(&app, email).await?;
-    Ok(super::extract::json_reply((201, to_json(&view))))
+    Ok(crate::http::extract::json_reply((201, to_json(&view))))
 }

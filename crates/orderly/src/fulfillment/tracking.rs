@@ -1,11 +1,11 @@
 //! Carrier tracking in: signed, normalized scans found by tracking number, each recorded
 //! once per event id; and the watch for shipments that went quiet or missed their promise.
 
-use super::Origin;
-use super::payments::apply;
-use super::provider_events::Disposition;
-use super::{App, refuse_future};
+use crate::app::Origin;
 use crate::app::error::AppError;
+use crate::app::{App, refuse_future};
+use crate::payments::commands::apply;
+use crate::payments::provider_events::Disposition;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::fulfillment::TrackingStatus;

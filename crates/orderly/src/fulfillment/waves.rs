@@ -2,15 +2,15 @@
 //! by id or in a filtered list, and their pick list (JSON and a printable page) with
 //! lines grouped by SKU and sorted by bin, so a picker walks the aisles once.
 
-use super::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
-};
-use super::order_list::parse_time;
-use super::problem::{ApiError, Problem};
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
 use crate::app::{Answer, AppState, Outcome};
-use crate::labels::{PickRow, pick_list_pdf};
+use crate::http::extract::parse_time;
+use crate::http::extract::{
+    ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
+};
+use crate::http::problem::{ApiError, Problem};
+use crate::providers::labels::{PickRow, pick_list_pdf};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};

@@ -3,10 +3,10 @@
 //! the provider refused, each as an ordinary command.
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
-use super::App;
-use super::Origin;
-use super::payments::{external_pending, release_if_ready};
+use crate::app::App;
+use crate::app::Origin;
 use crate::app::error::AppError;
+use crate::payments::commands::{external_pending, release_if_ready};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{HoldReason, OrderCommand, OrderError};
@@ -174,7 +174,7 @@ impl App {
 
 /// A retry that finds nothing left to do (the money moved meanwhile, or the order was
 /// cancelled) is done; any other failure is the timer's to try again.
-fn settled_meanwhile(asked: Result<super::Outcome, AppError>) -> Result<(), AppError> {
+fn settled_meanwhile(asked: Result<crate::app::Outcome, AppError>) -> Result<(), AppError> {
     match asked {
         Ok(_)
         | Err(AppError::Order(
@@ -188,7 +188,7 @@ fn settled_meanwhile(asked: Result<super::Outcome, AppError>) -> Result<(), AppE
 }
 
 /// Fires due timers every `interval` until the process stops.
-pub async fn run(app: super::AppState, interval: std::time::Duration) {
+pub async fn run(app: crate::app::AppState, interval: std::time::Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

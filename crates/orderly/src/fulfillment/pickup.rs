@@ -3,12 +3,12 @@
 //! with carrier `pickup`, status `ready_for_pickup`, and a collection code as its
 //! tracking number), and the customer collecting it, code in hand, is its delivery.
 
-use super::extract::{ApiJson, idempotency, order_reply};
-use super::handover::PICKUP_CARRIER;
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::fulfillment::handover::PICKUP_CARRIER;
+use crate::http::extract::{ApiJson, idempotency, order_reply};
+use crate::http::problem::{ApiError, Problem};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -29,7 +29,7 @@ pub struct CollectRequest {
 /// code, recorded as its delivery.
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/collect", tag = "fulfillment",
     request_body = CollectRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "not_ready_for_pickup", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "validation_failed: wrong_pickup_code", body = Problem, content_type = "application/problem+json")),

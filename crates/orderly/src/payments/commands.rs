@@ -3,12 +3,12 @@
 //! called, outside any transaction, and its answer recorded by a second command. Store
 //! credit needs no provider, so its operations are settled inside the first transaction.
 
-use super::Origin;
-use super::clock::IdSource;
-use super::{Answer, App, Idempotency, Outcome};
+use crate::app::Origin;
+use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::{Answer, App, Idempotency, Outcome};
 use crate::config::Config;
-use crate::payments::{OpRequest, ProviderAnswer, ProviderResult};
+use crate::providers::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::SignedDuration;
 use jiff::Timestamp;
 use orderly_domain::order::{
@@ -68,7 +68,7 @@ pub(crate) fn apply(
         return Ok(order);
     }
     let order = tx.append(Some(order), &events, meta)?;
-    super::retries::schedule_retries(tx, &order, &events, meta, config)?;
+    crate::payments::retries::schedule_retries(tx, &order, &events, meta, config)?;
     let order = settle_internal(tx, order, meta, config)?;
     let order = source_if_paid(tx, order, meta, config, ids)?;
     release_if_ready(tx, order, meta, config)
@@ -516,10 +516,13 @@ impl App {
         now: Timestamp,
     ) -> ProviderResult {
         let payment = order.payment(&op.payment_id).ok_or_else(|| {
-            crate::payments::ProviderError::Unavailable(format!("no payment {}", op.payment_id))
+            crate::providers::ProviderError::Unavailable(format!("no payment {}", op.payment_id))
         })?;
         let provider = self.provider(&payment.provider).ok_or_else(|| {
-            crate::payments::ProviderError::Unavailable(format!("no provider {}", payment.provider))
+            crate::providers::ProviderError::Unavailable(format!(
+                "no provider {}",
+                payment.provider
+            ))
         })?;
         let authorization = order
             .ledger
@@ -535,7 +538,7 @@ impl App {
                     .read(move |r| r.payment_token(&payment_id))
                     .await
                     .map_err(|e| {
-                        crate::payments::ProviderError::Unavailable(format!(
+                        crate::providers::ProviderError::Unavailable(format!(
                             "the payment's token could not be read: {e}"
                         ))
                     })?

@@ -2,10 +2,10 @@
 //! sentence a person can read (folded against the order as it stood before the event)
 //! and the actor by role and name beside its stable id.
 
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::actor::Actor;

@@ -1,14 +1,14 @@
 //! `/products` and `/inventory`: the catalog, stock levels per location, adjustments and
 //! the movement history that explains every number.
 
-use super::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
-};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
-use crate::app::catalog::AdjustInput;
 use crate::app::error::AppError;
+use crate::catalog::commands::AdjustInput;
+use crate::http::extract::{
+    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
+};
+use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -501,7 +501,7 @@ pub async fn adjust(
         bin: r.bin,
         note: r.note,
     };
-    let origin = super::extract::origin(&principal, &headers);
+    let origin = crate::http::extract::origin(&principal, &headers);
     Ok(outcome_reply(
         app.adjust_stock(input, idem, origin, render_inventory)
             .await?,

@@ -3,11 +3,11 @@
 //! once (a replay is refused); an event that builds on a fact not yet known (an expiry
 //! before its authorization) is parked and applied when that fact arrives.
 
-use super::Origin;
-use super::clock::IdSource;
-use super::payments::{apply, capture_mode, external_pending, order_of};
-use super::{App, refuse_future};
+use crate::app::Origin;
+use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::{App, refuse_future};
+use crate::payments::commands::{apply, capture_mode, external_pending, order_of};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand};
 use orderly_domain::payment::{OpKind, OpOutcome, OpStatus};

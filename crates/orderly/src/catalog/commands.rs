@@ -1,12 +1,12 @@
 //! Catalog and stock changes made by people and integrations; stock that arrives goes
 //! to backordered orders first, oldest order first.
 
-use super::Origin;
-use super::clock::IdSource;
-use super::payments::apply;
-use super::{Answer, App, Idempotency, Outcome};
+use crate::app::Origin;
+use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::{Answer, App, Idempotency, Outcome};
 use crate::config::Config;
+use crate::payments::commands::apply;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::{FieldIssue, OrderCommand};
 use orderly_domain::sourcing::LocationFacts;

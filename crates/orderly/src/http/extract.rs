@@ -1,10 +1,10 @@
 //! Request extractors that turn every kind of bad input into a problem+json answer:
 //! bodies (media type, size, syntax, shape), queries, credentials and idempotency keys.
 
-use super::problem::ApiError;
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::app::{Answer, AppState, Idempotency, Outcome};
+use crate::http::problem::ApiError;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -149,7 +149,7 @@ pub fn outcome_reply(outcome: Outcome) -> Response {
         }
         Outcome::Order(answer, order) => json_reply((
             answer_status(answer),
-            to_json(&super::order_view::order_view(&order)),
+            to_json(&crate::orders::view::order_view(&order)),
         )),
     }
 }
@@ -203,6 +203,15 @@ fn payment_failed(order: &orderly_domain::order::Order) -> AppError {
 /// Serializes a DTO to JSON bytes (DTOs always serialize).
 pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// An optional RFC 3339 time query parameter.
+pub fn parse_time(field: &str, v: Option<String>) -> Result<Option<jiff::Timestamp>, ApiError> {
+    v.map(|s| {
+        s.parse::<jiff::Timestamp>()
+            .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
+    })
+    .transpose()
 }
 
 /// Keyset cursors are opaque to clients: URL-safe base64 of the last key.
@@ -301,12 +310,12 @@ where
 pub fn signed_event<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: &[u8],
-    secrets: &[crate::payments::signature::Secret],
+    secrets: &[crate::providers::signature::Secret],
     what: &str,
     id_of: fn(&T) -> &str,
     now: jiff::Timestamp,
 ) -> Result<T, ApiError> {
-    use crate::payments::signature::verify;
+    use crate::providers::signature::verify;
     if secrets.is_empty() {
         return Err(AppError::NotFound(what.to_owned()).into());
     }

@@ -2,17 +2,16 @@
 //! refund and hold facts, channel, customer and creation time. Every state filter accepts
 //! exactly the values the order view can show, declared as enums in the OpenAPI document.
 
-use super::extract::{ApiQuery, decode_cursor, page_cursor, page_limit};
-use super::order_view::{
+use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
+use crate::http::extract::{ApiQuery, decode_cursor, page_cursor, page_limit, parse_time};
+use crate::http::problem::{ApiError, Problem};
+use crate::orders::view::{
     OrderView, fulfillment_state_schema, order_state_schema, order_view, payment_state_schema,
     refund_state_schema, return_state_schema, status_schema,
 };
-use super::problem::{ApiError, Problem};
-use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
 use axum::Json;
 use axum::extract::State;
-use jiff::Timestamp;
 use orderly_domain::order::{
     CustomerStatus, FulfillmentSummary, OrderState, RefundState, ReturnSummary,
 };
@@ -61,14 +60,6 @@ pub struct OrderListQuery {
 pub struct OrderPage {
     pub data: Vec<OrderView>,
     pub next_cursor: Option<String>,
-}
-
-pub(super) fn parse_time(field: &str, v: Option<String>) -> Result<Option<Timestamp>, ApiError> {
-    v.map(|s| {
-        s.parse::<Timestamp>()
-            .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
-    })
-    .transpose()
 }
 
 /// `value` if it names one of `known`, else a 400 naming the parameter.

@@ -2,20 +2,20 @@
 //! and released to the warehouse by hand (release is otherwise automatic once the order
 //! is confirmed, free of holds and past its edit window).
 
-use super::extract::{
-    ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
-};
-use super::fulfillment_view::{FulfillmentOrderOut, fulfillment_out};
-use super::handover::{Handover, ShipRequest, to_counter};
-use super::packages::{created_package, package_view, pick_view};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
-use crate::app::payments::capture_mode;
-use crate::app::tracking::TrackingEvent;
-use crate::carriers::all_quotes;
-use crate::labels::{Label, LabelAddress};
+use crate::fulfillment::handover::{Handover, ShipRequest, to_counter};
+use crate::fulfillment::packages::{created_package, package_view, pick_view};
+use crate::fulfillment::tracking::TrackingEvent;
+use crate::fulfillment::view::{FulfillmentOrderOut, fulfillment_out};
+use crate::http::extract::{
+    ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
+};
+use crate::http::problem::{ApiError, Problem};
+use crate::payments::commands::capture_mode;
+use crate::providers::carriers::all_quotes;
+use crate::providers::labels::{Label, LabelAddress};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
@@ -64,7 +64,7 @@ pub struct PickRequest {
 /// elsewhere, or backorders them (the order's lines say which).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/pick", tag = "fulfillment",
     request_body = PickRequest,
-    responses((status = 200, body = super::packages::PickView),
+    responses((status = 200, body = crate::fulfillment::packages::PickView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "invalid_pick", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -168,7 +168,7 @@ async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, AppEr
 /// nothing is packed.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/packages", tag = "fulfillment",
     request_body = PackRequest,
-    responses((status = 201, description = "The package; `Location` names it", body = super::packages::PackageView),
+    responses((status = 201, description = "The package; `Location` names it", body = crate::fulfillment::packages::PackageView),
         (status = 422, description = "scan_not_in_order, scan_exceeds_picked, invalid_package", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn pack(
@@ -268,7 +268,7 @@ pub async fn tracking_event(
 /// a channel that captures on shipment, the shipment captures its share of the payment.
 #[utoipa::path(post, path = "/api/v1/packages/{id}/ship", tag = "fulfillment",
     request_body = ShipRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "package_already_shipped", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn ship(
@@ -399,7 +399,7 @@ async fn ship_package(
 /// The service a package ships with: the one the order asked for, else the cheapest that
 /// arrives by the order's promised date (see `orderly_domain::carrier::choose`).
 fn rate_shop(
-    carriers: &[std::sync::Arc<dyn crate::carriers::Carrier>],
+    carriers: &[std::sync::Arc<dyn crate::providers::carriers::Carrier>],
     order: &orderly_domain::order::Order,
     package_id: &Id,
     now: jiff::Timestamp,
@@ -462,7 +462,7 @@ pub async fn get_fulfillment_order(
 /// Releases a pending fulfillment order to its warehouse now (skipping the edit window);
 /// refused while the order is unpaid or on hold. Answers with the whole order.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/release", tag = "fulfillment",
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "release_blocked, fulfillment_not_pending", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn release(
@@ -580,7 +580,7 @@ pub struct RejectRequest {
 /// given back and its units are sourced again at another location (or backordered).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/reject", tag = "fulfillment",
     request_body = RejectRequest,
-    responses((status = 200, body = super::order_view::OrderView),
+    responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn reject(

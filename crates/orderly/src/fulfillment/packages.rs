@@ -3,12 +3,12 @@
 //! they recorded instead of repeating the whole order. A client holding an id from a
 //! scan, a label or a webhook needs nothing else to find its way back.
 
-use super::extract::{json_reply, to_json};
-use super::fulfillment_view::{PackageOut, ShipmentOut, package_out, shipment_out};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::fulfillment::view::{PackageOut, ShipmentOut, package_out, shipment_out};
+use crate::http::extract::{json_reply, to_json};
+use crate::http::problem::{ApiError, Problem};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;

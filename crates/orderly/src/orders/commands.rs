@@ -1,11 +1,11 @@
 //! Placing and cancelling orders.
 
-use super::payments::{
+use crate::app::error::AppError;
+use crate::app::{Answer, App, Idempotency, Origin, Outcome};
+use crate::config::{Config, ReserveStock};
+use crate::payments::commands::{
     external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
 };
-use super::{Answer, App, Idempotency, Origin, Outcome};
-use crate::app::error::AppError;
-use crate::config::{Config, ReserveStock};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{
     Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
@@ -188,7 +188,7 @@ impl App {
             })
             .await?;
         let (ops, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
-        let requested = super::payments::Requested {
+        let requested = crate::payments::commands::Requested {
             ops,
             fresh,
             report: false,

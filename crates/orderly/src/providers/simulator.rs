@@ -31,7 +31,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use jiff::{SignedDuration, Timestamp};
 
-use super::provider::{OpRequest, PaymentProvider, ProviderAnswer, ProviderError, ProviderResult};
+use crate::providers::payment::{
+    OpRequest, PaymentProvider, ProviderAnswer, ProviderError, ProviderResult,
+};
 
 /// How the simulator treats authorizations and slow calls; `[payments.simulator]` in
 /// the configuration.

@@ -1,10 +1,10 @@
-//! Health, the OpenAPI document, configured locations and channels, and API keys.
+//! Health, configured locations and channels, and API keys.
 
-use super::extract::{ApiJson, json_reply, to_json};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::http::extract::ApiJson;
+use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use orderly_domain::actor::Role;
 use orderly_domain::order::FieldIssue;
 use serde::{Deserialize, Serialize};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -37,15 +37,6 @@ pub async fn health(State(app): State<AppState>) -> Response {
         version: env!("CARGO_PKG_VERSION").into(),
     };
     (code, Json(body)).into_response()
-}
-
-/// This API's OpenAPI 3.1 description.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
-    responses((status = 200, description = "OpenAPI document", content_type = "application/json")),
-    security(("bearer" = [])))]
-pub async fn openapi(principal: Principal) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
-    Ok(json_reply((200, to_json(&super::ApiDoc::openapi()))))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -321,7 +321,7 @@ pub struct OrderView {
     /// When the order is cancelled if still unpaid.
     pub payment_due_at: Option<String>,
     /// The parts of the order each location ships.
-    pub fulfillment_orders: Vec<super::fulfillment_view::FulfillmentOrderOut>,
+    pub fulfillment_orders: Vec<crate::fulfillment::view::FulfillmentOrderOut>,
     pub subtotal_amount: i64,
     pub shipping_amount: i64,
     pub tax_amount: i64,
@@ -470,7 +470,7 @@ pub fn order_view(o: &Order) -> OrderView {
         fulfillment_orders: o
             .fulfillment_orders
             .iter()
-            .map(super::fulfillment_view::fulfillment_out)
+            .map(crate::fulfillment::view::fulfillment_out)
             .collect(),
         subtotal_amount: o.subtotal(),
         shipping_amount: o.shipping_amount,

@@ -2,8 +2,8 @@
 //! carrier with a tracking number, or onto the pickup counter under a collection code.
 //! Shared by shipping and click and collect, so neither imports the other.
 
-use super::problem::ApiError;
 use crate::app::error::AppError;
+use crate::http::problem::ApiError;
 use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 use utoipa::ToSchema;

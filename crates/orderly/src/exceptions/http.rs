@@ -4,11 +4,11 @@
 //! problem is on top. Entries are opened by the events that raise them, in the same
 //! transaction; a person resolves them with a note, and a delivery resolves a delay.
 
-use super::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::http::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
+use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::order::exceptions::{kind, queue};

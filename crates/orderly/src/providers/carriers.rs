@@ -3,7 +3,7 @@
 //! implements it from configuration; an external carrier (a parcel service's API) would
 //! implement the same trait, so fulfillment code never depends on which one ships.
 
-use crate::labels::{Label, label_pdf};
+use crate::providers::labels::{Label, label_pdf};
 use jiff::Timestamp;
 use orderly_domain::carrier::{Carrier as CarrierConfig, Quote, quotes};
 

@@ -1,27 +1,27 @@
-//! The JSON API under `/api/v1`: one route table, one OpenAPI document generated from the
-//! handlers' annotations, and problem+json for everything that goes wrong, including
-//! unknown routes, wrong methods and oversized bodies.
+//! The JSON API under `/api/v1`, shared by every capability and knowing none of them
+//! beyond this route table: extractors for bodies, queries, credentials and idempotency
+//! keys, keyset cursors, and problem+json for everything that goes wrong, including
+//! unknown routes, wrong methods and oversized bodies. The handlers live with their
+//! capability (`orders::http`, `payments::http`, …); the OpenAPI document is generated
+//! from their annotations.
 
-pub mod catalog;
-pub mod exceptions;
 pub mod extract;
-pub mod fulfillment;
-pub mod fulfillment_view;
-pub mod handover;
-pub mod order_list;
-pub mod order_timeline;
-pub mod order_view;
-pub mod orders;
-pub mod packages;
-pub mod payments;
-pub mod pickup;
 pub mod problem;
-pub mod system;
-pub mod waves;
+
+use crate::catalog::http as catalog;
+use crate::exceptions::http as exceptions;
+use crate::fulfillment::http as fulfillment;
+use crate::fulfillment::{packages, pickup, waves};
+use crate::orders::http as orders;
+use crate::orders::{list as order_list, timeline as order_timeline};
+use crate::payments::http as payments;
+use crate::system::http as system;
 
 use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::response::Response;
 use axum::routing::{get, post};
 use problem::ApiError;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -31,7 +31,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Orderly", description = "Order management: capture, inventory, payments, holds, timeline."),
     paths(
-        system::health, system::openapi, system::locations, system::channels, system::create_api_key,
+        system::health, openapi, system::locations, system::channels, system::create_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         catalog::list_inventory, catalog::adjust, catalog::movements,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
@@ -48,6 +48,18 @@ use utoipa::{Modify, OpenApi};
     tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "catalog"), (name = "inventory"), (name = "system"))
 )]
 pub struct ApiDoc;
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI document", content_type = "application/json")),
+    security(("bearer" = [])))]
+pub async fn openapi(principal: Principal) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadCatalog)?;
+    Ok(extract::json_reply((
+        200,
+        extract::to_json(&ApiDoc::openapi()),
+    )))
+}
 
 struct BearerAuth;
 
@@ -84,7 +96,7 @@ macro_rules! route_table {
 
 route_table! {
     "/health" => get(system::health),
-    "/openapi.json" => get(system::openapi),
+    "/openapi.json" => get(openapi),
     "/locations" => get(system::locations),
     "/channels" => get(system::channels),
     "/api-keys" => post(system::create_api_key),

@@ -2,13 +2,13 @@
 //! by id or number, and whole-order cancellation. The view an order is answered with is
 //! `order_view`, search is `order_list`, the timeline `order_timeline`.
 
-use super::extract::{ApiJson, idempotency, outcome_reply};
-use super::order_view::{AddressDto, OrderView, order_view};
-use super::problem::{ApiError, Problem};
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
-use crate::app::orders::{PaymentChoice, PlaceInput};
+use crate::http::extract::{ApiJson, idempotency, outcome_reply};
+use crate::http::problem::{ApiError, Problem};
+use crate::orders::commands::{PaymentChoice, PlaceInput};
+use crate::orders::view::{AddressDto, OrderView, order_view};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -434,7 +434,7 @@ async fn catalog_issues(
             r.products_by_sku(&skus)
         })
         .await?;
-    Ok(crate::app::orders::catalog_issues(
+    Ok(crate::orders::commands::catalog_issues(
         &products,
         lines.iter().map(|(i, s)| (*i, s)),
     ))
@@ -484,7 +484,7 @@ pub async fn create_order(
         }
         Err(e) => return Err(e),
     };
-    let origin = super::extract::origin(&principal, &headers);
+    let origin = crate::http::extract::origin(&principal, &headers);
     let reply = app.place_order(input, idem, origin).await?;
     Ok(outcome_reply(reply))
 }
@@ -572,7 +572,7 @@ pub async fn cancel_order(
         )])
         .into());
     }
-    let origin = super::extract::origin(&principal, &headers);
+    let origin = crate::http::extract::origin(&principal, &headers);
     let cmd = CancelOrder {
         reason,
         note: req.note,

@@ -1,0 +1,3 @@
+//! The exception queues: entries that need a person, listed with their age and resolved with a note.
+
+pub mod http;
