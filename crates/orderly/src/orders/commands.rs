@@ -56,6 +56,7 @@ impl App {
         idem: Option<Idempotency>,
         origin: Origin,
     ) -> Result<Outcome, AppError> {
+        crate::app::auth::authorize(&origin.actor, crate::app::auth::Permission::CreateOrders)?;
         let channel = self
             .config
             .channel(&input.channel)

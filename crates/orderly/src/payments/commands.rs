@@ -351,6 +351,7 @@ impl App {
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
                 let cmd = make(&order)?;
+                crate::app::auth::authorize_order(&meta_origin.actor, &cmd)?;
                 // Moving money answers with how the provider answered.
                 let report = matches!(
                     cmd,
