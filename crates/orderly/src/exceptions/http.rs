@@ -182,45 +182,13 @@ pub struct ResolveRequest {
 pub async fn resolve(
     State(app): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     Path((queue, id)): Path<(String, String)>,
     body: ApiJson<ResolveRequest>,
 ) -> Result<Json<ExceptionView>, ApiError> {
-    principal.require(Permission::ResolveExceptions)?;
-    let resolution = body.value.resolution.trim().to_owned();
-    if resolution.is_empty() || resolution.len() > 2_000 {
-        return Err(
-            AppError::Validation(vec![orderly_domain::order::FieldIssue::new(
-                "resolution",
-                "invalid_length",
-                "say what was done, in 1-2000 characters",
-            )])
-            .into(),
-        );
-    }
-    let n: i64 = id
-        .strip_prefix("exc_")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| AppError::NotFound(format!("exception {id} in queue {queue}")))?;
-    let by = principal.actor().label();
-    let (q, label) = (queue.clone(), id.clone());
-    let clock = app.clock.clone();
+    let origin = crate::http::extract::origin(&principal, &headers);
     let row = app
-        .store
-        .write(
-            move |tx| match tx.resolve_exception(n, &q, &by, &resolution, clock.now())? {
-                Some((row, true)) => Ok::<_, AppError>(row),
-                Some((row, false)) => Err(AppError::Conflict {
-                    code: "already_resolved",
-                    detail: format!(
-                        "{label} was resolved by {} already",
-                        row.resolved_by.unwrap_or_default()
-                    ),
-                }),
-                None => Err(AppError::NotFound(format!(
-                    "exception {label} in queue {q}"
-                ))),
-            },
-        )
+        .resolve_exception(&origin, queue, id, &body.value.resolution)
         .await?;
     Ok(Json(view(&row, app.now())))
 }
