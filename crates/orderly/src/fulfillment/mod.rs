@@ -1,5 +1,6 @@
 //! From release to the customer's door: fulfillment orders, waves and pick lists, packing with scan checks, carrier choice and labels, tracking, and click and collect.
 
+pub mod commands;
 pub mod handover;
 pub mod http;
 pub mod packages;

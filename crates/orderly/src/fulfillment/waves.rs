@@ -2,9 +2,10 @@
 //! by id or in a filtered list, and their pick list (JSON and a printable page) with
 //! lines grouped by SKU and sorted by bin, so a picker walks the aisles once.
 
+use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
-use crate::app::{Answer, AppState, Outcome};
+use crate::fulfillment::commands::NewWave;
 use crate::http::extract::parse_time;
 use crate::http::extract::{
     ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
@@ -15,7 +16,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
-use orderly_domain::order::FieldIssue;
 use orderly_domain::order::Order;
 use orderly_domain::time::rfc3339;
 use orderly_store::{Reader, StoreError, WaveFilter, WaveRow, WaveSummary};
@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, HashMap};
 use utoipa::ToSchema;
 
 /// The most fulfillment orders one wave takes.
-const MAX_WAVE_ORDERS: u32 = 500;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -168,75 +167,17 @@ pub async fn create_wave(
     headers: HeaderMap,
     body: ApiJson<CreateWaveRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::Fulfill)?;
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/waves", &body.raw)?;
     let req = body.value;
-    if !app.config.locations.iter().any(|l| l.id == req.location_id) {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "location_id",
-            "unknown_location",
-            format!("no location {}", req.location_id),
-        )])
-        .into());
-    }
-    if let Some(s) = &req.service
-        && !app.config.has_service(s)
-    {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "service",
-            "unknown_service",
-            format!("{s} is not a configured carrier/service"),
-        )])
-        .into());
-    }
-    let max_orders = req.max_orders.unwrap_or(50);
-    if !(1..=MAX_WAVE_ORDERS).contains(&max_orders) || req.max_lines == Some(0) {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "max_orders",
-            "out_of_range",
-            format!("1 to {MAX_WAVE_ORDERS} orders, and at least one line"),
-        )])
-        .into());
-    }
-    let actor = principal.actor().label();
-    let (clock, ids) = (app.clock.clone(), app.ids.clone());
-    let outcome = app
-        .idempotent_write(idem, move |tx| {
-            let candidates = tx.wave_candidates(
-                &req.location_id,
-                req.released_before,
-                req.service.as_deref(),
-                max_orders,
-            )?;
-            let mut members = Vec::new();
-            let mut lines = 0i64;
-            for (id, _, count) in candidates {
-                if req
-                    .max_lines
-                    .is_some_and(|max| lines + count > i64::from(max))
-                {
-                    break;
-                }
-                lines += count;
-                members.push(id);
-            }
-            if members.is_empty() {
-                return Err(AppError::Conflict {
-                    code: "nothing_to_wave",
-                    detail: format!("no released fulfillment order waits at {}", req.location_id),
-                });
-            }
-            let id = ids.new_id("wav");
-            tx.create_wave(&id, &req.location_id, &members, &actor, clock.now())?;
-            // The key stores the wave's id; a replay answers with the wave's pick list as
-            // it stands then (what is still to pick), not a copy of the first answer.
-            Ok(Outcome::Body(Answer::Created, id.into_bytes()))
-        })
-        .await?;
-    let Outcome::Body(_, id) = outcome else {
-        return Err(AppError::Internal("a wave answers with its id".into()).into());
+    let wave = NewWave {
+        location_id: req.location_id,
+        released_before: req.released_before,
+        max_orders: req.max_orders,
+        max_lines: req.max_lines,
+        service: req.service,
     };
-    let id = String::from_utf8(id).map_err(|e| AppError::Internal(e.to_string()))?;
+    let origin = crate::http::extract::origin(&principal, &headers);
+    let id = app.create_wave(&origin, idem, wave).await?;
     let list = load(&app, id).await?;
     Ok(json_reply((201, to_json(&list))))
 }
