@@ -22,7 +22,6 @@ use orderly_domain::order::{
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
 use orderly_domain::time::rfc3339;
 use orderly_domain::values::{Currency, Email, Id};
-use orderly_store::CreditChange;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -477,42 +476,16 @@ pub async fn issue_store_credit(
     Path(email): Path<String>,
     body: ApiJson<IssueCreditRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::SettleManually)?;
     let email = parse_email(&email)?;
     let path = format!("/api/v1/customers/{email}/store-credit");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let req = body.value;
-    if !(1..=orderly_domain::order::MAX_AMOUNT_MINOR).contains(&req.amount) {
-        return Err(ApiError::from(field(
-            "amount",
-            "invalid_amount",
-            "a positive amount in minor units",
-        )));
-    }
     let currency =
         Currency::parse(&req.currency).map_err(|e| field("currency", e.code, e.message))?;
     check_note(&req.note)?;
-    let actor = principal.actor().label();
-    let key = email.to_string();
-    let clock = app.clock.clone();
-    app.idempotent_write(idem, move |tx| {
-        tx.change_store_credit(&CreditChange {
-            email: &key,
-            currency: currency.as_str(),
-            delta_minor: req.amount,
-            reason: "issue",
-            order_id: None,
-            op_id: None,
-            note: req.note.as_deref(),
-            actor: &actor,
-            at: clock.now(),
-        })?;
-        Ok(crate::app::Outcome::Body(
-            crate::app::Answer::Created,
-            Vec::new(),
-        ))
-    })
-    .await?;
+    let origin = crate::http::extract::origin(&principal, &headers);
+    app.issue_store_credit(&origin, idem, &email, currency, req.amount, req.note)
+        .await?;
     let view = store_credit_view(&app, email).await?;
     Ok(crate::http::extract::json_reply((201, to_json(&view))))
 }
