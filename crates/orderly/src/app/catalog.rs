@@ -3,7 +3,7 @@
 
 use super::Origin;
 use super::clock::IdSource;
-use super::payments::apply;
+use super::runner::run;
 use super::{App, Idempotency, Outcome};
 use crate::api::problem::ApiError;
 use crate::config::Config;
@@ -175,7 +175,7 @@ fn fill_backorders(
             location: facts.clone(),
             available,
         };
-        apply(tx, order, cmd, meta, config, ids)?;
+        run(tx, order, cmd, meta, config, ids)?;
     }
     Ok(())
 }

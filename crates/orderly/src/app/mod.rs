@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod provider_events;
 pub mod retries;
+pub mod runner;
 pub mod timers;
 pub mod tracking;
 

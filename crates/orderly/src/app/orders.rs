@@ -1,8 +1,6 @@
 //! Placing and cancelling orders.
 
-use super::payments::{
-    external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
-};
+use super::payments::{external_pending, keep_token, payment_id};
 use super::{App, Idempotency, Origin, Outcome};
 use crate::api::problem::ApiError;
 use crate::config::{Config, ReserveStock};
@@ -178,9 +176,7 @@ impl App {
                 );
                 let order = tx.append(None, &events, &meta)?;
                 let kept = keep_token(tx, &[], &order, token.as_deref(), at)?;
-                let order = settle_internal(tx, order, &meta, &config)?;
-                let order = source_if_paid(tx, order, &meta, &config, ids.as_ref())?;
-                let order = release_if_ready(tx, order, &meta, &config)?;
+                let order = super::runner::react(tx, order, &meta, &config, ids.as_ref())?;
                 if let Ok(mut s) = seen.lock() {
                     *s = (external_pending(&order), kept);
                 }

@@ -5,7 +5,8 @@
 
 use super::Origin;
 use super::clock::IdSource;
-use super::payments::{apply, capture_mode, external_pending, order_of};
+use super::payments::{capture_mode, external_pending, order_of};
+use super::runner::run;
 use super::{App, refuse_future};
 use crate::api::problem::ApiError;
 use orderly_domain::actor::Actor;
@@ -247,7 +248,7 @@ fn apply_event(
 ) -> Result<(Order, Disposition), ApiError> {
     match event.command(&order, config)? {
         Ok(cmd) => Ok((
-            apply(tx, order, cmd, meta, config, ids)?,
+            run(tx, order, cmd, meta, config, ids)?,
             Disposition::Applied,
         )),
         Err(d) => Ok((order, d)),

@@ -5,7 +5,7 @@
 
 use super::App;
 use super::Origin;
-use super::payments::{external_pending, release_if_ready};
+use super::payments::external_pending;
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -121,13 +121,14 @@ impl App {
             }
             timer_kind::RELEASE => {
                 let (config, order_id) = (self.config.clone(), t.order_id.clone());
+                let ids = self.ids.clone();
                 self.store
                     .write(move |tx| {
                         let Some(order) = tx.load_order(&order_id)? else {
                             return Ok(());
                         };
                         let meta = origin.meta(now);
-                        release_if_ready(tx, order, &meta, &config).map(|_| ())
+                        super::runner::react(tx, order, &meta, &config, ids.as_ref()).map(|_| ())
                     })
                     .await?;
             }

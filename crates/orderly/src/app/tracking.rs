@@ -2,8 +2,8 @@
 //! once per event id; and the watch for shipments that went quiet or missed their promise.
 
 use super::Origin;
-use super::payments::apply;
 use super::provider_events::Disposition;
+use super::runner::run;
 use super::{App, refuse_future};
 use crate::api::problem::ApiError;
 use jiff::{SignedDuration, Timestamp};
@@ -92,7 +92,7 @@ impl App {
                     occurred_at: orderly_domain::time::to_millis(event.occurred_at),
                     location: event.location.clone(),
                 });
-                let order = apply(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
+                let order = run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
                     return Ok(Disposition::Ignored);
