@@ -35,7 +35,6 @@ pub fn evolve(
                     line_no: l.line_no,
                     sku: l.sku.clone(),
                     name: l.name.clone(),
-                    quantity: l.quantity,
                     unit_price: l.unit_price,
                     buckets: Buckets {
                         ordered: l.quantity,

@@ -12,6 +12,7 @@ mod explain;
 mod fulfillment;
 mod money;
 mod payments;
+mod reactions;
 mod refunds;
 mod state;
 mod status;
@@ -33,6 +34,9 @@ pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
 pub use payments::is_internal;
+pub use reactions::{
+    Reaction, ReactionPolicy, reactions, store_credit_redemption, store_credit_settled,
+};
 pub use refunds::LineMoney;
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
@@ -44,6 +48,8 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
 mod payment_tests;
+#[cfg(test)]
+mod reaction_tests;
 #[cfg(test)]
 mod summary_tests;
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod runner;
 
 use crate::app::error::AppError;
 use crate::config::Config;

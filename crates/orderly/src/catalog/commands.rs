@@ -4,9 +4,9 @@
 use crate::app::Origin;
 use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::runner::run;
 use crate::app::{Answer, App, Idempotency, Outcome};
 use crate::config::Config;
-use crate::payments::commands::apply;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::{FieldIssue, OrderCommand};
 use orderly_domain::sourcing::LocationFacts;
@@ -175,7 +175,7 @@ fn fill_backorders(
             location: facts.clone(),
             available,
         };
-        apply(tx, order, cmd, meta, config, ids)?;
+        run(tx, order, cmd, meta, config, ids)?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::app::error::AppError;
+use crate::app::runner::capture_mode;
 use crate::fulfillment::handover::{Handover, ShipRequest, to_counter};
 use crate::fulfillment::packages::{created_package, package_view, pick_view};
 use crate::fulfillment::tracking::TrackingEvent;
@@ -13,7 +14,6 @@ use crate::http::extract::{
     ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
 };
 use crate::http::problem::{ApiError, Problem};
-use crate::payments::commands::capture_mode;
 use crate::providers::carriers::all_quotes;
 use crate::providers::labels::{Label, LabelAddress};
 use axum::extract::{Path, State};

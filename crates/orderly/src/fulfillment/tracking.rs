@@ -3,8 +3,8 @@
 
 use crate::app::Origin;
 use crate::app::error::AppError;
+use crate::app::runner::run;
 use crate::app::{App, refuse_future};
-use crate::payments::commands::apply;
 use crate::payments::provider_events::Disposition;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -92,7 +92,7 @@ impl App {
                     occurred_at: orderly_domain::time::to_millis(event.occurred_at),
                     location: event.location.clone(),
                 });
-                let order = apply(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
+                let order = run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
                     return Ok(Disposition::Ignored);

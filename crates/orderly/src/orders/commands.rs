@@ -3,9 +3,7 @@
 use crate::app::error::AppError;
 use crate::app::{Answer, App, Idempotency, Origin, Outcome};
 use crate::config::{Config, ReserveStock};
-use crate::payments::commands::{
-    external_pending, keep_token, payment_id, release_if_ready, settle_internal, source_if_paid,
-};
+use crate::payments::commands::{external_pending, keep_token, payment_id};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{
     Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
@@ -179,9 +177,7 @@ impl App {
                 );
                 let order = tx.append(None, &events, &meta)?;
                 let kept = keep_token(tx, &[], &order, token.as_deref(), at)?;
-                let order = settle_internal(tx, order, &meta, &config)?;
-                let order = source_if_paid(tx, order, &meta, &config, ids.as_ref())?;
-                let order = release_if_ready(tx, order, &meta, &config)?;
+                let order = crate::app::runner::react(tx, order, &meta, &config, ids.as_ref())?;
                 if let Ok(mut s) = seen.lock() {
                     *s = (external_pending(&order), kept);
                 }

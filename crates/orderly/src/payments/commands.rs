@@ -1,36 +1,24 @@
 //! Money commands and the provider round trips around them. A command records intents
 //! (operations) inside the write transaction and commits; only then is the provider
 //! called, outside any transaction, and its answer recorded by a second command. Store
-//! credit needs no provider, so its operations are settled inside the first transaction.
+//! credit needs no provider, so its operations are settled inside the first transaction,
+//! as reactions the runner executes (`runner.rs`).
 
 use crate::app::Origin;
-use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::runner::run;
 use crate::app::{Answer, App, Idempotency, Outcome};
-use crate::config::Config;
 use crate::providers::{OpRequest, ProviderAnswer, ProviderResult};
-use jiff::SignedDuration;
 use jiff::Timestamp;
-use orderly_domain::order::{
-    Order, OrderCommand, OrderError, OrderState, SourcingContext, decide, is_internal,
-    source_waiting,
-};
-use orderly_domain::payment::{CaptureMode, EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
+use orderly_domain::order::{Order, OrderCommand, OrderError, is_internal};
+use orderly_domain::payment::{EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
 use orderly_domain::values::Id;
-use orderly_domain::values::Sku;
-use orderly_store::{EventMeta, NewTimer, WriteTx, timer_kind};
+use orderly_store::WriteTx;
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 /// At most this many provider calls follow one command (authorize, then capture, …).
 const MAX_CALLS_PER_COMMAND: usize = 16;
-
-/// The channel's capture policy for an order (authorization when the channel is gone).
-pub(crate) fn capture_mode(config: &Config, order: &Order) -> CaptureMode {
-    config
-        .channel(order.channel.as_str())
-        .map_or(CaptureMode::OnAuthorization, |c| c.capture)
-}
 
 /// The id of an order's `n`th payment: `pay_<order id suffix>_<n>`. Deriving it from the
 /// order id lets an inbound provider event find its order without another index.
@@ -51,167 +39,6 @@ pub(crate) fn external_pending(order: &Order) -> Vec<Id> {
         .filter(|o| o.status == OpStatus::Pending && !is_internal(order, &o.id))
         .map(|o| o.id.clone())
         .collect()
-}
-
-/// Decides `cmd` against `order` and appends the events, then settles store-credit
-/// operations in the same transaction.
-pub(crate) fn apply(
-    tx: &mut dyn WriteTx,
-    order: Order,
-    cmd: OrderCommand,
-    meta: &EventMeta,
-    config: &Config,
-    ids: &dyn IdSource,
-) -> Result<Order, AppError> {
-    let events = decide(Some(&order), cmd, None)?;
-    if events.is_empty() {
-        return Ok(order);
-    }
-    let order = tx.append(Some(order), &events, meta)?;
-    crate::payments::retries::schedule_retries(tx, &order, &events, meta, config)?;
-    let order = settle_internal(tx, order, meta, config)?;
-    let order = source_if_paid(tx, order, meta, config, ids)?;
-    release_if_ready(tx, order, meta, config)
-}
-
-/// Releases a confirmed order to its warehouses once the edit window has passed and
-/// nothing blocks it (a hold, a capture in flight); when it was confirmed just now and the
-/// window is still open, a timer does it later (and a hold released or a capture answered
-/// later releases it then, through this same function).
-pub(crate) fn release_if_ready(
-    tx: &mut dyn WriteTx,
-    order: Order,
-    meta: &EventMeta,
-    config: &Config,
-) -> Result<Order, AppError> {
-    let Some(confirmed_at) = order.confirmed_at else {
-        return Ok(order);
-    };
-    if order.state != OrderState::Confirmed || !order.pending_fulfillment() {
-        return Ok(order);
-    }
-    let window = SignedDuration::from_mins(i64::from(config.fulfillment.release_delay_minutes));
-    let due = confirmed_at.saturating_add(window).unwrap_or(confirmed_at);
-    if due > meta.at {
-        // Scheduled at confirmation whatever blocks release now: a hold lifted or a
-        // capture answered inside the window still leaves the timer to release.
-        if confirmed_at == meta.at {
-            tx.schedule_timers(&[NewTimer {
-                order_id: order.id.as_str(),
-                kind: timer_kind::RELEASE,
-                ref_id: order.id.as_str(),
-                due_at: due,
-            }])?;
-        }
-        return Ok(order);
-    }
-    if !order.release_blockers().is_empty() {
-        return Ok(order);
-    }
-    let events = decide(
-        Some(&order),
-        OrderCommand::Release {
-            fulfillment_id: None,
-        },
-        None,
-    )?;
-    if events.is_empty() {
-        return Ok(order);
-    }
-    Ok(tx.append(Some(order), &events, meta)?)
-}
-
-/// Reserves stock for units still waiting once the order is confirmed (a channel that
-/// reserves at payment), reading the stock inside this transaction.
-pub(crate) fn source_if_paid(
-    tx: &mut dyn WriteTx,
-    order: Order,
-    meta: &EventMeta,
-    config: &Config,
-    ids: &dyn IdSource,
-) -> Result<Order, AppError> {
-    let waiting: Vec<Sku> = order
-        .lines
-        .iter()
-        .filter(|l| l.buckets.unallocated > 0)
-        .map(|l| l.sku.clone())
-        .collect();
-    if order.state != OrderState::Confirmed || waiting.is_empty() {
-        return Ok(order);
-    }
-    let mut skus = waiting;
-    skus.sort();
-    skus.dedup();
-    let stock = tx.stock_view(&skus)?;
-    // Only when something waits (rare): the location facts are built here, not kept.
-    let locations = config.location_facts();
-    let ctx = SourcingContext {
-        locations: &locations,
-        stock: &stock,
-        ship_to: config.geocode(
-            order.shipping_address.country.as_str(),
-            order.shipping_address.region.as_deref(),
-        ),
-        allow_backorders: config
-            .channel(order.channel.as_str())
-            .is_some_and(|c| c.allow_backorders),
-        policy: config.sourcing,
-    };
-    let events = source_waiting(&order, &ctx, Id::new(ids.new_id("ref")))?;
-    if events.is_empty() {
-        return Ok(order);
-    }
-    let order = tx.append(Some(order), &events, meta)?;
-    settle_internal(tx, order, meta, config)
-}
-
-/// Answers every pending store-credit operation: an authorization redeems the customer's
-/// balance if it suffices; the rest cannot fail.
-pub(crate) fn settle_internal(
-    tx: &mut dyn WriteTx,
-    mut order: Order,
-    meta: &EventMeta,
-    config: &Config,
-) -> Result<Order, AppError> {
-    for _ in 0..MAX_CALLS_PER_COMMAND {
-        let Some(op) = order
-            .payment_ops
-            .iter()
-            .find(|o| o.status == OpStatus::Pending && is_internal(&order, &o.id))
-            .cloned()
-        else {
-            break;
-        };
-        let ok = OpOutcome::Succeeded {
-            provider_reference: Some("store_credit".to_owned()),
-            authorization_expires_at: None,
-        };
-        let outcome = if op.kind == OpKind::Authorize {
-            let balance =
-                tx.store_credit_balance(order.customer.email.as_str(), order.currency.as_str())?;
-            if balance >= op.amount_minor {
-                ok
-            } else {
-                OpOutcome::Failed {
-                    code: "insufficient_store_credit".to_owned(),
-                    message: format!(
-                        "store credit balance {balance} is less than {}",
-                        op.amount_minor
-                    ),
-                }
-            }
-        } else {
-            ok
-        };
-        let cmd = OrderCommand::RecordOutcome {
-            op_id: op.id.clone(),
-            outcome,
-            capture: capture_mode(config, &order),
-        };
-        let events = decide(Some(&order), cmd, None)?;
-        order = tx.append(Some(order), &events, meta)?;
-    }
-    Ok(order)
 }
 
 /// What a command left for the providers: the operations it requested, the token of the
@@ -360,7 +187,7 @@ impl App {
                         | OrderCommand::RetryRefund { .. }
                 );
                 let meta = meta_origin.meta(at.unwrap_or_else(|| clock.now()));
-                let order = apply(tx, order, cmd, &meta, &config, ids.as_ref())?;
+                let order = run(tx, order, cmd, &meta, &config, ids.as_ref())?;
                 let kept = keep_token(tx, &payments, &order, token.as_deref(), meta.at)?;
                 let fresh: Vec<Id> = external_pending(&order)
                     .into_iter()
@@ -484,10 +311,10 @@ impl App {
                 let cmd = OrderCommand::RecordOutcome {
                     op_id: op_id.clone(),
                     outcome: outcome.clone(),
-                    capture: capture_mode(&config, &order),
+                    capture: crate::app::runner::capture_mode(&config, &order),
                 };
                 let meta = origin.meta(at.unwrap_or_else(|| clock.now()));
-                let order = apply(tx, order, cmd, &meta, &config, ids.as_ref())?;
+                let order = run(tx, order, cmd, &meta, &config, ids.as_ref())?;
                 if let Some(r) = &reply {
                     tx.repoint_idempotency(
                         &r.idem.principal,

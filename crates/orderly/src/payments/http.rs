@@ -331,7 +331,7 @@ pub async fn release_hold(
     order_reply(&app, id, idem, &principal, &headers, move |order| {
         Ok(OrderCommand::ReleaseHold {
             hold: change.clone(),
-            capture: crate::payments::commands::capture_mode(&config, order),
+            capture: crate::app::runner::capture_mode(&config, order),
         })
     })
     .await

@@ -6,8 +6,10 @@
 use crate::app::Origin;
 use crate::app::clock::IdSource;
 use crate::app::error::AppError;
+use crate::app::runner::capture_mode;
+use crate::app::runner::run;
 use crate::app::{App, refuse_future};
-use crate::payments::commands::{apply, capture_mode, external_pending, order_of};
+use crate::payments::commands::{external_pending, order_of};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand};
 use orderly_domain::payment::{OpKind, OpOutcome, OpStatus};
@@ -247,7 +249,7 @@ fn apply_event(
 ) -> Result<(Order, Disposition), AppError> {
     match event.command(&order, config)? {
         Ok(cmd) => Ok((
-            apply(tx, order, cmd, meta, config, ids)?,
+            run(tx, order, cmd, meta, config, ids)?,
             Disposition::Applied,
         )),
         Err(d) => Ok((order, d)),

@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::app::Origin;
 use crate::app::error::AppError;
-use crate::payments::commands::{external_pending, release_if_ready};
+use crate::payments::commands::external_pending;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{HoldReason, OrderCommand, OrderError};
@@ -121,13 +121,15 @@ impl App {
             }
             timer_kind::RELEASE => {
                 let (config, order_id) = (self.config.clone(), t.order_id.clone());
+                let ids = self.ids.clone();
                 self.store
                     .write(move |tx| {
                         let Some(order) = tx.load_order(&order_id)? else {
                             return Ok(());
                         };
                         let meta = origin.meta(now);
-                        release_if_ready(tx, order, &meta, &config).map(|_| ())
+                        crate::app::runner::react(tx, order, &meta, &config, ids.as_ref())
+                            .map(|_| ())
                     })
                     .await?;
             }
