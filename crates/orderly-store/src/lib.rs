@@ -1,7 +1,8 @@
 //! Persistence for Orderly. Everything a decision touches (events, the order snapshot and
 //! read model, inventory, reservations, the outbox, idempotency records) commits in one
-//! transaction. Commands and queries are written against the `WriteTx` and `Reader`
-//! contracts; SQLite implements them with one writer thread and group commit, PostgreSQL
+//! transaction. Commands and queries are written against the `WriteTx` contract (the
+//! union of one trait per capability: order events, inventory, outbox, timers, payments,
+//! catalog, fulfillment, exceptions, credit) and `Reader`; SQLite implements them with one writer thread and group commit, PostgreSQL
 //! with pooled connections shared by many processes.
 
 /// `SELECT <every product column> FROM products <rest>` as one literal, the column list
@@ -48,12 +49,16 @@ pub use read::{
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
-    ProductPatch, ProductRow, StoreCreditRow, StoredBody,
+    ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
-pub use tx::{EventMeta, NewEvent, NewOrderFacts, ORDER_TOPIC, ReservedMove, Velocity, WriteTx};
-pub use work::{CreditChange, NewTimer, TimerRow, WorkTx, timer_kind};
+pub use tx::{
+    CatalogTx, CreditTx, EventMeta, ExceptionsTx, FulfillmentTx, InventoryTx, NewEvent,
+    NewOrderFacts, ORDER_TOPIC, OrderEvents, OutboxTx, PaymentsTx, ReservedMove, TimersTx,
+    Velocity, WriteTx,
+};
+pub use work::{CreditChange, NewTimer, TimerRow, timer_kind};
 
 use jiff::Timestamp;
 

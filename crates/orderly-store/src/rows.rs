@@ -75,9 +75,37 @@ pub struct MovementRow {
     pub at: Timestamp,
 }
 
+/// What kind of stream events belong to. A stream id is unique across types (each type
+/// gives its ids a prefix of its own), so a stream is found by its id alone; the type
+/// says how its events read. Orders are the only streams so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamType {
+    Order,
+}
+
+impl StreamType {
+    /// The stored name (the `stream_type` column).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamType::Order => "order",
+        }
+    }
+
+    /// The type a stored name stands for; an unknown one is corrupt data.
+    pub fn parse(name: &str) -> Result<StreamType, StoreError> {
+        match name {
+            "order" => Ok(StreamType::Order),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown stream type {other:?}"
+            ))),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub seq: i64,
+    pub stream_type: StreamType,
     pub version: u64,
     pub event: OrderEvent,
     pub actor: Actor,

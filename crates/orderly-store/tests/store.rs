@@ -19,7 +19,9 @@ use orderly_domain::order::{
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{EventMeta, PgOptions, SqliteOptions, Store, StoreError};
+use orderly_store::{
+    CatalogTx, EventMeta, PgOptions, SqliteOptions, Store, StoreError, StreamType,
+};
 
 /// A fresh store on the backend the suite runs against.
 async fn open() -> (tempfile::TempDir, Store) {
@@ -56,8 +58,9 @@ fn open_sqlite(dir: &tempfile::TempDir) -> Store {
     Store::open_sqlite(&SqliteOptions::new(dir.path().join("t.db"))).unwrap()
 }
 
-/// Writes API key number `i` (a row a test can look for afterwards).
-fn insert_key(tx: &mut dyn orderly_store::WriteTx, i: usize) -> Result<(), StoreError> {
+/// Writes API key number `i` (a row a test can look for afterwards). It needs only the
+/// catalog capability; a command's `&mut dyn WriteTx` upcasts to it.
+fn insert_key(tx: &mut dyn CatalogTx, i: usize) -> Result<(), StoreError> {
     tx.insert_api_key(
         &format!("key_{i}"),
         "t",
@@ -263,6 +266,10 @@ async fn appending_an_order_reserves_stock_and_check_passes() {
     assert_eq!(reasons, ["reservation", "receipt"]);
     let order = store.read(|r| r.order("WEB-1001")).await.unwrap().unwrap();
     assert_eq!(order.lines[0].buckets.allocated, 4);
+    // The order's events are read back by its stream id, typed as an order's stream.
+    let events = store.read(|r| r.events("ord_1")).await.unwrap();
+    let typed: Vec<(u64, StreamType)> = events.iter().map(|e| (e.version, e.stream_type)).collect();
+    assert_eq!(typed, [(1, StreamType::Order), (2, StreamType::Order)]);
     let report = store.check().await.unwrap();
     assert!(report.violations.is_empty(), "{:?}", report.violations);
     assert_eq!(

@@ -15,8 +15,11 @@
 //! statement and one commit (see `batch`).
 
 mod batch;
+mod catalog;
 mod conn;
 mod deferred;
+mod fulfillment;
+mod inventory;
 mod migrate;
 mod numbers;
 mod params;

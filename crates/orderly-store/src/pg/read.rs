@@ -1,6 +1,7 @@
 //! `Reader` on PostgreSQL: read-only queries inside a read-only transaction.
 
-use super::write::{order_snapshot, product_by_sku, product_row};
+use super::catalog::{product_by_sku, product_row};
+use super::write::order_snapshot;
 use super::{Conn, col};
 use crate::error::StoreError;
 use crate::read::{
@@ -9,6 +10,7 @@ use crate::read::{
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
+    StreamType,
 };
 use crate::{from_ms, to_ms};
 use orderly_domain::actor::Role;
@@ -135,7 +137,8 @@ impl Reader for PgReader<'_> {
 
     fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError> {
         let rows = self.c.query(
-            "SELECT seq, version, data, actor, correlation_id, at FROM events WHERE stream_id = $1 ORDER BY version",
+            "SELECT seq, version, data, actor, correlation_id, at, stream_type FROM events
+             WHERE stream_id = $1 ORDER BY version",
             &[&stream_id],
         )?;
         rows.iter()
@@ -143,6 +146,7 @@ impl Reader for PgReader<'_> {
                 let version: i64 = col(r, 1)?;
                 Ok(EventRow {
                     seq: col(r, 0)?,
+                    stream_type: StreamType::parse(&col::<String>(r, 6)?)?,
                     version: u64::try_from(version)
                         .map_err(|_| StoreError::Corrupt("negative version".into()))?,
                     event: serde_json::from_str(&col::<String>(r, 2)?)?,

@@ -215,7 +215,7 @@ pub(crate) fn test_spec(n: u8, target: Target, sql: &'static str) -> &'static St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{params, work, write};
+    use crate::pg::{fulfillment, inventory, params, work, write};
 
     impl Table {
         fn name(self) -> &'static str {
@@ -249,26 +249,26 @@ mod tests {
         &COMMIT,
         &write::DELETE_EXPIRED_KEY,
         &write::INSERT_KEY,
-        &work::REPOINT_KEY,
+        &write::REPOINT_KEY,
         &write::INSERT_EVENTS,
         &write::INSERT_ORDER,
         &write::UPDATE_ORDER,
-        &write::INSERT_OUTBOX,
+        &work::INSERT_OUTBOX,
         &params::STOCK_CHANGE,
-        &write::INSERT_MOVEMENTS,
-        &write::INSERT_RESERVATIONS,
-        &write::CLOSE_RESERVATIONS,
-        &write::INSERT_BACKORDER,
-        &write::CANCEL_BACKORDERS,
-        &work::FILL_BACKORDERS,
+        &inventory::INSERT_MOVEMENTS,
+        &inventory::INSERT_RESERVATIONS,
+        &inventory::CLOSE_RESERVATIONS,
+        &inventory::INSERT_BACKORDER,
+        &inventory::CANCEL_BACKORDERS,
+        &inventory::FILL_BACKORDERS,
         &work::INSERT_TIMERS,
         &work::INSERT_FINGERPRINT,
         &work::INSERT_PAYMENT_TOKEN,
         &work::DELETE_PAYMENT_TOKEN,
-        &work::SAVE_FULFILLMENT_ORDER,
-        &work::SAVE_SHIPMENT,
-        &work::OPEN_EXCEPTION,
-        &work::RESOLVE_EXCEPTIONS,
+        &fulfillment::SAVE_FULFILLMENT_ORDER,
+        &fulfillment::SAVE_SHIPMENT,
+        &fulfillment::OPEN_EXCEPTION,
+        &fulfillment::RESOLVE_EXCEPTIONS,
         &work::INSERT_CREDIT_ENTRY,
     ];
 

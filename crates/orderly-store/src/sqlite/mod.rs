@@ -1,6 +1,9 @@
 //! The SQLite backend: pragmas, migrations, the single writer thread with group commit,
 //! the read pool, and online backups.
 
+mod catalog;
+mod fulfillment;
+mod inventory;
 mod pool;
 mod queries;
 mod read;

@@ -8,6 +8,7 @@ use crate::read::{
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
+    StreamType,
 };
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
@@ -88,7 +89,8 @@ impl Reader for SqliteReader<'_> {
     /// Every event of a stream, oldest first.
     fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, version, data, actor, correlation_id, at FROM events WHERE stream_id = ?1 ORDER BY version",
+            "SELECT seq, version, data, actor, correlation_id, at, stream_type FROM events
+             WHERE stream_id = ?1 ORDER BY version",
         )?;
         let rows = stmt.query_map([stream_id], |r| {
             Ok((
@@ -98,12 +100,14 @@ impl Reader for SqliteReader<'_> {
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?;
         rows.map(|row| {
-            let (seq, version, data, actor, correlation_id, at) = row?;
+            let (seq, version, data, actor, correlation_id, at, stream_type) = row?;
             Ok(EventRow {
                 seq,
+                stream_type: StreamType::parse(&stream_type)?,
                 version: u64::try_from(version)
                     .map_err(|_| StoreError::Corrupt("negative version".into()))?,
                 event: serde_json::from_str(&data)?,

@@ -1,42 +1,82 @@
-//! `WorkTx` on SQLite. One writer thread means claims cannot race here; the lease columns
-//! still matter for a crash between claiming a timer and firing it.
+//! Outbox, timers, payment facts and store credit on SQLite. One writer thread means
+//! claims cannot race here; the lease columns still matter for a crash between claiming a
+//! timer and firing it.
 
-use super::queries::{exception_from_row, ts};
+use super::queries::ts;
 use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::rows::ExceptionRow;
+use crate::rows::OutboxRow;
 use crate::to_ms;
-use crate::work::{
-    CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
-    WorkTx,
-};
+use crate::tx::{CreditTx, OutboxTx, PaymentsTx, TimersTx};
+use crate::work::{CreditChange, NewTimer, ParkedEvent, TimerRow};
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-impl WorkTx for SqliteTx<'_> {
-    fn repoint_idempotency(
+impl OutboxTx for SqliteTx<'_> {
+    fn enqueue_outbox(
         &mut self,
-        principal: &str,
-        key: &str,
-        order_id: &str,
-        version: u64,
-        status_code: u16,
+        messages: &[(&str, &str, String)],
+        at: Timestamp,
     ) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "UPDATE idempotency_keys SET order_version = ?4, status_code = ?5
-                 WHERE principal = ?1 AND key = ?2 AND order_id = ?3",
-            )?
-            .execute(params![
-                principal,
-                key,
-                order_id,
-                version as i64,
-                i64::from(status_code)
-            ])?;
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?;
+        for (topic, stream_id, payload) in messages {
+            stmt.execute(params![topic, stream_id, payload, to_ms(at)])?;
+        }
         Ok(())
     }
 
+    fn claim_outbox(
+        &mut self,
+        worker: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "UPDATE outbox SET claimed_by = ?1, claimed_until = ?3, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE delivered_at IS NULL AND available_at <= ?2
+                            AND (claimed_until IS NULL OR claimed_until < ?2)
+                          ORDER BY id LIMIT ?4)
+             RETURNING id, topic, stream_id, payload, attempts",
+        )?;
+        let rows = stmt.query_map(
+            params![worker, to_ms(now), to_ms(lease_until), limit],
+            |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    topic: r.get(1)?,
+                    stream_id: r.get(2)?,
+                    payload: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            },
+        )?;
+        let mut out: Vec<OutboxRow> = rows.collect::<Result<_, _>>()?;
+        out.sort_by_key(|r| r.id);
+        Ok(out)
+    }
+
+    fn complete_outbox(
+        &mut self,
+        worker: &str,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "UPDATE outbox SET delivered_at = ?3 WHERE id = ?2 AND claimed_by = ?1 AND delivered_at IS NULL",
+        )?;
+        let mut n = 0;
+        for id in ids {
+            n += stmt.execute(params![worker, id, to_ms(now)])?;
+        }
+        Ok(n)
+    }
+}
+
+impl TimersTx for SqliteTx<'_> {
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)",
@@ -80,13 +120,6 @@ impl WorkTx for SqliteTx<'_> {
         Ok(out)
     }
 
-    fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached("UPDATE timers SET fired_at = ?2 WHERE id = ?1")?
-            .execute(params![id, to_ms(now)])?;
-        Ok(())
-    }
-
     fn reschedule_timer(&mut self, id: i64, due_at: Timestamp) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
@@ -96,6 +129,15 @@ impl WorkTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE timers SET fired_at = ?2 WHERE id = ?1")?
+            .execute(params![id, to_ms(now)])?;
+        Ok(())
+    }
+}
+
+impl PaymentsTx for SqliteTx<'_> {
     fn record_provider_event(
         &mut self,
         provider: &str,
@@ -144,31 +186,6 @@ impl WorkTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError> {
-        let n: i64 = self
-            .conn()
-            .prepare_cached(
-                "SELECT count(*) FROM orders WHERE customer_email = ?1 AND created_at >= ?2",
-            )?
-            .query_row(params![email, to_ms(since)], |r| r.get(0))?;
-        Ok(u32::try_from(n).unwrap_or(u32::MAX))
-    }
-
-    fn record_fingerprint(
-        &mut self,
-        fingerprint: &str,
-        order_id: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
-                 VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-            )?
-            .execute(params![fingerprint, order_id, to_ms(at)])?;
-        Ok(())
-    }
-
     fn save_payment_token(
         &mut self,
         payment_id: &str,
@@ -192,6 +209,21 @@ impl WorkTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn record_fingerprint(
+        &mut self,
+        fingerprint: &str,
+        order_id: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
+                 VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![fingerprint, order_id, to_ms(at)])?;
+        Ok(())
+    }
+
     fn orders_by_card_since(
         &mut self,
         fingerprint: &str,
@@ -205,188 +237,9 @@ impl WorkTx for SqliteTx<'_> {
             .query_row(params![fingerprint, to_ms(since)], |r| r.get(0))?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
+}
 
-    fn backordered_orders(&mut self, sku: &str, limit: u32) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT order_id FROM backorders WHERE sku = ?1 AND status = 'open'
-             GROUP BY order_id ORDER BY MIN(created_at), order_id LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![sku, limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "UPDATE backorders SET status = 'filled' WHERE order_id = ?1 AND status = 'open'",
-            )?
-            .execute(params![order_id])?;
-        Ok(())
-    }
-
-    fn save_fulfillment_order(&mut self, f: &FulfillmentRow<'_>) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (id) DO UPDATE SET state = ?4, line_count = ?5, released_at = ?6",
-            )?
-            .execute(params![
-                f.id,
-                f.order_id,
-                f.location_id,
-                f.state,
-                f.line_count,
-                f.released_at.map(to_ms),
-                f.service
-            ])?;
-        Ok(())
-    }
-
-    fn wave_candidates(
-        &mut self,
-        location: &str,
-        released_before: Option<Timestamp>,
-        service: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<(String, String, i64)>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT id, order_id, line_count FROM fulfillment_orders
-             WHERE location_id = ?1 AND state = 'released' AND wave_id IS NULL
-               AND (?2 IS NULL OR released_at <= ?2) AND (?4 IS NULL OR service = ?4)
-             ORDER BY released_at, id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(
-            params![location, released_before.map(to_ms), limit, service],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn create_wave(
-        &mut self,
-        id: &str,
-        location: &str,
-        members: &[String],
-        actor: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO waves (id, location_id, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![id, location, to_ms(at), actor])?;
-        let mut stmt = self.conn().prepare_cached(
-            "UPDATE fulfillment_orders SET wave_id = ?1 WHERE id = ?2 AND wave_id IS NULL",
-        )?;
-        for member in members {
-            if stmt.execute(params![id, member])? != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "{member} joined another wave"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (id) DO UPDATE SET status = ?5, delayed = ?6, last_scan_at = ?7, promised_by = ?8",
-            )?
-            .execute(params![
-                s.id,
-                s.order_id,
-                s.carrier,
-                s.tracking_number,
-                s.status,
-                i64::from(s.delayed),
-                to_ms(s.last_scan_at),
-                s.promised_by.map(to_ms)
-            ])?;
-        Ok(())
-    }
-
-    fn shipment_by_tracking(
-        &mut self,
-        carrier: &str,
-        tracking_number: &str,
-    ) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT order_id, id FROM shipments WHERE carrier = ?1 AND tracking_number = ?2",
-            )?
-            .query_row(params![carrier, tracking_number], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?)
-    }
-
-    fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError> {
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (kind, subject_id) DO NOTHING",
-            )?
-            .execute(params![
-                e.queue,
-                e.kind,
-                e.order_id,
-                e.subject_id,
-                e.detail,
-                to_ms(e.at)
-            ])?;
-        Ok(())
-    }
-
-    fn resolve_exceptions(
-        &mut self,
-        subject_id: &str,
-        kinds: &[&str],
-        by: &str,
-        resolution: &str,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "UPDATE exceptions SET resolved_at = ?3, resolved_by = ?4, resolution = ?5
-             WHERE subject_id = ?1 AND kind = ?2 AND resolved_at IS NULL",
-        )?;
-        for kind in kinds {
-            stmt.execute(params![subject_id, kind, to_ms(at), by, resolution])?;
-        }
-        Ok(())
-    }
-
-    fn resolve_exception(
-        &mut self,
-        id: i64,
-        queue: &str,
-        by: &str,
-        resolution: &str,
-        at: Timestamp,
-    ) -> Result<Option<(ExceptionRow, bool)>, StoreError> {
-        let row = self
-            .conn()
-            .prepare_cached(exception_select!("WHERE id = ?1 AND queue = ?2"))?
-            .query_row(params![id, queue], exception_from_row)
-            .optional()?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        if row.resolved_at.is_some() {
-            return Ok(Some((row, false)));
-        }
-        self.conn()
-            .prepare_cached(
-                "UPDATE exceptions SET resolved_at = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, to_ms(at), by, resolution])?;
-        Ok(Some((row.resolved(by, resolution, at), true)))
-    }
-
+impl CreditTx for SqliteTx<'_> {
     fn store_credit_balance(&mut self, email: &str, currency: &str) -> Result<i64, StoreError> {
         let balance: Option<i64> = self
             .conn()

@@ -1,19 +1,15 @@
-//! `WriteTx` on SQLite: the SQL primitives, run on the writer thread's connection inside
-//! the group's transaction (each command in its own savepoint).
+//! The write capabilities on SQLite: the SQL primitives, run on the writer thread's
+//! connection inside the group's transaction (see `writer`). This file holds the
+//! transaction handle and the order streams; `inventory`, `catalog`, `work` and
+//! `fulfillment` hold the other capabilities.
 
-use super::queries::{order_snapshot, product_by_sku};
+use super::queries::order_snapshot;
 use crate::error::StoreError;
-use crate::rows::{
-    IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow, StoredBody,
-};
-use crate::tx::{Movement, NewEvent, ReservedMove, WriteTx};
+use crate::rows::{IdempotencyRecord, StoredBody};
+use crate::tx::{NewEvent, OrderEvents, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
-use orderly_domain::actor::{Actor, Role};
-use orderly_domain::inventory::{MovementReason, StockLevel};
-use orderly_domain::order::{Order, OrderEvent, Reservation};
-use orderly_domain::sourcing::{Shortfall, StockView};
-use orderly_domain::values::{Id, Sku};
+use orderly_domain::order::{Order, OrderEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) struct SqliteTx<'c> {
@@ -28,32 +24,9 @@ impl<'c> SqliteTx<'c> {
     pub(crate) fn conn(&self) -> &'c Connection {
         self.conn
     }
-
-    fn movement(&self, m: Movement<'_>) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
-                   on_hand_after, reserved_after, order_id, note, actor, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                m.sku,
-                m.location,
-                m.reason.as_str(),
-                m.delta_on_hand,
-                m.delta_reserved,
-                m.after.on_hand,
-                m.after.reserved,
-                m.order_id,
-                m.note,
-                m.actor,
-                m.at
-            ])?;
-        Ok(())
-    }
 }
 
-impl WriteTx for SqliteTx<'_> {
+impl OrderEvents for SqliteTx<'_> {
     fn find_idempotency(
         &mut self,
         principal: &str,
@@ -124,6 +97,29 @@ impl WriteTx for SqliteTx<'_> {
         )?)
     }
 
+    fn repoint_idempotency(
+        &mut self,
+        principal: &str,
+        key: &str,
+        order_id: &str,
+        version: u64,
+        status_code: u16,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE idempotency_keys SET order_version = ?4, status_code = ?5
+                 WHERE principal = ?1 AND key = ?2 AND order_id = ?3",
+            )?
+            .execute(params![
+                principal,
+                key,
+                order_id,
+                version as i64,
+                i64::from(status_code)
+            ])?;
+        Ok(())
+    }
+
     fn order_id_by_external(
         &mut self,
         channel: &str,
@@ -169,221 +165,20 @@ impl WriteTx for SqliteTx<'_> {
         Ok(format!("{prefix}-{n}"))
     }
 
-    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
-        product_by_sku(self.conn, sku)
-    }
-
-    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT sku FROM products WHERE gtin = ?1")?
-            .query_row([gtin], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
-        let n = self.conn.execute(
-            "INSERT INTO products (sku, name, price_minor, currency, weight_grams, category, returnable, active,
-               created_at, updated_at, version, gtin)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10) ON CONFLICT (sku) DO NOTHING",
-            params![p.sku, p.name, p.price_minor, p.currency, p.weight_grams, p.category, p.returnable, p.active, to_ms(now), p.gtin],
-        )?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
-        }
-        self.product(&p.sku)?
-            .ok_or_else(|| StoreError::Corrupt("inserted product vanished".into()))
-    }
-
-    fn update_product(
-        &mut self,
-        sku: &str,
-        patch: &ProductPatch,
-        expected_version: Option<i64>,
-        now: Timestamp,
-    ) -> Result<Option<ProductRow>, StoreError> {
-        let Some(cur) = self.product(sku)? else {
-            return Ok(None);
-        };
-        let next = patch.apply(cur, expected_version)?;
-        self.conn.execute(
-            "UPDATE products SET name = ?2, price_minor = ?3, currency = ?4, weight_grams = ?5, category = ?6,
-               returnable = ?7, active = ?8, updated_at = ?9, gtin = ?10, version = version + 1 WHERE sku = ?1",
-            params![
-                sku,
-                next.name,
-                next.price_minor,
-                next.currency,
-                next.weight_grams,
-                next.category,
-                next.returnable,
-                next.active,
-                to_ms(now),
-                next.gtin
-            ],
-        )?;
-        self.product(sku)
-    }
-
-    fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT location_id, on_hand - reserved FROM inventory WHERE sku = ?1",
-        )?;
-        let mut view = StockView::default();
-        for sku in skus {
-            let rows = stmt.query_map([sku.as_str()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })?;
-            for row in rows {
-                let (location, available) = row?;
-                view.set(
-                    sku.clone(),
-                    Id::new(location),
-                    u32::try_from(available.max(0)).unwrap_or(u32::MAX),
-                );
-            }
-        }
-        Ok(view)
-    }
-
-    fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError> {
-        Ok(self
-            .conn
+    fn orders_by_email_since(&mut self, email: &str, since: Timestamp) -> Result<u32, StoreError> {
+        let n: i64 = self
+            .conn()
             .prepare_cached(
-                "SELECT on_hand, reserved FROM inventory WHERE sku = ?1 AND location_id = ?2",
+                "SELECT count(*) FROM orders WHERE customer_email = ?1 AND created_at >= ?2",
             )?
-            .query_row([sku, location], |r| {
-                Ok(StockLevel {
-                    on_hand: r.get(0)?,
-                    reserved: r.get(1)?,
-                })
-            })
-            .optional()?
-            .unwrap_or_default())
-    }
-
-    fn adjust_on_hand(
-        &mut self,
-        sku: &str,
-        location: &str,
-        delta: i64,
-        reason: MovementReason,
-        bin: Option<&str>,
-        note: Option<&str>,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<InventoryRow, StoreError> {
-        let at = to_ms(now);
-        let (on_hand, reserved, bin) = self
-            .conn
-            .prepare_cached(
-                // SQLite checks CHECK constraints on the candidate row before ON CONFLICT
-                // applies, so the inserted value must itself be valid; a new record can
-                // only start from a receipt (the decision refuses anything else).
-                "INSERT INTO inventory (sku, location_id, on_hand, reserved, bin, updated_at)
-                 VALUES (?1, ?2, MAX(?3, 0), 0, ?4, ?5)
-                 ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = on_hand + ?3,
-                   bin = COALESCE(excluded.bin, bin), updated_at = excluded.updated_at
-                 RETURNING on_hand, reserved, bin",
-            )?
-            .query_row(params![sku, location, delta, bin, at], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                ))
-            })?;
-        let after = StockLevel { on_hand, reserved };
-        let actor = actor.label();
-        self.movement(Movement {
-            sku,
-            location,
-            reason,
-            delta_on_hand: delta,
-            delta_reserved: 0,
-            after,
-            order_id: None,
-            note,
-            actor: &actor,
-            at,
-        })?;
-        Ok(InventoryRow {
-            sku: sku.to_owned(),
-            location_id: location.to_owned(),
-            on_hand,
-            reserved,
-            bin,
-            updated_at: now,
-        })
-    }
-
-    fn insert_api_key(
-        &mut self,
-        id: &str,
-        name: &str,
-        role: Role,
-        key_hash: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, role.as_str(), key_hash, to_ms(now)],
-        )?;
-        Ok(())
-    }
-
-    fn claim_outbox(
-        &mut self,
-        worker: &str,
-        now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE outbox SET claimed_by = ?1, claimed_until = ?3, attempts = attempts + 1
-             WHERE id IN (SELECT id FROM outbox
-                          WHERE delivered_at IS NULL AND available_at <= ?2
-                            AND (claimed_until IS NULL OR claimed_until < ?2)
-                          ORDER BY id LIMIT ?4)
-             RETURNING id, topic, stream_id, payload, attempts",
-        )?;
-        let rows = stmt.query_map(
-            params![worker, to_ms(now), to_ms(lease_until), limit],
-            |r| {
-                Ok(OutboxRow {
-                    id: r.get(0)?,
-                    topic: r.get(1)?,
-                    stream_id: r.get(2)?,
-                    payload: r.get(3)?,
-                    attempts: r.get(4)?,
-                })
-            },
-        )?;
-        let mut out: Vec<OutboxRow> = rows.collect::<Result<_, _>>()?;
-        out.sort_by_key(|r| r.id);
-        Ok(out)
-    }
-
-    fn complete_outbox(
-        &mut self,
-        worker: &str,
-        ids: &[i64],
-        now: Timestamp,
-    ) -> Result<usize, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "UPDATE outbox SET delivered_at = ?3 WHERE id = ?2 AND claimed_by = ?1 AND delivered_at IS NULL",
-        )?;
-        let mut n = 0;
-        for id in ids {
-            n += stmt.execute(params![worker, id, to_ms(now)])?;
-        }
-        Ok(n)
+            .query_row(params![email, to_ms(since)], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     fn insert_events(&mut self, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at, stream_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for e in events {
             let inserted = stmt.execute(params![
@@ -393,7 +188,8 @@ impl WriteTx for SqliteTx<'_> {
                 e.data,
                 e.actor,
                 e.correlation_id,
-                to_ms(e.at)
+                to_ms(e.at),
+                e.stream_type.as_str()
             ]);
             match inserted.map_err(StoreError::from) {
                 Ok(_) => {}
@@ -405,114 +201,6 @@ impl WriteTx for SqliteTx<'_> {
                 }
                 Err(other) => return Err(other),
             }
-        }
-        Ok(())
-    }
-
-    fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError> {
-        for m in moves {
-            let r = m.reservation;
-            let (sku, location, at) = (r.sku.as_str(), r.location_id.as_str(), to_ms(m.at));
-            let after = self
-                .conn
-                .prepare_cached(
-                    "UPDATE inventory SET reserved = reserved + ?3, on_hand = on_hand + ?5, updated_at = ?4
-                     WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0
-                       AND reserved + ?3 <= on_hand + ?5
-                     RETURNING on_hand, reserved",
-                )?
-                .query_row(params![sku, location, m.delta, at, m.delta_on_hand], |row| {
-                    Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
-                })
-                .optional()?
-                .ok_or_else(|| m.guard_failed())?;
-            self.movement(Movement {
-                sku,
-                location,
-                reason: m.reason,
-                delta_on_hand: m.delta_on_hand,
-                delta_reserved: m.delta,
-                after,
-                order_id: Some(m.order_id),
-                note: None,
-                actor: m.actor,
-                at,
-            })?;
-        }
-        Ok(())
-    }
-
-    fn insert_reservations(
-        &mut self,
-        order_id: &str,
-        rs: &[Reservation],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6)",
-        )?;
-        for r in rs {
-            stmt.execute(params![
-                order_id,
-                r.line_no,
-                r.sku.as_str(),
-                r.location_id.as_str(),
-                r.quantity,
-                to_ms(at)
-            ])?;
-        }
-        Ok(())
-    }
-
-    fn close_reservations(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "UPDATE reservations SET status = 'released', closed_at = ?2
-                 WHERE order_id = ?1 AND status = 'open'",
-            )?
-            .execute(params![order_id, to_ms(at)])?;
-        Ok(())
-    }
-
-    fn insert_backorder(
-        &mut self,
-        order_id: &str,
-        b: &Shortfall,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO backorders (order_id, line_no, sku, quantity, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, 'open', ?5)",
-            )?
-            .execute(params![
-                order_id,
-                b.line_no,
-                b.sku.as_str(),
-                b.quantity,
-                to_ms(at)
-            ])?;
-        Ok(())
-    }
-
-    fn cancel_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("UPDATE backorders SET status = 'cancelled' WHERE order_id = ?1 AND status = 'open'")?
-            .execute([order_id])?;
-        Ok(())
-    }
-
-    fn enqueue_outbox(
-        &mut self,
-        messages: &[(&str, &str, String)],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?;
-        for (topic, stream_id, payload) in messages {
-            stmt.execute(params![topic, stream_id, payload, to_ms(at)])?;
         }
         Ok(())
     }
@@ -559,3 +247,5 @@ impl WriteTx for SqliteTx<'_> {
         Ok(())
     }
 }
+
+impl WriteTx for SqliteTx<'_> {}

@@ -190,18 +190,29 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
     )
     .await
     .expect(200);
-    // The database as the previous release left it: the old status, no new columns.
+    // The database as the previous release left it: the old status, no new columns (nor
+    // the later events' stream type).
     app.db
         .execute(
             "UPDATE orders SET status = 'paid';
              ALTER TABLE orders DROP COLUMN refund_state;
              ALTER TABLE orders DROP COLUMN on_hold;
-             DELETE FROM refinery_schema_history WHERE version = 11;",
+             ALTER TABLE events DROP COLUMN stream_type;
+             DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 1);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 2);
+    let events = app.db.count("SELECT COUNT(*) FROM events").await;
+    assert!(events > 0);
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM events WHERE stream_type = 'order'")
+            .await,
+        events,
+        "every stream before types is an order's"
+    );
 
     assert_eq!(
         app.db

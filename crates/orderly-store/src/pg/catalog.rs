@@ -1,0 +1,112 @@
+//! The catalog and API keys on PostgreSQL.
+
+use super::write::PgTx;
+use super::{Conn, col};
+use crate::error::StoreError;
+use crate::rows::{NewProduct, ProductPatch, ProductRow};
+use crate::tx::CatalogTx;
+use crate::{from_ms, to_ms};
+use jiff::Timestamp;
+use orderly_domain::actor::Role;
+
+pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, StoreError> {
+    Ok(ProductRow {
+        sku: col(row, 0)?,
+        name: col(row, 1)?,
+        price_minor: col(row, 2)?,
+        currency: col(row, 3)?,
+        weight_grams: col(row, 4)?,
+        category: col(row, 5)?,
+        returnable: col(row, 6)?,
+        active: col(row, 7)?,
+        created_at: from_ms(col(row, 8)?)?,
+        updated_at: from_ms(col(row, 9)?)?,
+        version: col(row, 10)?,
+        gtin: col(row, 11)?,
+    })
+}
+
+pub(crate) fn product_by_sku(c: &Conn<'_>, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+    let sql = product_select!("WHERE sku = $1");
+    c.query_opt(sql, &[&sku])?
+        .map(|r| product_row(&r))
+        .transpose()
+}
+
+impl CatalogTx for PgTx<'_> {
+    fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
+        product_by_sku(self.conn(), sku)
+    }
+
+    fn sku_by_gtin(&mut self, gtin: &str) -> Result<Option<String>, StoreError> {
+        self.conn()
+            .query_opt("SELECT sku FROM products WHERE gtin = $1", &[&gtin])?
+            .map(|r| col(&r, 0))
+            .transpose()
+    }
+
+    fn create_product(&mut self, p: &NewProduct, now: Timestamp) -> Result<ProductRow, StoreError> {
+        let n = self.conn().execute(
+            "INSERT INTO products (sku, name, price_minor, currency, weight_grams, category, returnable, active,
+               created_at, updated_at, version, gtin)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 1, $10) ON CONFLICT (sku) DO NOTHING",
+            &[&p.sku, &p.name, &p.price_minor, &p.currency, &p.weight_grams, &p.category, &p.returnable, &p.active, &to_ms(now), &p.gtin],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("product {} exists", p.sku)));
+        }
+        self.product(&p.sku)?
+            .ok_or_else(|| StoreError::Corrupt("inserted product vanished".into()))
+    }
+
+    fn update_product(
+        &mut self,
+        sku: &str,
+        patch: &ProductPatch,
+        expected_version: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Option<ProductRow>, StoreError> {
+        let sql = product_select!("WHERE sku = $1 FOR UPDATE");
+        let Some(cur) = self
+            .conn()
+            .query_opt(sql, &[&sku])?
+            .map(|r| product_row(&r))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let next = patch.apply(cur, expected_version)?;
+        self.conn().execute(
+            "UPDATE products SET name = $2, price_minor = $3, currency = $4, weight_grams = $5, category = $6,
+               returnable = $7, active = $8, updated_at = $9, gtin = $10, version = version + 1 WHERE sku = $1",
+            &[
+                &sku,
+                &next.name,
+                &next.price_minor,
+                &next.currency,
+                &next.weight_grams,
+                &next.category,
+                &next.returnable,
+                &next.active,
+                &to_ms(now),
+                &next.gtin,
+            ],
+        )?;
+        self.product(sku)
+    }
+
+    fn insert_api_key(
+        &mut self,
+        id: &str,
+        name: &str,
+        role: Role,
+        key_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[&id, &name, &role.as_str(), &key_hash, &to_ms(now)],
+        )?;
+        Ok(())
+    }
+}
