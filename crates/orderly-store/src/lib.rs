@@ -29,6 +29,7 @@ macro_rules! exception_select {
 
 mod check;
 mod error;
+mod group;
 mod pg;
 mod read;
 mod rows;
@@ -39,6 +40,7 @@ mod work;
 
 pub use check::{CheckReport, Violation};
 pub use error::StoreError;
+pub use group::GroupStats;
 pub use pg::{PgOptions, PgStore};
 pub use read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,

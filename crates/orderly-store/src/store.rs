@@ -3,6 +3,7 @@
 
 use crate::check::CheckReport;
 use crate::error::StoreError;
+use crate::group::GroupStats;
 use crate::pg::{PgOptions, PgStore};
 use crate::read::Reader;
 use crate::sqlite::{SqliteOptions, SqliteStore};
@@ -79,6 +80,14 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.check().await,
             Store::Postgres(p) => p.check().await,
+        }
+    }
+
+    /// What group commit has done since the store was opened.
+    pub fn group_stats(&self) -> GroupStats {
+        match self {
+            Store::Sqlite(s) => s.group_stats(),
+            Store::Postgres(p) => p.group_stats(),
         }
     }
 

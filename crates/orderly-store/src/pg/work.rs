@@ -3,6 +3,7 @@
 //! processes cannot both spend the same balance.
 
 use super::read::exception_row;
+use super::statement::{StatementId, StatementSpec, Table, Target};
 use super::write::PgTx;
 use super::{Column, col, owned};
 use crate::error::StoreError;
@@ -38,12 +39,8 @@ impl WorkTx for PgTx<'_> {
         status_code: u16,
     ) -> Result<(), StoreError> {
         // Keyed by (principal, key), so that it may join other commands' writes.
-        self.conn().defer_keyed(
-            "UPDATE idempotency_keys k
-             SET order_version = u.order_version, status_code = u.status_code
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-               AS u(principal, key, order_id, order_version, status_code)
-             WHERE k.principal = u.principal AND k.key = u.key AND k.order_id = u.order_id",
+        self.conn().defer_columns(
+            &REPOINT_KEY,
             vec![
                 Column::Text(vec![principal.to_owned()]),
                 Column::Text(vec![key.to_owned()]),
@@ -51,8 +48,6 @@ impl WorkTx for PgTx<'_> {
                 Column::Int(vec![version as i64]),
                 Column::Int(vec![i64::from(status_code)]),
             ],
-            2,
-            true,
         );
         Ok(())
     }
@@ -64,9 +59,8 @@ impl WorkTx for PgTx<'_> {
         // Deferred: sent with the transaction's next statement, never a round trip of its
         // own (it comes after the stock update, whose row locks last until COMMIT).
         let text = |f: fn(&NewTimer<'_>) -> String| Column::Text(timers.iter().map(f).collect());
-        self.conn().defer_rows(
-            "INSERT INTO timers (order_id, kind, ref_id, due_at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
+        self.conn().defer_columns(
+            &INSERT_TIMERS,
             vec![
                 text(|t| t.order_id.to_owned()),
                 text(|t| t.kind.to_owned()),
@@ -189,8 +183,7 @@ impl WorkTx for PgTx<'_> {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.conn().defer(
-            "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
-             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &INSERT_FINGERPRINT,
             vec![
                 owned(fingerprint.to_owned()),
                 owned(order_id.to_owned()),
@@ -209,10 +202,8 @@ impl WorkTx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         // Rows, so that it joins the placement's statement (and other commands') in a
         // group commit, as the events and the read model do.
-        self.conn().defer_rows(
-            "INSERT INTO payment_tokens (payment_id, order_id, token, created_at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
-             ON CONFLICT DO NOTHING",
+        self.conn().defer_columns(
+            &INSERT_PAYMENT_TOKEN,
             vec![
                 Column::Text(vec![payment_id.to_owned()]),
                 Column::Text(vec![order_id.to_owned()]),
@@ -225,12 +216,9 @@ impl WorkTx for PgTx<'_> {
 
     fn forget_payment_token(&mut self, payment_id: &str) -> Result<(), StoreError> {
         // Keyed by payment, so that it joins the outcome's statement in a group commit.
-        self.conn().defer_keyed(
-            "DELETE FROM payment_tokens t USING UNNEST($1::text[]) AS u(payment_id)
-             WHERE t.payment_id = u.payment_id",
+        self.conn().defer_columns(
+            &DELETE_PAYMENT_TOKEN,
             vec![Column::Text(vec![payment_id.to_owned()])],
-            1,
-            true,
         );
         Ok(())
     }
@@ -257,10 +245,8 @@ impl WorkTx for PgTx<'_> {
     }
 
     fn close_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
-        self.conn().defer(
-            "UPDATE backorders SET status = 'filled' WHERE order_id = $1 AND status = 'open'",
-            vec![owned(order_id.to_owned())],
-        );
+        self.conn()
+            .defer(&FILL_BACKORDERS, vec![owned(order_id.to_owned())]);
         Ok(())
     }
 
@@ -268,12 +254,8 @@ impl WorkTx for PgTx<'_> {
         // Keyed by id, so that it may join other commands' writes; a second save of one
         // fulfillment order in a command goes in a statement of its own (an upsert cannot
         // change a row twice, and it keeps the first insert's other columns).
-        self.conn().defer_keyed(
-            "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
-               $7::text[])
-             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, line_count = EXCLUDED.line_count,
-               released_at = EXCLUDED.released_at",
+        self.conn().defer_columns(
+            &SAVE_FULFILLMENT_ORDER,
             vec![
                 Column::Text(vec![f.id.to_owned()]),
                 Column::Text(vec![f.order_id.to_owned()]),
@@ -283,8 +265,6 @@ impl WorkTx for PgTx<'_> {
                 Column::OptInt(vec![f.released_at.map(to_ms)]),
                 Column::OptText(vec![f.service.map(str::to_owned)]),
             ],
-            1,
-            false,
         );
         Ok(())
     }
@@ -341,9 +321,7 @@ impl WorkTx for PgTx<'_> {
 
     fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
         self.conn().defer(
-            "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (id) DO UPDATE SET status = $5, delayed = $6, last_scan_at = $7, promised_by = $8",
+            &SAVE_SHIPMENT,
             vec![
                 owned(s.id.to_owned()),
                 owned(s.order_id.to_owned()),
@@ -374,8 +352,7 @@ impl WorkTx for PgTx<'_> {
 
     fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError> {
         self.conn().defer(
-            "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, subject_id) DO NOTHING",
+            &OPEN_EXCEPTION,
             vec![
                 owned(e.queue.to_owned()),
                 owned(e.kind.to_owned()),
@@ -398,8 +375,7 @@ impl WorkTx for PgTx<'_> {
     ) -> Result<(), StoreError> {
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
         self.conn().defer(
-            "UPDATE exceptions SET resolved_at = $3, resolved_by = $4, resolution = $5
-             WHERE subject_id = $1 AND kind = ANY($2) AND resolved_at IS NULL",
+            &RESOLVE_EXCEPTIONS,
             vec![
                 owned(subject_id.to_owned()),
                 owned(kinds),
@@ -482,9 +458,7 @@ impl WorkTx for PgTx<'_> {
         // The entry needs no answer: it goes with the rest of the transaction's writes (a
         // repeated operation still fails there, on the unique op id, as a `Conflict`).
         self.conn().defer(
-            "INSERT INTO store_credit_entries (customer_email, currency, delta_minor, balance_after,
-               reason, order_id, op_id, note, actor, at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &INSERT_CREDIT_ENTRY,
             vec![
                 owned(c.email.to_owned()),
                 owned(c.currency.to_owned()),
@@ -501,3 +475,105 @@ impl WorkTx for PgTx<'_> {
         Ok(balance)
     }
 }
+
+// The statements deferred above, with what each declares (see `statement`).
+
+/// Points a key's answer at a later version of its order. Keyed by (principal, key); it
+/// sets every column it carries, so a later repoint replaces an earlier one.
+pub(super) const REPOINT_KEY: StatementSpec = StatementSpec::write(
+    StatementId::RepointKey,
+    Target::keyed(Table::IdempotencyKeys, 2, true),
+    "UPDATE idempotency_keys k
+             SET order_version = u.order_version, status_code = u.status_code
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+               AS u(principal, key, order_id, order_version, status_code)
+             WHERE k.principal = u.principal AND k.key = u.key AND k.order_id = u.order_id",
+);
+
+/// Timers to fire: rows.
+pub(super) const INSERT_TIMERS: StatementSpec = StatementSpec::write(
+    StatementId::InsertTimers,
+    Target::rows(Table::Timers),
+    "INSERT INTO timers (order_id, kind, ref_id, due_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
+);
+
+/// Remembers the card an order is paid with.
+pub(super) const INSERT_FINGERPRINT: StatementSpec = StatementSpec::write(
+    StatementId::InsertFingerprint,
+    Target::other(Table::PaymentFingerprints),
+    "INSERT INTO payment_fingerprints (fingerprint, order_id, created_at)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+);
+
+/// A payment's provider token: rows, so that it joins the placement's statement.
+pub(super) const INSERT_PAYMENT_TOKEN: StatementSpec = StatementSpec::write(
+    StatementId::InsertPaymentToken,
+    Target::rows(Table::PaymentTokens),
+    "INSERT INTO payment_tokens (payment_id, order_id, token, created_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
+             ON CONFLICT DO NOTHING",
+);
+
+/// Forgets a payment's token once its authorization is answered. Keyed by payment; deleting
+/// the same row twice is deleting it once.
+pub(super) const DELETE_PAYMENT_TOKEN: StatementSpec = StatementSpec::write(
+    StatementId::DeletePaymentToken,
+    Target::keyed(Table::PaymentTokens, 1, true),
+    "DELETE FROM payment_tokens t USING UNNEST($1::text[]) AS u(payment_id)
+             WHERE t.payment_id = u.payment_id",
+);
+
+/// Marks an order's open backorders filled.
+pub(super) const FILL_BACKORDERS: StatementSpec = StatementSpec::write(
+    StatementId::FillBackorders,
+    Target::other(Table::Backorders),
+    "UPDATE backorders SET status = 'filled' WHERE order_id = $1 AND status = 'open'",
+);
+
+/// A fulfillment order's row. Keyed by id, but an upsert keeps the first insert's other
+/// columns, so a second save of the same one in a command cannot replace the first: it
+/// goes in a statement of its own.
+pub(super) const SAVE_FULFILLMENT_ORDER: StatementSpec = StatementSpec::write(
+    StatementId::SaveFulfillmentOrder,
+    Target::keyed(Table::FulfillmentOrders, 1, false),
+    "INSERT INTO fulfillment_orders (id, order_id, location_id, state, line_count, released_at, service)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+               $7::text[])
+             ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, line_count = EXCLUDED.line_count,
+               released_at = EXCLUDED.released_at",
+);
+
+/// A shipment's watch row (an upsert).
+pub(super) const SAVE_SHIPMENT: StatementSpec = StatementSpec::write(
+    StatementId::SaveShipment,
+    Target::other(Table::Shipments),
+    "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO UPDATE SET status = $5, delayed = $6, last_scan_at = $7, promised_by = $8",
+);
+
+/// Opens an exception entry unless one of its kind and subject exists.
+pub(super) const OPEN_EXCEPTION: StatementSpec = StatementSpec::write(
+    StatementId::OpenException,
+    Target::other(Table::Exceptions),
+    "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, subject_id) DO NOTHING",
+);
+
+/// Resolves a subject's open entries of some kinds.
+pub(super) const RESOLVE_EXCEPTIONS: StatementSpec = StatementSpec::write(
+    StatementId::ResolveExceptions,
+    Target::other(Table::Exceptions),
+    "UPDATE exceptions SET resolved_at = $3, resolved_by = $4, resolution = $5
+             WHERE subject_id = $1 AND kind = ANY($2) AND resolved_at IS NULL",
+);
+
+/// A store credit entry, after its balance moved.
+pub(super) const INSERT_CREDIT_ENTRY: StatementSpec = StatementSpec::write(
+    StatementId::InsertCreditEntry,
+    Target::other(Table::StoreCreditEntries),
+    "INSERT INTO store_credit_entries (customer_email, currency, delta_minor, balance_after,
+               reason, order_id, op_id, note, actor, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+);

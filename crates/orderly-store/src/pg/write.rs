@@ -1,5 +1,6 @@
 //! `WriteTx` on PostgreSQL: the same primitives as SQLite, in PostgreSQL's dialect.
 
+use super::statement::{StatementId, StatementSpec, Table, Target};
 use super::{Column, Conn, NumberBlocks, StockMove, col, owned, sequence_name};
 use crate::error::StoreError;
 use crate::rows::{
@@ -135,10 +136,7 @@ impl<'a> PgTx<'a> {
         };
         let int = |f: fn(&Movement<'m>) -> i64| owned(ms.iter().map(f).collect::<Vec<_>>());
         self.c.defer(
-            "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
-               on_hand_after, reserved_after, order_id, note, actor, at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])",
+            &INSERT_MOVEMENTS,
             vec![
                 text(|m| m.sku),
                 text(|m| m.location),
@@ -175,7 +173,7 @@ impl WriteTx for PgTx<'_> {
         // (sent in the same round trip), so `save_idempotency` can stay a plain INSERT
         // whose unique violation means "another request holds this key right now".
         self.c.defer(
-            "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at <= $3",
+            &DELETE_EXPIRED_KEY,
             vec![
                 owned(principal.to_owned()),
                 owned(key.to_owned()),
@@ -210,11 +208,8 @@ impl WriteTx for PgTx<'_> {
         let (bytes, order_id, version) = record.body.columns();
         // A plain INSERT: when another process stored the same key first, the unique
         // violation makes this command lose the race and replay the winner's answer.
-        self.c.defer_rows(
-            "INSERT INTO idempotency_keys
-               (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::text[],
-               $7::bigint[], $8::bigint[], $9::bigint[])",
+        self.c.defer_columns(
+            &INSERT_KEY,
             vec![
                 Column::Text(vec![principal.to_owned()]),
                 Column::Text(vec![key.to_owned()]),
@@ -557,9 +552,8 @@ impl WriteTx for PgTx<'_> {
         };
         // A concurrent append of the same version fails on the unique (stream, version)
         // index when this is sent: `Conflict`, and the command runs again.
-        self.c.defer_rows(
-            "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
-             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+        self.c.defer_columns(
+            &INSERT_EVENTS,
             vec![
                 text(|e| e.stream_id),
                 Column::Int(events.iter().map(|e| e.version as i64).collect()),
@@ -613,11 +607,8 @@ impl WriteTx for PgTx<'_> {
         if rs.is_empty() {
             return Ok(());
         }
-        self.c.defer_rows(
-            "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
-             SELECT u.order_id, u.line_no, u.sku, u.location_id, u.quantity, 'open', u.created_at
-             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-               AS u(order_id, line_no, sku, location_id, quantity, created_at)",
+        self.c.defer_columns(
+            &INSERT_RESERVATIONS,
             vec![
                 Column::Text(vec![order_id.to_owned(); rs.len()]),
                 Column::Int(rs.iter().map(|r| i64::from(r.line_no)).collect()),
@@ -632,8 +623,7 @@ impl WriteTx for PgTx<'_> {
 
     fn close_reservations(&mut self, order_id: &str, at: Timestamp) -> Result<(), StoreError> {
         self.c.defer(
-            "UPDATE reservations SET status = 'released', closed_at = $2
-             WHERE order_id = $1 AND status = 'open'",
+            &CLOSE_RESERVATIONS,
             vec![owned(order_id.to_owned()), owned(to_ms(at))],
         );
         Ok(())
@@ -646,8 +636,7 @@ impl WriteTx for PgTx<'_> {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.c.defer(
-            "INSERT INTO backorders (order_id, line_no, sku, quantity, status, created_at)
-             VALUES ($1, $2, $3, $4, 'open', $5)",
+            &INSERT_BACKORDER,
             vec![
                 owned(order_id.to_owned()),
                 owned(i64::from(b.line_no)),
@@ -660,10 +649,8 @@ impl WriteTx for PgTx<'_> {
     }
 
     fn cancel_backorders(&mut self, order_id: &str) -> Result<(), StoreError> {
-        self.c.defer(
-            "UPDATE backorders SET status = 'cancelled' WHERE order_id = $1 AND status = 'open'",
-            vec![owned(order_id.to_owned())],
-        );
+        self.c
+            .defer(&CANCEL_BACKORDERS, vec![owned(order_id.to_owned())]);
         Ok(())
     }
 
@@ -675,10 +662,8 @@ impl WriteTx for PgTx<'_> {
         if messages.is_empty() {
             return Ok(());
         }
-        self.c.defer_rows(
-            "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at)
-             SELECT u.topic, u.stream_id, u.payload, u.at, u.at
-             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(topic, stream_id, payload, at)",
+        self.c.defer_columns(
+            &INSERT_OUTBOX,
             vec![
                 Column::Text(messages.iter().map(|m| m.0.to_owned()).collect()),
                 Column::Text(messages.iter().map(|m| m.1.to_owned()).collect()),
@@ -722,18 +707,111 @@ impl WriteTx for PgTx<'_> {
         // Rows, so that the write may join other commands' (see `batch`); a later save of
         // the same order in one command replaces the earlier.
         if created {
-            self.c.defer_rows(
-                "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
+            self.c.defer_columns(&INSERT_ORDER, row);
+        } else {
+            self.c.defer_columns(&UPDATE_ORDER, row);
+        }
+        Ok(())
+    }
+}
+
+// The statements deferred above, with what each declares (see `statement`).
+
+/// Stock movement rows of an adjustment (given as values: an adjustment commits alone).
+pub(super) const INSERT_MOVEMENTS: StatementSpec = StatementSpec::write(
+    StatementId::InsertMovements,
+    Target::other(Table::StockMovements),
+    "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
+               on_hand_after, reserved_after, order_id, note, actor, at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
+               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])",
+);
+
+/// Frees an expired key the hourly purge has not reached yet.
+pub(super) const DELETE_EXPIRED_KEY: StatementSpec = StatementSpec::write(
+    StatementId::DeleteExpiredKey,
+    Target::other(Table::IdempotencyKeys),
+    "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at <= $3",
+);
+
+/// A key's first answer: rows, so that it joins the command's statement (and others').
+pub(super) const INSERT_KEY: StatementSpec = StatementSpec::write(
+    StatementId::InsertKey,
+    Target::rows(Table::IdempotencyKeys),
+    "INSERT INTO idempotency_keys
+               (principal, key, request_hash, status_code, body, order_id, order_version, created_at, expires_at)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bytea[], $6::text[],
+               $7::bigint[], $8::bigint[], $9::bigint[])",
+);
+
+/// An append's events: rows, joined with other commands' appends.
+pub(super) const INSERT_EVENTS: StatementSpec = StatementSpec::write(
+    StatementId::InsertEvents,
+    Target::rows(Table::Events),
+    "INSERT INTO events (stream_id, version, type, data, actor, correlation_id, at)
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])",
+);
+
+/// An order's open reservations: rows.
+pub(super) const INSERT_RESERVATIONS: StatementSpec = StatementSpec::write(
+    StatementId::InsertReservations,
+    Target::rows(Table::Reservations),
+    "INSERT INTO reservations (order_id, line_no, sku, location_id, quantity, status, created_at)
+             SELECT u.order_id, u.line_no, u.sku, u.location_id, u.quantity, 'open', u.created_at
+             FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+               AS u(order_id, line_no, sku, location_id, quantity, created_at)",
+);
+
+/// Releases every open reservation of an order.
+pub(super) const CLOSE_RESERVATIONS: StatementSpec = StatementSpec::write(
+    StatementId::CloseReservations,
+    Target::other(Table::Reservations),
+    "UPDATE reservations SET status = 'released', closed_at = $2
+             WHERE order_id = $1 AND status = 'open'",
+);
+
+/// One line's units waiting for stock.
+pub(super) const INSERT_BACKORDER: StatementSpec = StatementSpec::write(
+    StatementId::InsertBackorder,
+    Target::other(Table::Backorders),
+    "INSERT INTO backorders (order_id, line_no, sku, quantity, status, created_at)
+             VALUES ($1, $2, $3, $4, 'open', $5)",
+);
+
+/// Cancels an order's open backorders.
+pub(super) const CANCEL_BACKORDERS: StatementSpec = StatementSpec::write(
+    StatementId::CancelBackorders,
+    Target::other(Table::Backorders),
+    "UPDATE backorders SET status = 'cancelled' WHERE order_id = $1 AND status = 'open'",
+);
+
+/// An append's outbox message: rows.
+pub(super) const INSERT_OUTBOX: StatementSpec = StatementSpec::write(
+    StatementId::InsertOutbox,
+    Target::rows(Table::Outbox),
+    "INSERT INTO outbox (topic, stream_id, payload, created_at, available_at)
+             SELECT u.topic, u.stream_id, u.payload, u.at, u.at
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(topic, stream_id, payload, at)",
+);
+
+/// A new order's read-model row and snapshot: rows.
+pub(super) const INSERT_ORDER: StatementSpec = StatementSpec::write(
+    StatementId::InsertOrder,
+    Target::rows(Table::Orders),
+    "INSERT INTO orders (id, number, channel, external_id, customer_email, status, order_state,
                    payment_state, fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
                    version, snapshot, refund_state, on_hold, search_text)
                  SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                    $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[],
                    $14::bigint[], $15::bigint[], $16::text[], $17::text[], $18::bigint[], $19::text[])",
-                row,
-            );
-        } else {
-            self.c.defer_keyed(
-                "UPDATE orders o SET number = u.number, channel = u.channel, external_id = u.external_id,
+);
+
+/// An order's read-model row and snapshot, changed. Keyed by id; it sets every column it
+/// carries, so a later save of the same order in one command replaces the earlier.
+pub(super) const UPDATE_ORDER: StatementSpec = StatementSpec::write(
+    StatementId::UpdateOrder,
+    Target::keyed(Table::Orders, 1, true),
+    "UPDATE orders o SET number = u.number, channel = u.channel, external_id = u.external_id,
                    customer_email = u.customer_email, status = u.status, order_state = u.order_state,
                    payment_state = u.payment_state, fulfillment_state = u.fulfillment_state,
                    return_state = u.return_state, currency = u.currency, total_minor = u.total_minor,
@@ -746,11 +824,4 @@ impl WriteTx for PgTx<'_> {
                         fulfillment_state, return_state, currency, total_minor, created_at, updated_at,
                         version, snapshot, refund_state, on_hold, search_text)
                  WHERE o.id = u.id",
-                row,
-                1,
-                true,
-            );
-        }
-        Ok(())
-    }
-}
+);

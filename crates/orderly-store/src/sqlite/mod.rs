@@ -10,12 +10,14 @@ mod writer;
 
 use crate::check::{self, CheckReport};
 use crate::error::StoreError;
+use crate::group::{GroupCounters, GroupStats};
 use crate::read::Reader;
 use crate::tx::WriteTx;
 use pool::ReadPool;
 use read::SqliteReader;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use writer::Writer;
 
 mod embedded {
@@ -144,6 +146,7 @@ pub struct SqliteStore {
     writer: Writer,
     reads: ReadPool,
     path: PathBuf,
+    groups: Arc<GroupCounters>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -161,7 +164,8 @@ impl SqliteStore {
         let rw = OpenFlags::SQLITE_OPEN_READ_WRITE;
         let write_conn = open_connection(&options.path, rw, options.synchronous)?;
         write_conn.set_prepared_statement_cache_capacity(64);
-        let writer = Writer::start(write_conn, options.max_batch)?;
+        let groups = Arc::new(GroupCounters::default());
+        let writer = Writer::start(write_conn, options.max_batch, groups.clone())?;
         let mut readers = Vec::with_capacity(options.read_connections.max(1));
         for _ in 0..options.read_connections.max(1) {
             let conn = open_connection(
@@ -176,6 +180,7 @@ impl SqliteStore {
             writer,
             reads: ReadPool::new(readers),
             path: options.path.clone(),
+            groups,
         })
     }
 
@@ -209,6 +214,10 @@ impl SqliteStore {
                 report
             })
             .await
+    }
+
+    pub(crate) fn group_stats(&self) -> GroupStats {
+        self.groups.snapshot()
     }
 
     pub(crate) fn shutdown(&self) {

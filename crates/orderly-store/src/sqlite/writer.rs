@@ -6,6 +6,7 @@
 
 use super::write::SqliteTx;
 use crate::error::StoreError;
+use crate::group::GroupCounters;
 use crate::tx::WriteTx;
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -71,11 +72,15 @@ pub(crate) struct Writer {
 const QUEUE_DEPTH: usize = 4096;
 
 impl Writer {
-    pub(crate) fn start(conn: Connection, max_batch: usize) -> Result<Writer, StoreError> {
+    pub(crate) fn start(
+        conn: Connection,
+        max_batch: usize,
+        groups: Arc<GroupCounters>,
+    ) -> Result<Writer, StoreError> {
         let (sender, receiver) = mpsc::channel::<Job>(QUEUE_DEPTH);
         std::thread::Builder::new()
             .name("orderly-sqlite-writer".into())
-            .spawn(move || run(conn, receiver, max_batch.max(1)))
+            .spawn(move || run(conn, receiver, max_batch.max(1), &groups))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer thread: {e}")))?;
         Ok(Writer {
             sender: Arc::new(Mutex::new(Some(sender))),
@@ -118,7 +123,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>, max_batch: usize) {
+fn run(
+    conn: Connection,
+    mut receiver: mpsc::Receiver<Job>,
+    max_batch: usize,
+    groups: &GroupCounters,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
@@ -128,7 +138,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
-        commit_group(&conn, &mut batch);
+        commit_group(&conn, &mut batch, groups);
     }
     tracing::debug!("sqlite writer stopped");
 }
@@ -140,7 +150,7 @@ fn run(conn: Connection, mut receiver: mpsc::Receiver<Job>, max_batch: usize) {
 /// in its own SAVEPOINT so the failing one rolls back alone. (A savepoint per command
 /// always would copy every page a command touches into the savepoint journal: a quarter
 /// of the throughput, measured.)
-fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
+fn commit_group(conn: &Connection, batch: &mut Vec<Job>, groups: &GroupCounters) {
     let started = std::time::Instant::now();
     let size = batch.len();
     if let Err(e) = begin(conn) {
@@ -160,6 +170,7 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
     }
     if !clean {
         tracing::debug!(size, "a command failed after writing; the group runs again");
+        groups.fell_back();
         if !conn.is_autocommit()
             && let Err(e) = conn.execute_batch("ROLLBACK")
         {
@@ -189,6 +200,9 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>) {
         let _ = conn.execute_batch("ROLLBACK");
         StoreError::Unavailable(format!("commit failed: {e}"))
     });
+    if clean && commit_error.is_none() {
+        groups.joined(size);
+    }
     tracing::debug!(
         size,
         execute_us = executed.as_micros() as u64,
@@ -259,7 +273,12 @@ mod tests {
             .unwrap()
     }
 
-    fn group(conn: &Connection, commands: &[(&'static str, bool)]) -> Vec<bool> {
+    /// Commits `commands` as one group: whether each was answered without a commit error,
+    /// and what the group counted.
+    fn group(
+        conn: &Connection,
+        commands: &[(&'static str, bool)],
+    ) -> (Vec<bool>, crate::GroupStats) {
         let (done, answers) = std::sync::mpsc::channel();
         let mut batch: Vec<Job> = commands
             .iter()
@@ -271,16 +290,20 @@ mod tests {
                 }) as Job
             })
             .collect();
-        commit_group(conn, &mut batch);
+        let counters = GroupCounters::default();
+        commit_group(conn, &mut batch, &counters);
         drop(done);
-        answers.iter().map(|e| e.is_none()).collect()
+        (
+            answers.iter().map(|e| e.is_none()).collect(),
+            counters.snapshot(),
+        )
     }
 
     #[test]
     fn a_command_that_fails_after_writing_is_undone_alone() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
-        let answered = group(
+        let (answered, counted) = group(
             &conn,
             &[
                 ("INSERT INTO t VALUES (1)", true),
@@ -299,6 +322,36 @@ mod tests {
             .collect();
         assert_eq!(kept, [1, 3]);
         assert!(conn.is_autocommit());
+        assert_eq!(
+            (counted.fallbacks_one_by_one, counted.groups_joined),
+            (1, 0),
+            "run again one by one, not committed as it first ran"
+        );
+    }
+
+    #[test]
+    fn a_group_that_runs_clean_is_counted_as_joined() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        // A refusal before writing leaves nothing to undo: still one transaction.
+        let commands = [
+            ("INSERT INTO t VALUES (1)", true),
+            ("SELECT 1", false),
+            ("INSERT INTO t VALUES (2)", true),
+        ];
+        let (answered, counted) = group(&conn, &commands);
+        assert_eq!(answered, [true, true, true]);
+        assert_eq!(rows(&conn), 2);
+        assert_eq!(
+            counted,
+            crate::GroupStats {
+                groups_joined: 1,
+                commands_in_joined_groups: 3,
+                fallbacks_one_by_one: 0,
+            }
+        );
+        let (_, alone) = group(&conn, &commands[..1]);
+        assert_eq!(alone.groups_joined, 0, "one command is no group");
     }
 
     #[test]
@@ -306,7 +359,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         // The second command's transaction vanishes (as SQLite does on a full disk).
-        let answered = group(
+        let (answered, _) = group(
             &conn,
             &[
                 ("INSERT INTO t VALUES (1)", true),

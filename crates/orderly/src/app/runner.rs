@@ -5,15 +5,15 @@
 //! need from the store (a balance, the stock, a timer) and executes them, so every
 //! interface and worker gets the same follow-ups.
 
-use super::clock::IdSource;
-use super::payments::capture_mode;
-use crate::api::problem::ApiError;
+use crate::app::clock::IdSource;
+use crate::app::error::AppError;
 use crate::config::Config;
 use jiff::SignedDuration;
 use orderly_domain::order::{
     Order, OrderCommand, Reaction, ReactionPolicy, SourcingContext, decide, reactions,
     source_waiting, store_credit_redemption, store_credit_settled,
 };
+use orderly_domain::payment::CaptureMode;
 use orderly_domain::values::{Id, Sku};
 use orderly_store::{EventMeta, NewTimer, WriteTx, timer_kind};
 
@@ -32,13 +32,13 @@ pub(crate) fn run(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let events = decide(Some(&order), cmd, None)?;
     if events.is_empty() {
         return Ok(order);
     }
     let order = tx.append(Some(order), &events, meta)?;
-    super::retries::schedule_retries(tx, &order, &events, meta, config)?;
+    crate::payments::retries::schedule_retries(tx, &order, &events, meta, config)?;
     react(tx, order, meta, config, ids)
 }
 
@@ -51,7 +51,7 @@ pub(crate) fn react(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let policy = ReactionPolicy {
         release_delay: SignedDuration::from_mins(i64::from(
             config.fulfillment.release_delay_minutes,
@@ -73,7 +73,7 @@ pub(crate) fn react(
     if reactions(&order, &policy, meta.at).is_empty() {
         return Ok(order);
     }
-    Err(ApiError::Internal(format!(
+    Err(AppError::Internal(format!(
         "order {}: reactions still due after {MAX_ROUNDS} rounds",
         order.id
     )))
@@ -87,7 +87,7 @@ fn execute(
     meta: &EventMeta,
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Order, ApiError> {
+) -> Result<Order, AppError> {
     let events = match reaction {
         Reaction::SettleStoreCredit {
             op_id,
@@ -142,7 +142,7 @@ fn source(
     skus: &[Sku],
     config: &Config,
     ids: &dyn IdSource,
-) -> Result<Vec<orderly_domain::order::OrderEvent>, ApiError> {
+) -> Result<Vec<orderly_domain::order::OrderEvent>, AppError> {
     let stock = tx.stock_view(skus)?;
     // Only when something waits (rare): the location facts are built here, not kept.
     let locations = config.location_facts();
@@ -159,4 +159,11 @@ fn source(
         policy: config.sourcing,
     };
     Ok(source_waiting(order, &ctx, Id::new(ids.new_id("ref")))?)
+}
+
+/// The channel's capture policy for an order (authorization when the channel is gone).
+pub(crate) fn capture_mode(config: &Config, order: &Order) -> CaptureMode {
+    config
+        .channel(order.channel.as_str())
+        .map_or(CaptureMode::OnAuthorization, |c| c.capture)
 }
