@@ -125,7 +125,7 @@ pub fn evolve(
             order
         }
         (Some(mut order), OrderEvent::PackageShipped(s)) => {
-            super::fulfillment::apply_ship(&mut order, s, at).map_err(fail)?;
+            super::shipments::apply_ship(&mut order, s, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::BackorderFilled(b)) => {
@@ -150,11 +150,11 @@ pub fn evolve(
             order
         }
         (Some(mut order), OrderEvent::TrackingRecorded(t)) => {
-            super::fulfillment::apply_tracking(&mut order, t).map_err(fail)?;
+            super::shipments::apply_tracking(&mut order, t).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ShipmentDelayed(d)) => {
-            super::fulfillment::apply_delay(&mut order, d).map_err(fail)?;
+            super::shipments::apply_delay(&mut order, d).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

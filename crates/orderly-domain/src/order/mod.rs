@@ -14,6 +14,7 @@ mod money;
 mod payments;
 mod reactions;
 mod refunds;
+mod shipments;
 mod state;
 mod status;
 mod summary;
@@ -32,12 +33,13 @@ pub use event::{
 };
 pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
-pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
 pub use payments::is_internal;
 pub use reactions::{
     Reaction, ReactionPolicy, reactions, store_credit_redemption, store_credit_settled,
 };
 pub use refunds::LineMoney;
+pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
     Reservation,
@@ -50,6 +52,8 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 mod payment_tests;
 #[cfg(test)]
 mod reaction_tests;
+#[cfg(test)]
+mod shipment_tests;
 #[cfg(test)]
 mod summary_tests;
 #[cfg(test)]

@@ -60,13 +60,14 @@ pub async fn collect(
                     .map(|s| (&f.location_id, s))
             })
             .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
-        if shipment.carrier != PICKUP_CARRIER || shipment.status != TrackingStatus::ReadyForPickup {
+        if shipment.carrier != PICKUP_CARRIER || shipment.status() != TrackingStatus::ReadyForPickup
+        {
             return Err(AppError::Conflict {
                 code: "not_ready_for_pickup",
                 detail: format!(
                     "{} is {} with {}, not waiting at a pickup counter",
                     shipment.id,
-                    shipment.status.as_str(),
+                    shipment.status().as_str(),
                     shipment.carrier
                 ),
             });

@@ -129,9 +129,9 @@ pub fn shipment_out(s: &Shipment) -> ShipmentOut {
         service: s.service.clone(),
         tracking_number: s.tracking_number.clone(),
         shipped_at: rfc3339(s.shipped_at),
-        status: s.status.as_str().to_owned(),
+        status: s.status().as_str().to_owned(),
         flags: s
-            .flags
+            .flags()
             .iter()
             .map(|f| {
                 serde_json::to_value(f)
@@ -140,7 +140,7 @@ pub fn shipment_out(s: &Shipment) -> ShipmentOut {
                     .unwrap_or_default()
             })
             .collect(),
-        last_scan_at: s.last_scan_at.map(rfc3339),
+        last_scan_at: Some(rfc3339(s.last_scan_at())),
         promised_by: s.promised_by.map(rfc3339),
         scans: s
             .scans
