@@ -2,7 +2,7 @@
 //! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
 //! stops startup with a message naming the offending key.
 
-use crate::payments::simulator::SimulatorConfig;
+use crate::providers::simulator::SimulatorConfig;
 use anyhow::bail;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
@@ -437,7 +437,7 @@ impl Config {
             }
             if secrets
                 .iter()
-                .any(|s| crate::payments::signature::Secret::parse(s).is_err())
+                .any(|s| crate::providers::signature::Secret::parse(s).is_err())
             {
                 p(key, "each secret must be whsec_<base64> or a plain string");
             }
@@ -469,7 +469,7 @@ impl Config {
         if tracking.len() > 2
             || tracking
                 .iter()
-                .any(|s| crate::payments::signature::Secret::parse(s).is_err())
+                .any(|s| crate::providers::signature::Secret::parse(s).is_err())
         {
             p(
                 "fulfillment.tracking_event_secrets".into(),

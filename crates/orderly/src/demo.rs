@@ -2,11 +2,11 @@
 //! creates a realistic catalog (50 SKUs), stock in three warehouses and a handful of
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
-use crate::api::problem::ApiError;
 use crate::app::Origin;
-use crate::app::catalog::AdjustInput;
-use crate::app::orders::{PaymentChoice, PlaceInput};
+use crate::app::error::AppError;
 use crate::app::{AppState, Outcome};
+use crate::catalog::commands::AdjustInput;
+use crate::orders::commands::{PaymentChoice, PlaceInput};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
@@ -174,7 +174,7 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
 
 /// An API error with its internal cause, for the operator starting the demo (clients
 /// never see causes; the person at the console should).
-fn explain(e: ApiError) -> anyhow::Error {
+fn explain(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}: {e:?}")
 }
 

@@ -1,17 +1,25 @@
-//! Orderly, the order management system: the JSON API, command handling, configuration,
-//! the demo and the benchmark, assembled into one binary by `main.rs`.
+//! Orderly, the order management system, assembled into one binary by `main.rs`: the
+//! application core (`app`), one module per capability (orders, payments, fulfillment,
+//! catalog, exceptions, system), each holding its HTTP handlers, views and commands, the
+//! shared HTTP layer (`http`), the workers, the providers at the edge, configuration,
+//! the demo and the benchmark.
 
-pub mod api;
 pub mod app;
 pub mod bench;
-pub mod carriers;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
-pub mod labels;
+pub mod exceptions;
+pub mod fulfillment;
+pub mod http;
 pub mod maintenance;
+pub mod orders;
 pub mod payments;
+pub mod providers;
 pub mod startup;
+pub mod system;
+pub mod workers;
 
 /// The built-in demo configuration (three warehouses, two channels, US geography).
 pub const DEMO_CONFIG: &str = include_str!("../demo/orderly.toml");

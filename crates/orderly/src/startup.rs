@@ -2,10 +2,10 @@
 //! listener (port 0 in tests) and opens the store; `run_until` serves until the shutdown
 //! future resolves, finishes in-flight requests, then stops the writer cleanly.
 
-use crate::api;
 use crate::app::clock::{Clock, SystemClock, UuidV7Ids};
 use crate::app::{App, AppState};
 use crate::config::{Config, DatabaseConfig, DatabaseTarget};
+use crate::http;
 use anyhow::Context;
 use orderly_store::{PgOptions, SqliteOptions, Store, Synchronous};
 use std::future::Future;
@@ -90,12 +90,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = api::router(self.app.clone(), self.app.config.server.body_limit_bytes)
+        let router = http::router(self.app.clone(), self.app.config.server.body_limit_bytes)
             .layer(TraceLayer::new_for_http());
         let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
         let interval =
             std::time::Duration::from_millis(self.app.config.payments.worker_interval_ms);
-        let timers = tokio::spawn(crate::app::timers::run(self.app.clone(), interval));
+        let timers = tokio::spawn(crate::workers::timers::run(self.app.clone(), interval));
         // In-flight requests get `shutdown_grace_seconds` to finish after the signal;
         // connections still open after that are dropped rather than holding the exit.
         let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();

@@ -170,7 +170,7 @@ pub enum OrderCommand {
         dimensions_mm: [u32; 3],
     },
     Ship {
-        ship: super::fulfillment::ShipPackage,
+        ship: super::shipments::ShipPackage,
         capture: CaptureMode,
     },
     /// Stock of a SKU arrived at a location: reserve up to `available` units of it for

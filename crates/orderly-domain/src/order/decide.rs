@@ -137,7 +137,7 @@ fn decide_command(
             dimensions_mm,
         ),
         (Some(order), OrderCommand::Ship { ship, capture }) => {
-            super::fulfillment::ship(order, ship, capture)
+            super::shipments::ship(order, ship, capture)
         }
         (
             Some(order),
@@ -155,7 +155,7 @@ fn decide_command(
             },
         ) => super::fulfillment::reject(order, &fulfillment_id, reason),
         (Some(order), OrderCommand::RecordTracking(t)) => {
-            super::fulfillment::record_tracking(order, t)
+            super::shipments::record_tracking(order, t)
         }
         (
             Some(order),
@@ -164,7 +164,7 @@ fn decide_command(
                 now,
                 silence_hours,
             },
-        ) => super::fulfillment::check_delay(order, &shipment_id, now, silence_hours),
+        ) => super::shipments::check_delay(order, &shipment_id, now, silence_hours),
     }
 }
 

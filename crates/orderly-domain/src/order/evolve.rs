@@ -35,7 +35,6 @@ pub fn evolve(
                     line_no: l.line_no,
                     sku: l.sku.clone(),
                     name: l.name.clone(),
-                    quantity: l.quantity,
                     unit_price: l.unit_price,
                     buckets: Buckets {
                         ordered: l.quantity,
@@ -126,7 +125,7 @@ pub fn evolve(
             order
         }
         (Some(mut order), OrderEvent::PackageShipped(s)) => {
-            super::fulfillment::apply_ship(&mut order, s, at).map_err(fail)?;
+            super::shipments::apply_ship(&mut order, s, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::BackorderFilled(b)) => {
@@ -151,11 +150,11 @@ pub fn evolve(
             order
         }
         (Some(mut order), OrderEvent::TrackingRecorded(t)) => {
-            super::fulfillment::apply_tracking(&mut order, t).map_err(fail)?;
+            super::shipments::apply_tracking(&mut order, t).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ShipmentDelayed(d)) => {
-            super::fulfillment::apply_delay(&mut order, d).map_err(fail)?;
+            super::shipments::apply_delay(&mut order, d).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

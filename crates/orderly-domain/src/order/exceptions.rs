@@ -128,7 +128,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 .fulfillment_orders
                 .iter()
                 .flat_map(|f| &f.shipments)
-                .any(|s| s.id == t.shipment_id && s.status == TrackingStatus::Delivered);
+                .any(|s| s.id == t.shipment_id && s.status() == TrackingStatus::Delivered);
             // A late scan after delivery is history, not a problem to work on.
             let Some(flag) = t.status.flag().filter(|_| !delivered) else {
                 return Vec::new();
@@ -262,7 +262,7 @@ mod tests {
         crate::Timestamp::from_second(1_800_000_000 + s).unwrap()
     }
 
-    /// An order whose one fulfillment order has shipped `shp_1`, in `status`.
+    /// An order whose one fulfillment order has shipped `shp_1`, scanned in `status`.
     fn shipped(status: TrackingStatus) -> Order {
         let json = serde_json::json!({
             "id": "ord_1", "number": "WEB-1", "channel": "web", "external_id": null,
@@ -280,7 +280,7 @@ mod tests {
                 "lines": [], "created_at": ts(0),
                 "shipments": [{"id": "shp_1", "package_id": "pkg_1", "carrier": "local",
                     "service": "ground", "tracking_number": "LC1", "shipped_at": ts(1),
-                    "status": status}]
+                    "scans": [{"status": status, "occurred_at": ts(2), "location": null}]}]
             }]
         });
         let order: Order = serde_json::from_value(json).expect("a shipped order");

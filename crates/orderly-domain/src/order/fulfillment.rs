@@ -5,12 +5,12 @@
 use super::error::OrderError;
 use super::event::{
     FulfillmentRejected, FulfillmentReleased, OrderEvent, PackageCreated, PackageItem,
-    PackageShipped, PickConfirmed, PickedLine, ShipmentDelayed, TrackingRecorded,
+    PickConfirmed, PickedLine,
 };
+use super::shipments::Shipment;
 use super::state::{Buckets, Order, OrderState, Reservation};
 use crate::Timestamp;
-use crate::fulfillment::{ExceptionFlag, FulfillmentState, TrackingStatus};
-use crate::payment::CaptureMode;
+use crate::fulfillment::FulfillmentState;
 use crate::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
 
@@ -44,59 +44,6 @@ pub struct Package {
     pub weight_grams: u32,
     pub dimensions_mm: [u32; 3],
     pub packed_at: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shipment {
-    pub id: Id,
-    pub package_id: Id,
-    pub carrier: String,
-    pub service: String,
-    pub tracking_number: String,
-    pub shipped_at: Timestamp,
-    /// The furthest status the carrier reported (a late scan never moves it back).
-    #[serde(default = "label_created")]
-    pub status: TrackingStatus,
-    #[serde(default)]
-    pub flags: Vec<ExceptionFlag>,
-    /// The time of the newest scan (the shipping time before any).
-    #[serde(default)]
-    pub last_scan_at: Option<Timestamp>,
-    #[serde(default)]
-    pub promised_by: Option<Timestamp>,
-    #[serde(default)]
-    pub scans: Vec<Scan>,
-}
-
-impl Shipment {
-    /// Whether a silence or a missed promise could still make it late: not once it is
-    /// delivered, on a pickup shelf (the wait is the customer's), or already flagged
-    /// delayed, lost or returned.
-    pub fn watched(&self) -> bool {
-        let done = matches!(
-            self.status,
-            TrackingStatus::Delivered | TrackingStatus::ReadyForPickup
-        );
-        let flagged = self.flags.iter().any(|f| {
-            matches!(
-                f,
-                ExceptionFlag::Delayed | ExceptionFlag::Lost | ExceptionFlag::ReturnedToSender
-            )
-        });
-        !done && !flagged
-    }
-}
-
-fn label_created() -> TrackingStatus {
-    TrackingStatus::LabelCreated
-}
-
-/// One carrier scan as reported, kept even when it changes nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scan {
-    pub status: TrackingStatus,
-    pub occurred_at: Timestamp,
-    pub location: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -246,7 +193,7 @@ impl Order {
     }
 }
 
-fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder, OrderError> {
+pub(super) fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder, OrderError> {
     order
         .fulfillment_orders
         .iter()
@@ -254,7 +201,7 @@ fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder, OrderErro
         .ok_or_else(|| OrderError::UnknownFulfillmentOrder(id.to_string()))
 }
 
-fn wrong_state(fo: &FulfillmentOrder, doing: &'static str) -> OrderError {
+pub(super) fn wrong_state(fo: &FulfillmentOrder, doing: &'static str) -> OrderError {
     OrderError::FulfillmentState {
         id: fo.id.to_string(),
         state: fo.state,
@@ -339,7 +286,7 @@ pub(super) fn apply_pick(order: &mut Order, p: &PickConfirmed) -> Result<(), &'s
 /// Takes `quantity` units of a line off its reservation at `location` and out of its
 /// allocated (and, when they had been released, released) bucket; the caller puts them
 /// in the bucket they move to.
-fn unreserve<'o>(
+pub(super) fn unreserve<'o>(
     order: &'o mut Order,
     line_no: u32,
     location: &Id,
@@ -475,301 +422,6 @@ pub(super) fn apply_pack(
     });
     if fo.lines.iter().all(|l| l.packed == l.picked) {
         fo.state = FulfillmentState::Packed;
-    }
-    Ok(())
-}
-
-/// What shipping one package means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShipPackage {
-    pub fulfillment_id: Id,
-    pub package_id: Id,
-    pub shipment_id: Id,
-    pub carrier: String,
-    pub service: String,
-    pub tracking_number: String,
-    pub promised_by: Option<Timestamp>,
-    /// Click and collect: the package is on the pickup counter from this time (no
-    /// carrier takes it; the customer collecting it is its delivery).
-    pub ready_for_pickup_at: Option<Timestamp>,
-}
-
-/// Ships a packed package. Under capture-on-shipment the shipment captures its share:
-/// the value of its items, or everything still authorized once nothing is left to ship.
-pub(super) fn ship(
-    order: &Order,
-    cmd: ShipPackage,
-    capture: CaptureMode,
-) -> Result<Vec<OrderEvent>, OrderError> {
-    let fo = find(order, &cmd.fulfillment_id)?;
-    let package = fo
-        .packages
-        .iter()
-        .find(|p| p.id == cmd.package_id)
-        .ok_or_else(|| OrderError::UnknownPackage(cmd.package_id.to_string()))?;
-    if fo.shipment_of(&package.id).is_some() {
-        return Err(OrderError::PackageAlreadyShipped(
-            cmd.package_id.to_string(),
-        ));
-    }
-    if !matches!(
-        fo.state,
-        FulfillmentState::Picking | FulfillmentState::Packed
-    ) {
-        return Err(wrong_state(fo, "ship"));
-    }
-    let value: i64 = package
-        .items
-        .iter()
-        .map(|i| {
-            let price = order
-                .lines
-                .iter()
-                .find(|l| l.line_no == i.line_no)
-                .map_or(0, |l| l.unit_price);
-            price * i64::from(i.quantity)
-        })
-        .sum();
-    let shipping: u32 = package.items.iter().map(|i| i.quantity).sum();
-    let counter = cmd.ready_for_pickup_at.map(|at| {
-        OrderEvent::TrackingRecorded(TrackingRecorded {
-            shipment_id: cmd.shipment_id.clone(),
-            status: TrackingStatus::ReadyForPickup,
-            occurred_at: at,
-            location: Some(fo.location_id.to_string()),
-        })
-    });
-    let mut events = vec![OrderEvent::PackageShipped(PackageShipped {
-        fulfillment_id: cmd.fulfillment_id,
-        package_id: cmd.package_id,
-        shipment_id: cmd.shipment_id,
-        carrier: cmd.carrier,
-        service: cmd.service,
-        tracking_number: cmd.tracking_number,
-        promised_by: cmd.promised_by,
-    })];
-    events.extend(counter);
-    if capture == CaptureMode::OnShipment {
-        let capturable: i64 = order.payments.iter().map(|p| order.capturable(&p.id)).sum();
-        let to_ship: u32 = order
-            .lines
-            .iter()
-            .map(|l| l.buckets.active() - l.buckets.shipped)
-            .sum();
-        let last = shipping >= to_ship;
-        let amount = if last {
-            capturable
-        } else {
-            value.min(capturable)
-        };
-        if amount > 0
-            && let Ok(ops) = super::payments::capture(order, Some(amount))
-        {
-            events.extend(ops);
-        }
-    }
-    Ok(events)
-}
-
-pub(super) fn apply_ship(
-    order: &mut Order,
-    s: &PackageShipped,
-    at: Timestamp,
-) -> Result<(), &'static str> {
-    let fo_index = order
-        .fulfillment_orders
-        .iter()
-        .position(|f| f.id == s.fulfillment_id)
-        .ok_or("no such fulfillment order")?;
-    let location = order.fulfillment_orders[fo_index].location_id.clone();
-    let fo = &mut order.fulfillment_orders[fo_index];
-    if fo.shipment_of(&s.package_id).is_some() {
-        return Err("the package has already shipped");
-    }
-    let package = fo
-        .packages
-        .iter()
-        .find(|p| p.id == s.package_id)
-        .ok_or("no unshipped package with that id")?;
-    let items = package.items.clone();
-    for item in &items {
-        let line = fo
-            .lines
-            .iter_mut()
-            .find(|l| l.line_no == item.line_no)
-            .ok_or("unknown fulfillment line")?;
-        line.shipped += item.quantity;
-    }
-    fo.shipments.push(Shipment {
-        id: s.shipment_id.clone(),
-        package_id: s.package_id.clone(),
-        carrier: s.carrier.clone(),
-        service: s.service.clone(),
-        tracking_number: s.tracking_number.clone(),
-        shipped_at: at,
-        status: TrackingStatus::LabelCreated,
-        flags: Vec::new(),
-        last_scan_at: Some(at),
-        promised_by: s.promised_by,
-        scans: Vec::new(),
-    });
-    let all_out = fo.lines.iter().all(|l| l.shipped == l.quantity);
-    if all_out {
-        fo.state = FulfillmentState::Shipped;
-    }
-    for item in &items {
-        unreserve(order, item.line_no, &location, item.quantity, true)?.shipped += item.quantity;
-    }
-    Ok(())
-}
-
-fn find_shipment<'a>(order: &'a Order, id: &Id) -> Result<&'a Shipment, OrderError> {
-    order
-        .fulfillment_orders
-        .iter()
-        .flat_map(|f| &f.shipments)
-        .find(|s| &s.id == id)
-        .ok_or_else(|| OrderError::UnknownShipment(id.to_string()))
-}
-
-/// Records a carrier scan. Every scan is kept; only newer progress moves the shipment.
-pub(super) fn record_tracking(
-    order: &Order,
-    t: TrackingRecorded,
-) -> Result<Vec<OrderEvent>, OrderError> {
-    let shipment = find_shipment(order, &t.shipment_id)?;
-    let seen = shipment
-        .scans
-        .iter()
-        .any(|s| s.status == t.status && s.occurred_at == t.occurred_at);
-    if seen {
-        return Ok(Vec::new());
-    }
-    Ok(vec![OrderEvent::TrackingRecorded(t)])
-}
-
-/// Flags a shipment delayed when its promised date passed, or no scan came for
-/// `silence_hours`, before delivery.
-pub(super) fn check_delay(
-    order: &Order,
-    id: &Id,
-    now: Timestamp,
-    silence_hours: u32,
-) -> Result<Vec<OrderEvent>, OrderError> {
-    let s = find_shipment(order, id)?;
-    if !s.watched() {
-        return Ok(Vec::new());
-    }
-    let reason = if s.promised_by.is_some_and(|p| p <= now) {
-        Some(format!(
-            "promised by {} and not delivered",
-            s.promised_by.map(crate::time::rfc3339).unwrap_or_default()
-        ))
-    } else {
-        let last = s.last_scan_at.unwrap_or(s.shipped_at);
-        let silence = jiff::SignedDuration::from_hours(i64::from(silence_hours));
-        (last.saturating_add(silence).unwrap_or(last) <= now).then(|| {
-            format!(
-                "no scan for {silence_hours} hours (last at {})",
-                crate::time::Rfc3339(last)
-            )
-        })
-    };
-    Ok(reason
-        .map(|reason| {
-            OrderEvent::ShipmentDelayed(ShipmentDelayed {
-                shipment_id: id.clone(),
-                reason,
-            })
-        })
-        .into_iter()
-        .collect())
-}
-
-fn shipment_mut<'a>(
-    order: &'a mut Order,
-    id: &Id,
-) -> Result<(usize, &'a mut Shipment), &'static str> {
-    order
-        .fulfillment_orders
-        .iter_mut()
-        .enumerate()
-        .find_map(|(i, f)| f.shipments.iter_mut().find(|s| &s.id == id).map(|s| (i, s)))
-        .ok_or("no such shipment")
-}
-
-pub(super) fn apply_tracking(order: &mut Order, t: &TrackingRecorded) -> Result<(), &'static str> {
-    let (fo_index, shipment) = shipment_mut(order, &t.shipment_id)?;
-    shipment.scans.push(Scan {
-        status: t.status,
-        occurred_at: t.occurred_at,
-        location: t.location.clone(),
-    });
-    if shipment
-        .last_scan_at
-        .is_none_or(|last| last < t.occurred_at)
-    {
-        shipment.last_scan_at = Some(t.occurred_at);
-    }
-    if let Some(flag) = t.status.flag()
-        && !shipment.flags.contains(&flag)
-    {
-        shipment.flags.push(flag);
-    }
-    let newly_delivered = match (t.status.progress(), shipment.status.progress()) {
-        (Some(new), Some(old)) if new > old => {
-            shipment.status = t.status;
-            t.status == TrackingStatus::Delivered
-        }
-        _ => false,
-    };
-    let package_id = shipment.package_id.clone();
-    if newly_delivered {
-        let items = order.fulfillment_orders[fo_index]
-            .packages
-            .iter()
-            .find(|p| p.id == package_id)
-            .map(|p| p.items.clone())
-            .ok_or("the shipment's package is missing")?;
-        for item in items {
-            let line = order
-                .lines
-                .iter_mut()
-                .find(|l| l.line_no == item.line_no)
-                .ok_or("unknown line")?;
-            line.buckets.delivered += item.quantity;
-        }
-    }
-    advance(&mut order.fulfillment_orders[fo_index]);
-    Ok(())
-}
-
-/// Moves a shipped fulfillment order as far as its least advanced shipment.
-fn advance(fo: &mut FulfillmentOrder) {
-    if fo.state < FulfillmentState::Shipped || fo.state == FulfillmentState::Cancelled {
-        return;
-    }
-    let least = fo
-        .shipments
-        .iter()
-        .map(|s| s.status.progress().unwrap_or(0))
-        .min()
-        .unwrap_or(0);
-    let state = match least {
-        2 => FulfillmentState::InTransit,
-        3 => FulfillmentState::OutForDelivery,
-        4 => FulfillmentState::Delivered,
-        _ => FulfillmentState::Shipped,
-    };
-    if fo.state.can_transition_to(state) {
-        fo.state = state;
-    }
-}
-
-pub(super) fn apply_delay(order: &mut Order, d: &ShipmentDelayed) -> Result<(), &'static str> {
-    let (_, shipment) = shipment_mut(order, &d.shipment_id)?;
-    if !shipment.flags.contains(&ExceptionFlag::Delayed) {
-        shipment.flags.push(ExceptionFlag::Delayed);
     }
     Ok(())
 }

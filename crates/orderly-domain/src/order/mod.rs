@@ -12,7 +12,9 @@ mod explain;
 mod fulfillment;
 mod money;
 mod payments;
+mod reactions;
 mod refunds;
+mod shipments;
 mod state;
 mod status;
 mod summary;
@@ -31,9 +33,13 @@ pub use event::{
 };
 pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
-pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, Scan, ShipPackage, Shipment};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
 pub use payments::is_internal;
+pub use reactions::{
+    Reaction, ReactionPolicy, reactions, store_credit_redemption, store_credit_settled,
+};
 pub use refunds::LineMoney;
+pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,
     Reservation,
@@ -44,6 +50,10 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
 mod payment_tests;
+#[cfg(test)]
+mod reaction_tests;
+#[cfg(test)]
+mod shipment_tests;
 #[cfg(test)]
 mod summary_tests;
 #[cfg(test)]

@@ -1650,7 +1650,7 @@ fn tracking_never_moves_a_shipment_back_and_delivery_fills_the_bucket() {
     );
     let late = shipped.clone_with(scan(TrackingStatus::LabelCreated, 50));
     let s = &late.fulfillment_orders[0].shipments[0];
-    assert_eq!(s.status, TrackingStatus::InTransit);
+    assert_eq!(s.status(), TrackingStatus::InTransit);
     assert_eq!(s.scans.len(), 2);
     let delivered = shipped.and(scan(TrackingStatus::Delivered, 200)).order();
     assert_eq!(delivered.lines[0].buckets.delivered, 1);
@@ -1683,7 +1683,7 @@ fn a_missed_promise_or_a_long_silence_flags_the_shipment_delayed() {
     .and(scan(TrackingStatus::Delivered, 500));
     let flagged = shipped.and(check(86_400, 48));
     assert_eq!(
-        flagged.order().fulfillment_orders[0].shipments[0].flags,
+        flagged.order().fulfillment_orders[0].shipments[0].flags(),
         vec![ExceptionFlag::Delayed]
     );
     assert_eq!(

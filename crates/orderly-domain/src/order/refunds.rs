@@ -68,7 +68,7 @@ impl Order {
         let gross: Vec<i64> = self
             .lines
             .iter()
-            .map(|l| l.unit_price * i64::from(l.quantity))
+            .map(|l| l.unit_price * i64::from(l.buckets.ordered))
             .collect();
         let discount = allocate(self.discount_amount, &gross);
         let tax = allocate(self.tax_amount, &gross);
@@ -84,7 +84,7 @@ impl Order {
                     .fold((0, 0), |(q, a), r| (q + r.quantity, a + r.amount_minor));
                 LineMoney {
                     line_no: l.line_no,
-                    quantity: l.quantity,
+                    quantity: l.buckets.ordered,
                     paid_minor: (gross[i] - discount[i] + tax[i]).max(0),
                     refunded_quantity,
                     refunded_minor,

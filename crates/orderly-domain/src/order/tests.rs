@@ -693,6 +693,20 @@ fn evolve_refuses_streams_decide_cannot_produce() {
 }
 
 #[test]
+fn a_line_keeps_its_ordered_count_once_and_old_snapshots_with_a_quantity_still_read() {
+    let facts = Facts::new(&[("A", "east", 5)]);
+    let order = then_state(&[], &placed(vec![line("A", 3, 1500)], &facts));
+    assert_eq!(order.lines[0].buckets.ordered, 3);
+    assert_eq!(order.subtotal(), 3 * 1500);
+    let mut snapshot = serde_json::to_value(&order).unwrap();
+    assert!(snapshot["lines"][0].get("quantity").is_none(), "{snapshot}");
+    // Written before the count had one home: the copy beside the buckets is ignored.
+    snapshot["lines"][0]["quantity"] = 3.into();
+    let old: Order = serde_json::from_value(snapshot).unwrap();
+    assert_eq!(old, order);
+}
+
+#[test]
 fn event_summaries_read_as_one_sentence_each() {
     let facts = Facts::new(&[("A", "east", 5), ("B", "east", 5)]);
     let past = placed(vec![line("A", 2, 1500), line("B", 1, 1000)], &facts);

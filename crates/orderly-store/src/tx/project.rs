@@ -293,9 +293,9 @@ fn save_shipment<T: FulfillmentTx + ?Sized>(
         order_id: order.id.as_str(),
         carrier: &s.carrier,
         tracking_number: &s.tracking_number,
-        status: s.status.as_str(),
+        status: s.status().as_str(),
         delayed: !s.watched(),
-        last_scan_at: s.last_scan_at.unwrap_or(s.shipped_at),
+        last_scan_at: s.last_scan_at(),
         promised_by: s.promised_by,
     })
 }

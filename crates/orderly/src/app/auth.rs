@@ -2,8 +2,9 @@
 //! hash is the right storage form (a slow password hash would add milliseconds to every
 //! request without adding safety); a short-lived cache spares the database per request.
 
-use crate::api::problem::ApiError;
+use crate::app::error::AppError;
 use orderly_domain::actor::{Actor, Role};
+use orderly_domain::order::OrderCommand;
 use orderly_store::{ApiKeyRow, Store};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -118,6 +119,61 @@ pub fn allows(role: Role, p: Permission) -> bool {
     }
 }
 
+/// Whether `actor` may act with permission `p`: a key by its role; the system (timers,
+/// verified provider and carrier events, the demo) always.
+pub fn authorize(actor: &Actor, p: Permission) -> Result<(), AppError> {
+    match actor {
+        Actor::System { .. } => Ok(()),
+        Actor::ApiKey { role, .. } if allows(*role, p) => Ok(()),
+        Actor::ApiKey { role, .. } => Err(AppError::Forbidden {
+            role: role.as_str(),
+            action: p.describe(),
+        }),
+    }
+}
+
+/// The permission an order command needs, decided here once for every interface (the
+/// API, the console, the CLI), per action and, where it matters, per object: releasing
+/// a review hold is finance's call. `None` marks what only the system issues: a
+/// provider's answer, a deadline, a backorder filled by arriving stock, a delay check.
+pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
+    use OrderCommand::*;
+    Some(match cmd {
+        Place(_) => Permission::CreateOrders,
+        Cancel(_) => Permission::CancelOrders,
+        AddPayment(_) => Permission::AddPayments,
+        Capture { .. } => Permission::CapturePayments,
+        Refund(_) | RetryRefund { .. } => Permission::RefundPayments,
+        MarkPaid { .. } => Permission::SettleManually,
+        PlaceHold(_) => Permission::ManageHolds,
+        ReleaseHold { hold, .. } if hold.reason.needs_finance() => Permission::ReleaseReviewHolds,
+        ReleaseHold { .. } => Permission::ManageHolds,
+        Release { .. } => Permission::ReleaseFulfillment,
+        // A scan at the counter (click and collect) is the warehouse's; a carrier's
+        // arrives as a verified event, from the system.
+        Pick { .. } | Pack { .. } | Ship { .. } | Reject { .. } | RecordTracking(_) => {
+            Permission::Fulfill
+        }
+        RecordOutcome { .. }
+        | ExpireAuthorization { .. }
+        | PaymentDeadline { .. }
+        | FillBackorder { .. }
+        | CheckDelay { .. } => return None,
+    })
+}
+
+/// Whether `actor` may run `cmd` on an order.
+pub fn authorize_order(actor: &Actor, cmd: &OrderCommand) -> Result<(), AppError> {
+    match (order_permission(cmd), actor) {
+        (Some(p), _) => authorize(actor, p),
+        (None, Actor::System { .. }) => Ok(()),
+        (None, Actor::ApiKey { role, .. }) => Err(AppError::Forbidden {
+            role: role.as_str(),
+            action: "record what only providers, carriers and timers report",
+        }),
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -126,15 +182,8 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
-        if allows(self.role, p) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden {
-                role: self.role.as_str(),
-                action: p.describe(),
-            })
-        }
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        authorize(&self.actor(), p)
     }
 
     pub fn actor(&self) -> Actor {
@@ -163,7 +212,7 @@ pub async fn create_key(
     name: &str,
     clock: &dyn crate::app::clock::Clock,
     ids: &dyn crate::app::clock::IdSource,
-) -> Result<(String, String), ApiError> {
+) -> Result<(String, String), AppError> {
     let plaintext = generate_key();
     let id = ids.new_id("key");
     let at = clock.now();
@@ -171,7 +220,7 @@ pub async fn create_key(
     store
         .write(move |tx| {
             tx.insert_api_key(&key_id, &name, role, &hash, at)
-                .map_err(ApiError::from)
+                .map_err(AppError::from)
         })
         .await?;
     Ok((id, plaintext))
@@ -187,7 +236,7 @@ pub struct KeyCache {
 
 impl KeyCache {
     /// Resolves a bearer token to its principal, from cache or the database.
-    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<Principal, ApiError> {
+    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<Principal, AppError> {
         let hash = hash_key(token);
         let cached = self.entries.read().ok().and_then(|m| {
             m.get(&hash)
@@ -213,14 +262,14 @@ impl KeyCache {
                 key_id: k.id,
                 role: k.role,
             }),
-            _ => Err(ApiError::Unauthorized),
+            _ => Err(AppError::Unauthorized),
         }
     }
 }
 
 impl crate::app::App {
     /// A new API key with `role`, stamped on this app's clock; returns (id, secret).
-    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), ApiError> {
+    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), AppError> {
         create_key(
             &self.store,
             role,
@@ -229,5 +278,58 @@ impl crate::app::App {
             self.ids.as_ref(),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderly_domain::order::{HoldChange, HoldReason};
+    use orderly_domain::payment::CaptureMode;
+    use orderly_domain::values::Id;
+
+    fn key(role: Role) -> Actor {
+        Actor::ApiKey {
+            id: "key_1".into(),
+            role,
+        }
+    }
+
+    fn release(reason: HoldReason) -> OrderCommand {
+        OrderCommand::ReleaseHold {
+            hold: HoldChange { reason, note: None },
+            capture: CaptureMode::OnAuthorization,
+        }
+    }
+
+    #[test]
+    fn a_review_hold_is_finance_to_release_and_a_manual_one_is_support_too() {
+        let review = release(HoldReason::FraudReview);
+        let manual = release(HoldReason::Manual);
+        assert!(authorize_order(&key(Role::Finance), &review).is_ok());
+        let refused = authorize_order(&key(Role::Support), &review).unwrap_err();
+        assert_eq!(refused.code(), "forbidden");
+        assert!(authorize_order(&key(Role::Support), &manual).is_ok());
+        assert!(authorize_order(&key(Role::Warehouse), &manual).is_err());
+    }
+
+    #[test]
+    fn what_only_the_system_reports_is_refused_to_every_key_even_admin() {
+        let check = OrderCommand::CheckDelay {
+            shipment_id: Id::new("shp_1"),
+            now: jiff::Timestamp::UNIX_EPOCH,
+            silence_hours: 24,
+        };
+        assert!(authorize_order(&key(Role::Admin), &check).is_err());
+        assert!(authorize_order(&Actor::system("timers"), &check).is_ok());
+    }
+
+    #[test]
+    fn a_command_needs_its_roles_permission() {
+        let capture = OrderCommand::Capture { amount_minor: None };
+        assert!(authorize_order(&key(Role::Finance), &capture).is_ok());
+        assert!(authorize_order(&key(Role::Integration), &capture).is_ok());
+        assert!(authorize_order(&key(Role::Support), &capture).is_err());
+        assert!(authorize_order(&key(Role::Warehouse), &capture).is_err());
     }
 }

@@ -1,23 +1,22 @@
-//! Command handling: what the API, the CLI and (later) workers call to change things.
-//! Each command runs as one closure inside the store's write transaction: read the facts,
-//! decide with the pure domain, append, and record the idempotent response, all at once.
+//! The application core every interface shares (the JSON API, the CLI, the workers, and
+//! the console to come): the `App` with its store, configuration, clock and ids; who is
+//! asking (`Origin`); the application's errors and answers; authorization; and the
+//! idempotent write every command runs in. Each command runs as one closure inside the
+//! store's write transaction: read the facts, decide with the pure domain, append, and
+//! record the idempotent response, all at once. The commands themselves live with their
+//! capability (`orders::commands`, `payments::commands`, …) and never import `http`.
 
 pub mod auth;
-pub mod catalog;
 pub mod clock;
-pub mod orders;
-pub mod payments;
-pub mod provider_events;
-pub mod retries;
-pub mod timers;
-pub mod tracking;
+pub mod error;
+pub mod runner;
 
-use crate::api::problem::ApiError;
-use crate::carriers::{Carrier, RateTableCarrier};
+use crate::app::error::AppError;
 use crate::config::Config;
-use crate::payments::PaymentProvider;
-use crate::payments::signature::Secret;
-use crate::payments::simulator::Simulator;
+use crate::providers::PaymentProvider;
+use crate::providers::carriers::{Carrier, RateTableCarrier};
+use crate::providers::signature::Secret;
+use crate::providers::simulator::Simulator;
 use auth::KeyCache;
 use clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use jiff::Timestamp;
@@ -152,14 +151,14 @@ pub(crate) fn refuse_future(
     at: Timestamp,
     now: Timestamp,
     skew_seconds: u32,
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let latest = now
         .saturating_add(jiff::SignedDuration::from_secs(i64::from(skew_seconds)))
         .unwrap_or(now);
     if at <= latest {
         return Ok(());
     }
-    Err(ApiError::Validation(vec![
+    Err(AppError::Validation(vec![
         orderly_domain::order::FieldIssue::new(
             field,
             "in_the_future",
@@ -180,15 +179,55 @@ pub struct Idempotency {
     pub request_hash: String,
 }
 
+/// How a command went, apart from what it answers with: every interface says it its
+/// own way (an HTTP status, a console flash, a CLI exit code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Done as asked.
+    Done,
+    /// Something new exists (an order, a product, a wave).
+    Created,
+    /// Accepted, but a provider has not answered yet; the timer worker asks again.
+    Accepted,
+    /// A provider refused the capture or refund; the order shows the failure.
+    PaymentRefused,
+}
+
+impl Answer {
+    /// The number an idempotency record stores for this answer. They are the HTTP
+    /// statuses the API first stored, so records written before the application named
+    /// its answers replay unchanged.
+    pub(crate) fn stored(self) -> u16 {
+        match self {
+            Answer::Done => 200,
+            Answer::Created => 201,
+            Answer::Accepted => 202,
+            Answer::PaymentRefused => 402,
+        }
+    }
+
+    pub(crate) fn from_stored(code: u16) -> Result<Answer, AppError> {
+        [
+            Answer::Done,
+            Answer::Created,
+            Answer::Accepted,
+            Answer::PaymentRefused,
+        ]
+        .into_iter()
+        .find(|a| a.stored() == code)
+        .ok_or_else(|| AppError::Internal(format!("idempotency record with answer {code}")))
+    }
+}
+
 /// What a command answers, in a form that can be stored for idempotent replay.
 #[derive(Debug)]
 pub enum Outcome {
-    /// A status and literal JSON bytes (stored as they are).
-    Body(u16, Vec<u8>),
-    /// A status and an order. The idempotency record stores only a reference to the
-    /// order's stream version (replay folds the events up to it), and the JSON is rendered
-    /// by the handler, off the writer thread: both keep the hot path lean.
-    Order(u16, Box<Order>),
+    /// Literal JSON bytes (stored as they are).
+    Body(Answer, Vec<u8>),
+    /// An order. The idempotency record stores only a reference to the order's stream
+    /// version (replay folds the events up to it), and the JSON is rendered by the
+    /// interface, off the writer thread: both keep the hot path lean.
+    Order(Answer, Box<Order>),
 }
 
 /// Removes an in-flight idempotency key when the request finishes, however it finishes.
@@ -207,14 +246,14 @@ impl Drop for InFlightGuard<'_> {
 
 impl App {
     /// Marks a key in flight in this process until the guard drops.
-    pub(crate) fn claim(&self, idem: &Idempotency) -> Result<InFlightGuard<'_>, ApiError> {
+    pub(crate) fn claim(&self, idem: &Idempotency) -> Result<InFlightGuard<'_>, AppError> {
         let entry = (idem.principal.clone(), idem.key.clone());
         let mut set = self
             .in_flight
             .lock()
-            .map_err(|_| ApiError::Internal("in-flight set poisoned".into()))?;
+            .map_err(|_| AppError::Internal("in-flight set poisoned".into()))?;
         if !set.insert(entry.clone()) {
-            return Err(ApiError::IdempotencyKeyInFlight);
+            return Err(AppError::IdempotencyKeyInFlight);
         }
         Ok(InFlightGuard { app: self, entry })
     }
@@ -227,9 +266,9 @@ impl App {
         &self,
         idem: Option<Idempotency>,
         command: F,
-    ) -> Result<Outcome, ApiError>
+    ) -> Result<Outcome, AppError>
     where
-        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
+        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, AppError> + Send + 'static,
     {
         let _guard = idem.as_ref().map(|i| self.claim(i)).transpose()?;
         self.write_under_key(idem, command).await
@@ -241,9 +280,9 @@ impl App {
         &self,
         idem: Option<Idempotency>,
         mut command: F,
-    ) -> Result<Outcome, ApiError>
+    ) -> Result<Outcome, AppError>
     where
-        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, ApiError> + Send + 'static,
+        F: FnMut(&mut dyn WriteTx) -> Result<Outcome, AppError> + Send + 'static,
     {
         let keep_ms = i64::from(self.config.idempotency.retention_hours) * 3_600_000;
         let clock = self.clock.clone();
@@ -254,7 +293,7 @@ impl App {
                     && let Some(record) = tx.find_idempotency(&i.principal, &i.key, now)?
                 {
                     if record.request_hash != i.request_hash {
-                        return Err(ApiError::IdempotencyKeyReused);
+                        return Err(AppError::IdempotencyKeyReused);
                     }
                     return replay(tx, record);
                 }
@@ -268,7 +307,7 @@ impl App {
                         },
                     };
                     let status_code = match &outcome {
-                        Outcome::Body(s, _) | Outcome::Order(s, _) => *s,
+                        Outcome::Body(a, _) | Outcome::Order(a, _) => a.stored(),
                     };
                     let record = IdempotencyRecord {
                         request_hash: i.request_hash.clone(),
@@ -284,14 +323,15 @@ impl App {
 }
 
 /// Rebuilds the first response from its stored record.
-fn replay(tx: &mut dyn WriteTx, record: IdempotencyRecord) -> Result<Outcome, ApiError> {
+fn replay(tx: &mut dyn WriteTx, record: IdempotencyRecord) -> Result<Outcome, AppError> {
+    let answer = Answer::from_stored(record.status_code)?;
     match record.body {
-        StoredBody::Bytes(bytes) => Ok(Outcome::Body(record.status_code, bytes)),
+        StoredBody::Bytes(bytes) => Ok(Outcome::Body(answer, bytes)),
         StoredBody::OrderAt { order_id, version } => {
             let order = tx.order_at(&order_id, version)?.ok_or_else(|| {
-                ApiError::Internal(format!("idempotent replay: order {order_id} has no events"))
+                AppError::Internal(format!("idempotent replay: order {order_id} has no events"))
             })?;
-            Ok(Outcome::Order(record.status_code, Box::new(order)))
+            Ok(Outcome::Order(answer, Box::new(order)))
         }
     }
 }

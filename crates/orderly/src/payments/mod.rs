@@ -1,9 +1,7 @@
-//! Payment providers and the inbound events they send: the `PaymentProvider` trait, the
-//! built-in `simulator` (behaves like a real service, test tokens included), and the
-//! Standard Webhooks signature check for provider events.
+//! Money on an order: captures, refunds, payments added later, holds, store credit, and the provider round trips and retries behind them.
 
-pub mod provider;
-pub mod signature;
-pub mod simulator;
-
-pub use provider::{OpRequest, PaymentProvider, ProviderAnswer, ProviderError, ProviderResult};
+pub mod commands;
+pub mod credit;
+pub mod http;
+pub mod provider_events;
+pub mod retries;

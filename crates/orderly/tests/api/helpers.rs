@@ -490,7 +490,7 @@ impl TestApp {
     /// Posts `event` to `path` signed Standard Webhooks style with `secret` as of `at`
     /// (unix seconds), its `id` as the webhook id.
     pub async fn signed_post(&self, path: &str, secret: &str, at: i64, event: &Value) -> Res {
-        use orderly::payments::signature::{Secret, sign};
+        use orderly::providers::signature::{Secret, sign};
         let body = serde_json::to_vec(event).unwrap();
         let id = event["id"].as_str().unwrap();
         let signature = sign(&Secret::parse(secret).unwrap(), id, at, &body);
@@ -569,7 +569,7 @@ impl TestApp {
     /// The reference the simulator gave the operation `key` (what its event would carry).
     pub fn simulator_reference(&self, key: &str) -> String {
         match self.state.simulator.outcome(key) {
-            Some(orderly::payments::ProviderAnswer::Approved { reference, .. }) => reference,
+            Some(orderly::providers::ProviderAnswer::Approved { reference, .. }) => reference,
             other => panic!("no approval recorded for {key}: {other:?}"),
         }
     }

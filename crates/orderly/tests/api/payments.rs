@@ -6,7 +6,7 @@ use crate::helpers::{
     spawn_app_with,
 };
 use jiff::{SignedDuration, Timestamp};
-use orderly::payments::signature::{Secret, sign};
+use orderly::providers::signature::{Secret, sign};
 use orderly_domain::actor::Role;
 use orderly_domain::payment::CaptureMode;
 use reqwest::Method;

@@ -16,7 +16,7 @@ const OPENAPI_METHODS: [&str; 8] = [
 
 /// The router and the OpenAPI document agree both ways: every route the router answers is
 /// documented with its method, and every documented path and method is routed. The
-/// router's side is `api::ROUTES`, built from the same table as the router; the test also
+/// router's side is `http::ROUTES`, built from the same table as the router; the test also
 /// asks the running server, so a documented operation it does not route fails here too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_every_route() {
@@ -45,13 +45,13 @@ async fn the_openapi_document_describes_every_route() {
             }
         }
     }
-    let routed: BTreeSet<(String, String)> = orderly::api::ROUTES
+    let routed: BTreeSet<(String, String)> = orderly::http::ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     assert_eq!(
         routed.len(),
-        orderly::api::ROUTES.len(),
+        orderly::http::ROUTES.len(),
         "a route listed twice"
     );
     let excused: BTreeSet<(String, String)> = UNDOCUMENTED

@@ -1,0 +1,4 @@
+//! Products and stock: the catalog, inventory levels, adjustments and movements.
+
+pub mod commands;
+pub mod http;

@@ -1,0 +1,90 @@
+//! Click and collect. A pickup order is sourced only from its pickup location; once
+//! packed, its package goes onto the counter shelf instead of to a carrier (a shipment
+//! with carrier `pickup`, status `ready_for_pickup`, and a collection code as its
+//! tracking number), and the customer collecting it, code in hand, is its delivery.
+
+use crate::app::AppState;
+use crate::app::auth::Principal;
+use crate::app::error::AppError;
+use crate::fulfillment::handover::PICKUP_CARRIER;
+use crate::http::extract::{ApiJson, idempotency, order_reply};
+use crate::http::problem::{ApiError, Problem};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use orderly_domain::fulfillment::TrackingStatus;
+use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::values::Id;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectRequest {
+    /// The collection code the customer shows (the shipment's tracking number).
+    pub pickup_code: String,
+}
+
+/// The customer collected a pickup order's package: checked against its collection
+/// code, recorded as its delivery.
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/collect", tag = "fulfillment",
+    request_body = CollectRequest,
+    responses((status = 200, body = crate::orders::view::OrderView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not_ready_for_pickup", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed: wrong_pickup_code", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn collect(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<CollectRequest>,
+) -> Result<Response, ApiError> {
+    let order_id = Id::order_of_child(&id, "shp")
+        .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(id.clone())))?
+        .to_string();
+    let path = format!("/api/v1/shipments/{id}/collect");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let code = body.value.pickup_code.trim().to_ascii_uppercase();
+    let shipment_id = Id::new(id);
+    let at = app.now();
+    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
+        let (location, shipment) = order
+            .fulfillment_orders
+            .iter()
+            .find_map(|f| {
+                f.shipments
+                    .iter()
+                    .find(|s| s.id == shipment_id)
+                    .map(|s| (&f.location_id, s))
+            })
+            .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
+        if shipment.carrier != PICKUP_CARRIER || shipment.status() != TrackingStatus::ReadyForPickup
+        {
+            return Err(AppError::Conflict {
+                code: "not_ready_for_pickup",
+                detail: format!(
+                    "{} is {} with {}, not waiting at a pickup counter",
+                    shipment.id,
+                    shipment.status().as_str(),
+                    shipment.carrier
+                ),
+            });
+        }
+        if shipment.tracking_number != code {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                "pickup_code",
+                "wrong_pickup_code",
+                "the code does not match this package",
+            )]));
+        }
+        Ok(OrderCommand::RecordTracking(TrackingRecorded {
+            shipment_id: shipment_id.clone(),
+            status: TrackingStatus::Delivered,
+            occurred_at: at,
+            location: Some(location.to_string()),
+        }))
+    })
+    .await
+}

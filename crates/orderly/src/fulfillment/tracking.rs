@@ -1,0 +1,140 @@
+//! Carrier tracking in: signed, normalized scans found by tracking number, each recorded
+//! once per event id; and the watch for shipments that went quiet or missed their promise.
+
+use crate::app::Origin;
+use crate::app::error::AppError;
+use crate::app::runner::run;
+use crate::app::{App, refuse_future};
+use crate::payments::provider_events::Disposition;
+use jiff::{SignedDuration, Timestamp};
+use orderly_domain::actor::Actor;
+use orderly_domain::fulfillment::TrackingStatus;
+use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::values::Id;
+use serde::Deserialize;
+
+/// A tracking event as a carrier integration sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingEvent {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// label_created, picked_up, in_transit, out_for_delivery, attempted_delivery, delayed,
+    /// exception, delivered, returned_to_sender or lost.
+    pub status: String,
+    pub occurred_at: Timestamp,
+    pub location: Option<String>,
+}
+
+/// Delay checks per pass of the timer worker.
+const WATCH_BATCH: u32 = 100;
+
+impl App {
+    /// Records a verified tracking event; `raw` is kept as received.
+    pub async fn tracking_event(
+        &self,
+        event: TrackingEvent,
+        raw: String,
+    ) -> Result<Disposition, AppError> {
+        refuse_future(
+            "occurred_at",
+            event.occurred_at,
+            self.now(),
+            self.config.fulfillment.max_event_clock_skew_seconds,
+        )?;
+        let status = TrackingStatus::parse(&event.status).ok_or_else(|| {
+            let known: Vec<&str> = TrackingStatus::ALL.iter().map(|s| s.as_str()).collect();
+            AppError::Validation(vec![FieldIssue::new(
+                "status",
+                "unknown_status",
+                format!("a tracking status is one of {}", known.join(", ")),
+            )])
+        })?;
+        let config = self.config.clone();
+        let origin = Origin {
+            actor: Actor::system(&format!("carrier:{}", event.carrier)),
+            correlation_id: event.id.clone(),
+        };
+        let (clock, ids) = (self.clock.clone(), self.ids.clone());
+        self.store
+            .write(move |tx| {
+                let now = clock.now();
+                let source = format!("tracking:{}", event.carrier);
+                let (order_id, shipment_id) = tx
+                    .shipment_by_tracking(&event.carrier, &event.tracking_number)?
+                    .ok_or_else(|| {
+                        AppError::Order(OrderError::UnknownShipment(format!(
+                            "{} {}",
+                            event.carrier, event.tracking_number
+                        )))
+                    })?;
+                if !tx.record_provider_event(
+                    &source,
+                    &event.id,
+                    Some(&order_id),
+                    "applied",
+                    &raw,
+                    now,
+                )? {
+                    return Err(AppError::Conflict {
+                        code: "duplicate_event",
+                        detail: format!("event {} was already received", event.id),
+                    });
+                }
+                let order = tx
+                    .load_order(&order_id)?
+                    .ok_or(AppError::Order(OrderError::NotFound))?;
+                let version = order.version;
+                let cmd = OrderCommand::RecordTracking(TrackingRecorded {
+                    shipment_id: Id::new(shipment_id),
+                    status,
+                    occurred_at: orderly_domain::time::to_millis(event.occurred_at),
+                    location: event.location.clone(),
+                });
+                let order = run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
+                if order.version == version {
+                    tx.set_provider_event_status(&source, &event.id, "ignored")?;
+                    return Ok(Disposition::Ignored);
+                }
+                Ok(Disposition::Applied)
+            })
+            .await
+    }
+
+    /// Flags shipments silent for the configured hours, or past their promised date, as
+    /// delayed (a timeline entry and the shipment's `delayed` flag). Returns how many
+    /// shipments it checked.
+    pub(crate) async fn watch_shipments(&self, now: Timestamp) -> Result<usize, AppError> {
+        let hours = self.config.fulfillment.tracking_silence_hours;
+        let since = now
+            .saturating_sub(SignedDuration::from_hours(i64::from(hours)))
+            .unwrap_or(now);
+        // A read: the watch runs every pass, and must not queue behind the writer.
+        let quiet = self
+            .store
+            .read(move |r| r.quiet_shipments(since, now, WATCH_BATCH))
+            .await?;
+        let mut checked = 0;
+        for (order_id, shipment_id) in quiet {
+            let origin = Origin {
+                actor: Actor::system("shipment-watch"),
+                correlation_id: format!("watch-{shipment_id}"),
+            };
+            let outcome = self
+                .order_command(order_id, None, origin, Some(now), move |_| {
+                    Ok(OrderCommand::CheckDelay {
+                        shipment_id: Id::new(shipment_id.clone()),
+                        now,
+                        silence_hours: hours,
+                    })
+                })
+                .await;
+            match outcome {
+                Ok(_) => checked += 1,
+                Err(e) => tracing::warn!(error = %e, "delay check failed"),
+            }
+        }
+        Ok(checked)
+    }
+}

@@ -1,0 +1,150 @@
+//! The JSON API under `/api/v1`, shared by every capability and knowing none of them
+//! beyond this route table: extractors for bodies, queries, credentials and idempotency
+//! keys, keyset cursors, and problem+json for everything that goes wrong, including
+//! unknown routes, wrong methods and oversized bodies. The handlers live with their
+//! capability (`orders::http`, `payments::http`, …); the OpenAPI document is generated
+//! from their annotations.
+
+pub mod extract;
+pub mod problem;
+
+use crate::catalog::http as catalog;
+use crate::exceptions::http as exceptions;
+use crate::fulfillment::http as fulfillment;
+use crate::fulfillment::{packages, pickup, waves};
+use crate::orders::http as orders;
+use crate::orders::{list as order_list, timeline as order_timeline};
+use crate::payments::http as payments;
+use crate::system::http as system;
+
+use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::Response;
+use axum::routing::{get, post};
+use problem::ApiError;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Orderly", description = "Order management: capture, inventory, payments, holds, timeline."),
+    paths(
+        system::health, openapi, system::locations, system::channels, system::create_api_key,
+        catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
+        catalog::list_inventory, catalog::adjust, catalog::movements,
+        orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
+        payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
+        payments::place_hold, payments::release_hold, payments::payment_event,
+        payments::get_store_credit, payments::issue_store_credit,
+        fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
+        fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
+        fulfillment::reject, packages::get_package, packages::get_shipment, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
+        waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
+    ),
+    components(schemas(problem::Problem, problem::FieldError)),
+    modifiers(&BearerAuth),
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "catalog"), (name = "inventory"), (name = "system"))
+)]
+pub struct ApiDoc;
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI document", content_type = "application/json")),
+    security(("bearer" = [])))]
+pub async fn openapi(principal: Principal) -> Result<Response, ApiError> {
+    principal.require(Permission::ReadCatalog)?;
+    Ok(extract::json_reply((
+        200,
+        extract::to_json(&ApiDoc::openapi()),
+    )))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("API key")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Builds the route table once into both the router under `/api/v1` and [`ROUTES`], the
+/// list of what it answers, so that a test can compare the router with the OpenAPI
+/// document both ways. Each entry is `"path" => method(handler) .method(handler)…,`.
+macro_rules! route_table {
+    ($($path:literal => $first:ident($first_handler:path) $(.$method:ident($handler:path))*,)*) => {
+        /// Every `(method, path)` the router answers under `/api/v1`, from the same table.
+        pub const ROUTES: &[(&str, &str)] = &[
+            $((stringify!($first), $path), $((stringify!($method), $path),)*)*
+        ];
+
+        fn api_routes() -> Router<AppState> {
+            Router::new()$(.route($path, $first($first_handler)$(.$method($handler))*))*
+        }
+    };
+}
+
+route_table! {
+    "/health" => get(system::health),
+    "/openapi.json" => get(openapi),
+    "/locations" => get(system::locations),
+    "/channels" => get(system::channels),
+    "/api-keys" => post(system::create_api_key),
+    "/products" => get(catalog::list_products).post(catalog::create_product),
+    "/products/{sku}" => get(catalog::get_product).patch(catalog::update_product),
+    "/inventory" => get(catalog::list_inventory),
+    "/inventory/adjustments" => post(catalog::adjust),
+    "/inventory/{sku}/movements" => get(catalog::movements),
+    "/orders" => get(order_list::list_orders).post(orders::create_order),
+    "/orders/{id}" => get(orders::get_order),
+    "/orders/{id}/timeline" => get(order_timeline::timeline),
+    "/orders/{id}/cancellation" => post(orders::cancel_order),
+    "/orders/{id}/captures" => post(payments::capture),
+    "/orders/{id}/refunds" => post(payments::refund),
+    "/orders/{id}/refunds/{refund_id}/retry" => post(payments::retry_refund),
+    "/orders/{id}/payments" => post(payments::add_payment),
+    "/orders/{id}/payments/{payment_id}/mark-paid" => post(payments::mark_paid),
+    "/orders/{id}/holds" => post(payments::place_hold),
+    "/orders/{id}/holds/{reason}/release" => post(payments::release_hold),
+    "/payment-events/{provider}" => post(payments::payment_event),
+    "/fulfillment-orders/{id}" => get(fulfillment::get_fulfillment_order),
+    "/fulfillment-orders/{id}/release" => post(fulfillment::release),
+    "/fulfillment-orders/{id}/pick" => post(fulfillment::pick),
+    "/fulfillment-orders/{id}/reject" => post(fulfillment::reject),
+    "/fulfillment-orders/{id}/packages" => post(fulfillment::pack),
+    "/packages/{id}" => get(packages::get_package),
+    "/packages/{id}/ship" => post(fulfillment::ship),
+    "/tracking-events" => post(fulfillment::tracking_event),
+    "/shipments/{id}" => get(packages::get_shipment),
+    "/shipments/{id}/label.pdf" => get(fulfillment::label),
+    "/shipments/{id}/collect" => post(pickup::collect),
+    "/exceptions" => get(exceptions::list_all),
+    "/exceptions/{queue}" => get(exceptions::list_queue),
+    "/exceptions/{queue}/{id}/resolve" => post(exceptions::resolve),
+    "/waves" => get(waves::list_waves).post(waves::create_wave),
+    "/waves/{id}" => get(waves::get_wave),
+    "/waves/{id}/pick-list" => get(waves::get_pick_list),
+    "/waves/{id}/pick-list.html" => get(waves::get_pick_list_html),
+    "/waves/{id}/pick-list.pdf" => get(waves::get_pick_list_pdf),
+    "/customers/{email}/store-credit" =>
+        get(payments::get_store_credit).post(payments::issue_store_credit),
+}
+
+pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
+    let api = api_routes().method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(DefaultBodyLimit::max(body_limit_bytes))
+        .with_state(app)
+}

@@ -1,0 +1,7 @@
+//! Orders: capture, reading one or many, the timeline, cancellation.
+
+pub mod commands;
+pub mod http;
+pub mod list;
+pub mod timeline;
+pub mod view;

@@ -1,0 +1,101 @@
+//! `GET /orders/{id}/timeline`: every event of an order, oldest first, each with a
+//! sentence a person can read (folded against the order as it stood before the event)
+//! and the actor by role and name beside its stable id.
+
+use crate::app::AppState;
+use crate::app::auth::{Permission, Principal};
+use crate::app::error::AppError;
+use crate::http::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use orderly_domain::actor::Actor;
+use orderly_domain::order::{Order, OrderError, evolve};
+use orderly_domain::time::rfc3339;
+use serde::Serialize;
+use std::collections::HashMap;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub version: u64,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub at: String,
+    /// The actor's stable id for machines, e.g. `api_key:key_…` or `system:demo`.
+    pub actor: String,
+    /// Who it was, for a person: the key's role and name (`integration key
+    /// 'storefront'`) or the part of the system (`system (timers)`).
+    #[schema(example = "integration key 'storefront'")]
+    pub actor_name: String,
+    /// What happened and why, in one sentence, with money as money (`USD 15.00`).
+    pub summary: String,
+    pub correlation_id: String,
+    /// The event's full payload.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Timeline {
+    pub data: Vec<TimelineEntry>,
+}
+
+/// Every event of an order, oldest first, each with a one-line summary.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/timeline", tag = "orders",
+    params(("id" = String, Path, description = "Order id or number")),
+    responses((status = 200, body = Timeline), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn timeline(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
+    principal.require(Permission::ReadOrders)?;
+    let (events, key_names) = app
+        .store
+        .read(move |r| {
+            let Some(o) = r.order(&id)? else {
+                return Ok(None);
+            };
+            let events = r.events(o.id.as_str())?;
+            let mut keys: Vec<String> = events
+                .iter()
+                .filter_map(|e| match &e.actor {
+                    Actor::ApiKey { id, .. } => Some(id.clone()),
+                    Actor::System { .. } => None,
+                })
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let names: HashMap<String, String> = r.api_key_names(&keys)?.into_iter().collect();
+            Ok(Some((events, names)))
+        })
+        .await?
+        .ok_or(AppError::Order(OrderError::NotFound))?;
+    // Summaries that need the order as it stood before their event (which SKU a line
+    // is, the currency, what a re-source was for) get it by folding the stream here.
+    let mut state: Option<Order> = None;
+    let mut data = Vec::with_capacity(events.len());
+    for e in events {
+        let key_name = match &e.actor {
+            Actor::ApiKey { id, .. } => key_names.get(id).map(String::as_str),
+            Actor::System { .. } => None,
+        };
+        data.push(TimelineEntry {
+            version: e.version,
+            type_: e.event.kind().to_owned(),
+            at: rfc3339(e.at),
+            actor: e.actor.label(),
+            actor_name: e.actor.describe(key_name),
+            summary: e.event.summary(state.as_ref()),
+            correlation_id: e.correlation_id.clone(),
+            data: serde_json::to_value(&e.event)
+                .ok()
+                .and_then(|v| v.get("data").cloned())
+                .unwrap_or_default(),
+        });
+        state = evolve(state, &e.event, e.at, e.version).ok();
+    }
+    Ok(Json(Timeline { data }))
+}

@@ -1,0 +1,50 @@
+//! Store credit issued by a person (goodwill, a manual refund), outside any order. Credit
+//! redeemed or refunded to on an order moves with that order's events instead.
+
+use crate::app::auth::{Permission, authorize};
+use crate::app::error::AppError;
+use crate::app::{Answer, App, Idempotency, Origin, Outcome};
+use orderly_domain::order::FieldIssue;
+use orderly_domain::values::{Currency, Email};
+use orderly_store::CreditChange;
+
+impl App {
+    /// Adds `amount_minor` of `currency` to `email`'s balance, recording who and why.
+    pub async fn issue_store_credit(
+        &self,
+        origin: &Origin,
+        idem: Option<Idempotency>,
+        email: &Email,
+        currency: Currency,
+        amount_minor: i64,
+        note: Option<String>,
+    ) -> Result<(), AppError> {
+        authorize(&origin.actor, Permission::SettleManually)?;
+        if !(1..=orderly_domain::order::MAX_AMOUNT_MINOR).contains(&amount_minor) {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                "amount",
+                "invalid_amount",
+                "a positive amount in minor units",
+            )]));
+        }
+        let actor = origin.actor.label();
+        let key = email.to_string();
+        let clock = self.clock.clone();
+        self.idempotent_write(idem, move |tx| {
+            tx.change_store_credit(&CreditChange {
+                email: &key,
+                currency: currency.as_str(),
+                delta_minor: amount_minor,
+                reason: "issue",
+                order_id: None,
+                op_id: None,
+                note: note.as_deref(),
+                actor: &actor,
+                at: clock.now(),
+            })?;
+            Ok(Outcome::Body(Answer::Created, Vec::new()))
+        })
+        .await?;
+        Ok(())
+    }
+}

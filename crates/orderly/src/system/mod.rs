@@ -1,0 +1,3 @@
+//! Health, the OpenAPI document, configured locations and channels, and API keys.
+
+pub mod http;
