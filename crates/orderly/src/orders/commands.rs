@@ -209,6 +209,28 @@ impl App {
     }
 }
 
+impl App {
+    /// `unknown_sku` / `inactive_sku` for the lines whose SKU the catalog refuses, given
+    /// as (index in the request, SKU). An order over the line limit is refused for that
+    /// alone: its lines are not looked up.
+    pub async fn catalog_issues(&self, lines: &[(usize, Sku)]) -> Result<Vec<FieldIssue>, AppError> {
+        if lines.is_empty() || lines.len() > self.config.limits.max_lines_per_order as usize {
+            return Ok(Vec::new());
+        }
+        let mut skus: Vec<String> = lines.iter().map(|(_, s)| s.to_string()).collect();
+        skus.sort();
+        skus.dedup();
+        let products = self
+            .store
+            .read(move |r| {
+                let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
+                r.products_by_sku(&skus)
+            })
+            .await?;
+        Ok(catalog_issues(&products, lines.iter().map(|(i, s)| (*i, s))))
+    }
+}
+
 /// What the catalog says against ordered lines, given as (index in the request, SKU):
 /// `unknown_sku` or `inactive_sku` on `lines[i].sku`.
 pub(crate) fn catalog_issues<'a>(

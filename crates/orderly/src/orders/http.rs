@@ -415,31 +415,6 @@ fn parse_create(req: CreateOrderRequest, app: &AppState) -> Result<PlaceInput, A
     }
 }
 
-/// `unknown_sku` / `inactive_sku` for the lines whose SKU the catalog refuses. An order
-/// over the line limit is refused for that alone: its lines are not looked up.
-async fn catalog_issues(
-    app: &AppState,
-    lines: &[(usize, Sku)],
-) -> Result<Vec<FieldIssue>, ApiError> {
-    if lines.is_empty() || lines.len() > app.config.limits.max_lines_per_order as usize {
-        return Ok(Vec::new());
-    }
-    let mut skus: Vec<String> = lines.iter().map(|(_, s)| s.to_string()).collect();
-    skus.sort();
-    skus.dedup();
-    let products = app
-        .store
-        .read(move |r| {
-            let skus: Vec<&str> = skus.iter().map(String::as_str).collect();
-            r.products_by_sku(&skus)
-        })
-        .await?;
-    Ok(crate::orders::commands::catalog_issues(
-        &products,
-        lines.iter().map(|(i, s)| (*i, s)),
-    ))
-}
-
 /// Capture an order. Bad input is refused with every field error at once, unknown or
 /// inactive SKUs included.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
@@ -478,7 +453,7 @@ pub async fn create_order(
         // its SKUs checked inside the write instead, against the catalog it reserves from,
         // so placing an order costs no extra read.
         Err(ApiError::App(AppError::Validation(mut issues))) => {
-            issues.extend(catalog_issues(&app, &skus).await?);
+            issues.extend(app.catalog_issues(&skus).await?);
             return Err(AppError::Validation(issues).into());
         }
         Err(e) => return Err(e),
@@ -499,12 +474,7 @@ pub async fn get_order(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let order = app
-        .store
-        .read(move |r| r.order(&id))
-        .await?
-        .ok_or(AppError::Order(OrderError::NotFound))?;
+    let order = app.order(&principal.actor(), id).await?;
     Ok(Json(order_view(&order)))
 }
 

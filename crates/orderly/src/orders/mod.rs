@@ -3,5 +3,6 @@
 pub mod commands;
 pub mod http;
 pub mod list;
+pub mod queries;
 pub mod timeline;
 pub mod view;

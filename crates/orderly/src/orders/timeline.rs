@@ -3,16 +3,15 @@
 //! and the actor by role and name beside its stable id.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
-use crate::app::error::AppError;
+use crate::app::auth::Principal;
+use crate::orders::queries::OrderHistory;
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::actor::Actor;
-use orderly_domain::order::{Order, OrderError, evolve};
+use orderly_domain::order::{Order, evolve};
 use orderly_domain::time::rfc3339;
 use serde::Serialize;
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,28 +50,7 @@ pub async fn timeline(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let (events, key_names) = app
-        .store
-        .read(move |r| {
-            let Some(o) = r.order(&id)? else {
-                return Ok(None);
-            };
-            let events = r.events(o.id.as_str())?;
-            let mut keys: Vec<String> = events
-                .iter()
-                .filter_map(|e| match &e.actor {
-                    Actor::ApiKey { id, .. } => Some(id.clone()),
-                    Actor::System { .. } => None,
-                })
-                .collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let names: HashMap<String, String> = r.api_key_names(&keys)?.into_iter().collect();
-            Ok(Some((events, names)))
-        })
-        .await?
-        .ok_or(AppError::Order(OrderError::NotFound))?;
+    let OrderHistory { events, key_names } = app.order_history(&principal.actor(), id).await?;
     // Summaries that need the order as it stood before their event (which SKU a line
     // is, the currency, what a re-source was for) get it by folding the stream here.
     let mut state: Option<Order> = None;
