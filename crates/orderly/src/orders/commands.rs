@@ -213,7 +213,10 @@ impl App {
     /// `unknown_sku` / `inactive_sku` for the lines whose SKU the catalog refuses, given
     /// as (index in the request, SKU). An order over the line limit is refused for that
     /// alone: its lines are not looked up.
-    pub async fn catalog_issues(&self, lines: &[(usize, Sku)]) -> Result<Vec<FieldIssue>, AppError> {
+    pub async fn catalog_issues(
+        &self,
+        lines: &[(usize, Sku)],
+    ) -> Result<Vec<FieldIssue>, AppError> {
         if lines.is_empty() || lines.len() > self.config.limits.max_lines_per_order as usize {
             return Ok(Vec::new());
         }
@@ -227,7 +230,10 @@ impl App {
                 r.products_by_sku(&skus)
             })
             .await?;
-        Ok(catalog_issues(&products, lines.iter().map(|(i, s)| (*i, s))))
+        Ok(catalog_issues(
+            &products,
+            lines.iter().map(|(i, s)| (*i, s)),
+        ))
     }
 }
 

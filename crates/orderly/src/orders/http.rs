@@ -3,7 +3,7 @@
 //! `order_view`, search is `order_list`, the timeline `order_timeline`.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::http::extract::{ApiJson, idempotency, outcome_reply};
 use crate::http::problem::{ApiError, Problem};
@@ -13,9 +13,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::order::{
-    Address, CancelOrder, CancelReason, Customer, Delivery, FieldIssue, OrderError,
-};
+use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer, Delivery, FieldIssue};
 use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVIDER};
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::Deserialize;

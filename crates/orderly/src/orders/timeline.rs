@@ -4,8 +4,8 @@
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
-use crate::orders::queries::OrderHistory;
 use crate::http::problem::{ApiError, Problem};
+use crate::orders::queries::OrderHistory;
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::actor::Actor;
