@@ -103,7 +103,9 @@ async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
         correlation_id: "bench-seed".into(),
     };
     let skus = crate::demo::create_catalog(&app, &origin, |_, _| 10_000_000).await?;
-    let (_, key) = app.create_key(Role::Integration, "bench").await?;
+    let (_, key) = app
+        .create_key(&origin.actor, Role::Integration, "bench")
+        .await?;
     app.store.shutdown();
     Ok((key, skus))
 }

@@ -155,12 +155,16 @@ fn address(
 
 /// Seeds an empty database, then creates and prints an admin key and a curl hint.
 pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    let empty = app.store.read(|r| r.products(None, 1)).await?.is_empty();
+    let empty = app
+        .products(&Actor::system("demo"), None, 1)
+        .await
+        .map_err(explain)?
+        .is_empty();
     if empty {
         seed(app).await.context("seeding the demo data failed")?;
     }
     let (_, key) = app
-        .create_key(Role::Admin, "demo admin")
+        .create_key(&Actor::system("demo"), Role::Admin, "demo admin")
         .await
         .map_err(explain)?;
     println!(
@@ -209,7 +213,7 @@ pub async fn create_catalog(
             active: true,
             gtin: Some(demo_gtin(i)),
         };
-        app.create_product(product, None, |_| Vec::new())
+        app.create_product(&origin.actor, product, None, |_| Vec::new())
             .await
             .map_err(explain)?;
         for (w, location) in WAREHOUSES.iter().enumerate() {

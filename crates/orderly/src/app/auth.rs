@@ -268,8 +268,15 @@ impl KeyCache {
 }
 
 impl crate::app::App {
-    /// A new API key with `role`, stamped on this app's clock; returns (id, secret).
-    pub async fn create_key(&self, role: Role, name: &str) -> Result<(String, String), AppError> {
+    /// A new API key with `role`, stamped on this app's clock, if `actor` may manage
+    /// keys; returns (id, secret).
+    pub async fn create_key(
+        &self,
+        actor: &Actor,
+        role: Role,
+        name: &str,
+    ) -> Result<(String, String), AppError> {
+        authorize(actor, Permission::ManageKeys)?;
         create_key(
             &self.store,
             role,

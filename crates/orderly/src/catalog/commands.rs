@@ -2,11 +2,13 @@
 //! to backordered orders first, oldest order first.
 
 use crate::app::Origin;
+use crate::app::auth::{Permission, authorize};
 use crate::app::clock::IdSource;
 use crate::app::error::AppError;
 use crate::app::runner::run;
 use crate::app::{Answer, App, Idempotency, Outcome};
 use crate::config::Config;
+use orderly_domain::actor::Actor;
 use orderly_domain::inventory::{Adjustment, decide_adjustment};
 use orderly_domain::order::{FieldIssue, OrderCommand};
 use orderly_domain::sourcing::LocationFacts;
@@ -42,10 +44,12 @@ fn gtin_free(tx: &mut dyn WriteTx, gtin: Option<&str>, sku: &str) -> Result<(), 
 impl App {
     pub async fn create_product(
         &self,
+        actor: &Actor,
         p: NewProduct,
         idem: Option<Idempotency>,
         render: fn(&ProductRow) -> Vec<u8>,
     ) -> Result<Outcome, AppError> {
+        authorize(actor, Permission::WriteCatalog)?;
         let clock = self.clock.clone();
         self.idempotent_write(idem, move |tx| {
             gtin_free(tx, p.gtin.as_deref(), &p.sku)?;
@@ -63,10 +67,12 @@ impl App {
 
     pub async fn update_product(
         &self,
+        actor: &Actor,
         sku: String,
         patch: ProductPatch,
         expected_version: Option<i64>,
     ) -> Result<ProductRow, AppError> {
+        authorize(actor, Permission::WriteCatalog)?;
         let clock = self.clock.clone();
         self.store
             .write(move |tx| {
@@ -92,6 +98,7 @@ impl App {
         origin: Origin,
         render: fn(&InventoryRow) -> Vec<u8>,
     ) -> Result<Outcome, AppError> {
+        authorize(&origin.actor, Permission::AdjustStock)?;
         if !self
             .config
             .locations

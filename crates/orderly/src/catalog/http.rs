@@ -2,9 +2,10 @@
 //! the movement history that explains every number.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::catalog::commands::AdjustInput;
+use crate::catalog::queries;
 use crate::http::extract::{
     ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
 };
@@ -155,7 +156,6 @@ pub async fn create_product(
     headers: HeaderMap,
     body: ApiJson<CreateProductRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::WriteCatalog)?;
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/products", &body.raw)?;
     let r = body.value;
     let mut issues = Vec::new();
@@ -185,7 +185,8 @@ pub async fn create_product(
         gtin,
     };
     Ok(outcome_reply(
-        app.create_product(p, idem, render_product).await?,
+        app.create_product(&principal.actor(), p, idem, render_product)
+            .await?,
     ))
 }
 
@@ -231,7 +232,6 @@ pub async fn update_product(
     Path(sku): Path<String>,
     body: ApiJson<UpdateProductRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::WriteCatalog)?;
     let r = body.value;
     let mut issues = Vec::new();
     check_product_fields(
@@ -271,7 +271,9 @@ pub async fn update_product(
         active: r.active,
         gtin,
     };
-    let row = app.update_product(sku, patch, expected).await?;
+    let row = app
+        .update_product(&principal.actor(), sku, patch, expected)
+        .await?;
     Ok(product_response(&row))
 }
 
@@ -284,13 +286,7 @@ pub async fn get_product(
     principal: Principal,
     Path(sku): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
-    let label = sku.clone();
-    let row = app
-        .store
-        .read(move |r| r.product(&sku))
-        .await?
-        .ok_or(AppError::NotFound(format!("product {label}")))?;
+    let row = app.product(&principal.actor(), sku).await?;
     Ok(product_response(&row))
 }
 
@@ -316,13 +312,9 @@ pub async fn list_products(
     principal: Principal,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<ProductPage>, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut rows = app
-        .store
-        .read(move |r| r.products(after.as_deref(), limit + 1))
-        .await?;
+    let mut rows = app.products(&principal.actor(), after, limit + 1).await?;
     let next_cursor = page_cursor(&mut rows, limit, |p| p.sku.clone());
     Ok(Json(ProductPage {
         data: rows.iter().map(product_view).collect(),
@@ -381,7 +373,6 @@ pub async fn list_inventory(
     principal: Principal,
     ApiQuery(q): ApiQuery<InventoryQuery>,
 ) -> Result<Json<InventoryPage>, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
     let limit = page_limit(q.limit)?;
     let after = match q.cursor.as_deref().map(decode_cursor).transpose()? {
         Some(c) => Some(
@@ -393,13 +384,13 @@ pub async fn list_inventory(
         ),
         None => None,
     };
-    let mut rows = app
-        .store
-        .read(move |r| {
-            let after = after.as_ref().map(|(s, l)| (s.as_str(), l.as_str()));
-            r.inventory(q.sku.as_deref(), q.location_id.as_deref(), after, limit + 1)
-        })
-        .await?;
+    let query = queries::InventoryQuery {
+        sku: q.sku,
+        location_id: q.location_id,
+        after,
+        limit: limit + 1,
+    };
+    let mut rows = app.inventory(&principal.actor(), query).await?;
     let next_cursor = page_cursor(&mut rows, limit, |i| {
         format!("{}\n{}", i.sku, i.location_id)
     });
@@ -474,7 +465,6 @@ pub async fn adjust(
     headers: HeaderMap,
     body: ApiJson<AdjustmentRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::AdjustStock)?;
     let idem = idempotency(
         &headers,
         &principal,
@@ -559,7 +549,6 @@ pub async fn movements(
     Path(sku): Path<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<MovementPage>, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
     let limit = page_limit(q.limit)?;
     let before = match q.cursor.as_deref().map(decode_cursor).transpose()? {
         Some(c) => Some(
@@ -569,8 +558,7 @@ pub async fn movements(
         None => None,
     };
     let mut rows = app
-        .store
-        .read(move |r| r.movements(&sku, before, limit + 1))
+        .movements(&principal.actor(), sku, before, limit + 1)
         .await?;
     let next_cursor = page_cursor(&mut rows, limit, |m| m.id.to_string());
     Ok(Json(MovementPage {

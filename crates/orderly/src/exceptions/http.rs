@@ -5,13 +5,12 @@
 //! transaction; a person resolves them with a note, and a delivery resolves a delay.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
-use crate::app::error::AppError;
+use crate::app::auth::Principal;
 use crate::http::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
 use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::{Path, State};
-use orderly_domain::order::exceptions::{kind, queue};
+use orderly_domain::order::exceptions::kind;
 use orderly_domain::time::rfc3339;
 use orderly_store::{ExceptionFilter, ExceptionRow};
 use serde::{Deserialize, Serialize};
@@ -93,11 +92,7 @@ pub async fn list_queue(
     Path(queue): Path<String>,
     ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, ApiError> {
-    principal.require(Permission::ReadExceptions)?;
-    if !queue::ALL.contains(&queue.as_str()) {
-        return Err(AppError::NotFound(format!("exception queue {queue}")).into());
-    }
-    list(app, Some(queue), q).await
+    list(app, principal, Some(queue), q).await
 }
 
 /// Entries of every queue, oldest first.
@@ -110,12 +105,12 @@ pub async fn list_all(
     principal: Principal,
     ApiQuery(q): ApiQuery<ExceptionQuery>,
 ) -> Result<Json<ExceptionPage>, ApiError> {
-    principal.require(Permission::ReadExceptions)?;
-    list(app, None, q).await
+    list(app, principal, None, q).await
 }
 
 async fn list(
     app: AppState,
+    principal: Principal,
     queue: Option<String>,
     q: ExceptionQuery,
 ) -> Result<Json<ExceptionPage>, ApiError> {
@@ -153,7 +148,7 @@ async fn list(
         after_id,
         limit: limit + 1,
     };
-    let mut rows = app.store.read(move |r| r.exceptions(&filter)).await?;
+    let mut rows = app.exceptions(&principal.actor(), filter).await?;
     let next_cursor = page_cursor(&mut rows, limit, |e| e.id.to_string());
     let now = app.now();
     Ok(Json(ExceptionPage {

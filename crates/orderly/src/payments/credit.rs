@@ -1,14 +1,34 @@
-//! Store credit issued by a person (goodwill, a manual refund), outside any order. Credit
-//! redeemed or refunded to on an order moves with that order's events instead.
+//! Store credit issued by a person (goodwill, a manual refund), outside any order, and a
+//! customer's credit as support reads it. Credit redeemed or refunded to on an order
+//! moves with that order's events instead.
 
 use crate::app::auth::{Permission, authorize};
 use crate::app::error::AppError;
 use crate::app::{Answer, App, Idempotency, Origin, Outcome};
+use orderly_domain::actor::Actor;
 use orderly_domain::order::FieldIssue;
 use orderly_domain::values::{Currency, Email};
-use orderly_store::CreditChange;
+use orderly_store::{CreditChange, StoreCreditRow};
+
+/// How many of a customer's latest credit changes a read shows.
+const LATEST_CHANGES: u32 = 100;
 
 impl App {
+    /// `email`'s latest store credit changes, newest first; each carries the balance
+    /// after it.
+    pub async fn store_credit(
+        &self,
+        actor: &Actor,
+        email: &Email,
+    ) -> Result<Vec<StoreCreditRow>, AppError> {
+        authorize(actor, Permission::ReadOrders)?;
+        let key = email.to_string();
+        Ok(self
+            .store
+            .read(move |r| r.store_credit_entries(&key, LATEST_CHANGES))
+            .await?)
+    }
+
     /// Adds `amount_minor` of `currency` to `email`'s balance, recording who and why.
     pub async fn issue_store_credit(
         &self,

@@ -3,7 +3,7 @@
 //! per customer (`/customers/{email}/store-credit`).
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::http::extract::{
     ApiJson, idempotency, order_reply, origin, outcome_reply, signed_event, to_json,
@@ -405,12 +405,12 @@ pub struct StoreCreditOut {
     pub entries: Vec<StoreCreditEntryOut>,
 }
 
-async fn store_credit_view(app: &AppState, email: Email) -> Result<StoreCreditOut, ApiError> {
-    let key = email.to_string();
-    let rows = app
-        .store
-        .read(move |r| r.store_credit_entries(&key, 100))
-        .await?;
+async fn store_credit_view(
+    app: &AppState,
+    principal: &Principal,
+    email: Email,
+) -> Result<StoreCreditOut, ApiError> {
+    let rows = app.store_credit(&principal.actor(), &email).await?;
     let mut balances = std::collections::BTreeMap::new();
     // Newest first: the first entry seen per currency holds its balance.
     for row in &rows {
@@ -450,8 +450,7 @@ pub async fn get_store_credit(
     principal: Principal,
     Path(email): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let view = store_credit_view(&app, parse_email(&email)?).await?;
+    let view = store_credit_view(&app, &principal, parse_email(&email)?).await?;
     Ok(crate::http::extract::json_reply((200, to_json(&view))))
 }
 
@@ -486,6 +485,6 @@ pub async fn issue_store_credit(
     let origin = crate::http::extract::origin(&principal, &headers);
     app.issue_store_credit(&origin, idem, &email, currency, req.amount, req.note)
         .await?;
-    let view = store_credit_view(&app, email).await?;
+    let view = store_credit_view(&app, &principal, email).await?;
     Ok(crate::http::extract::json_reply((201, to_json(&view))))
 }

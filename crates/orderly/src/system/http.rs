@@ -1,7 +1,7 @@
 //! Health, configured locations and channels, and API keys.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::http::extract::ApiJson;
 use crate::http::problem::{ApiError, Problem};
@@ -26,7 +26,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/api/v1/health", tag = "system",
     responses((status = 200, body = Health), (status = 503, description = "Database unreachable", body = Health)))]
 pub async fn health(State(app): State<AppState>) -> Response {
-    let db = app.store.read(|r| r.ping()).await;
+    let db = app.database_reachable().await;
     let (code, status, database) = match db {
         Ok(()) => (StatusCode::OK, "ok", "ok".to_owned()),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, "degraded", e.to_string()),
@@ -65,10 +65,8 @@ pub async fn locations(
     State(app): State<AppState>,
     principal: Principal,
 ) -> Result<Json<LocationList>, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
     let data = app
-        .config
-        .locations
+        .locations(&principal.actor())?
         .iter()
         .map(|l| LocationView {
             id: l.id.clone(),
@@ -107,10 +105,8 @@ pub async fn channels(
     State(app): State<AppState>,
     principal: Principal,
 ) -> Result<Json<ChannelList>, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
     let data = app
-        .config
-        .channels
+        .channels(&principal.actor())?
         .iter()
         .map(|c| ChannelView {
             id: c.id.clone(),
@@ -150,7 +146,6 @@ pub async fn create_api_key(
     principal: Principal,
     body: ApiJson<CreateKeyRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ManageKeys)?;
     let r = body.value;
     let role = Role::parse(&r.role).ok_or_else(|| {
         AppError::Validation(vec![FieldIssue::new(
@@ -167,7 +162,9 @@ pub async fn create_api_key(
         )])
         .into());
     }
-    let (id, key) = app.create_key(role, r.name.trim()).await?;
+    let (id, key) = app
+        .create_key(&principal.actor(), role, r.name.trim())
+        .await?;
     let body = CreatedKey {
         id,
         role: role.as_str().into(),

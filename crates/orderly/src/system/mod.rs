@@ -1,3 +1,4 @@
 //! Health, the OpenAPI document, configured locations and channels, and API keys.
 
 pub mod http;
+pub mod queries;

@@ -5,7 +5,7 @@ use orderly::app::AppState;
 use orderly::app::clock::ManualClock;
 use orderly::config::Config;
 use orderly::startup::Application;
-use orderly_domain::actor::Role;
+use orderly_domain::actor::{Actor, Role};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
@@ -407,7 +407,7 @@ async fn spawn_app_on(
         let _ = stopped.await;
     }));
     let (admin_key_id, admin_key) = state
-        .create_key(Role::Admin, "test")
+        .create_key(&Actor::system("test"), Role::Admin, "test")
         .await
         .expect("admin key");
     TestApp {
@@ -577,7 +577,7 @@ impl TestApp {
     /// A new API key with `role`; returns (id, secret).
     pub async fn key(&self, role: Role) -> (String, String) {
         self.state
-            .create_key(role, role.as_str())
+            .create_key(&Actor::system("test"), role, role.as_str())
             .await
             .expect("create key")
     }

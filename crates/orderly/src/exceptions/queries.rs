@@ -1,0 +1,27 @@
+//! Reading the exception queues, for every interface, authorized here once.
+
+use crate::app::App;
+use crate::app::auth::{Permission, authorize};
+use crate::app::error::AppError;
+use orderly_domain::actor::Actor;
+use orderly_domain::order::exceptions::queue;
+use orderly_store::{ExceptionFilter, ExceptionRow};
+
+impl App {
+    /// The entries `filter` matches, oldest first. A queue that does not exist is
+    /// refused as not found rather than answered as empty, so a typo is not mistaken for
+    /// a clear queue.
+    pub async fn exceptions(
+        &self,
+        actor: &Actor,
+        filter: ExceptionFilter,
+    ) -> Result<Vec<ExceptionRow>, AppError> {
+        authorize(actor, Permission::ReadExceptions)?;
+        if let Some(q) = &filter.queue
+            && !queue::ALL.contains(&q.as_str())
+        {
+            return Err(AppError::NotFound(format!("exception queue {q}")));
+        }
+        Ok(self.store.read(move |r| r.exceptions(&filter)).await?)
+    }
+}
