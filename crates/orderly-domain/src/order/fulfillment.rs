@@ -191,6 +191,43 @@ impl Order {
             .iter()
             .any(|f| f.state == FulfillmentState::Pending)
     }
+
+    /// The package `id`, with the fulfillment order that packed it.
+    pub fn package(&self, id: &Id) -> Option<(&FulfillmentOrder, &Package)> {
+        self.fulfillment_orders
+            .iter()
+            .find_map(|f| f.packages.iter().find(|p| &p.id == id).map(|p| (f, p)))
+    }
+
+    /// The shipment `id`, with the fulfillment order that shipped it.
+    pub fn shipment(&self, id: &Id) -> Option<(&FulfillmentOrder, &Shipment)> {
+        self.fulfillment_orders
+            .iter()
+            .find_map(|f| f.shipments.iter().find(|s| &s.id == id).map(|s| (f, s)))
+    }
+
+    /// The id of the order's next package (`pkg_<order suffix>_<n>`). Packages are
+    /// numbered across all of the order's fulfillment orders, from 1, so the id names
+    /// its order and is the same when a replayed request decides again.
+    pub fn next_package_id(&self) -> Id {
+        let n: usize = self
+            .fulfillment_orders
+            .iter()
+            .map(|f| f.packages.len())
+            .sum();
+        Id::child(&self.id, "pkg", n + 1)
+    }
+
+    /// The id of the order's next shipment (`shp_<order suffix>_<n>`), numbered as
+    /// packages are.
+    pub fn next_shipment_id(&self) -> Id {
+        let n: usize = self
+            .fulfillment_orders
+            .iter()
+            .map(|f| f.shipments.len())
+            .sum();
+        Id::child(&self.id, "shp", n + 1)
+    }
 }
 
 pub(super) fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder, OrderError> {
@@ -488,5 +525,70 @@ impl Order {
             .filter(|f| f.lines.iter().any(|l| l.short > 0))
             .map(|f| &f.location_id)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + s).expect("a time")
+    }
+
+    /// An order with two fulfillment orders: the first packed `pkg_1_1` and shipped it
+    /// as `shp_1_1`, the second packed `pkg_1_2`, not shipped yet.
+    fn packed() -> Order {
+        let address = serde_json::json!({"name": "A", "line1": "1 Main", "line2": null,
+            "city": "Austin", "region": "TX", "postal_code": "78701", "country": "US"});
+        let package = |id: &str| {
+            serde_json::json!({"id": id, "items": [], "weight_grams": 800,
+                "dimensions_mm": [10, 10, 10], "packed_at": ts(1)})
+        };
+        let json = serde_json::json!({
+            "id": "ord_1", "number": "WEB-1", "channel": "web", "external_id": null,
+            "currency": "USD", "state": "confirmed",
+            "customer": {"email": "a@example.com", "name": null, "phone": null},
+            "shipping_address": address, "billing_address": address,
+            "lines": [], "shipping_amount": 0, "tax_amount": 0, "discount_amount": 0,
+            "holds": [], "reservations": [], "version": 5,
+            "created_at": ts(0), "updated_at": ts(0),
+            "fulfillment_orders": [
+                {"id": "ful_1_1", "location_id": "wh-east", "state": "shipped", "lines": [],
+                 "created_at": ts(0), "packages": [package("pkg_1_1")],
+                 "shipments": [{"id": "shp_1_1", "package_id": "pkg_1_1", "carrier": "local",
+                    "service": "ground", "tracking_number": "LC1", "shipped_at": ts(2),
+                    "scans": []}]},
+                {"id": "ful_1_2", "location_id": "wh-west", "state": "packed", "lines": [],
+                 "created_at": ts(0), "packages": [package("pkg_1_2")]}
+            ]
+        });
+        serde_json::from_value(json).expect("a packed order")
+    }
+
+    #[test]
+    fn packages_and_shipments_are_numbered_across_the_orders_fulfillment_orders() {
+        let order = packed();
+        assert_eq!(order.next_package_id().as_str(), "pkg_1_3");
+        assert_eq!(order.next_shipment_id().as_str(), "shp_1_2");
+        assert_eq!(
+            Id::order_of_child(order.next_shipment_id().as_str(), "shp"),
+            Some(order.id.clone()),
+            "a shipment id leads back to its order"
+        );
+    }
+
+    #[test]
+    fn a_package_or_shipment_is_found_with_its_fulfillment_order() {
+        let order = packed();
+        let (fo, package) = order.package(&Id::new("pkg_1_2")).expect("packed");
+        assert_eq!((fo.id.as_str(), package.weight_grams), ("ful_1_2", 800));
+        let (fo, shipment) = order.shipment(&Id::new("shp_1_1")).expect("shipped");
+        assert_eq!(
+            (fo.id.as_str(), shipment.package_id.as_str()),
+            ("ful_1_1", "pkg_1_1")
+        );
+        assert!(order.package(&Id::new("pkg_1_9")).is_none());
+        assert!(order.shipment(&Id::new("shp_1_2")).is_none());
     }
 }

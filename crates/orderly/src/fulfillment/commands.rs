@@ -1,11 +1,21 @@
-//! Fulfillment commands that are not a single order's: a wave gathers released
-//! fulfillment orders of one location into one pick run. Here rather than in the handler
-//! so the console and the CLI create waves with the same checks.
+//! Fulfillment commands, here rather than in the handlers so the console and the CLI
+//! pack, ship and wave with the same checks: a wave gathers released fulfillment orders
+//! of one location into one pick run; packing reads each scan as a SKU; shipping settles
+//! the carrier, service and tracking number (rate shopping and booking are calls out,
+//! made before the write, never inside its transaction) and names the new shipment.
 
 use crate::app::auth::{Permission, authorize};
 use crate::app::error::AppError;
+use crate::app::runner::capture_mode;
 use crate::app::{Answer, App, Idempotency, Origin, Outcome};
-use orderly_domain::order::FieldIssue;
+use crate::fulfillment::handover::{Handover, ShipRequest, to_counter};
+use crate::providers::carriers::all_quotes;
+use jiff::Timestamp;
+use orderly_domain::carrier::{Quote, choose};
+use orderly_domain::order::{Delivery, FieldIssue, Order, OrderCommand, OrderError, ShipPackage};
+use orderly_domain::payment::CaptureMode;
+use orderly_domain::values::{Gtin, Id, Sku};
+use std::collections::HashMap;
 
 /// At most this many fulfillment orders in one wave.
 pub const MAX_WAVE_ORDERS: u32 = 500;
@@ -103,5 +113,542 @@ impl App {
             return Err(AppError::Internal("a wave answers with its id".into()));
         };
         String::from_utf8(id).map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// At most this many scans in one package.
+const MAX_SCANS: usize = 10_000;
+
+/// What a package takes: one entry per scanned unit (a barcode number or a SKU), and
+/// what the parcel weighs and measures.
+#[derive(Debug, Clone)]
+pub struct NewPackage {
+    pub scans: Vec<String>,
+    pub weight_grams: u32,
+    /// Length, width and height.
+    pub dimensions_mm: [u32; 3],
+}
+
+impl App {
+    /// Packs scanned units of fulfillment order `fulfillment_id` (of order `order_id`)
+    /// into the order's next package, and returns the order as it then stands (its
+    /// fulfillment order's newest package is the new one, also on a replay).
+    pub async fn pack(
+        &self,
+        origin: Origin,
+        idem: Option<Idempotency>,
+        order_id: String,
+        fulfillment_id: Id,
+        package: NewPackage,
+    ) -> Result<Order, AppError> {
+        if package.scans.len() > MAX_SCANS {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                "scans",
+                "too_many",
+                "at most 10000 scans per package",
+            )]));
+        }
+        let scans = self.resolve_scans(&package.scans).await?;
+        let outcome = self
+            .order_command(order_id, idem, origin, None, move |order| {
+                Ok(OrderCommand::Pack {
+                    fulfillment_id: fulfillment_id.clone(),
+                    package_id: order.next_package_id(),
+                    scans: scans.clone(),
+                    weight_grams: package.weight_grams,
+                    dimensions_mm: package.dimensions_mm,
+                })
+            })
+            .await?;
+        match outcome {
+            Outcome::Order(_, order) => Ok(*order),
+            Outcome::Body(..) => Err(AppError::Internal(
+                "an order command answered without its order".into(),
+            )),
+        }
+    }
+
+    /// Each scan as a SKU, the barcode numbers looked up in the catalog in one read
+    /// (see `skus_of`).
+    async fn resolve_scans(&self, raw: &[String]) -> Result<Vec<Sku>, AppError> {
+        let gtins = gtins_of(raw);
+        let known: HashMap<String, String> = if gtins.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .read(move |r| r.skus_by_gtin(&gtins))
+                .await?
+                .into_iter()
+                .collect()
+        };
+        skus_of(raw, &known)
+    }
+
+    /// Ships packed package `package_id` of order `order_id`: a pickup order's package
+    /// goes onto the counter; any other leaves with the carrier and service the request
+    /// names, or else the one rate shopping chooses, under the request's tracking number
+    /// or one booked with the carrier. Answers with the order.
+    pub async fn ship(
+        &self,
+        origin: Origin,
+        idem: Option<Idempotency>,
+        order_id: String,
+        package_id: Id,
+        mut req: ShipRequest,
+    ) -> Result<Outcome, AppError> {
+        req.promised_by = req.promised_by.map(orderly_domain::time::to_millis);
+        check_ship_request(&req)?;
+        // The service and the tracking number are settled before the write: booking with
+        // a carrier is a call out, never made inside a transaction.
+        let order = {
+            let order_id = order_id.clone();
+            self.store.read(move |r| r.order(&order_id)).await?
+        }
+        .ok_or_else(|| unknown_package(&package_id))?;
+        let handover = if Delivery::pickup(order.delivery.as_ref()).is_some() {
+            to_counter(&req, self.now())?
+        } else {
+            let (carrier, service, promised_by) =
+                service_for(&req, || self.rate_shop(&order, &package_id))?;
+            let tracking_number = self.tracking_number(req.tracking_number, &carrier)?;
+            Handover {
+                carrier,
+                service,
+                tracking_number,
+                promised_by,
+                ready_for_pickup_at: None,
+            }
+        };
+        let config = self.config.clone();
+        self.order_command(order_id, idem, origin, None, move |order| {
+            ship_command(order, &package_id, &handover, capture_mode(&config, order))
+        })
+        .await
+    }
+
+    /// The quote `package_id` ships with when the request names no service: every
+    /// configured carrier is asked, then `shop` chooses.
+    fn rate_shop(&self, order: &Order, package_id: &Id) -> Result<Quote, AppError> {
+        let (_, package) = order
+            .package(package_id)
+            .ok_or_else(|| unknown_package(package_id))?;
+        let to = &order.shipping_address;
+        let offers = all_quotes(
+            &self.carriers,
+            to.country.as_str(),
+            to.region.as_deref(),
+            package.weight_grams,
+            self.now(),
+        );
+        shop(
+            &offers,
+            order.delivery.as_ref(),
+            to.country.as_str(),
+            package.weight_grams,
+        )
+    }
+
+    /// The tracking number a shipment with `carrier` leaves under: the one given, else
+    /// one booked with the carrier; a carrier Orderly does not book needs the caller's.
+    fn tracking_number(&self, given: Option<String>, carrier: &str) -> Result<String, AppError> {
+        match (given, self.carrier(carrier)) {
+            (Some(t), _) => Ok(t),
+            (None, Some(c)) => c.book().map_err(|e| AppError::Conflict {
+                code: "carrier_unavailable",
+                detail: format!("{carrier} could not book the shipment: {e:#}"),
+            }),
+            (None, None) => Err(AppError::Validation(vec![FieldIssue::new(
+                "tracking_number",
+                "required",
+                format!("{carrier} is not a carrier Orderly books: send its tracking number"),
+            )])),
+        }
+    }
+}
+
+fn unknown_package(id: &Id) -> AppError {
+    AppError::Order(OrderError::UnknownPackage(id.to_string()))
+}
+
+/// The barcode numbers (valid GTINs) among `raw`, padded to 14 digits, once each.
+fn gtins_of(raw: &[String]) -> Vec<String> {
+    let mut gtins: Vec<String> = raw
+        .iter()
+        .filter_map(|s| Gtin::parse(s).ok())
+        .map(|g| g.as_str().to_owned())
+        .collect();
+    gtins.sort();
+    gtins.dedup();
+    gtins
+}
+
+/// Each scan as a SKU: a barcode number (a valid GTIN) names the catalog product that
+/// has it (`known`, GTIN to SKU); anything else is read as a SKU. A GTIN no product has
+/// is kept as its digits, so the fulfillment order refuses it as not in the order.
+fn skus_of(raw: &[String], known: &HashMap<String, String>) -> Result<Vec<Sku>, AppError> {
+    raw.iter()
+        .enumerate()
+        .map(|(i, scan)| {
+            let by_gtin = Gtin::parse(scan)
+                .ok()
+                .and_then(|g| known.get(g.as_str()))
+                .and_then(|sku| Sku::parse(sku).ok());
+            match by_gtin {
+                Some(sku) => Ok(sku),
+                None => Sku::parse(scan.trim()).map_err(|e| {
+                    AppError::Validation(vec![FieldIssue::new(
+                        format!("scans[{i}]"),
+                        e.code,
+                        e.message,
+                    )])
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Refuses a carrier, service or tracking number that is blank or over 64 characters.
+fn check_ship_request(req: &ShipRequest) -> Result<(), AppError> {
+    for (field, value) in [
+        ("carrier", &req.carrier),
+        ("service", &req.service),
+        ("tracking_number", &req.tracking_number),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
+        {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                field,
+                "invalid_length",
+                "1-64 characters",
+            )]));
+        }
+    }
+    Ok(())
+}
+
+/// The carrier, service and promised date a package ships with: the request's when it
+/// names both a carrier and a service; else rate shopping's (`shop` is asked only then),
+/// whose arrival is the promise unless the request made its own.
+fn service_for(
+    req: &ShipRequest,
+    shop: impl FnOnce() -> Result<Quote, AppError>,
+) -> Result<(String, String, Option<Timestamp>), AppError> {
+    match (&req.carrier, &req.service) {
+        (Some(c), Some(s)) => Ok((c.clone(), s.clone(), req.promised_by)),
+        _ => {
+            let quote = shop()?;
+            Ok((
+                quote.carrier,
+                quote.service,
+                req.promised_by.or(Some(quote.arrives_by)),
+            ))
+        }
+    }
+}
+
+/// Rate shopping: among `offers` for a package of `weight_grams` to `destination`, the
+/// service the order asked for, else the cheapest that arrives by the order's promised
+/// date, else the fastest (see `orderly_domain::carrier::choose`). None that fits is
+/// `no_carrier_service`.
+fn shop(
+    offers: &[Quote],
+    delivery: Option<&Delivery>,
+    destination: &str,
+    weight_grams: u32,
+) -> Result<Quote, AppError> {
+    choose(
+        offers,
+        delivery.and_then(|d| d.service.as_deref()),
+        delivery.and_then(|d| d.deliver_by),
+        destination,
+        weight_grams,
+    )
+    .map_err(|e| AppError::Conflict {
+        code: "no_carrier_service",
+        detail: e.to_string(),
+    })
+}
+
+/// The command that ships `package_id` as `handover` says, as the order's next shipment
+/// from the fulfillment order that packed it.
+fn ship_command(
+    order: &Order,
+    package_id: &Id,
+    handover: &Handover,
+    capture: CaptureMode,
+) -> Result<OrderCommand, AppError> {
+    let (fo, _) = order
+        .package(package_id)
+        .ok_or_else(|| unknown_package(package_id))?;
+    Ok(OrderCommand::Ship {
+        ship: ShipPackage {
+            fulfillment_id: fo.id.clone(),
+            package_id: package_id.clone(),
+            shipment_id: order.next_shipment_id(),
+            carrier: handover.carrier.clone(),
+            service: handover.service.clone(),
+            tracking_number: handover.tracking_number.clone(),
+            promised_by: handover.promised_by,
+            ready_for_pickup_at: handover.ready_for_pickup_at,
+        },
+        capture,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(days: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + days * 86_400).expect("a time")
+    }
+
+    fn quote(service: &str, price_minor: i64, transit_days: u32) -> Quote {
+        Quote {
+            carrier: "local".into(),
+            service: service.into(),
+            price_minor,
+            transit_days,
+            arrives_by: t(i64::from(transit_days)),
+        }
+    }
+
+    /// Cheapest first, as `all_quotes` answers.
+    fn offers() -> Vec<Quote> {
+        vec![
+            quote("ground", 700, 5),
+            quote("two_day", 1100, 2),
+            quote("express", 1500, 1),
+        ]
+    }
+
+    fn delivery(service: Option<&str>, deliver_by: Option<Timestamp>) -> Delivery {
+        Delivery {
+            service: service.map(str::to_owned),
+            deliver_by,
+            pickup_location: None,
+        }
+    }
+
+    fn refusal(result: Result<impl std::fmt::Debug, AppError>) -> (&'static str, Vec<String>) {
+        let e = result.expect_err("a refusal");
+        let fields = e.field_issues().into_iter().map(|i| i.field).collect();
+        (e.code(), fields)
+    }
+
+    #[test]
+    fn rate_shopping_takes_the_cheapest_service_that_arrives_by_the_promise() {
+        let q = offers();
+        assert_eq!(
+            shop(&q, None, "US", 800).expect("a service").service,
+            "ground"
+        );
+        let by_day_3 = delivery(None, Some(t(3)));
+        assert_eq!(
+            shop(&q, Some(&by_day_3), "US", 800)
+                .expect("a service")
+                .service,
+            "two_day",
+            "ground takes five days; two-day is the cheaper of the two in time"
+        );
+        // Nothing arrives in time: the fastest, rather than no shipment at all.
+        let today = delivery(None, Some(t(0)));
+        assert_eq!(
+            shop(&q, Some(&today), "US", 800)
+                .expect("a service")
+                .service,
+            "express"
+        );
+    }
+
+    #[test]
+    fn rate_shopping_honours_the_service_the_order_asked_for() {
+        let asked = delivery(Some("local/express"), Some(t(9)));
+        let chosen = shop(&offers(), Some(&asked), "US", 800).expect("a service");
+        assert_eq!(
+            (chosen.service.as_str(), chosen.price_minor),
+            ("express", 1500)
+        );
+        let gone = delivery(Some("local/overnight"), None);
+        assert_eq!(
+            refusal(shop(&offers(), Some(&gone), "US", 800)).0,
+            "no_carrier_service"
+        );
+        assert_eq!(refusal(shop(&[], None, "FR", 800)).0, "no_carrier_service");
+    }
+
+    #[test]
+    fn a_ship_request_naming_carrier_and_service_is_not_rate_shopped() {
+        let req = ShipRequest {
+            carrier: Some("freight".into()),
+            service: Some("pallet".into()),
+            promised_by: Some(t(4)),
+            ..ShipRequest::default()
+        };
+        let never = || -> Result<Quote, AppError> { Err(AppError::Internal("shopped".into())) };
+        assert_eq!(
+            service_for(&req, never).expect("as asked"),
+            ("freight".into(), "pallet".into(), Some(t(4)))
+        );
+    }
+
+    #[test]
+    fn otherwise_the_quote_ships_it_and_its_arrival_is_the_promise_unless_one_was_made() {
+        // A carrier without a service is rate shopped like no carrier at all.
+        let req = ShipRequest {
+            carrier: Some("freight".into()),
+            ..ShipRequest::default()
+        };
+        let two_day = || Ok(quote("two_day", 1100, 2));
+        assert_eq!(
+            service_for(&req, two_day).expect("shopped"),
+            ("local".into(), "two_day".into(), Some(t(2)))
+        );
+        let promised = ShipRequest {
+            promised_by: Some(t(7)),
+            ..ShipRequest::default()
+        };
+        assert_eq!(
+            service_for(&promised, two_day).expect("shopped").2,
+            Some(t(7))
+        );
+        let refused = || -> Result<Quote, AppError> {
+            Err(AppError::Conflict {
+                code: "no_carrier_service",
+                detail: "none".into(),
+            })
+        };
+        assert_eq!(
+            refusal(service_for(&ShipRequest::default(), refused)).0,
+            "no_carrier_service"
+        );
+    }
+
+    #[test]
+    fn a_blank_or_overlong_carrier_service_or_tracking_number_is_refused() {
+        assert!(check_ship_request(&ShipRequest::default()).is_ok());
+        let blank = ShipRequest {
+            service: Some("  ".into()),
+            ..ShipRequest::default()
+        };
+        assert_eq!(
+            refusal(check_ship_request(&blank)),
+            ("validation_failed", vec!["service".to_owned()])
+        );
+        let long = ShipRequest {
+            tracking_number: Some("9".repeat(65)),
+            ..ShipRequest::default()
+        };
+        assert_eq!(
+            refusal(check_ship_request(&long)).1,
+            vec!["tracking_number".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_scanned_barcode_names_its_product_and_anything_else_is_read_as_a_sku() {
+        // 4006381333931 is a valid EAN-13; the catalog knows it by its 14-digit form.
+        let raw: Vec<String> = [
+            "4006381333931",
+            " MUG-1 ",
+            "04006381333931",
+            "0012345678905",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(gtins_of(&raw), ["00012345678905", "04006381333931"]);
+        let known = HashMap::from([("04006381333931".to_owned(), "TEE-M".to_owned())]);
+        let skus: Vec<String> = skus_of(&raw, &known)
+            .expect("all read")
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // A GTIN no product has is kept as its digits, for the order to refuse.
+        assert_eq!(skus, ["TEE-M", "MUG-1", "TEE-M", "0012345678905"]);
+        let bad = ["MUG-1".to_owned(), "not a sku".to_owned()];
+        assert_eq!(
+            refusal(skus_of(&bad, &known)),
+            ("validation_failed", vec!["scans[1]".to_owned()])
+        );
+    }
+
+    /// An order with two fulfillment orders: the first shipped its package, the second
+    /// packed `pkg_1_2`.
+    fn packed() -> Order {
+        let address = serde_json::json!({"name": "A", "line1": "1 Main", "line2": null,
+            "city": "Austin", "region": "TX", "postal_code": "78701", "country": "US"});
+        let package = |id: &str| {
+            serde_json::json!({"id": id, "items": [], "weight_grams": 800,
+                "dimensions_mm": [10, 10, 10], "packed_at": t(0)})
+        };
+        let json = serde_json::json!({
+            "id": "ord_1", "number": "WEB-1", "channel": "web", "external_id": null,
+            "currency": "USD", "state": "confirmed",
+            "customer": {"email": "a@example.com", "name": null, "phone": null},
+            "shipping_address": address, "billing_address": address,
+            "lines": [], "shipping_amount": 0, "tax_amount": 0, "discount_amount": 0,
+            "holds": [], "reservations": [], "version": 5,
+            "created_at": t(0), "updated_at": t(0),
+            "fulfillment_orders": [
+                {"id": "ful_1_1", "location_id": "wh-east", "state": "shipped", "lines": [],
+                 "created_at": t(0), "packages": [package("pkg_1_1")],
+                 "shipments": [{"id": "shp_1_1", "package_id": "pkg_1_1", "carrier": "local",
+                    "service": "ground", "tracking_number": "LC1", "shipped_at": t(1),
+                    "scans": []}]},
+                {"id": "ful_1_2", "location_id": "wh-west", "state": "packed", "lines": [],
+                 "created_at": t(0), "packages": [package("pkg_1_2")]}
+            ]
+        });
+        serde_json::from_value(json).expect("a packed order")
+    }
+
+    #[test]
+    fn shipping_a_package_names_its_fulfillment_order_and_the_next_shipment() {
+        let handover = Handover {
+            carrier: "local".into(),
+            service: "ground".into(),
+            tracking_number: "LC2".into(),
+            promised_by: Some(t(5)),
+            ready_for_pickup_at: None,
+        };
+        let order = packed();
+        let cmd = ship_command(
+            &order,
+            &Id::new("pkg_1_2"),
+            &handover,
+            CaptureMode::OnShipment,
+        )
+        .expect("a command");
+        let OrderCommand::Ship { ship, capture } = cmd else {
+            panic!("not a shipment: {cmd:?}");
+        };
+        assert_eq!(
+            (
+                ship.fulfillment_id.as_str(),
+                ship.shipment_id.as_str(),
+                ship.tracking_number.as_str(),
+                ship.promised_by,
+                capture
+            ),
+            (
+                "ful_1_2",
+                "shp_1_2",
+                "LC2",
+                Some(t(5)),
+                CaptureMode::OnShipment
+            )
+        );
+        assert_eq!(
+            refusal(ship_command(
+                &order,
+                &Id::new("pkg_1_7"),
+                &handover,
+                CaptureMode::OnAuthorization
+            ))
+            .0,
+            "package_not_found"
+        );
     }
 }

@@ -3,7 +3,6 @@
 //! Shared by shipping and click and collect, so neither imports the other.
 
 use crate::app::error::AppError;
-use crate::http::problem::ApiError;
 use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -39,7 +38,7 @@ pub const PICKUP_CARRIER: &str = "pickup";
 /// The handover of a pickup order's package: onto the shelf now, under a fresh
 /// collection code. A carrier, service or tracking number in the request is refused: no
 /// carrier moves this package.
-pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, ApiError> {
+pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, AppError> {
     if req.carrier.is_some()
         || req.service.is_some()
         || req.tracking_number.is_some()
@@ -49,8 +48,7 @@ pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, A
             "carrier",
             "pickup_order",
             "a click-and-collect order goes onto the pickup counter, not to a carrier: send {}",
-        )])
-        .into());
+        )]));
     }
     // `PU` and 8 random hex digits: short enough to read out at a counter.
     let random = uuid::Uuid::now_v7().simple().to_string();

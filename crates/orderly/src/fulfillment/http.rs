@@ -3,30 +3,25 @@
 //! is confirmed, free of holds and past its edit window).
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
-use crate::app::runner::capture_mode;
-use crate::fulfillment::handover::{Handover, ShipRequest, to_counter};
+use crate::fulfillment::commands::NewPackage;
+use crate::fulfillment::handover::ShipRequest;
 use crate::fulfillment::packages::{created_package, package_view, pick_view};
 use crate::fulfillment::tracking::TrackingEvent;
 use crate::fulfillment::view::{FulfillmentOrderOut, fulfillment_out};
 use crate::http::extract::{
-    ApiJson, idempotency, json_reply, order_after, order_reply, signed_event, to_json,
+    ApiJson, idempotency, json_reply, order_after, order_reply, origin, outcome_reply,
+    signed_event, to_json,
 };
 use crate::http::problem::{ApiError, Problem};
-use crate::providers::carriers::all_quotes;
-use crate::providers::labels::{Label, LabelAddress};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use orderly_domain::carrier::{Quote, choose};
-use orderly_domain::order::{
-    Delivery, FieldIssue, FulfillmentOrder, OrderCommand, OrderError, ShipPackage,
-};
-use orderly_domain::values::{Gtin, Id, Sku};
+use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError};
+use orderly_domain::values::Id;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -120,47 +115,6 @@ pub struct PackRequest {
     pub dimensions_mm: [u32; 3],
 }
 
-/// Each scan as a SKU: a barcode number (a valid GTIN) names the catalog product that has
-/// it; anything else is read as a SKU. A GTIN no product has is kept as its digits, so
-/// the fulfillment order refuses it as not in the order.
-async fn resolve_scans(app: &AppState, raw: &[String]) -> Result<Vec<Sku>, AppError> {
-    let mut gtins: Vec<String> = raw
-        .iter()
-        .filter_map(|s| Gtin::parse(s).ok())
-        .map(|g| g.as_str().to_owned())
-        .collect();
-    gtins.sort();
-    gtins.dedup();
-    let known: HashMap<String, String> = if gtins.is_empty() {
-        HashMap::new()
-    } else {
-        app.store
-            .read(move |r| r.skus_by_gtin(&gtins))
-            .await?
-            .into_iter()
-            .collect()
-    };
-    raw.iter()
-        .enumerate()
-        .map(|(i, scan)| {
-            let by_gtin = Gtin::parse(scan)
-                .ok()
-                .and_then(|g| known.get(g.as_str()))
-                .and_then(|sku| Sku::parse(sku).ok());
-            match by_gtin {
-                Some(sku) => Ok(sku),
-                None => Sku::parse(scan.trim()).map_err(|e| {
-                    AppError::Validation(vec![FieldIssue::new(
-                        format!("scans[{i}]"),
-                        e.code,
-                        e.message,
-                    )])
-                }),
-            }
-        })
-        .collect()
-}
-
 /// Packs scanned units into a new package, and answers with the package (its id is what
 /// `POST /packages/{id}/ship` takes) and the order it belongs to. An item this
 /// fulfillment order does not hold, or one unit more than was picked, is refused and
@@ -181,32 +135,16 @@ pub async fn pack(
     let path = format!("/api/v1/fulfillment-orders/{id}/packages");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let req = body.value;
-    if req.scans.len() > 10_000 {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "scans",
-            "too_many",
-            "at most 10000 scans per package",
-        )])
-        .into());
-    }
-    let scans = resolve_scans(&app, &req.scans).await?;
+    let package = NewPackage {
+        scans: req.scans,
+        weight_grams: req.weight_grams,
+        dimensions_mm: req.dimensions_mm,
+    };
     let fulfillment_id = Id::new(id);
-    let command_fo = fulfillment_id.clone();
-    let order = order_after(&app, order_id, idem, &principal, &headers, move |order| {
-        let n: usize = order
-            .fulfillment_orders
-            .iter()
-            .map(|f| f.packages.len())
-            .sum();
-        Ok(OrderCommand::Pack {
-            fulfillment_id: command_fo.clone(),
-            package_id: Id::child(&order.id, "pkg", n + 1),
-            scans: scans.clone(),
-            weight_grams: req.weight_grams,
-            dimensions_mm: req.dimensions_mm,
-        })
-    })
-    .await?;
+    let origin = origin(&principal, &headers);
+    let order = app
+        .pack(origin, idem, order_id, fulfillment_id.clone(), package)
+        .await?;
     // The package this command made is the newest of its fulfillment order, also when a
     // replay rebuilds the order as the first answer left it.
     let fo = find_fulfillment(&order, &fulfillment_id)?;
@@ -281,152 +219,11 @@ pub async fn ship(
         .to_string();
     let path = format!("/api/v1/packages/{id}/ship");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
-    let mut req = body.value;
-    req.promised_by = req.promised_by.map(orderly_domain::time::to_millis);
-    for (field, value) in [
-        ("carrier", &req.carrier),
-        ("service", &req.service),
-        ("tracking_number", &req.tracking_number),
-    ] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
-        {
-            return Err(AppError::Validation(vec![FieldIssue::new(
-                field,
-                "invalid_length",
-                "1-64 characters",
-            )])
-            .into());
-        }
-    }
-    let package_id = Id::new(id);
-    // The service and the tracking number are settled before the write: booking with a
-    // carrier is a call out, never made inside a transaction.
-    let order = {
-        let order_id = order_id.clone();
-        app.store.read(move |r| r.order(&order_id)).await?
-    }
-    .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
-    if Delivery::pickup(order.delivery.as_ref()).is_some() {
-        let handover = to_counter(&req, app.now())?;
-        return ship_package(
-            app, principal, headers, idem, order_id, package_id, handover,
-        )
-        .await;
-    }
-    let (carrier, service, promised_by) = match (&req.carrier, &req.service) {
-        (Some(c), Some(s)) => (c.clone(), s.clone(), req.promised_by),
-        _ => {
-            let quote = rate_shop(&app.carriers, &order, &package_id, app.now())?;
-            (
-                quote.carrier,
-                quote.service,
-                req.promised_by.or(Some(quote.arrives_by)),
-            )
-        }
-    };
-    let tracking = match (req.tracking_number, app.carrier(&carrier)) {
-        (Some(t), _) => t,
-        (None, Some(c)) => c.book().map_err(|e| AppError::Conflict {
-            code: "carrier_unavailable",
-            detail: format!("{carrier} could not book the shipment: {e:#}"),
-        })?,
-        (None, None) => {
-            return Err(AppError::Validation(vec![FieldIssue::new(
-                "tracking_number",
-                "required",
-                format!("{carrier} is not a carrier Orderly books: send its tracking number"),
-            )])
-            .into());
-        }
-    };
-    let handover = Handover {
-        carrier,
-        service,
-        tracking_number: tracking,
-        promised_by,
-        ready_for_pickup_at: None,
-    };
-    ship_package(
-        app, principal, headers, idem, order_id, package_id, handover,
-    )
-    .await
-}
-
-/// Records the shipment of `package_id` as `handover` says.
-async fn ship_package(
-    app: AppState,
-    principal: Principal,
-    headers: HeaderMap,
-    idem: Option<crate::app::Idempotency>,
-    order_id: String,
-    package_id: Id,
-    handover: Handover,
-) -> Result<Response, ApiError> {
-    let config = app.config.clone();
-    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
-        let fo = order
-            .fulfillment_orders
-            .iter()
-            .find(|f| f.packages.iter().any(|p| p.id == package_id))
-            .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
-        let n: usize = order
-            .fulfillment_orders
-            .iter()
-            .map(|f| f.shipments.len())
-            .sum();
-        Ok(OrderCommand::Ship {
-            ship: ShipPackage {
-                fulfillment_id: fo.id.clone(),
-                package_id: package_id.clone(),
-                shipment_id: Id::child(&order.id, "shp", n + 1),
-                carrier: handover.carrier.clone(),
-                service: handover.service.clone(),
-                tracking_number: handover.tracking_number.clone(),
-                promised_by: handover.promised_by,
-                ready_for_pickup_at: handover.ready_for_pickup_at,
-            },
-            capture: capture_mode(&config, order),
-        })
-    })
-    .await
-}
-
-/// The service a package ships with: the one the order asked for, else the cheapest that
-/// arrives by the order's promised date (see `orderly_domain::carrier::choose`).
-fn rate_shop(
-    carriers: &[std::sync::Arc<dyn crate::providers::carriers::Carrier>],
-    order: &orderly_domain::order::Order,
-    package_id: &Id,
-    now: jiff::Timestamp,
-) -> Result<Quote, AppError> {
-    let package = order
-        .fulfillment_orders
-        .iter()
-        .flat_map(|f| &f.packages)
-        .find(|p| &p.id == package_id)
-        .ok_or_else(|| AppError::Order(OrderError::UnknownPackage(package_id.to_string())))?;
-    let to = &order.shipping_address;
-    let offers = all_quotes(
-        carriers,
-        to.country.as_str(),
-        to.region.as_deref(),
-        package.weight_grams,
-        now,
-    );
-    let delivery = order.delivery.as_ref();
-    choose(
-        &offers,
-        delivery.and_then(|d| d.service.as_deref()),
-        delivery.and_then(|d| d.deliver_by),
-        to.country.as_str(),
-        package.weight_grams,
-    )
-    .map_err(|e| AppError::Conflict {
-        code: "no_carrier_service",
-        detail: e.to_string(),
-    })
+    let origin = origin(&principal, &headers);
+    let outcome = app
+        .ship(origin, idem, order_id, Id::new(id), body.value)
+        .await?;
+    Ok(outcome_reply(outcome))
 }
 
 /// One fulfillment order with the order it belongs to.
@@ -439,17 +236,18 @@ pub async fn get_fulfillment_order(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let order_id = order_of(&id)?;
-    let order = app.store.read(move |r| r.order(&order_id)).await?;
-    let view = order.and_then(|o| {
-        let fo = o.fulfillment_orders.iter().find(|f| f.id.as_str() == id)?;
-        Some(FulfillmentOrderView {
+    let o = app
+        .order_of_fulfillment(&principal.actor(), id.clone())
+        .await?;
+    let view = o
+        .fulfillment_orders
+        .iter()
+        .find(|f| f.id.as_str() == id)
+        .map(|fo| FulfillmentOrderView {
             fulfillment: fulfillment_out(fo),
             order_id: o.id.to_string(),
             order_number: o.number.clone(),
-        })
-    });
+        });
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),
         None => Err(AppError::Order(OrderError::UnknownFulfillmentOrder(id)).into()),
@@ -493,75 +291,7 @@ pub async fn label(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let not_found = || AppError::Order(OrderError::UnknownShipment(id.clone()));
-    let order_id = Id::order_of_child(&id, "shp")
-        .ok_or_else(not_found)?
-        .to_string();
-    let order = app
-        .store
-        .read(move |r| r.order(&order_id))
-        .await?
-        .ok_or_else(not_found)?;
-    let (fo, shipment) = order
-        .fulfillment_orders
-        .iter()
-        .find_map(|f| {
-            f.shipments
-                .iter()
-                .find(|s| s.id.as_str() == id)
-                .map(|s| (f, s))
-        })
-        .ok_or_else(not_found)?;
-    let package = fo
-        .packages
-        .iter()
-        .find(|p| p.id == shipment.package_id)
-        .ok_or_else(not_found)?;
-    let location = app
-        .config
-        .locations
-        .iter()
-        .find(|l| l.id == fo.location_id.as_str())
-        .ok_or_else(|| AppError::Internal(format!("no location {}", fo.location_id)))?;
-    let to = &order.shipping_address;
-    let label = Label {
-        tracking_number: shipment.tracking_number.clone(),
-        carrier: shipment.carrier.clone(),
-        service: shipment.service.clone(),
-        weight_grams: package.weight_grams,
-        ship_from: LabelAddress {
-            name: location.name.clone(),
-            line1: location.address.line1.clone(),
-            line2: None,
-            city: location.address.city.clone(),
-            region: location.address.region.clone(),
-            postal_code: location.address.postal_code.clone(),
-            country: location.address.country.clone(),
-        },
-        ship_to: LabelAddress {
-            name: to.name.clone(),
-            line1: to.line1.clone(),
-            line2: to.line2.clone(),
-            city: to.city.clone(),
-            region: to.region.clone(),
-            postal_code: to.postal_code.clone(),
-            country: to.country.to_string(),
-        },
-        order_number: order.number.clone(),
-        package_id: package.id.to_string(),
-    };
-    // The shipment's carrier prints its label; one Orderly does not book prints its own.
-    let carrier = app
-        .carrier(&shipment.carrier)
-        .ok_or_else(|| AppError::Conflict {
-            code: "label_unavailable",
-            detail: format!("{} prints its own labels", shipment.carrier),
-        })?;
-    let pdf = carrier.label(&label).map_err(|e| AppError::Conflict {
-        code: "label_unavailable",
-        detail: format!("no label can be printed for this shipment: {e}"),
-    })?;
+    let pdf = app.shipment_label(&principal.actor(), id).await?;
     Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }
 

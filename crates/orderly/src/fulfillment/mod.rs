@@ -5,6 +5,7 @@ pub mod handover;
 pub mod http;
 pub mod packages;
 pub mod pickup;
+pub mod queries;
 pub mod tracking;
 pub mod view;
 pub mod waves;

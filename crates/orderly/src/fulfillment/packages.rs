@@ -4,7 +4,7 @@
 //! scan, a label or a webhook needs nothing else to find its way back.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::fulfillment::view::{PackageOut, ShipmentOut, package_out, shipment_out};
 use crate::http::extract::{json_reply, to_json};
@@ -140,15 +140,6 @@ pub fn created_package(view: &PackageView) -> Response {
     response
 }
 
-/// The order that a child id (`pkg_…`, `shp_…`) names, read once.
-async fn order_of(app: &AppState, id: &str, prefix: &str) -> Result<Option<Order>, ApiError> {
-    let Some(order_id) = Id::order_of_child(id, prefix) else {
-        return Ok(None);
-    };
-    let order_id = order_id.to_string();
-    Ok(app.store.read(move |r| r.order(&order_id)).await?)
-}
-
 /// A package with its order and fulfillment order (and its shipment, once shipped).
 #[utoipa::path(get, path = "/api/v1/packages/{id}", tag = "fulfillment",
     params(("id" = String, Path, description = "Package id (pkg_…)")),
@@ -160,15 +151,11 @@ pub async fn get_package(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
+    let order = app.order_of_package(&principal.actor(), id.clone()).await?;
     let package_id = Id::new(id.clone());
-    let view = order_of(&app, &id, "pkg").await?.and_then(|order| {
-        let fo = order
-            .fulfillment_orders
-            .iter()
-            .find(|f| f.packages.iter().any(|p| p.id == package_id))?;
-        package_view(&order, fo, &package_id)
-    });
+    let view = order
+        .package(&package_id)
+        .and_then(|(fo, _)| package_view(&order, fo, &package_id));
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),
         None => Err(AppError::Order(OrderError::UnknownPackage(id)).into()),
@@ -186,20 +173,16 @@ pub async fn get_shipment(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let view = order_of(&app, &id, "shp").await?.and_then(|order| {
-        let (fo, s) = order.fulfillment_orders.iter().find_map(|f| {
-            f.shipments
-                .iter()
-                .find(|s| s.id.as_str() == id)
-                .map(|s| (f, s))
-        })?;
+    let order = app
+        .order_of_shipment(&principal.actor(), id.clone())
+        .await?;
+    let view = order.shipment(&Id::new(id.clone())).map(|(fo, s)| {
         let mut belongs_to = BelongsTo::new(&order, fo);
         belongs_to.links.package = Some(format!("/api/v1/packages/{}", s.package_id));
-        Some(ShipmentView {
+        ShipmentView {
             shipment: shipment_out(s),
             belongs_to,
-        })
+        }
     });
     match view {
         Some(v) => Ok(json_reply((200, to_json(&v)))),

@@ -3,9 +3,10 @@
 //! lines grouped by SKU and sorted by bin, so a picker walks the aisles once.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
+use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::fulfillment::commands::NewWave;
+use crate::fulfillment::queries::{PickList, WaveMembers};
 use crate::http::extract::parse_time;
 use crate::http::extract::{
     ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
@@ -16,11 +17,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
-use orderly_domain::order::Order;
 use orderly_domain::time::rfc3339;
-use orderly_store::{Reader, StoreError, WaveFilter, WaveRow, WaveSummary};
+use orderly_store::{WaveFilter, WaveSummary};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// The most fulfillment orders one wave takes.
@@ -69,35 +69,11 @@ pub struct PickListOut {
     pub lines: Vec<PickLineOut>,
 }
 
-/// Every member's order in one read (an order with several members is read once).
-fn member_orders(r: &mut dyn Reader, wave: &WaveRow) -> Result<HashMap<String, Order>, StoreError> {
-    let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(r.orders_by_id(&ids)?
-        .into_iter()
-        .map(|o| (o.id.to_string(), o))
-        .collect())
-}
-
-fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreError> {
-    let orders = member_orders(r, &wave)?;
+/// The pick list's view: each SKU still to pick with the orders to put it in, sorted by
+/// bin (SKUs without one last) so a picker walks the aisles once.
+fn pick_list_out(list: PickList) -> PickListOut {
     let mut by_sku: BTreeMap<String, PickLineOut> = BTreeMap::new();
-    for (fulfillment_id, order_id) in &wave.members {
-        let Some(order) = orders.get(order_id) else {
-            continue;
-        };
-        let Some(fo) = order
-            .fulfillment_orders
-            .iter()
-            .find(|f| f.id.as_str() == fulfillment_id)
-        else {
-            continue;
-        };
-        // Only what is still to pick: a fulfillment order picked since is done.
-        if fo.state != FulfillmentState::Released {
-            continue;
-        }
+    for (order, fo) in list.members.to_pick() {
         for l in fo.lines.iter().filter(|l| l.quantity > 0) {
             let name = order
                 .lines
@@ -123,33 +99,24 @@ fn pick_list(r: &mut dyn Reader, wave: WaveRow) -> Result<PickListOut, StoreErro
             });
         }
     }
-    let skus: Vec<&str> = by_sku.keys().map(String::as_str).collect();
-    let bins: HashMap<String, Option<String>> =
-        r.bins(&wave.location_id, &skus)?.into_iter().collect();
     let mut lines: Vec<PickLineOut> = by_sku.into_values().collect();
     for line in &mut lines {
-        line.bin = bins.get(&line.sku).cloned().flatten();
+        line.bin = list.bins.get(&line.sku).cloned().flatten();
     }
     lines.sort_by(|a, b| (a.bin.is_none(), &a.bin, &a.sku).cmp(&(b.bin.is_none(), &b.bin, &b.sku)));
-    Ok(PickListOut {
+    let wave = list.members.wave;
+    PickListOut {
         wave_id: wave.id,
         location_id: wave.location_id,
         created_at: rfc3339(wave.created_at),
         created_by: wave.created_by,
         fulfillment_order_ids: wave.members.into_iter().map(|(f, _)| f).collect(),
         lines,
-    })
+    }
 }
 
-async fn load(app: &AppState, id: String) -> Result<PickListOut, ApiError> {
-    let found = app
-        .store
-        .read(move |r| match r.wave(&id)? {
-            Some(wave) => pick_list(r, wave).map(Some),
-            None => Ok(None),
-        })
-        .await?;
-    Ok(found.ok_or_else(|| AppError::NotFound("wave".into()))?)
+async fn load(app: &AppState, principal: &Principal, id: String) -> Result<PickListOut, AppError> {
+    Ok(pick_list_out(app.pick_list(&principal.actor(), id).await?))
 }
 
 /// Groups released fulfillment orders of a location (oldest release first, up to the
@@ -178,7 +145,7 @@ pub async fn create_wave(
     };
     let origin = crate::http::extract::origin(&principal, &headers);
     let id = app.create_wave(&origin, idem, wave).await?;
-    let list = load(&app, id).await?;
+    let list = load(&app, &principal, id).await?;
     Ok(json_reply((201, to_json(&list))))
 }
 
@@ -192,8 +159,7 @@ pub async fn get_pick_list(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let list = load(&app, id).await?;
+    let list = load(&app, &principal, id).await?;
     Ok(json_reply((200, to_json(&list))))
 }
 
@@ -250,8 +216,8 @@ pub struct WaveView {
     pub fulfillment_orders: Vec<WaveMemberOut>,
 }
 
-fn wave_view(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveView, StoreError> {
-    let orders = member_orders(r, &wave)?;
+fn wave_view(found: WaveMembers) -> WaveView {
+    let WaveMembers { wave, orders } = found;
     let members: Vec<WaveMemberOut> = wave
         .members
         .iter()
@@ -277,7 +243,7 @@ fn wave_view(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveView, StoreError> 
         .iter()
         .filter(|m| m.state == FulfillmentState::Released.as_str())
         .count();
-    Ok(WaveView {
+    WaveView {
         wave: wave_out(WaveSummary {
             id: wave.id,
             location_id: wave.location_id,
@@ -287,7 +253,7 @@ fn wave_view(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveView, StoreError> 
             to_pick: u32::try_from(to_pick).unwrap_or(u32::MAX),
         }),
         fulfillment_orders: members,
-    })
+    }
 }
 
 /// A wave: its status and each fulfillment order in it, with its order.
@@ -301,15 +267,7 @@ pub async fn get_wave(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let view = app
-        .store
-        .read(move |r| match r.wave(&id)? {
-            Some(wave) => wave_view(r, wave).map(Some),
-            None => Ok(None),
-        })
-        .await?
-        .ok_or_else(|| AppError::NotFound("wave".into()))?;
+    let view = wave_view(app.wave(&principal.actor(), id).await?);
     Ok(json_reply((200, to_json(&view))))
 }
 
@@ -343,7 +301,6 @@ pub async fn list_waves(
     principal: Principal,
     ApiQuery(q): ApiQuery<WaveListQuery>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
     let open = match q.status.as_deref() {
         None => None,
         Some("open") => Some(true),
@@ -363,7 +320,7 @@ pub async fn list_waves(
         before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: limit + 1,
     };
-    let mut waves = app.store.read(move |r| r.waves(&filter)).await?;
+    let mut waves = app.waves(&principal.actor(), filter).await?;
     let next_cursor = page_cursor(&mut waves, limit, |w| w.id.clone());
     let page = WavePage {
         data: waves.into_iter().map(wave_out).collect(),
@@ -390,8 +347,7 @@ pub async fn get_pick_list_html(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let list = load(&app, id).await?;
+    let list = load(&app, &principal, id).await?;
     let page = askama::Template::render(&PickListPage { list: &list })
         .map_err(|e| AppError::Internal(format!("pick list page: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
@@ -407,8 +363,7 @@ pub async fn get_pick_list_pdf(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadOrders)?;
-    let list = load(&app, id).await?;
+    let list = load(&app, &principal, id).await?;
     let rows: Vec<PickRow> = list
         .lines
         .iter()
