@@ -13,6 +13,8 @@ pub mod demo;
 pub mod exceptions;
 pub mod fulfillment;
 pub mod http;
+#[cfg(test)]
+mod layering;
 pub mod maintenance;
 pub mod orders;
 pub mod payments;

@@ -141,6 +141,8 @@ impl App {
         fulfillment_id: Id,
         package: NewPackage,
     ) -> Result<Order, AppError> {
+        // Checked before the catalog is read; the runner checks the command again.
+        authorize(&origin.actor, Permission::Fulfill)?;
         if package.scans.len() > MAX_SCANS {
             return Err(AppError::Validation(vec![FieldIssue::new(
                 "scans",
@@ -196,6 +198,8 @@ impl App {
         package_id: Id,
         mut req: ShipRequest,
     ) -> Result<Outcome, AppError> {
+        // Checked before a carrier is asked to book; the runner checks the command again.
+        authorize(&origin.actor, Permission::Fulfill)?;
         req.promised_by = req.promised_by.map(orderly_domain::time::to_millis);
         check_ship_request(&req)?;
         // The service and the tracking number are settled before the write: booking with

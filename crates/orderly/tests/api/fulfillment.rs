@@ -413,6 +413,28 @@ async fn a_split_order_is_picked_packed_and_shipped_with_a_short_pick_resourced(
     )
     .await
     .expect_problem(403, "forbidden");
+    // Refused before anything is looked up or booked: a package the order does not have
+    // is still the role's refusal, not a 404 that tells support what exists.
+    send(
+        app.req_as(
+            &support,
+            Method::POST,
+            &format!("/packages/{west_pkg}9/ship"),
+        )
+        .json(&json!({})),
+    )
+    .await
+    .expect_problem(403, "forbidden");
+    send(
+        app.req_as(
+            &support,
+            Method::POST,
+            &format!("/fulfillment-orders/{west}/packages"),
+        )
+        .json(&json!({"scans": ["MUG"], "weight_grams": 100, "dimensions_mm": [1, 1, 1]})),
+    )
+    .await
+    .expect_problem(403, "forbidden");
     let timeline = app
         .get(&format!("/orders/{oid}/timeline"))
         .await
