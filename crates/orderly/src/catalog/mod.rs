@@ -2,4 +2,5 @@
 
 pub mod commands;
 pub mod http;
+pub mod inventory;
 pub mod queries;

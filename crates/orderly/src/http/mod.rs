@@ -9,6 +9,7 @@ pub mod extract;
 pub mod problem;
 
 use crate::catalog::http as catalog;
+use crate::catalog::inventory;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
@@ -33,7 +34,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         system::health, openapi, system::locations, system::channels, system::create_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
-        catalog::list_inventory, catalog::adjust, catalog::movements,
+        inventory::list_inventory, inventory::adjust, inventory::movements,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
@@ -102,9 +103,9 @@ route_table! {
     "/api-keys" => post(system::create_api_key),
     "/products" => get(catalog::list_products).post(catalog::create_product),
     "/products/{sku}" => get(catalog::get_product).patch(catalog::update_product),
-    "/inventory" => get(catalog::list_inventory),
-    "/inventory/adjustments" => post(catalog::adjust),
-    "/inventory/{sku}/movements" => get(catalog::movements),
+    "/inventory" => get(inventory::list_inventory),
+    "/inventory/adjustments" => post(inventory::adjust),
+    "/inventory/{sku}/movements" => get(inventory::movements),
     "/orders" => get(order_list::list_orders).post(orders::create_order),
     "/orders/{id}" => get(orders::get_order),
     "/orders/{id}/timeline" => get(order_timeline::timeline),

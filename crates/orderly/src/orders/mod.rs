@@ -1,5 +1,6 @@
 //! Orders: capture, reading one or many, the timeline, cancellation.
 
+pub mod capture;
 pub mod commands;
 pub mod http;
 pub mod list;

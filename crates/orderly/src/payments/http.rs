@@ -9,7 +9,7 @@ use crate::http::extract::{
     ApiJson, idempotency, order_reply, origin, outcome_reply, signed_event, to_json,
 };
 use crate::http::problem::{ApiError, Problem};
-use crate::orders::http::{PaymentIn, parse_payment};
+use crate::orders::capture::{PaymentIn, parse_payment};
 use crate::payments::commands::payment_id;
 use crate::payments::provider_events::ProviderEvent;
 use axum::body::Bytes;

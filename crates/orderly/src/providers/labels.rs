@@ -1,4 +1,6 @@
-//! Printed documents as real PDFs: shipping labels, and pick lists for the warehouse.
+//! Printed documents as real PDFs: shipping labels, and pick lists for the warehouse. They
+//! share one file (past the usual ~500 lines) because they share the font metrics, the
+//! text fitting and the sanitizing that make both print correctly.
 //!
 //! The built-in local carrier prints real labels: a warehouse packs a box, prints this page on
 //! an ordinary 4x6 inch thermal label printer and sticks it on the box, and the driver (or the

@@ -1,0 +1,268 @@
+//! `/inventory`: stock levels per location, adjustments and the movement history that
+//! explains every number.
+
+use crate::app::AppState;
+use crate::app::auth::Principal;
+use crate::app::error::AppError;
+use crate::catalog::commands::AdjustInput;
+use crate::catalog::http::PageQuery;
+use crate::catalog::queries;
+use crate::http::extract::{
+    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
+};
+use crate::http::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use orderly_domain::inventory::Adjustment;
+use orderly_domain::order::FieldIssue;
+use orderly_domain::time::rfc3339;
+use orderly_store::{InventoryRow, MovementRow};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InventoryView {
+    pub sku: String,
+    pub location_id: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    pub bin: Option<String>,
+    pub updated_at: String,
+}
+
+fn inventory_view(i: &InventoryRow) -> InventoryView {
+    InventoryView {
+        sku: i.sku.clone(),
+        location_id: i.location_id.clone(),
+        on_hand: i.on_hand,
+        reserved: i.reserved,
+        available: i.on_hand - i.reserved,
+        bin: i.bin.clone(),
+        updated_at: rfc3339(i.updated_at),
+    }
+}
+
+fn render_inventory(i: &InventoryRow) -> Vec<u8> {
+    to_json(&inventory_view(i))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryQuery {
+    pub sku: Option<String>,
+    pub location_id: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InventoryPage {
+    pub data: Vec<InventoryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Stock per (SKU, location): on hand, reserved, available.
+#[utoipa::path(get, path = "/api/v1/inventory", tag = "inventory", params(InventoryQuery),
+    responses((status = 200, body = InventoryPage), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn list_inventory(
+    State(app): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<InventoryQuery>,
+) -> Result<Json<InventoryPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let after = match q.cursor.as_deref().map(decode_cursor).transpose()? {
+        Some(c) => Some(
+            c.split_once('\n')
+                .map(|(s, l)| (s.to_owned(), l.to_owned()))
+                .ok_or_else(|| {
+                    ApiError::InvalidQuery("cursor is not one this API issued".into())
+                })?,
+        ),
+        None => None,
+    };
+    let query = queries::InventoryQuery {
+        sku: q.sku,
+        location_id: q.location_id,
+        after,
+        limit: limit + 1,
+    };
+    let mut rows = app.inventory(&principal.actor(), query).await?;
+    let next_cursor = page_cursor(&mut rows, limit, |i| {
+        format!("{}\n{}", i.sku, i.location_id)
+    });
+    Ok(Json(InventoryPage {
+        data: rows.iter().map(inventory_view).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRequest {
+    pub sku: String,
+    pub location_id: String,
+    /// `receipt` (+quantity), `damage` (-quantity), `correction` (signed delta) or
+    /// `cycle_count` (absolute `counted`, refused unless `expected_on_hand` is current).
+    pub kind: String,
+    pub quantity: Option<i64>,
+    pub delta: Option<i64>,
+    pub counted: Option<i64>,
+    pub expected_on_hand: Option<i64>,
+    pub bin: Option<String>,
+    pub note: Option<String>,
+}
+
+fn required(field: &str, v: Option<i64>) -> Result<i64, AppError> {
+    v.ok_or_else(|| {
+        AppError::Validation(vec![FieldIssue::new(
+            field,
+            "required",
+            format!("{field} is required"),
+        )])
+    })
+}
+
+fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
+    Ok(match r.kind.as_str() {
+        "receipt" => Adjustment::Receipt {
+            quantity: required("quantity", r.quantity)?,
+        },
+        "damage" => Adjustment::Damage {
+            quantity: required("quantity", r.quantity)?,
+        },
+        "correction" => Adjustment::Correction {
+            delta: required("delta", r.delta)?,
+        },
+        "cycle_count" => Adjustment::CycleCount {
+            counted: required("counted", r.counted)?,
+            expected_on_hand: required("expected_on_hand", r.expected_on_hand)?,
+        },
+        _ => {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                "kind",
+                "unknown_kind",
+                "kind is receipt, damage, correction or cycle_count",
+            )])
+            .into());
+        }
+    })
+}
+
+/// Adjust stock at a location; every adjustment is a movement with reason and actor.
+#[utoipa::path(post, path = "/api/v1/inventory/adjustments", tag = "inventory", request_body = AdjustmentRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response")),
+    responses((status = 201, body = InventoryView),
+        (status = 409, description = "Stale cycle count, or below reserved", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn adjust(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: ApiJson<AdjustmentRequest>,
+) -> Result<Response, ApiError> {
+    let idem = idempotency(
+        &headers,
+        &principal,
+        "POST",
+        "/api/v1/inventory/adjustments",
+        &body.raw,
+    )?;
+    let r = body.value;
+    let adjustment = parse_adjustment(&r)?;
+    if r.note.as_ref().is_some_and(|n| n.len() > 1000)
+        || r.bin.as_ref().is_some_and(|b| b.len() > 64)
+    {
+        return Err(AppError::Validation(vec![FieldIssue::new(
+            "note",
+            "too_long",
+            "note ≤ 1000, bin ≤ 64 characters",
+        )])
+        .into());
+    }
+    let input = AdjustInput {
+        sku: r.sku,
+        location_id: r.location_id,
+        adjustment,
+        bin: r.bin,
+        note: r.note,
+    };
+    let origin = crate::http::extract::origin(&principal, &headers);
+    Ok(outcome_reply(
+        app.adjust_stock(input, idem, origin, render_inventory)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovementView {
+    pub id: i64,
+    pub sku: String,
+    pub location_id: String,
+    /// receipt, cycle_count, damage, correction, reservation or release.
+    pub reason: String,
+    pub delta_on_hand: i64,
+    pub delta_reserved: i64,
+    pub on_hand_after: i64,
+    pub reserved_after: i64,
+    pub order_id: Option<String>,
+    pub note: Option<String>,
+    pub actor: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovementPage {
+    pub data: Vec<MovementView>,
+    pub next_cursor: Option<String>,
+}
+
+fn movement_view(m: &MovementRow) -> MovementView {
+    MovementView {
+        id: m.id,
+        sku: m.sku.clone(),
+        location_id: m.location_id.clone(),
+        reason: m.reason.clone(),
+        delta_on_hand: m.delta_on_hand,
+        delta_reserved: m.delta_reserved,
+        on_hand_after: m.on_hand_after,
+        reserved_after: m.reserved_after,
+        order_id: m.order_id.clone(),
+        note: m.note.clone(),
+        actor: m.actor.clone(),
+        at: rfc3339(m.at),
+    }
+}
+
+/// Stock movements of a SKU, newest first.
+#[utoipa::path(get, path = "/api/v1/inventory/{sku}/movements", tag = "inventory",
+    params(("sku" = String, Path), PageQuery),
+    responses((status = 200, body = MovementPage), (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn movements(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(sku): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<MovementPage>, ApiError> {
+    let limit = page_limit(q.limit)?;
+    let before = match q.cursor.as_deref().map(decode_cursor).transpose()? {
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::InvalidQuery("cursor is not one this API issued".into()))?,
+        ),
+        None => None,
+    };
+    let mut rows = app
+        .movements(&principal.actor(), sku, before, limit + 1)
+        .await?;
+    let next_cursor = page_cursor(&mut rows, limit, |m| m.id.to_string());
+    Ok(Json(MovementPage {
+        data: rows.iter().map(movement_view).collect(),
+        next_cursor,
+    }))
+}
