@@ -42,8 +42,16 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
-    ApiKey { id: String, role: Role },
-    System { name: String },
+    ApiKey {
+        id: String,
+        role: Role,
+        /// The channels a channel-bound key is limited to, recorded with what it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channels: Option<Vec<String>>,
+    },
+    System {
+        name: String,
+    },
 }
 
 impl Actor {
@@ -58,7 +66,7 @@ impl Actor {
     pub fn describe(&self, key_name: Option<&str>) -> String {
         match (self, key_name) {
             (Actor::ApiKey { role, .. }, Some(name)) => format!("{} key '{name}'", role.as_str()),
-            (Actor::ApiKey { id, role }, None) => format!("{} key {id}", role.as_str()),
+            (Actor::ApiKey { id, role, .. }, None) => format!("{} key {id}", role.as_str()),
             (Actor::System { name }, _) => format!("system ({name})"),
         }
     }
@@ -81,6 +89,7 @@ mod tests {
         let key = Actor::ApiKey {
             id: "key_1".into(),
             role: Role::Integration,
+            channels: None,
         };
         assert_eq!(
             key.describe(Some("storefront")),

@@ -48,8 +48,8 @@ pub use read::{
     WaveSummary, search_text,
 };
 pub use rows::{
-    ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewProduct,
-    ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
+    ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewApiKey,
+    NewProduct, ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};

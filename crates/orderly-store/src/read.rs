@@ -19,6 +19,8 @@ pub struct OrderFilter {
     pub refund_state: Option<String>,
     pub on_hold: Option<bool>,
     pub channel: Option<String>,
+    /// Only orders of these channels (a channel-bound key's scope); `None`: any.
+    pub channels: Option<Vec<String>>,
     pub email: Option<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
@@ -100,6 +102,9 @@ pub struct ExceptionFilter {
     pub queue: Option<String>,
     pub kind: Option<String>,
     pub order_id: Option<String>,
+    /// Only entries of orders of these channels (a channel-bound key's scope); `None`:
+    /// every entry.
+    pub channels: Option<Vec<String>>,
     /// `Some(true)`: only open entries; `Some(false)`: only resolved ones.
     pub open: Option<bool>,
     /// Entries with an id above this one.
@@ -175,6 +180,8 @@ pub trait Reader {
     /// The provider token of a payment whose authorization is still unanswered.
     fn payment_token(&mut self, payment_id: &str) -> Result<Option<String>, StoreError>;
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// Every API key, oldest first (there are few: one per integration and person).
+    fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError>;
     /// Shipments still watched (see `Shipment::watched`) whose last scan is at or before
     /// `silent_since` or whose promise is at or before `now`: (order id, shipment id).
     fn quiet_shipments(

@@ -113,12 +113,50 @@ pub struct EventRow {
     pub at: Timestamp,
 }
 
+/// An API key as stored: its secret only as a hash, its scope and its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyRow {
     pub id: String,
     pub name: String,
     pub role: Role,
-    pub revoked: bool,
+    /// The channels whose objects the key may see and act on; `None`: every channel.
+    pub channels: Option<Vec<String>>,
+    pub created_at: Timestamp,
+    /// When the key stops working by itself (a rotated key's grace period ends here).
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRow {
+    /// Whether the key still opens the API at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// A key to store (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub key_hash: String,
+    pub channels: Option<Vec<String>>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// How an API key's `channels` column holds the list: JSON text, NULL for every channel.
+pub(crate) fn channels_to_column(channels: Option<&[String]>) -> Option<String> {
+    channels.map(|c| serde_json::Value::from(c.to_vec()).to_string())
+}
+
+pub(crate) fn channels_from_column(raw: Option<String>) -> Result<Option<Vec<String>>, StoreError> {
+    raw.map(|text| {
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("api key channels {text:?}: {e}")))
+    })
+    .transpose()
 }
 
 /// An outbox message claimed for delivery.

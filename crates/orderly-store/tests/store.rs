@@ -19,7 +19,9 @@ use orderly_domain::order::{
 use orderly_domain::payment::RiskPolicy;
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
-use orderly_store::{CatalogTx, EventMeta, SqliteOptions, Store, StoreError, StreamType};
+use orderly_store::{
+    CatalogTx, EventMeta, NewApiKey, SqliteOptions, Store, StoreError, StreamType,
+};
 
 mod common;
 
@@ -37,13 +39,104 @@ fn open_sqlite(dir: &tempfile::TempDir) -> Store {
 /// Writes API key number `i` (a row a test can look for afterwards). It needs only the
 /// catalog capability; a command's `&mut dyn WriteTx` upcasts to it.
 fn insert_key(tx: &mut dyn CatalogTx, i: usize) -> Result<(), StoreError> {
-    tx.insert_api_key(
-        &format!("key_{i}"),
-        "t",
-        Role::Support,
-        &format!("hash_{i}"),
-        Timestamp::UNIX_EPOCH,
-    )
+    tx.insert_api_key(&NewApiKey {
+        id: format!("key_{i}"),
+        name: "t".into(),
+        role: Role::Support,
+        key_hash: format!("hash_{i}"),
+        channels: None,
+        created_at: Timestamp::UNIX_EPOCH,
+        expires_at: None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_keeps_its_scope_and_ends_by_revocation_or_expiry() {
+    let (_dir, store) = open().await;
+    let t = |s: i64| Timestamp::from_second(s).unwrap();
+    store
+        .write(move |tx| {
+            tx.insert_api_key(&NewApiKey {
+                id: "key_mkt".into(),
+                name: "marketplace feed".into(),
+                role: Role::Integration,
+                key_hash: "hash_mkt".into(),
+                channels: Some(vec!["marketplace".into(), "web".into()]),
+                created_at: t(100),
+                expires_at: Some(t(1_000)),
+            })?;
+            insert_key(tx, 1)
+        })
+        .await
+        .unwrap();
+    let read = store
+        .read(|r| r.api_key_by_hash("hash_mkt"))
+        .await
+        .unwrap()
+        .expect("the key is found by its hash");
+    assert_eq!(
+        read.channels.as_deref(),
+        Some(&["marketplace".to_owned(), "web".to_owned()][..])
+    );
+    assert_eq!((read.created_at, read.expires_at), (t(100), Some(t(1_000))));
+    assert!(read.is_live(t(999)) && !read.is_live(t(1_000)));
+
+    // A grace period only ever shortens a key's life.
+    let shortened = store
+        .write(move |tx| tx.expire_api_key("key_mkt", t(500)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(shortened.expires_at, Some(t(500)));
+    let kept = store
+        .write(move |tx| tx.expire_api_key("key_mkt", t(900)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.expires_at, Some(t(500)));
+
+    // Revoking twice keeps the first time; an unknown id is None.
+    let revoked = store
+        .write(move |tx| tx.revoke_api_key("key_1", t(200)))
+        .await
+        .unwrap()
+        .unwrap();
+    let again = store
+        .write(move |tx| tx.revoke_api_key("key_1", t(300)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (revoked.revoked_at, again.revoked_at),
+        (Some(t(200)), Some(t(200)))
+    );
+    assert!(
+        !again.is_live(t(150)),
+        "a revoked key is dead whatever the clock says"
+    );
+    let nobody = store
+        .write(move |tx| tx.revoke_api_key("key_nobody", t(300)))
+        .await
+        .unwrap();
+    assert_eq!(nobody, None);
+
+    let listed: Vec<(String, Option<Vec<String>>)> = store
+        .read(|r| r.api_keys())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.id, k.channels))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("key_1".to_owned(), None),
+            (
+                "key_mkt".to_owned(),
+                Some(vec!["marketplace".into(), "web".into()])
+            ),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,6 +297,7 @@ async fn seed_order(store: &Store, quantity: u32) {
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
+                prices: orderly_domain::order::PriceRules::trusting(),
             };
             let number = tx.next_order_number("web", "WEB")?;
             assert_eq!(number, "WEB-1001");

@@ -6,6 +6,7 @@
 //! `orderly check` result.
 
 use crate::app::Origin;
+use crate::app::auth::KeySpec;
 use crate::config::{Config, DatabaseTarget};
 use crate::startup::Application;
 use anyhow::{Context, bail};
@@ -103,9 +104,10 @@ async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
         correlation_id: "bench-seed".into(),
     };
     let skus = crate::demo::create_catalog(&app, &origin, |_, _| 10_000_000).await?;
-    let (_, key) = app
-        .create_key(&origin.actor, Role::Integration, "bench")
-        .await?;
+    let key = app
+        .create_key(&origin.actor, KeySpec::unbound(Role::Integration, "bench"))
+        .await?
+        .secret;
     app.store.shutdown();
     Ok((key, skus))
 }

@@ -79,6 +79,33 @@ pub enum KeysAction {
         role: String,
         #[arg(long, default_value = "cli")]
         name: String,
+        /// Bind the key to a channel (repeat for several): it sees and acts on only
+        /// their orders. Without --config the demo's channels are the ones known.
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+        /// The key stops working after this many days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List every key (never their secrets).
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke a key now: it fails at once on every process sharing the database.
+    Revoke {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+    },
+    /// A new secret for a key (same role, name and channels); the old one ends now, or
+    /// after --grace-minutes.
+    Rotate {
+        #[command(flatten)]
+        common: Common,
+        id: String,
+        #[arg(long, default_value_t = 0)]
+        grace_minutes: u32,
     },
 }
 
@@ -215,25 +242,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             backup(&existing_database_config(&common)?, &to)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Keys {
-            action: KeysAction::Create { common, role, name },
-        } => {
-            let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
-            let db = existing_database_config(&common)?;
-            runtime()?.block_on(async {
-                let store = crate::maintenance::open_existing(&db, true).await?;
-                let (id, key) = crate::app::auth::create_key(
-                    &store,
-                    role,
-                    &name,
-                    &crate::app::clock::SystemClock,
-                    &crate::app::clock::UuidV7Ids,
-                )
-                .await?;
-                store.shutdown();
-                println!("created {} key {id}\n{key}", role.as_str());
-                anyhow::Ok(())
-            })?;
+        Command::Keys { action } => {
+            runtime()?.block_on(keys(action))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
@@ -242,6 +252,124 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::bench::capture(args))?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// `orderly keys …`: the same application commands the `/api-keys` routes run, by the
+/// system on this machine (whoever can run the binary on the database is its operator).
+async fn keys(action: KeysAction) -> anyhow::Result<()> {
+    let common = match &action {
+        KeysAction::Create { common, .. }
+        | KeysAction::List { common }
+        | KeysAction::Revoke { common, .. }
+        | KeysAction::Rotate { common, .. } => common.clone(),
+    };
+    let mut config = Config::load(
+        common.config.as_deref(),
+        common.config.is_none().then_some(crate::DEMO_CONFIG),
+    )?;
+    config.database = existing_database_config(&common)?;
+    let store = crate::maintenance::open_existing(&config.database, true).await?;
+    let app = crate::app::App::new(store, config);
+    let result = key_action(&app, action).await;
+    app.store.shutdown();
+    result
+}
+
+async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result<()> {
+    use crate::app::auth::KeySpec;
+    let cli = orderly_domain::actor::Actor::system("cli");
+    match action {
+        KeysAction::Create {
+            role,
+            name,
+            channels,
+            expires_in_days,
+            ..
+        } => {
+            let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
+            let expires_at = expires_in_days
+                .map(|d| {
+                    app.now()
+                        .checked_add(jiff::SignedDuration::from_hours(i64::from(d) * 24))
+                })
+                .transpose()
+                .context("expiry out of range")?;
+            let spec = KeySpec {
+                role,
+                name,
+                channels: (!channels.is_empty()).then_some(channels),
+                expires_at,
+            };
+            let new = app.create_key(&cli, spec).await.map_err(explain)?;
+            println!(
+                "created {} key {}\n{}",
+                role.as_str(),
+                new.key.id,
+                new.secret
+            );
+        }
+        KeysAction::List { .. } => {
+            let now = app.now();
+            println!(
+                "{:<40} {:<12} {:<8} {:<24} {:<25} state",
+                "id", "role", "name", "channels", "expires"
+            );
+            for k in app.api_keys(&cli).await.map_err(explain)? {
+                let state = match (k.revoked_at, k.is_live(now)) {
+                    (Some(_), _) => "revoked",
+                    (None, true) => "live",
+                    (None, false) => "expired",
+                };
+                println!(
+                    "{:<40} {:<12} {:<8} {:<24} {:<25} {state}",
+                    k.id,
+                    k.role.as_str(),
+                    k.name,
+                    k.channels.map_or_else(|| "all".to_owned(), |c| c.join(",")),
+                    k.expires_at
+                        .map_or_else(|| "never".to_owned(), orderly_domain::time::rfc3339),
+                );
+            }
+        }
+        KeysAction::Revoke { id, .. } => {
+            let k = app.revoke_key(&cli, id).await.map_err(explain)?;
+            println!("revoked key {}", k.id);
+        }
+        KeysAction::Rotate {
+            id, grace_minutes, ..
+        } => {
+            let grace = (grace_minutes > 0)
+                .then(|| jiff::SignedDuration::from_mins(i64::from(grace_minutes)));
+            let new = app
+                .rotate_key(&cli, id.clone(), grace)
+                .await
+                .map_err(explain)?;
+            let ends = if grace_minutes > 0 {
+                format!("in {grace_minutes} minutes")
+            } else {
+                "now".to_owned()
+            };
+            println!(
+                "rotated key {id} (it ends {ends}); new key {}\n{}",
+                new.key.id, new.secret
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An application error as the CLI prints it: its message and each field's problem.
+fn explain(e: crate::app::error::AppError) -> anyhow::Error {
+    let issues: Vec<String> = e
+        .field_issues()
+        .into_iter()
+        .map(|i| format!("{}: {}", i.field, i.message))
+        .collect();
+    if issues.is_empty() {
+        anyhow::anyhow!("{e}")
+    } else {
+        anyhow::anyhow!("{e}: {}", issues.join("; "))
     }
 }
 

@@ -3,6 +3,7 @@
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
 use crate::app::Origin;
+use crate::app::auth::KeySpec;
 use crate::app::error::AppError;
 use crate::app::{AppState, Outcome};
 use crate::catalog::commands::AdjustInput;
@@ -163,10 +164,14 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
     if empty {
         seed(app).await.context("seeding the demo data failed")?;
     }
-    let (_, key) = app
-        .create_key(&Actor::system("demo"), Role::Admin, "demo admin")
+    let key = app
+        .create_key(
+            &Actor::system("demo"),
+            KeySpec::unbound(Role::Admin, "demo admin"),
+        )
         .await
-        .map_err(explain)?;
+        .map_err(explain)?
+        .secret;
     println!(
         "\nOrderly demo is running at http://{addr}\n\
          Admin API key (shown once): {key}\n\n\

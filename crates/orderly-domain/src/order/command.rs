@@ -220,4 +220,6 @@ pub struct PlaceContext<'a> {
     pub payment_due_at: Option<Timestamp>,
     /// The channel reserves stock only once the order is paid.
     pub reserve_at_payment: bool,
+    /// How far the channel's line prices are trusted, and the catalog's prices.
+    pub prices: super::PriceRules<'a>,
 }

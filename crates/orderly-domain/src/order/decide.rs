@@ -417,8 +417,10 @@ pub fn assign_number(events: &mut [OrderEvent], number: String) {
     }
 }
 
-fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, OrderError> {
-    let issues = validate_place(&cmd, &ctx.limits);
+fn place(mut cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, OrderError> {
+    // Prices are settled first: the total, its payment and the risk review follow them.
+    let mut issues = ctx.prices.settle(&mut cmd.lines, &cmd.currency);
+    issues.extend(validate_place(&cmd, &ctx.limits));
     if !issues.is_empty() {
         return Err(OrderError::Invalid(issues));
     }
@@ -426,6 +428,9 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     check_pickup(to, ctx.sourcing.locations)?;
     // Validation kept the total within 0..=MAX_AMOUNT_MINOR.
     let total = i64::try_from(cmd.total()).map_err(|_| OrderError::InvalidAmount)?;
+    if total == 0 && !ctx.prices.allow_free_orders {
+        return Err(OrderError::FreeOrderNotAllowed);
+    }
     let lines: Vec<PlacedLine> = cmd
         .lines
         .into_iter()
@@ -490,13 +495,18 @@ fn place(cmd: PlaceOrder, ctx: &PlaceContext<'_>) -> Result<Vec<OrderEvent>, Ord
     {
         events.push(OrderEvent::PaymentDeadlineSet { due_at });
     }
-    if let Some(payment) = cmd.payment {
-        events.extend(payments::offer(
+    match cmd.payment {
+        Some(payment) => events.extend(payments::offer(
             OrderState::Pending,
             payment,
             total,
             &mut OpIds::new(None),
-        ));
+        )),
+        // A free order the channel allows owes nothing: nothing to wait for.
+        None if total == 0 => events.push(OrderEvent::OrderConfirmed {
+            reason: "nothing to pay".to_owned(),
+        }),
+        None => {}
     }
     Ok(events)
 }

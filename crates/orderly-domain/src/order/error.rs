@@ -58,6 +58,8 @@ pub enum OrderError {
     NotManualPayment(String),
     #[error("the order is already paid for or has a payment in progress")]
     PaymentNotNeeded,
+    #[error("the order totals nothing, and its channel takes no free orders")]
+    FreeOrderNotAllowed,
     #[error("the {0} hold is already active")]
     HoldAlreadyActive(&'static str),
     #[error("no {0} hold is active")]
@@ -125,6 +127,7 @@ impl OrderError {
             OrderError::AlreadyPaid(_) => "already_paid",
             OrderError::NotManualPayment(_) => "not_manual_payment",
             OrderError::PaymentNotNeeded => "payment_not_needed",
+            OrderError::FreeOrderNotAllowed => "free_order_not_allowed",
             OrderError::HoldAlreadyActive(_) => "hold_already_active",
             OrderError::HoldNotActive(_) => "hold_not_active",
             OrderError::InvalidRefundLine(_) => "invalid_refund_line",

@@ -12,6 +12,7 @@ mod explain;
 mod fulfillment;
 mod money;
 mod payments;
+mod prices;
 mod reactions;
 mod refunds;
 mod shipments;
@@ -35,6 +36,7 @@ pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
 pub use payments::is_internal;
+pub use prices::{CatalogPrice, PriceRules, PriceTrust};
 pub use reactions::{
     Reaction, ReactionPolicy, reactions, store_credit_redemption, store_credit_settled,
 };

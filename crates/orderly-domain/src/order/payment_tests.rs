@@ -100,6 +100,7 @@ impl Facts {
             recent_orders_same_card: 0,
             payment_due_at: self.payment_due_at,
             reserve_at_payment: self.reserve_at_payment,
+            prices: crate::order::PriceRules::trusting(),
         }
     }
 }

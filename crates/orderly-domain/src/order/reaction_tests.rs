@@ -94,6 +94,7 @@ impl Story {
             recent_orders_same_card: 0,
             payment_due_at: None,
             reserve_at_payment,
+            prices: crate::order::PriceRules::trusting(),
         };
         let cmd = PlaceOrder {
             id: Id::new("ord_1"),

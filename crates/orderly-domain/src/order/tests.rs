@@ -163,6 +163,7 @@ impl Facts {
             recent_orders_same_card: 0,
             payment_due_at: None,
             reserve_at_payment: false,
+            prices: crate::order::PriceRules::trusting(),
         }
     }
 }
@@ -479,6 +480,120 @@ fn a_discount_equal_to_the_order_is_accepted() {
     cmd.discount_amount = 1500;
     let events = when(None, OrderCommand::Place(Box::new(cmd)), Some(&facts.ctx())).unwrap();
     assert_eq!(then_state(&[], &events).total(), 0);
+}
+
+fn catalog_of(entries: &[(&str, i64)]) -> std::collections::BTreeMap<Sku, CatalogPrice> {
+    entries
+        .iter()
+        .map(|(s, price_minor)| {
+            let price = CatalogPrice {
+                price_minor: *price_minor,
+                currency: Currency::parse("USD").unwrap(),
+            };
+            (sku(s), price)
+        })
+        .collect()
+}
+
+fn card_order(lines: Vec<NewLine>) -> PlaceOrder {
+    PlaceOrder {
+        payment: Some(NewPayment {
+            id: Id::new("pay_1"),
+            method: crate::payment::PaymentMethod::Card,
+            provider: "simulator".into(),
+            fingerprint: None,
+            last4: None,
+        }),
+        ..place_order(lines)
+    }
+}
+
+#[test]
+fn a_checked_channel_refuses_a_line_priced_off_the_catalog_and_places_nothing() {
+    let facts = Facts::new(&[("A", "east", 5), ("B", "east", 5)]);
+    let catalog = catalog_of(&[("A", 1000), ("B", 2000)]);
+    let ctx = PlaceContext {
+        prices: PriceRules {
+            trust: PriceTrust::Checked,
+            tolerance_percent: 0,
+            allow_free_orders: false,
+            catalog: &catalog,
+        },
+        ..facts.ctx()
+    };
+    let cmd = card_order(vec![line("A", 1, 1000), line("B", 1, 0)]);
+    let result = when(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx));
+    assert_eq!(
+        issues(result),
+        vec![("lines[1].unit_price".to_owned(), "price_mismatch")]
+    );
+}
+
+#[test]
+fn a_catalog_channel_authorizes_the_catalog_total_whatever_price_was_sent() {
+    let facts = Facts::new(&[("A", "east", 5)]);
+    let catalog = catalog_of(&[("A", 1000)]);
+    let ctx = PlaceContext {
+        prices: PriceRules {
+            trust: PriceTrust::Catalog,
+            tolerance_percent: 0,
+            allow_free_orders: false,
+            catalog: &catalog,
+        },
+        ..facts.ctx()
+    };
+    let cmd = card_order(vec![line("A", 2, 0)]);
+    let events = when(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx)).unwrap();
+    let asked: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            OrderEvent::PaymentOpRequested(r) => Some(r.amount_minor),
+            _ => None,
+        })
+        .collect();
+    // Two at the catalog's 10.00 plus 5.00 shipping: the card owes the whole order.
+    assert_eq!(asked, vec![2500]);
+    let order = then_state(&[], &events);
+    assert_eq!(order.lines[0].unit_price, 1000);
+    assert_eq!(order.total(), 2500);
+}
+
+#[test]
+fn an_order_totalling_nothing_is_refused_unless_the_channel_takes_free_orders() {
+    let facts = Facts::new(&[("A", "east", 5)]);
+    let mut cmd = card_order(vec![line("A", 1, 1000)]);
+    cmd.discount_amount = 1500;
+    let strict = PlaceContext {
+        prices: PriceRules {
+            allow_free_orders: false,
+            ..PriceRules::trusting()
+        },
+        ..facts.ctx()
+    };
+    let refused = when(
+        None,
+        OrderCommand::Place(Box::new(cmd.clone())),
+        Some(&strict),
+    );
+    assert_eq!(refused, Err(OrderError::FreeOrderNotAllowed));
+    // Allowed, a free order is confirmed at once, with or without a payment attached.
+    for cmd in [
+        cmd.clone(),
+        PlaceOrder {
+            payment: None,
+            ..cmd
+        },
+    ] {
+        let events = when(None, OrderCommand::Place(Box::new(cmd)), Some(&facts.ctx())).unwrap();
+        let order = then_state(&[], &events);
+        assert_eq!(order.state, OrderState::Confirmed, "{events:?}");
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, OrderEvent::PaymentOpRequested(_))),
+            "nothing is asked of a provider: {events:?}"
+        );
+    }
 }
 
 #[test]
@@ -1003,6 +1118,7 @@ mod properties {
                 recent_orders_same_card: 0,
                 payment_due_at: None,
                 reserve_at_payment: false,
+                prices: crate::order::PriceRules::trusting(),
             }
         }
 

@@ -1,13 +1,13 @@
 //! The catalog and API keys on PostgreSQL.
 
 use super::write::PgTx;
+use super::{API_KEY_COLUMNS, api_key_row};
 use super::{Conn, col};
 use crate::error::StoreError;
-use crate::rows::{NewProduct, ProductPatch, ProductRow};
+use crate::rows::{ApiKeyRow, NewApiKey, NewProduct, ProductPatch, ProductRow, channels_to_column};
 use crate::tx::CatalogTx;
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
-use orderly_domain::actor::Role;
 
 pub(crate) fn product_row(row: &tokio_postgres::Row) -> Result<ProductRow, StoreError> {
     Ok(ProductRow {
@@ -95,18 +95,37 @@ impl CatalogTx for PgTx<'_> {
         self.product(sku)
     }
 
-    fn insert_api_key(
-        &mut self,
-        id: &str,
-        name: &str,
-        role: Role,
-        key_hash: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn insert_api_key(&mut self, key: &NewApiKey) -> Result<(), StoreError> {
+        let channels = channels_to_column(key.channels.as_deref());
         self.conn().execute(
-            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
-            &[&id, &name, &role.as_str(), &key_hash, &to_ms(now)],
+            "INSERT INTO api_keys (id, name, role, key_hash, created_at, channels, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &key.id,
+                &key.name,
+                &key.role.as_str(),
+                &key.key_hash,
+                &to_ms(key.created_at),
+                &channels,
+                &key.expires_at.map(to_ms),
+            ],
         )?;
         Ok(())
+    }
+
+    fn revoke_api_key(&mut self, id: &str, at: Timestamp) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = self.conn().query_opt(&sql, &[&id, &to_ms(at)])?;
+        row.as_ref().map(api_key_row).transpose()
+    }
+
+    fn expire_api_key(&mut self, id: &str, by: Timestamp) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET expires_at = LEAST(COALESCE(expires_at, $2), $2) WHERE id = $1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let row = self.conn().query_opt(&sql, &[&id, &to_ms(by)])?;
+        row.as_ref().map(api_key_row).transpose()
     }
 }

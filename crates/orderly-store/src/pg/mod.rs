@@ -445,3 +445,25 @@ fn give_back(numbers: &NumberBlocks, drawn: Vec<(String, i64)>, unused: bool) {
 fn rolled_back(e: &StoreError) -> bool {
     matches!(e, StoreError::Conflict(m) if !m.contains("orders_number_key"))
 }
+
+/// The columns [`api_key_row`] reads, in its order.
+pub(crate) const API_KEY_COLUMNS: &str =
+    "id, name, role, channels, created_at, expires_at, revoked_at";
+
+/// An API key row read with [`API_KEY_COLUMNS`].
+pub(crate) fn api_key_row(r: &Row) -> Result<crate::rows::ApiKeyRow, StoreError> {
+    let role: String = col(r, 2)?;
+    let time = |i: usize| -> Result<Option<jiff::Timestamp>, StoreError> {
+        col::<Option<i64>>(r, i)?.map(crate::from_ms).transpose()
+    };
+    Ok(crate::rows::ApiKeyRow {
+        id: col(r, 0)?,
+        name: col(r, 1)?,
+        role: orderly_domain::actor::Role::parse(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+        channels: crate::rows::channels_from_column(col(r, 3)?)?,
+        created_at: crate::from_ms(col(r, 4)?)?,
+        expires_at: time(5)?,
+        revoked_at: time(6)?,
+    })
+}

@@ -2,7 +2,7 @@
 
 use super::catalog::{product_by_sku, product_row};
 use super::write::order_snapshot;
-use super::{Conn, col};
+use super::{API_KEY_COLUMNS, Conn, api_key_row, col};
 use crate::error::StoreError;
 use crate::read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
@@ -13,7 +13,6 @@ use crate::rows::{
     StreamType,
 };
 use crate::{from_ms, to_ms};
-use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
 use tokio_postgres::types::ToSql;
 
@@ -107,6 +106,11 @@ impl Reader for PgReader<'_> {
                     condition.replace('?', &format!("${n}::text"))
                 ));
             }
+        }
+        if let Some(channels) = &f.channels {
+            extra.push(channels);
+            let n = 13 + extra.len();
+            sql.push_str(&format!(" AND channel = ANY(${n}::text[])"));
         }
         sql.push_str(" ORDER BY id DESC LIMIT $7");
         let created_from = f.created_from.map(to_ms);
@@ -264,6 +268,8 @@ impl Reader for PgReader<'_> {
                    AND ($3::TEXT IS NULL OR order_id = $3)
                    AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)
                    AND id > $5
+                   AND ($7::TEXT[] IS NULL OR order_id IN (SELECT o.id FROM orders o
+                                                          WHERE o.channel = ANY($7)))
                  ORDER BY id LIMIT $6"
             ),
             &[
@@ -273,6 +279,7 @@ impl Reader for PgReader<'_> {
                 &f.open,
                 &f.after_id.unwrap_or(0),
                 &i64::from(f.limit),
+                &f.channels,
             ],
         )?;
         rows.iter().map(exception_row).collect()
@@ -380,22 +387,14 @@ impl Reader for PgReader<'_> {
     }
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row = self.c.query_opt(
-            "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = $1",
-            &[&key_hash],
-        )?;
-        row.map(|r| {
-            let role: String = col(&r, 2)?;
-            let role = Role::parse(&role)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
-            Ok(ApiKeyRow {
-                id: col(&r, 0)?,
-                name: col(&r, 1)?,
-                role,
-                revoked: col(&r, 3)?,
-            })
-        })
-        .transpose()
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1");
+        let row = self.c.query_opt(&sql, &[&key_hash])?;
+        row.as_ref().map(api_key_row).transpose()
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id");
+        self.c.query(&sql, &[])?.iter().map(api_key_row).collect()
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {

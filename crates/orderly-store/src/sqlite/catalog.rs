@@ -1,13 +1,13 @@
 //! The catalog and API keys on SQLite.
 
 use super::queries::product_by_sku;
+use super::queries::{API_KEY_COLUMNS, api_key_row};
 use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::rows::{NewProduct, ProductPatch, ProductRow};
+use crate::rows::{ApiKeyRow, NewApiKey, NewProduct, ProductPatch, ProductRow, channels_to_column};
 use crate::to_ms;
 use crate::tx::CatalogTx;
 use jiff::Timestamp;
-use orderly_domain::actor::Role;
 use rusqlite::{OptionalExtension, params};
 
 impl CatalogTx for SqliteTx<'_> {
@@ -67,18 +67,42 @@ impl CatalogTx for SqliteTx<'_> {
         self.product(sku)
     }
 
-    fn insert_api_key(
-        &mut self,
-        id: &str,
-        name: &str,
-        role: Role,
-        key_hash: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
+    fn insert_api_key(&mut self, key: &NewApiKey) -> Result<(), StoreError> {
         self.conn().execute(
-            "INSERT INTO api_keys (id, name, role, key_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, name, role.as_str(), key_hash, to_ms(now)],
+            "INSERT INTO api_keys (id, name, role, key_hash, created_at, channels, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                key.id,
+                key.name,
+                key.role.as_str(),
+                key.key_hash,
+                to_ms(key.created_at),
+                channels_to_column(key.channels.as_deref()),
+                key.expires_at.map(to_ms)
+            ],
         )?;
         Ok(())
+    }
+
+    fn revoke_api_key(&mut self, id: &str, at: Timestamp) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let row = stmt
+            .query_row(params![id, to_ms(at)], api_key_row)
+            .optional()?;
+        row.transpose()
+    }
+
+    fn expire_api_key(&mut self, id: &str, by: Timestamp) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!(
+            "UPDATE api_keys SET expires_at = MIN(COALESCE(expires_at, ?2), ?2) WHERE id = ?1 RETURNING {API_KEY_COLUMNS}"
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let row = stmt
+            .query_row(params![id, to_ms(by)], api_key_row)
+            .optional()?;
+        row.transpose()
     }
 }

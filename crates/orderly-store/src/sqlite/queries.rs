@@ -2,8 +2,9 @@
 //! the same way.
 
 use crate::error::StoreError;
-use crate::rows::{ExceptionRow, ProductRow};
+use crate::rows::{ApiKeyRow, ExceptionRow, ProductRow, channels_from_column};
 use jiff::Timestamp;
+use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
 use rusqlite::{Connection, OptionalExtension};
 
@@ -81,4 +82,31 @@ pub(crate) fn order_snapshot(
     snapshot
         .map(|s| serde_json::from_str(&s).map_err(StoreError::from))
         .transpose()
+}
+
+/// The columns [`api_key_row`] reads, in its order.
+pub(crate) const API_KEY_COLUMNS: &str =
+    "id, name, role, channels, created_at, expires_at, revoked_at";
+
+/// An API key row read with [`API_KEY_COLUMNS`]; a role or channel list the store cannot
+/// read is corrupt data.
+pub(crate) fn api_key_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<ApiKeyRow, StoreError>> {
+    let role: String = row.get(2)?;
+    let channels: Option<String> = row.get(3)?;
+    let (id, name) = (row.get(0)?, row.get(1)?);
+    let (created_at, expires_at, revoked_at) = (ts(row, 4)?, ts_opt(row, 5)?, ts_opt(row, 6)?);
+    Ok((|| {
+        Ok(ApiKeyRow {
+            id,
+            name,
+            role: Role::parse(&role)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?,
+            channels: channels_from_column(channels)?,
+            created_at,
+            expires_at,
+            revoked_at,
+        })
+    })())
 }

@@ -1,6 +1,9 @@
 //! `Reader` on SQLite: read-only queries on a pooled connection.
 
-use super::queries::{exception_from_row, order_snapshot, product_by_sku, product_from_row, ts};
+use super::queries::{
+    API_KEY_COLUMNS, api_key_row, exception_from_row, order_snapshot, product_by_sku,
+    product_from_row, ts,
+};
 use crate::error::StoreError;
 use crate::read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
@@ -12,7 +15,6 @@ use crate::rows::{
 };
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
-use orderly_domain::actor::Role;
 use orderly_domain::order::Order;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -61,6 +63,14 @@ impl Reader for SqliteReader<'_> {
                     condition.replace('?', &format!("?{n}"))
                 ));
             }
+        }
+        let scope = crate::rows::channels_to_column(f.channels.as_deref());
+        if let Some(channels) = &scope {
+            extra.push(channels);
+            let n = 13 + extra.len();
+            sql.push_str(&format!(
+                " AND channel IN (SELECT value FROM json_each(?{n}))"
+            ));
         }
         sql.push_str(" ORDER BY id DESC LIMIT ?7");
         let created_from = f.created_from.map(to_ms);
@@ -246,6 +256,8 @@ impl Reader for SqliteReader<'_> {
             "WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2)
                AND (?3 IS NULL OR order_id = ?3) AND (?4 IS NULL OR (resolved_at IS NULL) = ?4)
                AND id > ?5
+               AND (?7 IS NULL OR order_id IN (SELECT o.id FROM orders o
+                                               WHERE o.channel IN (SELECT value FROM json_each(?7))))
              ORDER BY id LIMIT ?6"
         ))?;
         let rows = stmt.query_map(
@@ -255,7 +267,8 @@ impl Reader for SqliteReader<'_> {
                 f.order_id,
                 f.open,
                 f.after_id.unwrap_or(0),
-                f.limit
+                f.limit,
+                crate::rows::channels_to_column(f.channels.as_deref())
             ],
             exception_from_row,
         )?;
@@ -384,31 +397,24 @@ impl Reader for SqliteReader<'_> {
     }
 
     fn api_key_by_hash(&mut self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1");
         let row = self
             .conn
-            .prepare_cached(
-                "SELECT id, name, role, revoked_at IS NOT NULL FROM api_keys WHERE key_hash = ?1",
-            )?
-            .query_row([key_hash], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
-            })
+            .prepare_cached(&sql)?
+            .query_row([key_hash], api_key_row)
             .optional()?;
-        row.map(|(id, name, role, revoked)| {
-            let role = Role::parse(&role)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown role {role}")))?;
-            Ok(ApiKeyRow {
-                id,
-                name,
-                role,
-                revoked,
-            })
-        })
-        .transpose()
+        row.transpose()
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], api_key_row)?;
+        let mut keys = Vec::new();
+        for row in rows {
+            keys.push(row??);
+        }
+        Ok(keys)
     }
 
     /// Cheap liveness probe of the database.

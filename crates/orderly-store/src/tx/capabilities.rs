@@ -8,14 +8,15 @@
 
 use crate::error::StoreError;
 use crate::rows::{
-    ExceptionRow, IdempotencyRecord, InventoryRow, NewProduct, OutboxRow, ProductPatch, ProductRow,
+    ApiKeyRow, ExceptionRow, IdempotencyRecord, InventoryRow, NewApiKey, NewProduct, OutboxRow,
+    ProductPatch, ProductRow,
 };
 use crate::tx::{NewEvent, ReservedMove};
 use crate::work::{
     CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
 };
 use jiff::Timestamp;
-use orderly_domain::actor::{Actor, Role};
+use orderly_domain::actor::Actor;
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation, replay};
 use orderly_domain::sourcing::{Shortfall, StockView};
@@ -274,14 +275,13 @@ pub trait CatalogTx {
         expected_version: Option<i64>,
         now: Timestamp,
     ) -> Result<Option<ProductRow>, StoreError>;
-    fn insert_api_key(
-        &mut self,
-        id: &str,
-        name: &str,
-        role: Role,
-        key_hash: &str,
-        now: Timestamp,
-    ) -> Result<(), StoreError>;
+    fn insert_api_key(&mut self, key: &NewApiKey) -> Result<(), StoreError>;
+    /// Revokes a key at `at` (a key revoked before keeps its first time); `None` if no
+    /// key has this id.
+    fn revoke_api_key(&mut self, id: &str, at: Timestamp) -> Result<Option<ApiKeyRow>, StoreError>;
+    /// Makes a key expire no later than `by` (a rotation's grace period); `None` if no
+    /// key has this id.
+    fn expire_api_key(&mut self, id: &str, by: Timestamp) -> Result<Option<ApiKeyRow>, StoreError>;
 }
 
 /// The read models of fulfillment: fulfillment orders as waves choose them, waves, and

@@ -336,6 +336,7 @@ pub fn place(
         recent_orders_same_card: 0,
         payment_due_at: None,
         reserve_at_payment: false,
+        prices: orderly_domain::order::PriceRules::trusting(),
     };
     let command = OrderCommand::Place(Box::new(place_order(p)));
     let events = decide(None, command, Some(&ctx)).map_err(|e| Failed::Refused(e.to_string()))?;

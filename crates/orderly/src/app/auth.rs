@@ -1,16 +1,16 @@
-//! API keys and what each role may do. Keys are 256-bit random secrets, so a fast SHA-256
-//! hash is the right storage form (a slow password hash would add milliseconds to every
-//! request without adding safety); a short-lived cache spares the database per request.
+//! API keys and what each may do: a role says which actions, a key's channels which
+//! objects (a marketplace's key sees the marketplace's orders and nothing else). Keys are
+//! 256-bit random secrets, so a fast SHA-256 hash is the right storage form (a slow
+//! password hash would add milliseconds to every request without adding safety). Keys
+//! have a life: an optional expiry, revocation, and rotation with a grace period.
 
 use crate::app::error::AppError;
+use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
-use orderly_domain::order::OrderCommand;
-use orderly_store::{ApiKeyRow, Store};
+use orderly_domain::order::{FieldIssue, Order, OrderCommand, OrderError};
+use orderly_store::{ApiKeyRow, NewApiKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::{Duration, Instant};
 
 /// Actions that are authorized per role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +145,9 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         Capture { .. } => Permission::CapturePayments,
         Refund(_) | RetryRefund { .. } => Permission::RefundPayments,
         MarkPaid { .. } => Permission::SettleManually,
+        // A hold only finance may lift is finance's to place: support could otherwise
+        // lock an order it cannot free.
+        PlaceHold(hold) if hold.reason.needs_finance() => Permission::ReleaseReviewHolds,
         PlaceHold(_) => Permission::ManageHolds,
         ReleaseHold { hold, .. } if hold.reason.needs_finance() => Permission::ReleaseReviewHolds,
         ReleaseHold { .. } => Permission::ManageHolds,
@@ -174,11 +177,58 @@ pub fn authorize_order(actor: &Actor, cmd: &OrderCommand) -> Result<(), AppError
     }
 }
 
+/// Whether `actor` may see objects of `channel`: a channel-bound key only its own.
+pub fn sees_channel(actor: &Actor, channel: &str) -> bool {
+    match actor {
+        Actor::ApiKey {
+            channels: Some(own),
+            ..
+        } => own.iter().any(|c| c == channel),
+        Actor::ApiKey { channels: None, .. } | Actor::System { .. } => true,
+    }
+}
+
+/// The channels a channel-bound actor is limited to; `None` for any.
+pub fn channel_scope(actor: &Actor) -> Option<Vec<String>> {
+    match actor {
+        Actor::ApiKey { channels, .. } => channels.clone(),
+        Actor::System { .. } => None,
+    }
+}
+
+/// An order of a channel the actor may not see is not found, exactly as one that does
+/// not exist: a channel-bound key learns nothing of other channels' orders.
+pub fn in_scope(actor: &Actor, order: &Order) -> Result<(), AppError> {
+    if sees_channel(actor, order.channel.as_str()) {
+        Ok(())
+    } else {
+        Err(AppError::Order(OrderError::NotFound))
+    }
+}
+
+/// Managing keys needs a key bound to no channel: a channel-bound key could otherwise
+/// mint itself a wider one.
+fn authorize_key_management(actor: &Actor) -> Result<(), AppError> {
+    authorize(actor, Permission::ManageKeys)?;
+    match actor {
+        Actor::ApiKey {
+            channels: Some(_),
+            role,
+            ..
+        } => Err(AppError::Forbidden {
+            role: role.as_str(),
+            action: "manage API keys while bound to channels",
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub key_id: String,
     pub role: Role,
+    pub channels: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -190,6 +240,7 @@ impl Principal {
         Actor::ApiKey {
             id: self.key_id.clone(),
             role: self.role,
+            channels: self.channels.clone(),
         }
     }
 }
@@ -205,86 +256,187 @@ pub fn generate_key() -> String {
     format!("oly_{}", hex::encode(bytes))
 }
 
-/// Creates and stores a key; returns (id, plaintext). The plaintext is shown once.
-pub async fn create_key(
-    store: &Store,
-    role: Role,
-    name: &str,
-    clock: &dyn crate::app::clock::Clock,
-    ids: &dyn crate::app::clock::IdSource,
-) -> Result<(String, String), AppError> {
-    let plaintext = generate_key();
-    let id = ids.new_id("key");
-    let at = clock.now();
-    let (hash, key_id, name) = (hash_key(&plaintext), id.clone(), name.to_owned());
-    store
-        .write(move |tx| {
-            tx.insert_api_key(&key_id, &name, role, &hash, at)
-                .map_err(AppError::from)
-        })
-        .await?;
-    Ok((id, plaintext))
+/// What a new key is: its role, a name people know it by, the channels it is bound to
+/// (`None`: every channel) and when it stops working by itself.
+#[derive(Debug, Clone)]
+pub struct KeySpec {
+    pub role: Role,
+    pub name: String,
+    pub channels: Option<Vec<String>>,
+    pub expires_at: Option<Timestamp>,
 }
 
-const CACHE_TTL: Duration = Duration::from_secs(30);
-const CACHE_MAX: usize = 10_000;
-
-#[derive(Default)]
-pub struct KeyCache {
-    entries: RwLock<HashMap<String, (Option<ApiKeyRow>, Instant)>>,
-}
-
-impl KeyCache {
-    /// Resolves a bearer token to its principal, from cache or the database.
-    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<Principal, AppError> {
-        let hash = hash_key(token);
-        let cached = self.entries.read().ok().and_then(|m| {
-            m.get(&hash)
-                .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-                .map(|(row, _)| row.clone())
-        });
-        let row = match cached {
-            Some(row) => row,
-            None => {
-                let h = hash.clone();
-                let row = store.read(move |r| r.api_key_by_hash(&h)).await?;
-                if let Ok(mut m) = self.entries.write() {
-                    if m.len() >= CACHE_MAX {
-                        m.clear();
-                    }
-                    m.insert(hash, (row.clone(), Instant::now()));
-                }
-                row
-            }
-        };
-        match row {
-            Some(k) if !k.revoked => Ok(Principal {
-                key_id: k.id,
-                role: k.role,
-            }),
-            _ => Err(AppError::Unauthorized),
+impl KeySpec {
+    /// A key of `role` for every channel that never expires.
+    pub fn unbound(role: Role, name: &str) -> KeySpec {
+        KeySpec {
+            role,
+            name: name.to_owned(),
+            channels: None,
+            expires_at: None,
         }
     }
 }
 
+/// A key as created: its row, and the secret, shown only this once.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub key: ApiKeyRow,
+    pub secret: String,
+}
+
 impl crate::app::App {
-    /// A new API key with `role`, stamped on this app's clock, if `actor` may manage
-    /// keys; returns (id, secret).
-    pub async fn create_key(
+    /// The caller behind a bearer secret. The key is read on every request, not cached,
+    /// so a revocation takes effect at once on every process that shares the database
+    /// (one indexed read, a small cost beside any request that does work).
+    pub async fn authenticate(&self, secret: &str) -> Result<Principal, AppError> {
+        let hash = hash_key(secret);
+        let row = self.store.read(move |r| r.api_key_by_hash(&hash)).await?;
+        match row {
+            Some(k) if k.is_live(self.now()) => Ok(Principal {
+                key_id: k.id,
+                role: k.role,
+                channels: k.channels,
+            }),
+            _ => Err(AppError::Unauthorized),
+        }
+    }
+
+    /// A new API key, if `actor` may manage keys.
+    pub async fn create_key(&self, actor: &Actor, spec: KeySpec) -> Result<NewKey, AppError> {
+        authorize_key_management(actor)?;
+        self.check_key_spec(&spec)?;
+        let secret = generate_key();
+        let key = NewApiKey {
+            id: self.ids.new_id("key"),
+            name: spec.name,
+            role: spec.role,
+            key_hash: hash_key(&secret),
+            channels: spec.channels,
+            created_at: self.now(),
+            expires_at: spec.expires_at,
+        };
+        let row = stored_row(&key);
+        self.store
+            .write(move |tx| tx.insert_api_key(&key).map_err(AppError::from))
+            .await?;
+        Ok(NewKey { key: row, secret })
+    }
+
+    /// Every key, oldest first, secrets never included (only their hashes are kept).
+    pub async fn api_keys(&self, actor: &Actor) -> Result<Vec<ApiKeyRow>, AppError> {
+        authorize_key_management(actor)?;
+        Ok(self.store.read(|r| r.api_keys()).await?)
+    }
+
+    /// Revokes key `id` now; it fails at once on every process.
+    pub async fn revoke_key(&self, actor: &Actor, id: String) -> Result<ApiKeyRow, AppError> {
+        authorize_key_management(actor)?;
+        let at = self.now();
+        let label = id.clone();
+        self.store
+            .write(move |tx| tx.revoke_api_key(&id, at).map_err(AppError::from))
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("API key {label}")))
+    }
+
+    /// A new secret for key `id`, with the same role, name, channels and expiry, in one
+    /// transaction with the old key's end: at once, or after `grace` so the integration
+    /// can switch without a gap. A revoked or expired key cannot be rotated.
+    pub async fn rotate_key(
         &self,
         actor: &Actor,
-        role: Role,
-        name: &str,
-    ) -> Result<(String, String), AppError> {
-        authorize(actor, Permission::ManageKeys)?;
-        create_key(
-            &self.store,
-            role,
-            name,
-            self.clock.as_ref(),
-            self.ids.as_ref(),
-        )
-        .await
+        id: String,
+        grace: Option<jiff::SignedDuration>,
+    ) -> Result<NewKey, AppError> {
+        authorize_key_management(actor)?;
+        let now = self.now();
+        let old_ends = now.saturating_add(grace.unwrap_or_default()).unwrap_or(now);
+        let secret = generate_key();
+        let (new_id, hash) = (self.ids.new_id("key"), hash_key(&secret));
+        let row = self
+            .store
+            .write(move |tx| {
+                let Some(old) = tx.expire_api_key(&id, old_ends)? else {
+                    return Err(AppError::NotFound(format!("API key {id}")));
+                };
+                // Expiring is idempotent on a dead key, so its liveness is judged as it was.
+                if old.revoked_at.is_some() || old.expires_at.is_some_and(|at| at <= now) {
+                    return Err(AppError::Conflict {
+                        code: "key_not_live",
+                        detail: format!("API key {id} is revoked or expired"),
+                    });
+                }
+                let key = NewApiKey {
+                    id: new_id.clone(),
+                    name: old.name,
+                    role: old.role,
+                    key_hash: hash.clone(),
+                    channels: old.channels,
+                    created_at: now,
+                    expires_at: None,
+                };
+                tx.insert_api_key(&key)?;
+                Ok(stored_row(&key))
+            })
+            .await?;
+        Ok(NewKey { key: row, secret })
+    }
+
+    /// Channels named must exist, a name is 1-100 characters, and an expiry lies ahead.
+    fn check_key_spec(&self, spec: &KeySpec) -> Result<(), AppError> {
+        let mut issues = Vec::new();
+        let name = spec.name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            issues.push(FieldIssue::new(
+                "name",
+                "invalid_length",
+                "name is 1-100 characters, without control characters",
+            ));
+        }
+        if let Some(channels) = &spec.channels {
+            if channels.is_empty() || channels.len() > 20 {
+                issues.push(FieldIssue::new(
+                    "channels",
+                    "invalid_length",
+                    "a bound key names 1-20 channels (leave channels out for every channel)",
+                ));
+            }
+            for (i, c) in channels.iter().enumerate() {
+                if self.config.channel(c).is_none() {
+                    issues.push(FieldIssue::new(
+                        format!("channels[{i}]"),
+                        "unknown_channel",
+                        "no such channel",
+                    ));
+                }
+            }
+        }
+        if spec.expires_at.is_some_and(|at| at <= self.now()) {
+            issues.push(FieldIssue::new(
+                "expires_at",
+                "in_the_past",
+                "an expiry must lie in the future",
+            ));
+        }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(issues))
+        }
+    }
+}
+
+/// The row `key` is stored as.
+fn stored_row(key: &NewApiKey) -> ApiKeyRow {
+    ApiKeyRow {
+        id: key.id.clone(),
+        name: key.name.clone(),
+        role: key.role,
+        channels: key.channels.clone(),
+        created_at: key.created_at,
+        expires_at: key.expires_at,
+        revoked_at: None,
     }
 }
 
@@ -299,6 +451,7 @@ mod tests {
         Actor::ApiKey {
             id: "key_1".into(),
             role,
+            channels: None,
         }
     }
 
@@ -318,6 +471,20 @@ mod tests {
         assert_eq!(refused.code(), "forbidden");
         assert!(authorize_order(&key(Role::Support), &manual).is_ok());
         assert!(authorize_order(&key(Role::Warehouse), &manual).is_err());
+    }
+
+    #[test]
+    fn a_hold_only_finance_may_release_is_only_finance_to_place() {
+        let place = |reason| OrderCommand::PlaceHold(HoldChange { reason, note: None });
+        for reason in [
+            HoldReason::FraudReview,
+            HoldReason::HighValueReview,
+            HoldReason::CaptureFailed,
+        ] {
+            assert!(authorize_order(&key(Role::Finance), &place(reason)).is_ok());
+            assert!(authorize_order(&key(Role::Support), &place(reason)).is_err());
+        }
+        assert!(authorize_order(&key(Role::Support), &place(HoldReason::Manual)).is_ok());
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::providers::PaymentProvider;
 use crate::providers::carriers::{Carrier, RateTableCarrier};
 use crate::providers::signature::Secret;
 use crate::providers::simulator::Simulator;
-use auth::KeyCache;
 use clock::{Clock, IdSource, SystemClock, UuidV7Ids};
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
@@ -31,7 +30,6 @@ use std::sync::{Arc, Mutex};
 pub struct App {
     pub store: Store,
     pub config: Arc<Config>,
-    pub keys: KeyCache,
     /// Shared by every request's sourcing decision (read-only).
     pub locations: Arc<Vec<LocationFacts>>,
     /// The built-in payment provider; tests read its call counts.
@@ -89,7 +87,6 @@ impl App {
             payment_event_secrets,
             tracking_event_secrets,
             config: Arc::new(config),
-            keys: KeyCache::default(),
             simulator: Arc::new(simulator),
             worker_id: ids.new_id("worker"),
             carriers,

@@ -9,7 +9,7 @@ use anyhow::bail;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use orderly_domain::geo::LatLon;
-use orderly_domain::order::Limits;
+use orderly_domain::order::{Limits, PriceTrust};
 use orderly_domain::payment::{CaptureMode, RiskPolicy};
 use orderly_domain::sourcing::LocationFacts;
 use orderly_domain::values::Id;
@@ -310,6 +310,18 @@ pub struct ChannelConfig {
     /// `at_payment` (only once it is paid; an unpaid order holds no stock).
     #[serde(default)]
     pub reserve_stock: ReserveStock,
+    /// How far the channel's line prices are trusted: `checked` (the default) against the
+    /// catalog within `price_tolerance_percent`, `catalog` (the catalog's price replaces
+    /// what was sent) or `as_sent` (a marketplace that sets its own prices).
+    #[serde(default)]
+    pub prices: PriceTrust,
+    /// How far a checked price may differ from the catalog's, in whole percent (0-50).
+    #[serde(default)]
+    pub price_tolerance_percent: u8,
+    /// Whether an order that totals nothing is accepted (off: refused with
+    /// `free_order_not_allowed`).
+    #[serde(default)]
+    pub allow_free_orders: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -516,6 +528,32 @@ mod tests {
         ] {
             assert!(err.contains(key), "{key} missing from: {err}");
         }
+    }
+
+    #[test]
+    fn a_channels_price_rules_are_checked_at_startup() {
+        let c = load_with("").unwrap();
+        let web = c.channel("web").unwrap();
+        assert_eq!(
+            (web.prices, web.allow_free_orders),
+            (PriceTrust::Checked, false)
+        );
+        assert_eq!(c.channel("marketplace").unwrap().prices, PriceTrust::AsSent);
+        let channel = |rule: &str| {
+            format!(
+                "[[channels]]\nid = \"web\"\nname = \"Web\"\nnumber_prefix = \"WEB\"\n\
+                 currency = \"USD\"\n{rule}\n"
+            )
+        };
+        let err = load_with(&channel("price_tolerance_percent = 51"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("channels[0].price_tolerance_percent"), "{err}");
+        let err = format!(
+            "{:#}",
+            load_with(&channel("prices = \"trusted\"")).unwrap_err()
+        );
+        assert!(err.contains("prices") && err.contains("trusted"), "{err}");
     }
 
     #[test]

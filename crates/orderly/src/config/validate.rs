@@ -62,6 +62,12 @@ impl Config {
                     "must be an ISO 4217 code such as USD",
                 );
             }
+            if c.price_tolerance_percent > 50 {
+                p(
+                    format!("channels[{i}].price_tolerance_percent"),
+                    "must be a whole percent from 0 to 50",
+                );
+            }
         }
         for (provider, secrets) in &self.payments.event_secrets {
             let key = format!("payments.event_secrets.{provider}");

@@ -2,7 +2,7 @@
 //! opened, and some resolved, by the events that raise and clear them). Here rather than
 //! in the handler so the console's "resolve" form runs the same check and write.
 
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, channel_scope, sees_channel};
 use crate::app::error::AppError;
 use crate::app::{App, Origin};
 use orderly_domain::order::FieldIssue;
@@ -34,9 +34,23 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("exception {id} in queue {queue}")))?;
         let by = origin.actor.label();
         let clock = self.clock.clone();
+        let actor = origin.actor.clone();
         self.store
             .write(move |tx| {
-                match tx.resolve_exception(n, &queue, &by, &resolution, clock.now())? {
+                let resolved = tx.resolve_exception(n, &queue, &by, &resolution, clock.now())?;
+                // Another channel's entry is not found; failing here undoes the write.
+                let visible = match &resolved {
+                    Some((row, _)) if channel_scope(&actor).is_some() => tx
+                        .load_order(&row.order_id)?
+                        .is_some_and(|o| sees_channel(&actor, o.channel.as_str())),
+                    _ => true,
+                };
+                if !visible {
+                    return Err(AppError::NotFound(format!(
+                        "exception {id} in queue {queue}"
+                    )));
+                }
+                match resolved {
                     Some((row, true)) => Ok(row),
                     Some((row, false)) => Err(AppError::Conflict {
                         code: "already_resolved",

@@ -141,6 +141,7 @@ async fn list(
         .transpose()?;
     let limit = page_limit(q.limit)?;
     let filter = ExceptionFilter {
+        channels: None,
         queue,
         kind: q.kind,
         order_id: q.order_id,

@@ -1,7 +1,7 @@
 //! Reading the exception queues, for every interface, authorized here once.
 
 use crate::app::App;
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, channel_scope};
 use crate::app::error::AppError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::exceptions::queue;
@@ -14,9 +14,10 @@ impl App {
     pub async fn exceptions(
         &self,
         actor: &Actor,
-        filter: ExceptionFilter,
+        mut filter: ExceptionFilter,
     ) -> Result<Vec<ExceptionRow>, AppError> {
         authorize(actor, Permission::ReadExceptions)?;
+        filter.channels = channel_scope(actor);
         if let Some(q) = &filter.queue
             && !queue::ALL.contains(&q.as_str())
         {

@@ -4,13 +4,14 @@
 //! the carrier, service and tracking number (rate shopping and booking are calls out,
 //! made before the write, never inside its transaction) and names the new shipment.
 
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, sees_channel};
 use crate::app::error::AppError;
 use crate::app::runner::capture_mode;
 use crate::app::{Answer, App, Idempotency, Origin, Outcome};
 use crate::fulfillment::handover::{Handover, ShipRequest, to_counter};
 use crate::providers::carriers::all_quotes;
 use jiff::Timestamp;
+use orderly_domain::actor::Actor;
 use orderly_domain::carrier::{Quote, choose};
 use orderly_domain::order::{Delivery, FieldIssue, Order, OrderCommand, OrderError, ShipPackage};
 use orderly_domain::payment::CaptureMode;
@@ -42,6 +43,18 @@ impl App {
         req: NewWave,
     ) -> Result<String, AppError> {
         authorize(&origin.actor, Permission::Fulfill)?;
+        if let Actor::ApiKey {
+            channels: Some(_),
+            role,
+            ..
+        } = &origin.actor
+        {
+            // A wave takes work of every channel at its location.
+            return Err(AppError::Forbidden {
+                role: role.as_str(),
+                action: "create waves while bound to channels",
+            });
+        }
         if !self
             .config
             .locations
@@ -208,6 +221,8 @@ impl App {
             let order_id = order_id.clone();
             self.store.read(move |r| r.order(&order_id)).await?
         }
+        // Another channel's package is unknown here: no carrier books for it.
+        .filter(|o| sees_channel(&origin.actor, o.channel.as_str()))
         .ok_or_else(|| unknown_package(&package_id))?;
         let handover = if Delivery::pickup(order.delivery.as_ref()).is_some() {
             to_counter(&req, self.now())?

@@ -4,7 +4,7 @@
 //! CLI show the same warehouse work to the same roles; the handlers only build views.
 
 use crate::app::App;
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, channel_scope, sees_channel};
 use crate::app::error::AppError;
 use crate::providers::labels::{Label, LabelAddress};
 use orderly_domain::actor::Actor;
@@ -52,7 +52,7 @@ impl App {
         authorize(actor, Permission::ReadOrders)?;
         let not_found = || AppError::Order(OrderError::UnknownFulfillmentOrder(id.clone()));
         let order = self
-            .order_of_child(&id, "ful")
+            .order_of_child(actor, &id, "ful")
             .await?
             .ok_or_else(not_found)?;
         if order.fulfillment_orders.iter().any(|f| f.id.as_str() == id) {
@@ -66,7 +66,7 @@ impl App {
     pub async fn order_of_package(&self, actor: &Actor, id: String) -> Result<Order, AppError> {
         authorize(actor, Permission::ReadOrders)?;
         let package_id = Id::new(id.clone());
-        self.order_of_child(&id, "pkg")
+        self.order_of_child(actor, &id, "pkg")
             .await?
             .filter(|o| o.package(&package_id).is_some())
             .ok_or(AppError::Order(OrderError::UnknownPackage(id)))
@@ -76,20 +76,26 @@ impl App {
     pub async fn order_of_shipment(&self, actor: &Actor, id: String) -> Result<Order, AppError> {
         authorize(actor, Permission::ReadOrders)?;
         let shipment_id = Id::new(id.clone());
-        self.order_of_child(&id, "shp")
+        self.order_of_child(actor, &id, "shp")
             .await?
             .filter(|o| o.shipment(&shipment_id).is_some())
             .ok_or(AppError::Order(OrderError::UnknownShipment(id)))
     }
 
     /// The order a child id (`ful_…`, `pkg_…`, `shp_…`) names, read once; none when the id
-    /// names no order or the order does not exist.
-    async fn order_of_child(&self, id: &str, prefix: &str) -> Result<Option<Order>, AppError> {
+    /// names no order, the order does not exist or `actor` may not see its channel.
+    async fn order_of_child(
+        &self,
+        actor: &Actor,
+        id: &str,
+        prefix: &str,
+    ) -> Result<Option<Order>, AppError> {
         let Some(order_id) = Id::order_of_child(id, prefix) else {
             return Ok(None);
         };
         let order_id = order_id.to_string();
-        Ok(self.store.read(move |r| r.order(&order_id)).await?)
+        let order = self.store.read(move |r| r.order(&order_id)).await?;
+        Ok(order.filter(|o| sees_channel(actor, o.channel.as_str())))
     }
 
     /// The shipping label of shipment `id` as a PDF, made from the order's facts on every
@@ -151,7 +157,7 @@ impl App {
 
     /// A wave with its members' orders.
     pub async fn wave(&self, actor: &Actor, id: String) -> Result<WaveMembers, AppError> {
-        authorize(actor, Permission::ReadOrders)?;
+        authorize_waves(actor)?;
         self.store
             .read(move |r| match r.wave(&id)? {
                 Some(wave) => members(r, wave).map(Some),
@@ -164,7 +170,7 @@ impl App {
     /// A wave with its members' orders and the bins of what is still to pick, in one
     /// read.
     pub async fn pick_list(&self, actor: &Actor, id: String) -> Result<PickList, AppError> {
-        authorize(actor, Permission::ReadOrders)?;
+        authorize_waves(actor)?;
         self.store
             .read(move |r| {
                 let Some(wave) = r.wave(&id)? else {
@@ -195,11 +201,24 @@ impl App {
         filter: WaveFilter,
     ) -> Result<Vec<WaveSummary>, AppError> {
         authorize(actor, Permission::ReadOrders)?;
+        if channel_scope(actor).is_some() {
+            return Ok(Vec::new());
+        }
         Ok(self.store.read(move |r| r.waves(&filter)).await?)
     }
 }
 
 /// Every member's order in one read (an order with several members is read once).
+/// A wave gathers a location's work across every channel, so a channel-bound key sees
+/// none: to it, as to a key of another channel's order, a wave is not found.
+fn authorize_waves(actor: &Actor) -> Result<(), AppError> {
+    authorize(actor, Permission::ReadOrders)?;
+    match channel_scope(actor) {
+        Some(_) => Err(AppError::NotFound("wave".into())),
+        None => Ok(()),
+    }
+}
+
 fn members(r: &mut dyn Reader, wave: WaveRow) -> Result<WaveMembers, StoreError> {
     let mut ids: Vec<&str> = wave.members.iter().map(|(_, o)| o.as_str()).collect();
     ids.sort_unstable();

@@ -88,7 +88,7 @@ impl FromRequestParts<AppState> for Principal {
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(AppError::Unauthorized)?;
-        Ok(app.keys.authenticate(&app.store, token).await?)
+        Ok(app.authenticate(token).await?)
     }
 }
 

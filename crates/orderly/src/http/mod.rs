@@ -17,6 +17,7 @@ use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
 use crate::system::http as system;
+use crate::system::keys;
 
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
@@ -32,7 +33,8 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Orderly", description = "Order management: capture, inventory, payments, holds, timeline."),
     paths(
-        system::health, openapi, system::locations, system::channels, system::create_api_key,
+        system::health, openapi, system::locations, system::channels,
+        keys::create_api_key, keys::list_api_keys, keys::revoke_api_key, keys::rotate_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         inventory::list_inventory, inventory::adjust, inventory::movements,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
@@ -100,7 +102,9 @@ route_table! {
     "/openapi.json" => get(openapi),
     "/locations" => get(system::locations),
     "/channels" => get(system::channels),
-    "/api-keys" => post(system::create_api_key),
+    "/api-keys" => get(keys::list_api_keys).post(keys::create_api_key),
+    "/api-keys/{id}/revoke" => post(keys::revoke_api_key),
+    "/api-keys/{id}/rotate" => post(keys::rotate_api_key),
     "/products" => get(catalog::list_products).post(catalog::create_product),
     "/products/{sku}" => get(catalog::get_product).patch(catalog::update_product),
     "/inventory" => get(inventory::list_inventory),

@@ -139,6 +139,7 @@ fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
         | NotManualPayment(_)
         | InvalidRefundLine(_)
         | RefundExceedsLine { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Payment refused"),
+        FreeOrderNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Free order not allowed"),
     }
 }
 

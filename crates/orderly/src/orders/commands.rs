@@ -6,13 +6,13 @@ use crate::config::{Config, ReserveStock};
 use crate::payments::commands::{external_pending, keep_token, payment_id};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{
-    Address, CancelOrder, Customer, Delivery, FieldIssue, NewLine, NewPayment, OrderCommand,
-    PlaceContext, PlaceOrder, SourcingContext, assign_number, decide,
+    Address, CancelOrder, CatalogPrice, Customer, Delivery, FieldIssue, NewLine, NewPayment,
+    OrderCommand, PlaceContext, PlaceOrder, PriceRules, SourcingContext, assign_number, decide,
 };
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{Currency, Id, Sku};
 use orderly_store::Velocity;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// A parsed, well-formed order request; catalog and stock facts are checked later, inside
@@ -55,9 +55,11 @@ impl App {
         origin: Origin,
     ) -> Result<Outcome, AppError> {
         crate::app::auth::authorize(&origin.actor, crate::app::auth::Permission::CreateOrders)?;
+        // A channel-bound key knows no other channel: naming one is naming none.
         let channel = self
             .config
             .channel(&input.channel)
+            .filter(|c| crate::app::auth::sees_channel(&origin.actor, &c.id))
             .ok_or_else(|| {
                 AppError::Validation(vec![FieldIssue::new(
                     "channel",
@@ -112,6 +114,7 @@ impl App {
                 }
                 let (products, stock) = (facts.products, facts.stock);
                 let names = catalog_names(&products, &skus, &input.lines)?;
+                let catalog = catalog_prices(&products);
                 // A command may run again after losing a race, so it works on its own copy.
                 let input = input.clone();
                 let token = input.payment.as_ref().and_then(|p| p.token.clone());
@@ -168,6 +171,12 @@ impl App {
                     recent_orders_same_card: facts.recent_orders_same_card,
                     payment_due_at: payment_due_at(&config, cmd.payment.as_ref(), at),
                     reserve_at_payment: channel.reserve_stock == ReserveStock::AtPayment,
+                    prices: PriceRules {
+                        trust: channel.prices,
+                        tolerance_percent: channel.price_tolerance_percent,
+                        allow_free_orders: channel.allow_free_orders,
+                        catalog: &catalog,
+                    },
                 };
                 let mut events = decide(None, OrderCommand::Place(Box::new(cmd)), Some(&ctx))?;
                 // Numbered only once the decision stands, so a refusal never uses a number up.
@@ -283,6 +292,22 @@ fn catalog_names(
         .iter()
         .filter_map(|s| by_sku.get(s.as_str()).map(|p| (s.clone(), p.name.clone())))
         .collect())
+}
+
+/// The catalog's price of each product that has a currency we know.
+fn catalog_prices(products: &[orderly_store::ProductRow]) -> BTreeMap<Sku, CatalogPrice> {
+    products
+        .iter()
+        .filter_map(|p| {
+            let sku = Sku::parse(&p.sku).ok()?;
+            let currency = Currency::parse(&p.currency).ok()?;
+            let price = CatalogPrice {
+                price_minor: p.price_minor,
+                currency,
+            };
+            Some((sku, price))
+        })
+        .collect()
 }
 
 /// When an order placed now is cancelled if still unpaid: never for cash on delivery,

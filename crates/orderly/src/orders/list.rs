@@ -112,6 +112,7 @@ pub async fn list_orders(
         ));
     }
     let filter = OrderFilter {
+        channels: None,
         status: state("status", q.status, |s| CustomerStatus::parse(s).is_some())?,
         order_state: state("order_state", q.order_state, |s| {
             OrderState::parse(s).is_some()

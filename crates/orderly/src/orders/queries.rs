@@ -3,7 +3,7 @@
 //! same roles; the handlers only turn the answer into their own view.
 
 use crate::app::App;
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, channel_scope, in_scope, sees_channel};
 use crate::app::error::AppError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{Order, OrderError};
@@ -21,15 +21,30 @@ impl App {
     /// One order by id or human number.
     pub async fn order(&self, actor: &Actor, id_or_number: String) -> Result<Order, AppError> {
         authorize(actor, Permission::ReadOrders)?;
-        self.store
+        let order = self
+            .store
             .read(move |r| r.order(&id_or_number))
             .await?
-            .ok_or(AppError::Order(OrderError::NotFound))
+            .ok_or(AppError::Order(OrderError::NotFound))?;
+        in_scope(actor, &order)?;
+        Ok(order)
     }
 
-    /// The orders `filter` matches, newest first.
-    pub async fn orders(&self, actor: &Actor, filter: OrderFilter) -> Result<Vec<Order>, AppError> {
+    /// The orders `filter` matches, newest first, among the channels `actor` may see.
+    pub async fn orders(
+        &self,
+        actor: &Actor,
+        mut filter: OrderFilter,
+    ) -> Result<Vec<Order>, AppError> {
         authorize(actor, Permission::ReadOrders)?;
+        if filter
+            .channel
+            .as_deref()
+            .is_some_and(|c| !sees_channel(actor, c))
+        {
+            return Ok(Vec::new());
+        }
+        filter.channels = channel_scope(actor);
         Ok(self.store.read(move |r| r.orders(&filter)).await?)
     }
 
@@ -40,11 +55,15 @@ impl App {
         id_or_number: String,
     ) -> Result<OrderHistory, AppError> {
         authorize(actor, Permission::ReadOrders)?;
+        let scope = actor.clone();
         self.store
             .read(move |r| {
                 let Some(o) = r.order(&id_or_number)? else {
                     return Ok(None);
                 };
+                if !sees_channel(&scope, o.channel.as_str()) {
+                    return Ok(None);
+                }
                 let events = r.events(o.id.as_str())?;
                 let mut keys: Vec<String> = events
                     .iter()

@@ -175,6 +175,7 @@ impl App {
                 let order = tx
                     .load_order(&id_or_number)?
                     .ok_or(AppError::Order(OrderError::NotFound))?;
+                crate::app::auth::in_scope(&meta_origin.actor, &order)?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
                 let cmd = make(&order)?;

@@ -2,16 +2,12 @@
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
-use crate::app::error::AppError;
-use crate::http::extract::ApiJson;
-use crate::http::problem::{ApiError, Problem};
+use crate::http::problem::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use orderly_domain::actor::Role;
-use orderly_domain::order::FieldIssue;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,59 +113,4 @@ pub async fn channels(
         })
         .collect();
     Ok(Json(ChannelList { data }))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKeyRequest {
-    /// admin, support, warehouse, finance or integration.
-    pub role: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedKey {
-    pub id: String,
-    pub role: String,
-    pub name: String,
-    /// The secret; shown only in this response.
-    pub key: String,
-}
-
-/// Create an API key (admin only).
-#[utoipa::path(post, path = "/api/v1/api-keys", tag = "system", request_body = CreateKeyRequest,
-    responses((status = 201, body = CreatedKey), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")),
-    security(("bearer" = [])))]
-pub async fn create_api_key(
-    State(app): State<AppState>,
-    principal: Principal,
-    body: ApiJson<CreateKeyRequest>,
-) -> Result<Response, ApiError> {
-    let r = body.value;
-    let role = Role::parse(&r.role).ok_or_else(|| {
-        AppError::Validation(vec![FieldIssue::new(
-            "role",
-            "unknown_role",
-            "admin, support, warehouse, finance or integration",
-        )])
-    })?;
-    if r.name.trim().is_empty() || r.name.len() > 100 {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "name",
-            "invalid_length",
-            "name is 1-100 characters",
-        )])
-        .into());
-    }
-    let (id, key) = app
-        .create_key(&principal.actor(), role, r.name.trim())
-        .await?;
-    let body = CreatedKey {
-        id,
-        role: role.as_str().into(),
-        name: r.name.trim().into(),
-        key,
-    };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
 }

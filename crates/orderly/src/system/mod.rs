@@ -1,4 +1,5 @@
 //! Health, the OpenAPI document, configured locations and channels, and API keys.
 
 pub mod http;
+pub mod keys;
 pub mod queries;

@@ -2,7 +2,7 @@
 //! locations and channels it is configured with (authorized here, like every read).
 
 use crate::app::App;
-use crate::app::auth::{Permission, authorize};
+use crate::app::auth::{Permission, authorize, sees_channel};
 use crate::app::error::AppError;
 use crate::config::{ChannelConfig, LocationConfig};
 use orderly_domain::actor::Actor;
@@ -20,9 +20,14 @@ impl App {
         Ok(&self.config.locations)
     }
 
-    /// The configured sales channels.
-    pub fn channels(&self, actor: &Actor) -> Result<&[ChannelConfig], AppError> {
+    /// The configured sales channels a key may see (a channel-bound key only its own).
+    pub fn channels(&self, actor: &Actor) -> Result<Vec<&ChannelConfig>, AppError> {
         authorize(actor, Permission::ReadCatalog)?;
-        Ok(&self.config.channels)
+        Ok(self
+            .config
+            .channels
+            .iter()
+            .filter(|c| sees_channel(actor, &c.id))
+            .collect())
     }
 }

@@ -175,3 +175,40 @@ async fn the_bearer_scheme_is_case_insensitive() {
         .header("authorization", format!("bearer {}", app.admin_key));
     send(request).await.expect(200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_cannot_place_a_hold_only_finance_may_release() {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 10).await;
+    let order = app
+        .create_order(&order_body("web", &[("TEE-BLK-M", 1, 1999)]))
+        .await;
+    let id = order["id"].as_str().unwrap();
+    let (_, support) = app.key(Role::Support).await;
+    let (_, finance) = app.key(Role::Finance).await;
+    let holds = format!("/orders/{id}/holds");
+    for reason in ["fraud_review", "high_value_review"] {
+        let before = app.fingerprint().await;
+        send(
+            app.req_as(&support, Method::POST, &holds)
+                .json(&json!({"reason": reason})),
+        )
+        .await
+        .expect_problem(403, "forbidden");
+        assert_eq!(app.fingerprint().await, before, "{reason}");
+    }
+    send(
+        app.req_as(&support, Method::POST, &holds)
+            .json(&json!({"reason": "manual"})),
+    )
+    .await
+    .expect(200);
+    let held = send(
+        app.req_as(&finance, Method::POST, &holds)
+            .json(&json!({"reason": "fraud_review"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(held["on_hold"], true);
+}

@@ -2,6 +2,7 @@
 //! database in a temporary directory, an admin key, and helpers that speak real HTTP.
 
 use orderly::app::AppState;
+use orderly::app::auth::KeySpec;
 use orderly::app::clock::ManualClock;
 use orderly::config::Config;
 use orderly::startup::Application;
@@ -406,10 +407,14 @@ async fn spawn_app_on(
     tokio::spawn(application.run_until(async {
         let _ = stopped.await;
     }));
-    let (admin_key_id, admin_key) = state
-        .create_key(&Actor::system("test"), Role::Admin, "test")
+    let admin = state
+        .create_key(
+            &Actor::system("test"),
+            KeySpec::unbound(Role::Admin, "test"),
+        )
         .await
         .expect("admin key");
+    let (admin_key_id, admin_key) = (admin.key.id, admin.secret);
     TestApp {
         addr,
         base_url: format!("http://{addr}/api/v1"),
@@ -576,10 +581,17 @@ impl TestApp {
 
     /// A new API key with `role`; returns (id, secret).
     pub async fn key(&self, role: Role) -> (String, String) {
-        self.state
-            .create_key(&Actor::system("test"), role, role.as_str())
+        self.key_with(KeySpec::unbound(role, role.as_str())).await
+    }
+
+    /// A new API key as `spec` says (channels, expiry); returns (id, secret).
+    pub async fn key_with(&self, spec: KeySpec) -> (String, String) {
+        let created = self
+            .state
+            .create_key(&Actor::system("test"), spec)
             .await
-            .expect("create key")
+            .expect("create key");
+        (created.key.id, created.secret)
     }
 
     pub async fn seed_product(&self, sku: &str, price: i64) -> Value {

@@ -21,6 +21,7 @@ mod outbox;
 mod parity;
 mod payments;
 mod pickup;
+mod prices;
 mod readme;
 mod sourcing;
 mod status;

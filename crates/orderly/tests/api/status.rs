@@ -191,19 +191,21 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
     .await
     .expect(200);
     // The database as the previous release left it: the old status, no new columns (nor
-    // the later events' stream type).
+    // the later events' stream type, nor the keys' scope).
     app.db
         .execute(
             "UPDATE orders SET status = 'paid';
              ALTER TABLE orders DROP COLUMN refund_state;
              ALTER TABLE orders DROP COLUMN on_hold;
              ALTER TABLE events DROP COLUMN stream_type;
+             ALTER TABLE api_keys DROP COLUMN channels;
+             ALTER TABLE api_keys DROP COLUMN expires_at;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 2);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 3);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(
