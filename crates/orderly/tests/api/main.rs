@@ -23,6 +23,7 @@ mod payments;
 mod pickup;
 mod prices;
 mod readme;
+mod scoping;
 mod sourcing;
 mod status;
 mod system;
