@@ -1,9 +1,14 @@
 //! How a packed package leaves: the ship request, and the handover it comes to — to a
 //! carrier with a tracking number, or onto the pickup counter under a collection code.
-//! Shared by shipping and click and collect, so neither imports the other.
+//! Shared by shipping and click and collect, so neither imports the other; collecting at
+//! the counter, the pickup handover's end, is here too.
 
+use crate::app::auth::{Permission, authorize};
 use crate::app::error::AppError;
-use orderly_domain::order::FieldIssue;
+use crate::app::{App, Idempotency, Origin, Outcome};
+use orderly_domain::fulfillment::TrackingStatus;
+use orderly_domain::order::{FieldIssue, Order, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::values::Id;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -59,4 +64,68 @@ pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, A
         promised_by: None,
         ready_for_pickup_at: Some(now),
     })
+}
+
+impl App {
+    /// The customer collected pickup shipment `shipment_id` of order `order_id`, showing
+    /// `code`: recorded as its delivery. Who may do it is checked before the shipment is
+    /// looked at, so a role that may not learns nothing of its state.
+    pub async fn collect(
+        &self,
+        origin: Origin,
+        idem: Option<Idempotency>,
+        order_id: String,
+        shipment_id: Id,
+        code: String,
+    ) -> Result<Outcome, AppError> {
+        authorize(&origin.actor, Permission::Fulfill)?;
+        let at = self.now();
+        self.order_command(order_id, idem, origin, None, move |order| {
+            collect_command(order, &shipment_id, &code, at)
+        })
+        .await
+    }
+}
+
+/// The delivery of a package waiting at the counter, if `code` is its collection code.
+fn collect_command(
+    order: &Order,
+    shipment_id: &Id,
+    code: &str,
+    at: jiff::Timestamp,
+) -> Result<OrderCommand, AppError> {
+    let (location, shipment) = order
+        .fulfillment_orders
+        .iter()
+        .find_map(|f| {
+            f.shipments
+                .iter()
+                .find(|s| s.id == *shipment_id)
+                .map(|s| (&f.location_id, s))
+        })
+        .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
+    if shipment.carrier != PICKUP_CARRIER || shipment.status() != TrackingStatus::ReadyForPickup {
+        return Err(AppError::Conflict {
+            code: "not_ready_for_pickup",
+            detail: format!(
+                "{} is {} with {}, not waiting at a pickup counter",
+                shipment.id,
+                shipment.status().as_str(),
+                shipment.carrier
+            ),
+        });
+    }
+    if shipment.tracking_number != code {
+        return Err(AppError::Validation(vec![FieldIssue::new(
+            "pickup_code",
+            "wrong_pickup_code",
+            "the code does not match this package",
+        )]));
+    }
+    Ok(OrderCommand::RecordTracking(TrackingRecorded {
+        shipment_id: shipment_id.clone(),
+        status: TrackingStatus::Delivered,
+        occurred_at: at,
+        location: Some(location.to_string()),
+    }))
 }

@@ -6,14 +6,12 @@
 use crate::app::AppState;
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
-use crate::fulfillment::handover::PICKUP_CARRIER;
-use crate::http::extract::{ApiJson, idempotency, order_reply};
+use crate::http::extract::{ApiJson, idempotency, origin, outcome_reply};
 use crate::http::problem::{ApiError, Problem};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::fulfillment::TrackingStatus;
-use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::order::OrderError;
 use orderly_domain::values::Id;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,44 +45,14 @@ pub async fn collect(
     let path = format!("/api/v1/shipments/{id}/collect");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     let code = body.value.pickup_code.trim().to_ascii_uppercase();
-    let shipment_id = Id::new(id);
-    let at = app.now();
-    order_reply(&app, order_id, idem, &principal, &headers, move |order| {
-        let (location, shipment) = order
-            .fulfillment_orders
-            .iter()
-            .find_map(|f| {
-                f.shipments
-                    .iter()
-                    .find(|s| s.id == shipment_id)
-                    .map(|s| (&f.location_id, s))
-            })
-            .ok_or_else(|| AppError::Order(OrderError::UnknownShipment(shipment_id.to_string())))?;
-        if shipment.carrier != PICKUP_CARRIER || shipment.status() != TrackingStatus::ReadyForPickup
-        {
-            return Err(AppError::Conflict {
-                code: "not_ready_for_pickup",
-                detail: format!(
-                    "{} is {} with {}, not waiting at a pickup counter",
-                    shipment.id,
-                    shipment.status().as_str(),
-                    shipment.carrier
-                ),
-            });
-        }
-        if shipment.tracking_number != code {
-            return Err(AppError::Validation(vec![FieldIssue::new(
-                "pickup_code",
-                "wrong_pickup_code",
-                "the code does not match this package",
-            )]));
-        }
-        Ok(OrderCommand::RecordTracking(TrackingRecorded {
-            shipment_id: shipment_id.clone(),
-            status: TrackingStatus::Delivered,
-            occurred_at: at,
-            location: Some(location.to_string()),
-        }))
-    })
-    .await
+    let outcome = app
+        .collect(
+            origin(&principal, &headers),
+            idem,
+            order_id,
+            Id::new(id),
+            code,
+        )
+        .await?;
+    Ok(outcome_reply(outcome))
 }

@@ -23,6 +23,7 @@ mod payments;
 mod pickup;
 mod prices;
 mod readme;
+mod scope_matrix;
 mod scoping;
 mod sourcing;
 mod status;

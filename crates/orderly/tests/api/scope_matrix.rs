@@ -1,0 +1,520 @@
+//! Every operation on a channel's objects × every role × (its own channel, another
+//! channel), with keys bound to the web channel. On its own channel a role is refused
+//! (403) exactly where it lacks the permission and otherwise gets past authorization and
+//! scoping (whatever the object's state then answers); on the marketplace every object is
+//! not found (404), nothing changes there, and a role that lacks the permission learns
+//! nothing more. Routes whose objects belong to no single channel are listed with the
+//! reason, so a new route must be placed in one list or the other.
+
+use crate::helpers::{Res, TestApp, order_body, send, spawn_app};
+use orderly::app::auth::{KeySpec, Permission, allows};
+use orderly_domain::actor::Role;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// The ids a channel's operations are tried on.
+struct Objects {
+    order: String,
+    fulfillment: String,
+    package: String,
+    shipment: String,
+    payment: String,
+    refund: String,
+    email: &'static str,
+    channel: &'static str,
+    price: i64,
+}
+
+/// A shipped order of `channel` with a refund, for `email`.
+async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, price: i64) -> Objects {
+    let mut body = order_body(channel, &[("TEE-BLK-M", 2, price)]);
+    body["customer"]["email"] = json!(email);
+    let order = app.create_order(&body).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let fulfillment = order["fulfillment_orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let package = app
+        .pick_and_pack(&fulfillment, &[(1, 2)], &["TEE-BLK-M", "TEE-BLK-M"])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shipped = app
+        .post(&format!("/packages/{package}/ship"), &json!({}))
+        .await
+        .expect(200);
+    let refunded = app
+        .post(
+            &format!("/orders/{id}/refunds"),
+            &json!({"amount": 100, "reason": "customer_request"}),
+        )
+        .await
+        .expect(200);
+    Objects {
+        shipment: shipped["fulfillment_orders"][0]["shipments"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        payment: refunded["payments"][0]["id"].as_str().unwrap().to_owned(),
+        refund: refunded["refunds"][0]["id"].as_str().unwrap().to_owned(),
+        order: id,
+        fulfillment,
+        package,
+        email,
+        channel,
+        price,
+    }
+}
+
+/// One operation on a channel's objects: (method, route as in the route table, the
+/// concrete path, body, the permission it needs).
+fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
+    use Permission::*;
+    let (id, ful, pkg, shp) = (&o.order, &o.fulfillment, &o.package, &o.shipment);
+    let email = o.email.replace('@', "%40");
+    let mut create = order_body(o.channel, &[("TEE-BLK-M", 1, o.price)]);
+    create["customer"]["email"] = json!(o.email);
+    vec![
+        (
+            Method::GET,
+            "/orders",
+            format!("/orders?channel={}", o.channel),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/orders",
+            "/orders".into(),
+            Some(create),
+            CreateOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}",
+            format!("/orders/{id}"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}/timeline",
+            format!("/orders/{id}/timeline"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/fulfillment-orders/{id}",
+            format!("/fulfillment-orders/{ful}"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/packages/{id}",
+            format!("/packages/{pkg}"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/shipments/{id}",
+            format!("/shipments/{shp}"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/shipments/{id}/label.pdf",
+            format!("/shipments/{shp}/label.pdf"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/customers/{email}/store-credit",
+            format!("/customers/{email}/store-credit"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/customers/{email}/store-credit",
+            format!("/customers/{email}/store-credit"),
+            Some(json!({"currency": "USD", "amount": 100, "note": "goodwill"})),
+            SettleManually,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/holds",
+            format!("/orders/{id}/holds"),
+            Some(json!({"reason": "manual"})),
+            ManageHolds,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/holds/{reason}/release",
+            format!("/orders/{id}/holds/manual/release"),
+            Some(json!({})),
+            ManageHolds,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/captures",
+            format!("/orders/{id}/captures"),
+            Some(json!({})),
+            CapturePayments,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/refunds",
+            format!("/orders/{id}/refunds"),
+            Some(json!({"amount": 1, "reason": "customer_request"})),
+            RefundPayments,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/refunds/{refund_id}/retry",
+            format!("/orders/{id}/refunds/{}/retry", o.refund),
+            Some(json!({})),
+            RefundPayments,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/payments",
+            format!("/orders/{id}/payments"),
+            Some(json!({"method": "card", "token": "tok_visa"})),
+            AddPayments,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/payments/{payment_id}/mark-paid",
+            format!("/orders/{id}/payments/{}/mark-paid", o.payment),
+            Some(json!({})),
+            SettleManually,
+        ),
+        (
+            Method::POST,
+            "/fulfillment-orders/{id}/release",
+            format!("/fulfillment-orders/{ful}/release"),
+            Some(json!({})),
+            ReleaseFulfillment,
+        ),
+        (
+            Method::POST,
+            "/fulfillment-orders/{id}/pick",
+            format!("/fulfillment-orders/{ful}/pick"),
+            Some(json!({"lines": [{"line_no": 1, "picked": 1}]})),
+            Fulfill,
+        ),
+        (
+            Method::POST,
+            "/fulfillment-orders/{id}/packages",
+            format!("/fulfillment-orders/{ful}/packages"),
+            Some(
+                json!({"scans": ["TEE-BLK-M"], "weight_grams": 500, "dimensions_mm": [100, 100, 100]}),
+            ),
+            Fulfill,
+        ),
+        (
+            Method::POST,
+            "/packages/{id}/ship",
+            format!("/packages/{pkg}/ship"),
+            Some(json!({})),
+            Fulfill,
+        ),
+        (
+            Method::POST,
+            "/shipments/{id}/collect",
+            format!("/shipments/{shp}/collect"),
+            Some(json!({"pickup_code": "PU12345678"})),
+            Fulfill,
+        ),
+        (
+            Method::POST,
+            "/fulfillment-orders/{id}/reject",
+            format!("/fulfillment-orders/{ful}/reject"),
+            Some(json!({"reason": "flooded aisle"})),
+            Fulfill,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/cancellation",
+            format!("/orders/{id}/cancellation"),
+            Some(json!({"reason": "customer_request"})),
+            CancelOrders,
+        ),
+    ]
+}
+
+/// Routes whose objects belong to no single channel, and why.
+const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
+    ("get", "/health", "public"),
+    ("get", "/openapi.json", "the API's own description"),
+    ("get", "/locations", "warehouses serve every channel"),
+    (
+        "get",
+        "/channels",
+        "lists the channels a key may see (scoping::a_key_bound_to_the_marketplace…)",
+    ),
+    (
+        "get",
+        "/api-keys",
+        "key management needs an unbound key (scoping::a_bad_key_request…)",
+    ),
+    ("post", "/api-keys", "key management needs an unbound key"),
+    (
+        "post",
+        "/api-keys/{id}/revoke",
+        "key management needs an unbound key",
+    ),
+    (
+        "post",
+        "/api-keys/{id}/rotate",
+        "key management needs an unbound key",
+    ),
+    ("get", "/products", "the catalog is shared by every channel"),
+    (
+        "post",
+        "/products",
+        "the catalog is shared by every channel",
+    ),
+    (
+        "get",
+        "/products/{sku}",
+        "the catalog is shared by every channel",
+    ),
+    (
+        "patch",
+        "/products/{sku}",
+        "the catalog is shared by every channel",
+    ),
+    ("get", "/inventory", "stock is shared by every channel"),
+    (
+        "post",
+        "/inventory/adjustments",
+        "stock is shared by every channel",
+    ),
+    (
+        "get",
+        "/inventory/{sku}/movements",
+        "stock is shared by every channel",
+    ),
+    (
+        "get",
+        "/exceptions",
+        "filtered to the key's channels (exceptions_of_other_channels…)",
+    ),
+    (
+        "get",
+        "/exceptions/{queue}",
+        "filtered to the key's channels",
+    ),
+    (
+        "post",
+        "/exceptions/{queue}/{id}/resolve",
+        "another channel's entry is not found (exceptions_of_other_channels…)",
+    ),
+    (
+        "get",
+        "/waves",
+        "a wave mixes channels: a bound key sees none",
+    ),
+    (
+        "post",
+        "/waves",
+        "a wave mixes channels: a bound key creates none",
+    ),
+    (
+        "get",
+        "/waves/{id}",
+        "a wave mixes channels: not found to a bound key",
+    ),
+    ("get", "/waves/{id}/pick-list", "a wave mixes channels"),
+    ("get", "/waves/{id}/pick-list.html", "a wave mixes channels"),
+    ("get", "/waves/{id}/pick-list.pdf", "a wave mixes channels"),
+    (
+        "post",
+        "/payment-events/{provider}",
+        "signed by a provider, not a key",
+    ),
+    ("post", "/tracking-events", "signed by a carrier, not a key"),
+];
+
+async fn attempt(
+    app: &TestApp,
+    key: &str,
+    op: &(Method, &'static str, String, Option<Value>, Permission),
+) -> Res {
+    let request = app.req_as(key, op.0.clone(), &op.2);
+    let request = match &op.3 {
+        Some(body) => request.json(body),
+        None => request,
+    };
+    send(request).await
+}
+
+/// What an order of another channel looks like to an unbound admin: compared before and
+/// after, it shows that nothing a bound key tried there changed it.
+async fn other_state(app: &TestApp, o: &Objects) -> (Value, usize, Value) {
+    let order = app.get(&format!("/orders/{}", o.order)).await.expect(200);
+    let timeline = app
+        .get(&format!("/orders/{}/timeline", o.order))
+        .await
+        .expect(200);
+    let credit = app
+        .get(&format!(
+            "/customers/{}/store-credit",
+            o.email.replace('@', "%40")
+        ))
+        .await
+        .expect(200);
+    (order, timeline.to_string().len(), credit)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_by_every_role_on_its_own_and_another_channel() {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 100).await;
+    let own = shipped(&app, "web", "ana@example.com", 1999).await;
+    let other = shipped(&app, "marketplace", "mo@example.com", 1500).await;
+
+    // Every route is tried here or said to hold no channel's objects.
+    let tried: BTreeSet<(String, &str)> = operations(&own)
+        .iter()
+        .map(|(m, route, ..)| (m.as_str().to_lowercase(), *route))
+        .collect();
+    let listed: BTreeSet<(String, &str)> = NOT_CHANNEL_OBJECTS
+        .iter()
+        .map(|(m, route, _)| ((*m).to_owned(), *route))
+        .collect();
+    let routed: BTreeSet<(String, &str)> = orderly::http::ROUTES
+        .iter()
+        .map(|(m, route)| ((*m).to_owned(), *route))
+        .collect();
+    let covered: BTreeSet<_> = tried.union(&listed).cloned().collect();
+    assert_eq!(covered, routed, "the matrix and the route table differ");
+    assert!(tried.is_disjoint(&listed));
+
+    let before = other_state(&app, &other).await;
+    let mut failures = Vec::new();
+    for role in Role::ALL {
+        let (_, key) = app
+            .key_with(KeySpec {
+                channels: Some(vec!["web".into()]),
+                ..KeySpec::unbound(role, "web only")
+            })
+            .await;
+        for (op, theirs) in operations(&own).iter().zip(operations(&other)) {
+            let allowed = allows(role, op.4);
+            let mine = attempt(&app, &key, op).await.status;
+            let on_other = attempt(&app, &key, &theirs).await;
+            let ok_own = if allowed {
+                ![401, 403, 404].contains(&mine) && mine < 500
+            } else {
+                mine == 403
+            };
+            let ok_other = match (op.1, allowed) {
+                // Listing another channel finds nothing; naming it to create is naming
+                // a channel that does not exist.
+                ("/orders", true) if op.0 == Method::GET => {
+                    on_other.status == 200 && on_other.json()["data"] == json!([])
+                }
+                ("/orders", true) => {
+                    on_other.status == 422
+                        && on_other.json()["errors"][0]["code"] == "unknown_channel"
+                }
+                (_, true) => on_other.status == 404,
+                (_, false) => [403, 404].contains(&on_other.status),
+            };
+            if !ok_own || !ok_other {
+                failures.push(format!(
+                    "{} {} {}: own {mine}, other {} (allowed: {allowed})",
+                    role.as_str(),
+                    op.0,
+                    op.1,
+                    on_other.status
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        other_state(&app, &other).await,
+        before,
+        "another channel's order changed"
+    );
+    app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceptions_of_other_channels_are_neither_listed_nor_resolved() {
+    let app = spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 10).await;
+    let mut ids = Vec::new();
+    for (channel, price) in [("web", 1999), ("marketplace", 1500)] {
+        let order = app
+            .create_order(&order_body(channel, &[("TEE-BLK-M", 1, price)]))
+            .await;
+        let fid = order["fulfillment_orders"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.post(
+            &format!("/fulfillment-orders/{fid}/reject"),
+            &json!({"reason": "flooded aisle"}),
+        )
+        .await
+        .expect(200);
+        ids.push(order["id"].as_str().unwrap().to_owned());
+    }
+    let all = app.get("/exceptions/fulfillment").await.expect(200);
+    assert_eq!(all["data"].as_array().unwrap().len(), 2, "{all}");
+    let (_, web) = app
+        .key_with(KeySpec {
+            channels: Some(vec!["web".into()]),
+            ..KeySpec::unbound(Role::Support, "web support")
+        })
+        .await;
+    for path in ["/exceptions", "/exceptions/fulfillment"] {
+        let seen = send(app.req_as(&web, Method::GET, path)).await.expect(200);
+        let orders: Vec<&str> = seen["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["order_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(orders, [ids[0].as_str()], "{path}");
+    }
+    let theirs = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["order_id"] == ids[1].as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = app.fingerprint().await;
+    send(
+        app.req_as(
+            &web,
+            Method::POST,
+            &format!("/exceptions/fulfillment/{theirs}/resolve"),
+        )
+        .json(&json!({"resolution": "moved the stock"})),
+    )
+    .await
+    .expect_problem(404, "not_found");
+    assert_eq!(
+        app.fingerprint().await,
+        before,
+        "the refused resolution was undone"
+    );
+}
