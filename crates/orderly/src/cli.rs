@@ -312,7 +312,7 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
         KeysAction::List { .. } => {
             let now = app.now();
             println!(
-                "{:<40} {:<12} {:<8} {:<24} {:<25} state",
+                "{:<40} {:<12} {:<24} {:<24} {:<25} state",
                 "id", "role", "name", "channels", "expires"
             );
             for k in app.api_keys(&cli).await.map_err(explain)? {
@@ -322,7 +322,7 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
                     (None, false) => "expired",
                 };
                 println!(
-                    "{:<40} {:<12} {:<8} {:<24} {:<25} {state}",
+                    "{:<40} {:<12} {:<24} {:<24} {:<25} {state}",
                     k.id,
                     k.role.as_str(),
                     k.name,
