@@ -3,6 +3,7 @@
 //! Shared by shipping and click and collect, so neither imports the other.
 
 use crate::app::error::AppError;
+use crate::http::schema::optional_line;
 use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,9 +13,12 @@ use utoipa::ToSchema;
 pub struct ShipRequest {
     /// With `service`, ships exactly so; without, the cheapest configured service that
     /// arrives by the order's promised date (or the one the order asked for).
+    #[schema(schema_with = optional_line::<64>)]
     pub carrier: Option<String>,
+    #[schema(schema_with = optional_line::<64>)]
     pub service: Option<String>,
     /// The carrier's tracking number; the built-in carrier makes one when omitted.
+    #[schema(schema_with = optional_line::<64>)]
     pub tracking_number: Option<String>,
     /// The delivery date the carrier promised (RFC 3339); passing it undelivered flags
     /// a delay.

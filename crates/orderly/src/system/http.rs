@@ -122,9 +122,14 @@ pub async fn channels(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// admin, support, warehouse, finance or integration.
+    #[schema(schema_with = role_schema)]
     pub role: String,
+    #[schema(schema_with = crate::http::schema::required_line::<100>)]
     pub name: String,
+}
+
+fn role_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    crate::http::schema::one_of(Role::ALL.iter().map(|r| r.as_str()).collect())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -154,13 +159,8 @@ pub async fn create_api_key(
             "admin, support, warehouse, finance or integration",
         )])
     })?;
-    if r.name.trim().is_empty() || r.name.len() > 100 {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "name",
-            "invalid_length",
-            "name is 1-100 characters",
-        )])
-        .into());
+    if let Some(issue) = crate::http::extract::required_line("name", &r.name, 100) {
+        return Err(AppError::Validation(vec![issue]).into());
     }
     let (id, key) = app
         .create_key(&principal.actor(), role, r.name.trim())
