@@ -57,8 +57,6 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("the body exceeds the configured size limit")]
     PayloadTooLarge,
-    #[error("invalid query parameter: {0}")]
-    InvalidQuery(String),
     #[error("invalid query parameter {}", .0.field)]
     InvalidQueryParam(FieldIssue),
     #[error("invalid path parameter {}", .0.field)]
@@ -178,9 +176,7 @@ impl ApiError {
                 "payload_too_large",
                 "Payload too large",
             ),
-            InvalidQuery(_) | InvalidQueryParam(_) => {
-                (StatusCode::BAD_REQUEST, "invalid_query", "Invalid query")
-            }
+            InvalidQueryParam(_) => (StatusCode::BAD_REQUEST, "invalid_query", "Invalid query"),
             InvalidPathParam(_) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_path_parameter",

@@ -1,7 +1,7 @@
 //! Schemas for the OpenAPI document that the derive cannot spell from a Rust type alone:
 //! strings allowed only from a list, and the bounded text the parsers in `extract.rs`
-//! check (`required_line`, `text_bound`), written once here so that the document and the
-//! parser agree on every character class.
+//! check (`required_line`, `required_text`), written once here so that the document and
+//! the parser agree on every character class.
 
 use serde_json::Value;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
