@@ -80,6 +80,15 @@ pub enum Adjustment {
 }
 
 impl Adjustment {
+    /// The request field that carries this adjustment's number, for naming it in an error.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Adjustment::Receipt { .. } | Adjustment::Damage { .. } => "quantity",
+            Adjustment::Correction { .. } => "delta",
+            Adjustment::CycleCount { .. } => "counted",
+        }
+    }
+
     pub fn reason(&self) -> MovementReason {
         match self {
             Adjustment::Receipt { .. } => MovementReason::Receipt,
@@ -100,6 +109,8 @@ pub enum AdjustmentError {
     StaleCount { expected: i64, actual: i64 },
     #[error("on hand would become {on_hand}, below the {reserved} reserved for orders")]
     BelowReserved { on_hand: i64, reserved: i64 },
+    #[error("on hand would become {on_hand}, above the most one location holds (10^9)")]
+    AboveMaximum { on_hand: i64 },
 }
 
 impl AdjustmentError {
@@ -109,6 +120,7 @@ impl AdjustmentError {
             AdjustmentError::ZeroCorrection => "must_not_be_zero",
             AdjustmentError::StaleCount { .. } => "stale_count",
             AdjustmentError::BelowReserved { .. } => "below_reserved",
+            AdjustmentError::AboveMaximum { .. } => "above_maximum_on_hand",
         }
     }
 }
@@ -147,7 +159,10 @@ pub fn decide_adjustment(
         }
     };
     let on_hand = level.on_hand.saturating_add(delta);
-    if on_hand < level.reserved || on_hand > MAX_ON_HAND {
+    if on_hand > MAX_ON_HAND {
+        return Err(AdjustmentError::AboveMaximum { on_hand });
+    }
+    if on_hand < level.reserved {
         return Err(AdjustmentError::BelowReserved {
             on_hand,
             reserved: level.reserved,
@@ -187,6 +202,28 @@ mod tests {
             decide_adjustment(LEVEL, Adjustment::Correction { delta: 0 }),
             Err(AdjustmentError::ZeroCorrection)
         );
+    }
+
+    #[test]
+    fn on_hand_never_exceeds_the_maximum() {
+        assert_eq!(
+            decide_adjustment(
+                LEVEL,
+                Adjustment::Receipt {
+                    quantity: MAX_ON_HAND
+                }
+            ),
+            Err(AdjustmentError::AboveMaximum {
+                on_hand: MAX_ON_HAND + 10
+            })
+        );
+        assert_eq!(Adjustment::Receipt { quantity: 1 }.field(), "quantity");
+        assert_eq!(Adjustment::Correction { delta: 1 }.field(), "delta");
+        let count = Adjustment::CycleCount {
+            counted: 1,
+            expected_on_hand: 10,
+        };
+        assert_eq!(count.field(), "counted");
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl Sku {
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, InvalidValue> {
-        let bad = || InvalidValue::new("invalid_email", format!("'{raw}' is not an email address"));
+        let bad = || InvalidValue::new("invalid_email", "not an email address");
         let trimmed = raw.trim();
         if trimmed.len() > 254 || trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
@@ -127,15 +127,20 @@ fn is_listed(list: &str, code: &str) -> bool {
 }
 
 impl CountryCode {
+    /// Exactly one of [`CountryCode::all`], in capitals as listed.
     pub fn parse(raw: &str) -> Result<CountryCode, InvalidValue> {
-        let upper = raw.trim().to_ascii_uppercase();
-        if upper.len() != 2 || !is_listed(COUNTRIES, &upper) {
+        if raw.len() != 2 || !is_listed(COUNTRIES, raw) {
             return Err(InvalidValue::new(
                 "invalid_country",
-                format!("'{raw}' is not an ISO 3166-1 alpha-2 country code"),
+                "not an upper-case ISO 3166-1 alpha-2 country code",
             ));
         }
-        Ok(CountryCode(upper))
+        Ok(CountryCode(raw.to_owned()))
+    }
+
+    /// Every code `parse` accepts.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        COUNTRIES.split_whitespace()
     }
 }
 
@@ -144,10 +149,15 @@ impl Currency {
         if raw.len() != 3 || !is_listed(CURRENCIES, raw) {
             return Err(InvalidValue::new(
                 "invalid_currency",
-                format!("'{raw}' is not an upper-case ISO 4217 currency code"),
+                "not an upper-case ISO 4217 currency code",
             ));
         }
         Ok(Currency(raw.to_owned()))
+    }
+
+    /// Every code `parse` accepts.
+    pub fn all() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.split_whitespace()
     }
 
     /// Digits after the decimal point of the currency's minor unit (ISO 4217): 2 for
@@ -177,7 +187,7 @@ impl Gtin {
         {
             return Err(InvalidValue::new(
                 "invalid_gtin",
-                format!("'{raw}' is not a GTIN: 8, 12, 13 or 14 digits"),
+                "not a GTIN: 8, 12, 13 or 14 digits",
             ));
         }
         let padded = format!("{digits:0>14}");
@@ -193,7 +203,7 @@ impl Gtin {
         if u32::from(padded.as_bytes()[13] - b'0') != check {
             return Err(InvalidValue::new(
                 "invalid_gtin",
-                format!("'{raw}' has a wrong check digit (expected {check})"),
+                format!("a wrong check digit (expected {check})"),
             ));
         }
         Ok(Gtin(padded))
@@ -297,7 +307,16 @@ mod tests {
 
     #[test]
     fn country_and_currency_must_be_assigned_codes() {
-        assert_eq!(CountryCode::parse("us").unwrap().as_str(), "US");
+        assert_eq!(CountryCode::parse("US").unwrap().as_str(), "US");
+        // As the document declares it: capitals only, nothing around them.
+        assert_eq!(
+            CountryCode::parse("us").unwrap_err().code,
+            "invalid_country"
+        );
+        assert_eq!(
+            CountryCode::parse(" US").unwrap_err().code,
+            "invalid_country"
+        );
         assert_eq!(
             CountryCode::parse("XX").unwrap_err().code,
             "invalid_country"

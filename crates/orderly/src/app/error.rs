@@ -46,8 +46,12 @@ pub enum AppError {
         order_id: String,
         operation_id: String,
     },
-    #[error("{0}")]
-    Adjustment(AdjustmentError),
+    /// A stock adjustment refused; `field` is the request field carrying its number.
+    #[error("{error}")]
+    Adjustment {
+        error: AdjustmentError,
+        field: &'static str,
+    },
     #[error("the resource changed since you read it: {0}")]
     PreconditionFailed(String),
     #[error("{detail}")]
@@ -86,12 +90,12 @@ impl AppError {
             IdempotencyKeyInFlight => "idempotency_key_in_flight",
             Order(e) => e.code(),
             PaymentFailed { code, .. } | Conflict { code, .. } | BadSignature(code, _) => code,
-            Adjustment(e) => match e {
+            Adjustment { error, .. } => match error {
                 AdjustmentError::StaleCount { .. } => "stale_count",
                 AdjustmentError::BelowReserved { .. } => "below_reserved",
-                AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection => {
-                    "validation_failed"
-                }
+                AdjustmentError::NonPositive
+                | AdjustmentError::ZeroCorrection
+                | AdjustmentError::AboveMaximum { .. } => "validation_failed",
             },
             PreconditionFailed(_) => "precondition_failed",
             Contention(_) => "concurrent_update",
@@ -114,9 +118,13 @@ impl AppError {
                     )
                 })
                 .collect(),
-            AppError::Adjustment(
-                e @ (AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection),
-            ) => vec![FieldIssue::new("quantity", e.code(), e.to_string())],
+            AppError::Adjustment {
+                error:
+                    e @ (AdjustmentError::NonPositive
+                    | AdjustmentError::ZeroCorrection
+                    | AdjustmentError::AboveMaximum { .. }),
+                field,
+            } => vec![FieldIssue::new(*field, e.code(), e.to_string())],
             _ => Vec::new(),
         }
     }

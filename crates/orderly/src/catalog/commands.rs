@@ -129,7 +129,12 @@ impl App {
                 )]));
             }
             let level = tx.stock_level(&input.sku, &input.location_id)?;
-            let delta = decide_adjustment(level, input.adjustment).map_err(AppError::Adjustment)?;
+            let delta = decide_adjustment(level, input.adjustment).map_err(|error| {
+                AppError::Adjustment {
+                    error,
+                    field: input.adjustment.field(),
+                }
+            })?;
             let mut row = tx.adjust_on_hand(
                 &input.sku,
                 &input.location_id,

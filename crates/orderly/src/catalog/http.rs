@@ -5,9 +5,12 @@ use crate::app::AppState;
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::http::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
+    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit,
+    required_line, to_json, too_long,
 };
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::{optional_line, optional_one_of, required_line as line_schema};
+use crate::orders::capture::{currency_schema, sku_schema};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -61,19 +64,32 @@ fn render_product(p: &ProductRow) -> Vec<u8> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
+    #[schema(schema_with = sku_schema)]
     pub sku: String,
+    #[schema(schema_with = line_schema::<200>)]
     pub name: String,
+    /// Minor units of `currency`, 0 to 10^13.
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub price: i64,
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub weight_grams: i64,
+    #[schema(max_length = 100)]
     pub category: Option<String>,
     #[serde(default = "yes")]
     pub returnable: bool,
     #[serde(default = "yes")]
     pub active: bool,
-    /// The barcode number (GTIN-8, -12, -13 or -14); packers may scan it instead of the SKU.
+    /// The barcode number (GTIN-8, -12, -13 or -14, with its check digit); packers may
+    /// scan it instead of the SKU.
+    #[schema(pattern = "^([0-9]{8}|[0-9]{12,14})$")]
     pub gtin: Option<String>,
+}
+
+fn optional_currency_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    optional_one_of(Currency::all().collect())
 }
 
 fn yes() -> bool {
@@ -104,16 +120,12 @@ fn check_product_fields(
     price: Option<i64>,
     currency: Option<&str>,
     weight: Option<i64>,
+    category: Option<&str>,
     issues: &mut Vec<FieldIssue>,
 ) {
-    if let Some(n) = name
-        && (n.trim().is_empty() || n.len() > 200)
-    {
-        issues.push(FieldIssue::new(
-            "name",
-            "invalid_length",
-            "name is 1-200 characters",
-        ));
+    issues.extend(too_long("category", category, 100));
+    if let Some(issue) = name.and_then(|n| required_line("name", n, 200)) {
+        issues.push(issue);
     }
     if let Some(p) = price
         && !(0..=MAX_AMOUNT_MINOR).contains(&p)
@@ -142,7 +154,7 @@ fn check_product_fields(
 
 /// Create a product.
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = CreateProductRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     responses((status = 201, body = ProductView),
         (status = 409, description = "SKU exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -164,6 +176,7 @@ pub async fn create_product(
         Some(r.price),
         Some(&r.currency),
         Some(r.weight_grams),
+        r.category.as_deref(),
         &mut issues,
     );
     let gtin = parse_gtin(r.gtin.as_deref(), &mut issues);
@@ -190,16 +203,21 @@ pub async fn create_product(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
+    #[schema(schema_with = optional_line::<200>)]
     pub name: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub price: Option<i64>,
+    #[schema(schema_with = optional_currency_schema)]
     pub currency: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub weight_grams: Option<i64>,
+    #[schema(max_length = 100)]
     pub category: Option<String>,
     pub returnable: Option<bool>,
     pub active: Option<bool>,
-    /// A new GTIN, or `null` to remove it.
+    /// A new GTIN (with its check digit), or `null` to remove it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^([0-9]{8}|[0-9]{12,14})$")]
     pub gtin: Option<Option<String>>,
 }
 
@@ -216,7 +234,7 @@ fn product_response(p: &ProductRow) -> Response {
 
 /// Update a product. Send `If-Match` with the ETag you read to refuse a lost update.
 #[utoipa::path(patch, path = "/api/v1/products/{sku}", tag = "catalog", request_body = UpdateProductRequest,
-    params(("sku" = String, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("sku" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9._-]+$"), ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,18}\")$", description = "ETag of the version you read, or `*`")),
     responses((status = 200, body = ProductView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
@@ -236,6 +254,7 @@ pub async fn update_product(
         r.price,
         r.currency.as_deref(),
         r.weight_grams,
+        r.category.as_deref(),
         &mut issues,
     );
     let gtin = r
@@ -275,7 +294,7 @@ pub async fn update_product(
 }
 
 /// A product by SKU, with its version as ETag.
-#[utoipa::path(get, path = "/api/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/products/{sku}", tag = "catalog", params(("sku" = String, Path, max_length = 64, pattern = "^[A-Za-z0-9._-]+$")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get_product(
@@ -288,9 +307,14 @@ pub async fn get_product(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[param(max_length = 256)]
     pub cursor: Option<String>,
 }
 

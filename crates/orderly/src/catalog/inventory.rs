@@ -8,19 +8,23 @@ use crate::catalog::commands::AdjustInput;
 use crate::catalog::http::PageQuery;
 use crate::catalog::queries;
 use crate::http::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, outcome_reply, page_cursor, page_limit, to_json,
+    ApiJson, ApiQuery, bounded_param, decode_cursor, foreign_cursor, idempotency, outcome_reply,
+    page_cursor, page_limit, to_json, too_long,
 };
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::one_of;
+use crate::orders::capture::sku_schema;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::inventory::Adjustment;
+use orderly_domain::inventory::{Adjustment, MAX_ON_HAND};
 use orderly_domain::order::FieldIssue;
 use orderly_domain::time::rfc3339;
 use orderly_store::{InventoryRow, MovementRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InventoryView {
@@ -50,11 +54,18 @@ fn render_inventory(i: &InventoryRow) -> Vec<u8> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryQuery {
+    #[param(max_length = 64)]
     pub sku: Option<String>,
+    #[param(max_length = 64)]
     pub location_id: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[param(max_length = 256)]
     pub cursor: Option<String>,
 }
 
@@ -78,15 +89,13 @@ pub async fn list_inventory(
         Some(c) => Some(
             c.split_once('\n')
                 .map(|(s, l)| (s.to_owned(), l.to_owned()))
-                .ok_or_else(|| {
-                    ApiError::InvalidQuery("cursor is not one this API issued".into())
-                })?,
+                .ok_or_else(foreign_cursor)?,
         ),
         None => None,
     };
     let query = queries::InventoryQuery {
-        sku: q.sku,
-        location_id: q.location_id,
+        sku: bounded_param("sku", q.sku, 64)?,
+        location_id: bounded_param("location_id", q.location_id, 64)?,
         after,
         limit: limit + 1,
     };
@@ -103,43 +112,98 @@ pub async fn list_inventory(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
+    #[schema(schema_with = sku_schema)]
     pub sku: String,
+    #[schema(max_length = 64)]
     pub location_id: String,
     /// `receipt` (+quantity), `damage` (-quantity), `correction` (signed delta) or
     /// `cycle_count` (absolute `counted`, refused unless `expected_on_hand` is current).
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
+    /// For a receipt or damage: 1 to 10^9 units.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub quantity: Option<i64>,
+    /// For a correction: -10^9 to 10^9 units, not 0.
+    #[schema(schema_with = delta_schema)]
     pub delta: Option<i64>,
+    /// For a cycle count: 0 to 10^9 units.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub counted: Option<i64>,
+    /// For a cycle count: 0 to 10^9 units.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_on_hand: Option<i64>,
+    #[schema(max_length = 64)]
     pub bin: Option<String>,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
-fn required(field: &str, v: Option<i64>) -> Result<i64, AppError> {
-    v.ok_or_else(|| {
-        AppError::Validation(vec![FieldIssue::new(
-            field,
-            "required",
-            format!("{field} is required"),
-        )])
-    })
+/// The kinds of adjustment `parse_adjustment` takes.
+const KINDS: [&str; 4] = ["receipt", "damage", "correction", "cycle_count"];
+
+fn kind_schema() -> ObjectBuilder {
+    one_of(KINDS.to_vec())
 }
 
+/// A correction's delta: non-zero, within [`MAX_ON_HAND`] either way.
+fn delta_schema() -> OneOfBuilder {
+    let side = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(side(-MAX_ON_HAND, -1))
+        .item(side(1, MAX_ON_HAND))
+}
+
+/// A required count of `field` within `range`, as a field-level refusal.
+fn count(
+    field: &str,
+    v: Option<i64>,
+    range: std::ops::RangeInclusive<i64>,
+) -> Result<i64, AppError> {
+    let issue = |code: &'static str, message: String| {
+        AppError::Validation(vec![FieldIssue::new(field, code, message)])
+    };
+    match v {
+        None => Err(issue("required", format!("{field} is required"))),
+        Some(n) if !range.contains(&n) => Err(issue(
+            "out_of_range",
+            format!("{field} is {} to {}", range.start(), range.end()),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
+/// The request's adjustment, every number within its bound and named by its own field.
 fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
+    let units = 1..=MAX_ON_HAND;
+    let level = 0..=MAX_ON_HAND;
     Ok(match r.kind.as_str() {
         "receipt" => Adjustment::Receipt {
-            quantity: required("quantity", r.quantity)?,
+            quantity: count("quantity", r.quantity, units)?,
         },
         "damage" => Adjustment::Damage {
-            quantity: required("quantity", r.quantity)?,
+            quantity: count("quantity", r.quantity, units)?,
         },
-        "correction" => Adjustment::Correction {
-            delta: required("delta", r.delta)?,
-        },
+        "correction" => {
+            let delta = count("delta", r.delta, -MAX_ON_HAND..=MAX_ON_HAND)?;
+            if delta == 0 {
+                return Err(AppError::Validation(vec![FieldIssue::new(
+                    "delta",
+                    "must_not_be_zero",
+                    "a correction must change the count",
+                )])
+                .into());
+            }
+            Adjustment::Correction { delta }
+        }
         "cycle_count" => Adjustment::CycleCount {
-            counted: required("counted", r.counted)?,
-            expected_on_hand: required("expected_on_hand", r.expected_on_hand)?,
+            counted: count("counted", r.counted, level.clone())?,
+            expected_on_hand: count("expected_on_hand", r.expected_on_hand, level)?,
         },
         _ => {
             return Err(AppError::Validation(vec![FieldIssue::new(
@@ -154,7 +218,7 @@ fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
 
 /// Adjust stock at a location; every adjustment is a movement with reason and actor.
 #[utoipa::path(post, path = "/api/v1/inventory/adjustments", tag = "inventory", request_body = AdjustmentRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     responses((status = 201, body = InventoryView),
         (status = 409, description = "Stale cycle count, or below reserved", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
@@ -174,15 +238,17 @@ pub async fn adjust(
     )?;
     let r = body.value;
     let adjustment = parse_adjustment(&r)?;
-    if r.note.as_ref().is_some_and(|n| n.len() > 1000)
-        || r.bin.as_ref().is_some_and(|b| b.len() > 64)
-    {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "note",
-            "too_long",
-            "note ≤ 1000, bin ≤ 64 characters",
-        )])
-        .into());
+    let issues: Vec<FieldIssue> = [
+        too_long("sku", Some(&r.sku), 64),
+        too_long("location_id", Some(&r.location_id), 64),
+        too_long("bin", r.bin.as_deref(), 64),
+        too_long("note", r.note.as_deref(), 1000),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !issues.is_empty() {
+        return Err(AppError::Validation(issues).into());
     }
     let input = AdjustInput {
         sku: r.sku,
@@ -251,10 +317,7 @@ pub async fn movements(
 ) -> Result<Json<MovementPage>, ApiError> {
     let limit = page_limit(q.limit)?;
     let before = match q.cursor.as_deref().map(decode_cursor).transpose()? {
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| ApiError::InvalidQuery("cursor is not one this API issued".into()))?,
-        ),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| foreign_cursor())?),
         None => None,
     };
     let mut rows = app

@@ -21,7 +21,7 @@ impl App {
     ) -> Result<ExceptionRow, AppError> {
         authorize(&origin.actor, Permission::ResolveExceptions)?;
         let resolution = resolution.trim().to_owned();
-        if resolution.is_empty() || resolution.len() > 2_000 {
+        if resolution.is_empty() || resolution.chars().count() > 2_000 {
             return Err(AppError::Validation(vec![FieldIssue::new(
                 "resolution",
                 "invalid_length",

@@ -6,14 +6,21 @@
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
-use crate::http::extract::{ApiJson, ApiQuery, decode_cursor, page_cursor, page_limit};
+use crate::app::error::AppError;
+use crate::http::extract::{
+    ApiJson, ApiQuery, bounded_param, decode_cursor, foreign_cursor, page_cursor, page_limit,
+    required_text,
+};
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::{one_of, required_text as text_schema};
 use axum::Json;
 use axum::extract::{Path, State};
+use orderly_domain::order::FieldIssue;
 use orderly_domain::order::exceptions::kind;
 use orderly_domain::time::rfc3339;
 use orderly_store::{ExceptionFilter, ExceptionRow};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::ObjectBuilder;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,20 +75,36 @@ pub struct ExceptionPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionQuery {
+    #[param(schema_with = kind_schema)]
     pub kind: Option<String>,
     /// An order id.
+    #[param(max_length = 64)]
     pub order_id: Option<String>,
     /// `open` (the default), `resolved` or `all`.
+    #[param(schema_with = status_schema)]
     pub status: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[param(max_length = 256)]
     pub cursor: Option<String>,
+}
+
+fn kind_schema() -> ObjectBuilder {
+    one_of(kind::ALL.to_vec())
+}
+
+fn status_schema() -> ObjectBuilder {
+    one_of(vec!["open", "resolved", "all"])
 }
 
 /// One queue's entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/exceptions/{queue}", tag = "exceptions",
-    params(("queue" = String, Path, description = "`fulfillment`, `shipping` or `payments`"), ExceptionQuery),
+    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments)$", description = "`fulfillment`, `shipping` or `payments`"), ExceptionQuery),
     responses((status = 200, body = ExceptionPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -118,33 +141,36 @@ async fn list(
         None | Some("open") => Some(true),
         Some("resolved") => Some(false),
         Some("all") => None,
-        Some(other) => {
-            return Err(ApiError::InvalidQuery(format!(
-                "status must be open, resolved or all, not '{other}'"
+        Some(_) => {
+            return Err(ApiError::InvalidQueryParam(FieldIssue::new(
+                "status",
+                "unknown_value",
+                "status is open, resolved or all",
             )));
         }
     };
     if let Some(k) = &q.kind
         && !kind::ALL.contains(&k.as_str())
     {
-        return Err(ApiError::InvalidQuery(format!("unknown kind '{k}'")));
+        return Err(ApiError::InvalidQueryParam(FieldIssue::new(
+            "kind",
+            "unknown_value",
+            format!("kind is one of {}", kind::ALL.join(", ")),
+        )));
     }
     let after_id = q
         .cursor
         .as_deref()
         .map(decode_cursor)
         .transpose()?
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::InvalidQuery("cursor is not one this API issued".into()))
-        })
+        .map(|c| c.parse::<i64>().map_err(|_| foreign_cursor()))
         .transpose()?;
     let limit = page_limit(q.limit)?;
     let filter = ExceptionFilter {
         channels: None,
         queue,
         kind: q.kind,
-        order_id: q.order_id,
+        order_id: bounded_param("order_id", q.order_id, 64)?,
         open,
         after_id,
         limit: limit + 1,
@@ -162,13 +188,14 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// What was done about it (recorded on the entry).
+    #[schema(schema_with = text_schema::<2000>)]
     pub resolution: String,
 }
 
 /// Resolves an open entry with a note of what was done. Resolving twice is refused (409),
 /// so two people working one queue learn that the other got there first.
 #[utoipa::path(post, path = "/api/v1/exceptions/{queue}/{id}/resolve", tag = "exceptions",
-    params(("queue" = String, Path), ("id" = String, Path, description = "`exc_<n>`")),
+    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments)$"), ("id" = String, Path, description = "`exc_<n>`")),
     request_body = ResolveRequest,
     responses((status = 200, body = ExceptionView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -182,6 +209,9 @@ pub async fn resolve(
     Path((queue, id)): Path<(String, String)>,
     body: ApiJson<ResolveRequest>,
 ) -> Result<Json<ExceptionView>, ApiError> {
+    if let Some(issue) = required_text("resolution", &body.value.resolution, 2000) {
+        return Err(AppError::Validation(vec![issue]).into());
+    }
     let origin = crate::http::extract::origin(&principal, &headers);
     let row = app
         .resolve_exception(&origin, queue, id, &body.value.resolution)

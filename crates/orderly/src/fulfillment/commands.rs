@@ -326,17 +326,18 @@ fn skus_of(raw: &[String], known: &HashMap<String, String>) -> Result<Vec<Sku>, 
         .collect()
 }
 
-/// Refuses a carrier, service or tracking number that is blank or over 64 characters.
+/// Refuses a carrier, service or tracking number that is blank, holds a control
+/// character or is over 64 characters.
 fn check_ship_request(req: &ShipRequest) -> Result<(), AppError> {
     for (field, value) in [
         ("carrier", &req.carrier),
         ("service", &req.service),
         ("tracking_number", &req.tracking_number),
     ] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.trim().is_empty() || v.len() > 64)
-        {
+        // As the document declares them: not blank, no control characters.
+        if value.as_ref().is_some_and(|v| {
+            v.trim().is_empty() || v.chars().any(char::is_control) || v.chars().count() > 64
+        }) {
             return Err(AppError::Validation(vec![FieldIssue::new(
                 field,
                 "invalid_length",

@@ -6,6 +6,7 @@
 use crate::app::auth::{Permission, authorize};
 use crate::app::error::AppError;
 use crate::app::{App, Idempotency, Origin, Outcome};
+use crate::http::schema::optional_line;
 use orderly_domain::fulfillment::TrackingStatus;
 use orderly_domain::order::{FieldIssue, Order, OrderCommand, OrderError, TrackingRecorded};
 use orderly_domain::values::Id;
@@ -17,9 +18,12 @@ use utoipa::ToSchema;
 pub struct ShipRequest {
     /// With `service`, ships exactly so; without, the cheapest configured service that
     /// arrives by the order's promised date (or the one the order asked for).
+    #[schema(schema_with = optional_line::<64>)]
     pub carrier: Option<String>,
+    #[schema(schema_with = optional_line::<64>)]
     pub service: Option<String>,
     /// The carrier's tracking number; the built-in carrier makes one when omitted.
+    #[schema(schema_with = optional_line::<64>)]
     pub tracking_number: Option<String>,
     /// The delivery date the carrier promised (RFC 3339); passing it undelivered flags
     /// a delay.

@@ -11,18 +11,21 @@ use crate::fulfillment::packages::{created_package, package_view, pick_view};
 use crate::fulfillment::tracking::TrackingEvent;
 use crate::fulfillment::view::{FulfillmentOrderOut, fulfillment_out};
 use crate::http::extract::{
-    ApiJson, idempotency, json_reply, order_after, order_reply, origin, outcome_reply,
-    signed_event, to_json,
+    ApiJson, bound_texts, idempotency, json_reply, order_after, order_reply, origin, outcome_reply,
+    required_text, signed_event, to_json,
 };
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::required_text as text_schema;
+use crate::orders::capture::sku_schema;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use orderly_domain::order::{FieldIssue, FulfillmentOrder, OrderCommand, OrderError};
-use orderly_domain::values::Id;
+use orderly_domain::values::{Id, Sku};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FulfillmentOrderView {
@@ -42,8 +45,11 @@ fn order_of(id: &str) -> Result<String, AppError> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickedLineIn {
+    /// The order line, from 1.
+    #[schema(minimum = 1, maximum = 1000)]
     pub line_no: u32,
     /// Units found; fewer than the line holds is a short pick.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub picked: u32,
 }
 
@@ -51,13 +57,44 @@ pub struct PickedLineIn {
 #[serde(deny_unknown_fields)]
 pub struct PickRequest {
     /// Every line of the fulfillment order, once.
+    #[schema(max_items = 1000)]
     pub lines: Vec<PickedLineIn>,
+}
+
+/// A refusal naming `field`.
+fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    AppError::Validation(vec![FieldIssue::new(field, code, message)]).into()
+}
+
+/// The bounds the pick request's document declares.
+fn check_pick(req: &PickRequest) -> Result<(), ApiError> {
+    if req.lines.len() > 1000 {
+        return Err(invalid("lines", "too_many_lines", "at most 1000 lines"));
+    }
+    for (i, l) in req.lines.iter().enumerate() {
+        if !(1..=1000).contains(&l.line_no) {
+            return Err(invalid(
+                &format!("lines[{i}].line_no"),
+                "out_of_range",
+                "line_no is 1-1000",
+            ));
+        }
+        if l.picked > 1_000_000 {
+            return Err(invalid(
+                &format!("lines[{i}].picked"),
+                "out_of_range",
+                "picked is 0-1,000,000",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Confirms what was picked, and answers with what it recorded per line. A short pick
 /// takes the missing units off this location (and off its stock) and sources them again
 /// elsewhere, or backorders them (the order's lines say which).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/pick", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = PickRequest,
     responses((status = 200, body = crate::fulfillment::packages::PickView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json"),
@@ -73,6 +110,7 @@ pub async fn pick(
     let order_id = order_of(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/pick");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    check_pick(&body.value)?;
     let picked: Vec<(u32, u32)> = body
         .value
         .lines
@@ -109,10 +147,62 @@ fn find_fulfillment<'o>(
 pub struct PackRequest {
     /// One entry per scanned unit: the item's barcode number (GTIN-8/12/13/14) or the
     /// SKU on its label.
+    #[schema(min_items = 1, max_items = 10_000, value_type = Vec<String>, schema_with = scans_schema)]
     pub scans: Vec<String>,
+    /// 1 g to 1,000 kg.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub weight_grams: u32,
-    /// Length, width and height.
+    /// Length, width and height, each 1 mm to 10 m.
+    #[schema(schema_with = dimensions_schema)]
     pub dimensions_mm: [u32; 3],
+}
+
+fn scans_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(sku_schema())
+        .min_items(Some(1))
+        .max_items(Some(10_000))
+}
+
+fn dimensions_schema() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(10_000)),
+        )
+        .min_items(Some(3))
+        .max_items(Some(3))
+}
+
+/// The bounds the pack request's document declares.
+fn check_pack(req: &PackRequest) -> Result<(), ApiError> {
+    if !(1..=10_000).contains(&req.scans.len()) {
+        return Err(invalid("scans", "invalid_length", "1-10000 scans"));
+    }
+    if let Some(i) = req.scans.iter().position(|s| Sku::parse(s).is_err()) {
+        return Err(invalid(
+            &format!("scans[{i}]"),
+            "invalid_scan",
+            "a barcode number or SKU: 1-64 letters, digits, '-', '_' or '.'",
+        ));
+    }
+    if !(1..=1_000_000).contains(&req.weight_grams) {
+        return Err(invalid("weight_grams", "out_of_range", "1-1,000,000 grams"));
+    }
+    if let Some(i) = req
+        .dimensions_mm
+        .iter()
+        .position(|d| !(1..=10_000).contains(d))
+    {
+        return Err(invalid(
+            &format!("dimensions_mm[{i}]"),
+            "out_of_range",
+            "1-10,000 mm",
+        ));
+    }
+    Ok(())
 }
 
 /// Packs scanned units into a new package, and answers with the package (its id is what
@@ -120,6 +210,7 @@ pub struct PackRequest {
 /// fulfillment order does not hold, or one unit more than was picked, is refused and
 /// nothing is packed.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/packages", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = PackRequest,
     responses((status = 201, description = "The package; `Location` names it", body = crate::fulfillment::packages::PackageView),
         (status = 422, description = "scan_not_in_order, scan_exceeds_picked, invalid_package", body = Problem, content_type = "application/problem+json")),
@@ -134,6 +225,7 @@ pub async fn pack(
     let order_id = order_of(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/packages");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    check_pack(&body.value)?;
     let req = body.value;
     let package = NewPackage {
         scans: req.scans,
@@ -170,8 +262,12 @@ pub struct TrackingAccepted {
 /// `last_scan_at`) backwards; a scan dated more than
 /// `fulfillment.max_event_clock_skew_seconds` (300) ahead of Orderly's clock is refused.
 #[utoipa::path(post, path = "/api/v1/tracking-events", tag = "fulfillment",
-    request_body(content = String, content_type = "application/json",
-        description = r#"{"id": "trk_1", "carrier": "local", "tracking_number": "LC…", "status": "in_transit", "occurred_at": "2026-11-22T10:00:00Z", "location": "Dallas, TX"}"#),
+    params(
+        ("webhook-id" = String, Header, max_length = 200, description = "Standard Webhooks: the event's id, equal to the body's `id`"),
+        ("webhook-timestamp" = String, Header, pattern = "^[0-9]{1,12}$", description = "Standard Webhooks: Unix seconds when it was signed"),
+        ("webhook-signature" = String, Header, max_length = 2000, description = "Standard Webhooks: `v1,<base64 HMAC-SHA256>`, space-separated"),
+    ),
+    request_body = TrackingEvent,
     responses((status = 200, body = TrackingAccepted),
         (status = 401, description = "bad_signature, stale_timestamp", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "shipment_not_found", body = Problem, content_type = "application/problem+json"),
@@ -190,6 +286,13 @@ pub async fn tracking_event(
         |e: &TrackingEvent| &e.id,
         app.now(),
     )?;
+    bound_texts(&[
+        ("id", Some(&event.id), 200),
+        ("carrier", Some(&event.carrier), 64),
+        ("tracking_number", Some(&event.tracking_number), 64),
+        ("status", Some(&event.status), 64),
+        ("location", event.location.as_deref(), 200),
+    ])?;
     let raw = String::from_utf8_lossy(&body).into_owned();
     let disposition = app.tracking_event(event, raw).await?;
     Ok(json_reply((
@@ -203,6 +306,7 @@ pub async fn tracking_event(
 /// Ships a packed package: its units leave stock and move to `shipped` on their lines; on
 /// a channel that captures on shipment, the shipment captures its share of the payment.
 #[utoipa::path(post, path = "/api/v1/packages/{id}/ship", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = ShipRequest,
     responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "package_already_shipped", body = Problem, content_type = "application/problem+json")),
@@ -257,6 +361,7 @@ pub async fn get_fulfillment_order(
 /// Releases a pending fulfillment order to its warehouse now (skipping the edit window);
 /// refused while the order is unpaid or on hold. Answers with the whole order.
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/release", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "release_blocked, fulfillment_not_pending", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -299,12 +404,14 @@ pub async fn label(
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     /// Why the warehouse cannot fulfil it (damaged stock, closed, …).
+    #[schema(schema_with = text_schema::<500>)]
     pub reason: String,
 }
 
 /// The warehouse refuses a fulfillment order it has not started picking: its stock is
 /// given back and its units are sourced again at another location (or backordered).
 #[utoipa::path(post, path = "/api/v1/fulfillment-orders/{id}/reject", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = RejectRequest,
     responses((status = 200, body = crate::orders::view::OrderView),
         (status = 409, description = "illegal_fulfillment_transition", body = Problem, content_type = "application/problem+json")),
@@ -319,15 +426,10 @@ pub async fn reject(
     let order_id = order_of(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/reject");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
-    let reason = body.value.reason.trim().to_owned();
-    if reason.is_empty() || reason.len() > 500 {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "reason",
-            "invalid_length",
-            "1-500 characters",
-        )])
-        .into());
+    if let Some(issue) = required_text("reason", &body.value.reason, 500) {
+        return Err(AppError::Validation(vec![issue]).into());
     }
+    let reason = body.value.reason.trim().to_owned();
     let fulfillment_id = Id::new(id);
     order_reply(&app, order_id, idem, &principal, &headers, move |_| {
         Ok(OrderCommand::Reject {

@@ -20,12 +20,14 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct CollectRequest {
     /// The collection code the customer shows (the shipment's tracking number).
+    #[schema(min_length = 1, max_length = 64)]
     pub pickup_code: String,
 }
 
 /// The customer collected a pickup order's package: checked against its collection
 /// code, recorded as its delivery.
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/collect", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = CollectRequest,
     responses((status = 200, body = crate::orders::view::OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -44,6 +46,7 @@ pub async fn collect(
         .to_string();
     let path = format!("/api/v1/shipments/{id}/collect");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    crate::http::extract::bound_text("pickup_code", Some(&body.value.pickup_code), 64)?;
     let code = body.value.pickup_code.trim().to_ascii_uppercase();
     let outcome = app
         .collect(

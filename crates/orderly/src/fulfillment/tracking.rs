@@ -13,17 +13,25 @@ use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecord
 use orderly_domain::values::Id;
 use serde::Deserialize;
 
-/// A tracking event as a carrier integration sends it.
-#[derive(Debug, Clone, Deserialize)]
+/// A tracking event as a carrier integration sends it (the OpenAPI document's request
+/// schema of `POST /tracking-events` is derived from this type).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrackingEvent {
+    /// The event's id, also its `webhook-id`; each counts once.
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub carrier: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub tracking_number: String,
     /// label_created, picked_up, in_transit, out_for_delivery, attempted_delivery, delayed,
     /// exception, delivered, returned_to_sender or lost.
+    #[schema(max_length = 64)]
     pub status: String,
+    #[schema(value_type = String, format = DateTime)]
     pub occurred_at: Timestamp,
+    #[schema(max_length = 200)]
     pub location: Option<String>,
 }
 

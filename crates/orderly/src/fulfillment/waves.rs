@@ -9,7 +9,8 @@ use crate::fulfillment::commands::NewWave;
 use crate::fulfillment::queries::{PickList, WaveMembers};
 use crate::http::extract::parse_time;
 use crate::http::extract::{
-    ApiJson, ApiQuery, decode_cursor, idempotency, json_reply, page_cursor, page_limit, to_json,
+    ApiJson, ApiQuery, bounded_param, decode_cursor, idempotency, json_reply, page_cursor,
+    page_limit, to_json, too_long,
 };
 use crate::http::problem::{ApiError, Problem};
 use crate::providers::labels::{PickRow, pick_list_pdf};
@@ -17,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::fulfillment::FulfillmentState;
+use orderly_domain::order::FieldIssue;
 use orderly_domain::time::rfc3339;
 use orderly_store::{WaveFilter, WaveSummary};
 use serde::{Deserialize, Serialize};
@@ -28,15 +30,19 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWaveRequest {
+    #[schema(max_length = 64)]
     pub location_id: String,
     /// Only fulfillment orders released at or before this time (a cutoff), RFC 3339.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub released_before: Option<jiff::Timestamp>,
     /// At most this many fulfillment orders (default 50, at most 500).
+    #[schema(minimum = 1, maximum = 500)]
     pub max_orders: Option<u32>,
     /// At most this many lines over all its fulfillment orders.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_lines: Option<u32>,
     /// Only orders that asked for this `carrier/service` (e.g. an express wave).
+    #[schema(max_length = 128)]
     pub service: Option<String>,
 }
 
@@ -123,6 +129,7 @@ async fn load(app: &AppState, principal: &Principal, id: String) -> Result<PickL
 /// limits) into a wave and answers with its pick list. Each fulfillment order joins at
 /// most one wave, even when two are made at once.
 #[utoipa::path(post, path = "/api/v1/waves", tag = "fulfillment",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = CreateWaveRequest,
     responses((status = 201, body = PickListOut),
         (status = 409, description = "nothing_to_wave", body = Problem, content_type = "application/problem+json"),
@@ -136,6 +143,23 @@ pub async fn create_wave(
 ) -> Result<Response, ApiError> {
     let idem = idempotency(&headers, &principal, "POST", "/api/v1/waves", &body.raw)?;
     let req = body.value;
+    let mut issues: Vec<FieldIssue> = [
+        too_long("location_id", Some(&req.location_id), 64),
+        too_long("service", req.service.as_deref(), 128),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if req.max_lines.is_some_and(|m| !(1..=1_000_000).contains(&m)) {
+        issues.push(FieldIssue::new(
+            "max_lines",
+            "out_of_range",
+            "max_lines is 1-1,000,000",
+        ));
+    }
+    if !issues.is_empty() {
+        return Err(AppError::Validation(issues).into());
+    }
     let wave = NewWave {
         location_id: req.location_id,
         released_before: req.released_before,
@@ -272,17 +296,30 @@ pub async fn get_wave(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaveListQuery {
     /// `open` or `completed`.
+    #[param(schema_with = wave_status_schema)]
     pub status: Option<String>,
+    #[param(max_length = 64)]
     pub location_id: Option<String>,
     /// RFC 3339; waves made at or after.
+    #[param(format = DateTime)]
     pub created_from: Option<String>,
     /// RFC 3339; waves made before.
+    #[param(format = DateTime)]
     pub created_to: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[param(max_length = 256)]
     pub cursor: Option<String>,
+}
+
+fn wave_status_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    crate::http::schema::one_of(vec!["open", "completed"])
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -305,15 +342,17 @@ pub async fn list_waves(
         None => None,
         Some("open") => Some(true),
         Some("completed") => Some(false),
-        Some(other) => {
-            return Err(ApiError::InvalidQuery(format!(
-                "unknown status '{other}': open or completed"
+        Some(_) => {
+            return Err(ApiError::InvalidQueryParam(FieldIssue::new(
+                "status",
+                "unknown_value",
+                "status is open or completed",
             )));
         }
     };
     let limit = page_limit(q.limit)?;
     let filter = WaveFilter {
-        location_id: q.location_id,
+        location_id: bounded_param("location_id", q.location_id, 64)?,
         open,
         created_from: parse_time("created_from", q.created_from)?,
         created_to: parse_time("created_to", q.created_to)?,

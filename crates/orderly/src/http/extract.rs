@@ -6,11 +6,12 @@ use crate::app::error::AppError;
 use crate::app::{Answer, AppState, Idempotency, Outcome};
 use crate::http::problem::ApiError;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use orderly_domain::order::FieldIssue;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -46,28 +47,190 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::PayloadTooLarge
                 } else {
-                    ApiError::MalformedJson(e.body_text())
+                    ApiError::MalformedJson("the body could not be read".into())
                 }
             })?;
-        let value = serde_json::from_slice(&raw).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
-            _ => ApiError::MalformedJson(e.to_string()),
-        })?;
+        let value = parse_json(&raw)?;
         Ok(ApiJson { value, raw })
     }
 }
 
-/// Query parameters with problem+json rejections.
+/// Parses a JSON body. A syntax error is a 400 saying where; a body of the wrong shape is
+/// a 422 naming the field at fault. Neither quotes serde's message, which would echo
+/// what was sent (a whole string value) and name our Rust types. A number with a zero
+/// fraction (`3.0`) is taken as the integer it is, as JSON Schema's `integer` (and so the
+/// document) counts it.
+pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let mut value: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {
+        ApiError::MalformedJson(format!(
+            "not valid JSON at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    integral_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ApiError::InvalidBody(shape_issue(&e.path().to_string(), &e.inner().to_string()))
+    })
+}
+
+/// Rewrites every float with a zero fraction that an `i64` or `u64` holds as that integer.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0) {
+                // 2^63 and 2^64 bound what the integer types hold; the casts are exact
+                // below them for a float without a fraction.
+                if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
+                    *n = serde_json::Number::from(f as i64);
+                } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                    *n = serde_json::Number::from(f as u64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
+/// At most [`EXCERPT_CHARS`] characters of something a client sent, with control
+/// characters replaced, for quoting in an error message: an error never echoes a whole
+/// input (a 100 KB name would come back 100 KB long).
+pub fn excerpt(s: &str) -> String {
+    crate::http::problem::bounded(s, EXCERPT_CHARS)
+}
+
+/// How much of an input an error message quotes.
+pub const EXCERPT_CHARS: usize = 32;
+
+/// The field-level issue of a value serde refused at `path` (`.` is the whole input),
+/// classified from serde's message but worded here.
+fn shape_issue(path: &str, serde_message: &str) -> FieldIssue {
+    let at = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let here = if path == "." {
+        "body".to_owned()
+    } else {
+        path.to_owned()
+    };
+    // serde names the field between backticks: "unknown field `x`, expected …".
+    let named = |prefix: &str| {
+        serde_message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(excerpt)
+    };
+    if serde_message.starts_with("unknown field") {
+        // The path already ends with the unknown name, which the client chose.
+        FieldIssue::new(
+            crate::http::problem::bounded(&here, 100),
+            "unknown_field",
+            "not a field of this request",
+        )
+    } else if let Some(name) = named("missing field `") {
+        FieldIssue::new(at(&name), "required", "this field is required")
+    } else if serde_message.starts_with("invalid type") {
+        FieldIssue::new(
+            here,
+            "invalid_type",
+            "the value has the wrong type for this field",
+        )
+    } else if serde_message.starts_with("invalid length") {
+        FieldIssue::new(
+            here,
+            "invalid_length",
+            "the list has the wrong number of items",
+        )
+    } else {
+        FieldIssue::new(here, "invalid_value", "not a valid value for this field")
+    }
+}
+
+/// The issue of a required one-line text (`http::schema::required_line`): blank, with a
+/// control character, or longer than `max_chars` characters (counted as JSON Schema
+/// counts them, in characters, not bytes).
+pub fn required_line(field: &str, value: &str, max_chars: usize) -> Option<FieldIssue> {
+    if value.trim().is_empty() {
+        Some(FieldIssue::new(
+            field,
+            "required",
+            format!("{field} is required"),
+        ))
+    } else if value.chars().any(char::is_control) {
+        Some(FieldIssue::new(
+            field,
+            "invalid_characters",
+            "control characters are not allowed here",
+        ))
+    } else {
+        too_long(field, Some(value), max_chars)
+    }
+}
+
+/// The issue of a required text (`http::schema::required_text`): nothing visible in it,
+/// or longer than `max_chars` characters.
+pub fn required_text(field: &str, value: &str, max_chars: usize) -> Option<FieldIssue> {
+    if !value.chars().any(|c| !c.is_whitespace() && !c.is_control()) {
+        Some(FieldIssue::new(
+            field,
+            "required",
+            format!("{field} is required"),
+        ))
+    } else {
+        too_long(field, Some(value), max_chars)
+    }
+}
+
+/// The issue of a text longer than `max_chars` characters, if it is.
+pub fn too_long(field: &str, value: Option<&str>, max_chars: usize) -> Option<FieldIssue> {
+    value
+        .filter(|v| v.chars().count() > max_chars)
+        .map(|_| FieldIssue::new(field, "too_long", format!("at most {max_chars} characters")))
+}
+
+/// `too_long` as a refusal of the whole request.
+pub fn bound_text(field: &str, value: Option<&str>, max_chars: usize) -> Result<(), ApiError> {
+    match too_long(field, value, max_chars) {
+        Some(issue) => Err(AppError::Validation(vec![issue]).into()),
+        None => Ok(()),
+    }
+}
+
+/// `too_long` over several fields at once: every field over its bound, in one refusal.
+pub fn bound_texts(fields: &[(&str, Option<&str>, usize)]) -> Result<(), ApiError> {
+    let issues: Vec<FieldIssue> = fields
+        .iter()
+        .filter_map(|(field, value, max)| too_long(field, *value, *max))
+        .collect();
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(issues).into())
+    }
+}
+
+/// Query parameters with problem+json rejections: a 400 naming the parameter at fault.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(q)| ApiQuery(q))
-            .map_err(|e: QueryRejection| ApiError::InvalidQuery(e.body_text()))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let issue = shape_issue(&e.path().to_string(), &e.inner().to_string());
+                ApiError::InvalidQueryParam(issue)
+            })
     }
 }
 
@@ -89,6 +252,31 @@ impl FromRequestParts<AppState> for Principal {
             .filter(|t| !t.is_empty() && t.len() <= 200)
             .ok_or(AppError::Unauthorized)?;
         Ok(app.authenticate(token).await?)
+    }
+}
+
+/// The longest path parameter any route takes (an email address can be 254 characters).
+pub const MAX_PATH_PARAM_CHARS: usize = 254;
+
+/// Refuses a request whose path parameter is longer than [`MAX_PATH_PARAM_CHARS`] with a
+/// 400 naming it, before any handler sees it; so no id, SKU or email in a path is ever
+/// looked up, stored or quoted back at any length.
+pub async fn bound_path_params(
+    params: axum::extract::RawPathParams,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match params
+        .iter()
+        .find(|(_, value)| value.chars().count() > MAX_PATH_PARAM_CHARS)
+    {
+        Some((name, _)) => ApiError::InvalidPathParam(FieldIssue::new(
+            name,
+            "too_long",
+            format!("at most {MAX_PATH_PARAM_CHARS} characters"),
+        ))
+        .into_response(),
+        None => next.run(req).await,
     }
 }
 
@@ -208,8 +396,13 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// An optional RFC 3339 time query parameter.
 pub fn parse_time(field: &str, v: Option<String>) -> Result<Option<jiff::Timestamp>, ApiError> {
     v.map(|s| {
-        s.parse::<jiff::Timestamp>()
-            .map_err(|_| ApiError::InvalidQuery(format!("{field} must be an RFC 3339 time")))
+        s.parse::<jiff::Timestamp>().map_err(|_| {
+            ApiError::InvalidQueryParam(FieldIssue::new(
+                field,
+                "invalid_time",
+                "an RFC 3339 time, e.g. 2026-11-22T10:00:00Z",
+            ))
+        })
     })
     .transpose()
 }
@@ -220,13 +413,41 @@ pub fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
 }
 
+/// The longest cursor this API issues, as the document declares it.
+pub const MAX_CURSOR_CHARS: usize = 256;
+
 pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
+    Some(cursor)
+        .filter(|c| c.len() <= MAX_CURSOR_CHARS)
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| ApiError::InvalidQuery("cursor is not one this API issued".into()))
+        .ok_or_else(foreign_cursor)
+}
+
+/// The refusal of a cursor this API did not issue.
+pub fn foreign_cursor() -> ApiError {
+    ApiError::InvalidQueryParam(FieldIssue::new(
+        "cursor",
+        "invalid_cursor",
+        "not a cursor this API issued",
+    ))
+}
+
+/// A query parameter of at most `max_chars` characters, or a 400 naming it.
+pub fn bounded_param(
+    field: &str,
+    value: Option<String>,
+    max_chars: usize,
+) -> Result<Option<String>, ApiError> {
+    match too_long(field, value.as_deref(), max_chars) {
+        Some(issue) => Err(ApiError::InvalidQueryParam(issue)),
+        None => Ok(value),
+    }
 }
 
 /// Cuts a page fetched with one extra row and returns the cursor of its last row.
@@ -239,11 +460,19 @@ pub fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> String)
     }
 }
 
-/// Page size: default 50, at most 200.
+/// The largest page a list answers (`limit`), as the document declares it.
+pub const MAX_PAGE: u32 = 200;
+
+/// Page size: default 50, 1 to [`MAX_PAGE`]. A larger one is refused rather than cut, so
+/// a client never mistakes a short page for the whole answer.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit.unwrap_or(50) {
-        0 => Err(ApiError::InvalidQuery("limit must be at least 1".into())),
-        n => Ok(n.min(200)),
+        n @ 1..=MAX_PAGE => Ok(n),
+        _ => Err(ApiError::InvalidQueryParam(FieldIssue::new(
+            "limit",
+            "out_of_range",
+            format!("limit is 1-{MAX_PAGE}"),
+        ))),
     }
 }
 
@@ -335,12 +564,13 @@ pub fn signed_event<T: DeserializeOwned>(
         now.as_second(),
     )
     .map_err(|e| AppError::BadSignature(e.code(), e.to_string()))?;
-    let event: T =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let event: T = parse_json(body)?;
     if id_of(&event) != id {
-        return Err(ApiError::InvalidBody(
-            "the event id differs from the webhook-id header".into(),
-        ));
+        return Err(ApiError::InvalidBody(FieldIssue::new(
+            "id",
+            "id_mismatch",
+            "the event id differs from the webhook-id header",
+        )));
     }
     Ok(event)
 }

@@ -2,11 +2,13 @@
 //! beyond this route table: extractors for bodies, queries, credentials and idempotency
 //! keys, keyset cursors, and problem+json for everything that goes wrong, including
 //! unknown routes, wrong methods and oversized bodies. The handlers live with their
-//! capability (`orders::http`, `payments::http`, …); the OpenAPI document is generated
-//! from their annotations.
+//! capability (`orders::http`, `payments::http`, …); the OpenAPI document
+//! (`document.rs`) is generated from their annotations.
 
+pub mod document;
 pub mod extract;
 pub mod problem;
+pub mod schema;
 
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
@@ -20,66 +22,11 @@ use crate::system::http as system;
 use crate::system::keys;
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, Principal};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::response::Response;
 use axum::routing::{get, post};
+use document::openapi;
 use problem::ApiError;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Orderly", description = "Order management: capture, inventory, payments, holds, timeline."),
-    paths(
-        system::health, openapi, system::locations, system::channels,
-        keys::create_api_key, keys::list_api_keys, keys::revoke_api_key, keys::rotate_api_key,
-        catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
-        inventory::list_inventory, inventory::adjust, inventory::movements,
-        orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
-        payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
-        payments::place_hold, payments::release_hold, payments::payment_event,
-        payments::get_store_credit, payments::issue_store_credit,
-        fulfillment::get_fulfillment_order, fulfillment::release, fulfillment::pick,
-        fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
-        fulfillment::reject, packages::get_package, packages::get_shipment, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
-        waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
-    ),
-    components(schemas(problem::Problem, problem::FieldError)),
-    modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "catalog"), (name = "inventory"), (name = "system"))
-)]
-pub struct ApiDoc;
-
-/// This API's OpenAPI 3.1 description.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system",
-    responses((status = 200, description = "OpenAPI document", content_type = "application/json")),
-    security(("bearer" = [])))]
-pub async fn openapi(principal: Principal) -> Result<Response, ApiError> {
-    principal.require(Permission::ReadCatalog)?;
-    Ok(extract::json_reply((
-        200,
-        extract::to_json(&ApiDoc::openapi()),
-    )))
-}
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("API key")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// Builds the route table once into both the router under `/api/v1` and [`ROUTES`], the
 /// list of what it answers, so that a test can compare the router with the OpenAPI
@@ -146,7 +93,9 @@ route_table! {
 }
 
 pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
-    let api = api_routes().method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    let api = api_routes()
+        .route_layer(axum::middleware::from_fn(extract::bound_path_params))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NoRoute })

@@ -6,7 +6,7 @@ use crate::app::error::{AppError, ErrorKind};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderly_domain::inventory::AdjustmentError;
-use orderly_domain::order::OrderError;
+use orderly_domain::order::{FieldIssue, OrderError};
 use orderly_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -51,14 +51,16 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("the body is not valid JSON: {0}")]
     MalformedJson(String),
-    #[error("the body does not match the expected shape: {0}")]
-    InvalidBody(String),
+    #[error("the body does not match the expected shape at {}", .0.field)]
+    InvalidBody(FieldIssue),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
     #[error("the body exceeds the configured size limit")]
     PayloadTooLarge,
-    #[error("invalid query parameter: {0}")]
-    InvalidQuery(String),
+    #[error("invalid query parameter {}", .0.field)]
+    InvalidQueryParam(FieldIssue),
+    #[error("invalid path parameter {}", .0.field)]
+    InvalidPathParam(FieldIssue),
     #[error("{0}")]
     InvalidIdempotencyKey(&'static str),
 }
@@ -86,10 +88,12 @@ fn app_status(e: &AppError) -> (StatusCode, &'static str) {
         IdempotencyKeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "Idempotency key reused"),
         IdempotencyKeyInFlight => (StatusCode::CONFLICT, "Request in flight"),
         Order(e) => order_status(e),
-        Adjustment(e) => match e {
+        Adjustment { error, .. } => match error {
             AdjustmentError::StaleCount { .. } => (StatusCode::CONFLICT, "Stale count"),
             AdjustmentError::BelowReserved { .. } => (StatusCode::CONFLICT, "Below reserved"),
-            AdjustmentError::NonPositive | AdjustmentError::ZeroCorrection => {
+            AdjustmentError::NonPositive
+            | AdjustmentError::ZeroCorrection
+            | AdjustmentError::AboveMaximum { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "Validation failed")
             }
         },
@@ -173,12 +177,29 @@ impl ApiError {
                 "payload_too_large",
                 "Payload too large",
             ),
-            InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query", "Invalid query"),
+            InvalidQueryParam(_) => (StatusCode::BAD_REQUEST, "invalid_query", "Invalid query"),
+            InvalidPathParam(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_path_parameter",
+                "Invalid path parameter",
+            ),
             InvalidIdempotencyKey(_) => (
                 StatusCode::BAD_REQUEST,
                 "invalid_idempotency_key",
                 "Invalid idempotency key",
             ),
+        }
+    }
+
+    fn field_issues(&self) -> Vec<FieldIssue> {
+        match self {
+            ApiError::App(e) => e.field_issues(),
+            ApiError::InvalidBody(issue)
+            | ApiError::InvalidQueryParam(issue)
+            | ApiError::InvalidPathParam(issue) => {
+                vec![issue.clone()]
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -203,23 +224,40 @@ impl ApiError {
             type_: format!("urn:orderly:problem:{code}"),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail: self.to_string(),
+            detail: bounded(&self.to_string(), MAX_MESSAGE_CHARS),
             code: code.to_owned(),
             errors: self
-                .app()
-                .map(AppError::field_issues)
-                .unwrap_or_default()
+                .field_issues()
                 .iter()
                 .map(|i| FieldError {
-                    field: i.field.clone(),
+                    field: bounded(&i.field, MAX_FIELD_CHARS),
                     code: i.code.to_owned(),
-                    message: i.message.clone(),
+                    message: bounded(&i.message, MAX_MESSAGE_CHARS),
                 })
                 .collect(),
             order_id: payment.as_ref().map(|p| p.0.clone()),
             operation_id: payment.map(|p| p.1),
         }
     }
+}
+
+/// The longest `detail` or field `message` a problem carries, and the longest field path.
+/// Messages are written to quote only short excerpts of what was sent
+/// (`extract::excerpt`); this is the backstop, so that no error ever echoes a whole input.
+const MAX_MESSAGE_CHARS: usize = 300;
+const MAX_FIELD_CHARS: usize = 100;
+
+/// `s` cut to `max` characters, control characters replaced.
+pub fn bounded(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect();
+    if s.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 impl IntoResponse for ApiError {

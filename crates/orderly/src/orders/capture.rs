@@ -4,7 +4,9 @@
 
 use crate::app::AppState;
 use crate::app::error::AppError;
+use crate::http::extract::{excerpt, required_line, too_long};
 use crate::http::problem::ApiError;
+use crate::http::schema::one_of;
 use crate::orders::commands::{PaymentChoice, PlaceInput};
 use crate::orders::view::AddressDto;
 use orderly_domain::order::{Address, Customer, Delivery, FieldIssue};
@@ -12,13 +14,17 @@ use orderly_domain::payment::{MANUAL_PROVIDER, PaymentMethod, STORE_CREDIT_PROVI
 use orderly_domain::values::{CountryCode, Currency, Email, Id, Sku};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
     #[serde(default)]
+    #[schema(required = true, format = Email, min_length = 3, max_length = 254)]
     pub email: String,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 50)]
     pub phone: Option<String>,
 }
 
@@ -26,10 +32,28 @@ pub struct CustomerIn {
 #[serde(deny_unknown_fields)]
 pub struct LineIn {
     #[serde(default)]
+    #[schema(required = true, schema_with = sku_schema)]
     pub sku: String,
+    /// At most `limits.max_quantity_per_line` (the document served says how many).
+    #[schema(minimum = 1, maximum = 1000)]
     pub quantity: i64,
     /// Price per unit in minor units of the order currency.
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub unit_price: i64,
+}
+
+/// The schema of a SKU, as `Sku::parse` takes it.
+pub(crate) fn sku_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(64))
+        .pattern(Some("^[A-Za-z0-9._-]+$"))
+}
+
+/// The schema of a currency, as `Currency::parse` takes it.
+pub(crate) fn currency_schema() -> ObjectBuilder {
+    one_of(Currency::all().collect())
 }
 
 /// How the customer pays. `provider` defaults by method: `simulator` for card and gift
@@ -37,18 +61,26 @@ pub struct LineIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
+    #[schema(schema_with = method_schema)]
     pub method: String,
+    #[schema(max_length = 64)]
     pub provider: Option<String>,
     /// The provider's token for the card. Used to authorize the payment and then
     /// deleted; it never appears in the order, its timeline or any view.
+    #[schema(max_length = 200)]
     pub token: Option<String>,
     /// The card's fingerprint from the provider's tokenization, when the storefront has
     /// it; the same card ordering too often within the risk window goes to review.
+    #[schema(max_length = 128)]
     pub fingerprint: Option<String>,
     /// The card's last four digits from the provider's tokenization, when it gave them;
     /// shown on the order so support can tell cards apart.
-    #[schema(example = "4242")]
+    #[schema(example = "4242", pattern = "^[0-9]{4}$")]
     pub last4: Option<String>,
+}
+
+fn method_schema() -> ObjectBuilder {
+    one_of(PaymentMethod::ALL.iter().map(|m| m.as_str()).collect())
 }
 
 /// Checks a payment offer: a known method, the provider that settles it, and a token
@@ -73,6 +105,10 @@ pub(crate) fn parse_payment(
         PaymentMethod::StoreCredit => STORE_CREDIT_PROVIDER,
     };
     let provider = p.provider.clone().unwrap_or_else(|| default.to_owned());
+    if let Some(issue) = too_long("payment.provider", Some(&provider), 64) {
+        issues.push(issue);
+        return None;
+    }
     let known = match method {
         PaymentMethod::Card | PaymentMethod::GiftCard => app.provider(&provider).is_some(),
         _ => provider == default,
@@ -81,12 +117,20 @@ pub(crate) fn parse_payment(
         issues.push(FieldIssue::new(
             "payment.provider",
             "unknown_provider",
-            format!("{} is not a provider for {}", provider, method.as_str()),
+            format!(
+                "'{}' is not a provider for {}",
+                excerpt(&provider),
+                method.as_str()
+            ),
         ));
         return None;
     }
     let needs_token = matches!(method, PaymentMethod::Card | PaymentMethod::GiftCard);
     let token = p.token.clone().filter(|t| !t.trim().is_empty());
+    if let Some(issue) = too_long("payment.token", token.as_deref(), 200) {
+        issues.push(issue);
+        return None;
+    }
     if needs_token && token.is_none() {
         issues.push(FieldIssue::new(
             "payment.token",
@@ -96,12 +140,8 @@ pub(crate) fn parse_payment(
         return None;
     }
     let fingerprint = p.fingerprint.clone().filter(|f| !f.trim().is_empty());
-    if fingerprint.as_ref().is_some_and(|f| f.len() > 128) {
-        issues.push(FieldIssue::new(
-            "payment.fingerprint",
-            "too_long",
-            "at most 128 characters",
-        ));
+    if let Some(issue) = too_long("payment.fingerprint", fingerprint.as_deref(), 128) {
+        issues.push(issue);
         return None;
     }
     let last4 = p.last4.clone();
@@ -113,14 +153,6 @@ pub(crate) fn parse_payment(
             "payment.last4",
             "invalid_last4",
             "the card's last four digits, e.g. 4242",
-        ));
-        return None;
-    }
-    if token.as_ref().is_some_and(|t| t.len() > 200) {
-        issues.push(FieldIssue::new(
-            "payment.token",
-            "too_long",
-            "at most 200 characters",
         ));
         return None;
     }
@@ -136,23 +168,33 @@ pub(crate) fn parse_payment(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrderRequest {
+    /// One of the configured channels (the document served lists them).
+    #[schema(max_length = 64)]
     pub channel: String,
     /// The order's id in the sales channel; a second create with the same pair returns
     /// the existing order.
+    #[schema(min_length = 1, max_length = 128)]
     pub external_id: Option<String>,
+    #[schema(schema_with = currency_schema)]
     pub currency: String,
     pub customer: CustomerIn,
     pub shipping_address: AddressDto,
     /// Defaults to the shipping address.
     pub billing_address: Option<AddressDto>,
+    /// At most `limits.max_lines_per_order` (the document served says how many).
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineIn>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub shipping_amount: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub tax_amount: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub discount_amount: i64,
     /// Optional: the total the client computed; refused when it differs from ours.
+    #[schema(minimum = 0, maximum = 10_000_000_000_000_i64)]
     pub total_amount: Option<i64>,
     pub payment: Option<PaymentIn>,
     pub delivery: Option<DeliveryIn>,
@@ -163,6 +205,7 @@ pub struct CreateOrderRequest {
 #[serde(deny_unknown_fields)]
 pub struct DeliveryIn {
     /// `carrier/service`, e.g. `local/express`; the cheapest in time when omitted.
+    #[schema(max_length = 128)]
     pub service: Option<String>,
     /// The date promised to the customer (RFC 3339): the service chosen at shipping
     /// arrives by then.
@@ -170,6 +213,7 @@ pub struct DeliveryIn {
     pub deliver_by: Option<jiff::Timestamp>,
     /// Click and collect: the id of a location that offers pickup. The order is then
     /// served from there only and collected at its counter.
+    #[schema(max_length = 64)]
     pub pickup_location: Option<String>,
 }
 
@@ -180,19 +224,10 @@ fn parse_address(a: &AddressDto, path: &str, issues: &mut Vec<FieldIssue>) -> Op
         ("city", &a.city),
         ("postal_code", &a.postal_code),
     ] {
-        if value.trim().is_empty() {
-            issues.push(FieldIssue::new(
-                format!("{path}.{field}"),
-                "required",
-                format!("{field} is required"),
-            ));
-        } else if value.len() > 200 {
-            issues.push(FieldIssue::new(
-                format!("{path}.{field}"),
-                "too_long",
-                "at most 200 characters",
-            ));
-        }
+        issues.extend(required_line(&format!("{path}.{field}"), value, 200));
+    }
+    for (field, value) in [("line2", &a.line2), ("region", &a.region)] {
+        issues.extend(too_long(&format!("{path}.{field}"), value.as_deref(), 200));
     }
     let country = if a.country.trim().is_empty() {
         issues.push(FieldIssue::new(
@@ -239,7 +274,7 @@ pub(crate) fn parse_create(
         issues.push(FieldIssue::new(
             "channel",
             "unknown_channel",
-            format!("no channel '{}'", req.channel),
+            format!("no channel '{}'", excerpt(&req.channel)),
         ));
     }
     let currency = match Currency::parse(&req.currency) {
@@ -261,7 +296,7 @@ pub(crate) fn parse_create(
         }
     };
     if let Some(ext) = &req.external_id
-        && (ext.is_empty() || ext.len() > 128)
+        && (ext.is_empty() || ext.chars().count() > 128)
     {
         issues.push(FieldIssue::new(
             "external_id",
@@ -281,6 +316,12 @@ pub(crate) fn parse_create(
             .map_err(|e| issues.push(FieldIssue::new("customer.email", e.code, e.message)))
             .ok()
     };
+    issues.extend(too_long("customer.name", req.customer.name.as_deref(), 200));
+    issues.extend(too_long(
+        "customer.phone",
+        req.customer.phone.as_deref(),
+        50,
+    ));
     let shipping = parse_address(&req.shipping_address, "shipping_address", &mut issues);
     let billing = match &req.billing_address {
         Some(b) => parse_address(b, "billing_address", &mut issues),
@@ -337,6 +378,16 @@ pub(crate) fn parse_create(
             ));
         }
     }
+    if req
+        .total_amount
+        .is_some_and(|t| !(0..=orderly_domain::order::MAX_AMOUNT_MINOR).contains(&t))
+    {
+        issues.push(FieldIssue::new(
+            "total_amount",
+            "amount_out_of_range",
+            "total_amount must be between 0 and 10^13 minor units",
+        ));
+    }
     let payment = req
         .payment
         .as_ref()
@@ -348,7 +399,7 @@ pub(crate) fn parse_create(
             issues.push(FieldIssue::new(
                 "delivery.service",
                 "unknown_service",
-                format!("{s} is not a configured carrier/service"),
+                format!("'{}' is not a configured carrier/service", excerpt(s)),
             ));
         }
         if let Some(p) = &d.pickup_location
@@ -361,7 +412,7 @@ pub(crate) fn parse_create(
             issues.push(FieldIssue::new(
                 "delivery.pickup_location",
                 "pickup_not_offered",
-                format!("{p} is not a location that offers pickup"),
+                format!("'{}' is not a location that offers pickup", excerpt(p)),
             ));
         }
         Delivery {

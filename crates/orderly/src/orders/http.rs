@@ -5,8 +5,9 @@
 use crate::app::AppState;
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
-use crate::http::extract::{ApiJson, idempotency, outcome_reply};
+use crate::http::extract::{ApiJson, bound_text, idempotency, outcome_reply};
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::one_of;
 use crate::orders::capture::{CreateOrderRequest, parse_create};
 use crate::orders::view::{OrderView, order_view};
 use axum::Json;
@@ -17,12 +18,13 @@ use orderly_domain::order::{CancelOrder, CancelReason, FieldIssue};
 use orderly_domain::values::Sku;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::ObjectBuilder;
 
 /// Capture an order. Bad input is refused with every field error at once, unknown or
 /// inactive SKUs included.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders",
     request_body = CreateOrderRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for the same key and body")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     responses(
         (status = 201, description = "Order created", body = OrderView),
         (status = 200, description = "An order with this channel and external_id already exists", body = OrderView),
@@ -84,29 +86,34 @@ pub async fn get_order(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    /// customer_request, out_of_stock, fraud, payment_timeout, duplicate or other.
+    #[schema(schema_with = reason_schema)]
     pub reason: String,
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 
+/// The reasons a client may give.
+const REASONS: [CancelReason; 6] = [
+    CancelReason::CustomerRequest,
+    CancelReason::OutOfStock,
+    CancelReason::Fraud,
+    CancelReason::PaymentTimeout,
+    CancelReason::Duplicate,
+    CancelReason::Other,
+];
+
+fn reason_schema() -> ObjectBuilder {
+    one_of(REASONS.iter().map(|r| r.as_str()).collect())
+}
+
 fn parse_reason(s: &str) -> Option<CancelReason> {
-    use CancelReason::*;
-    [
-        CustomerRequest,
-        OutOfStock,
-        Fraud,
-        PaymentTimeout,
-        Duplicate,
-        Other,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == s)
+    REASONS.into_iter().find(|r| r.as_str() == s)
 }
 
 /// Cancel a whole order before anything shipped; its reservations are released.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancellation", tag = "orders",
     params(("id" = String, Path, description = "Order id or number"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response")),
+        ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = CancelRequest,
     responses((status = 200, body = OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -135,14 +142,7 @@ pub async fn cancel_order(
             "not a known cancellation reason",
         )])
     })?;
-    if req.note.as_ref().is_some_and(|n| n.len() > 1000) {
-        return Err(AppError::Validation(vec![FieldIssue::new(
-            "note",
-            "too_long",
-            "at most 1000 characters",
-        )])
-        .into());
-    }
+    bound_text("note", req.note.as_deref(), 1000)?;
     let origin = crate::http::extract::origin(&principal, &headers);
     let cmd = CancelOrder {
         reason,

@@ -4,8 +4,12 @@
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
-use crate::http::extract::{ApiQuery, decode_cursor, page_cursor, page_limit, parse_time};
+use crate::http::extract::{
+    ApiQuery, bounded_param, decode_cursor, excerpt, page_cursor, page_limit, parse_time,
+    required_line,
+};
 use crate::http::problem::{ApiError, Problem};
+use crate::http::schema::required_line as required_line_schema;
 use crate::orders::view::{
     OrderView, fulfillment_state_schema, order_state_schema, order_view, payment_state_schema,
     refund_state_schema, return_state_schema, status_schema,
@@ -13,7 +17,7 @@ use crate::orders::view::{
 use axum::Json;
 use axum::extract::State;
 use orderly_domain::order::{
-    CustomerStatus, FulfillmentSummary, OrderState, RefundState, ReturnSummary,
+    CustomerStatus, FieldIssue, FulfillmentSummary, OrderState, RefundState, ReturnSummary,
 };
 use orderly_domain::payment::PaymentState;
 use orderly_store::OrderFilter;
@@ -39,20 +43,31 @@ pub struct OrderListQuery {
     pub refund_state: Option<String>,
     /// `true` for orders with an active hold, `false` for the others.
     pub on_hold: Option<bool>,
+    #[param(max_length = 64)]
     pub channel: Option<String>,
+    #[param(max_length = 254)]
     pub email: Option<String>,
     /// RFC 3339; orders created at or after.
+    #[param(format = DateTime)]
     pub created_from: Option<String>,
     /// RFC 3339; orders created before.
+    #[param(format = DateTime)]
     pub created_to: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the page before.
+    #[param(max_length = 256)]
     pub cursor: Option<String>,
     /// The order's id in its sales channel (any channel unless `channel` is given).
+    #[param(schema_with = required_line_schema::<128>)]
     pub external_id: Option<String>,
     /// A tracking number (or pickup code) of one of the order's shipments.
+    #[param(schema_with = required_line_schema::<128>)]
     pub tracking_number: Option<String>,
     /// Free text, case-insensitive, found in the order's number, customer email or
     /// customer name (`web-10`, `ana@`, `díaz`); 1-100 characters.
+    #[param(schema_with = required_line_schema::<100>)]
     pub q: Option<String>,
 }
 
@@ -69,24 +84,23 @@ fn state(
     known: impl Fn(&str) -> bool,
 ) -> Result<Option<String>, ApiError> {
     match value {
-        Some(v) if !known(&v) => Err(ApiError::InvalidQuery(format!("unknown {field} '{v}'"))),
+        Some(v) if !known(&v) => Err(ApiError::InvalidQueryParam(FieldIssue::new(
+            field,
+            "unknown_value",
+            format!("'{}' is not a value of {field}", excerpt(&v)),
+        ))),
         other => Ok(other),
     }
 }
 
-/// A client's key for an order (external id, tracking number), trimmed, 1-128 characters.
+/// A client's key for an order (external id, tracking number): 1-128 characters, not
+/// blank, no control characters (`http::schema::required_line`); trimmed.
 fn key(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
-    v.map(|v| v.trim().to_owned())
-        .map(|v| {
-            if (1..=128).contains(&v.len()) {
-                Ok(v)
-            } else {
-                Err(ApiError::InvalidQuery(format!(
-                    "{field} is 1-128 characters"
-                )))
-            }
-        })
-        .transpose()
+    v.map(|v| match required_line(field, &v, 128) {
+        Some(issue) => Err(ApiError::InvalidQueryParam(issue)),
+        None => Ok(v.trim().to_owned()),
+    })
+    .transpose()
 }
 
 /// Search orders, newest first. `external_id` and `tracking_number` find an order by
@@ -102,15 +116,11 @@ pub async fn list_orders(
     ApiQuery(q): ApiQuery<OrderListQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
     let limit = page_limit(q.limit)?;
+    if let Some(issue) = q.q.as_deref().and_then(|t| required_line("q", t, 100)) {
+        return Err(ApiError::InvalidQueryParam(issue));
+    }
     // Lowercased here as the stored search text is (see `orderly_store::search_text`).
     let text = q.q.map(|t| t.trim().to_lowercase());
-    if let Some(t) = &text
-        && (t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control))
-    {
-        return Err(ApiError::InvalidQuery(
-            "q is 1-100 characters, without control characters".into(),
-        ));
-    }
     let filter = OrderFilter {
         channels: None,
         status: state("status", q.status, |s| CustomerStatus::parse(s).is_some())?,
@@ -130,8 +140,8 @@ pub async fn list_orders(
             RefundState::parse(s).is_some()
         })?,
         on_hold: q.on_hold,
-        channel: q.channel,
-        email: q.email.map(|e| e.trim().to_ascii_lowercase()),
+        channel: bounded_param("channel", q.channel, 64)?,
+        email: bounded_param("email", q.email, 254)?.map(|e| e.trim().to_ascii_lowercase()),
         created_from: parse_time("created_from", q.created_from)?,
         created_to: parse_time("created_to", q.created_to)?,
         before_id: q.cursor.as_deref().map(decode_cursor).transpose()?,

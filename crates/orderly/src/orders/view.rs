@@ -3,6 +3,7 @@
 //! fulfillment orders and the sourcing decision. Built from the snapshot alone, never
 //! stored, so what a client reads is always what the state machines say.
 
+use crate::http::schema::{one_of, required_line};
 use orderly_domain::order::{
     Address, CustomerStatus, FulfillmentSummary, Order, OrderState, RefundState, ReturnSummary,
 };
@@ -10,14 +11,7 @@ use orderly_domain::payment::PaymentState;
 use orderly_domain::time::rfc3339;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-
-/// A string schema allowing exactly `values`.
-fn one_of(values: Vec<&'static str>) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values))
-}
+use utoipa::openapi::schema::ObjectBuilder;
 
 /// The schema of a state field or filter: exactly the values its enum has.
 macro_rules! state_schema {
@@ -38,17 +32,29 @@ state_schema!(refund_state_schema, RefundState);
 #[serde(deny_unknown_fields)]
 pub struct AddressDto {
     #[serde(default)]
+    #[schema(required = true, schema_with = required_line::<200>)]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true, schema_with = required_line::<200>)]
     pub line1: String,
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     #[serde(default)]
+    #[schema(required = true, schema_with = required_line::<200>)]
     pub city: String,
+    #[schema(max_length = 200)]
     pub region: Option<String>,
     #[serde(default)]
+    #[schema(required = true, schema_with = required_line::<200>)]
     pub postal_code: String,
+    /// ISO 3166-1 alpha-2, in capitals.
     #[serde(default)]
+    #[schema(required = true, schema_with = country_schema)]
     pub country: String,
+}
+
+fn country_schema() -> ObjectBuilder {
+    one_of(orderly_domain::values::CountryCode::all().collect())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -18,29 +18,40 @@ use orderly_store::{EventMeta, WriteTx};
 use serde::Deserialize;
 use std::collections::HashSet;
 
-/// A provider event as it arrives.
-#[derive(Debug, Clone, Deserialize)]
+/// A provider event as it arrives (the OpenAPI document's request schema of
+/// `POST /payment-events/{provider}` is derived from this type).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ProviderEvent {
+    /// The event's id, also its `webhook-id`; each counts once.
+    #[schema(min_length = 1, max_length = 200)]
     pub id: String,
     /// `<authorization|capture|void|refund>.<succeeded|failed>` or `authorization.expired`.
     #[serde(rename = "type")]
+    #[schema(max_length = 64)]
     pub kind: String,
     /// When the provider says it happened; more than
     /// `payments.max_event_clock_skew_seconds` ahead of our clock is refused.
     #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<jiff::Timestamp>,
     pub data: ProviderEventData,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct ProviderEventData {
     /// Our operation id, which we sent as the idempotency key.
+    #[schema(max_length = 200)]
     pub idempotency_key: Option<String>,
     /// The payment, for events about the payment rather than one operation.
+    #[schema(max_length = 200)]
     pub payment_id: Option<String>,
+    #[schema(max_length = 200)]
     pub reference: Option<String>,
+    #[schema(max_length = 200)]
     pub code: Option<String>,
+    #[schema(max_length = 1000)]
     pub message: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub authorization_expires_at: Option<jiff::Timestamp>,
 }
 

@@ -26,7 +26,7 @@ const MAX_GRACE_MINUTES: u32 = 7 * 24 * 60;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    #[schema(value_type = String, example = "integration")]
+    #[schema(schema_with = role_schema)]
     pub role: String,
     /// What people know the key by, e.g. `marketplace feed`; 1-100 characters.
     #[schema(min_length = 1, max_length = 100)]
@@ -38,6 +38,10 @@ pub struct CreateKeyRequest {
     /// RFC 3339; the key stops working at this time.
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
+}
+
+fn role_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    crate::http::schema::one_of(Role::ALL.iter().map(|r| r.as_str()).collect())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,0 +1,72 @@
+"""Checks of the API fuzzer (.ci/fuzz/run) beyond schemathesis's own.
+
+`positive_data_acceptance` is configured (schemathesis.toml) to let a schema-valid
+request be refused with 400, 412 or 422. This check takes that back for every refusal
+that is not about a fact the document cannot state: a problem whose codes are not all in
+STATEFUL_REFUSALS fails the run, naming the codes. So a request the document calls valid
+may be refused only for the catalog's, the order's or the key's state, never for its shape.
+"""
+
+import schemathesis
+
+# Refusals of a schema-valid request that depend on stored state or on a rule across
+# fields, with why no schema states them.
+STATEFUL_REFUSALS = {
+    # The catalog: which SKUs exist and are active.
+    "unknown_sku", "inactive_sku",
+    # Stock: enough to reserve, and the bounds of on hand at a location.
+    "out_of_stock", "above_maximum_on_hand",
+    # Across fields: the channel's currency, the method's provider, the client's total
+    # against ours, a configured carrier/service.
+    "currency_mismatch", "unknown_provider", "totals_mismatch", "unknown_service",
+    # A GTIN's check digit (GS1 mod 10).
+    "invalid_gtin",
+    # An order's state: what it holds, what was paid, picked or packed.
+    "nothing_to_capture", "capture_exceeds_authorized", "refund_exceeds_captured",
+    "invalid_amount", "not_manual_payment", "invalid_refund_line", "refund_exceeds_line",
+    "invalid_pick", "empty_package", "invalid_package", "scan_not_in_order",
+    "scan_exceeds_picked", "wrong_pickup_code", "pickup_order",
+    # The Idempotency-Key was used before with another request.
+    "idempotency_key_reused",
+    # A cursor or ETag this API did not issue: opaque to the document by design.
+    "invalid_cursor", "precondition_failed",
+}
+
+
+# Refusals allowed only for one field, as (field, code): a card payment needs its token;
+# an order's lines may add up to more than 10^13 minor units; which number a stock
+# adjustment needs depends on its `kind` (the document says which in each field).
+STATEFUL_FIELD_REFUSALS = {
+    ("payment.token", "required"),
+    ("lines", "amount_out_of_range"),
+    ("quantity", "required"),
+    ("delta", "required"),
+    ("counted", "required"),
+    ("expected_on_hand", "required"),
+}
+
+
+def explained(error):
+    code = error.get("code")
+    return code in STATEFUL_REFUSALS or (error.get("field"), code) in STATEFUL_FIELD_REFUSALS
+
+
+@schemathesis.check
+def valid_requests_are_refused_only_for_state(ctx, response, case):
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive:
+        return None
+    if response.status_code not in (400, 412, 422):
+        return None
+    try:
+        problem = response.json()
+    except ValueError:
+        raise AssertionError(f"{response.status_code} without a problem+json body")
+    errors = problem.get("errors") or [{"code": problem.get("code")}]
+    unexplained = sorted(f"{e.get('field')}:{e.get('code')}" for e in errors if not explained(e))
+    if unexplained:
+        raise AssertionError(
+            f"a schema-valid request was refused with {response.status_code} "
+            f"{', '.join(unexplained)}: the document does not state this bound"
+        )
+    return None
