@@ -1,6 +1,6 @@
 //! Command-line entry points: serve, migrate, check, keys, bench.
 
-use crate::config::{Config, DatabaseConfig, DatabaseTarget};
+use crate::config::{Config, DatabaseConfig, DatabaseTarget, LogFormat};
 use crate::startup::{Application, shutdown_signal};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -115,17 +115,39 @@ pub enum BenchKind {
     Capture(crate::bench::CaptureArgs),
 }
 
-pub fn init_tracing() {
+/// Starts logging to stderr before the command runs: the filter from `ORDERLY_LOG`
+/// (default `info`; `orderly check` quiets the migration runner to warnings, so its
+/// report stands alone), the format from `log.format` in the command's configuration
+/// or `ORDERLY_LOG__FORMAT`, and colour only when stderr is a terminal, so log files
+/// and pipes carry no escape codes.
+pub fn init_tracing(cli: &Cli) {
+    use std::io::IsTerminal;
+    let (common, demo, default_filter) = match &cli.command {
+        Command::Serve { common, demo, .. } => (Some(common), *demo, "info"),
+        Command::Check { common } => (Some(common), false, "info,refinery_core=warn"),
+        Command::Migrate { common } | Command::Backup { common, .. } => {
+            (Some(common), false, "info")
+        }
+        Command::Keys {
+            action:
+                KeysAction::Create { common, .. }
+                | KeysAction::List { common }
+                | KeysAction::Revoke { common, .. }
+                | KeysAction::Rotate { common, .. },
+        } => (Some(common), false, "info"),
+        Command::Bench { .. } => (None, false, "info"),
+    };
+    let config_path = common.and_then(|c| c.config.as_deref());
+    let log = crate::config::log_config(config_path, demo.then_some(crate::DEMO_CONFIG));
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORDERLY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // `ORDERLY_LOG_FORMAT=json` gives one JSON object per line for log shippers.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if std::env::var("ORDERLY_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
     };
 }
 

@@ -4,7 +4,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = orderly::cli::Cli::parse();
-    orderly::cli::init_tracing();
+    orderly::cli::init_tracing(&args);
     match orderly::cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -12,7 +12,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 pub struct Application {
     listener: TcpListener,
@@ -86,41 +85,25 @@ impl Application {
         self.app.clone()
     }
 
+    /// Serves until `shutdown` resolves; in-flight requests then get
+    /// `shutdown_grace_seconds` to finish, and connections still open after that are
+    /// dropped rather than holding the exit (`http/serve.rs`).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = http::router(self.app.clone(), self.app.config.server.body_limit_bytes)
-            .layer(TraceLayer::new_for_http());
+        let router = http::router(self.app.clone());
         let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
         let interval =
             std::time::Duration::from_millis(self.app.config.payments.worker_interval_ms);
         let timers = tokio::spawn(crate::workers::timers::run(self.app.clone(), interval));
-        // In-flight requests get `shutdown_grace_seconds` to finish after the signal;
-        // connections still open after that are dropped rather than holding the exit.
-        let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            let _ = signalled_tx.send(());
-        };
         let grace = std::time::Duration::from_secs(self.app.config.server.shutdown_grace_seconds);
-        let serve = axum::serve(self.listener, router).with_graceful_shutdown(signal);
-        let result = tokio::select! {
-            r = async { serve.await } => r,
-            () = async {
-                match signalled_rx.await {
-                    Ok(()) => tokio::time::sleep(grace).await,
-                    Err(_) => std::future::pending::<()>().await,
-                }
-            } => {
-                tracing::warn!(seconds = grace.as_secs(), "grace period over; dropping open connections");
-                Ok(())
-            }
-        };
+        let limits = http::serve::ConnectionLimits::from_config(&self.app.config.server);
+        http::serve::serve(self.listener, router, limits, shutdown, grace).await;
         housekeeping.abort();
         timers.abort();
         self.app.store.shutdown();
-        result.context("server failed")
+        Ok(())
     }
 }
 

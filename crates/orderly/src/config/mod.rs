@@ -24,6 +24,8 @@ pub struct Config {
     #[serde(default)]
     pub database: DatabaseConfig,
     #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
     pub limits: LimitsConfig,
     #[serde(default)]
     pub idempotency: IdempotencyConfig,
@@ -57,6 +59,23 @@ pub struct ServerConfig {
     pub listen: String,
     pub body_limit_bytes: usize,
     pub shutdown_grace_seconds: u64,
+    /// Longest a client may take to send a request's head, from its first byte: a slow
+    /// sender (slow loris) is disconnected after this.
+    pub header_read_timeout_seconds: u64,
+    /// Longest a connection may stay open with no request in progress, before its first
+    /// request and between requests; keep it above a load balancer's own idle timeout.
+    pub idle_timeout_seconds: u64,
+    /// Longest one request may take, body upload included; after it the request answers
+    /// 503 `request_timeout`.
+    pub request_timeout_seconds: u64,
+    /// Connections served at once; further ones wait in the listen backlog until one
+    /// closes.
+    pub max_connections: usize,
+    /// Failed authentications one peer address may make per window; further requests
+    /// from it answer 429 until the window is over.
+    pub auth_failure_limit: u32,
+    /// The window that `auth_failure_limit` counts in.
+    pub auth_failure_window_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -65,8 +84,32 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             body_limit_bytes: 1024 * 1024,
             shutdown_grace_seconds: 20,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 75,
+            request_timeout_seconds: 30,
+            max_connections: 4096,
+            auth_failure_limit: 20,
+            auth_failure_window_seconds: 60,
         }
     }
+}
+
+/// How log lines are written (the filter stays the `ORDERLY_LOG` environment variable,
+/// e.g. `warn,orderly_store=debug`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// `text` for people (coloured only on a terminal), `json` for log shippers: one object
+/// per line, carrying the request's span (and its `correlation_id`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -358,6 +401,34 @@ const ENV_SECTIONS: [&str; 9] = [
     "risk",
 ];
 
+/// The `ORDERLY_*` variables that override configuration keys. `log` is matched only
+/// with a nested key (`ORDERLY_LOG__FORMAT`), because `ORDERLY_LOG` is the log filter.
+fn env_overrides() -> Env {
+    Env::prefixed("ORDERLY_").split("__").filter(|key| {
+        // The filter sees the key as the environment spells it (`SERVER.LISTEN`); figment
+        // lowercases it only afterwards.
+        let key = key.as_str().to_ascii_lowercase();
+        ENV_SECTIONS.iter().any(|s| key.starts_with(s)) || key.starts_with("log.")
+    })
+}
+
+/// The `log` section alone, read before anything else so that the first lines are already
+/// in the chosen format: from the file (or the demo configuration) and the environment.
+/// A file that does not load gives the defaults here; `Config::load` then reports why.
+pub fn log_config(path: Option<&Path>, demo_toml: Option<&str>) -> LogConfig {
+    let mut figment = Figment::new();
+    if let Some(toml) = demo_toml {
+        figment = figment.merge(Toml::string(toml));
+    }
+    if let Some(path) = path {
+        figment = figment.merge(Toml::file(path));
+    }
+    figment
+        .merge(env_overrides())
+        .extract_inner::<LogConfig>("log")
+        .unwrap_or_default()
+}
+
 impl Config {
     /// Loads `path` (or the built-in demo configuration when `demo_toml` is given) with
     /// `ORDERLY_*` overrides, then validates it.
@@ -372,10 +443,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let env = Env::prefixed("ORDERLY_")
-            .split("__")
-            .filter(|key| ENV_SECTIONS.iter().any(|s| key.as_str().starts_with(s)));
-        let config: Config = figment.merge(env).extract().map_err(|e| {
+        let config: Config = figment.merge(env_overrides()).extract().map_err(|e| {
             let key = if e.path.is_empty() {
                 String::from("(top level)")
             } else {
@@ -554,6 +622,49 @@ mod tests {
             load_with(&channel("prices = \"trusted\"")).unwrap_err()
         );
         assert!(err.contains("prices") && err.contains("trusted"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_out_of_range_values_are_named() {
+        let c = load_with("").unwrap();
+        assert_eq!(c.server.header_read_timeout_seconds, 10);
+        assert_eq!(c.server.idle_timeout_seconds, 75);
+        assert_eq!(c.server.request_timeout_seconds, 30);
+        assert_eq!(c.server.max_connections, 4096);
+        assert_eq!(c.server.auth_failure_limit, 20);
+        let err = load_with(
+            "[server]\nheader_read_timeout_seconds = 0\nidle_timeout_seconds = 0\n\
+             request_timeout_seconds = 100000\nmax_connections = 0\n\
+             auth_failure_limit = 0\nauth_failure_window_seconds = 0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "server.header_read_timeout_seconds",
+            "server.idle_timeout_seconds",
+            "server.request_timeout_seconds",
+            "server.max_connections",
+            "server.auth_failure_limit",
+            "server.auth_failure_window_seconds",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+    }
+
+    #[test]
+    fn the_log_format_is_read_from_the_file_and_a_wrong_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orderly.toml");
+        std::fs::write(&path, "[log]\nformat = \"json\"\n").unwrap();
+        assert_eq!(log_config(Some(&path), None).format, LogFormat::Json);
+        assert_eq!(
+            log_config(None, Some(crate::DEMO_CONFIG)).format,
+            LogFormat::Text
+        );
+        let err = load_with("[log]\nformat = \"xml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("log.format"), "{err}");
     }
 
     #[test]

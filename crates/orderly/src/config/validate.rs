@@ -217,6 +217,37 @@ impl Config {
                 "must be between 1 and 64",
             );
         }
+        for (key, seconds) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.idle_timeout_seconds",
+                self.server.idle_timeout_seconds,
+            ),
+            (
+                "server.request_timeout_seconds",
+                self.server.request_timeout_seconds,
+            ),
+            (
+                "server.auth_failure_window_seconds",
+                self.server.auth_failure_window_seconds,
+            ),
+        ] {
+            if !(1..=86_400).contains(&seconds) {
+                p(key.into(), "must be between 1 and 86400");
+            }
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            p(
+                "server.max_connections".into(),
+                "must be between 1 and 1000000",
+            );
+        }
+        if self.server.auth_failure_limit == 0 {
+            p("server.auth_failure_limit".into(), "must be at least 1");
+        }
         if self.server.body_limit_bytes < 1024 {
             p("server.body_limit_bytes".into(), "must be at least 1024");
         }

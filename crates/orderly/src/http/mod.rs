@@ -7,8 +7,11 @@
 
 pub mod document;
 pub mod extract;
+pub mod hygiene;
 pub mod problem;
 pub mod schema;
+pub mod serve;
+pub mod throttle;
 
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
@@ -22,11 +25,12 @@ use crate::system::http as system;
 use crate::system::keys;
 
 use crate::app::AppState;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use document::openapi;
 use problem::ApiError;
+use std::sync::Arc;
 
 /// Builds the route table once into both the router under `/api/v1` and [`ROUTES`], the
 /// list of what it answers, so that a test can compare the router with the OpenAPI
@@ -92,13 +96,25 @@ route_table! {
         get(payments::get_store_credit).post(payments::issue_store_credit),
 }
 
-pub fn router(app: AppState, body_limit_bytes: usize) -> Router {
+/// The whole HTTP application: the route table under `/api/v1`, its body limit, the
+/// failed-authentication throttle, and the layers every answer goes through
+/// (`hygiene.rs`).
+pub fn router(app: AppState) -> Router {
+    let server = &app.config.server;
+    let throttle = Arc::new(throttle::AuthThrottle::new(
+        server.auth_failure_limit,
+        server.auth_failure_window_seconds,
+    ));
+    let body_limit = DefaultBodyLimit::max(server.body_limit_bytes);
+    let request_timeout = std::time::Duration::from_secs(server.request_timeout_seconds);
     let api = api_routes()
         .route_layer(axum::middleware::from_fn(extract::bound_path_params))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NoRoute })
-        .layer(DefaultBodyLimit::max(body_limit_bytes))
-        .with_state(app)
+        .layer(body_limit)
+        .layer(Extension(throttle))
+        .with_state(app);
+    hygiene::layers(routes, request_timeout)
 }

@@ -63,6 +63,17 @@ pub enum ApiError {
     InvalidPathParam(FieldIssue),
     #[error("{0}")]
     InvalidIdempotencyKey(&'static str),
+    #[error(
+        "the request took longer than the server allows; retry it (with the same Idempotency-Key for a write)"
+    )]
+    RequestTimeout,
+    #[error(
+        "too many failed authentications from this address; retry after {retry_after_seconds} s"
+    )]
+    AuthenticationThrottled { retry_after_seconds: u64 },
+    /// An error a framework extractor answered in plain text, rendered again (`hygiene.rs`).
+    #[error("the request was refused ({0})")]
+    Refused(StatusCode),
 }
 
 impl From<StoreError> for ApiError {
@@ -147,6 +158,23 @@ fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
     }
 }
 
+/// The stable code of a plain-text framework error, by its status.
+fn refused_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => "no_route",
+        405 => "method_not_allowed",
+        408 => "request_timeout",
+        411 => "length_required",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "invalid_body",
+        431 => "headers_too_large",
+        500..=599 => "internal",
+        _ => "bad_request",
+    }
+}
+
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         use ApiError::*;
@@ -187,6 +215,21 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 "invalid_idempotency_key",
                 "Invalid idempotency key",
+            ),
+            RequestTimeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request_timeout",
+                "Request timeout",
+            ),
+            AuthenticationThrottled { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "authentication_throttled",
+                "Too many failed authentications",
+            ),
+            Refused(status) => (
+                *status,
+                refused_code(*status),
+                status.canonical_reason().unwrap_or("Refused"),
             ),
         }
     }
@@ -281,10 +324,20 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.app().is_some_and(|e| e.kind() == ErrorKind::Transient) {
+        if self.app().is_some_and(|e| e.kind() == ErrorKind::Transient)
+            || matches!(self, ApiError::RequestTimeout)
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::AuthenticationThrottled {
+            retry_after_seconds,
+        } = self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
         }
         response
     }

@@ -70,6 +70,16 @@ async fn a_wave_takes_the_oldest_released_orders_and_lists_picks_in_bin_order() 
     let page = app.get(&format!("/waves/{id}/pick-list.html")).await;
     assert_eq!(page.status, 200);
     assert!(page.content_type().starts_with("text/html"));
+    // The printable page may use its inline style and nothing else, and is never framed.
+    let header = |name: &str| page.headers[name].to_str().unwrap().to_owned();
+    assert_eq!(
+        header("content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'none'"
+    );
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("cache-control"), "no-store");
     let html = String::from_utf8_lossy(&page.bytes);
     assert!(html.contains("A-02") && html.contains(second["number"].as_str().unwrap()));
 
