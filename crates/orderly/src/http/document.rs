@@ -146,7 +146,15 @@ fn declare_common_statuses(op: &mut serde_json::Map<String, Value>, write: bool)
             "unauthorized: the API key is missing, unknown or malformed",
         ));
         add.push(("403", "forbidden: the key's role may not do this"));
+        add.push((
+            "429",
+            "authentication_throttled: too many failed keys from this address lately; see Retry-After",
+        ));
     }
+    add.push((
+        "503",
+        "request_timeout: the request took longer than the server allows; retry with the same Idempotency-Key",
+    ));
     if json_body {
         add.push(("400", "malformed_json, or a malformed parameter or header"));
         add.push((

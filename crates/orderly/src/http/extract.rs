@@ -241,10 +241,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    /// Authenticates the bearer key. A peer that failed too often lately is answered 429
-    /// first (`http/throttle.rs`); a presented key that fails is counted and logged with
-    /// its prefix and the peer's address, never the secret. A request with no
-    /// credential at all is the ordinary 401 challenge and is not counted.
+    /// Authenticates the bearer key. A request with no credential at all is the ordinary
+    /// 401 challenge, never counted nor throttled (it costs no lookup). A peer that
+    /// failed too often lately is answered 429 before its key is read
+    /// (`http/throttle.rs`); a presented key that fails is counted and logged with its
+    /// prefix and the peer's address, never the secret.
     async fn from_request_parts(
         parts: &mut Parts,
         app: &AppState,
@@ -253,6 +254,13 @@ impl FromRequestParts<AppState> for Principal {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
+        let Some(presented) = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or(""))
+        else {
+            return Err(AppError::Unauthorized.into());
+        };
         let throttle = parts.extensions.get::<Arc<AuthThrottle>>().cloned();
         if let (Some(throttle), Some(peer)) = (&throttle, peer) {
             throttle
@@ -261,13 +269,6 @@ impl FromRequestParts<AppState> for Principal {
                     retry_after_seconds,
                 })?;
         }
-        let Some(presented) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or(""))
-        else {
-            return Err(AppError::Unauthorized.into());
-        };
         let token = Some(presented)
             // The scheme name is case-insensitive (RFC 9110 §11.1).
             .and_then(|v| v.split_once(' '))

@@ -227,6 +227,10 @@ async fn failed_authentication_is_throttled_per_peer_and_recovers_after_the_wind
     app.get("/orders")
         .await
         .expect_problem(429, "authentication_throttled");
+    // A request with no key at all is still the ordinary challenge: nothing to look up.
+    send(app.client.get(app.url("/orders")))
+        .await
+        .expect_problem(401, "unauthorized");
     // Health needs no key and is not throttled.
     send(app.client.get(app.url("/health"))).await.expect(200);
 
