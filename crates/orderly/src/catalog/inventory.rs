@@ -145,7 +145,7 @@ fn kind_schema() -> ObjectBuilder {
     one_of(KINDS.to_vec())
 }
 
-/// A correction's delta: non-zero, within [`MAX_ON_HAND`] either way.
+/// A correction's delta: non-zero, within [`MAX_ON_HAND`] either way, or null.
 fn delta_schema() -> OneOfBuilder {
     let side = |min: i64, max: i64| {
         ObjectBuilder::new()
@@ -157,6 +157,8 @@ fn delta_schema() -> OneOfBuilder {
     OneOfBuilder::new()
         .item(side(-MAX_ON_HAND, -1))
         .item(side(1, MAX_ON_HAND))
+        // Null is taken as absent, as for every optional field.
+        .item(ObjectBuilder::new().schema_type(Type::Null))
 }
 
 /// A required count of `field` within `range`, as a field-level refusal.

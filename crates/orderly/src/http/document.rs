@@ -259,6 +259,10 @@ fn apply_names(doc: &mut Value, config: &Config) {
     let schemas = "/components/schemas";
     for (pointer, values) in [
         ("CreateOrderRequest/properties/channel", json!(channels)),
+        (
+            "CreateKeyRequest/properties/channels/items",
+            json!(channels),
+        ),
         ("AdjustmentRequest/properties/location_id", json!(locations)),
         ("CreateWaveRequest/properties/location_id", json!(locations)),
         ("DeliveryIn/properties/pickup_location", json!(pickups)),

@@ -29,7 +29,7 @@ pub struct CreateKeyRequest {
     #[schema(schema_with = role_schema)]
     pub role: String,
     /// What people know the key by, e.g. `marketplace feed`; 1-100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::http::schema::required_line::<100>)]
     pub name: String,
     /// Bind the key to these channels: it sees and acts on only their orders, and
     /// anything else is not found. Leave out for every channel.
