@@ -180,10 +180,33 @@ fn count(
     }
 }
 
+fn zero_delta() -> AppError {
+    AppError::Validation(vec![FieldIssue::new(
+        "delta",
+        "must_not_be_zero",
+        "a correction must change the count",
+    )])
+}
+
 /// The request's adjustment, every number within its bound and named by its own field.
 fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
     let units = 1..=MAX_ON_HAND;
     let level = 0..=MAX_ON_HAND;
+    // A number sent is held to its documented bound whatever the kind, even where the
+    // kind does not use it: the document bounds the field, not the field for a kind.
+    for (field, value, range) in [
+        ("quantity", r.quantity, units.clone()),
+        ("delta", r.delta, -MAX_ON_HAND..=MAX_ON_HAND),
+        ("counted", r.counted, level.clone()),
+        ("expected_on_hand", r.expected_on_hand, level.clone()),
+    ] {
+        if value.is_some() {
+            count(field, value, range)?;
+        }
+    }
+    if r.delta == Some(0) {
+        return Err(zero_delta().into());
+    }
     Ok(match r.kind.as_str() {
         "receipt" => Adjustment::Receipt {
             quantity: count("quantity", r.quantity, units)?,
@@ -193,14 +216,6 @@ fn parse_adjustment(r: &AdjustmentRequest) -> Result<Adjustment, ApiError> {
         },
         "correction" => {
             let delta = count("delta", r.delta, -MAX_ON_HAND..=MAX_ON_HAND)?;
-            if delta == 0 {
-                return Err(AppError::Validation(vec![FieldIssue::new(
-                    "delta",
-                    "must_not_be_zero",
-                    "a correction must change the count",
-                )])
-                .into());
-            }
             Adjustment::Correction { delta }
         }
         "cycle_count" => Adjustment::CycleCount {

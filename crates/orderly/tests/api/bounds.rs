@@ -255,6 +255,27 @@ async fn a_cycle_count_and_a_correction_name_their_own_fields() {
         "delta",
         "must_not_be_zero",
     );
+    // A number the kind does not use is still held to its documented bound (the fuzzer
+    // found a damage with `delta: 0` accepted).
+    let damage = json!({"sku": "TEE", "location_id": "wh-central", "kind": "damage",
+        "quantity": 1, "delta": 0});
+    refused_field(
+        &adjust(damage)
+            .await
+            .expect_problem(422, "validation_failed"),
+        "delta",
+        "must_not_be_zero",
+    );
+    let receipt = json!({"sku": "TEE", "location_id": "wh-central", "kind": "receipt",
+        "quantity": 1, "counted": -1});
+    refused_field(
+        &adjust(receipt)
+            .await
+            .expect_problem(422, "validation_failed"),
+        "counted",
+        "out_of_range",
+    );
+    assert_eq!(app.stock("TEE", "wh-central").await.0, 10);
     let count = json!({"sku": "TEE", "location_id": "wh-central", "kind": "cycle_count",
         "counted": 4, "expected_on_hand": 10});
     assert_eq!(adjust(count).await.expect(201)["on_hand"], 4);
