@@ -1,13 +1,12 @@
 //! Request extractors that turn every kind of bad input into a problem+json answer:
-//! bodies (media type, size, syntax, shape), queries, credentials and idempotency keys.
+//! bodies (media type, size, syntax, shape), queries and idempotency keys (the bearer
+//! key is `credentials.rs`).
 
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::app::{Answer, AppState, Idempotency, Outcome};
 use crate::http::problem::ApiError;
-use crate::http::throttle::{AuthThrottle, key_prefix};
 use axum::body::Bytes;
-use axum::extract::ConnectInfo;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -16,8 +15,6 @@ use axum::response::{IntoResponse, Response};
 use orderly_domain::order::FieldIssue;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 /// A JSON body, with the raw bytes kept for idempotency hashing.
 pub struct ApiJson<T> {
@@ -235,63 +232,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
                 let issue = shape_issue(&e.path().to_string(), &e.inner().to_string());
                 ApiError::InvalidQueryParam(issue)
             })
-    }
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    /// Authenticates the bearer key. A request with no credential at all is the ordinary
-    /// 401 challenge, never counted nor throttled (it costs no lookup). A peer that
-    /// failed too often lately is answered 429 before its key is read
-    /// (`http/throttle.rs`); a presented key that fails is counted and logged with its
-    /// prefix and the peer's address, never the secret.
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let Some(presented) = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or(""))
-        else {
-            return Err(AppError::Unauthorized.into());
-        };
-        let throttle = parts.extensions.get::<Arc<AuthThrottle>>().cloned();
-        if let (Some(throttle), Some(peer)) = (&throttle, peer) {
-            throttle
-                .check(peer, app.now())
-                .map_err(|retry_after_seconds| ApiError::AuthenticationThrottled {
-                    retry_after_seconds,
-                })?;
-        }
-        let token = Some(presented)
-            // The scheme name is case-insensitive (RFC 9110 §11.1).
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|t| !t.is_empty() && t.len() <= 200);
-        let result = match token {
-            Some(token) => app.authenticate(token).await,
-            None => Err(AppError::Unauthorized),
-        };
-        if matches!(result, Err(AppError::Unauthorized)) {
-            let failures = match (&throttle, peer) {
-                (Some(throttle), Some(peer)) => throttle.record_failure(peer, app.now()),
-                _ => 0,
-            };
-            tracing::warn!(
-                key_prefix = %key_prefix(token.unwrap_or(presented)),
-                peer = %peer.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-                failures,
-                "authentication failed"
-            );
-        }
-        Ok(result?)
     }
 }
 

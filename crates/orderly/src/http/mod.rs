@@ -5,6 +5,7 @@
 //! capability (`orders::http`, `payments::http`, …); the OpenAPI document
 //! (`document.rs`) is generated from their annotations.
 
+pub mod credentials;
 pub mod document;
 pub mod extract;
 pub mod hygiene;
