@@ -1,15 +1,15 @@
 //! Returns (RMAs). A return is judged by the policy version in force when its order was
-//! placed (`policy`), by a pure function of the request, the order's facts and that
-//! policy (`eligibility::judge`), so the same request is always answered the same way and
-//! a draft policy can be replayed over past requests without writing anything. The
-//! return's own workflow (authorization, transit, receipt, inspection, resolution) lives
-//! in the order aggregate, which owns the money and the units it moves.
+//! placed, by a pure function of the request, the order's facts and that policy, so the
+//! same request is always answered the same way and a draft policy can be replayed over
+//! past requests without writing anything. The return's own workflow (authorization,
+//! transit, receipt, inspection, resolution) lives in the order aggregate, which owns the
+//! money and the units it moves.
 
 pub mod judgement;
 pub mod state;
 
 pub use judgement::{
-    AskedItem, ExchangeTerms, Judgement, LineFacts, Outcome, RefundTiming, Replacement, ReturnAsk,
-    ReturnFacts, ReturnHistory, ReturnShipping, Rule, Wanted,
+    AskedItem, ExchangeTerms, Judgement, LineFacts, Outcome, RefundTiming, Replacement,
+    ReturnAsk, ReturnFacts, ReturnHistory, ReturnShipping, Rule, Wanted,
 };
-pub use state::{Disposition, ReturnState};
+pub use state::{Acceptance, Disposition, Reception, ReturnState};
