@@ -193,6 +193,39 @@ pub enum OrderCommand {
         now: Timestamp,
         silence_hours: u32,
     },
+    RequestReturn(Box<super::rma_decide::RequestReturn>),
+    ReviewReturn {
+        review: super::rma_decide::ReviewReturn,
+        now: Timestamp,
+    },
+    /// A carrier's news of a return parcel.
+    TrackReturn {
+        return_id: Id,
+        status: super::rma::ReturnParcelStatus,
+        occurred_at: Timestamp,
+    },
+    ReceiveReturn(super::rma_decide::ReceiveReturn),
+    InspectReturn {
+        return_id: Id,
+        items: Vec<super::rma::ItemInspection>,
+    },
+    ResolveReturn {
+        resolve: super::rma_decide::ResolveReturn,
+        now: Timestamp,
+    },
+    /// Ends a return whose goods and money are settled (a follow-up, see `reactions`).
+    CompleteReturn {
+        return_id: Id,
+    },
+    CancelReturn {
+        return_id: Id,
+        reason: String,
+    },
+    /// The return's shipping deadline came (fired by the timer worker at `now`).
+    ExpireReturn {
+        return_id: Id,
+        now: Timestamp,
+    },
 }
 
 /// What a sourcing decision reads: the locations, their stock (read inside the write

@@ -165,6 +165,34 @@ fn decide_command(
                 silence_hours,
             },
         ) => super::shipments::check_delay(order, &shipment_id, now, silence_hours),
+        (Some(order), OrderCommand::RequestReturn(r)) => super::rma_decide::request(order, *r),
+        (Some(order), OrderCommand::ReviewReturn { review, now }) => {
+            super::rma_decide::review(order, review, now)
+        }
+        (
+            Some(order),
+            OrderCommand::TrackReturn {
+                return_id,
+                status,
+                occurred_at,
+            },
+        ) => super::rma_decide::track(order, &return_id, status, occurred_at),
+        (Some(order), OrderCommand::ReceiveReturn(r)) => super::rma_decide::receive(order, r),
+        (Some(order), OrderCommand::InspectReturn { return_id, items }) => {
+            super::rma_decide::inspect(order, &return_id, items)
+        }
+        (Some(order), OrderCommand::ResolveReturn { resolve, now }) => {
+            super::rma_decide::resolve(order, resolve, now)
+        }
+        (Some(order), OrderCommand::CompleteReturn { return_id }) => {
+            super::rma_decide::complete(order, &return_id)
+        }
+        (Some(order), OrderCommand::CancelReturn { return_id, reason }) => {
+            super::rma_decide::cancel(order, &return_id, reason)
+        }
+        (Some(order), OrderCommand::ExpireReturn { return_id, now }) => {
+            super::rma_decide::expire(order, &return_id, now)
+        }
     }
 }
 

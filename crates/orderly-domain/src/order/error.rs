@@ -105,6 +105,34 @@ pub enum OrderError {
     PackageAlreadyShipped(String),
     #[error("no shipment {0}")]
     UnknownShipment(String),
+    #[error("the order has no return {0}")]
+    UnknownReturn(String),
+    #[error("return {rma} is {} and cannot {doing}", state.as_str())]
+    ReturnState {
+        rma: String,
+        state: crate::returns::ReturnState,
+        doing: &'static str,
+    },
+    #[error("line {line_no}: {requested} asked back but only {returnable} may still be returned")]
+    ReturnQuantity {
+        line_no: u32,
+        requested: u32,
+        returnable: u32,
+    },
+    #[error("return {rma} has no item {item_no}")]
+    UnknownReturnItem { rma: String, item_no: u32 },
+    #[error("every unit of {sku} on return {rma} has already been received")]
+    AlreadyReceived { rma: String, sku: String },
+    #[error("item {item_no} of return {rma} cannot be inspected: {why}")]
+    InspectionRefused {
+        rma: String,
+        item_no: u32,
+        why: &'static str,
+    },
+    #[error("return {0} has already been resolved")]
+    ReturnAlreadyResolved(String),
+    #[error("return {0} has nothing received and accepted to refund yet")]
+    NothingToResolve(String),
 }
 
 impl OrderError {
@@ -144,6 +172,14 @@ impl OrderError {
             OrderError::UnknownPackage(_) => "package_not_found",
             OrderError::PackageAlreadyShipped(_) => "package_already_shipped",
             OrderError::UnknownShipment(_) => "shipment_not_found",
+            OrderError::UnknownReturn(_) => "return_not_found",
+            OrderError::ReturnState { .. } => "illegal_return_transition",
+            OrderError::ReturnQuantity { .. } => "quantity_beyond_returnable",
+            OrderError::UnknownReturnItem { .. } => "return_item_not_found",
+            OrderError::AlreadyReceived { .. } => "already_received",
+            OrderError::InspectionRefused { .. } => "inspection_refused",
+            OrderError::ReturnAlreadyResolved(_) => "return_already_resolved",
+            OrderError::NothingToResolve(_) => "nothing_to_resolve",
         }
     }
 }

@@ -235,6 +235,17 @@ pub enum OrderEvent {
     ShipmentDelayed(ShipmentDelayed),
     BackorderFilled(BackorderFilled),
     FulfillmentRejected(FulfillmentRejected),
+    ReturnRequested(Box<super::rma::ReturnRequested>),
+    ReturnReviewed(super::rma::ReturnReviewed),
+    ReturnTracked(super::rma::ReturnTracked),
+    ReturnReceived(super::rma::ReturnReceived),
+    ReturnInspected(super::rma::ReturnInspected),
+    ReturnResolved(super::rma::ReturnResolved),
+    ReturnCompleted {
+        return_id: Id,
+    },
+    ReturnCancelled(super::rma::ReturnClosed),
+    ReturnExpired(super::rma::ReturnClosed),
 }
 
 fn hold_text(what: &str, h: &HoldChange) -> String {
@@ -270,6 +281,15 @@ impl OrderEvent {
             OrderEvent::ShipmentDelayed(_) => "shipment_delayed",
             OrderEvent::BackorderFilled(_) => "backorder_filled",
             OrderEvent::FulfillmentRejected(_) => "fulfillment_rejected",
+            OrderEvent::ReturnRequested(_) => "return_requested",
+            OrderEvent::ReturnReviewed(_) => "return_reviewed",
+            OrderEvent::ReturnTracked(_) => "return_tracked",
+            OrderEvent::ReturnReceived(_) => "return_received",
+            OrderEvent::ReturnInspected(_) => "return_inspected",
+            OrderEvent::ReturnResolved(_) => "return_resolved",
+            OrderEvent::ReturnCompleted { .. } => "return_completed",
+            OrderEvent::ReturnCancelled(_) => "return_cancelled",
+            OrderEvent::ReturnExpired(_) => "return_expired",
         }
     }
 
@@ -439,6 +459,15 @@ impl OrderEvent {
                 "Fulfillment order {} rejected by its warehouse: {}",
                 r.fulfillment_id, r.reason
             ),
+            OrderEvent::ReturnRequested(_)
+            | OrderEvent::ReturnReviewed(_)
+            | OrderEvent::ReturnTracked(_)
+            | OrderEvent::ReturnReceived(_)
+            | OrderEvent::ReturnInspected(_)
+            | OrderEvent::ReturnResolved(_)
+            | OrderEvent::ReturnCompleted { .. }
+            | OrderEvent::ReturnCancelled(_)
+            | OrderEvent::ReturnExpired(_) => super::rma_summary::summary(self, before),
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

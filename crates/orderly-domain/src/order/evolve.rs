@@ -3,8 +3,10 @@
 
 use super::error::EvolveError;
 use super::event::OrderEvent;
+use super::rma;
 use super::state::{Buckets, Order, OrderLine, OrderState};
 use crate::Timestamp;
+use crate::returns::ReturnState;
 
 /// Applies one event recorded at `at` as the stream's `version`.
 pub fn evolve(
@@ -59,6 +61,7 @@ pub fn evolve(
             holds: Vec::new(),
             sourcing: None,
             cancel_reason: None,
+            returns: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -155,6 +158,42 @@ pub fn evolve(
         }
         (Some(mut order), OrderEvent::ShipmentDelayed(d)) => {
             super::shipments::apply_delay(&mut order, d).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnRequested(r)) => {
+            rma::apply_requested(&mut order, r, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnReviewed(r)) => {
+            rma::apply_reviewed(&mut order, r, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnTracked(t)) => {
+            rma::apply_tracked(&mut order, t, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnReceived(r)) => {
+            rma::apply_received(&mut order, r, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnInspected(r)) => {
+            rma::apply_inspected(&mut order, r, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnResolved(r)) => {
+            rma::apply_resolved(&mut order, r, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnCompleted { return_id }) => {
+            rma::apply_completed(&mut order, return_id, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnCancelled(c)) => {
+            rma::apply_closed(&mut order, c, ReturnState::Cancelled, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::ReturnExpired(c)) => {
+            rma::apply_closed(&mut order, c, ReturnState::Expired, at).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

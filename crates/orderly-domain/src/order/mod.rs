@@ -15,6 +15,9 @@ mod payments;
 mod prices;
 mod reactions;
 mod refunds;
+mod rma;
+mod rma_decide;
+mod rma_summary;
 mod shipments;
 mod state;
 mod status;
@@ -41,6 +44,15 @@ pub use reactions::{
     Reaction, ReactionPolicy, reactions, store_credit_redemption, store_credit_settled,
 };
 pub use refunds::LineMoney;
+pub use rma::{
+    ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision, ReturnInspected,
+    ReturnItem, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolution,
+    ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+};
+pub use rma_decide::{
+    ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, complete_due,
+    exceptions_of, refund_due,
+};
 pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,

@@ -156,7 +156,16 @@ pub(super) fn apply(
         | OrderEvent::TrackingRecorded(_)
         | OrderEvent::ShipmentDelayed(_)
         | OrderEvent::BackorderFilled(_)
-        | OrderEvent::FulfillmentRejected(_) => {
+        | OrderEvent::FulfillmentRejected(_)
+        | OrderEvent::ReturnRequested(_)
+        | OrderEvent::ReturnReviewed(_)
+        | OrderEvent::ReturnTracked(_)
+        | OrderEvent::ReturnReceived(_)
+        | OrderEvent::ReturnInspected(_)
+        | OrderEvent::ReturnResolved(_)
+        | OrderEvent::ReturnCompleted { .. }
+        | OrderEvent::ReturnCancelled(_)
+        | OrderEvent::ReturnExpired(_) => {
             return Err("not a payment event");
         }
     }

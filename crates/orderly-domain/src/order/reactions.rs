@@ -40,12 +40,19 @@ pub enum Reaction {
     /// The order was confirmed just now and its edit window is open: release it at
     /// `due` (a timer, which runs these rules again then).
     ScheduleRelease { due: Timestamp },
+    /// The policy's refund timing came for a return: settle its money
+    /// (`OrderCommand::ResolveReturn`, with a new refund id).
+    ResolveReturn { return_id: Id },
+    /// A return's goods are in and its money went through (`OrderCommand::CompleteReturn`).
+    CompleteReturn { return_id: Id },
 }
 
 /// The reactions `order` calls for at `now`, in the order they are to run; empty when
 /// nothing follows. Money comes first: while a store-credit operation is pending only
 /// those are answered (an answer may confirm the order, which the next rules read).
-/// Then a confirmed order's waiting units are sourced; then it is released, or its
+/// Then returns whose refund timing came are resolved, and those settled completed
+/// (whatever the order's state: a completed order still takes returns). Then a
+/// confirmed order's waiting units are sourced; then it is released, or its
 /// release scheduled. A cancelled (or still pending, or completed) order is neither
 /// sourced nor released, though its store-credit refunds are still settled.
 ///
@@ -63,6 +70,26 @@ pub fn reactions(order: &Order, policy: &ReactionPolicy, now: Timestamp) -> Vec<
         .collect();
     if !settle.is_empty() {
         return settle;
+    }
+    let returns: Vec<Reaction> = order
+        .returns
+        .iter()
+        .filter_map(|r| {
+            if super::rma_decide::refund_due(r) && super::rma_decide::can_resolve(order, r) {
+                Some(Reaction::ResolveReturn {
+                    return_id: r.id.clone(),
+                })
+            } else if !r.state.is_terminal() && super::rma_decide::complete_due(order, r) {
+                Some(Reaction::CompleteReturn {
+                    return_id: r.id.clone(),
+                })
+            } else {
+                None
+            }
+        })
+        .collect();
+    if !returns.is_empty() {
+        return returns;
     }
     if order.state != OrderState::Confirmed {
         return Vec::new();

@@ -215,6 +215,9 @@ pub struct Order {
     pub holds: Vec<Hold>,
     pub sourcing: Option<Rationale>,
     pub cancel_reason: Option<super::CancelReason>,
+    /// Every return (RMA) of the order, oldest first.
+    #[serde(default)]
+    pub returns: Vec<super::rma::Return>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.
@@ -264,6 +267,7 @@ impl Order {
             out.push("cancelled order still holds reservations".to_owned());
         }
         out.extend(self.payment_violations());
+        out.extend(self.return_violations());
         out
     }
 }

@@ -9,7 +9,7 @@ pub mod judgement;
 pub mod state;
 
 pub use judgement::{
-    AskedItem, ExchangeTerms, Judgement, LineFacts, Outcome, RefundTiming, Replacement,
-    ReturnAsk, ReturnFacts, ReturnHistory, ReturnShipping, Rule, Wanted,
+    AskedItem, ExchangeTerms, Judgement, LineFacts, Outcome, RefundTiming, Replacement, ReturnAsk,
+    ReturnFacts, ReturnHistory, ReturnShipping, Rule, Wanted,
 };
 pub use state::{Acceptance, Disposition, Reception, ReturnState};

@@ -36,7 +36,10 @@ impl ReturnState {
             (self, to),
             (Requested, Authorized | NeedsReview | Rejected)
                 | (NeedsReview, Authorized | Rejected | Cancelled)
-                | (Authorized, InTransit | Received | Expired | Cancelled | Completed)
+                | (
+                    Authorized,
+                    InTransit | Received | Expired | Cancelled | Completed
+                )
                 | (InTransit, Lost | Received)
                 | (Lost, Received | Completed | Cancelled)
                 | (Received, Received | Inspected)
@@ -120,7 +123,10 @@ mod tests {
         assert!(!Received.can_transition_to(Cancelled));
         assert!(!InTransit.can_transition_to(Cancelled));
         assert!(!Requested.can_transition_to(Completed));
-        assert!(!InTransit.can_transition_to(Completed), "receipt cannot be skipped");
+        assert!(
+            !InTransit.can_transition_to(Completed),
+            "receipt cannot be skipped"
+        );
         for from in ReturnState::ALL.iter().filter(|s| s.is_terminal()) {
             for to in ReturnState::ALL {
                 assert!(!from.can_transition_to(*to), "{from:?} -> {to:?}");

@@ -1,0 +1,589 @@
+//! Returns inside the order: the RMA record, its events and how they fold. A return lives
+//! in its order's stream because it moves the order's units (the `return_requested`,
+//! `returned` and `restocked` buckets) and its money (a refund drawn on the order's
+//! payments), and both must change in the one transaction that decides. Each returned
+//! unit is an item of its own with two separate facts, reception and acceptance, so a
+//! received unit is never taken for an accepted one, and a refund for a received one.
+
+use super::state::Order;
+use crate::Timestamp;
+use crate::returns::{
+    Acceptance, AskedItem, Disposition, Judgement, Outcome, Reception, ReturnState, Wanted,
+};
+use crate::values::{Id, Sku};
+use serde::{Deserialize, Serialize};
+
+snake_enum!(
+    /// Who asked for the return.
+    ReturnSource {
+        Staff => "staff",
+        SelfService => "self_service",
+    }
+);
+
+snake_enum!(
+    /// A rule of the policy set aside by a person with the authority; counted.
+    PolicyException {
+        /// Reviewed and approved although a rule sent it to review.
+        ReviewOverride => "review_override",
+        WindowExtended => "window_extended",
+        FinalSaleAccepted => "final_sale_accepted",
+        FeeWaived => "fee_waived",
+        /// Money back without the goods (keep it).
+        RefundWithoutReturn => "refund_without_return",
+    }
+);
+
+/// One returned unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItem {
+    /// 1-based within the return.
+    pub item_no: u32,
+    pub line_no: u32,
+    pub sku: Sku,
+    pub reception: Reception,
+    pub acceptance: Acceptance,
+    /// A grade of the policy's (`new`, `like_new`, …), set at inspection.
+    pub condition: Option<String>,
+    pub disposition: Option<Disposition>,
+    /// Where it arrived.
+    pub location_id: Option<Id>,
+    #[serde(default, with = "crate::time::wire_opt")]
+    pub received_at: Option<Timestamp>,
+}
+
+/// Something scanned at receipt that is not an awaited unit of this return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnexpectedItem {
+    /// What was scanned (a GTIN or a SKU).
+    pub scan: String,
+    /// The SKU it names, when the catalog knows it.
+    pub sku: Option<Sku>,
+    pub location_id: Id,
+}
+
+/// A person's decision on a return in review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnDecision {
+    pub approved: bool,
+    /// Who decided (the actor's name).
+    pub by: String,
+    pub role: String,
+    pub note: Option<String>,
+    /// The rules the decision answered.
+    pub rules: Vec<crate::returns::Rule>,
+    #[serde(with = "crate::time::wire")]
+    pub at: Timestamp,
+}
+
+/// How a return's money was settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnResolution {
+    /// The refund that pays it (None when nothing was owed).
+    pub refund_id: Option<Id>,
+    pub value_minor: i64,
+    pub restocking_fee_minor: i64,
+    pub shipping_fee_minor: i64,
+    pub amount_minor: i64,
+    pub method: crate::payment::RefundMethod,
+    /// Units the money is for, per line.
+    pub lines: Vec<AskedItem>,
+    #[serde(with = "crate::time::wire")]
+    pub at: Timestamp,
+}
+
+/// A return (RMA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Return {
+    pub id: Id,
+    /// The human number, e.g. `RMA-WEB-1001`.
+    pub rma: String,
+    /// The goods' stage; `status` derives what is shown.
+    pub state: ReturnState,
+    pub source: ReturnSource,
+    pub reason: String,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    pub wanted: Wanted,
+    /// The policy's answer at request time, with the version that gave it.
+    pub judgement: Judgement,
+    pub decisions: Vec<ReturnDecision>,
+    pub items: Vec<ReturnItem>,
+    pub unexpected: Vec<UnexpectedItem>,
+    pub exceptions: Vec<PolicyException>,
+    pub resolution: Option<ReturnResolution>,
+    /// Authorized and not shipped by then, the return expires.
+    #[serde(default, with = "crate::time::wire_opt")]
+    pub ship_by: Option<Timestamp>,
+    #[serde(with = "crate::time::wire")]
+    pub requested_at: Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: Timestamp,
+}
+
+impl Return {
+    /// Units per line, in line order.
+    pub fn units_per_line(&self) -> Vec<AskedItem> {
+        let mut out: Vec<AskedItem> = Vec::new();
+        for item in &self.items {
+            match out.iter_mut().find(|a| a.line_no == item.line_no) {
+                Some(a) => a.quantity += 1,
+                None => out.push(AskedItem {
+                    line_no: item.line_no,
+                    quantity: 1,
+                }),
+            }
+        }
+        out
+    }
+
+    pub fn item(&self, item_no: u32) -> Option<&ReturnItem> {
+        self.items.iter().find(|i| i.item_no == item_no)
+    }
+
+    /// Every unit has an answer to "did it come back?".
+    pub fn receipt_closed(&self) -> bool {
+        self.items
+            .iter()
+            .all(|i| i.reception != Reception::Awaiting)
+    }
+
+    /// Every received unit has its acceptance and disposition.
+    pub fn inspected(&self) -> bool {
+        self.items
+            .iter()
+            .filter(|i| i.reception == Reception::Received)
+            .all(|i| i.acceptance != Acceptance::Pending && i.disposition.is_some())
+    }
+
+    /// What is shown: the goods' stage, unless money is what the return waits for.
+    pub fn status(&self, order: &Order) -> ReturnState {
+        if self.state.is_terminal() {
+            return self.state;
+        }
+        let refund = self
+            .resolution
+            .as_ref()
+            .and_then(|r| r.refund_id.as_ref())
+            .and_then(|id| order.refund_status_of(id));
+        match refund {
+            Some(crate::payment::RefundStatus::RefundFailed) => ReturnState::RefundFailed,
+            Some(crate::payment::RefundStatus::Pending) => ReturnState::RefundPending,
+            _ => self.state,
+        }
+    }
+}
+
+/// A return asked for and judged; its state follows the judgement's outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRequested {
+    pub return_id: Id,
+    pub rma: String,
+    pub source: ReturnSource,
+    pub items: Vec<AskedItem>,
+    pub reason: String,
+    pub note: Option<String>,
+    pub photos: Vec<String>,
+    pub wanted: Wanted,
+    pub judgement: Judgement,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReviewed {
+    pub return_id: Id,
+    pub decision: ReturnDecision,
+    /// The rules set aside by an approval, counted as policy exceptions.
+    pub exceptions: Vec<PolicyException>,
+}
+
+snake_enum!(
+    /// A carrier's news of a return parcel.
+    ReturnParcelStatus {
+        InTransit => "in_transit",
+        Lost => "lost",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnTracked {
+    pub return_id: Id,
+    pub status: ReturnParcelStatus,
+    #[serde(with = "crate::time::wire")]
+    pub occurred_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnReceived {
+    pub return_id: Id,
+    pub location_id: Id,
+    /// Awaited units now received.
+    pub items: Vec<u32>,
+    pub unexpected: Vec<UnexpectedItem>,
+    /// Units the closed receipt did not find.
+    pub short: Vec<u32>,
+}
+
+/// The inspection of one received unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemInspection {
+    pub item_no: u32,
+    pub condition: String,
+    pub acceptance: Acceptance,
+    pub disposition: Disposition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnInspected {
+    pub return_id: Id,
+    pub items: Vec<ItemInspection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnResolved {
+    pub return_id: Id,
+    pub resolution: ReturnResolution,
+    pub exceptions: Vec<PolicyException>,
+}
+
+/// How a return ended without completing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnClosed {
+    pub return_id: Id,
+    pub reason: String,
+}
+
+fn find<'a>(order: &'a mut Order, id: &Id) -> Result<&'a mut Return, &'static str> {
+    order
+        .returns
+        .iter_mut()
+        .find(|r| &r.id == id)
+        .ok_or("unknown return")
+}
+
+fn moved(ret: &mut Return, to: ReturnState, at: Timestamp) -> Result<(), &'static str> {
+    if !ret.state.can_transition_to(to) {
+        return Err("illegal return transition");
+    }
+    ret.state = to;
+    ret.updated_at = at;
+    Ok(())
+}
+
+/// Adds `delta` units of `line_no` to the bucket `pick` chooses.
+fn bucket(
+    order: &mut Order,
+    line_no: u32,
+    delta: i64,
+    pick: fn(&mut super::state::Buckets) -> &mut u32,
+) -> Result<(), &'static str> {
+    let line = order
+        .lines
+        .iter_mut()
+        .find(|l| l.line_no == line_no)
+        .ok_or("unknown line")?;
+    let slot = pick(&mut line.buckets);
+    let next = i64::from(*slot) + delta;
+    *slot = u32::try_from(next).map_err(|_| "a return bucket went negative")?;
+    Ok(())
+}
+
+/// Gives a return's units back to the line (a rejection, cancellation or expiry).
+fn free_units(order: &mut Order, id: &Id) -> Result<(), &'static str> {
+    let units = find(order, id)?.units_per_line();
+    for u in units {
+        bucket(order, u.line_no, -i64::from(u.quantity), |b| {
+            &mut b.return_requested
+        })?;
+    }
+    Ok(())
+}
+
+pub(super) fn apply_requested(
+    order: &mut Order,
+    r: &ReturnRequested,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    if order.returns.iter().any(|x| x.id == r.return_id) {
+        return Err("a return with that id exists");
+    }
+    let state = match r.judgement.outcome {
+        Outcome::Authorized => ReturnState::Authorized,
+        Outcome::NeedsReview { .. } => ReturnState::NeedsReview,
+        Outcome::Rejected { .. } => ReturnState::Rejected,
+    };
+    let mut items = Vec::new();
+    for asked in &r.items {
+        let sku = order
+            .lines
+            .iter()
+            .find(|l| l.line_no == asked.line_no)
+            .map(|l| l.sku.clone())
+            .ok_or("unknown line")?;
+        for _ in 0..asked.quantity {
+            items.push(ReturnItem {
+                item_no: u32::try_from(items.len() + 1).map_err(|_| "too many items")?,
+                line_no: asked.line_no,
+                sku: sku.clone(),
+                reception: Reception::Awaiting,
+                acceptance: Acceptance::Pending,
+                condition: None,
+                disposition: None,
+                location_id: None,
+                received_at: None,
+            });
+        }
+        if state.holds_units() {
+            bucket(order, asked.line_no, i64::from(asked.quantity), |b| {
+                &mut b.return_requested
+            })?;
+        }
+    }
+    order.returns.push(Return {
+        id: r.return_id.clone(),
+        rma: r.rma.clone(),
+        state,
+        source: r.source,
+        reason: r.reason.clone(),
+        note: r.note.clone(),
+        photos: r.photos.clone(),
+        wanted: r.wanted.clone(),
+        judgement: r.judgement.clone(),
+        decisions: Vec::new(),
+        items,
+        unexpected: Vec::new(),
+        exceptions: Vec::new(),
+        resolution: None,
+        ship_by: (state == ReturnState::Authorized).then_some(r.judgement.ship_by),
+        requested_at: at,
+        updated_at: at,
+    });
+    Ok(())
+}
+
+pub(super) fn apply_reviewed(
+    order: &mut Order,
+    r: &ReturnReviewed,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let to = if r.decision.approved {
+        ReturnState::Authorized
+    } else {
+        ReturnState::Rejected
+    };
+    let ret = find(order, &r.return_id)?;
+    moved(ret, to, at)?;
+    ret.decisions.push(r.decision.clone());
+    if r.decision.approved {
+        // The customer gets the policy's whole shipping time from the approval.
+        let allowed = ret.judgement.ship_by.duration_since(ret.requested_at);
+        ret.ship_by = Some(at.saturating_add(allowed).unwrap_or(at));
+    }
+    ret.exceptions.extend(r.exceptions.iter().copied());
+    if !r.decision.approved {
+        free_units(order, &r.return_id)?;
+    }
+    Ok(())
+}
+
+pub(super) fn apply_tracked(
+    order: &mut Order,
+    t: &ReturnTracked,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &t.return_id)?;
+    match t.status {
+        ReturnParcelStatus::InTransit => moved(ret, ReturnState::InTransit, at)?,
+        ReturnParcelStatus::Lost => {
+            moved(ret, ReturnState::Lost, at)?;
+            for item in &mut ret.items {
+                if item.reception == Reception::Awaiting {
+                    item.reception = Reception::LostInTransit;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn apply_received(
+    order: &mut Order,
+    r: &ReturnReceived,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &r.return_id)?;
+    if !r.items.is_empty() {
+        moved(ret, ReturnState::Received, at)?;
+    }
+    let mut lines = Vec::new();
+    for no in &r.items {
+        let item = ret
+            .items
+            .iter_mut()
+            .find(|i| i.item_no == *no)
+            .ok_or("unknown return item")?;
+        if !matches!(
+            item.reception,
+            Reception::Awaiting | Reception::LostInTransit
+        ) {
+            return Err("a return item was received twice");
+        }
+        item.reception = Reception::Received;
+        item.location_id = Some(r.location_id.clone());
+        item.received_at = Some(at);
+        lines.push(item.line_no);
+    }
+    for no in &r.short {
+        let item = ret
+            .items
+            .iter_mut()
+            .find(|i| i.item_no == *no)
+            .ok_or("unknown return item")?;
+        item.reception = Reception::Short;
+    }
+    ret.unexpected.extend(r.unexpected.iter().cloned());
+    ret.updated_at = at;
+    for line_no in lines {
+        bucket(order, line_no, 1, |b| &mut b.returned)?;
+    }
+    Ok(())
+}
+
+pub(super) fn apply_inspected(
+    order: &mut Order,
+    r: &ReturnInspected,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &r.return_id)?;
+    let mut restocked = Vec::new();
+    for i in &r.items {
+        let item = ret
+            .items
+            .iter_mut()
+            .find(|x| x.item_no == i.item_no)
+            .ok_or("unknown return item")?;
+        if item.reception != Reception::Received || item.disposition.is_some() {
+            return Err("only a received, uninspected item can be inspected");
+        }
+        item.condition = Some(i.condition.clone());
+        item.acceptance = i.acceptance;
+        item.disposition = Some(i.disposition);
+        if i.disposition == Disposition::Restock {
+            restocked.push(item.line_no);
+        }
+    }
+    if ret.inspected() {
+        moved(ret, ReturnState::Inspected, at)?;
+    }
+    ret.updated_at = at;
+    for line_no in restocked {
+        bucket(order, line_no, 1, |b| &mut b.restocked)?;
+    }
+    Ok(())
+}
+
+pub(super) fn apply_resolved(
+    order: &mut Order,
+    r: &ReturnResolved,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &r.return_id)?;
+    if ret.resolution.is_some() || ret.state.is_terminal() {
+        return Err("the return's money was already settled");
+    }
+    ret.resolution = Some(r.resolution.clone());
+    ret.exceptions.extend(r.exceptions.iter().copied());
+    ret.updated_at = at;
+    Ok(())
+}
+
+pub(super) fn apply_completed(
+    order: &mut Order,
+    id: &Id,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, id)?;
+    moved(ret, ReturnState::Completed, at)
+}
+
+/// A cancellation or an expiry: the units go back to the line.
+pub(super) fn apply_closed(
+    order: &mut Order,
+    c: &ReturnClosed,
+    to: ReturnState,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &c.return_id)?;
+    moved(ret, to, at)?;
+    free_units(order, &c.return_id)
+}
+
+impl Order {
+    /// The status of the refund `id`, if the order has one.
+    pub fn refund_status_of(&self, id: &Id) -> Option<crate::payment::RefundStatus> {
+        self.refunds
+            .iter()
+            .find(|r| &r.id == id)
+            .map(|r| self.refund_status(r))
+    }
+
+    pub fn return_by_id(&self, id_or_rma: &str) -> Option<&Return> {
+        self.returns
+            .iter()
+            .find(|r| r.id.as_str() == id_or_rma || r.rma == id_or_rma)
+    }
+
+    /// Units of `line_no` that may still be asked back: delivered and in no open or
+    /// completed return.
+    pub fn returnable_units(&self, line_no: u32) -> u32 {
+        self.lines
+            .iter()
+            .find(|l| l.line_no == line_no)
+            .map_or(0, |l| {
+                l.buckets
+                    .delivered
+                    .saturating_sub(l.buckets.return_requested)
+            })
+    }
+
+    /// Where the order's returns stand, for the return buckets' check: per line, the
+    /// units the open and completed returns hold, those received and those restocked.
+    pub fn return_violations(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in &self.lines {
+            let items = || {
+                self.returns
+                    .iter()
+                    .filter(|r| r.state.holds_units())
+                    .flat_map(|r| &r.items)
+                    .filter(|i| i.line_no == line.line_no)
+            };
+            let requested = u32::try_from(items().count()).unwrap_or(u32::MAX);
+            let received = u32::try_from(
+                items()
+                    .filter(|i| i.reception == Reception::Received)
+                    .count(),
+            )
+            .unwrap_or(u32::MAX);
+            let restocked = u32::try_from(
+                items()
+                    .filter(|i| i.disposition == Some(Disposition::Restock))
+                    .count(),
+            )
+            .unwrap_or(u32::MAX);
+            let b = &line.buckets;
+            for (name, bucket, counted) in [
+                ("return_requested", b.return_requested, requested),
+                ("returned", b.returned, received),
+                ("restocked", b.restocked, restocked),
+            ] {
+                if bucket != counted {
+                    out.push(format!(
+                        "line {}: {name} {bucket} but the returns hold {counted}",
+                        line.line_no
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
