@@ -18,6 +18,8 @@ pub mod timer_kind {
     pub const CAPTURE_RETRY: &str = "capture_retry";
     /// A refund the provider refused is asked again (`ref_id` is the refund).
     pub const REFUND_RETRY: &str = "refund_retry";
+    /// An authorized return not shipped by its date expires (`ref_id` is the return).
+    pub const RETURN_EXPIRY: &str = "return_expiry";
 }
 
 #[derive(Debug, Clone, Copy)]

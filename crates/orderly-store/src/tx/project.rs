@@ -16,6 +16,29 @@ use orderly_domain::payment::{OpKind, PaymentMethod};
 use orderly_domain::sourcing::Shortfall;
 use orderly_domain::values::Id;
 
+/// An authorized return must be shipped by its date: the timer expires it then (and
+/// finds nothing to do if it moved on).
+fn expiry_timer<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    order: &Order,
+    return_id: &Id,
+) -> Result<(), StoreError> {
+    let Some(ret) = order.returns.iter().find(|r| &r.id == return_id) else {
+        return Err(StoreError::Corrupt(format!("no return {return_id}")));
+    };
+    match (ret.state, ret.ship_by) {
+        (orderly_domain::returns::ReturnState::Authorized, Some(due_at)) => {
+            tx.schedule_timers(&[NewTimer {
+                order_id: order.id.as_str(),
+                kind: timer_kind::RETURN_EXPIRY,
+                ref_id: return_id.as_str(),
+                due_at,
+            }])
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The storage effects of one event.
 pub(super) fn project<T: WriteTx + ?Sized>(
     tx: &mut T,
@@ -172,6 +195,15 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             }
         }
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
+        OrderEvent::ReturnRequested(r) => expiry_timer(tx, order, &r.return_id)?,
+        OrderEvent::ReturnReviewed(r) => expiry_timer(tx, order, &r.return_id)?,
+        OrderEvent::ReturnTracked(_)
+        | OrderEvent::ReturnReceived(_)
+        | OrderEvent::ReturnInspected(_)
+        | OrderEvent::ReturnResolved(_)
+        | OrderEvent::ReturnCompleted { .. }
+        | OrderEvent::ReturnCancelled(_)
+        | OrderEvent::ReturnExpired(_) => {}
         // The deadline timer still fires, and finds nothing to do.
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentDeadlineCleared { .. }

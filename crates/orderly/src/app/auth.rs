@@ -40,6 +40,15 @@ pub enum Permission {
     ReadExceptions,
     /// Resolve exception entries.
     ResolveExceptions,
+    /// Create or cancel returns for customers.
+    RequestReturns,
+    /// Approve or deny returns in review, within the policy's approval limit of the role.
+    ReviewReturns,
+    /// Receive and inspect returned parcels at a location.
+    ReceiveReturns,
+    /// Settle a return's money by hand, and set a policy rule aside (fee waived, refund
+    /// without the goods), within the role's approval limit.
+    ResolveReturns,
 }
 
 impl Permission {
@@ -62,6 +71,10 @@ impl Permission {
             Permission::Fulfill => "pick, pack and ship",
             Permission::ReadExceptions => "read exception queues",
             Permission::ResolveExceptions => "resolve exceptions",
+            Permission::RequestReturns => "create or cancel returns",
+            Permission::ReviewReturns => "review returns",
+            Permission::ReceiveReturns => "receive and inspect returns",
+            Permission::ResolveReturns => "resolve returns",
         }
     }
 }
@@ -83,6 +96,9 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReleaseFulfillment
                 | ReadExceptions
                 | ResolveExceptions
+                | RequestReturns
+                | ReviewReturns
+                | ResolveReturns
         ),
         Role::Warehouse => matches!(
             p,
@@ -93,6 +109,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | Fulfill
                 | ReadExceptions
                 | ResolveExceptions
+                | ReceiveReturns
         ),
         Role::Finance => matches!(
             p,
@@ -104,6 +121,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ManageHolds
                 | ReleaseReviewHolds
                 | ReadExceptions
+                | ReviewReturns
+                | ResolveReturns
         ),
         Role::Integration => matches!(
             p,
@@ -115,6 +134,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | CancelOrders
                 | AddPayments
                 | CapturePayments
+                | RequestReturns
         ),
     }
 }
@@ -157,11 +177,18 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         Pick { .. } | Pack { .. } | Ship { .. } | Reject { .. } | RecordTracking(_) => {
             Permission::Fulfill
         }
+        RequestReturn(_) | CancelReturn { .. } => Permission::RequestReturns,
+        ReviewReturn { .. } => Permission::ReviewReturns,
+        ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
+        ResolveReturn { .. } => Permission::ResolveReturns,
         RecordOutcome { .. }
         | ExpireAuthorization { .. }
         | PaymentDeadline { .. }
         | FillBackorder { .. }
-        | CheckDelay { .. } => return None,
+        | CheckDelay { .. }
+        | TrackReturn { .. }
+        | CompleteReturn { .. }
+        | ExpireReturn { .. } => return None,
     })
 }
 

@@ -10,8 +10,8 @@ use crate::app::error::AppError;
 use crate::config::Config;
 use jiff::SignedDuration;
 use orderly_domain::order::{
-    Order, OrderCommand, Reaction, ReactionPolicy, SourcingContext, decide, reactions,
-    source_waiting, store_credit_redemption, store_credit_settled,
+    Order, OrderCommand, Reaction, ReactionPolicy, ResolveReturn, SourcingContext, decide,
+    reactions, source_waiting, store_credit_redemption, store_credit_settled,
 };
 use orderly_domain::payment::CaptureMode;
 use orderly_domain::values::{Id, Sku};
@@ -116,6 +116,24 @@ fn execute(
             OrderCommand::Release {
                 fulfillment_id: None,
             },
+            None,
+        )?,
+        Reaction::ResolveReturn { return_id } => decide(
+            Some(&order),
+            OrderCommand::ResolveReturn {
+                resolve: ResolveReturn {
+                    return_id,
+                    refund_id: Id::new(ids.new_id("ref")),
+                    waive_fee: false,
+                    without_return: false,
+                },
+                now: meta.at,
+            },
+            None,
+        )?,
+        Reaction::CompleteReturn { return_id } => decide(
+            Some(&order),
+            OrderCommand::CompleteReturn { return_id },
             None,
         )?,
         Reaction::ScheduleRelease { due } => {

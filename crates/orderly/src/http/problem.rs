@@ -155,6 +155,15 @@ fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
         | InvalidRefundLine(_)
         | RefundExceedsLine { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "Payment refused"),
         FreeOrderNotAllowed => (StatusCode::UNPROCESSABLE_ENTITY, "Free order not allowed"),
+        UnknownReturn(_) | UnknownReturnItem { .. } => (StatusCode::NOT_FOUND, "Not found"),
+        ReturnState { .. }
+        | AlreadyReceived { .. }
+        | ReturnAlreadyResolved(_)
+        | NothingToResolve(_) => (StatusCode::CONFLICT, "Conflict"),
+        ReturnQuantity { .. } | InspectionRefused { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Refused by the return checks",
+        ),
     }
 }
 

@@ -119,6 +119,16 @@ impl App {
                     .await;
                 settled_meanwhile(asked)?;
             }
+            timer_kind::RETURN_EXPIRY => {
+                let return_id = Id::new(t.ref_id.clone());
+                self.order_command(t.order_id.clone(), None, origin, at, move |_| {
+                    Ok(OrderCommand::ExpireReturn {
+                        return_id: return_id.clone(),
+                        now,
+                    })
+                })
+                .await?;
+            }
             timer_kind::RELEASE => {
                 let (config, order_id) = (self.config.clone(), t.order_id.clone());
                 let ids = self.ids.clone();
