@@ -19,7 +19,9 @@ pub mod queue {
     pub const SHIPPING: &str = "shipping";
     /// Money that did not move: failed captures and refunds (retried on a schedule).
     pub const PAYMENTS: &str = "payments";
-    pub const ALL: [&str; 3] = [FULFILLMENT, SHIPPING, PAYMENTS];
+    /// Returns waiting for a person: reviews, lost parcels, undecided units, blocked refunds.
+    pub const RETURNS: &str = "returns";
+    pub const ALL: [&str; 4] = [FULFILLMENT, SHIPPING, PAYMENTS, RETURNS];
 }
 
 /// What kind of problem an exception entry is.
@@ -32,7 +34,11 @@ pub mod kind {
     pub const RETURNED_TO_SENDER: &str = "returned_to_sender";
     pub const CAPTURE_FAILED: &str = "capture_failed";
     pub const REFUND_FAILED: &str = "refund_failed";
-    pub const ALL: [&str; 8] = [
+    pub const RETURN_REVIEW: &str = "return_review";
+    pub const RETURN_LOST: &str = "return_lost";
+    pub const RETURN_NEEDS_DECISION: &str = "return_needs_decision";
+    pub const RETURN_REFUND_BLOCKED: &str = "return_refund_blocked";
+    pub const ALL: [&str; 12] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
@@ -41,6 +47,10 @@ pub mod kind {
         RETURNED_TO_SENDER,
         CAPTURE_FAILED,
         REFUND_FAILED,
+        RETURN_REVIEW,
+        RETURN_LOST,
+        RETURN_NEEDS_DECISION,
+        RETURN_REFUND_BLOCKED,
     ];
 }
 
@@ -232,6 +242,15 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 resolution: "order cancelled",
             })
             .collect(),
+        OrderEvent::ReturnRequested(_)
+        | OrderEvent::ReturnReviewed(_)
+        | OrderEvent::ReturnTracked(_)
+        | OrderEvent::ReturnReceived(_)
+        | OrderEvent::ReturnInspected(_)
+        | OrderEvent::ReturnResolved(_)
+        | OrderEvent::ReturnCompleted { .. }
+        | OrderEvent::ReturnCancelled(_)
+        | OrderEvent::ReturnExpired(_) => super::rma_exceptions::changes(event, order),
         _ => Vec::new(),
     }
 }

@@ -17,6 +17,7 @@ mod reactions;
 mod refunds;
 mod rma;
 mod rma_decide;
+mod rma_exceptions;
 mod rma_summary;
 mod shipments;
 mod state;

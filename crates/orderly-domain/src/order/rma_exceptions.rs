@@ -1,0 +1,115 @@
+//! Which return events need a person: a return waiting for a review, a parcel the carrier
+//! lost, a unit the inspector could not decide on, and a refund the policy's timing asked
+//! for that cannot go through as it stands (nothing captured, the line refunded by hand).
+//! Each opens an entry in the `returns` queue, and the event that settles it closes it.
+
+use super::event::OrderEvent;
+use super::exceptions::{ExceptionChange, RaisedException, kind, queue};
+use super::rma::{Return, ReturnParcelStatus};
+use super::state::Order;
+use crate::returns::{Acceptance, Outcome};
+use crate::values::Id;
+
+fn open(kind: &'static str, ret: &Return, detail: String) -> ExceptionChange {
+    ExceptionChange::Open(RaisedException {
+        queue: queue::RETURNS,
+        kind,
+        subject_id: ret.id.clone(),
+        detail: format!("{}: {detail}", ret.rma),
+    })
+}
+
+fn resolve(id: &Id, kinds: &'static [&'static str], resolution: &'static str) -> ExceptionChange {
+    ExceptionChange::Resolve {
+        subject_id: id.clone(),
+        kinds,
+        resolution,
+    }
+}
+
+/// Every kind of the returns queue: what a terminal return closes.
+const EVERY: &[&str] = &[
+    kind::RETURN_REVIEW,
+    kind::RETURN_LOST,
+    kind::RETURN_NEEDS_DECISION,
+    kind::RETURN_REFUND_BLOCKED,
+];
+
+/// The exception changes of a return event, given the order after it.
+pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
+    let id = match event {
+        OrderEvent::ReturnRequested(r) => &r.return_id,
+        OrderEvent::ReturnReviewed(r) => &r.return_id,
+        OrderEvent::ReturnTracked(t) => &t.return_id,
+        OrderEvent::ReturnReceived(r) => &r.return_id,
+        OrderEvent::ReturnInspected(r) => &r.return_id,
+        OrderEvent::ReturnResolved(r) => &r.return_id,
+        OrderEvent::ReturnCompleted { return_id } => return_id,
+        OrderEvent::ReturnCancelled(c) | OrderEvent::ReturnExpired(c) => &c.return_id,
+        _ => return Vec::new(),
+    };
+    let Some(ret) = order.returns.iter().find(|r| &r.id == id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    match event {
+        OrderEvent::ReturnRequested(r) => {
+            if let Outcome::NeedsReview { rules } = &r.judgement.outcome {
+                let names: Vec<&str> = rules.iter().map(|r| r.as_str()).collect();
+                out.push(open(
+                    kind::RETURN_REVIEW,
+                    ret,
+                    format!("needs review ({})", names.join(", ")),
+                ));
+            }
+        }
+        OrderEvent::ReturnReviewed(_) => {
+            out.push(resolve(id, &[kind::RETURN_REVIEW], "reviewed"));
+        }
+        OrderEvent::ReturnTracked(t) if t.status == ReturnParcelStatus::Lost => {
+            out.push(open(
+                kind::RETURN_LOST,
+                ret,
+                "the carrier lost the return parcel".to_owned(),
+            ));
+        }
+        OrderEvent::ReturnReceived(r) if !r.items.is_empty() => {
+            out.push(resolve(id, &[kind::RETURN_LOST], "received"));
+        }
+        OrderEvent::ReturnInspected(i) => {
+            let undecided: Vec<String> = i
+                .items
+                .iter()
+                .filter(|x| x.acceptance == Acceptance::NeedsManualDecision)
+                .map(|x| x.item_no.to_string())
+                .collect();
+            if !undecided.is_empty() {
+                out.push(open(
+                    kind::RETURN_NEEDS_DECISION,
+                    ret,
+                    format!("items {} need a manual decision", undecided.join(", ")),
+                ));
+            }
+        }
+        OrderEvent::ReturnResolved(_) => {
+            out.push(resolve(
+                id,
+                &[kind::RETURN_REFUND_BLOCKED, kind::RETURN_LOST],
+                "resolved",
+            ));
+        }
+        OrderEvent::ReturnCompleted { .. }
+        | OrderEvent::ReturnCancelled(_)
+        | OrderEvent::ReturnExpired(_) => out.push(resolve(id, EVERY, "closed")),
+        _ => {}
+    }
+    let blocked = super::rma_decide::refund_due(ret) && !super::rma_decide::can_resolve(order, ret);
+    if blocked && !matches!(event, OrderEvent::ReturnResolved(_)) {
+        out.push(open(
+            kind::RETURN_REFUND_BLOCKED,
+            ret,
+            "the policy's refund is due but cannot go through as the order stands".to_owned(),
+        ));
+    }
+    out
+}
