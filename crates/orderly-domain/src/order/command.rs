@@ -198,6 +198,11 @@ pub enum OrderCommand {
         review: super::rma_decide::ReviewReturn,
         now: Timestamp,
     },
+    /// The prepaid label booked with a carrier (after the authorization committed).
+    IssueReturnLabel {
+        return_id: Id,
+        label: super::rma::ReturnLabel,
+    },
     /// A carrier's news of a return parcel.
     TrackReturn {
         return_id: Id,

@@ -177,6 +177,9 @@ fn decide_command(
                 occurred_at,
             },
         ) => super::rma_decide::track(order, &return_id, status, occurred_at),
+        (Some(order), OrderCommand::IssueReturnLabel { return_id, label }) => {
+            super::rma_decide::issue_label(order, &return_id, label)
+        }
         (Some(order), OrderCommand::ReceiveReturn(r)) => super::rma_decide::receive(order, r),
         (Some(order), OrderCommand::InspectReturn { return_id, items }) => {
             super::rma_decide::inspect(order, &return_id, items)

@@ -237,6 +237,7 @@ pub enum OrderEvent {
     FulfillmentRejected(FulfillmentRejected),
     ReturnRequested(Box<super::rma::ReturnRequested>),
     ReturnReviewed(super::rma::ReturnReviewed),
+    ReturnLabelIssued(super::rma::ReturnLabelIssued),
     ReturnTracked(super::rma::ReturnTracked),
     ReturnReceived(super::rma::ReturnReceived),
     ReturnInspected(super::rma::ReturnInspected),
@@ -283,6 +284,7 @@ impl OrderEvent {
             OrderEvent::FulfillmentRejected(_) => "fulfillment_rejected",
             OrderEvent::ReturnRequested(_) => "return_requested",
             OrderEvent::ReturnReviewed(_) => "return_reviewed",
+            OrderEvent::ReturnLabelIssued(_) => "return_label_issued",
             OrderEvent::ReturnTracked(_) => "return_tracked",
             OrderEvent::ReturnReceived(_) => "return_received",
             OrderEvent::ReturnInspected(_) => "return_inspected",
@@ -461,6 +463,7 @@ impl OrderEvent {
             ),
             OrderEvent::ReturnRequested(_)
             | OrderEvent::ReturnReviewed(_)
+            | OrderEvent::ReturnLabelIssued(_)
             | OrderEvent::ReturnTracked(_)
             | OrderEvent::ReturnReceived(_)
             | OrderEvent::ReturnInspected(_)

@@ -168,6 +168,10 @@ pub fn evolve(
             rma::apply_reviewed(&mut order, r, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::ReturnLabelIssued(l)) => {
+            rma::apply_label(&mut order, l, at).map_err(fail)?;
+            order
+        }
         (Some(mut order), OrderEvent::ReturnTracked(t)) => {
             rma::apply_tracked(&mut order, t, at).map_err(fail)?;
             order

@@ -244,6 +244,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
             .collect(),
         OrderEvent::ReturnRequested(_)
         | OrderEvent::ReturnReviewed(_)
+        | OrderEvent::ReturnLabelIssued(_)
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)

@@ -47,12 +47,13 @@ pub use reactions::{
 pub use refunds::LineMoney;
 pub use rma::{
     ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision, ReturnInspected,
-    ReturnItem, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolution,
-    ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ReturnItem, ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived,
+    ReturnRequested, ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked,
+    UnexpectedItem,
 };
 pub use rma_decide::{
     ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, complete_due,
-    exceptions_of, refund_due,
+    exceptions_of, label_due, refund_due,
 };
 pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{

@@ -159,6 +159,7 @@ pub(super) fn apply(
         | OrderEvent::FulfillmentRejected(_)
         | OrderEvent::ReturnRequested(_)
         | OrderEvent::ReturnReviewed(_)
+        | OrderEvent::ReturnLabelIssued(_)
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)

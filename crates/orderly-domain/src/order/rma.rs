@@ -76,6 +76,22 @@ pub struct ReturnDecision {
     pub at: Timestamp,
 }
 
+/// The prepaid label the customer ships the return with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLabel {
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    /// Where the parcel goes back to.
+    pub location_id: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnLabelIssued {
+    pub return_id: Id,
+    pub label: ReturnLabel,
+}
+
 /// How a return's money was settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnResolution {
@@ -112,6 +128,8 @@ pub struct Return {
     pub unexpected: Vec<UnexpectedItem>,
     pub exceptions: Vec<PolicyException>,
     pub resolution: Option<ReturnResolution>,
+    #[serde(default)]
+    pub label: Option<ReturnLabel>,
     /// Authorized and not shipped by then, the return expires.
     #[serde(default, with = "crate::time::wire_opt")]
     pub ship_by: Option<Timestamp>,
@@ -353,6 +371,7 @@ pub(super) fn apply_requested(
         unexpected: Vec::new(),
         exceptions: Vec::new(),
         resolution: None,
+        label: None,
         ship_by: (state == ReturnState::Authorized).then_some(r.judgement.ship_by),
         requested_at: at,
         updated_at: at,
@@ -382,6 +401,20 @@ pub(super) fn apply_reviewed(
     if !r.decision.approved {
         free_units(order, &r.return_id)?;
     }
+    Ok(())
+}
+
+pub(super) fn apply_label(
+    order: &mut Order,
+    l: &ReturnLabelIssued,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &l.return_id)?;
+    if ret.label.is_some() {
+        return Err("the return already has a label");
+    }
+    ret.label = Some(l.label.clone());
+    ret.updated_at = at;
     Ok(())
 }
 

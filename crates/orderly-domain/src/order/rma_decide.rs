@@ -10,8 +10,8 @@ use super::error::OrderError;
 use super::event::OrderEvent;
 use super::rma::{
     ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision, ReturnInspected,
-    ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolution, ReturnResolved,
-    ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
+    ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
 };
 use super::state::Order;
 use crate::Timestamp;
@@ -494,6 +494,28 @@ pub(super) fn resolve(
         )?);
     }
     Ok(events)
+}
+
+/// Whether `ret` waits for the prepaid label its policy promises.
+pub fn label_due(ret: &Return) -> bool {
+    ret.state == ReturnState::Authorized
+        && ret.label.is_none()
+        && ret.judgement.return_shipping.issues_label()
+}
+
+pub(super) fn issue_label(
+    order: &Order,
+    return_id: &Id,
+    label: ReturnLabel,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let ret = find(order, return_id)?;
+    if !label_due(ret) {
+        return Err(refuse(ret, "take a new label"));
+    }
+    Ok(vec![OrderEvent::ReturnLabelIssued(ReturnLabelIssued {
+        return_id: return_id.clone(),
+        label,
+    })])
 }
 
 pub(super) fn complete(order: &Order, return_id: &Id) -> Result<Vec<OrderEvent>, OrderError> {

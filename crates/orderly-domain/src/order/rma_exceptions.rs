@@ -40,6 +40,7 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
     let id = match event {
         OrderEvent::ReturnRequested(r) => &r.return_id,
         OrderEvent::ReturnReviewed(r) => &r.return_id,
+        OrderEvent::ReturnLabelIssued(l) => &l.return_id,
         OrderEvent::ReturnTracked(t) => &t.return_id,
         OrderEvent::ReturnReceived(r) => &r.return_id,
         OrderEvent::ReturnInspected(r) => &r.return_id,

@@ -68,6 +68,14 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             }
             text
         }
+        OrderEvent::ReturnLabelIssued(l) => format!(
+            "Return {}: label issued with {} {} (tracking {}) back to {}",
+            rma(before, &l.return_id),
+            l.label.carrier,
+            l.label.service,
+            l.label.tracking_number,
+            l.label.location_id
+        ),
         OrderEvent::ReturnTracked(t) => match t.status {
             ReturnParcelStatus::InTransit => {
                 format!("Return {} is on its way back", rma(before, &t.return_id))

@@ -197,7 +197,8 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
         OrderEvent::ReturnRequested(r) => expiry_timer(tx, order, &r.return_id)?,
         OrderEvent::ReturnReviewed(r) => expiry_timer(tx, order, &r.return_id)?,
-        OrderEvent::ReturnTracked(_)
+        OrderEvent::ReturnLabelIssued(_)
+        | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)
         | OrderEvent::ReturnResolved(_)

@@ -177,7 +177,9 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         Pick { .. } | Pack { .. } | Ship { .. } | Reject { .. } | RecordTracking(_) => {
             Permission::Fulfill
         }
-        RequestReturn(_) | CancelReturn { .. } => Permission::RequestReturns,
+        RequestReturn(_) | CancelReturn { .. } | IssueReturnLabel { .. } => {
+            Permission::RequestReturns
+        }
         ReviewReturn { .. } => Permission::ReviewReturns,
         ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
         ResolveReturn { .. } => Permission::ResolveReturns,

@@ -145,12 +145,15 @@ impl App {
     where
         F: Fn(&Order) -> Result<OrderCommand, AppError> + Send + 'static,
     {
-        self.command_with_token(id_or_number, idem, origin, at, None, make)
-            .await
+        self.command_with_token(id_or_number, idem, origin, at, None, move |_, order| {
+            make(order)
+        })
+        .await
     }
 
     /// `order_command` for a command that may add a payment paid with `token`, which is
-    /// kept beside the order (see `FreshToken`).
+    /// kept beside the order (see `FreshToken`), or whose making reads more facts from
+    /// the transaction than the order (`make` gets it: a return's catalog rows, a number).
     pub(crate) async fn command_with_token<F>(
         &self,
         id_or_number: String,
@@ -161,7 +164,7 @@ impl App {
         make: F,
     ) -> Result<Outcome, AppError>
     where
-        F: Fn(&Order) -> Result<OrderCommand, AppError> + Send + 'static,
+        F: Fn(&mut dyn WriteTx, &Order) -> Result<OrderCommand, AppError> + Send + 'static,
     {
         let config = self.config.clone();
         let new_ops = Arc::new(Mutex::new((Vec::new(), false, None)));
@@ -178,7 +181,7 @@ impl App {
                 crate::app::auth::in_scope(&meta_origin.actor, &order)?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
-                let cmd = make(&order)?;
+                let cmd = make(tx, &order)?;
                 crate::app::auth::authorize_order(&meta_origin.actor, &cmd)?;
                 // Moving money answers with how the provider answered.
                 let report = matches!(

@@ -264,7 +264,7 @@ pub async fn add_payment(
             origin(&principal, &headers),
             None,
             token,
-            move |order| {
+            move |_, order| {
                 Ok(OrderCommand::AddPayment(NewPayment {
                     id: payment_id(&order.id, order.payments.len() + 1),
                     method: choice.method,
