@@ -9,15 +9,18 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     Admin,
     Support,
+    /// Support's senior: approves what support may not (larger returns on review).
+    Supervisor,
     Warehouse,
     Finance,
     Integration,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::Support,
+        Role::Supervisor,
         Role::Warehouse,
         Role::Finance,
         Role::Integration,
@@ -27,6 +30,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Support => "support",
+            Role::Supervisor => "supervisor",
             Role::Warehouse => "warehouse",
             Role::Finance => "finance",
             Role::Integration => "integration",

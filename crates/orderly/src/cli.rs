@@ -74,7 +74,7 @@ pub enum KeysAction {
     Create {
         #[command(flatten)]
         common: Common,
-        /// admin, support, warehouse, finance or integration.
+        /// admin, support, supervisor, warehouse, finance or integration.
         #[arg(long)]
         role: String,
         #[arg(long, default_value = "cli")]

@@ -5,11 +5,27 @@
 //! transit, receipt, inspection, resolution) lives in the order aggregate, which owns the
 //! money and the units it moves.
 
+pub mod eligibility;
 pub mod judgement;
+pub mod policy;
+pub mod reasons;
 pub mod state;
 
+#[cfg(test)]
+mod eligibility_tests;
+#[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
+mod test_policy;
+
+pub use eligibility::judge;
 pub use judgement::{
     AskedItem, ExchangeTerms, Judgement, LineFacts, Outcome, RefundTiming, Replacement, ReturnAsk,
     ReturnFacts, ReturnHistory, ReturnShipping, Rule, Wanted,
 };
+pub use policy::{
+    ExchangeAllowed, ExchangeRules, LateRequests, Limit, PolicyBook, PriceDifference,
+    RefundMethodDefault, RefundMethodRule, ReturnPolicy, SerialReturnerRule,
+};
+pub use reasons::{LeafReason, ReasonLookup, ReasonNode, RestockingFee, ShippingRule};
 pub use state::{Acceptance, Disposition, Reception, ReturnState};

@@ -125,7 +125,7 @@ pub async fn create_api_key(
         AppError::Validation(vec![FieldIssue::new(
             "role",
             "unknown_role",
-            "admin, support, warehouse, finance or integration",
+            "admin, support, supervisor, warehouse, finance or integration",
         )])
     })?;
     let expires_at = r

@@ -368,7 +368,14 @@ async fn the_document_declares_parameters_where_they_are_read_and_the_statuses_a
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         schemas["CreateKeyRequest"]["properties"]["role"]["enum"],
-        json!(["admin", "support", "warehouse", "finance", "integration"])
+        json!([
+            "admin",
+            "support",
+            "supervisor",
+            "warehouse",
+            "finance",
+            "integration"
+        ])
     );
     assert_eq!(
         schemas["CustomerIn"]["properties"]["email"]["format"],
