@@ -71,4 +71,6 @@ mod shipment_tests;
 #[cfg(test)]
 mod summary_tests;
 #[cfg(test)]
+mod test_story;
+#[cfg(test)]
 mod tests;
