@@ -67,6 +67,10 @@ mod payment_tests;
 #[cfg(test)]
 mod reaction_tests;
 #[cfg(test)]
+mod rma_story;
+#[cfg(test)]
+mod rma_tests;
+#[cfg(test)]
 mod shipment_tests;
 #[cfg(test)]
 mod summary_tests;

@@ -213,9 +213,14 @@ pub(super) struct Story {
 
 impl Story {
     pub(super) fn placed(payment: Option<NewPayment>, facts: &Facts) -> Story {
+        Story::placing(place_order(payment), facts)
+    }
+
+    /// Placed as `place` says, against `facts`.
+    pub(super) fn placing(place: PlaceOrder, facts: &Facts) -> Story {
         let events = decide(
             None,
-            OrderCommand::Place(Box::new(place_order(payment))),
+            OrderCommand::Place(Box::new(place)),
             Some(&facts.ctx()),
         )
         .expect("placing succeeds");
@@ -279,9 +284,14 @@ pub(super) fn release_all() -> OrderCommand {
 pub(super) const FUL: &str = "ful_1_1";
 
 pub(super) fn pick(picked: u32) -> OrderCommand {
+    pick_lines(&[(1, picked)])
+}
+
+/// The picker's count per line: (line_no, picked).
+pub(super) fn pick_lines(picked: &[(u32, u32)]) -> OrderCommand {
     OrderCommand::Pick {
         fulfillment_id: Id::new(FUL),
-        picked: vec![(1, picked)],
+        picked: picked.to_vec(),
     }
 }
 
