@@ -422,17 +422,15 @@ pub(super) fn resolve(
         return Err(OrderError::NothingToResolve(ret.rma.clone()));
     }
     let money = order.line_money();
+    // Counted on from the units refunded already, as the refund path bounds them, so
+    // that a line returned one unit at a time gives back exactly what it was paid.
     let value: i64 = lines
         .iter()
         .map(|a| {
             money
                 .iter()
                 .find(|m| m.line_no == a.line_no)
-                .map_or(0, |m| {
-                    let ordered = i128::from(m.quantity.max(1));
-                    i64::try_from(i128::from(m.paid_minor) * i128::from(a.quantity) / ordered)
-                        .unwrap_or(i64::MAX)
-                })
+                .map_or(0, |m| m.next_units_value(a.quantity))
         })
         .sum();
     let j = &ret.judgement;
@@ -440,11 +438,14 @@ pub(super) fn resolve(
         (0, 0)
     } else {
         // The restocking fee follows the share of the judged value being paid now.
+        // Never more than the fee itself (a later unit may be worth a minor unit more
+        // than the judgement's rounding of it).
         let fee = if j.value_minor > 0 {
             i64::try_from(
                 i128::from(j.restocking_fee_minor) * i128::from(value) / i128::from(j.value_minor),
             )
             .unwrap_or(i64::MAX)
+            .min(j.restocking_fee_minor)
         } else {
             0
         };
