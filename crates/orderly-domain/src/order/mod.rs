@@ -67,6 +67,8 @@ mod payment_tests;
 #[cfg(test)]
 mod reaction_tests;
 #[cfg(test)]
+mod rma_end_tests;
+#[cfg(test)]
 mod rma_money_tests;
 #[cfg(test)]
 mod rma_story;
