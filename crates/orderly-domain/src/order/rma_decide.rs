@@ -119,19 +119,18 @@ pub(super) fn request(order: &Order, r: RequestReturn) -> Result<Vec<OrderEvent>
 /// The rules an approval sets aside, counted as policy exceptions. Sending a large or a
 /// frequent return to a person is the policy working, not an exception to it.
 pub fn exceptions_of(rules: &[Rule]) -> Vec<PolicyException> {
-    let mut out: Vec<PolicyException> = rules
-        .iter()
-        .filter_map(|r| match r {
-            Rule::OutsideWindow | Rule::WindowExtensionAsked => {
-                Some(PolicyException::WindowExtended)
-            }
-            Rule::FinalSaleExceptionAsked | Rule::FinalSale => {
-                Some(PolicyException::FinalSaleAccepted)
-            }
-            _ => None,
-        })
-        .collect();
-    out.dedup();
+    let mut out: Vec<PolicyException> = Vec::new();
+    for rule in rules {
+        let exception = match rule {
+            Rule::OutsideWindow | Rule::WindowExtensionAsked => PolicyException::WindowExtended,
+            Rule::FinalSaleExceptionAsked | Rule::FinalSale => PolicyException::FinalSaleAccepted,
+            _ => continue,
+        };
+        // Two rules may set the same one aside, not next to each other: counted once.
+        if !out.contains(&exception) {
+            out.push(exception);
+        }
+    }
     out
 }
 
