@@ -200,6 +200,27 @@ fn approving_a_large_return_is_the_policy_working_not_an_exception() {
 }
 
 #[test]
+fn an_exception_set_aside_by_two_rules_is_counted_once() {
+    // A late request asking for the window to be extended, with a final-sale item
+    // between: the window is extended once, whatever order the policy names the rules in.
+    assert_eq!(
+        exceptions_of(&[
+            Rule::OutsideWindow,
+            Rule::FinalSaleExceptionAsked,
+            Rule::WindowExtensionAsked,
+        ]),
+        vec![
+            PolicyException::WindowExtended,
+            PolicyException::FinalSaleAccepted
+        ]
+    );
+    assert_eq!(
+        exceptions_of(&[Rule::OverAutoApprovalLimit, Rule::SerialReturner]),
+        Vec::new()
+    );
+}
+
+#[test]
 fn a_denial_rejects_and_frees_the_units() {
     let story = delivered()
         .asking(
