@@ -137,6 +137,36 @@ fn a_resolution_that_cannot_go_through_is_not_offered() {
     ));
 }
 
+#[test]
+fn a_lost_parcel_found_in_part_waits_for_the_receipt_to_close() {
+    // Both units were lost; one turns up. The other is not settled by being lost: the
+    // return waits until a person closes the receipt (or the unit turns up too).
+    let story = delivered()
+        .asking("ret_1", &[(1, 2)], authorized())
+        .step(track("ret_1", ReturnParcelStatus::InTransit))
+        .step(track("ret_1", ReturnParcelStatus::Lost))
+        .step(receive("ret_1", &["A"], false))
+        .step(restock_all("ret_1", 1));
+    let order = story.order();
+    assert_eq!(ret(&order, "ret_1").state, ReturnState::Inspected);
+    assert!(!ret(&order, "ret_1").receipt_closed());
+    assert_eq!(reactions_of(&story), []);
+    let closed = story.clone().step(receive("ret_1", &[], true));
+    let order = closed.order();
+    assert_eq!(
+        ret(&order, "ret_1").items[1].reception,
+        crate::returns::Reception::Short
+    );
+    assert_eq!(reactions_of(&closed), [resolve_reaction("ret_1")]);
+    let found = story.step(receive("ret_1", &["A"], true));
+    assert_eq!(ret(&found.order(), "ret_1").state, ReturnState::Received);
+    assert_eq!(
+        reactions_of(&found),
+        [],
+        "the found unit is inspected first"
+    );
+}
+
 // What a resolution pays -------------------------------------------------------------------
 
 #[test]
@@ -443,4 +473,48 @@ fn medusa_14936_two_returns_of_one_line_add_up() {
         500,
         "only the outbound shipping is kept"
     );
+}
+
+// Reactions beside the others ---------------------------------------------------------------
+
+#[test]
+fn on_carrier_acceptance_the_refund_is_due_once_the_parcel_moves() {
+    let mut j = authorized();
+    j.refund_timing = RefundTiming::OnCarrierAcceptance;
+    let story = delivered().asking("ret_1", &[(1, 1)], j);
+    assert_eq!(reactions_of(&story), [], "not shipped yet");
+    let moving = story.step(track("ret_1", ReturnParcelStatus::InTransit));
+    assert_eq!(reactions_of(&moving), [resolve_reaction("ret_1")]);
+    let paid = moving
+        .step(resolve("ret_1", "ref_r1"))
+        .step(ok("pay_1.ref3"));
+    assert_eq!(reactions_of(&paid), [], "paid, but the goods are not in");
+    let done = paid
+        .step(receive("ret_1", &["A"], true))
+        .step(restock_all("ret_1", 1));
+    assert_eq!(reactions_of(&done), [complete_reaction("ret_1")]);
+}
+
+#[test]
+fn a_store_credit_refund_is_settled_before_the_return_completes() {
+    let mut j = authorized();
+    j.refund_method = RefundMethod::StoreCredit;
+    let story = delivered()
+        .asking("ret_1", &[(2, 1)], j)
+        .step(receive("ret_1", &["B"], true))
+        .step(restock_all("ret_1", 1))
+        .step(resolve("ret_1", "ref_r1"));
+    assert_eq!(
+        reactions_of(&story),
+        [Reaction::SettleStoreCredit {
+            op_id: Id::new("pay_1.ref3"),
+            redeem_minor: None,
+        }]
+    );
+    let settled = story.step(OrderCommand::RecordOutcome {
+        op_id: Id::new("pay_1.ref3"),
+        outcome: store_credit_settled(),
+        capture: crate::payment::CaptureMode::OnAuthorization,
+    });
+    assert_eq!(reactions_of(&settled), [complete_reaction("ret_1")]);
 }

@@ -207,6 +207,7 @@ pub(super) fn when(order: &Order, command: OrderCommand) -> Result<Vec<OrderEven
 }
 
 /// A stream built by deciding commands one after the other, each of which must succeed.
+#[derive(Clone)]
 pub(super) struct Story {
     pub(super) events: Vec<OrderEvent>,
 }
