@@ -426,7 +426,7 @@ fn one_a_returned(story: Story, id: &str, refund_id: &str, op: &str) -> Story {
 }
 
 #[test]
-fn medusa_14936_two_returns_of_one_line_add_up() {
+fn medusa_14936_13433_two_returns_of_one_line_add_up() {
     let first = one_a_returned(delivered(), "ret_1", "ref_r1", "pay_1.ref3");
     let order = first.order();
     assert_eq!(return_buckets(&order, 1), (1, 1, 1));
