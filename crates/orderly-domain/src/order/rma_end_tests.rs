@@ -5,20 +5,11 @@
 use super::rma_story::*;
 use super::test_story::*;
 use super::*;
-use crate::returns::{
-    Acceptance, Disposition, Outcome, RefundTiming, ReturnShipping, ReturnState, Rule,
-};
+use crate::returns::{Acceptance, Disposition, ReturnState, Rule};
 use crate::values::Id;
 
 fn in_review() -> crate::returns::Judgement {
-    judgement(
-        Outcome::NeedsReview {
-            rules: vec![Rule::OutsideWindow],
-        },
-        RefundTiming::AfterInspection,
-        0,
-        ReturnShipping::Free,
-    )
+    review_judgement(vec![Rule::OutsideWindow])
 }
 
 // Expiry -----------------------------------------------------------------------------------

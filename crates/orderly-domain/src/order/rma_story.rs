@@ -110,6 +110,16 @@ pub(super) fn authorized() -> Judgement {
     )
 }
 
+/// Sent to review by `rules`, otherwise as `authorized`.
+pub(super) fn review_judgement(rules: Vec<crate::returns::Rule>) -> Judgement {
+    judgement(
+        Outcome::NeedsReview { rules },
+        RefundTiming::AfterInspection,
+        0,
+        ReturnShipping::Free,
+    )
+}
+
 /// The paid value of `items` ((line_no, quantity)) of `order`, as the policy reads it.
 pub(super) fn value_of(order: &Order, items: &[(u32, u32)]) -> i64 {
     let money = order.line_money();

@@ -11,15 +11,6 @@ use crate::returns::{
 };
 use crate::values::Id;
 
-fn review_judgement(rules: Vec<Rule>) -> crate::returns::Judgement {
-    judgement(
-        Outcome::NeedsReview { rules },
-        RefundTiming::AfterInspection,
-        0,
-        ReturnShipping::Free,
-    )
-}
-
 // Requests ---------------------------------------------------------------------------------
 
 #[test]
