@@ -69,8 +69,18 @@ mod payment_tests;
 #[cfg(test)]
 mod reaction_tests;
 #[cfg(test)]
+mod rma_end_tests;
+#[cfg(test)]
+mod rma_money_tests;
+#[cfg(test)]
+mod rma_story;
+#[cfg(test)]
+mod rma_tests;
+#[cfg(test)]
 mod shipment_tests;
 #[cfg(test)]
 mod summary_tests;
+#[cfg(test)]
+mod test_story;
 #[cfg(test)]
 mod tests;

@@ -59,6 +59,16 @@ impl LineMoney {
         let at = |n: u32| i128::from(self.paid_minor) * i128::from(n) / q;
         i64::try_from(at(to) - at(from)).unwrap_or(i64::MAX)
     }
+
+    /// What the next `quantity` units of the line may still give back: their value
+    /// counted on from the units refunded already, so that refunds of a line one unit at
+    /// a time add up to what it was paid, and never more than is left of it.
+    pub(super) fn next_units_value(&self, quantity: u32) -> i64 {
+        let to = self.refunded_quantity.saturating_add(quantity);
+        self.units_value(self.refunded_quantity, to)
+            .min(self.paid_minor - self.refunded_minor)
+            .max(0)
+    }
 }
 
 impl Order {
@@ -119,9 +129,7 @@ fn allocate_to_lines(
                 remaining: i64::from(units_left),
             });
         }
-        let to = line.refunded_quantity + a.quantity;
-        let value = line.units_value(line.refunded_quantity, to);
-        caps.push(value.min(line.paid_minor - line.refunded_minor).max(0));
+        caps.push(line.next_units_value(a.quantity));
     }
     let cap: i64 = caps.iter().sum();
     let amount = amount.unwrap_or(cap);

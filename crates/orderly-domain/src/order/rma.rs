@@ -159,11 +159,12 @@ impl Return {
         self.items.iter().find(|i| i.item_no == item_no)
     }
 
-    /// Every unit has an answer to "did it come back?".
+    /// Every unit has an answer to "did it come back?". Lost in transit is no answer
+    /// yet: the unit may still turn up, or a person closes the receipt without it.
     pub fn receipt_closed(&self) -> bool {
         self.items
             .iter()
-            .all(|i| i.reception != Reception::Awaiting)
+            .all(|i| !matches!(i.reception, Reception::Awaiting | Reception::LostInTransit))
     }
 
     /// Every received unit has its acceptance and disposition.

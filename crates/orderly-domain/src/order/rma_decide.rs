@@ -119,19 +119,18 @@ pub(super) fn request(order: &Order, r: RequestReturn) -> Result<Vec<OrderEvent>
 /// The rules an approval sets aside, counted as policy exceptions. Sending a large or a
 /// frequent return to a person is the policy working, not an exception to it.
 pub fn exceptions_of(rules: &[Rule]) -> Vec<PolicyException> {
-    let mut out: Vec<PolicyException> = rules
-        .iter()
-        .filter_map(|r| match r {
-            Rule::OutsideWindow | Rule::WindowExtensionAsked => {
-                Some(PolicyException::WindowExtended)
-            }
-            Rule::FinalSaleExceptionAsked | Rule::FinalSale => {
-                Some(PolicyException::FinalSaleAccepted)
-            }
-            _ => None,
-        })
-        .collect();
-    out.dedup();
+    let mut out: Vec<PolicyException> = Vec::new();
+    for rule in rules {
+        let exception = match rule {
+            Rule::OutsideWindow | Rule::WindowExtensionAsked => PolicyException::WindowExtended,
+            Rule::FinalSaleExceptionAsked | Rule::FinalSale => PolicyException::FinalSaleAccepted,
+            _ => continue,
+        };
+        // Two rules may set the same one aside, not next to each other: counted once.
+        if !out.contains(&exception) {
+            out.push(exception);
+        }
+    }
     out
 }
 
@@ -422,17 +421,15 @@ pub(super) fn resolve(
         return Err(OrderError::NothingToResolve(ret.rma.clone()));
     }
     let money = order.line_money();
+    // Counted on from the units refunded already, as the refund path bounds them, so
+    // that a line returned one unit at a time gives back exactly what it was paid.
     let value: i64 = lines
         .iter()
         .map(|a| {
             money
                 .iter()
                 .find(|m| m.line_no == a.line_no)
-                .map_or(0, |m| {
-                    let ordered = i128::from(m.quantity.max(1));
-                    i64::try_from(i128::from(m.paid_minor) * i128::from(a.quantity) / ordered)
-                        .unwrap_or(i64::MAX)
-                })
+                .map_or(0, |m| m.next_units_value(a.quantity))
         })
         .sum();
     let j = &ret.judgement;
@@ -440,11 +437,14 @@ pub(super) fn resolve(
         (0, 0)
     } else {
         // The restocking fee follows the share of the judged value being paid now.
+        // Never more than the fee itself (a later unit may be worth a minor unit more
+        // than the judgement's rounding of it).
         let fee = if j.value_minor > 0 {
             i64::try_from(
                 i128::from(j.restocking_fee_minor) * i128::from(value) / i128::from(j.value_minor),
             )
             .unwrap_or(i64::MAX)
+            .min(j.restocking_fee_minor)
         } else {
             0
         };
