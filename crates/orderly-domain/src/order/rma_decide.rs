@@ -250,8 +250,14 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
     if taken.is_empty() && unexpected.is_empty() && short.is_empty() {
         return Err(refuse(ret, "take a receipt with nothing in it"));
     }
-    if taken.is_empty() && !matches!(ret.state, ReturnState::Received | ReturnState::Inspected) {
-        // Closing or noting strays is only for a return that something arrived for.
+    if taken.is_empty()
+        && !matches!(
+            ret.state,
+            ReturnState::Received | ReturnState::Inspected | ReturnState::Lost
+        )
+    {
+        // Closing or noting strays is for a return something arrived for, or whose
+        // parcel was lost (a person gives up on it).
         if !short.is_empty() {
             return Err(refuse(ret, "be closed before anything arrived"));
         }
@@ -380,9 +386,17 @@ pub fn complete_due(order: &Order, ret: &Return) -> bool {
         .is_none_or(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded));
     let goods_done = match ret.state {
         ReturnState::Inspected => ret.receipt_closed(),
-        ReturnState::Authorized | ReturnState::Lost => ret
+        ReturnState::Authorized => ret
             .exceptions
             .contains(&PolicyException::RefundWithoutReturn),
+        // A lost parcel ends once a person closed its receipt (its units short), or its
+        // money went back without it.
+        ReturnState::Lost => {
+            ret.receipt_closed()
+                || ret
+                    .exceptions
+                    .contains(&PolicyException::RefundWithoutReturn)
+        }
         _ => false,
     };
     paid && goods_done

@@ -496,6 +496,27 @@ fn on_carrier_acceptance_the_refund_is_due_once_the_parcel_moves() {
 }
 
 #[test]
+fn a_parcel_lost_after_its_refund_ends_once_a_person_closes_its_receipt() {
+    let mut j = authorized();
+    j.refund_timing = RefundTiming::OnCarrierAcceptance;
+    let lost = delivered()
+        .asking("ret_1", &[(1, 1)], j)
+        .step(track("ret_1", ReturnParcelStatus::InTransit))
+        .step(resolve("ret_1", "ref_r1"))
+        .step(ok("pay_1.ref3"))
+        .step(track("ret_1", ReturnParcelStatus::Lost));
+    assert_eq!(reactions_of(&lost), [], "the parcel may still turn up");
+    let closed = lost.step(receive("ret_1", &[], true));
+    assert_eq!(
+        ret(&closed.order(), "ret_1").items[0].reception,
+        crate::returns::Reception::Short
+    );
+    assert_eq!(reactions_of(&closed), [complete_reaction("ret_1")]);
+    let done = closed.step(complete("ret_1")).order();
+    assert_eq!(ret(&done, "ret_1").state, ReturnState::Completed);
+}
+
+#[test]
 fn a_store_credit_refund_is_settled_before_the_return_completes() {
     let mut j = authorized();
     j.refund_method = RefundMethod::StoreCredit;

@@ -51,6 +51,9 @@ fn a_request_within_the_returnable_units_holds_them() {
     assert_eq!(return_buckets(&order, 2), (1, 0, 0));
     assert_eq!(order.returnable_units(1), 1);
     assert_eq!(order.returnable_units(2), 0);
+    assert_eq!(story.order().customer_status(), CustomerStatus::Delivered);
+    assert_eq!(order.return_summary(), ReturnSummary::ReturnRequested);
+    assert_eq!(order.customer_status(), CustomerStatus::ReturnRequested);
 }
 
 #[test]

@@ -17,6 +17,8 @@ snake_enum!(FulfillmentSummary {
 });
 snake_enum!(ReturnSummary {
     None => "none",
+    /// A return is open and none of its units has arrived yet.
+    ReturnRequested => "return_requested",
     PartiallyReturned => "partially_returned",
     Returned => "returned",
 });
@@ -52,6 +54,8 @@ snake_enum!(
         Refunded => "refunded",
         PartiallyReturned => "partially_returned",
         Returned => "returned",
+        /// Delivered, and a return of some of it is open.
+        ReturnRequested => "return_requested",
     }
 );
 
@@ -105,12 +109,18 @@ impl Order {
 
     pub fn return_summary(&self) -> ReturnSummary {
         let t = totals(self);
-        if t.returned == 0 {
-            ReturnSummary::None
-        } else if t.returned >= t.shipped {
+        let open = self
+            .returns
+            .iter()
+            .any(|r| !r.state.is_terminal() && r.state.holds_units());
+        if t.returned > 0 && t.returned >= t.shipped {
             ReturnSummary::Returned
-        } else {
+        } else if t.returned > 0 {
             ReturnSummary::PartiallyReturned
+        } else if open {
+            ReturnSummary::ReturnRequested
+        } else {
+            ReturnSummary::None
         }
     }
 
@@ -148,6 +158,7 @@ impl Order {
         match self.return_summary() {
             ReturnSummary::Returned => return S::Returned,
             ReturnSummary::PartiallyReturned => return S::PartiallyReturned,
+            ReturnSummary::ReturnRequested => return S::ReturnRequested,
             ReturnSummary::None => {}
         }
         match self.fulfillment_summary() {
