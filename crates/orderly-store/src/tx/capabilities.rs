@@ -98,6 +98,8 @@ pub trait OrderEvents {
 pub trait InventoryTx {
     /// Available units of each SKU at every location that stocks it.
     fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError>;
+    /// On hand, reserved and quarantined units (all zero without a record). PostgreSQL
+    /// locks the record until the transaction ends, so a decision holds on what it read.
     fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError>;
     /// Changes on hand by `delta` (already decided against the current level) and records
     /// the movement. Creates the inventory record on first receipt.
@@ -109,6 +111,24 @@ pub trait InventoryTx {
         delta: i64,
         reason: MovementReason,
         bin: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError>;
+    /// Moves `quantity` returned units at a location as `reason` says, and records one
+    /// movement: `ReturnRestock` into on hand, `ReturnQuarantine` into quarantine,
+    /// `ReturnScrap` and `ReturnToCustomer` change no level (the movement accounts for
+    /// the unit), `QuarantineRelease` from quarantine into on hand, `QuarantineScrap` out
+    /// of quarantine. Creates the inventory record if there is none. Taking more than
+    /// quarantine holds changes nothing and is a `Conflict` (decide against
+    /// `stock_level`'s quarantine first); any other reason, or no units, is an error.
+    #[allow(clippy::too_many_arguments)]
+    fn move_returned_unit(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: u32,
+        reason: MovementReason,
         note: Option<&str>,
         actor: &Actor,
         now: Timestamp,
