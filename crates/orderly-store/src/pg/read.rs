@@ -5,8 +5,8 @@ use super::write::order_snapshot;
 use super::{API_KEY_COLUMNS, Conn, api_key_row, col};
 use crate::error::StoreError;
 use crate::read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
-    WaveSummary,
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary,
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
@@ -397,6 +397,18 @@ impl Reader for PgReader<'_> {
     fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id");
         self.c.query(&sql, &[])?.iter().map(api_key_row).collect()
+    }
+
+    fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError> {
+        super::returns::returns(&self.c, f)
+    }
+
+    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
+        super::returns::return_row(&self.c, id)
+    }
+
+    fn return_order_mismatches(&mut self) -> Result<Vec<ReturnOrderMismatch>, StoreError> {
+        super::returns::return_order_mismatches(&self.c)
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {

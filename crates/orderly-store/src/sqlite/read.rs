@@ -6,8 +6,8 @@ use super::queries::{
 };
 use crate::error::StoreError;
 use crate::read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
-    WaveSummary,
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary,
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
@@ -418,6 +418,18 @@ impl Reader for SqliteReader<'_> {
             keys.push(row??);
         }
         Ok(keys)
+    }
+
+    fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError> {
+        super::returns::returns(self.conn, f)
+    }
+
+    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
+        super::returns::return_row(self.conn, id)
+    }
+
+    fn return_order_mismatches(&mut self) -> Result<Vec<ReturnOrderMismatch>, StoreError> {
+        super::returns::return_order_mismatches(self.conn)
     }
 
     /// Cheap liveness probe of the database.

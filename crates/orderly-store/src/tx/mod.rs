@@ -9,7 +9,7 @@ mod project;
 
 pub use capabilities::{
     CatalogTx, CreditTx, ExceptionsTx, FulfillmentTx, InventoryTx, OrderEvents, OutboxTx,
-    PaymentsTx, TimersTx,
+    PaymentsTx, ReturnsTx, TimersTx,
 };
 
 use crate::error::StoreError;
@@ -161,6 +161,7 @@ pub trait WriteTx:
     + FulfillmentTx
     + ExceptionsTx
     + CreditTx
+    + ReturnsTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the
