@@ -143,7 +143,10 @@ impl ReturnsTx for SqliteTx<'_> {
 }
 
 /// `Reader::returns`: one page, newest first.
-pub(super) fn returns(conn: &Connection, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError> {
+pub(super) fn returns(
+    conn: &Connection,
+    f: &ReturnFilter,
+) -> Result<Vec<ReturnRecord>, StoreError> {
     let states = (!f.states.is_empty())
         .then(|| channels_to_column(Some(f.states.as_slice())))
         .flatten();

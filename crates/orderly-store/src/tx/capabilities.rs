@@ -399,6 +399,9 @@ pub trait ReturnsTx {
     ) -> Result<(u32, i64), StoreError>;
     /// The sum of the totals of the customer's orders placed at or after `since`,
     /// cancelled orders aside (whatever their currency: the rule compares a share).
-    fn customer_purchases_since(&mut self, email: &str, since: Timestamp)
-    -> Result<i64, StoreError>;
+    fn customer_purchases_since(
+        &mut self,
+        email: &str,
+        since: Timestamp,
+    ) -> Result<i64, StoreError>;
 }
