@@ -19,6 +19,18 @@ pub enum MovementReason {
     ShortPick,
     /// Units that left in a shipment.
     Shipment,
+    /// A returned unit back into on hand at the receiving location.
+    ReturnRestock,
+    /// A returned unit into quarantine: held at the location, never sellable.
+    ReturnQuarantine,
+    /// A returned unit scrapped on receipt: no stock changes, but the unit is accounted.
+    ReturnScrap,
+    /// A returned unit sent back to the customer: no stock changes, but it is recorded.
+    ReturnToCustomer,
+    /// Quarantined units released into on hand.
+    QuarantineRelease,
+    /// Quarantined units scrapped: gone from quarantine.
+    QuarantineScrap,
 }
 
 impl MovementReason {
@@ -32,10 +44,17 @@ impl MovementReason {
             MovementReason::Release => "release",
             MovementReason::ShortPick => "short_pick",
             MovementReason::Shipment => "shipment",
+            MovementReason::ReturnRestock => "return_restock",
+            MovementReason::ReturnQuarantine => "return_quarantine",
+            MovementReason::ReturnScrap => "return_scrap",
+            MovementReason::ReturnToCustomer => "return_to_customer",
+            MovementReason::QuarantineRelease => "quarantine_release",
+            MovementReason::QuarantineScrap => "quarantine_scrap",
         }
     }
 
-    pub fn parse(s: &str) -> Option<MovementReason> {
+    /// Every reason, in the order the API documents them.
+    pub const ALL: [MovementReason; 14] = {
         use MovementReason::*;
         [
             Receipt,
@@ -46,9 +65,33 @@ impl MovementReason {
             Release,
             ShortPick,
             Shipment,
+            ReturnRestock,
+            ReturnQuarantine,
+            ReturnScrap,
+            ReturnToCustomer,
+            QuarantineRelease,
+            QuarantineScrap,
         ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+    };
+
+    pub fn parse(s: &str) -> Option<MovementReason> {
+        MovementReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// How a movement of returned (or quarantined) units changes the levels, per unit:
+    /// (on hand, quarantine); None for a reason that is not about returned units. A
+    /// scrapped or sent-back return changes neither, but is still a movement.
+    pub fn returned_unit_deltas(self) -> Option<(i64, i64)> {
+        use MovementReason::*;
+        match self {
+            ReturnRestock => Some((1, 0)),
+            ReturnQuarantine => Some((0, 1)),
+            ReturnScrap | ReturnToCustomer => Some((0, 0)),
+            QuarantineRelease => Some((1, -1)),
+            QuarantineScrap => Some((0, -1)),
+            Receipt | CycleCount | Damage | Correction | Reservation | Release | ShortPick
+            | Shipment => None,
+        }
     }
 }
 
@@ -57,9 +100,12 @@ impl MovementReason {
 pub struct StockLevel {
     pub on_hand: i64,
     pub reserved: i64,
+    /// Returned units held apart (never sellable, not part of on hand).
+    pub quarantine: i64,
 }
 
 impl StockLevel {
+    /// What may be sold: on hand less reserved; quarantined units are not on hand.
     pub fn available(&self) -> i64 {
         self.on_hand - self.reserved
     }
@@ -178,7 +224,48 @@ mod tests {
     const LEVEL: StockLevel = StockLevel {
         on_hand: 10,
         reserved: 4,
+        quarantine: 0,
     };
+
+    #[test]
+    fn every_reason_reads_back_from_its_name() {
+        for reason in MovementReason::ALL {
+            assert_eq!(MovementReason::parse(reason.as_str()), Some(reason));
+        }
+        assert_eq!(MovementReason::parse("return"), None);
+    }
+
+    #[test]
+    fn only_return_reasons_move_returned_units() {
+        let moving: Vec<&str> = MovementReason::ALL
+            .into_iter()
+            .filter(|r| r.returned_unit_deltas().is_some())
+            .map(MovementReason::as_str)
+            .collect();
+        assert_eq!(
+            moving,
+            [
+                "return_restock",
+                "return_quarantine",
+                "return_scrap",
+                "return_to_customer",
+                "quarantine_release",
+                "quarantine_scrap"
+            ]
+        );
+        // A manual adjustment never takes a return's reason.
+        for a in [
+            Adjustment::Receipt { quantity: 1 },
+            Adjustment::Damage { quantity: 1 },
+            Adjustment::Correction { delta: 1 },
+            Adjustment::CycleCount {
+                counted: 1,
+                expected_on_hand: 1,
+            },
+        ] {
+            assert_eq!(a.reason().returned_unit_deltas(), None);
+        }
+    }
 
     #[test]
     fn receipts_damage_and_corrections_move_on_hand() {

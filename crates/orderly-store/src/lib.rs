@@ -2,7 +2,7 @@
 //! read model, inventory, reservations, the outbox, idempotency records) commits in one
 //! transaction. Commands and queries are written against the `WriteTx` contract (the
 //! union of one trait per capability: order events, inventory, outbox, timers, payments,
-//! catalog, fulfillment, exceptions, credit) and `Reader`; SQLite implements them with one writer thread and group commit, PostgreSQL
+//! catalog, fulfillment, exceptions, credit, returns) and `Reader`; SQLite implements them with one writer thread and group commit, PostgreSQL
 //! with pooled connections shared by many processes.
 
 /// `SELECT <every product column> FROM products <rest>` as one literal, the column list
@@ -44,8 +44,8 @@ pub use error::StoreError;
 pub use group::GroupStats;
 pub use pg::{PgOptions, PgStore};
 pub use read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
-    WaveSummary, search_text,
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary, search_text,
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewApiKey,
@@ -55,10 +55,12 @@ pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlit
 pub use store::{Retryable, Store};
 pub use tx::{
     CatalogTx, CreditTx, EventMeta, ExceptionsTx, FulfillmentTx, InventoryTx, NewEvent,
-    NewOrderFacts, ORDER_TOPIC, OrderEvents, OutboxTx, PaymentsTx, ReservedMove, TimersTx,
-    Velocity, WriteTx,
+    NewOrderFacts, ORDER_TOPIC, OrderEvents, OutboxTx, PaymentsTx, ReservedMove, ReturnsTx,
+    TimersTx, Velocity, WriteTx,
 };
-pub use work::{CreditChange, NewTimer, TimerRow, timer_kind};
+pub use work::{
+    CreditChange, NewTimer, RETURN_STATES_NOT_COUNTED, ReturnRow, TimerRow, timer_kind,
+};
 
 use jiff::Timestamp;
 

@@ -112,6 +112,63 @@ pub struct ExceptionFilter {
     pub limit: u32,
 }
 
+/// Filters for listing returns, newest first by (requested_at, id); every field is
+/// optional.
+#[derive(Debug, Clone, Default)]
+pub struct ReturnFilter {
+    /// Returns in any of these states; empty: every state.
+    pub states: Vec<String>,
+    /// Only returns of these channels (a channel-bound key's scope); `None`: any. As for
+    /// orders, an empty list is a scope with no channel, which sees nothing.
+    pub channels: Option<Vec<String>>,
+    pub location_id: Option<String>,
+    pub reason: Option<String>,
+    /// Compared lower case (returns store it so).
+    pub customer_email: Option<String>,
+    pub order_id: Option<String>,
+    /// Requested at or after this time.
+    pub requested_after: Option<Timestamp>,
+    /// Requested before this time (the age filter: older than).
+    pub requested_before: Option<Timestamp>,
+    /// The cursor: returns that come after this key, `ReturnRecord::key`, in the list
+    /// (older ones, or as old with a lower id).
+    pub before: Option<(Timestamp, String)>,
+    pub limit: u32,
+}
+
+/// A return's row as read back (see `ReturnRow`, which writes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnRecord {
+    pub id: String,
+    pub order_id: String,
+    pub order_number: String,
+    pub rma: Option<String>,
+    pub channel: String,
+    pub state: String,
+    pub reason: String,
+    pub customer_email: String,
+    pub location_id: Option<String>,
+    pub wanted: String,
+    pub units: u32,
+    pub value_minor: i64,
+    pub refundable_minor: i64,
+    pub currency: String,
+    pub policy_version: String,
+    pub requested_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl ReturnRecord {
+    /// Where the list stands after this row: the next page's `ReturnFilter::before`.
+    pub fn key(&self) -> (Timestamp, String) {
+        (self.requested_at, self.id.clone())
+    }
+}
+
+/// A return whose row disagrees with its order: (return id, order id, the order's
+/// (number, channel) when the order exists).
+pub type ReturnOrderMismatch = (String, String, Option<(String, String)>);
+
 /// One open reservation row: (order id, line, SKU, location, quantity).
 pub type OpenReservation = (String, u32, String, String, u32);
 
@@ -204,6 +261,10 @@ pub trait Reader {
         email: &str,
         limit: u32,
     ) -> Result<Vec<StoreCreditRow>, StoreError>;
+    /// Returns matching `f`, newest first by (requested_at, id).
+    fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError>;
+    /// A return's row by its id.
+    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError>;
     /// Cheap liveness probe of the database.
     fn ping(&mut self) -> Result<(), StoreError>;
 
@@ -212,6 +273,9 @@ pub trait Reader {
     /// Store credit balances that differ from the sum of their entries:
     /// (email, currency, balance, sum of entries).
     fn store_credit_mismatches(&mut self) -> Result<Vec<(String, String, i64, i64)>, StoreError>;
+    /// Returns whose order does not exist or has another number or channel than the
+    /// return's row says.
+    fn return_order_mismatches(&mut self) -> Result<Vec<ReturnOrderMismatch>, StoreError>;
     /// Every open reservation.
     fn open_reservations(&mut self) -> Result<Vec<OpenReservation>, StoreError>;
     /// Read-model rows ordered by id, after `after_id`.

@@ -55,6 +55,8 @@ pub struct InventoryRow {
     pub location_id: String,
     pub on_hand: i64,
     pub reserved: i64,
+    /// Returned units held apart: not part of on hand, never available.
+    pub quarantine: i64,
     pub bin: Option<String>,
     pub updated_at: Timestamp,
 }
@@ -67,6 +69,8 @@ pub struct MovementRow {
     pub reason: String,
     pub delta_on_hand: i64,
     pub delta_reserved: i64,
+    /// Change of quarantined units (0 for every movement but a return's).
+    pub delta_quarantine: i64,
     pub on_hand_after: i64,
     pub reserved_after: i64,
     pub order_id: Option<String>,

@@ -1,6 +1,7 @@
 //! The rows and names of work kept beside the order stream, as the write capabilities
 //! take them (see `tx::capabilities`): timers the worker fires, provider events, shipment
-//! and fulfillment read models, exception entries and store credit changes.
+//! and fulfillment read models, exception entries, store credit changes and the returns
+//! read model.
 
 use jiff::Timestamp;
 
@@ -102,3 +103,40 @@ pub struct CreditChange<'a> {
     pub actor: &'a str,
     pub at: Timestamp,
 }
+
+/// A return (RMA) as the returns read model keeps it: one row per return, written with
+/// the order events that change it, so returns are listed and found without reading
+/// order snapshots.
+#[derive(Debug, Clone, Copy)]
+pub struct ReturnRow<'a> {
+    /// The return's id (`rma_…`).
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub order_number: &'a str,
+    /// The human number (`RMA-WEB-1001`, see `ReturnsTx::next_rma_number`), once the
+    /// return is authorized; unique.
+    pub rma: Option<&'a str>,
+    pub channel: &'a str,
+    pub state: &'a str,
+    /// A leaf code of the policy's reason taxonomy.
+    pub reason: &'a str,
+    /// Stored lower case (as `Email` normalises it), whatever is passed.
+    pub customer_email: &'a str,
+    /// The location that receives it, once known.
+    pub location_id: Option<&'a str>,
+    /// `refund`, `store_credit` or `exchange`.
+    pub wanted: &'a str,
+    pub units: u32,
+    /// The paid value of the returned units.
+    pub value_minor: i64,
+    /// What the policy would refund (value less fees).
+    pub refundable_minor: i64,
+    pub currency: &'a str,
+    /// The policy version that judged it.
+    pub policy_version: &'a str,
+    pub requested_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Return states that take nothing back: not counted in a customer's return history.
+pub const RETURN_STATES_NOT_COUNTED: [&str; 3] = ["rejected", "cancelled", "expired"];

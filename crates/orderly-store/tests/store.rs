@@ -24,6 +24,8 @@ use orderly_store::{
 };
 
 mod common;
+#[path = "store/returns.rs"]
+mod returns;
 
 /// A fresh store on the backend the suite runs against, committing in groups.
 async fn open() -> (common::TestStore, Store) {

@@ -8,13 +8,14 @@ use super::{Column, StockMove, col, owned};
 use crate::error::StoreError;
 use crate::rows::InventoryRow;
 use crate::to_ms;
-use crate::tx::{InventoryTx, Movement, ReservedMove};
+use crate::tx::{InventoryTx, Movement, ReservedMove, quarantine_short, returned_unit_change};
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::Reservation;
 use orderly_domain::sourcing::{Shortfall, StockView};
 use orderly_domain::values::{Id, Sku};
+use tokio_postgres::types::ToSql;
 
 const STOCK_SQL: &str =
     "SELECT sku, location_id, on_hand - reserved FROM inventory WHERE sku = ANY($1)";
@@ -29,6 +30,33 @@ fn stock_rows(rows: &[tokio_postgres::Row]) -> Result<StockView, StoreError> {
         view.set(sku, Id::new(location), clamp_units(available));
     }
     Ok(view)
+}
+
+/// The levels in a row's first three columns (on hand, reserved, quarantine).
+fn level(row: &tokio_postgres::Row) -> Result<StockLevel, StoreError> {
+    Ok(StockLevel {
+        on_hand: col(row, 0)?,
+        reserved: col(row, 1)?,
+        quarantine: col(row, 2)?,
+    })
+}
+
+fn inventory_row(
+    sku: &str,
+    location: &str,
+    after: StockLevel,
+    bin: Option<String>,
+    now: Timestamp,
+) -> InventoryRow {
+    InventoryRow {
+        sku: sku.to_owned(),
+        location_id: location.to_owned(),
+        on_hand: after.on_hand,
+        reserved: after.reserved,
+        quarantine: after.quarantine,
+        bin,
+        updated_at: now,
+    }
 }
 
 /// Available units as sourcing counts them (never below zero).
@@ -64,6 +92,7 @@ impl PgTx<'_> {
                 opt(|m| m.note),
                 text(|m| m.actor),
                 int(|m| m.at),
+                int(|m| m.delta_quarantine),
             ],
         );
     }
@@ -79,17 +108,13 @@ impl InventoryTx for PgTx<'_> {
         // FOR UPDATE: an adjustment decides against this level, so no one may change it
         // until this transaction ends.
         let row = self.conn().query_opt(
-            "SELECT on_hand, reserved FROM inventory WHERE sku = $1 AND location_id = $2 FOR UPDATE",
+            "SELECT on_hand, reserved, quarantine FROM inventory
+             WHERE sku = $1 AND location_id = $2 FOR UPDATE",
             &[&sku, &location],
         )?;
-        row.map(|r| {
-            Ok(StockLevel {
-                on_hand: col(&r, 0)?,
-                reserved: col(&r, 1)?,
-            })
-        })
-        .transpose()
-        .map(Option::unwrap_or_default)
+        row.map(|r| level(&r))
+            .transpose()
+            .map(Option::unwrap_or_default)
     }
 
     fn adjust_on_hand(
@@ -111,12 +136,11 @@ impl InventoryTx for PgTx<'_> {
                  VALUES ($1, $2, GREATEST($3::bigint, 0), 0, $4, $5)
                  ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = inventory.on_hand + $3,
                    bin = COALESCE(EXCLUDED.bin, inventory.bin), updated_at = EXCLUDED.updated_at
-                 RETURNING on_hand, reserved, bin",
+                 RETURNING on_hand, reserved, quarantine, bin",
                 &[&sku, &location, &delta, &bin, &at],
             )?
             .ok_or_else(|| StoreError::Corrupt("upsert returned nothing".into()))?;
-        let (on_hand, reserved, bin): (i64, i64, Option<String>) =
-            (col(&row, 0)?, col(&row, 1)?, col(&row, 2)?);
+        let after = level(&row)?;
         let actor = actor.label();
         self.movements(&[Movement {
             sku,
@@ -124,20 +148,71 @@ impl InventoryTx for PgTx<'_> {
             reason,
             delta_on_hand: delta,
             delta_reserved: 0,
-            after: StockLevel { on_hand, reserved },
+            delta_quarantine: 0,
+            after,
             order_id: None,
             note,
             actor: &actor,
             at,
         }]);
-        Ok(InventoryRow {
-            sku: sku.to_owned(),
-            location_id: location.to_owned(),
-            on_hand,
-            reserved,
-            bin,
-            updated_at: now,
-        })
+        Ok(inventory_row(sku, location, after, col(&row, 3)?, now))
+    }
+
+    fn move_returned_unit(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: u32,
+        reason: MovementReason,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError> {
+        let (delta_on_hand, delta_quarantine) = returned_unit_change(reason, quantity)?;
+        let at = to_ms(now);
+        let params: [&(dyn ToSql + Sync); 5] =
+            [&sku, &location, &delta_on_hand, &delta_quarantine, &at];
+        // Run at once (the levels after are read); the row stays locked until COMMIT, so a
+        // concurrent release waits and then sees what this one left.
+        let row = if delta_quarantine < 0 {
+            // Taken from quarantine: only what is there (no record holds nothing).
+            self.conn()
+                .query_opt(
+                    "UPDATE inventory SET on_hand = on_hand + $3, quarantine = quarantine + $4,
+                       updated_at = $5
+                     WHERE sku = $1 AND location_id = $2 AND quarantine + $4 >= 0
+                     RETURNING on_hand, reserved, quarantine, bin",
+                    &params,
+                )?
+                .ok_or_else(|| quarantine_short(sku, location, quantity))?
+        } else {
+            self.conn()
+                .query_opt(
+                    "INSERT INTO inventory (sku, location_id, on_hand, reserved, quarantine, bin, updated_at)
+                     VALUES ($1, $2, $3, 0, $4, NULL, $5)
+                     ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = inventory.on_hand + $3,
+                       quarantine = inventory.quarantine + $4, updated_at = EXCLUDED.updated_at
+                     RETURNING on_hand, reserved, quarantine, bin",
+                    &params,
+                )?
+                .ok_or_else(|| StoreError::Corrupt("upsert returned nothing".into()))?
+        };
+        let after = level(&row)?;
+        let actor = actor.label();
+        self.movements(&[Movement {
+            sku,
+            location,
+            reason,
+            delta_on_hand,
+            delta_reserved: 0,
+            delta_quarantine,
+            after,
+            order_id: None,
+            note,
+            actor: &actor,
+            at,
+        }]);
+        Ok(inventory_row(sku, location, after, col(&row, 3)?, now))
     }
 
     fn move_reserved(&mut self, moves: &[ReservedMove<'_>]) -> Result<(), StoreError> {
@@ -243,14 +318,15 @@ impl InventoryTx for PgTx<'_> {
     }
 }
 
-/// Stock movement rows of an adjustment (given as values: an adjustment commits alone).
+/// Stock movement rows of an adjustment or a returned unit's move (given as values: such
+/// a command commits alone).
 pub(super) const INSERT_MOVEMENTS: StatementSpec = StatementSpec::write(
     StatementId::InsertMovements,
     Target::other(Table::StockMovements),
     "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
-               on_hand_after, reserved_after, order_id, note, actor, at)
+               on_hand_after, reserved_after, order_id, note, actor, at, delta_quarantine)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[],
-               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[])",
+               $7::bigint[], $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bigint[])",
 );
 
 /// An order's open reservations: rows.

@@ -24,6 +24,7 @@ mod migrate;
 mod numbers;
 mod params;
 mod read;
+mod returns;
 mod statement;
 mod work;
 mod write;

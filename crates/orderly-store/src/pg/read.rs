@@ -5,8 +5,8 @@ use super::write::order_snapshot;
 use super::{API_KEY_COLUMNS, Conn, api_key_row, col};
 use crate::error::StoreError;
 use crate::read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
-    WaveSummary,
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary,
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
@@ -185,7 +185,7 @@ impl Reader for PgReader<'_> {
     ) -> Result<Vec<InventoryRow>, StoreError> {
         let (after_sku, after_loc) = after.unzip();
         let rows = self.c.query(
-            "SELECT sku, location_id, on_hand, reserved, bin, updated_at FROM inventory
+            "SELECT sku, location_id, on_hand, reserved, bin, updated_at, quarantine FROM inventory
              WHERE ($1::text IS NULL OR sku = $1) AND ($2::text IS NULL OR location_id = $2)
                AND ($3::text IS NULL OR (sku, location_id) > ($3, $4::text))
              ORDER BY sku, location_id LIMIT $5",
@@ -198,6 +198,7 @@ impl Reader for PgReader<'_> {
                     location_id: col(r, 1)?,
                     on_hand: col(r, 2)?,
                     reserved: col(r, 3)?,
+                    quarantine: col(r, 6)?,
                     bin: col(r, 4)?,
                     updated_at: from_ms(col(r, 5)?)?,
                 })
@@ -213,7 +214,7 @@ impl Reader for PgReader<'_> {
     ) -> Result<Vec<MovementRow>, StoreError> {
         let rows = self.c.query(
             "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-                    order_id, note, actor, at
+                    order_id, note, actor, at, delta_quarantine
              FROM stock_movements WHERE sku = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
             &[&sku, &before_id, &i64::from(limit)],
         )?;
@@ -226,6 +227,7 @@ impl Reader for PgReader<'_> {
                     reason: col(r, 3)?,
                     delta_on_hand: col(r, 4)?,
                     delta_reserved: col(r, 5)?,
+                    delta_quarantine: col(r, 12)?,
                     on_hand_after: col(r, 6)?,
                     reserved_after: col(r, 7)?,
                     order_id: col(r, 8)?,
@@ -395,6 +397,18 @@ impl Reader for PgReader<'_> {
     fn api_keys(&mut self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id");
         self.c.query(&sql, &[])?.iter().map(api_key_row).collect()
+    }
+
+    fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError> {
+        super::returns::returns(&self.c, f)
+    }
+
+    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
+        super::returns::return_row(&self.c, id)
+    }
+
+    fn return_order_mismatches(&mut self) -> Result<Vec<ReturnOrderMismatch>, StoreError> {
+        super::returns::return_order_mismatches(&self.c)
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ pub(crate) enum Table {
     PaymentFingerprints,
     PaymentTokens,
     Reservations,
+    Returns,
     Shipments,
     StockMovements,
     StoreCreditEntries,
@@ -115,6 +116,7 @@ pub(crate) enum StatementId {
     OpenException,
     ResolveExceptions,
     InsertCreditEntry,
+    SaveReturn,
     /// Statements the unit tests make up.
     #[cfg(test)]
     Test(u8),
@@ -215,7 +217,7 @@ pub(crate) fn test_spec(n: u8, target: Target, sql: &'static str) -> &'static St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{fulfillment, inventory, params, work, write};
+    use crate::pg::{fulfillment, inventory, params, returns, work, write};
 
     impl Table {
         fn name(self) -> &'static str {
@@ -231,6 +233,7 @@ mod tests {
                 Table::PaymentFingerprints => "payment_fingerprints",
                 Table::PaymentTokens => "payment_tokens",
                 Table::Reservations => "reservations",
+                Table::Returns => "returns",
                 Table::Shipments => "shipments",
                 Table::StockMovements => "stock_movements",
                 Table::StoreCreditEntries => "store_credit_entries",
@@ -270,6 +273,7 @@ mod tests {
         &fulfillment::OPEN_EXCEPTION,
         &fulfillment::RESOLVE_EXCEPTIONS,
         &work::INSERT_CREDIT_ENTRY,
+        &returns::SAVE_RETURN,
     ];
 
     /// The tables a statement's text changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM

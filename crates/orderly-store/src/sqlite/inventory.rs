@@ -6,7 +6,7 @@ use super::write::SqliteTx;
 use crate::error::StoreError;
 use crate::rows::InventoryRow;
 use crate::to_ms;
-use crate::tx::{InventoryTx, Movement, ReservedMove};
+use crate::tx::{InventoryTx, Movement, ReservedMove, quarantine_short, returned_unit_change};
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
 use orderly_domain::inventory::{MovementReason, StockLevel};
@@ -20,8 +20,8 @@ impl SqliteTx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO stock_movements (sku, location_id, reason, delta_on_hand, delta_reserved,
-                   on_hand_after, reserved_after, order_id, note, actor, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                   on_hand_after, reserved_after, order_id, note, actor, at, delta_quarantine)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?
             .execute(params![
                 m.sku,
@@ -34,7 +34,8 @@ impl SqliteTx<'_> {
                 m.order_id,
                 m.note,
                 m.actor,
-                m.at
+                m.at,
+                m.delta_quarantine
             ])?;
         Ok(())
     }
@@ -66,12 +67,14 @@ impl InventoryTx for SqliteTx<'_> {
         Ok(self
             .conn()
             .prepare_cached(
-                "SELECT on_hand, reserved FROM inventory WHERE sku = ?1 AND location_id = ?2",
+                "SELECT on_hand, reserved, quarantine FROM inventory
+                 WHERE sku = ?1 AND location_id = ?2",
             )?
             .query_row([sku, location], |r| {
                 Ok(StockLevel {
                     on_hand: r.get(0)?,
                     reserved: r.get(1)?,
+                    quarantine: r.get(2)?,
                 })
             })
             .optional()?
@@ -90,7 +93,7 @@ impl InventoryTx for SqliteTx<'_> {
         now: Timestamp,
     ) -> Result<InventoryRow, StoreError> {
         let at = to_ms(now);
-        let (on_hand, reserved, bin) = self
+        let (on_hand, reserved, quarantine, bin) = self
             .conn()
             .prepare_cached(
                 // SQLite checks CHECK constraints on the candidate row before ON CONFLICT
@@ -100,16 +103,21 @@ impl InventoryTx for SqliteTx<'_> {
                  VALUES (?1, ?2, MAX(?3, 0), 0, ?4, ?5)
                  ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = on_hand + ?3,
                    bin = COALESCE(excluded.bin, bin), updated_at = excluded.updated_at
-                 RETURNING on_hand, reserved, bin",
+                 RETURNING on_hand, reserved, quarantine, bin",
             )?
             .query_row(params![sku, location, delta, bin, at], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
-                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                 ))
             })?;
-        let after = StockLevel { on_hand, reserved };
+        let after = StockLevel {
+            on_hand,
+            reserved,
+            quarantine,
+        };
         let actor = actor.label();
         self.movement(Movement {
             sku,
@@ -117,6 +125,7 @@ impl InventoryTx for SqliteTx<'_> {
             reason,
             delta_on_hand: delta,
             delta_reserved: 0,
+            delta_quarantine: 0,
             after,
             order_id: None,
             note,
@@ -128,6 +137,79 @@ impl InventoryTx for SqliteTx<'_> {
             location_id: location.to_owned(),
             on_hand,
             reserved,
+            quarantine,
+            bin,
+            updated_at: now,
+        })
+    }
+
+    fn move_returned_unit(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: u32,
+        reason: MovementReason,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError> {
+        let (delta_on_hand, delta_quarantine) = returned_unit_change(reason, quantity)?;
+        let at = to_ms(now);
+        let read = |r: &rusqlite::Row<'_>| {
+            Ok((
+                StockLevel {
+                    on_hand: r.get(0)?,
+                    reserved: r.get(1)?,
+                    quarantine: r.get(2)?,
+                },
+                r.get::<_, Option<String>>(3)?,
+            ))
+        };
+        let params = params![sku, location, delta_on_hand, delta_quarantine, at];
+        let (after, bin) = if delta_quarantine < 0 {
+            // Taken from quarantine: only what is there (no record holds nothing).
+            self.conn()
+                .prepare_cached(
+                    "UPDATE inventory SET on_hand = on_hand + ?3, quarantine = quarantine + ?4,
+                       updated_at = ?5
+                     WHERE sku = ?1 AND location_id = ?2 AND quarantine + ?4 >= 0
+                     RETURNING on_hand, reserved, quarantine, bin",
+                )?
+                .query_row(params, read)
+                .optional()?
+                .ok_or_else(|| quarantine_short(sku, location, quantity))?
+        } else {
+            // Only ever added to: the candidate row is valid as it is (see adjust_on_hand).
+            self.conn()
+                .prepare_cached(
+                    "INSERT INTO inventory (sku, location_id, on_hand, reserved, quarantine, bin, updated_at)
+                     VALUES (?1, ?2, ?3, 0, ?4, NULL, ?5)
+                     ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = on_hand + ?3,
+                       quarantine = quarantine + ?4, updated_at = excluded.updated_at
+                     RETURNING on_hand, reserved, quarantine, bin",
+                )?
+                .query_row(params, read)?
+        };
+        let actor = actor.label();
+        self.movement(Movement {
+            sku,
+            location,
+            reason,
+            delta_on_hand,
+            delta_reserved: 0,
+            delta_quarantine,
+            after,
+            order_id: None,
+            note,
+            actor: &actor,
+            at,
+        })?;
+        Ok(InventoryRow {
+            sku: sku.to_owned(),
+            location_id: location.to_owned(),
+            on_hand: after.on_hand,
+            reserved: after.reserved,
+            quarantine: after.quarantine,
             bin,
             updated_at: now,
         })
@@ -143,10 +225,10 @@ impl InventoryTx for SqliteTx<'_> {
                     "UPDATE inventory SET reserved = reserved + ?3, on_hand = on_hand + ?5, updated_at = ?4
                      WHERE sku = ?1 AND location_id = ?2 AND reserved + ?3 >= 0
                        AND reserved + ?3 <= on_hand + ?5
-                     RETURNING on_hand, reserved",
+                     RETURNING on_hand, reserved, quarantine",
                 )?
                 .query_row(params![sku, location, m.delta, at, m.delta_on_hand], |row| {
-                    Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)? })
+                    Ok(StockLevel { on_hand: row.get(0)?, reserved: row.get(1)?, quarantine: row.get(2)? })
                 })
                 .optional()?
                 .ok_or_else(|| m.guard_failed())?;
@@ -156,6 +238,7 @@ impl InventoryTx for SqliteTx<'_> {
                 reason: m.reason,
                 delta_on_hand: m.delta_on_hand,
                 delta_reserved: m.delta,
+                delta_quarantine: 0,
                 after,
                 order_id: Some(m.order_id),
                 note: None,

@@ -7,6 +7,7 @@ mod inventory;
 mod pool;
 mod queries;
 mod read;
+mod returns;
 mod work;
 mod write;
 mod writer;

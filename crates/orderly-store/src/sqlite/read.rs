@@ -6,8 +6,8 @@ use super::queries::{
 };
 use crate::error::StoreError;
 use crate::read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, WaveFilter, WaveRow,
-    WaveSummary,
+    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary,
 };
 use crate::rows::{
     ApiKeyRow, EventRow, ExceptionRow, InventoryRow, MovementRow, ProductRow, StoreCreditRow,
@@ -156,7 +156,7 @@ impl Reader for SqliteReader<'_> {
         limit: u32,
     ) -> Result<Vec<InventoryRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT sku, location_id, on_hand, reserved, bin, updated_at FROM inventory
+            "SELECT sku, location_id, on_hand, reserved, bin, updated_at, quarantine FROM inventory
              WHERE (?1 IS NULL OR sku = ?1) AND (?2 IS NULL OR location_id = ?2)
                AND (?3 IS NULL OR (sku, location_id) > (?3, ?4))
              ORDER BY sku, location_id LIMIT ?5",
@@ -170,15 +170,17 @@ impl Reader for SqliteReader<'_> {
                 r.get(3)?,
                 r.get(4)?,
                 r.get::<_, i64>(5)?,
+                r.get(6)?,
             ))
         })?;
         rows.map(|row| {
-            let (sku, location_id, on_hand, reserved, bin, at) = row?;
+            let (sku, location_id, on_hand, reserved, bin, at, quarantine) = row?;
             Ok(InventoryRow {
                 sku,
                 location_id,
                 on_hand,
                 reserved,
+                quarantine,
                 bin,
                 updated_at: from_ms(at)?,
             })
@@ -195,7 +197,7 @@ impl Reader for SqliteReader<'_> {
     ) -> Result<Vec<MovementRow>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, sku, location_id, reason, delta_on_hand, delta_reserved, on_hand_after, reserved_after,
-                    order_id, note, actor, at
+                    order_id, note, actor, at, delta_quarantine
              FROM stock_movements WHERE sku = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![sku, before_id, limit], |r| {
@@ -206,6 +208,7 @@ impl Reader for SqliteReader<'_> {
                 reason: r.get(3)?,
                 delta_on_hand: r.get(4)?,
                 delta_reserved: r.get(5)?,
+                delta_quarantine: r.get(12)?,
                 on_hand_after: r.get(6)?,
                 reserved_after: r.get(7)?,
                 order_id: r.get(8)?,
@@ -415,6 +418,18 @@ impl Reader for SqliteReader<'_> {
             keys.push(row??);
         }
         Ok(keys)
+    }
+
+    fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError> {
+        super::returns::returns(self.conn, f)
+    }
+
+    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
+        super::returns::return_row(self.conn, id)
+    }
+
+    fn return_order_mismatches(&mut self) -> Result<Vec<ReturnOrderMismatch>, StoreError> {
+        super::returns::return_order_mismatches(self.conn)
     }
 
     /// Cheap liveness probe of the database.

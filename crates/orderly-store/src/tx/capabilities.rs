@@ -13,7 +13,8 @@ use crate::rows::{
 };
 use crate::tx::{NewEvent, ReservedMove};
 use crate::work::{
-    CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ShipmentRow, TimerRow,
+    CreditChange, FulfillmentRow, NewException, NewTimer, ParkedEvent, ReturnRow, ShipmentRow,
+    TimerRow,
 };
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
@@ -98,6 +99,8 @@ pub trait OrderEvents {
 pub trait InventoryTx {
     /// Available units of each SKU at every location that stocks it.
     fn stock_view(&mut self, skus: &[Sku]) -> Result<StockView, StoreError>;
+    /// On hand, reserved and quarantined units (all zero without a record). PostgreSQL
+    /// locks the record until the transaction ends, so a decision holds on what it read.
     fn stock_level(&mut self, sku: &str, location: &str) -> Result<StockLevel, StoreError>;
     /// Changes on hand by `delta` (already decided against the current level) and records
     /// the movement. Creates the inventory record on first receipt.
@@ -109,6 +112,24 @@ pub trait InventoryTx {
         delta: i64,
         reason: MovementReason,
         bin: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<InventoryRow, StoreError>;
+    /// Moves `quantity` returned units at a location as `reason` says, and records one
+    /// movement: `ReturnRestock` into on hand, `ReturnQuarantine` into quarantine,
+    /// `ReturnScrap` and `ReturnToCustomer` change no level (the movement accounts for
+    /// the unit), `QuarantineRelease` from quarantine into on hand, `QuarantineScrap` out
+    /// of quarantine. Creates the inventory record if there is none. Taking more than
+    /// quarantine holds changes nothing and is a `Conflict` (decide against
+    /// `stock_level`'s quarantine first); any other reason, or no units, is an error.
+    #[allow(clippy::too_many_arguments)]
+    fn move_returned_unit(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: u32,
+        reason: MovementReason,
         note: Option<&str>,
         actor: &Actor,
         now: Timestamp,
@@ -352,4 +373,35 @@ pub trait CreditTx {
     /// Applies a change and records it; `Conflict` when the balance would go below zero
     /// (a concurrent redemption won) or the operation was already applied.
     fn change_store_credit(&mut self, change: &CreditChange<'_>) -> Result<i64, StoreError>;
+}
+
+/// Returns (RMAs) outside the order stream: their numbers, the read model that lists and
+/// finds them, and the customer's history the serial-returner rule reads. The return
+/// itself lives in its order's events; these rows are written with them.
+pub trait ReturnsTx {
+    /// The next RMA number of a channel, `RMA-{prefix}-{n}` with the channel's number
+    /// prefix (e.g. `RMA-WEB-1001`), counting from 1001 per channel. Drawn inside the
+    /// command's transaction: two transactions never draw the same number, and a run
+    /// that does not commit draws none.
+    fn next_rma_number(&mut self, channel: &str, prefix: &str) -> Result<String, StoreError>;
+    /// Inserts or replaces the return's row (by id); `Conflict` when another return has
+    /// its RMA number.
+    fn save_return(&mut self, row: &ReturnRow<'_>) -> Result<(), StoreError>;
+    /// The (order id, return id) of the return with this RMA number: what receiving by
+    /// scanning the RMA needs.
+    fn return_by_rma(&mut self, rma: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// The customer's returns requested at or after `since`, those that took nothing back
+    /// aside (`RETURN_STATES_NOT_COUNTED`): how many, and their value.
+    fn customer_return_history(
+        &mut self,
+        email: &str,
+        since: Timestamp,
+    ) -> Result<(u32, i64), StoreError>;
+    /// The sum of the totals of the customer's orders placed at or after `since`,
+    /// cancelled orders aside (whatever their currency: the rule compares a share).
+    fn customer_purchases_since(
+        &mut self,
+        email: &str,
+        since: Timestamp,
+    ) -> Result<i64, StoreError>;
 }

@@ -9,7 +9,7 @@ mod project;
 
 pub use capabilities::{
     CatalogTx, CreditTx, ExceptionsTx, FulfillmentTx, InventoryTx, OrderEvents, OutboxTx,
-    PaymentsTx, TimersTx,
+    PaymentsTx, ReturnsTx, TimersTx,
 };
 
 use crate::error::StoreError;
@@ -71,12 +71,45 @@ pub(crate) struct Movement<'a> {
     pub(crate) reason: MovementReason,
     pub(crate) delta_on_hand: i64,
     pub(crate) delta_reserved: i64,
+    /// Change of quarantined units (returns only; every other movement leaves them).
+    pub(crate) delta_quarantine: i64,
     pub(crate) after: StockLevel,
     pub(crate) order_id: Option<&'a str>,
     pub(crate) note: Option<&'a str>,
     pub(crate) actor: &'a str,
     /// Milliseconds since the epoch.
     pub(crate) at: i64,
+}
+
+/// The (on hand, quarantine) change of moving `quantity` returned units for `reason`
+/// (see `InventoryTx::move_returned_unit`); an error for a reason that is not a return's
+/// or no units, which is a caller's mistake, never a panic.
+pub(crate) fn returned_unit_change(
+    reason: MovementReason,
+    quantity: u32,
+) -> Result<(i64, i64), StoreError> {
+    let (on_hand, quarantine) = reason.returned_unit_deltas().ok_or_else(|| {
+        StoreError::Database(format!(
+            "{} is not a movement of returned units",
+            reason.as_str()
+        ))
+    })?;
+    if quantity == 0 {
+        return Err(StoreError::Database(format!(
+            "a {} movement needs at least one unit",
+            reason.as_str()
+        )));
+    }
+    let q = i64::from(quantity);
+    Ok((on_hand * q, quarantine * q))
+}
+
+/// The error when quarantine holds fewer units than a release or scrap takes: the
+/// decision read a level that changed (a lost race, retried with fresh facts).
+pub(crate) fn quarantine_short(sku: &str, location: &str, quantity: u32) -> StoreError {
+    StoreError::Conflict(format!(
+        "quarantine of {sku} at {location} holds fewer than the {quantity} units taken"
+    ))
 }
 
 /// A stock movement caused by an order: a reservation or its release (reserved only), or
@@ -128,6 +161,7 @@ pub trait WriteTx:
     + FulfillmentTx
     + ExceptionsTx
     + CreditTx
+    + ReturnsTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the

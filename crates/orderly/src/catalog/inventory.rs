@@ -18,7 +18,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::inventory::{Adjustment, MAX_ON_HAND};
+use orderly_domain::inventory::{Adjustment, MAX_ON_HAND, MovementReason};
 use orderly_domain::order::FieldIssue;
 use orderly_domain::time::rfc3339;
 use orderly_store::{InventoryRow, MovementRow};
@@ -32,7 +32,11 @@ pub struct InventoryView {
     pub location_id: String,
     pub on_hand: i64,
     pub reserved: i64,
+    /// What is sellable: on hand less reserved (quarantined units are not on hand).
     pub available: i64,
+    /// Returned units held apart until released into on hand or scrapped; never
+    /// sellable.
+    pub quarantine: i64,
     pub bin: Option<String>,
     pub updated_at: String,
 }
@@ -44,6 +48,7 @@ fn inventory_view(i: &InventoryRow) -> InventoryView {
         on_hand: i.on_hand,
         reserved: i.reserved,
         available: i.on_hand - i.reserved,
+        quarantine: i.quarantine,
         bin: i.bin.clone(),
         updated_at: rfc3339(i.updated_at),
     }
@@ -75,7 +80,7 @@ pub struct InventoryPage {
     pub next_cursor: Option<String>,
 }
 
-/// Stock per (SKU, location): on hand, reserved, available.
+/// Stock per (SKU, location): on hand, reserved, available and quarantined.
 #[utoipa::path(get, path = "/api/v1/inventory", tag = "inventory", params(InventoryQuery),
     responses((status = 200, body = InventoryPage), (status = 400, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -286,10 +291,14 @@ pub struct MovementView {
     pub id: i64,
     pub sku: String,
     pub location_id: String,
-    /// receipt, cycle_count, damage, correction, reservation or release.
+    /// Why the stock moved: a manual adjustment's kind, an order's reservation, release,
+    /// short pick or shipment, or a returned unit's disposition.
+    #[schema(schema_with = reason_schema)]
     pub reason: String,
     pub delta_on_hand: i64,
     pub delta_reserved: i64,
+    /// Change of quarantined units (returns only).
+    pub delta_quarantine: i64,
     pub on_hand_after: i64,
     pub reserved_after: i64,
     pub order_id: Option<String>,
@@ -304,6 +313,11 @@ pub struct MovementPage {
     pub next_cursor: Option<String>,
 }
 
+/// Every movement reason the store records.
+fn reason_schema() -> ObjectBuilder {
+    one_of(MovementReason::ALL.map(MovementReason::as_str).to_vec())
+}
+
 fn movement_view(m: &MovementRow) -> MovementView {
     MovementView {
         id: m.id,
@@ -312,6 +326,7 @@ fn movement_view(m: &MovementRow) -> MovementView {
         reason: m.reason.clone(),
         delta_on_hand: m.delta_on_hand,
         delta_reserved: m.delta_reserved,
+        delta_quarantine: m.delta_quarantine,
         on_hand_after: m.on_hand_after,
         reserved_after: m.reserved_after,
         order_id: m.order_id.clone(),

@@ -228,6 +228,23 @@ async fn a_receipt_of_2147483647_units_is_a_field_bound_not_below_reserved() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_disposition_is_no_adjustment_kind() {
+    let app = shop().await;
+    for kind in ["return_restock", "return_quarantine", "quarantine_release"] {
+        let body = json!({"sku": "TEE", "location_id": "wh-central", "kind": kind,
+            "quantity": 1});
+        refused_field(
+            &app.post("/inventory/adjustments", &body)
+                .await
+                .expect_problem(422, "validation_failed"),
+            "kind",
+            "unknown_kind",
+        );
+    }
+    assert_eq!(app.stock("TEE", "wh-central").await, (10, 0, 10));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cycle_count_and_a_correction_name_their_own_fields() {
     let app = shop().await;
     let app = &app;
@@ -380,6 +397,30 @@ async fn the_document_declares_parameters_where_they_are_read_and_the_statuses_a
     assert_eq!(
         schemas["CustomerIn"]["properties"]["email"]["format"],
         "email"
+    );
+    // Adjustments take four kinds; movements show every reason, returns' included.
+    assert_eq!(
+        schemas["AdjustmentRequest"]["properties"]["kind"]["enum"],
+        json!(["receipt", "damage", "correction", "cycle_count"])
+    );
+    assert_eq!(
+        schemas["MovementView"]["properties"]["reason"]["enum"],
+        json!([
+            "receipt",
+            "cycle_count",
+            "damage",
+            "correction",
+            "reservation",
+            "release",
+            "short_pick",
+            "shipment",
+            "return_restock",
+            "return_quarantine",
+            "return_scrap",
+            "return_to_customer",
+            "quarantine_release",
+            "quarantine_scrap"
+        ])
     );
     assert_eq!(
         schemas["CustomerIn"]["properties"]["name"]["maxLength"],
