@@ -225,3 +225,17 @@ fn a_wrong_shape_is_named_by_the_loader() {
         error_of(&one_policy(REASONS).replace("\"2025-01-01T00:00:00Z\"", "\"first of January\""));
     assert!(err.contains("effective_from"), "{err}");
 }
+
+#[test]
+fn the_example_in_the_deployment_guide_loads() {
+    let guide = include_str!("../../../../docs/deployment.md");
+    let example = guide
+        .split("```toml\n")
+        .find(|block| block.starts_with("[[returns.policies]]"))
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    let c = load_with(example).unwrap();
+    let book = c.return_policies().unwrap();
+    assert_eq!(book.versions().len(), 1);
+    assert_eq!(book.versions()[0].validate(), vec![]);
+}
