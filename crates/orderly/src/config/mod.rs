@@ -2,7 +2,10 @@
 //! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
 //! stops startup with a message naming the offending key.
 
+mod returns;
 mod validate;
+
+pub use returns::ReturnsConfig;
 
 use crate::providers::simulator::SimulatorConfig;
 use anyhow::bail;
@@ -51,6 +54,9 @@ pub struct Config {
     /// to find the warehouse nearest a ship-to address without calling a geocoder.
     #[serde(default)]
     pub geocodes: Vec<GeocodeConfig>,
+    /// The return policy's versions (`[[returns.policies]]`); none: returns are off.
+    #[serde(default)]
+    pub returns: ReturnsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -443,7 +449,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        let config: Config = figment.merge(env_overrides()).extract().map_err(|e| {
+        let mut config: Config = figment.merge(env_overrides()).extract().map_err(|e| {
             let key = if e.path.is_empty() {
                 String::from("(top level)")
             } else {
@@ -452,6 +458,7 @@ impl Config {
             anyhow::anyhow!("invalid configuration at key `{key}`: {}", e.kind)
         })?;
         config.validate()?;
+        config.returns.build();
         Ok(config)
     }
 
@@ -474,6 +481,12 @@ impl Config {
                 .iter()
                 .any(|c| c.id == carrier && c.services.iter().any(|s| s.id == service))
         })
+    }
+
+    /// The return policy's versions, valid and ordered; None when none is configured
+    /// (return requests are then refused with `returns_not_configured`).
+    pub fn return_policies(&self) -> Option<&orderly_domain::returns::PolicyBook> {
+        self.returns.book()
     }
 
     pub fn channel(&self, id: &str) -> Option<&ChannelConfig> {
@@ -517,5 +530,7 @@ impl Config {
     }
 }
 
+#[cfg(test)]
+mod returns_tests;
 #[cfg(test)]
 mod tests;

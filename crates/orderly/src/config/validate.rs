@@ -254,6 +254,8 @@ impl Config {
         if let Err(e) = self.database_target() {
             p("database.url".into(), &e.to_string());
         }
+        let channels: Vec<&str> = self.channels.iter().map(|c| c.id.as_str()).collect();
+        problems.extend(self.returns.problems(&channels));
         if problems.is_empty() {
             Ok(())
         } else {
