@@ -263,8 +263,8 @@ pub trait Reader {
     ) -> Result<Vec<StoreCreditRow>, StoreError>;
     /// Returns matching `f`, newest first by (requested_at, id).
     fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError>;
-    /// A return's row by its id.
-    fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError>;
+    /// A return's row by its id or its RMA number.
+    fn return_row(&mut self, id_or_rma: &str) -> Result<Option<ReturnRecord>, StoreError>;
     /// Cheap liveness probe of the database.
     fn ping(&mut self) -> Result<(), StoreError>;
 

@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod orders;
 pub mod payments;
 pub mod providers;
+pub mod returns;
 pub mod startup;
 pub mod system;
 pub mod workers;

@@ -176,7 +176,7 @@ pub(super) fn returns(c: &Conn<'_>, f: &ReturnFilter) -> Result<Vec<ReturnRecord
 
 /// `Reader::return_row`.
 pub(super) fn return_row(c: &Conn<'_>, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
-    c.query_opt(return_select!("WHERE id = $1"), &[&id])?
+    c.query_opt(return_select!("WHERE id = $1 OR rma = $1"), &[&id])?
         .map(|r| return_record(&r))
         .transpose()
 }

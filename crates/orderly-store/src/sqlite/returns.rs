@@ -182,7 +182,7 @@ pub(super) fn returns(
 /// `Reader::return_row`.
 pub(super) fn return_row(conn: &Connection, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
     Ok(conn
-        .prepare_cached(return_select!("WHERE id = ?1"))?
+        .prepare_cached(return_select!("WHERE id = ?1 OR rma = ?1"))?
         .query_row([id], return_record)
         .optional()?)
 }

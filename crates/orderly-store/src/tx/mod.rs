@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod project;
+mod project_returns;
 
 pub use capabilities::{
     CatalogTx, CreditTx, ExceptionsTx, FulfillmentTx, InventoryTx, OrderEvents, OutboxTx,
@@ -233,7 +234,7 @@ pub trait WriteTx:
         // (stream, version) index, before any stock moves (a lost race, retried).
         self.insert_events(&new_events)?;
         for event in events {
-            project(self, event, &order, &actor_label, meta.at)?;
+            project(self, event, &order, (&actor_label, &meta.actor), meta.at)?;
             record_exceptions(self, event, &order, &actor_label, meta.at)?;
         }
         // One message per append, naming its events in order: a consumer (webhooks,

@@ -3,12 +3,14 @@
 //! fingerprints, store credit, shipment rows, exception entries). Every event appears in
 //! `project`'s match, so a new event cannot be forgotten here.
 
+use super::project_returns as returns;
 use super::{CreditTx, ExceptionsTx, FulfillmentTx, PaymentsTx, ReservedMove, WriteTx};
 use crate::error::StoreError;
 use crate::work::{
     CreditChange, NewException, NewTimer, OP_REDRIVE_AFTER_MS, ShipmentRow, timer_kind,
 };
 use jiff::Timestamp;
+use orderly_domain::actor::Actor;
 use orderly_domain::inventory::MovementReason;
 use orderly_domain::order::exceptions::{ExceptionChange, exception_changes};
 use orderly_domain::order::{Order, OrderEvent, Reservation, is_internal};
@@ -16,35 +18,12 @@ use orderly_domain::payment::{OpKind, PaymentMethod};
 use orderly_domain::sourcing::Shortfall;
 use orderly_domain::values::Id;
 
-/// An authorized return must be shipped by its date: the timer expires it then (and
-/// finds nothing to do if it moved on).
-fn expiry_timer<T: WriteTx + ?Sized>(
-    tx: &mut T,
-    order: &Order,
-    return_id: &Id,
-) -> Result<(), StoreError> {
-    let Some(ret) = order.returns.iter().find(|r| &r.id == return_id) else {
-        return Err(StoreError::Corrupt(format!("no return {return_id}")));
-    };
-    match (ret.state, ret.ship_by) {
-        (orderly_domain::returns::ReturnState::Authorized, Some(due_at)) => {
-            tx.schedule_timers(&[NewTimer {
-                order_id: order.id.as_str(),
-                kind: timer_kind::RETURN_EXPIRY,
-                ref_id: return_id.as_str(),
-                due_at,
-            }])
-        }
-        _ => Ok(()),
-    }
-}
-
 /// The storage effects of one event.
 pub(super) fn project<T: WriteTx + ?Sized>(
     tx: &mut T,
     event: &OrderEvent,
     order: &Order,
-    actor: &str,
+    (actor, who): (&str, &Actor),
     at: Timestamp,
 ) -> Result<(), StoreError> {
     let order_id = order.id.as_str();
@@ -114,12 +93,14 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             }
             forget_token_once_answered(tx, order, op)?;
             credit_effect(tx, order, op, actor, at)?;
+            returns::save_returns_of_op(tx, order, &s.op_id)?;
         }
         OrderEvent::PaymentOpFailed(f) => {
             let op = order.op(&f.op_id).ok_or_else(|| {
                 StoreError::Corrupt(format!("no operation {} after folding", f.op_id))
             })?;
             forget_token_once_answered(tx, order, op)?;
+            returns::save_returns_of_op(tx, order, &f.op_id)?;
         }
         OrderEvent::PickConfirmed(p) => {
             let location = fulfillment_location(order, &p.fulfillment_id)?;
@@ -195,16 +176,30 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             }
         }
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
-        OrderEvent::ReturnRequested(r) => expiry_timer(tx, order, &r.return_id)?,
-        OrderEvent::ReturnReviewed(r) => expiry_timer(tx, order, &r.return_id)?,
-        OrderEvent::ReturnLabelIssued(_)
-        | OrderEvent::ReturnTracked(_)
-        | OrderEvent::ReturnReceived(_)
-        | OrderEvent::ReturnInspected(_)
-        | OrderEvent::ReturnResolved(_)
-        | OrderEvent::ReturnCompleted { .. }
-        | OrderEvent::ReturnCancelled(_)
-        | OrderEvent::ReturnExpired(_) => {}
+        OrderEvent::ReturnRequested(r) => {
+            returns::save_return(tx, order, &r.return_id)?;
+            returns::expiry_timer(tx, order, &r.return_id)?;
+        }
+        OrderEvent::ReturnReviewed(r) => {
+            returns::save_return(tx, order, &r.return_id)?;
+            returns::expiry_timer(tx, order, &r.return_id)?;
+        }
+        OrderEvent::ReturnInspected(r) => {
+            returns::save_return(tx, order, &r.return_id)?;
+            returns::dispose(tx, order, r, who, at)?;
+        }
+        OrderEvent::ReturnLabelIssued(orderly_domain::order::ReturnLabelIssued {
+            return_id,
+            ..
+        })
+        | OrderEvent::ReturnTracked(orderly_domain::order::ReturnTracked { return_id, .. })
+        | OrderEvent::ReturnReceived(orderly_domain::order::ReturnReceived { return_id, .. })
+        | OrderEvent::ReturnResolved(orderly_domain::order::ReturnResolved { return_id, .. })
+        | OrderEvent::ReturnCompleted { return_id }
+        | OrderEvent::ReturnCancelled(orderly_domain::order::ReturnClosed { return_id, .. })
+        | OrderEvent::ReturnExpired(orderly_domain::order::ReturnClosed { return_id, .. }) => {
+            returns::save_return(tx, order, return_id)?
+        }
         // The deadline timer still fires, and finds nothing to do.
         OrderEvent::OrderConfirmed { .. }
         | OrderEvent::PaymentDeadlineCleared { .. }

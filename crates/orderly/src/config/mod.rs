@@ -82,6 +82,12 @@ pub struct ServerConfig {
     pub auth_failure_limit: u32,
     /// The window that `auth_failure_limit` counts in.
     pub auth_failure_window_seconds: u64,
+    /// Self-service return requests whose order number and email match no order that one
+    /// peer address may make per window; further requests from it answer 429 until the
+    /// window is over (guessing pairs is what this stops).
+    pub self_service_failure_limit: u32,
+    /// The window that `self_service_failure_limit` counts in.
+    pub self_service_window_seconds: u64,
 }
 
 impl Default for ServerConfig {
@@ -96,6 +102,8 @@ impl Default for ServerConfig {
             max_connections: 4096,
             auth_failure_limit: 20,
             auth_failure_window_seconds: 60,
+            self_service_failure_limit: 5,
+            self_service_window_seconds: 900,
         }
     }
 }

@@ -234,6 +234,10 @@ impl Config {
                 "server.auth_failure_window_seconds",
                 self.server.auth_failure_window_seconds,
             ),
+            (
+                "server.self_service_window_seconds",
+                self.server.self_service_window_seconds,
+            ),
         ] {
             if !(1..=86_400).contains(&seconds) {
                 p(key.into(), "must be between 1 and 86400");
@@ -247,6 +251,12 @@ impl Config {
         }
         if self.server.auth_failure_limit == 0 {
             p("server.auth_failure_limit".into(), "must be at least 1");
+        }
+        if self.server.self_service_failure_limit == 0 {
+            p(
+                "server.self_service_failure_limit".into(),
+                "must be at least 1",
+            );
         }
         if self.server.body_limit_bytes < 1024 {
             p("server.body_limit_bytes".into(), "must be at least 1024");

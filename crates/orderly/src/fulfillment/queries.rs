@@ -46,6 +46,32 @@ pub struct PickList {
     pub bins: HashMap<String, Option<String>>,
 }
 
+/// A location's address as a label prints it.
+pub(crate) fn location_address(location: &crate::config::LocationConfig) -> LabelAddress {
+    LabelAddress {
+        name: location.name.clone(),
+        line1: location.address.line1.clone(),
+        line2: None,
+        city: location.address.city.clone(),
+        region: location.address.region.clone(),
+        postal_code: location.address.postal_code.clone(),
+        country: location.address.country.clone(),
+    }
+}
+
+/// A customer's address as a label prints it.
+pub(crate) fn customer_address(to: &orderly_domain::order::Address) -> LabelAddress {
+    LabelAddress {
+        name: to.name.clone(),
+        line1: to.line1.clone(),
+        line2: to.line2.clone(),
+        city: to.city.clone(),
+        region: to.region.clone(),
+        postal_code: to.postal_code.clone(),
+        country: to.country.to_string(),
+    }
+}
+
 impl App {
     /// The order that holds fulfillment order `id` (`ful_…`).
     pub async fn order_of_fulfillment(&self, actor: &Actor, id: String) -> Result<Order, AppError> {
@@ -84,7 +110,7 @@ impl App {
 
     /// The order a child id (`ful_…`, `pkg_…`, `shp_…`) names, read once; none when the id
     /// names no order, the order does not exist or `actor` may not see its channel.
-    async fn order_of_child(
+    pub(crate) async fn order_of_child(
         &self,
         actor: &Actor,
         id: &str,
@@ -122,24 +148,8 @@ impl App {
             carrier: shipment.carrier.clone(),
             service: shipment.service.clone(),
             weight_grams: package.weight_grams,
-            ship_from: LabelAddress {
-                name: location.name.clone(),
-                line1: location.address.line1.clone(),
-                line2: None,
-                city: location.address.city.clone(),
-                region: location.address.region.clone(),
-                postal_code: location.address.postal_code.clone(),
-                country: location.address.country.clone(),
-            },
-            ship_to: LabelAddress {
-                name: to.name.clone(),
-                line1: to.line1.clone(),
-                line2: to.line2.clone(),
-                city: to.city.clone(),
-                region: to.region.clone(),
-                postal_code: to.postal_code.clone(),
-                country: to.country.to_string(),
-            },
+            ship_from: location_address(location),
+            ship_to: customer_address(to),
             order_number: order.number.clone(),
             package_id: package.id.to_string(),
         };

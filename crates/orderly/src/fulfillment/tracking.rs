@@ -9,7 +9,9 @@ use crate::payments::provider_events::Disposition;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
 use orderly_domain::fulfillment::TrackingStatus;
-use orderly_domain::order::{FieldIssue, OrderCommand, OrderError, TrackingRecorded};
+use orderly_domain::order::{
+    FieldIssue, OrderCommand, OrderError, ReturnParcelStatus, TrackingRecorded,
+};
 use orderly_domain::values::Id;
 use serde::Deserialize;
 
@@ -33,6 +35,18 @@ pub struct TrackingEvent {
     pub occurred_at: Timestamp,
     #[schema(max_length = 200)]
     pub location: Option<String>,
+}
+
+/// What a scan of a return parcel says: on its way (the warehouse's receipt, not the
+/// carrier's delivery, is what counts it in), or lost; anything else changes nothing.
+fn return_parcel(status: TrackingStatus) -> Option<ReturnParcelStatus> {
+    use TrackingStatus::*;
+    match status {
+        PickedUp | InTransit | OutForDelivery | Delivered => Some(ReturnParcelStatus::InTransit),
+        Lost => Some(ReturnParcelStatus::Lost),
+        LabelCreated | ReadyForPickup | AttemptedDelivery | Delayed | Exception
+        | ReturnedToSender => None,
+    }
 }
 
 /// Delay checks per pass of the timer worker.
@@ -69,14 +83,22 @@ impl App {
             .write(move |tx| {
                 let now = clock.now();
                 let source = format!("tracking:{}", event.carrier);
-                let (order_id, shipment_id) = tx
-                    .shipment_by_tracking(&event.carrier, &event.tracking_number)?
-                    .ok_or_else(|| {
-                        AppError::Order(OrderError::UnknownShipment(format!(
+                let shipment = tx.shipment_by_tracking(&event.carrier, &event.tracking_number)?;
+                // The built-in carrier tracks a return parcel by its RMA.
+                let parcel = match &shipment {
+                    Some(_) => None,
+                    None => tx.return_by_rma(&event.tracking_number)?,
+                };
+                let (order_id, target) = match (shipment, parcel) {
+                    (Some((order_id, shipment_id)), _) => (order_id, Err(shipment_id)),
+                    (None, Some((order_id, return_id))) => (order_id, Ok(return_id)),
+                    (None, None) => {
+                        return Err(AppError::Order(OrderError::UnknownShipment(format!(
                             "{} {}",
                             event.carrier, event.tracking_number
-                        )))
-                    })?;
+                        ))));
+                    }
+                };
                 if !tx.record_provider_event(
                     &source,
                     &event.id,
@@ -94,13 +116,35 @@ impl App {
                     .load_order(&order_id)?
                     .ok_or(AppError::Order(OrderError::NotFound))?;
                 let version = order.version;
-                let cmd = OrderCommand::RecordTracking(TrackingRecorded {
-                    shipment_id: Id::new(shipment_id),
-                    status,
-                    occurred_at: orderly_domain::time::to_millis(event.occurred_at),
-                    location: event.location.clone(),
-                });
-                let order = run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref())?;
+                let occurred_at = orderly_domain::time::to_millis(event.occurred_at);
+                let cmd = match target {
+                    Err(shipment_id) => OrderCommand::RecordTracking(TrackingRecorded {
+                        shipment_id: Id::new(shipment_id),
+                        status,
+                        occurred_at,
+                        location: event.location.clone(),
+                    }),
+                    Ok(return_id) => match return_parcel(status) {
+                        Some(status) => OrderCommand::TrackReturn {
+                            return_id: Id::new(return_id),
+                            status,
+                            occurred_at,
+                        },
+                        None => {
+                            tx.set_provider_event_status(&source, &event.id, "ignored")?;
+                            return Ok(Disposition::Ignored);
+                        }
+                    },
+                };
+                let order = match run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref()) {
+                    // News of a return parcel that is no longer travelling (cancelled,
+                    // expired, still in review) is history, not a carrier's error.
+                    Err(AppError::Order(OrderError::ReturnState { .. })) => {
+                        tx.set_provider_event_status(&source, &event.id, "ignored")?;
+                        return Ok(Disposition::Ignored);
+                    }
+                    other => other?,
+                };
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
                     return Ok(Disposition::Ignored);

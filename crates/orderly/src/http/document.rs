@@ -19,6 +19,7 @@ use crate::http::problem::{self, ApiError};
 use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
+use crate::returns::http as returns;
 use crate::system::http as system;
 use crate::system::keys;
 use axum::extract::State;
@@ -44,10 +45,13 @@ use utoipa::{Modify, OpenApi};
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
         fulfillment::reject, packages::get_package, packages::get_shipment, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
         waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
+        returns::create_return, returns::self_service_return, returns::get_return, returns::list_returns,
+        returns::authorize_return, returns::issue_label, returns::label_pdf, returns::receive_return,
+        returns::inspect_return, returns::resolve_return, returns::cancel_return,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "catalog"), (name = "inventory"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "system"))
 )]
 pub struct ApiDoc;
 

@@ -22,6 +22,7 @@ use crate::fulfillment::{packages, pickup, waves};
 use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
+use crate::returns::http as returns;
 use crate::system::http as system;
 use crate::system::keys;
 
@@ -95,6 +96,16 @@ route_table! {
     "/waves/{id}/pick-list.pdf" => get(waves::get_pick_list_pdf),
     "/customers/{email}/store-credit" =>
         get(payments::get_store_credit).post(payments::issue_store_credit),
+    "/returns" => get(returns::list_returns).post(returns::create_return),
+    "/returns/{id}" => get(returns::get_return),
+    "/returns/{id}/authorize" => post(returns::authorize_return),
+    "/returns/{id}/label" => post(returns::issue_label),
+    "/returns/{id}/label.pdf" => get(returns::label_pdf),
+    "/returns/{id}/receive" => post(returns::receive_return),
+    "/returns/{id}/inspect" => post(returns::inspect_return),
+    "/returns/{id}/resolve" => post(returns::resolve_return),
+    "/returns/{id}/cancel" => post(returns::cancel_return),
+    "/self-service/returns" => post(returns::self_service_return),
 }
 
 /// The whole HTTP application: the route table under `/api/v1`, its body limit, the
@@ -106,6 +117,10 @@ pub fn router(app: AppState) -> Router {
         server.auth_failure_limit,
         server.auth_failure_window_seconds,
     ));
+    let self_service = Arc::new(returns::SelfServiceThrottle(throttle::AuthThrottle::new(
+        server.self_service_failure_limit,
+        server.self_service_window_seconds,
+    )));
     let body_limit = DefaultBodyLimit::max(server.body_limit_bytes);
     let request_timeout = std::time::Duration::from_secs(server.request_timeout_seconds);
     let api = api_routes()
@@ -116,6 +131,7 @@ pub fn router(app: AppState) -> Router {
         .fallback(|| async { ApiError::NoRoute })
         .layer(body_limit)
         .layer(Extension(throttle))
+        .layer(Extension(self_service))
         .with_state(app);
     hygiene::layers(routes, request_timeout)
 }

@@ -20,6 +20,8 @@ pub trait Carrier: Send + Sync {
     ) -> Vec<Quote>;
     /// Books a shipment and answers its tracking number.
     fn book(&self) -> anyhow::Result<String>;
+    /// Books the prepaid return parcel of RMA `rma` and answers its tracking number.
+    fn book_return(&self, rma: &str) -> anyhow::Result<String>;
     /// The shipment's label as a PDF.
     fn label(&self, label: &Label) -> anyhow::Result<Vec<u8>>;
 }
@@ -63,6 +65,12 @@ impl Carrier for RateTableCarrier {
         // a 4x6 label.
         let id = uuid::Uuid::now_v7().simple().to_string();
         Ok(format!("LC{}", &id[20..]).to_uppercase())
+    }
+
+    /// The built-in carrier tracks a return parcel by its RMA: the label's barcode is
+    /// the RMA, which the receiving desk scans and the carrier's scans name.
+    fn book_return(&self, rma: &str) -> anyhow::Result<String> {
+        Ok(rma.to_owned())
     }
 
     fn label(&self, label: &Label) -> anyhow::Result<Vec<u8>> {

@@ -26,6 +26,7 @@ mod payments;
 mod pickup;
 mod prices;
 mod readme;
+mod returns;
 mod scope_matrix;
 mod scoping;
 mod sourcing;

@@ -1,0 +1,12 @@
+//! Returns (RMAs): the requests staff and customers make, judged by the return policy
+//! version in force when the order was placed, and the workflow after (review within
+//! the role's authority, the prepaid label, receipt by scan, inspection with a
+//! disposition per unit, resolution through the refund path). Every step is an order
+//! command, so the API, the console and the workers run the same decisions.
+
+pub mod commands;
+pub mod facts;
+pub mod http;
+pub mod queries;
+pub mod requests;
+pub mod view;

@@ -1,0 +1,349 @@
+//! The request bodies of the return routes, with the bounds the document declares and
+//! the parsing that enforces them, shared by the staff and the self-service request so
+//! both are held to the same limits.
+
+use crate::http::extract::{excerpt, required_line, too_long};
+use crate::http::problem::ApiError;
+use crate::http::schema::{one_of, optional_line, required_line as line_schema};
+use crate::returns::commands::ReturnInput;
+use orderly_domain::order::{FieldIssue, ItemInspection};
+use orderly_domain::returns::{Acceptance, AskedItem, Disposition, Wanted};
+use orderly_domain::values::Sku;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::ObjectBuilder;
+
+/// At most this many photo URLs per request, each at most `MAX_URL` characters.
+const MAX_PHOTOS: usize = 10;
+const MAX_URL: usize = 2000;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnItemIn {
+    /// The order line, from 1.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub line_no: u32,
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub quantity: u32,
+}
+
+fn wanted_kind_schema() -> ObjectBuilder {
+    one_of(vec!["refund", "store_credit", "exchange"])
+}
+
+fn photo_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(8))
+        .max_length(Some(MAX_URL))
+        .pattern(Some("^https?://[!-~]+$"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WantedIn {
+    /// `refund`, `store_credit` or `exchange` (exchanges are not available yet).
+    #[schema(schema_with = wanted_kind_schema)]
+    pub kind: String,
+    /// The variant an exchange asks for.
+    #[schema(schema_with = optional_line::<64>)]
+    pub sku: Option<String>,
+}
+
+/// What a return asks, by staff or by the customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnAskIn {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub items: Vec<ReturnItemIn>,
+    /// A leaf code of the return policy's reason taxonomy.
+    #[schema(schema_with = line_schema::<64>)]
+    pub reason: String,
+    pub wanted: WantedIn,
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+    /// Links to photos of the goods (http or https).
+    #[serde(default)]
+    #[schema(max_items = 10, inline, value_type = Vec<String>, schema_with = photos_schema)]
+    pub photos: Vec<String>,
+}
+
+fn photos_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(photo_schema())
+        .max_items(Some(MAX_PHOTOS))
+}
+
+fn field(name: impl Into<String>, code: &'static str, message: impl Into<String>) -> FieldIssue {
+    FieldIssue::new(name, code, message)
+}
+
+/// The request as the application takes it; every problem named at once.
+pub fn parse_ask(ask: &ReturnAskIn, staff_flags: (bool, bool)) -> Result<ReturnInput, ApiError> {
+    let mut issues = Vec::new();
+    if ask.items.len() > 1000 {
+        issues.push(field("items", "too_many_items", "at most 1000 items"));
+    }
+    for (i, item) in ask.items.iter().enumerate().take(1000) {
+        if !(1..=1000).contains(&item.line_no) {
+            issues.push(field(
+                format!("items[{i}].line_no"),
+                "out_of_range",
+                "line_no is 1-1000",
+            ));
+        }
+        if !(1..=1_000_000).contains(&item.quantity) {
+            issues.push(field(
+                format!("items[{i}].quantity"),
+                "out_of_range",
+                "quantity is 1-1,000,000",
+            ));
+        }
+    }
+    issues.extend(required_line("reason", &ask.reason, 64));
+    issues.extend(too_long("note", ask.note.as_deref(), 1000));
+    if ask.photos.len() > MAX_PHOTOS {
+        issues.push(field(
+            "photos",
+            "too_many_photos",
+            format!("at most {MAX_PHOTOS} photos"),
+        ));
+    }
+    for (i, url) in ask.photos.iter().enumerate().take(MAX_PHOTOS) {
+        let scheme = url.starts_with("https://") || url.starts_with("http://");
+        let plain = url.bytes().all(|b| b.is_ascii_graphic());
+        if !scheme || !plain || url.len() < 8 || url.len() > MAX_URL {
+            issues.push(field(
+                format!("photos[{i}]"),
+                "invalid_url",
+                format!("an http or https URL of at most {MAX_URL} characters"),
+            ));
+        }
+    }
+    let wanted = match (ask.wanted.kind.as_str(), &ask.wanted.sku) {
+        ("refund", None) => Some(Wanted::Refund),
+        ("store_credit", None) => Some(Wanted::StoreCredit),
+        ("exchange", Some(sku)) => match Sku::parse(sku) {
+            Ok(sku) => Some(Wanted::Exchange { sku }),
+            Err(_) => {
+                issues.push(field(
+                    "wanted.sku",
+                    "invalid_sku",
+                    format!("{} is not a SKU", excerpt(sku)),
+                ));
+                None
+            }
+        },
+        ("exchange", None) => {
+            issues.push(field(
+                "wanted.sku",
+                "required",
+                "an exchange names the variant wanted",
+            ));
+            None
+        }
+        ("refund" | "store_credit", Some(_)) => {
+            issues.push(field(
+                "wanted.sku",
+                "not_allowed",
+                "only an exchange names a variant",
+            ));
+            None
+        }
+        _ => {
+            issues.push(field(
+                "wanted.kind",
+                "unknown_outcome",
+                "refund, store_credit or exchange",
+            ));
+            None
+        }
+    };
+    match wanted {
+        Some(wanted) if issues.is_empty() => Ok(ReturnInput {
+            items: ask
+                .items
+                .iter()
+                .map(|i| AskedItem {
+                    line_no: i.line_no,
+                    quantity: i.quantity,
+                })
+                .collect(),
+            reason: ask.reason.clone(),
+            wanted,
+            note: ask.note.clone(),
+            photos: ask.photos.clone(),
+            final_sale_exception: staff_flags.0,
+            window_extension: staff_flags.1,
+        }),
+        _ => Err(crate::app::error::AppError::Validation(issues).into()),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReturnIn {
+    /// The order's id or number.
+    #[schema(schema_with = line_schema::<254>)]
+    pub order: String,
+    #[serde(flatten)]
+    pub ask: ReturnAskIn,
+    /// Take a final-sale item back anyway: the return goes to review.
+    #[serde(default)]
+    pub final_sale_exception: bool,
+    /// Look past the return window: the return goes to review.
+    #[serde(default)]
+    pub window_extension: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelfServiceReturnIn {
+    /// The order's number, as on the confirmation (`WEB-1001`).
+    #[schema(schema_with = line_schema::<64>)]
+    pub order_number: String,
+    /// The email the order was placed with.
+    #[schema(schema_with = line_schema::<254>)]
+    pub email: String,
+    #[serde(flatten)]
+    pub ask: ReturnAskIn,
+}
+
+fn decision_schema() -> ObjectBuilder {
+    one_of(vec!["approve", "deny"])
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewIn {
+    #[schema(schema_with = decision_schema)]
+    pub decision: String,
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveIn {
+    /// The configured location the parcel arrived at.
+    #[schema(schema_with = line_schema::<64>)]
+    pub location_id: String,
+    /// One scan per unit: a GTIN or a SKU.
+    #[serde(default)]
+    #[schema(max_items = 1000, value_type = Vec<String>, schema_with = scans_schema)]
+    pub scans: Vec<String>,
+    /// Nothing more is coming: awaited units not scanned are recorded short.
+    #[serde(default)]
+    pub close: bool,
+}
+
+fn scans_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(line_schema::<64>())
+        .max_items(Some(1000))
+}
+
+fn acceptance_schema() -> ObjectBuilder {
+    one_of(
+        Acceptance::ALL
+            .iter()
+            .filter(|a| **a != Acceptance::Pending)
+            .map(|a| a.as_str())
+            .collect(),
+    )
+}
+
+fn disposition_schema() -> ObjectBuilder {
+    one_of(Disposition::ALL.iter().map(|d| d.as_str()).collect())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectionIn {
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub item_no: u32,
+    /// One of the policy's condition grades.
+    #[schema(schema_with = line_schema::<64>)]
+    pub condition: String,
+    #[schema(schema_with = acceptance_schema)]
+    pub acceptance: String,
+    #[schema(schema_with = disposition_schema)]
+    pub disposition: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectIn {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub items: Vec<InspectionIn>,
+}
+
+pub fn parse_inspection(body: &InspectIn) -> Result<Vec<ItemInspection>, ApiError> {
+    let mut issues = Vec::new();
+    if body.items.is_empty() || body.items.len() > 1000 {
+        issues.push(field("items", "out_of_range", "1 to 1000 items"));
+    }
+    let mut out = Vec::new();
+    for (i, item) in body.items.iter().enumerate().take(1000) {
+        if !(1..=1_000_000).contains(&item.item_no) {
+            issues.push(field(
+                format!("items[{i}].item_no"),
+                "out_of_range",
+                "item_no is 1-1,000,000",
+            ));
+        }
+        issues.extend(required_line(
+            &format!("items[{i}].condition"),
+            &item.condition,
+            64,
+        ));
+        let acceptance = Acceptance::parse(&item.acceptance).filter(|a| *a != Acceptance::Pending);
+        if acceptance.is_none() {
+            issues.push(field(
+                format!("items[{i}].acceptance"),
+                "unknown_acceptance",
+                "accepted, rejected or needs_manual_decision",
+            ));
+        }
+        let disposition = Disposition::parse(&item.disposition);
+        if disposition.is_none() {
+            issues.push(field(
+                format!("items[{i}].disposition"),
+                "unknown_disposition",
+                "restock, quarantine, scrap, refurbish or return_to_customer",
+            ));
+        }
+        if let (Some(acceptance), Some(disposition)) = (acceptance, disposition) {
+            out.push(ItemInspection {
+                item_no: item.item_no,
+                condition: item.condition.clone(),
+                acceptance,
+                disposition,
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok(out)
+    } else {
+        Err(crate::app::error::AppError::Validation(issues).into())
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveIn {
+    /// Refund without the restocking fee and the return shipping fee (a policy
+    /// exception: needs the approval authority for the return's value).
+    #[serde(default)]
+    pub waive_fee: bool,
+    /// Refund before (or without) the goods coming back (a policy exception).
+    #[serde(default)]
+    pub without_return: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelReturnIn {
+    #[schema(schema_with = line_schema::<500>)]
+    pub reason: String,
+}
