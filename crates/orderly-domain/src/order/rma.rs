@@ -204,6 +204,15 @@ pub struct ReturnRequested {
     pub note: Option<String>,
     pub photos: Vec<String>,
     pub wanted: Wanted,
+    /// Staff asked for a final-sale item to be taken back anyway.
+    #[serde(default)]
+    pub final_sale_exception: bool,
+    /// Staff asked to look past the window.
+    #[serde(default)]
+    pub window_extension: bool,
+    /// What the judgement read, kept so the request can be judged again exactly as it
+    /// was (the policy backtest replays it under a draft version).
+    pub facts: crate::returns::ReturnFacts,
     pub judgement: Judgement,
 }
 

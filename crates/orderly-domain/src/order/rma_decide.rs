@@ -31,6 +31,8 @@ pub struct RequestReturn {
     pub ask: ReturnAsk,
     pub note: Option<String>,
     pub photos: Vec<String>,
+    /// What the judgement read (recorded with the request).
+    pub facts: crate::returns::ReturnFacts,
     pub judgement: Judgement,
 }
 
@@ -111,6 +113,9 @@ pub(super) fn request(order: &Order, r: RequestReturn) -> Result<Vec<OrderEvent>
             note: r.note,
             photos: r.photos,
             wanted: r.ask.wanted,
+            final_sale_exception: r.ask.final_sale_exception,
+            window_extension: r.ask.window_extension,
+            facts: r.facts,
             judgement: r.judgement,
         },
     ))])

@@ -150,8 +150,22 @@ pub(super) fn ask(story: &Story, id: &str, items: &[(u32, u32)], mut j: Judgemen
         },
         note: None,
         photos: Vec::new(),
+        facts: facts_of(story),
         judgement: j,
     }))
+}
+
+/// Facts as the judgement would have read them (only what the tests look at).
+pub(super) fn facts_of(story: &Story) -> crate::returns::ReturnFacts {
+    let order = story.order();
+    crate::returns::ReturnFacts {
+        channel: order.channel.clone(),
+        placed_at: order.created_at,
+        paid_with: order.payments.iter().map(|p| p.method).collect(),
+        lines: Vec::new(),
+        history: crate::returns::ReturnHistory::default(),
+        replacement: None,
+    }
 }
 
 pub(super) fn asked(items: &[(u32, u32)]) -> Vec<AskedItem> {

@@ -32,6 +32,9 @@ fn a_request_within_the_returnable_units_holds_them() {
             note: None,
             photos: Vec::new(),
             wanted: crate::returns::Wanted::Refund,
+            final_sale_exception: false,
+            window_extension: false,
+            facts: facts_of(&story),
             judgement: j,
         }))]
     );

@@ -169,6 +169,7 @@ impl App {
                         ask,
                         note: input.note.clone(),
                         photos: input.photos.clone(),
+                        facts,
                         judgement,
                     })))
                 },
