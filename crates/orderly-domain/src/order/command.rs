@@ -203,6 +203,11 @@ pub enum OrderCommand {
         return_id: Id,
         label: super::rma::ReturnLabel,
     },
+    /// The exchange order placed for a return (in the same transaction as its placement).
+    RecordExchange {
+        return_id: Id,
+        exchange: super::rma::ExchangeOrder,
+    },
     /// A carrier's news of a return parcel.
     TrackReturn {
         return_id: Id,

@@ -180,6 +180,13 @@ fn decide_command(
         (Some(order), OrderCommand::IssueReturnLabel { return_id, label }) => {
             super::rma_decide::issue_label(order, &return_id, label)
         }
+        (
+            Some(order),
+            OrderCommand::RecordExchange {
+                return_id,
+                exchange,
+            },
+        ) => super::rma_decide::record_exchange(order, &return_id, exchange),
         (Some(order), OrderCommand::ReceiveReturn(r)) => super::rma_decide::receive(order, r),
         (Some(order), OrderCommand::InspectReturn { return_id, items }) => {
             super::rma_decide::inspect(order, &return_id, items)

@@ -238,6 +238,7 @@ pub enum OrderEvent {
     ReturnRequested(Box<super::rma::ReturnRequested>),
     ReturnReviewed(super::rma::ReturnReviewed),
     ReturnLabelIssued(super::rma::ReturnLabelIssued),
+    ReturnExchangePlaced(super::rma::ReturnExchangePlaced),
     ReturnTracked(super::rma::ReturnTracked),
     ReturnReceived(super::rma::ReturnReceived),
     ReturnInspected(super::rma::ReturnInspected),
@@ -285,6 +286,7 @@ impl OrderEvent {
             OrderEvent::ReturnRequested(_) => "return_requested",
             OrderEvent::ReturnReviewed(_) => "return_reviewed",
             OrderEvent::ReturnLabelIssued(_) => "return_label_issued",
+            OrderEvent::ReturnExchangePlaced(_) => "return_exchange_placed",
             OrderEvent::ReturnTracked(_) => "return_tracked",
             OrderEvent::ReturnReceived(_) => "return_received",
             OrderEvent::ReturnInspected(_) => "return_inspected",
@@ -464,6 +466,7 @@ impl OrderEvent {
             OrderEvent::ReturnRequested(_)
             | OrderEvent::ReturnReviewed(_)
             | OrderEvent::ReturnLabelIssued(_)
+            | OrderEvent::ReturnExchangePlaced(_)
             | OrderEvent::ReturnTracked(_)
             | OrderEvent::ReturnReceived(_)
             | OrderEvent::ReturnInspected(_)

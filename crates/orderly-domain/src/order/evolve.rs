@@ -172,6 +172,10 @@ pub fn evolve(
             rma::apply_label(&mut order, l, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::ReturnExchangePlaced(e)) => {
+            rma::apply_exchange(&mut order, e, at).map_err(fail)?;
+            order
+        }
         (Some(mut order), OrderEvent::ReturnTracked(t)) => {
             rma::apply_tracked(&mut order, t, at).map_err(fail)?;
             order

@@ -245,6 +245,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
         OrderEvent::ReturnRequested(_)
         | OrderEvent::ReturnReviewed(_)
         | OrderEvent::ReturnLabelIssued(_)
+        | OrderEvent::ReturnExchangePlaced(_)
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)

@@ -46,14 +46,14 @@ pub use reactions::{
 };
 pub use refunds::LineMoney;
 pub use rma::{
-    ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision, ReturnInspected,
-    ReturnItem, ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived,
-    ReturnRequested, ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked,
-    UnexpectedItem,
+    ExchangeOrder, ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision,
+    ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnLabel, ReturnLabelIssued,
+    ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolution, ReturnResolved,
+    ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
 };
 pub use rma_decide::{
     ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, complete_due,
-    exceptions_of, label_due, refund_due,
+    exceptions_of, exchange_due, label_due, refund_due,
 };
 pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{

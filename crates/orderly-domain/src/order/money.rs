@@ -160,6 +160,7 @@ pub(super) fn apply(
         | OrderEvent::ReturnRequested(_)
         | OrderEvent::ReturnReviewed(_)
         | OrderEvent::ReturnLabelIssued(_)
+        | OrderEvent::ReturnExchangePlaced(_)
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)

@@ -92,6 +92,27 @@ pub struct ReturnLabelIssued {
     pub label: ReturnLabel,
 }
 
+/// The order that sends the replacement of an exchange: placed when the return is
+/// authorized (so its stock is reserved at once), held until the returned goods are on
+/// their way, shipped through ordinary fulfillment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeOrder {
+    pub order_id: Id,
+    pub order_number: String,
+    pub sku: Sku,
+    pub units: u32,
+    /// The returned units' value put toward the replacement (its discount).
+    pub credit_minor: i64,
+    /// What the customer pays on the exchange order (replacement price less the credit).
+    pub to_pay_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnExchangePlaced {
+    pub return_id: Id,
+    pub exchange: ExchangeOrder,
+}
+
 /// How a return's money was settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnResolution {
@@ -130,6 +151,8 @@ pub struct Return {
     pub resolution: Option<ReturnResolution>,
     #[serde(default)]
     pub label: Option<ReturnLabel>,
+    #[serde(default)]
+    pub exchange: Option<ExchangeOrder>,
     /// Authorized and not shipped by then, the return expires.
     #[serde(default, with = "crate::time::wire_opt")]
     pub ship_by: Option<Timestamp>,
@@ -382,6 +405,7 @@ pub(super) fn apply_requested(
         exceptions: Vec::new(),
         resolution: None,
         label: None,
+        exchange: None,
         ship_by: (state == ReturnState::Authorized).then_some(r.judgement.ship_by),
         requested_at: at,
         updated_at: at,
@@ -424,6 +448,20 @@ pub(super) fn apply_label(
         return Err("the return already has a label");
     }
     ret.label = Some(l.label.clone());
+    ret.updated_at = at;
+    Ok(())
+}
+
+pub(super) fn apply_exchange(
+    order: &mut Order,
+    e: &ReturnExchangePlaced,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &e.return_id)?;
+    if ret.exchange.is_some() {
+        return Err("the return already has its exchange order");
+    }
+    ret.exchange = Some(e.exchange.clone());
     ret.updated_at = at;
     Ok(())
 }

@@ -9,9 +9,10 @@ use super::command::RequestRefund;
 use super::error::OrderError;
 use super::event::OrderEvent;
 use super::rma::{
-    ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision, ReturnInspected,
-    ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
-    ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ExchangeOrder, ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision,
+    ReturnExchangePlaced, ReturnInspected, ReturnLabel, ReturnLabelIssued, ReturnParcelStatus,
+    ReturnReceived, ReturnRequested, ReturnResolution, ReturnResolved, ReturnReviewed,
+    ReturnSource, ReturnTracked, UnexpectedItem,
 };
 use super::state::Order;
 use crate::Timestamp;
@@ -361,7 +362,8 @@ pub fn refund_due(ret: &Return) -> bool {
     if ret.resolution.is_some() || ret.state.is_terminal() {
         return false;
     }
-    if !matches!(ret.wanted, Wanted::Refund | Wanted::StoreCredit) {
+    // An exchange settles its price difference once its exchange order stands.
+    if matches!(ret.wanted, Wanted::Exchange { .. }) && ret.exchange.is_none() {
         return false;
     }
     match ret.judgement.refund_timing {
@@ -452,7 +454,19 @@ pub(super) fn resolve(
         })
         .sum();
     let j = &ret.judgement;
-    let (fee, shipping) = if r.waive_fee {
+    // An exchange puts the returned units' value toward the replacement: what is paid
+    // back is what the accepted units are worth beyond that credit, with no fee.
+    let credit = match (&ret.wanted, &ret.exchange) {
+        (Wanted::Exchange { .. }, Some(x)) => Some(x.credit_minor),
+        (Wanted::Exchange { .. }, None) => {
+            return Err(refuse(
+                ret,
+                "be resolved before its exchange order is placed",
+            ));
+        }
+        _ => None,
+    };
+    let (fee, shipping) = if r.waive_fee || credit.is_some() {
         (0, 0)
     } else {
         // The restocking fee follows the share of the judged value being paid now.
@@ -469,7 +483,7 @@ pub(super) fn resolve(
         };
         (fee, j.return_shipping.fee_minor())
     };
-    let amount = (value - fee - shipping).max(0);
+    let amount = (value - credit.unwrap_or(0) - fee - shipping).max(0);
     let mut exceptions = Vec::new();
     if r.waive_fee && (j.restocking_fee_minor > 0 || j.return_shipping.fee_minor() > 0) {
         exceptions.push(PolicyException::FeeWaived);
@@ -513,6 +527,37 @@ pub(super) fn resolve(
         )?);
     }
     Ok(events)
+}
+
+/// Whether `ret` is an authorized exchange whose exchange order is still to be placed.
+pub fn exchange_due(ret: &Return) -> bool {
+    matches!(ret.wanted, Wanted::Exchange { .. })
+        && ret.exchange.is_none()
+        && ret.judgement.exchange.is_some()
+        && matches!(
+            ret.state,
+            ReturnState::Authorized
+                | ReturnState::InTransit
+                | ReturnState::Received
+                | ReturnState::Inspected
+        )
+}
+
+pub(super) fn record_exchange(
+    order: &Order,
+    return_id: &Id,
+    exchange: ExchangeOrder,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let ret = find(order, return_id)?;
+    if !exchange_due(ret) {
+        return Err(refuse(ret, "take an exchange order"));
+    }
+    Ok(vec![OrderEvent::ReturnExchangePlaced(
+        ReturnExchangePlaced {
+            return_id: return_id.clone(),
+            exchange,
+        },
+    )])
 }
 
 /// Whether `ret` waits for the prepaid label its policy promises.

@@ -41,6 +41,7 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
         OrderEvent::ReturnRequested(r) => &r.return_id,
         OrderEvent::ReturnReviewed(r) => &r.return_id,
         OrderEvent::ReturnLabelIssued(l) => &l.return_id,
+        OrderEvent::ReturnExchangePlaced(e) => &e.return_id,
         OrderEvent::ReturnTracked(t) => &t.return_id,
         OrderEvent::ReturnReceived(r) => &r.return_id,
         OrderEvent::ReturnInspected(r) => &r.return_id,

@@ -76,6 +76,15 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             l.label.tracking_number,
             l.label.location_id
         ),
+        OrderEvent::ReturnExchangePlaced(e) => format!(
+            "Return {}: exchange order {} sends {} of {} (credit {}, to pay {}), held until the goods are on their way",
+            rma(before, &e.return_id),
+            e.exchange.order_number,
+            units(e.exchange.units),
+            e.exchange.sku,
+            amount(e.exchange.credit_minor, before),
+            amount(e.exchange.to_pay_minor, before)
+        ),
         OrderEvent::ReturnTracked(t) => match t.status {
             ReturnParcelStatus::InTransit => {
                 format!("Return {} is on its way back", rma(before, &t.return_id))

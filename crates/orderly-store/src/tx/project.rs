@@ -192,6 +192,10 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             return_id,
             ..
         })
+        | OrderEvent::ReturnExchangePlaced(orderly_domain::order::ReturnExchangePlaced {
+            return_id,
+            ..
+        })
         | OrderEvent::ReturnTracked(orderly_domain::order::ReturnTracked { return_id, .. })
         | OrderEvent::ReturnReceived(orderly_domain::order::ReturnReceived { return_id, .. })
         | OrderEvent::ReturnResolved(orderly_domain::order::ReturnResolved { return_id, .. })

@@ -193,6 +193,7 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         | CheckDelay { .. }
         | TrackReturn { .. }
         | CompleteReturn { .. }
+        | RecordExchange { .. }
         | ExpireReturn { .. } => return None,
     })
 }

@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod exchanges;
 pub mod runner;
 
 use crate::app::error::AppError;

@@ -3,6 +3,7 @@
 
 use crate::app::Origin;
 use crate::app::error::AppError;
+use crate::app::exchanges::follow;
 use crate::app::runner::run;
 use crate::app::{App, refuse_future};
 use crate::payments::provider_events::Disposition;
@@ -145,6 +146,7 @@ impl App {
                     }
                     other => other?,
                 };
+                let order = follow(tx, order, &origin.meta(now), &config, ids.as_ref())?;
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
                     return Ok(Disposition::Ignored);

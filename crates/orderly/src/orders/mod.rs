@@ -4,6 +4,7 @@ pub mod capture;
 pub mod commands;
 pub mod http;
 pub mod list;
+pub mod placing;
 pub mod queries;
 pub mod timeline;
 pub mod view;

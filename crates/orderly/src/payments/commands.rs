@@ -6,6 +6,7 @@
 
 use crate::app::Origin;
 use crate::app::error::AppError;
+use crate::app::exchanges::follow;
 use crate::app::runner::run;
 use crate::app::{Answer, App, Idempotency, Outcome};
 use crate::providers::{OpRequest, ProviderAnswer, ProviderResult};
@@ -20,11 +21,7 @@ use std::sync::{Arc, Mutex};
 /// At most this many provider calls follow one command (authorize, then capture, …).
 const MAX_CALLS_PER_COMMAND: usize = 16;
 
-/// The id of an order's `n`th payment: `pay_<order id suffix>_<n>`. Deriving it from the
-/// order id lets an inbound provider event find its order without another index.
-pub(crate) fn payment_id(order_id: &Id, n: usize) -> Id {
-    Id::child(order_id, "pay", n)
-}
+pub(crate) use crate::orders::placing::payment_id;
 
 /// The order a payment or operation id belongs to (see `payment_id`).
 pub(crate) fn order_of(payment_or_op_id: &str) -> Option<String> {
@@ -192,6 +189,7 @@ impl App {
                 );
                 let meta = meta_origin.meta(at.unwrap_or_else(|| clock.now()));
                 let order = run(tx, order, cmd, &meta, &config, ids.as_ref())?;
+                let order = follow(tx, order, &meta, &config, ids.as_ref())?;
                 let kept = keep_token(tx, &payments, &order, token.as_deref(), meta.at)?;
                 let fresh: Vec<Id> = external_pending(&order)
                     .into_iter()

@@ -119,13 +119,6 @@ impl App {
         idem: Option<Idempotency>,
     ) -> Result<(Order, Id), AppError> {
         authorize(&origin.actor, Permission::RequestReturns)?;
-        if matches!(input.wanted, Wanted::Exchange { .. }) {
-            return Err(issue(
-                "wanted.kind",
-                "exchange_unavailable",
-                "exchanges are not available yet; ask for a refund or store credit",
-            ));
-        }
         let config = self.config.clone();
         let clock = self.clock.clone();
         let source = match requester {
@@ -334,10 +327,7 @@ impl App {
             return Err(issue(
                 "location_id",
                 "unknown_location",
-                format!(
-                    "{} is not a configured location",
-                    crate::http::extract::excerpt(&location_id)
-                ),
+                "not a configured location",
             ));
         }
         let order_ref = self.order_of_return(&origin.actor, &return_ref).await?;

@@ -106,6 +106,25 @@ pub struct MovementView {
     pub reason: String,
 }
 
+/// The order that sends an exchange's replacement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangeView {
+    pub sku: String,
+    pub units: u32,
+    /// The replacement's price per unit, as the policy judged it.
+    pub unit_price: i64,
+    /// Replacement price less the returned value: above zero the customer pays it on the
+    /// exchange order, below zero it is refunded once the goods are in.
+    pub price_difference: i64,
+    /// Once placed (at authorization): the exchange order.
+    pub order_id: Option<String>,
+    pub order_number: Option<String>,
+    /// The returned value put toward the replacement.
+    pub credit: Option<i64>,
+    /// What the exchange order asks the customer to pay.
+    pub to_pay: Option<i64>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnView {
     pub id: String,
@@ -133,6 +152,7 @@ pub struct ReturnView {
     pub money: ReturnMoneyView,
     pub stock_movements: Vec<MovementView>,
     pub label: Option<LabelView>,
+    pub exchange: Option<ExchangeView>,
     pub ship_by: Option<String>,
     pub requested_at: String,
     pub updated_at: String,
@@ -271,6 +291,16 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
             tracking_number: l.tracking_number.clone(),
             location_id: l.location_id.to_string(),
             url: format!("/api/v1/returns/{}/label.pdf", ret.id),
+        }),
+        exchange: j.exchange.as_ref().map(|terms| ExchangeView {
+            sku: terms.sku.to_string(),
+            units: u32::try_from(ret.items.len()).unwrap_or(u32::MAX),
+            unit_price: terms.unit_price_minor,
+            price_difference: terms.price_difference_minor,
+            order_id: ret.exchange.as_ref().map(|x| x.order_id.to_string()),
+            order_number: ret.exchange.as_ref().map(|x| x.order_number.clone()),
+            credit: ret.exchange.as_ref().map(|x| x.credit_minor),
+            to_pay: ret.exchange.as_ref().map(|x| x.to_pay_minor),
         }),
         ship_by: ret.ship_by.map(rfc3339),
         requested_at: rfc3339(ret.requested_at),

@@ -1,0 +1,196 @@
+//! Exchanges: the replacement is reserved when the return is authorized (the last unit
+//! cannot be sold meanwhile), waits in an exchange order held until the goods are on
+//! their way, ships through ordinary fulfillment, and the price difference is collected
+//! on the exchange order when higher and refunded when lower.
+
+use crate::helpers::*;
+use crate::returns::{delivered, shop};
+use serde_json::{Value, json};
+
+async fn exchange(app: &TestApp, order: &Value, sku: &str) -> Value {
+    app.post(
+        "/returns",
+        &json!({"order": order["number"], "items": [{"line_no": 1, "quantity": 1}],
+                "reason": "size_too_small", "wanted": {"kind": "exchange", "sku": sku}}),
+    )
+    .await
+    .expect(201)
+}
+
+async fn scan(app: &TestApp, rma: &str, status: &str) {
+    let now = app.clock.now().to_string();
+    app.track(&json!({"id": format!("{rma}-{status}"), "carrier": "local",
+        "tracking_number": rma, "status": status, "occurred_at": now}))
+        .await
+        .expect(200);
+}
+
+/// Receives the return's one unit at Newark and restocks it.
+async fn receive_and_restock(app: &TestApp, id: &str, sku: &str) -> Value {
+    app.post(
+        &format!("/returns/{id}/receive"),
+        &json!({"location_id": "wh-east", "scans": [sku], "close": true}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/returns/{id}/inspect"),
+        &json!({"items": [{"item_no": 1, "condition": "like_new", "acceptance": "accepted",
+                           "disposition": "restock"}]}),
+    )
+    .await
+    .expect(200)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_reserves_the_last_unit_at_authorization_and_ships_once_the_goods_move() {
+    let app = shop(spawn_app().await).await;
+    app.seed_product("TEE-BLK-S", 2000).await;
+    app.receive("TEE-BLK-S", "wh-east", 1).await;
+    let order = delivered(&app, &[("TEE-BLK-M", 1, 2000)]).await;
+
+    let asked = exchange(&app, &order, "TEE-BLK-S").await;
+    assert_eq!(asked["state"], "authorized", "{asked}");
+    let x = &asked["exchange"];
+    assert_eq!(
+        (x["sku"].clone(), x["price_difference"].clone()),
+        (json!("TEE-BLK-S"), json!(0))
+    );
+    assert_eq!(
+        (x["credit"].clone(), x["to_pay"].clone()),
+        (json!(2000), json!(0))
+    );
+    let ex_id = x["order_id"].as_str().unwrap().to_owned();
+    let ex = app.get(&format!("/orders/{ex_id}")).await.expect(200);
+    assert_eq!(ex["status"], "on_hold", "{ex}");
+    assert_eq!(ex["holds"][0]["reason"], "awaiting_return_items");
+    assert_eq!(
+        stock(&app, "TEE-BLK-S").await,
+        (1, 1, 0),
+        "the last unit is reserved"
+    );
+
+    // Nobody else can buy the last unit meanwhile.
+    let mut other = order_body("web", &[("TEE-BLK-S", 1, 2000)]);
+    other["customer"]["email"] = json!("bo@example.com");
+    app.post("/orders", &other)
+        .await
+        .expect_problem(422, "out_of_stock");
+
+    // The goods are on their way: the replacement goes to the warehouse and ships.
+    let rma = asked["rma"].as_str().unwrap().to_owned();
+    scan(&app, &rma, "in_transit").await;
+    let ex = app.get(&format!("/orders/{ex_id}")).await.expect(200);
+    assert!(ex["holds"].as_array().unwrap().is_empty(), "{ex}");
+    assert_eq!(ex["fulfillment_orders"][0]["state"], "released");
+    let fid = ex["fulfillment_orders"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pkg = app.pick_and_pack(&fid, &[(1, 1)], &["TEE-BLK-S"]).await;
+    app.post(
+        &format!("/packages/{}/ship", pkg["id"].as_str().unwrap()),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+
+    let id = asked["id"].as_str().unwrap();
+    let done = receive_and_restock(&app, id, "TEE-BLK-M").await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["money"]["resolution"]["amount"], 0);
+    assert_eq!(done["money"]["resolution"]["refund_id"], Value::Null);
+    assert_eq!(app.simulator_calls("refund"), 0);
+    let timeline = app
+        .get(&format!(
+            "/orders/{}/timeline",
+            order["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(200);
+    assert!(
+        timeline["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["type"] == "return_exchange_placed"),
+        "{timeline}"
+    );
+    app.assert_invariants().await;
+}
+
+async fn stock(app: &TestApp, sku: &str) -> (i64, i64, i64) {
+    app.stock(sku, "wh-east").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dearer_replacement_is_paid_on_the_exchange_order_and_a_cheaper_one_refunded() {
+    let app = shop(spawn_app().await).await;
+    app.seed_product("TEE-BLK-XL", 2500).await;
+    app.seed_product("TEE-BLK-XS", 1500).await;
+    for sku in ["TEE-BLK-XL", "TEE-BLK-XS"] {
+        app.receive(sku, "wh-east", 5).await;
+    }
+
+    // Dearer: 5.00 to pay; the exchange waits until it is paid.
+    let first = delivered(&app, &[("TEE-BLK-M", 1, 2000)]).await;
+    let dearer = exchange(&app, &first, "TEE-BLK-XL").await;
+    assert_eq!(dearer["exchange"]["price_difference"], 500);
+    assert_eq!(dearer["exchange"]["to_pay"], 500);
+    let ex_id = dearer["exchange"]["order_id"].as_str().unwrap().to_owned();
+    let ex = app.get(&format!("/orders/{ex_id}")).await.expect(200);
+    assert_eq!(ex["status"], "pending_payment");
+    assert_eq!(ex["total_amount"], 500, "{ex}");
+    assert_eq!(
+        stock(&app, "TEE-BLK-XL").await,
+        (5, 1, 4),
+        "reserved while unpaid"
+    );
+    let paid = app
+        .post(
+            &format!("/orders/{ex_id}/payments"),
+            &json!({"method": "card", "provider": "simulator", "token": "tok_visa"}),
+        )
+        .await;
+    assert!(matches!(paid.status, 200 | 201), "{:?}", paid.json());
+    let ex = app.get(&format!("/orders/{ex_id}")).await.expect(200);
+    assert_eq!(ex["payment_state"], "captured", "{ex}");
+    assert_eq!(ex["status"], "on_hold", "paid, still waiting for the goods");
+
+    // Cheaper: 5.00 back to the card once the goods are in.
+    let second = delivered(&app, &[("TEE-BLK-M", 1, 2000)]).await;
+    let cheaper = exchange(&app, &second, "TEE-BLK-XS").await;
+    assert_eq!(cheaper["exchange"]["price_difference"], -500);
+    assert_eq!(cheaper["exchange"]["to_pay"], 0);
+    assert_eq!(cheaper["exchange"]["credit"], 1500);
+    let done = receive_and_restock(&app, cheaper["id"].as_str().unwrap(), "TEE-BLK-M").await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["money"]["resolution"]["amount"], 500);
+    assert_eq!(done["money"]["resolution"]["refund_status"], "succeeded");
+    let second = app
+        .get(&format!("/orders/{}", second["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(second["refunds"][0]["amount"], 500);
+    app.assert_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_exchange_gives_its_reservation_back() {
+    let app = shop(spawn_app().await).await;
+    let order = delivered(&app, &[("TEE-BLK-M", 1, 2000)]).await;
+    let asked = exchange(&app, &order, "TEE-BLK-L").await;
+    assert_eq!(stock(&app, "TEE-BLK-L").await, (20, 1, 19));
+    app.fire_timers_at(jiff::SignedDuration::from_hours(31 * 24))
+        .await;
+    let expired = app
+        .get(&format!("/returns/{}", asked["id"].as_str().unwrap()))
+        .await
+        .expect(200);
+    assert_eq!(expired["state"], "expired");
+    let ex_id = asked["exchange"]["order_id"].as_str().unwrap();
+    let ex = app.get(&format!("/orders/{ex_id}")).await.expect(200);
+    assert_eq!(ex["status"], "cancelled", "{ex}");
+    assert_eq!(stock(&app, "TEE-BLK-L").await, (20, 0, 20));
+    app.assert_invariants().await;
+}
