@@ -34,6 +34,10 @@ STATEFUL_REFUSALS = {
     "invalid_cursor", "precondition_failed",
     # The server's clock: a key's expiry must lie ahead of it.
     "in_the_past",
+    # Returns: what the order, the catalog and the policy say of a well-formed request.
+    "unknown_line", "repeated_line", "not_delivered", "quantity_beyond_returnable",
+    "unknown_reason", "not_a_leaf_reason", "unknown_variant", "no_return_policy",
+    "returns_not_configured", "unknown_location", "unknown_condition",
 }
 
 
@@ -47,6 +51,9 @@ STATEFUL_FIELD_REFUSALS = {
     ("delta", "required"),
     ("counted", "required"),
     ("expected_on_hand", "required"),
+    # Only an exchange names a variant, and it must: a rule across two fields.
+    ("wanted.sku", "required"),
+    ("wanted.sku", "not_allowed"),
 }
 
 

@@ -92,6 +92,23 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
                     format!("items {} need a manual decision", undecided.join(", ")),
                 ));
             }
+            // The replacement went out against these goods: a person settles the gap.
+            let rejected: Vec<String> = i
+                .items
+                .iter()
+                .filter(|x| x.acceptance == Acceptance::Rejected)
+                .map(|x| x.item_no.to_string())
+                .collect();
+            if ret.exchange.is_some() && !rejected.is_empty() && undecided.is_empty() {
+                out.push(open(
+                    kind::RETURN_NEEDS_DECISION,
+                    ret,
+                    format!(
+                        "items {} were rejected, but their exchange order was placed",
+                        rejected.join(", ")
+                    ),
+                ));
+            }
         }
         OrderEvent::ReturnResolved(_) => {
             out.push(resolve(

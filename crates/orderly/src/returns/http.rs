@@ -433,10 +433,10 @@ pub struct ReturnListQuery {
     #[param(max_length = 64)]
     pub order_id: Option<String>,
     /// Requested at or after (RFC 3339).
-    #[param(max_length = 64)]
+    #[param(format = DateTime)]
     pub requested_after: Option<String>,
     /// Requested before (RFC 3339): the age filter.
-    #[param(max_length = 64)]
+    #[param(format = DateTime)]
     pub requested_before: Option<String>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]

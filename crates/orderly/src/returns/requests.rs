@@ -4,7 +4,7 @@
 
 use crate::http::extract::{excerpt, required_line, too_long};
 use crate::http::problem::ApiError;
-use crate::http::schema::{one_of, optional_line, required_line as line_schema};
+use crate::http::schema::{one_of, required_line as line_schema};
 use crate::returns::commands::ReturnInput;
 use orderly_domain::order::{FieldIssue, ItemInspection};
 use orderly_domain::returns::{Acceptance, AskedItem, Disposition, Wanted};
@@ -31,6 +31,15 @@ fn wanted_kind_schema() -> ObjectBuilder {
     one_of(vec!["refund", "store_credit", "exchange"])
 }
 
+fn optional_sku_schema() -> ObjectBuilder {
+    crate::orders::capture::sku_schema().schema_type(utoipa::openapi::schema::SchemaType::Array(
+        vec![
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ],
+    ))
+}
+
 fn photo_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
@@ -45,8 +54,8 @@ pub struct WantedIn {
     /// `refund`, `store_credit` or `exchange` (exchanges are not available yet).
     #[schema(schema_with = wanted_kind_schema)]
     pub kind: String,
-    /// The variant an exchange asks for.
-    #[schema(schema_with = optional_line::<64>)]
+    /// The variant an exchange asks for (only with `exchange`, which needs it).
+    #[schema(schema_with = optional_sku_schema)]
     pub sku: Option<String>,
 }
 
@@ -203,7 +212,7 @@ pub struct SelfServiceReturnIn {
     #[schema(schema_with = line_schema::<64>)]
     pub order_number: String,
     /// The email the order was placed with.
-    #[schema(schema_with = line_schema::<254>)]
+    #[schema(format = Email, min_length = 3, max_length = 254)]
     pub email: String,
     #[serde(flatten)]
     pub ask: ReturnAskIn,
