@@ -27,6 +27,8 @@ mod pickup;
 mod prices;
 mod readme;
 mod returns;
+mod returns_policy;
+mod returns_support;
 mod scope_matrix;
 mod scoping;
 mod sourcing;
