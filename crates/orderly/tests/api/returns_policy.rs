@@ -293,3 +293,24 @@ async fn an_authorized_return_not_shipped_in_time_expires_and_frees_its_units() 
     assert_eq!(return_buckets(&held, 0), (1, 0, 0));
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finance_approves_a_review_and_the_return_gets_its_label() {
+    let app = coat_shop().await;
+    let order = delivered(&app, &[("COAT-BLK-M", 2, 12000)]).await;
+    let asked = admin_return(&app, &order, ask(&[(1, 2)], "size_too_large"))
+        .await
+        .expect(201);
+    let id = text(&asked, "id");
+    let (_, finance) = app.key(Role::Finance).await;
+    let approved = send(
+        app.req_as(&finance, Method::POST, &format!("/returns/{id}/authorize"))
+            .json(&json!({"decision": "approve"})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(approved["state"], "authorized");
+    assert_eq!(approved["reviews"][0]["role"], "finance");
+    assert_eq!(approved["label"]["tracking_number"], approved["rma"]);
+    app.assert_invariants().await;
+}
