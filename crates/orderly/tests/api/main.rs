@@ -28,6 +28,7 @@ mod prices;
 mod readme;
 mod returns;
 mod returns_policy;
+mod returns_races;
 mod returns_support;
 mod scope_matrix;
 mod scoping;
