@@ -29,6 +29,7 @@ mod readme;
 mod returns;
 mod returns_policy;
 mod returns_races;
+mod returns_self_service;
 mod returns_support;
 mod scope_matrix;
 mod scoping;
