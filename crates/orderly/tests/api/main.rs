@@ -27,6 +27,7 @@ mod pickup;
 mod prices;
 mod readme;
 mod returns;
+mod returns_anchors;
 mod returns_policy;
 mod returns_races;
 mod returns_self_service;
