@@ -28,6 +28,7 @@ mod prices;
 mod readme;
 mod returns;
 mod returns_anchors;
+mod returns_listing;
 mod returns_policy;
 mod returns_races;
 mod returns_self_service;
