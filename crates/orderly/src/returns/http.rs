@@ -102,7 +102,7 @@ pub async fn create_return(
     responses((status = 201, body = ReturnView),
         (status = 404, description = "order_not_found: no order with this number and email", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "too_many_attempts", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "authentication_throttled: too many wrong pairs from this address; Retry-After says when to try again", body = Problem, content_type = "application/problem+json")))]
 pub async fn self_service_return(
     State(app): State<AppState>,
     Extension(throttle): Extension<Arc<SelfServiceThrottle>>,

@@ -98,7 +98,7 @@ pub struct LabelView {
 
 /// A stock movement a disposition made (or records, when nothing moves).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MovementView {
+pub struct ReturnMovementView {
     pub item_no: u32,
     pub sku: String,
     pub location_id: String,
@@ -150,7 +150,7 @@ pub struct ReturnView {
     pub items: Vec<ReturnItemView>,
     pub unexpected_items: Vec<UnexpectedItemView>,
     pub money: ReturnMoneyView,
-    pub stock_movements: Vec<MovementView>,
+    pub stock_movements: Vec<ReturnMovementView>,
     pub label: Option<LabelView>,
     pub exchange: Option<ExchangeView>,
     pub ship_by: Option<String>,
@@ -277,7 +277,7 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
             .items
             .iter()
             .filter_map(|i| {
-                Some(MovementView {
+                Some(ReturnMovementView {
                     item_no: i.item_no,
                     sku: i.sku.to_string(),
                     location_id: i.location_id.as_ref()?.to_string(),

@@ -115,7 +115,7 @@ async fn a_short_pick_opens_one_entry_that_a_person_resolves_once() {
         ),
         [("short_pick".into(), fid, "resolved".into())]
     );
-    app.get("/exceptions/returns")
+    app.get("/exceptions/refunds")
         .await
         .expect_problem(404, "not_found");
     app.get("/exceptions?status=maybe")

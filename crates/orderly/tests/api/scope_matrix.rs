@@ -21,12 +21,14 @@ struct Objects {
     shipment: String,
     payment: String,
     refund: String,
+    /// A return of one of the order's units (delivered for it).
+    ret: String,
     email: &'static str,
     channel: &'static str,
     price: i64,
 }
 
-/// A shipped order of `channel` with a refund, for `email`.
+/// A shipped and delivered order of `channel` with a refund and a return, for `email`.
 async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, price: i64) -> Objects {
     let mut body = order_body(channel, &[("TEE-BLK-M", 2, price)]);
     body["customer"]["email"] = json!(email);
@@ -53,7 +55,18 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
         )
         .await
         .expect(200);
+    let tracking = shipped["fulfillment_orders"][0]["shipments"][0]["tracking_number"].clone();
+    let at = jiff::Timestamp::from_second(app.clock.now().as_second() - 60).unwrap();
+    app.track(&json!({"id": format!("d-{channel}"), "carrier": "local",
+        "tracking_number": tracking, "status": "delivered", "occurred_at": at.to_string()}))
+        .await
+        .expect(200);
+    let ret = app.post("/returns", &return_body(&id)).await.expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Objects {
+        ret,
         shipment: shipped["fulfillment_orders"][0]["shipments"][0]["id"]
             .as_str()
             .unwrap()
@@ -69,6 +82,11 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
     }
 }
 
+fn return_body(order: &str) -> Value {
+    json!({"order": order, "items": [{"line_no": 1, "quantity": 1}],
+           "reason": "size_too_small", "wanted": {"kind": "refund"}})
+}
+
 /// One operation on a channel's objects: (method, route as in the route table, the
 /// concrete path, body, the permission it needs).
 fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
@@ -77,7 +95,7 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
     let email = o.email.replace('@', "%40");
     let mut create = order_body(o.channel, &[("TEE-BLK-M", 1, o.price)]);
     create["customer"]["email"] = json!(o.email);
-    vec![
+    let mut ops = vec![
         (
             Method::GET,
             "/orders",
@@ -248,6 +266,89 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
             Some(json!({"reason": "customer_request"})),
             CancelOrders,
         ),
+    ];
+    ops.extend(return_operations(o));
+    ops
+}
+
+/// The operations on a channel's return.
+fn return_operations(
+    o: &Objects,
+) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
+    use Permission::*;
+    let r = &o.ret;
+    vec![
+        (
+            Method::GET,
+            "/returns",
+            format!("/returns?order_id={}", o.order),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/returns",
+            "/returns".into(),
+            Some(return_body(&o.order)),
+            RequestReturns,
+        ),
+        (
+            Method::GET,
+            "/returns/{id}",
+            format!("/returns/{r}"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/returns/{id}/label.pdf",
+            format!("/returns/{r}/label.pdf"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/authorize",
+            format!("/returns/{r}/authorize"),
+            Some(json!({"decision": "approve"})),
+            ReviewReturns,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/label",
+            format!("/returns/{r}/label"),
+            None,
+            RequestReturns,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/receive",
+            format!("/returns/{r}/receive"),
+            Some(json!({"location_id": "wh-central", "scans": ["TEE-BLK-M"]})),
+            ReceiveReturns,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/inspect",
+            format!("/returns/{r}/inspect"),
+            Some(json!({"items": [{"item_no": 1, "condition": "like_new",
+                                   "acceptance": "accepted", "disposition": "restock"}]})),
+            ReceiveReturns,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/resolve",
+            format!("/returns/{r}/resolve"),
+            Some(json!({})),
+            ResolveReturns,
+        ),
+        (
+            Method::POST,
+            "/returns/{id}/cancel",
+            format!("/returns/{r}/cancel"),
+            Some(json!({"reason": "asked by mistake"})),
+            RequestReturns,
+        ),
     ]
 }
 
@@ -343,6 +444,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
         "signed by a provider, not a key",
     ),
     ("post", "/tracking-events", "signed by a carrier, not a key"),
+    (
+        "post",
+        "/self-service/returns",
+        "no key: the order's number and email prove it (returns_self_service…)",
+    ),
 ];
 
 async fn attempt(
@@ -422,13 +528,15 @@ async fn every_operation_by_every_role_on_its_own_and_another_channel() {
             let ok_other = match (op.1, allowed) {
                 // Listing another channel finds nothing; naming it to create is naming
                 // a channel that does not exist.
-                ("/orders", true) if op.0 == Method::GET => {
+                ("/orders" | "/returns", true) if op.0 == Method::GET => {
                     on_other.status == 200 && on_other.json()["data"] == json!([])
                 }
                 ("/orders", true) => {
                     on_other.status == 422
                         && on_other.json()["errors"][0]["code"] == "unknown_channel"
                 }
+                // Another channel's order is not found to ask a return of.
+                ("/returns", true) => on_other.status == 404,
                 (_, true) => on_other.status == 404,
                 (_, false) => [403, 404].contains(&on_other.status),
             };

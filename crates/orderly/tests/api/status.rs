@@ -191,7 +191,7 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
     .await
     .expect(200);
     // The database as the previous release left it: the old status, no new columns (nor
-    // the later events' stream type, nor the keys' scope).
+    // the later events' stream type, nor the keys' scope, nor returns).
     app.db
         .execute(
             "UPDATE orders SET status = 'paid';
@@ -200,12 +200,16 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              ALTER TABLE events DROP COLUMN stream_type;
              ALTER TABLE api_keys DROP COLUMN channels;
              ALTER TABLE api_keys DROP COLUMN expires_at;
+             DROP TABLE returns;
+             DROP TABLE rma_counters;
+             ALTER TABLE inventory DROP COLUMN quarantine;
+             ALTER TABLE stock_movements DROP COLUMN delta_quarantine;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 3);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 4);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(
