@@ -15,7 +15,7 @@ use orderly_domain::order::{
     ResolveReturn, Return, ReturnLabel, ReturnScan, ReturnSource, ReviewReturn, label_due,
 };
 use orderly_domain::returns::{AskedItem, ReturnAsk, ReturnPolicy, Wanted, judge};
-use orderly_domain::values::{Email, Id, Sku};
+use orderly_domain::values::{Email, Gtin, Id, Sku};
 use orderly_store::WriteTx;
 
 /// A return as asked for, before the policy judges it.
@@ -470,9 +470,13 @@ impl App {
     }
 }
 
-/// The SKU a receiving scan names: a GTIN through the catalog, else the text as a SKU.
+/// The SKU a receiving scan names: a GTIN through the catalog (in any of its UPC-A,
+/// EAN-13 or GTIN-14 forms, as the catalog keeps GTIN-14 and packing matches them all),
+/// else the text as a SKU.
 fn sku_of_scan(tx: &mut dyn WriteTx, scan: &str) -> Result<Option<Sku>, AppError> {
-    if let Some(sku) = tx.sku_by_gtin(scan)? {
+    if let Ok(gtin) = Gtin::parse(scan)
+        && let Some(sku) = tx.sku_by_gtin(gtin.as_str())?
+    {
         return Ok(Sku::parse(&sku).ok());
     }
     Ok(Sku::parse(scan).ok())

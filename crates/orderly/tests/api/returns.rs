@@ -274,3 +274,37 @@ async fn a_delivered_order_goes_back_by_self_service_and_is_refunded_minus_the_f
     assert_eq!(list["data"][0]["location_id"], "wh-east");
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiving_scan_matches_any_form_of_the_gtin() {
+    let app = spawn_app().await;
+    // The catalog keeps GTIN-14; a warehouse scanner reads the EAN-13 on the box.
+    app.post(
+        "/products",
+        &json!({"sku": "CUP", "name": "Cup", "price": 1000, "currency": "USD",
+            "weight_grams": 250, "category": "kitchen", "returnable": true, "active": true,
+            "gtin": "0614141000210"}),
+    )
+    .await
+    .expect(201);
+    app.receive("CUP", "wh-east", 5).await;
+    let order = delivered(&app, &[("CUP", 1, 1000)]).await;
+    let asked = app
+        .post(
+            "/returns",
+            &json!({"order": order["number"], "items": [{"line_no": 1, "quantity": 1}],
+                "reason": "arrived_damaged", "wanted": {"kind": "refund"}}),
+        )
+        .await
+        .expect(201);
+    let id = asked["id"].as_str().unwrap();
+    let received = app
+        .post(
+            &format!("/returns/{id}/receive"),
+            &json!({"location_id": "wh-east", "scans": ["0614141000210"]}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(received["items"][0]["reception"], "received", "{received}");
+    assert_eq!(received["unexpected_items"], json!([]));
+}

@@ -2,19 +2,22 @@
 //! creates a realistic catalog (50 SKUs), stock in three warehouses and a handful of
 //! orders through the same commands the API uses; every start prints a fresh admin key.
 
-use crate::app::Origin;
+mod deliver;
+mod returns;
+
 use crate::app::auth::KeySpec;
 use crate::app::error::AppError;
-use crate::app::{AppState, Outcome};
+use crate::app::{App, AppState, Origin, Outcome};
 use crate::catalog::commands::AdjustInput;
 use crate::orders::commands::{PaymentChoice, PlaceInput};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
-use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer, Delivery};
+use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer, Delivery, Order};
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{CountryCode, Currency, Email, Gtin, Sku};
 use orderly_store::NewProduct;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// (SKU, name, price in cents, grams, category).
@@ -172,11 +175,19 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
         .await
         .map_err(explain)?
         .secret;
+    let walkthrough = match returns::walkthrough_order(app).await {
+        Some((number, email)) => format!(
+            "Returns walkthrough: {number} ({email}) is delivered, nothing returned yet;\n  \
+             GET /returns?state=… shows a demo return in every other state.\n"
+        ),
+        None => String::new(),
+    };
     println!(
         "\nOrderly demo is running at http://{addr}\n\
          Admin API key (shown once): {key}\n\n\
          Try:\n  export ORDERLY_KEY={key}\n  \
-         curl -s -H \"Authorization: Bearer $ORDERLY_KEY\" http://{addr}/api/v1/orders\n"
+         curl -s -H \"Authorization: Bearer $ORDERLY_KEY\" http://{addr}/api/v1/orders\n\n\
+         {walkthrough}"
     );
     Ok(())
 }
@@ -262,7 +273,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
         actor: Actor::system("demo"),
         correlation_id: "demo-seed".into(),
     };
-    let prices: std::collections::HashMap<String, i64> = create_catalog(app, &origin, stock_units)
+    let prices: HashMap<String, i64> = create_catalog(app, &origin, stock_units)
         .await?
         .into_iter()
         .collect();
@@ -326,42 +337,16 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
     ];
     let mut last_id = None;
     for (n, o) in orders.iter().enumerate() {
-        let [line1, city, region, postal] = o.street;
-        let ship = address(o.name, line1, city, region, postal)?;
-        let input = PlaceInput {
-            channel: o.channel.into(),
-            external_id: Some(format!("DEMO-{}", 1001 + n)),
-            currency: Currency::parse("USD")?,
-            customer: Customer {
-                email: Email::parse(o.email)?,
-                name: Some(o.name.into()),
-                phone: None,
-            },
-            billing_address: ship.clone(),
-            shipping_address: ship,
-            lines: o
-                .lines
-                .iter()
-                .map(|(sku, q)| Ok((Sku::parse(sku)?, *q, prices.get(*sku).copied().unwrap_or(0))))
-                .collect::<anyhow::Result<_>>()?,
-            shipping_amount: 500,
-            tax_amount: 0,
-            discount_amount: 0,
-            declared_total: None,
-            payment: Some(demo_payment(n)),
-            delivery: o.pickup.map(|at| Delivery {
-                service: None,
-                deliver_by: None,
-                pickup_location: Some(orderly_domain::values::Id::new(at)),
-            }),
-        };
-        if let Outcome::Order(_, order) = app
-            .place_order(input, None, origin.clone())
-            .await
-            .map_err(explain)?
-        {
-            last_id = Some(order.id.to_string());
-        }
+        let order = place(
+            app,
+            &origin,
+            &prices,
+            o,
+            format!("DEMO-{}", 1001 + n),
+            demo_payment(n),
+        )
+        .await?;
+        last_id = Some(order.id.to_string());
     }
     if let Some(id) = last_id {
         let cmd = CancelOrder {
@@ -369,12 +354,61 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             note: Some("ordered twice by mistake".into()),
             refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
         };
-        app.cancel_order(id, cmd, None, origin)
+        app.cancel_order(id, cmd, None, origin.clone())
             .await
             .map_err(explain)?;
     }
-    tracing::info!("demo catalog, stock and orders created");
+    returns::seed(app, &origin, &prices).await?;
+    tracing::info!("demo catalog, stock, orders and returns created");
     Ok(())
+}
+
+/// Places demo order `o` through the same command the API runs, priced from the catalog.
+async fn place(
+    app: &App,
+    origin: &Origin,
+    prices: &HashMap<String, i64>,
+    o: &DemoOrder,
+    external_id: String,
+    payment: PaymentChoice,
+) -> anyhow::Result<Order> {
+    let [line1, city, region, postal] = o.street;
+    let ship = address(o.name, line1, city, region, postal)?;
+    let input = PlaceInput {
+        channel: o.channel.into(),
+        external_id: Some(external_id),
+        currency: Currency::parse("USD")?,
+        customer: Customer {
+            email: Email::parse(o.email)?,
+            name: Some(o.name.into()),
+            phone: None,
+        },
+        billing_address: ship.clone(),
+        shipping_address: ship,
+        lines: o
+            .lines
+            .iter()
+            .map(|(sku, q)| Ok((Sku::parse(sku)?, *q, prices.get(*sku).copied().unwrap_or(0))))
+            .collect::<anyhow::Result<_>>()?,
+        shipping_amount: 500,
+        tax_amount: 0,
+        discount_amount: 0,
+        declared_total: None,
+        payment: Some(payment),
+        delivery: o.pickup.map(|at| Delivery {
+            service: None,
+            deliver_by: None,
+            pickup_location: Some(orderly_domain::values::Id::new(at)),
+        }),
+    };
+    match app
+        .place_order(input, None, origin.clone())
+        .await
+        .map_err(explain)?
+    {
+        Outcome::Order(_, order) => Ok(*order),
+        Outcome::Body(..) => anyhow::bail!("placing a demo order answered without the order"),
+    }
 }
 
 /// Mostly cards that approve, plus one bank transfer awaiting funds, one cash on delivery
