@@ -164,7 +164,7 @@ const BACKORDER_BATCH: u32 = 100;
 
 /// Reserves stock that just arrived at `facts`' location for the orders waiting for
 /// `sku` that it serves, oldest order first, until it runs out.
-fn fill_backorders(
+pub(crate) fn fill_backorders(
     tx: &mut dyn WriteTx,
     sku: &Sku,
     facts: &LocationFacts,

@@ -54,7 +54,7 @@ fn inventory_view(i: &InventoryRow) -> InventoryView {
     }
 }
 
-fn render_inventory(i: &InventoryRow) -> Vec<u8> {
+pub(crate) fn render_inventory(i: &InventoryRow) -> Vec<u8> {
     to_json(&inventory_view(i))
 }
 

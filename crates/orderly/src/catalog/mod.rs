@@ -3,4 +3,5 @@
 pub mod commands;
 pub mod http;
 pub mod inventory;
+pub mod quarantine;
 pub mod queries;

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
+use crate::catalog::quarantine;
 use crate::config::Config;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
@@ -36,7 +37,7 @@ use utoipa::{Modify, OpenApi};
         system::health, openapi, system::locations, system::channels,
         keys::create_api_key, keys::list_api_keys, keys::revoke_api_key, keys::rotate_api_key,
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
-        inventory::list_inventory, inventory::adjust, inventory::movements,
+        inventory::list_inventory, inventory::adjust, inventory::movements, quarantine::quarantine,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,

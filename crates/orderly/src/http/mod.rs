@@ -16,6 +16,7 @@ pub mod throttle;
 
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
+use crate::catalog::quarantine;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
@@ -62,6 +63,7 @@ route_table! {
     "/products/{sku}" => get(catalog::get_product).patch(catalog::update_product),
     "/inventory" => get(inventory::list_inventory),
     "/inventory/adjustments" => post(inventory::adjust),
+    "/inventory/quarantine" => post(quarantine::quarantine),
     "/inventory/{sku}/movements" => get(inventory::movements),
     "/orders" => get(order_list::list_orders).post(orders::create_order),
     "/orders/{id}" => get(orders::get_order),

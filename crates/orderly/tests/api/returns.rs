@@ -273,6 +273,27 @@ async fn a_delivered_order_goes_back_by_self_service_and_is_refunded_minus_the_f
     assert_eq!(list["data"][0]["rma"], rma.as_str());
     assert_eq!(list["data"][0]["location_id"], "wh-east");
     app.assert_invariants().await;
+
+    // The quarantined mug is fit to sell after all: released back on hand, once.
+    let release =
+        json!({"sku": "MUG", "location_id": "wh-east", "action": "release", "quantity": 1});
+    app.post("/inventory/quarantine", &release)
+        .await
+        .expect(201);
+    let mug = stock_with_quarantine(&app, "MUG", "wh-east").await;
+    assert_eq!(mug, (before_mug.0 + 1, before_mug.1 + 1, 0));
+    app.post("/inventory/quarantine", &release)
+        .await
+        .expect_problem(409, "not_in_quarantine");
+    let moves = app.get("/inventory/MUG/movements").await.expect(200);
+    let reasons: Vec<&str> = moves["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons.contains(&"quarantine_release"), "{reasons:?}");
+    app.assert_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -406,6 +406,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
         "stock is shared by every channel",
     ),
     (
+        "post",
+        "/inventory/quarantine",
+        "stock is shared by every channel",
+    ),
+    (
         "get",
         "/exceptions",
         "filtered to the key's channels (exceptions_of_other_channels…)",
