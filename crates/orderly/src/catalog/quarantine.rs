@@ -42,19 +42,32 @@ pub struct QuarantineRequest {
     pub note: Option<String>,
 }
 
+/// Quarantined units to release (`QuarantineRelease`) or scrap (`QuarantineScrap`).
+#[derive(Debug, Clone)]
+pub struct QuarantineMove {
+    pub sku: Sku,
+    pub location_id: String,
+    pub reason: MovementReason,
+    pub quantity: u32,
+    pub note: Option<String>,
+}
+
 impl App {
-    /// Releases or scraps `quantity` quarantined units of `sku` at `location_id`; more
-    /// than the quarantine holds is refused (409 `not_in_quarantine`) and changes nothing.
+    /// Releases or scraps quarantined units; more than the quarantine holds is refused
+    /// (409 `not_in_quarantine`) and changes nothing.
     pub async fn move_quarantine(
         &self,
-        sku: Sku,
-        location_id: String,
-        reason: MovementReason,
-        quantity: u32,
-        note: Option<String>,
+        m: QuarantineMove,
         idem: Option<Idempotency>,
         origin: Origin,
     ) -> Result<Outcome, AppError> {
+        let QuarantineMove {
+            sku,
+            location_id,
+            reason,
+            quantity,
+            note,
+        } = m;
         authorize(&origin.actor, Permission::AdjustStock)?;
         if !self.config.locations.iter().any(|l| l.id == location_id) {
             return Err(AppError::Validation(vec![FieldIssue::new(
@@ -167,7 +180,17 @@ pub async fn quarantine(
     };
     let origin = crate::http::extract::origin(&principal, &headers);
     Ok(outcome_reply(
-        app.move_quarantine(sku, r.location_id, reason, quantity, r.note, idem, origin)
-            .await?,
+        app.move_quarantine(
+            QuarantineMove {
+                sku,
+                location_id: r.location_id,
+                reason,
+                quantity,
+                note: r.note,
+            },
+            idem,
+            origin,
+        )
+        .await?,
     ))
 }
