@@ -192,10 +192,10 @@ fn decide_command(
             super::rma_decide::inspect(order, &return_id, items)
         }
         (Some(order), OrderCommand::ResolveReturn { resolve, now }) => {
-            super::rma_decide::resolve(order, resolve, now)
+            super::rma_money::resolve(order, resolve, now)
         }
         (Some(order), OrderCommand::CompleteReturn { return_id }) => {
-            super::rma_decide::complete(order, &return_id)
+            super::rma_money::complete(order, &return_id)
         }
         (Some(order), OrderCommand::CancelReturn { return_id, reason }) => {
             super::rma_decide::cancel(order, &return_id, reason)

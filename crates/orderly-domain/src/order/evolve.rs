@@ -3,7 +3,7 @@
 
 use super::error::EvolveError;
 use super::event::OrderEvent;
-use super::rma;
+use super::rma_evolve;
 use super::state::{Buckets, Order, OrderLine, OrderState};
 use crate::Timestamp;
 use crate::returns::ReturnState;
@@ -161,47 +161,47 @@ pub fn evolve(
             order
         }
         (Some(mut order), OrderEvent::ReturnRequested(r)) => {
-            rma::apply_requested(&mut order, r, at).map_err(fail)?;
+            rma_evolve::apply_requested(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnReviewed(r)) => {
-            rma::apply_reviewed(&mut order, r, at).map_err(fail)?;
+            rma_evolve::apply_reviewed(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnLabelIssued(l)) => {
-            rma::apply_label(&mut order, l, at).map_err(fail)?;
+            rma_evolve::apply_label(&mut order, l, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnExchangePlaced(e)) => {
-            rma::apply_exchange(&mut order, e, at).map_err(fail)?;
+            rma_evolve::apply_exchange(&mut order, e, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnTracked(t)) => {
-            rma::apply_tracked(&mut order, t, at).map_err(fail)?;
+            rma_evolve::apply_tracked(&mut order, t, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnReceived(r)) => {
-            rma::apply_received(&mut order, r, at).map_err(fail)?;
+            rma_evolve::apply_received(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnInspected(r)) => {
-            rma::apply_inspected(&mut order, r, at).map_err(fail)?;
+            rma_evolve::apply_inspected(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnResolved(r)) => {
-            rma::apply_resolved(&mut order, r, at).map_err(fail)?;
+            rma_evolve::apply_resolved(&mut order, r, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnCompleted { return_id }) => {
-            rma::apply_completed(&mut order, return_id, at).map_err(fail)?;
+            rma_evolve::apply_completed(&mut order, return_id, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnCancelled(c)) => {
-            rma::apply_closed(&mut order, c, ReturnState::Cancelled, at).map_err(fail)?;
+            rma_evolve::apply_closed(&mut order, c, ReturnState::Cancelled, at).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::ReturnExpired(c)) => {
-            rma::apply_closed(&mut order, c, ReturnState::Expired, at).map_err(fail)?;
+            rma_evolve::apply_closed(&mut order, c, ReturnState::Expired, at).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

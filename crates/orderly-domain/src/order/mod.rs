@@ -17,7 +17,9 @@ mod reactions;
 mod refunds;
 mod rma;
 mod rma_decide;
+mod rma_evolve;
 mod rma_exceptions;
+mod rma_money;
 mod rma_summary;
 mod shipments;
 mod state;
@@ -52,9 +54,10 @@ pub use rma::{
     ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
 };
 pub use rma_decide::{
-    ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, complete_due,
-    exceptions_of, exchange_due, label_due, refund_due,
+    ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, exceptions_of,
+    exchange_due, label_due,
 };
+pub use rma_money::{complete_due, refund_due};
 pub use shipments::{Scan, ShipPackage, Shipment};
 pub use state::{
     Address, Buckets, Customer, Delivery, Hold, HoldReason, Order, OrderLine, OrderState,

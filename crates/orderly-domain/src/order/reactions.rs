@@ -75,11 +75,11 @@ pub fn reactions(order: &Order, policy: &ReactionPolicy, now: Timestamp) -> Vec<
         .returns
         .iter()
         .filter_map(|r| {
-            if super::rma_decide::refund_due(r) && super::rma_decide::can_resolve(order, r) {
+            if super::rma_money::refund_due(r) && super::rma_money::can_resolve(order, r) {
                 Some(Reaction::ResolveReturn {
                     return_id: r.id.clone(),
                 })
-            } else if !r.state.is_terminal() && super::rma_decide::complete_due(order, r) {
+            } else if !r.state.is_terminal() && super::rma_money::complete_due(order, r) {
                 Some(Reaction::CompleteReturn {
                     return_id: r.id.clone(),
                 })

@@ -122,7 +122,7 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
         | OrderEvent::ReturnExpired(_) => out.push(resolve(id, EVERY, "closed")),
         _ => {}
     }
-    let blocked = super::rma_decide::refund_due(ret) && !super::rma_decide::can_resolve(order, ret);
+    let blocked = super::rma_money::refund_due(ret) && !super::rma_money::can_resolve(order, ret);
     if blocked && !matches!(event, OrderEvent::ReturnResolved(_)) {
         out.push(open(
             kind::RETURN_REFUND_BLOCKED,

@@ -4,31 +4,36 @@
 use super::eligibility::judge;
 use super::judgement::*;
 use super::policy::ReturnPolicy;
-use super::test_policy::{policy, policy_with};
+use super::test_policy::policy;
 use crate::Timestamp;
 use crate::order::FieldIssue;
 use crate::payment::{PaymentMethod, RefundMethod};
 use crate::values::{Id, Sku};
-use serde_json::json;
 
 // ---------------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------------
 
-fn ts(s: &str) -> Timestamp {
+pub(super) fn ts(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-fn sku(s: &str) -> Sku {
+pub(super) fn sku(s: &str) -> Sku {
     Sku::parse(s).unwrap()
 }
 
-const PLACED: &str = "2026-12-01T00:00:00Z";
-const DELIVERED: &str = "2026-12-05T00:00:00Z";
+pub(super) const PLACED: &str = "2026-12-01T00:00:00Z";
+pub(super) const DELIVERED: &str = "2026-12-05T00:00:00Z";
 /// Five days after delivery: inside every window of the test policy.
-const SOON: &str = "2026-12-10T00:00:00Z";
+pub(super) const SOON: &str = "2026-12-10T00:00:00Z";
 
-fn line(line_no: u32, s: &str, category: &str, paid_minor: i64, ordered: u32) -> LineFacts {
+pub(super) fn line(
+    line_no: u32,
+    s: &str,
+    category: &str,
+    paid_minor: i64,
+    ordered: u32,
+) -> LineFacts {
     LineFacts {
         line_no,
         sku: sku(s),
@@ -44,7 +49,7 @@ fn line(line_no: u32, s: &str, category: &str, paid_minor: i64, ordered: u32) ->
 }
 
 /// An order on the marketplace (the default 30-day window), paid by card.
-fn facts() -> ReturnFacts {
+pub(super) fn facts() -> ReturnFacts {
     let mut gift_card = line(3, "GIFT-50", "gifts", 5000, 1);
     gift_card.returnable = false;
     ReturnFacts {
@@ -64,7 +69,7 @@ fn facts() -> ReturnFacts {
     }
 }
 
-fn ask(items: &[(u32, u32)], reason: &str) -> ReturnAsk {
+pub(super) fn ask(items: &[(u32, u32)], reason: &str) -> ReturnAsk {
     ReturnAsk {
         items: items
             .iter()
@@ -77,25 +82,30 @@ fn ask(items: &[(u32, u32)], reason: &str) -> ReturnAsk {
     }
 }
 
-fn judged(facts: &ReturnFacts, ask: &ReturnAsk, policy: &ReturnPolicy, now: &str) -> Judgement {
+pub(super) fn judged(
+    facts: &ReturnFacts,
+    ask: &ReturnAsk,
+    policy: &ReturnPolicy,
+    now: &str,
+) -> Judgement {
     judge(facts, ask, policy, ts(now)).unwrap()
 }
 
-fn outcome(facts: &ReturnFacts, ask: &ReturnAsk, now: &str) -> Outcome {
+pub(super) fn outcome(facts: &ReturnFacts, ask: &ReturnAsk, now: &str) -> Outcome {
     judged(facts, ask, &policy(), now).outcome
 }
 
-fn review(rules: &[Rule]) -> Outcome {
+pub(super) fn review(rules: &[Rule]) -> Outcome {
     Outcome::NeedsReview {
         rules: rules.to_vec(),
     }
 }
 
-fn rejected(rule: Rule) -> Outcome {
+pub(super) fn rejected(rule: Rule) -> Outcome {
     Outcome::Rejected { rule }
 }
 
-fn errors(facts: &ReturnFacts, ask: &ReturnAsk) -> Vec<(String, &'static str)> {
+pub(super) fn errors(facts: &ReturnFacts, ask: &ReturnAsk) -> Vec<(String, &'static str)> {
     judge(facts, ask, &policy(), ts(SOON))
         .unwrap_err()
         .iter()
@@ -103,7 +113,7 @@ fn errors(facts: &ReturnFacts, ask: &ReturnAsk) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-fn exchange_for(s: &str, product: &str, unit_price_minor: i64) -> (ReturnFacts, Wanted) {
+pub(super) fn exchange_for(s: &str, product: &str, unit_price_minor: i64) -> (ReturnFacts, Wanted) {
     let mut f = facts();
     f.replacement = Some(Replacement {
         sku: sku(s),
@@ -387,279 +397,4 @@ fn the_web_channel_has_fourteen_days_but_kitchenware_keeps_sixty() {
         outcome(&f, &mug, "2027-02-03T00:00:01Z"),
         rejected(Rule::OutsideWindow)
     );
-}
-
-#[test]
-fn a_late_request_goes_to_review_with_an_extension_or_under_a_reviewing_policy() {
-    let late = "2027-01-20T00:00:00Z";
-    let mut extended = ask(&[(1, 1)], "arrived_damaged");
-    extended.window_extension = true;
-    assert_eq!(
-        outcome(&facts(), &extended, late),
-        review(&[Rule::WindowExtensionAsked])
-    );
-    let reviewing = policy_with("late_requests", json!("review"));
-    let plain = ask(&[(1, 1)], "arrived_damaged");
-    assert_eq!(
-        judged(&facts(), &plain, &reviewing, late).outcome,
-        review(&[Rule::OutsideWindow])
-    );
-    assert_eq!(
-        judged(&facts(), &extended, &reviewing, late).outcome,
-        review(&[Rule::WindowExtensionAsked])
-    );
-    assert_eq!(
-        outcome(&facts(), &extended, SOON),
-        Outcome::Authorized,
-        "not late: nothing to extend"
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// Reviews
-// ---------------------------------------------------------------------------------------
-
-#[test]
-fn a_return_above_the_auto_approval_limit_goes_to_review() {
-    let f = facts();
-    let j = judged(&f, &ask(&[(6, 3)], "arrived_damaged"), &policy(), SOON);
-    assert_eq!(
-        (j.value_minor, j.outcome),
-        (16497, review(&[Rule::OverAutoApprovalLimit]))
-    );
-    let mut f = facts();
-    f.lines[5].paid_minor = 50000;
-    let j = judged(&f, &ask(&[(6, 3)], "arrived_damaged"), &policy(), SOON);
-    assert_eq!(
-        (j.value_minor, j.outcome),
-        (15000, Outcome::Authorized),
-        "the limit itself is allowed"
-    );
-}
-
-#[test]
-fn more_returns_than_allowed_flag_a_serial_returner() {
-    let mut f = facts();
-    f.history.returns = 5;
-    assert_eq!(
-        judged(&f, &ask(&[(1, 1)], "arrived_damaged"), &policy(), SOON).serial_returner,
-        None
-    );
-    f.history.returns = 6;
-    let j = judged(&f, &ask(&[(1, 1)], "arrived_damaged"), &policy(), SOON);
-    assert_eq!(j.outcome, review(&[Rule::SerialReturner]));
-    assert_eq!(
-        j.serial_returner.as_deref(),
-        Some("6 returns in the last 90 days, more than 5")
-    );
-}
-
-#[test]
-fn returning_more_than_the_percent_of_purchases_flags_a_serial_returner() {
-    let mut f = facts();
-    f.history = ReturnHistory {
-        returns: 2,
-        returned_value_minor: 6000,
-        purchased_value_minor: 10000,
-    };
-    assert_eq!(
-        outcome(&f, &ask(&[(1, 1)], "arrived_damaged"), SOON),
-        Outcome::Authorized,
-        "60% is not above 60%"
-    );
-    f.history.returned_value_minor = 6001;
-    let j = judged(&f, &ask(&[(1, 1)], "arrived_damaged"), &policy(), SOON);
-    assert_eq!(j.outcome, review(&[Rule::SerialReturner]));
-    assert_eq!(
-        j.serial_returner.as_deref(),
-        Some("returned 6001 of 10000 purchased in the last 90 days (60%), above 60%")
-    );
-}
-
-#[test]
-fn every_review_rule_that_applies_is_named_in_order() {
-    let mut f = facts();
-    f.history.returns = 9;
-    let mut a = ask(&[(5, 1), (6, 10)], "arrived_damaged");
-    a.final_sale_exception = true;
-    a.window_extension = true;
-    let j = judged(&f, &a, &policy(), "2027-01-20T00:00:00Z");
-    assert_eq!(
-        j.outcome,
-        review(&[
-            Rule::FinalSaleExceptionAsked,
-            Rule::WindowExtensionAsked,
-            Rule::OverAutoApprovalLimit,
-            Rule::SerialReturner,
-        ])
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// Refund method
-// ---------------------------------------------------------------------------------------
-
-fn method(f: &ReturnFacts, wanted: Wanted, p: &ReturnPolicy, now: &str) -> RefundMethod {
-    let mut a = ask(&[(1, 1)], "arrived_damaged");
-    a.wanted = wanted;
-    judged(f, &a, p, now).refund_method
-}
-
-#[test]
-fn cash_on_delivery_is_refunded_as_store_credit_whatever_was_asked() {
-    let mut f = facts();
-    f.paid_with = vec![PaymentMethod::CashOnDelivery];
-    assert_eq!(
-        method(&f, Wanted::Refund, &policy(), SOON),
-        RefundMethod::StoreCredit
-    );
-}
-
-#[test]
-fn a_request_more_than_thirty_days_after_placement_gets_store_credit() {
-    let f = facts();
-    assert_eq!(
-        method(&f, Wanted::Refund, &policy(), "2026-12-31T00:00:00Z"),
-        RefundMethod::OriginalPayment,
-        "30 days"
-    );
-    assert_eq!(
-        method(&f, Wanted::Refund, &policy(), "2027-01-01T00:00:00Z"),
-        RefundMethod::StoreCredit,
-        "31 days"
-    );
-}
-
-#[test]
-fn the_customer_chooses_under_customer_choice_and_not_otherwise() {
-    let f = facts();
-    assert_eq!(
-        method(&f, Wanted::StoreCredit, &policy(), SOON),
-        RefundMethod::StoreCredit
-    );
-    assert_eq!(
-        method(&f, Wanted::Refund, &policy(), SOON),
-        RefundMethod::OriginalPayment
-    );
-    let original = policy_with("refund_method", json!("original_payment"));
-    assert_eq!(
-        method(&f, Wanted::StoreCredit, &original, SOON),
-        RefundMethod::OriginalPayment
-    );
-    let credit = policy_with("refund_method", json!("store_credit"));
-    assert_eq!(
-        method(&f, Wanted::Refund, &credit, SOON),
-        RefundMethod::StoreCredit
-    );
-}
-
-#[test]
-fn a_rule_forcing_store_credit_wins_over_one_giving_the_original_payment() {
-    let p = policy_with(
-        "refund_method_rules",
-        json!([
-            { "paid_with": "card", "method": "original_payment" },
-            { "requested_after_days": 7, "method": "store_credit" }
-        ]),
-    );
-    let f = facts();
-    assert_eq!(
-        method(&f, Wanted::StoreCredit, &p, "2026-12-08T00:00:00Z"),
-        RefundMethod::OriginalPayment,
-        "7 days: only the card rule applies, and it beats the customer's choice"
-    );
-    assert_eq!(
-        method(&f, Wanted::Refund, &p, "2026-12-09T00:00:00Z"),
-        RefundMethod::StoreCredit
-    );
-}
-
-// ---------------------------------------------------------------------------------------
-// Exchanges
-// ---------------------------------------------------------------------------------------
-
-fn exchange(f: &ReturnFacts, wanted: Wanted, p: &ReturnPolicy) -> Judgement {
-    let mut a = ask(&[(1, 2)], "size_too_small");
-    a.wanted = wanted;
-    judged(f, &a, p, SOON)
-}
-
-#[test]
-fn a_dearer_replacement_is_paid_for_and_nothing_is_refunded() {
-    let (f, wanted) = exchange_for("TEE-BLK-L", "TEE", 2499);
-    let j = exchange(&f, wanted, &policy());
-    assert_eq!(j.outcome, Outcome::Authorized);
-    assert_eq!(
-        j.exchange,
-        Some(ExchangeTerms {
-            sku: sku("TEE-BLK-L"),
-            unit_price_minor: 2499,
-            price_difference_minor: 1000
-        })
-    );
-    assert_eq!((j.value_minor, j.refundable_minor), (3998, 0));
-}
-
-#[test]
-fn a_cheaper_replacement_refunds_the_difference() {
-    let (f, wanted) = exchange_for("TEE-BLK-L", "TEE", 1500);
-    let j = exchange(&f, wanted, &policy());
-    assert_eq!(
-        j.exchange.as_ref().map(|e| e.price_difference_minor),
-        Some(-998)
-    );
-    assert_eq!(j.refundable_minor, 998);
-}
-
-#[test]
-fn an_exchange_outside_the_rules_is_rejected() {
-    let (f, wanted) = exchange_for("HOOD-GRY-L", "HOOD", 1999);
-    assert_eq!(
-        exchange(&f, wanted.clone(), &policy()).outcome,
-        rejected(Rule::ExchangeNotAllowed)
-    );
-    let any = policy_with("exchanges", json!({ "allowed": "any" }));
-    assert_eq!(
-        exchange(&f, wanted.clone(), &any).outcome,
-        Outcome::Authorized
-    );
-    let none = policy_with("exchanges", json!({ "allowed": "none" }));
-    let (same, same_wanted) = exchange_for("TEE-BLK-L", "TEE", 1999);
-    assert_eq!(
-        exchange(&same, same_wanted, &none).outcome,
-        rejected(Rule::ExchangeNotAllowed)
-    );
-}
-
-#[test]
-fn same_price_only_refuses_a_difference_either_way() {
-    let p = policy_with(
-        "exchanges",
-        json!({ "allowed": "same_product", "price_difference": "same_price_only" }),
-    );
-    for price in [2000, 1998] {
-        let (f, wanted) = exchange_for("TEE-BLK-L", "TEE", price);
-        assert_eq!(
-            exchange(&f, wanted, &p).outcome,
-            rejected(Rule::ExchangePriceDiffers),
-            "{price}"
-        );
-    }
-    let (f, wanted) = exchange_for("TEE-BLK-L", "TEE", 1999);
-    let j = exchange(&f, wanted, &p);
-    assert_eq!((j.outcome, j.refundable_minor), (Outcome::Authorized, 0));
-}
-
-// ---------------------------------------------------------------------------------------
-// Purity
-// ---------------------------------------------------------------------------------------
-
-#[test]
-fn the_same_request_is_judged_the_same_way_every_time() {
-    let f = facts();
-    let a = ask(&[(1, 2), (6, 4)], "changed_mind");
-    let first = judged(&f, &a, &policy(), SOON);
-    assert_eq!(judged(&f, &a, &policy(), SOON), first);
-    let older = policy_with("version", json!("2025-06"));
-    assert_eq!(judged(&f, &a, &older, SOON).version, "2025-06");
 }

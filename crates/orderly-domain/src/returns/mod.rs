@@ -12,6 +12,8 @@ pub mod reasons;
 pub mod state;
 
 #[cfg(test)]
+mod eligibility_review_tests;
+#[cfg(test)]
 mod eligibility_tests;
 #[cfg(test)]
 mod policy_tests;

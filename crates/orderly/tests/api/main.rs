@@ -35,6 +35,7 @@ mod returns_races;
 mod returns_self_service;
 mod returns_support;
 mod scope_matrix;
+mod scope_returns;
 mod scoping;
 mod sourcing;
 mod status;

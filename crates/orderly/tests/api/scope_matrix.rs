@@ -61,7 +61,10 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
         "tracking_number": tracking, "status": "delivered", "occurred_at": at.to_string()}))
         .await
         .expect(200);
-    let ret = app.post("/returns", &return_body(&id)).await.expect(201)["id"]
+    let ret = app
+        .post("/returns", &crate::scope_returns::return_body(&id))
+        .await
+        .expect(201)["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -80,11 +83,6 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
         channel,
         price,
     }
-}
-
-fn return_body(order: &str) -> Value {
-    json!({"order": order, "items": [{"line_no": 1, "quantity": 1}],
-           "reason": "size_too_small", "wanted": {"kind": "refund"}})
 }
 
 /// One operation on a channel's objects: (method, route as in the route table, the
@@ -267,89 +265,8 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
             CancelOrders,
         ),
     ];
-    ops.extend(return_operations(o));
+    ops.extend(crate::scope_returns::operations(&o.order, &o.ret));
     ops
-}
-
-/// The operations on a channel's return.
-fn return_operations(
-    o: &Objects,
-) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
-    use Permission::*;
-    let r = &o.ret;
-    vec![
-        (
-            Method::GET,
-            "/returns",
-            format!("/returns?order_id={}", o.order),
-            None,
-            ReadOrders,
-        ),
-        (
-            Method::POST,
-            "/returns",
-            "/returns".into(),
-            Some(return_body(&o.order)),
-            RequestReturns,
-        ),
-        (
-            Method::GET,
-            "/returns/{id}",
-            format!("/returns/{r}"),
-            None,
-            ReadOrders,
-        ),
-        (
-            Method::GET,
-            "/returns/{id}/label.pdf",
-            format!("/returns/{r}/label.pdf"),
-            None,
-            ReadOrders,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/authorize",
-            format!("/returns/{r}/authorize"),
-            Some(json!({"decision": "approve"})),
-            ReviewReturns,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/label",
-            format!("/returns/{r}/label"),
-            None,
-            RequestReturns,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/receive",
-            format!("/returns/{r}/receive"),
-            Some(json!({"location_id": "wh-central", "scans": ["TEE-BLK-M"]})),
-            ReceiveReturns,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/inspect",
-            format!("/returns/{r}/inspect"),
-            Some(json!({"items": [{"item_no": 1, "condition": "like_new",
-                                   "acceptance": "accepted", "disposition": "restock"}]})),
-            ReceiveReturns,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/resolve",
-            format!("/returns/{r}/resolve"),
-            Some(json!({})),
-            ResolveReturns,
-        ),
-        (
-            Method::POST,
-            "/returns/{id}/cancel",
-            format!("/returns/{r}/cancel"),
-            Some(json!({"reason": "asked by mistake"})),
-            RequestReturns,
-        ),
-    ]
 }
 
 /// Routes whose objects belong to no single channel, and why.
