@@ -11,12 +11,12 @@ pub fn return_body(order: &str) -> Value {
            "reason": "size_too_small", "wanted": {"kind": "refund"}})
 }
 
-/// The operations on a channel's return.
-fn return_operations(
-    o: &Objects,
+/// The operations on return `r` of `order`.
+pub fn operations(
+    order: &str,
+    r: &str,
 ) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
     use Permission::*;
-    let r = &o.ret;
     vec![
         (
             Method::GET,
