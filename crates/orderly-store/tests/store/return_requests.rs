@@ -34,7 +34,7 @@ fn requested(n: u32, reason: &str) -> OrderEvent {
         photos: Vec::new(),
         wanted: Wanted::Refund,
         final_sale_exception: false,
-        window_extension: n % 2 == 0,
+        window_extension: n.is_multiple_of(2),
         facts: ReturnFacts {
             channel: Id::new("web"),
             placed_at: t(0),
