@@ -27,6 +27,7 @@ mod pickup;
 mod prices;
 mod readme;
 mod returns;
+mod returns_backtest;
 mod scope_matrix;
 mod scoping;
 mod sourcing;
