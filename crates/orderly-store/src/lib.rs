@@ -45,7 +45,8 @@ pub use group::GroupStats;
 pub use pg::{PgOptions, PgStore};
 pub use read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
-    ReturnOrderMismatch, ReturnRecord, WaveFilter, WaveRow, WaveSummary, search_text,
+    ReturnOrderMismatch, ReturnRecord, ReturnRequestRow, WaveFilter, WaveRow, WaveSummary,
+    search_text,
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewApiKey,

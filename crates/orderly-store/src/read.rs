@@ -169,6 +169,48 @@ impl ReturnRecord {
 /// (number, channel) when the order exists).
 pub type ReturnOrderMismatch = (String, String, Option<(String, String)>);
 
+/// A recorded return request (a `return_requested` event), as the policy backtest
+/// replays it: the event with its order and the time it was recorded (and judged).
+#[derive(Debug, Clone)]
+pub struct ReturnRequestRow {
+    /// The event's sequence number: with `at`, the list's key.
+    pub seq: i64,
+    pub order_id: String,
+    pub order_number: String,
+    pub at: Timestamp,
+    pub request: orderly_domain::order::ReturnRequested,
+}
+
+impl ReturnRequestRow {
+    /// Where the list stands after this row: the next page's `after`.
+    pub fn key(&self) -> (Timestamp, i64) {
+        (self.at, self.seq)
+    }
+
+    /// The row from an event's stored columns; any other event is corrupt here.
+    pub(crate) fn from_event(
+        seq: i64,
+        order_id: String,
+        order_number: String,
+        at_ms: i64,
+        data: &str,
+    ) -> Result<ReturnRequestRow, StoreError> {
+        match serde_json::from_str(data)? {
+            orderly_domain::order::OrderEvent::ReturnRequested(request) => Ok(ReturnRequestRow {
+                seq,
+                order_id,
+                order_number,
+                at: crate::from_ms(at_ms)?,
+                request: *request,
+            }),
+            other => Err(StoreError::Corrupt(format!(
+                "event {seq} is stored as return_requested but holds {}",
+                other.kind()
+            ))),
+        }
+    }
+}
+
 /// One open reservation row: (order id, line, SKU, location, quantity).
 pub type OpenReservation = (String, u32, String, String, u32);
 
@@ -263,6 +305,14 @@ pub trait Reader {
     ) -> Result<Vec<StoreCreditRow>, StoreError>;
     /// Returns matching `f`, newest first by (requested_at, id).
     fn returns(&mut self, f: &ReturnFilter) -> Result<Vec<ReturnRecord>, StoreError>;
+    /// The return requests recorded at or after `since`, oldest first by (time, event
+    /// seq), starting after the `after` key (`ReturnRequestRow::key`), at most `limit`.
+    fn return_requests(
+        &mut self,
+        since: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: u32,
+    ) -> Result<Vec<ReturnRequestRow>, StoreError>;
     /// A return's row by its id or its RMA number.
     fn return_row(&mut self, id_or_rma: &str) -> Result<Option<ReturnRecord>, StoreError>;
     /// Cheap liveness probe of the database.

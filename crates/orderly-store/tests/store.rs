@@ -24,6 +24,8 @@ use orderly_store::{
 };
 
 mod common;
+#[path = "store/return_requests.rs"]
+mod return_requests;
 #[path = "store/returns.rs"]
 mod returns;
 

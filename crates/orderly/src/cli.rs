@@ -1,4 +1,4 @@
-//! Command-line entry points: serve, migrate, check, keys, bench.
+//! Command-line entry points: serve, migrate, check, keys, returns, bench.
 
 use crate::config::{Config, DatabaseConfig, DatabaseTarget, LogFormat};
 use crate::startup::{Application, shutdown_signal};
@@ -61,6 +61,11 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Returns: replay past requests under a draft policy (`returns backtest`).
+    Returns {
+        #[command(subcommand)]
+        action: ReturnsAction,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -110,6 +115,26 @@ pub enum KeysAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ReturnsAction {
+    /// Replay every return request recorded since a time under a draft policy version
+    /// and print what would change; writes nothing.
+    Backtest {
+        #[command(flatten)]
+        common: Common,
+        /// The draft: one policy version as TOML, the keys of one [[returns.policies]]
+        /// entry as a top-level table.
+        #[arg(long)]
+        policy: PathBuf,
+        /// From when: a span back from now (7d, 24h, 30d) or an RFC 3339 time.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// `text` for a person, `json` for the report as the API gives it.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BenchKind {
     /// Capture orders over HTTP against a server on a fresh temporary database.
     Capture(crate::bench::CaptureArgs),
@@ -135,6 +160,9 @@ pub fn init_tracing(cli: &Cli) {
                 | KeysAction::Revoke { common, .. }
                 | KeysAction::Rotate { common, .. },
         } => (Some(common), false, "info"),
+        Command::Returns {
+            action: ReturnsAction::Backtest { common, .. },
+        } => (Some(common), false, "warn"),
         Command::Bench { .. } => (None, false, "info"),
     };
     let config_path = common.and_then(|c| c.config.as_deref());
@@ -268,6 +296,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(keys(action))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Returns {
+            action:
+                ReturnsAction::Backtest {
+                    common,
+                    policy,
+                    since,
+                    format,
+                },
+        } => runtime()?.block_on(backtest(common, policy, since, format)),
         Command::Bench {
             which: BenchKind::Capture(args),
         } => {
@@ -381,8 +418,29 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
     Ok(())
 }
 
+/// `orderly returns backtest`: the application's backtest, by the system on this machine
+/// (whoever can run the binary on the database is its operator), on the database the
+/// other maintenance commands use.
+async fn backtest(
+    common: Common,
+    policy: PathBuf,
+    since: String,
+    format: String,
+) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(
+        common.config.as_deref(),
+        common.config.is_none().then_some(crate::DEMO_CONFIG),
+    )?;
+    config.database = existing_database_config(&common)?;
+    let store = crate::maintenance::open_existing(&config.database, false).await?;
+    let app = crate::app::App::new(store, config);
+    let result = crate::returns::backtest_cli::run(&app, &policy, &since, &format).await;
+    app.store.shutdown();
+    result.map(|()| ExitCode::SUCCESS)
+}
+
 /// An application error as the CLI prints it: its message and each field's problem.
-fn explain(e: crate::app::error::AppError) -> anyhow::Error {
+pub(crate) fn explain(e: crate::app::error::AppError) -> anyhow::Error {
     let issues: Vec<String> = e
         .field_issues()
         .into_iter()

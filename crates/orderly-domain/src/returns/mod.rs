@@ -5,12 +5,15 @@
 //! transit, receipt, inspection, resolution) lives in the order aggregate, which owns the
 //! money and the units it moves.
 
+pub mod backtest;
 pub mod eligibility;
 pub mod judgement;
 pub mod policy;
 pub mod reasons;
 pub mod state;
 
+#[cfg(test)]
+mod backtest_tests;
 #[cfg(test)]
 mod eligibility_review_tests;
 #[cfg(test)]

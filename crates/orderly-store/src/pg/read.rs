@@ -403,6 +403,15 @@ impl Reader for PgReader<'_> {
         super::returns::returns(&self.c, f)
     }
 
+    fn return_requests(
+        &mut self,
+        since: jiff::Timestamp,
+        after: Option<(jiff::Timestamp, i64)>,
+        limit: u32,
+    ) -> Result<Vec<crate::read::ReturnRequestRow>, StoreError> {
+        super::returns::return_requests(&self.c, since, after, limit)
+    }
+
     fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
         super::returns::return_row(&self.c, id)
     }

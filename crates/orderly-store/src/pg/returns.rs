@@ -13,7 +13,7 @@ use super::write::PgTx;
 use super::{Column, Conn, col};
 use crate::error::StoreError;
 use crate::from_ms;
-use crate::read::{ReturnFilter, ReturnOrderMismatch, ReturnRecord};
+use crate::read::{ReturnFilter, ReturnOrderMismatch, ReturnRecord, ReturnRequestRow};
 use crate::to_ms;
 use crate::tx::ReturnsTx;
 use crate::work::{RETURN_STATES_NOT_COUNTED, ReturnRow};
@@ -220,3 +220,30 @@ pub(super) const SAVE_RETURN: StatementSpec = StatementSpec::write(
                currency = EXCLUDED.currency, policy_version = EXCLUDED.policy_version,
                requested_at = EXCLUDED.requested_at, updated_at = EXCLUDED.updated_at",
 );
+
+/// `Reader::return_requests`. The first page starts just before (`since`, the lowest
+/// seq), so one row-value comparison serves every page, and the literal event type lets
+/// the planner use the partial index `events_return_requests`.
+pub(super) fn return_requests(
+    c: &Conn<'_>,
+    since: Timestamp,
+    after: Option<(Timestamp, i64)>,
+    limit: u32,
+) -> Result<Vec<ReturnRequestRow>, StoreError> {
+    let (from_at, from_seq) = after
+        .filter(|(at, _)| *at >= since)
+        .map_or((to_ms(since), i64::MIN), |(at, seq)| (to_ms(at), seq));
+    let rows = c.query(
+        "SELECT e.seq, e.stream_id, o.number, e.at, e.data FROM events e
+           JOIN orders o ON o.id = e.stream_id
+         WHERE e.type = 'return_requested' AND (e.at, e.seq) > ($1::bigint, $2::bigint)
+         ORDER BY e.at, e.seq LIMIT $3",
+        &[&from_at, &from_seq, &i64::from(limit)],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let data: String = col(r, 4)?;
+            ReturnRequestRow::from_event(col(r, 0)?, col(r, 1)?, col(r, 2)?, col(r, 3)?, &data)
+        })
+        .collect()
+}

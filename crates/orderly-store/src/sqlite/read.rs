@@ -424,6 +424,15 @@ impl Reader for SqliteReader<'_> {
         super::returns::returns(self.conn, f)
     }
 
+    fn return_requests(
+        &mut self,
+        since: Timestamp,
+        after: Option<(Timestamp, i64)>,
+        limit: u32,
+    ) -> Result<Vec<crate::read::ReturnRequestRow>, StoreError> {
+        super::returns::return_requests(self.conn, since, after, limit)
+    }
+
     fn return_row(&mut self, id: &str) -> Result<Option<ReturnRecord>, StoreError> {
         super::returns::return_row(self.conn, id)
     }

@@ -5,7 +5,7 @@
 use super::queries::ts;
 use super::write::SqliteTx;
 use crate::error::StoreError;
-use crate::read::{ReturnFilter, ReturnOrderMismatch, ReturnRecord};
+use crate::read::{ReturnFilter, ReturnOrderMismatch, ReturnRecord, ReturnRequestRow};
 use crate::rows::channels_to_column;
 use crate::to_ms;
 use crate::tx::ReturnsTx;
@@ -203,4 +203,38 @@ pub(super) fn return_order_mismatches(
         Ok((r.get(0)?, r.get(1)?, number.zip(channel)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `Reader::return_requests`. The first page starts just before (`since`, the lowest
+/// seq), so one row-value comparison serves every page, and the literal event type lets
+/// SQLite use the partial index `events_return_requests`.
+pub(super) fn return_requests(
+    conn: &Connection,
+    since: Timestamp,
+    after: Option<(Timestamp, i64)>,
+    limit: u32,
+) -> Result<Vec<ReturnRequestRow>, StoreError> {
+    let (from_at, from_seq) = after
+        .filter(|(at, _)| *at >= since)
+        .map_or((to_ms(since), i64::MIN), |(at, seq)| (to_ms(at), seq));
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.seq, e.stream_id, o.number, e.at, e.data FROM events e
+           JOIN orders o ON o.id = e.stream_id
+         WHERE e.type = 'return_requested' AND (e.at, e.seq) > (?1, ?2)
+         ORDER BY e.at, e.seq LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![from_at, from_seq, i64::from(limit)], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (seq, order_id, number, at, data) = row?;
+        ReturnRequestRow::from_event(seq, order_id, number, at, &data)
+    })
+    .collect()
 }

@@ -49,6 +49,9 @@ pub enum Permission {
     /// Settle a return's money by hand, and set a policy rule aside (fee waived, refund
     /// without the goods), within the role's approval limit.
     ResolveReturns,
+    /// Replay past return requests under a draft policy (the backtest): admin only, as
+    /// it reads a period's decisions and money across every channel.
+    BacktestPolicies,
 }
 
 impl Permission {
@@ -75,6 +78,7 @@ impl Permission {
             Permission::ReviewReturns => "review returns",
             Permission::ReceiveReturns => "receive and inspect returns",
             Permission::ResolveReturns => "resolve returns",
+            Permission::BacktestPolicies => "backtest return policies",
         }
     }
 }

@@ -99,6 +99,7 @@ route_table! {
     "/customers/{email}/store-credit" =>
         get(payments::get_store_credit).post(payments::issue_store_credit),
     "/returns" => get(returns::list_returns).post(returns::create_return),
+    "/returns/backtest" => post(crate::returns::backtest_http::backtest),
     "/returns/{id}" => get(returns::get_return),
     "/returns/{id}/authorize" => post(returns::authorize_return),
     "/returns/{id}/label" => post(returns::issue_label),

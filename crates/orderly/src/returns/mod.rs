@@ -4,6 +4,10 @@
 //! disposition per unit, resolution through the refund path). Every step is an order
 //! command, so the API, the console and the workers run the same decisions.
 
+pub mod backtest;
+pub mod backtest_cli;
+pub mod backtest_http;
+pub mod backtest_view;
 pub mod commands;
 pub mod facts;
 pub mod http;

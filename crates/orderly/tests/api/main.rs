@@ -28,6 +28,7 @@ mod prices;
 mod readme;
 mod returns;
 mod returns_anchors;
+mod returns_backtest;
 mod returns_exchange;
 mod returns_listing;
 mod returns_policy;

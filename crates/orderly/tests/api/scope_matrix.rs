@@ -368,6 +368,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("post", "/tracking-events", "signed by a carrier, not a key"),
     (
         "post",
+        "/returns/backtest",
+        "replays every channel's returns: an unbound admin's (returns_backtest…)",
+    ),
+    (
+        "post",
         "/self-service/returns",
         "no key: the order's number and email prove it (returns_self_service…)",
     ),
