@@ -81,7 +81,7 @@ pub async fn create_return(
             .into_iter()
             .collect(),
     )?;
-    let input = parse_ask(&req.ask, (req.final_sale_exception, req.window_extension))?;
+    let input = parse_ask(req.ask(), (req.final_sale_exception, req.window_extension))?;
     let (order, id) = app
         .request_return(
             req.order,
@@ -133,7 +133,7 @@ pub async fn self_service_return(
     let Some(email) = email else {
         return Err(AppError::Internal("an email refused without an issue".into()).into());
     };
-    let input = parse_ask(&req.ask, (false, false))?;
+    let input = parse_ask(req.ask(), (false, false))?;
     let origin = crate::app::Origin {
         actor: orderly_domain::actor::Actor::system("self-service"),
         correlation_id: crate::http::extract::correlation_id(&headers),

@@ -59,22 +59,50 @@ pub struct WantedIn {
     pub sku: Option<String>,
 }
 
-/// What a return asks, by staff or by the customer.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReturnAskIn {
-    #[schema(min_items = 1, max_items = 1000)]
-    pub items: Vec<ReturnItemIn>,
-    /// A leaf code of the return policy's reason taxonomy.
-    #[schema(schema_with = line_schema::<64>)]
-    pub reason: String,
-    pub wanted: WantedIn,
-    #[schema(max_length = 1000)]
-    pub note: Option<String>,
-    /// Links to photos of the goods (http or https).
-    #[serde(default)]
-    #[schema(max_items = 10, inline, value_type = Vec<String>, schema_with = photos_schema)]
-    pub photos: Vec<String>,
+/// What every return request asks, by staff or by the customer, borrowed from its body.
+pub struct AskRef<'a> {
+    pub items: &'a [ReturnItemIn],
+    pub reason: &'a str,
+    pub wanted: &'a WantedIn,
+    pub note: Option<&'a str>,
+    pub photos: &'a [String],
+}
+
+/// Declares a return request body: its own fields, then what every request asks (so both
+/// bodies are one flat object the document states exactly, with no field unknown).
+macro_rules! return_body {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $field: $ty,)*
+            #[schema(min_items = 1, max_items = 1000)]
+            pub items: Vec<ReturnItemIn>,
+            /// A leaf code of the return policy's reason taxonomy.
+            #[schema(schema_with = line_schema::<64>)]
+            pub reason: String,
+            pub wanted: WantedIn,
+            #[schema(max_length = 1000)]
+            pub note: Option<String>,
+            /// Links to photos of the goods (http or https).
+            #[serde(default)]
+            #[schema(max_items = 10, inline, value_type = Vec<String>, schema_with = photos_schema)]
+            pub photos: Vec<String>,
+        }
+
+        impl $name {
+            pub fn ask(&self) -> AskRef<'_> {
+                AskRef {
+                    items: &self.items,
+                    reason: &self.reason,
+                    wanted: &self.wanted,
+                    note: self.note.as_deref(),
+                    photos: &self.photos,
+                }
+            }
+        }
+    };
 }
 
 fn photos_schema() -> utoipa::openapi::schema::ArrayBuilder {
@@ -88,7 +116,7 @@ fn field(name: impl Into<String>, code: &'static str, message: impl Into<String>
 }
 
 /// The request as the application takes it; every problem named at once.
-pub fn parse_ask(ask: &ReturnAskIn, staff_flags: (bool, bool)) -> Result<ReturnInput, ApiError> {
+pub fn parse_ask(ask: AskRef<'_>, staff_flags: (bool, bool)) -> Result<ReturnInput, ApiError> {
     let mut issues = Vec::new();
     if ask.items.len() > 1000 {
         issues.push(field("items", "too_many_items", "at most 1000 items"));
@@ -109,7 +137,7 @@ pub fn parse_ask(ask: &ReturnAskIn, staff_flags: (bool, bool)) -> Result<ReturnI
             ));
         }
     }
-    issues.extend(required_line("reason", &ask.reason, 64));
+    issues.extend(required_line("reason", ask.reason, 64));
     issues.extend(too_long("note", ask.note.as_deref(), 1000));
     if ask.photos.len() > MAX_PHOTOS {
         issues.push(field(
@@ -178,10 +206,10 @@ pub fn parse_ask(ask: &ReturnAskIn, staff_flags: (bool, bool)) -> Result<ReturnI
                     quantity: i.quantity,
                 })
                 .collect(),
-            reason: ask.reason.clone(),
+            reason: ask.reason.to_owned(),
             wanted,
-            note: ask.note.clone(),
-            photos: ask.photos.clone(),
+            note: ask.note.map(str::to_owned),
+            photos: ask.photos.to_vec(),
             final_sale_exception: staff_flags.0,
             window_extension: staff_flags.1,
         }),
@@ -189,34 +217,32 @@ pub fn parse_ask(ask: &ReturnAskIn, staff_flags: (bool, bool)) -> Result<ReturnI
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateReturnIn {
-    /// The order's id or number.
-    #[schema(schema_with = line_schema::<254>)]
-    pub order: String,
-    #[serde(flatten)]
-    pub ask: ReturnAskIn,
-    /// Take a final-sale item back anyway: the return goes to review.
-    #[serde(default)]
-    pub final_sale_exception: bool,
-    /// Look past the return window: the return goes to review.
-    #[serde(default)]
-    pub window_extension: bool,
-}
+return_body!(
+    /// A return staff ask for.
+    CreateReturnIn {
+        /// The order's id or number.
+        #[schema(schema_with = line_schema::<254>)]
+        order: String,
+        /// Take a final-sale item back anyway: the return goes to review.
+        #[serde(default)]
+        final_sale_exception: bool,
+        /// Look past the return window: the return goes to review.
+        #[serde(default)]
+        window_extension: bool,
+    }
+);
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SelfServiceReturnIn {
-    /// The order's number, as on the confirmation (`WEB-1001`).
-    #[schema(schema_with = line_schema::<64>)]
-    pub order_number: String,
-    /// The email the order was placed with.
-    #[schema(format = Email, min_length = 3, max_length = 254)]
-    pub email: String,
-    #[serde(flatten)]
-    pub ask: ReturnAskIn,
-}
+return_body!(
+    /// A return the customer asks for, proving the order with its number and email.
+    SelfServiceReturnIn {
+        /// The order's number, as on the confirmation (`WEB-1001`).
+        #[schema(schema_with = line_schema::<64>)]
+        order_number: String,
+        /// The email the order was placed with.
+        #[schema(format = Email, min_length = 3, max_length = 254)]
+        email: String,
+    }
+);
 
 fn decision_schema() -> ObjectBuilder {
     one_of(vec!["approve", "deny"])
