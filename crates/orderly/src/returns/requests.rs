@@ -138,7 +138,7 @@ pub fn parse_ask(ask: AskRef<'_>, staff_flags: (bool, bool)) -> Result<ReturnInp
         }
     }
     issues.extend(required_line("reason", ask.reason, 64));
-    issues.extend(too_long("note", ask.note.as_deref(), 1000));
+    issues.extend(too_long("note", ask.note, 1000));
     if ask.photos.len() > MAX_PHOTOS {
         issues.push(field(
             "photos",
