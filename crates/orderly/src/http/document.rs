@@ -49,6 +49,7 @@ use utoipa::{Modify, OpenApi};
         returns::create_return, returns::self_service_return, returns::get_return, returns::list_returns,
         returns::authorize_return, returns::issue_label, returns::label_pdf, returns::receive_return,
         returns::inspect_return, returns::resolve_return, returns::cancel_return,
+        returns::customer_returns,
         crate::returns::backtest_http::backtest,
     ),
     components(schemas(problem::Problem, problem::FieldError)),

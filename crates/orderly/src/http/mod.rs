@@ -109,6 +109,7 @@ route_table! {
     "/returns/{id}/resolve" => post(returns::resolve_return),
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),
+    "/customers/{email}/returns" => get(returns::customer_returns),
 }
 
 /// The whole HTTP application: the route table under `/api/v1`, its body limit, the

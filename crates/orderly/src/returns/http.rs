@@ -470,6 +470,29 @@ pub struct ReturnSummaryView {
     pub age_minutes: i64,
 }
 
+fn summary(r: orderly_store::ReturnRecord, now: jiff::Timestamp) -> ReturnSummaryView {
+    ReturnSummaryView {
+        age_minutes: (now.as_millisecond() - r.requested_at.as_millisecond()).max(0) / 60_000,
+        id: r.id,
+        rma: r.rma,
+        order_id: r.order_id,
+        order_number: r.order_number,
+        channel: r.channel,
+        state: r.state,
+        reason: r.reason,
+        customer_email: r.customer_email,
+        location_id: r.location_id,
+        wanted: r.wanted,
+        units: r.units,
+        currency: r.currency,
+        value: r.value_minor,
+        refundable: r.refundable_minor,
+        policy_version: r.policy_version,
+        requested_at: rfc3339(r.requested_at),
+        updated_at: rfc3339(r.updated_at),
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnPage {
     pub data: Vec<ReturnSummaryView>,
@@ -527,30 +550,53 @@ pub async fn list_returns(
     });
     let now = app.now();
     Ok(Json(ReturnPage {
-        data: rows
-            .into_iter()
-            .map(|r| ReturnSummaryView {
-                age_minutes: (now.as_millisecond() - r.requested_at.as_millisecond()).max(0)
-                    / 60_000,
-                id: r.id,
-                rma: r.rma,
-                order_id: r.order_id,
-                order_number: r.order_number,
-                channel: r.channel,
-                state: r.state,
-                reason: r.reason,
-                customer_email: r.customer_email,
-                location_id: r.location_id,
-                wanted: r.wanted,
-                units: r.units,
-                currency: r.currency,
-                value: r.value_minor,
-                refundable: r.refundable_minor,
-                policy_version: r.policy_version,
-                requested_at: rfc3339(r.requested_at),
-                updated_at: rfc3339(r.updated_at),
-            })
-            .collect(),
+        data: rows.into_iter().map(|r| summary(r, now)).collect(),
         next_cursor,
+    }))
+}
+
+/// The flag a serial returner carries, with the reason the policy gave.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SerialReturnerView {
+    pub reason: String,
+    /// The return whose judgement raised it.
+    pub rma: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerReturnsView {
+    pub email: String,
+    /// Present when the return policy's serial-returner rule flagged the customer.
+    pub serial_returner: Option<SerialReturnerView>,
+    /// The newest 50 returns (all of them: `GET /returns?customer=`).
+    pub returns: Vec<ReturnSummaryView>,
+}
+
+/// A customer's returns and whether the policy counts them a serial returner (and why).
+#[utoipa::path(get, path = "/api/v1/customers/{email}/returns", tag = "returns",
+    params(("email" = String, Path, format = Email, description = "The customer's email address")),
+    responses((status = 200, body = CustomerReturnsView),
+        (status = 422, description = "validation_failed: `email` is not an email address", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn customer_returns(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(email): Path<String>,
+) -> Result<Json<CustomerReturnsView>, ApiError> {
+    let email = Email::parse(&email)
+        .map_err(|e| AppError::Validation(vec![FieldIssue::new("email", e.code, e.message)]))?;
+    let found = app
+        .customer_returns(&principal.actor(), email.clone())
+        .await?;
+    let now = app.now();
+    Ok(Json(CustomerReturnsView {
+        email: email.to_string(),
+        serial_returner: found.serial_returner.map(|f| SerialReturnerView {
+            reason: f.reason,
+            rma: f.rma,
+            at: rfc3339(f.at),
+        }),
+        returns: found.returns.into_iter().map(|r| summary(r, now)).collect(),
     }))
 }

@@ -12,6 +12,22 @@ use orderly_domain::order::{Order, OrderError, Return};
 use orderly_domain::values::Id;
 use orderly_store::{ReturnFilter, ReturnRecord};
 
+/// How many of a customer's newest returns `customer_returns` shows.
+pub const CUSTOMER_RETURNS: u32 = 50;
+
+/// Why the policy treats a customer as a serial returner, as its latest judgement said.
+pub struct SerialFlag {
+    pub reason: String,
+    pub rma: String,
+    pub at: jiff::Timestamp,
+}
+
+/// A customer's newest returns, with the serial-returner flag their judgements raised.
+pub struct CustomerReturns {
+    pub returns: Vec<ReturnRecord>,
+    pub serial_returner: Option<SerialFlag>,
+}
+
 fn not_found(id: &str) -> AppError {
     AppError::Order(OrderError::UnknownReturn(id.to_owned()))
 }
@@ -127,6 +143,49 @@ impl App {
             })
             .sum();
         Ok(u32::try_from(weight.max(1)).unwrap_or(u32::MAX))
+    }
+
+    /// The customer's newest returns in the channels `actor` sees, and the serial-returner
+    /// flag: the reason the newest return whose judgement flagged the customer gave.
+    pub async fn customer_returns(
+        &self,
+        actor: &Actor,
+        email: orderly_domain::values::Email,
+    ) -> Result<CustomerReturns, AppError> {
+        authorize(actor, Permission::ReadOrders)?;
+        let filter = ReturnFilter {
+            customer_email: Some(email.as_str().to_owned()),
+            channels: channel_scope(actor),
+            limit: CUSTOMER_RETURNS,
+            ..ReturnFilter::default()
+        };
+        Ok(self
+            .store
+            .read(move |r| {
+                let returns = r.returns(&filter)?;
+                let mut serial_returner = None;
+                for row in &returns {
+                    let Some(order) = r.order(&row.order_id)? else {
+                        continue;
+                    };
+                    let flag = order.return_by_id(&row.id).and_then(|ret| {
+                        Some(SerialFlag {
+                            reason: ret.judgement.serial_returner.clone()?,
+                            rma: ret.rma.clone(),
+                            at: ret.requested_at,
+                        })
+                    });
+                    if flag.is_some() {
+                        serial_returner = flag;
+                        break;
+                    }
+                }
+                Ok(CustomerReturns {
+                    returns,
+                    serial_returner,
+                })
+            })
+            .await?)
     }
 
     /// Returns matching `filter`, newest first, narrowed to the channels `actor` sees.

@@ -29,6 +29,7 @@ mod readme;
 mod returns;
 mod returns_anchors;
 mod returns_backtest;
+mod returns_customer;
 mod returns_exchange;
 mod returns_listing;
 mod returns_policy;

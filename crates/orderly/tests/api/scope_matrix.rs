@@ -367,6 +367,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ),
     ("post", "/tracking-events", "signed by a carrier, not a key"),
     (
+        "get",
+        "/customers/{email}/returns",
+        "a customer's returns across channels, filtered to the key's (returns_anchors…)",
+    ),
+    (
         "post",
         "/returns/backtest",
         "replays every channel's returns: an unbound admin's (returns_backtest…)",
