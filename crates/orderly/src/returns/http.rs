@@ -101,6 +101,7 @@ pub async fn create_return(
     request_body = SelfServiceReturnIn,
     responses((status = 201, body = ReturnView),
         (status = 404, description = "order_not_found: no order with this number and email", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "unsupported_media_type: send the body as application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "authentication_throttled: too many wrong pairs from this address; Retry-After says when to try again", body = Problem, content_type = "application/problem+json")))]
 pub async fn self_service_return(
