@@ -204,12 +204,13 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP TABLE rma_counters;
              ALTER TABLE inventory DROP COLUMN quarantine;
              ALTER TABLE stock_movements DROP COLUMN delta_quarantine;
+             DROP INDEX events_return_requests;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 4);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 5);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(
