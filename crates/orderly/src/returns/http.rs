@@ -66,7 +66,7 @@ fn validation(issues: Vec<FieldIssue>) -> Result<(), ApiError> {
     request_body = CreateReturnIn,
     responses((status = 201, body = ReturnView),
         (status = 404, description = "order_not_found", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "validation_failed (no_items, unknown_line, quantity_beyond_returnable, not_delivered, unknown_reason, not_a_leaf_reason, exchange_unavailable, no_return_policy)", body = Problem, content_type = "application/problem+json")),
+        (status = 422, description = "validation_failed (unknown_line, repeated_line, quantity_beyond_returnable, not_delivered, unknown_reason, not_a_leaf_reason, unknown_variant, no_return_policy), or out_of_stock: an exchange's replacement cannot be reserved", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn create_return(
     State(app): State<AppState>,
