@@ -360,7 +360,10 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
                 channels: (!channels.is_empty()).then_some(channels),
                 expires_at,
             };
-            let new = app.create_key(&cli, spec).await.map_err(explain)?;
+            let new = app
+                .create_key(&cli, spec)
+                .await
+                .map_err(crate::app::error::AppError::explain)?;
             println!(
                 "created {} key {}\n{}",
                 role.as_str(),
@@ -374,7 +377,11 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
                 "{:<40} {:<12} {:<24} {:<24} {:<25} state",
                 "id", "role", "name", "channels", "expires"
             );
-            for k in app.api_keys(&cli).await.map_err(explain)? {
+            for k in app
+                .api_keys(&cli)
+                .await
+                .map_err(crate::app::error::AppError::explain)?
+            {
                 let state = match (k.revoked_at, k.is_live(now)) {
                     (Some(_), _) => "revoked",
                     (None, true) => "live",
@@ -392,7 +399,10 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
             }
         }
         KeysAction::Revoke { id, .. } => {
-            let k = app.revoke_key(&cli, id).await.map_err(explain)?;
+            let k = app
+                .revoke_key(&cli, id)
+                .await
+                .map_err(crate::app::error::AppError::explain)?;
             println!("revoked key {}", k.id);
         }
         KeysAction::Rotate {
@@ -403,7 +413,7 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
             let new = app
                 .rotate_key(&cli, id.clone(), grace)
                 .await
-                .map_err(explain)?;
+                .map_err(crate::app::error::AppError::explain)?;
             let ends = if grace_minutes > 0 {
                 format!("in {grace_minutes} minutes")
             } else {
@@ -437,20 +447,6 @@ async fn backtest(
     let result = crate::returns::backtest_cli::run(&app, &policy, &since, &format).await;
     app.store.shutdown();
     result.map(|()| ExitCode::SUCCESS)
-}
-
-/// An application error as the CLI prints it: its message and each field's problem.
-pub(crate) fn explain(e: crate::app::error::AppError) -> anyhow::Error {
-    let issues: Vec<String> = e
-        .field_issues()
-        .into_iter()
-        .map(|i| format!("{}: {}", i.field, i.message))
-        .collect();
-    if issues.is_empty() {
-        anyhow::anyhow!("{e}")
-    } else {
-        anyhow::anyhow!("{e}: {}", issues.join("; "))
-    }
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

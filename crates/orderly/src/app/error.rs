@@ -67,6 +67,20 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// The error as a command line prints it: its message and each field's problem.
+    pub fn explain(self) -> anyhow::Error {
+        let issues: Vec<String> = self
+            .field_issues()
+            .into_iter()
+            .map(|i| format!("{}: {}", i.field, i.message))
+            .collect();
+        if issues.is_empty() {
+            anyhow::anyhow!("{self}")
+        } else {
+            anyhow::anyhow!("{self}: {}", issues.join("; "))
+        }
+    }
+
     /// A refusal, something to retry, or our fault.
     pub fn kind(&self) -> ErrorKind {
         match self {

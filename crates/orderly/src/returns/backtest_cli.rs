@@ -60,7 +60,8 @@ pub async fn run(app: &App, policy: &Path, since: &str, format: &str) -> anyhow:
         .backtest_returns(&Actor::system("cli"), draft, since)
         .await
         .map_err(|e| {
-            crate::cli::explain(e).context(format!("draft policy {}", policy.display()))
+            e.explain()
+                .context(format!("draft policy {}", policy.display()))
         })?;
     let view = backtest_view(&report, since);
     if format == "json" {
