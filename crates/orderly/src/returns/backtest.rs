@@ -41,9 +41,26 @@ pub fn parse_draft(toml: &str) -> Result<ReturnPolicy, Vec<FieldIssue>> {
         .map_err(|errors| {
             errors
                 .into_iter()
-                .map(|e| FieldIssue::new(policy_key(&e.path), "invalid_policy", e.kind.to_string()))
+                .map(|e| {
+                    FieldIssue::new(
+                        policy_key(&e.path),
+                        "invalid_policy",
+                        short(&e.kind.to_string()),
+                    )
+                })
                 .collect()
         })
+}
+
+/// A parser's message cut to 200 characters: it may quote the draft's values, and an
+/// error never echoes a whole input.
+fn short(message: &str) -> String {
+    if message.chars().count() <= 200 {
+        return message.to_owned();
+    }
+    let mut cut: String = message.chars().take(200).collect();
+    cut.push('…');
+    cut
 }
 
 /// `policy.reasons[0].code` from figment's path `["reasons", "0", "code"]`.
