@@ -86,6 +86,8 @@ pub enum CancelReason {
     OutOfStock,
     Fraud,
     PaymentTimeout,
+    /// The address cannot be delivered to (or verified).
+    AddressProblem,
     Duplicate,
     Other,
 }
@@ -97,6 +99,7 @@ impl CancelReason {
             CancelReason::OutOfStock => "out_of_stock",
             CancelReason::Fraud => "fraud",
             CancelReason::PaymentTimeout => "payment_timeout",
+            CancelReason::AddressProblem => "address_problem",
             CancelReason::Duplicate => "duplicate",
             CancelReason::Other => "other",
         }

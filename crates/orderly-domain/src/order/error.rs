@@ -34,7 +34,9 @@ pub enum OrderError {
     OutOfStock { skus: Vec<Sku>, lines: Vec<u32> },
     #[error("an order that is {} cannot become {}", from.as_str(), to.as_str())]
     IllegalTransition { from: OrderState, to: OrderState },
-    #[error("the order has shipped units and can no longer be cancelled as a whole")]
+    #[error(
+        "the order has shipped units and can no longer be cancelled as a whole; ask for a return of what was delivered (POST /api/v1/returns)"
+    )]
     AlreadyShipped,
     #[error("nothing is authorized and not yet captured")]
     NothingToCapture,
@@ -143,7 +145,7 @@ impl OrderError {
             OrderError::NotFound => "order_not_found",
             OrderError::OutOfStock { .. } => "out_of_stock",
             OrderError::IllegalTransition { .. } => "illegal_transition",
-            OrderError::AlreadyShipped => "order_already_shipped",
+            OrderError::AlreadyShipped => "already_shipped",
             OrderError::NothingToCapture => "nothing_to_capture",
             OrderError::CaptureExceedsAuthorized { .. } => "capture_exceeds_authorized",
             OrderError::RefundExceedsCaptured { .. } => "refund_exceeds_captured",

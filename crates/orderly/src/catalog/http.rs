@@ -263,20 +263,7 @@ pub async fn update_product(
     if !issues.is_empty() {
         return Err(AppError::Validation(issues).into());
     }
-    // `If-Match: *` matches any current version (RFC 9110 §13.1.1).
-    let expected = match headers.get(header::IF_MATCH) {
-        None => None,
-        Some(v) if v.as_bytes().trim_ascii() == b"*" => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|s| s.parse::<i64>().ok())
-                .ok_or_else(|| {
-                    AppError::PreconditionFailed("If-Match is not an ETag this API issued".into())
-                })?,
-        ),
-    };
+    let expected = crate::http::extract::if_match(&headers)?;
     let patch = ProductPatch {
         name: r.name.map(|n| n.trim().to_owned()),
         price_minor: r.price,

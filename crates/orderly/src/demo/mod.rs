@@ -354,7 +354,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
             note: Some("ordered twice by mistake".into()),
             refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
         };
-        app.cancel_order(id, cmd, None, origin.clone())
+        app.cancel_order(id, cmd, None, None, origin.clone())
             .await
             .map_err(explain)?;
     }

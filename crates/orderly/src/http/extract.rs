@@ -315,10 +315,14 @@ pub fn outcome_reply(outcome: Outcome) -> Response {
         Outcome::Order(Answer::PaymentRefused, order) => {
             ApiError::from(payment_failed(&order)).into_response()
         }
-        Outcome::Order(answer, order) => json_reply((
-            answer_status(answer),
-            to_json(&crate::orders::view::order_view(&order)),
-        )),
+        Outcome::Order(answer, order) => {
+            let mut res = json_reply((
+                answer_status(answer),
+                to_json(&crate::orders::view::order_view(&order)),
+            ));
+            res.headers_mut().insert(header::ETAG, etag(order.version));
+            res
+        }
     }
 }
 
@@ -366,6 +370,31 @@ fn payment_failed(order: &orderly_domain::order::Order) -> AppError {
         order_id: order.id.to_string(),
         operation_id: op.id.to_string(),
     }
+}
+
+/// The version an `If-Match` header names (`"7"` or `W/"7"`, as this API's ETags are);
+/// none, or `*` (any current version, RFC 9110 §13.1.1), is no condition.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    match headers.get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) if v.as_bytes().trim_ascii() == b"*" => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+            .and_then(|s| s.parse::<i64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::PreconditionFailed("If-Match is not an ETag this API issued".into())
+                    .into()
+            }),
+    }
+}
+
+/// The ETag of a version (`"7"`).
+pub fn etag(version: u64) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("\"{version}\""))
+        .unwrap_or(axum::http::HeaderValue::from_static("\"0\""))
 }
 
 /// Serializes a DTO to JSON bytes (DTOs always serialize).

@@ -89,10 +89,19 @@ impl App {
         &self,
         id_or_number: String,
         cmd: CancelOrder,
+        expected_version: Option<i64>,
         idem: Option<Idempotency>,
         origin: Origin,
     ) -> Result<Outcome, AppError> {
-        self.order_command(id_or_number, idem, origin, None, move |_| {
+        self.order_command(id_or_number, idem, origin, None, move |order| {
+            if let Some(v) = expected_version
+                && i64::try_from(order.version).ok() != Some(v)
+            {
+                return Err(AppError::PreconditionFailed(format!(
+                    "the order is at version {}, not {v}",
+                    order.version
+                )));
+            }
             Ok(OrderCommand::Cancel(cmd.clone()))
         })
         .await

@@ -78,9 +78,14 @@ pub async fn get_order(
     State(app): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<OrderView>, ApiError> {
+) -> Result<Response, ApiError> {
     let order = app.order(&principal.actor(), id).await?;
-    Ok(Json(order_view(&order)))
+    let mut res = axum::response::IntoResponse::into_response(Json(order_view(&order)));
+    res.headers_mut().insert(
+        axum::http::header::ETAG,
+        crate::http::extract::etag(order.version),
+    );
+    Ok(res)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -93,11 +98,12 @@ pub struct CancelRequest {
 }
 
 /// The reasons a client may give.
-const REASONS: [CancelReason; 6] = [
+const REASONS: [CancelReason; 7] = [
     CancelReason::CustomerRequest,
     CancelReason::OutOfStock,
     CancelReason::Fraud,
     CancelReason::PaymentTimeout,
+    CancelReason::AddressProblem,
     CancelReason::Duplicate,
     CancelReason::Other,
 ];
@@ -110,14 +116,17 @@ fn parse_reason(s: &str) -> Option<CancelReason> {
     REASONS.into_iter().find(|r| r.as_str() == s)
 }
 
-/// Cancel a whole order before anything shipped; its reservations are released.
+/// Cancel a whole order before anything shipped; its reservations are released. Send
+/// `If-Match` with the order's ETag to refuse a cancellation of a version you did not see.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancellation", tag = "orders",
     params(("id" = String, Path, description = "Order id or number"),
+        ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,18}\")$", description = "ETag of the order version you read, or `*`"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = CancelRequest,
     responses((status = 200, body = OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already cancelled or shipped", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "illegal_transition (already cancelled), or already_shipped: ask for a return instead", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "precondition_failed: the order changed since the version If-Match names", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn cancel_order(
@@ -143,6 +152,7 @@ pub async fn cancel_order(
         )])
     })?;
     bound_text("note", req.note.as_deref(), 1000)?;
+    let expected = crate::http::extract::if_match(&headers)?;
     let origin = crate::http::extract::origin(&principal, &headers);
     let cmd = CancelOrder {
         reason,
@@ -150,6 +160,6 @@ pub async fn cancel_order(
         refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
     };
     Ok(outcome_reply(
-        app.cancel_order(id, cmd, idem, origin).await?,
+        app.cancel_order(id, cmd, expected, idem, origin).await?,
     ))
 }

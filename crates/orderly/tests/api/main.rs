@@ -6,6 +6,7 @@
 
 mod auth;
 mod bounds;
+mod cancellation;
 mod catalog;
 mod concurrency;
 mod crash;
