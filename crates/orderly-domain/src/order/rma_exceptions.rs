@@ -99,14 +99,21 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
                 .filter(|x| x.acceptance == Acceptance::Rejected)
                 .map(|x| x.item_no.to_string())
                 .collect();
-            if ret.exchange.is_some() && !rejected.is_empty() && undecided.is_empty() {
+            // The money (or the replacement) went out against these goods before they
+            // were inspected: a person settles the gap.
+            let already = if ret.exchange.is_some() {
+                Some("their exchange order was placed")
+            } else if ret.resolution.is_some() {
+                Some("the refund went out before inspection")
+            } else {
+                None
+            };
+            if let Some(already) = already.filter(|_| !rejected.is_empty() && undecided.is_empty())
+            {
                 out.push(open(
                     kind::RETURN_NEEDS_DECISION,
                     ret,
-                    format!(
-                        "items {} were rejected, but their exchange order was placed",
-                        rejected.join(", ")
-                    ),
+                    format!("items {} were rejected, but {already}", rejected.join(", ")),
                 ));
             }
         }

@@ -496,6 +496,41 @@ fn on_carrier_acceptance_the_refund_is_due_once_the_parcel_moves() {
 }
 
 #[test]
+fn goods_rejected_after_their_refund_went_out_wait_for_a_person() {
+    use super::exceptions::{ExceptionChange, exception_changes, kind};
+    let mut j = authorized();
+    j.refund_timing = RefundTiming::OnCarrierAcceptance;
+    let refunded = delivered()
+        .asking("ret_1", &[(1, 1)], j)
+        .step(track("ret_1", ReturnParcelStatus::InTransit))
+        .step(resolve("ret_1", "ref_r1"))
+        .step(ok("pay_1.ref3"))
+        .step(receive("ret_1", &["A"], true));
+    let cmd = inspect(
+        "ret_1",
+        &[(1, Acceptance::Rejected, Disposition::ReturnToCustomer)],
+    );
+    let events = refunded.when(cmd).unwrap();
+    let order = refunded.then(&events);
+    let opened: Vec<(&str, String)> = events
+        .iter()
+        .flat_map(|e| exception_changes(e, &order))
+        .filter_map(|c| match c {
+            ExceptionChange::Open(e) => Some((e.kind, e.detail)),
+            ExceptionChange::Resolve { .. } => None,
+        })
+        .collect();
+    assert_eq!(
+        opened,
+        [(
+            kind::RETURN_NEEDS_DECISION,
+            "RMA-ret_1: items 1 were rejected, but the refund went out before inspection"
+                .to_owned()
+        )]
+    );
+}
+
+#[test]
 fn a_parcel_lost_after_its_refund_ends_once_a_person_closes_its_receipt() {
     let mut j = authorized();
     j.refund_timing = RefundTiming::OnCarrierAcceptance;
