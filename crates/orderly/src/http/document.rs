@@ -21,6 +21,7 @@ use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
 use crate::returns::http as returns;
+use crate::returns::list as returns_list;
 use crate::system::http as system;
 use crate::system::keys;
 use axum::extract::State;
@@ -46,10 +47,10 @@ use utoipa::{Modify, OpenApi};
         fulfillment::pack, fulfillment::ship, fulfillment::tracking_event, fulfillment::label,
         fulfillment::reject, packages::get_package, packages::get_shipment, pickup::collect, exceptions::list_all, exceptions::list_queue, exceptions::resolve,
         waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
-        returns::create_return, returns::self_service_return, returns::get_return, returns::list_returns,
+        returns::create_return, returns::self_service_return, returns::get_return, returns_list::list_returns,
         returns::authorize_return, returns::issue_label, returns::label_pdf, returns::receive_return,
         returns::inspect_return, returns::resolve_return, returns::cancel_return,
-        returns::customer_returns,
+        returns_list::customer_returns,
         crate::returns::backtest_http::backtest,
     ),
     components(schemas(problem::Problem, problem::FieldError)),

@@ -24,6 +24,7 @@ use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
 use crate::returns::http as returns;
+use crate::returns::list as returns_list;
 use crate::system::http as system;
 use crate::system::keys;
 
@@ -98,7 +99,7 @@ route_table! {
     "/waves/{id}/pick-list.pdf" => get(waves::get_pick_list_pdf),
     "/customers/{email}/store-credit" =>
         get(payments::get_store_credit).post(payments::issue_store_credit),
-    "/returns" => get(returns::list_returns).post(returns::create_return),
+    "/returns" => get(returns_list::list_returns).post(returns::create_return),
     "/returns/backtest" => post(crate::returns::backtest_http::backtest),
     "/returns/{id}" => get(returns::get_return),
     "/returns/{id}/authorize" => post(returns::authorize_return),
@@ -109,7 +110,7 @@ route_table! {
     "/returns/{id}/resolve" => post(returns::resolve_return),
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),
-    "/customers/{email}/returns" => get(returns::customer_returns),
+    "/customers/{email}/returns" => get(returns_list::customer_returns),
 }
 
 /// The whole HTTP application: the route table under `/api/v1`, its body limit, the

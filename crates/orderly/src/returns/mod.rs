@@ -11,6 +11,7 @@ pub mod backtest_view;
 pub mod commands;
 pub mod facts;
 pub mod http;
+pub mod list;
 pub mod queries;
 pub mod requests;
 pub mod view;
