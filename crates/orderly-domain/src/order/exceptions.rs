@@ -242,17 +242,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
                 resolution: "order cancelled",
             })
             .collect(),
-        OrderEvent::ReturnRequested(_)
-        | OrderEvent::ReturnReviewed(_)
-        | OrderEvent::ReturnLabelIssued(_)
-        | OrderEvent::ReturnExchangePlaced(_)
-        | OrderEvent::ReturnTracked(_)
-        | OrderEvent::ReturnReceived(_)
-        | OrderEvent::ReturnInspected(_)
-        | OrderEvent::ReturnResolved(_)
-        | OrderEvent::ReturnCompleted { .. }
-        | OrderEvent::ReturnCancelled(_)
-        | OrderEvent::ReturnExpired(_) => super::rma_exceptions::changes(event, order),
+        e if e.return_id().is_some() => super::rma_exceptions::changes(event, order),
         _ => Vec::new(),
     }
 }

@@ -303,6 +303,26 @@ pub struct ReturnClosed {
     pub reason: String,
 }
 
+impl super::event::OrderEvent {
+    /// The return a return event is about; None for every other event.
+    pub fn return_id(&self) -> Option<&Id> {
+        use super::event::OrderEvent::*;
+        match self {
+            ReturnRequested(r) => Some(&r.return_id),
+            ReturnReviewed(r) => Some(&r.return_id),
+            ReturnLabelIssued(l) => Some(&l.return_id),
+            ReturnExchangePlaced(e) => Some(&e.return_id),
+            ReturnTracked(t) => Some(&t.return_id),
+            ReturnReceived(r) => Some(&r.return_id),
+            ReturnInspected(r) => Some(&r.return_id),
+            ReturnResolved(r) => Some(&r.return_id),
+            ReturnCompleted { return_id } => Some(return_id),
+            ReturnCancelled(c) | ReturnExpired(c) => Some(&c.return_id),
+            _ => None,
+        }
+    }
+}
+
 impl Order {
     /// The status of the refund `id`, if the order has one.
     pub fn refund_status_of(&self, id: &Id) -> Option<crate::payment::RefundStatus> {

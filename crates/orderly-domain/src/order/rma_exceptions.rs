@@ -37,18 +37,8 @@ const EVERY: &[&str] = &[
 
 /// The exception changes of a return event, given the order after it.
 pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
-    let id = match event {
-        OrderEvent::ReturnRequested(r) => &r.return_id,
-        OrderEvent::ReturnReviewed(r) => &r.return_id,
-        OrderEvent::ReturnLabelIssued(l) => &l.return_id,
-        OrderEvent::ReturnExchangePlaced(e) => &e.return_id,
-        OrderEvent::ReturnTracked(t) => &t.return_id,
-        OrderEvent::ReturnReceived(r) => &r.return_id,
-        OrderEvent::ReturnInspected(r) => &r.return_id,
-        OrderEvent::ReturnResolved(r) => &r.return_id,
-        OrderEvent::ReturnCompleted { return_id } => return_id,
-        OrderEvent::ReturnCancelled(c) | OrderEvent::ReturnExpired(c) => &c.return_id,
-        _ => return Vec::new(),
+    let Some(id) = event.return_id() else {
+        return Vec::new();
     };
     let Some(ret) = order.returns.iter().find(|r| &r.id == id) else {
         return Vec::new();

@@ -188,21 +188,17 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             returns::save_return(tx, order, &r.return_id)?;
             returns::dispose(tx, order, r, who, at)?;
         }
-        OrderEvent::ReturnLabelIssued(orderly_domain::order::ReturnLabelIssued {
-            return_id,
-            ..
-        })
-        | OrderEvent::ReturnExchangePlaced(orderly_domain::order::ReturnExchangePlaced {
-            return_id,
-            ..
-        })
-        | OrderEvent::ReturnTracked(orderly_domain::order::ReturnTracked { return_id, .. })
-        | OrderEvent::ReturnReceived(orderly_domain::order::ReturnReceived { return_id, .. })
-        | OrderEvent::ReturnResolved(orderly_domain::order::ReturnResolved { return_id, .. })
-        | OrderEvent::ReturnCompleted { return_id }
-        | OrderEvent::ReturnCancelled(orderly_domain::order::ReturnClosed { return_id, .. })
-        | OrderEvent::ReturnExpired(orderly_domain::order::ReturnClosed { return_id, .. }) => {
-            returns::save_return(tx, order, return_id)?
+        OrderEvent::ReturnLabelIssued(_)
+        | OrderEvent::ReturnExchangePlaced(_)
+        | OrderEvent::ReturnTracked(_)
+        | OrderEvent::ReturnReceived(_)
+        | OrderEvent::ReturnResolved(_)
+        | OrderEvent::ReturnCompleted { .. }
+        | OrderEvent::ReturnCancelled(_)
+        | OrderEvent::ReturnExpired(_) => {
+            if let Some(id) = event.return_id() {
+                returns::save_return(tx, order, id)?;
+            }
         }
         // The deadline timer still fires, and finds nothing to do.
         OrderEvent::OrderConfirmed { .. }

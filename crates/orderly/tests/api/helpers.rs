@@ -688,6 +688,27 @@ pub fn pdf_text(bytes: &[u8], dir: &Path) -> (String, PathBuf) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), path)
 }
 
+/// What a scanner reads off a label's barcode: the PDF rendered at 300 dpi by `pdftoppm`
+/// and scanned by `zbarimg` (Debian poppler-utils and zbar-tools).
+pub fn decode_barcode(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, path) = pdf_text(pdf, dir.path());
+    let png = dir.path().join("label");
+    let rendered = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(&path)
+        .arg(&png)
+        .status()
+        .expect("pdftoppm (Debian poppler-utils) must be installed");
+    assert!(rendered.success());
+    let scanned = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(dir.path().join("label.png"))
+        .output()
+        .expect("zbarimg (Debian zbar-tools) must be installed");
+    String::from_utf8_lossy(&scanned.stdout).trim().to_owned()
+}
+
 pub fn order_body(channel: &str, lines: &[(&str, i64, i64)]) -> Value {
     let lines: Vec<Value> = lines
         .iter()

@@ -103,25 +103,6 @@ pub async fn stock_with_quarantine(app: &TestApp, sku: &str, location: &str) -> 
     )
 }
 
-fn decode_barcode(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, path) = pdf_text(pdf, dir.path());
-    let png = dir.path().join("label");
-    let rendered = std::process::Command::new("pdftoppm")
-        .args(["-r", "300", "-png", "-singlefile"])
-        .arg(&path)
-        .arg(&png)
-        .status()
-        .expect("pdftoppm (Debian poppler-utils) must be installed");
-    assert!(rendered.success());
-    let scanned = std::process::Command::new("zbarimg")
-        .args(["--raw", "-q"])
-        .arg(dir.path().join("label.png"))
-        .output()
-        .expect("zbarimg (Debian zbar-tools) must be installed");
-    String::from_utf8_lossy(&scanned.stdout).trim().to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivered_order_goes_back_by_self_service_and_is_refunded_minus_the_fee() {
     let app = shop(spawn_app().await).await;

@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use crate::returns::{delivered, shop};
+use crate::returns_support::return_events;
 use serde_json::{Value, json};
 
 async fn exchange(app: &TestApp, order: &Value, sku: &str) -> Value {
@@ -101,20 +102,10 @@ async fn an_exchange_reserves_the_last_unit_at_authorization_and_ships_once_the_
     assert_eq!(done["money"]["resolution"]["amount"], 0);
     assert_eq!(done["money"]["resolution"]["refund_id"], Value::Null);
     assert_eq!(app.simulator_calls("refund"), 0);
-    let timeline = app
-        .get(&format!(
-            "/orders/{}/timeline",
-            order["id"].as_str().unwrap()
-        ))
-        .await
-        .expect(200);
+    let events = return_events(&app, order["id"].as_str().unwrap()).await;
     assert!(
-        timeline["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["type"] == "return_exchange_placed"),
-        "{timeline}"
+        events.contains(&"return_exchange_placed".to_owned()),
+        "{events:?}"
     );
     app.assert_invariants().await;
 }
