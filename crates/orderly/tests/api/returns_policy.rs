@@ -23,6 +23,16 @@ async fn coat_shop() -> TestApp {
     app
 }
 
+/// Two coats (240.00, over the auto-approval limit) delivered and asked back by staff:
+/// the order and the return, in review.
+async fn coats_in_review(app: &TestApp) -> (Value, Value) {
+    let order = delivered(app, &[("COAT-BLK-M", 2, 12000)]).await;
+    let asked = admin_return(app, &order, ask(&[(1, 2)], "size_too_large"))
+        .await
+        .expect(201);
+    (order, asked)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_request_is_judged_by_the_version_in_force_when_each_order_was_placed() {
     let app = shop(spawn_app().await).await;
@@ -81,11 +91,8 @@ async fn the_same_request_is_judged_by_the_version_in_force_when_each_order_was_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn support_cannot_approve_beyond_its_limit_and_a_supervisor_can() {
     let app = coat_shop().await;
-    let order = delivered(&app, &[("COAT-BLK-M", 2, 12000)]).await;
+    let (order, asked) = coats_in_review(&app).await;
     let oid = text(&order, "id");
-    let asked = admin_return(&app, &order, ask(&[(1, 2)], "size_too_large"))
-        .await
-        .expect(201);
     let id = text(&asked, "id");
     assert_eq!(asked["state"], "needs_review");
     assert_eq!(asked["decision"]["outcome"], "needs_review");
@@ -216,10 +223,7 @@ async fn a_warehouse_key_cannot_ask_for_a_return() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_review_waits_in_the_returns_queue_until_it_is_answered() {
     let app = coat_shop().await;
-    let order = delivered(&app, &[("COAT-BLK-M", 2, 12000)]).await;
-    let asked = admin_return(&app, &order, ask(&[(1, 2)], "size_too_large"))
-        .await
-        .expect(201);
+    let (_, asked) = coats_in_review(&app).await;
     let id = text(&asked, "id");
     assert_eq!(
         queue_entries(&app, "returns").await,
@@ -297,10 +301,7 @@ async fn an_authorized_return_not_shipped_in_time_expires_and_frees_its_units() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finance_approves_a_review_and_the_return_gets_its_label() {
     let app = coat_shop().await;
-    let order = delivered(&app, &[("COAT-BLK-M", 2, 12000)]).await;
-    let asked = admin_return(&app, &order, ask(&[(1, 2)], "size_too_large"))
-        .await
-        .expect(201);
+    let (_, asked) = coats_in_review(&app).await;
     let id = text(&asked, "id");
     let (_, finance) = app.key(Role::Finance).await;
     let approved = send(
