@@ -113,14 +113,21 @@ impl ReturnsTx for PgTx<'_> {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<(u32, i64), StoreError> {
         let not_counted: Vec<&str> = RETURN_STATES_NOT_COUNTED.to_vec();
         let row = self
             .conn()
             .query_opt(
                 "SELECT count(*), COALESCE(SUM(value_minor), 0)::bigint FROM returns
-                 WHERE customer_email = $1 AND requested_at >= $2 AND NOT (state = ANY($3))",
-                &[&email.to_ascii_lowercase(), &to_ms(since), &not_counted],
+                 WHERE customer_email = $1 AND requested_at >= $2 AND NOT (state = ANY($3))
+                   AND currency = $4",
+                &[
+                    &email.to_ascii_lowercase(),
+                    &to_ms(since),
+                    &not_counted,
+                    &currency,
+                ],
             )?
             .ok_or_else(|| StoreError::Corrupt("count returned no row".into()))?;
         let n: i64 = col(&row, 0)?;
@@ -131,13 +138,15 @@ impl ReturnsTx for PgTx<'_> {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<i64, StoreError> {
         let row = self
             .conn()
             .query_opt(
                 "SELECT COALESCE(SUM(total_minor), 0)::bigint FROM orders
-                 WHERE customer_email = $1 AND created_at >= $2 AND order_state <> 'cancelled'",
-                &[&email.to_ascii_lowercase(), &to_ms(since)],
+                 WHERE customer_email = $1 AND created_at >= $2 AND order_state <> 'cancelled'
+                   AND currency = $3",
+                &[&email.to_ascii_lowercase(), &to_ms(since), &currency],
             )?
             .ok_or_else(|| StoreError::Corrupt("sum returned no row".into()))?;
         col(&row, 0)

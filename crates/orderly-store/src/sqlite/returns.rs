@@ -110,16 +110,18 @@ impl ReturnsTx for SqliteTx<'_> {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<(u32, i64), StoreError> {
         let [a, b, c] = RETURN_STATES_NOT_COUNTED;
         let (n, value): (i64, i64) = self
             .conn()
             .prepare_cached(
                 "SELECT count(*), COALESCE(SUM(value_minor), 0) FROM returns
-                 WHERE customer_email = ?1 AND requested_at >= ?2 AND state NOT IN (?3, ?4, ?5)",
+                 WHERE customer_email = ?1 AND requested_at >= ?2 AND state NOT IN (?3, ?4, ?5)
+                   AND currency = ?6",
             )?
             .query_row(
-                params![email.to_ascii_lowercase(), to_ms(since), a, b, c],
+                params![email.to_ascii_lowercase(), to_ms(since), a, b, c, currency],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
         Ok((u32::try_from(n).unwrap_or(u32::MAX), value))
@@ -129,16 +131,19 @@ impl ReturnsTx for SqliteTx<'_> {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<i64, StoreError> {
         Ok(self
             .conn()
             .prepare_cached(
                 "SELECT COALESCE(SUM(total_minor), 0) FROM orders
-                 WHERE customer_email = ?1 AND created_at >= ?2 AND order_state <> 'cancelled'",
+                 WHERE customer_email = ?1 AND created_at >= ?2 AND order_state <> 'cancelled'
+                   AND currency = ?3",
             )?
-            .query_row(params![email.to_ascii_lowercase(), to_ms(since)], |r| {
-                r.get(0)
-            })?)
+            .query_row(
+                params![email.to_ascii_lowercase(), to_ms(since), currency],
+                |r| r.get(0),
+            )?)
     }
 }
 

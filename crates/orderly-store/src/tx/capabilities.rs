@@ -396,6 +396,7 @@ pub trait ReturnsTx {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<(u32, i64), StoreError>;
     /// The sum of the totals of the customer's orders placed at or after `since`,
     /// cancelled orders aside (whatever their currency: the rule compares a share).
@@ -403,5 +404,6 @@ pub trait ReturnsTx {
         &mut self,
         email: &str,
         since: Timestamp,
+        currency: &str,
     ) -> Result<i64, StoreError>;
 }

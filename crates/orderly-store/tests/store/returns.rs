@@ -284,21 +284,26 @@ async fn a_customers_history_counts_returns_that_took_something_back() {
     let mut bo = row("rma_7", "requested", 30);
     bo.customer_email = "bo@example.com";
     rows.push(bo);
+    // Another currency's return is not added to these.
+    let mut euros = row("rma_8", "completed", 20);
+    euros.currency = "EUR";
+    rows.push(euros);
     save(&store, rows).await;
     let answers = store
         .write(|tx| {
             Ok::<_, StoreError>((
-                tx.customer_return_history("Ana@Example.com", t(0))?,
-                tx.customer_return_history("ana@example.com", t(-100))?,
-                tx.customer_return_history("nobody@example.com", t(0))?,
-                tx.customer_purchases_since("ANA@example.com", t(0))?,
-                tx.customer_purchases_since("ana@example.com", t(1))?,
+                tx.customer_return_history("Ana@Example.com", t(0), "USD")?,
+                tx.customer_return_history("ana@example.com", t(-100), "USD")?,
+                tx.customer_return_history("nobody@example.com", t(0), "USD")?,
+                tx.customer_purchases_since("ANA@example.com", t(0), "USD")?,
+                tx.customer_purchases_since("ana@example.com", t(1), "USD")?,
+                tx.customer_purchases_since("ana@example.com", t(0), "EUR")?,
             ))
         })
         .await
         .unwrap();
-    // seed_order's order: 4 units of 100, placed at t(0).
-    assert_eq!(answers, ((2, 350), (3, 1_350), (0, 0), 400, 0));
+    // seed_order's order: 4 units of 100 in USD, placed at t(0).
+    assert_eq!(answers, ((2, 350), (3, 1_350), (0, 0), 400, 0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

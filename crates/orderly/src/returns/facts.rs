@@ -81,11 +81,14 @@ pub(crate) fn gather(
                 .checked_sub(SignedDuration::from_hours(i64::from(rule.within_days) * 24))
                 .unwrap_or(now);
             let email = order.customer.email.as_str();
-            let (returns, returned_value_minor) = tx.customer_return_history(email, since)?;
+            // Amounts compare only within one currency: the order's.
+            let currency = order.currency.as_str();
+            let (returns, returned_value_minor) =
+                tx.customer_return_history(email, since, currency)?;
             ReturnHistory {
                 returns,
                 returned_value_minor,
-                purchased_value_minor: tx.customer_purchases_since(email, since)?,
+                purchased_value_minor: tx.customer_purchases_since(email, since, currency)?,
             }
         }
         None => ReturnHistory::default(),
