@@ -3,9 +3,8 @@
 
 use super::*;
 use crate::Timestamp;
-use crate::geo::LatLon;
 use crate::payment::{CaptureMode, OpOutcome, PaymentMethod, STORE_CREDIT_PROVIDER};
-use crate::sourcing::{LocationFacts, StockView};
+use crate::sourcing::StockView;
 use crate::values::{CountryCode, Currency, Email, Id, Sku};
 use jiff::SignedDuration;
 
@@ -64,18 +63,8 @@ impl Story {
         for s in skus {
             stock.set(sku(s), Id::new("east"), 10);
         }
-        let locations = [LocationFacts {
-            id: Id::new("east"),
-            coords: LatLon {
-                latitude: 40.7,
-                longitude: -74.0,
-            },
-            can_ship: true,
-            can_pickup: false,
-            priority: 1,
-            handling_cost_minor: 0,
-            ships_to: Vec::new(),
-        }];
+        // The one warehouse the shared story ships from.
+        let locations = super::test_story::Facts::new().locations;
         let risk = crate::payment::RiskPolicy::default();
         let ctx = PlaceContext {
             sourcing: SourcingContext {

@@ -228,17 +228,7 @@ async fn a_delivered_order_goes_back_by_self_service_and_is_refunded_minus_the_f
     assert_eq!(refunds[0]["reason"], "return");
 
     // Every step is on the timeline.
-    let timeline = app
-        .get(&format!("/orders/{oid}/timeline"))
-        .await
-        .expect(200);
-    let kinds: Vec<&str> = timeline["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["type"].as_str().unwrap())
-        .filter(|k| k.starts_with("return_"))
-        .collect();
+    let kinds = crate::returns_support::return_events(&app, oid).await;
     for kind in [
         "return_requested",
         "return_label_issued",
@@ -248,7 +238,10 @@ async fn a_delivered_order_goes_back_by_self_service_and_is_refunded_minus_the_f
         "return_resolved",
         "return_completed",
     ] {
-        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
     }
     let list = app.get("/returns?state=completed").await.expect(200);
     assert_eq!(list["data"][0]["rma"], rma.as_str());
