@@ -1,10 +1,12 @@
 """Checks of the API fuzzer (.ci/fuzz/run) beyond schemathesis's own.
 
 `positive_data_acceptance` is configured (schemathesis.toml) to let a schema-valid
-request be refused with 400, 412 or 422. This check takes that back for every refusal
+request be refused with 400, 402, 412 or 422. This check takes that back for every refusal
 that is not about a fact the document cannot state: a problem whose codes are not all in
-STATEFUL_REFUSALS fails the run, naming the codes. So a request the document calls valid
-may be refused only for the catalog's, the order's or the key's state, never for its shape.
+STATEFUL_REFUSALS fails the run, naming the codes, and a 402 passes only as the payment
+provider's refusal (PROVIDER_REFUSALS). So a request the document calls valid may be
+refused only for the catalog's, the order's, the key's or the provider's state, never for
+its shape.
 """
 
 import os
@@ -44,6 +46,10 @@ STATEFUL_REFUSALS = {
 }
 
 
+# The payment provider's refusals (402): the card on the order decides, not the request.
+PROVIDER_REFUSALS = {"capture_failed", "refund_failed"}
+
+
 # Refusals allowed only for one field, as (field, code): a card payment needs its token;
 # an order's lines may add up to more than 10^13 minor units; which number a stock
 # adjustment needs depends on its `kind` (the document says which in each field).
@@ -81,12 +87,16 @@ def valid_requests_are_refused_only_for_state(ctx, response, case):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:
         return None
-    if response.status_code not in (400, 412, 422):
+    if response.status_code not in (400, 402, 412, 422):
         return None
     try:
         problem = response.json()
     except ValueError:
         raise AssertionError(f"{response.status_code} without a problem+json body")
+    if response.status_code == 402:
+        if problem.get("code") in PROVIDER_REFUSALS:
+            return None
+        raise AssertionError(f"402 with {problem.get('code')}: not a provider's refusal")
     errors = problem.get("errors") or [{"code": problem.get("code")}]
     unexplained = sorted(f"{e.get('field')}:{e.get('code')}" for e in errors if not explained(e))
     if unexplained:
