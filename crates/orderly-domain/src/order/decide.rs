@@ -23,6 +23,7 @@ pub fn decide(
 ) -> Result<Vec<OrderEvent>, OrderError> {
     let mut events = decide_command(state, command, ctx)?;
     clear_met_deadline(state, &mut events);
+    super::edit_decide::close_open_edit(state, &mut events);
     Ok(events)
 }
 
@@ -207,7 +208,7 @@ fn decide_command(
 }
 
 /// Where an order with `delivery`, shipped to `country`, goes.
-fn destination<'a>(delivery: Option<&'a Delivery>, country: &'a str) -> Destination<'a> {
+pub(super) fn destination<'a>(delivery: Option<&'a Delivery>, country: &'a str) -> Destination<'a> {
     match Delivery::pickup(delivery) {
         Some(counter) => Destination::Pickup(counter),
         None => Destination::Ship {
@@ -233,7 +234,7 @@ fn check_pickup(to: Destination<'_>, locations: &[LocationFacts]) -> Result<(), 
 /// Plans where `demands` are served from, among the locations that serve `to` (only the
 /// counter, for a click-and-collect order); `OutOfStock` when something is short and the
 /// channel does not backorder.
-fn source_demands(
+pub(super) fn source_demands(
     demands: &[Demand],
     to: Destination<'_>,
     ctx: &SourcingContext<'_>,

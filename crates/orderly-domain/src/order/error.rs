@@ -135,6 +135,20 @@ pub enum OrderError {
     ReturnAlreadyResolved(String),
     #[error("return {0} has nothing received and accepted to refund yet")]
     NothingToResolve(String),
+    #[error("edit {0} is open on this order: commit or abandon it first")]
+    EditOpen(String),
+    #[error("the order has no edit {0}")]
+    UnknownEdit(String),
+    #[error("edit {0} is no longer open")]
+    EditClosed(String),
+    #[error("the edit cannot be made: {0}")]
+    EditNotAllowed(String),
+    #[error("the edit would leave the order without units; cancel the order instead")]
+    EditEmptiesOrder,
+    #[error("the edit has no changes")]
+    NothingToEdit,
+    #[error("payment operation {0} is waiting for its provider; edit once it is answered")]
+    PaymentInFlight(String),
 }
 
 impl OrderError {
@@ -182,6 +196,13 @@ impl OrderError {
             OrderError::InspectionRefused { .. } => "inspection_refused",
             OrderError::ReturnAlreadyResolved(_) => "return_already_resolved",
             OrderError::NothingToResolve(_) => "nothing_to_resolve",
+            OrderError::EditOpen(_) => "edit_open",
+            OrderError::UnknownEdit(_) => "edit_not_found",
+            OrderError::EditClosed(_) => "edit_closed",
+            OrderError::EditNotAllowed(_) => "edit_not_allowed",
+            OrderError::EditEmptiesOrder => "edit_empties_order",
+            OrderError::NothingToEdit => "nothing_to_edit",
+            OrderError::PaymentInFlight(_) => "payment_in_flight",
         }
     }
 }

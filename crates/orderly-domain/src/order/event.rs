@@ -248,6 +248,10 @@ pub enum OrderEvent {
     },
     ReturnCancelled(super::rma::ReturnClosed),
     ReturnExpired(super::rma::ReturnClosed),
+    EditBegun(super::edit::EditBegun),
+    EditStaged(super::edit::EditStaged),
+    EditAbandoned(super::edit::EditAbandoned),
+    OrderEdited(Box<super::edit::OrderEdited>),
 }
 
 fn hold_text(what: &str, h: &HoldChange) -> String {
@@ -294,6 +298,10 @@ impl OrderEvent {
             OrderEvent::ReturnCompleted { .. } => "return_completed",
             OrderEvent::ReturnCancelled(_) => "return_cancelled",
             OrderEvent::ReturnExpired(_) => "return_expired",
+            OrderEvent::EditBegun(_) => "edit_begun",
+            OrderEvent::EditStaged(_) => "edit_staged",
+            OrderEvent::EditAbandoned(_) => "edit_abandoned",
+            OrderEvent::OrderEdited(_) => "order_edited",
         }
     }
 
@@ -474,6 +482,10 @@ impl OrderEvent {
             | OrderEvent::ReturnCompleted { .. }
             | OrderEvent::ReturnCancelled(_)
             | OrderEvent::ReturnExpired(_) => super::rma_summary::summary(self, before),
+            OrderEvent::EditBegun(_)
+            | OrderEvent::EditStaged(_)
+            | OrderEvent::EditAbandoned(_)
+            | OrderEvent::OrderEdited(_) => super::edit_summary::summary(self, before),
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

@@ -3,8 +3,8 @@
 
 use super::error::EvolveError;
 use super::event::OrderEvent;
-use super::rma_evolve;
 use super::state::{Buckets, Order, OrderLine, OrderState};
+use super::{edit_evolve, rma_evolve};
 use crate::Timestamp;
 use crate::returns::ReturnState;
 
@@ -62,6 +62,8 @@ pub fn evolve(
             sourcing: None,
             cancel_reason: None,
             returns: Vec::new(),
+            open_edit: None,
+            edits: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -202,6 +204,22 @@ pub fn evolve(
         }
         (Some(mut order), OrderEvent::ReturnExpired(c)) => {
             rma_evolve::apply_closed(&mut order, c, ReturnState::Expired, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::EditBegun(b)) => {
+            edit_evolve::apply_begun(&mut order, b, at).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::EditStaged(s)) => {
+            edit_evolve::apply_staged(&mut order, s).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::EditAbandoned(a)) => {
+            edit_evolve::apply_abandoned(&mut order, a).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::OrderEdited(e)) => {
+            edit_evolve::apply_edited(&mut order, e, at).map_err(fail)?;
             order
         }
         (Some(mut order), other) => {

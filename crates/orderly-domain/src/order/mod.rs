@@ -4,6 +4,12 @@
 
 mod command;
 mod decide;
+mod edit;
+mod edit_decide;
+mod edit_evolve;
+mod edit_money;
+mod edit_plan;
+mod edit_summary;
 mod error;
 mod event;
 mod evolve;
@@ -32,6 +38,12 @@ pub use command::{
     RequestRefund, SourcingContext,
 };
 pub use decide::{assign_number, decide, source_waiting};
+pub use edit::{
+    EditAbandoned, EditBegun, EditChange, EditRecord, EditStaged, EditTotals, EditWindow, LineEdit,
+    OpenEdit, OrderEdited, Resourced, Settlement, UnitsMoved,
+};
+pub use edit_decide::{BeginEdit, CancelUnits, CommitEdit, EditCommand, decide_edit};
+pub use edit_plan::{EditFacts, EditPlan, address_after, plan as plan_edit};
 pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{
     HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PaymentAdded,
@@ -67,6 +79,8 @@ pub use status::{CustomerStatus, FulfillmentSummary, RefundState, ReturnSummary}
 pub use summary::money;
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod payment_tests;
 #[cfg(test)]

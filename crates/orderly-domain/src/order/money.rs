@@ -66,6 +66,7 @@ pub(super) fn apply(
                 OpKind::Capture => EntryKind::Capture,
                 OpKind::Void => EntryKind::Void,
                 OpKind::Refund => EntryKind::Refund,
+                OpKind::Reduce => EntryKind::Reduce,
             };
             let amount = if kind == EntryKind::Void {
                 0
@@ -167,7 +168,11 @@ pub(super) fn apply(
         | OrderEvent::ReturnResolved(_)
         | OrderEvent::ReturnCompleted { .. }
         | OrderEvent::ReturnCancelled(_)
-        | OrderEvent::ReturnExpired(_) => {
+        | OrderEvent::ReturnExpired(_)
+        | OrderEvent::EditBegun(_)
+        | OrderEvent::EditStaged(_)
+        | OrderEvent::EditAbandoned(_)
+        | OrderEvent::OrderEdited(_) => {
             return Err("not a payment event");
         }
     }
@@ -223,13 +228,17 @@ impl Order {
     }
 
     /// Authorized money of a payment that a new capture may still take: nothing once the
-    /// authorization ended or a void is on its way, and less whatever captures are pending.
+    /// authorization ended or a void is on its way, and less whatever captures and
+    /// reductions are pending.
     pub fn capturable(&self, payment_id: &Id) -> i64 {
         if self.pending(payment_id, OpKind::Void) > 0 {
             return 0;
         }
         let open = self.payment_totals(payment_id).open_remaining();
-        (open - self.pending(payment_id, OpKind::Capture)).max(0)
+        (open
+            - self.pending(payment_id, OpKind::Capture)
+            - self.pending(payment_id, OpKind::Reduce))
+        .max(0)
     }
 
     /// Captured money of a payment that a new refund may still give back.
@@ -258,7 +267,7 @@ impl Order {
                 if t.closed.is_some() {
                     t.captured
                 } else {
-                    t.authorized
+                    t.authorized - t.reduced
                 }
             })
             .sum()
@@ -322,7 +331,9 @@ impl Order {
         }
         for p in &self.payments {
             let t = self.payment_totals(&p.id);
-            if t.closed.is_none() && self.pending(&p.id, OpKind::Capture) > t.open_remaining() {
+            let drawing =
+                self.pending(&p.id, OpKind::Capture) + self.pending(&p.id, OpKind::Reduce);
+            if t.closed.is_none() && drawing > t.open_remaining() {
                 out.push(format!(
                     "payment {}: pending captures exceed the authorization",
                     p.id

@@ -48,6 +48,7 @@ impl OpIds {
             OpKind::Capture => "cap",
             OpKind::Void => "void",
             OpKind::Refund => "ref",
+            OpKind::Reduce => "red",
         };
         OrderEvent::PaymentOpRequested(PaymentOpRequested {
             id: Id::new(format!("{payment_id}.{short}{n}")),
@@ -115,7 +116,7 @@ pub(super) fn add_payment(
             format!("the order already has payment {}", payment.id),
         )]));
     }
-    let needed = order.total() - order.secured_minor();
+    let needed = order.total() - order.held_minor();
     if needed <= 0 || order.authorization_pending() {
         return Err(OrderError::PaymentNotNeeded);
     }
@@ -213,6 +214,7 @@ pub(super) fn record_outcome(
                         note: Some(format!("payment {} authorized", op.payment_id)),
                     }));
                 }
+                events.extend(super::edit_money::balance_settled(order, op_id));
                 if order.state == OrderState::Pending {
                     events.push(OrderEvent::OrderConfirmed {
                         reason: format!("payment {} authorized", op.payment_id),

@@ -260,11 +260,14 @@ pub(super) fn ship(
             .map(|l| l.buckets.active() - l.buckets.shipped)
             .sum();
         let last = shipping >= to_ship;
+        // Never more than the order still owes: an edit that lowered the total and
+        // whose reduction the provider refused leaves more authorized than is due.
         let amount = if last {
             capturable
         } else {
             value.min(capturable)
-        };
+        }
+        .min(order.uncaptured_minor());
         if amount > 0
             && let Ok(ops) = super::payments::capture(order, Some(amount))
         {

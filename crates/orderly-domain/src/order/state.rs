@@ -150,6 +150,8 @@ snake_enum!(HoldReason {
     /// The provider refused to capture authorized money: nothing ships until a capture
     /// (retried on a schedule, or asked by finance) goes through.
     CaptureFailed => "capture_failed",
+    /// An edit raised the total and the difference is not paid yet.
+    BalanceDue => "balance_due",
     Manual => "manual",
 });
 
@@ -162,7 +164,7 @@ impl HoldReason {
 
     /// Holds that guard money: only finance (or an admin) may release them.
     pub fn needs_finance(self) -> bool {
-        self.is_review() || self == HoldReason::CaptureFailed
+        self.is_review() || matches!(self, HoldReason::CaptureFailed | HoldReason::BalanceDue)
     }
 }
 
@@ -218,6 +220,12 @@ pub struct Order {
     /// Every return (RMA) of the order, oldest first.
     #[serde(default)]
     pub returns: Vec<super::rma::Return>,
+    /// The edit being prepared, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_edit: Option<super::edit::OpenEdit>,
+    /// Every committed edit and unit cancellation, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<super::edit::EditRecord>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.

@@ -33,6 +33,9 @@ pub enum EntryKind {
     Expiry,
     Refund,
     Failure,
+    /// Releases part of an open authorization (less than its uncaptured remainder) and
+    /// keeps the rest open: what an edit that lowers an uncaptured order leaves.
+    Reduce,
 }
 
 /// One immutable ledger line of one payment.
@@ -56,6 +59,8 @@ pub enum LedgerError {
     NoOpenAuthorization(String),
     #[error("capture of {requested} exceeds the {remaining} still authorized")]
     CaptureExceedsAuthorized { requested: i64, remaining: i64 },
+    #[error("a reduction of {requested} must leave part of the {remaining} still authorized")]
+    ReductionNotBelowRemaining { requested: i64, remaining: i64 },
     #[error("refund of {requested} exceeds the {remaining} captured and not refunded")]
     RefundExceedsCaptured { requested: i64, remaining: i64 },
 }
@@ -66,6 +71,8 @@ pub struct PaymentTotals {
     pub authorized: i64,
     pub captured: i64,
     pub refunded: i64,
+    /// Authorized money released by reductions while the authorization stays open.
+    pub reduced: i64,
     pub failures: u32,
     /// The authorization ended by void or expiry (its uncaptured remainder is released).
     pub closed: Option<EntryKind>,
@@ -79,6 +86,7 @@ impl PaymentTotals {
                 EntryKind::Authorize => t.authorized += e.amount_minor,
                 EntryKind::Capture => t.captured += e.amount_minor,
                 EntryKind::Refund => t.refunded += e.amount_minor,
+                EntryKind::Reduce => t.reduced += e.amount_minor,
                 EntryKind::Failure => t.failures += 1,
                 EntryKind::Void | EntryKind::Expiry => t.closed = Some(e.kind),
             }
@@ -91,7 +99,7 @@ impl PaymentTotals {
         if self.closed.is_some() {
             0
         } else {
-            self.authorized - self.captured
+            self.authorized - self.captured - self.reduced
         }
     }
 }
@@ -119,6 +127,20 @@ pub fn check_append(entries: &[LedgerEntry], entry: &LedgerEntry) -> Result<(), 
             let remaining = t.open_remaining();
             if entry.amount_minor > remaining {
                 return Err(LedgerError::CaptureExceedsAuthorized {
+                    requested: entry.amount_minor,
+                    remaining,
+                });
+            }
+            Ok(())
+        }
+        // A reduction leaves part of the authorization open: releasing all of it is a void.
+        EntryKind::Reduce => {
+            if t.authorized == 0 || t.closed.is_some() {
+                return Err(LedgerError::NoOpenAuthorization(pid()));
+            }
+            let remaining = t.open_remaining();
+            if entry.amount_minor >= remaining {
+                return Err(LedgerError::ReductionNotBelowRemaining {
                     requested: entry.amount_minor,
                     remaining,
                 });
@@ -331,7 +353,9 @@ mod tests {
         const PAYMENTS: [&str; 2] = ["pay_1", "pay_2"];
 
         fn kind() -> impl Strategy<Value = EntryKind> {
-            prop::sample::select(vec![Authorize, Capture, Void, Expiry, Refund, Failure])
+            prop::sample::select(vec![
+                Authorize, Capture, Void, Expiry, Refund, Failure, Reduce,
+            ])
         }
 
         /// A minimal model of one payment, used as an oracle for `check_append`.
@@ -340,6 +364,7 @@ mod tests {
             authorized: i64,
             captured: i64,
             refunded: i64,
+            reduced: i64,
             closed: bool,
         }
 
@@ -349,19 +374,20 @@ mod tests {
                     Authorize => amount > 0 && self.authorized == 0,
                     Failure => amount > 0,
                     Capture => {
-                        amount > 0
-                            && self.authorized > 0
-                            && !self.closed
-                            && amount <= self.authorized - self.captured
+                        amount > 0 && self.authorized > 0 && !self.closed && amount <= self.open()
+                    }
+                    Reduce => {
+                        amount > 0 && self.authorized > 0 && !self.closed && amount < self.open()
                     }
                     Void | Expiry => {
-                        amount == 0
-                            && self.authorized > 0
-                            && !self.closed
-                            && self.captured < self.authorized
+                        amount == 0 && self.authorized > 0 && !self.closed && self.open() > 0
                     }
                     Refund => amount > 0 && amount <= self.captured - self.refunded,
                 }
+            }
+
+            fn open(&self) -> i64 {
+                self.authorized - self.captured - self.reduced
             }
 
             fn apply(&mut self, kind: EntryKind, amount: i64) {
@@ -369,6 +395,7 @@ mod tests {
                     Authorize => self.authorized += amount,
                     Capture => self.captured += amount,
                     Refund => self.refunded += amount,
+                    Reduce => self.reduced += amount,
                     Void | Expiry => self.closed = true,
                     Failure => {}
                 }
@@ -384,7 +411,7 @@ mod tests {
                     entries.iter().filter(|e| e.payment_id == pid).collect();
                 let t = PaymentTotals::of(entries, &pid);
                 prop_assert!(0 <= t.refunded && t.refunded <= t.captured, "{pid}: {t:?}");
-                prop_assert!(t.captured <= t.authorized, "{pid}: {t:?}");
+                prop_assert!(t.captured + t.reduced <= t.authorized, "{pid}: {t:?}");
                 let count = |k: EntryKind| mine.iter().filter(|e| e.kind == k).count();
                 prop_assert!(count(Authorize) <= 1, "{pid} authorized twice");
                 prop_assert!(count(Void) + count(Expiry) <= 1, "{pid} ended twice");

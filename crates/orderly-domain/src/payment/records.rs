@@ -39,6 +39,9 @@ snake_enum!(
         Capture => "capture",
         Void => "void",
         Refund => "refund",
+        /// Lowers an open authorization by the operation's amount and keeps the rest
+        /// open (an order edit that takes value off an order not yet captured).
+        Reduce => "reduce",
     }
 );
 

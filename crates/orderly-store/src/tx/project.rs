@@ -164,15 +164,34 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             let moves = reserved_moves(taken, 1, MovementReason::Reservation, order_id, actor, at);
             tx.move_reserved(&moves)?;
             tx.insert_reservations(order_id, taken, at)?;
-            // What is still awaited stays in line at the order's place (its date).
-            tx.close_backorders(order_id)?;
-            for line in order.lines.iter().filter(|l| l.buckets.backordered > 0) {
-                let waiting = Shortfall {
-                    line_no: line.line_no,
-                    sku: line.sku.clone(),
-                    quantity: line.buckets.backordered,
-                };
-                tx.insert_backorder(order_id, &waiting, order.created_at)?;
+            rewrite_backorders(tx, order)?;
+        }
+        OrderEvent::OrderEdited(e) => {
+            let as_reservation = |u: &orderly_domain::order::UnitsMoved| Reservation {
+                line_no: u.line_no,
+                sku: u.sku.clone(),
+                location_id: u.location_id.clone(),
+                quantity: u.quantity,
+            };
+            let given: Vec<Reservation> = e.released.iter().map(as_reservation).collect();
+            let taken: Vec<Reservation> = e.reserved.iter().map(as_reservation).collect();
+            // Given back first, so units moving within a location never overdraw it.
+            let mut moves =
+                reserved_moves(&given, -1, MovementReason::Release, order_id, actor, at);
+            moves.extend(reserved_moves(
+                &taken,
+                1,
+                MovementReason::Reservation,
+                order_id,
+                actor,
+                at,
+            ));
+            if !moves.is_empty() {
+                tx.move_reserved(&moves)?;
+                tx.replace_reservations(order_id, &order.reservations, at)?;
+            }
+            if !e.backordered.is_empty() || !e.backorders_cancelled.is_empty() {
+                rewrite_backorders(tx, order)?;
             }
         }
         OrderEvent::ShipmentDelayed(d) => save_shipment(tx, order, &d.shipment_id)?,
@@ -209,7 +228,25 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         | OrderEvent::HoldPlaced(_)
         | OrderEvent::HoldReleased(_)
         | OrderEvent::FulfillmentReleased(_)
-        | OrderEvent::PackageCreated(_) => {}
+        | OrderEvent::PackageCreated(_)
+        | OrderEvent::EditBegun(_)
+        | OrderEvent::EditStaged(_)
+        | OrderEvent::EditAbandoned(_) => {}
+    }
+    Ok(())
+}
+
+/// Makes the order's open backorder rows its lines' backordered units; what is still
+/// awaited stays in line at the order's place (its date).
+fn rewrite_backorders<T: WriteTx + ?Sized>(tx: &mut T, order: &Order) -> Result<(), StoreError> {
+    tx.close_backorders(order.id.as_str())?;
+    for line in order.lines.iter().filter(|l| l.buckets.backordered > 0) {
+        let waiting = Shortfall {
+            line_no: line.line_no,
+            sku: line.sku.clone(),
+            quantity: line.buckets.backordered,
+        };
+        tx.insert_backorder(order.id.as_str(), &waiting, order.created_at)?;
     }
     Ok(())
 }
@@ -271,6 +308,7 @@ fn credit_effect<T: CreditTx + ?Sized>(
     let (delta, reason) = match op.kind {
         OpKind::Authorize if on_credit => (-op.amount_minor, "redeem"),
         OpKind::Void if on_credit => (op.amount_minor, "void"),
+        OpKind::Reduce if on_credit => (op.amount_minor, "reduce"),
         OpKind::Refund if op.to_store_credit => (op.amount_minor, "refund"),
         _ => return Ok(()),
     };
@@ -301,6 +339,7 @@ pub(super) fn changes_fulfillment(event: &OrderEvent) -> bool {
             | OrderEvent::PackageShipped(_)
             | OrderEvent::TrackingRecorded(_)
             | OrderEvent::FulfillmentRejected(_)
+            | OrderEvent::OrderEdited(_)
     )
 }
 

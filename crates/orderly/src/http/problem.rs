@@ -164,6 +164,11 @@ fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Refused by the return checks",
         ),
+        UnknownEdit(_) => (StatusCode::NOT_FOUND, "Not found"),
+        EditOpen(_) | EditClosed(_) | EditNotAllowed(_) | PaymentInFlight(_) => {
+            (StatusCode::CONFLICT, "Edit refused")
+        }
+        EditEmptiesOrder | NothingToEdit => (StatusCode::UNPROCESSABLE_ENTITY, "Edit refused"),
     }
 }
 

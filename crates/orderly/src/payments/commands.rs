@@ -388,6 +388,7 @@ impl App {
             OpKind::Capture => provider.capture(req).await,
             OpKind::Void => provider.void(req).await,
             OpKind::Refund => provider.refund(req).await,
+            OpKind::Reduce => provider.reduce(req).await,
         }
     }
 }

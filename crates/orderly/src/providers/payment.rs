@@ -55,4 +55,6 @@ pub trait PaymentProvider: Send + Sync {
     fn capture<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult>;
     fn void<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult>;
     fn refund<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult>;
+    /// Lowers an open authorization by `amount_minor`, keeping the rest open.
+    fn reduce<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult>;
 }

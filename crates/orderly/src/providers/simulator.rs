@@ -112,6 +112,7 @@ enum Kind {
     Capture,
     Void,
     Refund,
+    Reduce,
 }
 
 impl Kind {
@@ -121,6 +122,7 @@ impl Kind {
             Kind::Capture => "capture",
             Kind::Void => "void",
             Kind::Refund => "refund",
+            Kind::Reduce => "reduce",
         }
     }
 }
@@ -250,6 +252,28 @@ impl State {
         approved(self.reference("sim_cap"), None)
     }
 
+    /// Lowers an open authorization (an incremental adjustment down, as card networks
+    /// allow): part of it must stay open, releasing all of it is a void.
+    fn reduce(&mut self, req: &OpRequest<'_>) -> ProviderAnswer {
+        let Some(auth) = self.authorization(req) else {
+            return unknown_authorization();
+        };
+        if auth.voided {
+            return declined("authorization_voided", "the authorization was voided");
+        }
+        if req.now >= auth.expires_at {
+            return declined("authorization_expired", "the authorization has expired");
+        }
+        if req.amount_minor <= 0 || req.amount_minor >= auth.amount_minor - auth.captured_minor {
+            return declined(
+                "invalid_amount",
+                "a reduction must be positive and leave part of the authorization open",
+            );
+        }
+        auth.amount_minor -= req.amount_minor;
+        approved(self.reference("sim_red"), None)
+    }
+
     fn void(&mut self, req: &OpRequest<'_>) -> ProviderAnswer {
         let Some(auth) = self.authorization(req) else {
             return unknown_authorization();
@@ -356,6 +380,7 @@ impl Simulator {
             Kind::Capture => decided(state.capture(req)),
             Kind::Void => decided(state.void(req)),
             Kind::Refund => decided(state.refund(req)),
+            Kind::Reduce => decided(state.reduce(req)),
         };
         state
             .answers
@@ -395,6 +420,10 @@ impl PaymentProvider for Simulator {
 
     fn refund<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult> {
         self.call(Kind::Refund, req)
+    }
+
+    fn reduce<'a>(&'a self, req: OpRequest<'a>) -> BoxFuture<'a, ProviderResult> {
+        self.call(Kind::Reduce, req)
     }
 }
 

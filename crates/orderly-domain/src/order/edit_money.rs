@@ -1,0 +1,179 @@
+//! Money after an edit. What the order holds towards its total counts every payment (an
+//! open authorization less its reductions, a closed one's captures) less what edits and
+//! unit cancellations gave back, with operations on their way counted as done, so a
+//! second edit never settles the same difference twice. A decrease lowers open
+//! authorizations before refunding captured money; an increase is asked of a new
+//! payment or stays owed as `balance_due`, visible and (per channel) holding release.
+
+use super::command::NewPayment;
+use super::edit::Settlement;
+use super::event::{HoldChange, OrderEvent, RefundRequested};
+use super::payments::{OpIds, offer, refund_parts};
+use super::state::{HoldReason, Order, OrderState};
+use crate::payment::{OpKind, OpStatus, RefundMethod, RefundReason};
+use crate::values::Id;
+
+impl Order {
+    /// Refunds that took value off the order (edits and unit cancellations), as against
+    /// goodwill or returns, which leave what the order is worth as it was.
+    fn edit_refund_ids(&self) -> impl Iterator<Item = &Id> {
+        self.edits.iter().filter_map(|e| e.edit.refund_id.as_ref())
+    }
+
+    /// What edits and unit cancellations gave back, with refunds on their way.
+    fn edit_refunded(&self) -> i64 {
+        self.edit_refund_ids()
+            .map(|id| {
+                let (done, pending) = self.refund_progress(id);
+                done + pending
+            })
+            .sum()
+    }
+
+    /// Money the order holds towards its total.
+    pub fn held_minor(&self) -> i64 {
+        let secured: i64 = self
+            .payments
+            .iter()
+            .map(|p| {
+                let t = self.payment_totals(&p.id);
+                if t.closed.is_some() {
+                    return t.captured;
+                }
+                let reducing: i64 = self
+                    .payment_ops
+                    .iter()
+                    .filter(|o| o.payment_id == p.id && o.kind == OpKind::Reduce)
+                    .filter(|o| o.status == OpStatus::Pending)
+                    .map(|o| o.amount_minor)
+                    .sum();
+                t.authorized - t.reduced - reducing
+            })
+            .sum();
+        let given_back = self.edit_refunded();
+        secured - given_back
+    }
+
+    /// What of the total is not captured yet (captures less what edits gave back).
+    pub fn uncaptured_minor(&self) -> i64 {
+        let captured: i64 = self
+            .payments
+            .iter()
+            .map(|p| self.payment_totals(&p.id).captured)
+            .sum();
+        let given_back = self.edit_refunded();
+        (self.total() - captured + given_back).max(0)
+    }
+
+    /// What the customer owes beyond what the order holds (zero once cancelled, and
+    /// while the order still waits for its first payment: that is the whole total).
+    pub fn balance_due(&self) -> i64 {
+        if self.state != OrderState::Confirmed && self.state != OrderState::Completed {
+            return 0;
+        }
+        (self.total() - self.held_minor()).max(0)
+    }
+}
+
+/// What settling an edit to `new_total` takes.
+pub(super) struct SettleInput<'a> {
+    pub edit_id: &'a Id,
+    pub new_total: i64,
+    pub payment: Option<NewPayment>,
+    pub refund_id: &'a Id,
+    /// Cancelled units give their money back as a cancellation; edits as an adjustment.
+    pub reason: RefundReason,
+    /// The channel holds release while money is owed.
+    pub balance_blocks_release: bool,
+}
+
+/// Settles the difference between the order's new total and what it holds.
+pub(super) fn settle(order: &Order, input: SettleInput<'_>) -> (Settlement, Vec<OrderEvent>) {
+    let held = order.held_minor();
+    let mut s = Settlement {
+        difference: input.new_total - held,
+        ..Settlement::default()
+    };
+    let mut events = Vec::new();
+    let mut ids = OpIds::new(Some(order));
+    if s.difference < 0 {
+        let mut give = -s.difference;
+        for p in order.payments.iter().rev() {
+            let open = order.capturable(&p.id);
+            if give == 0 || open == 0 {
+                continue;
+            }
+            let part = give.min(open);
+            let kind = if part == open {
+                OpKind::Void
+            } else {
+                OpKind::Reduce
+            };
+            events.push(ids.request(&p.id, kind, part, None, false));
+            s.released += part;
+            give -= part;
+        }
+        let refundable: i64 = order.payments.iter().map(|p| order.refundable(&p.id)).sum();
+        let refund = give.min(refundable);
+        if refund > 0
+            && let Ok(parts) = refund_parts(
+                order,
+                input.refund_id,
+                refund,
+                RefundMethod::OriginalPayment,
+                &mut ids,
+            )
+        {
+            events.push(OrderEvent::RefundRequested(RefundRequested {
+                id: input.refund_id.clone(),
+                amount_minor: refund,
+                reason: input.reason,
+                method: RefundMethod::OriginalPayment,
+                lines: Vec::new(),
+                note: Some(format!("edit {}", input.edit_id)),
+            }));
+            events.extend(parts);
+            s.refunded = refund;
+        }
+    } else if s.difference > 0 && order.state != OrderState::Pending {
+        match input.payment {
+            Some(payment) => {
+                s.authorization = s.difference;
+                events.extend(offer(order.state, payment, s.difference, &mut ids));
+            }
+            None => {
+                s.balance_due = s.difference;
+                if input.balance_blocks_release && order.hold(HoldReason::BalanceDue).is_none() {
+                    events.push(OrderEvent::HoldPlaced(HoldChange {
+                        reason: HoldReason::BalanceDue,
+                        note: Some(format!(
+                            "edit {} left {} to collect",
+                            input.edit_id,
+                            super::summary::money(s.difference, &order.currency)
+                        )),
+                    }));
+                }
+            }
+        }
+    }
+    if s.difference <= 0 && order.hold(HoldReason::BalanceDue).is_some() {
+        events.push(OrderEvent::HoldReleased(HoldChange {
+            reason: HoldReason::BalanceDue,
+            note: Some(format!("edit {} leaves nothing owed", input.edit_id)),
+        }));
+    }
+    (s, events)
+}
+
+/// An authorization that covers what the order owes ends its balance-due hold.
+pub(super) fn balance_settled(order: &Order, op_id: &Id) -> Option<OrderEvent> {
+    let op = order.op(op_id)?;
+    order.hold(HoldReason::BalanceDue)?;
+    let owed_after = order.total() - order.held_minor() - op.amount_minor;
+    (op.kind == OpKind::Authorize && owed_after <= 0).then(|| {
+        OrderEvent::HoldReleased(HoldChange {
+            reason: HoldReason::BalanceDue,
+            note: Some(format!("payment {} authorized", op.payment_id)),
+        })
+    })
+}
