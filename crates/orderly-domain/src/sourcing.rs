@@ -75,7 +75,7 @@ pub struct SourcingPolicy {
 }
 
 /// Units available per (SKU, location), read inside the deciding transaction.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StockView {
     /// SKU → location → units; nested so a lookup borrows its keys instead of cloning.
     available: HashMap<Sku, HashMap<Id, u32>>,

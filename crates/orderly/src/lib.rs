@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod edits;
 pub mod exceptions;
 pub mod fulfillment;
 pub mod http;

@@ -239,6 +239,9 @@ pub enum OrderCommand {
         return_id: Id,
         now: Timestamp,
     },
+    /// An edit or a cancellation of some units, with the facts read for it in the
+    /// command's transaction.
+    Edit(Box<(super::edit_decide::EditCommand, super::edit_plan::EditFacts)>),
 }
 
 /// What a sourcing decision reads: the locations, their stock (read inside the write

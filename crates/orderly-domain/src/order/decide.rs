@@ -204,6 +204,10 @@ fn decide_command(
         (Some(order), OrderCommand::ExpireReturn { return_id, now }) => {
             super::rma_decide::expire(order, &return_id, now)
         }
+        (Some(order), OrderCommand::Edit(edit)) => {
+            let (command, facts) = *edit;
+            super::edit_decide::decide_edit(order, command, &facts)
+        }
     }
 }
 

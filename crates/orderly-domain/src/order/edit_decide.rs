@@ -19,6 +19,8 @@ pub struct BeginEdit {
     pub edit_id: Id,
     pub author: String,
     pub note: Option<String>,
+    /// Changes staged at once (planned first, like any staging).
+    pub changes: Vec<EditChange>,
 }
 
 /// Commits the open edit `edit_id`, or (with `changes`) a one-shot edit of that id.
@@ -66,7 +68,7 @@ pub enum EditCommand {
 pub fn decide_edit(
     order: &Order,
     command: EditCommand,
-    facts: &EditFacts<'_>,
+    facts: &EditFacts,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     match command {
         EditCommand::Begin(b) => {
@@ -74,11 +76,19 @@ pub fn decide_edit(
             if let Some(open) = &order.open_edit {
                 return Err(OrderError::EditOpen(open.id.to_string()));
             }
-            Ok(vec![OrderEvent::EditBegun(EditBegun {
-                edit_id: b.edit_id,
+            let mut events = vec![OrderEvent::EditBegun(EditBegun {
+                edit_id: b.edit_id.clone(),
                 author: b.author,
                 note: b.note,
-            })])
+            })];
+            if !b.changes.is_empty() {
+                plan(order, &b.changes, facts)?;
+                events.push(OrderEvent::EditStaged(EditStaged {
+                    edit_id: b.edit_id,
+                    changes: b.changes,
+                }));
+            }
+            Ok(events)
         }
         EditCommand::Stage { edit_id, changes } => {
             let open = open_edit(order, &edit_id)?;
@@ -107,18 +117,16 @@ pub fn decide_edit(
 fn open_edit<'o>(order: &'o Order, id: &Id) -> Result<&'o super::edit::OpenEdit, OrderError> {
     match &order.open_edit {
         Some(open) if &open.id == id => Ok(open),
-        _ if order.edits.iter().any(|e| &e.edit.edit_id == id) => {
+        _ if order.edits.iter().any(|e| &e.edit.edit_id == id)
+            || order.abandoned_edits.iter().any(|a| &a.edit_id == id) =>
+        {
             Err(OrderError::EditClosed(id.to_string()))
         }
         _ => Err(OrderError::UnknownEdit(id.to_string())),
     }
 }
 
-fn commit(
-    order: &Order,
-    c: CommitEdit,
-    facts: &EditFacts<'_>,
-) -> Result<Vec<OrderEvent>, OrderError> {
+fn commit(order: &Order, c: CommitEdit, facts: &EditFacts) -> Result<Vec<OrderEvent>, OrderError> {
     let (changes, note) = if c.changes.is_empty() {
         let open = open_edit(order, &c.edit_id)?;
         (open.changes.clone(), c.note.or_else(|| open.note.clone()))
@@ -145,6 +153,36 @@ fn commit(
     edited.decide(order, facts)
 }
 
+/// What committing the open edit `edit_id` now would write (without a payment, so an
+/// increase shows as owed); an edit with nothing staged yet previews as changing nothing.
+pub fn preview_edit(
+    order: &Order,
+    edit_id: &Id,
+    facts: &EditFacts,
+    balance_blocks_release: bool,
+) -> Result<OrderEdited, OrderError> {
+    let open = open_edit(order, edit_id)?;
+    let edited = Edited {
+        edit_id: open.id.clone(),
+        author: open.author.clone(),
+        cancellation: None,
+        changes: open.changes.clone(),
+        note: open.note.clone(),
+        note_to_customer: None,
+        payment: None,
+        refund_id: Id::new("ref_preview"),
+        balance_blocks_release,
+    };
+    let events = edited.decide(order, facts)?;
+    events
+        .into_iter()
+        .find_map(|e| match e {
+            OrderEvent::OrderEdited(e) => Some(*e),
+            _ => None,
+        })
+        .ok_or(OrderError::NothingToEdit)
+}
+
 /// A committed change set, ready to be planned and settled.
 struct Edited {
     edit_id: Id,
@@ -159,7 +197,7 @@ struct Edited {
 }
 
 impl Edited {
-    fn decide(self, order: &Order, facts: &EditFacts<'_>) -> Result<Vec<OrderEvent>, OrderError> {
+    fn decide(self, order: &Order, facts: &EditFacts) -> Result<Vec<OrderEvent>, OrderError> {
         let planned = plan(order, &self.changes, facts)?;
         let payment_id = self.payment.as_ref().map(|p| p.id.clone());
         let (settlement, money) = settle(
@@ -208,7 +246,7 @@ impl Edited {
 fn cancel_units(
     order: &Order,
     c: CancelUnits,
-    facts: &EditFacts<'_>,
+    facts: &EditFacts,
 ) -> Result<Vec<OrderEvent>, OrderError> {
     if c.lines.is_empty() {
         return Err(OrderError::NothingToEdit);

@@ -43,6 +43,7 @@ pub(super) fn apply_abandoned(order: &mut Order, a: &EditAbandoned) -> Result<()
     match &order.open_edit {
         Some(open) if open.id == a.edit_id => {
             order.open_edit = None;
+            order.abandoned_edits.push(a.clone());
             Ok(())
         }
         _ => Err("no such open edit"),

@@ -8,6 +8,7 @@
 use super::command::NewPayment;
 use super::edit::Settlement;
 use super::event::{HoldChange, OrderEvent, RefundRequested};
+use super::exceptions::ExceptionChange;
 use super::payments::{OpIds, offer, refund_parts};
 use super::state::{HoldReason, Order, OrderState};
 use crate::payment::{OpKind, OpStatus, RefundMethod, RefundReason};
@@ -69,6 +70,14 @@ impl Order {
     /// while the order still waits for its first payment: that is the whole total).
     pub fn balance_due(&self) -> i64 {
         if self.state != OrderState::Confirmed && self.state != OrderState::Completed {
+            return 0;
+        }
+        // Paid on delivery or by transfer: collected as placed, not owed beyond it.
+        if self
+            .payments
+            .iter()
+            .any(|p| p.method.is_manual() && self.payment_totals(&p.id).captured == 0)
+        {
             return 0;
         }
         (self.total() - self.held_minor()).max(0)
@@ -176,4 +185,77 @@ pub(super) fn balance_settled(order: &Order, op_id: &Id) -> Option<OrderEvent> {
             note: Some(format!("payment {} authorized", op.payment_id)),
         })
     })
+}
+
+/// The payments queue's view of what an edit left owed: an entry while the customer owes
+/// a difference (opened by the edit, or by a declined payment for it), closed once it is
+/// paid or the order is cancelled; and one for a reduction the provider refused (the
+/// capture is held to the new total, but the customer's card stays held for more).
+pub(super) fn balance_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
+    use super::exceptions::{kind, open, queue};
+    let owed = order.balance_due();
+    let detail = || {
+        format!(
+            "{} owed after an edit: add a payment (POST /api/v1/orders/{}/payments)",
+            super::summary::money(owed, &order.currency),
+            order.id
+        )
+    };
+    let settled = |resolution| ExceptionChange::Resolve {
+        subject_id: order.id.clone(),
+        kinds: &[kind::BALANCE_DUE],
+        resolution,
+    };
+    match event {
+        OrderEvent::OrderEdited(_) if owed > 0 => {
+            vec![open(
+                queue::PAYMENTS,
+                kind::BALANCE_DUE,
+                &order.id,
+                detail(),
+            )]
+        }
+        OrderEvent::OrderEdited(_) => vec![settled("nothing owed after the edit")],
+        OrderEvent::PaymentOpFailed(f)
+            if order.edits.iter().any(|e| e.edit.settlement.difference > 0) =>
+        {
+            match order.op(&f.op_id).map(|o| o.kind) {
+                Some(OpKind::Authorize) if owed > 0 => {
+                    vec![open(
+                        queue::PAYMENTS,
+                        kind::BALANCE_DUE,
+                        &order.id,
+                        detail(),
+                    )]
+                }
+                _ => Vec::new(),
+            }
+        }
+        OrderEvent::PaymentOpFailed(f) => match order.op(&f.op_id) {
+            Some(op) if op.kind == OpKind::Reduce => vec![open(
+                queue::PAYMENTS,
+                kind::REDUCTION_FAILED,
+                &op.payment_id,
+                format!(
+                    "the provider refused to release {} of the authorization ({}): only the new total is captured",
+                    super::summary::money(op.amount_minor, &order.currency),
+                    f.message
+                ),
+            )],
+            _ => Vec::new(),
+        },
+        OrderEvent::PaymentOpSucceeded(s)
+            if owed == 0
+                && order.edits.iter().any(|e| e.edit.settlement.difference > 0)
+                && order
+                    .op(&s.op_id)
+                    .is_some_and(|o| o.kind == OpKind::Authorize) =>
+        {
+            vec![settled("paid")]
+        }
+        OrderEvent::OrderCancelled(_) if !order.edits.is_empty() => {
+            vec![settled("order cancelled")]
+        }
+        _ => Vec::new(),
+    }
 }

@@ -20,14 +20,31 @@ use std::collections::BTreeSet;
 
 /// What a plan reads beside the order: stock and locations (inside the write
 /// transaction for a commit), the address's coordinates after the edit, and the rules.
-#[derive(Debug, Clone)]
-pub struct EditFacts<'a> {
-    /// `ship_to` is where the order goes *after* the edit (`EditPlan::address_after`).
-    pub sourcing: SourcingContext<'a>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditFacts {
+    pub locations: Vec<crate::sourcing::LocationFacts>,
+    /// Available stock of every SKU the order has or the edit adds.
+    pub stock: StockView,
+    /// Where the order goes *after* the edit (see `address_after`).
+    pub ship_to: Option<crate::geo::LatLon>,
+    pub allow_backorders: bool,
+    pub policy: crate::sourcing::SourcingPolicy,
     pub window: EditWindow,
     pub limits: Limits,
     /// The channel reserves only once the order is paid: an unpaid order's units wait.
     pub reserve_at_payment: bool,
+}
+
+impl EditFacts {
+    fn sourcing(&self) -> SourcingContext<'_> {
+        SourcingContext {
+            locations: &self.locations,
+            stock: &self.stock,
+            ship_to: self.ship_to,
+            allow_backorders: self.allow_backorders,
+            policy: self.policy,
+        }
+    }
 }
 
 /// Everything an edit would change.
@@ -314,7 +331,7 @@ fn too_many(field: String, max: u32) -> FieldIssue {
 pub fn plan(
     order: &Order,
     changes: &[EditChange],
-    facts: &EditFacts<'_>,
+    facts: &EditFacts,
 ) -> Result<EditPlan, OrderError> {
     check_editable(order)?;
     let applied = apply_changes(order, changes, &facts.limits)?;
@@ -362,7 +379,7 @@ pub fn plan(
             resource(order, &mut out, &mut demands, to, facts)?;
         }
         if !demands.is_empty() {
-            let sourced = source_demands(&demands, to, &facts.sourcing)?;
+            let sourced = source_demands(&demands, to, &facts.sourcing())?;
             out.reserved
                 .extend(sourced.reservations.into_iter().map(|r| UnitsMoved {
                     fulfillment_id: None,
@@ -507,7 +524,7 @@ fn resource(
     out: &mut EditPlan,
     demands: &mut Vec<Demand>,
     to: Destination<'_>,
-    facts: &EditFacts<'_>,
+    facts: &EditFacts,
 ) -> Result<(), OrderError> {
     let window = facts.window;
     // What each line keeps where: its open reservations less what the edit gives back.
@@ -571,14 +588,14 @@ fn resource(
             }),
         }
     }
-    let mut stock: StockView = facts.sourcing.stock.clone();
+    let mut stock: StockView = facts.stock.clone();
     for k in &kept {
         let now = stock.available(&k.sku, &k.location_id);
         stock.set(k.sku.clone(), k.location_id.clone(), now + k.quantity);
     }
     let ctx = SourcingContext {
         stock: &stock,
-        ..facts.sourcing.clone()
+        ..facts.sourcing()
     };
     let Ok(planned) = source_demands(&all, to, &ctx) else {
         // The new address cannot be served as well as the old one is: nothing moves.

@@ -61,15 +61,13 @@ impl World {
         }
     }
 
-    fn facts(&self, ship_to: LatLon) -> EditFacts<'_> {
+    fn facts(&self, ship_to: LatLon) -> EditFacts {
         EditFacts {
-            sourcing: SourcingContext {
-                locations: &self.locations,
-                stock: &self.stock,
-                ship_to: Some(ship_to),
-                allow_backorders: self.backorders,
-                policy: Default::default(),
-            },
+            locations: self.locations.clone(),
+            stock: self.stock.clone(),
+            ship_to: Some(ship_to),
+            allow_backorders: self.backorders,
+            policy: Default::default(),
             window: self.window,
             limits: Limits {
                 max_lines_per_order: 5,
@@ -137,11 +135,7 @@ fn one_shot(changes: Vec<EditChange>) -> EditCommand {
     }))
 }
 
-fn edit(
-    story: &Story,
-    cmd: EditCommand,
-    facts: &EditFacts<'_>,
-) -> Result<Vec<OrderEvent>, OrderError> {
+fn edit(story: &Story, cmd: EditCommand, facts: &EditFacts) -> Result<Vec<OrderEvent>, OrderError> {
     decide_edit(&story.order(), cmd, facts)
 }
 
@@ -475,6 +469,7 @@ fn one_edit_is_open_at_a_time_and_abandoning_it_changes_nothing() {
             edit_id: Id::new(id),
             author: "ana".into(),
             note: None,
+            changes: Vec::new(),
         })
     };
     let open = story.clone();
@@ -517,6 +512,7 @@ fn a_staged_change_that_cannot_be_made_is_refused_when_added() {
             edit_id: Id::new("edt_1"),
             author: "ana".into(),
             note: None,
+            changes: Vec::new(),
         }),
         &world.facts(BOSTON),
     );
@@ -599,6 +595,7 @@ fn cancelling_the_order_abandons_its_open_edit() {
             edit_id: Id::new("edt_1"),
             author: "ana".into(),
             note: None,
+            changes: Vec::new(),
         }),
         &world.facts(BOSTON),
     );
@@ -615,7 +612,7 @@ fn cancelling_the_order_abandons_its_open_edit() {
 
 impl Story {
     /// Decides an edit command (which must succeed) and appends its events.
-    fn and_edit(mut self, cmd: EditCommand, facts: &EditFacts<'_>) -> Story {
+    fn and_edit(mut self, cmd: EditCommand, facts: &EditFacts) -> Story {
         let events = decide_edit(&self.order(), cmd, facts).expect("the edit is accepted");
         self.events.extend(events);
         self

@@ -64,6 +64,7 @@ pub fn evolve(
             returns: Vec::new(),
             open_edit: None,
             edits: Vec::new(),
+            abandoned_edits: Vec::new(),
             created_at: at,
             updated_at: at,
             version: 0,

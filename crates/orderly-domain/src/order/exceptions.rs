@@ -38,7 +38,11 @@ pub mod kind {
     pub const RETURN_LOST: &str = "return_lost";
     pub const RETURN_NEEDS_DECISION: &str = "return_needs_decision";
     pub const RETURN_REFUND_BLOCKED: &str = "return_refund_blocked";
-    pub const ALL: [&str; 12] = [
+    /// An edit raised the total and the difference is not paid.
+    pub const BALANCE_DUE: &str = "balance_due";
+    /// The provider refused to lower an authorization after an edit took value off.
+    pub const REDUCTION_FAILED: &str = "reduction_failed";
+    pub const ALL: [&str; 14] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
@@ -51,6 +55,8 @@ pub mod kind {
         RETURN_LOST,
         RETURN_NEEDS_DECISION,
         RETURN_REFUND_BLOCKED,
+        BALANCE_DUE,
+        REDUCTION_FAILED,
     ];
 }
 
@@ -78,6 +84,12 @@ pub enum ExceptionChange {
 
 /// The exception changes of `event`, given the order after it was folded.
 pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
+    let mut changes = event_changes(event, order);
+    changes.extend(super::edit_money::balance_changes(event, order));
+    changes
+}
+
+fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
     match event {
         OrderEvent::PickConfirmed(p) => {
             let location = location_of(order, &p.fulfillment_id);
@@ -247,7 +259,12 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
     }
 }
 
-fn open(queue: &'static str, kind: &'static str, subject: &Id, detail: String) -> ExceptionChange {
+pub(super) fn open(
+    queue: &'static str,
+    kind: &'static str,
+    subject: &Id,
+    detail: String,
+) -> ExceptionChange {
     ExceptionChange::Open(RaisedException {
         queue,
         kind,

@@ -42,7 +42,7 @@ pub use edit::{
     EditAbandoned, EditBegun, EditChange, EditRecord, EditStaged, EditTotals, EditWindow, LineEdit,
     OpenEdit, OrderEdited, Resourced, Settlement, UnitsMoved,
 };
-pub use edit_decide::{BeginEdit, CancelUnits, CommitEdit, EditCommand, decide_edit};
+pub use edit_decide::{BeginEdit, CancelUnits, CommitEdit, EditCommand, decide_edit, preview_edit};
 pub use edit_plan::{EditFacts, EditPlan, address_after, plan as plan_edit};
 pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{

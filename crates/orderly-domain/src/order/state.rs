@@ -226,6 +226,9 @@ pub struct Order {
     /// Every committed edit and unit cancellation, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<super::edit::EditRecord>,
+    /// Edits abandoned, each with why (so its id still answers "closed").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abandoned_edits: Vec<super::edit::EditAbandoned>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.

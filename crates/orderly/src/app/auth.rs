@@ -7,7 +7,7 @@
 use crate::app::error::AppError;
 use jiff::Timestamp;
 use orderly_domain::actor::{Actor, Role};
-use orderly_domain::order::{FieldIssue, Order, OrderCommand, OrderError};
+use orderly_domain::order::{EditCommand, FieldIssue, Order, OrderCommand, OrderError};
 use orderly_store::{ApiKeyRow, NewApiKey};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -52,6 +52,10 @@ pub enum Permission {
     /// Replay past return requests under a draft policy (the backtest): admin only, as
     /// it reads a period's decisions and money across every channel.
     BacktestPolicies,
+    /// Change an order's lines, address or shipping service (an edit).
+    EditOrders,
+    /// Set a price in an edit other than the order's own or the catalog's.
+    OverridePrices,
 }
 
 impl Permission {
@@ -79,6 +83,8 @@ impl Permission {
             Permission::ReceiveReturns => "receive and inspect returns",
             Permission::ResolveReturns => "resolve returns",
             Permission::BacktestPolicies => "backtest return policies",
+            Permission::EditOrders => "edit orders",
+            Permission::OverridePrices => "set prices in an edit",
         }
     }
 }
@@ -89,14 +95,16 @@ pub fn allows(role: Role, p: Permission) -> bool {
     match role {
         Role::Admin => true,
         // A supervisor may do what support does; what sets it apart is the larger return
-        // value it may approve (the return policy's `approval_limits`), not more actions.
-        // Releasing review holds stays with finance.
+        // value it may approve (the return policy's `approval_limits`) and setting prices
+        // in an edit. Releasing review holds stays with finance.
+        Role::Supervisor if p == OverridePrices => true,
         Role::Support | Role::Supervisor => matches!(
             p,
             ReadCatalog
                 | ReadOrders
                 | CreateOrders
                 | CancelOrders
+                | EditOrders
                 | AddPayments
                 | RefundPayments
                 | ManageHolds
@@ -139,6 +147,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReadOrders
                 | CreateOrders
                 | CancelOrders
+                | EditOrders
                 | AddPayments
                 | CapturePayments
                 | RequestReturns
@@ -190,6 +199,13 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         ReviewReturn { .. } => Permission::ReviewReturns,
         ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
         ResolveReturn { .. } => Permission::ResolveReturns,
+        Edit(edit) => match &edit.0 {
+            EditCommand::CancelUnits(_) => Permission::CancelOrders,
+            EditCommand::Begin(_)
+            | EditCommand::Stage { .. }
+            | EditCommand::Abandon { .. }
+            | EditCommand::Commit(_) => Permission::EditOrders,
+        },
         RecordOutcome { .. }
         | ExpireAuthorization { .. }
         | PaymentDeadline { .. }
@@ -264,11 +280,18 @@ fn authorize_key_management(actor: &Actor) -> Result<(), AppError> {
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub key_id: String,
+    /// The key's name, for a person (`ana`, `storefront`).
+    pub name: String,
     pub role: Role,
     pub channels: Option<Vec<String>>,
 }
 
 impl Principal {
+    /// Who this is, for a person: `support key 'ana'`.
+    pub fn describe(&self) -> String {
+        self.actor().describe(Some(&self.name))
+    }
+
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
         authorize(&self.actor(), p)
     }
@@ -332,6 +355,7 @@ impl crate::app::App {
         match row {
             Some(k) if k.is_live(self.now()) => Ok(Principal {
                 key_id: k.id,
+                name: k.name,
                 role: k.role,
                 channels: k.channels,
             }),

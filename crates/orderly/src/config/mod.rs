@@ -273,6 +273,9 @@ pub struct FulfillmentConfig {
     pub release_delay_minutes: u32,
     /// A shipment with no carrier scan for this long is flagged delayed.
     pub tracking_silence_hours: u32,
+    /// How long an order may be edited: `until_picking` (the default: while no affected
+    /// fulfillment order has started picking) or `until_release`.
+    pub edit_window: orderly_domain::order::EditWindow,
     /// Active secrets (`whsec_…`, one or two during a rotation) that signed tracking
     /// events (`POST /api/v1/tracking-events`) must carry.
     pub tracking_event_secrets: Vec<String>,
@@ -286,6 +289,7 @@ impl Default for FulfillmentConfig {
         FulfillmentConfig {
             release_delay_minutes: 0,
             tracking_silence_hours: 48,
+            edit_window: orderly_domain::order::EditWindow::UntilPicking,
             tracking_event_secrets: Vec::new(),
             max_event_clock_skew_seconds: DEFAULT_EVENT_CLOCK_SKEW_SECONDS,
         }
@@ -379,6 +383,11 @@ pub struct ChannelConfig {
     /// `free_order_not_allowed`).
     #[serde(default)]
     pub allow_free_orders: bool,
+    /// Whether an edit that raises the total and is not paid at once holds the order
+    /// (`balance_due`) until it is (on by default); off, the order ships and the balance
+    /// stays owed and visible.
+    #[serde(default = "yes")]
+    pub balance_due_blocks_release: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

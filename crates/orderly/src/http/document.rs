@@ -12,6 +12,7 @@ use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
 use crate::config::Config;
+use crate::edits::http as edits;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
@@ -52,6 +53,8 @@ use utoipa::{Modify, OpenApi};
         returns::inspect_return, returns::resolve_return, returns::cancel_return,
         returns_list::customer_returns,
         crate::returns::backtest_http::backtest,
+        edits::begin_edit, edits::get_edit, edits::stage_changes, edits::commit_edit,
+        edits::abandon_edit, edits::change_order, edits::list_changes,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),

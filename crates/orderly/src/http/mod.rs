@@ -17,6 +17,7 @@ pub mod throttle;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
+use crate::edits::http as edits;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
@@ -70,6 +71,12 @@ route_table! {
     "/orders/{id}" => get(orders::get_order),
     "/orders/{id}/timeline" => get(order_timeline::timeline),
     "/orders/{id}/cancellation" => post(orders::cancel_order),
+    "/orders/{id}/edits" => post(edits::begin_edit),
+    "/orders/{id}/edits/{edit_id}" => get(edits::get_edit),
+    "/orders/{id}/edits/{edit_id}/changes" => post(edits::stage_changes),
+    "/orders/{id}/edits/{edit_id}/commit" => post(edits::commit_edit),
+    "/orders/{id}/edits/{edit_id}/abandon" => post(edits::abandon_edit),
+    "/orders/{id}/changes" => get(edits::list_changes).post(edits::change_order),
     "/orders/{id}/captures" => post(payments::capture),
     "/orders/{id}/refunds" => post(payments::refund),
     "/orders/{id}/refunds/{refund_id}/retry" => post(payments::retry_refund),

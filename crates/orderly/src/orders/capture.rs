@@ -217,7 +217,11 @@ pub struct DeliveryIn {
     pub pickup_location: Option<String>,
 }
 
-fn parse_address(a: &AddressDto, path: &str, issues: &mut Vec<FieldIssue>) -> Option<Address> {
+pub(crate) fn parse_address(
+    a: &AddressDto,
+    path: &str,
+    issues: &mut Vec<FieldIssue>,
+) -> Option<Address> {
     for (field, value) in [
         ("name", &a.name),
         ("line1", &a.line1),

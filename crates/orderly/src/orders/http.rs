@@ -95,6 +95,20 @@ pub struct CancelRequest {
     pub reason: String,
     #[schema(max_length = 1000)]
     pub note: Option<String>,
+    /// Cancel only these units; the whole order when absent. Cancelling every unit
+    /// left cancels the order.
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Option<Vec<CancelLineIn>>,
+}
+
+/// Units of one line to cancel.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelLineIn {
+    #[schema(minimum = 1, maximum = 1000)]
+    pub line_no: i64,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: i64,
 }
 
 /// The reasons a client may give.
@@ -116,8 +130,9 @@ fn parse_reason(s: &str) -> Option<CancelReason> {
     REASONS.into_iter().find(|r| r.as_str() == s)
 }
 
-/// Cancel a whole order before anything shipped; its reservations are released. Send
-/// `If-Match` with the order's ETag to refuse a cancellation of a version you did not see.
+/// Cancel a whole order before anything shipped, or (with `lines`) some of its units;
+/// reservations are released and money voided, reduced or refunded. Send `If-Match`
+/// with the order's ETag to refuse a cancellation of a version you did not see.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancellation", tag = "orders",
     params(("id" = String, Path, description = "Order id or number"),
         ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,18}\")$", description = "ETag of the order version you read, or `*`"),
@@ -154,6 +169,37 @@ pub async fn cancel_order(
     bound_text("note", req.note.as_deref(), 1000)?;
     let expected = crate::http::extract::if_match(&headers)?;
     let origin = crate::http::extract::origin(&principal, &headers);
+    if let Some(lines) = req.lines {
+        let mut units = Vec::with_capacity(lines.len());
+        let mut issues = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            for (field, v) in [("line_no", l.line_no), ("quantity", l.quantity)] {
+                if v < 1 {
+                    issues.push(FieldIssue::new(
+                        format!("lines[{i}].{field}"),
+                        "must_be_positive",
+                        format!("{field} must be at least 1"),
+                    ));
+                }
+            }
+            if let (Ok(n), Ok(q)) = (u32::try_from(l.line_no), u32::try_from(l.quantity)) {
+                units.push((n, q));
+            }
+        }
+        if !issues.is_empty() {
+            return Err(AppError::Validation(issues).into());
+        }
+        let action = crate::edits::commands::EditAction::CancelUnits {
+            lines: units,
+            reason,
+            note: req.note,
+        };
+        let author = principal.describe();
+        let outcome = app
+            .edit_order(id, action, author, expected, idem, origin)
+            .await?;
+        return Ok(outcome_reply(outcome));
+    }
     let cmd = CancelOrder {
         reason,
         note: req.note,

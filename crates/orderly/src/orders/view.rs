@@ -333,11 +333,26 @@ pub struct OrderView {
     pub tax_amount: i64,
     pub discount_amount: i64,
     pub total_amount: i64,
+    /// What the customer owes beyond what the order holds (after an edit raised it).
+    pub balance_due: i64,
+    /// The edit being prepared, if one is (`GET /orders/{id}/edits/{edit_id}` previews it).
+    pub open_edit: Option<OpenEditOut>,
+    /// How many edits and unit cancellations were committed (`GET /orders/{id}/changes`).
+    pub changes_count: usize,
     pub sourcing: Option<SourcingOut>,
     pub cancel_reason: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenEditOut {
+    pub id: String,
+    pub author: String,
+    pub began_at: String,
+    /// Changes staged so far.
+    pub changes: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -483,6 +498,14 @@ pub fn order_view(o: &Order) -> OrderView {
         tax_amount: o.tax_amount,
         discount_amount: o.discount_amount,
         total_amount: o.total(),
+        balance_due: o.balance_due(),
+        open_edit: o.open_edit.as_ref().map(|e| OpenEditOut {
+            id: e.id.to_string(),
+            author: e.author.clone(),
+            began_at: rfc3339(e.began_at),
+            changes: e.changes.len(),
+        }),
+        changes_count: o.edits.len(),
         sourcing: o.sourcing.as_ref().map(|s| SourcingOut {
             strategy: enum_str(&s.strategy),
             candidates: s

@@ -23,6 +23,8 @@ struct Objects {
     refund: String,
     /// A return of one of the order's units (delivered for it).
     ret: String,
+    /// An edit begun on the order.
+    edit: String,
     email: &'static str,
     channel: &'static str,
     price: i64,
@@ -68,8 +70,16 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
         .as_str()
         .unwrap()
         .to_owned();
+    let edit = app
+        .post(&format!("/orders/{id}/edits"), &json!({}))
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Objects {
         ret,
+        edit,
         shipment: shipped["fulfillment_orders"][0]["shipments"][0]["id"]
             .as_str()
             .unwrap()
@@ -265,8 +275,70 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
             CancelOrders,
         ),
     ];
+    ops.extend(edit_operations(id, &o.edit));
     ops.extend(crate::scope_returns::operations(&o.order, &o.ret));
     ops
+}
+
+/// The edit routes of order `id` and its open edit `edit`.
+fn edit_operations(
+    id: &str,
+    edit: &str,
+) -> Vec<(Method, &'static str, String, Option<Value>, Permission)> {
+    use Permission::*;
+    let change = json!({"changes": [{"type": "set_quantity", "line_no": 1, "quantity": 1}]});
+    let edit = format!("/orders/{id}/edits/{edit}");
+    vec![
+        (
+            Method::POST,
+            "/orders/{id}/edits",
+            format!("/orders/{id}/edits"),
+            Some(json!({})),
+            EditOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}/edits/{edit_id}",
+            edit.clone(),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/edits/{edit_id}/changes",
+            format!("{edit}/changes"),
+            Some(change.clone()),
+            EditOrders,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/edits/{edit_id}/commit",
+            format!("{edit}/commit"),
+            Some(json!({})),
+            EditOrders,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/edits/{edit_id}/abandon",
+            format!("{edit}/abandon"),
+            Some(json!({"reason": "not needed"})),
+            EditOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}/changes",
+            format!("/orders/{id}/changes"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
+            "/orders/{id}/changes",
+            format!("/orders/{id}/changes"),
+            Some(change),
+            EditOrders,
+        ),
+    ]
 }
 
 /// Routes whose objects belong to no single channel, and why.
