@@ -187,55 +187,54 @@ pub(super) fn balance_settled(order: &Order, op_id: &Id) -> Option<OrderEvent> {
     })
 }
 
-/// The payments queue's view of what an edit left owed: an entry while the customer owes
-/// a difference (opened by the edit, or by a declined payment for it), closed once it is
-/// paid or the order is cancelled; and one for a reduction the provider refused (the
+/// The payments queue's view of what an edit left owed: an entry per edit that left the
+/// customer owing (opened by the edit, or by a declined payment for it), closed once the
+/// order owes nothing or is cancelled; and one for a reduction the provider refused (the
 /// capture is held to the new total, but the customer's card stays held for more).
 pub(super) fn balance_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
     use super::exceptions::{kind, open, queue};
     let owed = order.balance_due();
-    let detail = || {
-        format!(
-            "{} owed after an edit: add a payment (POST /api/v1/orders/{}/payments)",
-            super::summary::money(owed, &order.currency),
-            order.id
+    let raising: Vec<&Id> = order
+        .edits
+        .iter()
+        .filter(|e| e.edit.settlement.difference > 0)
+        .map(|e| &e.edit.edit_id)
+        .collect();
+    let owing = |edit_id: &Id| {
+        open(
+            queue::PAYMENTS,
+            kind::BALANCE_DUE,
+            edit_id,
+            format!(
+                "{} owed after edit {edit_id}: add a payment (POST /api/v1/orders/{}/payments)",
+                super::summary::money(owed, &order.currency),
+                order.id
+            ),
         )
     };
-    let settled = |resolution| ExceptionChange::Resolve {
-        subject_id: order.id.clone(),
-        kinds: &[kind::BALANCE_DUE],
-        resolution,
+    let settled = |resolution: &'static str| -> Vec<ExceptionChange> {
+        raising
+            .iter()
+            .map(|id| ExceptionChange::Resolve {
+                subject_id: (*id).clone(),
+                kinds: &[kind::BALANCE_DUE],
+                resolution,
+            })
+            .collect()
     };
     match event {
-        OrderEvent::OrderEdited(_) if owed > 0 => {
-            vec![open(
-                queue::PAYMENTS,
-                kind::BALANCE_DUE,
-                &order.id,
-                detail(),
-            )]
+        OrderEvent::OrderEdited(e) if owed > 0 && e.settlement.difference > 0 => {
+            vec![owing(&e.edit_id)]
         }
-        OrderEvent::OrderEdited(_) => vec![settled("nothing owed after the edit")],
-        OrderEvent::PaymentOpFailed(f)
-            if order.edits.iter().any(|e| e.edit.settlement.difference > 0) =>
-        {
-            match order.op(&f.op_id).map(|o| o.kind) {
-                Some(OpKind::Authorize) if owed > 0 => {
-                    vec![open(
-                        queue::PAYMENTS,
-                        kind::BALANCE_DUE,
-                        &order.id,
-                        detail(),
-                    )]
-                }
-                _ => Vec::new(),
-            }
-        }
+        OrderEvent::OrderEdited(_) if owed == 0 => settled("nothing owed after an edit"),
         OrderEvent::PaymentOpFailed(f) => match order.op(&f.op_id) {
+            Some(op) if op.kind == OpKind::Authorize && owed > 0 => {
+                raising.last().map(|id| owing(id)).into_iter().collect()
+            }
             Some(op) if op.kind == OpKind::Reduce => vec![open(
                 queue::PAYMENTS,
                 kind::REDUCTION_FAILED,
-                &op.payment_id,
+                &op.id,
                 format!(
                     "the provider refused to release {} of the authorization ({}): only the new total is captured",
                     super::summary::money(op.amount_minor, &order.currency),
@@ -246,16 +245,13 @@ pub(super) fn balance_changes(event: &OrderEvent, order: &Order) -> Vec<Exceptio
         },
         OrderEvent::PaymentOpSucceeded(s)
             if owed == 0
-                && order.edits.iter().any(|e| e.edit.settlement.difference > 0)
                 && order
                     .op(&s.op_id)
                     .is_some_and(|o| o.kind == OpKind::Authorize) =>
         {
-            vec![settled("paid")]
+            settled("paid")
         }
-        OrderEvent::OrderCancelled(_) if !order.edits.is_empty() => {
-            vec![settled("order cancelled")]
-        }
+        OrderEvent::OrderCancelled(_) => settled("order cancelled"),
         _ => Vec::new(),
     }
 }
