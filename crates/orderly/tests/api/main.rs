@@ -10,6 +10,7 @@ mod cancellation;
 mod catalog;
 mod concurrency;
 mod crash;
+mod edit_races;
 mod edits;
 mod exceptions;
 mod finding;
