@@ -61,7 +61,13 @@ pub enum EditCommand {
         reason: String,
     },
     Commit(Box<CommitEdit>),
-    CancelUnits(Box<CancelUnits>),
+    /// Cancel the order or some units: at once, or as a request to the warehouses.
+    RequestCancellation(Box<super::cancel_request::RequestCancellation>),
+    /// A warehouse's answer to a cancellation request (`rejected` says why not).
+    AnswerCancellation {
+        fulfillment_id: Id,
+        rejected: Option<String>,
+    },
 }
 
 /// Decides an edit command; `facts` are read in the command's own transaction.
@@ -110,7 +116,11 @@ pub fn decide_edit(
             )])
         }
         EditCommand::Commit(c) => commit(order, *c, facts),
-        EditCommand::CancelUnits(c) => cancel_units(order, *c, facts),
+        EditCommand::RequestCancellation(r) => super::cancel_request::request(order, *r, facts),
+        EditCommand::AnswerCancellation {
+            fulfillment_id,
+            rejected,
+        } => super::cancel_request::answer(order, &fulfillment_id, rejected, facts),
     }
 }
 
@@ -242,17 +252,23 @@ impl Edited {
     }
 }
 
-/// Cancels units line by line; cancelling every unit left cancels the order.
-fn cancel_units(
+/// Refuses a unit cancellation naming a line without units, a line twice, more units
+/// than the line has, or units that shipped.
+pub(super) fn check_units(
     order: &Order,
-    c: CancelUnits,
-    facts: &EditFacts,
-) -> Result<Vec<OrderEvent>, OrderError> {
-    if c.lines.is_empty() {
+    lines: &[super::cancel_request::CancelLine],
+) -> Result<(), OrderError> {
+    let pairs: Vec<(u32, u32)> = lines.iter().map(|c| (c.line_no, c.quantity)).collect();
+    unit_changes(order, &pairs).map(|_| ())
+}
+
+/// The quantity each named line is left with.
+fn unit_changes(order: &Order, lines: &[(u32, u32)]) -> Result<Vec<EditChange>, OrderError> {
+    if lines.is_empty() {
         return Err(OrderError::NothingToEdit);
     }
-    let mut changes = Vec::with_capacity(c.lines.len());
-    for (i, (line_no, quantity)) in c.lines.iter().enumerate() {
+    let mut changes = Vec::with_capacity(lines.len());
+    for (i, (line_no, quantity)) in lines.iter().enumerate() {
         let Some(line) = order
             .lines
             .iter()
@@ -264,7 +280,7 @@ fn cancel_units(
                 format!("the order has no line {line_no} with units"),
             )]));
         };
-        if c.lines[..i].iter().any(|(n, _)| n == line_no) {
+        if lines[..i].iter().any(|(n, _)| n == line_no) {
             return Err(OrderError::Invalid(vec![super::error::FieldIssue::new(
                 format!("lines[{i}].line_no"),
                 "repeated_line",
@@ -287,6 +303,16 @@ fn cancel_units(
             quantity: active - quantity,
         });
     }
+    Ok(changes)
+}
+
+/// Cancels units line by line; cancelling every unit left cancels the order.
+pub(super) fn cancel_units(
+    order: &Order,
+    c: CancelUnits,
+    facts: &EditFacts,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let changes = unit_changes(order, &c.lines)?;
     let everything = order.lines.iter().all(|l| {
         let asked = c
             .lines

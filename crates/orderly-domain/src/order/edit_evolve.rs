@@ -50,7 +50,7 @@ pub(super) fn apply_abandoned(order: &mut Order, a: &EditAbandoned) -> Result<()
     }
 }
 
-fn buckets<'o>(order: &'o mut Order, line_no: u32) -> Result<&'o mut Buckets, &'static str> {
+fn buckets(order: &mut Order, line_no: u32) -> Result<&mut Buckets, &'static str> {
     order
         .lines
         .iter_mut()
@@ -71,7 +71,11 @@ fn give_back(order: &mut Order, u: &UnitsMoved) -> Result<(), &'static str> {
         .iter_mut()
         .find(|f| &f.id == fo_id)
         .ok_or("no such fulfillment order")?;
-    let was_released = fo.state == FulfillmentState::Released;
+    // Released units stay counted released through picking (see `apply_pick`).
+    let was_released = matches!(
+        fo.state,
+        FulfillmentState::Released | FulfillmentState::Picking | FulfillmentState::Packed
+    );
     let fl = fo
         .lines
         .iter_mut()
@@ -81,6 +85,8 @@ fn give_back(order: &mut Order, u: &UnitsMoved) -> Result<(), &'static str> {
         .quantity
         .checked_sub(u.quantity)
         .ok_or("gave back more than the fulfillment order held")?;
+    // Picked units the warehouse put back for a cancellation.
+    fl.picked = fl.picked.min(fl.quantity);
     let mut left = u.quantity;
     for r in order
         .reservations
@@ -225,7 +231,7 @@ pub(super) fn apply_edited(
     for fo in &mut order.fulfillment_orders {
         let open = matches!(
             fo.state,
-            FulfillmentState::Pending | FulfillmentState::Released
+            FulfillmentState::Pending | FulfillmentState::Released | FulfillmentState::Picking
         );
         if open {
             fo.lines.retain(|l| l.quantity > 0 || l.picked > 0);
@@ -248,6 +254,14 @@ pub(super) fn apply_edited(
     }
     if order.open_edit.as_ref().is_some_and(|o| o.id == e.edit_id) {
         order.open_edit = None;
+    }
+    // A cancellation request carried out (every warehouse gave its units up).
+    if e.cancellation.is_some()
+        && order
+            .pending_cancellation()
+            .is_some_and(|r| r.waiting.is_empty())
+    {
+        order.cancel_request = None;
     }
     order.edits.push(EditRecord {
         edit: e.clone(),

@@ -145,24 +145,32 @@ pub(super) fn settle(order: &Order, input: SettleInput<'_>) -> (Settlement, Vec<
             s.refunded = refund;
         }
     } else if s.difference > 0 && order.state != OrderState::Pending {
-        match input.payment {
+        let money = super::summary::money(s.difference, &order.currency);
+        let note = match input.payment {
             Some(payment) => {
                 s.authorization = s.difference;
                 events.extend(offer(order.state, payment, s.difference, &mut ids));
+                format!("edit {} waits for {money} to be authorized", input.edit_id)
             }
             None => {
                 s.balance_due = s.difference;
-                if input.balance_blocks_release && order.hold(HoldReason::BalanceDue).is_none() {
-                    events.push(OrderEvent::HoldPlaced(HoldChange {
-                        reason: HoldReason::BalanceDue,
-                        note: Some(format!(
-                            "edit {} left {} to collect",
-                            input.edit_id,
-                            super::summary::money(s.difference, &order.currency)
-                        )),
-                    }));
-                }
+                format!("edit {} left {money} to collect", input.edit_id)
             }
+        };
+        // Until the difference is secured nothing more goes to the warehouse (where the
+        // channel says so): an authorization that is declined leaves it owed and held.
+        if input.balance_blocks_release && order.hold(HoldReason::BalanceDue).is_none() {
+            let at = events
+                .iter()
+                .position(|e| matches!(e, OrderEvent::PaymentAdded(_)))
+                .unwrap_or(events.len());
+            events.insert(
+                at,
+                OrderEvent::HoldPlaced(HoldChange {
+                    reason: HoldReason::BalanceDue,
+                    note: Some(note),
+                }),
+            );
         }
     }
     if s.difference <= 0 && order.hold(HoldReason::BalanceDue).is_some() {

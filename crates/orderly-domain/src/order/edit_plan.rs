@@ -114,6 +114,12 @@ pub(super) fn check_editable(order: &Order) -> Result<(), OrderError> {
             to: order.state,
         });
     }
+    if let Some(r) = order
+        .pending_cancellation()
+        .filter(|r| !r.waiting.is_empty())
+    {
+        return Err(OrderError::CancellationPending(r.id.to_string()));
+    }
     if let Some(op) = order
         .payment_ops
         .iter()
@@ -421,7 +427,25 @@ pub fn plan(
         );
     }
     out.affected = affected.into_iter().collect();
+    out.released = merged(out.released);
+    out.reserved = merged(out.reserved);
     Ok(out)
+}
+
+/// Units of the same line moving at the same fulfillment order and location, as one.
+fn merged(units: Vec<UnitsMoved>) -> Vec<UnitsMoved> {
+    let mut out: Vec<UnitsMoved> = Vec::with_capacity(units.len());
+    for u in units {
+        match out.iter_mut().find(|m| {
+            m.fulfillment_id == u.fulfillment_id
+                && m.line_no == u.line_no
+                && m.location_id == u.location_id
+        }) {
+            Some(m) => m.quantity += u.quantity,
+            None => out.push(u),
+        }
+    }
+    out
 }
 
 fn window_closed(fo: &FulfillmentOrder, why: &str) -> OrderError {
@@ -486,7 +510,7 @@ fn take_back(
         if fo.state == FulfillmentState::Cancelled || fl.quantity == 0 {
             continue;
         }
-        if !open_to_edit(fo, window) {
+        if !open_to_edit(fo, window) && !order.given_up(&fo.id) {
             return Err(window_closed(fo, "its units can no longer change"));
         }
         let q = left.min(fl.quantity);
@@ -501,10 +525,11 @@ fn take_back(
     }
     if left > 0 {
         // Only units at fulfillment orders past the window are left.
-        let fo = order
-            .fulfillment_orders
-            .iter()
-            .find(|f| !open_to_edit(f, window) && f.lines.iter().any(|l| l.line_no == w.line_no));
+        let fo = order.fulfillment_orders.iter().find(|f| {
+            !open_to_edit(f, window)
+                && !order.given_up(&f.id)
+                && f.lines.iter().any(|l| l.line_no == w.line_no)
+        });
         return Err(match fo {
             Some(fo) => window_closed(fo, "its units can no longer change"),
             None => OrderError::EditNotAllowed(format!(

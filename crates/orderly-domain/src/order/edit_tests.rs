@@ -535,10 +535,15 @@ fn cancelling_some_units_gives_their_money_back_and_cancelling_all_cancels_the_o
     let world = World::new();
     let story = world.captured();
     let cancel = |lines: Vec<(u32, u32)>| {
-        EditCommand::CancelUnits(Box::new(CancelUnits {
-            edit_id: Id::new("edt_c"),
+        EditCommand::RequestCancellation(Box::new(RequestCancellation {
+            request_id: Id::new("edt_c"),
             author: "ana".into(),
-            lines,
+            lines: Some(
+                lines
+                    .into_iter()
+                    .map(|(line_no, quantity)| CancelLine { line_no, quantity })
+                    .collect(),
+            ),
             reason: CancelReason::CustomerRequest,
             note: None,
             refund_id: Id::new("ref_c"),

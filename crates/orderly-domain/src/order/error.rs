@@ -149,6 +149,10 @@ pub enum OrderError {
     NothingToEdit,
     #[error("payment operation {0} is waiting for its provider; edit once it is answered")]
     PaymentInFlight(String),
+    #[error("cancellation {0} waits for the warehouse to answer")]
+    CancellationPending(String),
+    #[error("no cancellation waits for an answer from fulfillment order {0}")]
+    NoCancellationRequest(String),
 }
 
 impl OrderError {
@@ -203,6 +207,8 @@ impl OrderError {
             OrderError::EditEmptiesOrder => "edit_empties_order",
             OrderError::NothingToEdit => "nothing_to_edit",
             OrderError::PaymentInFlight(_) => "payment_in_flight",
+            OrderError::CancellationPending(_) => "cancellation_requested",
+            OrderError::NoCancellationRequest(_) => "no_cancellation_request",
         }
     }
 }

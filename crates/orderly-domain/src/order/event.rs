@@ -252,6 +252,8 @@ pub enum OrderEvent {
     EditStaged(super::edit::EditStaged),
     EditAbandoned(super::edit::EditAbandoned),
     OrderEdited(Box<super::edit::OrderEdited>),
+    CancellationRequested(super::cancel_request::CancellationRequested),
+    CancellationAnswered(super::cancel_request::CancellationAnswered),
 }
 
 fn hold_text(what: &str, h: &HoldChange) -> String {
@@ -302,6 +304,8 @@ impl OrderEvent {
             OrderEvent::EditStaged(_) => "edit_staged",
             OrderEvent::EditAbandoned(_) => "edit_abandoned",
             OrderEvent::OrderEdited(_) => "order_edited",
+            OrderEvent::CancellationRequested(_) => "cancellation_requested",
+            OrderEvent::CancellationAnswered(_) => "cancellation_answered",
         }
     }
 
@@ -486,6 +490,9 @@ impl OrderEvent {
             | OrderEvent::EditStaged(_)
             | OrderEvent::EditAbandoned(_)
             | OrderEvent::OrderEdited(_) => super::edit_summary::summary(self, before),
+            OrderEvent::CancellationRequested(_) | OrderEvent::CancellationAnswered(_) => {
+                super::cancel_request::summary(self, before)
+            }
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

@@ -65,6 +65,7 @@ pub fn evolve(
             open_edit: None,
             edits: Vec::new(),
             abandoned_edits: Vec::new(),
+            cancel_request: None,
             created_at: at,
             updated_at: at,
             version: 0,
@@ -116,6 +117,7 @@ pub fn evolve(
             super::fulfillment::cancel_open(&mut order);
             order.state = OrderState::Cancelled;
             order.cancel_reason = Some(c.reason);
+            order.cancel_request = None;
             order
         }
         (Some(mut order), OrderEvent::FulfillmentReleased(r)) => {
@@ -217,6 +219,14 @@ pub fn evolve(
         }
         (Some(mut order), OrderEvent::EditAbandoned(a)) => {
             edit_evolve::apply_abandoned(&mut order, a).map_err(fail)?;
+            order
+        }
+        (Some(mut order), OrderEvent::CancellationRequested(r)) => {
+            super::cancel_request::apply_requested(&mut order, r, at);
+            order
+        }
+        (Some(mut order), OrderEvent::CancellationAnswered(a)) => {
+            super::cancel_request::apply_answered(&mut order, a).map_err(fail)?;
             order
         }
         (Some(mut order), OrderEvent::OrderEdited(e)) => {

@@ -42,7 +42,9 @@ pub mod kind {
     pub const BALANCE_DUE: &str = "balance_due";
     /// The provider refused to lower an authorization after an edit took value off.
     pub const REDUCTION_FAILED: &str = "reduction_failed";
-    pub const ALL: [&str; 14] = [
+    /// A cancellation waits for a warehouse to give its units up.
+    pub const CANCELLATION_REQUESTED: &str = "cancellation_requested";
+    pub const ALL: [&str; 15] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
@@ -57,6 +59,7 @@ pub mod kind {
         RETURN_REFUND_BLOCKED,
         BALANCE_DUE,
         REDUCTION_FAILED,
+        CANCELLATION_REQUESTED,
     ];
 }
 
@@ -86,6 +89,7 @@ pub enum ExceptionChange {
 pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
     let mut changes = event_changes(event, order);
     changes.extend(super::edit_money::balance_changes(event, order));
+    changes.extend(super::cancel_request::exception_changes(event, order));
     changes
 }
 

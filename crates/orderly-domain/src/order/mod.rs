@@ -2,6 +2,7 @@
 //! it needs into events; `evolve` folds events into the state that is snapshotted. The
 //! customer-facing status is derived from that state in `status`, never stored as truth.
 
+mod cancel_request;
 mod command;
 mod decide;
 mod edit;
@@ -33,6 +34,10 @@ mod status;
 mod summary;
 mod validate;
 
+pub use cancel_request::{
+    CancelLine, CancelRejection, CancelRequest, CancellationAnswered, CancellationRequested,
+    RequestCancellation,
+};
 pub use command::{
     CancelOrder, CancelReason, NewLine, NewPayment, OrderCommand, PlaceContext, PlaceOrder,
     RequestRefund, SourcingContext,

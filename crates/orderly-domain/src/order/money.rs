@@ -172,7 +172,9 @@ pub(super) fn apply(
         | OrderEvent::EditBegun(_)
         | OrderEvent::EditStaged(_)
         | OrderEvent::EditAbandoned(_)
-        | OrderEvent::OrderEdited(_) => {
+        | OrderEvent::OrderEdited(_)
+        | OrderEvent::CancellationRequested(_)
+        | OrderEvent::CancellationAnswered(_) => {
             return Err("not a payment event");
         }
     }
@@ -368,6 +370,13 @@ impl Order {
             OrderState::Pending => out.push("awaiting_payment".to_owned()),
             OrderState::Cancelled => out.push("cancelled".to_owned()),
             OrderState::Confirmed | OrderState::Completed => {}
+        }
+        // A warehouse asked to give the units up gets nothing more meanwhile.
+        if self
+            .pending_cancellation()
+            .is_some_and(|r| !r.waiting.is_empty())
+        {
+            out.push("cancellation_requested".to_owned());
         }
         // Money in doubt ships nothing more: a capture that fails holds the order.
         if self

@@ -226,6 +226,9 @@ pub struct Order {
     /// Every committed edit and unit cancellation, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<super::edit::EditRecord>,
+    /// A cancellation waiting for warehouses to answer, or the last one refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_request: Option<super::cancel_request::CancelRequest>,
     /// Edits abandoned, each with why (so its id still answers "closed").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub abandoned_edits: Vec<super::edit::EditAbandoned>,

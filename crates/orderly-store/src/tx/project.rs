@@ -231,7 +231,9 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         | OrderEvent::PackageCreated(_)
         | OrderEvent::EditBegun(_)
         | OrderEvent::EditStaged(_)
-        | OrderEvent::EditAbandoned(_) => {}
+        | OrderEvent::EditAbandoned(_)
+        | OrderEvent::CancellationRequested(_)
+        | OrderEvent::CancellationAnswered(_) => {}
     }
     Ok(())
 }

@@ -200,7 +200,8 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
         ResolveReturn { .. } => Permission::ResolveReturns,
         Edit(edit) => match &edit.0 {
-            EditCommand::CancelUnits(_) => Permission::CancelOrders,
+            EditCommand::RequestCancellation(_) => Permission::CancelOrders,
+            EditCommand::AnswerCancellation { .. } => Permission::Fulfill,
             EditCommand::Begin(_)
             | EditCommand::Stage { .. }
             | EditCommand::Abandon { .. }

@@ -13,7 +13,7 @@ use crate::orders::commands::{PaymentChoice, PlaceInput};
 use anyhow::Context;
 use orderly_domain::actor::{Actor, Role};
 use orderly_domain::inventory::Adjustment;
-use orderly_domain::order::{Address, CancelOrder, CancelReason, Customer, Delivery, Order};
+use orderly_domain::order::{Address, CancelReason, Customer, Delivery, Order};
 use orderly_domain::payment::PaymentMethod;
 use orderly_domain::values::{CountryCode, Currency, Email, Gtin, Sku};
 use orderly_store::NewProduct;
@@ -349,14 +349,7 @@ async fn seed(app: &AppState) -> anyhow::Result<()> {
         last_id = Some(order.id.to_string());
     }
     if let Some(id) = last_id {
-        let cmd = CancelOrder {
-            reason: CancelReason::CustomerRequest,
-            note: Some("ordered twice by mistake".into()),
-            refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
-        };
-        app.cancel_order(id, cmd, None, None, origin.clone())
-            .await
-            .map_err(explain)?;
+        cancel(app, &origin, id).await?;
     }
     returns::seed(app, &origin, &prices).await?;
     tracing::info!("demo catalog, stock, orders and returns created");
@@ -430,4 +423,50 @@ fn demo_payment(n: usize) -> PaymentChoice {
         token: token.map(str::to_owned),
         fingerprint: None,
     }
+}
+
+/// Cancels order `id` as support would; the warehouse it was released to accepts.
+async fn cancel(app: &App, origin: &Origin, id: String) -> anyhow::Result<()> {
+    use crate::edits::commands::EditAction;
+    let author = "support (demo)".to_owned();
+    let action = EditAction::Cancel {
+        lines: None,
+        reason: CancelReason::CustomerRequest,
+        note: Some("ordered twice by mistake".into()),
+    };
+    let outcome = app
+        .edit_order(
+            id.clone(),
+            action,
+            author.clone(),
+            None,
+            None,
+            origin.clone(),
+        )
+        .await
+        .map_err(explain)?;
+    let crate::app::Outcome::Order(_, order) = outcome else {
+        return Ok(());
+    };
+    let waiting = order
+        .pending_cancellation()
+        .map(|r| r.waiting.clone())
+        .unwrap_or_default();
+    for fulfillment_id in waiting {
+        let answer = EditAction::AnswerCancellation {
+            fulfillment_id,
+            rejected: None,
+        };
+        app.edit_order(
+            id.clone(),
+            answer,
+            author.clone(),
+            None,
+            None,
+            origin.clone(),
+        )
+        .await
+        .map_err(explain)?;
+    }
+    Ok(())
 }

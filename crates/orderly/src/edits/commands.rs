@@ -10,9 +10,9 @@ use crate::app::{App, Idempotency, Origin, Outcome};
 use crate::config::{Config, ReserveStock};
 use crate::orders::placing::{PaymentChoice, payment_id};
 use orderly_domain::order::{
-    Address, BeginEdit, CancelReason, CancelUnits, CommitEdit, EditChange, EditCommand, EditFacts,
-    FieldIssue, NewPayment, Order, OrderCommand, OrderEdited, OrderError, address_after,
-    preview_edit,
+    Address, BeginEdit, CancelLine, CancelReason, CommitEdit, EditChange, EditCommand, EditFacts,
+    FieldIssue, NewPayment, Order, OrderCommand, OrderEdited, OrderError, RequestCancellation,
+    address_after, preview_edit,
 };
 use orderly_domain::values::{Id, Sku};
 use orderly_store::WriteTx;
@@ -87,10 +87,17 @@ pub enum EditAction {
         note_to_customer: Option<String>,
         payment: Option<PaymentChoice>,
     },
-    CancelUnits {
-        lines: Vec<(u32, u32)>,
+    /// Cancels the order, or (with `lines`) some units: at once, or as a request to the
+    /// warehouses that have them.
+    Cancel {
+        lines: Option<Vec<CancelLine>>,
         reason: CancelReason,
         note: Option<String>,
+    },
+    /// A warehouse answers a cancellation request for one of its fulfillment orders.
+    AnswerCancellation {
+        fulfillment_id: Id,
+        rejected: Option<String>,
     },
 }
 
@@ -100,7 +107,9 @@ impl EditAction {
             EditAction::Begin { changes, .. }
             | EditAction::Stage { changes, .. }
             | EditAction::Commit { changes, .. } => changes,
-            EditAction::Abandon { .. } | EditAction::CancelUnits { .. } => &[],
+            EditAction::Abandon { .. }
+            | EditAction::Cancel { .. }
+            | EditAction::AnswerCancellation { .. } => &[],
         }
     }
 
@@ -268,19 +277,29 @@ fn edit_command(
             }));
             (cmd, weighed)
         }
-        EditAction::CancelUnits {
+        EditAction::Cancel {
             lines,
             reason,
             note,
         } => {
-            let cmd = EditCommand::CancelUnits(Box::new(CancelUnits {
-                edit_id: minted.edit_id.clone(),
+            let cmd = EditCommand::RequestCancellation(Box::new(RequestCancellation {
+                request_id: minted.edit_id.clone(),
                 author: author.to_owned(),
                 lines: lines.clone(),
                 reason: *reason,
                 note: note.clone(),
                 refund_id: minted.refund_id.clone(),
             }));
+            (cmd, Vec::new())
+        }
+        EditAction::AnswerCancellation {
+            fulfillment_id,
+            rejected,
+        } => {
+            let cmd = EditCommand::AnswerCancellation {
+                fulfillment_id: fulfillment_id.clone(),
+                rejected: rejected.clone(),
+            };
             (cmd, Vec::new())
         }
     })

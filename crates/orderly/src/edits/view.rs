@@ -274,3 +274,81 @@ pub fn changes_view(order: &Order) -> OrderChanges {
             .collect(),
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OpenEditOut {
+    pub id: String,
+    pub author: String,
+    pub began_at: String,
+    /// Changes staged so far.
+    pub changes: usize,
+}
+
+pub fn open_edit_out(e: &orderly_domain::order::OpenEdit) -> OpenEditOut {
+    OpenEditOut {
+        id: e.id.to_string(),
+        author: e.author.clone(),
+        began_at: rfc3339(e.began_at),
+        changes: e.changes.len(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelLineOut {
+    pub line_no: u32,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelRejectionOut {
+    pub fulfillment_order_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelRequestOut {
+    pub id: String,
+    /// `pending` while a warehouse has not answered, `rejected` once one refused.
+    #[schema(example = "pending")]
+    pub state: String,
+    pub author: String,
+    pub reason: String,
+    pub note: Option<String>,
+    /// The units asked; the whole order when absent.
+    pub lines: Option<Vec<CancelLineOut>>,
+    /// Fulfillment orders whose warehouse has not answered.
+    pub waiting_for: Vec<String>,
+    pub accepted_by: Vec<String>,
+    pub rejected: Option<CancelRejectionOut>,
+    pub requested_at: String,
+}
+
+pub fn cancel_request_out(r: &orderly_domain::order::CancelRequest) -> CancelRequestOut {
+    CancelRequestOut {
+        id: r.id.to_string(),
+        state: if r.rejected.is_some() {
+            "rejected"
+        } else {
+            "pending"
+        }
+        .to_owned(),
+        author: r.author.clone(),
+        reason: r.reason.as_str().to_owned(),
+        note: r.note.clone(),
+        lines: r.lines.as_ref().map(|ls| {
+            ls.iter()
+                .map(|c| CancelLineOut {
+                    line_no: c.line_no,
+                    quantity: c.quantity,
+                })
+                .collect()
+        }),
+        waiting_for: r.waiting.iter().map(|i| i.to_string()).collect(),
+        accepted_by: r.accepted.iter().map(|i| i.to_string()).collect(),
+        rejected: r.rejected.as_ref().map(|x| CancelRejectionOut {
+            fulfillment_order_id: x.fulfillment_id.to_string(),
+            reason: x.reason.clone(),
+        }),
+        requested_at: rfc3339(r.requested_at),
+    }
+}

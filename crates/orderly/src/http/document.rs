@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         crate::returns::backtest_http::backtest,
         edits::begin_edit, edits::get_edit, edits::stage_changes, edits::commit_edit,
         edits::abandon_edit, edits::change_order, edits::list_changes,
+        crate::edits::answers::accept_cancellation, crate::edits::answers::reject_cancellation,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),

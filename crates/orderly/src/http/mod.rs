@@ -89,6 +89,8 @@ route_table! {
     "/fulfillment-orders/{id}/release" => post(fulfillment::release),
     "/fulfillment-orders/{id}/pick" => post(fulfillment::pick),
     "/fulfillment-orders/{id}/reject" => post(fulfillment::reject),
+    "/fulfillment-orders/{id}/cancel-request/accept" => post(crate::edits::answers::accept_cancellation),
+    "/fulfillment-orders/{id}/cancel-request/reject" => post(crate::edits::answers::reject_cancellation),
     "/fulfillment-orders/{id}/packages" => post(fulfillment::pack),
     "/packages/{id}" => get(packages::get_package),
     "/packages/{id}/ship" => post(fulfillment::ship),

@@ -168,6 +168,9 @@ fn order_status(e: &OrderError) -> (StatusCode, &'static str) {
         EditOpen(_) | EditClosed(_) | EditNotAllowed(_) | PaymentInFlight(_) => {
             (StatusCode::CONFLICT, "Edit refused")
         }
+        CancellationPending(_) | NoCancellationRequest(_) => {
+            (StatusCode::CONFLICT, "Cancellation requested")
+        }
         EditEmptiesOrder | NothingToEdit => (StatusCode::UNPROCESSABLE_ENTITY, "Edit refused"),
     }
 }

@@ -1,11 +1,11 @@
-//! Placing and cancelling orders.
+//! Placing orders (cancellations and edits are `edits::commands`).
 
 use crate::app::error::AppError;
 use crate::app::{Answer, App, Idempotency, Origin, Outcome};
 pub use crate::orders::placing::{PaymentChoice, PlaceInput};
 use crate::orders::placing::{PlaceEnv, Placed, Terms, catalog_issues, place_in_tx};
 use crate::payments::commands::{external_pending, keep_token};
-use orderly_domain::order::{CancelOrder, FieldIssue, OrderCommand};
+use orderly_domain::order::FieldIssue;
 use orderly_domain::values::Sku;
 use std::sync::{Arc, Mutex};
 
@@ -82,29 +82,6 @@ impl App {
         };
         self.settle_outcome(outcome, requested, settle_idem, &settle_origin, None)
             .await
-    }
-
-    /// Cancels a whole order that has not shipped, releasing its reservations.
-    pub async fn cancel_order(
-        &self,
-        id_or_number: String,
-        cmd: CancelOrder,
-        expected_version: Option<i64>,
-        idem: Option<Idempotency>,
-        origin: Origin,
-    ) -> Result<Outcome, AppError> {
-        self.order_command(id_or_number, idem, origin, None, move |order| {
-            if let Some(v) = expected_version
-                && i64::try_from(order.version).ok() != Some(v)
-            {
-                return Err(AppError::PreconditionFailed(format!(
-                    "the order is at version {}, not {v}",
-                    order.version
-                )));
-            }
-            Ok(OrderCommand::Cancel(cmd.clone()))
-        })
-        .await
     }
 }
 

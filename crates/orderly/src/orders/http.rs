@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::order::{CancelOrder, CancelReason, FieldIssue};
+use orderly_domain::order::{CancelLine, CancelReason, FieldIssue};
 use orderly_domain::values::Sku;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -138,9 +138,10 @@ fn parse_reason(s: &str) -> Option<CancelReason> {
         ("If-Match" = Option<String>, Header, pattern = "^(\\*|(W/)?\"[0-9]{1,18}\")$", description = "ETag of the order version you read, or `*`"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = CancelRequest,
-    responses((status = 200, body = OrderView),
+    responses((status = 200, description = "Cancelled (or the units cancelled)", body = OrderView),
+        (status = 202, description = "Asked of the warehouses that have the units (`cancellation_request` on the order); done when each accepts", body = OrderView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "illegal_transition (already cancelled), or already_shipped: ask for a return instead", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "illegal_transition (already cancelled), already_shipped (ask for a return instead), cancellation_requested (one waits already)", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "precondition_failed: the order changed since the version If-Match names", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -169,43 +170,52 @@ pub async fn cancel_order(
     bound_text("note", req.note.as_deref(), 1000)?;
     let expected = crate::http::extract::if_match(&headers)?;
     let origin = crate::http::extract::origin(&principal, &headers);
-    if let Some(lines) = req.lines {
-        let mut units = Vec::with_capacity(lines.len());
-        let mut issues = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            for (field, v) in [("line_no", l.line_no), ("quantity", l.quantity)] {
-                if v < 1 {
-                    issues.push(FieldIssue::new(
-                        format!("lines[{i}].{field}"),
-                        "must_be_positive",
-                        format!("{field} must be at least 1"),
-                    ));
-                }
-            }
-            if let (Ok(n), Ok(q)) = (u32::try_from(l.line_no), u32::try_from(l.quantity)) {
-                units.push((n, q));
-            }
-        }
-        if !issues.is_empty() {
-            return Err(AppError::Validation(issues).into());
-        }
-        let action = crate::edits::commands::EditAction::CancelUnits {
-            lines: units,
-            reason,
-            note: req.note,
-        };
-        let author = principal.describe();
-        let outcome = app
-            .edit_order(id, action, author, expected, idem, origin)
-            .await?;
-        return Ok(outcome_reply(outcome));
-    }
-    let cmd = CancelOrder {
+    let lines = match req.lines {
+        None => None,
+        Some(lines) => Some(cancel_lines(&lines)?),
+    };
+    let action = crate::edits::commands::EditAction::Cancel {
+        lines,
         reason,
         note: req.note,
-        refund_id: orderly_domain::values::Id::new(app.new_id("ref")),
     };
-    Ok(outcome_reply(
-        app.cancel_order(id, cmd, expected, idem, origin).await?,
-    ))
+    let author = principal.describe();
+    let outcome = app
+        .edit_order(id, action, author, expected, idem, origin)
+        .await?;
+    // A cancellation that waits for the warehouse is accepted, not done.
+    let outcome = match outcome {
+        crate::app::Outcome::Order(crate::app::Answer::Done, order)
+            if order.pending_cancellation().is_some() =>
+        {
+            crate::app::Outcome::Order(crate::app::Answer::Accepted, order)
+        }
+        other => other,
+    };
+    Ok(outcome_reply(outcome))
+}
+
+/// The units of a partial cancellation, each line and quantity at least 1.
+fn cancel_lines(lines: &[CancelLineIn]) -> Result<Vec<CancelLine>, ApiError> {
+    let mut units = Vec::with_capacity(lines.len());
+    let mut issues = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        for (field, v) in [("line_no", l.line_no), ("quantity", l.quantity)] {
+            if v < 1 {
+                issues.push(FieldIssue::new(
+                    format!("lines[{i}].{field}"),
+                    "must_be_positive",
+                    format!("{field} must be at least 1"),
+                ));
+            }
+        }
+        if let (Ok(line_no), Ok(quantity)) = (u32::try_from(l.line_no), u32::try_from(l.quantity)) {
+            units.push(CancelLine { line_no, quantity });
+        }
+    }
+    if issues.is_empty() {
+        Ok(units)
+    } else {
+        Err(AppError::Validation(issues).into())
+    }
 }

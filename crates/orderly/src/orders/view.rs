@@ -336,7 +336,9 @@ pub struct OrderView {
     /// What the customer owes beyond what the order holds (after an edit raised it).
     pub balance_due: i64,
     /// The edit being prepared, if one is (`GET /orders/{id}/edits/{edit_id}` previews it).
-    pub open_edit: Option<OpenEditOut>,
+    pub open_edit: Option<crate::edits::view::OpenEditOut>,
+    /// A cancellation waiting for warehouses to answer, or the last one they refused.
+    pub cancellation_request: Option<crate::edits::view::CancelRequestOut>,
     /// How many edits and unit cancellations were committed (`GET /orders/{id}/changes`).
     pub changes_count: usize,
     pub sourcing: Option<SourcingOut>,
@@ -344,15 +346,6 @@ pub struct OrderView {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OpenEditOut {
-    pub id: String,
-    pub author: String,
-    pub began_at: String,
-    /// Changes staged so far.
-    pub changes: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -499,12 +492,11 @@ pub fn order_view(o: &Order) -> OrderView {
         discount_amount: o.discount_amount,
         total_amount: o.total(),
         balance_due: o.balance_due(),
-        open_edit: o.open_edit.as_ref().map(|e| OpenEditOut {
-            id: e.id.to_string(),
-            author: e.author.clone(),
-            began_at: rfc3339(e.began_at),
-            changes: e.changes.len(),
-        }),
+        open_edit: o.open_edit.as_ref().map(crate::edits::view::open_edit_out),
+        cancellation_request: o
+            .cancel_request
+            .as_ref()
+            .map(crate::edits::view::cancel_request_out),
         changes_count: o.edits.len(),
         sourcing: o.sourcing.as_ref().map(|s| SourcingOut {
             strategy: enum_str(&s.strategy),

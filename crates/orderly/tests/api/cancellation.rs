@@ -47,15 +47,28 @@ async fn a_cancellation_under_a_stale_etag_is_412_and_changes_nothing() {
         "a stale cancellation changes nothing"
     );
 
+    // Released to the warehouse: the cancellation is asked of it, and done once it accepts.
     let fresh = now.headers["etag"].to_str().unwrap().to_owned();
-    let done = cancel(fresh).await;
-    assert_eq!(done.status, 200, "{}", done.json());
-    assert_eq!(done.json()["status"], "cancelled");
-    assert_eq!(done.json()["cancel_reason"], "address_problem");
+    let asked = cancel(fresh).await;
+    assert_eq!(asked.status, 202, "{}", asked.json());
+    assert_eq!(asked.json()["cancellation_request"]["state"], "pending");
     assert_eq!(
-        done.headers["etag"].to_str().unwrap(),
-        format!("\"{}\"", done.json()["version"])
+        asked.headers["etag"].to_str().unwrap(),
+        format!("\"{}\"", asked.json()["version"])
     );
+    let ful = asked.json()["cancellation_request"]["waiting_for"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = app
+        .post(
+            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["status"], "cancelled");
+    assert_eq!(done["cancel_reason"], "address_problem");
     app.assert_invariants().await;
 }
 

@@ -377,12 +377,7 @@ async fn movements_explain_every_change_with_reason_and_actor() {
     .expect(201);
     let order = reserve_at_east(&app, 3).await;
     let order_id = order["id"].as_str().unwrap();
-    app.post(
-        &format!("/orders/{order_id}/cancellation"),
-        &json!({"reason": "duplicate"}),
-    )
-    .await
-    .expect(200);
+    app.cancel(order_id, &json!({"reason": "duplicate"})).await;
 
     let admin = format!("api_key:{}", app.admin_key_id);
     let by_warehouse = format!("api_key:{warehouse_id}");

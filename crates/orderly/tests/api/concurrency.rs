@@ -178,10 +178,26 @@ async fn concurrent_cancellations_release_the_stock_once() {
     let requests = (0..8).map(|_| send(app.req(Method::POST, &path).json(&cancel)));
     let responses = join_all(requests).await;
 
-    let ok = responses.iter().filter(|r| r.status == 200).count();
-    assert_eq!(ok, 1, "exactly one cancellation wins");
-    for r in responses.iter().filter(|r| r.status != 200) {
-        r.expect_problem(409, "illegal_transition");
+    // Released to the warehouse: one cancellation is asked of it, the rest see it waiting.
+    let asked: Vec<&crate::helpers::Res> = responses.iter().filter(|r| r.status == 202).collect();
+    assert_eq!(asked.len(), 1, "exactly one cancellation is asked");
+    for r in responses.iter().filter(|r| r.status != 202) {
+        r.expect_problem(409, "cancellation_requested");
+    }
+    let ful = asked[0].json()["cancellation_request"]["waiting_for"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accept = format!("/fulfillment-orders/{ful}/cancel-request/accept");
+    let answers = (0..8).map(|_| send(app.req(Method::POST, &accept).json(&serde_json::json!({}))));
+    let answers = join_all(answers).await;
+    assert_eq!(
+        answers.iter().filter(|r| r.status == 200).count(),
+        1,
+        "one acceptance counts"
+    );
+    for r in answers.iter().filter(|r| r.status != 200) {
+        r.expect_problem(409, "no_cancellation_request");
     }
     assert_eq!(app.stock("HOT-1", "wh-central").await, (STOCK, 0, STOCK));
     let page = app.get("/inventory/HOT-1/movements").await.expect(200);

@@ -628,6 +628,32 @@ impl TestApp {
         }
     }
 
+    /// Cancels order `id` (or the units `body` names) as support does, each warehouse it
+    /// reached accepting: the order as it ends. A cancellation of what no warehouse has
+    /// is done at once (200); one a warehouse has waits for it (202) until it accepts.
+    pub async fn cancel(&self, id: &str, body: &Value) -> Value {
+        let res = self.post(&format!("/orders/{id}/cancellation"), body).await;
+        if res.status == 200 {
+            return res.json();
+        }
+        let pending = res.expect(202);
+        let mut last = pending.clone();
+        for ful in pending["cancellation_request"]["waiting_for"]
+            .as_array()
+            .expect("the fulfillment orders asked")
+        {
+            let ful = ful.as_str().expect("an id");
+            last = self
+                .post(
+                    &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
+                    &json!({}),
+                )
+                .await
+                .expect(200);
+        }
+        last
+    }
+
     /// POSTs an order and asserts 201.
     pub async fn create_order(&self, body: &Value) -> Value {
         self.post("/orders", body).await.expect(201)

@@ -103,9 +103,7 @@ async fn orders_are_listed_with_filters() {
     }
     let id = |i: usize| created[i]["id"].as_str().unwrap().to_owned();
     let cancel = json!({"reason": "customer_request"});
-    app.post(&format!("/orders/{}/cancellation", id(1)), &cancel)
-        .await
-        .expect(200);
+    app.cancel(&id(1), &cancel).await;
 
     let list = |query: String| {
         let app = &app;
@@ -255,10 +253,7 @@ async fn cancelling_releases_the_stock_and_cannot_happen_twice() {
     assert_eq!(app.stock("TEE-BLK-M", "wh-central").await, (10, 3, 7));
 
     let cancel = json!({"reason": "customer_request", "note": "changed their mind"});
-    let cancelled = app
-        .post(&format!("/orders/{id}/cancellation"), &cancel)
-        .await
-        .expect(200);
+    let cancelled = app.cancel(id, &cancel).await;
 
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(cancelled["order_state"], "cancelled");
@@ -319,9 +314,26 @@ async fn a_retried_cancellation_with_its_key_replays_the_answer() {
     let first = crate::helpers::send(keyed()).await;
     let retry = crate::helpers::send(keyed()).await;
 
-    assert_eq!(first.expect(200)["status"], "cancelled");
-    assert_eq!(retry.status, 200);
+    // Released to the warehouse: the cancellation is asked of it, once.
+    assert_eq!(
+        first.expect(202)["cancellation_request"]["state"],
+        "pending"
+    );
+    assert_eq!(retry.status, 202);
     assert_eq!(retry.bytes, first.bytes);
+    app.post(&path, &cancel)
+        .await
+        .expect_problem(409, "cancellation_requested");
+    let ful = first.json()["cancellation_request"]["waiting_for"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
+        &json!({}),
+    )
+    .await
+    .expect(200);
     app.post(&path, &cancel)
         .await
         .expect_problem(409, "illegal_transition");

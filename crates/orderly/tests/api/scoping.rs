@@ -83,13 +83,24 @@ async fn a_key_bound_to_the_marketplace_sees_and_acts_on_only_its_orders() {
     .await
     .expect_problem(404, "order_not_found");
     assert_eq!(app.fingerprint().await, before);
-    // Its own channel's order it may cancel.
-    let cancelled = send(
+    // Its own channel's order it may cancel (asked of the warehouse, which accepts).
+    let asked = send(
         app.req_as(&key, Method::POST, "/orders/MKT-1001/cancellation")
             .json(&json!({"reason": "customer_request"})),
     )
     .await
-    .expect(200);
+    .expect(202);
+    let ful = asked["cancellation_request"]["waiting_for"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancelled = app
+        .post(
+            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
+            &json!({}),
+        )
+        .await
+        .expect(200);
     assert_eq!(cancelled["order_state"], "cancelled");
     assert_eq!(mkt["id"], cancelled["id"]);
 
