@@ -10,6 +10,8 @@ mod cancellation;
 mod catalog;
 mod concurrency;
 mod crash;
+mod edit_anchors;
+mod edit_cancellations;
 mod edit_races;
 mod edits;
 mod exceptions;
