@@ -40,6 +40,10 @@ STATEFUL_REFUSALS = {
     "unknown_line", "repeated_line", "not_delivered", "quantity_beyond_returnable",
     "unknown_reason", "not_a_leaf_reason", "unknown_variant", "no_return_policy",
     "returns_not_configured", "unknown_location", "unknown_condition",
+    # Edits and unit cancellations: what the order's lines hold now (a line with units,
+    # how many, which variant it is) and whether any would be left.
+    "quantity_beyond_line", "same_variant", "edit_empties_order", "nothing_to_edit",
+    "too_many_lines",
     # A return policy backtest's draft is TOML inside a string: that it parses into a
     # policy version is the policy's to say, not the document's.
     "invalid_policy",
@@ -63,6 +67,8 @@ STATEFUL_FIELD_REFUSALS = {
     # Only an exchange names a variant, and it must: a rule across two fields.
     ("wanted.sku", "required"),
     ("wanted.sku", "not_allowed"),
+    # An edit's lines at their prices may add up to more than 10^13 minor units.
+    ("changes", "amount_out_of_range"),
 }
 
 

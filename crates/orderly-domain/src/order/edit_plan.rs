@@ -36,7 +36,7 @@ pub struct EditFacts {
 }
 
 impl EditFacts {
-    fn sourcing(&self) -> SourcingContext<'_> {
+    pub(super) fn sourcing(&self) -> SourcingContext<'_> {
         SourcingContext {
             locations: &self.locations,
             stock: &self.stock,
@@ -89,7 +89,7 @@ pub fn address_after<'a>(order: &'a Order, changes: &'a [EditChange]) -> &'a Add
 }
 
 /// The fulfillment orders an edit may still change under `window`.
-fn open_to_edit(fo: &FulfillmentOrder, window: EditWindow) -> bool {
+pub(super) fn open_to_edit(fo: &FulfillmentOrder, window: EditWindow) -> bool {
     match fo.state {
         FulfillmentState::Pending => true,
         FulfillmentState::Released => window == EditWindow::UntilPicking,
@@ -141,198 +141,6 @@ pub(super) fn check_editable(order: &Order) -> Result<(), OrderError> {
     Ok(())
 }
 
-struct WorkLine {
-    line_no: u32,
-    sku: crate::values::Sku,
-    name: String,
-    unit_price: i64,
-    before: u32,
-    after: u32,
-}
-
-/// The changes applied to the order's lines, address, delivery and shipping charge.
-struct Applied {
-    lines: Vec<WorkLine>,
-    address: Option<Address>,
-    delivery: Option<Delivery>,
-    shipping: i64,
-}
-
-fn apply_changes(
-    order: &Order,
-    changes: &[EditChange],
-    limits: &Limits,
-) -> Result<Applied, OrderError> {
-    let mut lines: Vec<WorkLine> = order
-        .lines
-        .iter()
-        .map(|l| WorkLine {
-            line_no: l.line_no,
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            unit_price: l.unit_price,
-            before: l.buckets.active(),
-            after: l.buckets.active(),
-        })
-        .collect();
-    let mut applied = Applied {
-        lines: Vec::new(),
-        address: None,
-        delivery: order.delivery.clone(),
-        shipping: order.shipping_amount,
-    };
-    let mut issues = Vec::new();
-    let max = limits.max_quantity_per_line;
-    for (i, change) in changes.iter().enumerate() {
-        let field = |f: &str| format!("changes[{i}].{f}");
-        let known = |n: u32| lines.iter().position(|l| l.line_no == n && l.before > 0);
-        match change {
-            EditChange::ShippingAddress { address } => applied.address = Some(address.clone()),
-            EditChange::ShippingService {
-                service,
-                shipping_amount,
-            } => {
-                if Delivery::pickup(applied.delivery.as_ref()).is_some() {
-                    issues.push(FieldIssue::new(
-                        field("service"),
-                        "pickup_order",
-                        "a click-and-collect order is not shipped",
-                    ));
-                }
-                let d = applied.delivery.get_or_insert(Delivery {
-                    service: None,
-                    deliver_by: None,
-                    pickup_location: None,
-                });
-                d.service = Some(service.clone());
-                if let Some(a) = shipping_amount {
-                    applied.shipping = *a;
-                }
-            }
-            EditChange::RemoveLine { line_no } => match known(*line_no) {
-                Some(at) => lines[at].after = 0,
-                None => issues.push(unknown_line(field("line_no"), *line_no)),
-            },
-            EditChange::SetQuantity { line_no, quantity } => match known(*line_no) {
-                Some(_) if *quantity > max => issues.push(too_many(field("quantity"), max)),
-                Some(at) => lines[at].after = *quantity,
-                None => issues.push(unknown_line(field("line_no"), *line_no)),
-            },
-            EditChange::AddLine {
-                sku,
-                name,
-                quantity,
-                unit_price,
-                ..
-            } => {
-                if *quantity == 0 {
-                    issues.push(FieldIssue::new(
-                        field("quantity"),
-                        "must_be_positive",
-                        "quantity must be at least 1",
-                    ));
-                    continue;
-                }
-                add_units(&mut lines, sku, name, *unit_price, *quantity);
-            }
-            EditChange::SwapVariant {
-                line_no,
-                sku,
-                name,
-                quantity,
-                unit_price,
-                ..
-            } => {
-                let Some(at) = known(*line_no) else {
-                    issues.push(unknown_line(field("line_no"), *line_no));
-                    continue;
-                };
-                let moved = quantity.unwrap_or(lines[at].after);
-                if lines[at].sku == *sku {
-                    issues.push(FieldIssue::new(
-                        field("sku"),
-                        "same_variant",
-                        format!("line {line_no} is already {sku}"),
-                    ));
-                } else if moved == 0 || moved > lines[at].after {
-                    issues.push(FieldIssue::new(
-                        field("quantity"),
-                        "quantity_beyond_line",
-                        format!("line {line_no} has {} units to change", lines[at].after),
-                    ));
-                } else {
-                    lines[at].after -= moved;
-                    add_units(&mut lines, sku, name, *unit_price, moved);
-                }
-            }
-        }
-    }
-    for l in &lines {
-        if l.after > max {
-            issues.push(too_many(format!("lines[{}]", l.line_no), max));
-        }
-    }
-    if lines.iter().filter(|l| l.after > 0 || l.before > 0).count()
-        > limits.max_lines_per_order as usize
-    {
-        issues.push(FieldIssue::new(
-            "changes",
-            "too_many_lines",
-            format!("at most {} lines per order", limits.max_lines_per_order),
-        ));
-    }
-    if !issues.is_empty() {
-        return Err(OrderError::Invalid(issues));
-    }
-    if lines.iter().all(|l| l.after == 0) {
-        return Err(OrderError::EditEmptiesOrder);
-    }
-    applied.lines = lines;
-    Ok(applied)
-}
-
-/// Adds units of `sku` at `unit_price`: to a line with both, else as a new line.
-fn add_units(
-    lines: &mut Vec<WorkLine>,
-    sku: &crate::values::Sku,
-    name: &str,
-    unit_price: i64,
-    quantity: u32,
-) {
-    if let Some(l) = lines
-        .iter_mut()
-        .find(|l| &l.sku == sku && l.unit_price == unit_price)
-    {
-        l.after = l.after.saturating_add(quantity);
-        return;
-    }
-    let line_no = lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1;
-    lines.push(WorkLine {
-        line_no,
-        sku: sku.clone(),
-        name: name.to_owned(),
-        unit_price,
-        before: 0,
-        after: quantity,
-    });
-}
-
-fn unknown_line(field: String, line_no: u32) -> FieldIssue {
-    FieldIssue::new(
-        field,
-        "unknown_line",
-        format!("the order has no line {line_no} with units"),
-    )
-}
-
-fn too_many(field: String, max: u32) -> FieldIssue {
-    FieldIssue::new(
-        field,
-        "quantity_above_maximum",
-        format!("at most {max} units per line"),
-    )
-}
-
 /// Computes what `changes` would do to `order`.
 pub fn plan(
     order: &Order,
@@ -340,7 +148,7 @@ pub fn plan(
     facts: &EditFacts,
 ) -> Result<EditPlan, OrderError> {
     check_editable(order)?;
-    let applied = apply_changes(order, changes, &facts.limits)?;
+    let applied = super::edit_changes::apply_changes(order, changes, &facts.limits)?;
     let window = facts.window;
     let retargeted = applied.address.is_some()
         || applied.delivery.as_ref().and_then(|d| d.service.as_ref())
@@ -382,7 +190,7 @@ pub fn plan(
             address_after(order, changes).country.as_str(),
         );
         if applied.address.is_some() && matches!(to, Destination::Ship { .. }) {
-            resource(order, &mut out, &mut demands, to, facts)?;
+            super::edit_sourcing::resource(order, &mut out, &mut demands, to, facts)?;
         }
         if !demands.is_empty() {
             let sourced = source_demands(&demands, to, &facts.sourcing())?;
@@ -396,7 +204,7 @@ pub fn plan(
                 }));
             out.backordered.extend(sourced.backorders);
         }
-        join_pending(order, &mut out);
+        super::edit_sourcing::join_pending(order, &mut out);
     }
     out.lines = applied
         .lines
@@ -461,7 +269,7 @@ fn window_closed(fo: &FulfillmentOrder, why: &str) -> OrderError {
 /// newest reservations an edit may still change), and notes what it adds as demand.
 fn take_back(
     order: &Order,
-    w: &WorkLine,
+    w: &super::edit_changes::WorkLine,
     window: EditWindow,
     out: &mut EditPlan,
     demands: &mut Vec<Demand>,
@@ -539,172 +347,6 @@ fn take_back(
         });
     }
     Ok(())
-}
-
-/// A new address sources the order again when the best location for it changed: every
-/// unit an edit may still move is planned anew (its own reservations counted as free),
-/// and if the plan picks other locations than those holding the units now, they move.
-fn resource(
-    order: &Order,
-    out: &mut EditPlan,
-    demands: &mut Vec<Demand>,
-    to: Destination<'_>,
-    facts: &EditFacts,
-) -> Result<(), OrderError> {
-    let window = facts.window;
-    // What each line keeps where: its open reservations less what the edit gives back.
-    let mut kept: Vec<UnitsMoved> = Vec::new();
-    for fo in order
-        .fulfillment_orders
-        .iter()
-        .filter(|f| open_to_edit(f, window))
-    {
-        for fl in fo.lines.iter().filter(|l| l.quantity > 0) {
-            let given: u32 = out
-                .released
-                .iter()
-                .filter(|r| r.fulfillment_id.as_ref() == Some(&fo.id) && r.line_no == fl.line_no)
-                .map(|r| r.quantity)
-                .sum();
-            if fl.quantity > given {
-                kept.push(UnitsMoved {
-                    fulfillment_id: Some(fo.id.clone()),
-                    line_no: fl.line_no,
-                    sku: fl.sku.clone(),
-                    location_id: fo.location_id.clone(),
-                    quantity: fl.quantity - given,
-                });
-            }
-        }
-    }
-    let backordered: Vec<Shortfall> = order
-        .lines
-        .iter()
-        .filter_map(|l| {
-            let cancelled: u32 = out
-                .backorders_cancelled
-                .iter()
-                .filter(|b| b.line_no == l.line_no)
-                .map(|b| b.quantity)
-                .sum();
-            let left = l.buckets.backordered - cancelled.min(l.buckets.backordered);
-            (left > 0).then(|| Shortfall {
-                line_no: l.line_no,
-                sku: l.sku.clone(),
-                quantity: left,
-            })
-        })
-        .collect();
-    if kept.is_empty() {
-        return Ok(());
-    }
-    let mut all: Vec<Demand> = demands.clone();
-    for u in kept
-        .iter()
-        .map(|k| (k.line_no, &k.sku, k.quantity))
-        .chain(backordered.iter().map(|b| (b.line_no, &b.sku, b.quantity)))
-    {
-        match all.iter_mut().find(|d| d.line_no == u.0) {
-            Some(d) => d.quantity += u.2,
-            None => all.push(Demand {
-                line_no: u.0,
-                sku: u.1.clone(),
-                quantity: u.2,
-            }),
-        }
-    }
-    let mut stock: StockView = facts.stock.clone();
-    for k in &kept {
-        let now = stock.available(&k.sku, &k.location_id);
-        stock.set(k.sku.clone(), k.location_id.clone(), now + k.quantity);
-    }
-    let ctx = SourcingContext {
-        stock: &stock,
-        ..facts.sourcing()
-    };
-    let Ok(planned) = source_demands(&all, to, &ctx) else {
-        // The new address cannot be served as well as the old one is: nothing moves.
-        return Ok(());
-    };
-    let now_at: BTreeSet<&Id> = kept.iter().map(|k| &k.location_id).collect();
-    let best_at: BTreeSet<&Id> = planned
-        .reservations
-        .iter()
-        .map(|r| &r.location_id)
-        .collect();
-    let short_now: u32 = backordered.iter().map(|b| b.quantity).sum();
-    let short_then: u32 = planned.backorders.iter().map(|b| b.quantity).sum();
-    if now_at == best_at || short_then > short_now {
-        return Ok(());
-    }
-    let reason = resource_reason(&now_at, &best_at, &planned.rationale, to_city(out));
-    out.released.extend(kept);
-    out.backorders_cancelled.extend(backordered);
-    out.reserved
-        .extend(planned.reservations.into_iter().map(|r| UnitsMoved {
-            fulfillment_id: None,
-            line_no: r.line_no,
-            sku: r.sku,
-            location_id: r.location_id,
-            quantity: r.quantity,
-        }));
-    out.backordered.extend(planned.backorders);
-    out.resourced = Some(Resourced {
-        reason,
-        rationale: planned.rationale,
-    });
-    demands.clear();
-    Ok(())
-}
-
-fn to_city(out: &EditPlan) -> String {
-    out.shipping_address
-        .as_ref()
-        .map(|a| format!("{}, {}", a.city, a.country))
-        .unwrap_or_default()
-}
-
-/// Why the order moved, with the distances the sourcing weighed.
-fn resource_reason(
-    from: &BTreeSet<&Id>,
-    to: &BTreeSet<&Id>,
-    rationale: &crate::sourcing::Rationale,
-    city: String,
-) -> String {
-    let km = |set: &BTreeSet<&Id>| -> String {
-        set.iter()
-            .map(|id| {
-                let d = rationale
-                    .candidates
-                    .iter()
-                    .find(|c| &&c.location_id == id)
-                    .and_then(|c| c.distance_km);
-                match d {
-                    Some(d) => format!("{id} ({d} km)"),
-                    None => id.to_string(),
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!(
-        "the new address in {city} is better served from {} than from {}",
-        km(to),
-        km(from)
-    )
-}
-
-/// New units reserved where a pending fulfillment order already waits join it, so a
-/// size swap at the same warehouse still ships as one parcel.
-fn join_pending(order: &Order, out: &mut EditPlan) {
-    for r in &mut out.reserved {
-        r.fulfillment_id = order
-            .fulfillment_orders
-            .iter()
-            .rev()
-            .find(|f| f.state == FulfillmentState::Pending && f.location_id == r.location_id)
-            .map(|f| f.id.clone());
-    }
 }
 
 pub(super) fn totals_of(order: &Order) -> EditTotals {

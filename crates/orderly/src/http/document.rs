@@ -109,7 +109,23 @@ pub fn document(config: &Config) -> Value {
     }
     apply_limits(&mut doc, &config.limits());
     apply_names(&mut doc, config);
+    close_tagged_variants(&mut doc, &["ChangeIn"]);
     doc
+}
+
+/// Request bodies taken as internally tagged enums (`{"type": …, …}`) refuse unknown
+/// fields like every other body, but the annotations leave their variants open: say so.
+fn close_tagged_variants(doc: &mut Value, schemas: &[&str]) {
+    for name in schemas {
+        let variants = doc
+            .pointer_mut(&format!("/components/schemas/{name}/oneOf"))
+            .and_then(Value::as_array_mut);
+        for variant in variants.into_iter().flatten() {
+            if let Some(v) = variant.as_object_mut() {
+                v.insert("additionalProperties".into(), Value::Bool(false));
+            }
+        }
+    }
 }
 
 /// A problem+json response with `description`.
