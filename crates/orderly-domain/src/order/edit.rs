@@ -180,6 +180,10 @@ pub struct OrderEdited {
     pub refund_id: Option<Id>,
     /// The payment asked for the increase, when there is one.
     pub payment_id: Option<Id>,
+    /// Fulfillment orders the edit changes: units given back or added, or (for a new
+    /// address or service) where their parcel goes.
+    #[serde(default)]
+    pub affected: Vec<Id>,
 }
 
 /// A committed edit as the order keeps it (`GET /orders/{id}/changes`).

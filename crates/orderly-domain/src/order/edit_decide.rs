@@ -242,6 +242,7 @@ impl Edited {
             before: planned.before,
             after: planned.after,
             resourced: planned.resourced,
+            affected: planned.affected,
             refund_id: (settlement.refunded > 0).then_some(self.refund_id),
             payment_id: payment_id.filter(|_| settlement.authorization > 0),
             settlement,

@@ -201,6 +201,13 @@ pub(super) fn balance_settled(order: &Order, op_id: &Id) -> Option<OrderEvent> {
 /// capture is held to the new total, but the customer's card stays held for more).
 pub(super) fn balance_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
     use super::exceptions::{kind, open, queue};
+    // Every event of every order passes here: only an order an edit raised (or a refused
+    // reduction) has anything to say, and the balance is computed only then.
+    let reduction = matches!(event, OrderEvent::PaymentOpFailed(f)
+        if order.op(&f.op_id).is_some_and(|o| o.kind == OpKind::Reduce));
+    if order.edits.is_empty() && !reduction {
+        return Vec::new();
+    }
     let owed = order.balance_due();
     let raising: Vec<&Id> = order
         .edits

@@ -87,6 +87,8 @@ pub use summary::money;
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
 #[cfg(test)]
+mod cancel_request_tests;
+#[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
 mod payment_tests;

@@ -241,22 +241,10 @@ pub fn edit_view(
             backordered: backorders(&e.backordered),
         },
         resourced: e.resourced.as_ref().map(|r| r.reason.clone()),
-        affected_fulfillment_orders: affected(e),
+        affected_fulfillment_orders: e.affected.iter().map(|f| f.to_string()).collect(),
         summary,
         committed_at: committed_at.map(rfc3339),
     }
-}
-
-fn affected(e: &OrderEdited) -> Vec<String> {
-    let mut ids: Vec<String> = e
-        .released
-        .iter()
-        .chain(&e.reserved)
-        .filter_map(|u| u.fulfillment_id.as_ref().map(|f| f.to_string()))
-        .collect();
-    ids.sort();
-    ids.dedup();
-    ids
 }
 
 /// Every committed edit of an order, oldest first (`GET /orders/{id}/changes`).

@@ -80,6 +80,10 @@ async fn an_address_change_previewed_and_committed_resources_to_the_nearer_wareh
         Some(2)
     );
     assert_eq!(staged["money"]["settlement"], "no money moves");
+    assert_eq!(
+        staged["affected_fulfillment_orders"],
+        json!([order["fulfillment_orders"][0]["id"]])
+    );
     assert_eq!(app.stock("TEE-BLK-M", "wh-east").await, (5, 2, 3));
     let preview = app
         .get(&format!("/orders/{oid}/edits/{edit}"))
