@@ -29,6 +29,8 @@ fn mask(v: &mut Value) {
                 Some("sim_*")
             } else if s.starts_with("ref_") {
                 Some("ref_*")
+            } else if s.starts_with("edt_") {
+                Some("edt_*")
             } else if s.starts_with("key_") || s.starts_with("api_key:key_") {
                 Some("key_*")
             } else if s.parse::<jiff::Timestamp>().is_ok() {
