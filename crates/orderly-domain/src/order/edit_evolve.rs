@@ -50,6 +50,11 @@ pub(super) fn apply_abandoned(order: &mut Order, a: &EditAbandoned) -> Result<()
     }
 }
 
+/// `from` less `n`, or `why` when it has fewer.
+fn less(from: u32, n: u32, why: &'static str) -> Result<u32, &'static str> {
+    from.checked_sub(n).ok_or(why)
+}
+
 fn buckets(order: &mut Order, line_no: u32) -> Result<&mut Buckets, &'static str> {
     order
         .lines
@@ -81,10 +86,11 @@ fn give_back(order: &mut Order, u: &UnitsMoved) -> Result<(), &'static str> {
         .iter_mut()
         .find(|l| l.line_no == u.line_no)
         .ok_or("unknown fulfillment line")?;
-    fl.quantity = fl
-        .quantity
-        .checked_sub(u.quantity)
-        .ok_or("gave back more than the fulfillment order held")?;
+    fl.quantity = less(
+        fl.quantity,
+        u.quantity,
+        "gave back more than the fulfillment order held",
+    )?;
     // Picked units the warehouse put back for a cancellation.
     fl.picked = fl.picked.min(fl.quantity);
     let mut left = u.quantity;
@@ -102,15 +108,9 @@ fn give_back(order: &mut Order, u: &UnitsMoved) -> Result<(), &'static str> {
     }
     order.reservations.retain(|r| r.quantity > 0);
     let b = buckets(order, u.line_no)?;
-    b.allocated = b
-        .allocated
-        .checked_sub(u.quantity)
-        .ok_or("allocated underflow")?;
+    b.allocated = less(b.allocated, u.quantity, "allocated underflow")?;
     if was_released {
-        b.released = b
-            .released
-            .checked_sub(u.quantity)
-            .ok_or("released underflow")?;
+        b.released = less(b.released, u.quantity, "released underflow")?;
     }
     b.unallocated += u.quantity;
     Ok(())
@@ -123,10 +123,7 @@ fn take(
     fresh: &mut Vec<Reservation>,
 ) -> Result<(), &'static str> {
     let b = buckets(order, u.line_no)?;
-    b.unallocated = b
-        .unallocated
-        .checked_sub(u.quantity)
-        .ok_or("reserved more than was waiting")?;
+    b.unallocated = less(b.unallocated, u.quantity, "reserved more than was waiting")?;
     b.allocated += u.quantity;
     let r = Reservation {
         line_no: u.line_no,
@@ -176,10 +173,7 @@ pub(super) fn apply_edited(
     }
     for s in &e.backorders_cancelled {
         let b = buckets(order, s.line_no)?;
-        b.backordered = b
-            .backordered
-            .checked_sub(s.quantity)
-            .ok_or("backorder underflow")?;
+        b.backordered = less(b.backordered, s.quantity, "backorder underflow")?;
         b.unallocated += s.quantity;
     }
     for l in &e.lines {
@@ -191,10 +185,8 @@ pub(super) fn apply_edited(
                 }
                 if l.after < l.before {
                     let less = l.before - l.after;
-                    b.unallocated = b
-                        .unallocated
-                        .checked_sub(less)
-                        .ok_or("removed units were not given back")?;
+                    b.unallocated =
+                        self::less(b.unallocated, less, "removed units were not given back")?;
                     b.ordered -= less;
                 } else {
                     b.ordered += l.after - l.before;
@@ -222,10 +214,11 @@ pub(super) fn apply_edited(
     super::fulfillment::open(order, &fresh, at);
     for s in &e.backordered {
         let b = buckets(order, s.line_no)?;
-        b.unallocated = b
-            .unallocated
-            .checked_sub(s.quantity)
-            .ok_or("backordered more than was waiting")?;
+        b.unallocated = less(
+            b.unallocated,
+            s.quantity,
+            "backordered more than was waiting",
+        )?;
         b.backordered += s.quantity;
     }
     for fo in &mut order.fulfillment_orders {

@@ -122,6 +122,16 @@ impl World {
     }
 }
 
+/// Begins edit `id` with nothing staged.
+fn begin(id: &str) -> EditCommand {
+    EditCommand::Begin(BeginEdit {
+        edit_id: Id::new(id),
+        author: "ana".into(),
+        note: None,
+        changes: Vec::new(),
+    })
+}
+
 fn one_shot(changes: Vec<EditChange>) -> EditCommand {
     EditCommand::Commit(Box::new(CommitEdit {
         edit_id: Id::new("edt_1"),
@@ -464,14 +474,6 @@ fn an_edit_is_refused_once_picking_started_or_once_released_when_configured() {
 fn one_edit_is_open_at_a_time_and_abandoning_it_changes_nothing() {
     let world = World::new();
     let story = world.authorized();
-    let begin = |id: &str| {
-        EditCommand::Begin(BeginEdit {
-            edit_id: Id::new(id),
-            author: "ana".into(),
-            note: None,
-            changes: Vec::new(),
-        })
-    };
     let open = story.clone();
     let events = edit(&open, begin("edt_1"), &world.facts(BOSTON)).unwrap();
     let open = Story {
@@ -507,15 +509,9 @@ fn one_edit_is_open_at_a_time_and_abandoning_it_changes_nothing() {
 #[test]
 fn a_staged_change_that_cannot_be_made_is_refused_when_added() {
     let world = World::new();
-    let story = world.authorized().and_edit(
-        EditCommand::Begin(BeginEdit {
-            edit_id: Id::new("edt_1"),
-            author: "ana".into(),
-            note: None,
-            changes: Vec::new(),
-        }),
-        &world.facts(BOSTON),
-    );
+    let story = world
+        .authorized()
+        .and_edit(begin("edt_1"), &world.facts(BOSTON));
     let stage = |line_no| EditCommand::Stage {
         edit_id: Id::new("edt_1"),
         changes: vec![EditChange::RemoveLine { line_no }],
@@ -595,15 +591,9 @@ fn an_edit_refused_after_partial_fulfillment_leaves_stock_as_it_was() {
 #[test]
 fn cancelling_the_order_abandons_its_open_edit() {
     let world = World::new();
-    let story = world.authorized().and_edit(
-        EditCommand::Begin(BeginEdit {
-            edit_id: Id::new("edt_1"),
-            author: "ana".into(),
-            note: None,
-            changes: Vec::new(),
-        }),
-        &world.facts(BOSTON),
-    );
+    let story = world
+        .authorized()
+        .and_edit(begin("edt_1"), &world.facts(BOSTON));
     let events = story
         .when(OrderCommand::Cancel(CancelOrder {
             reason: CancelReason::CustomerRequest,

@@ -56,17 +56,8 @@ async fn a_cancellation_under_a_stale_etag_is_412_and_changes_nothing() {
         asked.headers["etag"].to_str().unwrap(),
         format!("\"{}\"", asked.json()["version"])
     );
-    let ful = asked.json()["cancellation_request"]["waiting_for"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let done = app
-        .post(
-            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-            &json!({}),
-        )
-        .await
-        .expect(200);
+    let ful = crate::helpers::asked_of(&asked.json());
+    let done = app.accept_cancellation(&ful).await.expect(200);
     assert_eq!(done["status"], "cancelled");
     assert_eq!(done["cancel_reason"], "address_problem");
     app.assert_invariants().await;

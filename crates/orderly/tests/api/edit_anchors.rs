@@ -13,10 +13,7 @@ async fn medusa_16406_an_edit_abandoned_after_partial_fulfillment_leaves_stock_e
     let order = newark_order(&app).await;
     let oid = id(&order);
     // The mug ships from wh-east; the tees stay to be shipped.
-    let ful = order["fulfillment_orders"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ful = crate::helpers::first_fulfillment(&order);
     let pkg = app.pick_and_pack(&ful, &[(1, 2), (2, 1)], &["MUG-1"]).await["id"]
         .as_str()
         .unwrap()

@@ -12,10 +12,7 @@ async fn an_edit_after_picking_is_refused_and_leaves_stock_as_it_was() {
     let app = spawn_app().await;
     let order = newark_order(&app).await;
     let oid = id(&order);
-    let ful = order["fulfillment_orders"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ful = crate::helpers::first_fulfillment(&order);
     app.post(
         &format!("/fulfillment-orders/{ful}/pick"),
         &json!({"lines": [{"line_no": 1, "picked": 2}, {"line_no": 2, "picked": 1}]}),
@@ -61,13 +58,7 @@ async fn an_edit_after_picking_is_refused_and_leaves_stock_as_it_was() {
         .await
         .expect(200);
     assert_eq!(queue["data"][0]["order_id"], oid.as_str());
-    let done = app
-        .post(
-            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-            &json!({}),
-        )
-        .await
-        .expect(200);
+    let done = app.accept_cancellation(&ful).await.expect(200);
     assert!(done["cancellation_request"].is_null());
     assert_eq!(done["lines"][1]["buckets"]["ordered"], 0);
     assert_eq!(
@@ -94,10 +85,7 @@ async fn a_packed_order_is_not_given_up_and_a_rejected_request_leaves_it_as_it_w
     let app = spawn_app().await;
     let order = newark_order(&app).await;
     let oid = id(&order);
-    let ful = order["fulfillment_orders"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ful = crate::helpers::first_fulfillment(&order);
     app.pick_and_pack(
         &ful,
         &[(1, 2), (2, 1)],
@@ -112,12 +100,9 @@ async fn a_packed_order_is_not_given_up_and_a_rejected_request_leaves_it_as_it_w
         .await
         .expect(202);
     let before = app.fingerprint().await;
-    app.post(
-        &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-        &json!({}),
-    )
-    .await
-    .expect_problem(409, "illegal_fulfillment_transition");
+    app.accept_cancellation(&ful)
+        .await
+        .expect_problem(409, "illegal_fulfillment_transition");
     assert_eq!(app.fingerprint().await, before);
     let rejected = app
         .post(

@@ -642,16 +642,21 @@ impl TestApp {
             .as_array()
             .expect("the fulfillment orders asked")
         {
-            let ful = ful.as_str().expect("an id");
             last = self
-                .post(
-                    &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-                    &json!({}),
-                )
+                .accept_cancellation(ful.as_str().expect("an id"))
                 .await
                 .expect(200);
         }
         last
+    }
+
+    /// The warehouse of fulfillment order `ful` accepts the cancellation asked of it.
+    pub async fn accept_cancellation(&self, ful: &str) -> Res {
+        self.post(
+            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
+            &json!({}),
+        )
+        .await
     }
 
     /// POSTs an order and asserts 201.
@@ -763,6 +768,22 @@ pub fn ship_to(body: &mut Value, city: &str, region: &str, postal_code: &str) {
     a["city"] = json!(city);
     a["region"] = json!(region);
     a["postal_code"] = json!(postal_code);
+}
+
+/// The id of an order's first fulfillment order.
+pub fn first_fulfillment(order: &Value) -> String {
+    order["fulfillment_orders"][0]["id"]
+        .as_str()
+        .expect("a fulfillment order")
+        .to_owned()
+}
+
+/// The first fulfillment order a pending cancellation request waits for.
+pub fn asked_of(order: &Value) -> String {
+    order["cancellation_request"]["waiting_for"][0]
+        .as_str()
+        .expect("a cancellation request waiting for a warehouse")
+        .to_owned()
 }
 
 /// (location, quantity) of every reservation of line `line` of an order, sorted.

@@ -324,16 +324,8 @@ async fn a_retried_cancellation_with_its_key_replays_the_answer() {
     app.post(&path, &cancel)
         .await
         .expect_problem(409, "cancellation_requested");
-    let ful = first.json()["cancellation_request"]["waiting_for"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.post(
-        &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-        &json!({}),
-    )
-    .await
-    .expect(200);
+    let ful = crate::helpers::asked_of(&first.json());
+    app.accept_cancellation(&ful).await.expect(200);
     app.post(&path, &cancel)
         .await
         .expect_problem(409, "illegal_transition");

@@ -90,17 +90,8 @@ async fn a_key_bound_to_the_marketplace_sees_and_acts_on_only_its_orders() {
     )
     .await
     .expect(202);
-    let ful = asked["cancellation_request"]["waiting_for"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let cancelled = app
-        .post(
-            &format!("/fulfillment-orders/{ful}/cancel-request/accept"),
-            &json!({}),
-        )
-        .await
-        .expect(200);
+    let ful = crate::helpers::asked_of(&asked);
+    let cancelled = app.accept_cancellation(&ful).await.expect(200);
     assert_eq!(cancelled["order_state"], "cancelled");
     assert_eq!(mkt["id"], cancelled["id"]);
 
