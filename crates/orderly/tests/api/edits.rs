@@ -392,3 +392,62 @@ async fn one_open_edit_a_stale_version_and_an_abandoned_edit_change_nothing() {
         .expect_problem(409, "edit_closed");
     app.assert_invariants().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decrease_before_capture_lowers_the_authorization_and_the_shipment_captures_the_new_total()
+ {
+    let app = spawn_app().await;
+    for (sku, price) in [("CAP-1", 1500), ("MUG-1", 1200)] {
+        app.seed_product(sku, price).await;
+        app.receive(sku, "wh-east", 5).await;
+    }
+    // The marketplace captures at shipment: the card is only authorized.
+    let mut body = order_body("marketplace", &[("CAP-1", 1, 1500), ("MUG-1", 1, 1200)]);
+    ship_to(&mut body, "Newark", "NJ", "07102");
+    let order = app.create_order(&body).await;
+    let oid = id(&order);
+    assert_eq!(order["payment_state"], "authorized");
+    let done = app
+        .post(
+            &format!("/orders/{oid}/changes"),
+            &json!({"changes": [{"type": "remove_line", "line_no": 2}]}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(done["money"]["released_amount"], 1200);
+    assert_eq!(
+        app.simulator_calls("reduce"),
+        1,
+        "the provider lowered the authorization"
+    );
+    let after = app.get(&format!("/orders/{oid}")).await.expect(200);
+    let payment = &after["payments"][0];
+    assert_eq!(
+        (
+            payment["capturable"].as_i64(),
+            after["total_amount"].as_i64()
+        ),
+        (Some(2000), Some(2000))
+    );
+    let ops: Vec<&str> = payment["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["kind"].as_str())
+        .collect();
+    assert_eq!(ops, ["authorize", "reduce"]);
+    let ful = crate::helpers::first_fulfillment(&after);
+    let pkg = app.pick_and_pack(&ful, &[(1, 1)], &["CAP-1"]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shipped = app
+        .post(&format!("/packages/{pkg}/ship"), &json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        shipped["payments"][0]["captured"], 2000,
+        "the shipment captures the new total"
+    );
+    app.assert_invariants().await;
+}
