@@ -193,14 +193,28 @@ pub(super) fn request(
     let lines = if whole { None } else { r.lines.clone() };
     let ask = to_ask(order, lines.as_deref());
     if !ask.is_empty() {
-        if whole && order.lines.iter().any(|l| l.buckets.shipped > 0) {
-            return Err(OrderError::AlreadyShipped);
+        if whole {
+            // The order as a whole: refused as the immediate cancellation would refuse it.
+            if !order
+                .state
+                .can_transition_to(super::state::OrderState::Cancelled)
+            {
+                return Err(OrderError::IllegalTransition {
+                    from: order.state,
+                    to: super::state::OrderState::Cancelled,
+                });
+            }
+            if order.lines.iter().any(|l| l.buckets.shipped > 0) {
+                return Err(OrderError::AlreadyShipped);
+            }
+        } else {
+            // Some units: an edit, refused now rather than when the warehouse answers.
+            super::edit_plan::check_editable(order).or_else(|e| match e {
+                // Money in flight settles before the warehouse answers.
+                OrderError::PaymentInFlight(_) => Ok(()),
+                e => Err(e),
+            })?;
         }
-        super::edit_plan::check_editable(order).or_else(|e| match e {
-            // Money in flight settles before the warehouse answers.
-            OrderError::PaymentInFlight(_) => Ok(()),
-            e => Err(e),
-        })?;
         return Ok(vec![OrderEvent::CancellationRequested(
             CancellationRequested {
                 request_id: r.request_id,

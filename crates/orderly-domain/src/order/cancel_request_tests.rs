@@ -135,3 +135,16 @@ fn picked_units_put_back_are_cancelled_and_a_packed_parcel_is_refused() {
         .and(ship(CaptureMode::OnShipment));
     assert_eq!(shipped.when(request(None)), Err(OrderError::AlreadyShipped));
 }
+
+#[test]
+fn an_order_paid_on_delivery_is_cancelled_through_its_warehouse_too() {
+    let mut cod = card("pay_1");
+    cod.method = crate::payment::PaymentMethod::CashOnDelivery;
+    cod.provider = crate::payment::MANUAL_PROVIDER.into();
+    let story = Story::placed(Some(cod), &Facts::new()).and(release_all());
+    let asked = story.and(request(None));
+    assert!(asked.order().pending_cancellation().is_some());
+    let done = asked.and(answer(None)).order();
+    assert_eq!(done.state, OrderState::Cancelled);
+    assert!(done.violations().is_empty(), "{:?}", done.violations());
+}

@@ -318,8 +318,9 @@ fn take_back(
         if fo.state == FulfillmentState::Cancelled || fl.quantity == 0 {
             continue;
         }
+        // Units a warehouse has started on stay; another fulfillment order may have some.
         if !open_to_edit(fo, window) && !order.given_up(&fo.id) {
-            return Err(window_closed(fo, "its units can no longer change"));
+            continue;
         }
         let q = left.min(fl.quantity);
         out.released.push(UnitsMoved {
@@ -336,7 +337,10 @@ fn take_back(
         let fo = order.fulfillment_orders.iter().find(|f| {
             !open_to_edit(f, window)
                 && !order.given_up(&f.id)
-                && f.lines.iter().any(|l| l.line_no == w.line_no)
+                && f.state != FulfillmentState::Cancelled
+                && f.lines
+                    .iter()
+                    .any(|l| l.line_no == w.line_no && l.quantity > 0)
         });
         return Err(match fo {
             Some(fo) => window_closed(fo, "its units can no longer change"),

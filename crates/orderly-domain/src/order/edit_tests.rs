@@ -636,3 +636,50 @@ fn an_edit_that_changes_no_money_on_a_pickup_order_cannot_change_its_service() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_decrease_takes_units_from_a_fulfillment_order_still_open_when_another_is_picking() {
+    // Two TEE-M, one at each warehouse: west (the newer) picks its unit, east has not started.
+    let mut world = World::new();
+    world.stock.set(sku("TEE-M"), Id::new("east"), 1);
+    world.stock.set(sku("TEE-M"), Id::new("west"), 1);
+    let story = world.authorized();
+    let order = story.order();
+    assert_eq!(
+        order.fulfillment_orders.len(),
+        2,
+        "{:?}",
+        order.fulfillment_orders
+    );
+    let at = |loc: &str| {
+        order
+            .fulfillment_orders
+            .iter()
+            .find(|f| f.location_id.as_str() == loc)
+            .unwrap()
+            .clone()
+    };
+    let (east, west) = (at("east").id, at("west"));
+    assert_eq!(
+        order.fulfillment_orders[1].id, west.id,
+        "west's is the newer"
+    );
+    let picked: Vec<(u32, u32)> = west.lines.iter().map(|l| (l.line_no, l.quantity)).collect();
+    let story = story
+        .and(OrderCommand::Release {
+            fulfillment_id: Some(west.id.clone()),
+        })
+        .and(OrderCommand::Pick {
+            fulfillment_id: west.id.clone(),
+            picked,
+        });
+    let change = EditChange::SetQuantity {
+        line_no: 1,
+        quantity: 1,
+    };
+    let events = edit(&story, one_shot(vec![change]), &world.facts(BOSTON)).unwrap();
+    let e = edited(&events);
+    assert_eq!(e.released.len(), 1);
+    assert_eq!(e.released[0].fulfillment_id.as_ref(), Some(&east));
+    sound(&story.then(&events));
+}
