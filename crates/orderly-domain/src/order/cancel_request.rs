@@ -100,6 +100,15 @@ impl Order {
     }
 }
 
+/// A fulfillment order asked to give its units up for a cancellation answers first:
+/// nothing more is picked, packed or shipped for it meanwhile.
+pub(super) fn awaits_no_cancellation(order: &Order, id: &Id) -> Result<(), OrderError> {
+    match order.pending_cancellation() {
+        Some(r) if r.waiting.contains(id) => Err(OrderError::CancellationPending(r.id.to_string())),
+        _ => Ok(()),
+    }
+}
+
 /// Handed to a warehouse and not gone yet: a cancellation must ask it.
 fn at_warehouse(fo: &FulfillmentOrder) -> bool {
     matches!(

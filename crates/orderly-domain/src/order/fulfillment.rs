@@ -238,14 +238,6 @@ pub(super) fn find<'a>(order: &'a Order, id: &Id) -> Result<&'a FulfillmentOrder
         .ok_or_else(|| OrderError::UnknownFulfillmentOrder(id.to_string()))
 }
 
-/// A fulfillment order asked to give its units up for a cancellation answers first.
-pub(super) fn awaits_no_cancellation(order: &Order, id: &Id) -> Result<(), OrderError> {
-    match order.pending_cancellation() {
-        Some(r) if r.waiting.contains(id) => Err(OrderError::CancellationPending(r.id.to_string())),
-        _ => Ok(()),
-    }
-}
-
 pub(super) fn wrong_state(fo: &FulfillmentOrder, doing: &'static str) -> OrderError {
     OrderError::FulfillmentState {
         id: fo.id.to_string(),
@@ -264,7 +256,7 @@ pub(super) fn pick(
     if fo.state != FulfillmentState::Released {
         return Err(wrong_state(fo, "pick"));
     }
-    awaits_no_cancellation(order, id)?;
+    super::cancel_request::awaits_no_cancellation(order, id)?;
     let mut lines = Vec::with_capacity(fo.lines.len());
     for line in &fo.lines {
         let counted: Vec<u32> = picked
@@ -391,7 +383,7 @@ pub(super) fn pack(
     if fo.state != FulfillmentState::Picking {
         return Err(wrong_state(fo, "pack"));
     }
-    awaits_no_cancellation(order, id)?;
+    super::cancel_request::awaits_no_cancellation(order, id)?;
     if scans.is_empty() {
         return Err(OrderError::EmptyPackage);
     }

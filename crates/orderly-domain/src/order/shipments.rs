@@ -215,7 +215,7 @@ pub(super) fn ship(
             cmd.package_id.to_string(),
         ));
     }
-    super::fulfillment::awaits_no_cancellation(order, &cmd.fulfillment_id)?;
+    super::cancel_request::awaits_no_cancellation(order, &cmd.fulfillment_id)?;
     if !matches!(
         fo.state,
         FulfillmentState::Picking | FulfillmentState::Packed
