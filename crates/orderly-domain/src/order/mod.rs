@@ -50,7 +50,7 @@ pub use edit::{
     OpenEdit, OrderEdited, Resourced, Settlement, UnitsMoved,
 };
 pub use edit_decide::{BeginEdit, CancelUnits, CommitEdit, EditCommand, decide_edit, preview_edit};
-pub use edit_plan::{EditFacts, EditPlan, address_after, plan as plan_edit};
+pub use edit_plan::{EditFacts, address_after};
 pub use error::{EvolveError, FieldIssue, OrderError};
 pub use event::{
     HoldChange, OrderCancelled, OrderEvent, OrderPlaced, OrderSourced, PaymentAdded,
