@@ -3,6 +3,10 @@
 //! the nearest to the ship-to address, then the configured priority. Only when no single
 //! location can serve do we split, still whole lines first, and split a line itself last.
 //! The plan records every candidate's score so a person can see why.
+//!
+//! The planning code ends at line ~390; the rest is its tests (each strategy's cases and
+//! the property that a plan never reserves more than there is), kept beside what they
+//! pin down rather than split from it.
 
 use crate::geo::LatLon;
 use crate::values::{Id, Sku};

@@ -23,6 +23,9 @@
 //! | `tok_refund_fails_once`  | approved; the first refund declined `refund_failed`, later ones approved   |
 //! | `tok_timeout`       | approved and recorded, but the first call hangs `timeout_ms` and returns `Timeout`; a replay returns the approval |
 //! | anything else       | declined `invalid_token` (no token: `missing_token`)                   |
+//!
+//! One provider's behaviour is one file: the code ends at line ~430 (every operation's
+//! rules, the answer per idempotency key, the timeout), the rest is its tests.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -62,9 +62,9 @@ async fn medusa_11645_and_11591_the_money_difference_survives_and_a_new_payment_
     // Two increases without payment, then a decrease: what is owed is recomputed from
     // what the order holds each time, never lost and never counted twice.
     for quantity in [3, 4] {
-        app.post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "set_quantity", "line_no": 1, "quantity": quantity}]}),
+        app.change(
+            &oid,
+            json!([{"type": "set_quantity", "line_no": 1, "quantity": quantity}]),
         )
         .await
         .expect(201);
@@ -72,9 +72,9 @@ async fn medusa_11645_and_11591_the_money_difference_survives_and_a_new_payment_
     let owed = app.get(&format!("/orders/{oid}")).await.expect(200);
     assert_eq!(owed["balance_due"], 4000);
     let lower = app
-        .post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "set_quantity", "line_no": 1, "quantity": 3}]}),
+        .change(
+            &oid,
+            json!([{"type": "set_quantity", "line_no": 1, "quantity": 3}]),
         )
         .await
         .expect(201);

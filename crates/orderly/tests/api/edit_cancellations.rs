@@ -21,10 +21,7 @@ async fn an_edit_after_picking_is_refused_and_leaves_stock_as_it_was() {
     .expect(200);
     let before = app.fingerprint().await;
     let refused = app
-        .post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "remove_line", "line_no": 2}]}),
-        )
+        .change(&oid, json!([{"type": "remove_line", "line_no": 2}]))
         .await
         .expect_problem(409, "edit_not_allowed");
     assert!(

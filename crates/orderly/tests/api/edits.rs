@@ -191,10 +191,7 @@ async fn removing_a_line_refunds_its_captured_share() {
     let oid = id(&order);
     let refunds = app.simulator_calls("refund");
     let done = app
-        .post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "remove_line", "line_no": 2}]}),
-        )
+        .change(&oid, json!([{"type": "remove_line", "line_no": 2}]))
         .await
         .expect(201);
     assert_eq!(done["money"]["refunded_amount"], 1200);
@@ -297,9 +294,9 @@ async fn an_increase_without_payment_holds_the_order_until_it_is_paid() {
     .await
     .expect(200);
     let done = app
-        .post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "set_quantity", "line_no": 1, "quantity": 2}]}),
+        .change(
+            &oid,
+            json!([{"type": "set_quantity", "line_no": 1, "quantity": 2}]),
         )
         .await
         .expect(201);
@@ -408,10 +405,7 @@ async fn a_decrease_before_capture_lowers_the_authorization_and_the_shipment_cap
     let oid = id(&order);
     assert_eq!(order["payment_state"], "authorized");
     let done = app
-        .post(
-            &format!("/orders/{oid}/changes"),
-            &json!({"changes": [{"type": "remove_line", "line_no": 2}]}),
-        )
+        .change(&oid, json!([{"type": "remove_line", "line_no": 2}]))
         .await
         .expect(201);
     assert_eq!(done["money"]["released_amount"], 1200);

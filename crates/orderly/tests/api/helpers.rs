@@ -659,6 +659,15 @@ impl TestApp {
         .await
     }
 
+    /// A one-shot edit of order `id` making `changes` (a JSON array of changes).
+    pub async fn change(&self, id: &str, changes: Value) -> Res {
+        self.post(
+            &format!("/orders/{id}/changes"),
+            &json!({ "changes": changes }),
+        )
+        .await
+    }
+
     /// POSTs an order and asserts 201.
     pub async fn create_order(&self, body: &Value) -> Value {
         self.post("/orders", body).await.expect(201)
