@@ -29,6 +29,7 @@ macro_rules! exception_select {
 }
 
 mod check;
+mod delivery;
 mod error;
 mod group;
 mod pg;
@@ -40,6 +41,11 @@ mod tx;
 mod work;
 
 pub use check::{CheckReport, Violation};
+pub use delivery::{
+    AttemptRow, ClaimedDelivery, DeliveryOutcome, DeliveryReads, DeliveryRecord, DeliveryTx,
+    FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage, Next,
+    SubscriptionRow,
+};
 pub use error::StoreError;
 pub use group::GroupStats;
 pub use pg::{PgOptions, PgStore};
@@ -60,7 +66,8 @@ pub use tx::{
     TimersTx, Velocity, WriteTx,
 };
 pub use work::{
-    CreditChange, NewTimer, RETURN_STATES_NOT_COUNTED, ReturnRow, TimerRow, timer_kind,
+    CreditChange, NewException, NewTimer, RETURN_STATES_NOT_COUNTED, ReturnRow, TimerRow,
+    timer_kind,
 };
 
 use jiff::Timestamp;

@@ -329,7 +329,7 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
     )?;
     config.database = existing_database_config(&common)?;
     let store = crate::maintenance::open_existing(&config.database, true).await?;
-    let app = crate::app::App::new(store, config);
+    let app = crate::app::App::new(store, config)?;
     let result = key_action(&app, action).await;
     app.store.shutdown();
     result
@@ -443,7 +443,7 @@ async fn backtest(
     )?;
     config.database = existing_database_config(&common)?;
     let store = crate::maintenance::open_existing(&config.database, false).await?;
-    let app = crate::app::App::new(store, config);
+    let app = crate::app::App::new(store, config)?;
     let result = crate::returns::backtest_cli::run(&app, &policy, &since, &format).await;
     app.store.shutdown();
     result.map(|()| ExitCode::SUCCESS)

@@ -23,6 +23,7 @@ pub mod providers;
 pub mod returns;
 pub mod startup;
 pub mod system;
+pub mod webhooks;
 pub mod workers;
 
 /// The built-in demo configuration (three warehouses, two channels, US geography).

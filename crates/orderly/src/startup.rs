@@ -73,7 +73,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
         Ok(Application {
             listener,
-            app: Arc::new(App::with_time(store, config, clock, Arc::new(UuidV7Ids))),
+            app: Arc::new(App::with_time(store, config, clock, Arc::new(UuidV7Ids))?),
         })
     }
 
@@ -97,11 +97,21 @@ impl Application {
         let interval =
             std::time::Duration::from_millis(self.app.config.payments.worker_interval_ms);
         let timers = tokio::spawn(crate::workers::timers::run(self.app.clone(), interval));
+        let idle = std::time::Duration::from_millis(self.app.config.webhooks.poll_interval_ms);
+        let dispatcher = self
+            .app
+            .config
+            .webhooks
+            .dispatcher
+            .then(|| tokio::spawn(crate::workers::dispatcher::run(self.app.clone(), idle)));
         let grace = std::time::Duration::from_secs(self.app.config.server.shutdown_grace_seconds);
         let limits = http::serve::ConnectionLimits::from_config(&self.app.config.server);
         http::serve::serve(self.listener, router, limits, shutdown, grace).await;
         housekeeping.abort();
         timers.abort();
+        if let Some(d) = dispatcher {
+            d.abort();
+        }
         self.app.store.shutdown();
         Ok(())
     }

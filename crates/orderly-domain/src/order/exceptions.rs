@@ -21,12 +21,17 @@ pub mod queue {
     pub const PAYMENTS: &str = "payments";
     /// Returns waiting for a person: reviews, lost parcels, undecided units, blocked refunds.
     pub const RETURNS: &str = "returns";
-    pub const ALL: [&str; 4] = [FULFILLMENT, SHIPPING, PAYMENTS, RETURNS];
+    /// What did not leave: dead-lettered webhooks and notifications, disabled endpoints.
+    pub const DELIVERIES: &str = "deliveries";
+    pub const ALL: [&str; 5] = [FULFILLMENT, SHIPPING, PAYMENTS, RETURNS, DELIVERIES];
 }
 
 /// What kind of problem an exception entry is.
 pub mod kind {
     pub const SHORT_PICK: &str = "short_pick";
+    pub const WEBHOOK_DEAD_LETTER: &str = "webhook_dead_letter";
+    pub const WEBHOOK_ENDPOINT_DISABLED: &str = "webhook_endpoint_disabled";
+    pub const NOTIFICATION_FAILED: &str = "notification_failed";
     pub const FULFILLMENT_REJECTED: &str = "fulfillment_rejected";
     pub const SHIPMENT_DELAYED: &str = "shipment_delayed";
     pub const DELIVERY_FAILED: &str = "delivery_failed";
@@ -44,7 +49,7 @@ pub mod kind {
     pub const REDUCTION_FAILED: &str = "reduction_failed";
     /// A cancellation waits for a warehouse to give its units up.
     pub const CANCELLATION_REQUESTED: &str = "cancellation_requested";
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 18] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
@@ -60,6 +65,9 @@ pub mod kind {
         BALANCE_DUE,
         REDUCTION_FAILED,
         CANCELLATION_REQUESTED,
+        WEBHOOK_DEAD_LETTER,
+        WEBHOOK_ENDPOINT_DISABLED,
+        NOTIFICATION_FAILED,
     ];
 }
 

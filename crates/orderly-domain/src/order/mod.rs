@@ -20,6 +20,7 @@ pub mod exceptions;
 mod explain;
 mod fulfillment;
 mod money;
+mod outward;
 mod payments;
 mod prices;
 mod reactions;
@@ -60,6 +61,7 @@ pub use event::{
 pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
+pub use outward::{EXCHANGE_PREFIX, OUTWARD_TYPES, is_exchange, outward_types};
 pub use payments::is_internal;
 pub use prices::{CatalogPrice, PriceRules, PriceTrust};
 pub use reactions::{

@@ -18,6 +18,7 @@ mod batch;
 mod catalog;
 mod conn;
 mod deferred;
+mod delivery;
 mod fulfillment;
 mod inventory;
 mod migrate;

@@ -25,6 +25,10 @@ impl<'a> PgReader<'a> {
         PgReader { c }
     }
 
+    pub(crate) fn conn(&self) -> &Conn<'a> {
+        &self.c
+    }
+
     pub(crate) fn into_conn(self) -> Conn<'a> {
         self.c
     }

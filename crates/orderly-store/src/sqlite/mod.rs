@@ -2,6 +2,7 @@
 //! the read pool, and online backups.
 
 mod catalog;
+mod delivery;
 mod fulfillment;
 mod inventory;
 mod pool;

@@ -26,6 +26,10 @@ impl<'c> SqliteReader<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
         SqliteReader { conn }
     }
+
+    pub(crate) fn conn(&self) -> &'c Connection {
+        self.conn
+    }
 }
 
 impl Reader for SqliteReader<'_> {

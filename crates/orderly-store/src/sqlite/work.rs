@@ -39,6 +39,9 @@ impl OutboxTx for SqliteTx<'_> {
              WHERE id IN (SELECT id FROM outbox
                           WHERE delivered_at IS NULL AND available_at <= ?2
                             AND (claimed_until IS NULL OR claimed_until < ?2)
+                            AND NOT EXISTS (SELECT 1 FROM outbox p
+                                            WHERE p.stream_id = outbox.stream_id
+                                              AND p.delivered_at IS NULL AND p.id < outbox.id)
                           ORDER BY id LIMIT ?4)
              RETURNING id, topic, stream_id, payload, attempts",
         )?;

@@ -189,6 +189,8 @@ pub trait OutboxTx {
     /// anyone (or whose lease ran out), leasing them to `worker` until `lease_until`.
     /// Concurrent claimers never get the same message: PostgreSQL skips rows another
     /// transaction has locked (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+    /// A message waits while an earlier one of its stream is undelivered, so a stream's
+    /// messages are handled one after another, in order, even by several processes.
     fn claim_outbox(
         &mut self,
         worker: &str,

@@ -163,6 +163,7 @@ pub trait WriteTx:
     + ExceptionsTx
     + CreditTx
     + ReturnsTx
+    + crate::delivery::DeliveryTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the

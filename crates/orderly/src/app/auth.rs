@@ -56,6 +56,10 @@ pub enum Permission {
     EditOrders,
     /// Set a price in an edit other than the order's own or the catalog's.
     OverridePrices,
+    /// Create and change webhook subscriptions, read their delivery logs, redeliver.
+    ManageWebhooks,
+    /// Read the public event feed (`GET /events`), for a consumer catching up.
+    ReadEvents,
 }
 
 impl Permission {
@@ -85,6 +89,8 @@ impl Permission {
             Permission::BacktestPolicies => "backtest return policies",
             Permission::EditOrders => "edit orders",
             Permission::OverridePrices => "set prices in an edit",
+            Permission::ManageWebhooks => "manage webhook subscriptions",
+            Permission::ReadEvents => "read the event feed",
         }
     }
 }
@@ -151,6 +157,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | AddPayments
                 | CapturePayments
                 | RequestReturns
+                | ManageWebhooks
+                | ReadEvents
         ),
     }
 }

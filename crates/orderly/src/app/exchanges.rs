@@ -14,8 +14,8 @@ use crate::app::runner::{capture_mode, react, run};
 use crate::config::Config;
 use crate::orders::placing::{PlaceEnv, PlaceInput, Placed, Terms, place_in_tx};
 use orderly_domain::order::{
-    CancelOrder, CancelReason, ExchangeOrder, HoldChange, HoldReason, Order, OrderCommand,
-    OrderError, OrderState, Return, exchange_due,
+    CancelOrder, CancelReason, EXCHANGE_PREFIX, ExchangeOrder, HoldChange, HoldReason, Order,
+    OrderCommand, OrderError, OrderState, Return, exchange_due,
 };
 use orderly_domain::returns::ReturnState;
 use orderly_domain::values::Id;
@@ -74,7 +74,7 @@ fn place_exchange(
         .ok_or_else(|| AppError::Internal(format!("channel {} is gone", order.channel)))?;
     let input = PlaceInput {
         channel: channel.id.clone(),
-        external_id: Some(format!("exchange-{}", ret.rma)),
+        external_id: Some(format!("{EXCHANGE_PREFIX}{}", ret.rma)),
         currency: order.currency.clone(),
         customer: order.customer.clone(),
         shipping_address: order.shipping_address.clone(),

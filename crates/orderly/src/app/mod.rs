@@ -47,6 +47,10 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Where every command gets new ids.
     pub ids: Arc<dyn IdSource>,
+    /// Outbound webhooks' HTTP side (client, destination policy, signing).
+    pub webhook_sender: crate::webhooks::send::Sender,
+    /// The subscriptions this process is sending a batch to now (one batch each).
+    pub webhook_busy: Mutex<HashSet<String>>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -54,7 +58,7 @@ pub type AppState = Arc<App>;
 
 impl App {
     /// An app on the system clock and uuid v7 ids.
-    pub fn new(store: Store, config: Config) -> App {
+    pub fn new(store: Store, config: Config) -> anyhow::Result<App> {
         App::with_time(store, config, Arc::new(SystemClock), Arc::new(UuidV7Ids))
     }
 
@@ -64,7 +68,7 @@ impl App {
         config: Config,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
-    ) -> App {
+    ) -> anyhow::Result<App> {
         let simulator = Simulator::new(config.payments.simulator.clone());
         let carriers = config
             .carriers
@@ -82,7 +86,15 @@ impl App {
             .map(|(provider, keys)| (provider.clone(), decode(keys)))
             .collect();
         let tracking_event_secrets = decode(&config.fulfillment.tracking_event_secrets);
-        App {
+        // TLS (webhooks, SMTP) runs on ring: aws-lc-rs, the provider rustls prefers for
+        // its post-quantum key exchange, needs a C toolchain step we keep out of the
+        // build. Installing twice (tests build many apps) keeps the first, the same one.
+        #[allow(deprecated)]
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let destinations =
+            crate::webhooks::destination::Destinations::new(config.webhooks.allowed());
+        let sender = crate::webhooks::send::Sender::new(&config.webhooks, destinations)?;
+        Ok(App {
             store,
             locations: Arc::new(config.location_facts()),
             payment_event_secrets,
@@ -93,8 +105,10 @@ impl App {
             carriers,
             clock,
             ids,
+            webhook_sender: sender,
+            webhook_busy: Mutex::new(HashSet::new()),
             in_flight: Mutex::new(HashSet::new()),
-        }
+        })
     }
 
     /// The current time on this app's clock (millisecond precision).

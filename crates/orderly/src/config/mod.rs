@@ -4,8 +4,10 @@
 
 mod returns;
 mod validate;
+mod webhooks;
 
 pub use returns::ReturnsConfig;
+pub use webhooks::WebhooksConfig;
 
 use crate::providers::simulator::SimulatorConfig;
 use anyhow::bail;
@@ -57,6 +59,9 @@ pub struct Config {
     /// The return policy's versions (`[[returns.policies]]`); none: returns are off.
     #[serde(default)]
     pub returns: ReturnsConfig,
+    /// Outbound webhooks: retries, limits, where deliveries may go.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

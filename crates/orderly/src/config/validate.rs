@@ -266,6 +266,7 @@ impl Config {
         }
         let channels: Vec<&str> = self.channels.iter().map(|c| c.id.as_str()).collect();
         problems.extend(self.returns.problems(&channels));
+        problems.extend(self.webhooks.problems());
         if problems.is_empty() {
             Ok(())
         } else {

@@ -512,7 +512,7 @@ async fn tell_in_the_past(
         (*app.config).clone(),
         clock.clone() as Arc<dyn Clock>,
         app.ids.clone(),
-    );
+    )?;
     // The same simulated provider, so the real app can still refund what this one took.
     past.simulator = app.simulator.clone();
     let story = expired();

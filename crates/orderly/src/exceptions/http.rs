@@ -104,7 +104,7 @@ fn status_schema() -> ObjectBuilder {
 
 /// One queue's entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/exceptions/{queue}", tag = "exceptions",
-    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments|returns)$", description = "`fulfillment`, `shipping`, `payments` or `returns`"), ExceptionQuery),
+    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments|returns|deliveries)$", description = "`fulfillment`, `shipping`, `payments`, `returns` or `deliveries`"), ExceptionQuery),
     responses((status = 200, body = ExceptionPage),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -195,7 +195,7 @@ pub struct ResolveRequest {
 /// Resolves an open entry with a note of what was done. Resolving twice is refused (409),
 /// so two people working one queue learn that the other got there first.
 #[utoipa::path(post, path = "/api/v1/exceptions/{queue}/{id}/resolve", tag = "exceptions",
-    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments|returns)$"), ("id" = String, Path, description = "`exc_<n>`")),
+    params(("queue" = String, Path, pattern = "^(fulfillment|shipping|payments|returns|deliveries)$"), ("id" = String, Path, description = "`exc_<n>`")),
     request_body = ResolveRequest,
     responses((status = 200, body = ExceptionView),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -25,6 +25,7 @@ use crate::returns::http as returns;
 use crate::returns::list as returns_list;
 use crate::system::http as system;
 use crate::system::keys;
+use crate::webhooks::http as webhooks;
 use axum::extract::State;
 use axum::response::Response;
 use orderly_domain::order::Limits;
@@ -56,10 +57,13 @@ use utoipa::{Modify, OpenApi};
         edits::begin_edit, edits::get_edit, edits::stage_changes, edits::commit_edit,
         edits::abandon_edit, edits::change_order, edits::list_changes,
         crate::edits::answers::accept_cancellation, crate::edits::answers::reject_cancellation,
+        webhooks::create_subscription, webhooks::list_subscriptions, webhooks::get_subscription,
+        webhooks::update_subscription, webhooks::rotate_secret, webhooks::list_deliveries,
+        webhooks::redeliver, webhooks::feed,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "webhooks"), (name = "system"))
 )]
 pub struct ApiDoc;
 

@@ -28,6 +28,7 @@ use crate::returns::http as returns;
 use crate::returns::list as returns_list;
 use crate::system::http as system;
 use crate::system::keys;
+use crate::webhooks::http as webhooks;
 
 use crate::app::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -120,6 +121,12 @@ route_table! {
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),
     "/customers/{email}/returns" => get(returns_list::customer_returns),
+    "/webhook-subscriptions" => get(webhooks::list_subscriptions).post(webhooks::create_subscription),
+    "/webhook-subscriptions/{id}" => get(webhooks::get_subscription).patch(webhooks::update_subscription),
+    "/webhook-subscriptions/{id}/rotate-secret" => post(webhooks::rotate_secret),
+    "/webhook-subscriptions/{id}/deliveries" => get(webhooks::list_deliveries),
+    "/webhook-subscriptions/{id}/redeliver" => post(webhooks::redeliver),
+    "/events" => get(webhooks::feed),
 }
 
 /// The whole HTTP application: the route table under `/api/v1`, its body limit, the

@@ -386,6 +386,7 @@ async fn spawn_app_on(
     // Tests fire timers themselves, with their own clock; a provider timeout is quick;
     // review thresholds are set by the tests that want them.
     config.payments.worker_interval_ms = 3_600_000;
+    config.webhooks.dispatcher = false;
     config.payments.simulator.timeout_ms = 50;
     config.risk.high_value_threshold_minor = None;
     config.fulfillment.tracking_event_secrets = vec![EVENT_SECRET.into()];

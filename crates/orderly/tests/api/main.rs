@@ -50,4 +50,5 @@ mod system;
 mod tokens;
 mod validation;
 mod waves;
+mod webhooks;
 mod wire_times;

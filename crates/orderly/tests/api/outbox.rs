@@ -58,7 +58,14 @@ async fn concurrent_claimers_never_share_an_outbox_message() {
                     }
                     listed.fetch_add(versions.len() as i64, Ordering::Relaxed);
                 }
-                mine.extend(batch.into_iter().map(|m| m.id));
+                let ids: Vec<i64> = batch.iter().map(|m| m.id).collect();
+                let (who, done) = (worker.clone(), ids.clone());
+                let completed = store
+                    .write(move |tx| tx.complete_outbox(&who, &done, now))
+                    .await
+                    .expect("complete");
+                assert_eq!(completed, ids.len(), "a worker completes what it holds");
+                mine.extend(ids);
             }
             (worker, mine)
         }
@@ -76,62 +83,67 @@ async fn concurrent_claimers_never_share_an_outbox_message() {
         events,
         "every event is in exactly one message"
     );
+}
 
-    // A worker completes only what it holds; the others' messages stay pending.
-    let (first, first_ids) = claimed
-        .iter()
-        .find(|(_, ids)| !ids.is_empty())
-        .expect("a claimer got work")
-        .clone();
-    let (other, other_ids) = claimed
-        .iter()
-        .find(|(w, ids)| *w != first && !ids.is_empty())
-        .cloned()
-        .unwrap_or_default();
-    let ids = first_ids.clone();
-    let done = app
-        .state
-        .store
-        .write(move |tx| tx.complete_outbox(&first, &ids, now))
-        .await
-        .expect("complete");
-    assert_eq!(done, first_ids.len());
-    if !other_ids.is_empty() {
-        let ids = first_ids.clone();
-        let stolen = app
-            .state
-            .store
-            .write(move |tx| tx.complete_outbox(&other, &ids, now))
-            .await
-            .expect("complete");
-        assert_eq!(stolen, 0, "a worker cannot complete another's lease");
-    }
-    let delivered = app
-        .db
-        .count("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL")
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_its_holders_until_it_runs_out_and_an_order_waits_its_turn() {
+    let app = spawn_app().await;
+    app.seed_product("MUG-CLASSIC", 1299).await;
+    app.receive("MUG-CLASSIC", "wh-east", 100).await;
+    let order = app
+        .create_order(&order_body("web", &[("MUG-CLASSIC", 1, 1299)]))
         .await;
-    assert_eq!(delivered, first_ids.len() as i64);
-
-    // Nothing is claimable while leases run; after they run out, the undelivered rest is.
-    let none = app
-        .state
-        .store
-        .write(move |tx| tx.claim_outbox("late", now, lease, 100))
+    let id = order["id"].as_str().unwrap().to_owned();
+    let of_order = app
+        .db
+        .count(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE stream_id = '{id}'"
+        ))
+        .await;
+    assert!(of_order >= 2, "placing and paying are two appends");
+    let now = Timestamp::now();
+    let lease = now + SignedDuration::from_secs(60);
+    let store = app.state.store.clone();
+    let first = store
+        .write(move |tx| tx.claim_outbox("a", now, lease, 100))
         .await
         .expect("claim");
-    assert!(none.is_empty());
+    assert_eq!(
+        first.len(),
+        1,
+        "an order's later messages wait for its first"
+    );
+    let ids: Vec<i64> = first.iter().map(|m| m.id).collect();
+    let (held, stolen) = (ids.clone(), ids.clone());
+    let none = store
+        .write(move |tx| tx.claim_outbox("b", now, lease, 100))
+        .await
+        .expect("claim");
+    assert!(none.is_empty(), "nothing is claimable while the lease runs");
+    let done = store
+        .write(move |tx| tx.complete_outbox("b", &stolen, now))
+        .await
+        .expect("complete");
+    assert_eq!(done, 0, "a worker cannot complete another's lease");
+    // After the lease runs out, the message is claimable again, one attempt more.
     let later = lease + SignedDuration::from_secs(1);
     let until = later + SignedDuration::from_secs(60);
-    let again: Result<Vec<_>, StoreError> = app
-        .state
-        .store
-        .write(move |tx| tx.claim_outbox("late", later, until, 1000))
+    let again: Result<Vec<_>, StoreError> = store
+        .write(move |tx| tx.claim_outbox("b", later, until, 100))
         .await;
     let again = again.expect("claim");
-    assert_eq!(again.len() as i64, total - first_ids.len() as i64);
-    assert!(
-        again
-            .iter()
-            .all(|m| m.attempts == 2 && !first_ids.contains(&m.id))
-    );
+    assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), held);
+    assert!(again.iter().all(|m| m.attempts == 2));
+    let done = store
+        .write(move |tx| tx.complete_outbox("b", &held, later))
+        .await
+        .expect("complete");
+    assert_eq!(done, 1);
+    // With the first done, the order's next message is the next one claimed.
+    let next = store
+        .write(move |tx| tx.claim_outbox("b", later, until, 100))
+        .await
+        .expect("claim");
+    assert_eq!(next.len(), 1);
+    assert!(next[0].id > ids[0]);
 }

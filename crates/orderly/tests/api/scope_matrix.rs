@@ -358,6 +358,46 @@ fn edit_operations(
 /// Routes whose objects belong to no single channel, and why.
 const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
+    (
+        "get",
+        "/webhook-subscriptions",
+        "subscriptions carry channels of their own (webhooks::subscriptions_and_the_feed_keep_to_a_keys_channels)",
+    ),
+    (
+        "post",
+        "/webhook-subscriptions",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "get",
+        "/webhook-subscriptions/{id}",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "patch",
+        "/webhook-subscriptions/{id}",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "post",
+        "/webhook-subscriptions/{id}/rotate-secret",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "get",
+        "/webhook-subscriptions/{id}/deliveries",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "post",
+        "/webhook-subscriptions/{id}/redeliver",
+        "subscriptions carry channels of their own",
+    ),
+    (
+        "get",
+        "/events",
+        "the feed keeps to the key's channels (webhooks::…)",
+    ),
     ("get", "/openapi.json", "the API's own description"),
     ("get", "/locations", "warehouses serve every channel"),
     (

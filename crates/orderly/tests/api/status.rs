@@ -205,12 +205,21 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              ALTER TABLE inventory DROP COLUMN quarantine;
              ALTER TABLE stock_movements DROP COLUMN delta_quarantine;
              DROP INDEX events_return_requests;
+             DROP INDEX outbox_pending_by_stream;
+             DROP TABLE feed_head;
+             DROP TABLE event_feed;
+             DROP TABLE webhook_subscriptions;
+             DROP TABLE webhook_sequences;
+             DROP TABLE webhook_deliveries;
+             DROP TABLE webhook_attempts;
+             DROP TABLE messages;
+             DROP TABLE notification_preferences;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 5);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 6);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(

@@ -1,0 +1,280 @@
+//! The webhook delivery worker. Each pass claims, per subscription not already being
+//! sent to, up to `max_in_flight_per_endpoint` due deliveries (leased, so another process
+//! skips them) and sends each subscription's batch in a task of its own: a slow or dead
+//! endpoint holds only its own batch, never the others'. The outcomes are written in one
+//! transaction per batch: delivered; failed and due again after the next step of the
+//! retry schedule (with jitter); or, after the last step, dead-lettered with an entry in
+//! the `deliveries` exception queue. A subscription failing without a success for
+//! `disable_after_seconds` is disabled and flagged there too.
+
+use super::send::Attempt;
+use crate::app::error::AppError;
+use crate::app::{App, AppState};
+use crate::config::WebhooksConfig;
+use jiff::{SignedDuration, Timestamp};
+use orderly_domain::order::exceptions::{kind, queue};
+use orderly_store::{
+    AttemptRow, ClaimedDelivery, DeliveryOutcome, NewException, Next, SubscriptionRow, WriteTx,
+};
+use std::collections::HashSet;
+use tokio::task::JoinHandle;
+
+/// The subscriptions this process is sending to now.
+fn busy(app: &App) -> HashSet<String> {
+    app.webhook_busy
+        .lock()
+        .map(|b| b.clone())
+        .unwrap_or_default()
+}
+
+fn set_busy(app: &App, id: &str, busy: bool) {
+    if let Ok(mut b) = app.webhook_busy.lock() {
+        if busy {
+            b.insert(id.to_owned());
+        } else {
+            b.remove(id);
+        }
+    }
+}
+
+/// Claims due deliveries and starts sending them, one task per subscription; the
+/// handles finish when each batch's outcomes are recorded.
+pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>, AppError> {
+    let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+    let config = &app.config.webhooks;
+    let lease = SignedDuration::from_secs(i64::try_from(config.lease_seconds).unwrap_or(60));
+    let lease_until = now.saturating_add(lease).unwrap_or(now);
+    let per_endpoint = u32::try_from(config.max_in_flight_per_endpoint).unwrap_or(u32::MAX);
+    let busy = busy(app);
+    let worker = app.worker_id.clone();
+    let batches = app
+        .store
+        .write(move |tx| {
+            let mut batches = Vec::new();
+            for sub in tx.active_subscriptions()? {
+                if busy.contains(&sub.id) {
+                    continue;
+                }
+                let claimed =
+                    tx.claim_deliveries(&sub.id, &worker, now, lease_until, per_endpoint)?;
+                if !claimed.is_empty() {
+                    batches.push((sub, claimed));
+                }
+            }
+            Ok::<_, AppError>(batches)
+        })
+        .await?;
+    let mut handles = Vec::with_capacity(batches.len());
+    for (sub, claimed) in batches {
+        set_busy(app, &sub.id, true);
+        let app = app.clone();
+        handles.push(tokio::spawn(async move {
+            let id = sub.id.clone();
+            if let Err(e) = send_batch(&app, sub, claimed, now).await {
+                // The leases run out and a later pass sends them again.
+                tracing::warn!(subscription = %id, error = %e, "webhook batch not recorded");
+            }
+            set_busy(&app, &id, false);
+        }));
+    }
+    Ok(handles)
+}
+
+/// Sends everything due now and waits for the outcomes; returns how many deliveries it
+/// attempted (tests step a manual clock through the schedule with this).
+pub async fn deliver_due(app: &AppState, now: Timestamp) -> Result<usize, AppError> {
+    let mut attempted = 0;
+    loop {
+        app.fan_out(now).await?;
+        let handles = start(app, now).await?;
+        if handles.is_empty() {
+            return Ok(attempted);
+        }
+        attempted += handles.len();
+        for h in handles {
+            h.await
+                .map_err(|e| AppError::Internal(format!("webhook task: {e}")))?;
+        }
+    }
+}
+
+async fn send_batch(
+    app: &AppState,
+    sub: SubscriptionRow,
+    claimed: Vec<ClaimedDelivery>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let sender = &app.webhook_sender;
+    let timestamp = app.now().as_second();
+    let attempts =
+        futures_util::future::join_all(claimed.iter().map(|d| sender.attempt(d, timestamp))).await;
+    let config = app.config.webhooks.clone();
+    let worker = app.worker_id.clone();
+    let ids = app.ids.clone();
+    app.store
+        .write(move |tx| {
+            for (d, a) in claimed.iter().zip(&attempts) {
+                record(tx, &config, &worker, &sub, d, a, now, ids.as_ref())?;
+            }
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Records one attempt and what follows from it.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    tx: &mut dyn WriteTx,
+    config: &WebhooksConfig,
+    worker: &str,
+    sub: &SubscriptionRow,
+    d: &ClaimedDelivery,
+    a: &Attempt,
+    now: Timestamp,
+    ids: &dyn crate::app::clock::IdSource,
+) -> Result<(), AppError> {
+    let next = if a.delivered {
+        Next::Done(now)
+    } else {
+        match retry_at(config, d.attempts, &d.id, now) {
+            Some(at) => Next::RetryAt(at),
+            None => Next::Dead(now),
+        }
+    };
+    let outcome = DeliveryOutcome {
+        worker: worker.to_owned(),
+        attempt: AttemptRow {
+            delivery_id: d.id.clone(),
+            subscription_id: d.subscription_id.clone(),
+            attempt: d.attempts,
+            at: now,
+            outcome: if a.delivered { "delivered" } else { "failed" }.into(),
+            status_code: a.status.map(i64::from),
+            latency_ms: a.latency_ms,
+            error: a.error.clone(),
+            response_body: a.body.clone(),
+        },
+        next,
+    };
+    if !tx.finish_delivery(&outcome)? {
+        // The lease ran out and another worker took the delivery: its outcome counts.
+        return Ok(());
+    }
+    let order_id = order_of(&d.payload);
+    if let Next::Dead(at) = next {
+        let detail = format!(
+            "webhook {} to {} failed {} times; last: {}",
+            d.id,
+            sub.url,
+            d.attempts,
+            a.error.as_deref().unwrap_or("no answer")
+        );
+        tx.open_exception(&NewException {
+            queue: queue::DELIVERIES,
+            kind: kind::WEBHOOK_DEAD_LETTER,
+            order_id: &order_id,
+            subject_id: &format!("{}:{}", d.id, at.as_millisecond()),
+            detail: &detail,
+            at,
+        })?;
+    }
+    let failed_at = (!a.delivered).then_some(now);
+    let since = tx.note_subscription_health(&sub.id, failed_at)?;
+    let limit =
+        SignedDuration::from_secs(i64::try_from(config.disable_after_seconds).unwrap_or(i64::MAX));
+    if let Some(since) = since
+        && now.duration_since(since) >= limit
+        && let Some(mut current) = tx.subscription_in_tx(&sub.id)?
+        && current.active
+    {
+        let reason = format!(
+            "failing since {}; last: {}",
+            orderly_domain::time::rfc3339(since),
+            a.error.as_deref().unwrap_or("no answer")
+        );
+        current.active = false;
+        current.disabled_reason = Some(reason.clone());
+        current.updated_at = now;
+        tx.save_subscription(&current)?;
+        tx.open_exception(&NewException {
+            queue: queue::DELIVERIES,
+            kind: kind::WEBHOOK_ENDPOINT_DISABLED,
+            order_id: &order_id,
+            subject_id: &format!("{}:{}", sub.id, ids.new_id("dis")),
+            detail: &format!("subscription {} to {} disabled: {reason}", sub.id, sub.url),
+            at: now,
+        })?;
+    }
+    Ok(())
+}
+
+/// The order an event payload is about.
+fn order_of(payload: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| {
+            v.get("order_id")
+                .and_then(|o| o.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+/// When to try again after failed attempt number `attempt` (1 is the first), or None
+/// when the schedule is used up. The wait is the schedule's step, moved by up to
+/// `jitter_percent` either way, by an amount taken from the delivery id and attempt (so
+/// it is spread across deliveries yet the same whichever process computes it).
+pub fn retry_at(
+    config: &WebhooksConfig,
+    attempt: i64,
+    delivery_id: &str,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let step = usize::try_from(attempt - 1).ok()?;
+    let base = *config.retry_schedule_seconds.get(step)?;
+    let base_ms = i64::try_from(base.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let spread = base_ms * i64::from(config.jitter_percent) / 100;
+    let offset = if spread == 0 {
+        0
+    } else {
+        let h = fnv1a(format!("{delivery_id}:{attempt}").as_bytes());
+        (h % (2 * spread as u64 + 1)) as i64 - spread
+    };
+    now.saturating_add(SignedDuration::from_millis(base_ms + offset))
+        .ok()
+}
+
+/// FNV-1a, a small stable hash (the standard library's is seeded per process).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_the_schedule_within_the_jitter_then_stop() {
+        let config = WebhooksConfig::default();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut total = 0;
+        for (i, step) in config.retry_schedule_seconds.iter().enumerate() {
+            let attempt = i as i64 + 1;
+            let at = retry_at(&config, attempt, "whd_1", now).unwrap();
+            let wait = at.duration_since(now).as_millis() as i64;
+            let (low, high) = (*step as i64 * 800, *step as i64 * 1200);
+            assert!((low..=high).contains(&wait), "attempt {attempt}: {wait} ms");
+            assert_eq!(Some(at), retry_at(&config, attempt, "whd_1", now), "stable");
+            total += step;
+        }
+        assert!(total >= 24 * 3600, "the default schedule spans a day");
+        let last = config.retry_schedule_seconds.len() as i64 + 1;
+        assert_eq!(retry_at(&config, last, "whd_1", now), None);
+        let spread: HashSet<_> = (0..20)
+            .map(|i| retry_at(&config, 2, &format!("whd_{i}"), now))
+            .collect();
+        assert!(spread.len() > 10, "jitter spreads deliveries: {spread:?}");
+    }
+}
