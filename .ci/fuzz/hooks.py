@@ -47,6 +47,13 @@ STATEFUL_REFUSALS = {
     # A return policy backtest's draft is TOML inside a string: that it parses into a
     # policy version is the policy's to say, not the document's.
     "invalid_policy",
+    # Webhook destinations: where a host resolves (DNS, at the time of asking) and
+    # whether that address is allowed; a URL's full grammar beyond its pattern; which
+    # channels the key may name; redelivery by ids or by a range, not both.
+    "destination_not_allowed", "destination_unresolved", "invalid_url",
+    "channel_not_allowed", "unknown_channel", "redeliver_what",
+    # A customer's email in a path: the address grammar beyond what a path states.
+    "invalid_email",
 }
 
 

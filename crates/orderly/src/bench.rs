@@ -78,7 +78,83 @@ fn order_body(i: usize, lines: usize, skus: &[(String, i64)], card: bool) -> Str
     )
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+/// What the clients send: how many orders, from how many clients, of how many lines.
+pub(crate) struct Load {
+    pub(crate) orders: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) lines: usize,
+    pub(crate) card: bool,
+    /// Idempotency keys and external ids start with this, so loads on one database differ.
+    pub(crate) prefix: &'static str,
+}
+
+/// Captures `load.orders` orders over `urls` from `load.concurrency` clients; returns the
+/// elapsed time, the sorted latencies (µs) and how many failed.
+pub(crate) async fn drive(
+    client: &reqwest::Client,
+    urls: &[String],
+    key: &str,
+    skus: &[(String, i64)],
+    load: &Load,
+) -> anyhow::Result<(Duration, Vec<u64>, usize)> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let skus = Arc::new(skus.to_vec());
+    let auth = format!("Bearer {key}");
+    let began = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..load.concurrency {
+        let (client, next, skus, auth, url) = (
+            client.clone(),
+            next.clone(),
+            skus.clone(),
+            auth.clone(),
+            urls[c % urls.len()].clone(),
+        );
+        let (total, lines, card, prefix) = (load.orders, load.lines, load.card, load.prefix);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies_us = Vec::new();
+            let mut errors = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body =
+                    order_body(i, lines, &skus, card).replace("bench-", &format!("{prefix}-"));
+                let t = Instant::now();
+                let res = client
+                    .post(&url)
+                    .header("authorization", &auth)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("{prefix}-{i}"))
+                    .body(body)
+                    .send()
+                    .await;
+                let ok = match res {
+                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                latencies_us.push(t.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies_us, errors)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(load.orders);
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let elapsed = began.elapsed();
+    latencies.sort_unstable();
+    Ok((elapsed, latencies, errors))
+}
+
+pub(crate) fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -96,7 +172,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// Seeds the demo catalog with ample stock and returns (admin key, [(sku, price)]).
-async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
+pub(crate) async fn seed(config: Config) -> anyhow::Result<(String, Vec<(String, i64)>)> {
     let application = Application::build(config).await?;
     let app = application.state();
     let origin = Origin {
@@ -173,7 +249,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 }
 
 /// Starts `orderly serve` on `port` and waits until it answers health checks.
-async fn start_server(
+pub(crate) async fn start_server(
     config: &std::path::Path,
     port: u16,
     client: &reqwest::Client,
@@ -255,59 +331,14 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         }
     );
     let urls: Vec<String> = servers.iter().map(|(_, _, url)| url.clone()).collect();
-    let next = Arc::new(AtomicUsize::new(0));
-    let skus = Arc::new(skus);
-    let auth = format!("Bearer {key}");
-    let began = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..args.concurrency {
-        let (client, next, skus, auth, url) = (
-            client.clone(),
-            next.clone(),
-            skus.clone(),
-            auth.clone(),
-            urls[c % urls.len()].clone(),
-        );
-        let (total, lines, card) = (args.orders, args.lines, args.payment == "card");
-        tasks.push(tokio::spawn(async move {
-            let mut latencies_us = Vec::new();
-            let mut errors = 0usize;
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    break;
-                }
-                let body = order_body(i, lines, &skus, card);
-                let t = Instant::now();
-                let res = client
-                    .post(&url)
-                    .header("authorization", &auth)
-                    .header("content-type", "application/json")
-                    .header("idempotency-key", format!("bench-{i}"))
-                    .body(body)
-                    .send()
-                    .await;
-                let ok = match res {
-                    Ok(r) => r.status().as_u16() == 201 && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                latencies_us.push(t.elapsed().as_micros() as u64);
-                if !ok {
-                    errors += 1;
-                }
-            }
-            (latencies_us, errors)
-        }));
-    }
-    let mut latencies = Vec::with_capacity(args.orders);
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await?;
-        latencies.extend(l);
-        errors += e;
-    }
-    let elapsed = began.elapsed();
-    latencies.sort_unstable();
+    let load = Load {
+        orders: args.orders,
+        concurrency: args.concurrency,
+        lines: args.lines,
+        card: args.payment == "card",
+        prefix: "bench",
+    };
+    let (elapsed, latencies, errors) = drive(&client, &urls, &key, &skus, &load).await?;
     let rss: Vec<Option<u64>> = servers
         .iter()
         .map(|(_, pid, _)| peak_rss_kib(*pid))

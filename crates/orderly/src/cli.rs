@@ -138,6 +138,9 @@ pub enum ReturnsAction {
 pub enum BenchKind {
     /// Capture orders over HTTP against a server on a fresh temporary database.
     Capture(crate::bench::CaptureArgs),
+    /// Webhook deliveries to local receivers: deliveries/s, commit-to-receipt latency,
+    /// and capture throughput with and without delivery running.
+    Webhooks(crate::bench_webhooks::WebhookArgs),
 }
 
 /// Starts logging to stderr before the command runs: the filter from `ORDERLY_LOG`
@@ -309,6 +312,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             which: BenchKind::Capture(args),
         } => {
             runtime()?.block_on(crate::bench::capture(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            which: BenchKind::Webhooks(args),
+        } => {
+            runtime()?.block_on(crate::bench_webhooks::webhooks(args))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_webhooks;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod http;
 #[cfg(test)]
 mod layering;
 pub mod maintenance;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod providers;

@@ -60,6 +60,8 @@ pub enum Permission {
     ManageWebhooks,
     /// Read the public event feed (`GET /events`), for a consumer catching up.
     ReadEvents,
+    /// Resend a customer message; record a customer's notification preferences.
+    SendMessages,
 }
 
 impl Permission {
@@ -91,6 +93,7 @@ impl Permission {
             Permission::OverridePrices => "set prices in an edit",
             Permission::ManageWebhooks => "manage webhook subscriptions",
             Permission::ReadEvents => "read the event feed",
+            Permission::SendMessages => "resend messages and set notification preferences",
         }
     }
 }
@@ -120,6 +123,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | RequestReturns
                 | ReviewReturns
                 | ResolveReturns
+                | SendMessages
         ),
         Role::Warehouse => matches!(
             p,
@@ -159,6 +163,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | RequestReturns
                 | ManageWebhooks
                 | ReadEvents
+                | SendMessages
         ),
     }
 }

@@ -51,6 +51,10 @@ pub struct App {
     pub webhook_sender: crate::webhooks::send::Sender,
     /// The subscriptions this process is sending a batch to now (one batch each).
     pub webhook_busy: Mutex<HashSet<String>>,
+    /// Customer messages: templates, triggers, transport.
+    pub notifier: crate::notifications::notifier::Notifier,
+    /// Whether this process has a batch of messages out now.
+    pub messages_busy: std::sync::atomic::AtomicBool,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -94,6 +98,7 @@ impl App {
         let destinations =
             crate::webhooks::destination::Destinations::new(config.webhooks.allowed());
         let sender = crate::webhooks::send::Sender::new(&config.webhooks, destinations)?;
+        let notifier = crate::notifications::notifier::Notifier::new(&config.notifications)?;
         Ok(App {
             store,
             locations: Arc::new(config.location_facts()),
@@ -107,6 +112,8 @@ impl App {
             ids,
             webhook_sender: sender,
             webhook_busy: Mutex::new(HashSet::new()),
+            notifier,
+            messages_busy: std::sync::atomic::AtomicBool::new(false),
             in_flight: Mutex::new(HashSet::new()),
         })
     }

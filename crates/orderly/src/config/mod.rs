@@ -2,6 +2,7 @@
 //! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
 //! stops startup with a message naming the offending key.
 
+pub mod notifications;
 mod returns;
 mod validate;
 mod webhooks;
@@ -62,6 +63,9 @@ pub struct Config {
     /// Outbound webhooks: retries, limits, where deliveries may go.
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// Customer messages: triggers, templates, transport.
+    #[serde(default)]
+    pub notifications: notifications::NotificationsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]

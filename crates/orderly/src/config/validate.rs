@@ -267,6 +267,7 @@ impl Config {
         let channels: Vec<&str> = self.channels.iter().map(|c| c.id.as_str()).collect();
         problems.extend(self.returns.problems(&channels));
         problems.extend(self.webhooks.problems());
+        problems.extend(self.notifications.problems(&channels));
         if problems.is_empty() {
             Ok(())
         } else {

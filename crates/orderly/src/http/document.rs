@@ -18,6 +18,7 @@ use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
 use crate::http::extract::{MAX_PATH_PARAM_CHARS, json_reply, to_json};
 use crate::http::problem::{self, ApiError};
+use crate::notifications::http as notifications;
 use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
@@ -60,10 +61,12 @@ use utoipa::{Modify, OpenApi};
         webhooks::create_subscription, webhooks::list_subscriptions, webhooks::get_subscription,
         webhooks::update_subscription, webhooks::rotate_secret, webhooks::list_deliveries,
         webhooks::redeliver, webhooks::feed,
+        notifications::list_messages, notifications::resend, notifications::preview,
+        notifications::get_preferences, notifications::set_preferences,
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "webhooks"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "webhooks"), (name = "notifications"), (name = "system"))
 )]
 pub struct ApiDoc;
 

@@ -21,6 +21,7 @@ use crate::edits::http as edits;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
+use crate::notifications::http as notifications;
 use crate::orders::http as orders;
 use crate::orders::{list as order_list, timeline as order_timeline};
 use crate::payments::http as payments;
@@ -127,6 +128,11 @@ route_table! {
     "/webhook-subscriptions/{id}/deliveries" => get(webhooks::list_deliveries),
     "/webhook-subscriptions/{id}/redeliver" => post(webhooks::redeliver),
     "/events" => get(webhooks::feed),
+    "/orders/{id}/messages" => get(notifications::list_messages),
+    "/orders/{id}/messages/{message_id}/resend" => post(notifications::resend),
+    "/orders/{id}/notifications/{template}/preview" => get(notifications::preview),
+    "/customers/{email}/notification-preferences" =>
+        get(notifications::get_preferences).post(notifications::set_preferences),
 }
 
 /// The whole HTTP application: the route table under `/api/v1`, its body limit, the

@@ -13,6 +13,8 @@ use std::collections::HashMap;
 /// An order's events, oldest first, with the names of the keys that acted on it.
 pub struct OrderHistory {
     pub events: Vec<EventRow>,
+    /// The customer messages about the order, oldest first.
+    pub messages: Vec<orderly_store::MessageRow>,
     /// Key id to key name, for every key among the events' actors.
     pub key_names: HashMap<String, String>,
 }
@@ -75,7 +77,12 @@ impl App {
                 keys.sort_unstable();
                 keys.dedup();
                 let key_names = r.api_key_names(&keys)?.into_iter().collect();
-                Ok(Some(OrderHistory { events, key_names }))
+                let messages = r.messages(o.id.as_str())?;
+                Ok(Some(OrderHistory {
+                    events,
+                    messages,
+                    key_names,
+                }))
             })
             .await?
             .ok_or(AppError::Order(OrderError::NotFound))

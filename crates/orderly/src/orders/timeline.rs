@@ -50,7 +50,11 @@ pub async fn timeline(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    let OrderHistory { events, key_names } = app.order_history(&principal.actor(), id).await?;
+    let OrderHistory {
+        events,
+        messages,
+        key_names,
+    } = app.order_history(&principal.actor(), id).await?;
     // Summaries that need the order as it stood before their event (which SKU a line
     // is, the currency, what a re-source was for) get it by folding the stream here.
     let mut state: Option<Order> = None;
@@ -75,5 +79,45 @@ pub async fn timeline(
         });
         state = evolve(state, &e.event, e.at, e.version).ok();
     }
+    // Each customer message follows the event that sent it (a resend by hand follows
+    // the same event), with its delivery status.
+    for m in messages {
+        let version = m.event_id.as_deref().and_then(event_version).unwrap_or(0);
+        data.push(message_entry(m, version));
+    }
+    data.sort_by_key(|e| e.version);
     Ok(Json(Timeline { data }))
+}
+
+/// The order version a public event id (`evt_<order>_<version>[_<n>]`) names.
+fn event_version(event_id: &str) -> Option<u64> {
+    event_id.split('_').nth(2)?.parse().ok()
+}
+
+fn message_entry(m: orderly_store::MessageRow, version: u64) -> TimelineEntry {
+    let status = match (m.status.as_str(), &m.last_error) {
+        ("sent", _) => format!("sent by {}", m.transport),
+        ("pending", None) => "waiting to be sent".to_owned(),
+        ("pending", Some(e)) => format!("not sent yet ({e}); retried"),
+        ("suppressed", e) => e.clone().unwrap_or_else(|| "held back".into()),
+        (other, e) => format!("{other}: {}", e.as_deref().unwrap_or("gave up")),
+    };
+    let what = match &m.resend_of {
+        Some(original) => format!("{} (resending {original})", m.template),
+        None => m.template.clone(),
+    };
+    TimelineEntry {
+        version,
+        type_: "message".into(),
+        at: rfc3339(m.sent_at.unwrap_or(m.created_at)),
+        actor: m.created_by.clone(),
+        actor_name: m.created_by.clone(),
+        summary: format!("Message {what} to {}: {status}.", m.recipient),
+        correlation_id: m.event_id.clone().unwrap_or_default(),
+        data: serde_json::json!({
+            "message_id": m.id, "template": m.template, "status": m.status,
+            "transport": m.transport, "recipient": m.recipient,
+            "subject": m.content.as_ref().map(|c| c.subject.clone()),
+        }),
+    }
 }

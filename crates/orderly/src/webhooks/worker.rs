@@ -11,6 +11,7 @@ use super::send::Attempt;
 use crate::app::error::AppError;
 use crate::app::{App, AppState};
 use crate::config::WebhooksConfig;
+use crate::workers::backoff::retry_at;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::exceptions::{kind, queue};
 use orderly_store::{
@@ -85,7 +86,7 @@ pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>
 pub async fn deliver_due(app: &AppState, now: Timestamp) -> Result<usize, AppError> {
     let mut attempted = 0;
     loop {
-        app.fan_out(now).await?;
+        app.fan_out_all(now).await?;
         let handles = start(app, now).await?;
         if handles.is_empty() {
             return Ok(attempted);
@@ -136,7 +137,13 @@ fn record(
     let next = if a.delivered {
         Next::Done(now)
     } else {
-        match retry_at(config, d.attempts, &d.id, now) {
+        match retry_at(
+            &config.retry_schedule_seconds,
+            config.jitter_percent,
+            d.attempts,
+            &d.id,
+            now,
+        ) {
             Some(at) => Next::RetryAt(at),
             None => Next::Dead(now),
         }
@@ -218,63 +225,4 @@ fn order_of(payload: &str) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_default()
-}
-
-/// When to try again after failed attempt number `attempt` (1 is the first), or None
-/// when the schedule is used up. The wait is the schedule's step, moved by up to
-/// `jitter_percent` either way, by an amount taken from the delivery id and attempt (so
-/// it is spread across deliveries yet the same whichever process computes it).
-pub fn retry_at(
-    config: &WebhooksConfig,
-    attempt: i64,
-    delivery_id: &str,
-    now: Timestamp,
-) -> Option<Timestamp> {
-    let step = usize::try_from(attempt - 1).ok()?;
-    let base = *config.retry_schedule_seconds.get(step)?;
-    let base_ms = i64::try_from(base.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let spread = base_ms * i64::from(config.jitter_percent) / 100;
-    let offset = if spread == 0 {
-        0
-    } else {
-        let h = fnv1a(format!("{delivery_id}:{attempt}").as_bytes());
-        (h % (2 * spread as u64 + 1)) as i64 - spread
-    };
-    now.saturating_add(SignedDuration::from_millis(base_ms + offset))
-        .ok()
-}
-
-/// FNV-1a, a small stable hash (the standard library's is seeded per process).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_follow_the_schedule_within_the_jitter_then_stop() {
-        let config = WebhooksConfig::default();
-        let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let mut total = 0;
-        for (i, step) in config.retry_schedule_seconds.iter().enumerate() {
-            let attempt = i as i64 + 1;
-            let at = retry_at(&config, attempt, "whd_1", now).unwrap();
-            let wait = at.duration_since(now).as_millis() as i64;
-            let (low, high) = (*step as i64 * 800, *step as i64 * 1200);
-            assert!((low..=high).contains(&wait), "attempt {attempt}: {wait} ms");
-            assert_eq!(Some(at), retry_at(&config, attempt, "whd_1", now), "stable");
-            total += step;
-        }
-        assert!(total >= 24 * 3600, "the default schedule spans a day");
-        let last = config.retry_schedule_seconds.len() as i64 + 1;
-        assert_eq!(retry_at(&config, last, "whd_1", now), None);
-        let spread: HashSet<_> = (0..20)
-            .map(|i| retry_at(&config, 2, &format!("whd_{i}"), now))
-            .collect();
-        assert!(spread.len() > 10, "jitter spreads deliveries: {spread:?}");
-    }
 }

@@ -12,6 +12,7 @@
 
 use crate::app::error::AppError;
 use crate::app::{App, AppState};
+use crate::notifications::triggers::plan_messages;
 use crate::orders::view::order_view;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{Order, evolve, outward_types};
@@ -37,13 +38,13 @@ struct ListedEvent {
 }
 
 impl App {
-    /// Fans out up to one batch of outbox messages; returns how many public events it
-    /// put on the feed.
+    /// Fans out up to one batch of outbox messages; returns how many it handled.
     pub async fn fan_out(&self, now: Timestamp) -> Result<usize, AppError> {
         let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let worker = self.worker_id.clone();
         let ids = self.ids.clone();
         let config = self.config.clone();
+        let triggers = self.notifier.triggers.clone();
         self.store
             .write(move |tx| {
                 let lease_until = now.saturating_add(FANOUT_LEASE).unwrap_or(now);
@@ -74,12 +75,27 @@ impl App {
                     tx.insert_feed(&entries)?;
                     let deliveries = plan_deliveries(tx, &entries, now, ids.as_ref())?;
                     tx.insert_deliveries(&deliveries)?;
+                    let messages = plan_messages(
+                        &triggers,
+                        &config.notifications,
+                        &entries,
+                        &orders,
+                        ids.as_ref(),
+                    );
+                    tx.insert_messages(&messages)?;
                 }
                 let done: Vec<i64> = rows.iter().map(|r| r.id).collect();
                 tx.complete_outbox(&worker, &done, now)?;
-                Ok(entries.len())
+                Ok(done.len())
             })
             .await
+    }
+
+    /// Fans out until the outbox is empty (an order's messages are taken one per
+    /// batch, so a burst of one order's appends takes several).
+    pub async fn fan_out_all(&self, now: Timestamp) -> Result<(), AppError> {
+        while self.fan_out(now).await? > 0 {}
+        Ok(())
     }
 
     /// One dispatcher pass: fan out, then start the due deliveries and messages.
@@ -87,7 +103,8 @@ impl App {
     pub async fn dispatch(app: &AppState, now: Timestamp) -> Result<bool, AppError> {
         let fanned = app.fan_out(now).await?;
         let webhooks = crate::webhooks::worker::start(app, now).await?;
-        Ok(fanned > 0 || !webhooks.is_empty())
+        let messages = crate::notifications::worker::start(app, now).await?;
+        Ok(fanned > 0 || !webhooks.is_empty() || !messages.is_empty())
     }
 }
 

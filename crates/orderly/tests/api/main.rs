@@ -24,6 +24,7 @@ mod inbound;
 mod logs;
 mod money;
 mod multiprocess;
+mod notifications;
 mod orders;
 mod outbox;
 mod parity;

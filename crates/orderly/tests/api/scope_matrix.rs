@@ -134,6 +134,20 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
         ),
         (
             Method::GET,
+            "/orders/{id}/messages",
+            format!("/orders/{id}/messages"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}/notifications/{template}/preview",
+            format!("/orders/{id}/notifications/order_confirmation/preview"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
             "/fulfillment-orders/{id}",
             format!("/fulfillment-orders/{ful}"),
             None,
@@ -358,6 +372,21 @@ fn edit_operations(
 /// Routes whose objects belong to no single channel, and why.
 const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
+    (
+        "post",
+        "/orders/{id}/messages/{message_id}/resend",
+        "needs a message of the order; its order is looked up with the key's scope",
+    ),
+    (
+        "get",
+        "/customers/{email}/notification-preferences",
+        "a person's wish, kept per email across channels",
+    ),
+    (
+        "post",
+        "/customers/{email}/notification-preferences",
+        "a person's wish, kept per email across channels",
+    ),
     (
         "get",
         "/webhook-subscriptions",
