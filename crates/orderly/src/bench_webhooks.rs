@@ -1,9 +1,12 @@
 //! `orderly bench webhooks`: delivery throughput and what delivery costs capture. It
 //! starts `--endpoints` receivers on loopback (each subscribed to every event), then on a
-//! fresh SQLite database runs `orderly serve` three times: capturing with the dispatcher
-//! off (the baseline), capturing with it on (capture throughput beside delivery, and the
-//! latency from an event's commit to its receipt), and draining a backlog queued while it
-//! was off (deliveries per second).
+//! fresh SQLite database runs `orderly serve` four times: capturing with the dispatcher
+//! off (a backlog), draining that backlog (deliveries per second), capturing with the
+//! dispatcher on (capture throughput beside delivery, and the latency from an event's
+//! commit to its receipt), and capturing with it off again: the baseline, measured last
+//! so its database is at least as large as the delivering phase's (a database that just
+//! took tens of thousands of delivery writes is slower to write to for a while, which
+//! is no cost of delivery running).
 
 use crate::bench::{Load, drive, percentile, seed, start_server};
 use crate::config::Config;
@@ -126,16 +129,16 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
             bail!("subscribing {url}: {} {}", res.status(), res.text().await?);
         }
     }
-    let (t_off, _, e_off) = drive(
+    let (_, _, e_backlog) = drive(
         &client,
         &[format!("{base}/orders")],
         &key,
         &skus,
-        &load("off"),
+        &load("backlog"),
     )
     .await?;
     stop(&mut server).await;
-    let backlog_orders = args.orders - e_off;
+    let backlog_orders = args.orders - e_backlog;
 
     // Phase 3 first in time: drain what phase 1 queued, with no capture running.
     let port = free_port()?;
@@ -161,6 +164,13 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
     wait_quiet(&seen, Duration::from_secs(2), Duration::from_secs(600)).await;
     stop(&mut server).await;
     let delivered_live = seen.count.load(Ordering::Relaxed) - before;
+
+    // Phase 4: the baseline, with nothing delivering.
+    let port = free_port()?;
+    let mut server = start_server(&off, port, &client).await?;
+    let orders = format!("http://127.0.0.1:{port}/api/v1/orders");
+    let (t_off, _, e_off) = drive(&client, &[orders], &key, &skus, &load("off")).await?;
+    stop(&mut server).await;
     let mut latencies = seen
         .latencies_ms
         .lock()

@@ -43,6 +43,9 @@ pub struct NotificationsConfig {
     pub templates: Vec<Template>,
     /// Messages claimed per pass.
     pub batch_size: u32,
+    /// How long a claimed message is this process's before another may take it; longer
+    /// than a batch takes to send.
+    pub lease_seconds: u64,
 }
 
 impl Default for NotificationsConfig {
@@ -72,6 +75,7 @@ impl Default for NotificationsConfig {
             triggers: None,
             templates: Vec::new(),
             batch_size: 50,
+            lease_seconds: 120,
         }
     }
 }
@@ -260,7 +264,7 @@ impl NotificationsConfig {
                 ));
             }
         }
-        for (channel, _) in &self.channel_languages {
+        for channel in self.channel_languages.keys() {
             if !channels.contains(&channel.as_str()) {
                 problems.push(format!(
                     "notifications.channel_languages.{channel}: no such channel is configured"

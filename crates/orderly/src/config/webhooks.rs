@@ -39,6 +39,13 @@ pub struct WebhooksConfig {
     pub batch_size: u32,
     /// How long the dispatcher sleeps when it found nothing to do.
     pub poll_interval_ms: u64,
+    /// How long it pauses between passes while API requests are being served (0: it
+    /// does not give way).
+    pub yield_ms: u64,
+    /// Deliveries claimed per subscription and pass (sent `max_in_flight_per_endpoint` at
+    /// a time); with `timeout_ms`, bounds how long a batch can take, which must stay
+    /// under `lease_seconds`.
+    pub batch_per_endpoint: u32,
     /// How long a claimed delivery is this process's before another may take it.
     pub lease_seconds: u64,
 }
@@ -58,6 +65,8 @@ impl Default for WebhooksConfig {
             follow_redirects: false,
             batch_size: 256,
             poll_interval_ms: 50,
+            yield_ms: 100,
+            batch_per_endpoint: 32,
             lease_seconds: 60,
         }
     }
@@ -102,12 +111,14 @@ impl WebhooksConfig {
                 problems.push(format!("webhooks.{key}: must be positive"));
             }
         }
-        if self.lease_seconds * 1000 <= self.timeout_ms {
-            problems.push(
-                "webhooks.lease_seconds: must be longer than webhooks.timeout_ms, or another \
-                 process takes a delivery while it is still being sent"
-                    .into(),
-            );
+        let rounds = u64::from(self.batch_per_endpoint)
+            .div_ceil(self.max_in_flight_per_endpoint.max(1) as u64)
+            .max(1);
+        if self.lease_seconds.saturating_mul(1000) <= self.timeout_ms.saturating_mul(rounds) {
+            problems.push(format!(
+                "webhooks.lease_seconds: must be longer than a batch can take ({rounds} rounds of \
+                 webhooks.timeout_ms), or another process takes deliveries still being sent"
+            ));
         }
         problems
     }

@@ -18,9 +18,6 @@ use orderly_store::{MessageContent, MessageOutcome, MessageRow, NewException, Ne
 use std::sync::atomic::Ordering;
 use tokio::task::JoinHandle;
 
-/// A claimed message is another process's to take after this.
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
-
 /// What became of one message on this attempt.
 struct Handled {
     message: MessageRow,
@@ -41,7 +38,10 @@ pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>
     let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
     let worker = app.worker_id.clone();
     let limit = app.config.notifications.batch_size;
-    let lease_until = now.saturating_add(LEASE).unwrap_or(now);
+    let lease = i64::try_from(app.config.notifications.lease_seconds).unwrap_or(120);
+    let lease_until = now
+        .saturating_add(SignedDuration::from_secs(lease))
+        .unwrap_or(now);
     let claimed = app
         .store
         .write(move |tx| {

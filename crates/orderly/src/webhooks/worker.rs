@@ -45,7 +45,7 @@ pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>
     let config = &app.config.webhooks;
     let lease = SignedDuration::from_secs(i64::try_from(config.lease_seconds).unwrap_or(60));
     let lease_until = now.saturating_add(lease).unwrap_or(now);
-    let per_endpoint = u32::try_from(config.max_in_flight_per_endpoint).unwrap_or(u32::MAX);
+    let per_endpoint = config.batch_per_endpoint;
     let busy = busy(app);
     let worker = app.worker_id.clone();
     let batches = app
@@ -107,15 +107,32 @@ async fn send_batch(
 ) -> Result<(), AppError> {
     let sender = &app.webhook_sender;
     let timestamp = app.now().as_second();
-    let attempts =
-        futures_util::future::join_all(claimed.iter().map(|d| sender.attempt(d, timestamp))).await;
+    // In claim order, `max_in_flight_per_endpoint` at a time.
+    let limit = app.config.webhooks.max_in_flight_per_endpoint.max(1);
+    let mut attempts = Vec::with_capacity(claimed.len());
+    for chunk in claimed.chunks(limit) {
+        let sent = chunk.iter().map(|d| sender.attempt(d, timestamp));
+        attempts.extend(futures_util::future::join_all(sent).await);
+    }
     let config = app.config.webhooks.clone();
     let worker = app.worker_id.clone();
     let ids = app.ids.clone();
     app.store
         .write(move |tx| {
+            // Whether the subscription's run of failures goes on, attempt by attempt.
+            let mut failing = sub.failing_since.is_some();
             for (d, a) in claimed.iter().zip(&attempts) {
-                record(tx, &config, &worker, &sub, d, a, now, ids.as_ref())?;
+                record(
+                    tx,
+                    &config,
+                    &worker,
+                    &sub,
+                    d,
+                    a,
+                    now,
+                    ids.as_ref(),
+                    &mut failing,
+                )?;
             }
             Ok::<_, AppError>(())
         })
@@ -133,6 +150,7 @@ fn record(
     a: &Attempt,
     now: Timestamp,
     ids: &dyn crate::app::clock::IdSource,
+    failing: &mut bool,
 ) -> Result<(), AppError> {
     let next = if a.delivered {
         Next::Done(now)
@@ -185,6 +203,11 @@ fn record(
             at,
         })?;
     }
+    // A success of a subscription that was not failing changes nothing: no write.
+    if a.delivered && !*failing {
+        return Ok(());
+    }
+    *failing = !a.delivered;
     let failed_at = (!a.delivered).then_some(now);
     let since = tx.note_subscription_health(&sub.id, failed_at)?;
     let limit =

@@ -204,10 +204,21 @@ fn plan_deliveries(
 }
 
 /// Runs dispatcher passes until the process stops, sleeping `idle` when a pass found
-/// nothing to do.
+/// nothing to do, and `webhooks.yield_ms` after a busy pass while API requests are being
+/// served: delivery takes what capacity capture leaves (on SQLite both share one writer
+/// and the machine's cores), and catches up when the requests stop.
 pub async fn run(app: AppState, idle: std::time::Duration) {
+    let give_way = std::time::Duration::from_millis(app.config.webhooks.yield_ms);
     loop {
         match App::dispatch(&app, app.now()).await {
+            Ok(true)
+                if app
+                    .requests_in_flight
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    > 0 =>
+            {
+                tokio::time::sleep(give_way).await;
+            }
             Ok(true) => tokio::task::yield_now().await,
             Ok(false) => tokio::time::sleep(idle).await,
             Err(e) => {

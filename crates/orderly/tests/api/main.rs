@@ -10,6 +10,7 @@ mod cancellation;
 mod catalog;
 mod concurrency;
 mod crash;
+mod delivery_crash;
 mod edit_anchors;
 mod edit_cancellations;
 mod edit_races;

@@ -23,6 +23,8 @@ struct SmtpSink {
 }
 
 impl SmtpSink {
+    // The child is killed and reaped by `Drop`, which clippy cannot see.
+    #[allow(clippy::zombie_processes)]
     async fn start() -> SmtpSink {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -48,12 +50,14 @@ impl SmtpSink {
         panic!("aiosmtpd did not listen on {port}");
     }
 
-    /// Every message received: headers and the decoded text and HTML parts.
+    /// Every message received: headers and the decoded text and HTML parts, in the
+    /// order they were made (their ids are time-ordered; the Maildir's names sort by
+    /// an unpadded microsecond count, so not by arrival).
     fn received(&self) -> Vec<Value> {
         let script = r#"
 import email, email.policy, json, mailbox, sys
 out = []
-for key, msg in sorted(mailbox.Maildir(sys.argv[1], factory=None).items()):
+for key, msg in mailbox.Maildir(sys.argv[1], factory=None).items():
     m = email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
     out.append({
         "subject": str(m["subject"]), "to": str(m["to"]), "from": str(m["from"]),
@@ -61,6 +65,7 @@ for key, msg in sorted(mailbox.Maildir(sys.argv[1], factory=None).items()):
         "text": m.get_body(("plain",)).get_content(),
         "html": m.get_body(("html",)).get_content(),
     })
+out.sort(key=lambda m: m["message_id"])
 print(json.dumps(out))
 "#;
         let out = std::process::Command::new(PYTHON)
