@@ -313,6 +313,17 @@ pub trait DeliveryReads {
     fn delivery_backlog(&mut self) -> Result<(i64, i64), StoreError>;
 }
 
+/// The columns an attempt's outcome sets: (status, next_at, finished_at).
+pub(crate) fn next_columns(next: Next, suppressed: bool) -> (&'static str, i64, Option<i64>) {
+    use crate::to_ms;
+    match next {
+        Next::Done(at) => ("delivered", to_ms(at), Some(to_ms(at))),
+        Next::RetryAt(at) => ("pending", to_ms(at), None),
+        Next::Dead(at) if suppressed => ("suppressed", to_ms(at), Some(to_ms(at))),
+        Next::Dead(at) => ("dead", to_ms(at), Some(to_ms(at))),
+    }
+}
+
 /// JSON list columns.
 pub(crate) fn list_to_column(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()

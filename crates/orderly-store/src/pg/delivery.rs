@@ -8,8 +8,8 @@ use super::write::PgTx;
 use super::{Conn, col};
 use crate::delivery::{
     AttemptRow, ClaimedDelivery, DeliveryOutcome, DeliveryReads, DeliveryRecord, DeliveryTx,
-    FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage, Next,
-    SubscriptionRow, list_from_column, list_to_column,
+    FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage,
+    SubscriptionRow, list_from_column, list_to_column, next_columns,
 };
 use crate::error::StoreError;
 use crate::rows::{channels_from_column, channels_to_column};
@@ -155,16 +155,6 @@ fn message_row(r: &Row) -> Result<MessageRow, StoreError> {
         created_at: from_ms(col(r, 19)?)?,
         sent_at: opt_ts(col(r, 20)?)?,
     })
-}
-
-/// (status, next_at, finished_at) after an attempt.
-fn next_columns(next: Next, suppressed: bool) -> (&'static str, i64, Option<i64>) {
-    match next {
-        Next::Done(at) => ("delivered", to_ms(at), Some(to_ms(at))),
-        Next::RetryAt(at) => ("pending", to_ms(at), None),
-        Next::Dead(at) if suppressed => ("suppressed", to_ms(at), Some(to_ms(at))),
-        Next::Dead(at) => ("dead", to_ms(at), Some(to_ms(at))),
-    }
 }
 
 impl DeliveryTx for PgTx<'_> {

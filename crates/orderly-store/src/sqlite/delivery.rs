@@ -7,8 +7,8 @@ use super::read::SqliteReader;
 use super::write::SqliteTx;
 use crate::delivery::{
     AttemptRow, ClaimedDelivery, DeliveryOutcome, DeliveryReads, DeliveryRecord, DeliveryTx,
-    FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage, Next,
-    SubscriptionRow, list_from_column, list_to_column,
+    FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage,
+    SubscriptionRow, list_from_column, list_to_column, next_columns,
 };
 use crate::error::StoreError;
 use crate::rows::{channels_from_column, channels_to_column};
@@ -143,16 +143,6 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
         created_at: ts(r, 19)?,
         sent_at: ts_opt(r, 20)?,
     })
-}
-
-/// (status, next_at, finished_at) after an attempt.
-fn next_columns(next: Next, suppressed: bool) -> (&'static str, i64, Option<i64>) {
-    match next {
-        Next::Done(at) => ("delivered", to_ms(at), Some(to_ms(at))),
-        Next::RetryAt(at) => ("pending", to_ms(at), None),
-        Next::Dead(at) if suppressed => ("suppressed", to_ms(at), Some(to_ms(at))),
-        Next::Dead(at) => ("dead", to_ms(at), Some(to_ms(at))),
-    }
 }
 
 impl DeliveryTx for SqliteTx<'_> {

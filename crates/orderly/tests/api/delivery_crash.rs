@@ -19,7 +19,7 @@ fn config(dir: &Path, base: &Path, dispatcher: bool) -> PathBuf {
     let extra = format!(
         "\n[webhooks]\ndispatcher = {dispatcher}\nallowed_networks = [\"127.0.0.0/8\"]\n\
          retry_schedule_seconds = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\njitter_percent = 0\n\
-         lease_seconds = 5\ntimeout_ms = 2000\n[notifications]\nlease_seconds = 5\n"
+         lease_seconds = 10\ntimeout_ms = 2000\n[notifications]\nlease_seconds = 5\n"
     );
     std::fs::write(&path, toml + &extra).unwrap();
     path
