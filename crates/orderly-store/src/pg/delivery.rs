@@ -2,6 +2,10 @@
 //! work: claims skip rows another process holds (`FOR UPDATE SKIP LOCKED`), and the
 //! feed's head row, locked by the draw until commit, hands positions out in commit
 //! order, so a reader of `event_feed` never sees position n+1 before n is committed.
+//!
+//! The file is longer than most: it holds both sides (`DeliveryTx`, `DeliveryReads`) of
+//! the same seven tables, kept together so a column changes in one place per backend,
+//! with its twin in `sqlite/delivery.rs`.
 
 use super::read::PgReader;
 use super::write::PgTx;

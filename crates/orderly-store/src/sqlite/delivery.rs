@@ -1,6 +1,10 @@
 //! The delivery side on SQLite (see `crate::delivery`). One writer means a claim cannot
 //! race another and feed positions are drawn in commit order by construction; the head
 //! row is kept anyway so both backends draw them the same way.
+//!
+//! The file is longer than most: it holds both sides (`DeliveryTx`, `DeliveryReads`) of
+//! the same seven tables, kept together so a column changes in one place per backend,
+//! with its twin in `pg/delivery.rs`.
 
 use super::queries::{ts, ts_opt};
 use super::read::SqliteReader;

@@ -2,7 +2,9 @@
 //! delivery worker driven by the test's manual clock, signatures checked by our own
 //! verifier and by an independent one in Python, retries on the schedule, dead letters
 //! and disabled endpoints in the exception queue, redelivery and the replay feed, and
-//! the destination policy refusing private addresses.
+//! the destination policy refusing private addresses. Its receiver (`Receiver`) and
+//! helpers are shared with `delivery_crash.rs`, which is why they live here and the file
+//! runs past 600 lines.
 
 use crate::helpers::{TestApp, order_body, spawn_app, spawn_app_with};
 use axum::body::Bytes;
