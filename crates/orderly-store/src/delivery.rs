@@ -93,6 +93,10 @@ pub struct DeliveryRecord {
 pub struct ClaimedDelivery {
     pub id: String,
     pub subscription_id: String,
+    /// The event's id (the `webhook-id`) and its order, read with the claim so sending
+    /// need not parse the payload for them.
+    pub event_id: String,
+    pub order_id: String,
     pub url: String,
     pub secrets: Vec<String>,
     pub sequence: i64,
@@ -272,8 +276,6 @@ pub trait DeliveryTx {
         follow_ups: bool,
         at: Timestamp,
     ) -> Result<(), StoreError>;
-    /// Whether this customer takes follow-up messages (None: never said).
-    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError>;
 }
 
 /// Reads of the delivery side.
@@ -309,8 +311,8 @@ pub trait DeliveryReads {
     /// An order's messages, oldest first.
     fn messages(&mut self, order_id: &str) -> Result<Vec<MessageRow>, StoreError>;
     fn message(&mut self, id: &str) -> Result<Option<MessageRow>, StoreError>;
-    /// Undelivered work: (pending deliveries, pending messages).
-    fn delivery_backlog(&mut self) -> Result<(i64, i64), StoreError>;
+    /// Whether this customer takes follow-up messages (None: never said).
+    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError>;
 }
 
 /// The columns an attempt's outcome sets: (status, next_at, finished_at).

@@ -269,8 +269,9 @@ impl DeliveryTx for PgTx<'_> {
                              AND p.sequence < d.sequence)
                      ORDER BY d.next_at, d.position LIMIT $4
                      FOR UPDATE OF d SKIP LOCKED)
-                 RETURNING id, subscription_id, sequence, attempts, position)
-             SELECT c.id, c.subscription_id, s.url, s.secrets, c.sequence, c.attempts, f.payload
+                 RETURNING id, subscription_id, sequence, attempts, position, order_id)
+             SELECT c.id, c.subscription_id, s.url, s.secrets, c.sequence, c.attempts, f.payload,
+                    f.event_id, c.order_id
              FROM claimed c
              JOIN webhook_subscriptions s ON s.id = c.subscription_id
              JOIN event_feed f ON f.position = c.position
@@ -293,6 +294,8 @@ impl DeliveryTx for PgTx<'_> {
                     sequence: col(r, 4)?,
                     attempts: col(r, 5)?,
                     payload: col(r, 6)?,
+                    event_id: col(r, 7)?,
+                    order_id: col(r, 8)?,
                 })
             })
             .collect()
@@ -522,14 +525,6 @@ impl DeliveryTx for PgTx<'_> {
         )?;
         Ok(())
     }
-
-    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError> {
-        let row = self.conn().query_opt(
-            "SELECT follow_ups FROM notification_preferences WHERE email = $1",
-            &[&email],
-        )?;
-        row.map(|r| col(&r, 0)).transpose()
-    }
 }
 
 impl DeliveryReads for PgReader<'_> {
@@ -661,15 +656,11 @@ impl DeliveryReads for PgReader<'_> {
             .transpose()
     }
 
-    fn delivery_backlog(&mut self) -> Result<(i64, i64), StoreError> {
-        let row = self
-            .conn()
-            .query_opt(
-                "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'),
-                        (SELECT COUNT(*) FROM messages WHERE status = 'pending')",
-                &[],
-            )?
-            .ok_or_else(|| StoreError::Corrupt("the backlog count returned nothing".into()))?;
-        Ok((col(&row, 0)?, col(&row, 1)?))
+    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError> {
+        let row = self.conn().query_opt(
+            "SELECT follow_ups FROM notification_preferences WHERE email = $1",
+            &[&email],
+        )?;
+        row.map(|r| col(&r, 0)).transpose()
     }
 }

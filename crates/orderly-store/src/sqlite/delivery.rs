@@ -261,7 +261,8 @@ impl DeliveryTx for SqliteTx<'_> {
             )?
             .collect::<Result<_, _>>()?;
         let mut stmt = c.prepare_cached(
-            "SELECT d.id, d.subscription_id, s.url, s.secrets, d.sequence, d.attempts, f.payload
+            "SELECT d.id, d.subscription_id, s.url, s.secrets, d.sequence, d.attempts, f.payload,
+                    f.event_id, d.order_id
              FROM webhook_deliveries d
              JOIN webhook_subscriptions s ON s.id = d.subscription_id
              JOIN event_feed f ON f.position = d.position
@@ -279,6 +280,8 @@ impl DeliveryTx for SqliteTx<'_> {
                         sequence: r.get(4)?,
                         attempts: r.get(5)?,
                         payload: r.get(6)?,
+                        event_id: r.get(7)?,
+                        order_id: r.get(8)?,
                     },
                     r.get::<_, String>(3)?,
                 ))
@@ -519,14 +522,6 @@ impl DeliveryTx for SqliteTx<'_> {
             .execute(params![email, follow_ups, to_ms(at)])?;
         Ok(())
     }
-
-    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT follow_ups FROM notification_preferences WHERE email = ?1")?
-            .query_row([email], |r| r.get(0))
-            .optional()?)
-    }
 }
 
 impl DeliveryReads for SqliteReader<'_> {
@@ -663,13 +658,11 @@ impl DeliveryReads for SqliteReader<'_> {
             .optional()?)
     }
 
-    fn delivery_backlog(&mut self) -> Result<(i64, i64), StoreError> {
+    fn follow_ups_wanted(&mut self, email: &str) -> Result<Option<bool>, StoreError> {
         Ok(self
             .conn()
-            .prepare_cached(
-                "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'),
-                    (SELECT COUNT(*) FROM messages WHERE status = 'pending')",
-            )?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+            .prepare_cached("SELECT follow_ups FROM notification_preferences WHERE email = ?1")?
+            .query_row([email], |r| r.get(0))
+            .optional()?)
     }
 }

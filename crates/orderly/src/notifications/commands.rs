@@ -136,7 +136,7 @@ impl App {
         authorize(actor, Permission::SendMessages)?;
         let wanted = self
             .store
-            .write(move |tx| tx.follow_ups_wanted(&email).map_err(AppError::from))
+            .read(move |r| r.follow_ups_wanted(&email))
             .await?;
         Ok(wanted != Some(false))
     }

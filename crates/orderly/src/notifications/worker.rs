@@ -223,10 +223,7 @@ async fn unwanted(app: &App, m: &MessageRow, order: &Order) -> Result<Option<Str
         return Ok(Some("held back: a return of the order is open".into()));
     }
     let email = m.recipient.clone();
-    let wanted = app
-        .store
-        .write(move |tx| tx.follow_ups_wanted(&email).map_err(AppError::from))
-        .await?;
+    let wanted = app.store.read(move |r| r.follow_ups_wanted(&email)).await?;
     Ok((wanted == Some(false)).then(|| "held back: the customer opted out of follow-ups".into()))
 }
 

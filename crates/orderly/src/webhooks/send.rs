@@ -71,14 +71,6 @@ impl Sender {
         format!("{{\"sequence\":{},{rest}", d.sequence)
     }
 
-    /// The `webhook-id`: the event's id, the same on every retry and redelivery.
-    fn event_id(payload: &str) -> String {
-        serde_json::from_str::<serde_json::Value>(payload)
-            .ok()
-            .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
-            .unwrap_or_default()
-    }
-
     /// Sends `d` once, signed at `timestamp` (unix seconds).
     pub async fn attempt(&self, d: &ClaimedDelivery, timestamp: i64) -> Attempt {
         let started = Instant::now();
@@ -97,18 +89,19 @@ impl Sender {
             return failed(format!("{ip} is not an allowed destination"), started);
         }
         let body = Self::body(d);
-        let id = Self::event_id(&d.payload);
+        // The `webhook-id`: the event's id, the same on every retry and redelivery.
+        let id = &d.event_id;
         let signatures: Vec<String> = d
             .secrets
             .iter()
             .filter_map(|s| Secret::parse(s).ok())
-            .map(|s| sign(&s, &id, timestamp, body.as_bytes()))
+            .map(|s| sign(&s, id, timestamp, body.as_bytes()))
             .collect();
         let sent = self
             .client
             .post(url)
             .header("content-type", "application/json")
-            .header("webhook-id", &id)
+            .header("webhook-id", id)
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signatures.join(" "))
             .body(body)
@@ -156,6 +149,12 @@ impl Sender {
             error,
             body: (!kept.is_empty()).then(|| String::from_utf8_lossy(&kept).into_owned()),
         }
+    }
+
+    /// The address policy deliveries are checked against (a subscription's URL is
+    /// checked against the same one when it is saved).
+    pub fn destinations(&self) -> &Destinations {
+        &self.destinations
     }
 }
 

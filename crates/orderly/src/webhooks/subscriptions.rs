@@ -103,8 +103,7 @@ fn check_event_types(types: &[String]) -> Result<(), AppError> {
 impl App {
     /// Checks `url` against the destination policy, with a bound on the DNS lookup.
     async fn check_destination(&self, url: &str) -> Result<String, AppError> {
-        let destinations =
-            crate::webhooks::destination::Destinations::new(self.config.webhooks.allowed());
+        let destinations = self.webhook_sender.destinations();
         let lookup =
             tokio::time::timeout(std::time::Duration::from_secs(3), destinations.check(url)).await;
         let refused = |code: &'static str, message: String| {

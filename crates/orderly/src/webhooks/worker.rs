@@ -185,7 +185,7 @@ fn record(
         // The lease ran out and another worker took the delivery: its outcome counts.
         return Ok(());
     }
-    let order_id = order_of(&d.payload);
+    let order_id = &d.order_id;
     if let Next::Dead(at) = next {
         let detail = format!(
             "webhook {} to {} failed {} times; last: {}",
@@ -197,7 +197,7 @@ fn record(
         tx.open_exception(&NewException {
             queue: queue::DELIVERIES,
             kind: kind::WEBHOOK_DEAD_LETTER,
-            order_id: &order_id,
+            order_id,
             subject_id: &format!("{}:{}", d.id, at.as_millisecond()),
             detail: &detail,
             at,
@@ -229,23 +229,11 @@ fn record(
         tx.open_exception(&NewException {
             queue: queue::DELIVERIES,
             kind: kind::WEBHOOK_ENDPOINT_DISABLED,
-            order_id: &order_id,
+            order_id,
             subject_id: &format!("{}:{}", sub.id, ids.new_id("dis")),
             detail: &format!("subscription {} to {} disabled: {reason}", sub.id, sub.url),
             at: now,
         })?;
     }
     Ok(())
-}
-
-/// The order an event payload is about.
-fn order_of(payload: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|v| {
-            v.get("order_id")
-                .and_then(|o| o.as_str())
-                .map(str::to_owned)
-        })
-        .unwrap_or_default()
 }
