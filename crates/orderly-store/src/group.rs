@@ -24,6 +24,18 @@ pub(crate) struct GroupCounters {
     groups_joined: AtomicU64,
     commands_in_joined_groups: AtomicU64,
     fallbacks_one_by_one: AtomicU64,
+    /// Microseconds the SQLite writer spent running and committing groups, and how
+    /// many of them went to background groups.
+    writer_busy_micros: AtomicU64,
+    background_busy_micros: AtomicU64,
+}
+
+/// How long the single writer has been busy since the store was opened: in all, and
+/// with background work (see `Store::write_background`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterBusy {
+    pub all: std::time::Duration,
+    pub background: std::time::Duration,
 }
 
 impl GroupCounters {
@@ -33,6 +45,24 @@ impl GroupCounters {
             self.groups_joined.fetch_add(1, Ordering::Relaxed);
             self.commands_in_joined_groups
                 .fetch_add(commands as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a group's time on the single writer (SQLite; PostgreSQL has none).
+    pub(crate) fn busy(&self, took: std::time::Duration, background: bool) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.writer_busy_micros.fetch_add(micros, Ordering::Relaxed);
+        if background {
+            self.background_busy_micros
+                .fetch_add(micros, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn writer_busy(&self) -> WriterBusy {
+        let load = |c: &AtomicU64| std::time::Duration::from_micros(c.load(Ordering::Relaxed));
+        WriterBusy {
+            all: load(&self.writer_busy_micros),
+            background: load(&self.background_busy_micros),
         }
     }
 

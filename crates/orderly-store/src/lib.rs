@@ -47,7 +47,7 @@ pub use delivery::{
     SubscriptionRow,
 };
 pub use error::StoreError;
-pub use group::GroupStats;
+pub use group::{GroupStats, WriterBusy};
 pub use pg::{PgOptions, PgStore};
 pub use read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
@@ -56,7 +56,7 @@ pub use read::{
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewApiKey,
-    NewProduct, ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
+    NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};

@@ -3,7 +3,7 @@
 
 use crate::check::CheckReport;
 use crate::error::StoreError;
-use crate::group::GroupStats;
+use crate::group::{GroupStats, WriterBusy};
 use crate::pg::{PgOptions, PgStore};
 use crate::read::Reader;
 use crate::sqlite::{SqliteOptions, SqliteStore};
@@ -88,6 +88,33 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.group_stats(),
             Store::Postgres(p) => p.group_stats(),
+        }
+    }
+
+    /// As `write`, for background work: on SQLite it commits in a group of its own, so
+    /// it never weighs on a request's commit and its writer time is counted apart
+    /// (`writer_busy`); on PostgreSQL, whose writes run side by side, it is `write`.
+    pub async fn write_background<T, E, F>(&self, command: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Retryable + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(s) => s.write_background(command).await,
+            Store::Postgres(p) => p.write(command).await,
+        }
+    }
+
+    /// How long the single writer has been busy running and committing groups since the
+    /// store was opened, in all and with background work: SQLite's writer serves every
+    /// request, so background work can tell from it how much of the writer the requests
+    /// are using. `None` on PostgreSQL, whose writes run side by side on pooled
+    /// connections.
+    pub fn writer_busy(&self) -> Option<WriterBusy> {
+        match self {
+            Store::Sqlite(s) => Some(s.writer_busy()),
+            Store::Postgres(_) => None,
         }
     }
 

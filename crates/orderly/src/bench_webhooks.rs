@@ -144,15 +144,18 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
     let port = free_port()?;
     let began = Instant::now();
     let mut server = start_server(&on, port, &client).await?;
-    let base = format!("http://127.0.0.1:{port}/api/v1");
     let drained = wait_quiet(&seen, Duration::from_secs(2), Duration::from_secs(600)).await;
     let drain_time = began.elapsed().saturating_sub(Duration::from_secs(2));
     if let Ok(mut l) = seen.latencies_ms.lock() {
         l.clear();
     }
+    stop(&mut server).await;
     let before = seen.count.load(Ordering::Relaxed);
 
     // Phase 2: capture while delivering.
+    let port = free_port()?;
+    let mut server = start_server(&on, port, &client).await?;
+    let base = format!("http://127.0.0.1:{port}/api/v1");
     let (t_on, _, e_on) = drive(
         &client,
         &[format!("{base}/orders")],
@@ -161,6 +164,7 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
         &load("on"),
     )
     .await?;
+    let during_capture = seen.count.load(Ordering::Relaxed) - before;
     wait_quiet(&seen, Duration::from_secs(2), Duration::from_secs(600)).await;
     stop(&mut server).await;
     let delivered_live = seen.count.load(Ordering::Relaxed) - before;
@@ -193,7 +197,7 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
         (on_rate / off_rate - 1.0) * 100.0
     );
     println!(
-        "live deliveries:    {delivered_live}; commit to receipt ms p50 {:.0}  p99 {:.0}  max {:.0}",
+        "live deliveries:    {delivered_live} ({during_capture} while capturing); commit to receipt ms p50 {:.0}  p99 {:.0}  max {:.0}",
         percentile(&us, 0.50),
         percentile(&us, 0.99),
         percentile(&us, 1.0)

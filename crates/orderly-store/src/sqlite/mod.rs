@@ -195,7 +195,17 @@ impl SqliteStore {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.writer.submit(f).await
+        self.writer.submit(f, false).await
+    }
+
+    /// As `write`, in a group of its own (see `writer`).
+    pub(crate) async fn write_background<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.writer.submit(f, true).await
     }
 
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -223,6 +233,10 @@ impl SqliteStore {
 
     pub(crate) fn group_stats(&self) -> GroupStats {
         self.groups.snapshot()
+    }
+
+    pub(crate) fn writer_busy(&self) -> crate::group::WriterBusy {
+        self.groups.writer_busy()
     }
 
     pub(crate) fn shutdown(&self) {

@@ -3,6 +3,11 @@
 //! transaction (a failing command never leaves a trace: see `commit_group`), commits the
 //! group with one fsync, and only then answers every caller. Group commit is what makes
 //! durable writes fast: the fsync, not the SQL, is the cost of a commit.
+//!
+//! Background work (the delivery workers) runs in groups of its own, in queue order: it
+//! never makes a request's commit heavier, and the writer time it takes, its commit
+//! included, is counted apart, so the workers can keep their share of the writer small
+//! while requests keep it busy (see `GroupCounters::busy`).
 
 use super::write::SqliteTx;
 use crate::error::StoreError;
@@ -22,12 +27,15 @@ trait Command: Send {
     fn fail(&mut self, e: StoreError);
     /// Answers the caller with the last run's outcome, or with the commit's failure.
     fn answer(self: Box<Self>, commit_error: Option<StoreError>);
+    /// Whether it is background work, committed in a group of its own.
+    fn background(&self) -> bool;
 }
 
 type Job = Box<dyn Command>;
 
 struct Pending<F, T, E> {
     f: F,
+    background: bool,
     /// None before it ran, and after a run that panicked.
     outcome: Option<Result<T, E>>,
     reply: oneshot::Sender<Result<T, E>>,
@@ -62,6 +70,10 @@ where
         // The caller may have gone away (client disconnected); nothing to tell then.
         let _ = self.reply.send(outcome);
     }
+
+    fn background(&self) -> bool {
+        self.background
+    }
 }
 
 #[derive(Clone)]
@@ -93,7 +105,7 @@ impl Writer {
         }
     }
 
-    pub(crate) async fn submit<T, E, F>(&self, f: F) -> Result<T, E>
+    pub(crate) async fn submit<T, E, F>(&self, f: F, background: bool) -> Result<T, E>
     where
         F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -102,6 +114,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel::<Result<T, E>>();
         let job: Job = Box::new(Pending {
             f,
+            background,
             outcome: None,
             reply,
         });
@@ -130,15 +143,24 @@ fn run(
     groups: &GroupCounters,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
-    while let Some(first) = receiver.blocking_recv() {
+    // A background job met while gathering a group of requests: the next group.
+    let mut held: Option<Job> = None;
+    while let Some(first) = held.take().or_else(|| receiver.blocking_recv()) {
+        let background = first.background();
         batch.push(first);
-        while batch.len() < max_batch {
+        while !background && batch.len() < max_batch {
             match receiver.try_recv() {
+                Ok(job) if job.background() => {
+                    held = Some(job);
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         commit_group(&conn, &mut batch, groups);
+        groups.busy(started.elapsed(), background);
     }
     tracing::debug!("sqlite writer stopped");
 }
@@ -254,6 +276,7 @@ mod tests {
     struct Raw {
         sql: &'static str,
         ok: bool,
+        background: bool,
         done: std::sync::mpsc::Sender<Option<StoreError>>,
     }
 
@@ -265,6 +288,9 @@ mod tests {
         fn fail(&mut self, _: StoreError) {}
         fn answer(self: Box<Self>, commit_error: Option<StoreError>) {
             let _ = self.done.send(commit_error);
+        }
+        fn background(&self) -> bool {
+            self.background
         }
     }
 
@@ -286,6 +312,7 @@ mod tests {
                 Box::new(Raw {
                     sql,
                     ok,
+                    background: false,
                     done: done.clone(),
                 }) as Job
             })
@@ -297,6 +324,44 @@ mod tests {
             answers.iter().map(|e| e.is_none()).collect(),
             counters.snapshot(),
         )
+    }
+
+    #[test]
+    fn background_work_commits_in_groups_of_its_own_and_its_time_is_counted_apart() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let (sender, receiver) = mpsc::channel::<Job>(16);
+        let (done, answers) = std::sync::mpsc::channel();
+        let queued = [
+            ("INSERT INTO t VALUES (1)", false),
+            ("INSERT INTO t VALUES (2)", false),
+            ("INSERT INTO t VALUES (3)", true),
+            ("INSERT INTO t VALUES (4)", false),
+            ("INSERT INTO t VALUES (5)", false),
+        ];
+        for (sql, background) in queued {
+            let job = Raw {
+                sql,
+                ok: true,
+                background,
+                done: done.clone(),
+            };
+            assert!(sender.try_send(Box::new(job)).is_ok());
+        }
+        drop((sender, done));
+        let counters = GroupCounters::default();
+        // Everything is queued before the writer starts, so it could take all five at
+        // once; the background job splits them: [1, 2], [3] alone, [4, 5].
+        run(conn, receiver, 64, &counters);
+        assert_eq!(answers.iter().filter(Option::is_none).count(), 5);
+        let counted = counters.snapshot();
+        assert_eq!(
+            (counted.groups_joined, counted.commands_in_joined_groups),
+            (2, 4)
+        );
+        let busy = counters.writer_busy();
+        assert!(busy.background > std::time::Duration::ZERO);
+        assert!(busy.all > busy.background, "{busy:?}");
     }
 
     #[test]

@@ -55,8 +55,6 @@ pub struct App {
     pub notifier: crate::notifications::notifier::Notifier,
     /// Whether this process has a batch of messages out now.
     pub messages_busy: std::sync::atomic::AtomicBool,
-    /// API requests being served now: the dispatcher gives way while there are any.
-    pub requests_in_flight: std::sync::atomic::AtomicUsize,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -116,7 +114,6 @@ impl App {
             webhook_busy: Mutex::new(HashSet::new()),
             notifier,
             messages_busy: std::sync::atomic::AtomicBool::new(false),
-            requests_in_flight: std::sync::atomic::AtomicUsize::new(0),
             in_flight: Mutex::new(HashSet::new()),
         })
     }

@@ -22,8 +22,6 @@ pub struct WebhooksConfig {
     pub timeout_ms: u64,
     /// Deliveries in flight at once to one subscription.
     pub max_in_flight_per_endpoint: usize,
-    /// Deliveries in flight at once, over all subscriptions.
-    pub max_in_flight: usize,
     /// How much of a response body the delivery log keeps.
     pub response_body_limit_bytes: usize,
     /// A subscription whose endpoint has failed without a success for this long is
@@ -35,13 +33,13 @@ pub struct WebhooksConfig {
     /// Redirects are not followed by default (the answer counts as a failure); when on,
     /// each hop is checked like the first address.
     pub follow_redirects: bool,
-    /// Deliveries claimed per pass.
-    pub batch_size: u32,
     /// How long the dispatcher sleeps when it found nothing to do.
     pub poll_interval_ms: u64,
-    /// How long it pauses between passes while API requests are being served (0: it
-    /// does not give way).
-    pub yield_ms: u64,
+    /// The share of the SQLite writer's time the dispatcher keeps to itself while API
+    /// requests keep the writer busy (1–100). It takes more when the requests leave more:
+    /// all of it when none are served. Capture is what the writer is for; delivery
+    /// catches up when the requests stop. (PostgreSQL writes side by side: no limit.)
+    pub writer_share_percent: u8,
     /// Deliveries claimed per subscription and pass (sent `max_in_flight_per_endpoint` at
     /// a time); with `timeout_ms`, bounds how long a batch can take, which must stay
     /// under `lease_seconds`.
@@ -58,14 +56,12 @@ impl Default for WebhooksConfig {
             jitter_percent: 20,
             timeout_ms: 10_000,
             max_in_flight_per_endpoint: 8,
-            max_in_flight: 64,
             response_body_limit_bytes: 1024,
             disable_after_seconds: 5 * 24 * 3600,
             allowed_networks: Vec::new(),
             follow_redirects: false,
-            batch_size: 256,
             poll_interval_ms: 50,
-            yield_ms: 100,
+            writer_share_percent: 10,
             batch_per_endpoint: 32,
             lease_seconds: 60,
         }
@@ -92,6 +88,9 @@ impl WebhooksConfig {
                 )),
             }
         }
+        if !(1..=100).contains(&self.writer_share_percent) {
+            problems.push("webhooks.writer_share_percent: must be between 1 and 100".into());
+        }
         if self.jitter_percent > 50 {
             problems.push("webhooks.jitter_percent: must be at most 50".into());
         }
@@ -101,8 +100,6 @@ impl WebhooksConfig {
                 "max_in_flight_per_endpoint",
                 self.max_in_flight_per_endpoint as u64,
             ),
-            ("max_in_flight", self.max_in_flight as u64),
-            ("batch_size", u64::from(self.batch_size)),
             ("poll_interval_ms", self.poll_interval_ms),
             ("lease_seconds", self.lease_seconds),
         ];

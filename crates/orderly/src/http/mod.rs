@@ -153,7 +153,6 @@ pub fn router(app: AppState) -> Router {
     let api = api_routes()
         .route_layer(axum::middleware::from_fn(extract::bound_path_params))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    let api = api.layer(axum::middleware::from_fn_with_state(app.clone(), in_flight));
     let routes = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NoRoute })
@@ -162,26 +161,4 @@ pub fn router(app: AppState) -> Router {
         .layer(Extension(self_service))
         .with_state(app);
     hygiene::layers(routes, request_timeout)
-}
-
-/// Counts the API requests being served (`App::requests_in_flight`), so background work
-/// can give way to them; the count drops however the request ends, a client that
-/// disconnects included.
-async fn in_flight(
-    axum::extract::State(app): axum::extract::State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    struct Serving(AppState);
-    impl Drop for Serving {
-        fn drop(&mut self) {
-            self.0
-                .requests_in_flight
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    app.requests_in_flight
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let _serving = Serving(app);
-    next.run(request).await
 }

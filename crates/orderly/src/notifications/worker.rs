@@ -44,7 +44,7 @@ pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>
         .unwrap_or(now);
     let claimed = app
         .store
-        .write(move |tx| {
+        .write_background(move |tx| {
             tx.claim_messages(&worker, now, lease_until, limit)
                 .map_err(AppError::from)
         })
@@ -95,7 +95,7 @@ async fn send_batch(
     let config = app.config.notifications.clone();
     let worker = app.worker_id.clone();
     app.store
-        .write(move |tx| {
+        .write_background(move |tx| {
             for h in &handled {
                 let next = match &h.result {
                     Ok(()) => Next::Done(now),

@@ -50,7 +50,7 @@ pub async fn start(app: &AppState, now: Timestamp) -> Result<Vec<JoinHandle<()>>
     let worker = app.worker_id.clone();
     let batches = app
         .store
-        .write(move |tx| {
+        .write_background(move |tx| {
             let mut batches = Vec::new();
             for sub in tx.active_subscriptions()? {
                 if busy.contains(&sub.id) {
@@ -118,7 +118,7 @@ async fn send_batch(
     let worker = app.worker_id.clone();
     let ids = app.ids.clone();
     app.store
-        .write(move |tx| {
+        .write_background(move |tx| {
             // Whether the subscription's run of failures goes on, attempt by attempt.
             let mut failing = sub.failing_since.is_some();
             for (d, a) in claimed.iter().zip(&attempts) {

@@ -14,10 +14,13 @@ use crate::app::error::AppError;
 use crate::app::{App, AppState};
 use crate::notifications::triggers::plan_messages;
 use crate::orders::view::order_view;
+use crate::workers::share::{Pacer, Reading};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::order::{Order, evolve, outward_types};
 use orderly_domain::time::rfc3339;
-use orderly_store::{FeedEntry, NewDelivery, ORDER_TOPIC, WriteTx};
+use orderly_store::{
+    EventRow, FeedEntry, NewDelivery, ORDER_TOPIC, OutboxRow, Reader, StoreError, WriteTx,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -39,53 +42,61 @@ struct ListedEvent {
 
 impl App {
     /// Fans out up to one batch of outbox messages; returns how many it handled.
+    ///
+    /// In three steps, so the writer (which every API request waits for on SQLite) does
+    /// only the writing: claim the messages (a lease), read their events and build the
+    /// public events with the orders as they stood on the read side, then write the
+    /// feed, the deliveries and the messages in one transaction with completing the
+    /// claimed messages. A message whose lease ran out meanwhile was another process's
+    /// to take: then this transaction writes nothing and that process's fan-out counts.
     pub async fn fan_out(&self, now: Timestamp) -> Result<usize, AppError> {
         let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+        let worker = self.worker_id.clone();
+        let lease_until = now.saturating_add(FANOUT_LEASE).unwrap_or(now);
+        let rows = self
+            .store
+            .write_background(move |tx| {
+                tx.claim_outbox(&worker, now, lease_until, FANOUT_BATCH)
+                    .map_err(AppError::from)
+            })
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let done: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let (entries, orders) = self.store.read(move |r| public_events(r, &rows)).await?;
         let worker = self.worker_id.clone();
         let ids = self.ids.clone();
         let config = self.config.clone();
         let triggers = self.notifier.triggers.clone();
         self.store
-            .write(move |tx| {
-                let lease_until = now.saturating_add(FANOUT_LEASE).unwrap_or(now);
-                let rows = tx.claim_outbox(&worker, now, lease_until, FANOUT_BATCH)?;
-                if rows.is_empty() {
-                    return Ok(0);
+            .write_background(move |tx| {
+                if tx.complete_outbox(&worker, &done, now)? != done.len() {
+                    return Err(AppError::Contention(format!(
+                        "outbox messages {}..={} were taken by another process",
+                        done[0],
+                        done[done.len() - 1]
+                    )));
                 }
-                let mut entries = Vec::new();
-                let mut orders: BTreeMap<String, Order> = BTreeMap::new();
-                for row in &rows {
-                    if row.topic != ORDER_TOPIC {
-                        tracing::warn!(topic = %row.topic, id = row.id, "outbox message of an unknown topic dropped");
-                        continue;
-                    }
-                    let listed: Listed = serde_json::from_str(&row.payload).map_err(|e| {
-                        AppError::Internal(format!("outbox message {}: {e}", row.id))
-                    })?;
-                    let order = public_events(tx, &row.stream_id, &listed, &mut entries)?;
-                    if let Some(order) = order {
-                        orders.insert(order.id.to_string(), order);
-                    }
+                if entries.is_empty() {
+                    return Ok(done.len());
                 }
-                if !entries.is_empty() {
-                    let first = tx.draw_feed_positions(entries.len() as i64)?;
-                    for (i, e) in entries.iter_mut().enumerate() {
-                        e.position = first + i as i64;
-                    }
-                    tx.insert_feed(&entries)?;
-                    let deliveries = plan_deliveries(tx, &entries, now, ids.as_ref())?;
-                    tx.insert_deliveries(&deliveries)?;
-                    let messages = plan_messages(
-                        &triggers,
-                        &config.notifications,
-                        &entries,
-                        &orders,
-                        ids.as_ref(),
-                    );
-                    tx.insert_messages(&messages)?;
+                let mut entries = entries.clone();
+                let first = tx.draw_feed_positions(entries.len() as i64)?;
+                for (i, e) in entries.iter_mut().enumerate() {
+                    e.position = first + i as i64;
                 }
-                let done: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                tx.complete_outbox(&worker, &done, now)?;
+                tx.insert_feed(&entries)?;
+                let deliveries = plan_deliveries(tx, &entries, now, ids.as_ref())?;
+                tx.insert_deliveries(&deliveries)?;
+                let messages = plan_messages(
+                    &triggers,
+                    &config.notifications,
+                    &entries,
+                    &orders,
+                    ids.as_ref(),
+                );
+                tx.insert_messages(&messages)?;
                 Ok(done.len())
             })
             .await
@@ -108,14 +119,37 @@ impl App {
     }
 }
 
+/// The public events of the claimed outbox messages in claim order, and each order as
+/// it stood after the last of them.
+fn public_events(
+    reader: &mut dyn Reader,
+    rows: &[OutboxRow],
+) -> Result<(Vec<FeedEntry>, BTreeMap<String, Order>), StoreError> {
+    let mut entries = Vec::new();
+    let mut orders = BTreeMap::new();
+    for row in rows {
+        if row.topic != ORDER_TOPIC {
+            tracing::warn!(topic = %row.topic, id = row.id, "outbox message of an unknown topic dropped");
+            continue;
+        }
+        let listed: Listed = serde_json::from_str(&row.payload)
+            .map_err(|e| StoreError::Corrupt(format!("outbox message {}: {e}", row.id)))?;
+        let events = reader.events(&row.stream_id)?;
+        if let Some(order) = appended(&row.stream_id, &listed, events, &mut entries)? {
+            orders.insert(order.id.to_string(), order);
+        }
+    }
+    Ok((entries, orders))
+}
+
 /// The public events of the appended `listed` versions of `order_id`'s stream, each with
 /// the order as it stood right after it; returns the order after the last of them.
-fn public_events(
-    tx: &mut dyn WriteTx,
+fn appended(
     order_id: &str,
     listed: &Listed,
+    events: Vec<EventRow>,
     out: &mut Vec<FeedEntry>,
-) -> Result<Option<Order>, AppError> {
+) -> Result<Option<Order>, StoreError> {
     let Some(from) = listed.events.iter().map(|e| e.version).min() else {
         return Ok(None);
     };
@@ -126,10 +160,10 @@ fn public_events(
         .max()
         .unwrap_or(from);
     let mut state: Option<Order> = None;
-    for (i, (event, at)) in tx.stream(order_id, to)?.into_iter().enumerate() {
-        let version = i as u64 + 1;
+    for row in events.into_iter().take_while(|e| e.version <= to) {
+        let (event, at, version) = (row.event, row.at, row.version);
         let next = evolve(state, &event, at, version)
-            .map_err(|e| AppError::Internal(format!("order {order_id} v{version}: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(format!("order {order_id} v{version}: {e}")))?;
         if version >= from {
             let data = serde_json::to_value(&event)
                 .ok()
@@ -204,22 +238,32 @@ fn plan_deliveries(
 }
 
 /// Runs dispatcher passes until the process stops, sleeping `idle` when a pass found
-/// nothing to do, and `webhooks.yield_ms` after a busy pass while API requests are being
-/// served: delivery takes what capacity capture leaves (on SQLite both share one writer
-/// and the machine's cores), and catches up when the requests stop.
+/// nothing to do. After a busy pass it pauses as long as `workers::share` says: on
+/// SQLite, delivery takes what writer time the API requests leave (and at least
+/// `webhooks.writer_share_percent`), and catches up when they stop.
 pub async fn run(app: AppState, idle: std::time::Duration) {
-    let give_way = std::time::Duration::from_millis(app.config.webhooks.yield_ms);
+    let began = std::time::Instant::now();
+    let reading = |app: &App| {
+        app.store.writer_busy().map(|busy| Reading {
+            wall: began.elapsed(),
+            writer_busy: busy.all,
+            own: busy.background,
+        })
+    };
+    let mut pacer = reading(&app).map(|r| Pacer::new(r, app.config.webhooks.writer_share_percent));
     loop {
         match App::dispatch(&app, app.now()).await {
-            Ok(true)
-                if app
-                    .requests_in_flight
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    > 0 =>
-            {
-                tokio::time::sleep(give_way).await;
+            Ok(true) => {
+                let pause = match (pacer.as_mut(), reading(&app)) {
+                    (Some(pacer), Some(now)) => pacer.pause(now),
+                    _ => std::time::Duration::ZERO,
+                };
+                if pause.is_zero() {
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(pause).await;
+                }
             }
-            Ok(true) => tokio::task::yield_now().await,
             Ok(false) => tokio::time::sleep(idle).await,
             Err(e) => {
                 tracing::warn!(error = %e, "dispatcher pass failed");

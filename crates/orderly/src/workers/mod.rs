@@ -2,4 +2,5 @@
 
 pub mod backoff;
 pub mod dispatcher;
+pub mod share;
 pub mod timers;

@@ -219,7 +219,7 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 6);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 7);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(
