@@ -58,7 +58,7 @@ impl Store {
     {
         match self {
             // One writer sees every change in order, so a SQLite decision cannot race.
-            Store::Sqlite(s) => s.write(command).await,
+            Store::Sqlite(s) => s.write(command, false).await,
             Store::Postgres(p) => p.write(command).await,
         }
     }
@@ -101,7 +101,7 @@ impl Store {
         E: From<StoreError> + Retryable + Send + 'static,
     {
         match self {
-            Store::Sqlite(s) => s.write_background(command).await,
+            Store::Sqlite(s) => s.write(command, true).await,
             Store::Postgres(p) => p.write(command).await,
         }
     }

@@ -189,23 +189,15 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    /// Queues `f` for the writer; background work commits in a group of its own (see
+    /// `writer`).
+    pub(crate) async fn write<T, E, F>(&self, f: F, background: bool) -> Result<T, E>
     where
         F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        self.writer.submit(f, false).await
-    }
-
-    /// As `write`, in a group of its own (see `writer`).
-    pub(crate) async fn write_background<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut dyn WriteTx) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + Send + 'static,
-    {
-        self.writer.submit(f, true).await
+        self.writer.submit(f, background).await
     }
 
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
