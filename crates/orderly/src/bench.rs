@@ -85,7 +85,7 @@ pub(crate) struct Load {
     pub(crate) lines: usize,
     pub(crate) card: bool,
     /// Idempotency keys and external ids start with this, so loads on one database differ.
-    pub(crate) prefix: &'static str,
+    pub(crate) prefix: String,
 }
 
 /// Captures `load.orders` orders over `urls` from `load.concurrency` clients; returns the
@@ -110,7 +110,8 @@ pub(crate) async fn drive(
             auth.clone(),
             urls[c % urls.len()].clone(),
         );
-        let (total, lines, card, prefix) = (load.orders, load.lines, load.card, load.prefix);
+        let (total, lines, card, prefix) =
+            (load.orders, load.lines, load.card, load.prefix.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies_us = Vec::new();
             let mut errors = 0usize;
@@ -336,7 +337,7 @@ pub async fn capture(args: CaptureArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         lines: args.lines,
         card: args.payment == "card",
-        prefix: "bench",
+        prefix: "bench".to_owned(),
     };
     let (elapsed, latencies, errors) = drive(&client, &urls, &key, &skus, &load).await?;
     let rss: Vec<Option<u64>> = servers

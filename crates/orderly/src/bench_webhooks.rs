@@ -1,12 +1,12 @@
 //! `orderly bench webhooks`: delivery throughput and what delivery costs capture. It
 //! starts `--endpoints` receivers on loopback (each subscribed to every event), then on a
-//! fresh SQLite database runs `orderly serve` four times: capturing with the dispatcher
-//! off (a backlog), draining that backlog (deliveries per second), capturing with the
-//! dispatcher on (capture throughput beside delivery, and the latency from an event's
-//! commit to its receipt), and capturing with it off again: the baseline, measured last
-//! so its database is at least as large as the delivering phase's (a database that just
-//! took tens of thousands of delivery writes is slower to write to for a while, which
-//! is no cost of delivery running).
+//! fresh SQLite database runs `orderly serve` phase after phase: capturing with the
+//! dispatcher off (a backlog), draining that backlog (deliveries per second), then
+//! `--rounds` rounds of capturing with the dispatcher on (capture beside delivery, and
+//! the latency from an event's commit to its receipt) and off (the baseline), in
+//! alternating order, because the database grows from phase to phase and a larger one
+//! is slower to write to: whichever phase always came second would be measured against
+//! a handicap. One round's change varies by ±10 % on this machine; the median is reported.
 
 use crate::bench::{Load, drive, percentile, seed, start_server};
 use crate::config::Config;
@@ -27,6 +27,13 @@ pub struct WebhookArgs {
     /// Concurrent HTTP clients capturing.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
+    /// Rounds of capture with and without delivery (the median change is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// `webhooks.writer_share_percent` for the servers that deliver (default: the
+    /// configuration's).
+    #[arg(long)]
+    pub writer_share: Option<u8>,
 }
 
 /// What the receivers saw: how many requests, and the commit-to-receipt latencies (ms).
@@ -73,11 +80,12 @@ fn phase_config(
     dir: &std::path::Path,
     db_url: &str,
     dispatcher: bool,
+    writer_share: u8,
 ) -> anyhow::Result<std::path::PathBuf> {
     let path = dir.join(format!("orderly-{dispatcher}.toml"));
     let overrides = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\n[database]\nurl = \"{db_url}\"\nsynchronous = \"full\"\n\
-         [webhooks]\ndispatcher = {dispatcher}\nallowed_networks = [\"127.0.0.0/8\"]\n\
+         [webhooks]\ndispatcher = {dispatcher}\nwriter_share_percent = {writer_share}\nallowed_networks = [\"127.0.0.0/8\"]\n\
          [notifications]\nenabled = false\n",
     );
     let rest: String = crate::DEMO_CONFIG
@@ -89,29 +97,32 @@ fn phase_config(
 }
 
 pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
-    if args.orders == 0 || args.endpoints == 0 || args.concurrency == 0 {
-        bail!("orders, endpoints and concurrency must be at least 1");
+    if args.orders == 0 || args.endpoints == 0 || args.concurrency == 0 || args.rounds == 0 {
+        bail!("orders, endpoints, concurrency and rounds must be at least 1");
     }
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let off = phase_config(dir.path(), &db_url, false)?;
-    let on = phase_config(dir.path(), &db_url, true)?;
+    let share = args
+        .writer_share
+        .unwrap_or(crate::config::WebhooksConfig::default().writer_share_percent);
+    let off = phase_config(dir.path(), &db_url, false, share)?;
+    let on = phase_config(dir.path(), &db_url, true, share)?;
     let (key, skus) = seed(Config::load(Some(&off), None)?).await?;
     let seen = Arc::new(Seen::default());
     let endpoints = receivers(args.endpoints, seen.clone()).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
-    let load = |prefix| Load {
+    let load = |prefix: &str| Load {
         orders: args.orders,
         concurrency: args.concurrency,
         lines: 3,
         card: false,
-        prefix,
+        prefix: prefix.to_owned(),
     };
     println!(
-        "{} orders per phase, {} concurrent clients, {} endpoints subscribed to every event (SQLite, synchronous=full)",
-        args.orders, args.concurrency, args.endpoints
+        "{} orders per phase, {} concurrent clients, {} endpoints subscribed to every event (SQLite, synchronous=full, writer share {} %)",
+        args.orders, args.concurrency, args.endpoints, share
     );
 
     // Phase 1: the baseline, and the subscriptions (made while nothing is delivered).
@@ -152,29 +163,39 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
     stop(&mut server).await;
     let before = seen.count.load(Ordering::Relaxed);
 
-    // Phase 2: capture while delivering.
-    let port = free_port()?;
-    let mut server = start_server(&on, port, &client).await?;
-    let base = format!("http://127.0.0.1:{port}/api/v1");
-    let (t_on, _, e_on) = drive(
-        &client,
-        &[format!("{base}/orders")],
-        &key,
-        &skus,
-        &load("on"),
-    )
-    .await?;
-    let during_capture = seen.count.load(Ordering::Relaxed) - before;
-    wait_quiet(&seen, Duration::from_secs(2), Duration::from_secs(600)).await;
-    stop(&mut server).await;
+    // Then rounds of capture with the dispatcher on and off, their order alternating
+    // so neither always meets the larger database; each "on" phase waits until what it
+    // queued is delivered.
+    let mut rounds = Vec::new();
+    let mut during_capture = 0;
+    for round in 0..args.rounds {
+        let mut rates = [0.0; 2];
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for delivering in order {
+            let port = free_port()?;
+            let config = if delivering { &on } else { &off };
+            let mut server = start_server(config, port, &client).await?;
+            let orders = format!("http://127.0.0.1:{port}/api/v1/orders");
+            let before = seen.count.load(Ordering::Relaxed);
+            let prefix = format!("r{round}{}", if delivering { "on" } else { "off" });
+            let (took, _, failed) = drive(&client, &[orders], &key, &skus, &load(&prefix)).await?;
+            if delivering {
+                during_capture += seen.count.load(Ordering::Relaxed) - before;
+                wait_quiet(&seen, Duration::from_secs(2), Duration::from_secs(600)).await;
+            }
+            stop(&mut server).await;
+            if failed > 0 {
+                bail!("{failed} orders failed in round {}", round + 1);
+            }
+            rates[usize::from(delivering)] = args.orders as f64 / took.as_secs_f64();
+        }
+        rounds.push((rates[0], rates[1]));
+    }
     let delivered_live = seen.count.load(Ordering::Relaxed) - before;
-
-    // Phase 4: the baseline, with nothing delivering.
-    let port = free_port()?;
-    let mut server = start_server(&off, port, &client).await?;
-    let orders = format!("http://127.0.0.1:{port}/api/v1/orders");
-    let (t_off, _, e_off) = drive(&client, &[orders], &key, &skus, &load("off")).await?;
-    stop(&mut server).await;
     let mut latencies = seen
         .latencies_ms
         .lock()
@@ -183,18 +204,25 @@ pub async fn webhooks(args: WebhookArgs) -> anyhow::Result<()> {
     latencies.sort_unstable();
     let us: Vec<u64> = latencies.iter().map(|ms| ms * 1000).collect();
 
-    let rate = |n: usize, t: Duration| n as f64 / t.as_secs_f64();
-    let off_rate = rate(args.orders - e_off, t_off);
-    let on_rate = rate(args.orders - e_on, t_on);
     println!(
         "backlog:            {drained} deliveries of {backlog_orders} orders drained in {:.2} s: {:.0} deliveries/s",
         drain_time.as_secs_f64(),
-        rate(drained, drain_time)
+        drained as f64 / drain_time.as_secs_f64()
     );
-    println!("capture, no delivery: {off_rate:.0} orders/s ({e_off} failed)");
+    let mut changes = Vec::new();
+    for (i, (off_rate, on_rate)) in rounds.iter().enumerate() {
+        let change = (on_rate / off_rate - 1.0) * 100.0;
+        changes.push(change);
+        println!(
+            "round {}: capture {off_rate:.0} orders/s without delivery, {on_rate:.0} delivering: {change:+.1} %",
+            i + 1
+        );
+    }
+    changes.sort_by(f64::total_cmp);
     println!(
-        "capture, delivering:  {on_rate:.0} orders/s ({e_on} failed): {:+.1} %",
-        (on_rate / off_rate - 1.0) * 100.0
+        "capture while delivering, median of {} rounds: {:+.1} %",
+        changes.len(),
+        changes[changes.len() / 2]
     );
     println!(
         "live deliveries:    {delivered_live} ({during_capture} while capturing); commit to receipt ms p50 {:.0}  p99 {:.0}  max {:.0}",

@@ -159,7 +159,7 @@ fn run(
             }
         }
         let started = std::time::Instant::now();
-        commit_group(&conn, &mut batch, groups);
+        commit_group(&conn, &mut batch, groups, background);
         groups.busy(started.elapsed(), background);
     }
     tracing::debug!("sqlite writer stopped");
@@ -172,7 +172,7 @@ fn run(
 /// in its own SAVEPOINT so the failing one rolls back alone. (A savepoint per command
 /// always would copy every page a command touches into the savepoint journal: a quarter
 /// of the throughput, measured.)
-fn commit_group(conn: &Connection, batch: &mut Vec<Job>, groups: &GroupCounters) {
+fn commit_group(conn: &Connection, batch: &mut Vec<Job>, groups: &GroupCounters, background: bool) {
     let started = std::time::Instant::now();
     let size = batch.len();
     if let Err(e) = begin(conn) {
@@ -227,6 +227,7 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Job>, groups: &GroupCounters)
     }
     tracing::debug!(
         size,
+        background,
         execute_us = executed.as_micros() as u64,
         commit_us = (started.elapsed() - executed).as_micros() as u64,
         "group committed"
@@ -318,7 +319,7 @@ mod tests {
             })
             .collect();
         let counters = GroupCounters::default();
-        commit_group(conn, &mut batch, &counters);
+        commit_group(conn, &mut batch, &counters, false);
         drop(done);
         (
             answers.iter().map(|e| e.is_none()).collect(),

@@ -39,6 +39,8 @@ pub struct WebhooksConfig {
     /// requests keep the writer busy (1–100). It takes more when the requests leave more:
     /// all of it when none are served. Capture is what the writer is for; delivery
     /// catches up when the requests stop. (PostgreSQL writes side by side: no limit.)
+    /// Default 5: a tenth cost capture a quarter of its throughput on two cores, since
+    /// delivery's processor time comes with it (docs/benchmarks.md, issue 17).
     pub writer_share_percent: u8,
     /// Deliveries claimed per subscription and pass (sent `max_in_flight_per_endpoint` at
     /// a time); with `timeout_ms`, bounds how long a batch can take, which must stay
@@ -61,7 +63,7 @@ impl Default for WebhooksConfig {
             allowed_networks: Vec::new(),
             follow_redirects: false,
             poll_interval_ms: 50,
-            writer_share_percent: 10,
+            writer_share_percent: 5,
             batch_per_endpoint: 32,
             lease_seconds: 60,
         }
