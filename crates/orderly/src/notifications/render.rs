@@ -9,7 +9,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use orderly_store::MessageContent;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How much work one rendering may do (minijinja's fuel), far above any real message.
 const FUEL: u64 = 200_000;
@@ -26,6 +26,18 @@ pub struct Template {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Files sent with the message, made when it is sent (not kept with its words).
+    #[serde(default)]
+    pub attach: Vec<Attach>,
+}
+
+/// A file a template sends along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attach {
+    /// The prepaid label (PDF) of the return the event is about, when its policy issues
+    /// one; while it is due and not booked yet the message waits on the retry schedule.
+    ReturnLabel,
 }
 
 fn english() -> String {
@@ -36,6 +48,8 @@ pub struct Renderer {
     env: Environment<'static>,
     /// (name, channel or `*`, language) of every template.
     known: HashSet<(String, String, String)>,
+    /// What each template name sends along (in any of its languages and channels).
+    attach: HashMap<String, Vec<Attach>>,
 }
 
 fn key(name: &str, channel: &str, language: &str, part: &str) -> String {
@@ -81,7 +95,14 @@ impl Renderer {
             }
         });
         let mut known = HashSet::new();
+        let mut attach: HashMap<String, Vec<Attach>> = HashMap::new();
         for t in templates {
+            let files = attach.entry(t.name.clone()).or_default();
+            for a in &t.attach {
+                if !files.contains(a) {
+                    files.push(*a);
+                }
+            }
             let channel = t.channel.clone().unwrap_or_else(|| "*".into());
             for (part, source) in [
                 ("subject", &t.subject),
@@ -98,7 +119,12 @@ impl Renderer {
             }
             known.insert((t.name.clone(), channel, t.language.clone()));
         }
-        Ok(Renderer { env, known })
+        Ok(Renderer { env, known, attach })
+    }
+
+    /// The files template `name` sends along.
+    pub fn attachments(&self, name: &str) -> &[Attach] {
+        self.attach.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a template of this name exists in any language.
@@ -155,6 +181,7 @@ mod tests {
             subject: subject.into(),
             text: "Hi {{ customer.name }}".into(),
             html: "<p>{{ customer.name }}</p>".into(),
+            attach: Vec::new(),
         }
     }
 

@@ -5,11 +5,19 @@
 
 use crate::config::notifications::{NotificationsConfig, SmtpSecurity, Transport};
 use anyhow::Context;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use orderly_store::MessageContent;
 use std::time::Duration;
+
+/// A file sent with a message.
+pub struct File {
+    pub name: String,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
 
 pub enum Mailer {
     Database,
@@ -67,13 +75,16 @@ impl Mailer {
         }
     }
 
-    /// Sends `content` to `recipient`, under the message's id (the `Message-ID` header,
-    /// so a resend or a retry is recognisable as what it is).
+    /// Sends `content` with `files` to `recipient`, under the message's id (the
+    /// `Message-ID` header, so a resend or a retry is recognisable as what it is). The
+    /// database transport keeps the words only: the files are made from the order again
+    /// whenever they are wanted (a return's label is at `/returns/{id}/label.pdf`).
     pub async fn send(
         &self,
         id: &str,
         recipient: &str,
         content: &MessageContent,
+        files: &[File],
     ) -> Result<(), String> {
         let Mailer::Smtp {
             transport,
@@ -94,11 +105,23 @@ impl Mailer {
         if let Some(r) = reply_to {
             builder = builder.reply_to(r.clone());
         }
+        let body = MultiPart::alternative_plain_html(content.text.clone(), content.html.clone());
+        let body = if files.is_empty() {
+            body
+        } else {
+            files
+                .iter()
+                .try_fold(MultiPart::mixed().multipart(body), |mixed, f| {
+                    let kind = ContentType::parse(f.content_type)
+                        .map_err(|e| format!("{}: {e}", f.content_type))?;
+                    Ok::<_, String>(
+                        mixed
+                            .singlepart(Attachment::new(f.name.clone()).body(f.body.clone(), kind)),
+                    )
+                })?
+        };
         let email = builder
-            .multipart(MultiPart::alternative_plain_html(
-                content.text.clone(),
-                content.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| format!("the message cannot be built: {e}"))?;
         transport
             .send(email)

@@ -7,13 +7,15 @@
 //! exception queue, where a person sees it and can resend.
 
 use super::context::context;
+use super::render::Attach;
+use super::transport::File;
 use crate::app::error::AppError;
 use crate::app::{App, AppState};
 use crate::config::notifications::NotificationsConfig;
 use crate::workers::backoff::retry_at;
 use jiff::{SignedDuration, Timestamp};
-use orderly_domain::order::Order;
 use orderly_domain::order::exceptions::{kind, queue};
+use orderly_domain::order::{Order, label_due};
 use orderly_store::{MessageContent, MessageOutcome, MessageRow, NewException, Next};
 use std::sync::atomic::Ordering;
 use tokio::task::JoinHandle;
@@ -143,7 +145,8 @@ async fn send_batch(
         .await
 }
 
-/// Renders (on the first attempt), checks the customer's wishes, and sends one message.
+/// Renders (on the first attempt), checks the customer's wishes, makes the files the
+/// template sends along (on every attempt: they are not kept), and sends one message.
 async fn handle(app: &App, m: MessageRow) -> Result<Handled, AppError> {
     let mut h = Handled {
         content: None,
@@ -152,20 +155,32 @@ async fn handle(app: &App, m: MessageRow) -> Result<Handled, AppError> {
         permanent: false,
         message: m,
     };
-    let content = match h.message.content.clone() {
-        Some(c) => c,
-        None => {
-            let (order, event) = facts(app, &h.message).await?;
-            let Some(order) = order else {
-                h.result = Err(format!("order {} not found", h.message.order_id));
-                h.permanent = true;
-                return Ok(h);
-            };
-            if let Some(why) = unwanted(app, &h.message, &order).await? {
+    let attach = app.notifier.renderer.attachments(&h.message.template);
+    let stored = h.message.content.clone();
+    let mut files = Vec::new();
+    if stored.is_none() || !attach.is_empty() {
+        let (order, event) = facts(app, &h.message).await?;
+        let Some(order) = order else {
+            h.result = Err(format!("order {} not found", h.message.order_id));
+            h.permanent = true;
+            return Ok(h);
+        };
+        if stored.is_none()
+            && let Some(why) = unwanted(app, &h.message, &order).await?
+        {
+            h.result = Err(why);
+            h.suppressed = true;
+            return Ok(h);
+        }
+        // Before rendering: words that mention a label must go out with it.
+        match attachments(app, attach, &order, &event).await? {
+            Ok(made) => files = made,
+            Err(why) => {
                 h.result = Err(why);
-                h.suppressed = true;
                 return Ok(h);
             }
+        }
+        if stored.is_none() {
             match render(
                 &app.config.notifications,
                 app,
@@ -173,10 +188,7 @@ async fn handle(app: &App, m: MessageRow) -> Result<Handled, AppError> {
                 &order,
                 &event,
             ) {
-                Ok(c) => {
-                    h.content = Some(c.clone());
-                    c
-                }
+                Ok(c) => h.content = Some(c),
                 Err(e) => {
                     h.result = Err(e);
                     h.permanent = true;
@@ -184,13 +196,54 @@ async fn handle(app: &App, m: MessageRow) -> Result<Handled, AppError> {
                 }
             }
         }
+    }
+    let Some(content) = h.content.as_ref().or(stored.as_ref()) else {
+        return Err(AppError::Internal(format!(
+            "message {} has no content",
+            h.message.id
+        )));
     };
     h.result = app
         .notifier
         .mailer
-        .send(&h.message.id, &h.message.recipient, &content)
+        .send(&h.message.id, &h.message.recipient, content, &files)
         .await;
     Ok(h)
+}
+
+/// The files `attach` names for a message about `event` on `order`. The inner Err says
+/// why the message must wait (it is retried): a return label that is due and not booked
+/// yet. A return whose policy has the customer ship it has no label to send.
+async fn attachments(
+    app: &App,
+    attach: &[Attach],
+    order: &Order,
+    event: &serde_json::Value,
+) -> Result<Result<Vec<File>, String>, AppError> {
+    let mut files = Vec::new();
+    for a in attach {
+        match a {
+            Attach::ReturnLabel => {
+                let Some(ret) = event["data"]["return_id"]
+                    .as_str()
+                    .and_then(|id| order.return_by_id(id))
+                else {
+                    continue;
+                };
+                if label_due(ret) {
+                    return Ok(Err(format!("waiting for the label of return {}", ret.rma)));
+                }
+                if ret.label.is_some() {
+                    files.push(File {
+                        name: format!("return-label-{}.pdf", ret.rma),
+                        content_type: "application/pdf",
+                        body: app.print_return_label(order, ret).await?,
+                    });
+                }
+            }
+        }
+    }
+    Ok(Ok(files))
 }
 
 /// The order and the event (its feed payload) a message is about.

@@ -83,6 +83,16 @@ impl App {
         let ret = order
             .return_by_id(id.as_str())
             .ok_or_else(|| not_found(id.as_str()))?;
+        self.print_return_label(&order, ret).await
+    }
+
+    /// The PDF of `ret`'s prepaid label (no authorization: the caller has it, or is the
+    /// worker mailing it to the customer).
+    pub(crate) async fn print_return_label(
+        &self,
+        order: &Order,
+        ret: &Return,
+    ) -> Result<Vec<u8>, AppError> {
         let label = ret.label.as_ref().ok_or_else(|| AppError::Conflict {
             code: "label_not_issued",
             detail: format!(

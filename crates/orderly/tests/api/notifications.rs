@@ -64,6 +64,9 @@ for key, msg in mailbox.Maildir(sys.argv[1], factory=None).items():
         "message_id": str(m["message-id"]),
         "text": m.get_body(("plain",)).get_content(),
         "html": m.get_body(("html",)).get_content(),
+        "attachments": [{"name": a.get_filename(), "type": a.get_content_type(),
+                         "head": a.get_content()[:5].decode("latin-1")}
+                        for a in m.iter_attachments()],
     })
 out.sort(key=lambda m: m["message_id"])
 print(json.dumps(out))
@@ -233,6 +236,50 @@ async fn the_smtp_server_gets_each_parcels_items_and_tracking_link() {
     assert!(
         sent[1].contains("shipping_confirmation to ana@example.com: sent by smtp"),
         "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_return_approval_mail_carries_the_prepaid_label_as_a_pdf() {
+    let sink = SmtpSink::start().await;
+    let app = crate::returns::shop(spawn_app_with(|c| smtp(c, sink.port)).await).await;
+    let order = crate::returns::delivered(&app, &[("MUG", 1, 1000)]).await;
+    let asked = app
+        .post(
+            "/returns",
+            &json!({"order": order["number"], "items": [{"line_no": 1, "quantity": 1}],
+                "reason": "changed_mind", "wanted": {"kind": "refund"}}),
+        )
+        .await
+        .expect(201);
+    let rma = asked["rma"].as_str().unwrap();
+    assert_eq!(asked["state"], "authorized", "{asked}");
+    assert_eq!(asked["label"]["tracking_number"], rma);
+    send_due(&app.state, app.clock.now()).await.unwrap();
+
+    let got = sink.received();
+    let approved = got
+        .iter()
+        .find(|m| m["subject"] == format!("Your return {rma} is approved"))
+        .unwrap_or_else(|| panic!("{got:#?}"));
+    assert_eq!(
+        approved["attachments"],
+        json!([{"name": format!("return-label-{rma}.pdf"), "type": "application/pdf", "head": "%PDF-"}]),
+        "{approved:#?}"
+    );
+    assert!(
+        approved["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Your prepaid label is attached: print it and stick it on the parcel (local ground, tracking number {rma})")),
+        "{approved:#?}"
+    );
+    // The other messages carry no files.
+    assert!(
+        got.iter()
+            .filter(|m| m["subject"] != approved["subject"])
+            .all(|m| m["attachments"] == json!([])),
+        "{got:#?}"
     );
 }
 
