@@ -54,6 +54,9 @@ STATEFUL_REFUSALS = {
     "channel_not_allowed", "unknown_channel", "redeliver_what",
     # A customer's email in a path: the address grammar beyond what a path states.
     "invalid_email",
+    # Order tags and notes: a tag both added and removed (the same tag in another case
+    # across two lists), and the order's limits on how many it keeps.
+    "tag_added_and_removed", "too_many_tags", "too_many_notes",
 }
 
 

@@ -144,6 +144,17 @@ pub enum OrderCommand {
         reference: Option<String>,
     },
     PlaceHold(HoldChange),
+    /// An internal note, by `author` (the actor's label).
+    AddNote {
+        id: Id,
+        text: String,
+        author: String,
+    },
+    /// Tags added and removed (normalized; unknown removals and known additions change nothing).
+    ChangeTags {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     /// Releases a hold; `capture` is the channel's policy, so that releasing the last
     /// review of a channel capturing at authorization takes the money it was holding.
     ReleaseHold {

@@ -104,6 +104,12 @@ fn decide_command(
             },
         ) => payments::mark_paid(order, &payment_id, reference),
         (Some(order), OrderCommand::PlaceHold(h)) => payments::place_hold(order, h),
+        (Some(order), OrderCommand::AddNote { id, text, author }) => {
+            super::notes::add_note(order, id, &text, &author)
+        }
+        (Some(order), OrderCommand::ChangeTags { add, remove }) => {
+            super::notes::change_tags(order, &add, &remove)
+        }
         (Some(order), OrderCommand::ReleaseHold { hold, capture }) => {
             payments::release_hold(order, hold, capture)
         }

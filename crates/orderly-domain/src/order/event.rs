@@ -254,6 +254,8 @@ pub enum OrderEvent {
     OrderEdited(Box<super::edit::OrderEdited>),
     CancellationRequested(super::cancel_request::CancellationRequested),
     CancellationAnswered(super::cancel_request::CancellationAnswered),
+    NoteAdded(super::notes::NoteAdded),
+    TagsChanged(super::notes::TagsChanged),
 }
 
 fn hold_text(what: &str, h: &HoldChange) -> String {
@@ -306,6 +308,8 @@ impl OrderEvent {
             OrderEvent::OrderEdited(_) => "order_edited",
             OrderEvent::CancellationRequested(_) => "cancellation_requested",
             OrderEvent::CancellationAnswered(_) => "cancellation_answered",
+            OrderEvent::NoteAdded(_) => "note_added",
+            OrderEvent::TagsChanged(_) => "tags_changed",
         }
     }
 
@@ -493,6 +497,8 @@ impl OrderEvent {
             OrderEvent::CancellationRequested(_) | OrderEvent::CancellationAnswered(_) => {
                 super::cancel_request::summary(self, before)
             }
+            OrderEvent::NoteAdded(n) => super::notes::note_summary(n),
+            OrderEvent::TagsChanged(t) => super::notes::tags_summary(t),
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

@@ -66,6 +66,8 @@ pub fn evolve(
             edits: Vec::new(),
             abandoned_edits: Vec::new(),
             cancel_request: None,
+            notes: Vec::new(),
+            tags: Default::default(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -223,6 +225,14 @@ pub fn evolve(
         }
         (Some(mut order), OrderEvent::CancellationRequested(r)) => {
             super::cancel_request::apply_requested(&mut order, r, at);
+            order
+        }
+        (Some(mut order), OrderEvent::NoteAdded(n)) => {
+            super::notes::apply_note(&mut order, n, at);
+            order
+        }
+        (Some(mut order), OrderEvent::TagsChanged(t)) => {
+            super::notes::apply_tags(&mut order, t);
             order
         }
         (Some(mut order), OrderEvent::CancellationAnswered(a)) => {

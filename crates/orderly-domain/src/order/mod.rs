@@ -20,6 +20,7 @@ pub mod exceptions;
 mod explain;
 mod fulfillment;
 mod money;
+mod notes;
 mod outward;
 mod payments;
 mod prices;
@@ -61,6 +62,9 @@ pub use event::{
 pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
 pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
+pub use notes::{
+    MAX_NOTES, MAX_TAGS, NOTE_MAX_CHARS, Note, NoteAdded, TAG_MAX_CHARS, TagsChanged, normalize_tag,
+};
 pub use outward::{EXCHANGE_PREFIX, OUTWARD_TYPES, is_exchange, outward_types};
 pub use payments::is_internal;
 pub use prices::{CatalogPrice, PriceRules, PriceTrust};
@@ -92,6 +96,8 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 mod cancel_request_tests;
 #[cfg(test)]
 mod edit_tests;
+#[cfg(test)]
+mod notes_tests;
 #[cfg(test)]
 mod payment_tests;
 #[cfg(test)]

@@ -174,7 +174,9 @@ pub(super) fn apply(
         | OrderEvent::EditAbandoned(_)
         | OrderEvent::OrderEdited(_)
         | OrderEvent::CancellationRequested(_)
-        | OrderEvent::CancellationAnswered(_) => {
+        | OrderEvent::CancellationAnswered(_)
+        | OrderEvent::NoteAdded(_)
+        | OrderEvent::TagsChanged(_) => {
             return Err("not a payment event");
         }
     }

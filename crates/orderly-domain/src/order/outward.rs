@@ -125,7 +125,9 @@ pub fn outward_types(event: &OrderEvent, after: &Order) -> Vec<&'static str> {
         | OrderEvent::EditStaged(_)
         | OrderEvent::EditAbandoned(_)
         | OrderEvent::CancellationRequested(_)
-        | OrderEvent::CancellationAnswered(_) => vec![],
+        | OrderEvent::CancellationAnswered(_)
+        | OrderEvent::NoteAdded(_)
+        | OrderEvent::TagsChanged(_) => vec![],
     }
 }
 

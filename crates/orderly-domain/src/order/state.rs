@@ -232,6 +232,11 @@ pub struct Order {
     /// Edits abandoned, each with why (so its id still answers "closed").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub abandoned_edits: Vec<super::edit::EditAbandoned>,
+    /// Internal notes, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<super::notes::Note>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub tags: std::collections::BTreeSet<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.

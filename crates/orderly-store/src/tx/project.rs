@@ -233,7 +233,9 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         | OrderEvent::EditStaged(_)
         | OrderEvent::EditAbandoned(_)
         | OrderEvent::CancellationRequested(_)
-        | OrderEvent::CancellationAnswered(_) => {}
+        | OrderEvent::CancellationAnswered(_)
+        | OrderEvent::NoteAdded(_)
+        | OrderEvent::TagsChanged(_) => {}
     }
     Ok(())
 }

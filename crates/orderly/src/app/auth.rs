@@ -62,6 +62,8 @@ pub enum Permission {
     ReadEvents,
     /// Resend a customer message; record a customer's notification preferences.
     SendMessages,
+    /// Write internal notes and tags on orders.
+    AnnotateOrders,
 }
 
 impl Permission {
@@ -94,6 +96,7 @@ impl Permission {
             Permission::ManageWebhooks => "manage webhook subscriptions",
             Permission::ReadEvents => "read the event feed",
             Permission::SendMessages => "resend messages and set notification preferences",
+            Permission::AnnotateOrders => "write notes and tags on orders",
         }
     }
 }
@@ -124,10 +127,12 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReviewReturns
                 | ResolveReturns
                 | SendMessages
+                | AnnotateOrders
         ),
         Role::Warehouse => matches!(
             p,
             ReadCatalog
+                | AnnotateOrders
                 | AdjustStock
                 | ReadOrders
                 | ReleaseFulfillment
@@ -148,6 +153,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReadExceptions
                 | ReviewReturns
                 | ResolveReturns
+                | AnnotateOrders
         ),
         Role::Integration => matches!(
             p,
@@ -198,6 +204,7 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         // lock an order it cannot free.
         PlaceHold(hold) if hold.reason.needs_finance() => Permission::ReleaseReviewHolds,
         PlaceHold(_) => Permission::ManageHolds,
+        AddNote { .. } | ChangeTags { .. } => Permission::AnnotateOrders,
         ReleaseHold { hold, .. } if hold.reason.needs_finance() => Permission::ReleaseReviewHolds,
         ReleaseHold { .. } => Permission::ManageHolds,
         Release { .. } => Permission::ReleaseFulfillment,

@@ -20,7 +20,7 @@ use crate::http::extract::{MAX_PATH_PARAM_CHARS, json_reply, to_json};
 use crate::http::problem::{self, ApiError};
 use crate::notifications::http as notifications;
 use crate::orders::http as orders;
-use crate::orders::{list as order_list, timeline as order_timeline};
+use crate::orders::{list as order_list, notes as order_notes, timeline as order_timeline};
 use crate::payments::http as payments;
 use crate::returns::http as returns;
 use crate::returns::list as returns_list;
@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         catalog::create_product, catalog::list_products, catalog::get_product, catalog::update_product,
         inventory::list_inventory, inventory::adjust, inventory::movements, quarantine::quarantine,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
+        order_notes::add_note, order_notes::list_notes, order_notes::change_tags,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,

@@ -23,7 +23,7 @@ use crate::fulfillment::http as fulfillment;
 use crate::fulfillment::{packages, pickup, waves};
 use crate::notifications::http as notifications;
 use crate::orders::http as orders;
-use crate::orders::{list as order_list, timeline as order_timeline};
+use crate::orders::{list as order_list, notes as order_notes, timeline as order_timeline};
 use crate::payments::http as payments;
 use crate::returns::http as returns;
 use crate::returns::list as returns_list;
@@ -72,6 +72,8 @@ route_table! {
     "/orders" => get(order_list::list_orders).post(orders::create_order),
     "/orders/{id}" => get(orders::get_order),
     "/orders/{id}/timeline" => get(order_timeline::timeline),
+    "/orders/{id}/notes" => get(order_notes::list_notes).post(order_notes::add_note),
+    "/orders/{id}/tags" => post(order_notes::change_tags),
     "/orders/{id}/cancellation" => post(orders::cancel_order),
     "/orders/{id}/edits" => post(edits::begin_edit),
     "/orders/{id}/edits/{edit_id}" => get(edits::get_edit),

@@ -1,9 +1,10 @@
-//! Orders: capture, reading one or many, the timeline, cancellation.
+//! Orders: capture, reading one or many, the timeline, cancellation, notes and tags.
 
 pub mod capture;
 pub mod commands;
 pub mod http;
 pub mod list;
+pub mod notes;
 pub mod placing;
 pub mod queries;
 pub mod timeline;

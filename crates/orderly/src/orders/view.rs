@@ -343,6 +343,11 @@ pub struct OrderView {
     pub changes_count: usize,
     pub sourcing: Option<SourcingOut>,
     pub cancel_reason: Option<String>,
+    /// The order's tags (`POST /orders/{id}/tags`), sorted.
+    pub tags: Vec<String>,
+    /// How many internal notes the order has (`GET /orders/{id}/notes`; notes are not
+    /// part of this view, which webhooks carry out of Orderly).
+    pub notes_count: usize,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -512,6 +517,8 @@ pub fn order_view(o: &Order) -> OrderView {
                 .collect(),
         }),
         cancel_reason: o.cancel_reason.map(|r| r.as_str().to_owned()),
+        tags: o.tags.iter().cloned().collect(),
+        notes_count: o.notes.len(),
         created_at: rfc3339(o.created_at),
         updated_at: rfc3339(o.updated_at),
         version: o.version,

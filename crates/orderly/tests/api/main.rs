@@ -25,6 +25,7 @@ mod inbound;
 mod logs;
 mod money;
 mod multiprocess;
+mod notes;
 mod notifications;
 mod orders;
 mod outbox;
