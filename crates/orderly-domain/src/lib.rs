@@ -7,7 +7,9 @@
 mod macros;
 
 pub mod actor;
+pub mod calendar;
 pub mod carrier;
+pub mod case;
 pub mod fulfillment;
 pub mod geo;
 pub mod inventory;

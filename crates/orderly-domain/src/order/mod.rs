@@ -95,6 +95,8 @@ pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 #[cfg(test)]
 mod cancel_request_tests;
 #[cfg(test)]
+mod case_signal_tests;
+#[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
 mod notes_tests;

@@ -2,11 +2,13 @@
 //! `__`, e.g. `ORDERLY_SERVER__LISTEN`). Policy lives here, not in code. An invalid file
 //! stops startup with a message naming the offending key.
 
+mod calendar;
 pub mod notifications;
 mod returns;
 mod validate;
 mod webhooks;
 
+pub use calendar::{CalendarConfig, HoursConfig};
 pub use returns::ReturnsConfig;
 pub use webhooks::WebhooksConfig;
 
@@ -66,6 +68,9 @@ pub struct Config {
     /// Customer messages: triggers, templates, transport.
     #[serde(default)]
     pub notifications: notifications::NotificationsConfig,
+    /// Working hours and holidays, for clocks that count business time.
+    #[serde(default)]
+    pub calendar: CalendarConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -421,7 +426,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 9] = [
+const ENV_SECTIONS: [&str; 12] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -431,6 +436,9 @@ const ENV_SECTIONS: [&str; 9] = [
     "idempotency",
     "payments",
     "risk",
+    "calendar",
+    "webhooks",
+    "notifications",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

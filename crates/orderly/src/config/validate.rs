@@ -268,6 +268,7 @@ impl Config {
         problems.extend(self.returns.problems(&channels));
         problems.extend(self.webhooks.problems());
         problems.extend(self.notifications.problems(&channels));
+        problems.extend(self.calendar.problems());
         if problems.is_empty() {
             Ok(())
         } else {

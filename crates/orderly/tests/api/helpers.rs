@@ -431,7 +431,12 @@ async fn spawn_app_on(
     }
 }
 
+/// A client for talking to a server, in this process or another. reqwest's TLS needs a
+/// crypto provider installed in the process; the app installs one when it starts, but a
+/// test that only starts the binary in another process has no app here.
 pub fn client() -> reqwest::Client {
+    #[allow(deprecated)] // ring, as the app installs it (`App::new`)
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(std::time::Duration::from_secs(60))

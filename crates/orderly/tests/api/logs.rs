@@ -50,7 +50,7 @@ async fn json_logs_carry_the_correlation_id_and_no_escape_codes() {
             key = rest.trim().to_owned();
         }
     }
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = crate::helpers::client();
     let wrong = "oly_5c1e00000000000000000000000000000000000000000000000000000000dead";
     let refused = client
         .get(format!("{api}/orders"))

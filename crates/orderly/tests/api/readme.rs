@@ -530,10 +530,7 @@ fn check_without_a_database_names_the_files_it_looked_for() {
 async fn the_demo_holds_a_return_in_every_resting_state() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = DemoServer::start(dir.path());
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let client = crate::helpers::client();
     for state in [
         "needs_review",
         "authorized",
