@@ -57,6 +57,11 @@ STATEFUL_REFUSALS = {
     # Order tags and notes: a tag both added and removed (the same tag in another case
     # across two lists), and the order's limits on how many it keeps.
     "tag_added_and_removed", "too_many_tags", "too_many_notes",
+    # Cases: the configured root causes and groups; a case's state (closed cases take
+    # nothing, a case keeps at most so many contacts and links); unassigning names no
+    # owner (a rule across two fields).
+    "unknown_root_cause", "unknown_group", "too_many_contacts", "too_many_links",
+    "unassign_with_owner",
 }
 
 

@@ -101,6 +101,8 @@ pub struct Case {
     pub group: Option<String>,
     /// The order the case is about, if any (also among `links`).
     pub order_id: Option<Id>,
+    /// That order's sales channel: who may see the case follows it.
+    pub order_channel: Option<String>,
     /// The customer's normalised email, if known.
     pub customer_email: Option<String>,
     pub links: Vec<Link>,
@@ -130,6 +132,7 @@ pub struct OpenCase {
     pub group: Option<String>,
     pub owner: Option<String>,
     pub order_id: Option<Id>,
+    pub order_channel: Option<String>,
     pub customer_email: Option<String>,
     pub links: Vec<Link>,
     /// The contact that opened it, if a customer's (a case may be opened by support
@@ -466,6 +469,7 @@ pub fn evolve(
                 owner: o.owner.clone(),
                 group: o.group.clone(),
                 order_id: o.order_id.clone(),
+                order_channel: o.order_channel.clone(),
                 customer_email: o.customer_email.clone(),
                 links,
                 first_response_at: first

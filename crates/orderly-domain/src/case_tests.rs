@@ -25,6 +25,7 @@ fn opened() -> CaseEvent {
         group: Some("tier1".into()),
         owner: None,
         order_id: Some(Id::new("ord_1")),
+        order_channel: Some("web".into()),
         customer_email: Some("ana@example.com".into()),
         links: vec![Link {
             kind: LinkKind::Shipment,

@@ -28,6 +28,7 @@ macro_rules! exception_select {
     };
 }
 
+mod cases;
 mod check;
 mod delivery;
 mod error;
@@ -40,6 +41,7 @@ mod store;
 mod tx;
 mod work;
 
+pub use cases::{CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, ContactCounts};
 pub use check::{CheckReport, Violation};
 pub use delivery::{
     AttemptRow, ClaimedDelivery, DeliveryOutcome, DeliveryReads, DeliveryRecord, DeliveryTx,

@@ -214,7 +214,7 @@ impl ReturnRequestRow {
 /// One open reservation row: (order id, line, SKU, location, quantity).
 pub type OpenReservation = (String, u32, String, String, u32);
 
-pub trait Reader: crate::delivery::DeliveryReads {
+pub trait Reader: crate::delivery::DeliveryReads + crate::cases::CaseReads {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError>;

@@ -81,10 +81,11 @@ pub struct MovementRow {
 
 /// What kind of stream events belong to. A stream id is unique across types (each type
 /// gives its ids a prefix of its own), so a stream is found by its id alone; the type
-/// says how its events read. Orders are the only streams so far.
+/// says how its events read: an order's as `OrderEvent`, a case's as `CaseEvent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamType {
     Order,
+    Case,
 }
 
 impl StreamType {
@@ -92,6 +93,7 @@ impl StreamType {
     pub fn as_str(self) -> &'static str {
         match self {
             StreamType::Order => "order",
+            StreamType::Case => "case",
         }
     }
 
@@ -99,6 +101,7 @@ impl StreamType {
     pub fn parse(name: &str) -> Result<StreamType, StoreError> {
         match name {
             "order" => Ok(StreamType::Order),
+            "case" => Ok(StreamType::Case),
             other => Err(StoreError::Corrupt(format!(
                 "unknown stream type {other:?}"
             ))),

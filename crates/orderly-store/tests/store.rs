@@ -23,6 +23,8 @@ use orderly_store::{
     CatalogTx, EventMeta, NewApiKey, SqliteOptions, Store, StoreError, StreamType,
 };
 
+#[path = "store/cases.rs"]
+mod cases;
 mod common;
 #[path = "store/return_requests.rs"]
 mod return_requests;

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bench;
 pub mod bench_webhooks;
+pub mod cases;
 pub mod catalog;
 pub mod cli;
 pub mod config;

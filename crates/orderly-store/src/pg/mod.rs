@@ -15,6 +15,7 @@
 //! statement and one commit (see `batch`).
 
 mod batch;
+mod cases;
 mod catalog;
 mod conn;
 mod deferred;

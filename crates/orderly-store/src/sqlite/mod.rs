@@ -1,6 +1,7 @@
 //! The SQLite backend: pragmas, migrations, the single writer thread with group commit,
 //! the read pool, and online backups.
 
+mod cases;
 mod catalog;
 mod delivery;
 mod fulfillment;

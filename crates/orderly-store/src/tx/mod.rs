@@ -18,6 +18,7 @@ use crate::rows::{ProductRow, StreamType};
 use crate::work::FulfillmentRow;
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
+use orderly_domain::case::{Case, CaseEvent, evolve as case_evolve};
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve};
 use orderly_domain::sourcing::StockView;
@@ -164,6 +165,7 @@ pub trait WriteTx:
     + CreditTx
     + ReturnsTx
     + crate::delivery::DeliveryTx
+    + crate::cases::CasesTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the
@@ -192,6 +194,55 @@ pub trait WriteTx:
                 None => 0,
             },
         })
+    }
+
+    /// Appends `events` to a case's stream after `before` (None for a new case) and
+    /// writes its row and new contacts; `due` gives the SLA clock's next due time for
+    /// the case as the events left it.
+    fn append_case(
+        &mut self,
+        before: Option<Case>,
+        events: &[CaseEvent],
+        meta: &EventMeta,
+        due: &dyn Fn(&Case) -> Option<Timestamp>,
+    ) -> Result<Case, StoreError> {
+        let contacts_before = before.as_ref().map_or(0, |c| c.contacts.len());
+        let mut state = before;
+        let actor_json = serde_json::to_string(&meta.actor)?;
+        let mut rows: Vec<(u64, &str, String)> = Vec::with_capacity(events.len());
+        for event in events {
+            let version = state.as_ref().map_or(0, |c| c.version) + 1;
+            let next = case_evolve(state, event, meta.at, version)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            rows.push((version, event.kind(), serde_json::to_string(event)?));
+            state = Some(next);
+        }
+        let case = state.ok_or_else(|| {
+            StoreError::Corrupt("append_case called without events for a new case".into())
+        })?;
+        let new_events: Vec<NewEvent<'_>> = rows
+            .iter()
+            .map(|(version, kind, data)| NewEvent {
+                stream_type: StreamType::Case,
+                stream_id: case.id.as_str(),
+                version: *version,
+                kind,
+                data,
+                actor: &actor_json,
+                correlation_id: &meta.correlation_id,
+                at: meta.at,
+            })
+            .collect();
+        // Events first: a concurrent append to the same case fails here, on the unique
+        // (stream, version) index (a lost race, retried).
+        self.insert_events(&new_events)?;
+        self.save_case(&crate::cases::CaseRow {
+            case: &case,
+            order_channel: case.order_channel.as_deref(),
+            due_at: due(&case),
+        })?;
+        self.insert_case_contacts(&case, contacts_before)?;
+        Ok(case)
     }
 
     /// Appends `events` to the order's stream after `before` (None for a new order),

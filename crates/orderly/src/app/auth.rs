@@ -64,6 +64,10 @@ pub enum Permission {
     SendMessages,
     /// Write internal notes and tags on orders.
     AnnotateOrders,
+    /// See support cases and their queues.
+    ReadCases,
+    /// Open cases, log contacts, assign, change status and priority, resolve.
+    ManageCases,
 }
 
 impl Permission {
@@ -97,6 +101,8 @@ impl Permission {
             Permission::ReadEvents => "read the event feed",
             Permission::SendMessages => "resend messages and set notification preferences",
             Permission::AnnotateOrders => "write notes and tags on orders",
+            Permission::ReadCases => "read support cases",
+            Permission::ManageCases => "open and work support cases",
         }
     }
 }
@@ -128,11 +134,14 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ResolveReturns
                 | SendMessages
                 | AnnotateOrders
+                | ReadCases
+                | ManageCases
         ),
         Role::Warehouse => matches!(
             p,
             ReadCatalog
                 | AnnotateOrders
+                | ReadCases
                 | AdjustStock
                 | ReadOrders
                 | ReleaseFulfillment
@@ -154,6 +163,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReviewReturns
                 | ResolveReturns
                 | AnnotateOrders
+                | ReadCases
+                | ManageCases
         ),
         Role::Integration => matches!(
             p,

@@ -3,6 +3,7 @@
 //! stops startup with a message naming the offending key.
 
 mod calendar;
+pub mod cases;
 pub mod notifications;
 mod returns;
 mod validate;
@@ -65,6 +66,9 @@ pub struct Config {
     /// Outbound webhooks: retries, limits, where deliveries may go.
     #[serde(default)]
     pub webhooks: WebhooksConfig,
+    /// Support cases: root causes, their suggestions, groups and SLA targets.
+    #[serde(default)]
+    pub cases: cases::CasesConfig,
     /// Customer messages: triggers, templates, transport.
     #[serde(default)]
     pub notifications: notifications::NotificationsConfig,
@@ -426,7 +430,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 12] = [
+const ENV_SECTIONS: [&str; 13] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -439,6 +443,7 @@ const ENV_SECTIONS: [&str; 12] = [
     "calendar",
     "webhooks",
     "notifications",
+    "cases",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

@@ -269,6 +269,7 @@ impl Config {
         problems.extend(self.webhooks.problems());
         problems.extend(self.notifications.problems(&channels));
         problems.extend(self.calendar.problems());
+        problems.extend(self.cases.problems());
         if problems.is_empty() {
             Ok(())
         } else {

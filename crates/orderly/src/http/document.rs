@@ -8,6 +8,7 @@
 
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::cases::http as cases;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
@@ -44,6 +45,9 @@ use utoipa::{Modify, OpenApi};
         inventory::list_inventory, inventory::adjust, inventory::movements, quarantine::quarantine,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
         order_notes::add_note, order_notes::list_notes, order_notes::change_tags,
+        cases::open_case, cases::list_cases, cases::get_case, cases::log_contact, cases::assign,
+        cases::change_status, cases::change_priority, cases::add_link, cases::resolve, cases::reopen,
+        cases::close, cases::order_contacts,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,

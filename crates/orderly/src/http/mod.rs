@@ -14,6 +14,7 @@ pub mod schema;
 pub mod serve;
 pub mod throttle;
 
+use crate::cases::http as cases;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
@@ -74,6 +75,17 @@ route_table! {
     "/orders/{id}/timeline" => get(order_timeline::timeline),
     "/orders/{id}/notes" => get(order_notes::list_notes).post(order_notes::add_note),
     "/orders/{id}/tags" => post(order_notes::change_tags),
+    "/orders/{id}/contacts" => get(cases::order_contacts),
+    "/cases" => get(cases::list_cases).post(cases::open_case),
+    "/cases/{id}" => get(cases::get_case),
+    "/cases/{id}/contacts" => post(cases::log_contact),
+    "/cases/{id}/assignment" => post(cases::assign),
+    "/cases/{id}/status" => post(cases::change_status),
+    "/cases/{id}/priority" => post(cases::change_priority),
+    "/cases/{id}/links" => post(cases::add_link),
+    "/cases/{id}/resolve" => post(cases::resolve),
+    "/cases/{id}/reopen" => post(cases::reopen),
+    "/cases/{id}/close" => post(cases::close),
     "/orders/{id}/cancellation" => post(orders::cancel_order),
     "/orders/{id}/edits" => post(edits::begin_edit),
     "/orders/{id}/edits/{edit_id}" => get(edits::get_edit),

@@ -7,6 +7,7 @@
 mod auth;
 mod bounds;
 mod cancellation;
+mod cases;
 mod catalog;
 mod concurrency;
 mod crash;

@@ -25,6 +25,8 @@ struct Objects {
     ret: String,
     /// An edit begun on the order.
     edit: String,
+    /// A support case about the order.
+    case: String,
     email: &'static str,
     channel: &'static str,
     price: i64,
@@ -77,9 +79,20 @@ async fn shipped(app: &TestApp, channel: &'static str, email: &'static str, pric
         .as_str()
         .unwrap()
         .to_owned();
+    let case = app
+        .post(
+            "/cases",
+            &json!({"subject": "Where is it?", "channel": "email", "order": id}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Objects {
         ret,
         edit,
+        case,
         shipment: shipped["fulfillment_orders"][0]["shipments"][0]["id"]
             .as_str()
             .unwrap()
@@ -131,6 +144,83 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
             format!("/orders/{id}/timeline"),
             None,
             ReadOrders,
+        ),
+        (
+            Method::GET,
+            "/orders/{id}/contacts",
+            format!("/orders/{id}/contacts"),
+            None,
+            ReadCases,
+        ),
+        (
+            Method::POST,
+            "/cases",
+            "/cases".into(),
+            Some(json!({"subject": "Late", "channel": "chat", "order": id})),
+            ManageCases,
+        ),
+        (
+            Method::GET,
+            "/cases/{id}",
+            format!("/cases/{}", o.case),
+            None,
+            ReadCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/contacts",
+            format!("/cases/{}/contacts", o.case),
+            Some(json!({"channel": "email", "summary": "Any news?"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/assignment",
+            format!("/cases/{}/assignment", o.case),
+            Some(json!({"group": "tier2"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/status",
+            format!("/cases/{}/status", o.case),
+            Some(json!({"status": "pending_internal"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/priority",
+            format!("/cases/{}/priority", o.case),
+            Some(json!({"priority": "high"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/links",
+            format!("/cases/{}/links", o.case),
+            Some(json!({"kind": "shipment", "id": shp})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/resolve",
+            format!("/cases/{}/resolve", o.case),
+            Some(json!({"root_cause": "carrier_delay"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/reopen",
+            format!("/cases/{}/reopen", o.case),
+            Some(json!({"reason": "the customer called again"})),
+            ManageCases,
+        ),
+        (
+            Method::POST,
+            "/cases/{id}/close",
+            format!("/cases/{}/close", o.case),
+            Some(json!({})),
+            ManageCases,
         ),
         (
             Method::GET,
@@ -393,6 +483,11 @@ fn edit_operations(
 /// Routes whose objects belong to no single channel, and why.
 const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
+    (
+        "get",
+        "/cases",
+        "lists only the cases of the key's channels' orders (cases::cases_follow_their_orders_channel_and_roles_and_bad_input_changes_nothing)",
+    ),
     (
         "post",
         "/orders/{id}/messages/{message_id}/resend",

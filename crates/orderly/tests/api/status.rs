@@ -214,12 +214,15 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP TABLE webhook_attempts;
              DROP TABLE messages;
              DROP TABLE notification_preferences;
+             DROP TABLE cases;
+             DROP TABLE case_contacts;
+             DROP TABLE case_counter;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 7);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 8);
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(

@@ -1,0 +1,105 @@
+//! Support cases as rows. A case is an event stream of its own (`stream_type = 'case'`
+//! in `events`); `cases` is its read model (the snapshot with the columns the queues
+//! filter on: status, owner, group, the SLA clock's next due time), and
+//! `case_contacts` counts every contact with the order it was about, so repeat
+//! contacts per order come from one indexed count, never from replaying cases.
+//!
+//! `CasesTx` is the write side (part of `WriteTx`, whose `append_case` appends the
+//! events and writes these rows in the command's transaction), `CaseReads` the read
+//! side (part of `Reader`); both backends implement both in their `cases` module.
+
+use crate::error::StoreError;
+use jiff::Timestamp;
+use orderly_domain::case::{Case, CaseStatus};
+
+/// A case's row: the case and what the queues need beside it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseRow<'a> {
+    pub case: &'a Case,
+    /// The sales channel of the case's order, for channel-scoped keys (None: the case is
+    /// about no order, and only keys of every channel see it).
+    pub order_channel: Option<&'a str>,
+    /// When the case's SLA clock is next due (first response, then resolution); None
+    /// once resolved or without a target.
+    pub due_at: Option<Timestamp>,
+}
+
+/// Which cases a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseQueue {
+    /// Every case (with `CaseFilter::status`, any status).
+    All,
+    /// Active cases owned by this owner.
+    Mine(String),
+    /// Active cases without an owner.
+    Unassigned,
+    /// Active cases of this group.
+    Group(String),
+    /// Active cases whose SLA clock was due at or before this time.
+    Breached(Timestamp),
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseFilter {
+    pub queue: CaseQueue,
+    /// Only cases in this status (the queues other than `All` hold active cases only).
+    pub status: Option<CaseStatus>,
+    /// Only cases opened at or before this time (the "older than" queues).
+    pub opened_before: Option<Timestamp>,
+    /// Only cases of orders in these channels (a channel-scoped key).
+    pub channels: Option<Vec<String>>,
+    /// The last row of the previous page: (opened at, id). Oldest first.
+    pub after: Option<(Timestamp, String)>,
+    pub limit: u32,
+}
+
+/// A case as listed, with its SLA clock's next due time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseListed {
+    pub case: Case,
+    pub due_at: Option<Timestamp>,
+}
+
+/// How often customers got in touch about one order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContactCounts {
+    /// Every contact logged on any case of the order, either direction.
+    pub contacts: u32,
+    /// Contacts from the customer.
+    pub inbound: u32,
+    /// Contacts asking where the order is.
+    pub order_status: u32,
+    /// Cases about the order.
+    pub cases: u32,
+}
+
+impl ContactCounts {
+    /// The customer got in touch more than once about the order.
+    pub fn repeat(&self) -> bool {
+        self.inbound > 1
+    }
+}
+
+/// The write side of cases.
+pub trait CasesTx {
+    /// The next case number, `CASE-1001` onwards, drawn in the command's transaction.
+    fn next_case_number(&mut self) -> Result<String, StoreError>;
+    /// The case's snapshot, for a decision.
+    fn load_case(&mut self, id: &str) -> Result<Option<Case>, StoreError>;
+    /// Inserts or replaces the case's row.
+    fn save_case(&mut self, row: &CaseRow<'_>) -> Result<(), StoreError>;
+    /// Records `case.contacts[from..]`, numbered from `from`.
+    fn insert_case_contacts(&mut self, case: &Case, from: usize) -> Result<(), StoreError>;
+}
+
+/// The read side of cases.
+pub trait CaseReads {
+    /// A case by id or number.
+    fn case(&mut self, id_or_number: &str) -> Result<Option<CaseListed>, StoreError>;
+    /// A page of a queue, oldest first.
+    fn cases(&mut self, f: &CaseFilter) -> Result<Vec<CaseListed>, StoreError>;
+    /// Every case about an order, oldest first.
+    fn cases_of_order(&mut self, order_id: &str) -> Result<Vec<CaseListed>, StoreError>;
+    /// The contacts about an order, counted.
+    fn order_contacts(&mut self, order_id: &str) -> Result<ContactCounts, StoreError>;
+}

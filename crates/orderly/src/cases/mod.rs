@@ -1,0 +1,6 @@
+//! Support cases: opened from an order, a return, a shipment or a customer, owned until
+//! resolved with a root cause, every contact counted; the queues support works from.
+
+pub mod commands;
+pub mod http;
+pub mod view;

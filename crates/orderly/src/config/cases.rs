@@ -1,0 +1,154 @@
+//! `[cases]`: the root-cause taxonomy a case is resolved with, which signal of the linked
+//! order suggests which cause, the support groups, and the SLA targets in business hours
+//! (counted on `[calendar]`) per priority. The taxonomy is the team's, so it is
+//! configuration; the defaults are the causes an online store's support meets most.
+
+use orderly_domain::case::Priority;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CasesConfig {
+    /// Root causes, snake_case codes; a case is resolved with one of them.
+    pub root_causes: Vec<String>,
+    /// Signal of the linked order (`shipment_delayed`, `short_pick`,
+    /// `return_reason:<code>`, …; see `orderly_domain::case::signals`) → root cause.
+    pub suggestions: BTreeMap<String, String>,
+    /// The groups cases may be assigned to.
+    pub groups: Vec<String>,
+    /// Business hours from opening to support's first answer, per priority.
+    pub first_response_hours: PriorityHours,
+    /// Business hours from opening to resolution, per priority.
+    pub resolution_hours: PriorityHours,
+}
+
+/// Business hours per priority.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityHours {
+    pub low: u32,
+    pub normal: u32,
+    pub high: u32,
+    pub urgent: u32,
+}
+
+impl PriorityHours {
+    pub fn of(&self, p: Priority) -> u32 {
+        match p {
+            Priority::Low => self.low,
+            Priority::Normal => self.normal,
+            Priority::High => self.high,
+            Priority::Urgent => self.urgent,
+        }
+    }
+}
+
+const ROOT_CAUSES: [&str; 10] = [
+    "carrier_delay",
+    "inventory_accuracy",
+    "wrong_item",
+    "damaged_in_transit",
+    "payment_issue",
+    "address_error",
+    "customer_changed_mind",
+    "policy_confusion",
+    "website_issue",
+    "product_quality",
+];
+
+const SUGGESTIONS: [(&str, &str); 14] = [
+    ("shipment_delayed", "carrier_delay"),
+    ("shipment_lost", "carrier_delay"),
+    ("delivery_failed", "carrier_delay"),
+    ("returned_to_sender", "address_error"),
+    ("address_hold", "address_error"),
+    ("short_pick", "inventory_accuracy"),
+    ("backordered", "inventory_accuracy"),
+    ("payment_failed", "payment_issue"),
+    ("return_reason:wrong_item", "wrong_item"),
+    ("return_reason:arrived_damaged", "damaged_in_transit"),
+    ("return_reason:changed_mind", "customer_changed_mind"),
+    ("return_reason:stopped_working", "product_quality"),
+    ("return_reason:not_as_described", "website_issue"),
+    ("return_reason:looks_different", "website_issue"),
+];
+
+impl Default for CasesConfig {
+    fn default() -> Self {
+        CasesConfig {
+            root_causes: ROOT_CAUSES.map(String::from).to_vec(),
+            suggestions: SUGGESTIONS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            groups: ["tier1", "tier2", "returns", "warehouse"]
+                .map(String::from)
+                .to_vec(),
+            first_response_hours: PriorityHours {
+                low: 24,
+                normal: 8,
+                high: 4,
+                urgent: 1,
+            },
+            resolution_hours: PriorityHours {
+                low: 80,
+                normal: 40,
+                high: 16,
+                urgent: 4,
+            },
+        }
+    }
+}
+
+fn is_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl CasesConfig {
+    /// Every problem with the section as `key: message`.
+    pub(super) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.root_causes.is_empty() {
+            problems.push("cases.root_causes: at least one root cause is required".into());
+        }
+        for (i, c) in self.root_causes.iter().enumerate() {
+            if !is_code(c) {
+                problems.push(format!(
+                    "cases.root_causes[{i}]: {c:?} is not a snake_case code"
+                ));
+            } else if self.root_causes[..i].contains(c) {
+                problems.push(format!("cases.root_causes[{i}]: {c:?} is listed twice"));
+            }
+        }
+        for (signal, cause) in &self.suggestions {
+            if !self.root_causes.contains(cause) {
+                problems.push(format!(
+                    "cases.suggestions.{signal}: {cause:?} is not one of cases.root_causes"
+                ));
+            }
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            if !is_code(g) {
+                problems.push(format!("cases.groups[{i}]: {g:?} is not a snake_case code"));
+            }
+        }
+        for (key, hours) in [
+            ("first_response_hours", self.first_response_hours),
+            ("resolution_hours", self.resolution_hours),
+        ] {
+            for p in Priority::ALL {
+                if hours.of(*p) == 0 || hours.of(*p) > 10_000 {
+                    problems.push(format!(
+                        "cases.{key}.{}: must be between 1 and 10000",
+                        p.as_str()
+                    ));
+                }
+            }
+        }
+        problems
+    }
+}
