@@ -152,3 +152,58 @@ impl CasesConfig {
         problems
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    fn section(toml: &str) -> CasesConfig {
+        Figment::from(Toml::string(toml))
+            .extract_inner("cases")
+            .unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_sound_and_every_suggestion_names_a_root_cause() {
+        assert_eq!(CasesConfig::default().problems(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_example_in_the_deployment_guide_loads() {
+        let guide = include_str!("../../../../docs/deployment.md");
+        let example = guide
+            .split("```toml\n")
+            .find(|block| block.starts_with("[cases]"))
+            .and_then(|block| block.split("```").next())
+            .unwrap();
+        let cases = section(example);
+        assert_eq!(cases.problems(), Vec::<String>::new());
+        assert_eq!(cases.suggestions.len(), 3, "the section replaces the defaults");
+        assert_eq!(cases.first_response_hours.of(Priority::High), 4);
+    }
+
+    #[test]
+    fn every_problem_is_named_with_its_key() {
+        let cases = section(
+            r#"[cases]
+root_causes = ["carrier_delay", "Bad Cause", "carrier_delay"]
+groups = ["tier 1"]
+first_response_hours = { low = 0, normal = 8, high = 4, urgent = 1 }
+[cases.suggestions]
+short_pick = "stock"
+"#,
+        );
+        assert_eq!(
+            cases.problems(),
+            [
+                "cases.root_causes[1]: \"Bad Cause\" is not a snake_case code",
+                "cases.root_causes[2]: \"carrier_delay\" is listed twice",
+                "cases.suggestions.short_pick: \"stock\" is not one of cases.root_causes",
+                "cases.groups[0]: \"tier 1\" is not a snake_case code",
+                "cases.first_response_hours.low: must be between 1 and 10000",
+            ]
+        );
+    }
+}
