@@ -21,6 +21,37 @@ pub struct CasesConfig {
     pub first_response_hours: PriorityHours,
     /// Business hours from opening to resolution, per priority.
     pub resolution_hours: PriorityHours,
+    /// Escalation levels, in rising order of `after_hours`: a case passes a level when
+    /// its SLA clock (first response, then resolution) is that many business hours
+    /// overdue; each level is passed once.
+    pub escalation: Vec<EscalationRule>,
+}
+
+/// One escalation level: what happens when a case is `after_hours` business hours past
+/// its SLA clock.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationRule {
+    pub after_hours: u32,
+    /// Raised to this priority (never lowered).
+    pub priority: Option<String>,
+    /// Handed to this group (one of `groups`).
+    pub group: Option<String>,
+}
+
+impl EscalationRule {
+    pub fn priority(&self) -> Option<Priority> {
+        self.priority.as_deref().and_then(Priority::parse)
+    }
+
+    /// The rule as the case's history tells it.
+    pub fn describe(&self) -> String {
+        if self.after_hours == 0 {
+            "SLA due time passed".to_owned()
+        } else {
+            format!("{} business hours past the SLA due time", self.after_hours)
+        }
+    }
 }
 
 /// Business hours per priority.
@@ -97,6 +128,18 @@ impl Default for CasesConfig {
                 high: 16,
                 urgent: 4,
             },
+            escalation: vec![
+                EscalationRule {
+                    after_hours: 0,
+                    priority: Some("high".into()),
+                    group: None,
+                },
+                EscalationRule {
+                    after_hours: 8,
+                    priority: Some("urgent".into()),
+                    group: Some("tier2".into()),
+                },
+            ],
         }
     }
 }
@@ -149,6 +192,25 @@ impl CasesConfig {
                 }
             }
         }
+        for (i, r) in self.escalation.iter().enumerate() {
+            if i > 0 && r.after_hours <= self.escalation[i - 1].after_hours {
+                problems.push(format!(
+                    "cases.escalation[{i}].after_hours: must be above the level before"
+                ));
+            }
+            if r.priority.is_some() && r.priority().is_none() {
+                problems.push(format!(
+                    "cases.escalation[{i}].priority: low, normal, high or urgent"
+                ));
+            }
+            if let Some(g) = &r.group
+                && !self.groups.contains(g)
+            {
+                problems.push(format!(
+                    "cases.escalation[{i}].group: {g:?} is not one of cases.groups"
+                ));
+            }
+        }
         problems
     }
 }
@@ -180,7 +242,11 @@ mod tests {
             .unwrap();
         let cases = section(example);
         assert_eq!(cases.problems(), Vec::<String>::new());
-        assert_eq!(cases.suggestions.len(), 3, "the section replaces the defaults");
+        assert_eq!(
+            cases.suggestions.len(),
+            3,
+            "the section replaces the defaults"
+        );
         assert_eq!(cases.first_response_hours.of(Priority::High), 4);
     }
 
@@ -191,6 +257,12 @@ mod tests {
 root_causes = ["carrier_delay", "Bad Cause", "carrier_delay"]
 groups = ["tier 1"]
 first_response_hours = { low = 0, normal = 8, high = 4, urgent = 1 }
+[[cases.escalation]]
+after_hours = 4
+priority = "sky-high"
+[[cases.escalation]]
+after_hours = 4
+group = "nobody"
 [cases.suggestions]
 short_pick = "stock"
 "#,
@@ -203,6 +275,9 @@ short_pick = "stock"
                 "cases.suggestions.short_pick: \"stock\" is not one of cases.root_causes",
                 "cases.groups[0]: \"tier 1\" is not a snake_case code",
                 "cases.first_response_hours.low: must be between 1 and 10000",
+                "cases.escalation[0].priority: low, normal, high or urgent",
+                "cases.escalation[1].after_hours: must be above the level before",
+                "cases.escalation[1].group: \"nobody\" is not one of cases.groups",
             ]
         );
     }

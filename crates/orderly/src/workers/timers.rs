@@ -1,6 +1,7 @@
 //! The timer worker: fires due deadlines (unpaid orders, lapsing authorizations),
 //! re-drives payment operations whose answer never came and retries captures and refunds
-//! the provider refused, each as an ordinary command.
+//! the provider refused, watches shipments and escalates overdue cases, each as an
+//! ordinary command.
 //! Time is passed in, so a test drives the worker step by step with its own clock.
 
 use crate::app::App;
@@ -37,6 +38,9 @@ impl App {
             .await?;
         if let Err(e) = self.watch_shipments(now).await {
             tracing::warn!(error = %e, "shipment watch failed");
+        }
+        if let Err(e) = self.escalate_cases(now).await {
+            tracing::warn!(error = %e, "case escalation failed");
         }
         for t in &timers {
             let again = match self.fire(t, now).await {

@@ -326,3 +326,64 @@ async fn cases_follow_their_orders_channel_and_roles_and_bad_input_changes_nothi
         1
     );
 }
+
+/// Sets the clock to `at` and runs a timer pass there.
+async fn timers_at(app: &TestApp, at: &str) {
+    let at: jiff::Timestamp = at.parse().unwrap();
+    app.clock.set(at);
+    app.state.fire_due_timers(at).await.expect("timer pass");
+}
+
+#[tokio::test]
+async fn an_unanswered_case_escalates_at_exactly_its_due_time_then_level_by_level() {
+    let app = spawn_app().await;
+    // Monday 10:00 in New York, the demo calendar's zone (Monday to Friday 09:00-18:00).
+    app.clock.set("2026-12-07T15:00:00Z".parse().unwrap());
+    let opened = app
+        .post(
+            "/cases",
+            &json!({"subject": "Refund?", "channel": "email", "group": "tier1"}),
+        )
+        .await
+        .expect(201);
+    let id = opened["id"].as_str().unwrap().to_owned();
+    // Normal priority: a first response within 8 business hours, Monday 18:00.
+    assert_eq!(opened["due_at"], "2026-12-07T23:00:00.000Z");
+
+    timers_at(&app, "2026-12-07T22:59:59.999Z").await;
+    let case = app.get(&format!("/cases/{id}")).await.expect(200);
+    assert_eq!(
+        (case["escalation_level"].as_u64(), case["priority"].as_str()),
+        (Some(0), Some("normal"))
+    );
+    let breached = app.get("/cases?queue=breached").await.expect(200);
+    assert_eq!(ids(&breached), Vec::<String>::new());
+
+    timers_at(&app, "2026-12-07T23:00:00.000Z").await;
+    let case = app.get(&format!("/cases/{id}")).await.expect(200);
+    assert_eq!(case["escalation_level"], 1, "{case}");
+    assert_eq!(case["priority"], "high");
+    assert_eq!(case["group"], "tier1");
+    assert_eq!(
+        ids(&app.get("/cases?queue=breached").await.expect(200)),
+        vec![id.clone()]
+    );
+    // At high priority the clock was due Monday 14:00; level 2 comes 8 business hours
+    // later, Tuesday 13:00 (four hours on Monday, four on Tuesday morning).
+    timers_at(&app, "2026-12-08T17:59:59.999Z").await;
+    assert_eq!(
+        app.get(&format!("/cases/{id}")).await.expect(200)["escalation_level"],
+        1
+    );
+    timers_at(&app, "2026-12-08T18:00:00.000Z").await;
+    let case = app.get(&format!("/cases/{id}")).await.expect(200);
+    assert_eq!(case["escalation_level"], 2);
+    assert_eq!(case["priority"], "urgent");
+    assert_eq!(case["group"], "tier2");
+    // Another pass changes nothing.
+    timers_at(&app, "2026-12-09T18:00:00.000Z").await;
+    assert_eq!(
+        app.get(&format!("/cases/{id}")).await.expect(200)["version"],
+        case["version"]
+    );
+}
