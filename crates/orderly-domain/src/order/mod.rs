@@ -2,6 +2,7 @@
 //! it needs into events; `evolve` folds events into the state that is snapshotted. The
 //! customer-facing status is derived from that state in `status`, never stored as truth.
 
+mod advice;
 mod cancel_request;
 mod command;
 mod decide;
@@ -38,6 +39,7 @@ mod status;
 mod summary;
 mod validate;
 
+pub use advice::{Advice, Topic, advice_for};
 pub use cancel_request::{
     CancelLine, CancelRejection, CancelRequest, CancellationAnswered, CancellationRequested,
     RequestCancellation,
@@ -92,6 +94,8 @@ pub use status::{CustomerStatus, FulfillmentSummary, RefundState, ReturnSummary}
 pub use summary::money;
 pub use validate::{Limits, MAX_AMOUNT_MINOR, validate_place};
 
+#[cfg(test)]
+mod advice_tests;
 #[cfg(test)]
 mod cancel_request_tests;
 #[cfg(test)]

@@ -48,6 +48,7 @@ use utoipa::{Modify, OpenApi};
         cases::open_case, cases::list_cases, cases::get_case, cases::log_contact, cases::assign,
         cases::change_status, cases::change_priority, cases::add_link, cases::resolve, cases::reopen,
         cases::close, cases::order_contacts,
+        crate::orders::support::support,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
         payments::get_store_credit, payments::issue_store_credit,

@@ -76,6 +76,7 @@ route_table! {
     "/orders/{id}/notes" => get(order_notes::list_notes).post(order_notes::add_note),
     "/orders/{id}/tags" => post(order_notes::change_tags),
     "/orders/{id}/contacts" => get(cases::order_contacts),
+    "/orders/{id}/support" => get(crate::orders::support::support),
     "/cases" => get(cases::list_cases).post(cases::open_case),
     "/cases/{id}" => get(cases::get_case),
     "/cases/{id}/contacts" => post(cases::log_contact),

@@ -1,4 +1,5 @@
-//! Orders: capture, reading one or many, the timeline, cancellation, notes and tags.
+//! Orders: capture, reading one or many, the timeline, cancellation, notes and tags,
+//! and what support can tell the customer.
 
 pub mod capture;
 pub mod commands;
@@ -7,5 +8,6 @@ pub mod list;
 pub mod notes;
 pub mod placing;
 pub mod queries;
+pub mod support;
 pub mod timeline;
 pub mod view;

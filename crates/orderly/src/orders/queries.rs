@@ -19,7 +19,86 @@ pub struct OrderHistory {
     pub key_names: HashMap<String, String>,
 }
 
+/// What support can tell the customer about an order, with what is open on it.
+pub struct SupportSummary {
+    pub order: Order,
+    pub advice: Vec<orderly_domain::order::Advice>,
+    /// Open exception entries of the order, oldest first (empty for a role that may not
+    /// read the queues).
+    pub exceptions: Vec<orderly_store::ExceptionRow>,
+    /// The order's active cases, oldest first (empty for a role that may not read them).
+    pub cases: Vec<orderly_store::CaseListed>,
+    pub contacts: orderly_store::ContactCounts,
+}
+
 impl App {
+    /// "What should the customer hear next?": the order's derived advice (a refund's
+    /// sentence ends with when the money arrives, from `notifications.refund_timing`),
+    /// its open exceptions and active cases, and how often the customer got in touch.
+    pub async fn support_summary(
+        &self,
+        actor: &Actor,
+        id_or_number: String,
+    ) -> Result<SupportSummary, AppError> {
+        let order = self.order(actor, id_or_number).await?;
+        let mut advice = orderly_domain::order::advice_for(&order);
+        for a in advice
+            .iter_mut()
+            .filter(|a| a.topic == orderly_domain::order::Topic::Refund)
+        {
+            let Some(refund) = order
+                .refunds
+                .iter()
+                .find(|r| Some(r.id.as_str()) == a.subject.as_deref())
+            else {
+                continue;
+            };
+            let failed =
+                order.refund_status(refund) == orderly_domain::payment::RefundStatus::RefundFailed;
+            if let Some(timing) = self
+                .config
+                .notifications
+                .refund_timing
+                .get(refund.method.as_str())
+                && !failed
+            {
+                a.text = format!("{}; it arrives {timing}", a.text);
+            }
+        }
+        let id = order.id.to_string();
+        let exceptions = if authorize(actor, Permission::ReadExceptions).is_ok() {
+            let filter = orderly_store::ExceptionFilter {
+                order_id: Some(id.clone()),
+                open: Some(true),
+                limit: 200,
+                ..Default::default()
+            };
+            self.exceptions(actor, filter).await?
+        } else {
+            Vec::new()
+        };
+        let (contacts, cases) = if authorize(actor, Permission::ReadCases).is_ok() {
+            let (contacts, cases) = self
+                .store
+                .read(move |r| Ok((r.order_contacts(&id)?, r.cases_of_order(&id)?)))
+                .await?;
+            let active = cases
+                .into_iter()
+                .filter(|c| c.case.status.is_active())
+                .collect();
+            (contacts, active)
+        } else {
+            (orderly_store::ContactCounts::default(), Vec::new())
+        };
+        Ok(SupportSummary {
+            order,
+            advice,
+            exceptions,
+            cases,
+            contacts,
+        })
+    }
+
     /// One order by id or human number.
     pub async fn order(&self, actor: &Actor, id_or_number: String) -> Result<Order, AppError> {
         authorize(actor, Permission::ReadOrders)?;

@@ -387,3 +387,87 @@ async fn an_unanswered_case_escalates_at_exactly_its_due_time_then_level_by_leve
         case["version"]
     );
 }
+
+#[tokio::test]
+async fn support_sees_what_to_tell_the_customer_with_the_orders_open_cases_and_exceptions() {
+    let app = spawn_app().await;
+    let order = released(&app).await;
+    let oid = order["id"].as_str().unwrap();
+    let pkg = app
+        .pick_and_pack(&fulfillment_id(&order), &[(1, 1)], &["MUG"])
+        .await;
+    let shipped = app
+        .post(
+            &format!("/packages/{}/ship", pkg["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    let shipment = &shipped["fulfillment_orders"][0]["shipments"][0];
+    let tracking = shipment["tracking_number"].as_str().unwrap();
+    app.track(
+        &json!({"id": "late-2", "carrier": "local", "tracking_number": tracking,
+        "status": "delayed", "occurred_at": app.clock.now().to_string()}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/orders/{oid}/refunds"),
+        &json!({"amount": 100, "reason": "customer_request"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/cases",
+        &json!({"subject": "Late", "channel": "chat", "order": oid,
+            "contact": {"channel": "chat", "summary": "Where is it?", "order_status": true}}),
+    )
+    .await
+    .expect(201);
+
+    let support = app.get(&format!("/orders/{oid}/support")).await.expect(200);
+    let advice: Vec<(&str, &str)> = support["advice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["topic"].as_str().unwrap(), a["text"].as_str().unwrap()))
+        .collect();
+    let parcel = advice.iter().find(|(t, _)| *t == "shipment").unwrap().1;
+    assert!(
+        parcel.starts_with(&format!(
+            "Parcel {tracking} (1 unit) with local is delayed, expected by "
+        )),
+        "{advice:?}"
+    );
+    let refund = advice.iter().find(|(t, _)| *t == "refund").unwrap().1;
+    assert!(
+        refund.contains("USD 1.00") || refund.contains("$1.00"),
+        "{refund}"
+    );
+    assert!(
+        refund.ends_with("; it arrives within 5-10 business days, depending on your bank"),
+        "{refund}"
+    );
+    let kinds: Vec<&str> = support["open_exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["shipment_delayed"], "{support}");
+    assert_eq!(support["open_cases"].as_array().unwrap().len(), 1);
+    assert_eq!(support["contacts"], 1);
+    assert_eq!(support["repeat_contact"], false);
+    // A role that reads orders but not cases or queues sees the advice only.
+    let (_, integration) = app.key(Role::Integration).await;
+    let theirs = send(app.req_as(
+        &integration,
+        reqwest::Method::GET,
+        &format!("/orders/{oid}/support"),
+    ))
+    .await
+    .expect(200);
+    assert_eq!(theirs["advice"], support["advice"]);
+    assert_eq!(theirs["open_cases"], json!([]));
+    assert_eq!(theirs["open_exceptions"], json!([]));
+}

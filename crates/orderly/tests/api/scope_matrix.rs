@@ -147,6 +147,13 @@ fn operations(o: &Objects) -> Vec<(Method, &'static str, String, Option<Value>, 
         ),
         (
             Method::GET,
+            "/orders/{id}/support",
+            format!("/orders/{id}/support"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::GET,
             "/orders/{id}/contacts",
             format!("/orders/{id}/contacts"),
             None,
