@@ -206,7 +206,7 @@ pub fn advice_for(order: &Order) -> Vec<Advice> {
             Topic::Return,
             Some(r.rma.clone()),
             format!(
-                "Return {} is {}",
+                "Return {}: {}",
                 r.rma,
                 r.status(order).as_str().replace('_', " ")
             ),

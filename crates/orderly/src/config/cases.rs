@@ -88,7 +88,7 @@ const ROOT_CAUSES: [&str; 10] = [
     "product_quality",
 ];
 
-const SUGGESTIONS: [(&str, &str); 14] = [
+const SUGGESTIONS: [(&str, &str); 16] = [
     ("shipment_delayed", "carrier_delay"),
     ("shipment_lost", "carrier_delay"),
     ("delivery_failed", "carrier_delay"),
@@ -103,6 +103,8 @@ const SUGGESTIONS: [(&str, &str); 14] = [
     ("return_reason:stopped_working", "product_quality"),
     ("return_reason:not_as_described", "website_issue"),
     ("return_reason:looks_different", "website_issue"),
+    ("return_reason:size_too_small", "website_issue"),
+    ("return_reason:size_too_large", "website_issue"),
 ];
 
 impl Default for CasesConfig {
