@@ -9,6 +9,9 @@
 //! Status: `open` ⇄ `pending_customer` ⇄ `pending_internal` → `resolved` → `closed`;
 //! a resolved case may be reopened (the customer wrote again), a closed one may not (a
 //! new contact opens a new case, linked to the same objects).
+//!
+//! One file past the usual size: the machine's state, commands, events, `decide` and
+//! `evolve` read together, and splitting them would scatter one exhaustive match.
 
 use crate::Timestamp;
 use crate::values::Id;

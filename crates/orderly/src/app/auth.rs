@@ -3,6 +3,10 @@
 //! 256-bit random secrets, so a fast SHA-256 hash is the right storage form (a slow
 //! password hash would add milliseconds to every request without adding safety). Keys
 //! have a life: an optional expiry, revocation, and rotation with a grace period.
+//!
+//! The file runs a little past the usual size on purpose: the permission list, the role
+//! table and the permission of every order command stay together, so who may do what is
+//! read in one place.
 
 use crate::app::error::AppError;
 use jiff::Timestamp;

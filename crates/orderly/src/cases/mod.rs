@@ -2,6 +2,7 @@
 //! resolved with a root cause, every contact counted; the queues support works from, and
 //! the escalation of those past their SLA clock.
 
+pub mod actions;
 pub mod commands;
 pub mod escalation;
 pub mod http;

@@ -8,6 +8,7 @@
 
 use crate::app::AppState;
 use crate::app::auth::{Permission, Principal};
+use crate::cases::actions as case_actions;
 use crate::cases::http as cases;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
@@ -45,9 +46,9 @@ use utoipa::{Modify, OpenApi};
         inventory::list_inventory, inventory::adjust, inventory::movements, quarantine::quarantine,
         orders::create_order, order_list::list_orders, orders::get_order, order_timeline::timeline, orders::cancel_order,
         order_notes::add_note, order_notes::list_notes, order_notes::change_tags,
-        cases::open_case, cases::list_cases, cases::get_case, cases::log_contact, cases::assign,
-        cases::change_status, cases::change_priority, cases::add_link, cases::resolve, cases::reopen,
-        cases::close, cases::order_contacts,
+        cases::open_case, cases::list_cases, cases::get_case, case_actions::log_contact, case_actions::assign,
+        case_actions::change_status, case_actions::change_priority, case_actions::add_link, case_actions::resolve, case_actions::reopen,
+        case_actions::close, cases::order_contacts,
         crate::orders::support::support,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,

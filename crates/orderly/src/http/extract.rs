@@ -438,6 +438,23 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .ok_or_else(foreign_cursor)
 }
 
+/// The key of a page ordered by (time, id): `<milliseconds>|<id>`, for `page_cursor`.
+pub fn time_cursor_key(at: jiff::Timestamp, id: &str) -> String {
+    format!("{}|{id}", at.as_millisecond())
+}
+
+/// The (time, id) a `time_cursor_key` cursor carries.
+pub fn decode_time_cursor(cursor: &str) -> Result<(jiff::Timestamp, String), ApiError> {
+    let raw = decode_cursor(cursor)?;
+    let (ms, id) = raw.split_once('|').ok_or_else(foreign_cursor)?;
+    let at = ms
+        .parse::<i64>()
+        .ok()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .ok_or_else(foreign_cursor)?;
+    Ok((at, id.to_owned()))
+}
+
 /// The refusal of a cursor this API did not issue.
 pub fn foreign_cursor() -> ApiError {
     ApiError::InvalidQueryParam(FieldIssue::new(

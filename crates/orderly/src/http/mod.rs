@@ -14,6 +14,7 @@ pub mod schema;
 pub mod serve;
 pub mod throttle;
 
+use crate::cases::actions as case_actions;
 use crate::cases::http as cases;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
@@ -79,14 +80,14 @@ route_table! {
     "/orders/{id}/support" => get(crate::orders::support::support),
     "/cases" => get(cases::list_cases).post(cases::open_case),
     "/cases/{id}" => get(cases::get_case),
-    "/cases/{id}/contacts" => post(cases::log_contact),
-    "/cases/{id}/assignment" => post(cases::assign),
-    "/cases/{id}/status" => post(cases::change_status),
-    "/cases/{id}/priority" => post(cases::change_priority),
-    "/cases/{id}/links" => post(cases::add_link),
-    "/cases/{id}/resolve" => post(cases::resolve),
-    "/cases/{id}/reopen" => post(cases::reopen),
-    "/cases/{id}/close" => post(cases::close),
+    "/cases/{id}/contacts" => post(case_actions::log_contact),
+    "/cases/{id}/assignment" => post(case_actions::assign),
+    "/cases/{id}/status" => post(case_actions::change_status),
+    "/cases/{id}/priority" => post(case_actions::change_priority),
+    "/cases/{id}/links" => post(case_actions::add_link),
+    "/cases/{id}/resolve" => post(case_actions::resolve),
+    "/cases/{id}/reopen" => post(case_actions::reopen),
+    "/cases/{id}/close" => post(case_actions::close),
     "/orders/{id}/cancellation" => post(orders::cancel_order),
     "/orders/{id}/edits" => post(edits::begin_edit),
     "/orders/{id}/edits/{edit_id}" => get(edits::get_edit),

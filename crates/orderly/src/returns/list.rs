@@ -6,7 +6,8 @@ use crate::app::AppState;
 use crate::app::auth::Principal;
 use crate::app::error::AppError;
 use crate::http::extract::{
-    ApiQuery, bounded_param, decode_cursor, foreign_cursor, page_cursor, page_limit, parse_time,
+    ApiQuery, bounded_param, decode_time_cursor, page_cursor, page_limit, parse_time,
+    time_cursor_key,
 };
 use crate::http::problem::{ApiError, Problem};
 use crate::http::schema::one_of;
@@ -128,19 +129,7 @@ pub async fn list_returns(
         Some(s) if ReturnState::parse(s).is_some() => vec![s.to_owned()],
         Some(_) => return Err(bad("state", "state is a return state")),
     };
-    let before = match q.cursor.as_deref() {
-        None => None,
-        Some(c) => {
-            let raw = decode_cursor(c)?;
-            let (ms, id) = raw.split_once('|').ok_or_else(foreign_cursor)?;
-            let at = ms
-                .parse::<i64>()
-                .ok()
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .ok_or_else(foreign_cursor)?;
-            Some((at, id.to_owned()))
-        }
-    };
+    let before = q.cursor.as_deref().map(decode_time_cursor).transpose()?;
     let limit = page_limit(q.limit)?;
     let filter = ReturnFilter {
         states,
@@ -157,7 +146,7 @@ pub async fn list_returns(
     let mut rows = app.returns(&principal.actor(), filter).await?;
     let next_cursor = page_cursor(&mut rows, limit, |r| {
         let (at, id) = r.key();
-        format!("{}|{id}", at.as_millisecond())
+        time_cursor_key(at, &id)
     });
     let now = app.now();
     Ok(Json(ReturnPage {
