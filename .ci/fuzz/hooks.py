@@ -84,6 +84,8 @@ STATEFUL_FIELD_REFUSALS = {
     ("wanted.sku", "not_allowed"),
     # An edit's lines at their prices may add up to more than 10^13 minor units.
     ("changes", "amount_out_of_range"),
+    # A case queue by group names the group: `queue=group` needs `group`.
+    ("group", "required"),
 }
 
 

@@ -246,7 +246,7 @@ pub async fn add_link(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ResolveIn {
+pub struct CaseResolveIn {
     /// One of `cases.root_causes`: a case is not resolved without one.
     #[schema(max_length = 64)]
     pub root_cause: String,
@@ -258,7 +258,7 @@ pub struct ResolveIn {
 #[utoipa::path(post, path = "/api/v1/cases/{id}/resolve", tag = "cases",
     params(("id" = String, Path, description = "Case id or number"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
-    request_body = ResolveIn,
+    request_body = CaseResolveIn,
     responses((status = 200, body = CaseView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "illegal_case_transition", body = Problem, content_type = "application/problem+json"),
@@ -269,7 +269,7 @@ pub async fn resolve(
     principal: Principal,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: ApiJson<ResolveIn>,
+    body: ApiJson<CaseResolveIn>,
 ) -> Result<Response, ApiError> {
     bound_texts(&[
         ("root_cause", Some(&body.value.root_cause), 64),

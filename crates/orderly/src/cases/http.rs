@@ -288,6 +288,13 @@ pub async fn list_cases(
         .transpose()?;
     let limit = page_limit(q.limit)?;
     let after = q.cursor.as_deref().map(decode_time_cursor).transpose()?;
+    if q.older_than_hours.is_some_and(|h| h > 100_000) {
+        return Err(ApiError::InvalidQueryParam(FieldIssue::new(
+            "older_than_hours",
+            "out_of_range",
+            "older_than_hours is 0-100000",
+        )));
+    }
     let opened_before = q
         .older_than_hours
         .map(|h| now - jiff::SignedDuration::from_hours(i64::from(h)));
