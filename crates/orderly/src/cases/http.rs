@@ -9,8 +9,8 @@ use crate::app::error::AppError;
 use crate::cases::commands::OpenInput;
 use crate::cases::view::{CaseView, case_view};
 use crate::http::extract::{
-    ApiJson, ApiQuery, bound_texts, decode_time_cursor, idempotency, origin, outcome_reply,
-    page_cursor, page_limit, required_line, required_text, time_cursor_key,
+    ApiJson, ApiQuery, bound_texts, bounded_param, decode_time_cursor, idempotency, origin,
+    outcome_reply, page_cursor, page_limit, required_line, required_text, time_cursor_key,
 };
 use crate::http::problem::{ApiError, Problem};
 use crate::http::schema::{one_of, required_line as line_schema, required_text as text_schema};
@@ -253,12 +253,13 @@ pub async fn list_cases(
     ApiQuery(q): ApiQuery<CaseQuery>,
 ) -> Result<Json<CasePage>, ApiError> {
     let now = app.now();
+    let group = bounded_param("group", q.group.clone(), 64)?;
     let queue = match q.queue.as_deref().unwrap_or("all") {
         "all" => CaseQueue::All,
         "mine" => CaseQueue::Mine(principal.actor().label()),
         "unassigned" => CaseQueue::Unassigned,
         "breached" => CaseQueue::Breached(now),
-        "group" => CaseQueue::Group(q.group.clone().ok_or_else(|| {
+        "group" => CaseQueue::Group(group.ok_or_else(|| {
             ApiError::InvalidQueryParam(FieldIssue::new(
                 "group",
                 "required",
