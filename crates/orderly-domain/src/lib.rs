@@ -10,6 +10,7 @@ pub mod actor;
 pub mod calendar;
 pub mod carrier;
 pub mod case;
+pub mod customer;
 pub mod fulfillment;
 pub mod geo;
 pub mod inventory;

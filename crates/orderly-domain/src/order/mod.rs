@@ -101,6 +101,8 @@ mod cancel_request_tests;
 #[cfg(test)]
 mod case_signal_tests;
 #[cfg(test)]
+mod customer_profile_tests;
+#[cfg(test)]
 mod edit_tests;
 #[cfg(test)]
 mod notes_tests;
