@@ -100,6 +100,12 @@ pub trait CaseReads {
     fn cases(&mut self, f: &CaseFilter) -> Result<Vec<CaseListed>, StoreError>;
     /// Every case about an order, oldest first.
     fn cases_of_order(&mut self, order_id: &str) -> Result<Vec<CaseListed>, StoreError>;
+    /// The latest `limit` cases of a customer (by any of their emails), newest first.
+    fn cases_of_customer(
+        &mut self,
+        emails: &[String],
+        limit: u32,
+    ) -> Result<Vec<CaseListed>, StoreError>;
     /// The contacts about an order, counted.
     fn order_contacts(&mut self, order_id: &str) -> Result<ContactCounts, StoreError>;
 }

@@ -30,6 +30,7 @@ macro_rules! exception_select {
 
 mod cases;
 mod check;
+mod customers;
 mod delivery;
 mod error;
 mod group;
@@ -43,6 +44,9 @@ mod work;
 
 pub use cases::{CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, ContactCounts};
 pub use check::{CheckReport, Violation};
+pub use customers::{
+    CustomerFilter, CustomerReads, CustomerRecord, CustomerSearch, CustomersTx, search_key,
+};
 pub use delivery::{
     AttemptRow, ClaimedDelivery, DeliveryOutcome, DeliveryReads, DeliveryRecord, DeliveryTx,
     FeedEntry, MessageContent, MessageOutcome, MessageRow, NewDelivery, NewMessage, Next,
@@ -57,8 +61,9 @@ pub use read::{
     search_text,
 };
 pub use rows::{
-    ApiKeyRow, EventRow, ExceptionRow, IdempotencyRecord, InventoryRow, MovementRow, NewApiKey,
-    NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow, StoredBody, StreamType,
+    ApiKeyRow, EventRow, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow, MovementRow,
+    NewApiKey, NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow, StoredBody,
+    StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};
@@ -77,6 +82,10 @@ use jiff::Timestamp;
 /// The migration after which every order's derived state columns are recomputed from its
 /// snapshot (V11 changed what the status means and added refund and hold columns).
 pub(crate) const RECOMPUTE_STATES_AT: i32 = 11;
+
+/// The migration after which SQLite folds the customers' search keys in Rust (V19
+/// created the rows from the orders; PostgreSQL folds them in its SQL).
+pub(crate) const CUSTOMER_KEYS_AT: i32 = 19;
 
 /// Milliseconds since the epoch, the storage form of every time column.
 pub(crate) fn to_ms(t: Timestamp) -> i64 {

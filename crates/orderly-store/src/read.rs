@@ -214,7 +214,9 @@ impl ReturnRequestRow {
 /// One open reservation row: (order id, line, SKU, location, quantity).
 pub type OpenReservation = (String, u32, String, String, u32);
 
-pub trait Reader: crate::delivery::DeliveryReads + crate::cases::CaseReads {
+pub trait Reader:
+    crate::delivery::DeliveryReads + crate::cases::CaseReads + crate::customers::CustomerReads
+{
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;
     fn orders(&mut self, f: &OrderFilter) -> Result<Vec<Order>, StoreError>;
@@ -250,6 +252,9 @@ pub trait Reader: crate::delivery::DeliveryReads + crate::cases::CaseReads {
     }
     /// Every event of a stream, oldest first.
     fn events(&mut self, stream_id: &str) -> Result<Vec<EventRow>, StoreError>;
+    /// Every event of any stream (an order's, a case's, a customer's), oldest first,
+    /// with its type and data as stored.
+    fn history(&mut self, stream_id: &str) -> Result<Vec<crate::rows::HistoryRow>, StoreError>;
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError>;
     /// Products ordered by SKU, starting after `after_sku`.
     fn products(

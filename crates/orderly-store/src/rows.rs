@@ -81,11 +81,13 @@ pub struct MovementRow {
 
 /// What kind of stream events belong to. A stream id is unique across types (each type
 /// gives its ids a prefix of its own), so a stream is found by its id alone; the type
-/// says how its events read: an order's as `OrderEvent`, a case's as `CaseEvent`.
+/// says how its events read: an order's as `OrderEvent`, a case's as `CaseEvent`, a
+/// customer's as `CustomerEvent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StreamType {
     Order,
     Case,
+    Customer,
 }
 
 impl StreamType {
@@ -94,6 +96,7 @@ impl StreamType {
         match self {
             StreamType::Order => "order",
             StreamType::Case => "case",
+            StreamType::Customer => "customer",
         }
     }
 
@@ -102,6 +105,7 @@ impl StreamType {
         match name {
             "order" => Ok(StreamType::Order),
             "case" => Ok(StreamType::Case),
+            "customer" => Ok(StreamType::Customer),
             other => Err(StoreError::Corrupt(format!(
                 "unknown stream type {other:?}"
             ))),
@@ -109,6 +113,7 @@ impl StreamType {
     }
 }
 
+/// One event of an order's stream, decoded.
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub seq: i64,
@@ -118,6 +123,49 @@ pub struct EventRow {
     pub actor: Actor,
     pub correlation_id: String,
     pub at: Timestamp,
+}
+
+/// One event of any stream, as stored: its type's name and its data, for a history
+/// that shows a stream's events without knowing each type's enum (a case's, a
+/// customer's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub seq: i64,
+    pub stream_type: StreamType,
+    pub version: u64,
+    /// The event's type, e.g. `customer_flag_raised`.
+    pub kind: String,
+    pub data: serde_json::Value,
+    pub actor: Actor,
+    pub correlation_id: String,
+    pub at: Timestamp,
+}
+
+impl HistoryRow {
+    /// The row from its stored columns.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_columns(
+        seq: i64,
+        stream_type: &str,
+        version: i64,
+        kind: String,
+        data: &str,
+        actor: &str,
+        correlation_id: String,
+        at_ms: i64,
+    ) -> Result<HistoryRow, StoreError> {
+        Ok(HistoryRow {
+            seq,
+            stream_type: StreamType::parse(stream_type)?,
+            version: u64::try_from(version)
+                .map_err(|_| StoreError::Corrupt("negative version".into()))?,
+            kind,
+            data: serde_json::from_str(data)?,
+            actor: serde_json::from_str(actor)?,
+            correlation_id,
+            at: crate::from_ms(at_ms)?,
+        })
+    }
 }
 
 /// An API key as stored: its secret only as a hash, its scope and its life.

@@ -26,6 +26,8 @@ use orderly_store::{
 #[path = "store/cases.rs"]
 mod cases;
 mod common;
+#[path = "store/customers.rs"]
+mod customers;
 #[path = "store/return_requests.rs"]
 mod return_requests;
 #[path = "store/returns.rs"]

@@ -213,6 +213,22 @@ impl CaseReads for PgReader<'_> {
             .collect()
     }
 
+    fn cases_of_customer(
+        &mut self,
+        emails: &[String],
+        limit: u32,
+    ) -> Result<Vec<CaseListed>, StoreError> {
+        self.conn()
+            .query(
+                "SELECT snapshot, due_at FROM cases WHERE customer_email = ANY($1::text[])
+                 ORDER BY opened_at DESC, id DESC LIMIT $2::bigint",
+                &[&emails, &i64::from(limit)],
+            )?
+            .iter()
+            .map(listed)
+            .collect()
+    }
+
     fn order_contacts(&mut self, order_id: &str) -> Result<ContactCounts, StoreError> {
         let row = self
             .conn()

@@ -166,6 +166,29 @@ impl Reader for PgReader<'_> {
             .collect()
     }
 
+    fn history(&mut self, stream_id: &str) -> Result<Vec<crate::rows::HistoryRow>, StoreError> {
+        self.c
+            .query(
+                "SELECT seq, stream_type, version, type, data, actor, correlation_id, at FROM events
+                 WHERE stream_id = $1 ORDER BY version",
+                &[&stream_id],
+            )?
+            .iter()
+            .map(|r| {
+                crate::rows::HistoryRow::from_columns(
+                    col(r, 0)?,
+                    &col::<String>(r, 1)?,
+                    col(r, 2)?,
+                    col(r, 3)?,
+                    &col::<String>(r, 4)?,
+                    &col::<String>(r, 5)?,
+                    col(r, 6)?,
+                    col(r, 7)?,
+                )
+            })
+            .collect()
+    }
+
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         product_by_sku(&self.c, sku)
     }

@@ -9,6 +9,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Table {
     Backorders,
+    Customers,
     Events,
     Exceptions,
     FulfillmentOrders,
@@ -117,6 +118,7 @@ pub(crate) enum StatementId {
     ResolveExceptions,
     InsertCreditEntry,
     SaveReturn,
+    UpsertCustomer,
     /// Statements the unit tests make up.
     #[cfg(test)]
     Test(u8),
@@ -217,12 +219,13 @@ pub(crate) fn test_spec(n: u8, target: Target, sql: &'static str) -> &'static St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{fulfillment, inventory, params, returns, work, write};
+    use crate::pg::{customers, fulfillment, inventory, params, returns, work, write};
 
     impl Table {
         fn name(self) -> &'static str {
             match self {
                 Table::Backorders => "backorders",
+                Table::Customers => "customers",
                 Table::Events => "events",
                 Table::Exceptions => "exceptions",
                 Table::FulfillmentOrders => "fulfillment_orders",
@@ -274,6 +277,7 @@ mod tests {
         &fulfillment::RESOLVE_EXCEPTIONS,
         &work::INSERT_CREDIT_ENTRY,
         &returns::SAVE_RETURN,
+        &customers::UPSERT_CUSTOMER,
     ];
 
     /// The tables a statement's text changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM

@@ -179,6 +179,23 @@ impl CaseReads for SqliteReader<'_> {
         decode(rows)
     }
 
+    fn cases_of_customer(
+        &mut self,
+        emails: &[String],
+        limit: u32,
+    ) -> Result<Vec<CaseListed>, StoreError> {
+        let rows = self
+            .conn()
+            .prepare_cached(
+                "SELECT snapshot, due_at FROM cases
+                 WHERE customer_email IN (SELECT value FROM json_each(?1))
+                 ORDER BY opened_at DESC, id DESC LIMIT ?2",
+            )?
+            .query_map(params![serde_json::to_string(emails)?, limit], listed)?
+            .collect::<Result<Vec<_>, _>>()?;
+        decode(rows)
+    }
+
     fn order_contacts(&mut self, order_id: &str) -> Result<ContactCounts, StoreError> {
         let (contacts, inbound, order_status, cases): (i64, i64, i64, i64) = self
             .conn()

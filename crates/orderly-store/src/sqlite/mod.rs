@@ -3,6 +3,7 @@
 
 mod cases;
 mod catalog;
+mod customers;
 mod delivery;
 mod fulfillment;
 mod inventory;
@@ -19,6 +20,7 @@ use crate::error::StoreError;
 use crate::group::{GroupCounters, GroupStats};
 use crate::read::Reader;
 use crate::tx::WriteTx;
+use orderly_domain::customer;
 use pool::ReadPool;
 use read::SqliteReader;
 use rusqlite::{Connection, OpenFlags};
@@ -100,7 +102,39 @@ pub fn migrate(path: &Path) -> Result<usize, StoreError> {
     {
         recompute_states(&mut conn)?;
     }
+    if report
+        .applied_migrations()
+        .iter()
+        .any(|m| m.version() == crate::CUSTOMER_KEYS_AT)
+    {
+        customer_keys(&mut conn)?;
+    }
     Ok(report.applied_migrations().len())
+}
+
+/// Folds the search keys of the customers the migration created in Rust (SQLite's
+/// `lower()` folds ASCII only, and it has no `reverse()` for the phone key), so rows
+/// from before match like rows written since.
+fn customer_keys(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let rows: Vec<(String, Option<String>, Option<String>)> = {
+        let mut stmt = tx.prepare("SELECT id, name, phone FROM customers")?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    {
+        let mut update =
+            tx.prepare("UPDATE customers SET name_key = ?2, phone_key = ?3 WHERE id = ?1")?;
+        for (id, name, phone) in rows {
+            update.execute(rusqlite::params![
+                id,
+                customer::name_key(name.as_deref().unwrap_or_default()),
+                phone.as_deref().and_then(customer::phone_key),
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// Rewrites every order's derived state columns from its snapshot, in one transaction:

@@ -133,6 +133,34 @@ impl Reader for SqliteReader<'_> {
         .collect()
     }
 
+    fn history(&mut self, stream_id: &str) -> Result<Vec<crate::rows::HistoryRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, stream_type, version, type, data, actor, correlation_id, at FROM events
+             WHERE stream_id = ?1 ORDER BY version",
+        )?;
+        let rows = stmt
+            .query_map([stream_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, i64>(7)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(seq, st, version, kind, data, actor, corr, at)| {
+                crate::rows::HistoryRow::from_columns(
+                    seq, &st, version, kind, &data, &actor, corr, at,
+                )
+            })
+            .collect()
+    }
+
     fn product(&mut self, sku: &str) -> Result<Option<ProductRow>, StoreError> {
         product_by_sku(self.conn, sku)
     }

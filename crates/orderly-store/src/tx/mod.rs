@@ -19,6 +19,7 @@ use crate::work::FulfillmentRow;
 use jiff::Timestamp;
 use orderly_domain::actor::Actor;
 use orderly_domain::case::{Case, CaseEvent, evolve as case_evolve};
+use orderly_domain::customer::{CustomerEvent, CustomerFacts, evolve as customer_evolve};
 use orderly_domain::inventory::{MovementReason, StockLevel};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve};
 use orderly_domain::sourcing::StockView;
@@ -166,6 +167,7 @@ pub trait WriteTx:
     + ReturnsTx
     + crate::delivery::DeliveryTx
     + crate::cases::CasesTx
+    + crate::customers::CustomersTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the
@@ -220,19 +222,7 @@ pub trait WriteTx:
         let case = state.ok_or_else(|| {
             StoreError::Corrupt("append_case called without events for a new case".into())
         })?;
-        let new_events: Vec<NewEvent<'_>> = rows
-            .iter()
-            .map(|(version, kind, data)| NewEvent {
-                stream_type: StreamType::Case,
-                stream_id: case.id.as_str(),
-                version: *version,
-                kind,
-                data,
-                actor: &actor_json,
-                correlation_id: &meta.correlation_id,
-                at: meta.at,
-            })
-            .collect();
+        let new_events = event_rows(StreamType::Case, case.id.as_str(), &rows, &actor_json, meta);
         // Events first: a concurrent append to the same case fails here, on the unique
         // (stream, version) index (a lost race, retried).
         self.insert_events(&new_events)?;
@@ -269,19 +259,13 @@ pub trait WriteTx:
         let order = state.ok_or_else(|| {
             StoreError::Corrupt("append called without events for a new order".into())
         })?;
-        let new_events: Vec<NewEvent<'_>> = rows
-            .iter()
-            .map(|(version, kind, data)| NewEvent {
-                stream_type: StreamType::Order,
-                stream_id: order.id.as_str(),
-                version: *version,
-                kind,
-                data,
-                actor: &actor_json,
-                correlation_id: &meta.correlation_id,
-                at: meta.at,
-            })
-            .collect();
+        let new_events = event_rows(
+            StreamType::Order,
+            order.id.as_str(),
+            &rows,
+            &actor_json,
+            meta,
+        );
         // Events first: a concurrent append to the same stream fails here, on the unique
         // (stream, version) index, before any stock moves (a lost race, retried).
         self.insert_events(&new_events)?;
@@ -322,8 +306,58 @@ pub trait WriteTx:
             }
         }
         self.save_read_model(&order, &serde_json::to_string(&order)?, created)?;
+        if created {
+            self.note_customer(&order)?;
+        }
         Ok(order)
     }
+
+    /// Appends `events` to customer `id`'s stream after `before` and stores the new
+    /// facts. A merge is two appends in one transaction, one per customer.
+    fn append_customer(
+        &mut self,
+        id: &str,
+        before: CustomerFacts,
+        events: &[CustomerEvent],
+        meta: &EventMeta,
+    ) -> Result<CustomerFacts, StoreError> {
+        let actor_json = serde_json::to_string(&meta.actor)?;
+        let by = meta.actor.label();
+        let mut facts = before;
+        let mut rows: Vec<(u64, &str, String)> = Vec::with_capacity(events.len());
+        for event in events {
+            facts = customer_evolve(facts, event, &by, meta.at);
+            rows.push((facts.version, event.kind(), serde_json::to_string(event)?));
+        }
+        let new_events = event_rows(StreamType::Customer, id, &rows, &actor_json, meta);
+        // Events first: a concurrent decision about the same customer fails here, on the
+        // unique (stream, version) index (a lost race, retried).
+        self.insert_events(&new_events)?;
+        self.save_customer_facts(id, &facts)?;
+        Ok(facts)
+    }
+}
+
+/// The event rows of one append to a stream: (version, kind, data) each.
+fn event_rows<'a>(
+    stream_type: StreamType,
+    stream_id: &'a str,
+    rows: &'a [(u64, &str, String)],
+    actor_json: &'a str,
+    meta: &'a EventMeta,
+) -> Vec<NewEvent<'a>> {
+    rows.iter()
+        .map(|(version, kind, data)| NewEvent {
+            stream_type,
+            stream_id,
+            version: *version,
+            kind,
+            data,
+            actor: actor_json,
+            correlation_id: &meta.correlation_id,
+            at: meta.at,
+        })
+        .collect()
 }
 
 /// The outbox topic of an order's events (one message per append).
