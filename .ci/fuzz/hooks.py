@@ -62,6 +62,9 @@ STATEFUL_REFUSALS = {
     # owner (a rule across two fields).
     "unknown_root_cause", "unknown_group", "too_many_contacts", "too_many_links",
     "unassign_with_owner",
+    # Customers: a search by one of email, name or phone at a time (a rule across
+    # parameters); a merge names another person's record than the one it keeps.
+    "one_search_at_a_time", "same_customer",
 }
 
 

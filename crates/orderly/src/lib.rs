@@ -11,6 +11,7 @@ pub mod cases;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod customers;
 pub mod demo;
 pub mod edits;
 pub mod exceptions;

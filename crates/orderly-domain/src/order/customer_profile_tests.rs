@@ -39,6 +39,7 @@ fn lifetime_value_is_what_was_captured_and_kept_and_counts_follow_the_orders() {
     assert_eq!(cancelled.state, OrderState::Cancelled);
 
     let p = profile(&[kept.clone(), cancelled], &CustomerFacts::default());
+    assert_eq!(p.addresses.first(), Some(&kept.shipping_address));
     assert_eq!(p.orders, 2);
     assert_eq!(p.cancelled_orders, 1);
     assert_eq!(p.refunds, 1);
@@ -53,11 +54,7 @@ fn lifetime_value_is_what_was_captured_and_kept_and_counts_follow_the_orders() {
     assert_eq!(usd.lifetime_value_minor(), TOTAL - 40);
     assert_eq!(p.shipped_units, 1);
     assert_eq!(p.return_rate_per_mille(), Some(0));
-    assert_eq!(
-        p.addresses,
-        [kept.shipping_address.clone()],
-        "one address, listed once"
-    );
+    assert_eq!(p.addresses.len(), 1, "one address, listed once");
     assert!(p.flags.is_empty());
 }
 

@@ -72,6 +72,10 @@ pub enum Permission {
     ReadCases,
     /// Open cases, log contacts, assign, change status and priority, resolve.
     ManageCases,
+    /// See customers: profile, history, lifetime value, flags, notes.
+    ReadCustomers,
+    /// Flag customers, write notes on them, merge two records of one person.
+    ManageCustomers,
 }
 
 impl Permission {
@@ -107,6 +111,8 @@ impl Permission {
             Permission::AnnotateOrders => "write notes and tags on orders",
             Permission::ReadCases => "read support cases",
             Permission::ManageCases => "open and work support cases",
+            Permission::ReadCustomers => "read customers",
+            Permission::ManageCustomers => "flag, annotate and merge customers",
         }
     }
 }
@@ -140,6 +146,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | AnnotateOrders
                 | ReadCases
                 | ManageCases
+                | ReadCustomers
+                | ManageCustomers
         ),
         Role::Warehouse => matches!(
             p,
@@ -169,6 +177,8 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | AnnotateOrders
                 | ReadCases
                 | ManageCases
+                | ReadCustomers
+                | ManageCustomers
         ),
         Role::Integration => matches!(
             p,

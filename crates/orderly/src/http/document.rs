@@ -14,6 +14,7 @@ use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
 use crate::config::Config;
+use crate::customers::http as customers;
 use crate::edits::http as edits;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
@@ -49,6 +50,8 @@ use utoipa::{Modify, OpenApi};
         cases::open_case, cases::list_cases, cases::get_case, case_actions::log_contact, case_actions::assign,
         case_actions::change_status, case_actions::change_priority, case_actions::add_link, case_actions::resolve, case_actions::reopen,
         case_actions::close, cases::order_contacts,
+        customers::list_customers, customers::get_customer, customers::customer_history,
+        customers::raise_flag, customers::clear_flag, customers::add_note, customers::merge,
         crate::orders::support::support,
         payments::capture, payments::refund, payments::retry_refund, payments::add_payment, payments::mark_paid,
         payments::place_hold, payments::release_hold, payments::payment_event,
@@ -73,7 +76,7 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(problem::Problem, problem::FieldError)),
     modifiers(&BearerAuth),
-    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "catalog"), (name = "inventory"), (name = "webhooks"), (name = "notifications"), (name = "system"))
+    tags((name = "orders"), (name = "payments"), (name = "fulfillment"), (name = "exceptions"), (name = "returns"), (name = "cases"), (name = "customers"), (name = "catalog"), (name = "inventory"), (name = "webhooks"), (name = "notifications"), (name = "system"))
 )]
 pub struct ApiDoc;
 

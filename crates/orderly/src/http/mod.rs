@@ -19,6 +19,7 @@ use crate::cases::http as cases;
 use crate::catalog::http as catalog;
 use crate::catalog::inventory;
 use crate::catalog::quarantine;
+use crate::customers::http as customers;
 use crate::edits::http as edits;
 use crate::exceptions::http as exceptions;
 use crate::fulfillment::http as fulfillment;
@@ -88,6 +89,13 @@ route_table! {
     "/cases/{id}/resolve" => post(case_actions::resolve),
     "/cases/{id}/reopen" => post(case_actions::reopen),
     "/cases/{id}/close" => post(case_actions::close),
+    "/customers" => get(customers::list_customers),
+    "/customers/{id}" => get(customers::get_customer),
+    "/customers/{id}/history" => get(customers::customer_history),
+    "/customers/{id}/flags" => post(customers::raise_flag),
+    "/customers/{id}/flags/{flag}/clear" => post(customers::clear_flag),
+    "/customers/{id}/notes" => post(customers::add_note),
+    "/customers/{id}/merge" => post(customers::merge),
     "/orders/{id}/cancellation" => post(orders::cancel_order),
     "/orders/{id}/edits" => post(edits::begin_edit),
     "/orders/{id}/edits/{edit_id}" => get(edits::get_edit),
@@ -124,7 +132,7 @@ route_table! {
     "/waves/{id}/pick-list" => get(waves::get_pick_list),
     "/waves/{id}/pick-list.html" => get(waves::get_pick_list_html),
     "/waves/{id}/pick-list.pdf" => get(waves::get_pick_list_pdf),
-    "/customers/{email}/store-credit" =>
+    "/customers/{id}/store-credit" =>
         get(payments::get_store_credit).post(payments::issue_store_credit),
     "/returns" => get(returns_list::list_returns).post(returns::create_return),
     "/returns/backtest" => post(crate::returns::backtest_http::backtest),
@@ -137,7 +145,7 @@ route_table! {
     "/returns/{id}/resolve" => post(returns::resolve_return),
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),
-    "/customers/{email}/returns" => get(returns_list::customer_returns),
+    "/customers/{id}/returns" => get(returns_list::customer_returns),
     "/webhook-subscriptions" => get(webhooks::list_subscriptions).post(webhooks::create_subscription),
     "/webhook-subscriptions/{id}" => get(webhooks::get_subscription).patch(webhooks::update_subscription),
     "/webhook-subscriptions/{id}/rotate-secret" => post(webhooks::rotate_secret),
@@ -147,7 +155,7 @@ route_table! {
     "/orders/{id}/messages" => get(notifications::list_messages),
     "/orders/{id}/messages/{message_id}/resend" => post(notifications::resend),
     "/orders/{id}/notifications/{template}/preview" => get(notifications::preview),
-    "/customers/{email}/notification-preferences" =>
+    "/customers/{id}/notification-preferences" =>
         get(notifications::get_preferences).post(notifications::set_preferences),
 }
 

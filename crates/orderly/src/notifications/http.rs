@@ -178,8 +178,8 @@ pub async fn resend(
 }
 
 /// Whether a customer takes follow-up messages.
-#[utoipa::path(get, path = "/api/v1/customers/{email}/notification-preferences", tag = "notifications",
-    params(("email" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/customers/{id}/notification-preferences", tag = "notifications",
+    params(("id" = String, Path, format = Email, description = "The customer's email address")),
     responses((status = 200, body = Preferences),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json")),
@@ -196,8 +196,8 @@ pub async fn get_preferences(
 }
 
 /// Record whether a customer takes follow-up messages (transactional ones always go).
-#[utoipa::path(post, path = "/api/v1/customers/{email}/notification-preferences", tag = "notifications",
-    params(("email" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/customers/{id}/notification-preferences", tag = "notifications",
+    params(("id" = String, Path, format = Email, description = "The customer's email address")),
     request_body = PreferencesRequest,
     responses((status = 200, body = Preferences),
         (status = 401, body = Problem, content_type = "application/problem+json"),

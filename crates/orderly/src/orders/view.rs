@@ -362,7 +362,7 @@ pub struct DeliveryOut {
     pub pickup_location: Option<String>,
 }
 
-fn address_out(a: &Address) -> AddressDto {
+pub fn address_out(a: &Address) -> AddressDto {
     AddressDto {
         name: a.name.clone(),
         line1: a.line1.clone(),

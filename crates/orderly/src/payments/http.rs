@@ -519,8 +519,8 @@ fn parse_email(s: &str) -> Result<Email, AppError> {
 }
 
 /// A customer's store credit balances and latest changes.
-#[utoipa::path(get, path = "/api/v1/customers/{email}/store-credit", tag = "payments",
-    params(("email" = String, Path, format = Email, description = "The customer's email address")),
+#[utoipa::path(get, path = "/api/v1/customers/{id}/store-credit", tag = "payments",
+    params(("id" = String, Path, format = Email, description = "The customer's email address")),
     responses((status = 200, body = StoreCreditOut),
         (status = 422, description = "validation_failed: `email` is not an email address", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -546,8 +546,8 @@ pub struct IssueCreditRequest {
 }
 
 /// Issues store credit to a customer (goodwill, a manual refund).
-#[utoipa::path(post, path = "/api/v1/customers/{email}/store-credit", tag = "payments",
-    params(("email" = String, Path, format = Email, description = "The customer's email address"),
+#[utoipa::path(post, path = "/api/v1/customers/{id}/store-credit", tag = "payments",
+    params(("id" = String, Path, format = Email, description = "The customer's email address"),
         ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
     request_body = IssueCreditRequest,
     responses((status = 201, body = StoreCreditOut)),

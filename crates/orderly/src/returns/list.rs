@@ -174,8 +174,8 @@ pub struct CustomerReturnsView {
 }
 
 /// A customer's returns and whether the policy counts them a serial returner (and why).
-#[utoipa::path(get, path = "/api/v1/customers/{email}/returns", tag = "returns",
-    params(("email" = String, Path, format = Email, description = "The customer's email address")),
+#[utoipa::path(get, path = "/api/v1/customers/{id}/returns", tag = "returns",
+    params(("id" = String, Path, format = Email, description = "The customer's email address")),
     responses((status = 200, body = CustomerReturnsView),
         (status = 422, description = "validation_failed: `email` is not an email address", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]

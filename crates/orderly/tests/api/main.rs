@@ -11,6 +11,7 @@ mod cases;
 mod catalog;
 mod concurrency;
 mod crash;
+mod customers;
 mod delivery_crash;
 mod edit_anchors;
 mod edit_cancellations;
