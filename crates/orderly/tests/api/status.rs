@@ -217,12 +217,24 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP TABLE cases;
              DROP TABLE case_contacts;
              DROP TABLE case_counter;
+             DROP TABLE customers;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 8);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 9);
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM customers WHERE email = 'ana@example.com' AND id = 'cus_{}'
+                   AND name_key = 'ana diaz' AND phone_key = '00105551'",
+                &id(&order)[4..]
+            ))
+            .await,
+        1,
+        "the order's customer is found by the migration, with its search keys"
+    );
     let events = app.db.count("SELECT COUNT(*) FROM events").await;
     assert!(events > 0);
     assert_eq!(
