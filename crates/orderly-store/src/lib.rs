@@ -61,7 +61,7 @@ pub use read::{
     search_text,
 };
 pub use rows::{
-    ApiKeyRow, EventRow, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow, MovementRow,
+    ApiKeyRow, EventRow, ExceptionCount, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow, MovementRow,
     NewApiKey, NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow, StoredBody,
     StreamType,
 };

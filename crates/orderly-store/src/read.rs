@@ -298,6 +298,12 @@ pub trait Reader:
     fn skus_by_gtin(&mut self, gtins: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     /// Exception entries matching `f`, oldest (lowest id) first.
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError>;
+    /// The open entries counted per (queue, kind), with the oldest's opening time; only
+    /// those of orders in `channels` when given.
+    fn exception_counts(
+        &mut self,
+        channels: Option<&[String]>,
+    ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError>;
     /// A wave: its location, creation time and members (fulfillment id, order id).
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// Waves matching `f`, newest (highest id) first.

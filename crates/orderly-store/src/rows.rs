@@ -316,6 +316,15 @@ pub struct ExceptionRow {
     pub resolution: Option<String>,
 }
 
+/// How many entries of one kind in one queue are open, and since when the oldest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionCount {
+    pub queue: String,
+    pub kind: String,
+    pub open: u64,
+    pub oldest_opened_at: Timestamp,
+}
+
 impl ExceptionRow {
     /// The entry as resolved by `by` at `at`.
     pub(crate) fn resolved(self, by: &str, resolution: &str, at: Timestamp) -> ExceptionRow {

@@ -21,6 +21,9 @@ pub mod timer_kind {
     pub const REFUND_RETRY: &str = "refund_retry";
     /// An authorized return not shipped by its date expires (`ref_id` is the return).
     pub const RETURN_EXPIRY: &str = "return_expiry";
+    /// A watched condition's threshold passed: queue it if it still holds (`ref_id` is
+    /// the watch's key, `order::watch::Watch::key`).
+    pub const WATCH: &str = "watch";
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -256,6 +256,8 @@ pub enum OrderEvent {
     CancellationAnswered(super::cancel_request::CancellationAnswered),
     NoteAdded(super::notes::NoteAdded),
     TagsChanged(super::notes::TagsChanged),
+    WatchRaised(super::watch::WatchRaised),
+    WatchCleared(super::watch::WatchCleared),
 }
 
 fn hold_text(what: &str, h: &HoldChange) -> String {
@@ -310,6 +312,8 @@ impl OrderEvent {
             OrderEvent::CancellationAnswered(_) => "cancellation_answered",
             OrderEvent::NoteAdded(_) => "note_added",
             OrderEvent::TagsChanged(_) => "tags_changed",
+            OrderEvent::WatchRaised(_) => "watch_raised",
+            OrderEvent::WatchCleared(_) => "watch_cleared",
         }
     }
 
@@ -499,6 +503,8 @@ impl OrderEvent {
             }
             OrderEvent::NoteAdded(n) => super::notes::note_summary(n),
             OrderEvent::TagsChanged(t) => super::notes::tags_summary(t),
+            OrderEvent::WatchRaised(r) => super::watch::raised_summary(r),
+            OrderEvent::WatchCleared(c) => super::watch::cleared_summary(c),
             OrderEvent::BackorderFilled(b) => format!(
                 "Backordered {} of {} reserved at {} as stock arrived",
                 units(b.reservation.quantity),

@@ -68,6 +68,7 @@ pub fn evolve(
             cancel_request: None,
             notes: Vec::new(),
             tags: Default::default(),
+            watches: Default::default(),
             created_at: at,
             updated_at: at,
             version: 0,
@@ -233,6 +234,14 @@ pub fn evolve(
         }
         (Some(mut order), OrderEvent::TagsChanged(t)) => {
             super::notes::apply_tags(&mut order, t);
+            order
+        }
+        (Some(mut order), OrderEvent::WatchRaised(r)) => {
+            order.watches.insert(r.watch.clone());
+            order
+        }
+        (Some(mut order), OrderEvent::WatchCleared(c)) => {
+            order.watches.remove(&c.watch);
             order
         }
         (Some(mut order), OrderEvent::CancellationAnswered(a)) => {

@@ -49,7 +49,18 @@ pub mod kind {
     pub const REDUCTION_FAILED: &str = "reduction_failed";
     /// A cancellation waits for a warehouse to give its units up.
     pub const CANCELLATION_REQUESTED: &str = "cancellation_requested";
-    pub const ALL: [&str; 18] = [
+    /// The provider refused the authorization at checkout (a new payment settles it).
+    pub const PAYMENT_FAILED: &str = "payment_failed";
+    /// Units wait for stock that is not there.
+    pub const BACKORDERED: &str = "backordered";
+    /// Held for review: the order's value, or its risk signals.
+    pub const HIGH_VALUE_REVIEW: &str = "high_value_review";
+    pub const FRAUD_REVIEW: &str = "fraud_review";
+    /// A return was decided or settled outside its policy (by a person with authority):
+    /// kept for a supervisor's look, resolved by hand.
+    pub const POLICY_EXCEPTION: &str = "policy_exception";
+    pub use super::super::watch::watch_kind::*;
+    pub const ALL: [&str; 32] = [
         SHORT_PICK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
@@ -68,6 +79,20 @@ pub mod kind {
         WEBHOOK_DEAD_LETTER,
         WEBHOOK_ENDPOINT_DISABLED,
         NOTIFICATION_FAILED,
+        PAYMENT_FAILED,
+        BACKORDERED,
+        HIGH_VALUE_REVIEW,
+        FRAUD_REVIEW,
+        POLICY_EXCEPTION,
+        UNPAID,
+        EXCHANGE_AWAITING_PAYMENT,
+        RELEASE_OVERDUE,
+        SHIP_OVERDUE,
+        PARTIALLY_SHIPPED,
+        RETURN_DECISION_OVERDUE,
+        RETURN_RECEIPT_OVERDUE,
+        INSPECTION_OVERDUE,
+        EDIT_OPEN,
     ];
 }
 
@@ -98,6 +123,7 @@ pub fn exception_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChan
     let mut changes = event_changes(event, order);
     changes.extend(super::edit_money::balance_changes(event, order));
     changes.extend(super::cancel_request::exception_changes(event, order));
+    changes.extend(super::watch::exception_changes(event, order));
     changes
 }
 
@@ -197,6 +223,9 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
                 (OpKind::Capture, _) if order.state != OrderState::Cancelled => {
                     (kind::CAPTURE_FAILED, &op.payment_id)
                 }
+                (OpKind::Authorize, _) if order.state != OrderState::Cancelled => {
+                    (kind::PAYMENT_FAILED, &order.id)
+                }
                 (OpKind::Refund, Some(refund_id)) => (kind::REFUND_FAILED, refund_id),
                 _ => return Vec::new(),
             };
@@ -225,6 +254,18 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
                     .iter()
                     .any(|o| o.kind == op.kind && o.status == OpStatus::Failed && same(o))
             };
+            let authorization_failed = order
+                .payment_ops
+                .iter()
+                .any(|o| o.kind == OpKind::Authorize && o.status == OpStatus::Failed);
+            if matches!(op.kind, OpKind::Authorize | OpKind::Capture) && authorization_failed {
+                // Money moved on an order whose checkout payment was refused: paid now.
+                return vec![ExceptionChange::Resolve {
+                    subject_id: order.id.clone(),
+                    kinds: &[kind::PAYMENT_FAILED],
+                    resolution: "paid",
+                }];
+            }
             match (op.kind, &op.refund_id) {
                 (OpKind::Capture, _) if failed_before(&|o| o.payment_id == op.payment_id) => {
                     vec![ExceptionChange::Resolve {
@@ -250,9 +291,17 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
                 _ => Vec::new(),
             }
         }
-        OrderEvent::OrderCancelled(_) => order
-            .payments
-            .iter()
+        OrderEvent::OrderCancelled(_) => std::iter::once(ExceptionChange::Resolve {
+            subject_id: order.id.clone(),
+            kinds: &[
+                kind::PAYMENT_FAILED,
+                kind::BACKORDERED,
+                kind::HIGH_VALUE_REVIEW,
+                kind::FRAUD_REVIEW,
+            ],
+            resolution: "order cancelled",
+        })
+        .chain(order.payments.iter()
             .filter(|p| {
                 order.payment_ops.iter().any(|o| {
                     o.payment_id == p.id
@@ -264,10 +313,66 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
                 subject_id: p.id.clone(),
                 kinds: &[kind::CAPTURE_FAILED],
                 resolution: "order cancelled",
-            })
+            }))
             .collect(),
+        OrderEvent::OrderSourced(s) if !s.backorders.is_empty() => {
+            let waiting: Vec<String> = s
+                .backorders
+                .iter()
+                .map(|b| format!("{} × {}", b.quantity, b.sku))
+                .collect();
+            vec![open(
+                queue::FULFILLMENT,
+                kind::BACKORDERED,
+                &order.id,
+                format!("backordered: {}", waiting.join(", ")),
+            )]
+        }
+        OrderEvent::BackorderFilled(_) | OrderEvent::OrderEdited(_)
+            if order.lines.iter().all(|l| l.buckets.backordered == 0) =>
+        {
+            vec![ExceptionChange::Resolve {
+                subject_id: order.id.clone(),
+                kinds: &[kind::BACKORDERED],
+                resolution: "no units wait for stock",
+            }]
+        }
+        OrderEvent::HoldPlaced(h) => match review_kind(h.reason) {
+            Some(kind) => vec![open(
+                queue::PAYMENTS,
+                kind,
+                &order.id,
+                format!(
+                    "held for {}{}",
+                    h.reason.as_str().replace('_', " "),
+                    h.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+                ),
+            )],
+            None => Vec::new(),
+        },
+        OrderEvent::HoldReleased(h) => match review_kind(h.reason) {
+            Some(kind) => vec![ExceptionChange::Resolve {
+                subject_id: order.id.clone(),
+                kinds: if kind == kind::FRAUD_REVIEW {
+                    &[kind::FRAUD_REVIEW]
+                } else {
+                    &[kind::HIGH_VALUE_REVIEW]
+                },
+                resolution: "hold released",
+            }],
+            None => Vec::new(),
+        },
         e if e.return_id().is_some() => super::rma_exceptions::changes(event, order),
         _ => Vec::new(),
+    }
+}
+
+/// The review queue a hold of this reason puts its order in.
+fn review_kind(reason: super::HoldReason) -> Option<&'static str> {
+    match reason {
+        super::HoldReason::HighValueReview => Some(kind::HIGH_VALUE_REVIEW),
+        super::HoldReason::FraudReview => Some(kind::FRAUD_REVIEW),
+        _ => None,
     }
 }
 

@@ -38,6 +38,7 @@ mod state;
 mod status;
 mod summary;
 mod validate;
+pub mod watch;
 
 pub use advice::{Advice, Topic, advice_for};
 pub use cancel_request::{
@@ -126,3 +127,5 @@ mod summary_tests;
 mod test_story;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;

@@ -176,7 +176,9 @@ pub(super) fn apply(
         | OrderEvent::CancellationRequested(_)
         | OrderEvent::CancellationAnswered(_)
         | OrderEvent::NoteAdded(_)
-        | OrderEvent::TagsChanged(_) => {
+        | OrderEvent::TagsChanged(_)
+        | OrderEvent::WatchRaised(_)
+        | OrderEvent::WatchCleared(_) => {
             return Err("not a payment event");
         }
     }

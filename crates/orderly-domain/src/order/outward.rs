@@ -127,7 +127,9 @@ pub fn outward_types(event: &OrderEvent, after: &Order) -> Vec<&'static str> {
         | OrderEvent::CancellationRequested(_)
         | OrderEvent::CancellationAnswered(_)
         | OrderEvent::NoteAdded(_)
-        | OrderEvent::TagsChanged(_) => vec![],
+        | OrderEvent::TagsChanged(_)
+        | OrderEvent::WatchRaised(_)
+        | OrderEvent::WatchCleared(_) => vec![],
     }
 }
 

@@ -2,6 +2,8 @@
 //! lost, a unit the inspector could not decide on, and a refund the policy's timing asked
 //! for that cannot go through as it stands (nothing captured, the line refunded by hand).
 //! Each opens an entry in the `returns` queue, and the event that settles it closes it.
+//! A decision outside the policy (an approval over a rule, a fee waived, a refund
+//! without the goods) opens one too, for a supervisor to look at and resolve by hand.
 
 use super::event::OrderEvent;
 use super::exceptions::{ExceptionChange, RaisedException, kind, queue};
@@ -118,6 +120,20 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
         | OrderEvent::ReturnCancelled(_)
         | OrderEvent::ReturnExpired(_) => out.push(resolve(id, EVERY, "closed")),
         _ => {}
+    }
+    let granted = match event {
+        OrderEvent::ReturnReviewed(r) => r.exceptions.as_slice(),
+        OrderEvent::ReturnResolved(r) => r.exceptions.as_slice(),
+        _ => &[],
+    };
+    if !granted.is_empty() {
+        // Kept until a supervisor has looked: a terminal return does not close it.
+        let names: Vec<&str> = ret.exceptions.iter().map(|e| e.as_str()).collect();
+        out.push(open(
+            kind::POLICY_EXCEPTION,
+            ret,
+            format!("outside its policy: {}", names.join(", ")),
+        ));
     }
     let blocked = super::rma_money::refund_due(ret) && !super::rma_money::can_resolve(order, ret);
     if blocked && !matches!(event, OrderEvent::ReturnResolved(_)) {

@@ -237,6 +237,9 @@ pub struct Order {
     pub notes: Vec<super::notes::Note>,
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub tags: std::collections::BTreeSet<String>,
+    /// Watched conditions raised as overdue (`watch::Watch::key`), until they end.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub watches: std::collections::BTreeSet<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// Number of events folded into this state; the stream's current version.

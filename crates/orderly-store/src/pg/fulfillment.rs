@@ -203,12 +203,17 @@ pub(super) const SAVE_SHIPMENT: StatementSpec = StatementSpec::write(
              ON CONFLICT (id) DO UPDATE SET status = $5, delayed = $6, last_scan_at = $7, promised_by = $8",
 );
 
-/// Opens an exception entry unless one of its kind and subject exists.
+/// Opens an exception entry, or opens again a resolved one of its kind and subject (the
+/// problem came back); an open one stays as it is, its age counted from the first.
 pub(super) const OPEN_EXCEPTION: StatementSpec = StatementSpec::write(
     StatementId::OpenException,
     Target::other(Table::Exceptions),
     "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, subject_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (kind, subject_id) DO UPDATE SET queue = EXCLUDED.queue,
+               detail = EXCLUDED.detail, opened_at = EXCLUDED.opened_at, resolved_at = NULL,
+               resolved_by = NULL, resolution = NULL
+             WHERE exceptions.resolved_at IS NOT NULL",
 );
 
 /// Resolves a subject's open entries of some kinds.

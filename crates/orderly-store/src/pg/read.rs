@@ -314,6 +314,32 @@ impl Reader for PgReader<'_> {
         rows.iter().map(exception_row).collect()
     }
 
+    fn exception_counts(
+        &mut self,
+        channels: Option<&[String]>,
+    ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError> {
+        let channels: Option<Vec<String>> = channels.map(<[String]>::to_vec);
+        self.c
+            .query(
+                "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+                 WHERE resolved_at IS NULL
+                   AND ($1::TEXT[] IS NULL OR order_id IN (SELECT o.id FROM orders o
+                                                          WHERE o.channel = ANY($1)))
+                 GROUP BY queue, kind ORDER BY queue, kind",
+                &[&channels],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(crate::rows::ExceptionCount {
+                    queue: col(r, 0)?,
+                    kind: col(r, 1)?,
+                    open: u64::try_from(col::<i64>(r, 2)?).unwrap_or_default(),
+                    oldest_opened_at: from_ms(col(r, 3)?)?,
+                })
+            })
+            .collect()
+    }
+
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
         let rows = self.c.query(
             "SELECT w.id, w.location_id, w.created_at, w.created_by,

@@ -119,7 +119,11 @@ impl ExceptionsTx for SqliteTx<'_> {
         self.conn()
             .prepare_cached(
                 "INSERT INTO exceptions (queue, kind, order_id, subject_id, detail, opened_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (kind, subject_id) DO NOTHING",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, subject_id) DO UPDATE SET queue = excluded.queue,
+                   detail = excluded.detail, opened_at = excluded.opened_at, resolved_at = NULL,
+                   resolved_by = NULL, resolution = NULL
+                 WHERE exceptions.resolved_at IS NOT NULL",
             )?
             .execute(params![
                 e.queue,

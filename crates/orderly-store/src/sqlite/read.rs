@@ -310,6 +310,39 @@ impl Reader for SqliteReader<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn exception_counts(
+        &mut self,
+        channels: Option<&[String]>,
+    ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+             WHERE resolved_at IS NULL
+               AND (?1 IS NULL OR order_id IN (SELECT o.id FROM orders o
+                                               WHERE o.channel IN (SELECT value FROM json_each(?1))))
+             GROUP BY queue, kind ORDER BY queue, kind",
+        )?;
+        let rows = stmt
+            .query_map(params![crate::rows::channels_to_column(channels)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(queue, kind, open, oldest)| {
+                Ok(crate::rows::ExceptionCount {
+                    queue,
+                    kind,
+                    open: u64::try_from(open).unwrap_or_default(),
+                    oldest_opened_at: from_ms(oldest)?,
+                })
+            })
+            .collect()
+    }
+
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT w.id, w.location_id, w.created_at, w.created_by,

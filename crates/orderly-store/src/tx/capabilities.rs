@@ -345,7 +345,8 @@ pub trait FulfillmentTx {
 /// Exception entries: what a person must look at, opened and resolved with the events
 /// that cause and settle them.
 pub trait ExceptionsTx {
-    /// Opens an exception entry unless one of the same kind and subject exists.
+    /// Opens an exception entry, or opens a resolved one of the same kind and subject
+    /// again (the problem came back); an open one stays as it is.
     fn open_exception(&mut self, e: &NewException<'_>) -> Result<(), StoreError>;
     /// Resolves the subject's open entries of `kinds`.
     fn resolve_exceptions(

@@ -235,7 +235,10 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         | OrderEvent::CancellationRequested(_)
         | OrderEvent::CancellationAnswered(_)
         | OrderEvent::NoteAdded(_)
-        | OrderEvent::TagsChanged(_) => {}
+        | OrderEvent::TagsChanged(_)
+        // Their queue entries are `record_exceptions`'s (`order::watch::exception_changes`).
+        | OrderEvent::WatchRaised(_)
+        | OrderEvent::WatchCleared(_) => {}
     }
     Ok(())
 }

@@ -260,7 +260,9 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         | TrackReturn { .. }
         | CompleteReturn { .. }
         | RecordExchange { .. }
-        | ExpireReturn { .. } => return None,
+        | ExpireReturn { .. }
+        | RaiseWatch { .. }
+        | ClearWatches => return None,
     })
 }
 

@@ -9,6 +9,7 @@ use crate::app::clock::IdSource;
 use crate::app::error::AppError;
 use crate::config::Config;
 use jiff::SignedDuration;
+use orderly_domain::order::watch;
 use orderly_domain::order::{
     Order, OrderCommand, Reaction, ReactionPolicy, ResolveReturn, SourcingContext, decide,
     reactions, source_waiting, store_credit_redemption, store_credit_settled,
@@ -44,8 +45,57 @@ pub(crate) fn run(
 
 /// Executes the reactions `order` calls for at `meta.at`, round after round, until none
 /// is due or a round changes nothing (the rules read only the order, so they would ask
-/// the same again). Used after every decision, and by the release timer on its own.
+/// the same again), then keeps its watches (`watch`). Used after every decision, and by
+/// the release timer on its own.
 pub(crate) fn react(
+    tx: &mut dyn WriteTx,
+    order: Order,
+    meta: &EventMeta,
+    config: &Config,
+    ids: &dyn IdSource,
+) -> Result<Order, AppError> {
+    let order = react_rounds(tx, order, meta, config, ids)?;
+    watch(tx, order, meta, config)
+}
+
+/// Schedules the timers of the watches whose clocks started with this command, and
+/// takes those whose condition ended out of their queues (`order::watch`).
+fn watch(
+    tx: &mut dyn WriteTx,
+    order: Order,
+    meta: &EventMeta,
+    config: &Config,
+) -> Result<Order, AppError> {
+    let started = watch::started(&order, meta.at);
+    if !started.is_empty() {
+        let calendar = config
+            .calendar
+            .calendar()
+            .map_err(|e| AppError::Internal(format!("the business calendar: {e:#}")))?;
+        let thresholds = config.exceptions.thresholds();
+        let keys: Vec<(String, jiff::Timestamp)> = started
+            .iter()
+            .map(|(w, start)| (w.key(), thresholds.due(w, *start, calendar)))
+            .collect();
+        let timers: Vec<NewTimer<'_>> = keys
+            .iter()
+            .map(|(key, due_at)| NewTimer {
+                order_id: order.id.as_str(),
+                kind: timer_kind::WATCH,
+                ref_id: key,
+                due_at: *due_at,
+            })
+            .collect();
+        tx.schedule_timers(&timers)?;
+    }
+    if watch::ended(&order).is_empty() {
+        return Ok(order);
+    }
+    let events = decide(Some(&order), OrderCommand::ClearWatches, None)?;
+    Ok(tx.append(Some(order), &events, meta)?)
+}
+
+fn react_rounds(
     tx: &mut dyn WriteTx,
     mut order: Order,
     meta: &EventMeta,

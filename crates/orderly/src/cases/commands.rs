@@ -92,7 +92,7 @@ impl App {
         self.config
             .calendar
             .calendar()
-            .map(Arc::new)
+            .map(|c| Arc::new(c.clone()))
             .map_err(|e| AppError::Internal(format!("the business calendar: {e:#}")))
     }
 

@@ -20,6 +20,10 @@ pub struct CalendarConfig {
     pub holidays: Vec<String>,
     /// Working hours per weekday; without the table, Monday to Friday 09:00–17:00.
     pub hours: HoursConfig,
+    /// The calendar once built: commands ask for it on every order (the watches' due
+    /// times), so it is built once, not per command.
+    #[serde(skip)]
+    built: std::sync::OnceLock<BusinessCalendar>,
 }
 
 /// `HH:MM-HH:MM` intervals of local time per weekday, in time order; `24:00` may end
@@ -51,6 +55,7 @@ impl Default for CalendarConfig {
                 sat: Vec::new(),
                 sun: Vec::new(),
             },
+            built: std::sync::OnceLock::new(),
         }
     }
 }
@@ -72,9 +77,14 @@ impl HoursConfig {
 
 impl CalendarConfig {
     /// The business calendar the section describes.
-    pub fn calendar(&self) -> anyhow::Result<BusinessCalendar> {
-        self.build()
-            .map_err(|problems| anyhow!("invalid calendar:\n  {}", problems.join("\n  ")))
+    pub fn calendar(&self) -> anyhow::Result<&BusinessCalendar> {
+        if let Some(built) = self.built.get() {
+            return Ok(built);
+        }
+        let calendar = self
+            .build()
+            .map_err(|problems| anyhow!("invalid calendar:\n  {}", problems.join("\n  ")))?;
+        Ok(self.built.get_or_init(|| calendar))
     }
 
     /// Every problem with the section as `key: message`.

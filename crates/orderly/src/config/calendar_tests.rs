@@ -181,7 +181,8 @@ fn the_example_in_the_deployment_guide_loads() {
         .find(|block| block.starts_with("[calendar]"))
         .and_then(|block| block.split("```").next())
         .unwrap();
-    let cal = section(example).calendar().unwrap();
+    let config = section(example);
+    let cal = config.calendar().unwrap();
     // Tuesday 11:30 plus an hour: the lunch break does not count.
     assert_eq!(
         cal.add(

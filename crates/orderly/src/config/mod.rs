@@ -4,6 +4,7 @@
 
 mod calendar;
 pub mod cases;
+pub mod exceptions;
 pub mod notifications;
 mod returns;
 mod validate;
@@ -75,6 +76,9 @@ pub struct Config {
     /// Working hours and holidays, for clocks that count business time.
     #[serde(default)]
     pub calendar: CalendarConfig,
+    /// How long watched conditions may last before they are queued.
+    #[serde(default)]
+    pub exceptions: exceptions::ExceptionsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -430,7 +434,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 13] = [
+const ENV_SECTIONS: [&str; 14] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -444,6 +448,7 @@ const ENV_SECTIONS: [&str; 13] = [
     "webhooks",
     "notifications",
     "cases",
+    "exceptions",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

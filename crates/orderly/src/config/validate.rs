@@ -270,6 +270,7 @@ impl Config {
         problems.extend(self.notifications.problems(&channels));
         problems.extend(self.calendar.problems());
         problems.extend(self.cases.problems());
+        problems.extend(self.exceptions.problems());
         if problems.is_empty() {
             Ok(())
         } else {

@@ -1,8 +1,10 @@
-//! `/exceptions`: the queues of things that need a person (a short pick, a refused
-//! fulfillment order, a late, lost or returned parcel, a failed capture or refund),
-//! oldest first so the most aged
-//! problem is on top. Entries are opened by the events that raise them, in the same
-//! transaction; a person resolves them with a note, and a delivery resolves a delay.
+//! `/exceptions`: the queues of things that need a person (a short pick, a late or lost
+//! parcel, a refused payment, an order unpaid or not shipped in time, a return waiting
+//! too long, a dead-lettered message), oldest first so the most aged problem is on top,
+//! each queue with its open count and the age of its oldest entry. Entries are opened
+//! by the events that raise them, in the same transaction; a person resolves them with
+//! a note, and most leave by themselves when their condition ends (a payment goes
+//! through, a parcel is delivered).
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
@@ -16,7 +18,7 @@ use crate::http::schema::{one_of, required_text as text_schema};
 use axum::Json;
 use axum::extract::{Path, State};
 use orderly_domain::order::FieldIssue;
-use orderly_domain::order::exceptions::kind;
+use orderly_domain::order::exceptions::{kind, queue};
 use orderly_domain::time::rfc3339;
 use orderly_store::{ExceptionFilter, ExceptionRow};
 use serde::{Deserialize, Serialize};
@@ -28,8 +30,8 @@ pub struct ExceptionView {
     /// `exc_<n>`.
     pub id: String,
     pub queue: String,
-    /// `short_pick`, `fulfillment_rejected`, `shipment_delayed`, `delivery_failed`,
-    /// `shipment_lost`, `returned_to_sender`, `capture_failed` or `refund_failed`.
+    /// What kind of problem it is (`short_pick`, `shipment_delayed`, `unpaid`,
+    /// `backordered`, `return_receipt_overdue`, …; the `kind` filter lists them all).
     pub kind: String,
     pub order_id: String,
     /// The fulfillment order, shipment, payment or refund it is about.
@@ -70,8 +72,66 @@ fn view(e: &ExceptionRow, now: jiff::Timestamp) -> ExceptionView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExceptionPage {
+    /// Every queue (or the one asked for) with its open entries counted and the age of
+    /// its oldest, whatever the filters of `data`.
+    pub queues: Vec<QueueSummary>,
     pub data: Vec<ExceptionView>,
     pub next_cursor: Option<String>,
+}
+
+/// A queue's open work: how much, and how long the oldest has waited.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueSummary {
+    pub queue: String,
+    pub open: u64,
+    pub oldest_opened_at: Option<String>,
+    /// Whole minutes the oldest open entry has waited.
+    pub oldest_age_minutes: Option<i64>,
+    /// The kinds with open entries, by kind.
+    pub kinds: Vec<KindSummary>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KindSummary {
+    pub kind: String,
+    pub open: u64,
+    pub oldest_opened_at: String,
+    pub oldest_age_minutes: i64,
+}
+
+fn minutes_since(at: jiff::Timestamp, now: jiff::Timestamp) -> i64 {
+    (now.as_millisecond() - at.as_millisecond()).max(0) / 60_000
+}
+
+/// The summaries of `queues` from the open counts.
+fn summaries(
+    queues: &[&str],
+    counts: &[orderly_store::ExceptionCount],
+    now: jiff::Timestamp,
+) -> Vec<QueueSummary> {
+    queues
+        .iter()
+        .map(|q| {
+            let of: Vec<&orderly_store::ExceptionCount> =
+                counts.iter().filter(|c| c.queue == *q).collect();
+            let oldest = of.iter().map(|c| c.oldest_opened_at).min();
+            QueueSummary {
+                queue: (*q).to_owned(),
+                open: of.iter().map(|c| c.open).sum(),
+                oldest_opened_at: oldest.map(rfc3339),
+                oldest_age_minutes: oldest.map(|o| minutes_since(o, now)),
+                kinds: of
+                    .iter()
+                    .map(|c| KindSummary {
+                        kind: c.kind.clone(),
+                        open: c.open,
+                        oldest_opened_at: rfc3339(c.oldest_opened_at),
+                        oldest_age_minutes: minutes_since(c.oldest_opened_at, now),
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -166,6 +226,10 @@ async fn list(
         .map(|c| c.parse::<i64>().map_err(|_| foreign_cursor()))
         .transpose()?;
     let limit = page_limit(q.limit)?;
+    let shown: Vec<&str> = match queue.as_deref() {
+        Some(q) => queue::ALL.iter().copied().filter(|k| *k == q).collect(),
+        None => queue::ALL.to_vec(),
+    };
     let filter = ExceptionFilter {
         channels: None,
         queue,
@@ -178,7 +242,9 @@ async fn list(
     let mut rows = app.exceptions(&principal.actor(), filter).await?;
     let next_cursor = page_cursor(&mut rows, limit, |e| e.id.to_string());
     let now = app.now();
+    let counts = app.exception_counts(&principal.actor()).await?;
     Ok(Json(ExceptionPage {
+        queues: summaries(&shown, &counts, now),
         data: rows.iter().map(|e| view(e, now)).collect(),
         next_cursor,
     }))

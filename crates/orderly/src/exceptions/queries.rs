@@ -5,7 +5,7 @@ use crate::app::auth::{Permission, authorize, channel_scope};
 use crate::app::error::AppError;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::exceptions::queue;
-use orderly_store::{ExceptionFilter, ExceptionRow};
+use orderly_store::{ExceptionCount, ExceptionFilter, ExceptionRow};
 
 impl App {
     /// The entries `filter` matches, oldest first. A queue that does not exist is
@@ -24,5 +24,16 @@ impl App {
             return Err(AppError::NotFound(format!("exception queue {q}")));
         }
         Ok(self.store.read(move |r| r.exceptions(&filter)).await?)
+    }
+
+    /// The open entries counted per queue and kind, with the oldest's opening time, in
+    /// the actor's channels.
+    pub async fn exception_counts(&self, actor: &Actor) -> Result<Vec<ExceptionCount>, AppError> {
+        authorize(actor, Permission::ReadExceptions)?;
+        let channels = channel_scope(actor);
+        Ok(self
+            .store
+            .read(move |r| r.exception_counts(channels.as_deref()))
+            .await?)
     }
 }

@@ -123,6 +123,15 @@ impl App {
                     .await;
                 settled_meanwhile(asked)?;
             }
+            timer_kind::WATCH => {
+                let watch = t.ref_id.clone();
+                self.order_command(t.order_id.clone(), None, origin, at, move |_| {
+                    Ok(OrderCommand::RaiseWatch {
+                        watch: watch.clone(),
+                    })
+                })
+                .await?;
+            }
             timer_kind::RETURN_EXPIRY => {
                 let return_id = Id::new(t.ref_id.clone());
                 self.order_command(t.order_id.clone(), None, origin, at, move |_| {

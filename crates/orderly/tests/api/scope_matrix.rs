@@ -839,7 +839,11 @@ async fn exceptions_of_other_channels_are_neither_listed_nor_resolved() {
         .expect(200);
         ids.push(order["id"].as_str().unwrap().to_owned());
     }
-    let all = app.get("/exceptions/fulfillment").await.expect(200);
+    // Refused, the units find no other stock: each order is backordered too.
+    let all = app
+        .get("/exceptions/fulfillment?kind=fulfillment_rejected")
+        .await
+        .expect(200);
     assert_eq!(all["data"].as_array().unwrap().len(), 2, "{all}");
     let (_, web) = app
         .key_with(KeySpec {
@@ -847,8 +851,15 @@ async fn exceptions_of_other_channels_are_neither_listed_nor_resolved() {
             ..KeySpec::unbound(Role::Support, "web support")
         })
         .await;
-    for path in ["/exceptions", "/exceptions/fulfillment"] {
+    for path in [
+        "/exceptions?kind=fulfillment_rejected",
+        "/exceptions/fulfillment?kind=fulfillment_rejected",
+    ] {
         let seen = send(app.req_as(&web, Method::GET, path)).await.expect(200);
+        assert_eq!(
+            seen["queues"][0]["open"], 2,
+            "{path}: the web order's two entries, counted in its channel"
+        );
         let orders: Vec<&str> = seen["data"]
             .as_array()
             .unwrap()
