@@ -61,9 +61,9 @@ pub use read::{
     search_text,
 };
 pub use rows::{
-    ApiKeyRow, EventRow, ExceptionCount, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow, MovementRow,
-    NewApiKey, NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow, StoredBody,
-    StreamType,
+    ApiKeyRow, EventRow, ExceptionCount, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow,
+    MovementRow, NewApiKey, NewProduct, OutboxRow, ProductPatch, ProductRow, StoreCreditRow,
+    StoredBody, StreamType,
 };
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous, backup as backup_sqlite, migrate};
 pub use store::{Retryable, Store};

@@ -144,8 +144,10 @@ pub enum OrderCommand {
         reference: Option<String>,
     },
     PlaceHold(HoldChange),
-    /// A watch's timer fired (`watch::Watch::key`): queue it if its condition holds.
-    RaiseWatch { watch: String },
+    /// Watches' timer fired (`watch::Watch::key`s): queue each whose condition holds.
+    RaiseWatches {
+        watches: Vec<String>,
+    },
     /// Take every raised watch whose condition ended out of its queue.
     ClearWatches,
     /// An internal note, by `author` (the actor's label).

@@ -104,7 +104,9 @@ fn decide_command(
             },
         ) => payments::mark_paid(order, &payment_id, reference),
         (Some(order), OrderCommand::PlaceHold(h)) => payments::place_hold(order, h),
-        (Some(order), OrderCommand::RaiseWatch { watch }) => Ok(super::watch::raise(order, &watch)),
+        (Some(order), OrderCommand::RaiseWatches { watches }) => {
+            Ok(super::watch::raise(order, &watches))
+        }
         (Some(order), OrderCommand::ClearWatches) => Ok(super::watch::clear(order)),
         (Some(order), OrderCommand::AddNote { id, text, author }) => {
             super::notes::add_note(order, id, &text, &author)

@@ -301,20 +301,24 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
             ],
             resolution: "order cancelled",
         })
-        .chain(order.payments.iter()
-            .filter(|p| {
-                order.payment_ops.iter().any(|o| {
-                    o.payment_id == p.id
-                        && o.kind == OpKind::Capture
-                        && o.status == OpStatus::Failed
+        .chain(
+            order
+                .payments
+                .iter()
+                .filter(|p| {
+                    order.payment_ops.iter().any(|o| {
+                        o.payment_id == p.id
+                            && o.kind == OpKind::Capture
+                            && o.status == OpStatus::Failed
+                    })
                 })
-            })
-            .map(|p| ExceptionChange::Resolve {
-                subject_id: p.id.clone(),
-                kinds: &[kind::CAPTURE_FAILED],
-                resolution: "order cancelled",
-            }))
-            .collect(),
+                .map(|p| ExceptionChange::Resolve {
+                    subject_id: p.id.clone(),
+                    kinds: &[kind::CAPTURE_FAILED],
+                    resolution: "order cancelled",
+                }),
+        )
+        .collect(),
         OrderEvent::OrderSourced(s) if !s.backorders.is_empty() => {
             let waiting: Vec<String> = s
                 .backorders
@@ -345,7 +349,10 @@ fn event_changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange> {
                 format!(
                     "held for {}{}",
                     h.reason.as_str().replace('_', " "),
-                    h.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+                    h.note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
                 ),
             )],
             None => Vec::new(),

@@ -10,6 +10,12 @@
 //!
 //! The raised watches are part of the order (`Order::watches`, by key), so deciding
 //! whether one is raised, and replaying the stream, needs nothing but the order.
+//!
+//! Every order is confirmed, so its two confirmation watches (release, ship) share one
+//! timer (`CONFIRMED`): due at the earlier threshold, it raises what is due and comes
+//! back for the later one (`confirmed_due`). The capture path thus writes one timer row
+//! per order; a card order does not watch for being unpaid while its authorization is
+//! on its way (a refusal is queued at once, and its deadline cancels it).
 
 use super::state::{Order, OrderState};
 use crate::Timestamp;
@@ -39,6 +45,9 @@ pub enum Watch {
     /// An edit begun and neither committed nor abandoned.
     EditOpen(Id),
 }
+
+/// The timer key of the confirmation watches' shared clock.
+pub const CONFIRMED: &str = "confirmed";
 
 /// The exception kinds watches open (`exceptions::kind` lists them with the others).
 pub mod watch_kind {
@@ -81,7 +90,9 @@ impl WatchThresholds {
             Watch::ReleaseOverdue => calendar.add(start, self.release),
             Watch::ShipOverdue => calendar.add(start, self.ship),
             Watch::PartiallyShipped => wall(self.partially_shipped),
-            Watch::ReturnDecision(_) => calendar.add_business_days(start, self.return_decision_days),
+            Watch::ReturnDecision(_) => {
+                calendar.add_business_days(start, self.return_decision_days)
+            }
             Watch::ReturnReceipt(_) => wall(SignedDuration::from_hours(
                 24 * i64::from(self.return_receipt_days),
             )),
@@ -214,10 +225,14 @@ impl Watch {
                 (live && shipped > 0 && waiting > 0)
                     .then(|| format!("{shipped} unit(s) shipped, {waiting} still waiting"))
             }
-            Watch::ReturnDecision(id) => ret_in(id, &[ReturnState::Requested, ReturnState::NeedsReview])
-                .map(|r| format!("{}: waiting for a review decision", r.rma)),
-            Watch::ReturnReceipt(id) => ret_in(id, &[ReturnState::Authorized, ReturnState::InTransit])
-                .map(|r| format!("{}: authorized and not received", r.rma)),
+            Watch::ReturnDecision(id) => {
+                ret_in(id, &[ReturnState::Requested, ReturnState::NeedsReview])
+                    .map(|r| format!("{}: waiting for a review decision", r.rma))
+            }
+            Watch::ReturnReceipt(id) => {
+                ret_in(id, &[ReturnState::Authorized, ReturnState::InTransit])
+                    .map(|r| format!("{}: authorized and not received", r.rma))
+            }
             Watch::ReturnInspection(id) => ret_in(id, &[ReturnState::Received])
                 .map(|r| format!("{}: received and not inspected", r.rma)),
             Watch::EditOpen(id) => order
@@ -257,7 +272,9 @@ pub fn started(order: &Order, now: Timestamp) -> Vec<(Watch, Timestamp)> {
             out.push((w, start));
         }
     };
-    at(Watch::Unpaid, order.created_at);
+    if !order.authorization_pending() {
+        at(Watch::Unpaid, order.created_at);
+    }
     if let Some(confirmed) = order.confirmed_at {
         at(Watch::ReleaseOverdue, confirmed);
         at(Watch::ShipOverdue, confirmed);
@@ -285,6 +302,55 @@ pub fn started(order: &Order, now: Timestamp) -> Vec<(Watch, Timestamp)> {
         at(Watch::EditOpen(edit.id.clone()), edit.began_at);
     }
     out
+}
+
+/// The timers `started` calls for: (key, due). The confirmation watches share one, due
+/// at the earlier of their thresholds.
+pub fn timers(
+    started: &[(Watch, Timestamp)],
+    thresholds: &WatchThresholds,
+    calendar: &BusinessCalendar,
+) -> Vec<(String, Timestamp)> {
+    let mut out: Vec<(String, Timestamp)> = Vec::new();
+    for (w, start) in started {
+        let due = thresholds.due(w, *start, calendar);
+        let key = match w {
+            Watch::ReleaseOverdue | Watch::ShipOverdue => CONFIRMED.to_owned(),
+            other => other.key(),
+        };
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, d)) => *d = (*d).min(due),
+            None => out.push((key, due)),
+        }
+    }
+    out
+}
+
+/// What the confirmation clock's timer does at `now`: the watches due to be raised, and
+/// when to come back for the one not due yet (None: nothing more to watch).
+pub fn confirmed_due(
+    order: &Order,
+    now: Timestamp,
+    thresholds: &WatchThresholds,
+    calendar: &BusinessCalendar,
+) -> (Vec<Watch>, Option<Timestamp>) {
+    let Some(confirmed) = order.confirmed_at else {
+        return (Vec::new(), None);
+    };
+    let mut raise = Vec::new();
+    let mut again: Option<Timestamp> = None;
+    for w in [Watch::ReleaseOverdue, Watch::ShipOverdue] {
+        if w.holds(order).is_none() {
+            continue;
+        }
+        let due = thresholds.due(&w, confirmed, calendar);
+        if due <= now {
+            raise.push(w);
+        } else {
+            again = Some(again.map_or(due, |a| a.min(due)));
+        }
+    }
+    (raise, again)
 }
 
 /// The raised watches of `order` whose condition is over, with what ended it.
@@ -328,24 +394,20 @@ pub struct WatchCleared {
     pub reason: String,
 }
 
-/// `OrderCommand::RaiseWatch`: the watch's timer fired. Raised when its condition
-/// holds and it is not raised yet; otherwise nothing happens.
-pub(super) fn raise(order: &Order, key: &str) -> Vec<super::OrderEvent> {
-    let Some(watch) = Watch::parse(key) else {
-        return Vec::new();
-    };
-    if order.watches.contains(&watch.key()) {
-        return Vec::new();
-    }
-    watch
-        .holds(order)
-        .map(|detail| {
-            super::OrderEvent::WatchRaised(WatchRaised {
-                watch: watch.key(),
-                detail,
+/// `OrderCommand::RaiseWatches`: their timer fired. Each is raised when its condition
+/// holds and it is not raised yet; a key that names no watch is passed over.
+pub(super) fn raise(order: &Order, keys: &[String]) -> Vec<super::OrderEvent> {
+    keys.iter()
+        .filter_map(|key| Watch::parse(key))
+        .filter(|w| !order.watches.contains(&w.key()))
+        .filter_map(|w| {
+            w.holds(order).map(|detail| {
+                super::OrderEvent::WatchRaised(WatchRaised {
+                    watch: w.key(),
+                    detail,
+                })
             })
         })
-        .into_iter()
         .collect()
 }
 

@@ -346,12 +346,14 @@ pub(super) const INSERT_OUTBOX: StatementSpec = StatementSpec::write(
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(topic, stream_id, payload, at)",
 );
 
-/// Timers to fire: rows.
+/// Timers to fire: rows. A watch already waiting for its timer keeps the first
+/// (`timers_one_watch`); other kinds never conflict.
 pub(super) const INSERT_TIMERS: StatementSpec = StatementSpec::write(
     StatementId::InsertTimers,
     Target::rows(Table::Timers),
     "INSERT INTO timers (order_id, kind, ref_id, due_at)
-             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])",
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[])
+             ON CONFLICT (order_id, ref_id) WHERE kind = 'watch' AND fired_at IS NULL DO NOTHING",
 );
 
 /// Remembers the card an order is paid with.

@@ -82,7 +82,8 @@ impl OutboxTx for SqliteTx<'_> {
 impl TimersTx for SqliteTx<'_> {
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (order_id, ref_id) WHERE kind = 'watch' AND fired_at IS NULL DO NOTHING",
         )?;
         for t in timers {
             stmt.execute(params![t.order_id, t.kind, t.ref_id, to_ms(t.due_at)])?;

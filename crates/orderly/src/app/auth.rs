@@ -261,7 +261,7 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         | CompleteReturn { .. }
         | RecordExchange { .. }
         | ExpireReturn { .. }
-        | RaiseWatch { .. }
+        | RaiseWatches { .. }
         | ClearWatches => return None,
     })
 }

@@ -72,11 +72,7 @@ fn watch(
             .calendar
             .calendar()
             .map_err(|e| AppError::Internal(format!("the business calendar: {e:#}")))?;
-        let thresholds = config.exceptions.thresholds();
-        let keys: Vec<(String, jiff::Timestamp)> = started
-            .iter()
-            .map(|(w, start)| (w.key(), thresholds.due(w, *start, calendar)))
-            .collect();
+        let keys = watch::timers(&started, &config.exceptions.thresholds(), calendar);
         let timers: Vec<NewTimer<'_>> = keys
             .iter()
             .map(|(key, due_at)| NewTimer {

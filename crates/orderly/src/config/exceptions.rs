@@ -66,14 +66,46 @@ impl ExceptionsConfig {
 
     pub(super) fn problems(&self) -> Vec<String> {
         let checks: [(&str, u32, u32); 8] = [
-            ("unpaid_after_minutes", self.unpaid_after_minutes, MAX_HOURS * 60),
-            ("release_within_business_hours", self.release_within_business_hours, MAX_HOURS),
-            ("ship_within_business_hours", self.ship_within_business_hours, MAX_HOURS),
-            ("partially_shipped_after_hours", self.partially_shipped_after_hours, MAX_HOURS),
-            ("return_decision_business_days", self.return_decision_business_days, MAX_HOURS / 24),
-            ("return_receipt_days", self.return_receipt_days, MAX_HOURS / 24),
-            ("inspection_within_business_hours", self.inspection_within_business_hours, MAX_HOURS),
-            ("edit_open_after_minutes", self.edit_open_after_minutes, MAX_HOURS * 60),
+            (
+                "unpaid_after_minutes",
+                self.unpaid_after_minutes,
+                MAX_HOURS * 60,
+            ),
+            (
+                "release_within_business_hours",
+                self.release_within_business_hours,
+                MAX_HOURS,
+            ),
+            (
+                "ship_within_business_hours",
+                self.ship_within_business_hours,
+                MAX_HOURS,
+            ),
+            (
+                "partially_shipped_after_hours",
+                self.partially_shipped_after_hours,
+                MAX_HOURS,
+            ),
+            (
+                "return_decision_business_days",
+                self.return_decision_business_days,
+                MAX_HOURS / 24,
+            ),
+            (
+                "return_receipt_days",
+                self.return_receipt_days,
+                MAX_HOURS / 24,
+            ),
+            (
+                "inspection_within_business_hours",
+                self.inspection_within_business_hours,
+                MAX_HOURS,
+            ),
+            (
+                "edit_open_after_minutes",
+                self.edit_open_after_minutes,
+                MAX_HOURS * 60,
+            ),
         ];
         checks
             .iter()

@@ -10,7 +10,7 @@ use crate::app::error::AppError;
 use crate::payments::commands::external_pending;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
-use orderly_domain::order::{HoldReason, OrderCommand, OrderError};
+use orderly_domain::order::{HoldReason, OrderCommand, OrderError, watch};
 use orderly_domain::payment::OpStatus;
 use orderly_domain::values::Id;
 use orderly_store::{TimerRow, timer_kind};
@@ -123,15 +123,7 @@ impl App {
                     .await;
                 settled_meanwhile(asked)?;
             }
-            timer_kind::WATCH => {
-                let watch = t.ref_id.clone();
-                self.order_command(t.order_id.clone(), None, origin, at, move |_| {
-                    Ok(OrderCommand::RaiseWatch {
-                        watch: watch.clone(),
-                    })
-                })
-                .await?;
-            }
+            timer_kind::WATCH => return self.fire_watch(t, now, origin).await,
             timer_kind::RETURN_EXPIRY => {
                 let return_id = Id::new(t.ref_id.clone());
                 self.order_command(t.order_id.clone(), None, origin, at, move |_| {
@@ -221,5 +213,41 @@ pub async fn run(app: crate::app::AppState, interval: std::time::Duration) {
         if let Err(e) = app.fire_due_timers(app.now()).await {
             tracing::warn!(error = %e, "timer pass failed");
         }
+    }
+}
+
+impl App {
+    /// A watch timer: raises its watch, or for the confirmation clock those due now,
+    /// and comes back for the one not due yet.
+    async fn fire_watch(
+        &self,
+        t: &TimerRow,
+        now: Timestamp,
+        origin: Origin,
+    ) -> Result<Option<Timestamp>, AppError> {
+        let calendar = self
+            .config
+            .calendar
+            .calendar()
+            .map_err(|e| AppError::Internal(format!("the business calendar: {e:#}")))?
+            .clone();
+        let thresholds = self.config.exceptions.thresholds();
+        let key = t.ref_id.clone();
+        let again = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let seen = again.clone();
+        self.order_command(t.order_id.clone(), None, origin, Some(now), move |order| {
+            let watches = if key == watch::CONFIRMED {
+                let (due, later) = watch::confirmed_due(order, now, &thresholds, &calendar);
+                if let Ok(mut s) = seen.lock() {
+                    *s = later;
+                }
+                due.iter().map(watch::Watch::key).collect()
+            } else {
+                vec![key.clone()]
+            };
+            Ok(OrderCommand::RaiseWatches { watches })
+        })
+        .await?;
+        Ok(again.lock().map(|a| *a).unwrap_or_default())
     }
 }

@@ -35,6 +35,7 @@ mod parity;
 mod payments;
 mod pickup;
 mod prices;
+mod queues;
 mod readme;
 mod returns;
 mod returns_anchors;

@@ -16,7 +16,7 @@ fn at(text: &str) -> Timestamp {
 }
 
 /// A shop that also sells a 120.00 coat, so that two are over the auto-approval limit.
-async fn coat_shop() -> TestApp {
+pub(crate) async fn coat_shop() -> TestApp {
     let app = shop(spawn_app().await).await;
     app.seed_product("COAT-BLK-M", 12000).await;
     app.receive("COAT-BLK-M", "wh-east", 10).await;
@@ -25,7 +25,7 @@ async fn coat_shop() -> TestApp {
 
 /// Two coats (240.00, over the auto-approval limit) delivered and asked back by staff:
 /// the order and the return, in review.
-async fn coats_in_review(app: &TestApp) -> (Value, Value) {
+pub(crate) async fn coats_in_review(app: &TestApp) -> (Value, Value) {
     let order = delivered(app, &[("COAT-BLK-M", 2, 12000)]).await;
     let asked = admin_return(app, &order, ask(&[(1, 2)], "size_too_large"))
         .await
