@@ -65,6 +65,9 @@ STATEFUL_REFUSALS = {
     # Customers: a search by one of email, name or phone at a time (a rule across
     # parameters); a merge names another person's record than the one it keeps.
     "one_search_at_a_time", "same_customer",
+    # A report's range: `from` before `to`, at most a year apart (a rule across two
+    # parameters).
+    "empty_range", "range_too_long",
 }
 
 
@@ -89,6 +92,9 @@ STATEFUL_FIELD_REFUSALS = {
     ("changes", "amount_out_of_range"),
     # A case queue by group names the group: `queue=group` needs `group`.
     ("group", "required"),
+    # A root-cause report's default `from` is 30 days before `to`, which the earliest
+    # representable times do not have.
+    ("to", "invalid_time"),
 }
 
 

@@ -80,6 +80,67 @@ impl ContactCounts {
     }
 }
 
+/// A resolved case's cause with what its order went through, as reports group it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CauseFacts {
+    pub root_cause: String,
+    pub resolved_at: Timestamp,
+    /// The order's sales channel (`none` for a case about no order).
+    pub channel: String,
+    pub locations: Vec<String>,
+    pub carriers: Vec<String>,
+    pub skus: Vec<String>,
+}
+
+/// What a root-cause report is grouped by, beside the cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CauseDimension {
+    Channel,
+    Location,
+    Carrier,
+    Sku,
+}
+
+impl CauseDimension {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CauseDimension::Channel => "channel",
+            CauseDimension::Location => "location",
+            CauseDimension::Carrier => "carrier",
+            CauseDimension::Sku => "sku",
+        }
+    }
+}
+
+/// One group of a report: cases resolved with `root_cause` whose order had `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CauseCount {
+    pub value: String,
+    pub root_cause: String,
+    pub cases: u64,
+}
+
+/// The rows a case's cause facts are stored as: (dimension, value), each once.
+pub(crate) fn cause_rows(f: &CauseFacts) -> Vec<(&'static str, &str)> {
+    let mut rows: Vec<(&'static str, &str)> = vec![("channel", f.channel.as_str())];
+    for (dimension, values) in [
+        ("location", &f.locations),
+        ("carrier", &f.carriers),
+        ("sku", &f.skus),
+    ] {
+        for v in values {
+            if !rows.contains(&(dimension, v.as_str())) {
+                rows.push((dimension, v.as_str()));
+            }
+        }
+    }
+    rows
+}
+
+/// The width of the time slots a period report is counted in (15 minutes: every time
+/// zone's day starts on one), which the interface sums into local days, weeks, months.
+pub const CAUSE_SLOT_MS: i64 = 15 * 60 * 1000;
+
 /// The write side of cases.
 pub trait CasesTx {
     /// The next case number, `CASE-1001` onwards, drawn in the command's transaction.
@@ -90,6 +151,12 @@ pub trait CasesTx {
     fn save_case(&mut self, row: &CaseRow<'_>) -> Result<(), StoreError>;
     /// Records `case.contacts[from..]`, numbered from `from`.
     fn insert_case_contacts(&mut self, case: &Case, from: usize) -> Result<(), StoreError>;
+    /// Replaces the case's cause facts (None: it is not resolved, and has none).
+    fn save_case_causes(
+        &mut self,
+        case_id: &str,
+        facts: Option<&CauseFacts>,
+    ) -> Result<(), StoreError>;
 }
 
 /// The read side of cases.
@@ -106,6 +173,21 @@ pub trait CaseReads {
         emails: &[String],
         limit: u32,
     ) -> Result<Vec<CaseListed>, StoreError>;
+    /// Cases resolved in `range` ([from, to)) counted per (value of `dimension`, root cause);
+    /// only cases of orders in `channels` when given.
+    fn cause_counts(
+        &mut self,
+        dimension: CauseDimension,
+        range: (Timestamp, Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<CauseCount>, StoreError>;
+    /// Cases resolved in `range` counted per (slot, root cause): the slot's start
+    /// (`CAUSE_SLOT_MS` wide) as `value`.
+    fn cause_slots(
+        &mut self,
+        range: (Timestamp, Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<(Timestamp, String, u64)>, StoreError>;
     /// The contacts about an order, counted.
     fn order_contacts(&mut self, order_id: &str) -> Result<ContactCounts, StoreError>;
 }

@@ -42,7 +42,10 @@ mod store;
 mod tx;
 mod work;
 
-pub use cases::{CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, ContactCounts};
+pub use cases::{
+    CAUSE_SLOT_MS, CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, CauseCount,
+    CauseDimension, CauseFacts, ContactCounts,
+};
 pub use check::{CheckReport, Violation};
 pub use customers::{
     CustomerFilter, CustomerReads, CustomerRecord, CustomerSearch, CustomersTx, search_key,

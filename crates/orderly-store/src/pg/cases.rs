@@ -21,7 +21,10 @@ use super::conn::{Owned, owned};
 use super::read::PgReader;
 use super::write::PgTx;
 use super::{Conn, col};
-use crate::cases::{CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, ContactCounts};
+use crate::cases::{
+    CAUSE_SLOT_MS, CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, CauseCount,
+    CauseDimension, CauseFacts, ContactCounts, cause_rows,
+};
 use crate::error::StoreError;
 use crate::{from_ms, to_ms};
 use orderly_domain::case::{Case, Direction};
@@ -29,6 +32,34 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 impl CasesTx for PgTx<'_> {
+    fn save_case_causes(
+        &mut self,
+        case_id: &str,
+        facts: Option<&CauseFacts>,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .execute("DELETE FROM case_causes WHERE case_id = $1", &[&case_id])?;
+        let Some(f) = facts else {
+            return Ok(());
+        };
+        let rows = cause_rows(f);
+        let dimensions: Vec<&str> = rows.iter().map(|(d, _)| *d).collect();
+        let values: Vec<&str> = rows.iter().map(|(_, v)| *v).collect();
+        self.conn().execute(
+            "INSERT INTO case_causes (case_id, dimension, value, root_cause, resolved_at)
+             SELECT $1::text, u.dimension, u.value, $4::text, $5::bigint
+             FROM UNNEST($2::text[], $3::text[]) AS u(dimension, value)",
+            &[
+                &case_id,
+                &dimensions,
+                &values,
+                &f.root_cause,
+                &to_ms(f.resolved_at),
+            ],
+        )?;
+        Ok(())
+    }
+
     fn next_case_number(&mut self) -> Result<String, StoreError> {
         let row = self
             .conn()
@@ -187,7 +218,64 @@ fn cases(c: &Conn<'_>, f: &CaseFilter) -> Result<Vec<CaseListed>, StoreError> {
     c.query(&sql, &params)?.iter().map(listed).collect()
 }
 
+/// The condition a channel-bound report adds (`$1` holds the channels).
+const IN_CHANNELS: &str =
+    " AND ($1::text[] IS NULL OR case_id IN (SELECT case_id FROM case_causes c
+     WHERE c.dimension = 'channel' AND c.value = ANY($1)))";
+
 impl CaseReads for PgReader<'_> {
+    fn cause_counts(
+        &mut self,
+        dimension: CauseDimension,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<CauseCount>, StoreError> {
+        let channels: Option<Vec<String>> = channels.map(<[String]>::to_vec);
+        let sql = format!(
+            "SELECT value, root_cause, COUNT(*) FROM case_causes
+             WHERE dimension = $2 AND resolved_at >= $3 AND resolved_at < $4{IN_CHANNELS}
+             GROUP BY value, root_cause ORDER BY value, root_cause"
+        );
+        self.conn()
+            .query(
+                &sql,
+                &[&channels, &dimension.as_str(), &to_ms(from), &to_ms(to)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(CauseCount {
+                    value: col(r, 0)?,
+                    root_cause: col(r, 1)?,
+                    cases: u64::try_from(col::<i64>(r, 2)?).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn cause_slots(
+        &mut self,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<(jiff::Timestamp, String, u64)>, StoreError> {
+        let channels: Option<Vec<String>> = channels.map(<[String]>::to_vec);
+        let sql = format!(
+            "SELECT resolved_at / $2 * $2, root_cause, COUNT(*) FROM case_causes
+             WHERE dimension = 'channel' AND resolved_at >= $3 AND resolved_at < $4{IN_CHANNELS}
+             GROUP BY 1, 2 ORDER BY 1, 2"
+        );
+        self.conn()
+            .query(&sql, &[&channels, &CAUSE_SLOT_MS, &to_ms(from), &to_ms(to)])?
+            .iter()
+            .map(|r| {
+                Ok((
+                    from_ms(col(r, 0)?)?,
+                    col(r, 1)?,
+                    u64::try_from(col::<i64>(r, 2)?).unwrap_or_default(),
+                ))
+            })
+            .collect()
+    }
+
     fn case(&mut self, id_or_number: &str) -> Result<Option<CaseListed>, StoreError> {
         self.conn()
             .query_opt(

@@ -4,7 +4,10 @@
 
 use super::read::SqliteReader;
 use super::write::SqliteTx;
-use crate::cases::{CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, ContactCounts};
+use crate::cases::{
+    CAUSE_SLOT_MS, CaseFilter, CaseListed, CaseQueue, CaseReads, CaseRow, CasesTx, CauseCount,
+    CauseDimension, CauseFacts, ContactCounts, cause_rows,
+};
 use crate::error::StoreError;
 use crate::{from_ms, to_ms};
 use orderly_domain::case::{Case, Direction};
@@ -91,6 +94,33 @@ impl CasesTx for SqliteTx<'_> {
         }
         Ok(())
     }
+
+    fn save_case_causes(
+        &mut self,
+        case_id: &str,
+        facts: Option<&CauseFacts>,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("DELETE FROM case_causes WHERE case_id = ?1")?
+            .execute([case_id])?;
+        let Some(f) = facts else {
+            return Ok(());
+        };
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO case_causes (case_id, dimension, value, root_cause, resolved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (dimension, value) in cause_rows(f) {
+            stmt.execute(params![
+                case_id,
+                dimension,
+                value,
+                f.root_cause,
+                to_ms(f.resolved_at)
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 fn listed(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<i64>)> {
@@ -154,7 +184,87 @@ fn cases(conn: &Connection, f: &CaseFilter) -> Result<Vec<CaseListed>, StoreErro
     decode(rows)
 }
 
+/// The condition a channel-bound report adds (`?1` holds the channels as JSON).
+const IN_CHANNELS: &str = " AND (?1 IS NULL OR case_id IN (SELECT case_id FROM case_causes c
+     WHERE c.dimension = 'channel' AND c.value IN (SELECT value FROM json_each(?1))))";
+
 impl CaseReads for SqliteReader<'_> {
+    fn cause_counts(
+        &mut self,
+        dimension: CauseDimension,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<CauseCount>, StoreError> {
+        let sql = format!(
+            "SELECT value, root_cause, COUNT(*) FROM case_causes
+             WHERE dimension = ?2 AND resolved_at >= ?3 AND resolved_at < ?4{IN_CHANNELS}
+             GROUP BY value, root_cause ORDER BY value, root_cause"
+        );
+        let rows = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_map(
+                params![
+                    crate::rows::channels_to_column(channels),
+                    dimension.as_str(),
+                    to_ms(from),
+                    to_ms(to)
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(value, root_cause, n)| CauseCount {
+                value,
+                root_cause,
+                cases: u64::try_from(n).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn cause_slots(
+        &mut self,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        channels: Option<&[String]>,
+    ) -> Result<Vec<(jiff::Timestamp, String, u64)>, StoreError> {
+        let sql = format!(
+            "SELECT resolved_at / ?2 * ?2, root_cause, COUNT(*) FROM case_causes
+             WHERE dimension = 'channel' AND resolved_at >= ?3 AND resolved_at < ?4{IN_CHANNELS}
+             GROUP BY 1, 2 ORDER BY 1, 2"
+        );
+        let rows = self
+            .conn()
+            .prepare_cached(&sql)?
+            .query_map(
+                params![
+                    crate::rows::channels_to_column(channels),
+                    CAUSE_SLOT_MS,
+                    to_ms(from),
+                    to_ms(to)
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(slot, cause, n)| {
+                Ok((from_ms(slot)?, cause, u64::try_from(n).unwrap_or_default()))
+            })
+            .collect()
+    }
+
     fn case(&mut self, id_or_number: &str) -> Result<Option<CaseListed>, StoreError> {
         let row = self
             .conn()

@@ -17,7 +17,7 @@ use orderly_domain::case::{
 };
 use orderly_domain::order::FieldIssue;
 use orderly_domain::values::Id;
-use orderly_store::{CaseFilter, CaseListed, ContactCounts, EventMeta, WriteTx};
+use orderly_store::{CaseFilter, CaseListed, CauseFacts, ContactCounts, EventMeta, WriteTx};
 use std::sync::Arc;
 
 /// What opening a case asks, parsed by the interface.
@@ -73,7 +73,8 @@ pub fn due_at(config: &Config, calendar: &BusinessCalendar, case: &Case) -> Opti
     Some(calendar.add(case.opened_at, SignedDuration::from_hours(i64::from(hours))))
 }
 
-/// Appends `events` to the case (None: a new one) with its row.
+/// Appends `events` to the case (None: a new one) with its row, and keeps its cause
+/// facts (what the root-cause reports count) in step with its resolution.
 fn append(
     tx: &mut dyn WriteTx,
     config: &Config,
@@ -82,9 +83,63 @@ fn append(
     events: &[CaseEvent],
     meta: &EventMeta,
 ) -> Result<Case, AppError> {
-    Ok(tx.append_case(before, events, meta, &|case: &Case| {
+    let was = before.as_ref().and_then(resolved_cause);
+    let case = tx.append_case(before, events, meta, &|case: &Case| {
         due_at(config, calendar, case)
-    })?)
+    })?;
+    let is = resolved_cause(&case);
+    if was != is {
+        let facts = match is {
+            Some((root_cause, resolved_at)) => {
+                Some(cause_facts(tx, &case, root_cause, resolved_at)?)
+            }
+            None => None,
+        };
+        tx.save_case_causes(case.id.as_str(), facts.as_ref())?;
+    }
+    Ok(case)
+}
+
+/// The cause and time of a resolved (or resolved and closed) case.
+fn resolved_cause(case: &Case) -> Option<(String, Timestamp)> {
+    matches!(
+        case.status,
+        orderly_domain::case::CaseStatus::Resolved | orderly_domain::case::CaseStatus::Closed
+    )
+    .then(|| case.root_cause.clone().zip(case.resolved_at))
+    .flatten()
+}
+
+/// What the case's order went through, for the reports: its channel, the locations
+/// that fulfilled it, the carriers that carried it and its SKUs.
+fn cause_facts(
+    tx: &mut dyn WriteTx,
+    case: &Case,
+    root_cause: String,
+    resolved_at: Timestamp,
+) -> Result<CauseFacts, AppError> {
+    let order = match &case.order_id {
+        Some(id) => tx.load_order(id.as_str())?,
+        None => None,
+    };
+    let (mut locations, mut carriers, mut skus) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(o) = &order {
+        for f in &o.fulfillment_orders {
+            locations.push(f.location_id.to_string());
+            carriers.extend(f.shipments.iter().map(|s| s.carrier.clone()));
+        }
+        skus.extend(o.lines.iter().map(|l| l.sku.to_string()));
+    }
+    Ok(CauseFacts {
+        root_cause,
+        resolved_at,
+        channel: order
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |o| o.channel.to_string()),
+        locations,
+        carriers,
+        skus,
+    })
 }
 
 impl App {

@@ -80,6 +80,7 @@ route_table! {
     "/orders/{id}/contacts" => get(cases::order_contacts),
     "/orders/{id}/support" => get(crate::orders::support::support),
     "/cases" => get(cases::list_cases).post(cases::open_case),
+    "/cases/root-causes" => get(crate::cases::reports_http::root_causes),
     "/cases/{id}" => get(cases::get_case),
     "/cases/{id}/contacts" => post(case_actions::log_contact),
     "/cases/{id}/assignment" => post(case_actions::assign),

@@ -534,6 +534,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
     (
         "get",
+        "/cases/root-causes",
+        "counts only the cases of the key's channels' orders (cases::root_causes_are_reported_by_what_the_orders_went_through_and_leave_when_reopened)",
+    ),
+    (
+        "get",
         "/customers",
         "lists only customers with an order in the key's channels (customers::a_key_bound_to_a_channel_finds_only_its_customers)",
     ),
