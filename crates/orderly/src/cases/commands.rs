@@ -229,6 +229,23 @@ impl App {
         id: String,
         command: CaseCommand,
     ) -> Result<Outcome, AppError> {
+        self.case_command_then(origin, idem, id, command, |_, _, _| Ok(()))
+            .await
+    }
+
+    /// `case_command`, with `then` run in the same transaction on the case as its
+    /// events left it (when it changed), e.g. to notify a group of an escalation.
+    pub(crate) async fn case_command_then<F>(
+        &self,
+        origin: Origin,
+        idem: Option<Idempotency>,
+        id: String,
+        command: CaseCommand,
+        then: F,
+    ) -> Result<Outcome, AppError>
+    where
+        F: Fn(&mut dyn WriteTx, &Case, &EventMeta) -> Result<(), AppError> + Send + Sync + 'static,
+    {
         authorize(&origin.actor, Permission::ManageCases)?;
         if let CaseCommand::Assign { group: Some(g), .. } = &command
             && !self.config.cases.groups.contains(g)
@@ -253,6 +270,7 @@ impl App {
                 at: clock.now(),
             };
             let case = append(tx, &config, &calendar, Some(before), &events, &meta)?;
+            then(tx, &case, &meta)?;
             let due = due_at(&config, &calendar, &case);
             Ok(Outcome::Body(Answer::Done, case_json(&case, due)))
         })

@@ -3,14 +3,19 @@
 //! its clock (first response, then resolution, at its current priority); passing it
 //! raises the priority, may hand the case to a group, and is an event on the case. Each
 //! level is passed once (the domain refuses a level already passed), so a sweep that
-//! runs twice, or two processes sweeping together, escalate nothing twice.
+//! runs twice, or two processes sweeping together, escalate nothing twice. The group the
+//! case is with after the escalation is told by email when `cases.group_emails` names
+//! its address: the message is queued in the escalation's own transaction, so neither
+//! happens without the other, and a message that cannot be sent is dead-lettered into
+//! the deliveries queue like every other.
 
 use crate::app::error::AppError;
 use crate::app::{App, Origin};
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
+use orderly_domain::case::Case;
 use orderly_domain::case::CaseCommand;
-use orderly_store::{CaseFilter, CaseQueue};
+use orderly_store::{CaseFilter, CaseQueue, EventMeta, MessageContent, NewMessage, WriteTx};
 
 /// Cases looked at per page of the sweep.
 const PAGE: u32 = 200;
@@ -67,7 +72,8 @@ impl App {
                     priority: rule.priority(),
                     group: rule.group.clone(),
                 };
-                self.case_command(origin, None, listed.case.id.to_string(), command)
+                let notify = self.group_notice(rule.describe(), level);
+                self.case_command_then(origin, None, listed.case.id.to_string(), command, notify)
                     .await?;
                 moved += 1;
             }
@@ -79,4 +85,78 @@ impl App {
             }
         }
     }
+}
+
+impl App {
+    /// What queues the email to the case's group after an escalation to `level`.
+    fn group_notice(
+        &self,
+        rule: String,
+        level: u32,
+    ) -> impl Fn(&mut dyn WriteTx, &Case, &EventMeta) -> Result<(), AppError> + Send + Sync + 'static
+    {
+        let emails = self.config.cases.group_emails.clone();
+        let transport = self.notifier.mailer.name().to_owned();
+        let ids = self.ids.clone();
+        move |tx, case, meta| {
+            let Some(to) = case.group.as_ref().and_then(|g| emails.get(g)) else {
+                return Ok(());
+            };
+            let subject = format!(
+                "{} escalated to level {level} ({}): {}",
+                case.number,
+                case.priority.as_str(),
+                case.subject
+            );
+            let about = case
+                .order_id
+                .as_ref()
+                .map(|o| format!("Order: {o}\n"))
+                .unwrap_or_default();
+            let text = format!(
+                "Case {} ({}) is {} and was escalated to level {level}: {rule}.\n\
+                 Group: {}\nPriority: {}\n{about}Owner: {}\n",
+                case.number,
+                case.subject,
+                case.status.as_str(),
+                case.group.as_deref().unwrap_or("none"),
+                case.priority.as_str(),
+                case.owner.as_deref().unwrap_or("nobody"),
+            );
+            let html = format!("<p>{}</p>", html_escape(&text).replace('\n', "<br>"));
+            tx.insert_messages(&[NewMessage {
+                id: ids.new_id("msg"),
+                // A message lives with an order (its timeline, its messages); a case about
+                // no order keeps it under the case's id.
+                order_id: case
+                    .order_id
+                    .as_ref()
+                    .map_or_else(|| case.id.to_string(), |o| o.to_string()),
+                template: "case_escalated".into(),
+                category: "transactional".into(),
+                recipient: to.clone(),
+                event_id: None,
+                event_type: Some("case_escalated".into()),
+                position: None,
+                transport: transport.clone(),
+                send_at: meta.at,
+                content: Some(MessageContent {
+                    language: "en".into(),
+                    subject,
+                    text,
+                    html,
+                }),
+                resend_of: None,
+                created_by: meta.actor.label(),
+                at: meta.at,
+            }])?;
+            Ok(())
+        }
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

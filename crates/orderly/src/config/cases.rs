@@ -17,6 +17,8 @@ pub struct CasesConfig {
     pub suggestions: BTreeMap<String, String>,
     /// The groups cases may be assigned to.
     pub groups: Vec<String>,
+    /// Where a group is told of a case escalated to it (group → email address).
+    pub group_emails: BTreeMap<String, String>,
     /// Business hours from opening to support's first answer, per priority.
     pub first_response_hours: PriorityHours,
     /// Business hours from opening to resolution, per priority.
@@ -118,6 +120,7 @@ impl Default for CasesConfig {
             groups: ["tier1", "tier2", "returns", "warehouse"]
                 .map(String::from)
                 .to_vec(),
+            group_emails: BTreeMap::new(),
             first_response_hours: PriorityHours {
                 low: 24,
                 normal: 8,
@@ -179,6 +182,18 @@ impl CasesConfig {
         for (i, g) in self.groups.iter().enumerate() {
             if !is_code(g) {
                 problems.push(format!("cases.groups[{i}]: {g:?} is not a snake_case code"));
+            }
+        }
+        for (group, email) in &self.group_emails {
+            if !self.groups.contains(group) {
+                problems.push(format!(
+                    "cases.group_emails.{group}: {group:?} is not one of cases.groups"
+                ));
+            }
+            if orderly_domain::values::Email::parse(email).is_err() {
+                problems.push(format!(
+                    "cases.group_emails.{group}: {email:?} is not an email address"
+                ));
             }
         }
         for (key, hours) in [

@@ -167,3 +167,27 @@ fn database_urls_name_a_backend() {
     assert_eq!(parse("/tmp/x.db"), Sqlite(PathBuf::from("/tmp/x.db")));
     assert!(DatabaseTarget::parse("sqlite://").is_err());
 }
+
+#[test]
+fn queue_thresholds_and_group_addresses_are_checked_at_startup() {
+    let c = load_with("").unwrap();
+    assert_eq!(c.exceptions.unpaid_after_minutes, 30);
+    assert_eq!(
+        c.exceptions.thresholds().release,
+        jiff::SignedDuration::from_hours(4)
+    );
+    let err = load_with(
+        "[exceptions]\nunpaid_after_minutes = 0\nreturn_receipt_days = 9999\n\
+         [cases.group_emails]\ntier2 = \"not an address\"\nnobody = \"a@example.com\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    for key in [
+        "exceptions.unpaid_after_minutes",
+        "exceptions.return_receipt_days",
+        "cases.group_emails.tier2",
+        "cases.group_emails.nobody",
+    ] {
+        assert!(err.contains(key), "{key} missing from: {err}");
+    }
+}

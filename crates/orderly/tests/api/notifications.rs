@@ -496,3 +496,57 @@ fn write(dir: &Path, toml: &str) -> PathBuf {
     std::fs::write(&path, toml).unwrap();
     path
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_emailed_when_a_case_is_escalated_to_it() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with(|c| {
+        smtp(c, sink.port);
+        c.cases
+            .group_emails
+            .insert("tier2".into(), "tier2@shop.example".into());
+    })
+    .await;
+    // Monday 10:00 in New York; a normal case is due for its first answer at 18:00.
+    app.clock.set("2026-12-07T15:00:00Z".parse().unwrap());
+    let opened = app
+        .post(
+            "/cases",
+            &json!({"subject": "Where is my refund?", "channel": "email", "group": "tier1"}),
+        )
+        .await
+        .expect(201);
+    let number = opened["number"].as_str().unwrap().to_owned();
+    let at = |t: &str| -> jiff::Timestamp { t.parse().unwrap() };
+    // Level 1 keeps it with tier1 (no address): nobody is mailed.
+    app.clock.set(at("2026-12-07T23:00:00Z"));
+    app.state
+        .fire_due_timers(at("2026-12-07T23:00:00Z"))
+        .await
+        .unwrap();
+    send_due(&app.state, app.clock.now()).await.unwrap();
+    assert!(sink.received().is_empty());
+    // Level 2 hands it to tier2, which is told.
+    app.clock.set(at("2026-12-08T18:00:00Z"));
+    app.state
+        .fire_due_timers(at("2026-12-08T18:00:00Z"))
+        .await
+        .unwrap();
+    send_due(&app.state, app.clock.now()).await.unwrap();
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["to"], "tier2@shop.example");
+    let subject = got[0]["subject"].as_str().unwrap();
+    assert!(
+        subject.starts_with(&format!("{number} escalated to level 2 (urgent)")),
+        "{subject}"
+    );
+    assert!(got[0]["text"].as_str().unwrap().contains("Group: tier2"));
+    // Another pass sends nothing more.
+    app.state
+        .fire_due_timers(at("2026-12-09T18:00:00Z"))
+        .await
+        .unwrap();
+    send_due(&app.state, app.clock.now()).await.unwrap();
+    assert_eq!(sink.received().len(), 1);
+}
