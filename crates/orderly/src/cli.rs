@@ -66,6 +66,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ReturnsAction,
     },
+    /// Fill a database with a year of realistic history (the demo's catalog and
+    /// configuration unless --config names another).
+    Seed {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: crate::seed::SeedArgs,
+    },
     /// Benchmarks that print figures.
     Bench {
         #[command(subcommand)]
@@ -141,6 +149,9 @@ pub enum BenchKind {
     /// Webhook deliveries to local receivers: deliveries/s, commit-to-receipt latency,
     /// and capture throughput with and without delivery running.
     Webhooks(crate::bench_webhooks::WebhookArgs),
+    /// What support reads (order, customer, searches, queues), timed over HTTP on a
+    /// database `orderly seed` filled.
+    Support(crate::bench_support::SupportArgs),
 }
 
 /// Starts logging to stderr before the command runs: the filter from `ORDERLY_LOG`
@@ -166,6 +177,7 @@ pub fn init_tracing(cli: &Cli) {
         Command::Returns {
             action: ReturnsAction::Backtest { common, .. },
         } => (Some(common), false, "warn"),
+        Command::Seed { common, .. } => (Some(common), common.config.is_none(), "warn"),
         Command::Bench { .. } => (None, false, "info"),
     };
     let config_path = common.and_then(|c| c.config.as_deref());
@@ -308,6 +320,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                 },
         } => runtime()?.block_on(backtest(common, policy, since, format)),
+        Command::Seed { common, args } => {
+            runtime()?.block_on(seed(common, args))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             which: BenchKind::Capture(args),
         } => {
@@ -320,7 +336,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(crate::bench_webhooks::webhooks(args))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench {
+            which: BenchKind::Support(args),
+        } => {
+            runtime()?.block_on(crate::bench_support::support(args))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// The database `orderly seed` fills when none is named.
+const SEED_DATABASE_URL: &str = "sqlite://data/seed.db";
+
+/// `orderly seed`: an application on the named database (the demo's configuration
+/// unless --config names another), filled by `App::seed`.
+async fn seed(common: Common, args: crate::seed::SeedArgs) -> anyhow::Result<()> {
+    let demo = common.config.is_none();
+    let mut config = Config::load(common.config.as_deref(), demo.then_some(crate::DEMO_CONFIG))?;
+    config.database.url = common
+        .database
+        .clone()
+        .unwrap_or_else(|| SEED_DATABASE_URL.to_owned());
+    DatabaseTarget::parse(&config.database.url)?;
+    config.server.listen = "127.0.0.1:0".into();
+    let url = config.database.url.clone();
+    let app = Application::build(config).await?;
+    app.state().seed(&args).await?;
+    println!("database: {url}");
+    Ok(())
 }
 
 /// `orderly keys …`: the same application commands the `/api-keys` routes run, by the

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod bench;
+pub mod bench_support;
 pub mod bench_webhooks;
 pub mod cases;
 pub mod catalog;
@@ -25,6 +26,7 @@ pub mod orders;
 pub mod payments;
 pub mod providers;
 pub mod returns;
+pub mod seed;
 pub mod startup;
 pub mod system;
 pub mod webhooks;

@@ -96,6 +96,19 @@ impl OutboxTx for PgTx<'_> {
 }
 
 impl TimersTx for PgTx<'_> {
+    fn settle_history(&mut self, before: Timestamp) -> Result<(u64, u64), StoreError> {
+        let at = to_ms(before);
+        let timers = self.conn().execute(
+            "UPDATE timers SET fired_at = $1 WHERE fired_at IS NULL AND due_at < $1",
+            &[&at],
+        )?;
+        let messages = self.conn().execute(
+            "UPDATE outbox SET delivered_at = $1 WHERE delivered_at IS NULL AND created_at < $1",
+            &[&at],
+        )?;
+        Ok((timers, messages))
+    }
+
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         if timers.is_empty() {
             return Ok(());

@@ -80,6 +80,19 @@ impl OutboxTx for SqliteTx<'_> {
 }
 
 impl TimersTx for SqliteTx<'_> {
+    fn settle_history(&mut self, before: Timestamp) -> Result<(u64, u64), StoreError> {
+        let at = to_ms(before);
+        let timers = self.conn().execute(
+            "UPDATE timers SET fired_at = ?1 WHERE fired_at IS NULL AND due_at < ?1",
+            [at],
+        )?;
+        let messages = self.conn().execute(
+            "UPDATE outbox SET delivered_at = ?1 WHERE delivered_at IS NULL AND created_at < ?1",
+            [at],
+        )?;
+        Ok((timers as u64, messages as u64))
+    }
+
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)

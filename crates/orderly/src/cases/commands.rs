@@ -75,7 +75,7 @@ pub fn due_at(config: &Config, calendar: &BusinessCalendar, case: &Case) -> Opti
 
 /// Appends `events` to the case (None: a new one) with its row, and keeps its cause
 /// facts (what the root-cause reports count) in step with its resolution.
-fn append(
+pub(crate) fn append(
     tx: &mut dyn WriteTx,
     config: &Config,
     calendar: &BusinessCalendar,

@@ -32,6 +32,42 @@ pub struct ReturnInput {
     pub window_extension: bool,
 }
 
+/// The request of `input` on `order`, judged at `now` by the policy version in force
+/// when the order was placed, with its RMA number drawn.
+pub(crate) fn request_command(
+    tx: &mut dyn WriteTx,
+    config: &crate::config::Config,
+    order: &Order,
+    input: &ReturnInput,
+    source: ReturnSource,
+    now: jiff::Timestamp,
+) -> Result<OrderCommand, AppError> {
+    let policy = policy_for(config, order)?;
+    let facts = crate::returns::facts::gather(tx, order, &input.wanted, policy, now)?;
+    let ask = ReturnAsk {
+        items: input.items.clone(),
+        reason: input.reason.clone(),
+        wanted: input.wanted.clone(),
+        final_sale_exception: input.final_sale_exception,
+        window_extension: input.window_extension,
+    };
+    let judgement = judge(&facts, &ask, policy, now).map_err(AppError::Validation)?;
+    let prefix = config
+        .channel(order.channel.as_str())
+        .map_or(order.channel.as_str(), |c| c.number_prefix.as_str());
+    let rma = tx.next_rma_number(order.channel.as_str(), prefix)?;
+    Ok(OrderCommand::RequestReturn(Box::new(RequestReturn {
+        return_id: Id::child(&order.id, "rma", order.returns.len() + 1),
+        rma,
+        source,
+        ask,
+        note: input.note.clone(),
+        photos: input.photos.clone(),
+        facts,
+        judgement,
+    })))
+}
+
 /// Who asks: staff through a key, or the customer proving the order with its email.
 #[derive(Debug, Clone)]
 pub enum Requester {
@@ -138,33 +174,7 @@ impl App {
                     {
                         return Err(AppError::Order(OrderError::NotFound));
                     }
-                    let policy = policy_for(&config, order)?;
-                    let now = clock.now();
-                    let facts =
-                        crate::returns::facts::gather(tx, order, &input.wanted, policy, now)?;
-                    let ask = ReturnAsk {
-                        items: input.items.clone(),
-                        reason: input.reason.clone(),
-                        wanted: input.wanted.clone(),
-                        final_sale_exception: input.final_sale_exception,
-                        window_extension: input.window_extension,
-                    };
-                    let judgement =
-                        judge(&facts, &ask, policy, now).map_err(AppError::Validation)?;
-                    let prefix = config
-                        .channel(order.channel.as_str())
-                        .map_or(order.channel.as_str(), |c| c.number_prefix.as_str());
-                    let rma = tx.next_rma_number(order.channel.as_str(), prefix)?;
-                    Ok(OrderCommand::RequestReturn(Box::new(RequestReturn {
-                        return_id: Id::child(&order.id, "rma", order.returns.len() + 1),
-                        rma,
-                        source,
-                        ask,
-                        note: input.note.clone(),
-                        photos: input.photos.clone(),
-                        facts,
-                        judgement,
-                    })))
+                    request_command(tx, &config, order, &input, source, clock.now())
                 },
             )
             .await?;
