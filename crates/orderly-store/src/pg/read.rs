@@ -95,6 +95,9 @@ impl Reader for PgReader<'_> {
         );
         let mut extra: Vec<&(dyn ToSql + Sync)> = Vec::new();
         for (value, condition) in [
+            // Beside the generic condition above, so the planner sees a plain equality
+            // and drives a customer's orders from `orders_by_email`, not a scan by id.
+            (&f.email, "customer_email = ?"),
             (&f.external_id, "external_id = ?"),
             (
                 &f.tracking_number,

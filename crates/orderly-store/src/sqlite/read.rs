@@ -52,6 +52,9 @@ impl Reader for SqliteReader<'_> {
         );
         let mut extra: Vec<&dyn rusqlite::ToSql> = Vec::new();
         for (value, condition) in [
+            // Beside the generic condition above, so the planner sees a plain equality
+            // and drives a customer's orders from `orders_by_email`, not a scan by id.
+            (&f.email, "customer_email = ?"),
             (&f.external_id, "external_id = ?"),
             (
                 &f.tracking_number,

@@ -47,6 +47,7 @@ mod returns_policy;
 mod returns_races;
 mod returns_self_service;
 mod returns_support;
+mod root_causes;
 mod scope_matrix;
 mod scope_returns;
 mod scoping;

@@ -5,6 +5,9 @@
 //! not found (404), nothing changes there, and a role that lacks the permission learns
 //! nothing more. Routes whose objects belong to no single channel are listed with the
 //! reason, so a new route must be placed in one list or the other.
+//!
+//! One file past the usual size: the matrix is one table of every route and its
+//! permission, and it reads (and is reviewed) as one.
 
 use crate::helpers::{Res, TestApp, order_body, send, spawn_app};
 use orderly::app::auth::{KeySpec, Permission, allows};
@@ -535,7 +538,7 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     (
         "get",
         "/cases/root-causes",
-        "counts only the cases of the key's channels' orders (cases::root_causes_are_reported_by_what_the_orders_went_through_and_leave_when_reopened)",
+        "counts only the cases of the key's channels' orders (root_causes::root_causes_are_reported_by_what_the_orders_went_through_and_leave_when_reopened)",
     ),
     (
         "get",

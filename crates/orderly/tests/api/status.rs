@@ -220,12 +220,13 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP TABLE customers;
              DROP INDEX timers_one_watch;
              DROP TABLE case_causes;
+             DROP INDEX exceptions_open_counts;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 11);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 12);
     assert_eq!(
         app.db
             .count(&format!(
