@@ -551,10 +551,17 @@ impl App {
                 );
             }
         }
-        let (timers, messages) = self
-            .store
-            .write(move |tx| tx.settle_history(now).map_err(AppError::from))
-            .await?;
+        let (mut timers, mut messages) = (0, 0);
+        loop {
+            let (t, m) = self
+                .store
+                .write(move |tx| tx.settle_history(now, 50_000).map_err(AppError::from))
+                .await?;
+            (timers, messages) = (timers + t, messages + m);
+            if t == 0 && m == 0 {
+                break;
+            }
+        }
         let secs = began.elapsed().as_secs_f64();
         println!(
             "seeded {} orders of {} customers in {secs:.1} s ({:.0} orders/s); \

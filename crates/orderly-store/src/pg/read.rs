@@ -294,26 +294,29 @@ impl Reader for PgReader<'_> {
     }
 
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError> {
-        let rows = self.c.query(
-            exception_select!(
-                "WHERE ($1::TEXT IS NULL OR queue = $1) AND ($2::TEXT IS NULL OR kind = $2)
-                   AND ($3::TEXT IS NULL OR order_id = $3)
-                   AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)
-                   AND id > $5
-                   AND ($7::TEXT[] IS NULL OR order_id IN (SELECT o.id FROM orders o
-                                                          WHERE o.channel = ANY($7)))
-                 ORDER BY id LIMIT $6"
-            ),
-            &[
-                &f.queue,
-                &f.kind,
-                &f.order_id,
-                &f.open,
-                &f.after_id.unwrap_or(0),
-                &i64::from(f.limit),
-                &f.channels,
-            ],
-        )?;
+        // The channel scope is a condition of its own, present only for a bound key: as
+        // `$7 IS NULL OR …` a generic plan hashed every order's id for each list.
+        let (channel_sql, order_sql) = (
+            " AND order_id IN (SELECT o.id FROM orders o WHERE o.channel = ANY($7::TEXT[]))",
+            " ORDER BY id LIMIT $6",
+        );
+        let base = exception_select!(
+            "WHERE ($1::TEXT IS NULL OR queue = $1) AND ($2::TEXT IS NULL OR kind = $2)
+               AND ($3::TEXT IS NULL OR order_id = $3)
+               AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)
+               AND id > $5"
+        );
+        let (limit, after) = (i64::from(f.limit), f.after_id.unwrap_or(0));
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&f.queue, &f.kind, &f.order_id, &f.open, &after, &limit];
+        let sql = match &f.channels {
+            Some(channels) => {
+                params.push(channels);
+                format!("{base}{channel_sql}{order_sql}")
+            }
+            None => format!("{base}{order_sql}"),
+        };
+        let rows = self.c.query(&sql, &params)?;
         rows.iter().map(exception_row).collect()
     }
 
@@ -322,16 +325,21 @@ impl Reader for PgReader<'_> {
         channels: Option<&[String]>,
     ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError> {
         let channels: Option<Vec<String>> = channels.map(<[String]>::to_vec);
-        self.c
-            .query(
+        let rows = match &channels {
+            Some(channels) => self.c.query(
                 "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
                  WHERE resolved_at IS NULL
-                   AND ($1::TEXT[] IS NULL OR order_id IN (SELECT o.id FROM orders o
-                                                          WHERE o.channel = ANY($1)))
+                   AND order_id IN (SELECT o.id FROM orders o WHERE o.channel = ANY($1))
                  GROUP BY queue, kind ORDER BY queue, kind",
-                &[&channels],
-            )?
-            .iter()
+                &[channels],
+            )?,
+            None => self.c.query(
+                "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+                 WHERE resolved_at IS NULL GROUP BY queue, kind ORDER BY queue, kind",
+                &[],
+            )?,
+        };
+        rows.iter()
             .map(|r| {
                 Ok(crate::rows::ExceptionCount {
                     queue: col(r, 0)?,

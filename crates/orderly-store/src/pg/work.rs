@@ -96,15 +96,18 @@ impl OutboxTx for PgTx<'_> {
 }
 
 impl TimersTx for PgTx<'_> {
-    fn settle_history(&mut self, before: Timestamp) -> Result<(u64, u64), StoreError> {
+    fn settle_history(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError> {
         let at = to_ms(before);
+        let limit = i64::from(limit);
         let timers = self.conn().execute(
-            "UPDATE timers SET fired_at = $1 WHERE fired_at IS NULL AND due_at < $1",
-            &[&at],
+            "UPDATE timers SET fired_at = $1 WHERE id IN (SELECT id FROM timers
+               WHERE fired_at IS NULL AND due_at < $1 LIMIT $2)",
+            &[&at, &limit],
         )?;
         let messages = self.conn().execute(
-            "UPDATE outbox SET delivered_at = $1 WHERE delivered_at IS NULL AND created_at < $1",
-            &[&at],
+            "UPDATE outbox SET delivered_at = $1 WHERE id IN (SELECT id FROM outbox
+               WHERE delivered_at IS NULL AND created_at < $1 LIMIT $2)",
+            &[&at, &limit],
         )?;
         Ok((timers, messages))
     }

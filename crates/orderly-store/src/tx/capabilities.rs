@@ -224,10 +224,12 @@ pub trait TimersTx {
     fn reschedule_timer(&mut self, id: i64, due_at: Timestamp) -> Result<(), StoreError>;
     /// Marks a timer fired (it never fires again).
     fn complete_timer(&mut self, id: i64, now: Timestamp) -> Result<(), StoreError>;
-    /// A bulk import's history (`orderly seed`): timers due and outbox messages made
-    /// before `before` are marked done at `before`, so the workers neither fire the past's
-    /// deadlines nor announce its events again. Returns (timers, messages) marked.
-    fn settle_history(&mut self, before: Timestamp) -> Result<(u64, u64), StoreError>;
+    /// A bulk import's history (`orderly seed`): up to `limit` each of the timers due and
+    /// the outbox messages made before `before` are marked done at `before`, so the
+    /// workers neither fire the past's deadlines nor announce its events again. Returns
+    /// (timers, messages) marked; the caller repeats until both are 0, each round a
+    /// transaction of bounded size.
+    fn settle_history(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError>;
 }
 
 /// Payment facts kept outside the order stream: inbound provider events (deduplicated by
