@@ -109,15 +109,7 @@ impl App {
         follow_ups: bool,
     ) -> Result<(), AppError> {
         authorize(actor, Permission::SendMessages)?;
-        let email = orderly_domain::values::Email::parse(&email)
-            .map_err(|_| {
-                AppError::Validation(vec![FieldIssue::new(
-                    "email",
-                    "invalid_email",
-                    "not an email address",
-                )])
-            })?
-            .to_string();
+        let email = preference_email(&email)?;
         let now = self.now();
         self.store
             .write(move |tx| {
@@ -134,10 +126,25 @@ impl App {
         email: String,
     ) -> Result<bool, AppError> {
         authorize(actor, Permission::SendMessages)?;
+        let email = preference_email(&email)?;
         let wanted = self
             .store
             .read(move |r| r.follow_ups_wanted(&email))
             .await?;
         Ok(wanted != Some(false))
     }
+}
+
+/// The normalised address preferences are kept under, or the refusal of one that is
+/// not an email address (reading one is refused alike, not answered with a default).
+fn preference_email(email: &str) -> Result<String, AppError> {
+    orderly_domain::values::Email::parse(email)
+        .map(|e| e.to_string())
+        .map_err(|_| {
+            AppError::Validation(vec![FieldIssue::new(
+                "email",
+                "invalid_email",
+                "not an email address",
+            )])
+        })
 }

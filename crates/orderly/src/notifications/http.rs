@@ -182,7 +182,8 @@ pub async fn resend(
     params(("id" = String, Path, format = Email, description = "The customer's email address")),
     responses((status = 200, body = Preferences),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json")),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation_failed (invalid_email)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn get_preferences(
     State(app): State<AppState>,
@@ -190,7 +191,7 @@ pub async fn get_preferences(
     Path(email): Path<String>,
 ) -> Result<Json<Preferences>, ApiError> {
     let follow_ups = app
-        .notification_preferences(&principal.actor(), email.trim().to_lowercase())
+        .notification_preferences(&principal.actor(), email.clone())
         .await?;
     Ok(Json(Preferences { email, follow_ups }))
 }

@@ -435,6 +435,14 @@ async fn follow_ups_wait_their_delay_and_respect_the_customers_wishes() {
         .await
         .expect(200);
     assert_eq!(prefs["follow_ups"], false);
+    // Not an address: refused, read as well as written, rather than answered a default.
+    for bad in ["null%2Cnull", "mo"] {
+        let refused = app
+            .get(&format!("/customers/{bad}/notification-preferences"))
+            .await
+            .expect_problem(422, "validation_failed");
+        assert_eq!(refused["errors"][0]["code"], "invalid_email");
+    }
     let ana = app
         .create_order(&order_body("web", &[("MUG-CLASSIC", 1, 1299)]))
         .await;
