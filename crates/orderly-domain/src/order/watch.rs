@@ -467,20 +467,10 @@ pub(super) fn exception_changes(
     }
 }
 
-/// `kind` as the one-kind list a resolve names.
+/// `kind` as the one-kind list a resolve names (every kind is listed in
+/// `exceptions::kind::ALL`, which the watches' are part of).
 fn kinds_of(kind: &'static str) -> &'static [&'static str] {
-    use watch_kind::*;
-    const ALL: [&str; 9] = [
-        UNPAID,
-        EXCHANGE_AWAITING_PAYMENT,
-        RELEASE_OVERDUE,
-        SHIP_OVERDUE,
-        PARTIALLY_SHIPPED,
-        RETURN_DECISION_OVERDUE,
-        RETURN_RECEIPT_OVERDUE,
-        INSPECTION_OVERDUE,
-        EDIT_OPEN,
-    ];
+    use super::exceptions::kind::ALL;
     ALL.iter()
         .position(|k| *k == kind)
         .map_or(&[], |i| std::slice::from_ref(&ALL[i]))
