@@ -42,7 +42,8 @@ impl Role {
     }
 }
 
-/// The principal behind a change: an API key, or the system itself (workers, demo seed).
+/// The principal behind a change: an API key, a person signed in to the console, or the
+/// system itself (workers, demo seed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
@@ -52,6 +53,12 @@ pub enum Actor {
         /// The channels a channel-bound key is limited to, recorded with what it did.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         channels: Option<Vec<String>>,
+    },
+    /// A console user. Console users see every channel: channel scoping is for
+    /// integrations, whose keys a marketplace holds.
+    User {
+        id: String,
+        role: Role,
     },
     System {
         name: String,
@@ -65,20 +72,41 @@ impl Actor {
         }
     }
 
+    /// The role a key or user acts with; `None` for the system.
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Actor::ApiKey { role, .. } | Actor::User { role, .. } => Some(*role),
+            Actor::System { .. } => None,
+        }
+    }
+
+    /// The id of the key or user whose name a person would want to read.
+    pub fn named_id(&self) -> Option<&str> {
+        match self {
+            Actor::ApiKey { id, .. } | Actor::User { id, .. } => Some(id),
+            Actor::System { .. } => None,
+        }
+    }
+
     /// Who this is, for a person: `integration key 'storefront'` (given the key's name),
-    /// `admin key key_0193…` (a key whose name is unknown), `system (timers)`.
-    pub fn describe(&self, key_name: Option<&str>) -> String {
-        match (self, key_name) {
+    /// `admin key key_0193…` (a key whose name is unknown), `support user 'Ana Diaz'`,
+    /// `system (timers)`.
+    pub fn describe(&self, name: Option<&str>) -> String {
+        match (self, name) {
             (Actor::ApiKey { role, .. }, Some(name)) => format!("{} key '{name}'", role.as_str()),
             (Actor::ApiKey { id, role, .. }, None) => format!("{} key {id}", role.as_str()),
+            (Actor::User { role, .. }, Some(name)) => format!("{} user '{name}'", role.as_str()),
+            (Actor::User { id, role }, None) => format!("{} user {id}", role.as_str()),
             (Actor::System { name }, _) => format!("system ({name})"),
         }
     }
 
-    /// A short stable label such as `api_key:key_0193…` or `system:demo`.
+    /// A short stable label such as `api_key:key_0193…`, `user:usr_0193…` or
+    /// `system:demo`.
     pub fn label(&self) -> String {
         match self {
             Actor::ApiKey { id, .. } => format!("api_key:{id}"),
+            Actor::User { id, .. } => format!("user:{id}"),
             Actor::System { name } => format!("system:{name}"),
         }
     }
@@ -102,5 +130,13 @@ mod tests {
         assert_eq!(key.describe(None), "integration key key_1");
         assert_eq!(Actor::system("timers").describe(None), "system (timers)");
         assert_eq!(key.label(), "api_key:key_1", "the stable id is unchanged");
+        let user = Actor::User {
+            id: "usr_1".into(),
+            role: Role::Support,
+        };
+        assert_eq!(user.describe(Some("Ana Diaz")), "support user 'Ana Diaz'");
+        assert_eq!(user.label(), "user:usr_1");
+        assert_eq!(user.role(), Some(Role::Support));
+        assert_eq!(Actor::system("timers").role(), None);
     }
 }

@@ -30,6 +30,7 @@ macro_rules! exception_select {
 
 mod cases;
 mod check;
+mod console;
 mod customers;
 mod delivery;
 mod error;
@@ -47,6 +48,7 @@ pub use cases::{
     CauseDimension, CauseFacts, ContactCounts,
 };
 pub use check::{CheckReport, Violation};
+pub use console::{ConsoleReads, ConsoleTx, ConsoleUserRow, FailedLogin, SessionRow};
 pub use customers::{
     CustomerFilter, CustomerReads, CustomerRecord, CustomerSearch, CustomersTx, search_key,
 };

@@ -215,7 +215,10 @@ impl ReturnRequestRow {
 pub type OpenReservation = (String, u32, String, String, u32);
 
 pub trait Reader:
-    crate::delivery::DeliveryReads + crate::cases::CaseReads + crate::customers::CustomerReads
+    crate::delivery::DeliveryReads
+    + crate::cases::CaseReads
+    + crate::customers::CustomerReads
+    + crate::console::ConsoleReads
 {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;

@@ -12,6 +12,7 @@ pub mod cases;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod customers;
 pub mod demo;
 pub mod edits;
@@ -29,6 +30,7 @@ pub mod returns;
 pub mod seed;
 pub mod startup;
 pub mod system;
+pub mod users;
 pub mod webhooks;
 pub mod workers;
 

@@ -93,6 +93,20 @@ pub enum CancelReason {
 }
 
 impl CancelReason {
+    pub const ALL: [CancelReason; 7] = [
+        CancelReason::CustomerRequest,
+        CancelReason::OutOfStock,
+        CancelReason::Fraud,
+        CancelReason::PaymentTimeout,
+        CancelReason::AddressProblem,
+        CancelReason::Duplicate,
+        CancelReason::Other,
+    ];
+
+    pub fn parse(s: &str) -> Option<CancelReason> {
+        CancelReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CancelReason::CustomerRequest => "customer_request",

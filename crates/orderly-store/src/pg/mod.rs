@@ -18,6 +18,7 @@ mod batch;
 mod cases;
 mod catalog;
 mod conn;
+mod console;
 mod customers;
 mod deferred;
 mod delivery;

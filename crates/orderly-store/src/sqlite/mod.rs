@@ -3,6 +3,7 @@
 
 mod cases;
 mod catalog;
+mod console;
 mod customers;
 mod delivery;
 mod fulfillment;

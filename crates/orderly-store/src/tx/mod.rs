@@ -168,6 +168,7 @@ pub trait WriteTx:
     + crate::delivery::DeliveryTx
     + crate::cases::CasesTx
     + crate::customers::CustomersTx
+    + crate::console::ConsoleTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the

@@ -76,6 +76,8 @@ pub enum Permission {
     ReadCustomers,
     /// Flag customers, write notes on them, merge two records of one person.
     ManageCustomers,
+    /// Create, disable and reset console users.
+    ManageUsers,
 }
 
 impl Permission {
@@ -113,6 +115,7 @@ impl Permission {
             Permission::ManageCases => "open and work support cases",
             Permission::ReadCustomers => "read customers",
             Permission::ManageCustomers => "flag, annotate and merge customers",
+            Permission::ManageUsers => "manage console users",
         }
     }
 }
@@ -199,13 +202,13 @@ pub fn allows(role: Role, p: Permission) -> bool {
     }
 }
 
-/// Whether `actor` may act with permission `p`: a key by its role; the system (timers,
-/// verified provider and carrier events, the demo) always.
+/// Whether `actor` may act with permission `p`: a key or a console user by its role;
+/// the system (timers, verified provider and carrier events, the demo) always.
 pub fn authorize(actor: &Actor, p: Permission) -> Result<(), AppError> {
-    match actor {
-        Actor::System { .. } => Ok(()),
-        Actor::ApiKey { role, .. } if allows(*role, p) => Ok(()),
-        Actor::ApiKey { role, .. } => Err(AppError::Forbidden {
+    match actor.role() {
+        None => Ok(()),
+        Some(role) if allows(role, p) => Ok(()),
+        Some(role) => Err(AppError::Forbidden {
             role: role.as_str(),
             action: p.describe(),
         }),
@@ -268,10 +271,10 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
 
 /// Whether `actor` may run `cmd` on an order.
 pub fn authorize_order(actor: &Actor, cmd: &OrderCommand) -> Result<(), AppError> {
-    match (order_permission(cmd), actor) {
+    match (order_permission(cmd), actor.role()) {
         (Some(p), _) => authorize(actor, p),
-        (None, Actor::System { .. }) => Ok(()),
-        (None, Actor::ApiKey { role, .. }) => Err(AppError::Forbidden {
+        (None, None) => Ok(()),
+        (None, Some(role)) => Err(AppError::Forbidden {
             role: role.as_str(),
             action: "record what only providers, carriers and timers report",
         }),
@@ -285,7 +288,7 @@ pub fn sees_channel(actor: &Actor, channel: &str) -> bool {
             channels: Some(own),
             ..
         } => own.iter().any(|c| c == channel),
-        Actor::ApiKey { channels: None, .. } | Actor::System { .. } => true,
+        Actor::ApiKey { channels: None, .. } | Actor::User { .. } | Actor::System { .. } => true,
     }
 }
 
@@ -293,7 +296,7 @@ pub fn sees_channel(actor: &Actor, channel: &str) -> bool {
 pub fn channel_scope(actor: &Actor) -> Option<Vec<String>> {
     match actor {
         Actor::ApiKey { channels, .. } => channels.clone(),
-        Actor::System { .. } => None,
+        Actor::User { .. } | Actor::System { .. } => None,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod calendar;
 pub mod cases;
+pub mod console;
 pub mod exceptions;
 pub mod notifications;
 mod returns;
@@ -79,6 +80,9 @@ pub struct Config {
     /// How long watched conditions may last before they are queued.
     #[serde(default)]
     pub exceptions: exceptions::ExceptionsConfig,
+    /// Console sign-ins: session lifetimes and password lockout.
+    #[serde(default)]
+    pub console: console::ConsoleConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +271,27 @@ pub struct PaymentsConfig {
     /// How far ahead of our clock a provider event's `occurred_at` may be (its clock
     /// runs a little fast); later than that is refused, 1 to 86400.
     pub max_event_clock_skew_seconds: u32,
+    /// The largest refund each role may ask for at once, in minor units of the order's
+    /// currency or `"unlimited"`. A role not listed is limited only by its permission to
+    /// refund; a larger refund goes to a role with the authority (finance).
+    pub refund_limits: std::collections::BTreeMap<String, orderly_domain::returns::Limit>,
+}
+
+impl PaymentsConfig {
+    /// Whether `role` may refund `amount_minor` in one request.
+    pub fn may_refund(&self, role: orderly_domain::actor::Role, amount_minor: i64) -> bool {
+        self.refund_limits
+            .get(role.as_str())
+            .is_none_or(|limit| limit.allows(amount_minor))
+    }
+
+    /// The most `role` may refund at once; `None`: no limit of its own.
+    pub fn refund_limit(&self, role: orderly_domain::actor::Role) -> Option<i64> {
+        match self.refund_limits.get(role.as_str()) {
+            Some(orderly_domain::returns::Limit::UpToMinor(max)) => Some(*max),
+            Some(orderly_domain::returns::Limit::Unlimited) | None => None,
+        }
+    }
 }
 
 /// Retries after 15 minutes, 1, 4 and 12 hours, then a day: about 41 hours in all.
@@ -283,6 +308,7 @@ impl Default for PaymentsConfig {
             capture_retry_minutes: RETRY_MINUTES.to_vec(),
             refund_retry_minutes: RETRY_MINUTES.to_vec(),
             max_event_clock_skew_seconds: DEFAULT_EVENT_CLOCK_SKEW_SECONDS,
+            refund_limits: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -434,7 +460,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 14] = [
+const ENV_SECTIONS: [&str; 15] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -449,6 +475,7 @@ const ENV_SECTIONS: [&str; 14] = [
     "notifications",
     "cases",
     "exceptions",
+    "console",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

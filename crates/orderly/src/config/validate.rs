@@ -271,6 +271,15 @@ impl Config {
         problems.extend(self.calendar.problems());
         problems.extend(self.cases.problems());
         problems.extend(self.exceptions.problems());
+        problems.extend(self.console.problems());
+        for (role, limit) in &self.payments.refund_limits {
+            let key = format!("payments.refund_limits.{role}");
+            if orderly_domain::actor::Role::parse(role).is_none() {
+                problems.push(format!("{key}: is not a role"));
+            } else if matches!(limit, orderly_domain::returns::Limit::UpToMinor(v) if *v < 0) {
+                problems.push(format!("{key}: must not be negative"));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {

@@ -175,6 +175,7 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
         .await
         .map_err(explain)?
         .secret;
+    let users = demo_users(app).await?;
     let walkthrough = match returns::walkthrough_order(app).await {
         Some((number, email)) => format!(
             "Returns walkthrough: {number} ({email}) is delivered, nothing returned yet;\n  \
@@ -185,11 +186,40 @@ pub async fn prepare(app: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
     println!(
         "\nOrderly demo is running at http://{addr}\n\
          Admin API key (shown once): {key}\n\n\
+         Console: http://{addr}/console, one user per role (passwords shown once):\n{users}\n\
          Try:\n  export ORDERLY_KEY={key}\n  \
          curl -s -H \"Authorization: Bearer $ORDERLY_KEY\" http://{addr}/api/v1/orders\n\n\
          {walkthrough}"
     );
     Ok(())
+}
+
+/// One console user per role, named after it (`support`, `warehouse`, …), each with a
+/// fresh password: created on the first start, given a new password on later ones so
+/// the printed passwords always work. Returns the lines to print.
+async fn demo_users(app: &AppState) -> anyhow::Result<String> {
+    use crate::users::commands::{NewUser, USER_ROLES};
+    let demo = Actor::system("demo");
+    let mut lines = String::new();
+    for role in USER_ROLES {
+        let new = NewUser {
+            username: role.as_str().to_owned(),
+            display_name: format!("Demo {}", role.as_str()),
+            role,
+            password: None,
+            time_zone: None,
+        };
+        let made = match app.create_user(&demo, new).await {
+            Ok(made) => made,
+            Err(AppError::Conflict { .. }) => app
+                .reset_password(&demo, role.as_str(), None)
+                .await
+                .map_err(explain)?,
+            Err(e) => return Err(explain(e)),
+        };
+        lines.push_str(&format!("  {:<11} {}\n", made.user.username, made.password));
+    }
+    Ok(lines)
 }
 
 /// An API error with its internal cause, for the operator starting the demo (clients

@@ -180,6 +180,7 @@ pub fn router(app: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
     let routes = Router::new()
         .nest("/api/v1", api)
+        .merge(crate::console::routes())
         .fallback(|| async { ApiError::NoRoute })
         .layer(body_limit)
         .layer(Extension(throttle))

@@ -112,22 +112,8 @@ pub struct CancelLineIn {
 }
 
 /// The reasons a client may give.
-const REASONS: [CancelReason; 7] = [
-    CancelReason::CustomerRequest,
-    CancelReason::OutOfStock,
-    CancelReason::Fraud,
-    CancelReason::PaymentTimeout,
-    CancelReason::AddressProblem,
-    CancelReason::Duplicate,
-    CancelReason::Other,
-];
-
 fn reason_schema() -> ObjectBuilder {
-    one_of(REASONS.iter().map(|r| r.as_str()).collect())
-}
-
-fn parse_reason(s: &str) -> Option<CancelReason> {
-    REASONS.into_iter().find(|r| r.as_str() == s)
+    one_of(CancelReason::ALL.iter().map(|r| r.as_str()).collect())
 }
 
 /// Cancel a whole order before anything shipped, or (with `lines`) some of its units;
@@ -160,7 +146,7 @@ pub async fn cancel_order(
         &body.raw,
     )?;
     let req = body.value;
-    let reason = parse_reason(&req.reason).ok_or_else(|| {
+    let reason = CancelReason::parse(&req.reason).ok_or_else(|| {
         AppError::Validation(vec![FieldIssue::new(
             "reason",
             "unknown_reason",

@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod commands;
+pub mod history;
 pub mod http;
 pub mod list;
 pub mod notes;

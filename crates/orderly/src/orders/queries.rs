@@ -12,10 +12,11 @@ use std::collections::HashMap;
 
 /// An order's events, oldest first, with the names of the keys that acted on it.
 pub struct OrderHistory {
+    pub order_id: String,
     pub events: Vec<EventRow>,
     /// The customer messages about the order, oldest first.
     pub messages: Vec<orderly_store::MessageRow>,
-    /// Key id to key name, for every key among the events' actors.
+    /// Key or user id to its name, for every key and user among the events' actors.
     pub key_names: HashMap<String, String>,
 }
 
@@ -148,16 +149,16 @@ impl App {
                 let events = r.events(o.id.as_str())?;
                 let mut keys: Vec<String> = events
                     .iter()
-                    .filter_map(|e| match &e.actor {
-                        Actor::ApiKey { id, .. } => Some(id.clone()),
-                        Actor::System { .. } => None,
-                    })
+                    .filter_map(|e| e.actor.named_id().map(str::to_owned))
                     .collect();
                 keys.sort_unstable();
                 keys.dedup();
-                let key_names = r.api_key_names(&keys)?.into_iter().collect();
+                let mut key_names: HashMap<String, String> =
+                    r.api_key_names(&keys)?.into_iter().collect();
+                key_names.extend(r.user_names(&keys)?);
                 let messages = r.messages(o.id.as_str())?;
                 Ok(Some(OrderHistory {
+                    order_id: o.id.to_string(),
                     events,
                     messages,
                     key_names,

@@ -28,7 +28,7 @@ state_schema!(fulfillment_state_schema, FulfillmentSummary);
 state_schema!(return_state_schema, ReturnSummary);
 state_schema!(refund_state_schema, RefundState);
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressDto {
     #[serde(default)]

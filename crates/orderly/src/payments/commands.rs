@@ -9,8 +9,10 @@ use crate::app::error::AppError;
 use crate::app::exchanges::follow;
 use crate::app::runner::run;
 use crate::app::{Answer, App, Idempotency, Outcome};
+use crate::config::Config;
 use crate::providers::{OpRequest, ProviderAnswer, ProviderResult};
 use jiff::Timestamp;
+use orderly_domain::actor::Actor;
 use orderly_domain::order::{Order, OrderCommand, OrderError, is_internal};
 use orderly_domain::payment::{EntryKind, OpKind, OpOutcome, OpStatus, PaymentOp};
 use orderly_domain::values::Id;
@@ -178,6 +180,7 @@ impl App {
                 crate::app::auth::in_scope(&meta_origin.actor, &order)?;
                 let before: HashSet<Id> = order.payment_ops.iter().map(|o| o.id.clone()).collect();
                 let payments: Vec<Id> = order.payments.iter().map(|p| p.id.clone()).collect();
+                let refunds: HashSet<Id> = order.refunds.iter().map(|r| r.id.clone()).collect();
                 let cmd = make(tx, &order)?;
                 crate::app::auth::authorize_order(&meta_origin.actor, &cmd)?;
                 // Moving money answers with how the provider answered.
@@ -189,6 +192,7 @@ impl App {
                 );
                 let meta = meta_origin.meta(at.unwrap_or_else(|| clock.now()));
                 let order = run(tx, order, cmd, &meta, &config, ids.as_ref())?;
+                within_refund_limit(&meta_origin.actor, &config, &order, &refunds)?;
                 let order = follow(tx, order, &meta, &config, ids.as_ref())?;
                 let kept = keep_token(tx, &payments, &order, token.as_deref(), meta.at)?;
                 let fresh: Vec<Id> = external_pending(&order)
@@ -390,6 +394,34 @@ impl App {
             OpKind::Refund => provider.refund(req).await,
             OpKind::Reduce => provider.reduce(req).await,
         }
+    }
+}
+
+/// A refund may not exceed the refunding role's limit (`payments.refund_limits`): the
+/// amount is the one the decision arrived at, so a refund by lines is judged by its
+/// money as surely as one by amount.
+fn within_refund_limit(
+    actor: &Actor,
+    config: &Config,
+    order: &Order,
+    before: &HashSet<Id>,
+) -> Result<(), AppError> {
+    let Some(role) = actor.role() else {
+        return Ok(());
+    };
+    let asked: i64 = order
+        .refunds
+        .iter()
+        .filter(|r| !before.contains(&r.id))
+        .map(|r| r.amount_minor)
+        .sum();
+    if asked == 0 || config.payments.may_refund(role, asked) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden {
+            role: role.as_str(),
+            action: "refund this much (beyond the role's refund limit)",
+        })
     }
 }
 

@@ -118,10 +118,10 @@ fn policy_of<'a>(
 
 /// Whether `actor` may approve (or set a rule aside on) a return worth `value_minor`.
 fn within_limit(actor: &Actor, policy: &ReturnPolicy, value_minor: i64) -> Result<(), AppError> {
-    match actor {
-        Actor::System { .. } => Ok(()),
-        Actor::ApiKey { role, .. } if policy.may_approve(*role, value_minor) => Ok(()),
-        Actor::ApiKey { role, .. } => Err(AppError::Forbidden {
+    match actor.role() {
+        None => Ok(()),
+        Some(role) if policy.may_approve(role, value_minor) => Ok(()),
+        Some(role) => Err(AppError::Forbidden {
             role: role.as_str(),
             action: "approve a return of this value (beyond the role's approval limit)",
         }),
@@ -137,7 +137,9 @@ fn find<'a>(order: &'a Order, id: &str) -> Result<&'a Return, AppError> {
 /// The name a decision records for its maker.
 fn actor_name(actor: &Actor) -> (String, String) {
     match actor {
-        Actor::ApiKey { id, role, .. } => (id.clone(), role.as_str().to_owned()),
+        Actor::ApiKey { id, role, .. } | Actor::User { id, role } => {
+            (id.clone(), role.as_str().to_owned())
+        }
         Actor::System { name } => (name.clone(), "system".to_owned()),
     }
 }

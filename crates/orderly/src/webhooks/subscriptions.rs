@@ -61,7 +61,7 @@ fn new_secret() -> String {
 fn key_channels(actor: &Actor) -> Option<&[String]> {
     match actor {
         Actor::ApiKey { channels, .. } => channels.as_deref(),
-        Actor::System { .. } => None,
+        Actor::User { .. } | Actor::System { .. } => None,
     }
 }
 

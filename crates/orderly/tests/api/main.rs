@@ -10,6 +10,7 @@ mod cancellation;
 mod cases;
 mod catalog;
 mod concurrency;
+mod console;
 mod crash;
 mod customers;
 mod delivery_crash;

@@ -221,12 +221,14 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP INDEX timers_one_watch;
              DROP TABLE case_causes;
              DROP INDEX exceptions_open_counts;
+             DROP TABLE console_sessions;
+             DROP TABLE console_users;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 12);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 13);
     assert_eq!(
         app.db
             .count(&format!(

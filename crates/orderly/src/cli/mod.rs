@@ -3,7 +3,10 @@
 use crate::config::{Config, DatabaseConfig, DatabaseTarget, LogFormat};
 use crate::startup::{Application, shutdown_signal};
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
+
+pub mod common;
+pub use common::Common;
 use orderly_domain::actor::Role;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,16 +16,6 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct Common {
-    /// Configuration file (TOML).
-    #[arg(long, env = "ORDERLY_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Database URL: sqlite://PATH or a file path. Overrides the configuration.
-    #[arg(long)]
-    pub database: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +53,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
+    },
+    /// Manage console users (people who sign in to /console).
+    Users {
+        #[command(subcommand)]
+        action: crate::users::cli::UsersAction,
     },
     /// Returns: replay past requests under a draft policy (`returns backtest`).
     Returns {
@@ -177,6 +175,7 @@ pub fn init_tracing(cli: &Cli) {
         Command::Returns {
             action: ReturnsAction::Backtest { common, .. },
         } => (Some(common), false, "warn"),
+        Command::Users { action } => (Some(action.common()), false, "warn"),
         Command::Seed { common, .. } => (Some(common), common.config.is_none(), "warn"),
         Command::Bench { .. } => (None, false, "info"),
     };
@@ -311,6 +310,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(keys(action))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Users { action } => {
+            runtime()?.block_on(async {
+                let app = operator_app(action.common()).await?;
+                let result = crate::users::cli::run(&app, action).await;
+                app.store.shutdown();
+                result
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Returns {
             action:
                 ReturnsAction::Backtest {
@@ -375,16 +383,22 @@ async fn keys(action: KeysAction) -> anyhow::Result<()> {
         | KeysAction::Revoke { common, .. }
         | KeysAction::Rotate { common, .. } => common.clone(),
     };
+    let app = operator_app(&common).await?;
+    let result = key_action(&app, action).await;
+    app.store.shutdown();
+    result
+}
+
+/// The application on an existing database, for a command the operator runs (keys,
+/// users): the configuration named, or the demo's.
+async fn operator_app(common: &Common) -> anyhow::Result<crate::app::App> {
     let mut config = Config::load(
         common.config.as_deref(),
         common.config.is_none().then_some(crate::DEMO_CONFIG),
     )?;
-    config.database = existing_database_config(&common)?;
+    config.database = existing_database_config(common)?;
     let store = crate::maintenance::open_existing(&config.database, true).await?;
-    let app = crate::app::App::new(store, config)?;
-    let result = key_action(&app, action).await;
-    app.store.shutdown();
-    result
+    crate::app::App::new(store, config)
 }
 
 async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result<()> {

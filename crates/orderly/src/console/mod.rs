@@ -1,0 +1,128 @@
+//! The support and operations console at `/console`: pages rendered on the server from
+//! compiled templates (`templates/console/`), one form per action, no page needing
+//! JavaScript (`assets/console.js` only adds shortcuts), and every action the same
+//! application call the API makes, with a console user's role as the actor. The
+//! console knows no storage: it reads and writes through `App` like every interface.
+//!
+//! - `session`: cookies, the signed-in `Viewer`, CSRF-checked `Posted` forms, notices;
+//! - `signin`: the sign-in form, lockout messages, sign-out;
+//! - `page`: the layout, rendering, times and money for people;
+//! - `error`: the error page every refusal becomes; `wire`: cookies and HTML answers;
+//! - `search`, `order_page`, `order_actions`: finding things and the order page.
+
+pub mod error;
+pub mod order_actions;
+pub mod order_page;
+pub mod page;
+pub mod search;
+pub mod session;
+pub mod signin;
+pub mod wire;
+
+use crate::app::AppState;
+use crate::app::auth::{Permission, authorize};
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use page::{Layout, render, when, zone_of};
+use session::Viewer;
+
+/// Every console route, under `/console`, and `/` sending people there.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/console") }))
+        .route("/console", get(home))
+        .route("/console/", get(|| async { Redirect::to("/console") }))
+        .route(
+            "/console/sign-in",
+            get(signin::sign_in_form).post(signin::sign_in),
+        )
+        .route("/console/sign-out", post(signin::sign_out))
+        .route("/console/assets/{file}", get(asset))
+        .route("/console/search", get(search::search))
+        .route("/console/orders/{id}", get(order_page::order_page))
+        .route("/console/orders/{id}/notes", post(order_actions::add_note))
+        .route(
+            "/console/orders/{id}/holds",
+            post(order_actions::place_hold),
+        )
+        .route(
+            "/console/orders/{id}/holds/{reason}/release",
+            post(order_actions::release_hold),
+        )
+        .route("/console/orders/{id}/refunds", post(order_actions::refund))
+        .route(
+            "/console/orders/{id}/cancellation",
+            post(order_actions::cancel),
+        )
+        .route(
+            "/console/orders/{id}/messages/{message_id}/resend",
+            post(order_actions::resend),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    layout: Layout,
+    /// (queue, open, oldest since) for roles that read the queues.
+    queues: Vec<(String, u64, String)>,
+}
+
+async fn home(State(app): State<AppState>, viewer: Viewer) -> Response {
+    let actor = viewer.actor();
+    let zone = zone_of(&app, &viewer);
+    let mut queues: Vec<(String, u64, String)> = Vec::new();
+    if authorize(&actor, Permission::ReadExceptions).is_ok() {
+        match app.exception_counts(&actor).await {
+            Ok(counts) => {
+                for c in counts {
+                    match queues.iter_mut().find(|q| q.0 == c.queue) {
+                        Some(q) => q.1 += c.open,
+                        None => queues.push((c.queue.clone(), c.open, String::new())),
+                    }
+                    // The oldest over the queue's kinds.
+                    let since = when(c.oldest_opened_at, &zone);
+                    if let Some(q) = queues.iter_mut().find(|q| q.0 == c.queue)
+                        && (q.2.is_empty() || since < q.2)
+                    {
+                        q.2 = since;
+                    }
+                }
+            }
+            Err(e) => return error::ConsoleError::from(e).into_response(),
+        }
+    }
+    let page = HomePage {
+        layout: Layout::new(&viewer, "Home", "/console"),
+        queues,
+    };
+    render(Some(&viewer), StatusCode::OK, &page)
+}
+
+/// The console's own script and style, compiled into the binary (nothing is fetched
+/// from elsewhere), cached for an hour.
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (body, kind): (&'static [u8], &'static str) = match file.as_str() {
+        "console.css" => (
+            include_bytes!("../../assets/console.css"),
+            "text/css; charset=utf-8",
+        ),
+        "console.js" => (
+            include_bytes!("../../assets/console.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
+}

@@ -1,0 +1,185 @@
+//! What every console page shares: the layout (who is signed in, what the role may
+//! open, the notice the last action left, the search box), rendering a compiled
+//! template into an answer, times in the viewer's time zone and money as money.
+
+use crate::app::AppState;
+use crate::app::auth::{Permission, allows};
+use crate::console::session::Viewer;
+use crate::console::wire::respond;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use orderly_domain::actor::Role;
+
+/// One entry of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub current: bool,
+}
+
+/// The frame of every signed-in page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub user_name: String,
+    pub role: &'static str,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+    pub notice: Option<String>,
+    /// What the search box shows.
+    pub query: String,
+}
+
+/// The sections of the console and who may open them.
+const SECTIONS: [(&str, &str, Permission); 5] = [
+    ("/console/cases", "Cases", Permission::ReadCases),
+    (
+        "/console/exceptions",
+        "Exceptions",
+        Permission::ReadExceptions,
+    ),
+    (
+        "/console/returns",
+        "Returns desk",
+        Permission::ReviewReturns,
+    ),
+    ("/console/floor", "Warehouse floor", Permission::Fulfill),
+    ("/console/customers", "Customers", Permission::ReadCustomers),
+];
+
+impl Layout {
+    pub fn new(viewer: &Viewer, title: impl Into<String>, section: &str) -> Layout {
+        let role = viewer.user.role;
+        let mut nav = vec![NavItem {
+            href: "/console",
+            label: "Home",
+            current: section == "/console",
+        }];
+        nav.extend(
+            SECTIONS
+                .iter()
+                .filter(|(href, _, p)| {
+                    allows(role, *p) || (*href == "/console/returns" && receives(role))
+                })
+                .map(|(href, label, _)| NavItem {
+                    href,
+                    label,
+                    current: *href == section,
+                }),
+        );
+        Layout {
+            title: title.into(),
+            user_name: viewer.user.display_name.clone(),
+            role: role.as_str(),
+            csrf: viewer.user.csrf_token.clone(),
+            nav,
+            notice: viewer.notice.as_ref().map(|n| n.0.clone()),
+            query: String::new(),
+        }
+    }
+}
+
+fn receives(role: Role) -> bool {
+    allows(role, Permission::ReceiveReturns)
+}
+
+/// A page's answer: the template rendered, the console's policy, and the notice
+/// cookie cleared once it was shown.
+pub fn render(viewer: Option<&Viewer>, status: StatusCode, page: &impl Template) -> Response {
+    let clear = viewer.filter(|v| v.notice.is_some()).map(|v| v.secure);
+    respond(status, page, clear)
+}
+
+/// A time in `zone`, to the minute, with the zone's abbreviation: `2026-12-07 09:12 CST`.
+pub fn when(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// An RFC 3339 time from a view, as `when` shows it (the text itself if it is not one).
+pub fn when_text(rfc3339: &str, zone: &TimeZone) -> String {
+    rfc3339
+        .parse::<Timestamp>()
+        .map_or_else(|_| rfc3339.to_owned(), |t| when(t, zone))
+}
+
+/// The zone a viewer reads times in: their own, else the business calendar's.
+pub fn zone_of(app: &AppState, viewer: &Viewer) -> TimeZone {
+    viewer
+        .user
+        .time_zone
+        .as_deref()
+        .and_then(|z| TimeZone::get(z).ok())
+        .or_else(|| TimeZone::get(&app.config.calendar.time_zone).ok())
+        .unwrap_or(TimeZone::UTC)
+}
+
+/// Money as a person reads it: `USD 15.00`.
+pub fn money(minor: i64, currency: &str) -> String {
+    match orderly_domain::values::Currency::parse(currency) {
+        Ok(c) => orderly_domain::order::money(minor, &c),
+        Err(_) => format!("{currency} {minor}"),
+    }
+}
+
+/// Money typed into a form (`12.50`, `12`, `12,50`) as minor units of `currency`.
+pub fn parse_money(text: &str, currency: &str) -> Option<i64> {
+    let digits = orderly_domain::values::Currency::parse(currency)
+        .ok()?
+        .minor_digits();
+    let text = text.trim().replace(',', ".");
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > digits as usize
+        || whole.len() > 12
+    {
+        return None;
+    }
+    let scale = 10i64.checked_pow(digits)?;
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<width$}", width = digits as usize)
+            .parse()
+            .ok()?
+    };
+    whole.checked_mul(scale)?.checked_add(frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_typed_in_a_form_becomes_minor_units() {
+        assert_eq!(parse_money("12.50", "USD"), Some(1250));
+        assert_eq!(parse_money("12", "USD"), Some(1200));
+        assert_eq!(parse_money("0,5", "EUR"), Some(50));
+        assert_eq!(parse_money(".05", "USD"), Some(5));
+        assert_eq!(parse_money("1500", "JPY"), Some(1500));
+        for bad in ["", ".", "-1", "1.234", "1e3", "abc", "1.5", "9999999999999"] {
+            let currency = if bad == "1.5" { "JPY" } else { "USD" };
+            assert_eq!(parse_money(bad, currency), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn times_show_in_the_viewers_zone() {
+        let at: Timestamp = "2026-12-07T15:12:00Z".parse().unwrap();
+        let chicago = TimeZone::get("America/Chicago").unwrap();
+        assert_eq!(when(at, &chicago), "2026-12-07 09:12 CST");
+        assert_eq!(when_text("not a time", &chicago), "not a time");
+    }
+}
