@@ -62,6 +62,19 @@ pub fn routes() -> Router<AppState> {
             "/console/orders/{id}/messages/{message_id}/resend",
             post(order_actions::resend),
         )
+        .route("/console/shipments/{id}/label.pdf", get(shipment_label))
+}
+
+/// A shipment's label, for the signed-in person (the same read as the API's).
+async fn shipment_label(
+    State(app): State<AppState>,
+    viewer: Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    match app.shipment_label(&viewer.actor(), id).await {
+        Ok(pdf) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Err(e) => error::ConsoleError::from(e).into_response(),
+    }
 }
 
 #[derive(Template)]

@@ -491,6 +491,32 @@ async fn search_opens_a_single_hit_and_lists_several() {
             .unwrap()
             .starts_with("/console/customers/cus_")
     );
+    // A tracking number opens its order, whose label the page links to.
+    let fid = first_fulfillment(&order);
+    let packed = app.pick_and_pack(&fid, &[(1, 1)], &["TEE-BLK-M"]).await;
+    let package = packed["id"].as_str().unwrap().to_owned();
+    let shipped = app
+        .post(&format!("/packages/{package}/ship"), &json!({}))
+        .await
+        .expect(200);
+    let tracking = shipped["fulfillment_orders"][0]["shipments"][0]["tracking_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = b.get(&format!("/console/search?q={tracking}")).await;
+    assert_eq!(
+        page.location.as_deref(),
+        Some(format!("/console/orders/{id}").as_str())
+    );
+    let page = b.get(&format!("/console/orders/{id}")).await;
+    assert!(page.shows(&tracking), "{}", page.html);
+    let label_at = page.html.find("/label.pdf").expect("a label link");
+    let start = page.html[..label_at].rfind('"').unwrap() + 1;
+    let label = b
+        .get(&page.html[start..label_at + "/label.pdf".len()])
+        .await;
+    assert_eq!(label.status, 200);
+    assert!(label.html.starts_with("%PDF"));
     let page = b.get("/console/search?q=nothing-like-this").await;
     assert_eq!(page.status, 200);
     assert!(page.shows("Nothing found"));
