@@ -7,6 +7,7 @@ pub mod cases;
 pub mod console;
 pub mod exceptions;
 pub mod notifications;
+mod refund_limits;
 mod returns;
 mod validate;
 mod webhooks;
@@ -275,23 +276,6 @@ pub struct PaymentsConfig {
     /// currency or `"unlimited"`. A role not listed is limited only by its permission to
     /// refund; a larger refund goes to a role with the authority (finance).
     pub refund_limits: std::collections::BTreeMap<String, orderly_domain::returns::Limit>,
-}
-
-impl PaymentsConfig {
-    /// Whether `role` may refund `amount_minor` in one request.
-    pub fn may_refund(&self, role: orderly_domain::actor::Role, amount_minor: i64) -> bool {
-        self.refund_limits
-            .get(role.as_str())
-            .is_none_or(|limit| limit.allows(amount_minor))
-    }
-
-    /// The most `role` may refund at once; `None`: no limit of its own.
-    pub fn refund_limit(&self, role: orderly_domain::actor::Role) -> Option<i64> {
-        match self.refund_limits.get(role.as_str()) {
-            Some(orderly_domain::returns::Limit::UpToMinor(max)) => Some(*max),
-            Some(orderly_domain::returns::Limit::Unlimited) | None => None,
-        }
-    }
 }
 
 /// Retries after 15 minutes, 1, 4 and 12 hours, then a day: about 41 hours in all.

@@ -272,14 +272,7 @@ impl Config {
         problems.extend(self.cases.problems());
         problems.extend(self.exceptions.problems());
         problems.extend(self.console.problems());
-        for (role, limit) in &self.payments.refund_limits {
-            let key = format!("payments.refund_limits.{role}");
-            if orderly_domain::actor::Role::parse(role).is_none() {
-                problems.push(format!("{key}: is not a role"));
-            } else if matches!(limit, orderly_domain::returns::Limit::UpToMinor(v) if *v < 0) {
-                problems.push(format!("{key}: must not be negative"));
-            }
-        }
+        problems.extend(self.payments.refund_limit_problems());
         if problems.is_empty() {
             Ok(())
         } else {

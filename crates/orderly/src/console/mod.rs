@@ -88,27 +88,27 @@ struct HomePage {
 async fn home(State(app): State<AppState>, viewer: Viewer) -> Response {
     let actor = viewer.actor();
     let zone = zone_of(&app, &viewer);
-    let mut queues: Vec<(String, u64, String)> = Vec::new();
+    // Per queue: its open entries over every kind, and the oldest of them.
+    let mut open: Vec<(String, u64, jiff::Timestamp)> = Vec::new();
     if authorize(&actor, Permission::ReadExceptions).is_ok() {
-        match app.exception_counts(&actor).await {
-            Ok(counts) => {
-                for c in counts {
-                    match queues.iter_mut().find(|q| q.0 == c.queue) {
-                        Some(q) => q.1 += c.open,
-                        None => queues.push((c.queue.clone(), c.open, String::new())),
-                    }
-                    // The oldest over the queue's kinds.
-                    let since = when(c.oldest_opened_at, &zone);
-                    if let Some(q) = queues.iter_mut().find(|q| q.0 == c.queue)
-                        && (q.2.is_empty() || since < q.2)
-                    {
-                        q.2 = since;
-                    }
-                }
-            }
+        let counts = match app.exception_counts(&actor).await {
+            Ok(counts) => counts,
             Err(e) => return error::ConsoleError::from(e).into_response(),
+        };
+        for c in counts {
+            match open.iter_mut().find(|q| q.0 == c.queue) {
+                Some(q) => {
+                    q.1 += c.open;
+                    q.2 = q.2.min(c.oldest_opened_at);
+                }
+                None => open.push((c.queue, c.open, c.oldest_opened_at)),
+            }
         }
     }
+    let queues = open
+        .into_iter()
+        .map(|(queue, n, oldest)| (queue, n, when(oldest, &zone)))
+        .collect();
     let page = HomePage {
         layout: Layout::new(&viewer, "Home", "/console"),
         queues,

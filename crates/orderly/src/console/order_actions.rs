@@ -4,21 +4,24 @@
 //! the API's code, and nothing changes. Success goes back to the order with a notice.
 
 use crate::app::error::AppError;
-use crate::app::{AppState, Outcome};
+use crate::app::{Answer, AppState, Outcome};
 use crate::console::error::ConsoleError;
-use crate::console::page::parse_money;
-use crate::console::session::{Posted, done};
+use crate::console::page::{money, parse_money};
+use crate::console::session::{NoFields, Posted, done};
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use orderly_domain::order::{
-    CancelReason, FieldIssue, HoldChange, HoldReason, OrderCommand, RequestRefund,
+    CancelReason, FieldIssue, HoldChange, HoldReason, NOTE_MAX_CHARS, Order, OrderCommand,
+    RequestRefund,
 };
 use orderly_domain::payment::{RefundMethod, RefundReason};
 use orderly_domain::values::Id;
 use serde::Deserialize;
 
-/// The longest note or reason text a form may send (the API's bound).
-const NOTE_MAX: usize = 1000;
+/// The longest note on a hold, refund or cancellation (the API's bound).
+const REASON_NOTE_MAX: usize = 1000;
+
+type Answered = Result<Response, ConsoleError>;
 
 fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
     ConsoleError::App(AppError::Validation(vec![FieldIssue::new(
@@ -27,32 +30,44 @@ fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
 }
 
 /// An optional note: empty is none, longer than the API allows is refused.
-fn note(text: Option<String>) -> Result<Option<String>, ConsoleError> {
-    match text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > NOTE_MAX => Err(invalid(
+fn note(text: &Option<String>) -> Result<Option<String>, ConsoleError> {
+    match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.chars().count() > REASON_NOTE_MAX => Err(invalid(
             "note",
             "too_long",
             "a note is at most 1000 characters",
         )),
-        other => Ok(other),
+        other => Ok(other.map(str::to_owned)),
     }
 }
 
-fn back(id: &str) -> String {
-    format!("/console/orders/{id}")
-}
-
-/// The order's page with `notice`, or the refusal.
-fn answer(
-    result: Result<Outcome, AppError>,
-    posted_viewer: &crate::console::session::Viewer,
-    id: &str,
+/// Runs `make`'s command on order `id` as the poster, under the form's key, and goes
+/// back to the order with `notice`.
+async fn run<T, F>(
+    app: &AppState,
+    posted: &Posted<T>,
+    id: String,
     notice: &str,
-) -> Response {
-    match result {
-        Ok(_) => done(posted_viewer, &back(id), notice),
-        Err(e) => ConsoleError::from(e).into_response(),
-    }
+    make: F,
+) -> Answered
+where
+    F: Fn(&Order) -> Result<OrderCommand, AppError> + Send + 'static,
+{
+    app.order_command(id.clone(), posted.idem.clone(), posted.origin(), None, make)
+        .await?;
+    Ok(done(
+        &posted.viewer,
+        &format!("/console/orders/{id}"),
+        notice,
+    ))
+}
+
+/// The person, as the order's notes and edits name their author.
+fn author<T>(posted: &Posted<T>) -> String {
+    posted
+        .viewer
+        .actor()
+        .describe(Some(&posted.viewer.user.display_name))
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,31 +80,34 @@ pub async fn add_note(
     State(app): State<AppState>,
     Path(id): Path<String>,
     posted: Posted<NoteForm>,
-) -> Response {
+) -> Answered {
     let text = posted.form.text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 2000 {
-        return invalid("text", "invalid_length", "a note is 1-2000 characters").into_response();
+    if text.is_empty() || text.chars().count() > NOTE_MAX_CHARS {
+        return Err(invalid(
+            "text",
+            "invalid_length",
+            &format!("a note is 1-{NOTE_MAX_CHARS} characters"),
+        ));
     }
-    let author = posted
-        .viewer
-        .actor()
-        .describe(Some(&posted.viewer.user.display_name));
-    let result = app
-        .order_command(
-            id.clone(),
-            posted.idem.clone(),
-            posted.origin(),
-            None,
-            move |order| {
-                Ok(OrderCommand::AddNote {
-                    id: Id::child(&order.id, "not", order.notes.len() + 1),
-                    text: text.clone(),
-                    author: author.clone(),
-                })
-            },
-        )
-        .await;
-    answer(result, &posted.viewer, &id, "Note added.")
+    let author = author(&posted);
+    run(&app, &posted, id, "Note added.", move |order| {
+        Ok(OrderCommand::AddNote {
+            id: Id::child(&order.id, "not", order.notes.len() + 1),
+            text: text.clone(),
+            author: author.clone(),
+        })
+    })
+    .await
+}
+
+/// A hold of the reason a form or path names, with the form's note.
+fn hold_change(reason: &str, text: &Option<String>) -> Result<HoldChange, ConsoleError> {
+    let reason = HoldReason::parse(reason)
+        .ok_or_else(|| invalid("reason", "unknown_reason", "not a hold reason"))?;
+    Ok(HoldChange {
+        reason,
+        note: note(text)?,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,29 +121,13 @@ pub async fn place_hold(
     State(app): State<AppState>,
     Path(id): Path<String>,
     posted: Posted<HoldForm>,
-) -> Response {
-    let Some(reason) = HoldReason::parse(&posted.form.reason) else {
-        return invalid("reason", "unknown_reason", "not a hold reason").into_response();
-    };
-    let change = match note(posted.form.note.clone()) {
-        Ok(note) => HoldChange { reason, note },
-        Err(e) => return e.into_response(),
-    };
-    let result = app
-        .order_command(
-            id.clone(),
-            posted.idem.clone(),
-            posted.origin(),
-            None,
-            move |_| Ok(OrderCommand::PlaceHold(change.clone())),
-        )
-        .await;
-    answer(
-        result,
-        &posted.viewer,
-        &id,
-        &format!("Hold {} placed.", reason.as_str()),
-    )
+) -> Answered {
+    let change = hold_change(&posted.form.reason, &posted.form.note)?;
+    let notice = format!("Hold {} placed.", change.reason.as_str());
+    run(&app, &posted, id, &notice, move |_| {
+        Ok(OrderCommand::PlaceHold(change.clone()))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,35 +139,17 @@ pub async fn release_hold(
     State(app): State<AppState>,
     Path((id, reason)): Path<(String, String)>,
     posted: Posted<ReleaseForm>,
-) -> Response {
-    let Some(reason) = HoldReason::parse(&reason) else {
-        return invalid("reason", "unknown_reason", "not a hold reason").into_response();
-    };
-    let change = match note(posted.form.note.clone()) {
-        Ok(note) => HoldChange { reason, note },
-        Err(e) => return e.into_response(),
-    };
+) -> Answered {
+    let change = hold_change(&reason, &posted.form.note)?;
+    let notice = format!("Hold {} released.", change.reason.as_str());
     let config = app.config.clone();
-    let result = app
-        .order_command(
-            id.clone(),
-            posted.idem.clone(),
-            posted.origin(),
-            None,
-            move |order| {
-                Ok(OrderCommand::ReleaseHold {
-                    hold: change.clone(),
-                    capture: crate::app::runner::capture_mode(&config, order),
-                })
-            },
-        )
-        .await;
-    answer(
-        result,
-        &posted.viewer,
-        &id,
-        &format!("Hold {} released.", reason.as_str()),
-    )
+    run(&app, &posted, id, &notice, move |order| {
+        Ok(OrderCommand::ReleaseHold {
+            hold: change.clone(),
+            capture: crate::app::runner::capture_mode(&config, order),
+        })
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,42 +166,33 @@ pub async fn refund(
     State(app): State<AppState>,
     Path(id): Path<String>,
     posted: Posted<RefundForm>,
-) -> Response {
+) -> Answered {
     let form = &posted.form;
-    let Some(reason) = RefundReason::parse(&form.reason) else {
-        return invalid("reason", "unknown_reason", "not a refund reason").into_response();
-    };
+    let reason = RefundReason::parse(&form.reason)
+        .ok_or_else(|| invalid("reason", "unknown_reason", "not a refund reason"))?;
     let method = match form.method.as_deref() {
         None | Some("") => RefundMethod::OriginalPayment,
-        Some(m) => match RefundMethod::parse(m) {
-            Some(m) => m,
-            None => {
-                return invalid(
-                    "method",
-                    "unknown_refund_method",
-                    "original payment or store credit",
-                )
-                .into_response();
-            }
-        },
+        Some(m) => RefundMethod::parse(m).ok_or_else(|| {
+            invalid(
+                "method",
+                "unknown_refund_method",
+                "original payment or store credit",
+            )
+        })?,
     };
-    let note = match note(form.note.clone()) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
+    let note = note(&form.note)?;
     // The amount is read in the order's currency, which the page was showing.
-    let order = match app.order(&posted.viewer.actor(), id.clone()).await {
-        Ok(o) => o,
-        Err(e) => return ConsoleError::from(e).into_response(),
-    };
-    let Some(amount) = parse_money(&form.amount, order.currency.as_str()).filter(|a| *a > 0) else {
-        return invalid(
-            "amount",
-            "invalid_amount",
-            "an amount such as 12.50, more than zero, in the order's currency",
-        )
-        .into_response();
-    };
+    let order = app.order(&posted.viewer.actor(), id.clone()).await?;
+    let currency = order.currency.as_str();
+    let amount = parse_money(&form.amount, currency)
+        .filter(|a| *a > 0)
+        .ok_or_else(|| {
+            invalid(
+                "amount",
+                "invalid_amount",
+                "an amount such as 12.50, more than zero, in the order's currency",
+            )
+        })?;
     let cmd = RequestRefund {
         id: Id::new(app.new_id("ref")),
         amount_minor: Some(amount),
@@ -226,20 +201,11 @@ pub async fn refund(
         lines: Vec::new(),
         note,
     };
-    let result = app
-        .order_command(
-            id.clone(),
-            posted.idem.clone(),
-            posted.origin(),
-            None,
-            move |_| Ok(OrderCommand::Refund(cmd.clone())),
-        )
-        .await;
-    let notice = format!(
-        "Refund of {} requested.",
-        crate::console::page::money(amount, order.currency.as_str())
-    );
-    answer(result, &posted.viewer, &id, &notice)
+    let notice = format!("Refund of {} requested.", money(amount, currency));
+    run(&app, &posted, id, &notice, move |_| {
+        Ok(OrderCommand::Refund(cmd.clone()))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,59 +219,49 @@ pub async fn cancel(
     State(app): State<AppState>,
     Path(id): Path<String>,
     posted: Posted<CancelForm>,
-) -> Response {
-    let Some(reason) = CancelReason::parse(&posted.form.reason) else {
-        return invalid("reason", "unknown_reason", "not a cancellation reason").into_response();
-    };
-    let note = match note(posted.form.note.clone()) {
-        Ok(n) => n,
-        Err(e) => return e.into_response(),
-    };
+) -> Answered {
+    let reason = CancelReason::parse(&posted.form.reason)
+        .ok_or_else(|| invalid("reason", "unknown_reason", "not a cancellation reason"))?;
     let action = crate::edits::commands::EditAction::Cancel {
         lines: None,
         reason,
-        note,
+        note: note(&posted.form.note)?,
     };
-    let author = posted
-        .viewer
-        .actor()
-        .describe(Some(&posted.viewer.user.display_name));
-    let result = app
+    let outcome = app
         .edit_order(
             id.clone(),
             action,
-            author,
+            author(&posted),
             None,
             posted.idem.clone(),
             posted.origin(),
         )
-        .await;
-    let notice = match &result {
-        Ok(Outcome::Order(crate::app::Answer::Accepted, _)) => {
+        .await?;
+    let notice = match outcome {
+        Outcome::Order(Answer::Accepted, _) => {
             "Cancellation asked of the warehouse; the order is cancelled when it accepts."
         }
         _ => "Order cancelled.",
     };
-    answer(result, &posted.viewer, &id, notice)
+    Ok(done(
+        &posted.viewer,
+        &format!("/console/orders/{id}"),
+        notice,
+    ))
 }
-
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
 
 pub async fn resend(
     State(app): State<AppState>,
     Path((id, message_id)): Path<(String, String)>,
-    posted: Posted<Empty>,
-) -> Response {
-    match app
+    posted: Posted<NoFields>,
+) -> Answered {
+    let m = app
         .resend_message(&posted.viewer.actor(), id.clone(), message_id)
-        .await
-    {
-        Ok(m) => done(
-            &posted.viewer,
-            &back(&id),
-            &format!("Message {} queued again.", m.template),
-        ),
-        Err(e) => ConsoleError::from(e).into_response(),
-    }
+        .await?;
+    let notice = format!("Message {} queued again.", m.template);
+    Ok(done(
+        &posted.viewer,
+        &format!("/console/orders/{id}"),
+        &notice,
+    ))
 }

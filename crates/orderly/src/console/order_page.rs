@@ -319,28 +319,23 @@ async fn build(
         .payments
         .iter()
         .flat_map(|p| {
-            p.operations.iter().map(move |op| Row {
-                cells: vec![
-                    format!(
-                        "{} {}",
-                        p.method,
-                        p.last4
-                            .as_deref()
-                            .map_or(String::new(), |l| format!("•••• {l}"))
-                    ),
-                    op.kind.clone(),
-                    op.status.clone(),
-                    op.failure_message.clone().unwrap_or_default(),
-                    op.requested_at.clone(),
-                    op.amount.to_string(),
-                ],
-            })
+            let card = p
+                .last4
+                .as_deref()
+                .map_or(String::new(), |l| format!(" •••• {l}"));
+            p.operations
+                .iter()
+                .map(move |op| (format!("{}{card}", p.method), op))
         })
-        .map(|mut r| {
-            r.cells[4] = when_text(&r.cells[4], &zone);
-            let amount = r.cells[5].parse().unwrap_or(0);
-            r.cells[5] = m(amount);
-            r
+        .map(|(payment, op)| Row {
+            cells: vec![
+                payment,
+                op.kind.clone(),
+                op.status.clone(),
+                op.failure_message.clone().unwrap_or_default(),
+                when_text(&op.requested_at, &zone),
+                m(op.amount),
+            ],
         })
         .collect();
     let refundable: i64 = v.payments.iter().map(|p| p.refundable).sum();

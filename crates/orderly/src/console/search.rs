@@ -72,9 +72,11 @@ pub async fn hits(app: &AppState, viewer: &Viewer, q: &str) -> Result<Vec<Hit>, 
     let mut hits: Vec<Hit> = Vec::new();
     let upper = q.to_uppercase();
     // An order by id or number.
-    if let Some(o) = found(app.order(&actor, q.to_owned()).await)?
-        .or(found(app.order(&actor, upper.clone()).await)?)
-    {
+    let mut order = found(app.order(&actor, q.to_owned()).await)?;
+    if order.is_none() && upper != q {
+        order = found(app.order(&actor, upper.clone()).await)?;
+    }
+    if let Some(o) = order {
         hits.push(order_hit(&o, "order"));
     }
     if upper.starts_with("RMA-") || q.starts_with("rma_") {

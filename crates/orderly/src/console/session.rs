@@ -39,8 +39,6 @@ pub struct Viewer {
     pub notice: Option<Notice>,
     /// Whether cookies set in the answer should be `Secure`.
     pub secure: bool,
-    /// The path and query asked for, to come back to after an action.
-    pub here: String,
 }
 
 impl Viewer {
@@ -85,10 +83,13 @@ impl FromRequestParts<AppState> for Viewer {
             token: token.to_owned(),
             notice,
             secure: secure(app, &parts.headers),
-            here,
         })
     }
 }
+
+/// A form with nothing to say but its token (sign out, resend).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
 
 /// A form post from a signed-in person whose form token matched.
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 use crate::app::AppState;
 use crate::console::error::ConsoleError;
 use crate::console::page::{render, when};
-use crate::console::session::Posted;
+use crate::console::session::{NoFields, Posted};
 use crate::console::wire::{
     SESSION_COOKIE, SIGN_IN_COOKIE, cookie, same_token, secure, set_cookie,
 };
@@ -156,10 +156,7 @@ pub async fn sign_in(
     form_page(&app, &headers, status, next, username, Some(message))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Empty {}
-
-pub async fn sign_out(State(app): State<AppState>, posted: Posted<Empty>) -> Response {
+pub async fn sign_out(State(app): State<AppState>, posted: Posted<NoFields>) -> Response {
     if let Err(e) = app.sign_out(&posted.viewer.token).await {
         return ConsoleError::from(e).into_response();
     }

@@ -191,11 +191,9 @@ fn story(history: OrderHistory, cases: Vec<(Case, Vec<HistoryRow>)>) -> Vec<Entr
     }
     for (case, rows) in cases {
         for row in rows {
-            let version = versions
-                .iter()
-                .rev()
-                .find(|(at, _)| *at <= row.at)
-                .map_or(0, |(_, v)| *v);
+            // The order's events are in time order: the last one at or before the row.
+            let before = versions.partition_point(|(at, _)| *at <= row.at);
+            let version = before.checked_sub(1).map_or(0, |i| versions[i].1);
             out.push(case_entry(&case, row, version, &name_of));
         }
     }
