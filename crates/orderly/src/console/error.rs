@@ -23,6 +23,8 @@ pub enum ConsoleError {
     TooLarge,
     #[error("the form could not be read: {0}")]
     BadForm(String),
+    #[error("no such page")]
+    NoPage,
 }
 
 #[derive(Template)]
@@ -83,6 +85,16 @@ impl IntoResponse for ConsoleError {
                     detail: "The form sent more than the console accepts. Nothing was changed."
                         .into(),
                     code: "payload_too_large".into(),
+                    fields: Vec::new(),
+                },
+            ),
+            ConsoleError::NoPage => (
+                StatusCode::NOT_FOUND,
+                ErrorPage {
+                    status: 404,
+                    title: "No such page".into(),
+                    detail: "The console has no page at this address.".into(),
+                    code: "no_route".into(),
                     fields: Vec::new(),
                 },
             ),

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use page::{Layout, render, when, zone_of};
 use session::Viewer;
 
@@ -63,6 +63,11 @@ pub fn routes() -> Router<AppState> {
             post(order_actions::resend),
         )
         .route("/console/shipments/{id}/label.pdf", get(shipment_label))
+        // Any other console path is a page that does not exist, said as a page.
+        .route(
+            "/console/{*rest}",
+            any(|| async { error::ConsoleError::NoPage }),
+        )
 }
 
 /// A shipment's label, for the signed-in person (the same read as the API's).

@@ -3,7 +3,6 @@
 //! template into an answer, times in the viewer's time zone and money as money.
 
 use crate::app::AppState;
-use crate::app::auth::{Permission, allows};
 use crate::console::session::Viewer;
 use crate::console::wire::respond;
 use askama::Template;
@@ -11,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use orderly_domain::actor::Role;
 
 /// One entry of the navigation.
 #[derive(Debug, Clone)]
@@ -34,43 +32,15 @@ pub struct Layout {
     pub query: String,
 }
 
-/// The sections of the console and who may open them.
-const SECTIONS: [(&str, &str, Permission); 5] = [
-    ("/console/cases", "Cases", Permission::ReadCases),
-    (
-        "/console/exceptions",
-        "Exceptions",
-        Permission::ReadExceptions,
-    ),
-    (
-        "/console/returns",
-        "Returns desk",
-        Permission::ReviewReturns,
-    ),
-    ("/console/floor", "Warehouse floor", Permission::Fulfill),
-    ("/console/customers", "Customers", Permission::ReadCustomers),
-];
-
 impl Layout {
     pub fn new(viewer: &Viewer, title: impl Into<String>, section: &str) -> Layout {
         let role = viewer.user.role;
-        let mut nav = vec![NavItem {
+        // The sections each role may open join this list as their pages are built.
+        let nav = vec![NavItem {
             href: "/console",
             label: "Home",
             current: section == "/console",
         }];
-        nav.extend(
-            SECTIONS
-                .iter()
-                .filter(|(href, _, p)| {
-                    allows(role, *p) || (*href == "/console/returns" && receives(role))
-                })
-                .map(|(href, label, _)| NavItem {
-                    href,
-                    label,
-                    current: *href == section,
-                }),
-        );
         Layout {
             title: title.into(),
             user_name: viewer.user.display_name.clone(),
@@ -81,10 +51,6 @@ impl Layout {
             query: String::new(),
         }
     }
-}
-
-fn receives(role: Role) -> bool {
-    allows(role, Permission::ReceiveReturns)
 }
 
 /// A page's answer: the template rendered, the console's policy, and the notice

@@ -520,6 +520,10 @@ async fn search_opens_a_single_hit_and_lists_several() {
     let page = b.get("/console/search?q=nothing-like-this").await;
     assert_eq!(page.status, 200);
     assert!(page.shows("Nothing found"));
+    // An address the console does not have is a page saying so, not JSON.
+    let page = b.get("/console/no/such/page").await;
+    assert_eq!(page.status, 404);
+    assert!(page.shows("No such page"), "{}", page.html);
 }
 
 #[tokio::test]
