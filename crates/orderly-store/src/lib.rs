@@ -19,11 +19,11 @@ macro_rules! product_select {
 
 /// The columns of an exception entry, in `ExceptionRow` order, then `$rest`.
 macro_rules! exception_select {
-    ($rest:literal) => {
+    ($($rest:literal),+) => {
         concat!(
             "SELECT id, queue, kind, order_id, subject_id, detail, opened_at, resolved_at, ",
             "resolved_by, resolution FROM exceptions ",
-            $rest
+            $($rest),+
         )
     };
 }

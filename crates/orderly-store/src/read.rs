@@ -107,7 +107,10 @@ pub struct ExceptionFilter {
     pub channels: Option<Vec<String>>,
     /// `Some(true)`: only open entries; `Some(false)`: only resolved ones.
     pub open: Option<bool>,
-    /// Entries with an id above this one.
+    /// Newest first (ids falling) instead of oldest first.
+    pub newest_first: bool,
+    /// Entries after this one in the list's order (an id above it, or below it when
+    /// newest first).
     pub after_id: Option<i64>,
     pub limit: u32,
 }
@@ -301,11 +304,13 @@ pub trait Reader:
     fn skus_by_gtin(&mut self, gtins: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     /// Exception entries matching `f`, oldest (lowest id) first.
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError>;
-    /// The open entries counted per (queue, kind), with the oldest's opening time; only
-    /// those of orders in `channels` when given.
+    /// The open entries counted per (queue, kind), with the oldest's opening time and
+    /// how many were opened at or before `escalate_before`; only those of orders in
+    /// `channels` when given.
     fn exception_counts(
         &mut self,
         channels: Option<&[String]>,
+        escalate_before: jiff::Timestamp,
     ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError>;
     /// A wave: its location, creation time and members (fulfillment id, order id).
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;

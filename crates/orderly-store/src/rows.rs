@@ -323,6 +323,8 @@ pub struct ExceptionCount {
     pub kind: String,
     pub open: u64,
     pub oldest_opened_at: Timestamp,
+    /// Open entries older than the escalation age.
+    pub escalated: u64,
 }
 
 impl ExceptionRow {

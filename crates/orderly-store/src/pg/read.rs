@@ -296,25 +296,31 @@ impl Reader for PgReader<'_> {
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError> {
         // The channel scope is a condition of its own, present only for a bound key: as
         // `$7 IS NULL OR …` a generic plan hashed every order's id for each list.
-        let (channel_sql, order_sql) = (
-            " AND order_id IN (SELECT o.id FROM orders o WHERE o.channel = ANY($7::TEXT[]))",
-            " ORDER BY id LIMIT $6",
-        );
+        let channel_sql =
+            " AND order_id IN (SELECT o.id FROM orders o WHERE o.channel = ANY($7::TEXT[]))";
+        let (after_sql, order_sql, after) = if f.newest_first {
+            (
+                " AND id < $5",
+                " ORDER BY id DESC LIMIT $6",
+                f.after_id.unwrap_or(i64::MAX),
+            )
+        } else {
+            (" AND id > $5", " ORDER BY id LIMIT $6", f.after_id.unwrap_or(0))
+        };
         let base = exception_select!(
             "WHERE ($1::TEXT IS NULL OR queue = $1) AND ($2::TEXT IS NULL OR kind = $2)
                AND ($3::TEXT IS NULL OR order_id = $3)
-               AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)
-               AND id > $5"
+               AND ($4::BOOLEAN IS NULL OR (resolved_at IS NULL) = $4)"
         );
-        let (limit, after) = (i64::from(f.limit), f.after_id.unwrap_or(0));
+        let limit = i64::from(f.limit);
         let mut params: Vec<&(dyn ToSql + Sync)> =
             vec![&f.queue, &f.kind, &f.order_id, &f.open, &after, &limit];
         let sql = match &f.channels {
             Some(channels) => {
                 params.push(channels);
-                format!("{base}{channel_sql}{order_sql}")
+                format!("{base}{after_sql}{channel_sql}{order_sql}")
             }
-            None => format!("{base}{order_sql}"),
+            None => format!("{base}{after_sql}{order_sql}"),
         };
         let rows = self.c.query(&sql, &params)?;
         rows.iter().map(exception_row).collect()
@@ -323,20 +329,24 @@ impl Reader for PgReader<'_> {
     fn exception_counts(
         &mut self,
         channels: Option<&[String]>,
+        escalate_before: jiff::Timestamp,
     ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError> {
         let channels: Option<Vec<String>> = channels.map(<[String]>::to_vec);
+        let before = escalate_before.as_millisecond();
         let rows = match &channels {
             Some(channels) => self.c.query(
-                "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+                "SELECT queue, kind, COUNT(*), MIN(opened_at),
+                        COUNT(*) FILTER (WHERE opened_at <= $2) FROM exceptions
                  WHERE resolved_at IS NULL
                    AND order_id IN (SELECT o.id FROM orders o WHERE o.channel = ANY($1))
                  GROUP BY queue, kind ORDER BY queue, kind",
-                &[channels],
+                &[channels, &before],
             )?,
             None => self.c.query(
-                "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+                "SELECT queue, kind, COUNT(*), MIN(opened_at),
+                        COUNT(*) FILTER (WHERE opened_at <= $1) FROM exceptions
                  WHERE resolved_at IS NULL GROUP BY queue, kind ORDER BY queue, kind",
-                &[],
+                &[&before],
             )?,
         };
         rows.iter()
@@ -346,6 +356,7 @@ impl Reader for PgReader<'_> {
                     kind: col(r, 1)?,
                     open: u64::try_from(col::<i64>(r, 2)?).unwrap_or_default(),
                     oldest_opened_at: from_ms(col(r, 3)?)?,
+                    escalated: u64::try_from(col::<i64>(r, 4)?).unwrap_or_default(),
                 })
             })
             .collect()

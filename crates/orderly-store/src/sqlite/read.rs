@@ -290,21 +290,35 @@ impl Reader for SqliteReader<'_> {
     }
 
     fn exceptions(&mut self, f: &ExceptionFilter) -> Result<Vec<ExceptionRow>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(exception_select!(
-            "WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2)
-               AND (?3 IS NULL OR order_id = ?3) AND (?4 IS NULL OR (resolved_at IS NULL) = ?4)
-               AND id > ?5
-               AND (?7 IS NULL OR order_id IN (SELECT o.id FROM orders o
-                                               WHERE o.channel IN (SELECT value FROM json_each(?7))))
-             ORDER BY id LIMIT ?6"
-        ))?;
+        macro_rules! listed {
+            ($after:literal, $order:literal) => {
+                exception_select!(
+                    "WHERE (?1 IS NULL OR queue = ?1) AND (?2 IS NULL OR kind = ?2)
+                       AND (?3 IS NULL OR order_id = ?3) AND (?4 IS NULL OR (resolved_at IS NULL) = ?4)
+                       AND ",
+                    $after,
+                    "
+                       AND (?7 IS NULL OR order_id IN (SELECT o.id FROM orders o
+                                                       WHERE o.channel IN (SELECT value FROM json_each(?7))))
+                     ORDER BY ",
+                    $order,
+                    " LIMIT ?6"
+                )
+            };
+        }
+        let (sql, after) = if f.newest_first {
+            (listed!("id < ?5", "id DESC"), f.after_id.unwrap_or(i64::MAX))
+        } else {
+            (listed!("id > ?5", "id"), f.after_id.unwrap_or(0))
+        };
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt.query_map(
             params![
                 f.queue,
                 f.kind,
                 f.order_id,
                 f.open,
-                f.after_id.unwrap_or(0),
+                after,
                 f.limit,
                 crate::rows::channels_to_column(f.channels.as_deref())
             ],
@@ -316,31 +330,41 @@ impl Reader for SqliteReader<'_> {
     fn exception_counts(
         &mut self,
         channels: Option<&[String]>,
+        escalate_before: jiff::Timestamp,
     ) -> Result<Vec<crate::rows::ExceptionCount>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT queue, kind, COUNT(*), MIN(opened_at) FROM exceptions
+            "SELECT queue, kind, COUNT(*), MIN(opened_at),
+                    SUM(CASE WHEN opened_at <= ?2 THEN 1 ELSE 0 END) FROM exceptions
              WHERE resolved_at IS NULL
                AND (?1 IS NULL OR order_id IN (SELECT o.id FROM orders o
                                                WHERE o.channel IN (SELECT value FROM json_each(?1))))
              GROUP BY queue, kind ORDER BY queue, kind",
         )?;
         let rows = stmt
-            .query_map(params![crate::rows::channels_to_column(channels)], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })?
+            .query_map(
+                params![
+                    crate::rows::channels_to_column(channels),
+                    escalate_before.as_millisecond()
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
-            .map(|(queue, kind, open, oldest)| {
+            .map(|(queue, kind, open, oldest, escalated)| {
                 Ok(crate::rows::ExceptionCount {
                     queue,
                     kind,
                     open: u64::try_from(open).unwrap_or_default(),
                     oldest_opened_at: from_ms(oldest)?,
+                    escalated: u64::try_from(escalated).unwrap_or_default(),
                 })
             })
             .collect()

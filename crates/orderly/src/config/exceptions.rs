@@ -28,6 +28,9 @@ pub struct ExceptionsConfig {
     pub inspection_within_business_hours: u32,
     /// Minutes an edit may stay open before it is queued.
     pub edit_open_after_minutes: u32,
+    /// Hours an entry may wait in its queue before it counts as escalated (it stands
+    /// out on the board and in its queue).
+    pub escalate_after_hours: u32,
 }
 
 impl Default for ExceptionsConfig {
@@ -41,6 +44,7 @@ impl Default for ExceptionsConfig {
             return_receipt_days: 21,
             inspection_within_business_hours: 16,
             edit_open_after_minutes: 60,
+            escalate_after_hours: 24,
         }
     }
 }
@@ -65,7 +69,7 @@ impl ExceptionsConfig {
     }
 
     pub(super) fn problems(&self) -> Vec<String> {
-        let checks: [(&str, u32, u32); 8] = [
+        let checks: [(&str, u32, u32); 9] = [
             (
                 "unpaid_after_minutes",
                 self.unpaid_after_minutes,
@@ -105,6 +109,11 @@ impl ExceptionsConfig {
                 "edit_open_after_minutes",
                 self.edit_open_after_minutes,
                 MAX_HOURS * 60,
+            ),
+            (
+                "escalate_after_hours",
+                self.escalate_after_hours,
+                MAX_HOURS,
             ),
         ];
         checks

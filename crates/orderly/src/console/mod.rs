@@ -8,9 +8,14 @@
 //! - `signin`: the sign-in form, lockout messages, sign-out;
 //! - `page`: the layout, rendering, times and money for people;
 //! - `error`: the error page every refusal becomes; `wire`: cookies and HTML answers;
-//! - `search`, `order_page`, `order_actions`: finding things and the order page.
+//! - `search`, `order_page`, `order_actions`: finding things and the order page;
+//! - `cases`, `case_actions`: the case queues, one case, and the forms that work it;
+//! - `exceptions`: the board of exception queues and each queue with its inline actions.
 
+pub mod case_actions;
+pub mod cases;
 pub mod error;
+pub mod exceptions;
 pub mod order_actions;
 pub mod order_page;
 pub mod page;
@@ -61,6 +66,43 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/console/orders/{id}/messages/{message_id}/resend",
             post(order_actions::resend),
+        )
+        .route("/console/orders/{id}/cases", post(case_actions::open_case))
+        .route("/console/cases", get(cases::queue))
+        .route("/console/cases/{id}", get(cases::case_page))
+        .route(
+            "/console/cases/{id}/contacts",
+            post(case_actions::log_contact),
+        )
+        .route(
+            "/console/cases/{id}/assignment",
+            post(case_actions::assign),
+        )
+        .route(
+            "/console/cases/{id}/status",
+            post(case_actions::change_status),
+        )
+        .route(
+            "/console/cases/{id}/priority",
+            post(case_actions::change_priority),
+        )
+        .route("/console/cases/{id}/resolve", post(case_actions::resolve))
+        .route("/console/cases/{id}/reopen", post(case_actions::reopen))
+        .route("/console/cases/{id}/close", post(case_actions::close))
+        .route("/console/exceptions", get(exceptions::board))
+        .route("/console/exceptions/{queue}", get(exceptions::queue_page))
+        .route(
+            "/console/exceptions/{queue}/{id}/resolve",
+            post(exceptions::resolve),
+        )
+        .route(
+            "/console/orders/{id}/payments",
+            post(exceptions::add_payment),
+        )
+        .route("/console/orders/{id}/captures", post(exceptions::capture))
+        .route(
+            "/console/orders/{id}/refunds/{refund_id}/retry",
+            post(exceptions::retry_refund),
         )
         .route("/console/shipments/{id}/label.pdf", get(shipment_label))
         // Any other console path is a page that does not exist, said as a page.

@@ -105,6 +105,8 @@ pub struct Actions {
     pub refundable: String,
     pub note: bool,
     pub case: bool,
+    pub case_channels: Vec<&'static str>,
+    pub case_groups: Vec<String>,
     pub edit: bool,
     pub resend: bool,
     pub hold_reasons: Vec<&'static str>,
@@ -431,6 +433,10 @@ async fn build(
         refundable: m(refundable),
         note: allows(role, Permission::AnnotateOrders),
         case: allows(role, Permission::ManageCases),
+        case_channels: crate::console::cases::CONTACT_CHANNELS
+            .map(|c| c.as_str())
+            .to_vec(),
+        case_groups: app.config.cases.groups.clone(),
         edit: allows(role, Permission::EditOrders),
         resend: allows(role, Permission::SendMessages),
         hold_reasons: HoldReason::ALL

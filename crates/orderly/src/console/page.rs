@@ -3,6 +3,8 @@
 //! template into an answer, times in the viewer's time zone and money as money.
 
 use crate::app::AppState;
+use crate::app::auth::{Permission, allows};
+use crate::console::error::ConsoleError;
 use crate::console::session::Viewer;
 use crate::console::wire::respond;
 use askama::Template;
@@ -18,6 +20,17 @@ pub struct NavItem {
     pub label: &'static str,
     pub current: bool,
 }
+
+/// The console's sections: where, named how, and what a role needs to see it there.
+const SECTIONS: [(&str, &str, Option<Permission>); 3] = [
+    ("/console", "Home", None),
+    ("/console/cases", "Cases", Some(Permission::ReadCases)),
+    (
+        "/console/exceptions",
+        "Exceptions",
+        Some(Permission::ReadExceptions),
+    ),
+];
 
 /// The frame of every signed-in page.
 #[derive(Debug, Clone)]
@@ -35,12 +48,15 @@ pub struct Layout {
 impl Layout {
     pub fn new(viewer: &Viewer, title: impl Into<String>, section: &str) -> Layout {
         let role = viewer.user.role;
-        // The sections each role may open join this list as their pages are built.
-        let nav = vec![NavItem {
-            href: "/console",
-            label: "Home",
-            current: section == "/console",
-        }];
+        let nav = SECTIONS
+            .iter()
+            .filter(|(_, _, needs)| needs.is_none_or(|p| allows(role, p)))
+            .map(|&(href, label, _)| NavItem {
+                href,
+                label,
+                current: section == href,
+            })
+            .collect();
         Layout {
             title: title.into(),
             user_name: viewer.user.display_name.clone(),
@@ -51,6 +67,36 @@ impl Layout {
             query: String::new(),
         }
     }
+}
+
+/// The links between the pages of a list: back to its first page and on to the next.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub first: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// For list `base` (a path with its query), on a later page when `paged`, with the
+    /// cursor of the next page if there is one.
+    pub fn new(base: &str, paged: bool, next_cursor: Option<String>) -> Pager {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Pager {
+            first: paged.then(|| base.to_owned()),
+            next: next_cursor.map(|c| format!("{base}{sep}cursor={c}")),
+        }
+    }
+}
+
+/// The (time, id) a list's `cursor` parameter carries.
+pub fn cursor(text: Option<&str>) -> Result<Option<(Timestamp, String)>, ConsoleError> {
+    text.filter(|c| !c.is_empty())
+        .map(|c| {
+            crate::http::extract::decode_time_cursor(c).map_err(|_| {
+                ConsoleError::BadForm("the page link's cursor is not one this console made".into())
+            })
+        })
+        .transpose()
 }
 
 /// A page's answer: the template rendered, the console's policy, and the notice

@@ -167,3 +167,20 @@ pub fn done(viewer: &Viewer, to: &str, notice: &str) -> Response {
     );
     response
 }
+
+/// Where a form asked to go back to (`back`), when it is a console page; else `default`.
+/// Only a path of this console is followed, so a form cannot send anyone elsewhere.
+pub fn back_to(back: Option<&str>, default: String) -> String {
+    match back {
+        Some(b)
+            if b.starts_with("/console/")
+                && !b.contains("//")
+                && !b.contains('\\')
+                && b.len() <= 500
+                && b.bytes().all(|c| c.is_ascii_graphic()) =>
+        {
+            b.to_owned()
+        }
+        _ => default,
+    }
+}

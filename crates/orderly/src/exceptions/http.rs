@@ -87,6 +87,8 @@ pub struct QueueSummary {
     pub oldest_opened_at: Option<String>,
     /// Whole minutes the oldest open entry has waited.
     pub oldest_age_minutes: Option<i64>,
+    /// Open entries older than `exceptions.escalate_after_hours`.
+    pub escalated: u64,
     /// The kinds with open entries, by kind.
     pub kinds: Vec<KindSummary>,
 }
@@ -97,6 +99,7 @@ pub struct KindSummary {
     pub open: u64,
     pub oldest_opened_at: String,
     pub oldest_age_minutes: i64,
+    pub escalated: u64,
 }
 
 fn minutes_since(at: jiff::Timestamp, now: jiff::Timestamp) -> i64 {
@@ -120,6 +123,7 @@ fn summaries(
                 open: of.iter().map(|c| c.open).sum(),
                 oldest_opened_at: oldest.map(rfc3339),
                 oldest_age_minutes: oldest.map(|o| minutes_since(o, now)),
+                escalated: of.iter().map(|c| c.escalated).sum(),
                 kinds: of
                     .iter()
                     .map(|c| KindSummary {
@@ -127,6 +131,7 @@ fn summaries(
                         open: c.open,
                         oldest_opened_at: rfc3339(c.oldest_opened_at),
                         oldest_age_minutes: minutes_since(c.oldest_opened_at, now),
+                        escalated: c.escalated,
                     })
                     .collect(),
             }
@@ -236,6 +241,7 @@ async fn list(
         kind: q.kind,
         order_id: bounded_param("order_id", q.order_id, 64)?,
         open,
+        newest_first: false,
         after_id,
         limit: limit + 1,
     };

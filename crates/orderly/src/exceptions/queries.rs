@@ -26,14 +26,22 @@ impl App {
         Ok(self.store.read(move |r| r.exceptions(&filter)).await?)
     }
 
-    /// The open entries counted per queue and kind, with the oldest's opening time, in
-    /// the actor's channels.
+    /// The open entries counted per queue and kind, with the oldest's opening time and
+    /// how many are escalated (older than `exceptions.escalate_after_hours`), in the
+    /// actor's channels.
     pub async fn exception_counts(&self, actor: &Actor) -> Result<Vec<ExceptionCount>, AppError> {
         authorize(actor, Permission::ReadExceptions)?;
         let channels = channel_scope(actor);
+        let before = self.escalation_cutoff();
         Ok(self
             .store
-            .read(move |r| r.exception_counts(channels.as_deref()))
+            .read(move |r| r.exception_counts(channels.as_deref(), before))
             .await?)
+    }
+
+    /// Entries opened at or before this time are escalated.
+    pub fn escalation_cutoff(&self) -> jiff::Timestamp {
+        let hours = i64::from(self.config.exceptions.escalate_after_hours);
+        self.now() - jiff::SignedDuration::from_hours(hours)
     }
 }

@@ -130,6 +130,28 @@ impl From<ProviderAnswer> for OpOutcome {
 }
 
 impl App {
+    /// Another way to pay for order `id`, e.g. a new card after a decline; a successful
+    /// authorization releases the `payment_failed` hold and resolves its entry.
+    pub async fn add_payment(
+        &self,
+        id: String,
+        idem: Option<Idempotency>,
+        origin: Origin,
+        choice: crate::orders::placing::PaymentChoice,
+    ) -> Result<Outcome, AppError> {
+        let token = choice.token.clone();
+        self.command_with_token(id, idem, origin, None, token, move |_, order| {
+            Ok(OrderCommand::AddPayment(orderly_domain::order::NewPayment {
+                id: payment_id(&order.id, order.payments.len() + 1),
+                method: choice.method,
+                provider: choice.provider.clone(),
+                fingerprint: choice.fingerprint.clone(),
+                last4: choice.last4.clone(),
+            }))
+        })
+        .await
+    }
+
     /// Runs a command on an existing order (by id or number) under an optional
     /// idempotency key, then drives the provider operations it requested and returns
     /// the order as it stands after their answers.

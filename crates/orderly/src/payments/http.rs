@@ -12,14 +12,13 @@ use crate::http::extract::{
 use crate::http::problem::{ApiError, Problem};
 use crate::http::schema::{one_of, optional_one_of};
 use crate::orders::capture::{PaymentIn, currency_schema, parse_payment};
-use crate::payments::commands::payment_id;
 use crate::payments::provider_events::ProviderEvent;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use orderly_domain::order::{
-    FieldIssue, HoldChange, HoldReason, MAX_AMOUNT_MINOR, NewPayment, OrderCommand, RequestRefund,
+    FieldIssue, HoldChange, HoldReason, MAX_AMOUNT_MINOR, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundLine, RefundMethod, RefundReason};
 use orderly_domain::time::rfc3339;
@@ -256,24 +255,8 @@ pub async fn add_payment(
     let Some(choice) = choice.filter(|_| issues.is_empty()) else {
         return Err(AppError::Validation(issues).into());
     };
-    let token = choice.token.clone();
     let outcome = app
-        .command_with_token(
-            id,
-            idem,
-            origin(&principal, &headers),
-            None,
-            token,
-            move |_, order| {
-                Ok(OrderCommand::AddPayment(NewPayment {
-                    id: payment_id(&order.id, order.payments.len() + 1),
-                    method: choice.method,
-                    provider: choice.provider.clone(),
-                    fingerprint: choice.fingerprint.clone(),
-                    last4: choice.last4.clone(),
-                }))
-            },
-        )
+        .add_payment(id, idem, origin(&principal, &headers), choice)
         .await?;
     Ok(outcome_reply(outcome))
 }

@@ -217,6 +217,56 @@ impl App {
         Ok(self.store.read(|r| r.console_users()).await?)
     }
 
+    /// The people who may own a case (active users whose role works cases), as
+    /// (owner label, name), by name.
+    pub async fn case_assignees(&self, actor: &Actor) -> Result<Vec<(String, String)>, AppError> {
+        authorize(actor, Permission::ManageCases)?;
+        let users = self.store.read(|r| r.console_users()).await?;
+        let mut people: Vec<(String, String)> = users
+            .into_iter()
+            .filter(|u| u.disabled_at.is_none())
+            .filter(|u| {
+                let who = Actor::User {
+                    id: u.id.clone(),
+                    role: u.role,
+                };
+                authorize(&who, Permission::ManageCases).is_ok()
+            })
+            .map(|u| (format!("user:{}", u.id), u.display_name))
+            .collect();
+        people.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok(people)
+    }
+
+    /// The names of the people and keys that `labels` (`user:…`, `api_key:…`) stand
+    /// for, label → name; labels of nobody known are left out. Names only: the caller
+    /// has already read what the labels came with.
+    pub async fn names_of(
+        &self,
+        labels: Vec<String>,
+    ) -> Result<std::collections::HashMap<String, String>, AppError> {
+        let ids = |prefix: &str| -> Vec<String> {
+            labels
+                .iter()
+                .filter_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+                .collect()
+        };
+        let (users, keys) = (ids("user:"), ids("api_key:"));
+        if users.is_empty() && keys.is_empty() {
+            return Ok(std::collections::HashMap::new());
+        }
+        let found = self
+            .store
+            .read(move |r| Ok((r.user_names(&users)?, r.api_key_names(&keys)?)))
+            .await?;
+        let (users, keys) = found;
+        Ok(users
+            .into_iter()
+            .map(|(id, name)| (format!("user:{id}"), name))
+            .chain(keys.into_iter().map(|(id, name)| (format!("api_key:{id}"), name)))
+            .collect())
+    }
+
     /// Disables a user and ends their sessions at once.
     pub async fn disable_user(
         &self,
