@@ -10,10 +10,12 @@
 //! - `error`: the error page every refusal becomes; `wire`: cookies and HTML answers;
 //! - `search`, `order_page`, `order_actions`: finding things and the order page;
 //! - `cases`, `case_actions`: the case queues, one case, and the forms that work it;
+//! - `customers`: one customer's profile, orders, returns and cases;
 //! - `exceptions`: the board of exception queues and each queue with its inline actions.
 
 pub mod case_actions;
 pub mod cases;
+pub mod customers;
 pub mod error;
 pub mod exceptions;
 pub mod order_actions;
@@ -89,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{id}/resolve", post(case_actions::resolve))
         .route("/console/cases/{id}/reopen", post(case_actions::reopen))
         .route("/console/cases/{id}/close", post(case_actions::close))
+        .route("/console/customers/{id}", get(customers::customer_page))
         .route("/console/exceptions", get(exceptions::board))
         .route("/console/exceptions/{queue}", get(exceptions::queue_page))
         .route(
