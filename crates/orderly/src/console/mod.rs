@@ -11,6 +11,7 @@
 //! - `search`, `order_page`, `order_actions`: finding things and the order page;
 //! - `cases`, `case_actions`: the case queues, one case, and the forms that work it;
 //! - `customers`: one customer's profile, orders, returns and cases;
+//! - `returns`, `return_actions`: the returns desk, one return, review, receipt, inspection;
 //! - `exceptions`: the board of exception queues and each queue with its inline actions.
 
 pub mod case_actions;
@@ -21,6 +22,8 @@ pub mod exceptions;
 pub mod order_actions;
 pub mod order_page;
 pub mod page;
+pub mod return_actions;
+pub mod returns;
 pub mod search;
 pub mod session;
 pub mod signin;
@@ -92,6 +95,18 @@ pub fn routes() -> Router<AppState> {
         .route("/console/cases/{id}/reopen", post(case_actions::reopen))
         .route("/console/cases/{id}/close", post(case_actions::close))
         .route("/console/customers/{id}", get(customers::customer_page))
+        .route("/console/returns", get(returns::desk))
+        .route("/console/returns/scan", get(returns::scan))
+        .route("/console/returns/{id}", get(returns::return_page))
+        .route("/console/returns/{id}/review", post(return_actions::review))
+        .route(
+            "/console/returns/{id}/receive",
+            post(return_actions::receive),
+        )
+        .route(
+            "/console/returns/{id}/inspect",
+            post(return_actions::inspect),
+        )
         .route("/console/exceptions", get(exceptions::board))
         .route("/console/exceptions/{queue}", get(exceptions::queue_page))
         .route(

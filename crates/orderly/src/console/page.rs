@@ -22,7 +22,7 @@ pub struct NavItem {
 }
 
 /// The console's sections: where, named how, and what a role needs to see it there.
-const SECTIONS: [(&str, &str, Option<Permission>); 3] = [
+const SECTIONS: [(&str, &str, Option<Permission>); 4] = [
     ("/console", "Home", None),
     ("/console/cases", "Cases", Some(Permission::ReadCases)),
     (
@@ -30,6 +30,7 @@ const SECTIONS: [(&str, &str, Option<Permission>); 3] = [
         "Exceptions",
         Some(Permission::ReadExceptions),
     ),
+    ("/console/returns", "Returns", Some(Permission::ReadOrders)),
 ];
 
 /// The frame of every signed-in page.

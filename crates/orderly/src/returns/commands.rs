@@ -145,6 +145,18 @@ fn actor_name(actor: &Actor) -> (String, String) {
 }
 
 impl App {
+    /// The policy version return `ret` is judged by (its grades, limits and rules).
+    pub fn return_policy(&self, ret: &Return) -> Result<&ReturnPolicy, AppError> {
+        policy_of(&self.config, ret)
+    }
+
+    /// Whether `actor` may approve `ret` (or set a rule aside for it): its value within
+    /// the role's approval limit.
+    pub fn may_approve_return(&self, actor: &Actor, ret: &Return) -> bool {
+        self.return_policy(ret)
+            .is_ok_and(|p| within_limit(actor, p, ret.judgement.value_minor).is_ok())
+    }
+
     /// Records a return request judged by the policy in force when the order was placed.
     /// A customer must name the order's email: any other pair is not found, exactly like
     /// an order that does not exist.

@@ -1,0 +1,156 @@
+//! The returns desk's forms, each the call the API's `/returns/{id}/…` makes: a review
+//! (approval is refused beyond the role's approval limit, as for an API key), a receipt
+//! from the scans typed or read by a scanner (one per line; anything not on the RMA is
+//! recorded as an unexpected item, not accepted), and an inspection with a condition,
+//! acceptance and disposition per received item.
+
+use crate::app::AppState;
+use crate::app::error::AppError;
+use crate::console::error::ConsoleError;
+use crate::console::session::{Posted, done};
+use crate::returns::requests::{InspectIn, InspectionIn, parse_inspection};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use orderly_domain::order::FieldIssue;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+type Answered = Result<Response, ConsoleError>;
+
+/// The most scans one receipt takes (the API's bound).
+const MAX_SCANS: usize = 1000;
+
+fn back(posted_rma: &str) -> String {
+    format!("/console/returns/{posted_rma}")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    decision: String,
+    note: Option<String>,
+}
+
+pub async fn review(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<ReviewForm>,
+) -> Answered {
+    let approve = match posted.form.decision.as_str() {
+        "approve" => true,
+        "deny" => false,
+        _ => {
+            return Err(AppError::Validation(vec![FieldIssue::new(
+                "decision",
+                "unknown_value",
+                "approve or deny",
+            )])
+            .into());
+        }
+    };
+    let note = posted
+        .form
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(1000).collect::<String>());
+    let (order, rid) = app
+        .review_return(id.clone(), approve, note, posted.origin(), posted.idem.clone())
+        .await?;
+    let state = order
+        .return_by_id(rid.as_str())
+        .map(|r| r.status(&order).as_str().replace('_', " "))
+        .unwrap_or_default();
+    let notice = if approve {
+        format!("Approved: the return is {state}.")
+    } else {
+        format!("Denied: the return is {state}.")
+    };
+    Ok(done(&posted.viewer, &back(&id), &notice))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReceiveForm {
+    #[serde(default)]
+    location_id: String,
+    #[serde(default)]
+    scans: String,
+    close: Option<String>,
+}
+
+pub async fn receive(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<ReceiveForm>,
+) -> Answered {
+    let form = &posted.form;
+    let scans: Vec<String> = form
+        .scans
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if scans.len() > MAX_SCANS || scans.iter().any(|s| s.len() > 64) {
+        return Err(AppError::Validation(vec![FieldIssue::new(
+            "scans",
+            "too_many_scans",
+            "at most 1000 scans of at most 64 characters",
+        )])
+        .into());
+    }
+    let n = scans.len();
+    let (order, rid) = app
+        .receive_return(
+            id.clone(),
+            form.location_id.trim().to_owned(),
+            scans,
+            form.close.is_some(),
+            posted.origin(),
+            posted.idem.clone(),
+        )
+        .await?;
+    let unexpected = order
+        .return_by_id(rid.as_str())
+        .map_or(0, |r| r.unexpected.len());
+    let notice = match unexpected {
+        0 => format!("{n} scans received."),
+        u => format!("{n} scans received; {u} not on this RMA, recorded as unexpected."),
+    };
+    Ok(done(&posted.viewer, &back(&id), &notice))
+}
+
+/// The inspection form: `condition_<item>`, `acceptance_<item>`, `disposition_<item>`
+/// for each item inspected (an item whose acceptance is left empty is not).
+pub async fn inspect(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<BTreeMap<String, String>>,
+) -> Answered {
+    let form = &posted.form;
+    let field = |name: &str, item: &str| form.get(&format!("{name}_{item}")).cloned();
+    let items: Vec<InspectionIn> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("acceptance_"))
+        .filter(|item| field("acceptance", item).is_some_and(|a| !a.is_empty()))
+        .take(1000)
+        .map(|item| InspectionIn {
+            item_no: item.parse().unwrap_or(0),
+            condition: field("condition", item).unwrap_or_default(),
+            acceptance: field("acceptance", item).unwrap_or_default(),
+            disposition: field("disposition", item).unwrap_or_default(),
+        })
+        .collect();
+    let body = InspectIn { items };
+    let items = parse_inspection(&body).map_err(|e| match e {
+        crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
+        other => ConsoleError::BadForm(other.to_string()),
+    })?;
+    let n = items.len();
+    app.inspect_return(id.clone(), items, posted.origin(), posted.idem.clone())
+        .await?;
+    Ok(done(
+        &posted.viewer,
+        &back(&id),
+        &format!("{n} items inspected."),
+    ))
+}
