@@ -62,8 +62,8 @@ pub use group::{GroupStats, WriterBusy};
 pub use pg::{PgOptions, PgStore};
 pub use read::{
     ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
-    ReturnOrderMismatch, ReturnRecord, ReturnRequestRow, WaveFilter, WaveRow, WaveSummary,
-    search_text,
+    ReturnOrderMismatch, ReturnRecord, ReturnRequestRow, ShippedRow, WaveFilter, WaveRow,
+    WaveSummary, search_text,
 };
 pub use rows::{
     ApiKeyRow, EventRow, ExceptionCount, ExceptionRow, HistoryRow, IdempotencyRecord, InventoryRow,

@@ -84,6 +84,18 @@ pub struct WaveFilter {
     pub limit: u32,
 }
 
+/// A shipment as the warehouse floor lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShippedRow {
+    pub id: String,
+    pub order_id: String,
+    pub order_number: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub status: String,
+    pub shipped_at: Timestamp,
+}
+
 /// A wave as listed: its members counted from the fulfillment orders' read model.
 #[derive(Debug, Clone)]
 pub struct WaveSummary {
@@ -316,6 +328,16 @@ pub trait Reader:
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// Waves matching `f`, newest (highest id) first.
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError>;
+    /// Shipments that left `location_id` in [`from`, `to`), oldest first, after the
+    /// (shipped at, id) of the previous page.
+    fn shipped_from(
+        &mut self,
+        location_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+        after: Option<(Timestamp, String)>,
+        limit: u32,
+    ) -> Result<Vec<ShippedRow>, StoreError>;
     /// A customer's store credit entries, newest first (at most `limit`).
     fn store_credit_entries(
         &mut self,

@@ -66,6 +66,9 @@ pub struct ShipmentRow<'a> {
     pub delayed: bool,
     pub last_scan_at: Timestamp,
     pub promised_by: Option<Timestamp>,
+    /// Where it left from, and when (set on the first write only).
+    pub location_id: &'a str,
+    pub shipped_at: Timestamp,
 }
 
 /// A fulfillment order as waves see it.

@@ -95,6 +95,8 @@ impl FulfillmentTx for PgTx<'_> {
                 owned(i64::from(s.delayed)),
                 owned(to_ms(s.last_scan_at)),
                 owned(s.promised_by.map(to_ms)),
+                owned(s.location_id.to_owned()),
+                owned(to_ms(s.shipped_at)),
             ],
         );
         Ok(())
@@ -198,8 +200,9 @@ pub(super) const SAVE_FULFILLMENT_ORDER: StatementSpec = StatementSpec::write(
 pub(super) const SAVE_SHIPMENT: StatementSpec = StatementSpec::write(
     StatementId::SaveShipment,
     Target::other(Table::Shipments),
-    "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by,
+                            location_id, shipped_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (id) DO UPDATE SET status = $5, delayed = $6, last_scan_at = $7, promised_by = $8",
 );
 

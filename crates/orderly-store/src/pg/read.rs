@@ -305,7 +305,11 @@ impl Reader for PgReader<'_> {
                 f.after_id.unwrap_or(i64::MAX),
             )
         } else {
-            (" AND id > $5", " ORDER BY id LIMIT $6", f.after_id.unwrap_or(0))
+            (
+                " AND id > $5",
+                " ORDER BY id LIMIT $6",
+                f.after_id.unwrap_or(0),
+            )
         };
         let base = exception_select!(
             "WHERE ($1::TEXT IS NULL OR queue = $1) AND ($2::TEXT IS NULL OR kind = $2)
@@ -357,6 +361,46 @@ impl Reader for PgReader<'_> {
                     open: u64::try_from(col::<i64>(r, 2)?).unwrap_or_default(),
                     oldest_opened_at: from_ms(col(r, 3)?)?,
                     escalated: u64::try_from(col::<i64>(r, 4)?).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn shipped_from(
+        &mut self,
+        location_id: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+        after: Option<(jiff::Timestamp, String)>,
+        limit: u32,
+    ) -> Result<Vec<crate::read::ShippedRow>, StoreError> {
+        let (after_at, after_id) =
+            after.map_or((i64::MIN, String::new()), |(t, id)| (to_ms(t), id));
+        let rows = self.c.query(
+            "SELECT s.id, s.order_id, o.number, s.carrier, s.tracking_number, s.status, s.shipped_at
+             FROM shipments s JOIN orders o ON o.id = s.order_id
+             WHERE s.location_id = $1 AND s.shipped_at >= $2 AND s.shipped_at < $3
+               AND (s.shipped_at, s.id) > ($4, $5)
+             ORDER BY s.shipped_at, s.id LIMIT $6",
+            &[
+                &location_id,
+                &to_ms(from),
+                &to_ms(to),
+                &after_at,
+                &after_id,
+                &i64::from(limit),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::read::ShippedRow {
+                    id: col(r, 0)?,
+                    order_id: col(r, 1)?,
+                    order_number: col(r, 2)?,
+                    carrier: col(r, 3)?,
+                    tracking_number: col(r, 4)?,
+                    status: col(r, 5)?,
+                    shipped_at: from_ms(col(r, 6)?)?,
                 })
             })
             .collect()

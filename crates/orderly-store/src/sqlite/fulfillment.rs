@@ -80,8 +80,9 @@ impl FulfillmentTx for SqliteTx<'_> {
     fn save_shipment(&mut self, s: &ShipmentRow<'_>) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO shipments (id, order_id, carrier, tracking_number, status, delayed, last_scan_at, promised_by,
+                                        location_id, shipped_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT (id) DO UPDATE SET status = ?5, delayed = ?6, last_scan_at = ?7, promised_by = ?8",
             )?
             .execute(params![
@@ -92,7 +93,9 @@ impl FulfillmentTx for SqliteTx<'_> {
                 s.status,
                 i64::from(s.delayed),
                 to_ms(s.last_scan_at),
-                s.promised_by.map(to_ms)
+                s.promised_by.map(to_ms),
+                s.location_id,
+                to_ms(s.shipped_at)
             ])?;
         Ok(())
     }

@@ -307,7 +307,10 @@ impl Reader for SqliteReader<'_> {
             };
         }
         let (sql, after) = if f.newest_first {
-            (listed!("id < ?5", "id DESC"), f.after_id.unwrap_or(i64::MAX))
+            (
+                listed!("id < ?5", "id DESC"),
+                f.after_id.unwrap_or(i64::MAX),
+            )
         } else {
             (listed!("id > ?5", "id"), f.after_id.unwrap_or(0))
         };
@@ -367,6 +370,63 @@ impl Reader for SqliteReader<'_> {
                     escalated: u64::try_from(escalated).unwrap_or_default(),
                 })
             })
+            .collect()
+    }
+
+    fn shipped_from(
+        &mut self,
+        location_id: &str,
+        from: Timestamp,
+        to: Timestamp,
+        after: Option<(Timestamp, String)>,
+        limit: u32,
+    ) -> Result<Vec<crate::read::ShippedRow>, StoreError> {
+        let (after_at, after_id) =
+            after.map_or((i64::MIN, String::new()), |(t, id)| (to_ms(t), id));
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.order_id, o.number, s.carrier, s.tracking_number, s.status, s.shipped_at
+             FROM shipments s JOIN orders o ON o.id = s.order_id
+             WHERE s.location_id = ?1 AND s.shipped_at >= ?2 AND s.shipped_at < ?3
+               AND (s.shipped_at, s.id) > (?4, ?5)
+             ORDER BY s.shipped_at, s.id LIMIT ?6",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![
+                    location_id,
+                    to_ms(from),
+                    to_ms(to),
+                    after_at,
+                    after_id,
+                    limit
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, i64>(6)?,
+                    ))
+                },
+            )?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(
+                |(id, order_id, order_number, carrier, tracking_number, status, at)| {
+                    Ok(crate::read::ShippedRow {
+                        id,
+                        order_id,
+                        order_number,
+                        carrier,
+                        tracking_number,
+                        status,
+                        shipped_at: from_ms(at)?,
+                    })
+                },
+            )
             .collect()
     }
 

@@ -356,11 +356,11 @@ fn save_shipment<T: FulfillmentTx + ?Sized>(
     order: &Order,
     id: &Id,
 ) -> Result<(), StoreError> {
-    let s = order
+    let (location_id, s) = order
         .fulfillment_orders
         .iter()
-        .flat_map(|f| &f.shipments)
-        .find(|s| &s.id == id)
+        .flat_map(|f| f.shipments.iter().map(move |s| (&f.location_id, s)))
+        .find(|(_, s)| &s.id == id)
         .ok_or_else(|| StoreError::Corrupt(format!("no shipment {id}")))?;
     tx.save_shipment(&ShipmentRow {
         id: s.id.as_str(),
@@ -371,6 +371,8 @@ fn save_shipment<T: FulfillmentTx + ?Sized>(
         delayed: !s.watched(),
         last_scan_at: s.last_scan_at(),
         promised_by: s.promised_by,
+        location_id: location_id.as_str(),
+        shipped_at: s.shipped_at,
     })
 }
 

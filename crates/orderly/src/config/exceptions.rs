@@ -110,11 +110,7 @@ impl ExceptionsConfig {
                 self.edit_open_after_minutes,
                 MAX_HOURS * 60,
             ),
-            (
-                "escalate_after_hours",
-                self.escalate_after_hours,
-                MAX_HOURS,
-            ),
+            ("escalate_after_hours", self.escalate_after_hours, MAX_HOURS),
         ];
         checks
             .iter()

@@ -149,7 +149,14 @@ pub async fn change_status(
         ));
     }
     let notice = format!("Status set to {}.", status.as_str());
-    run(&app, &posted, id, CaseCommand::ChangeStatus(status), &notice).await
+    run(
+        &app,
+        &posted,
+        id,
+        CaseCommand::ChangeStatus(status),
+        &notice,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,7 +213,14 @@ pub async fn reopen(
     posted: Posted<ReopenForm>,
 ) -> Answered {
     let reason = required("reason", &posted.form.reason, 200)?;
-    run(&app, &posted, id, CaseCommand::Reopen { reason }, "Reopened.").await
+    run(
+        &app,
+        &posted,
+        id,
+        CaseCommand::Reopen { reason },
+        "Reopened.",
+    )
+    .await
 }
 
 pub async fn close(

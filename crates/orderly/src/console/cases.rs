@@ -85,10 +85,7 @@ pub async fn queue(
     let group = q.group.as_deref().filter(|g| groups.iter().any(|c| c == g));
     let (queue, heading) = match (name, group) {
         ("unassigned", _) => (CaseQueue::Unassigned, "Unassigned cases".to_owned()),
-        ("breached", _) => (
-            CaseQueue::Breached(now),
-            "Cases past their SLA".to_owned(),
-        ),
+        ("breached", _) => (CaseQueue::Breached(now), "Cases past their SLA".to_owned()),
         ("all", _) => (CaseQueue::All, "Every case".to_owned()),
         ("group", Some(g)) => (CaseQueue::Group(g.to_owned()), format!("Group {g}")),
         _ => (CaseQueue::Mine(actor.label()), "My cases".to_owned()),
@@ -144,7 +141,10 @@ pub async fn queue(
         heading,
         tabs,
         groups: group_tabs,
-        rows: rows.iter().map(|r| queue_row(r, now, &zone, &names)).collect(),
+        rows: rows
+            .iter()
+            .map(|r| queue_row(r, now, &zone, &names))
+            .collect(),
         pager: Pager::new(&this, q.cursor.is_some(), next),
     };
     Ok(render(Some(&viewer), StatusCode::OK, &page))

@@ -101,7 +101,12 @@ pub async fn customer_page(
             "Return rate",
             v.return_rate_percent.map_or_else(
                 || "nothing shipped yet".to_owned(),
-                |p| format!("{p:.1} % ({} of {} units shipped)", v.returned_units, v.shipped_units),
+                |p| {
+                    format!(
+                        "{p:.1} % ({} of {} units shipped)",
+                        v.returned_units, v.shipped_units
+                    )
+                },
             ),
         ),
         ("First order", t(&r.first_order_at)),

@@ -176,7 +176,9 @@ pub async fn queue_page(
             decode_cursor(c)
                 .ok()
                 .and_then(|c| c.parse::<i64>().ok())
-                .ok_or_else(|| ConsoleError::BadForm("the page link is not one this console made".into()))?,
+                .ok_or_else(|| {
+                    ConsoleError::BadForm("the page link is not one this console made".into())
+                })?,
         ),
     };
     let filter = ExceptionFilter {
@@ -246,7 +248,12 @@ pub async fn queue_page(
     Ok(render(Some(&viewer), StatusCode::OK, &page))
 }
 
-fn entry_row(r: &ExceptionRow, now: Timestamp, cutoff: Timestamp, zone: &jiff::tz::TimeZone) -> EntryRow {
+fn entry_row(
+    r: &ExceptionRow,
+    now: Timestamp,
+    cutoff: Timestamp,
+    zone: &jiff::tz::TimeZone,
+) -> EntryRow {
     EntryRow {
         id: format!("exc_{}", r.id),
         kind: r.kind.clone(),
@@ -280,7 +287,10 @@ pub async fn resolve(
     let row = app
         .resolve_exception(&posted.origin(), queue.clone(), id, &posted.form.resolution)
         .await?;
-    let back = back_to(posted.form.back.as_deref(), format!("/console/exceptions/{queue}"));
+    let back = back_to(
+        posted.form.back.as_deref(),
+        format!("/console/exceptions/{queue}"),
+    );
     Ok(done(
         &posted.viewer,
         &back,
@@ -338,9 +348,13 @@ pub async fn capture(
     Path(id): Path<String>,
     posted: Posted<BackForm>,
 ) -> Answered {
-    app.order_command(id.clone(), posted.idem.clone(), posted.origin(), None, |_| {
-        Ok(OrderCommand::Capture { amount_minor: None })
-    })
+    app.order_command(
+        id.clone(),
+        posted.idem.clone(),
+        posted.origin(),
+        None,
+        |_| Ok(OrderCommand::Capture { amount_minor: None }),
+    )
     .await?;
     let back = back_to(posted.form.back.as_deref(), format!("/console/orders/{id}"));
     Ok(done(&posted.viewer, &back, "Capture tried again."))
@@ -353,11 +367,17 @@ pub async fn retry_refund(
     posted: Posted<BackForm>,
 ) -> Answered {
     let refund = Id::new(refund_id);
-    app.order_command(id.clone(), posted.idem.clone(), posted.origin(), None, move |_| {
-        Ok(OrderCommand::RetryRefund {
-            refund_id: refund.clone(),
-        })
-    })
+    app.order_command(
+        id.clone(),
+        posted.idem.clone(),
+        posted.origin(),
+        None,
+        move |_| {
+            Ok(OrderCommand::RetryRefund {
+                refund_id: refund.clone(),
+            })
+        },
+    )
     .await?;
     let back = back_to(posted.form.back.as_deref(), format!("/console/orders/{id}"));
     Ok(done(&posted.viewer, &back, "Refund tried again."))

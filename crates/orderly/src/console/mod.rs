@@ -12,15 +12,19 @@
 //! - `cases`, `case_actions`: the case queues, one case, and the forms that work it;
 //! - `customers`: one customer's profile, orders, returns and cases;
 //! - `returns`, `return_actions`: the returns desk, one return, review, receipt, inspection;
-//! - `exceptions`: the board of exception queues and each queue with its inline actions.
+//! - `exceptions`: the board of exception queues and each queue with its inline actions;
+//! - `floor`, `pack`: the warehouse floor (waves, pick lists, today's shipments) and the
+//!   pack station.
 
 pub mod case_actions;
 pub mod cases;
 pub mod customers;
 pub mod error;
 pub mod exceptions;
+pub mod floor;
 pub mod order_actions;
 pub mod order_page;
+pub mod pack;
 pub mod page;
 pub mod return_actions;
 pub mod returns;
@@ -79,10 +83,7 @@ pub fn routes() -> Router<AppState> {
             "/console/cases/{id}/contacts",
             post(case_actions::log_contact),
         )
-        .route(
-            "/console/cases/{id}/assignment",
-            post(case_actions::assign),
-        )
+        .route("/console/cases/{id}/assignment", post(case_actions::assign))
         .route(
             "/console/cases/{id}/status",
             post(case_actions::change_status),
@@ -107,6 +108,16 @@ pub fn routes() -> Router<AppState> {
             "/console/returns/{id}/inspect",
             post(return_actions::inspect),
         )
+        .route("/console/floor", get(floor::floor))
+        .route("/console/waves", post(floor::create_wave))
+        .route("/console/waves/{id}", get(floor::wave_page))
+        .route("/console/fulfillment-orders/{id}/pick", post(floor::pick))
+        .route("/console/pack", get(pack::station))
+        .route(
+            "/console/fulfillment-orders/{id}/packages",
+            post(pack::pack),
+        )
+        .route("/console/packages/{id}/ship", post(pack::ship))
         .route("/console/exceptions", get(exceptions::board))
         .route("/console/exceptions/{queue}", get(exceptions::queue_page))
         .route(

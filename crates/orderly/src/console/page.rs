@@ -22,7 +22,7 @@ pub struct NavItem {
 }
 
 /// The console's sections: where, named how, and what a role needs to see it there.
-const SECTIONS: [(&str, &str, Option<Permission>); 4] = [
+const SECTIONS: [(&str, &str, Option<Permission>); 5] = [
     ("/console", "Home", None),
     ("/console/cases", "Cases", Some(Permission::ReadCases)),
     (
@@ -31,6 +31,7 @@ const SECTIONS: [(&str, &str, Option<Permission>); 4] = [
         Some(Permission::ReadExceptions),
     ),
     ("/console/returns", "Returns", Some(Permission::ReadOrders)),
+    ("/console/floor", "Warehouse", Some(Permission::Fulfill)),
 ];
 
 /// The frame of every signed-in page.

@@ -56,7 +56,13 @@ pub async fn review(
         .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(1000).collect::<String>());
     let (order, rid) = app
-        .review_return(id.clone(), approve, note, posted.origin(), posted.idem.clone())
+        .review_return(
+            id.clone(),
+            approve,
+            note,
+            posted.origin(),
+            posted.idem.clone(),
+        )
         .await?;
     let state = order
         .return_by_id(rid.as_str())
@@ -85,11 +91,7 @@ pub async fn receive(
     posted: Posted<ReceiveForm>,
 ) -> Answered {
     let form = &posted.form;
-    let scans: Vec<String> = form
-        .scans
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
+    let scans: Vec<String> = form.scans.split_whitespace().map(str::to_owned).collect();
     if scans.len() > MAX_SCANS || scans.iter().any(|s| s.len() > 64) {
         return Err(AppError::Validation(vec![FieldIssue::new(
             "scans",

@@ -29,7 +29,11 @@ type Answered = Result<Response, ConsoleError>;
 /// The desk's lists: (name, label, states).
 const LISTS: [(&str, &str, &[&str]); 4] = [
     ("review", "Waiting for review", &["needs_review"]),
-    ("expected", "On their way back", &["authorized", "in_transit", "lost"]),
+    (
+        "expected",
+        "On their way back",
+        &["authorized", "in_transit", "lost"],
+    ),
     ("received", "Received, to inspect", &["received"]),
     ("all", "All", &[]),
 ];
@@ -284,7 +288,10 @@ pub async fn return_page(
                 format!(
                     "{}{} at {}",
                     u.scan,
-                    u.sku.as_deref().map(|s| format!(" ({s})")).unwrap_or_default(),
+                    u.sku
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default(),
                     u.location_id
                 )
             })

@@ -185,7 +185,7 @@ impl App {
 
     /// Each scan as a SKU, the barcode numbers looked up in the catalog in one read
     /// (see `skus_of`).
-    async fn resolve_scans(&self, raw: &[String]) -> Result<Vec<Sku>, AppError> {
+    pub async fn resolve_scans(&self, raw: &[String]) -> Result<Vec<Sku>, AppError> {
         let gtins = gtins_of(raw);
         let known: HashMap<String, String> = if gtins.is_empty() {
             HashMap::new()

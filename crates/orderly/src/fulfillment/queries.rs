@@ -204,6 +204,27 @@ impl App {
             .ok_or_else(|| AppError::NotFound("wave".into()))
     }
 
+    /// Shipments that left `location_id` in [`from`, `to`), oldest first, paged after
+    /// the (shipped at, id) of the last one shown. Like waves, a location's work spans
+    /// every channel, so a channel-bound key sees none.
+    pub async fn shipped_from(
+        &self,
+        actor: &Actor,
+        location_id: String,
+        (from, to): (jiff::Timestamp, jiff::Timestamp),
+        after: Option<(jiff::Timestamp, String)>,
+        limit: u32,
+    ) -> Result<Vec<orderly_store::ShippedRow>, AppError> {
+        authorize(actor, Permission::ReadOrders)?;
+        if channel_scope(actor).is_some() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .read(move |r| r.shipped_from(&location_id, from, to, after, limit))
+            .await?)
+    }
+
     /// The waves `filter` matches, newest first.
     pub async fn waves(
         &self,

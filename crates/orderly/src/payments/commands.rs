@@ -141,13 +141,15 @@ impl App {
     ) -> Result<Outcome, AppError> {
         let token = choice.token.clone();
         self.command_with_token(id, idem, origin, None, token, move |_, order| {
-            Ok(OrderCommand::AddPayment(orderly_domain::order::NewPayment {
-                id: payment_id(&order.id, order.payments.len() + 1),
-                method: choice.method,
-                provider: choice.provider.clone(),
-                fingerprint: choice.fingerprint.clone(),
-                last4: choice.last4.clone(),
-            }))
+            Ok(OrderCommand::AddPayment(
+                orderly_domain::order::NewPayment {
+                    id: payment_id(&order.id, order.payments.len() + 1),
+                    method: choice.method,
+                    provider: choice.provider.clone(),
+                    fingerprint: choice.fingerprint.clone(),
+                    last4: choice.last4.clone(),
+                },
+            ))
         })
         .await
     }

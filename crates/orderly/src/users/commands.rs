@@ -263,7 +263,10 @@ impl App {
         Ok(users
             .into_iter()
             .map(|(id, name)| (format!("user:{id}"), name))
-            .chain(keys.into_iter().map(|(id, name)| (format!("api_key:{id}"), name)))
+            .chain(
+                keys.into_iter()
+                    .map(|(id, name)| (format!("api_key:{id}"), name)),
+            )
             .collect())
     }
 
