@@ -8,7 +8,8 @@
 //! - `signin`: the sign-in form, lockout messages, sign-out;
 //! - `page`: the layout, rendering, times and money for people;
 //! - `error`: the error page every refusal becomes; `wire`: cookies and HTML answers;
-//! - `search`, `order_page`, `order_actions`: finding things and the order page;
+//! - `search`, `order_page`, `order_actions`, `order_edits`: finding things, the order
+//!   page and its forms (edits with their preview, unit cancellations, tags, returns);
 //! - `cases`, `case_actions`: the case queues, one case, and the forms that work it;
 //! - `customers`: one customer's profile, orders, returns and cases;
 //! - `returns`, `return_actions`: the returns desk, one return, review, receipt, inspection;
@@ -23,6 +24,7 @@ pub mod error;
 pub mod exceptions;
 pub mod floor;
 pub mod order_actions;
+pub mod order_edits;
 pub mod order_page;
 pub mod pack;
 pub mod page;
@@ -77,6 +79,20 @@ pub fn routes() -> Router<AppState> {
             post(order_actions::resend),
         )
         .route("/console/orders/{id}/cases", post(case_actions::open_case))
+        .route("/console/orders/{id}/edits", post(order_edits::begin))
+        .route(
+            "/console/orders/{id}/edits/{edit_id}",
+            get(order_edits::edit_page).post(order_edits::decide),
+        )
+        .route(
+            "/console/orders/{id}/lines/{line_no}/cancellation",
+            post(order_edits::cancel_line),
+        )
+        .route("/console/orders/{id}/tags", post(order_edits::tags))
+        .route(
+            "/console/orders/{id}/returns",
+            post(order_edits::create_return),
+        )
         .route("/console/cases", get(cases::queue))
         .route("/console/cases/{id}", get(cases::case_page))
         .route(

@@ -49,6 +49,10 @@ pub struct LineRow {
     pub total: String,
     pub buckets: String,
     pub waiting: Vec<String>,
+    /// Units still meant to reach the customer (what an edit or a cancellation changes).
+    pub active: u32,
+    /// Delivered units not already asked back.
+    pub returnable: u32,
 }
 
 pub struct ShipmentRow {
@@ -106,6 +110,11 @@ pub struct Actions {
     pub note: bool,
     pub case: bool,
     pub case_channels: Vec<&'static str>,
+    /// May tag the order.
+    pub tag: bool,
+    /// May ask for a return, and the leaf reasons of the order's return policy.
+    pub request_return: bool,
+    pub return_reasons: Vec<String>,
     pub case_groups: Vec<String>,
     pub edit: bool,
     pub resend: bool,
@@ -235,7 +244,7 @@ async fn build(
         href: format!("{base}?strand={}#timeline", s.as_str()),
         current: strand == Some(*s),
     }));
-    let lines = v
+    let lines: Vec<LineRow> = v
         .lines
         .iter()
         .map(|l| {
@@ -271,6 +280,8 @@ async fn build(
                     .iter()
                     .map(|w| format!("{} waiting: {}", w.quantity, wait_reason(&w.reason)))
                     .collect(),
+                active: b.ordered.saturating_sub(b.cancelled),
+                returnable: b.delivered.saturating_sub(b.return_requested),
             }
         })
         .collect();
@@ -437,6 +448,10 @@ async fn build(
             .map(|c| c.as_str())
             .to_vec(),
         case_groups: app.config.cases.groups.clone(),
+        tag: allows(role, Permission::AnnotateOrders),
+        request_return: allows(role, Permission::RequestReturns)
+            && lines.iter().any(|l| l.returnable > 0),
+        return_reasons: return_reasons(&app, order),
         edit: allows(role, Permission::EditOrders),
         resend: allows(role, Permission::SendMessages),
         hold_reasons: HoldReason::ALL
@@ -568,4 +583,18 @@ fn wait_reason(code: &str) -> String {
             None => other.replace('_', " "),
         },
     }
+}
+
+/// The leaf reasons of the return policy `order` was placed under.
+fn return_reasons(app: &AppState, order: &orderly_domain::order::Order) -> Vec<String> {
+    app.config
+        .return_policies()
+        .and_then(|b| b.in_force_at(order.created_at))
+        .map(|p| {
+            orderly_domain::returns::reasons::leaf_codes(&p.reasons)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
