@@ -11,6 +11,7 @@ mod cases;
 mod catalog;
 mod concurrency;
 mod console;
+mod console_pages;
 mod crash;
 mod customers;
 mod delivery_crash;

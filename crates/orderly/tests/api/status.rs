@@ -223,12 +223,15 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP INDEX exceptions_open_counts;
              DROP TABLE console_sessions;
              DROP TABLE console_users;
+             DROP INDEX shipments_by_location;
+             ALTER TABLE shipments DROP COLUMN location_id;
+             ALTER TABLE shipments DROP COLUMN shipped_at;
              DELETE FROM refinery_schema_history WHERE version >= 11;",
         )
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 13);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 14);
     assert_eq!(
         app.db
             .count(&format!(
