@@ -156,6 +156,8 @@ pub async fn release_hold(
 pub struct RefundForm {
     #[serde(default)]
     amount: String,
+    /// The "refund everything" button's amount, sent instead of the typed one.
+    full_amount: Option<String>,
     #[serde(default)]
     reason: String,
     method: Option<String>,
@@ -184,7 +186,8 @@ pub async fn refund(
     // The amount is read in the order's currency, which the page was showing.
     let order = app.order(&posted.viewer.actor(), id.clone()).await?;
     let currency = order.currency.as_str();
-    let amount = parse_money(&form.amount, currency)
+    let typed = form.full_amount.as_deref().unwrap_or(&form.amount);
+    let amount = parse_money(typed, currency)
         .filter(|a| *a > 0)
         .ok_or_else(|| {
             invalid(

@@ -53,6 +53,8 @@ pub struct LineRow {
     pub active: u32,
     /// Delivered units not already asked back.
     pub returnable: u32,
+    /// Units not shipped yet, which a cancellation can still take off.
+    pub cancellable: u32,
 }
 
 pub struct ShipmentRow {
@@ -107,6 +109,9 @@ pub struct Actions {
     /// `USD 200.00` when the role's refunds are limited.
     pub refund_limit: Option<String>,
     pub refundable: String,
+    /// The whole refundable amount as a form types it (`12.50`), offered as one button
+    /// only when it is within the role's limit.
+    pub refund_all: Option<String>,
     pub note: bool,
     pub case: bool,
     pub case_channels: Vec<&'static str>,
@@ -282,6 +287,10 @@ async fn build(
                     .collect(),
                 active: b.ordered.saturating_sub(b.cancelled),
                 returnable: b.delivered.saturating_sub(b.return_requested),
+                cancellable: b
+                    .ordered
+                    .saturating_sub(b.cancelled)
+                    .saturating_sub(b.shipped),
             }
         })
         .collect();
@@ -442,6 +451,11 @@ async fn build(
         refund: allows(role, Permission::RefundPayments) && refundable > 0,
         refund_limit: app.config.payments.refund_limit(role).map(m),
         refundable: m(refundable),
+        refund_all: app
+            .config
+            .payments
+            .may_refund(role, refundable)
+            .then(|| typed_money(refundable, order.currency.as_str())),
         note: allows(role, Permission::AnnotateOrders),
         case: allows(role, Permission::ManageCases),
         case_channels: crate::console::cases::CONTACT_CHANNELS
@@ -451,7 +465,7 @@ async fn build(
         tag: allows(role, Permission::AnnotateOrders),
         request_return: allows(role, Permission::RequestReturns)
             && lines.iter().any(|l| l.returnable > 0),
-        return_reasons: return_reasons(&app, order),
+        return_reasons: return_reasons(app, order),
         edit: allows(role, Permission::EditOrders),
         resend: allows(role, Permission::SendMessages),
         hold_reasons: HoldReason::ALL
@@ -597,4 +611,19 @@ fn return_reasons(app: &AppState, order: &orderly_domain::order::Order) -> Vec<S
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Minor units as a person types them into the refund form: `12.50`.
+fn typed_money(minor: i64, currency: &str) -> String {
+    let digits = orderly_domain::values::Currency::parse(currency).map_or(2, |c| c.minor_digits());
+    let scale = 10i64.pow(digits);
+    match digits {
+        0 => minor.to_string(),
+        d => format!(
+            "{}.{:0width$}",
+            minor / scale,
+            minor % scale,
+            width = d as usize
+        ),
+    }
 }

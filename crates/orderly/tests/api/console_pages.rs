@@ -50,6 +50,9 @@ async fn again(app: &TestApp, (name, password): &(String, String)) -> Browser {
     b
 }
 
+/// A form's path, its fields, and a role that may not send it.
+type FormCase = (String, Vec<(&'static str, String)>, Role);
+
 /// Follows a redirect and answers the page it leads to.
 async fn follow(b: &mut Browser, page: Page) -> Page {
     assert_eq!(page.status, 303, "{}", page.html);
@@ -77,7 +80,7 @@ async fn every_console_form_refuses_a_missing_token_a_role_without_it_and_an_exp
     let number = text(&case, "number");
     let pkg = format!("pkg_{}_1", &oid[4..]);
     // (path, form, a role that may not do it)
-    let forms: Vec<(String, Vec<(&str, String)>, Role)> = vec![
+    let forms: Vec<FormCase> = vec![
         (
             format!("/console/orders/{oid}/cases"),
             vec![

@@ -21,7 +21,7 @@ fn config(dir: &Path, base: &Path, dispatcher: bool) -> PathBuf {
          retry_schedule_seconds = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\njitter_percent = 0\n\
          lease_seconds = 10\ntimeout_ms = 2000\n[notifications]\nlease_seconds = 5\n"
     );
-    std::fs::write(&path, toml + &extra).unwrap();
+    std::fs::write(&path, toml + extra.as_str()).unwrap();
     path
 }
 

@@ -6,6 +6,7 @@
 
 mod auth;
 mod bounds;
+mod browser;
 mod cancellation;
 mod cases;
 mod catalog;
