@@ -30,81 +30,175 @@ pub struct SupportArgs {
     pub orders: usize,
 }
 
-/// One endpoint's paths, asked in turn.
+/// One endpoint's paths, asked in turn: of the API (with the key), or of the console
+/// (from the root, with the session cookie).
 struct Probe {
     name: &'static str,
     paths: Vec<String>,
+    console: bool,
+}
+
+fn api(name: &'static str, paths: Vec<String>) -> Probe {
+    Probe {
+        name,
+        paths,
+        console: false,
+    }
+}
+
+fn console(name: &'static str, paths: Vec<String>) -> Probe {
+    Probe {
+        name,
+        paths,
+        console: true,
+    }
 }
 
 fn probes(args: &SupportArgs, orders: &[String]) -> Vec<Probe> {
     let n = args.requests;
     let pick = |k: usize, over: usize| (k.wrapping_mul(7919) + 13) % over.max(1);
     let customer = |k: usize| pick(k, args.customers);
+    let each = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>();
+    let order = |k: usize| orders[k % orders.len()].clone();
     let mut out = vec![
-        Probe {
-            name: "order view",
-            paths: (0..n)
-                .map(|k| format!("/orders/{}", orders[k % orders.len()]))
-                .collect(),
-        },
-        Probe {
-            name: "order support view",
-            paths: (0..n)
-                .map(|k| format!("/orders/{}/support", orders[k % orders.len()]))
-                .collect(),
-        },
-        Probe {
-            name: "customer view",
-            paths: (0..n)
-                .map(|k| format!("/customers/customer{}%40example.com", customer(k)))
-                .collect(),
-        },
-        Probe {
-            name: "orders by email",
-            paths: (0..n)
-                .map(|k| format!("/orders?email=customer{}%40example.com", customer(k)))
-                .collect(),
-        },
-        Probe {
-            name: "customers by email",
-            paths: (0..n)
-                .map(|k| format!("/customers?email=customer{}%40", customer(k)))
-                .collect(),
-        },
-        Probe {
-            name: "customers by phone",
-            paths: (0..n)
-                .map(|k| format!("/customers?phone={:07}", customer(k)))
-                .collect(),
-        },
-        Probe {
-            name: "orders by tracking number",
-            paths: (0..n)
-                .map(|k| format!("/orders?tracking_number=SEED{:08}0", pick(k, args.orders)))
-                .collect(),
-        },
-        Probe {
-            name: "exception board",
-            paths: vec!["/exceptions?limit=50".to_owned(); n],
-        },
+        api("order view", each(&|k| format!("/orders/{}", order(k)))),
+        api(
+            "order support view",
+            each(&|k| format!("/orders/{}/support", order(k))),
+        ),
+        api(
+            "customer view",
+            each(&|k| format!("/customers/customer{}%40example.com", customer(k))),
+        ),
+        api(
+            "orders by email",
+            each(&|k| format!("/orders?email=customer{}%40example.com", customer(k))),
+        ),
+        api(
+            "customers by email",
+            each(&|k| format!("/customers?email=customer{}%40", customer(k))),
+        ),
+        api(
+            "customers by phone",
+            each(&|k| format!("/customers?phone={:07}", customer(k))),
+        ),
+        api(
+            "orders by tracking number",
+            each(&|k| format!("/orders?tracking_number=SEED{:08}0", pick(k, args.orders))),
+        ),
+        api(
+            "exception board",
+            vec!["/exceptions?limit=50".to_owned(); n],
+        ),
     ];
     for queue in orderly_domain::order::exceptions::queue::ALL {
-        out.push(Probe {
-            name: queue,
-            paths: vec![format!("/exceptions/{queue}?limit=50"); n],
-        });
+        out.push(api(queue, vec![format!("/exceptions/{queue}?limit=50"); n]));
     }
-    for queue in ["unassigned", "breached", "all"] {
-        out.push(Probe {
-            name: match queue {
-                "unassigned" => "cases: unassigned",
-                "breached" => "cases: breached",
-                _ => "cases: all",
-            },
-            paths: vec![format!("/cases?queue={queue}&limit=50"); n],
-        });
+    for (queue, name) in [
+        ("unassigned", "cases: unassigned"),
+        ("breached", "cases: breached"),
+        ("all", "cases: all"),
+    ] {
+        out.push(api(name, vec![format!("/cases?queue={queue}&limit=50"); n]));
     }
+    out.extend([
+        console(
+            "console: order page",
+            each(&|k| format!("/console/orders/{}", order(k))),
+        ),
+        console(
+            "console: customer page",
+            each(&|k| format!("/console/customers/customer{}%40example.com", customer(k))),
+        ),
+        console(
+            "console: exception board",
+            vec!["/console/exceptions".to_owned(); n],
+        ),
+        console(
+            "console: queue page",
+            each(&|k| {
+                let queues = orderly_domain::order::exceptions::queue::ALL;
+                format!("/console/exceptions/{}", queues[k % queues.len()])
+            }),
+        ),
+        console(
+            "console: case queue",
+            vec!["/console/cases?queue=all".to_owned(); n],
+        ),
+        console(
+            "console: search (tracking)",
+            each(&|k| format!("/console/search?q=SEED{:08}0", pick(k, args.orders))),
+        ),
+        console(
+            "console: search (email)",
+            each(&|k| format!("/console/search?q=customer{}%40example.com", customer(k))),
+        ),
+    ]);
     out
+}
+
+/// The `name=value` pairs of an answer's cookies, as a `Cookie` header sends them back.
+fn cookies(res: &reqwest::Response) -> String {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Signs a new support user in through the console's form; the session's cookie.
+async fn console_session(
+    state: &crate::app::AppState,
+    root: &str,
+) -> anyhow::Result<(reqwest::Client, String)> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let username = format!("bench{}", &state.new_id("u")[2..14]);
+    let made = state
+        .create_user(
+            &Actor::system("bench"),
+            crate::users::commands::NewUser {
+                username: username.clone(),
+                display_name: "Bench support".into(),
+                role: Role::Support,
+                password: None,
+                time_zone: None,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the bench user: {e}"))?;
+    let form = client.get(format!("{root}/console/sign-in")).send().await?;
+    let signin = cookies(&form);
+    let html = form.text().await?;
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the sign-in form has no csrf field")?
+        .to_owned();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf)
+        .append_pair("username", &username)
+        .append_pair("password", &made.password)
+        .append_pair("next", "/console")
+        .finish();
+    let res = client
+        .post(format!("{root}/console/sign-in"))
+        .header(reqwest::header::COOKIE, signin)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await?;
+    if res.status() != reqwest::StatusCode::SEE_OTHER {
+        bail!("signing in to the console answered {}", res.status());
+    }
+    Ok((client, cookies(&res)))
 }
 
 fn database_size(url: &str) -> String {
@@ -147,7 +241,9 @@ pub async fn support(args: SupportArgs) -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     let client = reqwest::Client::new();
-    let base = format!("http://{addr}/api/v1");
+    let root = format!("http://{addr}");
+    let base = format!("{root}/api/v1");
+    let (browser, session) = console_session(&state, &root).await?;
     let auth = format!("Bearer {key}");
     // Orders to view: ids from customers' order lists spread over the database.
     let mut orders = Vec::new();
@@ -186,14 +282,30 @@ pub async fn support(args: SupportArgs) -> anyhow::Result<()> {
         let mut us = Vec::with_capacity(probe.paths.len());
         let mut errors = 0;
         for path in &probe.paths {
+            let request = if probe.console {
+                browser
+                    .get(format!("{root}{path}"))
+                    .header(reqwest::header::COOKIE, &session)
+            } else {
+                client
+                    .get(format!("{base}{path}"))
+                    .header("authorization", &auth)
+            };
             let began = Instant::now();
-            let res = client
-                .get(format!("{base}{path}"))
-                .header("authorization", &auth)
+            let res = request
                 .send()
                 .await
                 .with_context(|| format!("GET {path}"))?;
-            let ok = res.status().is_success();
+            // A search with one hit sends the browser on to it; a lost session would
+            // send it to sign in.
+            let ok = res.status().is_success()
+                || probe.console
+                    && res.status() == reqwest::StatusCode::SEE_OTHER
+                    && res
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .is_some_and(|l| !l.starts_with("/console/sign-in"));
             let body = res.bytes().await?;
             us.push(began.elapsed().as_micros() as u64);
             if !ok {
