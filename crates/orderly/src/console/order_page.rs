@@ -9,7 +9,7 @@
 use crate::app::AppState;
 use crate::app::auth::{Permission, allows};
 use crate::console::error::ConsoleError;
-use crate::console::page::{Layout, money, render, when, when_text, zone_of};
+use crate::console::page::{Layout, local_times, money, render, when, when_text, zone_of};
 use crate::console::session::Viewer;
 use crate::orders::history::Strand;
 use crate::orders::view::order_view;
@@ -231,7 +231,7 @@ async fn build(
         .map(|e| TimelineRow {
             at: when(e.at, &zone),
             strand: e.strand.as_str(),
-            summary: e.summary,
+            summary: local_times(&e.summary, &zone),
             actor: e.actor_name,
         })
         .collect();
@@ -455,7 +455,7 @@ async fn build(
             .config
             .payments
             .may_refund(role, refundable)
-            .then(|| typed_money(refundable, order.currency.as_str())),
+            .then(|| crate::console::page::typed_money(refundable, order.currency.as_str())),
         note: allows(role, Permission::AnnotateOrders),
         case: allows(role, Permission::ManageCases),
         case_channels: crate::console::cases::CONTACT_CHANNELS
@@ -465,7 +465,7 @@ async fn build(
         tag: allows(role, Permission::AnnotateOrders),
         request_return: allows(role, Permission::RequestReturns)
             && lines.iter().any(|l| l.returnable > 0),
-        return_reasons: return_reasons(app, order),
+        return_reasons: app.return_reasons(order),
         edit: allows(role, Permission::EditOrders),
         resend: allows(role, Permission::SendMessages),
         hold_reasons: HoldReason::ALL
@@ -511,7 +511,7 @@ async fn build(
         advice: summary
             .advice
             .iter()
-            .map(|a| (a.topic.as_str().to_owned(), a.text.clone()))
+            .map(|a| (a.topic.as_str().to_owned(), local_times(&a.text, &zone)))
             .collect(),
         exceptions: summary
             .exceptions
@@ -596,34 +596,5 @@ fn wait_reason(code: &str) -> String {
             Some(h) => format!("on hold ({})", h.replace('_', " ")),
             None => other.replace('_', " "),
         },
-    }
-}
-
-/// The leaf reasons of the return policy `order` was placed under.
-fn return_reasons(app: &AppState, order: &orderly_domain::order::Order) -> Vec<String> {
-    app.config
-        .return_policies()
-        .and_then(|b| b.in_force_at(order.created_at))
-        .map(|p| {
-            orderly_domain::returns::reasons::leaf_codes(&p.reasons)
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Minor units as a person types them into the refund form: `12.50`.
-fn typed_money(minor: i64, currency: &str) -> String {
-    let digits = orderly_domain::values::Currency::parse(currency).map_or(2, |c| c.minor_digits());
-    let scale = 10i64.pow(digits);
-    match digits {
-        0 => minor.to_string(),
-        d => format!(
-            "{}.{:0width$}",
-            minor / scale,
-            minor % scale,
-            width = d as usize
-        ),
     }
 }

@@ -122,6 +122,53 @@ pub fn when_text(rfc3339: &str, zone: &TimeZone) -> String {
         .map_or_else(|_| rfc3339.to_owned(), |t| when(t, zone))
 }
 
+/// `text` with every RFC 3339 UTC time in it (`2026-12-10T13:00:39.799Z`, as the
+/// domain's sentences carry them) shown as `when` shows times.
+pub fn local_times(text: &str, zone: &TimeZone) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(len) = rfc3339_at(&bytes[i..])
+            && let Ok(at) = text[i..i + len].parse::<Timestamp>()
+        {
+            out.push_str(&when(at, zone));
+            i += len;
+            continue;
+        }
+        let ch = text[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&text[i..i + ch]);
+        i += ch;
+    }
+    out
+}
+
+/// The length of the `YYYY-MM-DDTHH:MM:SS[.fff]Z` that `b` starts with, if it does.
+fn rfc3339_at(b: &[u8]) -> Option<usize> {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:dd";
+    if b.len() < SHAPE.len() + 1 {
+        return None;
+    }
+    let fits = SHAPE.iter().zip(b).all(|(s, c)| {
+        if *s == b'd' {
+            c.is_ascii_digit()
+        } else {
+            s == c
+        }
+    });
+    if !fits {
+        return None;
+    }
+    let mut n = SHAPE.len();
+    if b.get(n) == Some(&b'.') {
+        n += 1;
+        while b.get(n).is_some_and(u8::is_ascii_digit) {
+            n += 1;
+        }
+    }
+    (b.get(n) == Some(&b'Z')).then_some(n + 1)
+}
+
 /// The zone a viewer reads times in: their own, else the business calendar's.
 pub fn zone_of(app: &AppState, viewer: &Viewer) -> TimeZone {
     viewer
@@ -138,6 +185,21 @@ pub fn money(minor: i64, currency: &str) -> String {
     match orderly_domain::values::Currency::parse(currency) {
         Ok(c) => orderly_domain::order::money(minor, &c),
         Err(_) => format!("{currency} {minor}"),
+    }
+}
+
+/// Minor units as a person types them into a form: `12.50` (what `parse_money` reads).
+pub fn typed_money(minor: i64, currency: &str) -> String {
+    let digits = orderly_domain::values::Currency::parse(currency).map_or(2, |c| c.minor_digits());
+    let scale = 10i64.pow(digits);
+    match digits {
+        0 => minor.to_string(),
+        d => format!(
+            "{}.{:0width$}",
+            minor / scale,
+            minor % scale,
+            width = d as usize
+        ),
     }
 }
 
@@ -190,10 +252,33 @@ mod tests {
     }
 
     #[test]
+    fn money_shown_in_a_form_reads_back_as_itself() {
+        for (minor, currency, text) in [
+            (1250, "USD", "12.50"),
+            (5, "EUR", "0.05"),
+            (1500, "JPY", "1500"),
+        ] {
+            assert_eq!(typed_money(minor, currency), text);
+            assert_eq!(parse_money(text, currency), Some(minor));
+        }
+    }
+
+    #[test]
     fn times_show_in_the_viewers_zone() {
         let at: Timestamp = "2026-12-07T15:12:00Z".parse().unwrap();
         let chicago = TimeZone::get("America/Chicago").unwrap();
         assert_eq!(when(at, &chicago), "2026-12-07 09:12 CST");
         assert_eq!(when_text("not a time", &chicago), "not a time");
+        assert_eq!(
+            local_times(
+                "unpaid by 2026-12-07T15:12:39.799Z; at 2026-12-07T15:12:00Z.",
+                &chicago
+            ),
+            "unpaid by 2026-12-07 09:12 CST; at 2026-12-07 09:12 CST."
+        );
+        assert_eq!(
+            local_times("2026-12-07T15:12:00 (no zone) — é", &chicago),
+            "2026-12-07T15:12:00 (no zone) — é"
+        );
     }
 }

@@ -150,6 +150,21 @@ impl App {
         policy_of(&self.config, ret)
     }
 
+    /// The leaf reasons a return of `order` may give: those of the policy version in
+    /// force when it was placed.
+    pub fn return_reasons(&self, order: &Order) -> Vec<String> {
+        self.config
+            .return_policies()
+            .and_then(|b| b.in_force_at(order.created_at))
+            .map(|p| {
+                orderly_domain::returns::reasons::leaf_codes(&p.reasons)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether `actor` may approve `ret` (or set a rule aside for it): its value within
     /// the role's approval limit.
     pub fn may_approve_return(&self, actor: &Actor, ret: &Return) -> bool {
