@@ -264,12 +264,7 @@ pub async fn wave_page(
             let line = by_sku.entry(key).or_insert_with(|| PickLine {
                 bin: bin.unwrap_or_else(|| "-".into()),
                 sku: l.sku.to_string(),
-                name: order
-                    .lines
-                    .iter()
-                    .find(|ol| ol.line_no == l.line_no)
-                    .map(|ol| ol.name.clone())
-                    .unwrap_or_default(),
+                name: crate::console::page::line_name(order, l.line_no),
                 quantity: 0,
                 destinations: String::new(),
             });

@@ -3,9 +3,10 @@
 //! every domain rule are checked in one place; a refusal becomes the error page with
 //! the API's code, and nothing changes. Success goes back to the order with a notice.
 
+use crate::app::AppState;
 use crate::app::error::AppError;
-use crate::app::{Answer, AppState, Outcome};
 use crate::console::error::ConsoleError;
+use crate::console::order_edits::{cancelled, edit};
 use crate::console::page::{money, parse_money};
 use crate::console::session::{NoFields, Posted, done};
 use axum::extract::{Path, State};
@@ -62,14 +63,6 @@ where
     ))
 }
 
-/// The person, as the order's notes and edits name their author.
-fn author<T>(posted: &Posted<T>) -> String {
-    posted
-        .viewer
-        .actor()
-        .describe(Some(&posted.viewer.user.display_name))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct NoteForm {
     #[serde(default)]
@@ -89,7 +82,7 @@ pub async fn add_note(
             &format!("a note is 1-{NOTE_MAX_CHARS} characters"),
         ));
     }
-    let author = author(&posted);
+    let author = posted.author();
     run(&app, &posted, id, "Note added.", move |order| {
         Ok(OrderCommand::AddNote {
             id: Id::child(&order.id, "not", order.notes.len() + 1),
@@ -230,26 +223,11 @@ pub async fn cancel(
         reason,
         note: note(&posted.form.note)?,
     };
-    let outcome = app
-        .edit_order(
-            id.clone(),
-            action,
-            author(&posted),
-            None,
-            posted.idem.clone(),
-            posted.origin(),
-        )
-        .await?;
-    let notice = match outcome {
-        Outcome::Order(Answer::Accepted, _) => {
-            "Cancellation asked of the warehouse; the order is cancelled when it accepts."
-        }
-        _ => "Order cancelled.",
-    };
+    let outcome = edit(&app, &posted, &id, action).await?;
     Ok(done(
         &posted.viewer,
         &format!("/console/orders/{id}"),
-        notice,
+        &cancelled(&outcome, "the order"),
     ))
 }
 

@@ -47,12 +47,34 @@ fn count(form: &Form, key: &str, max: u32) -> Result<Option<u32>, ConsoleError> 
     }
 }
 
-/// The person, as edits name their author.
-fn author<T>(posted: &Posted<T>) -> String {
-    posted
-        .viewer
-        .actor()
-        .describe(Some(&posted.viewer.user.display_name))
+/// Runs edit `action` on order `id` as the poster, under the form's key.
+pub async fn edit<T>(
+    app: &AppState,
+    posted: &Posted<T>,
+    id: &str,
+    action: EditAction,
+) -> Result<crate::app::Outcome, ConsoleError> {
+    Ok(app
+        .edit_order(
+            id.to_owned(),
+            action,
+            posted.author(),
+            None,
+            posted.idem.clone(),
+            posted.origin(),
+        )
+        .await?)
+}
+
+/// What a cancellation of `what` did: done, or asked of the warehouse holding the units
+/// (it is done when the warehouse accepts).
+pub fn cancelled(outcome: &crate::app::Outcome, what: &str) -> String {
+    match outcome {
+        crate::app::Outcome::Order(crate::app::Answer::Accepted, _) => format!(
+            "Cancellation of {what} asked of the warehouse; it is done when the warehouse accepts."
+        ),
+        _ => format!("Cancelled {what}."),
+    }
 }
 
 /// Begins an edit from the order page's form and shows its preview. The form carries
@@ -125,16 +147,7 @@ pub async fn begin(
     }
     let note =
         Some(text(form, "note").chars().take(1000).collect::<String>()).filter(|n| !n.is_empty());
-    let outcome = app
-        .edit_order(
-            id.clone(),
-            EditAction::Begin { note, changes },
-            author(&posted),
-            None,
-            posted.idem.clone(),
-            posted.origin(),
-        )
-        .await?;
+    let outcome = edit(&app, &posted, &id, EditAction::Begin { note, changes }).await?;
     let order = crate::returns::commands::outcome_order(outcome)?;
     let edit = order
         .open_edit
@@ -280,15 +293,7 @@ pub async fn decide(
         ),
         _ => return Err(invalid("decision", "unknown_value", "commit or abandon")),
     };
-    app.edit_order(
-        id.clone(),
-        action,
-        author(&posted),
-        None,
-        posted.idem.clone(),
-        posted.origin(),
-    )
-    .await?;
+    edit(&app, &posted, &id, action).await?;
     Ok(done(
         &posted.viewer,
         &format!("/console/orders/{id}"),
@@ -313,22 +318,8 @@ pub async fn cancel_line(
         reason,
         note: None,
     };
-    let outcome = app
-        .edit_order(
-            id.clone(),
-            action,
-            author(&posted),
-            None,
-            posted.idem.clone(),
-            posted.origin(),
-        )
-        .await?;
-    let notice = match outcome {
-        crate::app::Outcome::Order(crate::app::Answer::Accepted, _) => {
-            format!("Cancellation of {quantity} × line {line_no} asked of the warehouse.")
-        }
-        _ => format!("Cancelled {quantity} × line {line_no}."),
-    };
+    let outcome = edit(&app, &posted, &id, action).await?;
+    let notice = cancelled(&outcome, &format!("{quantity} × line {line_no}"));
     Ok(done(
         &posted.viewer,
         &format!("/console/orders/{id}"),

@@ -246,12 +246,7 @@ async fn fill(
             PackLine {
                 line_no: l.line_no,
                 sku: l.sku.to_string(),
-                name: order
-                    .lines
-                    .iter()
-                    .find(|ol| ol.line_no == l.line_no)
-                    .map(|ol| ol.name.clone())
-                    .unwrap_or_default(),
+                name: crate::console::page::line_name(order, l.line_no),
                 picked: l.picked,
                 packed: l.packed,
                 scanned,

@@ -101,6 +101,16 @@ pub fn cursor(text: Option<&str>) -> Result<Option<(Timestamp, String)>, Console
         .transpose()
 }
 
+/// The name of line `line_no` of `order` (empty if it has none).
+pub fn line_name(order: &orderly_domain::order::Order, line_no: u32) -> String {
+    order
+        .lines
+        .iter()
+        .find(|l| l.line_no == line_no)
+        .map(|l| l.name.clone())
+        .unwrap_or_default()
+}
+
 /// A page's answer: the template rendered, the console's policy, and the notice
 /// cookie cleared once it was shown.
 pub fn render(viewer: Option<&Viewer>, status: StatusCode, page: &impl Template) -> Response {

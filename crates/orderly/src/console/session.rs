@@ -103,6 +103,13 @@ pub struct Posted<T> {
 }
 
 impl<T> Posted<T> {
+    /// The person, as notes and edits name their author: `support user 'Ana Diaz'`.
+    pub fn author(&self) -> String {
+        self.viewer
+            .actor()
+            .describe(Some(&self.viewer.user.display_name))
+    }
+
     /// Who acted and under which request, for the command.
     pub fn origin(&self) -> crate::app::Origin {
         crate::app::Origin {
