@@ -48,6 +48,8 @@ pub struct CustomerPage {
     pub orders: Vec<OrderRow>,
     pub pager: Pager,
     pub returns: Vec<Row>,
+    /// The returns desk narrowed to this customer (every return, paged).
+    pub returns_href: String,
     pub cases: Vec<Row>,
 }
 
@@ -174,6 +176,10 @@ pub async fn customer_page(
             .collect(),
         orders,
         pager,
+        returns_href: format!(
+            "/console/returns?list=all&customer={}",
+            form_urlencoded::byte_serialize(r.email.as_bytes()).collect::<String>()
+        ),
         returns: v
             .returns
             .iter()

@@ -62,6 +62,8 @@ pub struct DeskRow {
 pub struct DeskPage {
     pub layout: Layout,
     pub heading: &'static str,
+    /// The customer the lists are narrowed to, if any.
+    pub customer: String,
     pub tabs: Vec<Tab>,
     pub rows: Vec<DeskRow>,
     pub pager: Pager,
@@ -71,6 +73,8 @@ pub struct DeskPage {
 #[derive(Debug, Deserialize)]
 pub struct DeskQuery {
     list: Option<String>,
+    /// Only this customer's returns (their email).
+    customer: Option<String>,
     cursor: Option<String>,
 }
 
@@ -93,8 +97,15 @@ pub async fn desk(
         .iter()
         .find(|(n, ..)| *n == wanted)
         .unwrap_or(&LISTS[0]);
+    let customer = q
+        .customer
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.len() <= 254)
+        .map(str::to_lowercase);
     let filter = ReturnFilter {
         states: states.iter().map(|s| (*s).to_owned()).collect(),
+        customer_email: customer.clone(),
         before: cursor(q.cursor.as_deref())?,
         limit: PER_PAGE + 1,
         ..ReturnFilter::default()
@@ -105,15 +116,23 @@ pub async fn desk(
         time_cursor_key(at, &id)
     });
     let zone = zone_of(&app, &viewer);
-    let here = format!("/console/returns?list={name}");
+    let of_customer = customer
+        .as_deref()
+        .map(|c| {
+            let c: String = form_urlencoded::byte_serialize(c.as_bytes()).collect();
+            format!("&customer={c}")
+        })
+        .unwrap_or_default();
+    let here = format!("/console/returns?list={name}{of_customer}");
     let page = DeskPage {
         layout: Layout::new(&viewer, "Returns", "/console/returns"),
         heading,
+        customer: customer.clone().unwrap_or_default(),
         tabs: LISTS
             .iter()
             .map(|(n, label, _)| Tab {
                 label,
-                href: format!("/console/returns?list={n}"),
+                href: format!("/console/returns?list={n}{of_customer}"),
                 current: *n == name,
             })
             .collect(),

@@ -484,6 +484,23 @@ async fn the_customer_page_shows_lifetime_value_return_rate_orders_and_returns()
     assert!(page.shows("50.0 % (1 of 2 units shipped)"), "{}", page.html);
     assert!(page.shows("Lifetime value</th><td>USD "), "{}", page.html);
     assert!(page.shows("RMA-"), "{}", page.html);
+    // Every return of theirs is a paged list on the returns desk.
+    let desk = support
+        .get("/console/returns?list=all&customer=ana%40example.com")
+        .await;
+    assert!(
+        desk.shows("RMA-") && desk.shows("of ana@example.com"),
+        "{}",
+        desk.html
+    );
+    let nobody = support
+        .get("/console/returns?list=all&customer=nobody%40example.com")
+        .await;
+    assert!(
+        !nobody.shows("RMA-") && nobody.shows("No returns here."),
+        "{}",
+        nobody.html
+    );
     // A warehouse user may not read customers.
     let mut warehouse = signed_in(&app, Role::Warehouse).await;
     assert_eq!(
