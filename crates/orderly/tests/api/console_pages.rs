@@ -159,6 +159,26 @@ async fn every_console_form_refuses_a_missing_token_a_role_without_it_and_an_exp
             Role::Warehouse,
         ),
         (
+            format!("/console/orders/{oid}/refunds/ref_{}_1/retry", &oid[4..]),
+            vec![],
+            Role::Warehouse,
+        ),
+        (
+            format!("/console/orders/{oid}/edits/edt_none"),
+            vec![("decision", "commit".into())],
+            Role::Warehouse,
+        ),
+        (
+            format!("/console/cases/{number}/reopen"),
+            vec![("reason", "wrote again".into())],
+            Role::Warehouse,
+        ),
+        (
+            format!("/console/cases/{number}/close"),
+            vec![],
+            Role::Warehouse,
+        ),
+        (
             format!("/console/orders/{oid}/captures"),
             vec![],
             Role::Support,
