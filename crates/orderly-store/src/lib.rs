@@ -61,7 +61,7 @@ pub use error::StoreError;
 pub use group::{GroupStats, WriterBusy};
 pub use pg::{PgOptions, PgStore};
 pub use read::{
-    ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
+    Backlog, ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,
     ReturnOrderMismatch, ReturnRecord, ReturnRequestRow, ShippedRow, WaveFilter, WaveRow,
     WaveSummary, search_text,
 };

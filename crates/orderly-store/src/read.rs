@@ -84,6 +84,63 @@ pub struct WaveFilter {
     pub limit: u32,
 }
 
+/// What the workers have still to do: outbox rows not delivered, webhook deliveries
+/// and customer messages pending, and timers due but not fired, each with its oldest
+/// (created, or due) time. Every count is served by a partial index of pending rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub outbox_pending: u64,
+    pub outbox_oldest: Option<Timestamp>,
+    pub webhooks_pending: u64,
+    pub webhooks_oldest: Option<Timestamp>,
+    pub messages_pending: u64,
+    pub messages_oldest: Option<Timestamp>,
+    pub timers_due: u64,
+    pub oldest_due_timer: Option<Timestamp>,
+}
+
+/// The backlog's query: one row of counts and oldest times, `now` as its parameter.
+macro_rules! backlog_sql {
+    ($now:literal) => {
+        concat!(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL),
+                    (SELECT MIN(created_at) FROM outbox WHERE delivered_at IS NULL),
+                    (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'),
+                    (SELECT MIN(created_at) FROM webhook_deliveries WHERE status = 'pending'),
+                    (SELECT COUNT(*) FROM messages WHERE status = 'pending'),
+                    (SELECT MIN(created_at) FROM messages WHERE status = 'pending'),
+                    (SELECT COUNT(*) FROM timers WHERE fired_at IS NULL AND due_at <= ",
+            $now,
+            "),
+                    (SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL AND due_at <= ",
+            $now,
+            ")"
+        )
+    };
+}
+pub(crate) use backlog_sql;
+
+impl Backlog {
+    /// From the query's eight columns: counts, and oldest times in milliseconds.
+    pub(crate) fn from_columns(
+        counts: [i64; 4],
+        oldest: [Option<i64>; 4],
+    ) -> Result<Backlog, StoreError> {
+        let n = |c: i64| u64::try_from(c).unwrap_or_default();
+        let t = |ms: Option<i64>| ms.map(crate::from_ms).transpose();
+        Ok(Backlog {
+            outbox_pending: n(counts[0]),
+            outbox_oldest: t(oldest[0])?,
+            webhooks_pending: n(counts[1]),
+            webhooks_oldest: t(oldest[1])?,
+            messages_pending: n(counts[2]),
+            messages_oldest: t(oldest[2])?,
+            timers_due: n(counts[3]),
+            oldest_due_timer: t(oldest[3])?,
+        })
+    }
+}
+
 /// A shipment as the warehouse floor lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShippedRow {
@@ -328,6 +385,8 @@ pub trait Reader:
     fn wave(&mut self, id: &str) -> Result<Option<WaveRow>, StoreError>;
     /// Waves matching `f`, newest (highest id) first.
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError>;
+    /// The work waiting for the background workers at `now` (see `Backlog`).
+    fn backlog(&mut self, now: Timestamp) -> Result<Backlog, StoreError>;
     /// Shipments that left `location_id` in [`from`, `to`), oldest first, after the
     /// (shipped at, id) of the previous page.
     fn shipped_from(

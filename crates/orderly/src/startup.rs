@@ -15,6 +15,8 @@ use tokio::net::TcpListener;
 
 pub struct Application {
     listener: TcpListener,
+    /// `metrics.listen`'s listener, when the metrics have an address of their own.
+    metrics: Option<TcpListener>,
     app: AppState,
 }
 
@@ -71,14 +73,28 @@ impl Application {
         let listener = TcpListener::bind(&config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        let metrics = match &config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (metrics.listen)"))?,
+            ),
+            None => None,
+        };
         Ok(Application {
             listener,
+            metrics,
             app: Arc::new(App::with_time(store, config, clock, Arc::new(UuidV7Ids))?),
         })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Where `/metrics` is served without authentication, if `metrics.listen` is set.
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        Ok(self.metrics.as_ref().map(|l| l.local_addr()).transpose()?)
     }
 
     pub fn state(&self) -> AppState {
@@ -93,6 +109,19 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = http::router(self.app.clone());
+        let metrics = self.metrics.map(|listener| {
+            let routes = axum::Router::new()
+                .route(
+                    "/metrics",
+                    axum::routing::get(crate::system::http::metrics_open),
+                )
+                .with_state(self.app.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, routes).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let housekeeping = tokio::spawn(purge_idempotency_keys(self.app.clone()));
         let interval =
             std::time::Duration::from_millis(self.app.config.payments.worker_interval_ms);
@@ -109,6 +138,9 @@ impl Application {
         http::serve::serve(self.listener, router, limits, shutdown, grace).await;
         housekeeping.abort();
         timers.abort();
+        if let Some(m) = metrics {
+            m.abort();
+        }
         if let Some(d) = dispatcher {
             d.abort();
         }

@@ -406,6 +406,17 @@ impl Reader for PgReader<'_> {
             .collect()
     }
 
+    fn backlog(&mut self, now: jiff::Timestamp) -> Result<crate::read::Backlog, StoreError> {
+        let r = self
+            .c
+            .query_opt(crate::read::backlog_sql!("$1"), &[&to_ms(now)])?
+            .ok_or_else(|| StoreError::Corrupt("the backlog query answered no row".into()))?;
+        crate::read::Backlog::from_columns(
+            [col(&r, 0)?, col(&r, 2)?, col(&r, 4)?, col(&r, 6)?],
+            [col(&r, 1)?, col(&r, 3)?, col(&r, 5)?, col(&r, 7)?],
+        )
+    }
+
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
         let rows = self.c.query(
             "SELECT w.id, w.location_id, w.created_at, w.created_by,

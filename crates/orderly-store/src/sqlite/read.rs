@@ -430,6 +430,17 @@ impl Reader for SqliteReader<'_> {
             .collect()
     }
 
+    fn backlog(&mut self, now: Timestamp) -> Result<crate::read::Backlog, StoreError> {
+        let mut stmt = self.conn.prepare_cached(crate::read::backlog_sql!("?1"))?;
+        let (counts, oldest) = stmt.query_row(params![to_ms(now)], |r| {
+            Ok((
+                [r.get(0)?, r.get(2)?, r.get(4)?, r.get(6)?],
+                [r.get(1)?, r.get(3)?, r.get(5)?, r.get(7)?],
+            ))
+        })?;
+        crate::read::Backlog::from_columns(counts, oldest)
+    }
+
     fn waves(&mut self, f: &WaveFilter) -> Result<Vec<WaveSummary>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT w.id, w.location_id, w.created_at, w.created_by,

@@ -78,6 +78,8 @@ pub enum Permission {
     ManageCustomers,
     /// Create, disable and reset console users.
     ManageUsers,
+    /// Scrape `/metrics` on the main address.
+    ReadMetrics,
 }
 
 impl Permission {
@@ -116,6 +118,7 @@ impl Permission {
             Permission::ReadCustomers => "read customers",
             Permission::ManageCustomers => "flag, annotate and merge customers",
             Permission::ManageUsers => "manage console users",
+            Permission::ReadMetrics => "read metrics",
         }
     }
 }

@@ -55,6 +55,8 @@ pub struct App {
     pub notifier: crate::notifications::notifier::Notifier,
     /// Whether this process has a batch of messages out now.
     pub messages_busy: std::sync::atomic::AtomicBool,
+    /// This app's Prometheus figures (`system/metrics.rs`).
+    pub metrics: crate::system::metrics::Metrics,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -114,6 +116,7 @@ impl App {
             webhook_busy: Mutex::new(HashSet::new()),
             notifier,
             messages_busy: std::sync::atomic::AtomicBool::new(false),
+            metrics: crate::system::metrics::Metrics::new()?,
             in_flight: Mutex::new(HashSet::new()),
         })
     }

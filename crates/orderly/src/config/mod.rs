@@ -6,6 +6,7 @@ mod calendar;
 pub mod cases;
 pub mod console;
 pub mod exceptions;
+pub mod metrics;
 pub mod notifications;
 mod refund_limits;
 mod returns;
@@ -84,6 +85,9 @@ pub struct Config {
     /// Console sign-ins: session lifetimes and password lockout.
     #[serde(default)]
     pub console: console::ConsoleConfig,
+    /// Where Prometheus scrapes `/metrics`.
+    #[serde(default)]
+    pub metrics: metrics::MetricsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -444,7 +448,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 15] = [
+const ENV_SECTIONS: [&str; 16] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -460,6 +464,7 @@ const ENV_SECTIONS: [&str; 15] = [
     "cases",
     "exceptions",
     "console",
+    "metrics",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

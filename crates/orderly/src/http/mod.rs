@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod document;
 pub mod extract;
 pub mod hygiene;
+pub mod metered;
 pub mod problem;
 pub mod schema;
 pub mod serve;
@@ -178,9 +179,20 @@ pub fn router(app: AppState) -> Router {
     let api = api_routes()
         .route_layer(axum::middleware::from_fn(extract::bound_path_params))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    let routes = Router::new()
+    let mut routes = Router::new()
         .nest("/api/v1", api)
-        .merge(crate::console::routes())
+        .merge(crate::console::routes());
+    if app.config.metrics.listen.is_none() {
+        routes = routes.route(
+            "/metrics",
+            axum::routing::get(crate::system::http::metrics_with_key),
+        );
+    }
+    let routes = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            metered::metered,
+        ))
         .fallback(|| async { ApiError::NoRoute })
         .layer(body_limit)
         .layer(Extension(throttle))

@@ -94,6 +94,15 @@ async fn send_batch(
     for m in claimed {
         handled.push(handle(app, m).await?);
     }
+    for h in &handled {
+        let outcome = match (&h.result, h.suppressed) {
+            (_, true) => "suppressed",
+            (Ok(()), false) => "sent",
+            (Err(_), false) => "failed",
+        };
+        app.metrics
+            .count("orderly_message_attempts_total", &[("outcome", outcome)], 1);
+    }
     let config = app.config.notifications.clone();
     let worker = app.worker_id.clone();
     app.store

@@ -32,6 +32,7 @@ impl App {
                 )])
             })?
             .clone();
+        let channel_id = channel.id.clone();
         let locations = self.locations.clone();
         let config = self.config.clone();
         let new_ops = Arc::new(Mutex::new((Vec::new(), None)));
@@ -74,6 +75,13 @@ impl App {
                 Ok(Outcome::Order(Answer::Created, Box::new(order)))
             })
             .await?;
+        if matches!(outcome, Outcome::Order(Answer::Created, _)) {
+            self.metrics.count(
+                "orderly_orders_captured_total",
+                &[("channel", &channel_id)],
+                1,
+            );
+        }
         let (ops, fresh) = new_ops.lock().map(|v| v.clone()).unwrap_or_default();
         let requested = crate::payments::commands::Requested {
             ops,

@@ -1,4 +1,4 @@
-//! Health, configured locations and channels, and API keys.
+//! Health, configured locations and channels, API keys, and `/metrics`.
 
 use crate::app::AppState;
 use crate::app::auth::Principal;
@@ -113,4 +113,34 @@ pub async fn channels(
         })
         .collect();
     Ok(Json(ChannelList { data }))
+}
+
+/// The metrics in Prometheus' text format, for an admin key (when `metrics.listen` does
+/// not give them an address of their own).
+pub async fn metrics_with_key(
+    State(app): State<AppState>,
+    principal: crate::app::auth::Principal,
+) -> Result<Response, ApiError> {
+    crate::app::auth::authorize(
+        &principal.actor(),
+        crate::app::auth::Permission::ReadMetrics,
+    )?;
+    metrics_text(&app).await
+}
+
+/// The metrics on `metrics.listen`, which only a private network should reach.
+pub async fn metrics_open(State(app): State<AppState>) -> Result<Response, ApiError> {
+    metrics_text(&app).await
+}
+
+async fn metrics_text(app: &AppState) -> Result<Response, ApiError> {
+    let text = app.metrics_text().await?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }

@@ -114,6 +114,11 @@ async fn send_batch(
         let sent = chunk.iter().map(|d| sender.attempt(d, timestamp));
         attempts.extend(futures_util::future::join_all(sent).await);
     }
+    for a in &attempts {
+        let outcome = if a.delivered { "delivered" } else { "failed" };
+        app.metrics
+            .count("orderly_webhook_attempts_total", &[("outcome", outcome)], 1);
+    }
     let config = app.config.webhooks.clone();
     let worker = app.worker_id.clone();
     let ids = app.ids.clone();

@@ -19,6 +19,8 @@ use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served without a key, when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// `http://127.0.0.1:PORT/api/v1`
     pub base_url: String,
     pub client: reqwest::Client,
@@ -403,6 +405,7 @@ async fn spawn_app_on(
         .await
         .expect("build app");
     let addr = application.local_addr().expect("local addr");
+    let metrics_addr = application.metrics_addr().expect("metrics addr");
     let state = application.state();
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(application.run_until(async {
@@ -418,6 +421,7 @@ async fn spawn_app_on(
     let (admin_key_id, admin_key) = (admin.key.id, admin.secret);
     TestApp {
         addr,
+        metrics_addr,
         base_url: format!("http://{addr}/api/v1"),
         client: client(),
         admin_key,

@@ -28,6 +28,7 @@ mod hygiene;
 mod idempotency;
 mod inbound;
 mod logs;
+mod metrics;
 mod money;
 mod multiprocess;
 mod notes;
