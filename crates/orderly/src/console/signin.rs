@@ -2,7 +2,10 @@
 //! cookie of its own (`orderly_signin`) and the form must echo it: a page elsewhere
 //! cannot sign a browser in as someone else. A refusal says why in words: a wrong
 //! password (never whether the username exists), a lockout with its end, a disabled
-//! account (only to someone who knew its password).
+//! account (only to someone who knew its password). Wrong sign-ins are also counted per
+//! peer address in the API's failed-authentication throttle (`server.auth_failure_limit`
+//! per `server.auth_failure_window_seconds`): past it, that address is refused for the
+//! rest of the window before any password is checked, whichever accounts it tries.
 
 use crate::app::AppState;
 use crate::console::error::ConsoleError;
@@ -13,8 +16,7 @@ use crate::console::wire::{
 };
 use crate::users::commands::Refusal;
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use rand::RngCore;
@@ -96,12 +98,43 @@ pub struct SignInForm {
     password: String,
 }
 
-pub async fn sign_in(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<SignInForm>,
-) -> Response {
+/// The most a sign-in form may send.
+const MAX_SIGN_IN_BYTES: usize = 4096;
+
+pub async fn sign_in(State(app): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let throttle = parts
+        .extensions
+        .get::<std::sync::Arc<crate::http::throttle::AuthThrottle>>()
+        .cloned();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_SIGN_IN_BYTES).await else {
+        return ConsoleError::TooLarge.into_response();
+    };
+    let form: SignInForm = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(form) => form,
+        Err(e) => return ConsoleError::BadForm(e.to_string()).into_response(),
+    };
     let next = safe_next(form.next.as_deref());
+    if let (Some(throttle), Some(peer)) = (&throttle, peer)
+        && let Err(seconds) = throttle.check(peer, app.now())
+    {
+        let message =
+            format!("Too many wrong sign-ins from your address. Try again in {seconds} seconds.");
+        let username: String = form.username.chars().take(64).collect();
+        return form_page(
+            &app,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            username,
+            Some(message),
+        );
+    }
     let username: String = form.username.chars().take(64).collect();
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if !same_token(&form.csrf, expected) {
@@ -126,6 +159,12 @@ pub async fn sign_in(
         }
         Ok(Err(refusal)) => refusal,
     };
+    if let (Refusal::WrongCredentials { .. }, Some(throttle), Some(peer)) =
+        (&refusal, &throttle, peer)
+    {
+        let failures = throttle.record_failure(peer, app.now());
+        tracing::warn!(%peer, failures, "console sign-in refused");
+    }
     let console = &app.config.console;
     let (status, message) = match refusal {
         Refusal::WrongCredentials { .. } => (

@@ -287,6 +287,46 @@ async fn an_unknown_user_and_a_disabled_one_are_refused_and_a_forged_sign_in_for
 }
 
 #[tokio::test]
+async fn one_address_guessing_across_accounts_is_stopped_before_any_password_is_checked() {
+    let app = spawn_app_with(|c| {
+        c.server.auth_failure_limit = 3;
+        c.server.auth_failure_window_seconds = 60;
+    })
+    .await;
+    let (name, password) = user(&app, Role::Support).await;
+    let mut b = Browser::new(&app);
+    // Three wrong guesses at three names (no account reaches its own lockout).
+    for guess in ["alice", "bob", "carol"] {
+        assert_eq!(b.sign_in(guess, "wrong password").await.status, 401);
+    }
+    // Now even the right password from this address waits for the window.
+    let page = b.sign_in(&name, &password).await;
+    assert_eq!(page.status, 429, "{}", page.html);
+    assert!(
+        page.shows("Too many wrong sign-ins from your address"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.set_cookies
+            .iter()
+            .all(|c| !c.starts_with("orderly_session="))
+    );
+    app.clock.advance(jiff::SignedDuration::from_secs(61));
+    assert_eq!(b.sign_in(&name, &password).await.status, 303);
+    // A body that is not a form is refused as a page, not a crash.
+    let mut raw = Browser::new(&app);
+    let form = raw.get("/console/sign-in").await;
+    let page = raw
+        .post(
+            "/console/sign-in",
+            &[("csrf", form.csrf()), ("username", "x".repeat(5000))],
+        )
+        .await;
+    assert_eq!(page.status, 413, "{}", page.html);
+}
+
+#[tokio::test]
 async fn a_session_ends_when_idle_and_after_its_absolute_time() {
     let app = spawn_app().await;
     let mut b = signed_in(&app, Role::Support).await;
