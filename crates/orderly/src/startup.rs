@@ -149,8 +149,9 @@ impl Application {
     }
 }
 
-/// Deletes expired idempotency records once an hour (they are kept for the configured
-/// retention, at least 24 hours), so the table does not grow without bound.
+/// Once an hour, deletes expired idempotency records (kept for the configured
+/// retention, at least 24 hours) and done work (`purge_done_work`), so those tables do
+/// not grow without bound.
 async fn purge_idempotency_keys(app: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -161,6 +162,40 @@ async fn purge_idempotency_keys(app: AppState) {
             Ok(n) if n > 0 => tracing::info!(purged = n, "expired idempotency keys removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "idempotency purge failed"),
+        }
+        match purge_done_work(&app).await {
+            Ok((0, 0)) => {}
+            Ok((messages, timers)) => {
+                tracing::info!(
+                    messages,
+                    timers,
+                    "delivered outbox messages and fired timers removed"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "done-work purge failed"),
+        }
+    }
+}
+
+/// Rows deleted by one round of `purge_done_work`: small enough not to hold the SQLite
+/// writer long.
+const PURGE_ROUND: u32 = 5_000;
+
+/// Deletes the outbox messages delivered and the timers fired longer ago than
+/// `database.done_work_retention_hours`, a bounded round at a time in the background
+/// share of the writer; returns (messages, timers) deleted.
+pub async fn purge_done_work(app: &AppState) -> anyhow::Result<(u64, u64)> {
+    let hours = i64::from(app.config.database.done_work_retention_hours);
+    let before = app.now() - jiff::SignedDuration::from_hours(hours);
+    let mut total = (0, 0);
+    loop {
+        let (messages, timers) = app
+            .store
+            .write_background(move |tx| tx.purge_done(before, PURGE_ROUND))
+            .await?;
+        total = (total.0 + messages, total.1 + timers);
+        if messages < u64::from(PURGE_ROUND) && timers < u64::from(PURGE_ROUND) {
+            return Ok(total);
         }
     }
 }

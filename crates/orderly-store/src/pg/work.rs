@@ -112,6 +112,21 @@ impl TimersTx for PgTx<'_> {
         Ok((timers, messages))
     }
 
+    fn purge_done(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError> {
+        let (at, limit) = (to_ms(before), i64::from(limit));
+        let messages = self.conn().execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+               WHERE delivered_at IS NOT NULL AND delivered_at < $1 ORDER BY id LIMIT $2)",
+            &[&at, &limit],
+        )?;
+        let timers = self.conn().execute(
+            "DELETE FROM timers WHERE id IN (SELECT id FROM timers
+               WHERE fired_at IS NOT NULL AND fired_at < $1 ORDER BY id LIMIT $2)",
+            &[&at, &limit],
+        )?;
+        Ok((messages, timers))
+    }
+
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         if timers.is_empty() {
             return Ok(());

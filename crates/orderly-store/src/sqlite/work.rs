@@ -95,6 +95,21 @@ impl TimersTx for SqliteTx<'_> {
         Ok((timers as u64, messages as u64))
     }
 
+    fn purge_done(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError> {
+        let (at, limit) = (to_ms(before), i64::from(limit));
+        let messages = self.conn().execute(
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+               WHERE delivered_at IS NOT NULL AND delivered_at < ?1 ORDER BY id LIMIT ?2)",
+            params![at, limit],
+        )?;
+        let timers = self.conn().execute(
+            "DELETE FROM timers WHERE id IN (SELECT id FROM timers
+               WHERE fired_at IS NOT NULL AND fired_at < ?1 ORDER BY id LIMIT ?2)",
+            params![at, limit],
+        )?;
+        Ok((messages as u64, timers as u64))
+    }
+
     fn schedule_timers(&mut self, timers: &[NewTimer<'_>]) -> Result<(), StoreError> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO timers (order_id, kind, ref_id, due_at) VALUES (?1, ?2, ?3, ?4)

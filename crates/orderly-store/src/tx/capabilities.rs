@@ -230,6 +230,11 @@ pub trait TimersTx {
     /// (timers, messages) marked; the caller repeats until both are 0, each round a
     /// transaction of bounded size.
     fn settle_history(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError>;
+    /// Deletes up to `limit` each of the outbox messages delivered and the timers fired
+    /// before `before`, oldest first: done work, which nothing reads again (the events
+    /// are the record). Returns (messages, timers) deleted; the caller repeats until
+    /// both are below `limit`, each round a transaction of bounded size.
+    fn purge_done(&mut self, before: Timestamp, limit: u32) -> Result<(u64, u64), StoreError>;
 }
 
 /// Payment facts kept outside the order stream: inbound provider events (deduplicated by

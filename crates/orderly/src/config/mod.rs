@@ -178,6 +178,9 @@ pub struct DatabaseConfig {
     /// group: ADR 002 on SQLite, ADR 004 on PostgreSQL). Off, every command commits alone,
     /// which is slower and rules group commit out when a problem is looked for.
     pub group_commit: bool,
+    /// How long delivered outbox messages and fired timers are kept before the hourly
+    /// housekeeping deletes them (the events stay the record of what happened).
+    pub done_work_retention_hours: u32,
 }
 
 impl Default for DatabaseConfig {
@@ -191,6 +194,7 @@ impl Default for DatabaseConfig {
             synchronous_commit: "on".into(),
             connect_timeout_ms: 2_000,
             group_commit: true,
+            done_work_retention_hours: 168,
         }
     }
 }

@@ -261,6 +261,12 @@ impl Config {
         if self.server.body_limit_bytes < 1024 {
             p("server.body_limit_bytes".into(), "must be at least 1024");
         }
+        if self.database.done_work_retention_hours == 0 {
+            p(
+                "database.done_work_retention_hours".into(),
+                "must be at least 1",
+            );
+        }
         if let Err(e) = self.database_target() {
             p("database.url".into(), &e.to_string());
         }

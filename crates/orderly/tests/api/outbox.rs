@@ -147,3 +147,68 @@ async fn a_lease_is_its_holders_until_it_runs_out_and_an_order_waits_its_turn() 
     assert_eq!(next.len(), 1);
     assert!(next[0].id > ids[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_messages_and_fired_timers_are_purged_after_their_retention_and_nothing_else() {
+    let app = spawn_app().await;
+    app.seed_product("MUG-CLASSIC", 1299).await;
+    app.receive("MUG-CLASSIC", "wh-east", 100).await;
+    for _ in 0..12 {
+        app.create_order(&order_body("web", &[("MUG-CLASSIC", 1, 1299)]))
+            .await;
+    }
+    let now = app.clock.now();
+    let total = app.db.count("SELECT COUNT(*) FROM outbox").await;
+    // Deliver all but the messages of the last order; fire every timer due now.
+    let lease = now + SignedDuration::from_secs(60);
+    let batch = app
+        .state
+        .store
+        .write(move |tx| tx.claim_outbox("w", now, lease, 1000))
+        .await
+        .unwrap();
+    let last_stream = batch.last().unwrap().stream_id.clone();
+    let done: Vec<i64> = batch
+        .iter()
+        .filter(|m| m.stream_id != last_stream)
+        .map(|m| m.id)
+        .collect();
+    let n = done.len() as i64;
+    app.state
+        .store
+        .write(move |tx| tx.complete_outbox("w", &done, now))
+        .await
+        .unwrap();
+    app.db
+        .execute(&format!(
+            "UPDATE timers SET fired_at = {} WHERE id IN (SELECT id FROM timers ORDER BY id LIMIT 3)",
+            now.as_millisecond()
+        ))
+        .await;
+    let timers = app.db.count("SELECT COUNT(*) FROM timers").await;
+    let events = app.db.count("SELECT COUNT(*) FROM events").await;
+
+    // Within the retention nothing goes.
+    app.clock.advance(SignedDuration::from_hours(167));
+    assert_eq!(
+        orderly::startup::purge_done_work(&app.state).await.unwrap(),
+        (0, 0)
+    );
+    // After it, exactly the delivered messages and the fired timers go.
+    app.clock.advance(SignedDuration::from_hours(2));
+    let purged = orderly::startup::purge_done_work(&app.state).await.unwrap();
+    assert_eq!(purged, (n as u64, 3));
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM outbox").await, total - n);
+    assert_eq!(
+        app.db
+            .count("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.db.count("SELECT COUNT(*) FROM timers").await,
+        timers - 3
+    );
+    assert_eq!(app.db.count("SELECT COUNT(*) FROM events").await, events);
+    app.assert_invariants().await;
+}
