@@ -27,10 +27,12 @@ pub struct CheckReport {
     pub events: usize,
     pub inventory_records: usize,
     pub returns: usize,
+    pub cases: usize,
+    pub customers: usize,
     pub violations: Vec<Violation>,
 }
 
-fn v(subject: impl Into<String>, problem: impl Into<String>) -> Violation {
+pub(crate) fn v(subject: impl Into<String>, problem: impl Into<String>) -> Violation {
     Violation {
         subject: subject.into(),
         problem: problem.into(),
@@ -44,7 +46,8 @@ const PAGE: u32 = 500;
 /// model's derived columns match the snapshot; open reservations match the snapshot's;
 /// every payment ledger keeps its rules (`Order::payment_violations`); store credit
 /// balances equal the sum of their entries; every return's row names an order that
-/// exists, with its number and channel, and refunds at most its value.
+/// exists, with its number and channel, and refunds at most its value; and every case's
+/// and customer's events replay to their stored state (`check_streams.rs`).
 pub fn run(r: &mut dyn Reader) -> Result<CheckReport, StoreError> {
     let mut report = CheckReport::default();
     let mut by_stock: HashMap<(String, String), i64> = HashMap::new();
@@ -56,6 +59,8 @@ pub fn run(r: &mut dyn Reader) -> Result<CheckReport, StoreError> {
     check_inventory(r, by_stock, &mut report)?;
     check_orders(r, by_order, &mut report)?;
     check_returns(r, &mut report)?;
+    crate::check_streams::check_cases(r, &mut report)?;
+    crate::check_streams::check_customers(r, &mut report)?;
     for (email, currency, balance, sum) in r.store_credit_mismatches()? {
         report.violations.push(v(
             format!("store credit of {email} in {currency}"),

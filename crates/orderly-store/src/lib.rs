@@ -30,6 +30,7 @@ macro_rules! exception_select {
 
 mod cases;
 mod check;
+mod check_streams;
 mod console;
 mod customers;
 mod delivery;

@@ -27,8 +27,13 @@ pub async fn check_and_report(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
     store.shutdown();
     let report = report?;
     println!(
-        "checked {} orders ({} events) and {} inventory records in {}",
-        report.orders, report.events, report.inventory_records, db.url
+        "checked {} orders ({} events), {} inventory records, {} cases and {} customers in {}",
+        report.orders,
+        report.events,
+        report.inventory_records,
+        report.cases,
+        report.customers,
+        db.url
     );
     if report.violations.is_empty() {
         println!("ok: no invariant violations");

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod exchanges;
+pub mod metrics;
 pub mod runner;
 
 use crate::app::error::AppError;
@@ -56,7 +57,7 @@ pub struct App {
     /// Whether this process has a batch of messages out now.
     pub messages_busy: std::sync::atomic::AtomicBool,
     /// This app's Prometheus figures (`system/metrics.rs`).
-    pub metrics: crate::system::metrics::Metrics,
+    pub metrics: metrics::Metrics,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -116,7 +117,7 @@ impl App {
             webhook_busy: Mutex::new(HashSet::new()),
             notifier,
             messages_busy: std::sync::atomic::AtomicBool::new(false),
-            metrics: crate::system::metrics::Metrics::new()?,
+            metrics: metrics::Metrics::new()?,
             in_flight: Mutex::new(HashSet::new()),
         })
     }

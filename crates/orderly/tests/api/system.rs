@@ -175,6 +175,66 @@ async fn the_check_command_names_violations_and_fails() {
     );
 }
 
+/// `orderly check` replays case and customer streams too: a worked case and a flagged
+/// customer pass, and a case snapshot or customer facts changed behind the events'
+/// back are named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_replays_cases_and_customers_and_names_a_tampered_one() {
+    let app = crate::helpers::spawn_app().await;
+    app.seed_product("TEE-BLK-M", 1999).await;
+    app.receive("TEE-BLK-M", "wh-central", 5).await;
+    let order = app
+        .create_order(&crate::helpers::order_body(
+            "web",
+            &[("TEE-BLK-M", 1, 1999)],
+        ))
+        .await;
+    let case = app
+        .post(
+            "/cases",
+            &serde_json::json!({"subject": "Late", "channel": "email", "order": order["id"]}),
+        )
+        .await
+        .expect(201);
+    let number = case["number"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/cases/{number}/resolve"),
+        &serde_json::json!({"root_cause": "carrier_delay"}),
+    )
+    .await
+    .expect(200);
+    let customer = app.get("/customers/ana%40example.com").await.expect(200);
+    let cid = customer["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/customers/{cid}/flags"),
+        &serde_json::json!({"flag": "vip", "reason": "top spender"}),
+    )
+    .await
+    .expect(200);
+    let report = app.state.store.check().await.unwrap();
+    assert!(report.violations.is_empty(), "{:?}", report.violations);
+    assert_eq!((report.cases, report.customers), (1, 1));
+
+    app.db
+        .execute(&format!(
+            "UPDATE cases SET snapshot = replace(snapshot, 'carrier_delay', 'wrong_item') WHERE number = '{number}';
+             UPDATE customers SET facts = replace(facts, 'top spender', 'someone else') WHERE id = '{cid}'"
+        ))
+        .await;
+    let report = app.state.store.check().await.unwrap();
+    let named: Vec<String> = report
+        .violations
+        .iter()
+        .map(|v| v.subject.clone())
+        .collect();
+    assert_eq!(
+        named,
+        vec![format!("case {number}"), format!("customer {cid}")],
+        "{:?}",
+        report.violations
+    );
+}
+
 /// `orderly backup` copies a live database consistently: the copy holds every order
 /// acknowledged before it started and passes `orderly check`; it never overwrites a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
