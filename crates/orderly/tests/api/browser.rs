@@ -584,6 +584,17 @@ async fn the_main_pages_have_no_serious_accessibility_violation_and_are_photogra
     )
     .await
     .expect(200);
+    // Refused payments for the exception board: two waiting past the escalation age,
+    // one fresh.
+    let declined = |n: i64| {
+        let mut body = order_body("web", &[("TEE-BLK-M", n, 2000)]);
+        body["payment"] = json!({"method": "card", "token": "tok_declined"});
+        body
+    };
+    app.create_order(&declined(1)).await;
+    app.create_order(&declined(2)).await;
+    app.clock.advance(jiff::SignedDuration::from_hours(25));
+    app.create_order(&declined(1)).await;
     let axe = axe_script();
     let driver = chromedriver().await;
     let who = user(&app, Role::Admin).await;
