@@ -1,4 +1,8 @@
 //! `Reader` on PostgreSQL: read-only queries inside a read-only transaction.
+//!
+//! The file runs past the usual size: it is the one `impl Reader` block, which Rust
+//! keeps in one place, and each method is a short query found by its name. Reads with
+//! logic of their own live beside it (`customers`, `cases`, `returns`, `console`).
 
 use super::catalog::{product_by_sku, product_row};
 use super::write::order_snapshot;

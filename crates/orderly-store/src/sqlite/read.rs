@@ -1,4 +1,8 @@
 //! `Reader` on SQLite: read-only queries on a pooled connection.
+//!
+//! The file runs past the usual size: it is the one `impl Reader` block, which Rust
+//! keeps in one place, and each method is a short query found by its name. Reads with
+//! logic of their own live beside it (`customers`, `cases`, `returns`, `console`).
 
 use super::queries::{
     API_KEY_COLUMNS, api_key_row, exception_from_row, order_snapshot, product_by_sku,
