@@ -99,7 +99,7 @@ pub enum OrderError {
     InvalidPackage,
     #[error("{0} is not in this fulfillment order")]
     ScanNotInOrder(String),
-    #[error("one {0} too many: every picked unit of it is already packed")]
+    #[error("one {0} too many: every picked unit of it is packed already or in this package")]
     ScanExceedsPicked(String),
     #[error("no package {0}")]
     UnknownPackage(String),

@@ -368,31 +368,11 @@ fn take_reserved(
     Ok(())
 }
 
-/// Packs scanned items into a package: each scan is one unit of a SKU this fulfillment
-/// order picked and has not packed yet. A SKU it does not hold, or one unit too many, is
-/// refused, and nothing is packed.
-pub(super) fn pack(
-    order: &Order,
-    id: &Id,
-    package_id: Id,
-    scans: &[Sku],
-    weight_grams: u32,
-    dimensions_mm: [u32; 3],
-) -> Result<Vec<OrderEvent>, OrderError> {
-    let fo = find(order, id)?;
-    if fo.state != FulfillmentState::Picking {
-        return Err(wrong_state(fo, "pack"));
-    }
-    super::cancel_request::awaits_no_cancellation(order, id)?;
-    if scans.is_empty() {
-        return Err(OrderError::EmptyPackage);
-    }
-    if weight_grams == 0 || dimensions_mm.contains(&0) {
-        return Err(OrderError::InvalidPackage);
-    }
-    if fo.packages.iter().any(|p| p.id == package_id) {
-        return Err(OrderError::InvalidPackage);
-    }
+/// The package `scans` (one SKU per scanned unit) make from fulfillment order `fo`:
+/// each unit goes to a line of its SKU with room (picked and not yet packed). A SKU
+/// not in `fo` is `ScanNotInOrder`, one unit too many `ScanExceedsPicked`. The pack
+/// station asks this after every scan, so it refuses exactly what packing refuses.
+pub fn pack_items(fo: &FulfillmentOrder, scans: &[Sku]) -> Result<Vec<PackageItem>, OrderError> {
     let mut items: Vec<PackageItem> = Vec::new();
     for sku in scans {
         let holds = fo.lines.iter().filter(|l| &l.sku == sku);
@@ -422,6 +402,35 @@ pub(super) fn pack(
             },
         }
     }
+    Ok(items)
+}
+
+/// Packs scanned items into a package: each scan is one unit of a SKU this fulfillment
+/// order picked and has not packed yet. A SKU it does not hold, or one unit too many, is
+/// refused, and nothing is packed.
+pub(super) fn pack(
+    order: &Order,
+    id: &Id,
+    package_id: Id,
+    scans: &[Sku],
+    weight_grams: u32,
+    dimensions_mm: [u32; 3],
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let fo = find(order, id)?;
+    if fo.state != FulfillmentState::Picking {
+        return Err(wrong_state(fo, "pack"));
+    }
+    super::cancel_request::awaits_no_cancellation(order, id)?;
+    if scans.is_empty() {
+        return Err(OrderError::EmptyPackage);
+    }
+    if weight_grams == 0 || dimensions_mm.contains(&0) {
+        return Err(OrderError::InvalidPackage);
+    }
+    if fo.packages.iter().any(|p| p.id == package_id) {
+        return Err(OrderError::InvalidPackage);
+    }
+    let items = pack_items(fo, scans)?;
     Ok(vec![OrderEvent::PackageCreated(PackageCreated {
         fulfillment_id: id.clone(),
         package_id,

@@ -64,7 +64,7 @@ pub use event::{
 };
 pub use evolve::{evolve, replay};
 pub use explain::{LinePlacement, LineWait};
-pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package};
+pub use fulfillment::{FulfillmentLine, FulfillmentOrder, Package, pack_items};
 pub use notes::{
     MAX_NOTES, MAX_TAGS, NOTE_MAX_CHARS, Note, NoteAdded, TAG_MAX_CHARS, TagsChanged, normalize_tag,
 };

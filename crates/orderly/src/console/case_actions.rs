@@ -14,22 +14,15 @@ use orderly_domain::case::{
     CaseCommand, CaseStatus, ContactChannel, Direction, NewContact, Priority, SUBJECT_MAX_CHARS,
     SUMMARY_MAX_CHARS,
 };
-use orderly_domain::order::FieldIssue;
 use serde::Deserialize;
 
 type Answered = Result<Response, ConsoleError>;
-
-fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
-    ConsoleError::App(AppError::Validation(vec![FieldIssue::new(
-        field, code, message,
-    )]))
-}
 
 /// A text the form must fill, of at most `max` characters.
 fn required(field: &str, text: &str, max: usize) -> Result<String, ConsoleError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > max {
-        return Err(invalid(
+        return Err(ConsoleError::invalid(
             field,
             "invalid_length",
             &format!("{field} is 1-{max} characters"),
@@ -39,7 +32,9 @@ fn required(field: &str, text: &str, max: usize) -> Result<String, ConsoleError>
 }
 
 fn pick<T>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> Result<T, ConsoleError> {
-    parse(value).ok_or_else(|| invalid(field, "unknown_value", "not one of the allowed values"))
+    parse(value).ok_or_else(|| {
+        ConsoleError::invalid(field, "unknown_value", "not one of the allowed values")
+    })
 }
 
 /// Runs `command` on case `id` as the poster and goes back to it with `notice`.
@@ -107,14 +102,18 @@ pub async fn assign(
     let command = match form.owner.trim() {
         "none" if group.is_none() => CaseCommand::Unassign,
         "none" => {
-            return Err(invalid(
+            return Err(ConsoleError::invalid(
                 "owner",
                 "unassign_with_owner",
                 "unassigning names no group",
             ));
         }
         "" if group.is_none() => {
-            return Err(invalid("owner", "required", "choose an owner or a group"));
+            return Err(ConsoleError::invalid(
+                "owner",
+                "required",
+                "choose an owner or a group",
+            ));
         }
         "" => CaseCommand::Assign { owner: None, group },
         "me" => CaseCommand::Assign {
@@ -142,7 +141,7 @@ pub async fn change_status(
 ) -> Answered {
     let status = pick("status", &posted.form.status, CaseStatus::parse)?;
     if !status.is_active() {
-        return Err(invalid(
+        return Err(ConsoleError::invalid(
             "status",
             "unknown_value",
             "open, pending customer or pending internal",

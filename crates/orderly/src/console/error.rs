@@ -27,6 +27,15 @@ pub enum ConsoleError {
     NoPage,
 }
 
+impl ConsoleError {
+    /// A form field's problem, as the API's validation error for that field.
+    pub fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
+        ConsoleError::App(AppError::Validation(vec![
+            orderly_domain::order::FieldIssue::new(field, code, message),
+        ]))
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/error.html")]
 struct ErrorPage {

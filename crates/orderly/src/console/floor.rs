@@ -354,13 +354,7 @@ pub async fn pick(
             picked.push((line_no, n));
         }
     }
-    let order_id = Id::order_of_child(&id, "ful")
-        .ok_or_else(|| {
-            crate::app::error::AppError::Order(
-                orderly_domain::order::OrderError::UnknownFulfillmentOrder(id.clone()),
-            )
-        })?
-        .to_string();
+    let order_id = crate::fulfillment::queries::order_of_fulfillment(&id)?;
     let fulfillment_id = Id::new(id.clone());
     app.order_command(
         order_id,

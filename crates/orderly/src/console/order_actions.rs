@@ -12,8 +12,7 @@ use crate::console::session::{NoFields, Posted, done};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use orderly_domain::order::{
-    CancelReason, FieldIssue, HoldChange, HoldReason, NOTE_MAX_CHARS, Order, OrderCommand,
-    RequestRefund,
+    CancelReason, HoldChange, HoldReason, NOTE_MAX_CHARS, Order, OrderCommand, RequestRefund,
 };
 use orderly_domain::payment::{RefundMethod, RefundReason};
 use orderly_domain::values::Id;
@@ -24,16 +23,10 @@ const REASON_NOTE_MAX: usize = 1000;
 
 type Answered = Result<Response, ConsoleError>;
 
-fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
-    ConsoleError::App(AppError::Validation(vec![FieldIssue::new(
-        field, code, message,
-    )]))
-}
-
 /// An optional note: empty is none, longer than the API allows is refused.
 fn note(text: &Option<String>) -> Result<Option<String>, ConsoleError> {
     match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > REASON_NOTE_MAX => Err(invalid(
+        Some(t) if t.chars().count() > REASON_NOTE_MAX => Err(ConsoleError::invalid(
             "note",
             "too_long",
             "a note is at most 1000 characters",
@@ -76,7 +69,7 @@ pub async fn add_note(
 ) -> Answered {
     let text = posted.form.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > NOTE_MAX_CHARS {
-        return Err(invalid(
+        return Err(ConsoleError::invalid(
             "text",
             "invalid_length",
             &format!("a note is 1-{NOTE_MAX_CHARS} characters"),
@@ -96,7 +89,7 @@ pub async fn add_note(
 /// A hold of the reason a form or path names, with the form's note.
 fn hold_change(reason: &str, text: &Option<String>) -> Result<HoldChange, ConsoleError> {
     let reason = HoldReason::parse(reason)
-        .ok_or_else(|| invalid("reason", "unknown_reason", "not a hold reason"))?;
+        .ok_or_else(|| ConsoleError::invalid("reason", "unknown_reason", "not a hold reason"))?;
     Ok(HoldChange {
         reason,
         note: note(text)?,
@@ -164,11 +157,11 @@ pub async fn refund(
 ) -> Answered {
     let form = &posted.form;
     let reason = RefundReason::parse(&form.reason)
-        .ok_or_else(|| invalid("reason", "unknown_reason", "not a refund reason"))?;
+        .ok_or_else(|| ConsoleError::invalid("reason", "unknown_reason", "not a refund reason"))?;
     let method = match form.method.as_deref() {
         None | Some("") => RefundMethod::OriginalPayment,
         Some(m) => RefundMethod::parse(m).ok_or_else(|| {
-            invalid(
+            ConsoleError::invalid(
                 "method",
                 "unknown_refund_method",
                 "original payment or store credit",
@@ -183,7 +176,7 @@ pub async fn refund(
     let amount = parse_money(typed, currency)
         .filter(|a| *a > 0)
         .ok_or_else(|| {
-            invalid(
+            ConsoleError::invalid(
                 "amount",
                 "invalid_amount",
                 "an amount such as 12.50, more than zero, in the order's currency",
@@ -216,8 +209,9 @@ pub async fn cancel(
     Path(id): Path<String>,
     posted: Posted<CancelForm>,
 ) -> Answered {
-    let reason = CancelReason::parse(&posted.form.reason)
-        .ok_or_else(|| invalid("reason", "unknown_reason", "not a cancellation reason"))?;
+    let reason = CancelReason::parse(&posted.form.reason).ok_or_else(|| {
+        ConsoleError::invalid("reason", "unknown_reason", "not a cancellation reason")
+    })?;
     let action = crate::edits::commands::EditAction::Cancel {
         lines: None,
         reason,

@@ -18,17 +18,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use orderly_domain::order::{CancelLine, CancelReason, FieldIssue, OrderCommand};
+use orderly_domain::order::{CancelLine, CancelReason, OrderCommand};
 use orderly_domain::returns::{AskedItem, Wanted};
 use orderly_domain::values::{Id, Sku};
 use std::collections::BTreeMap;
 
 type Answered = Result<Response, ConsoleError>;
 type Form = BTreeMap<String, String>;
-
-fn invalid(field: &str, code: &'static str, message: &str) -> ConsoleError {
-    AppError::Validation(vec![FieldIssue::new(field, code, message)]).into()
-}
 
 fn text<'f>(form: &'f Form, key: &str) -> &'f str {
     form.get(key).map_or("", |v| v.trim())
@@ -43,7 +39,7 @@ fn count(form: &Form, key: &str, max: u32) -> Result<Option<u32>, ConsoleError> 
             .ok()
             .filter(|n| *n <= max)
             .map(Some)
-            .ok_or_else(|| invalid(key, "out_of_range", "a whole number")),
+            .ok_or_else(|| ConsoleError::invalid(key, "out_of_range", "a whole number")),
     }
 }
 
@@ -120,7 +116,7 @@ pub async fn begin(
         let quantity = count(form, &format!("quantity_{n}"), 1_000_000)?;
         if !variant.is_empty() && variant != line.sku.as_str() {
             let sku = Sku::parse(variant)
-                .map_err(|e| invalid(&format!("sku_{n}"), e.code, &e.message))?;
+                .map_err(|e| ConsoleError::invalid(&format!("sku_{n}"), e.code, &e.message))?;
             changes.push(ChangeInput::SwapVariant {
                 line_no: n,
                 sku,
@@ -139,7 +135,7 @@ pub async fn begin(
         }
     }
     if changes.is_empty() {
-        return Err(invalid(
+        return Err(ConsoleError::invalid(
             "changes",
             "no_change",
             "change the address, a quantity or a variant first",
@@ -291,7 +287,13 @@ pub async fn decide(
             },
             "Edit abandoned.",
         ),
-        _ => return Err(invalid("decision", "unknown_value", "commit or abandon")),
+        _ => {
+            return Err(ConsoleError::invalid(
+                "decision",
+                "unknown_value",
+                "commit or abandon",
+            ));
+        }
     };
     edit(&app, &posted, &id, action).await?;
     Ok(done(
@@ -310,9 +312,12 @@ pub async fn cancel_line(
     let form = &posted.form;
     let quantity = count(form, "quantity", 1_000_000)?
         .filter(|q| *q > 0)
-        .ok_or_else(|| invalid("quantity", "out_of_range", "how many units to cancel"))?;
-    let reason = CancelReason::parse(text(form, "reason"))
-        .ok_or_else(|| invalid("reason", "unknown_reason", "not a cancellation reason"))?;
+        .ok_or_else(|| {
+            ConsoleError::invalid("quantity", "out_of_range", "how many units to cancel")
+        })?;
+    let reason = CancelReason::parse(text(form, "reason")).ok_or_else(|| {
+        ConsoleError::invalid("reason", "unknown_reason", "not a cancellation reason")
+    })?;
     let action = EditAction::Cancel {
         lines: Some(vec![CancelLine { line_no, quantity }]),
         reason,
@@ -344,7 +349,11 @@ pub async fn tags(
     };
     let (add, remove) = (list("add"), list("remove"));
     if add.is_empty() && remove.is_empty() {
-        return Err(invalid("add", "no_change", "name a tag to add or remove"));
+        return Err(ConsoleError::invalid(
+            "add",
+            "no_change",
+            "name a tag to add or remove",
+        ));
     }
     app.order_command(
         id.clone(),
@@ -378,13 +387,13 @@ pub async fn create_return(
     for (k, _) in form.iter().filter(|(k, _)| k.starts_with("return_")) {
         let line_no: u32 = k["return_".len()..]
             .parse()
-            .map_err(|_| invalid(k, "unknown_line", "not a line"))?;
+            .map_err(|_| ConsoleError::invalid(k, "unknown_line", "not a line"))?;
         if let Some(quantity) = count(form, k, 1_000_000)?.filter(|q| *q > 0) {
             items.push(AskedItem { line_no, quantity });
         }
     }
     if items.is_empty() {
-        return Err(invalid(
+        return Err(ConsoleError::invalid(
             "items",
             "required",
             "say how many units of which line come back",
@@ -394,7 +403,7 @@ pub async fn create_return(
         "store_credit" => Wanted::StoreCredit,
         "exchange" => Wanted::Exchange {
             sku: Sku::parse(text(form, "exchange_sku"))
-                .map_err(|e| invalid("exchange_sku", e.code, &e.message))?,
+                .map_err(|e| ConsoleError::invalid("exchange_sku", e.code, &e.message))?,
         },
         _ => Wanted::Refund,
     };

@@ -178,8 +178,8 @@ pub async fn station(
     Ok(render(Some(&viewer), status, &page))
 }
 
-/// Why the last of `scans` does not fit fulfillment order `fo` (its units picked and
-/// not yet packed), if it does not.
+/// Why `scans` (the last one just made) do not fit fulfillment order `fo`, in the
+/// domain's words, if they do not: the same rule packing applies.
 async fn refusal(
     app: &AppState,
     order: &Order,
@@ -198,24 +198,9 @@ async fn refusal(
     else {
         return Ok(Some("no such fulfillment order".into()));
     };
-    let Some(last) = skus.last() else {
-        return Ok(None);
-    };
-    let lines: Vec<_> = f.lines.iter().filter(|l| &l.sku == last).collect();
-    if lines.is_empty() {
-        return Ok(Some(format!("{last} is not in this fulfillment order")));
-    }
-    let room: u32 = lines
-        .iter()
-        .map(|l| l.picked - l.packed.min(l.picked))
-        .sum();
-    let count = u32::try_from(skus.iter().filter(|s| *s == last).count()).unwrap_or(u32::MAX);
-    if count > room {
-        return Ok(Some(format!(
-            "only {room} of {last} were picked and are not yet packed"
-        )));
-    }
-    Ok(None)
+    Ok(orderly_domain::order::pack_items(f, &skus)
+        .err()
+        .map(|e| e.to_string()))
 }
 
 /// The station's view of fulfillment order `fo` with `scans` so far.
@@ -331,13 +316,7 @@ pub async fn pack(
             number("height_mm", form.height_mm.as_deref())?,
         ],
     };
-    let order_id = Id::order_of_child(&id, "ful")
-        .ok_or_else(|| {
-            AppError::Order(orderly_domain::order::OrderError::UnknownFulfillmentOrder(
-                id.clone(),
-            ))
-        })?
-        .to_string();
+    let order_id = crate::fulfillment::queries::order_of_fulfillment(&id)?;
     app.pack(
         posted.origin(),
         posted.idem.clone(),

@@ -14,7 +14,6 @@ use crate::http::schema::required_text as text_schema;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use orderly_domain::order::OrderError;
 use orderly_domain::values::Id;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -38,9 +37,7 @@ async fn answer(
     (id, path, raw): (String, String, &[u8]),
     rejected: Option<String>,
 ) -> Result<Response, ApiError> {
-    let order_id = Id::order_of_child(&id, "ful")
-        .map(|o| o.to_string())
-        .ok_or_else(|| AppError::Order(OrderError::UnknownFulfillmentOrder(id.clone())))?;
+    let order_id = crate::fulfillment::queries::order_of_fulfillment(&id)?;
     let idem = idempotency(headers, principal, "POST", &path, raw)?;
     let expected = if_match(headers)?;
     let action = EditAction::AnswerCancellation {

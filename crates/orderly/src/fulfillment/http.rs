@@ -8,6 +8,7 @@ use crate::app::error::AppError;
 use crate::fulfillment::commands::NewPackage;
 use crate::fulfillment::handover::ShipRequest;
 use crate::fulfillment::packages::{created_package, package_view, pick_view};
+use crate::fulfillment::queries::order_of_fulfillment;
 use crate::fulfillment::tracking::TrackingEvent;
 use crate::fulfillment::view::{FulfillmentOrderOut, fulfillment_out};
 use crate::http::extract::{
@@ -33,13 +34,6 @@ pub struct FulfillmentOrderView {
     pub fulfillment: FulfillmentOrderOut,
     pub order_id: String,
     pub order_number: String,
-}
-
-/// The order a fulfillment order id (`ful_<order suffix>_<n>`) belongs to.
-fn order_of(id: &str) -> Result<String, AppError> {
-    Id::order_of_child(id, "ful")
-        .map(|o| o.to_string())
-        .ok_or_else(|| AppError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,7 +101,7 @@ pub async fn pick(
     Path(id): Path<String>,
     body: ApiJson<PickRequest>,
 ) -> Result<Response, ApiError> {
-    let order_id = order_of(&id)?;
+    let order_id = order_of_fulfillment(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/pick");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     check_pick(&body.value)?;
@@ -222,7 +216,7 @@ pub async fn pack(
     Path(id): Path<String>,
     body: ApiJson<PackRequest>,
 ) -> Result<Response, ApiError> {
-    let order_id = order_of(&id)?;
+    let order_id = order_of_fulfillment(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/packages");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     check_pack(&body.value)?;
@@ -371,7 +365,7 @@ pub async fn release(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let order_id = order_of(&id)?;
+    let order_id = order_of_fulfillment(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/release");
     let idem = idempotency(&headers, &principal, "POST", &path, b"")?;
     let fulfillment_id = Id::new(id);
@@ -423,7 +417,7 @@ pub async fn reject(
     Path(id): Path<String>,
     body: ApiJson<RejectRequest>,
 ) -> Result<Response, ApiError> {
-    let order_id = order_of(&id)?;
+    let order_id = order_of_fulfillment(&id)?;
     let path = format!("/api/v1/fulfillment-orders/{id}/reject");
     let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
     if let Some(issue) = required_text("reason", &body.value.reason, 500) {

@@ -46,6 +46,14 @@ pub struct PickList {
     pub bins: HashMap<String, Option<String>>,
 }
 
+/// The order a fulfillment order id (`ful_<order suffix>_<n>`) belongs to, read from
+/// the id itself: no lookup.
+pub fn order_of_fulfillment(id: &str) -> Result<String, AppError> {
+    Id::order_of_child(id, "ful")
+        .map(|o| o.to_string())
+        .ok_or_else(|| AppError::Order(OrderError::UnknownFulfillmentOrder(id.to_owned())))
+}
+
 /// A location's address as a label prints it.
 pub(crate) fn location_address(location: &crate::config::LocationConfig) -> LabelAddress {
     LabelAddress {
