@@ -32,8 +32,7 @@ fn text(v: &Value, key: &str) -> String {
 
 /// A paid web order of two shirts, released to its warehouse.
 async fn released(app: &TestApp) -> Value {
-    let mut body = order_body("web", &[("TEE-BLK-M", 2, 2000)]);
-    body["payment"] = json!({"method": "card", "token": "tok_visa"});
+    let body = card_order(&[("TEE-BLK-M", 2, 2000)], "tok_visa");
     app.create_order(&body).await
 }
 
@@ -302,8 +301,7 @@ async fn every_console_form_refuses_a_missing_token_a_role_without_it_and_an_exp
 async fn a_case_is_opened_from_its_order_worked_from_the_queues_and_resolved_with_the_suggested_cause()
  {
     let app = shop(spawn_app().await).await;
-    let mut body = order_body("web", &[("TEE-BLK-M", 1, 2000)]);
-    body["payment"] = json!({"method": "card", "token": "tok_declined"});
+    let body = card_order(&[("TEE-BLK-M", 1, 2000)], "tok_declined");
     let order = app.create_order(&body).await;
     let oid = text(&order, "id");
     let (mut support, who) = support_user(&app).await;
@@ -401,8 +399,7 @@ async fn a_case_is_opened_from_its_order_worked_from_the_queues_and_resolved_wit
 #[tokio::test]
 async fn the_board_counts_every_queue_and_a_retried_payment_leaves_the_payments_queue() {
     let app = shop(spawn_app().await).await;
-    let mut body = order_body("web", &[("TEE-BLK-M", 1, 2000)]);
-    body["payment"] = json!({"method": "card", "token": "tok_declined"});
+    let body = card_order(&[("TEE-BLK-M", 1, 2000)], "tok_declined");
     let order = app.create_order(&body).await;
     let (oid, number) = (text(&order, "id"), text(&order, "number"));
     let (mut support, who) = support_user(&app).await;

@@ -782,6 +782,14 @@ pub fn order_body(channel: &str, lines: &[(&str, i64, i64)]) -> Value {
 }
 
 /// Changes the ship-to address of an order body.
+/// A web order of `lines` paid by card with the simulator's `token` (`tok_visa`,
+/// `tok_declined`, …).
+pub fn card_order(lines: &[(&str, i64, i64)], token: &str) -> Value {
+    let mut body = order_body("web", lines);
+    body["payment"] = json!({"method": "card", "token": token});
+    body
+}
+
 pub fn ship_to(body: &mut Value, city: &str, region: &str, postal_code: &str) {
     let a = &mut body["shipping_address"];
     a["city"] = json!(city);

@@ -19,9 +19,7 @@ pub async fn shop(app: TestApp) -> TestApp {
 /// Places a card order of `lines` (sku, quantity, unit price) and takes every unit
 /// through pick, pack, ship and delivery; returns the delivered order.
 pub async fn delivered(app: &TestApp, lines: &[(&str, i64, i64)]) -> Value {
-    let mut body = order_body("web", lines);
-    body["payment"] = json!({"method": "card", "token": "tok_visa"});
-    deliver(app, &body).await
+    deliver(app, &card_order(lines, "tok_visa")).await
 }
 
 /// Places the order `body` and takes every unit through pick, pack, ship and delivery
