@@ -141,6 +141,29 @@ impl BusinessCalendar {
         })
     }
 
+    /// Monday to Friday, 09:00–17:00 UTC, no holidays: the calendar of a business that
+    /// configured none.
+    pub fn office_hours_utc() -> BusinessCalendar {
+        let day = vec![Interval {
+            start: WallTime { minutes: 9 * 60 },
+            end: WallTime { minutes: 17 * 60 },
+        }];
+        let closed = Vec::new;
+        BusinessCalendar {
+            time_zone: TimeZone::UTC,
+            hours: [
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day,
+                closed(),
+                closed(),
+            ],
+            holidays: BTreeSet::new(),
+        }
+    }
+
     /// The checks `new` makes of one weekday's intervals, for a caller that reports the
     /// problems of every weekday rather than the first.
     pub fn check_day(weekday: Weekday, intervals: &[Interval]) -> Result<(), CalendarError> {

@@ -14,6 +14,7 @@ pub mod customer;
 pub mod fulfillment;
 pub mod geo;
 pub mod inventory;
+pub mod kpi;
 pub mod order;
 pub mod payment;
 pub mod returns;

@@ -36,6 +36,7 @@ mod customers;
 mod delivery;
 mod error;
 mod group;
+mod kpi;
 mod pg;
 mod read;
 mod rows;
@@ -60,6 +61,9 @@ pub use delivery::{
 };
 pub use error::StoreError;
 pub use group::{GroupStats, WriterBusy};
+pub use kpi::{
+    KpiKey, KpiMarks, KpiReads, KpiRows, KpiSums, KpiTx, MarkRow, Recomputed, recompute,
+};
 pub use pg::{PgOptions, PgStore};
 pub use read::{
     Backlog, ExceptionFilter, OpenReservation, OrderFilter, OrderRow, Reader, ReturnFilter,

@@ -291,6 +291,7 @@ pub trait Reader:
     + crate::cases::CaseReads
     + crate::customers::CustomerReads
     + crate::console::ConsoleReads
+    + crate::kpi::KpiReads
 {
     /// An order by id (`ord_…`) or human number (`WEB-1001`).
     fn order(&mut self, id_or_number: &str) -> Result<Option<Order>, StoreError>;

@@ -19,6 +19,7 @@ pub mod edits;
 pub mod exceptions;
 pub mod fulfillment;
 pub mod http;
+pub mod kpis;
 #[cfg(test)]
 mod layering;
 pub mod maintenance;

@@ -4,12 +4,16 @@
 
 use crate::config::{DatabaseConfig, DatabaseTarget};
 use crate::startup::open_store;
+use orderly_domain::kpi::KpiRules;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Opens the store for a maintenance command, refusing to create a missing SQLite file.
+/// `kpi` matters only to a command that writes events (see `open_store`).
 pub async fn open_existing(
     db: &DatabaseConfig,
     create: bool,
+    kpi: Arc<KpiRules>,
 ) -> anyhow::Result<orderly_store::Store> {
     if let DatabaseTarget::Sqlite(path) = DatabaseTarget::parse(&db.url)?
         && !create
@@ -17,12 +21,13 @@ pub async fn open_existing(
     {
         anyhow::bail!("database {} does not exist", path.display());
     }
-    open_store(db).await
+    open_store(db, kpi).await
 }
 
 /// Runs `orderly check` against a database and prints the report.
 pub async fn check_and_report(db: &DatabaseConfig) -> anyhow::Result<ExitCode> {
-    let store = open_existing(db, false).await?;
+    // It only reads.
+    let store = open_existing(db, false, Arc::default()).await?;
     let report = store.check().await;
     store.shutdown();
     let report = report?;

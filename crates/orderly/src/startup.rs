@@ -7,6 +7,7 @@ use crate::app::{App, AppState};
 use crate::config::{Config, DatabaseConfig, DatabaseTarget};
 use crate::http;
 use anyhow::Context;
+use orderly_domain::kpi::KpiRules;
 use orderly_store::{PgOptions, SqliteOptions, Store, Synchronous};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,7 +22,8 @@ pub struct Application {
 }
 
 /// Opens (and migrates) the store the configuration names.
-pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
+/// `kpi` is what the KPI counters every append keeps need (`Config::kpi_rules`).
+pub async fn open_store(db: &DatabaseConfig, kpi: Arc<KpiRules>) -> anyhow::Result<Store> {
     match DatabaseTarget::parse(&db.url)? {
         DatabaseTarget::Sqlite(path) => {
             let mut options = SqliteOptions::new(&path);
@@ -34,6 +36,7 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
             if !db.group_commit {
                 options.max_batch = 1;
             }
+            options.kpi = kpi;
             Store::open_sqlite(&options)
                 .with_context(|| format!("cannot open database {}", path.display()))
         }
@@ -45,6 +48,7 @@ pub async fn open_store(db: &DatabaseConfig) -> anyhow::Result<Store> {
                 synchronous_commit: db.synchronous_commit.clone(),
                 connect_timeout_ms: db.connect_timeout_ms,
                 group_commit: db.group_commit,
+                kpi,
             };
             Store::open_postgres(&options)
                 .await
@@ -64,7 +68,7 @@ impl Application {
         config: Config,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Application> {
-        let store = open_store(&config.database).await?;
+        let store = open_store(&config.database, config.kpi_rules()?).await?;
         let channels: Vec<String> = config.channels.iter().map(|c| c.id.clone()).collect();
         store
             .prepare_channels(&channels)

@@ -234,6 +234,25 @@ impl<'a> Conn<'a> {
         )
     }
 
+    /// Runs a plain SELECT of rows none of this unit's deferred writes change, without
+    /// sending those writes first: it reads only what other commands committed, and a
+    /// unit whose writes may join other commands' keeps them queued (a query after
+    /// writes otherwise opens the transaction, see `pipelined`).
+    pub(crate) fn query_apart(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        debug_assert!(!needs_transaction(sql), "{sql}");
+        self.handle.block_on(async {
+            let statement = self.client.prepare_cached(sql).await.map_err(pg_error)?;
+            self.client
+                .query(&statement, params)
+                .await
+                .map_err(pg_error)
+        })
+    }
+
     pub(crate) fn query_opt(
         &self,
         sql: &str,

@@ -24,6 +24,7 @@ mod deferred;
 mod delivery;
 mod fulfillment;
 mod inventory;
+mod kpi;
 mod migrate;
 mod numbers;
 mod params;
@@ -45,6 +46,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use deferred::Deferred;
 use migrate::migrate;
 pub(crate) use numbers::{NUMBER_BLOCK, NumberBlocks};
+use orderly_domain::kpi::KpiRules;
 pub(crate) use params::{Column, StockMove};
 use read::PgReader;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -69,6 +71,8 @@ pub struct PgOptions {
     /// Whether commands whose writes can join are committed together by the committer
     /// (see `batch`); off, every command commits alone.
     pub group_commit: bool,
+    /// What the KPI counters kept by every append need from configuration.
+    pub kpi: Arc<KpiRules>,
 }
 
 impl PgOptions {
@@ -80,6 +84,7 @@ impl PgOptions {
             synchronous_commit: "on".into(),
             connect_timeout_ms: 2_000,
             group_commit: true,
+            kpi: Arc::default(),
         }
     }
 }
@@ -101,6 +106,7 @@ pub struct PgStore {
     batcher: Batcher,
     group_commit: bool,
     groups: Arc<GroupCounters>,
+    kpi: Arc<KpiRules>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -221,6 +227,7 @@ impl PgStore {
             numbers: Arc::default(),
             group_commit: options.group_commit,
             groups,
+            kpi: options.kpi.clone(),
         })
     }
 
@@ -252,6 +259,7 @@ impl PgStore {
             let mut client = self.pool.get().await.map_err(|e| E::from(pool_error(e)))?;
             let handle = Handle::current();
             let numbers = self.numbers.clone();
+            let kpi = self.kpi.clone();
             // Only the first run assumes its idempotency key is new.
             let keys = if attempt == 1 {
                 KeyCheck::AtCommit
@@ -260,7 +268,12 @@ impl PgStore {
             };
             let join = self.group_commit;
             let (returned, run) = tokio::task::spawn_blocking(move || {
-                let run = run_write(&handle, &mut client, &numbers, keys, join, &mut command);
+                let tx = TxParts {
+                    numbers: &numbers,
+                    kpi: &kpi,
+                    keys,
+                };
+                let run = run_write(&handle, &mut client, tx, join, &mut command);
                 (command, run)
             })
             .await
@@ -379,12 +392,18 @@ enum Ending<T> {
     },
 }
 
+/// What a write transaction holds beside its connection.
+pub(crate) struct TxParts<'a> {
+    pub(crate) numbers: &'a NumberBlocks,
+    pub(crate) kpi: &'a KpiRules,
+    pub(crate) keys: KeyCheck,
+}
+
 /// Runs one attempt of a command, and commits it unless its writes can join others'.
 fn run_write<T, E, F>(
     handle: &Handle,
     client: &mut deadpool_postgres::Object,
-    numbers: &NumberBlocks,
-    keys: KeyCheck,
+    tx: TxParts<'_>,
     join: bool,
     command: &mut F,
 ) -> Attempt<T, E>
@@ -392,7 +411,8 @@ where
     F: FnMut(&mut dyn WriteTx) -> Result<T, E>,
     E: From<StoreError>,
 {
-    let mut pg = PgTx::new(Conn::lazy(client, handle, &statement::BEGIN), numbers, keys);
+    let numbers = tx.numbers;
+    let mut pg = PgTx::new(Conn::lazy(client, handle, &statement::BEGIN), tx);
     // A panicking command must not hand a connection with an open transaction back to
     // the pool: roll back, then let the panic continue.
     let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));

@@ -15,6 +15,8 @@ pub(crate) enum Table {
     FulfillmentOrders,
     IdempotencyKeys,
     Inventory,
+    KpiCounts,
+    KpiMarks,
     Orders,
     Outbox,
     PaymentFingerprints,
@@ -118,6 +120,8 @@ pub(crate) enum StatementId {
     ResolveExceptions,
     InsertCreditEntry,
     SaveReturn,
+    AddKpiRows,
+    InsertKpiMarks,
     UpsertCustomer,
     /// Statements the unit tests make up.
     #[cfg(test)]
@@ -219,7 +223,7 @@ pub(crate) fn test_spec(n: u8, target: Target, sql: &'static str) -> &'static St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg::{customers, fulfillment, inventory, params, returns, work, write};
+    use crate::pg::{customers, fulfillment, inventory, kpi, params, returns, work, write};
 
     impl Table {
         fn name(self) -> &'static str {
@@ -231,6 +235,8 @@ mod tests {
                 Table::FulfillmentOrders => "fulfillment_orders",
                 Table::IdempotencyKeys => "idempotency_keys",
                 Table::Inventory => "inventory",
+                Table::KpiCounts => "kpi_counts",
+                Table::KpiMarks => "kpi_marks",
                 Table::Orders => "orders",
                 Table::Outbox => "outbox",
                 Table::PaymentFingerprints => "payment_fingerprints",
@@ -278,6 +284,8 @@ mod tests {
         &work::INSERT_CREDIT_ENTRY,
         &returns::SAVE_RETURN,
         &customers::UPSERT_CUSTOMER,
+        &kpi::ADD_KPI_ROWS,
+        &kpi::INSERT_KPI_MARKS,
     ];
 
     /// The tables a statement's text changes (`INSERT INTO t`, `UPDATE t`, `DELETE FROM

@@ -14,6 +14,7 @@ use crate::rows::{IdempotencyRecord, ProductRow, StoredBody};
 use crate::tx::{NewEvent, NewOrderFacts, OrderEvents, Velocity, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
+use orderly_domain::kpi::KpiRules;
 use orderly_domain::order::{Order, OrderEvent};
 use orderly_domain::sourcing::StockView;
 use orderly_domain::values::{Id, Sku};
@@ -25,6 +26,7 @@ const EMAIL_VELOCITY_SQL: &str =
 pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
     numbers: &'a NumberBlocks,
+    kpi: &'a KpiRules,
     /// Order numbers this run took (channel, number): given back if it does not commit.
     drawn: Vec<(String, i64)>,
     keys: KeyCheck,
@@ -60,14 +62,19 @@ pub(crate) fn order_snapshot(
 }
 
 impl<'a> PgTx<'a> {
-    pub(crate) fn new(c: Conn<'a>, numbers: &'a NumberBlocks, keys: KeyCheck) -> Self {
+    pub(crate) fn new(c: Conn<'a>, parts: super::TxParts<'a>) -> Self {
         PgTx {
             c,
-            numbers,
+            numbers: parts.numbers,
+            kpi: parts.kpi,
             drawn: Vec::new(),
-            keys,
+            keys: parts.keys,
             assumed_new_key: false,
         }
+    }
+
+    pub(crate) fn kpi(&self) -> &'a KpiRules {
+        self.kpi
     }
 
     /// The order numbers this run took, which are free again when it does not commit.

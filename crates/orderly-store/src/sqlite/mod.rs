@@ -8,6 +8,7 @@ mod customers;
 mod delivery;
 mod fulfillment;
 mod inventory;
+mod kpi;
 mod pool;
 mod queries;
 mod read;
@@ -22,6 +23,7 @@ use crate::group::{GroupCounters, GroupStats};
 use crate::read::Reader;
 use crate::tx::WriteTx;
 use orderly_domain::customer;
+use orderly_domain::kpi::KpiRules;
 use pool::ReadPool;
 use read::SqliteReader;
 use rusqlite::{Connection, OpenFlags};
@@ -50,6 +52,8 @@ pub struct SqliteOptions {
     pub read_connections: usize,
     /// Most commands committed together in one transaction (one fsync).
     pub max_batch: usize,
+    /// What the KPI counters kept by every append need from configuration.
+    pub kpi: Arc<KpiRules>,
 }
 
 impl SqliteOptions {
@@ -59,6 +63,7 @@ impl SqliteOptions {
             synchronous: Synchronous::Full,
             read_connections: 4,
             max_batch: 64,
+            kpi: Arc::default(),
         }
     }
 }
@@ -206,7 +211,11 @@ impl SqliteStore {
         let write_conn = open_connection(&options.path, rw, options.synchronous)?;
         write_conn.set_prepared_statement_cache_capacity(64);
         let groups = Arc::new(GroupCounters::default());
-        let writer = Writer::start(write_conn, options.max_batch, groups.clone())?;
+        let writer = Writer::start(
+            writer::WriterConn::new(write_conn, options.kpi.clone()),
+            options.max_batch,
+            groups.clone(),
+        )?;
         let mut readers = Vec::with_capacity(options.read_connections.max(1));
         for _ in 0..options.read_connections.max(1) {
             let conn = open_connection(

@@ -9,16 +9,22 @@ use crate::rows::{IdempotencyRecord, StoredBody};
 use crate::tx::{NewEvent, OrderEvents, WriteTx};
 use crate::{from_ms, to_ms};
 use jiff::Timestamp;
+use orderly_domain::kpi::KpiRules;
 use orderly_domain::order::{Order, OrderEvent};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(crate) struct SqliteTx<'c> {
     conn: &'c Connection,
+    kpi: &'c KpiRules,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub(crate) fn new(conn: &'c Connection) -> Self {
-        SqliteTx { conn }
+    pub(crate) fn new(conn: &'c Connection, kpi: &'c KpiRules) -> Self {
+        SqliteTx { conn, kpi }
+    }
+
+    pub(crate) fn kpi(&self) -> &'c KpiRules {
+        self.kpi
     }
 
     pub(crate) fn conn(&self) -> &'c Connection {

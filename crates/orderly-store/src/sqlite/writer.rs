@@ -13,16 +13,36 @@ use super::write::SqliteTx;
 use crate::error::StoreError;
 use crate::group::GroupCounters;
 use crate::tx::WriteTx;
+use orderly_domain::kpi::KpiRules;
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
+/// The write connection with what every command's transaction needs beside it.
+pub(crate) struct WriterConn {
+    conn: Connection,
+    kpi: Arc<KpiRules>,
+}
+
+impl WriterConn {
+    pub(crate) fn new(conn: Connection, kpi: Arc<KpiRules>) -> WriterConn {
+        WriterConn { conn, kpi }
+    }
+}
+
+impl std::ops::Deref for WriterConn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 /// A command waiting in the writer's queue. It may run more than once (when its group
 /// has to be run again, see `commit_group`) and is answered exactly once.
 trait Command: Send {
     /// Runs against the open transaction; true when it succeeded.
-    fn run(&mut self, conn: &Connection) -> bool;
+    fn run(&mut self, conn: &WriterConn) -> bool;
     /// Records a failure that kept it from running.
     fn fail(&mut self, e: StoreError);
     /// Answers the caller with the last run's outcome, or with the commit's failure.
@@ -47,9 +67,12 @@ where
     T: Send,
     E: From<StoreError> + Send,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
+    fn run(&mut self, conn: &WriterConn) -> bool {
         let f = &mut self.f;
-        self.outcome = catch_unwind(AssertUnwindSafe(|| f(&mut SqliteTx::new(conn)))).ok();
+        self.outcome = catch_unwind(AssertUnwindSafe(|| {
+            f(&mut SqliteTx::new(&conn.conn, &conn.kpi))
+        }))
+        .ok();
         if self.outcome.is_none() {
             tracing::error!("a write command panicked; it was rolled back");
         }
@@ -85,7 +108,7 @@ const QUEUE_DEPTH: usize = 4096;
 
 impl Writer {
     pub(crate) fn start(
-        conn: Connection,
+        conn: WriterConn,
         max_batch: usize,
         groups: Arc<GroupCounters>,
     ) -> Result<Writer, StoreError> {
@@ -137,7 +160,7 @@ impl Writer {
 }
 
 fn run(
-    conn: Connection,
+    conn: WriterConn,
     mut receiver: mpsc::Receiver<Job>,
     max_batch: usize,
     groups: &GroupCounters,
@@ -172,7 +195,7 @@ fn run(
 /// in its own SAVEPOINT so the failing one rolls back alone. (A savepoint per command
 /// always would copy every page a command touches into the savepoint journal: a quarter
 /// of the throughput, measured.)
-fn commit_group(conn: &Connection, batch: &mut Vec<Job>, groups: &GroupCounters, background: bool) {
+fn commit_group(conn: &WriterConn, batch: &mut Vec<Job>, groups: &GroupCounters, background: bool) {
     let started = std::time::Instant::now();
     let size = batch.len();
     if let Err(e) = begin(conn) {
@@ -253,7 +276,7 @@ fn begin(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Runs a command inside its own savepoint: released on success, rolled back on failure.
-fn run_alone(conn: &Connection, job: &mut Job) {
+fn run_alone(conn: &WriterConn, job: &mut Job) {
     if let Err(e) = conn.execute_batch("SAVEPOINT cmd") {
         job.fail(StoreError::from(e));
         return;
@@ -282,7 +305,7 @@ mod tests {
     }
 
     impl Command for Raw {
-        fn run(&mut self, conn: &Connection) -> bool {
+        fn run(&mut self, conn: &WriterConn) -> bool {
             let _ = conn.execute_batch(self.sql);
             self.ok
         }
@@ -303,7 +326,7 @@ mod tests {
     /// Commits `commands` as one group: whether each was answered without a commit error,
     /// and what the group counted.
     fn group(
-        conn: &Connection,
+        conn: &WriterConn,
         commands: &[(&'static str, bool)],
     ) -> (Vec<bool>, crate::GroupStats) {
         let (done, answers) = std::sync::mpsc::channel();
@@ -353,7 +376,12 @@ mod tests {
         let counters = GroupCounters::default();
         // Everything is queued before the writer starts, so it could take all five at
         // once; the background job splits them: [1, 2], [3] alone, [4, 5].
-        run(conn, receiver, 64, &counters);
+        run(
+            WriterConn::new(conn, Arc::default()),
+            receiver,
+            64,
+            &counters,
+        );
         assert_eq!(answers.iter().filter(Option::is_none).count(), 5);
         let counted = counters.snapshot();
         assert_eq!(
@@ -367,7 +395,7 @@ mod tests {
 
     #[test]
     fn a_command_that_fails_after_writing_is_undone_alone() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = WriterConn::new(Connection::open_in_memory().unwrap(), Arc::default());
         conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         let (answered, counted) = group(
             &conn,
@@ -397,7 +425,7 @@ mod tests {
 
     #[test]
     fn a_group_that_runs_clean_is_counted_as_joined() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = WriterConn::new(Connection::open_in_memory().unwrap(), Arc::default());
         conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         // A refusal before writing leaves nothing to undo: still one transaction.
         let commands = [
@@ -422,7 +450,7 @@ mod tests {
 
     #[test]
     fn a_transaction_sqlite_rolled_back_fails_the_whole_group() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = WriterConn::new(Connection::open_in_memory().unwrap(), Arc::default());
         conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         // The second command's transaction vanishes (as SQLite does on a full disk).
         let (answered, _) = group(

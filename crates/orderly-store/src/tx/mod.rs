@@ -21,6 +21,7 @@ use orderly_domain::actor::Actor;
 use orderly_domain::case::{Case, CaseEvent, evolve as case_evolve};
 use orderly_domain::customer::{CustomerEvent, CustomerFacts, evolve as customer_evolve};
 use orderly_domain::inventory::{MovementReason, StockLevel};
+use orderly_domain::kpi::{case_effects, exception_effects, order_effects};
 use orderly_domain::order::{Order, OrderEvent, Reservation, evolve};
 use orderly_domain::sourcing::StockView;
 use orderly_domain::values::Sku;
@@ -169,6 +170,7 @@ pub trait WriteTx:
     + crate::cases::CasesTx
     + crate::customers::CustomersTx
     + crate::console::ConsoleTx
+    + crate::kpi::KpiTx
 {
     /// What placing an order needs to know: the order already captured under this
     /// channel's external id (if any), the catalog rows and stock of its SKUs, and the
@@ -210,6 +212,7 @@ pub trait WriteTx:
         due: &dyn Fn(&Case) -> Option<Timestamp>,
     ) -> Result<Case, StoreError> {
         let contacts_before = before.as_ref().map_or(0, |c| c.contacts.len());
+        let kept = before.clone();
         let mut state = before;
         let actor_json = serde_json::to_string(&meta.actor)?;
         let mut rows: Vec<(u64, &str, String)> = Vec::with_capacity(events.len());
@@ -233,6 +236,8 @@ pub trait WriteTx:
             due_at: due(&case),
         })?;
         self.insert_case_contacts(&case, contacts_before)?;
+        let effects = case_effects(kept.as_ref(), &case, events, meta.at, self.kpi_rules());
+        crate::kpi::record(self, effects)?;
         Ok(case)
     }
 
@@ -246,6 +251,9 @@ pub trait WriteTx:
         meta: &EventMeta,
     ) -> Result<Order, StoreError> {
         let created = before.is_none();
+        // The state before, for what the append adds to the figures.
+        let kept = before.clone();
+        let mut kpi_effects = Vec::new();
         let mut state = before;
         let actor_json = serde_json::to_string(&meta.actor)?;
         let actor_label = meta.actor.label();
@@ -255,6 +263,7 @@ pub trait WriteTx:
             let next = evolve(state, event, meta.at, version)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             rows.push((version, event.kind(), serde_json::to_string(event)?));
+            kpi_effects.extend(exception_effects(event, &next, meta.at, self.kpi_rules()));
             state = Some(next);
         }
         let order = state.ok_or_else(|| {
@@ -274,6 +283,14 @@ pub trait WriteTx:
             project(self, event, &order, (&actor_label, &meta.actor), meta.at)?;
             record_exceptions(self, event, &order, &actor_label, meta.at)?;
         }
+        kpi_effects.extend(order_effects(
+            kept.as_ref(),
+            &order,
+            events,
+            meta.at,
+            self.kpi_rules(),
+        ));
+        crate::kpi::record(self, kpi_effects)?;
         // One message per append, naming its events in order: a consumer (webhooks,
         // notifications) gets a command's events together, and the hot path writes one
         // outbox row instead of one per event.

@@ -80,6 +80,8 @@ pub enum Permission {
     ManageUsers,
     /// Scrape `/metrics` on the main address.
     ReadMetrics,
+    /// Read the operations KPIs (`/metrics/kpis`, the dashboard, the weekly review).
+    ReadKpis,
 }
 
 impl Permission {
@@ -119,6 +121,7 @@ impl Permission {
             Permission::ManageCustomers => "flag, annotate and merge customers",
             Permission::ManageUsers => "manage console users",
             Permission::ReadMetrics => "read metrics",
+            Permission::ReadKpis => "read KPIs",
         }
     }
 }
@@ -154,6 +157,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ManageCases
                 | ReadCustomers
                 | ManageCustomers
+                | ReadKpis
         ),
         Role::Warehouse => matches!(
             p,
@@ -167,6 +171,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ReadExceptions
                 | ResolveExceptions
                 | ReceiveReturns
+                | ReadKpis
         ),
         Role::Finance => matches!(
             p,
@@ -185,6 +190,7 @@ pub fn allows(role: Role, p: Permission) -> bool {
                 | ManageCases
                 | ReadCustomers
                 | ManageCustomers
+                | ReadKpis
         ),
         Role::Integration => matches!(
             p,

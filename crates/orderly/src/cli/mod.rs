@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ReturnsAction,
     },
+    /// The operations KPIs' counters.
+    Kpis {
+        #[command(subcommand)]
+        action: KpisAction,
+    },
     /// Fill a database with a year of realistic history (the demo's catalog and
     /// configuration unless --config names another).
     Seed {
@@ -141,6 +146,16 @@ pub enum ReturnsAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum KpisAction {
+    /// Recompute every KPI counter from the event log and replace the kept ones (they
+    /// are kept as events commit; this is for a database that had none, or a check).
+    Rebuild {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum BenchKind {
     /// Capture orders over HTTP against a server on a fresh temporary database.
     Capture(crate::bench::CaptureArgs),
@@ -176,6 +191,9 @@ pub fn init_tracing(cli: &Cli) {
             action: ReturnsAction::Backtest { common, .. },
         } => (Some(common), false, "warn"),
         Command::Users { action } => (Some(action.common()), false, "warn"),
+        Command::Kpis {
+            action: KpisAction::Rebuild { common },
+        } => (Some(common), false, "warn"),
         Command::Seed { common, .. } => (Some(common), common.config.is_none(), "warn"),
         Command::Bench { .. } => (None, false, "info"),
     };
@@ -293,7 +311,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { common } => {
             let db = database_config(&common)?;
             runtime()?.block_on(async {
-                crate::maintenance::open_existing(&db, true)
+                // Migrating writes no events.
+                crate::maintenance::open_existing(&db, true, Default::default())
                     .await?
                     .shutdown();
                 anyhow::Ok(())
@@ -328,6 +347,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     format,
                 },
         } => runtime()?.block_on(backtest(common, policy, since, format)),
+        Command::Kpis {
+            action: KpisAction::Rebuild { common },
+        } => runtime()?.block_on(rebuild_kpis(common)),
         Command::Seed { common, args } => {
             runtime()?.block_on(seed(common, args))?;
             Ok(ExitCode::SUCCESS)
@@ -397,7 +419,8 @@ async fn operator_app(common: &Common) -> anyhow::Result<crate::app::App> {
         common.config.is_none().then_some(crate::DEMO_CONFIG),
     )?;
     config.database = existing_database_config(common)?;
-    let store = crate::maintenance::open_existing(&config.database, true).await?;
+    let store =
+        crate::maintenance::open_existing(&config.database, true, config.kpi_rules()?).await?;
     crate::app::App::new(store, config)
 }
 
@@ -494,6 +517,32 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
     Ok(())
 }
 
+/// `orderly kpis rebuild`: every counter recomputed from the events and replaced.
+async fn rebuild_kpis(common: Common) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(
+        common.config.as_deref(),
+        common.config.is_none().then_some(crate::DEMO_CONFIG),
+    )?;
+    config.database = existing_database_config(&common)?;
+    let store =
+        crate::maintenance::open_existing(&config.database, false, config.kpi_rules()?).await?;
+    let app = crate::app::App::new(store, config)?;
+    let started = std::time::Instant::now();
+    let done = app.rebuild_kpis().await;
+    app.store.shutdown();
+    let done = done?;
+    println!(
+        "rebuilt {} KPI counters and {} marks from {} events ({} orders, {} cases) in {:.1} s",
+        done.rows.len(),
+        done.marks.len(),
+        done.events.0,
+        done.orders,
+        done.cases,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `orderly returns backtest`: the application's backtest, by the system on this machine
 /// (whoever can run the binary on the database is its operator), on the database the
 /// other maintenance commands use.
@@ -508,7 +557,8 @@ async fn backtest(
         common.config.is_none().then_some(crate::DEMO_CONFIG),
     )?;
     config.database = existing_database_config(&common)?;
-    let store = crate::maintenance::open_existing(&config.database, false).await?;
+    let store =
+        crate::maintenance::open_existing(&config.database, false, config.kpi_rules()?).await?;
     let app = crate::app::App::new(store, config)?;
     let result = crate::returns::backtest_cli::run(&app, &policy, &since, &format).await;
     app.store.shutdown();

@@ -6,6 +6,7 @@ mod calendar;
 pub mod cases;
 pub mod console;
 pub mod exceptions;
+pub mod kpis;
 pub mod metrics;
 pub mod notifications;
 mod refund_limits;
@@ -88,6 +89,9 @@ pub struct Config {
     /// Where Prometheus scrapes `/metrics`.
     #[serde(default)]
     pub metrics: metrics::MetricsConfig,
+    /// What the operations figures count as an inaccurate shipment.
+    #[serde(default)]
+    pub kpis: kpis::KpisConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -452,7 +456,7 @@ pub struct GeocodeConfig {
 }
 
 /// Top-level sections that environment variables may override.
-const ENV_SECTIONS: [&str; 16] = [
+const ENV_SECTIONS: [&str; 17] = [
     "sourcing",
     "carriers",
     "fulfillment",
@@ -469,6 +473,7 @@ const ENV_SECTIONS: [&str; 16] = [
     "exceptions",
     "console",
     "metrics",
+    "kpis",
 ];
 
 /// The `ORDERLY_*` variables that override configuration keys. `log` is matched only

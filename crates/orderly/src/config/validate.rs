@@ -279,6 +279,7 @@ impl Config {
         problems.extend(self.exceptions.problems());
         problems.extend(self.console.problems());
         problems.extend(self.metrics.problems());
+        problems.extend(self.kpis.problems());
         problems.extend(self.payments.refund_limit_problems());
         if problems.is_empty() {
             Ok(())

@@ -126,6 +126,7 @@ route_table! {
     "/shipments/{id}" => get(packages::get_shipment),
     "/shipments/{id}/label.pdf" => get(fulfillment::label),
     "/shipments/{id}/collect" => post(pickup::collect),
+    "/metrics/kpis" => get(crate::kpis::http::kpis),
     "/exceptions" => get(exceptions::list_all),
     "/exceptions/{queue}" => get(exceptions::list_queue),
     "/exceptions/{queue}/{id}/resolve" => post(exceptions::resolve),

@@ -27,6 +27,7 @@ mod helpers;
 mod hygiene;
 mod idempotency;
 mod inbound;
+mod kpis;
 mod logs;
 mod metrics;
 mod money;

@@ -1,0 +1,138 @@
+//! `GET /metrics/kpis`: every KPI over a range of business days, its trend per day, week
+//! or month, its benchmark, and grouped by channel, location, carrier, SKU, category,
+//! reason, queue or root cause where the KPI is kept that way.
+
+use super::report::{KpiFigure, Period};
+use super::{GroupBy, KpiQuery, MAX_DAYS};
+use crate::app::AppState;
+use crate::app::auth::Principal;
+use crate::http::extract::ApiQuery;
+use crate::http::problem::{ApiError, Problem};
+use axum::Json;
+use axum::extract::State;
+use jiff::civil::Date;
+use orderly_domain::order::FieldIssue;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct KpiParams {
+    /// The first business day (`YYYY-MM-DD`, in the business calendar's time zone);
+    /// default: six days before `to`.
+    #[param(format = Date, max_length = 10)]
+    pub from: Option<String>,
+    /// The last business day, included; default: today. At most 366 days after `from`.
+    #[param(format = Date, max_length = 10)]
+    pub to: Option<String>,
+    /// `channel`, `location`, `carrier`, `sku`, `category`, `reason`, `queue` or
+    /// `root_cause`; none: totals only.
+    #[param(pattern = "^(all|channel|location|carrier|sku|category|reason|queue|root_cause)$")]
+    pub group_by: Option<String>,
+    /// The trend's step: `day` (the default), `week` (from Monday) or `month`.
+    #[param(pattern = "^(day|week|month)$")]
+    pub period: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiReportView {
+    pub from: String,
+    pub to: String,
+    /// The time zone whose dates the days are.
+    pub time_zone: String,
+    pub group_by: Option<String>,
+    pub period: String,
+    pub kpis: Vec<KpiFigure>,
+}
+
+fn refuse(field: &str, code: &'static str, message: &str) -> ApiError {
+    ApiError::InvalidQueryParam(FieldIssue::new(field, code, message))
+}
+
+fn date(field: &str, raw: Option<String>) -> Result<Option<Date>, ApiError> {
+    raw.map(|s| {
+        s.parse::<Date>()
+            .map_err(|_| refuse(field, "invalid_date", "a date as YYYY-MM-DD"))
+    })
+    .transpose()
+}
+
+/// The KPIs of a range of days.
+#[utoipa::path(get, path = "/api/v1/metrics/kpis", tag = "kpis", params(KpiParams),
+    responses((status = 200, body = KpiReportView),
+        (status = 400, description = "invalid_query_parameter (invalid_date, empty_range, range_too_long, unknown_value)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn kpis(
+    State(app): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<KpiParams>,
+) -> Result<Json<KpiReportView>, ApiError> {
+    let rules = app
+        .config
+        .kpi_rules()
+        .map_err(|e| ApiError::from(crate::app::error::AppError::Internal(e.to_string())))?;
+    let today = rules.day(app.now());
+    let to = date("to", q.to)?.unwrap_or(today);
+    let from = match date("from", q.from)? {
+        Some(f) => f,
+        None => to
+            .checked_sub(jiff::Span::new().days(6))
+            .map_err(|_| refuse("to", "invalid_date", "too early for a week"))?,
+    };
+    if from > to {
+        return Err(refuse("from", "empty_range", "from must not be after to"));
+    }
+    let days = (to - from).get_days();
+    if i64::from(days) > MAX_DAYS {
+        return Err(refuse(
+            "to",
+            "range_too_long",
+            "at most 366 days after from",
+        ));
+    }
+    let group_by = match q.group_by.as_deref() {
+        None => None,
+        Some(g) => match (g, GroupBy::parse(g)) {
+            ("all", _) => None,
+            (_, Some(by)) => Some(by),
+            _ => {
+                return Err(refuse(
+                    "group_by",
+                    "unknown_value",
+                    "a dimension the KPIs keep",
+                ));
+            }
+        },
+    };
+    let period = match q.period.as_deref() {
+        None => Period::Day,
+        Some(p) => Period::parse(p)
+            .ok_or_else(|| refuse("period", "unknown_value", "day, week or month"))?,
+    };
+    let kpis = app
+        .kpi_report(
+            &principal.actor(),
+            KpiQuery {
+                from,
+                to,
+                group_by,
+                period,
+            },
+        )
+        .await?;
+    Ok(Json(KpiReportView {
+        from: from.to_string(),
+        to: to.to_string(),
+        time_zone: rules
+            .calendar
+            .time_zone()
+            .iana_name()
+            .unwrap_or("UTC")
+            .to_owned(),
+        group_by: group_by.map(|g| g.as_str().to_owned()),
+        period: period.as_str().to_owned(),
+        kpis,
+    }))
+}
