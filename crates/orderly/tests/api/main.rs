@@ -27,6 +27,7 @@ mod helpers;
 mod hygiene;
 mod idempotency;
 mod inbound;
+mod kpi_week;
 mod kpis;
 mod logs;
 mod metrics;

@@ -537,6 +537,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
     (
         "get",
+        "/metrics/kpis",
+        "figures of every channel: a key bound to channels is refused (kpi_week::bad_kpi_queries_are_refused_and_roles_without_the_right_get_403)",
+    ),
+    (
+        "get",
         "/cases/root-causes",
         "counts only the cases of the key's channels' orders (root_causes::root_causes_are_reported_by_what_the_orders_went_through_and_leave_when_reopened)",
     ),

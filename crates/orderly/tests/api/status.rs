@@ -223,6 +223,8 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
              DROP INDEX exceptions_open_counts;
              DROP TABLE console_sessions;
              DROP TABLE console_users;
+             DROP TABLE kpi_counts;
+             DROP TABLE kpi_marks;
              DROP INDEX shipments_by_location;
              ALTER TABLE shipments DROP COLUMN location_id;
              ALTER TABLE shipments DROP COLUMN shipped_at;
@@ -231,7 +233,7 @@ async fn states_stored_before_the_status_change_are_recomputed_by_its_migration(
         .await;
 
     let path = app.db.sqlite_path.clone().unwrap();
-    assert_eq!(orderly_store::migrate(&path).unwrap(), 14);
+    assert_eq!(orderly_store::migrate(&path).unwrap(), 15);
     assert_eq!(
         app.db
             .count(&format!(
