@@ -23,6 +23,7 @@ pub mod customers;
 pub mod error;
 pub mod exceptions;
 pub mod floor;
+pub mod kpis;
 pub mod order_actions;
 pub mod order_edits;
 pub mod order_page;
@@ -124,6 +125,8 @@ pub fn routes() -> Router<AppState> {
             "/console/returns/{id}/inspect",
             post(return_actions::inspect),
         )
+        .route("/console/kpis", get(kpis::dashboard))
+        .route("/console/kpis/orders", get(kpis::orders))
         .route("/console/floor", get(floor::floor))
         .route("/console/waves", post(floor::create_wave))
         .route("/console/waves/{id}", get(floor::wave_page))

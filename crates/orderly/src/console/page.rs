@@ -22,7 +22,7 @@ pub struct NavItem {
 }
 
 /// The console's sections: where, named how, and what a role needs to see it there.
-const SECTIONS: [(&str, &str, Option<Permission>); 5] = [
+const SECTIONS: [(&str, &str, Option<Permission>); 6] = [
     ("/console", "Home", None),
     ("/console/cases", "Cases", Some(Permission::ReadCases)),
     (
@@ -32,6 +32,7 @@ const SECTIONS: [(&str, &str, Option<Permission>); 5] = [
     ),
     ("/console/returns", "Returns", Some(Permission::ReadOrders)),
     ("/console/floor", "Warehouse", Some(Permission::Fulfill)),
+    ("/console/kpis", "KPIs", Some(Permission::ReadKpis)),
 ];
 
 /// The frame of every signed-in page.

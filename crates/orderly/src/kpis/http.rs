@@ -11,6 +11,7 @@ use crate::http::problem::{ApiError, Problem};
 use axum::Json;
 use axum::extract::State;
 use jiff::civil::Date;
+use orderly_domain::kpi::Dim;
 use orderly_domain::order::FieldIssue;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -33,6 +34,14 @@ pub struct KpiParams {
     /// The trend's step: `day` (the default), `week` (from Monday) or `month`.
     #[param(pattern = "^(day|week|month)$")]
     pub period: Option<String>,
+    /// Only this channel's figures (KPIs not kept per channel have none); not with
+    /// `group_by` or `location`.
+    #[param(max_length = 64)]
+    pub channel: Option<String>,
+    /// Only this location's figures (the shipping KPIs); not with `group_by` or
+    /// `channel`.
+    #[param(max_length = 64)]
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,8 +70,9 @@ fn date(field: &str, raw: Option<String>) -> Result<Option<Date>, ApiError> {
 /// The KPIs of a range of days.
 #[utoipa::path(get, path = "/api/v1/metrics/kpis", tag = "kpis", params(KpiParams),
     responses((status = 200, body = KpiReportView),
-        (status = 400, description = "invalid_query_parameter (invalid_date, empty_range, range_too_long, unknown_value)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json")),
+        (status = 400, description = "invalid_query_parameter (invalid_date, empty_range, range_too_long, unknown_value, one_filter)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "not_found (no such channel or location)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 pub async fn kpis(
     State(app): State<AppState>,
@@ -111,6 +121,25 @@ pub async fn kpis(
         Some(p) => Period::parse(p)
             .ok_or_else(|| refuse("period", "unknown_value", "day, week or month"))?,
     };
+    let only = match (q.channel, q.location) {
+        (Some(c), None) => Some((Dim::Channel, c)),
+        (None, Some(l)) => Some((Dim::Location, l)),
+        (None, None) => None,
+        (Some(_), Some(_)) => {
+            return Err(refuse(
+                "location",
+                "one_filter",
+                "channel or location, not both",
+            ));
+        }
+    };
+    if only.is_some() && group_by.is_some() {
+        return Err(refuse(
+            "group_by",
+            "one_filter",
+            "a narrowed report is not grouped",
+        ));
+    }
     let kpis = app
         .kpi_report(
             &principal.actor(),
@@ -119,6 +148,7 @@ pub async fn kpis(
                 to,
                 group_by,
                 period,
+                only,
             },
         )
         .await?;

@@ -5,6 +5,7 @@
 //! KPIs and their benchmarks, `report` computes them, `http` serves them.
 
 pub mod catalog;
+pub mod chart;
 pub mod http;
 pub mod report;
 
@@ -21,12 +22,14 @@ use report::{KpiFigure, Period};
 pub const MAX_DAYS: i64 = 366;
 
 /// What a KPI report is asked for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct KpiQuery {
     pub from: Date,
     pub to: Date,
     pub group_by: Option<GroupBy>,
     pub period: Period,
+    /// Narrowed to one channel or location (`Dim::Channel` or `Dim::Location`, its key).
+    pub only: Option<(Dim, String)>,
 }
 
 /// What a report may be grouped by: a stored dimension, or the catalog category of the
@@ -62,7 +65,8 @@ impl GroupBy {
 }
 
 impl App {
-    /// The KPIs from `from` to `to` (business days, both included), grouped as asked.
+    /// The KPIs from `from` to `to` (business days, both included), grouped or narrowed
+    /// to a channel or location as asked.
     /// Figures span every channel, so a key bound to some channels may not read them.
     pub async fn kpi_report(&self, actor: &Actor, q: KpiQuery) -> Result<Vec<KpiFigure>, AppError> {
         authorize(actor, Permission::ReadKpis)?;
@@ -72,12 +76,21 @@ impl App {
                 action: "read the KPIs of every channel",
             });
         }
-        let (from, to) = (q.from, q.to);
+        if let Some((dim, key)) = &q.only
+            && !self.knows(*dim, key)
+        {
+            return Err(AppError::NotFound(format!("{} {key}", dim.as_str())));
+        }
+        let (from, to, group_by) = (q.from, q.to, q.group_by);
+        let only = q.only.clone();
         let (all, grouped) = self
             .store
             .read(move |r| {
-                let all = r.kpi_rows(Dim::All, from, to)?;
-                let grouped = match q.group_by {
+                let all = match &only {
+                    None => r.kpi_rows(Dim::All, from, to)?,
+                    Some((dim, key)) => narrowed(r.kpi_rows(*dim, from, to)?, key),
+                };
+                let grouped = match group_by {
                     Some(g) => {
                         let rows = r.kpi_rows(g.stored(), from, to)?;
                         Some(match g {
@@ -94,7 +107,18 @@ impl App {
             .group_by
             .zip(grouped.as_ref())
             .map(|(g, rows)| (g.stored(), rows));
-        Ok(report::figures(&all, grouped, (from, to, q.period)))
+        let only = q.only.as_ref().map(|(d, _)| *d);
+        Ok(report::figures(&all, only, grouped, (from, to, q.period)))
+    }
+
+    /// Whether `key` is a configured channel or location (what a report may be narrowed
+    /// to).
+    fn knows(&self, dim: Dim, key: &str) -> bool {
+        match dim {
+            Dim::Channel => self.config.channels.iter().any(|c| c.id == key),
+            Dim::Location => self.config.locations.iter().any(|l| l.id == key),
+            _ => false,
+        }
     }
 
     /// Recomputes every KPI counter from the event log and replaces the kept ones,
@@ -124,6 +148,11 @@ impl App {
             }
         }
     }
+}
+
+/// The rows of one dimension value, as if they were the whole.
+fn narrowed(rows: KpiRows, key: &str) -> KpiRows {
+    rows.into_iter().filter(|(k, _)| k.key == key).collect()
 }
 
 /// SKU rows summed per catalog category (`uncategorised` for a SKU without one, or no

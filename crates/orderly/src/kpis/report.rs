@@ -3,7 +3,7 @@
 
 use super::catalog::{Formula, KPIS, KpiDef};
 use jiff::civil::Date;
-use orderly_domain::kpi::{Metric, Unit, bucket_floor, percentile};
+use orderly_domain::kpi::{Dim, Metric, Unit, bucket_floor, percentile};
 use orderly_store::{KpiKey, KpiRows};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -223,6 +223,9 @@ pub struct KpiFigure {
     pub total: KpiValue,
     /// The total per step of the period, oldest first, every step listed.
     pub series: Vec<SeriesPoint>,
+    /// Whether the KPI is kept by the channel or location the report is narrowed to;
+    /// when not, it has no value, trend or groups.
+    pub applies: bool,
     /// Whether the KPI is kept by the grouping asked for; when not, `groups` is empty.
     pub grouped: bool,
     pub groups: Vec<GroupValue>,
@@ -252,17 +255,33 @@ fn steps(from: Date, to: Date, period: Period) -> Vec<Date> {
     out.into_iter().collect()
 }
 
-/// The report from the rows of `Dim::All` and, when grouped, the grouping's rows (keyed
-/// as they should be shown: a category's rows already summed from its SKUs').
+/// The report from the base rows (those of `Dim::All`, or of one channel or location
+/// when `only` names that dimension) and, when grouped, the grouping's rows (keyed as
+/// they should be shown: a category's rows already summed from its SKUs').
 pub fn figures(
     all: &KpiRows,
-    grouped: Option<(orderly_domain::kpi::Dim, &KpiRows)>,
+    only: Option<Dim>,
+    grouped: Option<(Dim, &KpiRows)>,
     (from, to, period): (Date, Date, Period),
 ) -> Vec<KpiFigure> {
     let whole = tally(all.iter());
     let steps = steps(from, to, period);
     KPIS.iter()
         .map(|def| {
+            let applies = only.is_none_or(|d| def.dims.contains(&d));
+            if !applies {
+                return KpiFigure {
+                    name: def.name.to_owned(),
+                    title: def.title.to_owned(),
+                    unit: unit_of(def).to_owned(),
+                    benchmark: None,
+                    total: KpiValue::default(),
+                    series: Vec::new(),
+                    applies,
+                    grouped: false,
+                    groups: Vec::new(),
+                };
+            }
             let total = value(def, &whole, &whole);
             let series = steps
                 .iter()
@@ -315,6 +334,7 @@ pub fn figures(
                 }),
                 total,
                 series,
+                applies,
                 grouped: is_grouped,
                 groups,
             }

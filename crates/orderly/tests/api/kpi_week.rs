@@ -326,6 +326,58 @@ async fn a_scripted_week_gives_exactly_the_expected_kpis() {
     assert_eq!(total(&monday, "order_to_ship").1, 1);
     assert_eq!(total(&monday, "order_accuracy"), (Some(0.0), 1, Some(1)));
 
+    // The dashboard shows the same figures with their charts, narrowed to the web
+    // channel, and links to the orders behind them.
+    let mut browser =
+        crate::console::signed_in(&app, orderly_domain::actor::Role::Supervisor).await;
+    let page = browser
+        .get("/console/kpis?from=2026-11-30&to=2026-12-06&channel=web")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html
+            .contains("<strong class=\"big\" data-value>25.0 %</strong>"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("Best in class: under 24.0 h"));
+    assert!(page.html.contains("6.0 h"), "order to ship's median");
+    assert!(page.html.matches("<svg").count() >= 20);
+    let cancelled_orders = browser
+        .get("/console/kpis/orders?kpi=cancellation_rate&from=2026-11-30&to=2026-12-06&channel=web")
+        .await;
+    assert_eq!(cancelled_orders.status, 200);
+    let number = c["number"].as_str().unwrap();
+    assert!(
+        cancelled_orders.html.contains(number),
+        "{}",
+        cancelled_orders.html
+    );
+    for other in [&a, &b, &d] {
+        assert!(
+            !cancelled_orders
+                .html
+                .contains(other["number"].as_str().unwrap())
+        );
+    }
+    let placed = browser
+        .get("/console/kpis/orders?kpi=orders_placed&from=2026-11-30&to=2026-11-30")
+        .await;
+    assert!(placed.html.contains(a["number"].as_str().unwrap()));
+    assert!(placed.html.contains(b["number"].as_str().unwrap()));
+    assert!(
+        !placed.html.contains(d["number"].as_str().unwrap()),
+        "D was placed on Wednesday"
+    );
+    let by_location = browser.get("/console/kpis?location=wh-central").await;
+    assert!(
+        by_location
+            .html
+            .contains("Not kept per location: Orders placed"),
+        "{}",
+        by_location.html
+    );
+
     // And a rebuild from the event log gives the same.
     let before = app
         .get("/metrics/kpis?from=2026-11-30&to=2026-12-06&group_by=channel&period=week")
