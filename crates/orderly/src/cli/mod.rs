@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ReturnsAction,
     },
+    /// Operations reports.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// The operations KPIs' counters.
     Kpis {
         #[command(subcommand)]
@@ -146,6 +151,25 @@ pub enum ReturnsAction {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ReportAction {
+    /// The weekly operations review: every KPI of one week (Monday to Sunday in the
+    /// business calendar's zone) beside the week before, with its benchmark.
+    Weekly {
+        #[command(flatten)]
+        common: Common,
+        /// A date in the week (YYYY-MM-DD); default: the last complete week.
+        #[arg(long)]
+        week: Option<String>,
+        /// `csv` for a spreadsheet, `html` for a page with eight-week trend charts.
+        #[arg(long, default_value = "html", value_parser = ["csv", "html"])]
+        format: String,
+        /// Where to write it; default: standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KpisAction {
     /// Recompute every KPI counter from the event log and replace the kept ones (they
     /// are kept as events commit; this is for a database that had none, or a check).
@@ -193,6 +217,9 @@ pub fn init_tracing(cli: &Cli) {
         Command::Users { action } => (Some(action.common()), false, "warn"),
         Command::Kpis {
             action: KpisAction::Rebuild { common },
+        }
+        | Command::Report {
+            action: ReportAction::Weekly { common, .. },
         } => (Some(common), false, "warn"),
         Command::Seed { common, .. } => (Some(common), common.config.is_none(), "warn"),
         Command::Bench { .. } => (None, false, "info"),
@@ -350,6 +377,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Kpis {
             action: KpisAction::Rebuild { common },
         } => runtime()?.block_on(rebuild_kpis(common)),
+        Command::Report {
+            action:
+                ReportAction::Weekly {
+                    common,
+                    week,
+                    format,
+                    output,
+                },
+        } => runtime()?.block_on(weekly_report(common, week, format, output)),
         Command::Seed { common, args } => {
             runtime()?.block_on(seed(common, args))?;
             Ok(ExitCode::SUCCESS)
@@ -515,6 +551,48 @@ async fn key_action(app: &crate::app::App, action: KeysAction) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// `orderly report weekly`: the weekly review of the database's KPIs.
+async fn weekly_report(
+    common: Common,
+    week: Option<String>,
+    format: String,
+    output: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    use crate::kpis::weekly;
+    let mut config = Config::load(
+        common.config.as_deref(),
+        common.config.is_none().then_some(crate::DEMO_CONFIG),
+    )?;
+    config.database = existing_database_config(&common)?;
+    let zone = config.calendar.time_zone.clone();
+    let rules = config.kpi_rules()?;
+    let store = crate::maintenance::open_existing(&config.database, false, rules.clone()).await?;
+    let app = crate::app::App::new(store, config)?;
+    let day = match week {
+        Some(w) => w
+            .parse::<jiff::civil::Date>()
+            .with_context(|| format!("--week {w:?} is not a date (YYYY-MM-DD)"))?,
+        // The last complete week: the one before this week.
+        None => rules
+            .day(app.now())
+            .checked_sub(jiff::Span::new().days(7))?,
+    };
+    let monday = weekly::monday_of(day);
+    let lines = weekly::review(&app, monday).await;
+    app.store.shutdown();
+    let lines = lines?;
+    let text = match format.as_str() {
+        "csv" => weekly::csv(&lines)?,
+        _ => weekly::html(&lines, monday, &zone)?,
+    };
+    match output {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `orderly kpis rebuild`: every counter recomputed from the events and replaced.

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod chart;
 pub mod http;
 pub mod report;
+pub mod weekly;
 
 use crate::app::App;
 use crate::app::auth::{Permission, authorize, channel_scope};

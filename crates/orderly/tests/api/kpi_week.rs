@@ -378,6 +378,45 @@ async fn a_scripted_week_gives_exactly_the_expected_kpis() {
         by_location.html
     );
 
+    // The weekly review, from the command line, on the same database: this week beside
+    // the one before (empty), as CSV and as HTML with its charts.
+    let review = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderly"))
+            .args([
+                "report",
+                "weekly",
+                "--database",
+                &app.db.url,
+                "--week",
+                "2026-12-02",
+            ])
+            .args(["--format", format])
+            .env("ORDERLY_LOG", "error")
+            .output()
+            .expect("run orderly report weekly");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let csv = review("csv");
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows[0][..5],
+        ["kpi", "title", "unit", "this_week", "last_week"]
+    );
+    let row = |name: &str| rows.iter().find(|r| r[0] == name).unwrap().clone();
+    assert_eq!(row("orders_placed")[3..6], ["4", "0", "4"]);
+    assert_eq!(row("order_to_ship")[3], "6.00");
+    assert_eq!(row("cancellation_rate")[3..7], ["25.00", "", "1", "4"]);
+    assert_eq!(row("returns_cycle")[9..], ["≤ 5", "met"]);
+    let html = review("html");
+    assert!(html.contains("Weekly operations review"));
+    assert!(html.contains("2026-11-30 to 2026-12-06"));
+    assert!(html.matches("<svg").count() >= 20);
+
     // And a rebuild from the event log gives the same.
     let before = app
         .get("/metrics/kpis?from=2026-11-30&to=2026-12-06&group_by=channel&period=week")
