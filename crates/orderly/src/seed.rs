@@ -284,6 +284,7 @@ fn ship_all(
                     service: "ground".into(),
                     tracking_number: format!("SEED{i:08}{k}"),
                     promised_by: Some(at + SignedDuration::from_hours(72)),
+                    price_minor: None,
                     ready_for_pickup_at: None,
                 },
                 capture,

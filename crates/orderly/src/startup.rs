@@ -155,7 +155,8 @@ impl Application {
 
 /// Once an hour, deletes expired idempotency records (kept for the configured
 /// retention, at least 24 hours) and done work (`purge_done_work`), so those tables do
-/// not grow without bound.
+/// not grow without bound, and checks stock against its reorder points
+/// (`App::check_low_stock`).
 async fn purge_idempotency_keys(app: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -177,6 +178,13 @@ async fn purge_idempotency_keys(app: AppState) {
                 );
             }
             Err(e) => tracing::warn!(error = %e, "done-work purge failed"),
+        }
+        match app.check_low_stock().await {
+            Ok((0, 0)) => {}
+            Ok((opened, resolved)) => {
+                tracing::info!(opened, resolved, "low-stock entries checked");
+            }
+            Err(e) => tracing::warn!(error = %e, "low-stock check failed"),
         }
     }
 }

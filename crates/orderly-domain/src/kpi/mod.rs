@@ -73,6 +73,19 @@ snake_enum!(
         /// Orders whose customer asked where the order is.
         OrdersStatusContact => "orders_status_contact",
         CasesResolved => "cases_resolved",
+        /// Units shipped, per SKU and location: the demand days of cover divide by.
+        ShippedUnits => "shipped_units",
+        /// What shipments cost by the rate tables (one figure per currency).
+        ShippingCost => "shipping_cost",
+        /// Shipments sent from a location farther than the nearest that serves the
+        /// destination; the sum is the extra kilometres.
+        FartherShipments => "farther_shipments",
+        /// Units in those shipments, per SKU.
+        FartherUnits => "farther_units",
+        /// Orders with a shipment from a farther location.
+        OrdersFromFarther => "orders_from_farther",
+        /// The extra handling cost of the farther location (one figure per currency).
+        FartherCost => "farther_cost",
     }
 );
 
@@ -95,7 +108,7 @@ impl Metric {
                 Unit::Seconds
             }
             ReturnsCycle => Unit::BusinessDays,
-            RefundAmount => Unit::Money,
+            RefundAmount | ShippingCost | FartherCost => Unit::Money,
             _ => Unit::Count,
         }
     }
@@ -130,6 +143,11 @@ snake_enum!(
         Reason => "reason",
         Queue => "queue",
         RootCause => "root_cause",
+        /// A SKU at a location, keyed `SKU@location`.
+        Stock => "stock",
+        /// A carrier to a destination zone, keyed `carrier US-TX` (the country alone
+        /// when the address has no region).
+        Lane => "lane",
     }
 );
 

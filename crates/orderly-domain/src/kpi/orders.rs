@@ -101,17 +101,117 @@ fn find_shipment<'a>(order: Option<&'a Order>, id: &str) -> Option<&'a Shipment>
         .find(|s| s.id.as_str() == id)
 }
 
-/// Channel, location and carrier of a shipment.
+/// Channel, location, carrier and lane (carrier to destination zone) of a shipment.
 fn shipment_dims(order: &Order, f: &FulfillmentOrder, s: &Shipment) -> Vec<(Dim, String)> {
+    let to = &order.shipping_address;
+    let zone = match &to.region {
+        Some(r) => format!("{}-{r}", to.country.as_str()),
+        None => to.country.as_str().to_owned(),
+    };
     vec![
         (Dim::Channel, order.channel.as_str().to_owned()),
         (Dim::Location, f.location_id.as_str().to_owned()),
         (Dim::Carrier, s.carrier.clone()),
+        (Dim::Lane, format!("{} {zone}", s.carrier)),
     ]
+}
+
+/// How much farther than the nearest location serving the destination a shipment
+/// left from, in kilometres, with the handling cost it added: None when it left from
+/// the nearest, or the sourcing decision knew no distances (an address not geocoded).
+fn farther(order: &Order, f: &FulfillmentOrder) -> Option<(u32, i64)> {
+    let candidates = &order.sourcing.as_ref()?.candidates;
+    let nearest = candidates
+        .iter()
+        .filter(|c| c.distance_km.is_some())
+        .min_by_key(|c| (c.distance_km, c.location_id.as_str()))?;
+    let from = candidates.iter().find(|c| c.location_id == f.location_id)?;
+    let extra = from.distance_km?.checked_sub(nearest.distance_km?)?;
+    (from.location_id != nearest.location_id && extra > 0).then(|| {
+        let cost = (from.handling_cost_minor - nearest.handling_cost_minor).max(0);
+        (extra, cost)
+    })
+}
+
+/// What a new shipment adds: its units per SKU at its location, its price, and, when
+/// it left from farther than the nearest location, the distance, cost and units that
+/// placement caused.
+fn shipped(order: &Order, f: &FulfillmentOrder, s: &Shipment, rules: &KpiRules) -> Vec<Effect> {
+    let day = rules.day(s.shipped_at);
+    let dims = shipment_dims(order, f, s);
+    let location = f.location_id.as_str();
+    let mut out = Vec::new();
+    let items = f
+        .packages
+        .iter()
+        .filter(|p| p.id == s.package_id)
+        .flat_map(|p| p.items.iter());
+    let mut units: BTreeMap<&str, i64> = BTreeMap::new();
+    for item in items {
+        *units.entry(item.sku.as_str()).or_default() += i64::from(item.quantity);
+    }
+    let far = farther(order, f);
+    for (sku, n) in &units {
+        let per_sku = vec![
+            (Dim::Channel, order.channel.as_str().to_owned()),
+            (Dim::Sku, (*sku).to_owned()),
+            (Dim::Location, location.to_owned()),
+            (Dim::Stock, format!("{sku}@{location}")),
+        ];
+        if far.is_some() {
+            out.push(Effect::Add(Point::counted(
+                Metric::FartherUnits,
+                day,
+                per_sku.clone(),
+                *n,
+            )));
+        }
+        out.push(Effect::Add(Point::counted(
+            Metric::ShippedUnits,
+            day,
+            per_sku,
+            *n,
+        )));
+    }
+    if let Some(price) = s.price_minor {
+        out.push(Effect::Add(Point::money(
+            Metric::ShippingCost,
+            day,
+            dims.clone(),
+            order.currency.clone(),
+            price,
+        )));
+    }
+    if let Some((km, cost)) = far {
+        out.push(Effect::Add(Point {
+            sum: i64::from(km),
+            ..Point::count(Metric::FartherShipments, day, dims.clone())
+        }));
+        out.push(Effect::Add(Point::money(
+            Metric::FartherCost,
+            day,
+            dims,
+            order.currency.clone(),
+            cost,
+        )));
+    }
+    out
 }
 
 fn shipping(before: Option<&Order>, after: &Order, rules: &KpiRules, out: &mut Vec<Effect>) {
     let shipped_before = before.is_some_and(|b| shipments(b).next().is_some());
+    let far_before = before.is_some_and(|b| shipments(b).any(|(f, _)| farther(b, f).is_some()));
+    if !far_before
+        && let Some((f, s)) = shipments(after)
+            .filter(|(f, _)| farther(after, f).is_some())
+            .min_by_key(|(_, s)| s.shipped_at)
+    {
+        out.push(Effect::Add(Point::count(
+            Metric::OrdersFromFarther,
+            rules.day(s.shipped_at),
+            shipment_dims(after, f, s),
+        )));
+    }
     if !shipped_before && let Some((f, s)) = shipments(after).min_by_key(|(_, s)| s.shipped_at) {
         out.push(Effect::Add(Point::measured(
             Metric::OrderToShip,
@@ -129,6 +229,7 @@ fn shipping(before: Option<&Order>, after: &Order, rules: &KpiRules, out: &mut V
                 rules.day(s.shipped_at),
                 dims(),
             )));
+            out.extend(shipped(after, f, s, rules));
         }
         let was = old.is_some() && before.is_some_and(|b| inaccurate(b, s, rules));
         if !was && inaccurate(after, s, rules) {

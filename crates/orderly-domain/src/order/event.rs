@@ -153,6 +153,10 @@ pub struct PackageShipped {
         with = "crate::time::wire_opt"
     )]
     pub promised_by: Option<Timestamp>,
+    /// What the carrier's rate table charged, in the order's currency (absent when
+    /// Orderly does not rate the service, and in events written before prices).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_minor: Option<i64>,
 }
 
 /// Stock that arrived for a backordered line, reserved for it.

@@ -23,12 +23,23 @@ pub mod queue {
     pub const RETURNS: &str = "returns";
     /// What did not leave: dead-lettered webhooks and notifications, disabled endpoints.
     pub const DELIVERIES: &str = "deliveries";
-    pub const ALL: [&str; 5] = [FULFILLMENT, SHIPPING, PAYMENTS, RETURNS, DELIVERIES];
+    /// Stock below its reorder point (an entry per SKU and location, about no order).
+    pub const INVENTORY: &str = "inventory";
+    pub const ALL: [&str; 6] = [
+        FULFILLMENT,
+        SHIPPING,
+        PAYMENTS,
+        RETURNS,
+        DELIVERIES,
+        INVENTORY,
+    ];
 }
 
 /// What kind of problem an exception entry is.
 pub mod kind {
     pub const SHORT_PICK: &str = "short_pick";
+    /// Available stock below the reorder point (`kpis.reorder_points`, or derived).
+    pub const LOW_STOCK: &str = "low_stock";
     pub const WEBHOOK_DEAD_LETTER: &str = "webhook_dead_letter";
     pub const WEBHOOK_ENDPOINT_DISABLED: &str = "webhook_endpoint_disabled";
     pub const NOTIFICATION_FAILED: &str = "notification_failed";

@@ -21,6 +21,7 @@ fn shipment() -> Shipment {
         tracking_number: "LC1".into(),
         shipped_at: at(10),
         promised_by: Some(at(86_400)),
+        price_minor: None,
         scans: Vec::new(),
         delayed_by_watch: None,
     }

@@ -23,6 +23,10 @@ pub struct Shipment {
     pub tracking_number: String,
     pub shipped_at: Timestamp,
     pub promised_by: Option<Timestamp>,
+    /// What the carrier's rate table charged for it (in the order's currency), when the
+    /// service was one Orderly rates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_minor: Option<i64>,
     /// Every carrier scan, in the order they arrived.
     pub scans: Vec<Scan>,
     /// The one exception no scan carries: the watch found the shipment silent or past
@@ -143,6 +147,8 @@ struct StoredShipment {
     #[serde(default)]
     promised_by: Option<Timestamp>,
     #[serde(default)]
+    price_minor: Option<i64>,
+    #[serde(default)]
     scans: Vec<Scan>,
     #[serde(default)]
     delayed_by_watch: Option<usize>,
@@ -160,6 +166,7 @@ impl From<StoredShipment> for Shipment {
             tracking_number: s.tracking_number,
             shipped_at: s.shipped_at,
             promised_by: s.promised_by,
+            price_minor: s.price_minor,
             scans: s.scans,
             delayed_by_watch: s.delayed_by_watch,
         };
@@ -192,6 +199,8 @@ pub struct ShipPackage {
     pub service: String,
     pub tracking_number: String,
     pub promised_by: Option<Timestamp>,
+    /// The rate table's price of the service, when Orderly rates it.
+    pub price_minor: Option<i64>,
     /// Click and collect: the package is on the pickup counter from this time (no
     /// carrier takes it; the customer collecting it is its delivery).
     pub ready_for_pickup_at: Option<Timestamp>,
@@ -251,6 +260,7 @@ pub(super) fn ship(
         service: cmd.service,
         tracking_number: cmd.tracking_number,
         promised_by: cmd.promised_by,
+        price_minor: cmd.price_minor,
     })];
     events.extend(counter);
     if capture == CaptureMode::OnShipment {
@@ -315,6 +325,7 @@ pub(super) fn apply_ship(
         tracking_number: s.tracking_number.clone(),
         shipped_at: at,
         promised_by: s.promised_by,
+        price_minor: s.price_minor,
         scans: Vec::new(),
         delayed_by_watch: None,
     });

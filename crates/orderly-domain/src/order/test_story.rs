@@ -316,6 +316,7 @@ pub(super) fn ship(capture: CaptureMode) -> OrderCommand {
             service: "ground".into(),
             tracking_number: "LC1".into(),
             promised_by: Some(at(86_400)),
+            price_minor: Some(695),
             ready_for_pickup_at: None,
         },
         capture,

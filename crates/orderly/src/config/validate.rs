@@ -279,7 +279,8 @@ impl Config {
         problems.extend(self.exceptions.problems());
         problems.extend(self.console.problems());
         problems.extend(self.metrics.problems());
-        problems.extend(self.kpis.problems());
+        let locations: Vec<String> = self.locations.iter().map(|l| l.id.clone()).collect();
+        problems.extend(self.kpis.problems(&locations));
         problems.extend(self.payments.refund_limit_problems());
         if problems.is_empty() {
             Ok(())

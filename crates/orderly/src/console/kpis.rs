@@ -101,7 +101,7 @@ fn asked(app: &AppState, q: &DashboardQuery) -> Result<Asked, ConsoleError> {
             .checked_sub(jiff::Span::new().days(29))
             .map_err(|_| bad("too early a date"))?,
     };
-    if from > to || i64::from((to - from).get_days()) > MAX_DAYS {
+    if from > to || i64::from((to - from).get_days()) + 1 > MAX_DAYS {
         return Err(bad("the period runs forward, for at most 366 days"));
     }
     let period = match q.period.as_deref().filter(|p| !p.is_empty()) {

@@ -230,11 +230,13 @@ impl App {
             let (carrier, service, promised_by) =
                 service_for(&req, || self.rate_shop(&order, &package_id))?;
             let tracking_number = self.tracking_number(req.tracking_number, &carrier)?;
+            let price_minor = self.service_price(&order, &package_id, &carrier, &service);
             Handover {
                 carrier,
                 service,
                 tracking_number,
                 promised_by,
+                price_minor,
                 ready_for_pickup_at: None,
             }
         };
@@ -265,6 +267,29 @@ impl App {
             to.country.as_str(),
             package.weight_grams,
         )
+    }
+
+    /// What the rate tables charge for the package with `carrier`'s `service`, if
+    /// Orderly rates that service for its destination and weight.
+    fn service_price(
+        &self,
+        order: &Order,
+        package_id: &Id,
+        carrier: &str,
+        service: &str,
+    ) -> Option<i64> {
+        let (_, package) = order.package(package_id)?;
+        let to = &order.shipping_address;
+        all_quotes(
+            &self.carriers,
+            to.country.as_str(),
+            to.region.as_deref(),
+            package.weight_grams,
+            self.now(),
+        )
+        .into_iter()
+        .find(|q| q.carrier == carrier && q.service == service)
+        .map(|q| q.price_minor)
     }
 
     /// The tracking number a shipment with `carrier` leaves under: the one given, else
@@ -411,6 +436,7 @@ fn ship_command(
             service: handover.service.clone(),
             tracking_number: handover.tracking_number.clone(),
             promised_by: handover.promised_by,
+            price_minor: handover.price_minor,
             ready_for_pickup_at: handover.ready_for_pickup_at,
         },
         capture,

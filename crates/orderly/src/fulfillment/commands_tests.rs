@@ -212,6 +212,7 @@ fn shipping_a_package_names_its_fulfillment_order_and_the_next_shipment() {
         service: "ground".into(),
         tracking_number: "LC2".into(),
         promised_by: Some(t(5)),
+        price_minor: Some(695),
         ready_for_pickup_at: None,
     };
     let order = packed();

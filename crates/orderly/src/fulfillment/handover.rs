@@ -38,6 +38,8 @@ pub struct Handover {
     pub service: String,
     pub tracking_number: String,
     pub promised_by: Option<jiff::Timestamp>,
+    /// The rate table's price of the service, when Orderly rates it.
+    pub price_minor: Option<i64>,
     pub ready_for_pickup_at: Option<jiff::Timestamp>,
 }
 
@@ -62,6 +64,7 @@ pub fn to_counter(req: &ShipRequest, now: jiff::Timestamp) -> Result<Handover, A
     // `PU` and 8 random hex digits: short enough to read out at a counter.
     let random = uuid::Uuid::now_v7().simple().to_string();
     Ok(Handover {
+        price_minor: None,
         carrier: PICKUP_CARRIER.into(),
         service: "counter".into(),
         tracking_number: format!("PU{}", &random[24..]).to_uppercase(),

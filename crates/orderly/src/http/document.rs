@@ -49,7 +49,7 @@ use utoipa::{Modify, OpenApi};
         order_notes::add_note, order_notes::list_notes, order_notes::change_tags,
         cases::open_case, cases::list_cases, cases::get_case, case_actions::log_contact, case_actions::assign,
         case_actions::change_status, case_actions::change_priority, case_actions::add_link, case_actions::resolve, case_actions::reopen,
-        case_actions::close, cases::order_contacts, crate::cases::reports_http::root_causes, crate::kpis::http::kpis,
+        case_actions::close, cases::order_contacts, crate::cases::reports_http::root_causes, crate::kpis::http::kpis, crate::kpis::http::insight,
         customers::list_customers, customers::get_customer, customers::customer_history,
         customers::raise_flag, customers::clear_flag, customers::add_note, customers::merge,
         crate::orders::support::support,

@@ -127,6 +127,7 @@ route_table! {
     "/shipments/{id}/label.pdf" => get(fulfillment::label),
     "/shipments/{id}/collect" => post(pickup::collect),
     "/metrics/kpis" => get(crate::kpis::http::kpis),
+    "/metrics/insight" => get(crate::kpis::http::insight),
     "/exceptions" => get(exceptions::list_all),
     "/exceptions/{queue}" => get(exceptions::list_queue),
     "/exceptions/{queue}/{id}/resolve" => post(exceptions::resolve),

@@ -24,12 +24,16 @@ pub struct KpiParams {
     /// default: six days before `to`.
     #[param(format = Date, max_length = 10)]
     pub from: Option<String>,
-    /// The last business day, included; default: today. At most 366 days after `from`.
+    /// The last business day, included; default: today. At most 366 days from `from`,
+    /// both included.
     #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
-    /// `channel`, `location`, `carrier`, `sku`, `category`, `reason`, `queue` or
-    /// `root_cause`; none: totals only.
-    #[param(pattern = "^(all|channel|location|carrier|sku|category|reason|queue|root_cause)$")]
+    /// `channel`, `location`, `carrier`, `sku`, `category`, `reason`, `queue`,
+    /// `root_cause`, `stock` (`SKU@location`) or `lane` (carrier and destination zone);
+    /// none: totals only.
+    #[param(
+        pattern = "^(all|channel|location|carrier|sku|category|reason|queue|root_cause|stock|lane)$"
+    )]
     pub group_by: Option<String>,
     /// The trend's step: `day` (the default), `week` (from Monday) or `month`.
     #[param(pattern = "^(day|week|month)$")]
@@ -70,7 +74,7 @@ fn date(field: &str, raw: Option<String>) -> Result<Option<Date>, ApiError> {
 /// The KPIs of a range of days.
 #[utoipa::path(get, path = "/api/v1/metrics/kpis", tag = "kpis", params(KpiParams),
     responses((status = 200, body = KpiReportView),
-        (status = 400, description = "invalid_query_parameter (invalid_date, empty_range, range_too_long, unknown_value, one_filter)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "invalid_query_parameter (invalid_query: invalid_date, empty_range, range_too_long, unknown_value, one_filter)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "not_found (no such channel or location)", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
@@ -94,12 +98,13 @@ pub async fn kpis(
     if from > to {
         return Err(refuse("from", "empty_range", "from must not be after to"));
     }
-    let days = (to - from).get_days();
-    if i64::from(days) > MAX_DAYS {
+    // Both ends count: from 2026-01-01 to 2026-12-31 is 365 days.
+    let days = i64::from((to - from).get_days()) + 1;
+    if days > MAX_DAYS {
         return Err(refuse(
             "to",
             "range_too_long",
-            "at most 366 days after from",
+            "at most 366 days, both ends included",
         ));
     }
     let group_by = match q.group_by.as_deref() {
@@ -165,4 +170,34 @@ pub async fn kpis(
         period: period.as_str().to_owned(),
         kpis,
     }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InsightParams {
+    /// The last business day of the demand window (`kpis.demand_days` long); default:
+    /// today.
+    #[param(format = Date, max_length = 10)]
+    pub to: Option<String>,
+}
+
+/// Days of cover, reorder points, placement and carriers over the recent demand.
+#[utoipa::path(get, path = "/api/v1/metrics/insight", tag = "kpis", params(InsightParams),
+    responses((status = 200, body = super::insight::Insight),
+        (status = 400, description = "invalid_query (invalid_date)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "forbidden", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn insight(
+    State(app): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<InsightParams>,
+) -> Result<Json<super::insight::Insight>, ApiError> {
+    let today = app
+        .config
+        .kpi_rules()
+        .map_err(|e| ApiError::from(crate::app::error::AppError::Internal(e.to_string())))?
+        .day(app.now());
+    let to = date("to", q.to)?.unwrap_or(today);
+    Ok(Json(app.inventory_insight(&principal.actor(), to).await?))
 }

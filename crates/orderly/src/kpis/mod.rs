@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod chart;
 pub mod http;
+pub mod insight;
 pub mod report;
 pub mod weekly;
 

@@ -114,10 +114,15 @@ fn rate(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| num as f64 * 100.0 / den as f64)
 }
 
-/// The KPI over `t`; a rate whose denominator is not kept by the grouping (cancellation
-/// reasons over all orders placed) takes it from `whole`.
-fn value(def: &KpiDef, t: &Tally, whole: &Tally) -> KpiValue {
-    let den_of = |m: Metric| sums(t, m).or_else(|| sums(whole, m)).map_or(0, |s| s.count);
+/// The KPI over `t`; a rate whose denominator the grouping does not keep at all
+/// (cancellation reasons over all orders placed) takes it from `base`, the ungrouped
+/// total (for a grouping that keeps it, `base` is None: a group without any is 0).
+fn value(def: &KpiDef, t: &Tally, base: Option<&Tally>) -> KpiValue {
+    let den_of = |m: Metric| {
+        sums(t, m)
+            .or_else(|| base.and_then(|b| sums(b, m)))
+            .map_or(0, |s| s.count)
+    };
     match def.formula {
         Formula::Rate { num, den } => {
             let (n, d) = (sums(t, num).map_or(0, |s| s.count), den_of(den));
@@ -182,6 +187,14 @@ fn value(def: &KpiDef, t: &Tally, whole: &Tally) -> KpiValue {
                 ..KpiValue::default()
             }
         }
+    }
+}
+
+/// A rate's denominator.
+fn denominator(def: &KpiDef) -> Option<Metric> {
+    match def.formula {
+        Formula::Rate { den, .. } | Formula::Without { den, .. } => Some(den),
+        _ => None,
     }
 }
 
@@ -282,12 +295,12 @@ pub fn figures(
                     groups: Vec::new(),
                 };
             }
-            let total = value(def, &whole, &whole);
+            let total = value(def, &whole, None);
             let series = steps
                 .iter()
                 .map(|start| {
                     let t = tally(all.iter().filter(|(k, _)| period.start(k.day) == *start));
-                    let v = value(def, &t, &t);
+                    let v = value(def, &t, None);
                     SeriesPoint {
                         period: start.to_string(),
                         value: v.value,
@@ -298,6 +311,8 @@ pub fn figures(
             let is_grouped = grouped.is_some_and(|(d, _)| def.dims.contains(&d));
             let groups = match grouped {
                 Some((_, rows)) if is_grouped => {
+                    let kept = tally(rows.iter());
+                    let base = denominator(def).filter(|d| sums(&kept, *d).is_none());
                     let keys: BTreeSet<&str> = rows
                         .keys()
                         .filter(|k| uses(def, &k.metric))
@@ -309,7 +324,7 @@ pub fn figures(
                             value: value(
                                 def,
                                 &tally(rows.iter().filter(|(k, _)| k.key == key)),
-                                &whole,
+                                base.map(|_| &whole),
                             ),
                         })
                         .collect()

@@ -25,8 +25,12 @@ fn day_of(day: u8) -> String {
 }
 
 async fn place(app: &TestApp, email: &str, quantity: i64, when: Timestamp) -> Value {
+    place_sku(app, email, ("MUG", quantity, 1000), when).await
+}
+
+async fn place_sku(app: &TestApp, email: &str, line: (&str, i64, i64), when: Timestamp) -> Value {
     app.clock.set(when);
-    let mut body = card_order(&[("MUG", quantity, 1000)], "tok_visa");
+    let mut body = card_order(&[line], "tok_visa");
     body["customer"]["email"] = json!(email);
     app.create_order(&body).await
 }
@@ -40,8 +44,19 @@ async fn ship(
     when: Timestamp,
     promise: Option<Timestamp>,
 ) -> String {
+    ship_sku(app, order, "MUG", picked, when, promise).await
+}
+
+async fn ship_sku(
+    app: &TestApp,
+    order: &Value,
+    sku: &str,
+    picked: u32,
+    when: Timestamp,
+    promise: Option<Timestamp>,
+) -> String {
     app.clock.set(when);
-    let scans = vec!["MUG"; picked as usize];
+    let scans = vec![sku; picked as usize];
     let pkg = app
         .pick_and_pack(&first_fulfillment(order), &[(1, picked)], &scans)
         .await;
@@ -466,4 +481,161 @@ async fn bad_kpi_queries_are_refused_and_roles_without_the_right_get_403() {
     send(app.req_as(&warehouse, reqwest::Method::GET, "/metrics/kpis"))
         .await
         .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_insight_answers_cover_reorder_points_placement_and_carriers() {
+    let app = spawn_app_with(|c| {
+        c.kpis.reorder_points = vec![orderly::config::kpis::ReorderPoint {
+            sku: "TEE".into(),
+            location: "wh-east".into(),
+            units: 9,
+        }];
+    })
+    .await;
+    app.seed_product("MUG", 1000).await;
+    app.receive("MUG", "wh-central", 10).await;
+    app.seed_product("TEE", 2000).await;
+    app.receive("TEE", "wh-east", 10).await;
+    // Austin: a mug from Dallas, the nearest; two T-shirts from Newark, as only Newark
+    // has them.
+    let near = place(&app, "ana@example.com", 1, at(0, 15)).await;
+    let near_track = ship(&app, &near, 1, at(0, 18), Some(at(3, 15))).await;
+    let far = place_sku(&app, "bo@example.com", ("TEE", 2, 2000), at(1, 15)).await;
+    let far_track = ship_sku(&app, &far, "TEE", 2, at(1, 18), Some(at(4, 15))).await;
+    deliver(&app, &near_track, at(2, 15)).await;
+    deliver(&app, &far_track, at(3, 14)).await;
+    let distance = |location: &str| {
+        far["sourcing"]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["location_id"] == location)
+            .unwrap()["distance_km"]
+            .as_i64()
+            .unwrap()
+    };
+    let extra_km = distance("wh-east") - distance("wh-central");
+    assert!(extra_km > 0);
+
+    let insight = app.get("/metrics/insight?to=2026-12-03").await.expect(200);
+    assert_eq!(
+        (insight["from"].as_str(), insight["demand_days"].as_i64()),
+        (Some("2026-11-06"), Some(28))
+    );
+    let stock = |sku: &str| {
+        insight["stock"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sku"] == sku)
+            .unwrap_or_else(|| panic!("{sku} in {insight}"))
+            .clone()
+    };
+    let mug = stock("MUG");
+    assert_eq!(
+        (
+            mug["location_id"].as_str(),
+            mug["available"].as_i64(),
+            mug["shipped_units"].as_i64()
+        ),
+        (Some("wh-central"), Some(9), Some(1))
+    );
+    assert!(close(mug["days_of_cover"].as_f64(), 252.0), "{mug}");
+    assert!(close(mug["sell_through_percent"].as_f64(), 10.0), "{mug}");
+    assert_eq!(
+        (
+            mug["reorder_point"].as_i64(),
+            mug["reorder_point_source"].as_str(),
+            mug["low"].as_bool()
+        ),
+        (Some(1), Some("derived"), Some(false))
+    );
+    let tee = stock("TEE");
+    assert!(close(tee["days_of_cover"].as_f64(), 112.0), "{tee}");
+    assert!(close(tee["sell_through_percent"].as_f64(), 20.0), "{tee}");
+    assert_eq!(
+        (
+            tee["reorder_point"].as_i64(),
+            tee["reorder_point_source"].as_str(),
+            tee["low"].as_bool()
+        ),
+        (Some(9), Some("configured"), Some(true))
+    );
+
+    let p = &insight["placement"];
+    assert_eq!(
+        (
+            p["orders_shipped"].as_i64(),
+            p["orders_from_farther"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert!(close(p["orders_percent"].as_f64(), 50.0));
+    assert_eq!(
+        (
+            p["units_shipped"].as_i64(),
+            p["units_from_farther"].as_i64()
+        ),
+        (Some(3), Some(2))
+    );
+    assert_eq!(
+        (p["farther_shipments"].as_i64(), p["extra_km"].as_i64()),
+        (Some(1), Some(extra_km))
+    );
+    assert_eq!(
+        p["skus"],
+        json!([{"sku": "TEE", "farther_units": 2, "share_percent": 100.0}])
+    );
+
+    let lanes = insight["carriers"].as_array().unwrap();
+    assert_eq!(lanes.len(), 1, "{lanes:?}");
+    assert_eq!(
+        (
+            lanes[0]["carrier"].as_str(),
+            lanes[0]["zone"].as_str(),
+            lanes[0]["shipments"].as_i64()
+        ),
+        (Some("local"), Some("US-TX"), Some(2))
+    );
+    assert_eq!(
+        (
+            lanes[0]["delivered_with_promise"].as_i64(),
+            lanes[0]["on_time_percent"].as_f64()
+        ),
+        (Some(2), Some(100.0))
+    );
+    assert_eq!(lanes[0]["average_cost"][0]["currency"], "USD", "{lanes:?}");
+
+    // The T-shirts are below their reorder point: one entry in the inventory queue, and
+    // it leaves when stock arrives.
+    assert_eq!(app.state.check_low_stock().await.unwrap(), (1, 0));
+    assert_eq!(
+        app.state.check_low_stock().await.unwrap(),
+        (0, 0),
+        "opened once"
+    );
+    let queue = app.get("/exceptions/inventory").await.expect(200);
+    assert_eq!(queue["data"].as_array().unwrap().len(), 1, "{queue}");
+    assert_eq!(
+        (
+            queue["data"][0]["kind"].as_str(),
+            queue["data"][0]["subject_id"].as_str()
+        ),
+        (Some("low_stock"), Some("TEE@wh-east"))
+    );
+    app.receive("TEE", "wh-east", 5).await;
+    assert_eq!(app.state.check_low_stock().await.unwrap(), (0, 1));
+    let queue = app.get("/exceptions/inventory").await.expect(200);
+    assert!(queue["data"].as_array().unwrap().is_empty(), "{queue}");
+
+    let (_, bound) = app
+        .key_with(orderly::app::auth::KeySpec {
+            channels: Some(vec!["web".to_owned()]),
+            ..orderly::app::auth::KeySpec::unbound(orderly_domain::actor::Role::Supervisor, "web")
+        })
+        .await;
+    send(app.req_as(&bound, reqwest::Method::GET, "/metrics/insight"))
+        .await
+        .expect_problem(403, "forbidden");
 }

@@ -537,6 +537,11 @@ const NOT_CHANNEL_OBJECTS: &[(&str, &str, &str)] = &[
     ("get", "/health", "public"),
     (
         "get",
+        "/metrics/insight",
+        "stock and placement of every channel: a key bound to channels is refused (kpi_week::the_insight_answers_cover_reorder_points_placement_and_carriers)",
+    ),
+    (
+        "get",
         "/metrics/kpis",
         "figures of every channel: a key bound to channels is refused (kpi_week::bad_kpi_queries_are_refused_and_roles_without_the_right_get_403)",
     ),
