@@ -1,7 +1,8 @@
 //! `orderly bench support`: what support and operations read, timed over HTTP on a
 //! database `orderly seed` filled: the order view, the customer view, searches by
 //! email, phone and tracking number, every exception queue's first page with the
-//! queues' counts, and the case queues. Each is asked `--requests` times (objects picked
+//! queues' counts, the case queues, a month's KPIs (by channel, and by week) and the
+//! inventory insight, and the console's pages with the KPI dashboard. Each is asked `--requests` times (objects picked
 //! across the whole database) from one client, and its p50/p95/p99 printed with the
 //! database's size. The server runs in this process with its timer worker idle, so the
 //! figures are the reads' alone.
@@ -54,7 +55,18 @@ fn console(name: &'static str, paths: Vec<String>) -> Probe {
     }
 }
 
-fn probes(args: &SupportArgs, orders: &[String]) -> Vec<Probe> {
+/// `from=…&to=…` of a calendar month: the `k`-th of the twelve before `today`'s, in turn.
+fn month(today: jiff::civil::Date, k: usize) -> String {
+    let back = i64::try_from(k % 12).unwrap_or(0) + 1;
+    let first = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(back))
+        .unwrap_or(today);
+    let last = first.last_of_month();
+    format!("from={first}&to={last}")
+}
+
+fn probes(args: &SupportArgs, orders: &[String], today: jiff::civil::Date) -> Vec<Probe> {
     let n = args.requests;
     let pick = |k: usize, over: usize| (k.wrapping_mul(7919) + 13) % over.max(1);
     let customer = |k: usize| pick(k, args.customers);
@@ -94,6 +106,17 @@ fn probes(args: &SupportArgs, orders: &[String]) -> Vec<Probe> {
     for queue in orderly_domain::order::exceptions::queue::ALL {
         out.push(api(queue, vec![format!("/exceptions/{queue}?limit=50"); n]));
     }
+    out.extend([
+        api(
+            "kpis: a month by channel",
+            each(&|k| format!("/metrics/kpis?{}&group_by=channel", month(today, k))),
+        ),
+        api(
+            "kpis: a month, by week",
+            each(&|k| format!("/metrics/kpis?{}&period=week", month(today, k))),
+        ),
+        api("inventory insight", vec!["/metrics/insight".to_owned(); n]),
+    ]);
     for (queue, name) in [
         ("unassigned", "cases: unassigned"),
         ("breached", "cases: breached"),
@@ -120,6 +143,10 @@ fn probes(args: &SupportArgs, orders: &[String]) -> Vec<Probe> {
                 let queues = orderly_domain::order::exceptions::queue::ALL;
                 format!("/console/exceptions/{}", queues[k % queues.len()])
             }),
+        ),
+        console(
+            "console: KPI dashboard",
+            each(&|k| format!("/console/kpis?{}", month(today, k))),
         ),
         console(
             "console: case queue",
@@ -278,7 +305,8 @@ pub async fn support(args: SupportArgs) -> anyhow::Result<()> {
         "{:<28} {:>8} {:>8} {:>8} {:>8}",
         "endpoint", "p50 ms", "p95 ms", "p99 ms", "errors"
     );
-    for probe in probes(&args, &orders) {
+    let today = state.config.kpi_rules()?.day(state.now());
+    for probe in probes(&args, &orders, today) {
         let mut us = Vec::with_capacity(probe.paths.len());
         let mut errors = 0;
         for path in &probe.paths {
