@@ -353,10 +353,13 @@ fn delivery(
         dims,
         done.duration_since(after.created_at).as_secs(),
     )));
+    // Marked when it was recorded, not when the scan says it happened: a later order
+    // counts as a repeat purchase only if the delivery was known when it was placed,
+    // which a rebuild, replaying orders in the order they were placed, sees alike.
     out.push(Effect::Tally {
         subject: after.customer.email.as_str().to_owned(),
         mark: Mark::Delivered,
-        at: done,
+        at,
         reach: Vec::new(),
     });
     out.push(Effect::AfterMark {
