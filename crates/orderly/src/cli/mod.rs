@@ -561,15 +561,9 @@ async fn weekly_report(
     output: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     use crate::kpis::weekly;
-    let mut config = Config::load(
-        common.config.as_deref(),
-        common.config.is_none().then_some(crate::DEMO_CONFIG),
-    )?;
-    config.database = existing_database_config(&common)?;
-    let zone = config.calendar.time_zone.clone();
-    let rules = config.kpi_rules()?;
-    let store = crate::maintenance::open_existing(&config.database, false, rules.clone()).await?;
-    let app = crate::app::App::new(store, config)?;
+    let app = existing_app(&common).await?;
+    let zone = app.config.calendar.time_zone.clone();
+    let rules = app.config.kpi_rules()?;
     let day = match week {
         Some(w) => w
             .parse::<jiff::civil::Date>()
@@ -595,16 +589,23 @@ async fn weekly_report(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `orderly kpis rebuild`: every counter recomputed from the events and replaced.
-async fn rebuild_kpis(common: Common) -> anyhow::Result<ExitCode> {
+/// The application over an existing database, for a maintenance command: the
+/// configuration `--config` names (the demo's without one), the database `--database`
+/// names.
+async fn existing_app(common: &Common) -> anyhow::Result<crate::app::App> {
     let mut config = Config::load(
         common.config.as_deref(),
         common.config.is_none().then_some(crate::DEMO_CONFIG),
     )?;
-    config.database = existing_database_config(&common)?;
+    config.database = existing_database_config(common)?;
     let store =
         crate::maintenance::open_existing(&config.database, false, config.kpi_rules()?).await?;
-    let app = crate::app::App::new(store, config)?;
+    crate::app::App::new(store, config)
+}
+
+/// `orderly kpis rebuild`: every counter recomputed from the events and replaced.
+async fn rebuild_kpis(common: Common) -> anyhow::Result<ExitCode> {
+    let app = existing_app(&common).await?;
     let started = std::time::Instant::now();
     let done = app.rebuild_kpis().await;
     app.store.shutdown();
@@ -630,14 +631,7 @@ async fn backtest(
     since: String,
     format: String,
 ) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(
-        common.config.as_deref(),
-        common.config.is_none().then_some(crate::DEMO_CONFIG),
-    )?;
-    config.database = existing_database_config(&common)?;
-    let store =
-        crate::maintenance::open_existing(&config.database, false, config.kpi_rules()?).await?;
-    let app = crate::app::App::new(store, config)?;
+    let app = existing_app(&common).await?;
     let result = crate::returns::backtest_cli::run(&app, &policy, &since, &format).await;
     app.store.shutdown();
     result.map(|()| ExitCode::SUCCESS)
