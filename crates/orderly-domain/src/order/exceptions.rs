@@ -71,8 +71,9 @@ pub mod kind {
     /// kept for a supervisor's look, resolved by hand.
     pub const POLICY_EXCEPTION: &str = "policy_exception";
     pub use super::super::watch::watch_kind::*;
-    pub const ALL: [&str; 32] = [
+    pub const ALL: [&str; 33] = [
         SHORT_PICK,
+        LOW_STOCK,
         FULFILLMENT_REJECTED,
         SHIPMENT_DELAYED,
         DELIVERY_FAILED,

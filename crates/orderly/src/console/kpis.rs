@@ -46,7 +46,8 @@ pub struct Card {
     pub headline: String,
     /// p90 and mean for durations, the fraction for rates.
     pub detail: String,
-    pub benchmark: Option<(String, bool)>,
+    /// The line, and whether the period met it (none without data).
+    pub benchmark: Option<(String, Option<bool>)>,
     pub svg: Option<String>,
     pub orders_href: String,
 }
@@ -168,7 +169,7 @@ fn card(f: &KpiFigure, orders_href: String) -> Card {
         let side = if b.higher_is_better { "above" } else { "under" };
         (
             format!("Best in class: {side} {}", shown(Some(b.target), &f.unit)),
-            b.met == Some(true),
+            b.met,
         )
     });
     Card {

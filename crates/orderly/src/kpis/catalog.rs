@@ -52,7 +52,7 @@ pub struct KpiDef {
     pub benchmark: Option<Benchmark>,
 }
 
-const SHIPPING: &[Dim] = &[Dim::Channel, Dim::Location, Dim::Carrier];
+const SHIPPING: &[Dim] = &[Dim::Channel, Dim::Location, Dim::Carrier, Dim::Lane];
 const CHANNEL: &[Dim] = &[Dim::Channel];
 const REASONED: &[Dim] = &[Dim::Channel, Dim::Reason];
 const RESEARCH: &str = "best-in-class operations benchmark";

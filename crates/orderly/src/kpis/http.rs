@@ -29,10 +29,9 @@ pub struct KpiParams {
     #[param(format = Date, max_length = 10)]
     pub to: Option<String>,
     /// `channel`, `location`, `carrier`, `sku`, `category`, `reason`, `queue`,
-    /// `root_cause`, `stock` (`SKU@location`) or `lane` (carrier and destination zone);
-    /// none: totals only.
+    /// `root_cause` or `lane` (carrier and destination zone); none: totals only.
     #[param(
-        pattern = "^(all|channel|location|carrier|sku|category|reason|queue|root_cause|stock|lane)$"
+        pattern = "^(all|channel|location|carrier|sku|category|reason|queue|root_cause|lane)$"
     )]
     pub group_by: Option<String>,
     /// The trend's step: `day` (the default), `week` (from Monday) or `month`.

@@ -47,6 +47,8 @@ impl GroupBy {
         match s {
             "category" => Some(GroupBy::Category),
             "all" => None,
+            // SKU at a location keeps only shipped units, which the insight reads.
+            "stock" => None,
             other => Dim::parse(other).map(GroupBy::Dim),
         }
     }
