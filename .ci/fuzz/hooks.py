@@ -68,6 +68,9 @@ STATEFUL_REFUSALS = {
     # A report's range: `from` before `to`, at most a year apart (a rule across two
     # parameters).
     "empty_range", "range_too_long",
+    # A KPI report narrowed to one channel or one location, and then not grouped (a
+    # rule across parameters).
+    "one_filter",
 }
 
 
