@@ -1,8 +1,10 @@
-//! The KPI counters and marks on PostgreSQL (see `crate::kpi`). An append's counter rows
-//! are one deferred insert that joins other commands' in group commit: the rows of every
-//! joined command are summed per key before the upsert (an upsert may not change one
-//! row twice), and locked in key order, so two processes adding to the same day's
-//! counters never deadlock. A mark is counted with a statement of its own, in the
+//! The KPI counters and marks on PostgreSQL (see `crate::kpi`). A command's counter
+//! rows are added in a statement of their own just after it commits (`add_after`),
+//! locked in key order. They are the most contended rows there are (every order of a
+//! day adds to the same ones), and inside the command's transaction they formed lock
+//! cycles with its other rows under concurrent orders (deadlocks, then statement
+//! timeouts, measured). The price: a crash between the two loses those counts, which
+//! `orderly kpis rebuild` restores; the failure is logged as an error. A mark is counted with a statement of its own, in the
 //! command's transaction (the command then commits alone); a mark is only read, with a
 //! plain SELECT that leaves the command's writes queued, when an order is placed.
 
@@ -68,7 +70,11 @@ impl KpiTx for PgTx<'_> {
     }
 
     fn add_kpi_rows(&mut self, rows: &KpiRows) -> Result<(), StoreError> {
-        defer_rows(self.conn(), rows.iter());
+        for (k, v) in rows {
+            let sums = self.kpi_rows.entry(k.clone()).or_default();
+            sums.count += v.count;
+            sums.sum += v.sum;
+        }
         Ok(())
     }
 
@@ -133,6 +139,43 @@ impl KpiTx for PgTx<'_> {
             c.defer_columns(&INSERT_KPI_MARKS, vec![subjects, kinds, tallies, firsts]);
         }
         Ok(())
+    }
+}
+
+/// Adds a committed command's counter rows, in one statement.
+pub(super) async fn add_after(pool: &deadpool_postgres::Pool, rows: &KpiRows) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut text: [Vec<String>; 4] = Default::default();
+    let mut ints: [Vec<i64>; 3] = Default::default();
+    for (k, v) in rows {
+        text[0].push(k.dim.as_str().to_owned());
+        text[1].push(k.day.to_string());
+        text[2].push(k.metric.clone());
+        text[3].push(k.key.clone());
+        ints[0].push(k.bucket);
+        ints[1].push(v.count);
+        ints[2].push(v.sum);
+    }
+    let added = async {
+        let client = pool.get().await.map_err(|e| e.to_string())?;
+        client
+            .execute(
+                ADD_KPI_ROWS.sql,
+                &[
+                    &text[0], &text[1], &text[2], &text[3], &ints[0], &ints[1], &ints[2],
+                ],
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(e) = added {
+        tracing::error!(
+            error = %e, rows = rows.len(),
+            "KPI counters were not added after a commit; run `orderly kpis rebuild`"
+        );
     }
 }
 

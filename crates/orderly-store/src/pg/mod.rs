@@ -281,6 +281,7 @@ impl PgStore {
             command = returned;
             let Attempt {
                 ending,
+                kpi,
                 assumed_new_key,
             } = run;
             let result = match ending {
@@ -297,6 +298,9 @@ impl PgStore {
                 }
                 Err(e) => Err(e),
             };
+            if result.is_ok() {
+                kpi::add_after(&self.pool, &kpi).await;
+            }
             match result {
                 // A refusal may be wrong when the key was only assumed new: its first
                 // request may have succeeded, and then that answer is replayed. Run again
@@ -376,6 +380,8 @@ impl PgStore {
 /// One run of a command on its connection.
 struct Attempt<T, E> {
     ending: Result<Ending<T>, E>,
+    /// The KPI counter rows to add once it committed.
+    kpi: crate::kpi::KpiRows,
     /// Whether it took an idempotency key for new without looking it up.
     assumed_new_key: bool,
 }
@@ -418,6 +424,7 @@ where
     let result = catch_unwind(AssertUnwindSafe(|| command(&mut pg)));
     let assumed_new_key = pg.assumed_new_key();
     let drawn = pg.drawn_numbers();
+    let kpi = std::mem::take(&mut pg.kpi_rows);
     let conn = pg.into_conn();
     let ending = match result {
         Ok(Ok(value)) => {
@@ -428,6 +435,7 @@ where
                         writes,
                         drawn,
                     }),
+                    kpi,
                     assumed_new_key,
                 };
             }
@@ -449,6 +457,7 @@ where
     };
     Attempt {
         ending,
+        kpi,
         assumed_new_key,
     }
 }

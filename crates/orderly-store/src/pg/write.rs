@@ -27,6 +27,8 @@ pub(crate) struct PgTx<'a> {
     c: Conn<'a>,
     numbers: &'a NumberBlocks,
     kpi: &'a KpiRules,
+    /// The KPI counter rows of this run, added after it commits (see `kpi`).
+    pub(super) kpi_rows: crate::kpi::KpiRows,
     /// Order numbers this run took (channel, number): given back if it does not commit.
     drawn: Vec<(String, i64)>,
     keys: KeyCheck,
@@ -67,6 +69,7 @@ impl<'a> PgTx<'a> {
             c,
             numbers: parts.numbers,
             kpi: parts.kpi,
+            kpi_rows: crate::kpi::KpiRows::new(),
             drawn: Vec::new(),
             keys: parts.keys,
             assumed_new_key: false,

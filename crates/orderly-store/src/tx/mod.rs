@@ -283,14 +283,6 @@ pub trait WriteTx:
             project(self, event, &order, (&actor_label, &meta.actor), meta.at)?;
             record_exceptions(self, event, &order, &actor_label, meta.at)?;
         }
-        kpi_effects.extend(order_effects(
-            kept.as_ref(),
-            &order,
-            events,
-            meta.at,
-            self.kpi_rules(),
-        ));
-        crate::kpi::record(self, kpi_effects)?;
         // One message per append, naming its events in order: a consumer (webhooks,
         // notifications) gets a command's events together, and the hot path writes one
         // outbox row instead of one per event.
@@ -327,6 +319,17 @@ pub trait WriteTx:
         if created {
             self.note_customer(&order)?;
         }
+        // Last: on PostgreSQL the counter rows are the most contended rows an append
+        // writes (every order of a day adds to the same ones), and locking them after
+        // every other row keeps two commands from waiting on each other in a cycle.
+        kpi_effects.extend(order_effects(
+            kept.as_ref(),
+            &order,
+            events,
+            meta.at,
+            self.kpi_rules(),
+        ));
+        crate::kpi::record(self, kpi_effects)?;
         Ok(order)
     }
 
