@@ -1,7 +1,7 @@
 //! KPI counters as rows. Every append asks the domain what its events add to the figures
 //! (`orderly_domain::kpi`), resolves the effects that need the store's memory (marks),
-//! sums them per row and adds them in the same transaction as the events, so a figure is
-//! exactly as durable as the events it counts. `recompute` derives every row again from
+//! sums them per row and adds them: on SQLite in the same transaction as the events, on
+//! PostgreSQL just after it commits (`pg/kpi.rs` says why). `recompute` derives every row again from
 //! the event log, which `orderly kpis rebuild` writes in place of the kept ones and the
 //! tests compare with them.
 //!
