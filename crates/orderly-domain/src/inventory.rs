@@ -31,6 +31,8 @@ pub enum MovementReason {
     QuarantineRelease,
     /// Quarantined units scrapped: gone from quarantine.
     QuarantineScrap,
+    /// A quarantined returned unit sent back to the customer after a person's decision.
+    QuarantineToCustomer,
 }
 
 impl MovementReason {
@@ -50,11 +52,12 @@ impl MovementReason {
             MovementReason::ReturnToCustomer => "return_to_customer",
             MovementReason::QuarantineRelease => "quarantine_release",
             MovementReason::QuarantineScrap => "quarantine_scrap",
+            MovementReason::QuarantineToCustomer => "quarantine_to_customer",
         }
     }
 
     /// Every reason, in the order the API documents them.
-    pub const ALL: [MovementReason; 14] = {
+    pub const ALL: [MovementReason; 15] = {
         use MovementReason::*;
         [
             Receipt,
@@ -71,6 +74,7 @@ impl MovementReason {
             ReturnToCustomer,
             QuarantineRelease,
             QuarantineScrap,
+            QuarantineToCustomer,
         ]
     };
 
@@ -88,7 +92,7 @@ impl MovementReason {
             ReturnQuarantine => Some((0, 1)),
             ReturnScrap | ReturnToCustomer => Some((0, 0)),
             QuarantineRelease => Some((1, -1)),
-            QuarantineScrap => Some((0, -1)),
+            QuarantineScrap | QuarantineToCustomer => Some((0, -1)),
             Receipt | CycleCount | Damage | Correction | Reservation | Release | ShortPick
             | Shipment => None,
         }
@@ -250,7 +254,8 @@ mod tests {
                 "return_scrap",
                 "return_to_customer",
                 "quarantine_release",
-                "quarantine_scrap"
+                "quarantine_scrap",
+                "quarantine_to_customer"
             ]
         );
         // A manual adjustment never takes a return's reason.

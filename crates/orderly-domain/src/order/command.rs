@@ -253,6 +253,12 @@ pub enum OrderCommand {
         return_id: Id,
         items: Vec<super::rma::ItemInspection>,
     },
+    /// A person decides the units an inspection left `needs_manual_decision`.
+    DecideReturnItems {
+        return_id: Id,
+        items: Vec<super::rma::ItemDecision>,
+        note: Option<String>,
+    },
     ResolveReturn {
         resolve: super::rma_decide::ResolveReturn,
         now: Timestamp,

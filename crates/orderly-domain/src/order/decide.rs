@@ -202,6 +202,14 @@ fn decide_command(
         (Some(order), OrderCommand::InspectReturn { return_id, items }) => {
             super::rma_decide::inspect(order, &return_id, items)
         }
+        (
+            Some(order),
+            OrderCommand::DecideReturnItems {
+                return_id,
+                items,
+                note,
+            },
+        ) => super::rma_decide::decide_items(order, &return_id, items, note),
         (Some(order), OrderCommand::ResolveReturn { resolve, now }) => {
             super::rma_money::resolve(order, resolve, now)
         }

@@ -246,6 +246,7 @@ pub enum OrderEvent {
     ReturnTracked(super::rma::ReturnTracked),
     ReturnReceived(super::rma::ReturnReceived),
     ReturnInspected(super::rma::ReturnInspected),
+    ReturnItemsDecided(super::rma::ReturnItemsDecided),
     ReturnResolved(super::rma::ReturnResolved),
     ReturnCompleted {
         return_id: Id,
@@ -304,6 +305,7 @@ impl OrderEvent {
             OrderEvent::ReturnTracked(_) => "return_tracked",
             OrderEvent::ReturnReceived(_) => "return_received",
             OrderEvent::ReturnInspected(_) => "return_inspected",
+            OrderEvent::ReturnItemsDecided(_) => "return_items_decided",
             OrderEvent::ReturnResolved(_) => "return_resolved",
             OrderEvent::ReturnCompleted { .. } => "return_completed",
             OrderEvent::ReturnCancelled(_) => "return_cancelled",
@@ -494,6 +496,7 @@ impl OrderEvent {
             | OrderEvent::ReturnTracked(_)
             | OrderEvent::ReturnReceived(_)
             | OrderEvent::ReturnInspected(_)
+            | OrderEvent::ReturnItemsDecided(_)
             | OrderEvent::ReturnResolved(_)
             | OrderEvent::ReturnCompleted { .. }
             | OrderEvent::ReturnCancelled(_)

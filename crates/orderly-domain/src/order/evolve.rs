@@ -196,6 +196,10 @@ pub fn evolve(
             rma_evolve::apply_inspected(&mut order, r, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::ReturnItemsDecided(r)) => {
+            rma_evolve::apply_decided(&mut order, r, at).map_err(fail)?;
+            order
+        }
         (Some(mut order), OrderEvent::ReturnResolved(r)) => {
             rma_evolve::apply_resolved(&mut order, r, at).map_err(fail)?;
             order

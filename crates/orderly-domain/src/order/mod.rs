@@ -76,10 +76,10 @@ pub use reactions::{
 };
 pub use refunds::LineMoney;
 pub use rma::{
-    ExchangeOrder, ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision,
-    ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnLabel, ReturnLabelIssued,
-    ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolution, ReturnResolved,
-    ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
+    ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
+    ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
+    ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
 };
 pub use rma_decide::{
     ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, exceptions_of,

@@ -165,6 +165,7 @@ pub(super) fn apply(
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)
+        | OrderEvent::ReturnItemsDecided(_)
         | OrderEvent::ReturnResolved(_)
         | OrderEvent::ReturnCompleted { .. }
         | OrderEvent::ReturnCancelled(_)

@@ -107,7 +107,10 @@ pub fn outward_types(event: &OrderEvent, after: &Order) -> Vec<&'static str> {
         OrderEvent::ReturnLabelIssued(_) => vec!["return.label_issued"],
         OrderEvent::ReturnTracked(_) => vec!["return.in_transit"],
         OrderEvent::ReturnReceived(_) => vec!["return.received"],
-        OrderEvent::ReturnInspected(_) => vec!["return.inspected"],
+        // A person's decision finishes the inspection the warehouse left open.
+        OrderEvent::ReturnInspected(_) | OrderEvent::ReturnItemsDecided(_) => {
+            vec!["return.inspected"]
+        }
         OrderEvent::ReturnCompleted { .. } => vec!["return.completed"],
         OrderEvent::ReturnCancelled(_) => vec!["return.cancelled"],
         OrderEvent::ReturnExpired(_) => vec!["return.expired"],

@@ -24,8 +24,6 @@ snake_enum!(
 snake_enum!(
     /// A rule of the policy set aside by a person with the authority; counted.
     PolicyException {
-        /// Reviewed and approved although a rule sent it to review.
-        ReviewOverride => "review_override",
         WindowExtended => "window_extended",
         FinalSaleAccepted => "final_sale_accepted",
         FeeWaived => "fee_waived",
@@ -50,6 +48,9 @@ pub struct ReturnItem {
     pub location_id: Option<Id>,
     #[serde(default, with = "crate::time::wire_opt")]
     pub received_at: Option<Timestamp>,
+    /// It waited in quarantine for a person's decision, which then disposed of it.
+    #[serde(default)]
+    pub decided: bool,
 }
 
 /// Something scanned at receipt that is not an awaited unit of this return.
@@ -190,6 +191,13 @@ impl Return {
             .all(|i| !matches!(i.reception, Reception::Awaiting | Reception::LostInTransit))
     }
 
+    /// Some inspected unit still waits for a person's decision.
+    pub fn undecided(&self) -> bool {
+        self.items
+            .iter()
+            .any(|i| i.acceptance == Acceptance::NeedsManualDecision)
+    }
+
     /// Every received unit has its acceptance and disposition.
     pub fn inspected(&self) -> bool {
         self.items
@@ -289,6 +297,23 @@ pub struct ReturnInspected {
     pub items: Vec<ItemInspection>,
 }
 
+/// A person's decision on a unit the inspection left `needs_manual_decision`. The unit
+/// waited in quarantine, so its new disposition moves it out of there (or leaves it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDecision {
+    pub item_no: u32,
+    pub acceptance: Acceptance,
+    pub disposition: Disposition,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItemsDecided {
+    pub return_id: Id,
+    pub items: Vec<ItemDecision>,
+    /// The decider's note, shown on the timeline.
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnResolved {
     pub return_id: Id,
@@ -315,6 +340,7 @@ impl super::event::OrderEvent {
             ReturnTracked(t) => Some(&t.return_id),
             ReturnReceived(r) => Some(&r.return_id),
             ReturnInspected(r) => Some(&r.return_id),
+            ReturnItemsDecided(r) => Some(&r.return_id),
             ReturnResolved(r) => Some(&r.return_id),
             ReturnCompleted { return_id } => Some(return_id),
             ReturnCancelled(c) | ReturnExpired(c) => Some(&c.return_id),

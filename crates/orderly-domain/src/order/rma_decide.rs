@@ -8,9 +8,10 @@
 use super::error::OrderError;
 use super::event::OrderEvent;
 use super::rma::{
-    ExchangeOrder, ItemInspection, PolicyException, Return, ReturnClosed, ReturnDecision,
-    ReturnExchangePlaced, ReturnInspected, ReturnLabel, ReturnLabelIssued, ReturnParcelStatus,
-    ReturnReceived, ReturnRequested, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
+    ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItemsDecided, ReturnLabel,
+    ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnReviewed,
+    ReturnSource, ReturnTracked, UnexpectedItem,
 };
 use super::state::Order;
 use crate::Timestamp;
@@ -316,10 +317,68 @@ pub(super) fn inspect(
                 "a unit not accepted goes back to the customer, into quarantine or to scrap",
             ));
         }
+        // Held where nothing can sell or lose it until a person decides.
+        if i.acceptance == Acceptance::NeedsManualDecision
+            && i.disposition != Disposition::Quarantine
+        {
+            return Err(refused(
+                "a unit that needs a manual decision waits in quarantine",
+            ));
+        }
     }
     Ok(vec![OrderEvent::ReturnInspected(ReturnInspected {
         return_id: return_id.clone(),
         items,
+    })])
+}
+
+/// A person's decision on units an inspection left `needs_manual_decision` (they wait in
+/// quarantine): accepted or rejected, and where each goes from there. Until every such
+/// unit is decided, the return neither pays after inspection nor completes.
+pub(super) fn decide_items(
+    order: &Order,
+    return_id: &Id,
+    items: Vec<ItemDecision>,
+    note: Option<String>,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let ret = find(order, return_id)?;
+    if !matches!(ret.state, ReturnState::Received | ReturnState::Inspected) {
+        return Err(refuse(ret, "have its units decided"));
+    }
+    if items.is_empty() {
+        return Err(refuse(ret, "take a decision on no item"));
+    }
+    for (n, d) in items.iter().enumerate() {
+        let refused = |why| OrderError::InspectionRefused {
+            rma: ret.rma.clone(),
+            item_no: d.item_no,
+            why,
+        };
+        let item = ret.item(d.item_no).ok_or(OrderError::UnknownReturnItem {
+            rma: ret.rma.clone(),
+            item_no: d.item_no,
+        })?;
+        if items[..n].iter().any(|x| x.item_no == d.item_no) {
+            return Err(refused("it is named twice"));
+        }
+        if item.acceptance != Acceptance::NeedsManualDecision {
+            return Err(refused("it does not wait for a manual decision"));
+        }
+        if !matches!(d.acceptance, Acceptance::Accepted | Acceptance::Rejected) {
+            return Err(refused("a decision accepts or rejects the unit"));
+        }
+        if d.acceptance == Acceptance::Rejected
+            && matches!(d.disposition, Disposition::Restock | Disposition::Refurbish)
+        {
+            return Err(refused(
+                "a unit not accepted goes back to the customer, into quarantine or to scrap",
+            ));
+        }
+    }
+    Ok(vec![OrderEvent::ReturnItemsDecided(ReturnItemsDecided {
+        return_id: return_id.clone(),
+        items,
+        note,
     })])
 }
 

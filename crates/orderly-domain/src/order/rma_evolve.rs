@@ -3,9 +3,9 @@
 //! here, with the items they count (`Order::return_violations` checks they agree).
 
 use super::rma::{
-    Return, ReturnClosed, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnLabelIssued,
-    ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolved, ReturnReviewed,
-    ReturnTracked,
+    Return, ReturnClosed, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
+    ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolved,
+    ReturnReviewed, ReturnTracked,
 };
 use super::state::Order;
 use crate::Timestamp;
@@ -90,6 +90,7 @@ pub(super) fn apply_requested(
                 disposition: None,
                 location_id: None,
                 received_at: None,
+                decided: false,
             });
         }
         if state.holds_units() {
@@ -263,6 +264,36 @@ pub(super) fn apply_inspected(
     }
     if ret.inspected() {
         moved(ret, ReturnState::Inspected, at)?;
+    }
+    ret.updated_at = at;
+    for line_no in restocked {
+        bucket(order, line_no, 1, |b| &mut b.restocked)?;
+    }
+    Ok(())
+}
+
+pub(super) fn apply_decided(
+    order: &mut Order,
+    r: &ReturnItemsDecided,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &r.return_id)?;
+    let mut restocked = Vec::new();
+    for d in &r.items {
+        let item = ret
+            .items
+            .iter_mut()
+            .find(|x| x.item_no == d.item_no)
+            .ok_or("unknown return item")?;
+        if item.acceptance != Acceptance::NeedsManualDecision {
+            return Err("only a unit waiting for a manual decision can be decided");
+        }
+        item.acceptance = d.acceptance;
+        item.disposition = Some(d.disposition);
+        item.decided = true;
+        if d.disposition == Disposition::Restock {
+            restocked.push(item.line_no);
+        }
     }
     ret.updated_at = at;
     for line_no in restocked {

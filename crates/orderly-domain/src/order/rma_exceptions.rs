@@ -109,6 +109,27 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
                 ));
             }
         }
+        OrderEvent::ReturnItemsDecided(d) => {
+            let rejected: Vec<String> = d
+                .items
+                .iter()
+                .filter(|x| x.acceptance == Acceptance::Rejected)
+                .map(|x| x.item_no.to_string())
+                .collect();
+            let already = ret.exchange.is_some() || ret.resolution.is_some();
+            if already && !rejected.is_empty() {
+                out.push(open(
+                    kind::RETURN_NEEDS_DECISION,
+                    ret,
+                    format!(
+                        "items {} were rejected after the money or the replacement went out",
+                        rejected.join(", ")
+                    ),
+                ));
+            } else if !ret.undecided() {
+                out.push(resolve(id, &[kind::RETURN_NEEDS_DECISION], "decided"));
+            }
+        }
         OrderEvent::ReturnResolved(_) => {
             out.push(resolve(
                 id,

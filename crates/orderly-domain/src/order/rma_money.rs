@@ -62,8 +62,10 @@ pub fn refund_due(ret: &Return) -> bool {
             matches!(ret.state, ReturnState::Received | ReturnState::Inspected)
                 && ret.receipt_closed()
         }
+        // A unit waiting for a person's decision may yet be accepted: one refund pays
+        // for the return, so it waits for that decision too.
         RefundTiming::AfterInspection => {
-            ret.state == ReturnState::Inspected && ret.receipt_closed()
+            ret.state == ReturnState::Inspected && ret.receipt_closed() && !ret.undecided()
         }
     }
 }
@@ -79,7 +81,7 @@ pub fn complete_due(order: &Order, ret: &Return) -> bool {
         .as_ref()
         .is_none_or(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded));
     let goods_done = match ret.state {
-        ReturnState::Inspected => ret.receipt_closed(),
+        ReturnState::Inspected => ret.receipt_closed() && !ret.undecided(),
         ReturnState::Authorized => ret
             .exceptions
             .contains(&PolicyException::RefundWithoutReturn),

@@ -133,6 +133,29 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
                 parts.join("; ")
             )
         }
+        OrderEvent::ReturnItemsDecided(r) => {
+            let parts: Vec<String> = r
+                .items
+                .iter()
+                .map(|d| {
+                    format!(
+                        "item {} {} → {}",
+                        d.item_no,
+                        d.acceptance.as_str(),
+                        d.disposition.as_str()
+                    )
+                })
+                .collect();
+            let mut text = format!(
+                "Return {} decided: {}",
+                rma(before, &r.return_id),
+                parts.join("; ")
+            );
+            if let Some(note) = &r.note {
+                text.push_str(&format!(" ({note})"));
+            }
+            text
+        }
         OrderEvent::ReturnResolved(r) => {
             let res = &r.resolution;
             let mut text = format!(

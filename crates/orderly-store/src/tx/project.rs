@@ -207,6 +207,10 @@ pub(super) fn project<T: WriteTx + ?Sized>(
             returns::save_return(tx, order, &r.return_id)?;
             returns::dispose(tx, order, r, who, at)?;
         }
+        OrderEvent::ReturnItemsDecided(r) => {
+            returns::save_return(tx, order, &r.return_id)?;
+            returns::dispose_decided(tx, order, r, who, at)?;
+        }
         OrderEvent::ReturnLabelIssued(_)
         | OrderEvent::ReturnExchangePlaced(_)
         | OrderEvent::ReturnTracked(_)

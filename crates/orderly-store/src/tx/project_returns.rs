@@ -105,6 +105,51 @@ pub(super) fn dispose<T: WriteTx + ?Sized>(
     Ok(())
 }
 
+/// A decided unit waited in quarantine (`inspect` holds one there): its disposition
+/// moves it out, into on hand, to scrap or back to the customer, or leaves it.
+pub(super) fn dispose_decided<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    order: &Order,
+    r: &orderly_domain::order::ReturnItemsDecided,
+    who: &Actor,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let ret = the_return(order, &r.return_id)?;
+    for d in &r.items {
+        let reason = match d.disposition {
+            Disposition::Restock => MovementReason::QuarantineRelease,
+            Disposition::Scrap => MovementReason::QuarantineScrap,
+            Disposition::ReturnToCustomer => MovementReason::QuarantineToCustomer,
+            Disposition::Quarantine | Disposition::Refurbish => continue,
+        };
+        let item = ret
+            .item(d.item_no)
+            .ok_or_else(|| StoreError::Corrupt(format!("no item {} on {}", d.item_no, ret.rma)))?;
+        let location = item.location_id.as_ref().ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "item {} of {} was decided unreceived",
+                d.item_no, ret.rma
+            ))
+        })?;
+        let note = format!(
+            "{} item {} ({}, decided)",
+            ret.rma,
+            d.item_no,
+            d.disposition.as_str()
+        );
+        tx.move_returned_unit(
+            item.sku.as_str(),
+            location.as_str(),
+            1,
+            reason,
+            Some(&note),
+            who,
+            at,
+        )?;
+    }
+    Ok(())
+}
+
 /// An authorized return must be shipped by its date: the timer expires it then (and
 /// finds nothing to do if it moved on).
 pub(super) fn expiry_timer<T: WriteTx + ?Sized>(

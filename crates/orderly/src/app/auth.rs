@@ -253,7 +253,7 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
         RequestReturn(_) | CancelReturn { .. } | IssueReturnLabel { .. } => {
             Permission::RequestReturns
         }
-        ReviewReturn { .. } => Permission::ReviewReturns,
+        ReviewReturn { .. } | DecideReturnItems { .. } => Permission::ReviewReturns,
         ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
         ResolveReturn { .. } => Permission::ResolveReturns,
         Edit(edit) => match &edit.0 {

@@ -62,7 +62,7 @@ use utoipa::{Modify, OpenApi};
         waves::create_wave, waves::list_waves, waves::get_wave, waves::get_pick_list, waves::get_pick_list_html, waves::get_pick_list_pdf,
         returns::create_return, returns::self_service_return, returns::get_return, returns_list::list_returns,
         returns::authorize_return, returns::issue_label, returns::label_pdf, returns::receive_return,
-        returns::inspect_return, returns::resolve_return, returns::cancel_return,
+        returns::inspect_return, returns::decide_return, returns::resolve_return, returns::cancel_return,
         returns_list::customer_returns,
         crate::returns::backtest_http::backtest,
         edits::begin_edit, edits::get_edit, edits::stage_changes, edits::commit_edit,

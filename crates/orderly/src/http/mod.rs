@@ -146,6 +146,7 @@ route_table! {
     "/returns/{id}/label.pdf" => get(returns::label_pdf),
     "/returns/{id}/receive" => post(returns::receive_return),
     "/returns/{id}/inspect" => post(returns::inspect_return),
+    "/returns/{id}/decide" => post(returns::decide_return),
     "/returns/{id}/resolve" => post(returns::resolve_return),
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),

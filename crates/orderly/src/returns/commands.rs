@@ -11,10 +11,11 @@ use crate::app::{App, Idempotency, Origin, Outcome};
 use crate::providers::carriers::all_quotes;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{
-    FieldIssue, ItemInspection, Order, OrderCommand, OrderError, ReceiveReturn, RequestReturn,
-    ResolveReturn, Return, ReturnLabel, ReturnScan, ReturnSource, ReviewReturn, label_due,
+    FieldIssue, ItemDecision, ItemInspection, Order, OrderCommand, OrderError, ReceiveReturn,
+    RequestReturn, ResolveReturn, Return, ReturnLabel, ReturnScan, ReturnSource, ReviewReturn,
+    label_due,
 };
-use orderly_domain::returns::{AskedItem, ReturnAsk, ReturnPolicy, Wanted, judge};
+use orderly_domain::returns::{Acceptance, AskedItem, ReturnAsk, ReturnPolicy, Wanted, judge};
 use orderly_domain::values::{Email, Gtin, Id, Sku};
 use orderly_store::WriteTx;
 
@@ -119,6 +120,8 @@ fn policy_of<'a>(
 /// Whether `actor` may approve (or set a rule aside on) a return worth `value_minor`.
 fn within_limit(actor: &Actor, policy: &ReturnPolicy, value_minor: i64) -> Result<(), AppError> {
     match actor.role() {
+        // Only the system itself has no role (the demo, a worker's follow-up): it acts on
+        // decisions a person with a role already made; no interface reaches here as it.
         None => Ok(()),
         Some(role) if policy.may_approve(role, value_minor) => Ok(()),
         Some(role) => Err(AppError::Forbidden {
@@ -435,6 +438,38 @@ impl App {
                 Ok(OrderCommand::InspectReturn {
                     return_id: ret.id.clone(),
                     items: items.clone(),
+                })
+            })
+            .await?;
+        let order = outcome_order(outcome)?;
+        let id = find(&order, &return_ref)?.id.clone();
+        Ok((order, id))
+    }
+
+    /// A person's decision on the units an inspection left `needs_manual_decision`:
+    /// accepting one lets money go out, so it needs the approval authority for the
+    /// return's value; the decided units then leave quarantine as their disposition says.
+    pub async fn decide_return_items(
+        &self,
+        return_ref: String,
+        items: Vec<ItemDecision>,
+        note: Option<String>,
+        origin: Origin,
+        idem: Option<Idempotency>,
+    ) -> Result<(Order, Id), AppError> {
+        let order_ref = self.order_of_return(&origin.actor, &return_ref).await?;
+        let (config, actor) = (self.config.clone(), origin.actor.clone());
+        let at = return_ref.clone();
+        let outcome = self
+            .order_command(order_ref, idem, origin, None, move |order| {
+                let ret = find(order, &at)?;
+                if items.iter().any(|d| d.acceptance == Acceptance::Accepted) {
+                    within_limit(&actor, policy_of(&config, ret)?, ret.judgement.value_minor)?;
+                }
+                Ok(OrderCommand::DecideReturnItems {
+                    return_id: ret.id.clone(),
+                    items: items.clone(),
+                    note: note.clone(),
                 })
             })
             .await?;

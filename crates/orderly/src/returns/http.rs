@@ -12,8 +12,8 @@ use crate::http::problem::{ApiError, Problem};
 use crate::http::throttle::AuthThrottle;
 use crate::returns::commands::Requester;
 use crate::returns::requests::{
-    CancelReturnIn, CreateReturnIn, InspectIn, ReceiveIn, ResolveIn, ReviewIn, SelfServiceReturnIn,
-    parse_ask, parse_inspection,
+    CancelReturnIn, CreateReturnIn, DecideIn, InspectIn, ReceiveIn, ResolveIn, ReviewIn,
+    SelfServiceReturnIn, parse_ask, parse_decisions, parse_inspection,
 };
 use crate::returns::view::{ReturnView, return_view};
 use axum::Extension;
@@ -329,6 +329,35 @@ pub async fn inspect_return(
     let items = parse_inspection(&body.value)?;
     let (order, id) = app
         .inspect_return(id, items, origin(&principal, &headers), idem)
+        .await?;
+    reply(StatusCode::OK, &order, &id)
+}
+
+/// Decides the units an inspection left `needs_manual_decision` (they wait in
+/// quarantine): accepted or rejected, and where each goes from there, moving its stock.
+/// Accepting needs the approval authority for the return's value; until every such unit
+/// is decided, a return refunded after inspection waits.
+#[utoipa::path(post, path = "/api/v1/returns/{id}/decide", tag = "returns",
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Replays the first response for the same key and request")),
+    request_body = DecideIn,
+    responses((status = 200, body = ReturnView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "illegal_return_transition", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "inspection_refused, unknown_return_item", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn decide_return(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: ApiJson<DecideIn>,
+) -> Result<Response, ApiError> {
+    let path = format!("/api/v1/returns/{id}/decide");
+    let idem = idempotency(&headers, &principal, "POST", &path, &body.raw)?;
+    let (items, note) = parse_decisions(&body.value)?;
+    let (order, id) = app
+        .decide_return_items(id, items, note, origin(&principal, &headers), idem)
         .await?;
     reply(StatusCode::OK, &order, &id)
 }

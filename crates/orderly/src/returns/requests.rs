@@ -6,7 +6,7 @@ use crate::http::extract::{excerpt, required_line, too_long};
 use crate::http::problem::ApiError;
 use crate::http::schema::{one_of, required_line as line_schema};
 use crate::returns::commands::ReturnInput;
-use orderly_domain::order::{FieldIssue, ItemInspection};
+use orderly_domain::order::{FieldIssue, ItemDecision, ItemInspection};
 use orderly_domain::returns::{Acceptance, AskedItem, Disposition, Wanted};
 use orderly_domain::values::Sku;
 use serde::Deserialize;
@@ -51,7 +51,7 @@ fn photo_schema() -> ObjectBuilder {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WantedIn {
-    /// `refund`, `store_credit` or `exchange` (exchanges are not available yet).
+    /// `refund`, `store_credit` or `exchange` (for the `sku` named).
     #[schema(schema_with = wanted_kind_schema)]
     pub kind: String,
     /// The variant an exchange asks for (only with `exchange`, which needs it).
@@ -359,6 +359,86 @@ pub fn parse_inspection(body: &InspectIn) -> Result<Vec<ItemInspection>, ApiErro
     }
     if issues.is_empty() {
         Ok(out)
+    } else {
+        Err(crate::app::error::AppError::Validation(issues).into())
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub item_no: u32,
+    /// `accepted` or `rejected`.
+    #[schema(schema_with = decided_schema)]
+    pub acceptance: String,
+    /// Where the unit goes from quarantine (`quarantine` leaves it there).
+    #[schema(schema_with = disposition_schema)]
+    pub disposition: String,
+}
+
+fn decided_schema() -> ObjectBuilder {
+    one_of(vec!["accepted", "rejected"])
+}
+
+/// A person's decision on units an inspection left `needs_manual_decision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideIn {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub items: Vec<DecisionIn>,
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+pub fn parse_decisions(body: &DecideIn) -> Result<(Vec<ItemDecision>, Option<String>), ApiError> {
+    let mut issues = Vec::new();
+    if body.items.is_empty() || body.items.len() > 1000 {
+        issues.push(field("items", "out_of_range", "1 to 1000 items"));
+    }
+    if body
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 1000)
+    {
+        issues.push(field("note", "too_long", "at most 1000 characters"));
+    }
+    let mut out = Vec::new();
+    for (i, item) in body.items.iter().enumerate().take(1000) {
+        if !(1..=1_000_000).contains(&item.item_no) {
+            issues.push(field(
+                format!("items[{i}].item_no"),
+                "out_of_range",
+                "item_no is 1-1,000,000",
+            ));
+        }
+        let acceptance = Acceptance::parse(&item.acceptance)
+            .filter(|a| matches!(a, Acceptance::Accepted | Acceptance::Rejected));
+        if acceptance.is_none() {
+            issues.push(field(
+                format!("items[{i}].acceptance"),
+                "unknown_acceptance",
+                "accepted or rejected",
+            ));
+        }
+        let disposition = Disposition::parse(&item.disposition);
+        if disposition.is_none() {
+            issues.push(field(
+                format!("items[{i}].disposition"),
+                "unknown_disposition",
+                "restock, quarantine, scrap, refurbish or return_to_customer",
+            ));
+        }
+        if let (Some(acceptance), Some(disposition)) = (acceptance, disposition) {
+            out.push(ItemDecision {
+                item_no: item.item_no,
+                acceptance,
+                disposition,
+            });
+        }
+    }
+    if issues.is_empty() {
+        Ok((out, body.note.clone()))
     } else {
         Err(crate::app::error::AppError::Validation(issues).into())
     }

@@ -168,6 +168,31 @@ fn movement_reason(d: orderly_domain::returns::Disposition) -> &'static str {
     }
 }
 
+/// The movements a unit's dispositions made: a decided unit went into quarantine first,
+/// and its decision moved it on from there (or left it).
+fn item_movements(i: &orderly_domain::order::ReturnItem) -> Vec<ReturnMovementView> {
+    use orderly_domain::returns::Disposition::*;
+    let (Some(location), Some(disposition)) = (i.location_id.as_ref(), i.disposition) else {
+        return Vec::new();
+    };
+    let reasons: &[&str] = match (i.decided, disposition) {
+        (false, d) => &[movement_reason(d)],
+        (true, Quarantine | Refurbish) => &["return_quarantine"],
+        (true, Restock) => &["return_quarantine", "quarantine_release"],
+        (true, Scrap) => &["return_quarantine", "quarantine_scrap"],
+        (true, ReturnToCustomer) => &["return_quarantine", "quarantine_to_customer"],
+    };
+    reasons
+        .iter()
+        .map(|reason| ReturnMovementView {
+            item_no: i.item_no,
+            sku: i.sku.to_string(),
+            location_id: location.to_string(),
+            reason: (*reason).to_owned(),
+        })
+        .collect()
+}
+
 pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
     let j = &ret.judgement;
     let (outcome, rules) = match &j.outcome {
@@ -273,18 +298,7 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
                 at: rfc3339(r.at),
             }),
         },
-        stock_movements: ret
-            .items
-            .iter()
-            .filter_map(|i| {
-                Some(ReturnMovementView {
-                    item_no: i.item_no,
-                    sku: i.sku.to_string(),
-                    location_id: i.location_id.as_ref()?.to_string(),
-                    reason: movement_reason(i.disposition?).to_owned(),
-                })
-            })
-            .collect(),
+        stock_movements: ret.items.iter().flat_map(item_movements).collect(),
         label: ret.label.as_ref().map(|l| LabelView {
             carrier: l.carrier.clone(),
             service: l.service.clone(),

@@ -419,7 +419,8 @@ async fn the_document_declares_parameters_where_they_are_read_and_the_statuses_a
             "return_scrap",
             "return_to_customer",
             "quarantine_release",
-            "quarantine_scrap"
+            "quarantine_scrap",
+            "quarantine_to_customer"
         ])
     );
     assert_eq!(

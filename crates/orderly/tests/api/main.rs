@@ -47,6 +47,7 @@ mod returns;
 mod returns_anchors;
 mod returns_backtest;
 mod returns_customer;
+mod returns_decision;
 mod returns_exchange;
 mod returns_listing;
 mod returns_policy;

@@ -77,6 +77,14 @@ pub fn operations(
         ),
         (
             Method::POST,
+            "/returns/{id}/decide",
+            format!("/returns/{r}/decide"),
+            Some(json!({"items": [{"item_no": 1, "acceptance": "accepted",
+                                   "disposition": "restock"}]})),
+            ReviewReturns,
+        ),
+        (
+            Method::POST,
             "/returns/{id}/resolve",
             format!("/returns/{r}/resolve"),
             Some(json!({})),
