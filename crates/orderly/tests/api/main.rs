@@ -52,6 +52,7 @@ mod returns_exchange;
 mod returns_listing;
 mod returns_policy;
 mod returns_races;
+mod returns_rules;
 mod returns_self_service;
 mod returns_support;
 mod root_causes;
