@@ -59,6 +59,38 @@ pub(super) fn save_return<T: WriteTx + ?Sized>(
     })
 }
 
+/// Moves one returned unit at the location it arrived at, noting the RMA and why.
+fn move_unit<T: WriteTx + ?Sized>(
+    tx: &mut T,
+    ret: &orderly_domain::order::Return,
+    item_no: u32,
+    reason: MovementReason,
+    why: &str,
+    who: &Actor,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let item = ret
+        .item(item_no)
+        .ok_or_else(|| StoreError::Corrupt(format!("no item {item_no} on {}", ret.rma)))?;
+    let location = item.location_id.as_ref().ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "item {item_no} of {} was disposed of unreceived",
+            ret.rma
+        ))
+    })?;
+    let note = format!("{} item {item_no} ({why})", ret.rma);
+    tx.move_returned_unit(
+        item.sku.as_str(),
+        location.as_str(),
+        1,
+        reason,
+        Some(&note),
+        who,
+        at,
+    )?;
+    Ok(())
+}
+
 /// Every disposition moves stock at the location the unit arrived at: restocked units
 /// are sellable again, quarantined (and refurbishing) ones never until released, and a
 /// scrapped unit or one sent back to the customer is recorded without a level change.
@@ -71,36 +103,13 @@ pub(super) fn dispose<T: WriteTx + ?Sized>(
 ) -> Result<(), StoreError> {
     let ret = the_return(order, &r.return_id)?;
     for i in &r.items {
-        let item = ret
-            .item(i.item_no)
-            .ok_or_else(|| StoreError::Corrupt(format!("no item {} on {}", i.item_no, ret.rma)))?;
-        let location = item.location_id.as_ref().ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "item {} of {} was inspected unreceived",
-                i.item_no, ret.rma
-            ))
-        })?;
         let reason = match i.disposition {
             Disposition::Restock => MovementReason::ReturnRestock,
             Disposition::Quarantine | Disposition::Refurbish => MovementReason::ReturnQuarantine,
             Disposition::Scrap => MovementReason::ReturnScrap,
             Disposition::ReturnToCustomer => MovementReason::ReturnToCustomer,
         };
-        let note = format!(
-            "{} item {} ({})",
-            ret.rma,
-            i.item_no,
-            i.disposition.as_str()
-        );
-        tx.move_returned_unit(
-            item.sku.as_str(),
-            location.as_str(),
-            1,
-            reason,
-            Some(&note),
-            who,
-            at,
-        )?;
+        move_unit(tx, ret, i.item_no, reason, i.disposition.as_str(), who, at)?;
     }
     Ok(())
 }
@@ -122,30 +131,8 @@ pub(super) fn dispose_decided<T: WriteTx + ?Sized>(
             Disposition::ReturnToCustomer => MovementReason::QuarantineToCustomer,
             Disposition::Quarantine | Disposition::Refurbish => continue,
         };
-        let item = ret
-            .item(d.item_no)
-            .ok_or_else(|| StoreError::Corrupt(format!("no item {} on {}", d.item_no, ret.rma)))?;
-        let location = item.location_id.as_ref().ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "item {} of {} was decided unreceived",
-                d.item_no, ret.rma
-            ))
-        })?;
-        let note = format!(
-            "{} item {} ({}, decided)",
-            ret.rma,
-            d.item_no,
-            d.disposition.as_str()
-        );
-        tx.move_returned_unit(
-            item.sku.as_str(),
-            location.as_str(),
-            1,
-            reason,
-            Some(&note),
-            who,
-            at,
-        )?;
+        let why = format!("{}, decided", d.disposition.as_str());
+        move_unit(tx, ret, d.item_no, reason, &why, who, at)?;
     }
     Ok(())
 }

@@ -313,6 +313,30 @@ pub struct InspectIn {
     pub items: Vec<InspectionIn>,
 }
 
+/// An item number out of its range, as a field issue of item `i`.
+fn item_no_issue(i: usize, item_no: u32) -> Option<FieldIssue> {
+    (!(1..=1_000_000).contains(&item_no)).then(|| {
+        field(
+            format!("items[{i}].item_no"),
+            "out_of_range",
+            "item_no is 1-1,000,000",
+        )
+    })
+}
+
+/// The disposition item `i` names, or an issue for one that is unknown.
+fn disposition_of(i: usize, name: &str, issues: &mut Vec<FieldIssue>) -> Option<Disposition> {
+    let disposition = Disposition::parse(name);
+    if disposition.is_none() {
+        issues.push(field(
+            format!("items[{i}].disposition"),
+            "unknown_disposition",
+            "restock, quarantine, scrap, refurbish or return_to_customer",
+        ));
+    }
+    disposition
+}
+
 pub fn parse_inspection(body: &InspectIn) -> Result<Vec<ItemInspection>, ApiError> {
     let mut issues = Vec::new();
     if body.items.is_empty() || body.items.len() > 1000 {
@@ -320,13 +344,7 @@ pub fn parse_inspection(body: &InspectIn) -> Result<Vec<ItemInspection>, ApiErro
     }
     let mut out = Vec::new();
     for (i, item) in body.items.iter().enumerate().take(1000) {
-        if !(1..=1_000_000).contains(&item.item_no) {
-            issues.push(field(
-                format!("items[{i}].item_no"),
-                "out_of_range",
-                "item_no is 1-1,000,000",
-            ));
-        }
+        issues.extend(item_no_issue(i, item.item_no));
         issues.extend(required_line(
             &format!("items[{i}].condition"),
             &item.condition,
@@ -340,14 +358,7 @@ pub fn parse_inspection(body: &InspectIn) -> Result<Vec<ItemInspection>, ApiErro
                 "accepted, rejected or needs_manual_decision",
             ));
         }
-        let disposition = Disposition::parse(&item.disposition);
-        if disposition.is_none() {
-            issues.push(field(
-                format!("items[{i}].disposition"),
-                "unknown_disposition",
-                "restock, quarantine, scrap, refurbish or return_to_customer",
-            ));
-        }
+        let disposition = disposition_of(i, &item.disposition, &mut issues);
         if let (Some(acceptance), Some(disposition)) = (acceptance, disposition) {
             out.push(ItemInspection {
                 item_no: item.item_no,
@@ -405,13 +416,7 @@ pub fn parse_decisions(body: &DecideIn) -> Result<(Vec<ItemDecision>, Option<Str
     }
     let mut out = Vec::new();
     for (i, item) in body.items.iter().enumerate().take(1000) {
-        if !(1..=1_000_000).contains(&item.item_no) {
-            issues.push(field(
-                format!("items[{i}].item_no"),
-                "out_of_range",
-                "item_no is 1-1,000,000",
-            ));
-        }
+        issues.extend(item_no_issue(i, item.item_no));
         let acceptance = Acceptance::parse(&item.acceptance)
             .filter(|a| matches!(a, Acceptance::Accepted | Acceptance::Rejected));
         if acceptance.is_none() {
@@ -421,14 +426,7 @@ pub fn parse_decisions(body: &DecideIn) -> Result<(Vec<ItemDecision>, Option<Str
                 "accepted or rejected",
             ));
         }
-        let disposition = Disposition::parse(&item.disposition);
-        if disposition.is_none() {
-            issues.push(field(
-                format!("items[{i}].disposition"),
-                "unknown_disposition",
-                "restock, quarantine, scrap, refurbish or return_to_customer",
-            ));
-        }
+        let disposition = disposition_of(i, &item.disposition, &mut issues);
         if let (Some(acceptance), Some(disposition)) = (acceptance, disposition) {
             out.push(ItemDecision {
                 item_no: item.item_no,
