@@ -40,6 +40,11 @@ STATEFUL_REFUSALS = {
     "unknown_line", "repeated_line", "not_delivered", "quantity_beyond_returnable",
     "unknown_reason", "not_a_leaf_reason", "unknown_variant", "no_return_policy",
     "returns_not_configured", "unknown_location", "unknown_condition",
+    # An inspection or a decision on a return's unit: whether the unit was received,
+    # already inspected or waits for a manual decision is the unit's stored state, and
+    # which dispositions go with an acceptance (no restock of a rejected unit) and that
+    # each unit is named once are rules across fields and array items.
+    "inspection_refused",
     # Edits and unit cancellations: what the order's lines hold now (a line with units,
     # how many, which variant it is) and whether any would be left.
     "quantity_beyond_line", "same_variant", "edit_empties_order", "nothing_to_edit",
