@@ -259,6 +259,11 @@ pub enum OrderCommand {
         items: Vec<super::rma::ItemDecision>,
         note: Option<String>,
     },
+    /// Records the parcel booked to take rejected units back to the customer.
+    SendBackReturnItems {
+        return_id: Id,
+        send_back: super::rma::SendBack,
+    },
     ResolveReturn {
         resolve: super::rma_decide::ResolveReturn,
         now: Timestamp,

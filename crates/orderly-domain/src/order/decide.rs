@@ -211,6 +211,13 @@ fn decide_command(
                 note,
             },
         ) => super::rma_decide::decide_items(order, &return_id, items, note),
+        (
+            Some(order),
+            OrderCommand::SendBackReturnItems {
+                return_id,
+                send_back,
+            },
+        ) => super::rma_decide::send_back(order, &return_id, send_back),
         (Some(order), OrderCommand::ResolveReturn { resolve, now }) => {
             super::rma_money::resolve(order, resolve, now)
         }

@@ -247,6 +247,7 @@ pub enum OrderEvent {
     ReturnReceived(super::rma::ReturnReceived),
     ReturnInspected(super::rma::ReturnInspected),
     ReturnItemsDecided(super::rma::ReturnItemsDecided),
+    ReturnItemsSentBack(super::rma::ReturnItemsSentBack),
     ReturnResolved(super::rma::ReturnResolved),
     ReturnCompleted {
         return_id: Id,
@@ -306,6 +307,7 @@ impl OrderEvent {
             OrderEvent::ReturnReceived(_) => "return_received",
             OrderEvent::ReturnInspected(_) => "return_inspected",
             OrderEvent::ReturnItemsDecided(_) => "return_items_decided",
+            OrderEvent::ReturnItemsSentBack(_) => "return_items_sent_back",
             OrderEvent::ReturnResolved(_) => "return_resolved",
             OrderEvent::ReturnCompleted { .. } => "return_completed",
             OrderEvent::ReturnCancelled(_) => "return_cancelled",
@@ -497,6 +499,7 @@ impl OrderEvent {
             | OrderEvent::ReturnReceived(_)
             | OrderEvent::ReturnInspected(_)
             | OrderEvent::ReturnItemsDecided(_)
+            | OrderEvent::ReturnItemsSentBack(_)
             | OrderEvent::ReturnResolved(_)
             | OrderEvent::ReturnCompleted { .. }
             | OrderEvent::ReturnCancelled(_)

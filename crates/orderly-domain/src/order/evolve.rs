@@ -200,6 +200,10 @@ pub fn evolve(
             rma_evolve::apply_decided(&mut order, r, at).map_err(fail)?;
             order
         }
+        (Some(mut order), OrderEvent::ReturnItemsSentBack(r)) => {
+            rma_evolve::apply_sent_back(&mut order, r, at).map_err(fail)?;
+            order
+        }
         (Some(mut order), OrderEvent::ReturnResolved(r)) => {
             rma_evolve::apply_resolved(&mut order, r, at).map_err(fail)?;
             order

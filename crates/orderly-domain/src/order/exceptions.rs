@@ -54,6 +54,11 @@ pub mod kind {
     pub const RETURN_LOST: &str = "return_lost";
     pub const RETURN_NEEDS_DECISION: &str = "return_needs_decision";
     pub const RETURN_REFUND_BLOCKED: &str = "return_refund_blocked";
+    /// Rejected units wait for the parcel that takes them back to the customer.
+    pub const RETURN_SEND_BACK: &str = "return_send_back";
+    /// Something else came back in place of awaited units: kept until a person has
+    /// settled it with the customer, resolved by hand.
+    pub const RETURN_WRONG_ITEM: &str = "return_wrong_item";
     /// An edit raised the total and the difference is not paid.
     pub const BALANCE_DUE: &str = "balance_due";
     /// The provider refused to lower an authorization after an edit took value off.
@@ -71,7 +76,7 @@ pub mod kind {
     /// kept for a supervisor's look, resolved by hand.
     pub const POLICY_EXCEPTION: &str = "policy_exception";
     pub use super::super::watch::watch_kind::*;
-    pub const ALL: [&str; 33] = [
+    pub const ALL: [&str; 35] = [
         SHORT_PICK,
         LOW_STOCK,
         FULFILLMENT_REJECTED,
@@ -85,6 +90,8 @@ pub mod kind {
         RETURN_LOST,
         RETURN_NEEDS_DECISION,
         RETURN_REFUND_BLOCKED,
+        RETURN_SEND_BACK,
+        RETURN_WRONG_ITEM,
         BALANCE_DUE,
         REDUCTION_FAILED,
         CANCELLATION_REQUESTED,

@@ -79,7 +79,8 @@ pub use rma::{
     ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
     ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
     ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
-    ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked, UnexpectedItem,
+    ReturnItemsSentBack, ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource,
+    ReturnTracked, SendBack, UnexpectedItem,
 };
 pub use rma_decide::{
     ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, exceptions_of,
@@ -115,6 +116,8 @@ mod reaction_tests;
 mod rma_end_tests;
 #[cfg(test)]
 mod rma_money_tests;
+#[cfg(test)]
+mod rma_rejected_tests;
 #[cfg(test)]
 mod rma_story;
 #[cfg(test)]

@@ -166,6 +166,7 @@ pub(super) fn apply(
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnInspected(_)
         | OrderEvent::ReturnItemsDecided(_)
+        | OrderEvent::ReturnItemsSentBack(_)
         | OrderEvent::ReturnResolved(_)
         | OrderEvent::ReturnCompleted { .. }
         | OrderEvent::ReturnCancelled(_)

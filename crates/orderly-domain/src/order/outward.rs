@@ -123,6 +123,7 @@ pub fn outward_types(event: &OrderEvent, after: &Order) -> Vec<&'static str> {
         | OrderEvent::PickConfirmed(_)
         | OrderEvent::PackageCreated(_)
         | OrderEvent::ReturnExchangePlaced(_)
+        | OrderEvent::ReturnItemsSentBack(_)
         | OrderEvent::ReturnResolved(_)
         | OrderEvent::EditBegun(_)
         | OrderEvent::EditStaged(_)

@@ -61,6 +61,10 @@ pub struct UnexpectedItem {
     /// The SKU it names, when the catalog knows it.
     pub sku: Option<Sku>,
     pub location_id: Id,
+    /// The awaited unit it came back in place of: a closed receipt pairs each stray with
+    /// a unit that did not arrive, which then reads `wrong_item` instead of `short`.
+    #[serde(default)]
+    pub in_place_of: Option<u32>,
 }
 
 /// A person's decision on a return in review.
@@ -114,6 +118,24 @@ pub struct ReturnExchangePlaced {
     pub exchange: ExchangeOrder,
 }
 
+/// The parcel that takes rejected units back to the customer, booked through a carrier
+/// from the location they wait at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBack {
+    pub item_nos: Vec<u32>,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    /// Where the parcel leaves from.
+    pub location_id: Id,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnItemsSentBack {
+    pub return_id: Id,
+    pub send_back: SendBack,
+}
+
 /// How a return's money was settled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReturnResolution {
@@ -154,6 +176,9 @@ pub struct Return {
     pub label: Option<ReturnLabel>,
     #[serde(default)]
     pub exchange: Option<ExchangeOrder>,
+    /// Parcels that took rejected units back to the customer.
+    #[serde(default)]
+    pub send_backs: Vec<SendBack>,
     /// Authorized and not shipped by then, the return expires.
     #[serde(default, with = "crate::time::wire_opt")]
     pub ship_by: Option<Timestamp>,
@@ -189,6 +214,25 @@ impl Return {
         self.items
             .iter()
             .all(|i| !matches!(i.reception, Reception::Awaiting | Reception::LostInTransit))
+    }
+
+    /// Units disposed `return_to_customer` that no parcel has taken back yet, with the
+    /// location each waits at.
+    pub fn send_back_due(&self) -> Vec<(u32, Option<&Id>)> {
+        self.items
+            .iter()
+            .filter(|i| i.disposition == Some(Disposition::ReturnToCustomer))
+            .filter(|i| !self.send_backs.iter().any(|s| s.item_nos.contains(&i.item_no)))
+            .map(|i| (i.item_no, i.location_id.as_ref()))
+            .collect()
+    }
+
+    /// Strays not yet paired with a unit they came back in place of.
+    pub fn unpaired_strays(&self) -> usize {
+        self.unexpected
+            .iter()
+            .filter(|u| u.in_place_of.is_none())
+            .count()
     }
 
     /// Some inspected unit still waits for a person's decision.
@@ -278,8 +322,12 @@ pub struct ReturnReceived {
     /// Awaited units now received.
     pub items: Vec<u32>,
     pub unexpected: Vec<UnexpectedItem>,
-    /// Units the closed receipt did not find.
+    /// Units the closed receipt did not find, with nothing in their place.
     pub short: Vec<u32>,
+    /// Units the closed receipt did not find, each with a stray that came back in its
+    /// place (paired in order with the return's unpaired unexpected items).
+    #[serde(default)]
+    pub wrong_item: Vec<u32>,
 }
 
 /// The inspection of one received unit.
@@ -341,6 +389,7 @@ impl super::event::OrderEvent {
             ReturnReceived(r) => Some(&r.return_id),
             ReturnInspected(r) => Some(&r.return_id),
             ReturnItemsDecided(r) => Some(&r.return_id),
+            ReturnItemsSentBack(r) => Some(&r.return_id),
             ReturnResolved(r) => Some(&r.return_id),
             ReturnCompleted { return_id } => Some(return_id),
             ReturnCancelled(c) | ReturnExpired(c) => Some(&c.return_id),

@@ -11,12 +11,13 @@ use super::rma::{
     ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
     ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItemsDecided, ReturnLabel,
     ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnReviewed,
-    ReturnSource, ReturnTracked, UnexpectedItem,
+    ReturnItemsSentBack, ReturnSource, ReturnTracked, SendBack, UnexpectedItem,
 };
 use super::state::Order;
 use crate::Timestamp;
 use crate::returns::{
-    Acceptance, Disposition, Judgement, Reception, ReturnAsk, ReturnState, Rule, Wanted,
+    Acceptance, Disposition, Judgement, Reception, RejectedItems, ReturnAsk, ReturnState, Rule,
+    Wanted,
 };
 use crate::values::{Id, Sku};
 
@@ -220,6 +221,7 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
                 scan: scan.scan.clone(),
                 sku: scan.sku.clone(),
                 location_id: r.location_id.clone(),
+                in_place_of: None,
             });
             continue;
         }
@@ -238,7 +240,7 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
             }
         }
     }
-    let short: Vec<u32> = if r.close {
+    let missing: Vec<u32> = if r.close {
         ret.items
             .iter()
             .filter(|i| {
@@ -250,7 +252,12 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
     } else {
         Vec::new()
     };
-    if taken.is_empty() && unexpected.is_empty() && short.is_empty() {
+    // What came back instead of a missing unit is its wrong item: each stray (earlier
+    // ones first) stands in for one missing unit, the rest are short.
+    let strays = ret.unpaired_strays() + unexpected.len();
+    let (wrong_item, short) = missing.split_at(strays.min(missing.len()));
+    let (wrong_item, short) = (wrong_item.to_vec(), short.to_vec());
+    if taken.is_empty() && unexpected.is_empty() && missing.is_empty() {
         return Err(refuse(ret, "take a receipt with nothing in it"));
     }
     if taken.is_empty()
@@ -261,7 +268,7 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
     {
         // Closing or noting strays is for a return something arrived for, or whose
         // parcel was lost (a person gives up on it).
-        if !short.is_empty() {
+        if !missing.is_empty() && unexpected.is_empty() && ret.unexpected.is_empty() {
             return Err(refuse(ret, "be closed before anything arrived"));
         }
     }
@@ -271,6 +278,63 @@ pub(super) fn receive(order: &Order, r: ReceiveReturn) -> Result<Vec<OrderEvent>
         items: taken,
         unexpected,
         short,
+        wrong_item,
+    })])
+}
+
+/// Why `disposition` cannot go with `acceptance` on `ret`, if it cannot: a unit not
+/// accepted is never sold again, and a rejected one goes where the policy says.
+fn disposition_refusal(
+    ret: &Return,
+    acceptance: Acceptance,
+    disposition: Disposition,
+) -> Option<&'static str> {
+    if acceptance != Acceptance::Accepted
+        && matches!(disposition, Disposition::Restock | Disposition::Refurbish)
+    {
+        return Some("a unit not accepted goes back to the customer, into quarantine or to scrap");
+    }
+    if acceptance != Acceptance::Rejected {
+        return None;
+    }
+    match (ret.judgement.rejected_items, disposition) {
+        (RejectedItems::ReturnToCustomer, d) if d != Disposition::ReturnToCustomer => Some(
+            "the return's policy sends rejected units back to the customer (return_to_customer)",
+        ),
+        (RejectedItems::Hold, d) if d != Disposition::Quarantine => {
+            Some("the return's policy holds rejected units in quarantine")
+        }
+        _ => None,
+    }
+}
+
+/// Records the parcel that takes rejected units back to the customer: every unit named
+/// must wait for it, at the location it leaves from.
+pub(super) fn send_back(
+    order: &Order,
+    return_id: &Id,
+    send_back: SendBack,
+) -> Result<Vec<OrderEvent>, OrderError> {
+    let ret = find(order, return_id)?;
+    let due = ret.send_back_due();
+    if send_back.item_nos.is_empty() {
+        return Err(refuse(ret, "send back no unit"));
+    }
+    for (n, no) in send_back.item_nos.iter().enumerate() {
+        let waits_here = due
+            .iter()
+            .any(|(d, at)| d == no && *at == Some(&send_back.location_id));
+        if !waits_here || send_back.item_nos[..n].contains(no) {
+            return Err(OrderError::InspectionRefused {
+                rma: ret.rma.clone(),
+                item_no: *no,
+                why: "it does not wait at that location to go back to the customer",
+            });
+        }
+    }
+    Ok(vec![OrderEvent::ReturnItemsSentBack(ReturnItemsSentBack {
+        return_id: return_id.clone(),
+        send_back,
     })])
 }
 
@@ -310,12 +374,8 @@ pub(super) fn inspect(
                 "an inspection must accept, reject or ask for a decision",
             ));
         }
-        if i.acceptance != Acceptance::Accepted
-            && matches!(i.disposition, Disposition::Restock | Disposition::Refurbish)
-        {
-            return Err(refused(
-                "a unit not accepted goes back to the customer, into quarantine or to scrap",
-            ));
+        if let Some(why) = disposition_refusal(ret, i.acceptance, i.disposition) {
+            return Err(refused(why));
         }
         // Held where nothing can sell or lose it until a person decides.
         if i.acceptance == Acceptance::NeedsManualDecision
@@ -367,12 +427,8 @@ pub(super) fn decide_items(
         if !matches!(d.acceptance, Acceptance::Accepted | Acceptance::Rejected) {
             return Err(refused("a decision accepts or rejects the unit"));
         }
-        if d.acceptance == Acceptance::Rejected
-            && matches!(d.disposition, Disposition::Restock | Disposition::Refurbish)
-        {
-            return Err(refused(
-                "a unit not accepted goes back to the customer, into quarantine or to scrap",
-            ));
+        if let Some(why) = disposition_refusal(ret, d.acceptance, d.disposition) {
+            return Err(refused(why));
         }
     }
     Ok(vec![OrderEvent::ReturnItemsDecided(ReturnItemsDecided {

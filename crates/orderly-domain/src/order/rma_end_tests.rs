@@ -229,6 +229,18 @@ fn every_return_step_reads_on_the_timeline_with_its_rma() {
         if event.kind().starts_with("return_") {
             let text = event.summary(before.as_ref());
             assert!(text.contains("RMA-ret_"), "{}: {text}", event.kind());
+            // Each decision names the policy version it was made under.
+            let decision = [
+                "return_requested",
+                "return_reviewed",
+                "return_received",
+                "return_inspected",
+                "return_items_decided",
+                "return_resolved",
+            ];
+            if decision.contains(&event.kind()) {
+                assert!(text.contains("policy 2026-11"), "{}: {text}", event.kind());
+            }
             read.push(text);
         }
         before = Some(evolve(before, event, at(n), version).unwrap());

@@ -4,6 +4,7 @@
 
 use super::rma::{
     Return, ReturnClosed, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
+    ReturnItemsSentBack,
     ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolved,
     ReturnReviewed, ReturnTracked,
 };
@@ -116,6 +117,7 @@ pub(super) fn apply_requested(
         resolution: None,
         label: None,
         exchange: None,
+        send_backs: Vec::new(),
         ship_by: (state == ReturnState::Authorized).then_some(r.judgement.ship_by),
         requested_at: at,
         updated_at: at,
@@ -202,7 +204,8 @@ pub(super) fn apply_received(
     at: Timestamp,
 ) -> Result<(), &'static str> {
     let ret = find(order, &r.return_id)?;
-    if !r.items.is_empty() {
+    // Something came back: the awaited units, or strays in place of missing ones.
+    if !r.items.is_empty() || (!r.wrong_item.is_empty() && ret.state != ReturnState::Received) {
         moved(ret, ReturnState::Received, at)?;
     }
     let mut lines = Vec::new();
@@ -232,6 +235,20 @@ pub(super) fn apply_received(
         item.reception = Reception::Short;
     }
     ret.unexpected.extend(r.unexpected.iter().cloned());
+    for no in &r.wrong_item {
+        let item = ret
+            .items
+            .iter_mut()
+            .find(|i| i.item_no == *no)
+            .ok_or("unknown return item")?;
+        item.reception = Reception::WrongItem;
+        let stray = ret
+            .unexpected
+            .iter_mut()
+            .find(|u| u.in_place_of.is_none())
+            .ok_or("a wrong item with no stray in its place")?;
+        stray.in_place_of = Some(*no);
+    }
     ret.updated_at = at;
     for line_no in lines {
         bucket(order, line_no, 1, |b| &mut b.returned)?;
@@ -299,6 +316,21 @@ pub(super) fn apply_decided(
     for line_no in restocked {
         bucket(order, line_no, 1, |b| &mut b.restocked)?;
     }
+    Ok(())
+}
+
+pub(super) fn apply_sent_back(
+    order: &mut Order,
+    r: &ReturnItemsSentBack,
+    at: Timestamp,
+) -> Result<(), &'static str> {
+    let ret = find(order, &r.return_id)?;
+    let due: Vec<u32> = ret.send_back_due().iter().map(|(no, _)| *no).collect();
+    if r.send_back.item_nos.is_empty() || r.send_back.item_nos.iter().any(|n| !due.contains(n)) {
+        return Err("only units waiting to go back to the customer can be sent back");
+    }
+    ret.send_backs.push(r.send_back.clone());
+    ret.updated_at = at;
     Ok(())
 }
 

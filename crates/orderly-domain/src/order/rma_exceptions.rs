@@ -2,6 +2,9 @@
 //! lost, a unit the inspector could not decide on, and a refund the policy's timing asked
 //! for that cannot go through as it stands (nothing captured, the line refunded by hand).
 //! Each opens an entry in the `returns` queue, and the event that settles it closes it.
+//! Rejected units waiting for their parcel back to the customer open one until it is
+//! booked, and a stray that came back in place of an awaited unit one that stays until a
+//! person has settled it with the customer.
 //! A decision outside the policy (an approval over a rule, a fee waived, a refund
 //! without the goods) opens one too, for a supervisor to look at and resolve by hand.
 
@@ -35,6 +38,7 @@ const EVERY: &[&str] = &[
     kind::RETURN_LOST,
     kind::RETURN_NEEDS_DECISION,
     kind::RETURN_REFUND_BLOCKED,
+    kind::RETURN_SEND_BACK,
 ];
 
 /// The exception changes of a return event, given the order after it.
@@ -67,8 +71,22 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
                 "the carrier lost the return parcel".to_owned(),
             ));
         }
-        OrderEvent::ReturnReceived(r) if !r.items.is_empty() => {
-            out.push(resolve(id, &[kind::RETURN_LOST], "received"));
+        OrderEvent::ReturnReceived(r) => {
+            if !r.items.is_empty() {
+                out.push(resolve(id, &[kind::RETURN_LOST], "received"));
+            }
+            if !r.wrong_item.is_empty() {
+                let strays: Vec<String> = ret
+                    .unexpected
+                    .iter()
+                    .filter_map(|u| u.in_place_of.map(|no| format!("{} for item {no}", u.scan)))
+                    .collect();
+                out.push(open(
+                    kind::RETURN_WRONG_ITEM,
+                    ret,
+                    format!("something else came back: {}", strays.join(", ")),
+                ));
+            }
         }
         OrderEvent::ReturnInspected(i) => {
             let undecided: Vec<String> = i
@@ -130,6 +148,9 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
                 out.push(resolve(id, &[kind::RETURN_NEEDS_DECISION], "decided"));
             }
         }
+        OrderEvent::ReturnItemsSentBack(_) if ret.send_back_due().is_empty() => {
+            out.push(resolve(id, &[kind::RETURN_SEND_BACK], "sent back"));
+        }
         OrderEvent::ReturnResolved(_) => {
             out.push(resolve(
                 id,
@@ -141,6 +162,25 @@ pub(super) fn changes(event: &OrderEvent, order: &Order) -> Vec<ExceptionChange>
         | OrderEvent::ReturnCancelled(_)
         | OrderEvent::ReturnExpired(_) => out.push(resolve(id, EVERY, "closed")),
         _ => {}
+    }
+    let inspection = matches!(
+        event,
+        OrderEvent::ReturnInspected(_) | OrderEvent::ReturnItemsDecided(_)
+    );
+    let waiting: Vec<String> = ret
+        .send_back_due()
+        .iter()
+        .map(|(no, _)| no.to_string())
+        .collect();
+    if inspection && !waiting.is_empty() {
+        out.push(open(
+            kind::RETURN_SEND_BACK,
+            ret,
+            format!(
+                "items {} wait for their parcel back to the customer",
+                waiting.join(", ")
+            ),
+        ));
     }
     let granted = match event {
         OrderEvent::ReturnReviewed(r) => r.exceptions.as_slice(),

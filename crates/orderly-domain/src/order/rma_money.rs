@@ -49,6 +49,10 @@ pub fn refund_due(ret: &Return) -> bool {
     if ret.resolution.is_some() || ret.state.is_terminal() {
         return false;
     }
+    // Every unit rejected, short or a wrong item: there is nothing to pay for.
+    if nothing_to_pay(ret) {
+        return false;
+    }
     // An exchange settles its price difference once its exchange order stands.
     if matches!(ret.wanted, Wanted::Exchange { .. }) && ret.exchange.is_none() {
         return false;
@@ -73,15 +77,25 @@ pub fn refund_due(ret: &Return) -> bool {
 /// Whether `ret` has nothing left to wait for: its goods are in (or were let go) and its
 /// money, if any, went through.
 pub fn complete_due(order: &Order, ret: &Return) -> bool {
-    let Some(res) = &ret.resolution else {
-        return false;
+    let paid = match &ret.resolution {
+        Some(res) => res
+            .refund_id
+            .as_ref()
+            .is_none_or(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded)),
+        // Nothing came back that the policy pays for, so nothing is owed.
+        None => nothing_to_pay(ret),
     };
-    let paid = res
-        .refund_id
-        .as_ref()
-        .is_none_or(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded));
+    // The customer's rejected goods go back before the return ends.
+    if !ret.send_back_due().is_empty() {
+        return false;
+    }
     let goods_done = match ret.state {
         ReturnState::Inspected => ret.receipt_closed() && !ret.undecided(),
+        // Only strays came back in place of the awaited units (none to inspect).
+        ReturnState::Received => {
+            ret.receipt_closed()
+                && ret.items.iter().all(|i| i.reception != Reception::Received)
+        }
         ReturnState::Authorized => ret
             .exceptions
             .contains(&PolicyException::RefundWithoutReturn),
@@ -96,6 +110,18 @@ pub fn complete_due(order: &Order, ret: &Return) -> bool {
         _ => false,
     };
     paid && goods_done
+}
+
+/// Whether `ret` is settled with no money: its goods are all in (or short) and decided,
+/// none of them is one the policy pays for, and it is no exchange (whose credit is
+/// settled by a resolution of its own).
+fn nothing_to_pay(ret: &Return) -> bool {
+    ret.receipt_closed()
+        && ret.inspected()
+        && !ret.undecided()
+        && !matches!(ret.wanted, Wanted::Exchange { .. })
+        && !ret.exceptions.contains(&PolicyException::RefundWithoutReturn)
+        && units_to_pay(ret, false).is_empty()
 }
 
 /// Whether the policy's resolution of `ret` can go through as it stands (money captured

@@ -522,11 +522,17 @@ fn goods_rejected_after_their_refund_went_out_wait_for_a_person() {
         .collect();
     assert_eq!(
         opened,
-        [(
-            kind::RETURN_NEEDS_DECISION,
-            "RMA-ret_1: items 1 were rejected, but the refund went out before inspection"
-                .to_owned()
-        )]
+        [
+            (
+                kind::RETURN_NEEDS_DECISION,
+                "RMA-ret_1: items 1 were rejected, but the refund went out before inspection"
+                    .to_owned()
+            ),
+            (
+                kind::RETURN_SEND_BACK,
+                "RMA-ret_1: items 1 wait for their parcel back to the customer".to_owned()
+            )
+        ]
     );
 }
 

@@ -9,8 +9,7 @@ use crate::fulfillment::TrackingStatus;
 use crate::payment::{CaptureMode, RefundMethod};
 use crate::returns::{
     Acceptance, AskedItem, Disposition, Judgement, Outcome, RefundTiming, ReturnAsk,
-    ReturnShipping, Wanted,
-};
+    ReturnShipping, Wanted, RejectedItems};
 use crate::values::Id;
 
 /// What line 1 (two units of A at 10.00) was paid: 20.00 less 2.00 of the discount plus
@@ -97,6 +96,7 @@ pub(super) fn judgement(
         exchange: None,
         serial_returner: None,
         ship_by: at(SHIP_BY),
+        rejected_items: RejectedItems::InspectorChooses,
     }
 }
 

@@ -15,6 +15,15 @@ fn rma<'a>(before: Option<&'a Order>, id: &'a Id) -> &'a str {
         .map_or(id.as_str(), |r: &Return| r.rma.as_str())
 }
 
+/// The RMA with the policy version that judged it, for the sentences of the decisions
+/// made under that version (review, receipt, inspection, decision, resolution).
+fn judged(before: Option<&Order>, id: &Id) -> String {
+    match before.and_then(|o| o.returns.iter().find(|r| &r.id == id)) {
+        Some(r) => format!("{} (policy {})", r.rma, r.judgement.version),
+        None => id.to_string(),
+    }
+}
+
 fn rules<T: Copy>(list: &[T], name: fn(T) -> &'static str) -> String {
     list.iter().map(|r| name(*r)).collect::<Vec<_>>().join(", ")
 }
@@ -53,7 +62,7 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             };
             let mut text = format!(
                 "Return {} {verdict} by {} ({})",
-                rma(before, &r.return_id),
+                judged(before, &r.return_id),
                 r.decision.by,
                 r.decision.role
             );
@@ -97,13 +106,19 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
         OrderEvent::ReturnReceived(r) => {
             let mut text = format!(
                 "Return {}: received {} at {}",
-                rma(before, &r.return_id),
+                judged(before, &r.return_id),
                 units(u32::try_from(r.items.len()).unwrap_or(u32::MAX)),
                 r.location_id
             );
             if !r.unexpected.is_empty() {
                 let scans: Vec<&str> = r.unexpected.iter().map(|u| u.scan.as_str()).collect();
                 text.push_str(&format!("; unexpected: {}", scans.join(", ")));
+            }
+            if !r.wrong_item.is_empty() {
+                text.push_str(&format!(
+                    "; receipt closed, {} came back as something else",
+                    units(u32::try_from(r.wrong_item.len()).unwrap_or(u32::MAX))
+                ));
             }
             if !r.short.is_empty() {
                 text.push_str(&format!(
@@ -129,7 +144,7 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
                 .collect();
             format!(
                 "Return {} inspected: {}",
-                rma(before, &r.return_id),
+                judged(before, &r.return_id),
                 parts.join("; ")
             )
         }
@@ -148,7 +163,7 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
                 .collect();
             let mut text = format!(
                 "Return {} decided: {}",
-                rma(before, &r.return_id),
+                judged(before, &r.return_id),
                 parts.join("; ")
             );
             if let Some(note) = &r.note {
@@ -156,11 +171,28 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             }
             text
         }
+        OrderEvent::ReturnItemsSentBack(r) => {
+            let items: Vec<String> = r
+                .send_back
+                .item_nos
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            format!(
+                "Return {}: items {} sent back to the customer with {} {} (tracking {}) from {}",
+                rma(before, &r.return_id),
+                items.join(", "),
+                r.send_back.carrier,
+                r.send_back.service,
+                r.send_back.tracking_number,
+                r.send_back.location_id
+            )
+        }
         OrderEvent::ReturnResolved(r) => {
             let res = &r.resolution;
             let mut text = format!(
                 "Return {} resolved: {} to {} (value {}, restocking fee {}, return shipping {})",
-                rma(before, &r.return_id),
+                judged(before, &r.return_id),
                 amount(res.amount_minor, before),
                 res.method.as_str(),
                 amount(res.value_minor, before),
@@ -176,7 +208,17 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             text
         }
         OrderEvent::ReturnCompleted { return_id } => {
-            format!("Return {} completed", rma(before, return_id))
+            let settled = before
+                .and_then(|o| o.returns.iter().find(|r| &r.id == return_id))
+                .is_some_and(|r| r.resolution.is_none());
+            if settled {
+                format!(
+                    "Return {} completed with nothing to refund",
+                    rma(before, return_id)
+                )
+            } else {
+                format!("Return {} completed", rma(before, return_id))
+            }
         }
         OrderEvent::ReturnCancelled(c) => {
             format!(

@@ -365,14 +365,17 @@ fn a_receipt_matches_scans_to_awaited_units_and_records_strays() {
                     scan: "C".into(),
                     sku: Some(sku("C")),
                     location_id: Id::new("east"),
+                    in_place_of: None,
                 },
                 UnexpectedItem {
                     scan: "?4006381333931".into(),
                     sku: None,
                     location_id: Id::new("east"),
+                    in_place_of: None,
                 },
             ],
             short: Vec::new(),
+            wrong_item: Vec::new(),
         })]
     );
     let order = sound_then(&story, &events);

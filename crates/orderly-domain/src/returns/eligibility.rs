@@ -156,6 +156,7 @@ pub fn judge(
         exchange,
         serial_returner,
         ship_by: after_days(now, policy.ship_within_days),
+        rejected_items: policy.rejected_items,
     })
 }
 

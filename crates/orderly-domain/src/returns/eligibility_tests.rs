@@ -3,7 +3,7 @@
 
 use super::eligibility::judge;
 use super::judgement::*;
-use super::policy::ReturnPolicy;
+use super::policy::{RejectedItems, ReturnPolicy};
 use super::test_policy::policy;
 use crate::Timestamp;
 use crate::order::FieldIssue;
@@ -232,6 +232,7 @@ fn a_damaged_item_in_the_window_is_authorized_with_everything_free() {
             exchange: None,
             serial_returner: None,
             ship_by: ts("2027-01-09T00:00:00Z"),
+            rejected_items: RejectedItems::InspectorChooses,
         }
     );
 }

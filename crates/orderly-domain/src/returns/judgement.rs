@@ -200,4 +200,7 @@ pub struct Judgement {
     /// An authorized return must be shipped by then or it expires.
     #[serde(with = "crate::time::wire")]
     pub ship_by: Timestamp,
+    /// What becomes of a unit inspection rejects.
+    #[serde(default)]
+    pub rejected_items: super::policy::RejectedItems,
 }

@@ -30,7 +30,7 @@ pub use judgement::{
 };
 pub use policy::{
     ExchangeAllowed, ExchangeRules, LateRequests, Limit, PolicyBook, PriceDifference,
-    RefundMethodDefault, RefundMethodRule, ReturnPolicy, SerialReturnerRule,
+    RefundMethodDefault, RefundMethodRule, RejectedItems, ReturnPolicy, SerialReturnerRule,
 };
 pub use reasons::{LeafReason, ReasonLookup, ReasonNode, RestockingFee, ShippingRule};
 pub use state::{Acceptance, Disposition, Reception, ReturnState};

@@ -74,6 +74,9 @@ pub struct ReturnPolicy {
     pub exchanges: ExchangeRules,
     /// An authorized return must be shipped within this many days or it expires.
     pub ship_within_days: u32,
+    /// What becomes of a unit that inspection (or a person's decision) rejects.
+    #[serde(default)]
+    pub rejected_items: RejectedItems,
 }
 
 fn after_inspection() -> RefundTiming {
@@ -87,6 +90,23 @@ snake_enum!(
         #[default]
         Reject => "reject",
         Review => "review",
+    }
+);
+
+snake_enum!(
+    /// What becomes of a rejected unit: the customer's goods are theirs, so a policy that
+    /// does not leave it to the inspector either sends them back or holds them.
+    #[derive(Default)]
+    RejectedItems {
+        /// The inspector (or the decider) chooses: back to the customer, quarantine or
+        /// scrap.
+        #[default]
+        InspectorChooses => "inspector_chooses",
+        /// Sent back to the customer, in a parcel booked through a carrier.
+        ReturnToCustomer => "return_to_customer",
+        /// Held in quarantine, never sellable, until the customer collects it or a person
+        /// releases or scraps it.
+        Hold => "hold",
     }
 );
 
