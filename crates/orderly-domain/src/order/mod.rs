@@ -78,9 +78,9 @@ pub use refunds::LineMoney;
 pub use rma::{
     ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
     ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
-    ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
-    ReturnItemsSentBack, ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource,
-    ReturnTracked, SendBack, UnexpectedItem,
+    ReturnItemsSentBack, ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived,
+    ReturnRequested, ReturnResolution, ReturnResolved, ReturnReviewed, ReturnSource, ReturnTracked,
+    SendBack, UnexpectedItem,
 };
 pub use rma_decide::{
     ReceiveReturn, RequestReturn, ResolveReturn, ReturnScan, ReviewReturn, exceptions_of,

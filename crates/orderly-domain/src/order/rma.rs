@@ -222,7 +222,12 @@ impl Return {
         self.items
             .iter()
             .filter(|i| i.disposition == Some(Disposition::ReturnToCustomer))
-            .filter(|i| !self.send_backs.iter().any(|s| s.item_nos.contains(&i.item_no)))
+            .filter(|i| {
+                !self
+                    .send_backs
+                    .iter()
+                    .any(|s| s.item_nos.contains(&i.item_no))
+            })
             .map(|i| (i.item_no, i.location_id.as_ref()))
             .collect()
     }

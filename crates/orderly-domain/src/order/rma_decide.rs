@@ -9,9 +9,9 @@ use super::error::OrderError;
 use super::event::OrderEvent;
 use super::rma::{
     ExchangeOrder, ItemDecision, ItemInspection, PolicyException, Return, ReturnClosed,
-    ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItemsDecided, ReturnLabel,
-    ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnReviewed,
-    ReturnItemsSentBack, ReturnSource, ReturnTracked, SendBack, UnexpectedItem,
+    ReturnDecision, ReturnExchangePlaced, ReturnInspected, ReturnItemsDecided, ReturnItemsSentBack,
+    ReturnLabel, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
+    ReturnReviewed, ReturnSource, ReturnTracked, SendBack, UnexpectedItem,
 };
 use super::state::Order;
 use crate::Timestamp;

@@ -4,9 +4,8 @@
 
 use super::rma::{
     Return, ReturnClosed, ReturnExchangePlaced, ReturnInspected, ReturnItem, ReturnItemsDecided,
-    ReturnItemsSentBack,
-    ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested, ReturnResolved,
-    ReturnReviewed, ReturnTracked,
+    ReturnItemsSentBack, ReturnLabelIssued, ReturnParcelStatus, ReturnReceived, ReturnRequested,
+    ReturnResolved, ReturnReviewed, ReturnTracked,
 };
 use super::state::Order;
 use crate::Timestamp;

@@ -93,8 +93,7 @@ pub fn complete_due(order: &Order, ret: &Return) -> bool {
         ReturnState::Inspected => ret.receipt_closed() && !ret.undecided(),
         // Only strays came back in place of the awaited units (none to inspect).
         ReturnState::Received => {
-            ret.receipt_closed()
-                && ret.items.iter().all(|i| i.reception != Reception::Received)
+            ret.receipt_closed() && ret.items.iter().all(|i| i.reception != Reception::Received)
         }
         ReturnState::Authorized => ret
             .exceptions
@@ -120,7 +119,9 @@ fn nothing_to_pay(ret: &Return) -> bool {
         && ret.inspected()
         && !ret.undecided()
         && !matches!(ret.wanted, Wanted::Exchange { .. })
-        && !ret.exceptions.contains(&PolicyException::RefundWithoutReturn)
+        && !ret
+            .exceptions
+            .contains(&PolicyException::RefundWithoutReturn)
         && units_to_pay(ret, false).is_empty()
 }
 

@@ -87,7 +87,10 @@ fn a_policy_that_holds_rejected_units_keeps_them_in_quarantine() {
             "{wrong:?}"
         );
     }
-    let held = inspect("ret_1", &[(1, Acceptance::Rejected, Disposition::Quarantine)]);
+    let held = inspect(
+        "ret_1",
+        &[(1, Acceptance::Rejected, Disposition::Quarantine)],
+    );
     assert!(story.when(held).is_ok());
     // A decision on a unit left for a person follows the same policy.
     let waiting = story.step(inspect(
@@ -132,7 +135,11 @@ fn rejected_goods_go_back_before_a_return_with_nothing_to_pay_completes() {
         "nothing is owed, so no refund is blocked; the goods wait to go back"
     );
     let inspected = story.step(cmd);
-    assert_eq!(reactions_of(&inspected), [], "the customer's goods are still here");
+    assert_eq!(
+        reactions_of(&inspected),
+        [],
+        "the customer's goods are still here"
+    );
     // A parcel from another place than where they wait, or of a unit not waiting.
     assert!(matches!(
         inspected.when(send_back("ret_1", &[1], "west")),

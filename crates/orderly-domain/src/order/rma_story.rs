@@ -8,8 +8,9 @@ use super::*;
 use crate::fulfillment::TrackingStatus;
 use crate::payment::{CaptureMode, RefundMethod};
 use crate::returns::{
-    Acceptance, AskedItem, Disposition, Judgement, Outcome, RefundTiming, ReturnAsk,
-    ReturnShipping, Wanted, RejectedItems};
+    Acceptance, AskedItem, Disposition, Judgement, Outcome, RefundTiming, RejectedItems, ReturnAsk,
+    ReturnShipping, Wanted,
+};
 use crate::values::Id;
 
 /// What line 1 (two units of A at 10.00) was paid: 20.00 less 2.00 of the discount plus

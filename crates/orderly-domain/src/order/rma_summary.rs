@@ -172,12 +172,7 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
             text
         }
         OrderEvent::ReturnItemsSentBack(r) => {
-            let items: Vec<String> = r
-                .send_back
-                .item_nos
-                .iter()
-                .map(|n| n.to_string())
-                .collect();
+            let items: Vec<String> = r.send_back.item_nos.iter().map(|n| n.to_string()).collect();
             format!(
                 "Return {}: items {} sent back to the customer with {} {} (tracking {}) from {}",
                 rma(before, &r.return_id),

@@ -213,6 +213,7 @@ pub(super) fn project<T: WriteTx + ?Sized>(
         }
         OrderEvent::ReturnLabelIssued(_)
         | OrderEvent::ReturnExchangePlaced(_)
+        | OrderEvent::ReturnItemsSentBack(_)
         | OrderEvent::ReturnTracked(_)
         | OrderEvent::ReturnReceived(_)
         | OrderEvent::ReturnResolved(_)

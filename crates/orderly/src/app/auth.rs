@@ -254,7 +254,9 @@ pub fn order_permission(cmd: &OrderCommand) -> Option<Permission> {
             Permission::RequestReturns
         }
         ReviewReturn { .. } | DecideReturnItems { .. } => Permission::ReviewReturns,
-        ReceiveReturn(_) | InspectReturn { .. } => Permission::ReceiveReturns,
+        ReceiveReturn(_) | InspectReturn { .. } | SendBackReturnItems { .. } => {
+            Permission::ReceiveReturns
+        }
         ResolveReturn { .. } => Permission::ResolveReturns,
         Edit(edit) => match &edit.0 {
             EditCommand::RequestCancellation(_) => Permission::CancelOrders,

@@ -63,6 +63,7 @@ use utoipa::{Modify, OpenApi};
         returns::create_return, returns::self_service_return, returns::get_return, returns_list::list_returns,
         returns::authorize_return, returns::issue_label, returns::label_pdf, returns::receive_return,
         returns::inspect_return, returns::decide_return, returns::resolve_return, returns::cancel_return,
+        returns::send_back, returns::send_back_label_pdf,
         returns_list::customer_returns,
         crate::returns::backtest_http::backtest,
         edits::begin_edit, edits::get_edit, edits::stage_changes, edits::commit_edit,

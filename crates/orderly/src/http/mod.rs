@@ -148,6 +148,8 @@ route_table! {
     "/returns/{id}/inspect" => post(returns::inspect_return),
     "/returns/{id}/decide" => post(returns::decide_return),
     "/returns/{id}/resolve" => post(returns::resolve_return),
+    "/returns/{id}/send-back" => post(returns::send_back),
+    "/returns/{id}/send-backs/{n}/label.pdf" => get(returns::send_back_label_pdf),
     "/returns/{id}/cancel" => post(returns::cancel_return),
     "/self-service/returns" => post(returns::self_service_return),
     "/customers/{id}/returns" => get(returns_list::customer_returns),

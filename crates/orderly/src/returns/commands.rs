@@ -414,7 +414,7 @@ impl App {
         let order_ref = self.order_of_return(&origin.actor, &return_ref).await?;
         let (config, at) = (self.config.clone(), return_ref.clone());
         let outcome = self
-            .order_command(order_ref, idem, origin, None, move |order| {
+            .order_command(order_ref, idem, origin.clone(), None, move |order| {
                 let ret = find(order, &at)?;
                 let policy = policy_of(&config, ret)?;
                 let unknown: Vec<FieldIssue> = items
@@ -443,6 +443,7 @@ impl App {
             .await?;
         let order = outcome_order(outcome)?;
         let id = find(&order, &return_ref)?.id.clone();
+        let order = self.send_back_if_due(order, &id, &origin).await;
         Ok((order, id))
     }
 
@@ -461,7 +462,7 @@ impl App {
         let (config, actor) = (self.config.clone(), origin.actor.clone());
         let at = return_ref.clone();
         let outcome = self
-            .order_command(order_ref, idem, origin, None, move |order| {
+            .order_command(order_ref, idem, origin.clone(), None, move |order| {
                 let ret = find(order, &at)?;
                 if items.iter().any(|d| d.acceptance == Acceptance::Accepted) {
                     within_limit(&actor, policy_of(&config, ret)?, ret.judgement.value_minor)?;
@@ -475,6 +476,7 @@ impl App {
             .await?;
         let order = outcome_order(outcome)?;
         let id = find(&order, &return_ref)?.id.clone();
+        let order = self.send_back_if_due(order, &id, &origin).await;
         Ok((order, id))
     }
 

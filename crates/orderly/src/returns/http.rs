@@ -243,6 +243,47 @@ pub async fn issue_label(
     reply(StatusCode::OK, &order, &id)
 }
 
+/// Books the parcel back to the customer again for rejected units disposed
+/// `return_to_customer` whose automatic booking failed (the returns queue shows them as
+/// `return_send_back`). A warehouse's or a supervisor's step; the return completes once
+/// every such unit has gone.
+#[utoipa::path(post, path = "/api/v1/returns/{id}/send-back", tag = "returns",
+    responses((status = 200, body = ReturnView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "illegal_return_transition: no unit waits to go back; no_send_back_carrier", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn send_back(
+    State(app): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (order, id) = app
+        .send_back_return_items(id, origin(&principal, &headers))
+        .await?;
+    reply(StatusCode::OK, &order, &id)
+}
+
+/// The label of the `n`th parcel (from 1) that took rejected units back to the
+/// customer, as a 4x6 inch PDF: from the location to the order's shipping address.
+#[utoipa::path(get, path = "/api/v1/returns/{id}/send-backs/{n}/label.pdf", tag = "returns",
+    params(("n" = u32, Path, minimum = 1, maximum = 1000, description = "The parcel, from 1")),
+    responses((status = 200, description = "The label", content_type = "application/pdf"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "label_not_issued: no such parcel", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub async fn send_back_label_pdf(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path((id, n)): Path<(String, u32)>,
+) -> Result<Response, ApiError> {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    let pdf = app.send_back_label(&principal.actor(), id, n).await?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
+}
+
 /// The return's prepaid label as a 4x6 inch PDF, its Code128 barcode the RMA.
 #[utoipa::path(get, path = "/api/v1/returns/{id}/label.pdf", tag = "returns",
     responses((status = 200, description = "The label", content_type = "application/pdf"),

@@ -14,4 +14,5 @@ pub mod http;
 pub mod list;
 pub mod queries;
 pub mod requests;
+pub mod send_back;
 pub mod view;

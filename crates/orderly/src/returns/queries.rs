@@ -9,7 +9,7 @@ use crate::fulfillment::queries::{customer_address, location_address};
 use crate::providers::labels::Label;
 use orderly_domain::actor::Actor;
 use orderly_domain::order::{Order, OrderError, Return};
-use orderly_domain::values::Id;
+use orderly_domain::values::{Id, Sku};
 use orderly_store::{ReturnFilter, ReturnRecord};
 
 /// How many of a customer's newest returns `customer_returns` shows.
@@ -135,20 +135,25 @@ impl App {
 
     /// What the return's units weigh by the catalog (at least a gram, for the carrier).
     pub(crate) async fn return_weight(&self, ret: &Return) -> Result<u32, AppError> {
-        let skus: Vec<_> = ret.items.iter().map(|i| i.sku.clone()).collect();
+        self.units_weight(ret.items.iter().map(|i| i.sku.clone()).collect())
+            .await
+    }
+
+    /// What one unit of each of `skus` weighs together by the catalog (at least a gram).
+    pub(crate) async fn units_weight(&self, skus: Vec<Sku>) -> Result<u32, AppError> {
+        let wanted = skus.clone();
         let rows = self
             .store
             .read(move |r| {
-                let skus: Vec<&str> = skus.iter().map(|s| s.as_str()).collect();
+                let skus: Vec<&str> = wanted.iter().map(|s| s.as_str()).collect();
                 r.products_by_sku(&skus)
             })
             .await?;
-        let weight: i64 = ret
-            .items
+        let weight: i64 = skus
             .iter()
-            .map(|i| {
+            .map(|sku| {
                 rows.iter()
-                    .find(|p| p.sku == i.sku.as_str())
+                    .find(|p| p.sku == sku.as_str())
                     .map_or(0, |p| p.weight_grams)
             })
             .sum();

@@ -30,6 +30,8 @@ pub struct UnexpectedItemView {
     pub scan: String,
     pub sku: Option<String>,
     pub location_id: String,
+    /// The awaited unit it came back in place of (that unit reads `wrong_item`).
+    pub in_place_of: Option<u32>,
 }
 
 /// The policy's answer when the return was asked for.
@@ -96,6 +98,19 @@ pub struct LabelView {
     pub url: String,
 }
 
+/// A parcel that took rejected units back to the customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendBackView {
+    pub item_nos: Vec<u32>,
+    pub carrier: String,
+    pub service: String,
+    pub tracking_number: String,
+    /// Where it left from.
+    pub location_id: String,
+    /// The label PDF.
+    pub url: String,
+}
+
 /// A stock movement a disposition made (or records, when nothing moves).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReturnMovementView {
@@ -152,6 +167,13 @@ pub struct ReturnView {
     pub money: ReturnMoneyView,
     pub stock_movements: Vec<ReturnMovementView>,
     pub label: Option<LabelView>,
+    /// What the policy does with rejected units: `inspector_chooses`,
+    /// `return_to_customer` or `hold`.
+    pub rejected_items: String,
+    /// Rejected units disposed `return_to_customer` that no parcel has taken back yet
+    /// (`POST …/send-back` books one when the automatic booking failed).
+    pub awaiting_send_back: Vec<u32>,
+    pub send_backs: Vec<SendBackView>,
     pub exchange: Option<ExchangeView>,
     pub ship_by: Option<String>,
     pub requested_at: String,
@@ -272,6 +294,7 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
                 scan: u.scan.clone(),
                 sku: u.sku.as_ref().map(|s| s.to_string()),
                 location_id: u.location_id.to_string(),
+                in_place_of: u.in_place_of,
             })
             .collect(),
         money: ReturnMoneyView {
@@ -306,6 +329,19 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
             location_id: l.location_id.to_string(),
             url: format!("/api/v1/returns/{}/label.pdf", ret.id),
         }),
+        rejected_items: j.rejected_items.as_str().to_owned(),
+        awaiting_send_back: ret.send_back_due().iter().map(|(no, _)| *no).collect(),
+        send_backs: (1..)
+            .zip(&ret.send_backs)
+            .map(|(n, s)| SendBackView {
+                item_nos: s.item_nos.clone(),
+                carrier: s.carrier.clone(),
+                service: s.service.clone(),
+                tracking_number: s.tracking_number.clone(),
+                location_id: s.location_id.to_string(),
+                url: format!("/api/v1/returns/{}/send-backs/{n}/label.pdf", ret.id),
+            })
+            .collect(),
         exchange: j.exchange.as_ref().map(|terms| ExchangeView {
             sku: terms.sku.to_string(),
             units: u32::try_from(ret.items.len()).unwrap_or(u32::MAX),

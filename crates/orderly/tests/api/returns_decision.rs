@@ -176,5 +176,32 @@ async fn a_rejected_undecided_unit_goes_back_to_the_customer_out_of_quarantine()
         decided["stock_movements"][2]["reason"],
         "quarantine_to_customer"
     );
+    // The demo policy sends rejected units back: a parcel was booked to the customer
+    // before the return completed, and its label goes from Newark to the customer.
+    assert_eq!(decided["rejected_items"], "return_to_customer");
+    assert_eq!(decided["awaiting_send_back"], json!([]));
+    let parcel = &decided["send_backs"][0];
+    assert_eq!(parcel["item_nos"], json!([2]), "{decided}");
+    assert_eq!(parcel["location_id"], "wh-east");
+    let tracking = text(parcel, "tracking_number");
+    assert!(tracking.starts_with("LC"), "{tracking}");
+    let pdf = app.get(&text(parcel, "url").replace("/api/v1", "")).await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(decode_barcode(&pdf.bytes), tracking);
+    let dir = tempfile::tempdir().unwrap();
+    let (label, _) = pdf_text(&pdf.bytes, dir.path());
+    assert!(label.contains("Austin"), "shipped to the customer: {label}");
+    app.get(&format!("/returns/{id}/send-backs/2/label.pdf"))
+        .await
+        .expect_problem(409, "label_not_issued");
+    // Nothing is left to send back, and the queue entry that waited for it is closed.
+    app.post(&format!("/returns/{id}/send-back"), &json!({}))
+        .await
+        .expect_problem(409, "illegal_return_transition");
+    assert!(queue_entries(&app, "returns").await.contains(&(
+        "return_send_back".to_owned(),
+        id.clone(),
+        "resolved".to_owned()
+    )));
     app.assert_invariants().await;
 }

@@ -85,6 +85,20 @@ pub fn operations(
         ),
         (
             Method::POST,
+            "/returns/{id}/send-back",
+            format!("/returns/{r}/send-back"),
+            None,
+            ReceiveReturns,
+        ),
+        (
+            Method::GET,
+            "/returns/{id}/send-backs/{n}/label.pdf",
+            format!("/returns/{r}/send-backs/1/label.pdf"),
+            None,
+            ReadOrders,
+        ),
+        (
+            Method::POST,
             "/returns/{id}/resolve",
             format!("/returns/{r}/resolve"),
             Some(json!({})),
