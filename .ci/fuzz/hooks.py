@@ -96,6 +96,9 @@ STATEFUL_FIELD_REFUSALS = {
     # Only an exchange names a variant, and it must: a rule across two fields.
     ("wanted.sku", "required"),
     ("wanted.sku", "not_allowed"),
+    # Only a reason whose policy pays back the customer's own postage takes a stated
+    # shipping cost: the reason's rule, from configuration.
+    ("shipping_cost", "not_reimbursed"),
     # An edit's lines at their prices may add up to more than 10^13 minor units.
     ("changes", "amount_out_of_range"),
     # A case queue by group names the group: `queue=group` needs `group`.

@@ -479,6 +479,7 @@ fn story(tx: &mut dyn WriteTx, env: &Env, i: usize) -> Result<(), AppError> {
             photos: Vec::new(),
             final_sale_exception: false,
             window_extension: false,
+            shipping_cost_minor: None,
         };
         // A return the policy refuses (a final-sale item, say) is simply not asked for.
         if let Ok(cmd) = request_command(

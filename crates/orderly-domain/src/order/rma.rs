@@ -144,12 +144,26 @@ pub struct ReturnResolution {
     pub value_minor: i64,
     pub restocking_fee_minor: i64,
     pub shipping_fee_minor: i64,
+    /// The paid value less the fees: what `refund_id` pays back for the goods.
     pub amount_minor: i64,
+    /// The customer's own postage paid back, by a refund of its own (`postage_refund_id`):
+    /// it belongs to no line, so it is bounded by the order, not by the goods' lines.
+    #[serde(default)]
+    pub shipping_reimbursed_minor: i64,
+    #[serde(default)]
+    pub postage_refund_id: Option<Id>,
     pub method: crate::payment::RefundMethod,
     /// Units the money is for, per line.
     pub lines: Vec<AskedItem>,
     #[serde(with = "crate::time::wire")]
     pub at: Timestamp,
+}
+
+impl ReturnResolution {
+    /// The refunds that pay it: the goods', and the postage's when it reimburses any.
+    pub fn refund_ids(&self) -> impl Iterator<Item = &Id> {
+        self.refund_id.iter().chain(self.postage_refund_id.iter())
+    }
 }
 
 /// A return (RMA).
@@ -257,18 +271,22 @@ impl Return {
 
     /// What is shown: the goods' stage, unless money is what the return waits for.
     pub fn status(&self, order: &Order) -> ReturnState {
+        use crate::payment::RefundStatus;
         if self.state.is_terminal() {
             return self.state;
         }
-        let refund = self
+        let refunds: Vec<RefundStatus> = self
             .resolution
-            .as_ref()
-            .and_then(|r| r.refund_id.as_ref())
-            .and_then(|id| order.refund_status_of(id));
-        match refund {
-            Some(crate::payment::RefundStatus::RefundFailed) => ReturnState::RefundFailed,
-            Some(crate::payment::RefundStatus::Pending) => ReturnState::RefundPending,
-            _ => self.state,
+            .iter()
+            .flat_map(ReturnResolution::refund_ids)
+            .filter_map(|id| order.refund_status_of(id))
+            .collect();
+        if refunds.contains(&RefundStatus::RefundFailed) {
+            ReturnState::RefundFailed
+        } else if refunds.contains(&RefundStatus::Pending) {
+            ReturnState::RefundPending
+        } else {
+            self.state
         }
     }
 }
@@ -290,6 +308,9 @@ pub struct ReturnRequested {
     /// Staff asked to look past the window.
     #[serde(default)]
     pub window_extension: bool,
+    /// The customer's stated postage for a parcel they ship themselves.
+    #[serde(default)]
+    pub shipping_cost_minor: Option<i64>,
     /// What the judgement read, kept so the request can be judged again exactly as it
     /// was (the policy backtest replays it under a draft version).
     pub facts: crate::returns::ReturnFacts,

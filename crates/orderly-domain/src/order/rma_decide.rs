@@ -114,6 +114,7 @@ pub(super) fn request(order: &Order, r: RequestReturn) -> Result<Vec<OrderEvent>
             wanted: r.ask.wanted,
             final_sale_exception: r.ask.final_sale_exception,
             window_extension: r.ask.window_extension,
+            shipping_cost_minor: r.ask.shipping_cost_minor,
             facts: r.facts,
             judgement: r.judgement,
         },

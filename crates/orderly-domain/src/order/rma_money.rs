@@ -79,9 +79,8 @@ pub fn refund_due(ret: &Return) -> bool {
 pub fn complete_due(order: &Order, ret: &Return) -> bool {
     let paid = match &ret.resolution {
         Some(res) => res
-            .refund_id
-            .as_ref()
-            .is_none_or(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded)),
+            .refund_ids()
+            .all(|id| order.refund_status_of(id) == Some(RefundStatus::Succeeded)),
         // Nothing came back that the policy pays for, so nothing is owed.
         None => nothing_to_pay(ret),
     };
@@ -200,6 +199,16 @@ pub(super) fn resolve(
         (fee, j.return_shipping.fee_minor())
     };
     let amount = (value - credit.unwrap_or(0) - fee - shipping).max(0);
+    // The customer's own postage, for goods that came back (not with an exchange, whose
+    // credit settles it, nor with money back without the goods).
+    // Paid back from what the order's payments can still return beyond the goods: the
+    // postage never blocks the goods' refund, and is never more than was taken.
+    let room: i64 = order.payments.iter().map(|p| order.refundable(&p.id)).sum();
+    let reimbursed = if credit.is_none() && !r.without_return {
+        j.shipping_reimbursed_minor.clamp(0, (room - amount).max(0))
+    } else {
+        0
+    };
     let mut exceptions = Vec::new();
     if r.waive_fee && (j.restocking_fee_minor > 0 || j.return_shipping.fee_minor() > 0) {
         exceptions.push(PolicyException::FeeWaived);
@@ -208,6 +217,8 @@ pub(super) fn resolve(
         exceptions.push(PolicyException::RefundWithoutReturn);
     }
     let refund_id = (amount > 0).then(|| r.refund_id.clone());
+    let postage_refund_id =
+        (reimbursed > 0).then(|| Id::new(format!("{}_postage", r.refund_id.as_str())));
     let mut events = vec![OrderEvent::ReturnResolved(ReturnResolved {
         return_id: r.return_id.clone(),
         resolution: ReturnResolution {
@@ -216,6 +227,8 @@ pub(super) fn resolve(
             restocking_fee_minor: fee,
             shipping_fee_minor: shipping,
             amount_minor: amount,
+            shipping_reimbursed_minor: reimbursed,
+            postage_refund_id: postage_refund_id.clone(),
             method: j.refund_method,
             lines: lines.clone(),
             at: now,
@@ -239,6 +252,25 @@ pub(super) fn resolve(
                     })
                     .collect(),
                 note: Some(format!("return {}", ret.rma)),
+            },
+        )?);
+    }
+    if let Some(id) = postage_refund_id {
+        // Drawn on what the goods' refund left: the order as it stands after it.
+        let mut after = order.clone();
+        for e in &events {
+            after = super::evolve::evolve(Some(after), e, now, order.version + 1)
+                .map_err(|_| refuse(ret, "be resolved with its postage"))?;
+        }
+        events.extend(super::refunds::refund(
+            &after,
+            RequestRefund {
+                id,
+                amount_minor: Some(reimbursed),
+                reason: RefundReason::Return,
+                method: j.refund_method,
+                lines: Vec::new(),
+                note: Some(format!("return {}: the customer's postage", ret.rma)),
             },
         )?);
     }

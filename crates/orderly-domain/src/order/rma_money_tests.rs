@@ -191,6 +191,8 @@ fn a_resolution_refunds_the_accepted_units_less_the_fee_share_and_the_label() {
                 restocking_fee_minor: 99,
                 shipping_fee_minor: 500,
                 amount_minor: 381,
+                shipping_reimbursed_minor: 0,
+                postage_refund_id: None,
                 method: RefundMethod::OriginalPayment,
                 lines: asked(&[(1, 1)]),
                 at: at(7_000),
@@ -325,6 +327,8 @@ fn a_keep_it_refund_completes_without_any_receipt() {
                 restocking_fee_minor: 0,
                 shipping_fee_minor: 0,
                 amount_minor: B_PAID,
+                shipping_reimbursed_minor: 0,
+                postage_refund_id: None,
                 method: RefundMethod::OriginalPayment,
                 lines: asked(&[(2, 1)]),
                 at: at(7_000),
@@ -579,4 +583,85 @@ fn a_store_credit_refund_is_settled_before_the_return_completes() {
         capture: crate::payment::CaptureMode::OnAuthorization,
     });
     assert_eq!(reactions_of(&settled), [complete_reaction("ret_1")]);
+}
+
+#[test]
+fn the_customers_postage_is_paid_back_by_a_refund_of_its_own_tied_to_no_line() {
+    // The customer shipped both units of A themselves; 3.00 of their postage is paid back.
+    let mut j = with_fees();
+    j.return_shipping = ReturnShipping::CustomerLabel {
+        reimburse_up_to_minor: 800,
+    };
+    j.shipping_reimbursed_minor = 300;
+    let story = delivered()
+        .asking("ret_1", &[(1, 2)], j)
+        .step(receive("ret_1", &["A", "A"], true))
+        .step(restock_all("ret_1", 2));
+    let events = story.when(resolve("ret_1", "ref_r1")).unwrap();
+    let summary = events[0].summary(Some(&story.order()));
+    assert!(
+        summary.contains("the customer's postage USD 3.00 paid back"),
+        "{summary}"
+    );
+    let resolved = story.step(resolve("ret_1", "ref_r1"));
+    let order = resolved.order();
+    let res = ret(&order, "ret_1").resolution.clone().unwrap();
+    let goods = value_of(&order, &[(1, 2)]) - 200;
+    assert_eq!(
+        (res.amount_minor, res.shipping_reimbursed_minor),
+        (goods, 300),
+        "the goods less the fee, no label fee; the postage apart"
+    );
+    assert_eq!(res.postage_refund_id, Some(Id::new("ref_r1_postage")));
+    let refunds: Vec<(&str, i64, usize)> = order
+        .refunds
+        .iter()
+        .map(|r| (r.id.as_str(), r.amount_minor, r.lines.len()))
+        .collect();
+    assert_eq!(
+        refunds,
+        [("ref_r1", goods, 1), ("ref_r1_postage", 300, 0)],
+        "the goods' refund is bounded by its line, the postage by the order"
+    );
+    assert_eq!(
+        ret(&order, "ret_1").status(&order),
+        ReturnState::RefundPending
+    );
+    // The goods' refund goes through; the postage's is refused: not reimbursed yet.
+    let goods_paid = resolved.step(ok("pay_1.ref3"));
+    assert_eq!(reactions_of(&goods_paid), []);
+    let refused = goods_paid.step(fail("pay_1.ref4"));
+    let order = refused.order();
+    assert_eq!(
+        ret(&order, "ret_1").status(&order),
+        ReturnState::RefundFailed
+    );
+    assert_eq!(reactions_of(&refused), []);
+    let retried = refused.step(retry("ref_r1_postage")).step(ok("pay_1.ref5"));
+    assert_eq!(reactions_of(&retried), [complete_reaction("ret_1")]);
+}
+
+#[test]
+fn postage_is_never_paid_back_beyond_what_the_payments_can_return() {
+    let mut j = authorized();
+    j.return_shipping = ReturnShipping::CustomerLabel {
+        reimburse_up_to_minor: 1_000_000,
+    };
+    j.shipping_reimbursed_minor = 1_000_000;
+    let story = delivered()
+        .asking("ret_1", &[(1, 2)], j)
+        .step(receive("ret_1", &["A", "A"], true))
+        .step(restock_all("ret_1", 2));
+    let before = story.order();
+    let room: i64 = before
+        .payments
+        .iter()
+        .map(|p| before.refundable(&p.id))
+        .sum();
+    let order = story.step(resolve("ret_1", "ref_r1")).order();
+    let res = ret(&order, "ret_1").resolution.clone().unwrap();
+    assert_eq!(res.amount_minor, value_of(&order, &[(1, 2)]));
+    assert_eq!(res.shipping_reimbursed_minor, room - res.amount_minor);
+    let left: i64 = order.payments.iter().map(|p| order.refundable(&p.id)).sum();
+    assert_eq!(left, 0, "everything taken went back, nothing more");
 }

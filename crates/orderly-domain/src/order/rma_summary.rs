@@ -194,6 +194,12 @@ pub(super) fn summary(event: &OrderEvent, before: Option<&Order>) -> String {
                 amount(res.restocking_fee_minor, before),
                 amount(res.shipping_fee_minor, before)
             );
+            if res.shipping_reimbursed_minor > 0 {
+                text.push_str(&format!(
+                    "; the customer's postage {} paid back",
+                    amount(res.shipping_reimbursed_minor, before)
+                ));
+            }
             if !r.exceptions.is_empty() {
                 text.push_str(&format!(
                     "; policy exception: {}",

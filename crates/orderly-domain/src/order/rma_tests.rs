@@ -34,6 +34,7 @@ fn a_request_within_the_returnable_units_holds_them() {
             wanted: crate::returns::Wanted::Refund,
             final_sale_exception: false,
             window_extension: false,
+            shipping_cost_minor: None,
             facts: facts_of(&story),
             judgement: j,
         }))]

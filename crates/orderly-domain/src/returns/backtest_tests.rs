@@ -99,6 +99,7 @@ fn request(
         wanted: Wanted::Refund,
         final_sale_exception: false,
         window_extension: extension,
+        shipping_cost_minor: None,
     };
     let facts = facts(past_returns);
     let judgement = super::judge(&facts, &ask, &policy(), at).unwrap();

@@ -38,7 +38,9 @@ const SECONDS_PER_DAY: i64 = 86_400;
 /// Money: the value is the paid value of the asked units (`LineFacts::value_of`); the
 /// restocking fee is the leaf reason's (a percent of the value rounded down, or a fixed
 /// amount, never above the value); the return shipping fee is the reason's flat fee; the
-/// refundable amount is the value less both, never below zero. An exchange swaps each
+/// refundable amount is the value less both, never below zero; the customer's own postage
+/// is paid back beside it where the reason reimburses it (their stated cost, up to its
+/// cap), by a refund of its own. An exchange swaps each
 /// returned unit for one unit of the replacement: its price difference is the
 /// replacement's unit price times the units less the value, and only a negative
 /// difference is refunded (the fees are shown, the difference settles the exchange).
@@ -102,6 +104,20 @@ pub fn judge(
     let units: u32 = asked.iter().map(|(_, q)| *q).sum();
     let restocking_fee_minor = leaf.restocking_fee.map_or(0, |f| f.fee_on(value_minor));
     let return_shipping = leaf.return_shipping.to_return_shipping();
+    let shipping_reimbursed_minor = match ask.shipping_cost_minor {
+        Some(_) if return_shipping.reimbursed_of(i64::MAX) == 0 => {
+            return Err(vec![FieldIssue::new(
+                "shipping_cost",
+                "not_reimbursed",
+                format!(
+                    "the reason '{}' does not pay back the customer's own postage",
+                    leaf.code
+                ),
+            )]);
+        }
+        Some(cost) => return_shipping.reimbursed_of(cost),
+        None => 0,
+    };
     let exchange = replacement.map(|r| {
         let replacement_minor = i128::from(r.unit_price_minor) * i128::from(units);
         let difference = replacement_minor - i128::from(value_minor);
@@ -149,6 +165,7 @@ pub fn judge(
         value_minor,
         restocking_fee_minor,
         return_shipping,
+        shipping_reimbursed_minor,
         refundable_minor,
         refund_method: refund_method(policy, facts, &ask.wanted, age_days.max(0)),
         refund_timing: policy.refund_timing,

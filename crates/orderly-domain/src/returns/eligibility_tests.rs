@@ -79,6 +79,7 @@ pub(super) fn ask(items: &[(u32, u32)], reason: &str) -> ReturnAsk {
         wanted: Wanted::Refund,
         final_sale_exception: false,
         window_extension: false,
+        shipping_cost_minor: None,
     }
 }
 
@@ -225,6 +226,7 @@ fn a_damaged_item_in_the_window_is_authorized_with_everything_free() {
             value_minor: 1999,
             restocking_fee_minor: 0,
             return_shipping: ReturnShipping::Free,
+            shipping_reimbursed_minor: 0,
             refundable_minor: 1999,
             refund_method: RefundMethod::OriginalPayment,
             refund_timing: RefundTiming::AfterInspection,
@@ -255,6 +257,56 @@ fn a_change_of_mind_pays_the_restocking_fee_and_the_return_label() {
 }
 
 #[test]
+fn the_customers_own_postage_is_paid_back_up_to_the_reasons_cap() {
+    let mut json = super::test_policy::policy_json();
+    // Too small: the customer ships it, and up to 8.00 of postage is paid back.
+    json["reasons"][2]["children"][0]["return_shipping"] =
+        serde_json::json!({ "customer_label_reimbursed_up_to_minor": 800 });
+    let reimbursing = super::test_policy::from(json);
+    let with_cost = |cost| ReturnAsk {
+        shipping_cost_minor: Some(cost),
+        ..ask(&[(1, 1)], "size_too_small")
+    };
+    let j = judged(&facts(), &with_cost(650), &reimbursing, SOON);
+    assert_eq!(
+        j.return_shipping,
+        ReturnShipping::CustomerLabel {
+            reimburse_up_to_minor: 800
+        }
+    );
+    assert_eq!(j.shipping_reimbursed_minor, 650);
+    assert_eq!(
+        j.refundable_minor,
+        1999 - 250,
+        "the goods: value less the fee"
+    );
+    let j = judged(&facts(), &with_cost(1200), &reimbursing, SOON);
+    assert_eq!(j.shipping_reimbursed_minor, 800, "never beyond the cap");
+    assert_eq!(j.refundable_minor, 1999 - 250);
+    // No cost stated: nothing to pay back.
+    let j = judged(
+        &facts(),
+        &ask(&[(1, 1)], "size_too_small"),
+        &reimbursing,
+        SOON,
+    );
+    assert_eq!(j.shipping_reimbursed_minor, 0);
+    // A reason that does not reimburse postage refuses a stated cost.
+    for policy in [policy(), reimbursing] {
+        let asked = ReturnAsk {
+            shipping_cost_minor: Some(650),
+            ..ask(&[(1, 1)], "looks_different")
+        };
+        let issues = judge(&facts(), &asked, &policy, ts(SOON)).unwrap_err();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(
+            (issues[0].field.as_str(), issues[0].code),
+            ("shipping_cost", "not_reimbursed")
+        );
+    }
+}
+
+#[test]
 fn an_inherited_fixed_fee_and_the_customers_own_label() {
     let j = judged(&facts(), &ask(&[(1, 1)], "size_too_small"), &policy(), SOON);
     assert_eq!(
@@ -263,7 +315,13 @@ fn an_inherited_fixed_fee_and_the_customers_own_label() {
             j.return_shipping,
             j.refundable_minor
         ),
-        (250, ReturnShipping::CustomerLabel, 1749)
+        (
+            250,
+            ReturnShipping::CustomerLabel {
+                reimburse_up_to_minor: 0,
+            },
+            1749,
+        )
     );
     let j = judged(
         &facts(),

@@ -40,6 +40,10 @@ pub struct ReturnAsk {
     /// of rejecting it).
     #[serde(default)]
     pub window_extension: bool,
+    /// The postage the customer pays to send it back with a carrier of their own, as
+    /// they state it: reimbursed up to the reason's cap, where its policy says so.
+    #[serde(default)]
+    pub shipping_cost_minor: Option<i64>,
 }
 
 /// What the order knows about one of its lines.
@@ -147,21 +151,35 @@ pub enum ReturnShipping {
     Free,
     /// The merchant's label, its fee taken from the refund.
     FlatFee { fee_minor: i64 },
-    /// The customer ships it with a carrier of their own; no label is issued.
-    CustomerLabel,
+    /// The customer ships it with a carrier of their own; no label is issued. The postage
+    /// they state is paid back up to `reimburse_up_to_minor` (0: not at all).
+    CustomerLabel {
+        #[serde(default)]
+        reimburse_up_to_minor: i64,
+    },
 }
 
 impl ReturnShipping {
     pub fn fee_minor(self) -> i64 {
         match self {
             ReturnShipping::FlatFee { fee_minor } => fee_minor,
-            ReturnShipping::Free | ReturnShipping::CustomerLabel => 0,
+            ReturnShipping::Free | ReturnShipping::CustomerLabel { .. } => 0,
+        }
+    }
+
+    /// What of `stated` postage the merchant pays back: up to the reason's cap.
+    pub fn reimbursed_of(self, stated: i64) -> i64 {
+        match self {
+            ReturnShipping::CustomerLabel {
+                reimburse_up_to_minor,
+            } => stated.clamp(0, reimburse_up_to_minor.max(0)),
+            ReturnShipping::Free | ReturnShipping::FlatFee { .. } => 0,
         }
     }
 
     /// Whether Orderly issues a label for the parcel.
     pub fn issues_label(self) -> bool {
-        !matches!(self, ReturnShipping::CustomerLabel)
+        !matches!(self, ReturnShipping::CustomerLabel { .. })
     }
 }
 
@@ -188,7 +206,11 @@ pub struct Judgement {
     pub value_minor: i64,
     pub restocking_fee_minor: i64,
     pub return_shipping: ReturnShipping,
-    /// Value less the restocking fee and the return shipping fee, never below zero.
+    /// The customer's own postage paid back (their stated cost, up to the reason's cap).
+    #[serde(default)]
+    pub shipping_reimbursed_minor: i64,
+    /// Value less the restocking fee and the return shipping fee, never below zero (the
+    /// postage reimbursed is paid beside it).
     pub refundable_minor: i64,
     pub refund_method: RefundMethod,
     pub refund_timing: RefundTiming,

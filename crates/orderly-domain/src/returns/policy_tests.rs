@@ -188,11 +188,16 @@ fn fees_out_of_range_are_named_by_their_key() {
     json["reasons"][2]["children"][2]["restocking_fee"] = json!({ "percent": 101 });
     json["reasons"][2]["restocking_fee"] = json!({ "fixed_minor": -1 });
     json["reasons"][0]["return_shipping"] = json!({ "flat_fee_minor": -695 });
+    json["reasons"][1]["return_shipping"] = json!({ "customer_label_reimbursed_up_to_minor": -1 });
     assert_eq!(
         issues_of(json),
         vec![
             (
                 "reasons[0].return_shipping.flat_fee_minor".into(),
+                "must_not_be_negative"
+            ),
+            (
+                "reasons[1].return_shipping.customer_label_reimbursed_up_to_minor".into(),
                 "must_not_be_negative"
             ),
             (

@@ -37,14 +37,16 @@ impl RestockingFee {
     }
 }
 
-/// Who pays the parcel back, as configuration spells it: `"free"`, `"customer_label"` or
-/// `{ flat_fee_minor = 695 }`.
+/// Who pays the parcel back, as configuration spells it: `"free"`, `"customer_label"`,
+/// `{ flat_fee_minor = 695 }`, or `{ customer_label_reimbursed_up_to_minor = 800 }` (the
+/// customer ships it and the postage they state is paid back with the refund, up to that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum ShippingRule {
     Free,
     CustomerLabel,
     FlatFeeMinor(i64),
+    CustomerLabelReimbursedUpToMinor(i64),
 }
 
 impl ShippingRule {
@@ -52,7 +54,12 @@ impl ShippingRule {
     pub fn to_return_shipping(self) -> ReturnShipping {
         match self {
             ShippingRule::Free => ReturnShipping::Free,
-            ShippingRule::CustomerLabel => ReturnShipping::CustomerLabel,
+            ShippingRule::CustomerLabel => ReturnShipping::CustomerLabel {
+                reimburse_up_to_minor: 0,
+            },
+            ShippingRule::CustomerLabelReimbursedUpToMinor(cap) => ReturnShipping::CustomerLabel {
+                reimburse_up_to_minor: cap,
+            },
             ShippingRule::FlatFeeMinor(fee_minor) => ReturnShipping::FlatFee { fee_minor },
         }
     }
@@ -216,13 +223,20 @@ fn validate_level<'a>(
             )),
             _ => {}
         }
-        if let Some(ShippingRule::FlatFeeMinor(f)) = node.return_shipping
-            && f < 0
+        let amount = match node.return_shipping {
+            Some(ShippingRule::FlatFeeMinor(f)) => Some(("flat_fee_minor", f)),
+            Some(ShippingRule::CustomerLabelReimbursedUpToMinor(c)) => {
+                Some(("customer_label_reimbursed_up_to_minor", c))
+            }
+            _ => None,
+        };
+        if let Some((key, v)) = amount
+            && v < 0
         {
             issues.push(FieldIssue::new(
-                format!("{at}.return_shipping.flat_fee_minor"),
+                format!("{at}.return_shipping.{key}"),
                 "must_not_be_negative",
-                "a return shipping fee is zero or more minor units",
+                "a return shipping amount is zero or more minor units",
             ));
         }
         if !node.children.is_empty() {

@@ -174,7 +174,7 @@ pub(super) fn save_returns_of_op<T: WriteTx + ?Sized>(
         .filter(|r| {
             r.resolution
                 .as_ref()
-                .is_some_and(|res| res.refund_id.as_ref() == Some(refund_id))
+                .is_some_and(|res| res.refund_ids().any(|id| id == refund_id))
         })
         .map(|r| r.id.clone())
         .collect();

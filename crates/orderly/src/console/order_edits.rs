@@ -416,6 +416,7 @@ pub async fn create_return(
         photos: Vec::new(),
         final_sale_exception: form.contains_key("final_sale_exception"),
         window_extension: form.contains_key("window_extension"),
+        shipping_cost_minor: None,
     };
     let (order, rid) = app
         .request_return(

@@ -413,6 +413,7 @@ async fn ask(
         photos: Vec::new(),
         final_sale_exception: story.staff_exception,
         window_extension: false,
+        shipping_cost_minor: None,
     };
     let (requester, origin) = if story.staff_exception {
         (Requester::Staff, origin.clone())

@@ -90,6 +90,7 @@ fn recorded(row: ReturnRequestRow) -> RecordedRequest {
             wanted: r.wanted,
             final_sale_exception: r.final_sale_exception,
             window_extension: r.window_extension,
+            shipping_cost_minor: r.shipping_cost_minor,
         },
         facts: r.facts,
         judgement: r.judgement,

@@ -31,6 +31,8 @@ pub struct ReturnInput {
     pub final_sale_exception: bool,
     /// Staff only: look past the window (sends a late request to review).
     pub window_extension: bool,
+    /// The customer's stated postage for a parcel they ship themselves.
+    pub shipping_cost_minor: Option<i64>,
 }
 
 /// The request of `input` on `order`, judged at `now` by the policy version in force
@@ -51,6 +53,7 @@ pub(crate) fn request_command(
         wanted: input.wanted.clone(),
         final_sale_exception: input.final_sale_exception,
         window_extension: input.window_extension,
+        shipping_cost_minor: input.shipping_cost_minor,
     };
     let judgement = judge(&facts, &ask, policy, now).map_err(AppError::Validation)?;
     let prefix = config

@@ -66,6 +66,7 @@ pub struct AskRef<'a> {
     pub wanted: &'a WantedIn,
     pub note: Option<&'a str>,
     pub photos: &'a [String],
+    pub shipping_cost: Option<i64>,
 }
 
 /// Declares a return request body: its own fields, then what every request asks (so both
@@ -89,6 +90,11 @@ macro_rules! return_body {
             #[serde(default)]
             #[schema(max_items = 10, inline, value_type = Vec<String>, schema_with = photos_schema)]
             pub photos: Vec<String>,
+            /// What the customer pays (or paid) to ship it back with a carrier of their
+            /// own, in minor units: paid back with the refund up to the cap of a reason
+            /// whose policy reimburses it; refused (`not_reimbursed`) for any other reason.
+            #[schema(minimum = 0, maximum = 1_000_000_000_i64)]
+            pub shipping_cost: Option<i64>,
         }
 
         impl $name {
@@ -99,6 +105,7 @@ macro_rules! return_body {
                     wanted: &self.wanted,
                     note: self.note.as_deref(),
                     photos: &self.photos,
+                    shipping_cost: self.shipping_cost,
                 }
             }
         }
@@ -136,6 +143,16 @@ pub fn parse_ask(ask: AskRef<'_>, staff_flags: (bool, bool)) -> Result<ReturnInp
                 "quantity is 1-1,000,000",
             ));
         }
+    }
+    if ask
+        .shipping_cost
+        .is_some_and(|c| !(0..=1_000_000_000).contains(&c))
+    {
+        issues.push(field(
+            "shipping_cost",
+            "out_of_range",
+            "a shipping cost is 0-1,000,000,000 minor units",
+        ));
     }
     issues.extend(required_line("reason", ask.reason, 64));
     issues.extend(too_long("note", ask.note, 1000));
@@ -212,6 +229,7 @@ pub fn parse_ask(ask: AskRef<'_>, staff_flags: (bool, bool)) -> Result<ReturnInp
             photos: ask.photos.to_vec(),
             final_sale_exception: staff_flags.0,
             window_extension: staff_flags.1,
+            shipping_cost_minor: ask.shipping_cost,
         }),
         _ => Err(crate::app::error::AppError::Validation(issues).into()),
     }

@@ -65,7 +65,10 @@ pub struct ReturnMoneyView {
     /// `free`, `flat_fee` or `customer_label`.
     pub return_shipping: String,
     pub return_shipping_fee: i64,
-    /// What the policy refunds for the asked units.
+    /// The customer's own postage the policy pays back (their stated cost, up to the
+    /// reason's cap).
+    pub shipping_reimbursed: i64,
+    /// What the policy refunds for the asked units (the postage paid back comes beside it).
     pub refundable: i64,
     /// `original_payment` or `store_credit`.
     pub refund_method: String,
@@ -80,11 +83,16 @@ pub struct ResolutionView {
     pub value: i64,
     pub restocking_fee: i64,
     pub return_shipping_fee: i64,
+    /// What `refund_id` pays for the goods.
     pub amount: i64,
     pub method: String,
     pub refund_id: Option<String>,
     /// `pending`, `succeeded` or `refund_failed`; none when nothing was owed.
     pub refund_status: Option<String>,
+    /// The customer's own postage paid back, by a refund of its own tied to no line.
+    pub shipping_reimbursed: i64,
+    pub postage_refund_id: Option<String>,
+    pub postage_refund_status: Option<String>,
     pub at: String,
 }
 
@@ -180,6 +188,12 @@ pub struct ReturnView {
     pub updated_at: String,
 }
 
+fn status_of(order: &Order, refund: Option<&orderly_domain::values::Id>) -> Option<String> {
+    refund
+        .and_then(|id| order.refund_status_of(id))
+        .map(|s| s.as_str().to_owned())
+}
+
 fn movement_reason(d: orderly_domain::returns::Disposition) -> &'static str {
     use orderly_domain::returns::Disposition::*;
     match d {
@@ -233,7 +247,7 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
     let shipping = match j.return_shipping {
         ReturnShipping::Free => "free",
         ReturnShipping::FlatFee { .. } => "flat_fee",
-        ReturnShipping::CustomerLabel => "customer_label",
+        ReturnShipping::CustomerLabel { .. } => "customer_label",
     };
     ReturnView {
         id: ret.id.to_string(),
@@ -303,6 +317,7 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
             restocking_fee: j.restocking_fee_minor,
             return_shipping: shipping.to_owned(),
             return_shipping_fee: j.return_shipping.fee_minor(),
+            shipping_reimbursed: j.shipping_reimbursed_minor,
             refundable: j.refundable_minor,
             refund_method: j.refund_method.as_str().to_owned(),
             refund_timing: j.refund_timing.as_str().to_owned(),
@@ -313,11 +328,10 @@ pub fn return_view(order: &Order, ret: &Return) -> ReturnView {
                 amount: r.amount_minor,
                 method: r.method.as_str().to_owned(),
                 refund_id: r.refund_id.as_ref().map(|id| id.to_string()),
-                refund_status: r
-                    .refund_id
-                    .as_ref()
-                    .and_then(|id| order.refund_status_of(id))
-                    .map(|s| s.as_str().to_owned()),
+                refund_status: status_of(order, r.refund_id.as_ref()),
+                shipping_reimbursed: r.shipping_reimbursed_minor,
+                postage_refund_id: r.postage_refund_id.as_ref().map(|id| id.to_string()),
+                postage_refund_status: status_of(order, r.postage_refund_id.as_ref()),
                 at: rfc3339(r.at),
             }),
         },

@@ -51,6 +51,7 @@ mod returns_decision;
 mod returns_exchange;
 mod returns_listing;
 mod returns_policy;
+mod returns_postage;
 mod returns_races;
 mod returns_rules;
 mod returns_self_service;
