@@ -18,7 +18,8 @@ async fn exchange(app: &TestApp, order: &Value, sku: &str) -> Value {
     .expect(201)
 }
 
-async fn scan(app: &TestApp, rma: &str, status: &str) {
+/// A carrier scan of the return parcel `rma` with `status`, now.
+pub async fn scan(app: &TestApp, rma: &str, status: &str) {
     let now = app.clock.now().to_string();
     app.track(&json!({"id": format!("{rma}-{status}"), "carrier": "local",
         "tracking_number": rma, "status": status, "occurred_at": now}))
