@@ -22,9 +22,10 @@
 //! | `tok_capture_fails_once` | approved; the first capture declined `capture_failed`, later ones approved |
 //! | `tok_refund_fails_once`  | approved; the first refund declined `refund_failed`, later ones approved   |
 //! | `tok_timeout`       | approved and recorded, but the first call hangs `timeout_ms` and returns `Timeout`; a replay returns the approval |
+//! | `tok_refund_timeout_once` | approved, captures fine; the first refund is made and recorded, but its call hangs `timeout_ms` and returns `Timeout`; a replay of its key returns the approval, later refunds answer at once |
 //! | anything else       | declined `invalid_token` (no token: `missing_token`)                   |
 //!
-//! One provider's behaviour is one file: the code ends at line ~430 (every operation's
+//! One provider's behaviour is one file: the code ends at line ~450 (every operation's
 //! rules, the answer per idempotency key, the timeout), the rest is its tests.
 
 use std::collections::HashMap;
@@ -107,6 +108,9 @@ enum Behaviour {
     /// authorization behaves normally.
     CaptureFailsOnce,
     RefundFailsOnce,
+    /// The next refund takes effect but its call times out (the answer is lost on the
+    /// way back), then the authorization behaves normally.
+    RefundTimesOutOnce,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +189,11 @@ impl State {
             Some("tok_refund_fails_once") => {
                 (Behaviour::RefundFailsOnce, config.authorization_days, false)
             }
+            Some("tok_refund_timeout_once") => (
+                Behaviour::RefundTimesOutOnce,
+                config.authorization_days,
+                false,
+            ),
             Some("tok_timeout") => (Behaviour::Normal, config.authorization_days, true),
             Some("tok_declined") => {
                 return decided(declined(
@@ -298,31 +307,43 @@ impl State {
         approved(self.reference("sim_void"), None)
     }
 
-    fn refund(&mut self, req: &OpRequest<'_>) -> ProviderAnswer {
+    fn refund(&mut self, req: &OpRequest<'_>) -> Decision {
         let Some(auth) = self.authorization(req) else {
-            return unknown_authorization();
+            return decided(unknown_authorization());
         };
+        let mut time_out = false;
         match auth.behaviour {
             Behaviour::RefundFails => {
-                return declined("refund_failed", "the refund failed at the issuer");
+                return decided(declined("refund_failed", "the refund failed at the issuer"));
             }
             Behaviour::RefundFailsOnce => {
                 auth.behaviour = Behaviour::Normal;
-                return declined("refund_failed", "the refund failed at the issuer");
+                return decided(declined("refund_failed", "the refund failed at the issuer"));
+            }
+            Behaviour::RefundTimesOutOnce => {
+                // Only a refund that goes through uses up the timeout: the money moves,
+                // the answer is what gets lost.
+                time_out = true;
             }
             _ => {}
         }
         if req.amount_minor <= 0 {
-            return declined("invalid_amount", "the amount must be positive");
+            return decided(declined("invalid_amount", "the amount must be positive"));
         }
         if req.amount_minor > auth.captured_minor - auth.refunded_minor {
-            return declined(
+            return decided(declined(
                 "amount_exceeds_captured",
                 "the amount exceeds what was captured and not yet refunded",
-            );
+            ));
         }
         auth.refunded_minor += req.amount_minor;
-        approved(self.reference("sim_ref"), None)
+        if time_out {
+            auth.behaviour = Behaviour::Normal;
+        }
+        Decision {
+            answer: approved(self.reference("sim_ref"), None),
+            time_out,
+        }
     }
 
     fn authorization(&mut self, req: &OpRequest<'_>) -> Option<&mut Authorization> {
@@ -382,7 +403,7 @@ impl Simulator {
             Kind::Authorize => state.authorize(&self.config, req),
             Kind::Capture => decided(state.capture(req)),
             Kind::Void => decided(state.void(req)),
-            Kind::Refund => decided(state.refund(req)),
+            Kind::Refund => state.refund(req),
             Kind::Reduce => decided(state.reduce(req)),
         };
         state
@@ -737,6 +758,43 @@ mod tests {
             .authorize(auth_req("op_3", Some("tok_timeout"), 1000))
             .await;
         assert_eq!(other, Err(ProviderError::Timeout));
+    }
+
+    #[tokio::test]
+    async fn refund_timeout_once_token_refunds_then_loses_the_first_answer_only() {
+        let sim = Simulator::new(SimulatorConfig {
+            timeout_ms: 20,
+            ..SimulatorConfig::default()
+        });
+        let auth = authorize(&sim, "op_1", "tok_refund_timeout_once", 1000).await;
+        assert!(
+            sim.capture(op_req("op_2", &auth, 1000))
+                .await
+                .unwrap()
+                .is_approved_for_test()
+        );
+        // A refund the provider refuses answers at once and does not use up the timeout.
+        let over = sim.refund(op_req("op_3", &auth, 1001)).await.unwrap();
+        assert_eq!(decline_code(&over), "amount_exceeds_captured");
+
+        let started = std::time::Instant::now();
+        let first = sim.refund(op_req("op_4", &auth, 400)).await;
+        assert_eq!(first, Err(ProviderError::Timeout));
+        assert!(started.elapsed() >= Duration::from_millis(20));
+        // The money moved although the call timed out.
+        let recorded = sim.outcome("op_4").unwrap();
+        assert!(reference(&recorded).starts_with("sim_ref_"));
+
+        // The re-drive with the same key gets the approval and refunds nothing more.
+        let replay = sim.refund(op_req("op_4", &auth, 400)).await.unwrap();
+        assert_eq!(replay, recorded);
+        let over = sim.refund(op_req("op_5", &auth, 601)).await.unwrap();
+        assert_eq!(decline_code(&over), "amount_exceeds_captured");
+
+        // Only the first refund times out: the next is answered.
+        let rest = sim.refund(op_req("op_6", &auth, 600)).await.unwrap();
+        assert!(rest.is_approved_for_test());
+        assert_eq!(sim.calls("refund"), 5);
     }
 
     #[tokio::test]

@@ -50,6 +50,8 @@ mod returns_customer;
 mod returns_decision;
 mod returns_exchange;
 mod returns_listing;
+mod returns_more;
+mod returns_more_money;
 mod returns_policy;
 mod returns_postage;
 mod returns_races;

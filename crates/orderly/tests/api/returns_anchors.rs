@@ -4,7 +4,7 @@
 //! line, and had no return window at all.
 
 use crate::helpers::*;
-use crate::returns::{deliver, delivered, return_buckets, shop};
+use crate::returns::{delivered, return_buckets, shop};
 use crate::returns_support::*;
 use jiff::SignedDuration;
 use serde_json::json;
@@ -54,19 +54,9 @@ async fn saleor_16667_a_restocked_return_is_sellable_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solidus_1093_a_refused_refund_leaves_the_return_refund_failed_never_completed() {
     let app = shop(spawn_app().await).await;
-    let mut body = order_body("web", &[("TEE-BLK-M", 1, 2000)]);
-    body["payment"] = json!({"method": "card", "token": "tok_refund_fails_once"});
-    let order = deliver(&app, &body).await;
-    let oid = text(&order, "id");
-    let asked = admin_return(&app, &order, ask(&[(1, 1)], "wrong_item"))
-        .await
-        .expect(201);
-    let id = text(&asked, "id");
-    receive_at_newark(&app, &id, &["TEE-BLK-M"], true)
-        .await
-        .expect(200);
     // The inspection makes the refund due; the provider refuses it.
-    let inspected = inspect_accepted(&app, &id, &[(1, "restock")]).await;
+    let (order, id, inspected) = tee_inspected_paid_with(&app, "tok_refund_fails_once").await;
+    let oid = text(&order, "id");
     assert_eq!(inspected.status, 200, "{}", inspected.json());
     let failed = app.get(&format!("/returns/{id}")).await.expect(200);
     assert_eq!(failed["state"], "refund_failed", "{failed}");
@@ -98,17 +88,8 @@ async fn solidus_1093_a_refused_refund_leaves_the_return_refund_failed_never_com
     app.assert_invariants().await;
 
     // The retry timer asks again after payments.refund_retry_minutes[0] (15).
-    let elapsed = app.clock.now().duration_since(app.started);
-    app.fire_timers_at(elapsed + SignedDuration::from_mins(15))
-        .await;
-    let done = app.get(&format!("/returns/{id}")).await.expect(200);
-    assert_eq!(done["state"], "completed", "{done}");
-    assert_eq!(done["money"]["resolution"]["refund_status"], "succeeded");
-    assert_eq!(done["money"]["resolution"]["refund_id"], refund_id.as_str());
-    let paid = app.get(&format!("/orders/{oid}")).await.expect(200);
-    assert_eq!(paid["refunds"].as_array().unwrap().len(), 1);
-    assert_eq!(paid["refunds"][0]["status"], "succeeded");
-    assert_eq!(paid["payments"][0]["refunded"], 2000);
+    let ids = (id.as_str(), oid.as_str(), refund_id.as_str());
+    refund_goes_through_after(&app, ids, SignedDuration::from_mins(15), 2000).await;
     assert_eq!(app.simulator_calls("refund"), 2);
     assert_eq!(
         queue_entries(&app, "payments").await,

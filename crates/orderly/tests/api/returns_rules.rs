@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 /// The app on the demo configuration with its return policies as `edit` rewrites the
 /// demo's TOML (each edit must change it). Only the `[returns]` section is taken from
 /// the rewritten text; the test's own settings (database, port) stay.
-async fn app_with_policy(edits: &[(&str, &str)]) -> TestApp {
+pub async fn app_with_policy(edits: &[(&str, &str)]) -> TestApp {
     let mut toml = orderly::DEMO_CONFIG.to_owned();
     for (from, to) in edits {
         assert_eq!(
@@ -34,7 +34,7 @@ async fn app_with_policy(edits: &[(&str, &str)]) -> TestApp {
 }
 
 /// The 2026-11 version's settings line that the edits below anchor on.
-const HOLIDAY_TIMING: &str = "refund_timing = \"after_inspection\"\nrefund_method = \"customer_choice\"\nauto_approve_up_to_minor";
+pub const HOLIDAY_TIMING: &str = "refund_timing = \"after_inspection\"\nrefund_method = \"customer_choice\"\nauto_approve_up_to_minor";
 const HOLIDAY_WRONG_ITEM: &str =
     "{ code = \"wrong_item\", label = \"Wrong item sent\", return_shipping = \"free\" },";
 

@@ -3,6 +3,7 @@
 //! inspection, and reading what it left on its order.
 
 use crate::helpers::*;
+use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -98,4 +99,45 @@ pub async fn queue_entries(app: &TestApp, queue: &str) -> Vec<(String, String, S
         }
     }
     out
+}
+
+/// Fires the timers due `after` from now (a refund's retry, an operation's re-drive),
+/// then asserts that return `id` completed with its refund `refund_id` through and that
+/// its order refunded `amount`, once; returns the order.
+pub async fn refund_goes_through_after(
+    app: &TestApp,
+    (id, order_id, refund_id): (&str, &str, &str),
+    after: SignedDuration,
+    amount: i64,
+) -> Value {
+    let elapsed = app.clock.now().duration_since(app.started);
+    app.fire_timers_at(elapsed + after).await;
+    let done = app.get(&format!("/returns/{id}")).await.expect(200);
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["money"]["resolution"]["refund_status"], "succeeded");
+    assert_eq!(done["money"]["resolution"]["refund_id"], refund_id);
+    let paid = app.get(&format!("/orders/{order_id}")).await.expect(200);
+    let refunds = paid["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["status"], "succeeded");
+    assert_eq!(refunds[0]["amount"], amount);
+    assert_eq!(paid["payments"][0]["refunded"], amount);
+    paid
+}
+
+/// A T-shirt (20.00) paid with the simulator's `token`, delivered, asked back as the
+/// wrong item (free shipping, no fee), received at Newark and inspected, which makes
+/// its refund due: the order, the return's id and the inspection's answer.
+pub async fn tee_inspected_paid_with(app: &TestApp, token: &str) -> (Value, String, Res) {
+    let body = card_order(&[("TEE-BLK-M", 1, 2000)], token);
+    let order = crate::returns::deliver(app, &body).await;
+    let asked = admin_return(app, &order, ask(&[(1, 1)], "wrong_item"))
+        .await
+        .expect(201);
+    let id = text(&asked, "id");
+    receive_at_newark(app, &id, &["TEE-BLK-M"], true)
+        .await
+        .expect(200);
+    let inspected = inspect_accepted(app, &id, &[(1, "restock")]).await;
+    (order, id, inspected)
 }
