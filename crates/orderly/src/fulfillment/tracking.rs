@@ -6,6 +6,7 @@ use crate::app::error::AppError;
 use crate::app::exchanges::follow;
 use crate::app::runner::run;
 use crate::app::{App, refuse_future};
+use crate::payments::commands::external_pending;
 use crate::payments::provider_events::Disposition;
 use jiff::{SignedDuration, Timestamp};
 use orderly_domain::actor::Actor;
@@ -15,6 +16,7 @@ use orderly_domain::order::{
 };
 use orderly_domain::values::Id;
 use serde::Deserialize;
+use std::collections::HashSet;
 
 /// A tracking event as a carrier integration sends it (the OpenAPI document's request
 /// schema of `POST /tracking-events` is derived from this type).
@@ -80,7 +82,9 @@ impl App {
             correlation_id: event.id.clone(),
         };
         let (clock, ids) = (self.clock.clone(), self.ids.clone());
-        self.store
+        let meta_origin = origin.clone();
+        let (disposition, order, fresh) = self
+            .store
             .write(move |tx| {
                 let now = clock.now();
                 let source = format!("tracking:{}", event.carrier);
@@ -133,27 +137,44 @@ impl App {
                         },
                         None => {
                             tx.set_provider_event_status(&source, &event.id, "ignored")?;
-                            return Ok(Disposition::Ignored);
+                            return Ok((Disposition::Ignored, None, Vec::new()));
                         }
                     },
                 };
+                let before: HashSet<Id> = external_pending(&order).into_iter().collect();
                 let order = match run(tx, order, cmd, &origin.meta(now), &config, ids.as_ref()) {
                     // News of a return parcel that is no longer travelling (cancelled,
                     // expired, still in review) is history, not a carrier's error.
                     Err(AppError::Order(OrderError::ReturnState { .. })) => {
                         tx.set_provider_event_status(&source, &event.id, "ignored")?;
-                        return Ok(Disposition::Ignored);
+                        return Ok((Disposition::Ignored, None, Vec::new()));
                     }
                     other => other?,
                 };
                 let order = follow(tx, order, &origin.meta(now), &config, ids.as_ref())?;
                 if order.version == version {
                     tx.set_provider_event_status(&source, &event.id, "ignored")?;
-                    return Ok(Disposition::Ignored);
+                    return Ok((Disposition::Ignored, None, Vec::new()));
                 }
-                Ok(Disposition::Applied)
+                // What the scan made due (a return's refund on carrier acceptance).
+                let fresh: Vec<Id> = external_pending(&order)
+                    .into_iter()
+                    .filter(|id| !before.contains(id))
+                    .collect();
+                Ok((Disposition::Applied, Some(order), fresh))
             })
-            .await
+            .await?;
+        // Sent to the provider now, as any command's operations are after its commit. The
+        // scan itself is recorded: a failure here is not the carrier's to hear (its retry
+        // would be a duplicate), and leaves the operation pending for the re-drive.
+        if let Some(order) = order.filter(|_| !fresh.is_empty())
+            && let Err(e) = self
+                .settle(order, fresh, None, None, &meta_origin, None)
+                .await
+        {
+            tracing::warn!(error = %e, "a payment a scan made due waits for its re-drive");
+        }
+        Ok(disposition)
     }
 
     /// Flags shipments silent for the configured hours, or past their promised date, as

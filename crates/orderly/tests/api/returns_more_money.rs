@@ -12,15 +12,9 @@ use crate::returns_support::*;
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 
-// BUG, found by this test: `fulfillment/tracking.rs::App::tracking_event` runs the scan's
-// command (`TrackReturn`, whose reaction asks the refund) in its write but never drives
-// the provider operations that command requested: there is no `settle` after the commit,
-// as `order_command` and provider events have. So the refund waits for the timer's
-// re-drive (`OP_REDRIVE_AFTER_MS`, 30 s) and the return reads `refund_pending` until
-// then. With a re-drive after the scan every assertion below holds. Remove the `ignore`
-// once the scan drives its refund.
+// Found a bug once: a carrier's scan never sent the refund its command asked for (it
+// waited for the timer worker's re-drive); `tracking_event` now settles what it requested.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "BUG: a tracking event never drives the refund it asks for (tracking_event has no settle)"]
 async fn under_on_carrier_acceptance_timing_the_refund_goes_out_when_the_carrier_takes_the_parcel()
 {
     let timing = HOLIDAY_TIMING.replace("after_inspection", "on_carrier_acceptance");
