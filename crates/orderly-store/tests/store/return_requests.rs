@@ -35,6 +35,7 @@ fn requested(n: u32, reason: &str) -> OrderEvent {
         wanted: Wanted::Refund,
         final_sale_exception: false,
         window_extension: n.is_multiple_of(2),
+        shipping_cost_minor: None,
         facts: ReturnFacts {
             channel: Id::new("web"),
             placed_at: t(0),
@@ -52,6 +53,7 @@ fn requested(n: u32, reason: &str) -> OrderEvent {
             value_minor: 100,
             restocking_fee_minor: 0,
             return_shipping: ReturnShipping::Free,
+            shipping_reimbursed_minor: 0,
             refundable_minor: 100,
             refund_method: RefundMethod::OriginalPayment,
             refund_timing: RefundTiming::AfterInspection,
@@ -59,6 +61,7 @@ fn requested(n: u32, reason: &str) -> OrderEvent {
             exchange: None,
             serial_returner: None,
             ship_by: t(86_400),
+            rejected_items: Default::default(),
         },
     }))
 }

@@ -87,6 +87,7 @@ fn the_demo_has_two_versions_and_judges_by_the_one_in_force_at_placement() {
         wanted: Wanted::Refund,
         final_sale_exception: false,
         window_extension: false,
+        shipping_cost_minor: None,
     };
     let now = ts("2026-12-25T00:00:00Z");
     let judged = |placed: &str| {
