@@ -125,6 +125,11 @@ pub fn routes() -> Router<AppState> {
             "/console/returns/{id}/inspect",
             post(return_actions::inspect),
         )
+        .route("/console/returns/{id}/decide", post(return_actions::decide))
+        .route(
+            "/console/returns/{id}/send-back",
+            post(return_actions::send_back),
+        )
         .route("/console/kpis", get(kpis::dashboard))
         .route("/console/kpis/orders", get(kpis::orders))
         .route("/console/floor", get(floor::floor))

@@ -1,14 +1,17 @@
 //! The returns desk's forms, each the call the API's `/returns/{id}/…` makes: a review
 //! (approval is refused beyond the role's approval limit, as for an API key), a receipt
 //! from the scans typed or read by a scanner (one per line; anything not on the RMA is
-//! recorded as an unexpected item, not accepted), and an inspection with a condition,
-//! acceptance and disposition per received item.
+//! recorded as an unexpected item, not accepted), an inspection with a condition,
+//! acceptance and disposition per received item, a person's decision on the units the
+//! inspection left for one, and booking again a parcel back to the customer.
 
 use crate::app::AppState;
 use crate::app::error::AppError;
 use crate::console::error::ConsoleError;
 use crate::console::session::{Posted, done};
-use crate::returns::requests::{InspectIn, InspectionIn, parse_inspection};
+use crate::returns::requests::{
+    DecideIn, DecisionIn, InspectIn, InspectionIn, parse_decisions, parse_inspection,
+};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use orderly_domain::order::FieldIssue;
@@ -154,5 +157,74 @@ pub async fn inspect(
         &posted.viewer,
         &back(&id),
         &format!("{n} items inspected."),
+    ))
+}
+
+/// The decision form: `acceptance_<item>` and `disposition_<item>` for each unit decided
+/// (one whose acceptance is left empty is not), and a `note`.
+pub async fn decide(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<BTreeMap<String, String>>,
+) -> Answered {
+    let form = &posted.form;
+    let field = |name: &str, item: &str| form.get(&format!("{name}_{item}")).cloned();
+    let items: Vec<DecisionIn> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("acceptance_"))
+        .filter(|item| field("acceptance", item).is_some_and(|a| !a.is_empty()))
+        .take(1000)
+        .map(|item| DecisionIn {
+            item_no: item.parse().unwrap_or(0),
+            acceptance: field("acceptance", item).unwrap_or_default(),
+            disposition: field("disposition", item).unwrap_or_default(),
+        })
+        .collect();
+    let note = form
+        .get("note")
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    let body = DecideIn { items, note };
+    let (items, note) = parse_decisions(&body).map_err(|e| match e {
+        crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
+        other => ConsoleError::BadForm(other.to_string()),
+    })?;
+    let n = items.len();
+    let (order, rid) = app
+        .decide_return_items(
+            id.clone(),
+            items,
+            note,
+            posted.origin(),
+            posted.idem.clone(),
+        )
+        .await?;
+    let state = order
+        .return_by_id(rid.as_str())
+        .map(|r| r.status(&order).as_str().replace('_', " "))
+        .unwrap_or_default();
+    Ok(done(
+        &posted.viewer,
+        &back(&id),
+        &format!("{n} items decided: the return is {state}."),
+    ))
+}
+
+/// Books again the parcel that takes rejected units back to the customer.
+pub async fn send_back(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<BTreeMap<String, String>>,
+) -> Answered {
+    let (order, rid) = app
+        .send_back_return_items(id.clone(), posted.origin())
+        .await?;
+    let parcels = order
+        .return_by_id(rid.as_str())
+        .map_or(0, |r| r.send_backs.len());
+    Ok(done(
+        &posted.viewer,
+        &back(&id),
+        &format!("Booked: {parcels} parcels back to the customer."),
     ))
 }

@@ -185,6 +185,8 @@ pub struct ItemRow {
     pub disposition: String,
     /// Received and not yet inspected: the inspection form shows it.
     pub to_inspect: bool,
+    /// Waits in quarantine for a person's decision: the decision form shows it.
+    pub to_decide: bool,
 }
 
 pub struct Choice {
@@ -214,6 +216,12 @@ pub struct ReturnPage {
     pub may_approve: bool,
     pub receive: bool,
     pub inspect: bool,
+    /// Units wait for a decision the role may make.
+    pub decide: bool,
+    /// Rejected units wait for a parcel back the role may book.
+    pub send_back: bool,
+    /// The parcels that took rejected units back, one line each.
+    pub send_backs: Vec<String>,
     pub locations: Vec<Choice>,
     pub conditions: Vec<Choice>,
     pub acceptances: Vec<&'static str>,
@@ -264,6 +272,7 @@ pub async fn return_page(
                 v.decision.serial_returner.clone().unwrap_or_default(),
             ),
             ("Customer note", v.note.clone().unwrap_or_default()),
+            ("Rejected units", v.rejected_items.replace('_', " ")),
         ]
         .into_iter()
         .filter(|(_, value)| !value.is_empty())
@@ -298,6 +307,7 @@ pub async fn return_page(
                 disposition: i.disposition.clone().unwrap_or_default().replace('_', " "),
                 to_inspect: i.reception == Reception::Received.as_str()
                     && i.acceptance == Acceptance::Pending.as_str(),
+                to_decide: i.acceptance == Acceptance::NeedsManualDecision.as_str(),
             })
             .collect(),
         unexpected: v
@@ -329,7 +339,13 @@ pub async fn return_page(
             ("Refundable", money(m.refundable, cur)),
             ("Refund to", m.refund_method.replace('_', " ")),
             ("Refund when", m.refund_timing.replace('_', " ")),
-        ],
+        ]
+        .into_iter()
+        .chain(
+            (m.shipping_reimbursed > 0)
+                .then(|| ("Postage paid back", money(m.shipping_reimbursed, cur))),
+        )
+        .collect(),
         review: v.state == "needs_review" && allows(role, Permission::ReviewReturns),
         may_approve: app.may_approve_return(&actor, ret),
         receive: allows(role, Permission::ReceiveReturns)
@@ -342,6 +358,26 @@ pub async fn return_page(
                 i.reception == Reception::Received.as_str()
                     && i.acceptance == Acceptance::Pending.as_str()
             }),
+        decide: allows(role, Permission::ReviewReturns)
+            && v.items
+                .iter()
+                .any(|i| i.acceptance == Acceptance::NeedsManualDecision.as_str()),
+        send_back: allows(role, Permission::ReceiveReturns) && !v.awaiting_send_back.is_empty(),
+        send_backs: v
+            .send_backs
+            .iter()
+            .map(|s| {
+                let items: Vec<String> = s.item_nos.iter().map(u32::to_string).collect();
+                format!(
+                    "Items {} with {} {} (tracking {}) from {}",
+                    items.join(", "),
+                    s.carrier,
+                    s.service,
+                    s.tracking_number,
+                    s.location_id
+                )
+            })
+            .collect(),
         locations: app
             .config
             .locations

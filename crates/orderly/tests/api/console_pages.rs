@@ -202,6 +202,19 @@ async fn every_console_form_refuses_a_missing_token_a_role_without_it_and_an_exp
             Role::Support,
         ),
         (
+            format!("/console/returns/{rma}/decide"),
+            vec![
+                ("acceptance_1", "accepted".into()),
+                ("disposition_1", "restock".into()),
+            ],
+            Role::Warehouse,
+        ),
+        (
+            format!("/console/returns/{rma}/send-back"),
+            vec![],
+            Role::Support,
+        ),
+        (
             "/console/exceptions/payments/exc_1/resolve".into(),
             vec![("resolution", "done".into())],
             Role::Finance,

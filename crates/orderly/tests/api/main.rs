@@ -13,6 +13,7 @@ mod catalog;
 mod concurrency;
 mod console;
 mod console_pages;
+mod console_returns;
 mod crash;
 mod customers;
 mod delivery_crash;
