@@ -124,6 +124,34 @@ pub async fn receive(
     Ok(done(&posted.viewer, &back(&id), &notice))
 }
 
+/// The units a per-unit form names: each `acceptance_<item>` not left empty (at most
+/// 1000), made by `make` from the item's number and its fields (`field("condition")`
+/// reads `condition_<item>`).
+fn per_item<T>(
+    form: &BTreeMap<String, String>,
+    make: impl Fn(u32, &dyn Fn(&str) -> String) -> T,
+) -> Vec<T> {
+    form.iter()
+        .filter_map(|(k, v)| k.strip_prefix("acceptance_").filter(|_| !v.is_empty()))
+        .take(1000)
+        .map(|item| {
+            let field = |name: &str| {
+                form.get(&format!("{name}_{item}"))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            make(item.parse().unwrap_or(0), &field)
+        })
+        .collect()
+}
+
+fn form_error(e: crate::http::problem::ApiError) -> ConsoleError {
+    match e {
+        crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
+        other => ConsoleError::BadForm(other.to_string()),
+    }
+}
+
 /// The inspection form: `condition_<item>`, `acceptance_<item>`, `disposition_<item>`
 /// for each item inspected (an item whose acceptance is left empty is not).
 pub async fn inspect(
@@ -131,25 +159,13 @@ pub async fn inspect(
     Path(id): Path<String>,
     posted: Posted<BTreeMap<String, String>>,
 ) -> Answered {
-    let form = &posted.form;
-    let field = |name: &str, item: &str| form.get(&format!("{name}_{item}")).cloned();
-    let items: Vec<InspectionIn> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("acceptance_"))
-        .filter(|item| field("acceptance", item).is_some_and(|a| !a.is_empty()))
-        .take(1000)
-        .map(|item| InspectionIn {
-            item_no: item.parse().unwrap_or(0),
-            condition: field("condition", item).unwrap_or_default(),
-            acceptance: field("acceptance", item).unwrap_or_default(),
-            disposition: field("disposition", item).unwrap_or_default(),
-        })
-        .collect();
-    let body = InspectIn { items };
-    let items = parse_inspection(&body).map_err(|e| match e {
-        crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
-        other => ConsoleError::BadForm(other.to_string()),
-    })?;
+    let items = per_item(&posted.form, |item_no, field| InspectionIn {
+        item_no,
+        condition: field("condition"),
+        acceptance: field("acceptance"),
+        disposition: field("disposition"),
+    });
+    let items = parse_inspection(&InspectIn { items }).map_err(form_error)?;
     let n = items.len();
     app.inspect_return(id.clone(), items, posted.origin(), posted.idem.clone())
         .await?;
@@ -167,28 +183,17 @@ pub async fn decide(
     Path(id): Path<String>,
     posted: Posted<BTreeMap<String, String>>,
 ) -> Answered {
-    let form = &posted.form;
-    let field = |name: &str, item: &str| form.get(&format!("{name}_{item}")).cloned();
-    let items: Vec<DecisionIn> = form
-        .keys()
-        .filter_map(|k| k.strip_prefix("acceptance_"))
-        .filter(|item| field("acceptance", item).is_some_and(|a| !a.is_empty()))
-        .take(1000)
-        .map(|item| DecisionIn {
-            item_no: item.parse().unwrap_or(0),
-            acceptance: field("acceptance", item).unwrap_or_default(),
-            disposition: field("disposition", item).unwrap_or_default(),
-        })
-        .collect();
-    let note = form
+    let items = per_item(&posted.form, |item_no, field| DecisionIn {
+        item_no,
+        acceptance: field("acceptance"),
+        disposition: field("disposition"),
+    });
+    let note = posted
+        .form
         .get("note")
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty());
-    let body = DecideIn { items, note };
-    let (items, note) = parse_decisions(&body).map_err(|e| match e {
-        crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
-        other => ConsoleError::BadForm(other.to_string()),
-    })?;
+    let (items, note) = parse_decisions(&DecideIn { items, note }).map_err(form_error)?;
     let n = items.len();
     let (order, rid) = app
         .decide_return_items(

@@ -121,15 +121,21 @@ impl App {
             order_number: order.number.clone(),
             package_id: ret.rma.clone(),
         };
+        self.print_label(&printed)
+    }
+
+    /// `printed` as its carrier prints it (a PDF), or `label_unavailable` when that
+    /// carrier prints its own labels.
+    pub(crate) fn print_label(&self, printed: &Label) -> Result<Vec<u8>, AppError> {
         let carrier = self
-            .carrier(&label.carrier)
+            .carrier(&printed.carrier)
             .ok_or_else(|| AppError::Conflict {
                 code: "label_unavailable",
-                detail: format!("{} prints its own labels", label.carrier),
+                detail: format!("{} prints its own labels", printed.carrier),
             })?;
-        carrier.label(&printed).map_err(|e| AppError::Conflict {
+        carrier.label(printed).map_err(|e| AppError::Conflict {
             code: "label_unavailable",
-            detail: format!("no label can be printed for this return: {e}"),
+            detail: format!("no label can be printed for this parcel: {e}"),
         })
     }
 

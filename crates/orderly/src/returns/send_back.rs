@@ -190,16 +190,7 @@ impl App {
             order_number: order.number.clone(),
             package_id: format!("{}-B{n}", ret.rma),
         };
-        let carrier = self
-            .carrier(&parcel.carrier)
-            .ok_or_else(|| AppError::Conflict {
-                code: "label_unavailable",
-                detail: format!("{} prints its own labels", parcel.carrier),
-            })?;
-        carrier.label(&printed).map_err(|e| AppError::Conflict {
-            code: "label_unavailable",
-            detail: format!("no label can be printed for this parcel: {e}"),
-        })
+        self.print_label(&printed)
     }
 }
 

@@ -5,7 +5,8 @@
 
 use crate::console::signed_in;
 use crate::helpers::*;
-use crate::returns::{delivered, shop};
+use crate::returns::shop;
+use crate::returns_decision::received_pair;
 use crate::returns_support::text;
 use orderly_domain::actor::Role;
 use serde_json::json;
@@ -13,23 +14,8 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_decides_a_quarantined_unit_on_the_return_page_and_it_goes_back() {
     let app = shop(spawn_app().await).await;
-    let order = delivered(&app, &[("TEE-BLK-M", 1, 2000), ("MUG", 1, 1000)]).await;
-    let asked = app
-        .post(
-            "/returns",
-            &json!({"order": text(&order, "number"),
-                "items": [{"line_no": 1, "quantity": 1}, {"line_no": 2, "quantity": 1}],
-                "reason": "changed_mind", "wanted": {"kind": "refund"}}),
-        )
-        .await
-        .expect(201);
-    let (id, rma) = (text(&asked, "id"), text(&asked, "rma"));
-    app.post(
-        &format!("/returns/{id}/receive"),
-        &json!({"location_id": "wh-east", "scans": ["TEE-BLK-M", "MUG"], "close": true}),
-    )
-    .await
-    .expect(200);
+    let (id, _) = received_pair(&app).await;
+    let rma = text(&app.get(&format!("/returns/{id}")).await.expect(200), "rma");
     app.post(
         &format!("/returns/{id}/inspect"),
         &json!({"items": [

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A delivered tee and mug, both asked back, received at Newark; returns the return.
-async fn received_pair(app: &TestApp) -> (String, Value) {
+pub async fn received_pair(app: &TestApp) -> (String, Value) {
     let order = delivered(app, &[("TEE-BLK-M", 1, 2000), ("MUG", 1, 1000)]).await;
     let asked = app
         .post(
