@@ -67,10 +67,7 @@ pub async fn review(
             posted.idem.clone(),
         )
         .await?;
-    let state = order
-        .return_by_id(rid.as_str())
-        .map(|r| r.status(&order).as_str().replace('_', " "))
-        .unwrap_or_default();
+    let state = shown_state(&order, &rid);
     let notice = if approve {
         format!("Approved: the return is {state}.")
     } else {
@@ -145,6 +142,14 @@ fn per_item<T>(
         .collect()
 }
 
+/// What the return reads now, in words (`refund pending`).
+fn shown_state(order: &orderly_domain::order::Order, rid: &orderly_domain::values::Id) -> String {
+    order
+        .return_by_id(rid.as_str())
+        .map(|r| r.status(order).as_str().replace('_', " "))
+        .unwrap_or_default()
+}
+
 fn form_error(e: crate::http::problem::ApiError) -> ConsoleError {
     match e {
         crate::http::problem::ApiError::App(app) => ConsoleError::App(app),
@@ -204,10 +209,7 @@ pub async fn decide(
             posted.idem.clone(),
         )
         .await?;
-    let state = order
-        .return_by_id(rid.as_str())
-        .map(|r| r.status(&order).as_str().replace('_', " "))
-        .unwrap_or_default();
+    let state = shown_state(&order, &rid);
     Ok(done(
         &posted.viewer,
         &back(&id),
