@@ -108,12 +108,16 @@ async fn root_causes_are_reported_by_what_the_orders_went_through_and_leave_when
     assert_eq!(sku[0].1, 3);
     let locations = report(&app.get(&by("location")).await.expect(200));
     assert_eq!(locations.iter().map(|g| g.1).sum::<u64>(), 3);
-    let today = app
-        .clock
-        .now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
+    // Days are the business calendar's, not UTC's (they differ for hours each night).
+    let zone = app
+        .state
+        .config
+        .calendar
+        .calendar()
+        .unwrap()
+        .time_zone()
+        .clone();
+    let today = app.clock.now().to_zoned(zone).date().to_string();
     assert_eq!(
         report(&app.get("/cases/root-causes").await.expect(200)),
         [(
