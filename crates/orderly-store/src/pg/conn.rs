@@ -7,7 +7,7 @@ use super::params::{Column, StockMove};
 use super::pg_error;
 use super::statement::{COMMIT, StatementSpec};
 use crate::error::StoreError;
-use futures_util::future::{join, try_join_all};
+use futures_util::future::{join, join_all, try_join_all};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use tokio::runtime::Handle;
@@ -196,8 +196,16 @@ impl<'a> Conn<'a> {
             let sent = writes
                 .iter()
                 .map(|(stmt, params)| self.client.execute(stmt, params));
-            let (written, result) = join(try_join_all(sent), run(statements)).await;
-            written.map_err(pg_error)?;
+            // Every answer is awaited, and the first refusal in pipeline order is the one
+            // reported. After a statement fails, PostgreSQL answers each later one in the
+            // transaction with 25P02 (`in_failed_sql_transaction`), and those answers come
+            // in while this polls, so the first error seen may be such an echo: a lost race
+            // (a unique or CHECK violation, a `Conflict` that is retried) would then come
+            // back as a database fault, a 500.
+            let (written, result) = join(join_all(sent), run(statements)).await;
+            if let Some(e) = written.into_iter().find_map(Result::err) {
+                return Err(pg_error(e));
+            }
             result.map_err(pg_error)
         })
     }
