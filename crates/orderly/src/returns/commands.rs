@@ -290,19 +290,28 @@ impl App {
             return Ok(order);
         }
         let label = self.book_return_label(&order, ret).await?;
-        let id = return_id.clone();
+        let cmd = OrderCommand::IssueReturnLabel {
+            return_id: return_id.clone(),
+            label,
+        };
+        self.record_booking(&order, origin, cmd).await
+    }
+
+    /// Records what a carrier booked after a decision committed (a label, a parcel back),
+    /// as `origin`'s command on `order`: the system's follow-on, never idempotency-keyed.
+    pub(crate) async fn record_booking(
+        &self,
+        order: &Order,
+        origin: &Origin,
+        cmd: OrderCommand,
+    ) -> Result<Order, AppError> {
         let outcome = self
             .order_command(
                 order.id.to_string(),
                 None,
                 origin.clone(),
                 None,
-                move |_| {
-                    Ok(OrderCommand::IssueReturnLabel {
-                        return_id: id.clone(),
-                        label: label.clone(),
-                    })
-                },
+                move |_| Ok(cmd.clone()),
             )
             .await?;
         outcome_order(outcome)

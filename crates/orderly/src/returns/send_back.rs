@@ -93,22 +93,11 @@ impl App {
             let send_back = self
                 .book_send_back(&order, ret, item_nos, location_id)
                 .await?;
-            let id = return_id.clone();
-            let outcome = self
-                .order_command(
-                    order.id.to_string(),
-                    None,
-                    origin.clone(),
-                    None,
-                    move |_| {
-                        Ok(OrderCommand::SendBackReturnItems {
-                            return_id: id.clone(),
-                            send_back: send_back.clone(),
-                        })
-                    },
-                )
-                .await?;
-            order = super::commands::outcome_order(outcome)?;
+            let cmd = OrderCommand::SendBackReturnItems {
+                return_id: return_id.clone(),
+                send_back,
+            };
+            order = self.record_booking(&order, origin, cmd).await?;
         }
     }
 

@@ -6,25 +6,16 @@
 use crate::console::signed_in;
 use crate::helpers::*;
 use crate::returns::shop;
-use crate::returns_decision::received_pair;
+use crate::returns_decision::{received_pair, tee_restocked_mug_undecided};
 use crate::returns_support::text;
 use orderly_domain::actor::Role;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_decides_a_quarantined_unit_on_the_return_page_and_it_goes_back() {
     let app = shop(spawn_app().await).await;
     let (id, _) = received_pair(&app).await;
     let rma = text(&app.get(&format!("/returns/{id}")).await.expect(200), "rma");
-    app.post(
-        &format!("/returns/{id}/inspect"),
-        &json!({"items": [
-            {"item_no": 1, "condition": "like_new", "acceptance": "accepted", "disposition": "restock"},
-            {"item_no": 2, "condition": "damaged", "acceptance": "needs_manual_decision", "disposition": "quarantine"}
-        ]}),
-    )
-    .await
-    .expect(200);
+    tee_restocked_mug_undecided(&app, &id, "damaged").await;
     let page = format!("/console/returns/{rma}");
 
     // The warehouse inspects but does not decide: no decision form for it.

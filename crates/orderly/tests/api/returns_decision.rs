@@ -31,6 +31,21 @@ pub async fn received_pair(app: &TestApp) -> (String, Value) {
     (id, order)
 }
 
+/// Inspects `received_pair`'s return: the tee accepted and restocked, the mug (graded
+/// `mug_condition`) left for a person's decision in quarantine; the inspected return.
+pub async fn tee_restocked_mug_undecided(app: &TestApp, id: &str, mug_condition: &str) -> Value {
+    app.post(
+        &format!("/returns/{id}/inspect"),
+        &json!({"items": [
+            {"item_no": 1, "condition": "like_new", "acceptance": "accepted", "disposition": "restock"},
+            {"item_no": 2, "condition": mug_condition, "acceptance": "needs_manual_decision",
+             "disposition": "quarantine"}
+        ]}),
+    )
+    .await
+    .expect(200)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecided_unit_holds_the_refund_until_a_person_decides_it() {
     let app = shop(spawn_app().await).await;
@@ -38,16 +53,7 @@ async fn an_undecided_unit_holds_the_refund_until_a_person_decides_it() {
     let oid = text(&order, "id");
     let mug_before = stock_with_quarantine(&app, "MUG", "wh-east").await;
 
-    let inspected = app
-        .post(
-            &format!("/returns/{id}/inspect"),
-            &json!({"items": [
-                {"item_no": 1, "condition": "like_new", "acceptance": "accepted", "disposition": "restock"},
-                {"item_no": 2, "condition": "used", "acceptance": "needs_manual_decision", "disposition": "quarantine"}
-            ]}),
-        )
-        .await
-        .expect(200);
+    let inspected = tee_restocked_mug_undecided(&app, &id, "used").await;
     // Inspected, but the policy pays after inspection and one unit is still open.
     assert_eq!(inspected["state"], "inspected", "{inspected}");
     assert_eq!(inspected["money"]["resolution"], Value::Null);
@@ -143,15 +149,7 @@ async fn a_rejected_undecided_unit_goes_back_to_the_customer_out_of_quarantine()
     )
     .await
     .expect_problem(422, "inspection_refused");
-    app.post(
-        &format!("/returns/{id}/inspect"),
-        &json!({"items": [
-            {"item_no": 1, "condition": "like_new", "acceptance": "accepted", "disposition": "restock"},
-            {"item_no": 2, "condition": "damaged", "acceptance": "needs_manual_decision", "disposition": "quarantine"}
-        ]}),
-    )
-    .await
-    .expect(200);
+    tee_restocked_mug_undecided(&app, &id, "damaged").await;
     let quarantined = stock_with_quarantine(&app, "MUG", "wh-east").await;
     // A decision accepts or rejects; a rejected unit is not restocked.
     app.post(
